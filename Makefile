@@ -1,0 +1,88 @@
+# hookstream — hand-written Makefile (pkg-config for every dependency).
+#
+#   make            build build/hookstream
+#   make run        install missing Debian packages, build, serve on SQLite
+#   make test       install what tests need, run unit + integration tests
+#   make asan       the same suite on an AddressSanitizer + UBSan build
+#   make lint       banned functions, formatting
+#   make bench      benchmarks (bench/), see docs/performance.md
+
+CC      ?= cc
+BUILD   ?= build
+PKGS    := libuv libcurl jansson sqlite3 libcrypto
+OPT     ?= -O2
+CFLAGS  ?= $(OPT) -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+           -Wno-missing-field-initializers -fno-strict-aliasing -pthread -MMD -MP
+LDLIBS  := -lhttp_parser -pthread -lm
+
+ifeq ($(SANITIZE),1)
+# gcc 12 reports a false "null format string" under UBSan's instrumentation
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
+           -Wno-format-truncation
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+# pkg-config is asked lazily so that `make deps` works before the -dev
+# packages exist.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+SRCS      := $(wildcard src/*.c)
+LIB_SRCS  := $(filter-out src/main.c,$(SRCS))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps test-deps run test unit integration asan lint format bench clean
+all: $(BUILD)/hookstream
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Isrc -c $< -o $@
+
+$(BUILD)/libhookstream.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/hookstream: $(BUILD)/src/main.o $(BUILD)/libhookstream.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libhookstream.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs cmocka 2>/dev/null) $(LDLIBS)
+
+deps:
+	@scripts/install-deps.sh build
+
+test-deps:
+	@scripts/install-deps.sh test
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/hookstream serve $(ARGS)
+
+unit: $(UNIT_BINS)
+
+test: test-deps
+	@$(MAKE) --no-print-directory all unit
+	@BUILD=$(BUILD) tests/run.sh
+
+asan: test-deps
+	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 OPT=-O1 all unit
+	@BUILD=build/asan HOOKSTREAM_ASAN=1 tests/run.sh
+
+lint:
+	@scripts/lint.sh
+
+format:
+	clang-format -i src/*.c src/*.h tests/unit/*.c bench/*.c
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@bench/ingest
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

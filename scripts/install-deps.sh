@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages hookstream needs, only those missing.
+#   install-deps.sh build   compilers' libraries (make, make run)
+#   install-deps.sh test    the above plus what the test suite and benches use
+set -euo pipefail
+what=${1:-build}
+pkgs=(gcc make pkg-config libuv1-dev libhttp-parser-dev libcurl4-openssl-dev libwslay-dev
+      libssl-dev libjansson-dev libsqlite3-dev libpq-dev)
+if [ "$what" = test ]; then
+  pkgs+=(libcmocka-dev nginx-light wrk sqlite3 procps)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+# node may come from Debian or elsewhere: ask for the command, not the package
+if [ "$what" = test ]; then
+  command -v node >/dev/null || missing+=(nodejs)
+  command -v npm >/dev/null || missing+=(npm)
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "hookstream: missing Debian packages: ${missing[*]}" >&2
+  echo "run as root, or: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "hookstream: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null || true
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,279 @@
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "log.h"
+
+const char hs_usage_main[] =
+    "hookstream — self-hosted webhook and event delivery server\n"
+    "\n"
+    "Usage:\n"
+    "  hookstream serve [options]   run the server (see `hookstream serve --help`)\n"
+    "  hookstream --help            this text\n"
+    "  hookstream --version         print the version\n";
+
+const char hs_usage_serve[] =
+    "Usage: hookstream serve [options]\n"
+    "\n"
+    "Options (each also read from the environment variable shown):\n"
+    "  --listen HOST:PORT      address to listen on; PORT 0 picks a free port\n"
+    "                          [HOOKSTREAM_LISTEN, default 127.0.0.1:8080]\n"
+    "  --db PATH               SQLite database file, created if missing\n"
+    "                          [HOOKSTREAM_DB, default ./hookstream.db]\n"
+    "  --api-key KEY           accept this API key (at least 16 characters) in\n"
+    "                          addition to stored ones; with no key configured and\n"
+    "                          none stored, the first start creates one and prints it\n"
+    "                          [HOOKSTREAM_API_KEY]\n"
+    "  --max-body BYTES        largest request body accepted (413 above it);\n"
+    "                          suffixes k, M (KiB, MiB); at most 64M\n"
+    "                          [HOOKSTREAM_MAX_BODY, default 1M]\n"
+    "  --log-level LEVEL       debug, info, warn, error or off; logs are JSON lines\n"
+    "                          on stderr [HOOKSTREAM_LOG_LEVEL, default info]\n"
+    "  --allow-private-destinations\n"
+    "                          allow deliveries to loopback, private and link-local\n"
+    "                          addresses [HOOKSTREAM_ALLOW_PRIVATE_DESTINATIONS=1]\n"
+    "  --request-timeout MS    a request must arrive completely within MS of its\n"
+    "                          first byte, else 408 [HOOKSTREAM_REQUEST_TIMEOUT_MS,\n"
+    "                          default 30000]\n"
+    "  --idle-timeout MS       close keep-alive connections idle this long\n"
+    "                          [HOOKSTREAM_IDLE_TIMEOUT_MS, default 60000]\n"
+    "  --shutdown-timeout MS   on SIGTERM/SIGINT, wait at most this long for\n"
+    "                          in-flight requests [HOOKSTREAM_SHUTDOWN_TIMEOUT_MS,\n"
+    "                          default 10000]\n"
+    "  -h, --help              this text\n"
+    "\n"
+    "The server prints one line, \"hookstream listening on http://HOST:PORT\", once\n"
+    "it is ready.\n";
+
+bool hs_parse_size(const char *s, size_t *out) {
+    if (!s || !isdigit((unsigned char)*s)) return false;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno) return false;
+    unsigned long long mul = 1;
+    if (*end == 'k' || *end == 'K') {
+        mul = 1024;
+        end++;
+    } else if (*end == 'm' || *end == 'M') {
+        mul = 1024 * 1024;
+        end++;
+    }
+    if (mul > 1 && (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0)) end += strlen(end);
+    if (*end) return false;
+    if (v > (unsigned long long)SIZE_MAX / mul) return false;
+    *out = (size_t)(v * mul);
+    return true;
+}
+
+bool hs_parse_listen(const char *s, char *host, size_t hostlen, int *port) {
+    if (!s) return false;
+    const char *colon;
+    const char *h = s;
+    size_t hl;
+    if (*s == '[') {
+        const char *rb = strchr(s, ']');
+        if (!rb || rb[1] != ':') return false;
+        h = s + 1;
+        hl = (size_t)(rb - h);
+        colon = rb + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon) return false;
+        hl = (size_t)(colon - s);
+    }
+    if (hl == 0 || hl >= hostlen) return false;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    unsigned char tmp[16];
+    if (inet_pton(AF_INET, host, tmp) != 1 && inet_pton(AF_INET6, host, tmp) != 1) {
+        if (strcmp(host, "localhost") != 0) return false;
+        snprintf(host, hostlen, "127.0.0.1");
+    }
+    const char *p = colon + 1;
+    if (!*p) return false;
+    long v = 0;
+    for (; *p; p++) {
+        if (!isdigit((unsigned char)*p)) return false;
+        v = v * 10 + (*p - '0');
+        if (v > 65535) return false;
+    }
+    *port = (int)v;
+    return true;
+}
+
+static bool parse_ms(const char *s, uint64_t *out) {
+    if (!s || !isdigit((unsigned char)*s)) return false;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v == 0 || v > 86400000ULL) return false;
+    *out = v;
+    return true;
+}
+
+static bool truthy(const char *v) {
+    return v && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || strcmp(v, "yes") == 0);
+}
+
+typedef enum { OPT_LISTEN, OPT_DB, OPT_KEY, OPT_BODY, OPT_LOG, OPT_REQ_TO, OPT_IDLE_TO, OPT_SHUT_TO } opt_id;
+
+static const struct {
+    const char *flag;
+    const char *env;
+} value_opts[] = {
+    [OPT_LISTEN] = {"--listen", "HOOKSTREAM_LISTEN"},
+    [OPT_DB] = {"--db", "HOOKSTREAM_DB"},
+    [OPT_KEY] = {"--api-key", "HOOKSTREAM_API_KEY"},
+    [OPT_BODY] = {"--max-body", "HOOKSTREAM_MAX_BODY"},
+    [OPT_LOG] = {"--log-level", "HOOKSTREAM_LOG_LEVEL"},
+    [OPT_REQ_TO] = {"--request-timeout", "HOOKSTREAM_REQUEST_TIMEOUT_MS"},
+    [OPT_IDLE_TO] = {"--idle-timeout", "HOOKSTREAM_IDLE_TIMEOUT_MS"},
+    [OPT_SHUT_TO] = {"--shutdown-timeout", "HOOKSTREAM_SHUTDOWN_TIMEOUT_MS"},
+};
+#define NVALUE_OPTS (sizeof value_opts / sizeof value_opts[0])
+
+static int apply(hs_config *cfg, opt_id id, const char *v, const char *from, char *err, size_t errlen) {
+    switch (id) {
+    case OPT_LISTEN:
+        if (!hs_parse_listen(v, cfg->listen_host, sizeof cfg->listen_host, &cfg->listen_port)) {
+            snprintf(err, errlen, "%s: expected HOST:PORT with an IP address host (e.g. 127.0.0.1:8080), got \"%s\"",
+                     from, v);
+            return -1;
+        }
+        return 0;
+    case OPT_DB:
+        if (!*v) {
+            snprintf(err, errlen, "%s: must not be empty", from);
+            return -1;
+        }
+        hs_free(cfg->db);
+        cfg->db = hs_strdup(v);
+        return 0;
+    case OPT_KEY:
+        if (strlen(v) < 16 || strlen(v) > 256) {
+            snprintf(err, errlen, "%s: an API key must have 16 to 256 characters", from);
+            return -1;
+        }
+        for (const char *p = v; *p; p++)
+            if (*p <= ' ' || *p > '~') {
+                snprintf(err, errlen, "%s: an API key must be printable ASCII without spaces", from);
+                return -1;
+            }
+        hs_free_secret(cfg->api_key);
+        cfg->api_key = hs_strdup(v);
+        return 0;
+    case OPT_BODY:
+        if (!hs_parse_size(v, &cfg->max_body) || cfg->max_body < 1024 || cfg->max_body > HS_MAX_BODY_LIMIT) {
+            snprintf(err, errlen, "%s: expected a size from 1k to 64M (e.g. 1048576, 512k, 4M), got \"%s\"", from, v);
+            return -1;
+        }
+        return 0;
+    case OPT_LOG: {
+        int l = hs_log_parse_level(v);
+        if (l < 0) {
+            snprintf(err, errlen, "%s: expected debug, info, warn, error or off, got \"%s\"", from, v);
+            return -1;
+        }
+        cfg->log_level = l;
+        return 0;
+    }
+    case OPT_REQ_TO:
+    case OPT_IDLE_TO:
+    case OPT_SHUT_TO: {
+        uint64_t *dst = id == OPT_REQ_TO    ? &cfg->request_timeout_ms
+                        : id == OPT_IDLE_TO ? &cfg->idle_timeout_ms
+                                            : &cfg->shutdown_timeout_ms;
+        if (!parse_ms(v, dst)) {
+            snprintf(err, errlen, "%s: expected milliseconds from 1 to 86400000, got \"%s\"", from, v);
+            return -1;
+        }
+        return 0;
+    }
+    }
+    return -1;
+}
+
+static void defaults(hs_config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    snprintf(cfg->listen_host, sizeof cfg->listen_host, "127.0.0.1");
+    cfg->listen_port = 8080;
+    cfg->db = hs_strdup("./hookstream.db");
+    cfg->max_body = 1u << 20;
+    cfg->log_level = HS_LOG_INFO;
+    cfg->request_timeout_ms = 30000;
+    cfg->idle_timeout_ms = 60000;
+    cfg->shutdown_timeout_ms = 10000;
+}
+
+int hs_config_parse(int argc, char **argv, hs_command *cmd, hs_config *cfg, char *err, size_t errlen) {
+    defaults(cfg);
+    *cmd = HS_CMD_HELP;
+    if (argc < 2) return 0;
+    const char *first = argv[1];
+    if (strcmp(first, "--help") == 0 || strcmp(first, "-h") == 0 || strcmp(first, "help") == 0) return 0;
+    if (strcmp(first, "--version") == 0 || strcmp(first, "version") == 0) {
+        *cmd = HS_CMD_VERSION;
+        return 0;
+    }
+    if (strcmp(first, "serve") != 0) {
+        snprintf(err, errlen, "unknown command \"%s\" (try `hookstream --help`)", first);
+        return -1;
+    }
+    *cmd = HS_CMD_SERVE;
+
+    /* environment first, so the command line overrides it */
+    for (size_t i = 0; i < NVALUE_OPTS; i++) {
+        const char *v = getenv(value_opts[i].env);
+        if (v && *v && apply(cfg, (opt_id)i, v, value_opts[i].env, err, errlen)) return -1;
+    }
+    if (truthy(getenv("HOOKSTREAM_ALLOW_PRIVATE_DESTINATIONS"))) cfg->allow_private_destinations = true;
+
+    for (int a = 2; a < argc; a++) {
+        const char *arg = argv[a];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            *cmd = HS_CMD_SERVE_HELP;
+            return 0;
+        }
+        if (strcmp(arg, "--allow-private-destinations") == 0) {
+            cfg->allow_private_destinations = true;
+            continue;
+        }
+        size_t i;
+        const char *val = NULL;
+        for (i = 0; i < NVALUE_OPTS; i++) {
+            size_t fl = strlen(value_opts[i].flag);
+            if (strcmp(arg, value_opts[i].flag) == 0) {
+                if (a + 1 >= argc) {
+                    snprintf(err, errlen, "%s needs a value", arg);
+                    return -1;
+                }
+                val = argv[++a];
+                break;
+            }
+            if (strncmp(arg, value_opts[i].flag, fl) == 0 && arg[fl] == '=') {
+                val = arg + fl + 1;
+                break;
+            }
+        }
+        if (i == NVALUE_OPTS) {
+            snprintf(err, errlen, "unknown option \"%s\" (try `hookstream serve --help`)", arg);
+            return -1;
+        }
+        if (apply(cfg, (opt_id)i, val, value_opts[i].flag, err, errlen)) return -1;
+    }
+    return 0;
+}
+
+void hs_config_free(hs_config *cfg) {
+    hs_free(cfg->db);
+    hs_free_secret(cfg->api_key);
+    cfg->db = NULL;
+    cfg->api_key = NULL;
+}

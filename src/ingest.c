@@ -1,0 +1,102 @@
+/* ingest.c — ANY /v1/ingest/:source[/more/path]: store the request, answer
+ * 200 only after the commit that holds the event and its deliveries.
+ *
+ * Runs on the loop thread and never blocks: the store commits on its writer
+ * thread and calls back here (on the loop) when the group is durable. */
+#include <string.h>
+
+#include "alloc.h"
+#include "api_call.h"
+#include "json_text.h"
+#include "log.h"
+#include "timeutil.h"
+
+#define MAX_SOURCE_REF 64
+
+static bool method_allowed(const char *m) {
+    return !strcmp(m, "POST") || !strcmp(m, "PUT") || !strcmp(m, "PATCH") || !strcmp(m, "GET") ||
+           !strcmp(m, "DELETE");
+}
+
+/* {lowercase-name: value}; repeated headers are joined with ", " (RFC 9110
+ * §5.3), which is how their values combine anyway. */
+static char *headers_json(const hs_http_req *req) {
+    json_t *o = json_object();
+    char name[256];
+    for (size_t i = 0; i < req->nheaders; i++) {
+        const char *n = req->headers[i].name;
+        size_t len = strlen(n);
+        if (len >= sizeof name) len = sizeof name - 1;
+        for (size_t k = 0; k < len; k++) name[k] = (char)((n[k] >= 'A' && n[k] <= 'Z') ? n[k] + 32 : n[k]);
+        name[len] = '\0';
+        json_t *prev = json_object_get(o, name);
+        if (prev) {
+            char *joined = hs_sprintf("%s, %s", json_string_value(prev), req->headers[i].value);
+            json_object_set_new(o, name, hs_json_text(joined));
+            hs_free(joined);
+        } else {
+            json_t *v = hs_json_text(req->headers[i].value);
+            if (v) json_object_set_new(o, name, v);
+        }
+    }
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+static void ingest_done(hs_ingest *ing, int status) {
+    hs_http_req *req = ing->ud;
+    if (status == HS_OK) {
+        char body[160];
+        int n = snprintf(body, sizeof body, "{\"event_id\":\"%s\",\"source_id\":\"%s\"}", ing->event_id,
+                         ing->source_id);
+        hs_http_respond(req, 200, "application/json", body, (size_t)n, NULL, 0);
+    } else {
+        hs_error err = ing->err;
+        if (err.code == HS_OK) err.code = status;
+        if (status == HS_ERR_NOTFOUND) hs_error_set(&err, HS_ERR_NOTFOUND, "", "no source \"%s\"", ing->source_ref);
+        if (status == HS_ERR_IO)
+            hs_logj(HS_LOG_ERROR, json_pack("{s:s, s:s}", "request_id", req->request_id, "error", err.msg),
+                    "ingest commit failed");
+        hs_api_respond_error(req, &err);
+    }
+    hs_ingest_free(ing);
+}
+
+void hs_ingest_handle(hs_api *api, hs_http_req *req, const char *rest) {
+    hs_error err;
+    hs_error_clear(&err);
+    if (!method_allowed(req->method)) {
+        hs_api_respond_not_allowed(req, "GET, POST, PUT, PATCH, DELETE");
+        return;
+    }
+    const char *slash = strchr(rest, '/');
+    size_t reflen = slash ? (size_t)(slash - rest) : strlen(rest);
+    if (reflen == 0 || reflen > MAX_SOURCE_REF) {
+        hs_error_set(&err, HS_ERR_NOTFOUND, "", "%s", "no such source");
+        hs_api_respond_error(req, &err);
+        return;
+    }
+    hs_ingest *ing = hs_ingest_new();
+    ing->source_ref = hs_strndup(rest, reflen);
+    ing->method = hs_strdup(req->method);
+    ing->path = hs_strdup(req->path);
+    ing->query = hs_strdup(req->query);
+    ing->headers_json = headers_json(req);
+    ing->body = hs_memdup(req->body, req->body_len + 1);
+    ing->body_len = req->body_len;
+    ing->source_ip = hs_strdup(req->remote_ip);
+    const char *ct = hs_http_req_header(req, "content-type");
+    ing->content_type = hs_strdup(ct ? ct : "");
+    ing->received_at = hs_now_ms();
+    ing->cb = ingest_done;
+    ing->ud = req;
+    int rc = hs_store_ingest(api->store, ing);
+    if (rc) {
+        hs_error_set(&err, rc, "", "%s",
+                     rc == HS_ERR_BUSY ? "too many events waiting to be stored; retry shortly"
+                                       : "the server is shutting down");
+        hs_ingest_free(ing);
+        hs_api_respond_error(req, &err);
+    }
+}

@@ -1,0 +1,143 @@
+/* main.c — `hookstream serve`: wire the store, the API and the HTTP server to
+ * one libuv loop, and shut them down in order on SIGTERM/SIGINT. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "alloc.h"
+#include "api.h"
+#include "auth.h"
+#include "config.h"
+#include "http_server.h"
+#include "log.h"
+#include "store.h"
+
+#define HS_VERSION "0.1.0"
+
+typedef struct server {
+    uv_loop_t *loop;
+    hs_config cfg;
+    hs_store *store;
+    hs_auth *auth;
+    hs_api *api;
+    hs_http_server *http;
+    uv_signal_t sigterm, sigint;
+    int stopping;
+} server;
+
+static void after_http_shutdown(void *ud) {
+    server *s = ud;
+    hs_info("connections drained; closing the store");
+    hs_store_close(s->store); /* commits what is queued; frees in a close callback */
+    s->store = NULL;
+    uv_close((uv_handle_t *)&s->sigterm, NULL);
+    uv_close((uv_handle_t *)&s->sigint, NULL);
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+    server *s = h->data;
+    if (s->stopping++) {
+        hs_warn("second signal: exiting at once");
+        exit(1);
+    }
+    hs_info("received %s: shutting down gracefully", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    hs_http_server_shutdown(s->http, after_http_shutdown, s);
+}
+
+static int serve(server *s) {
+    hs_log_set_level((hs_log_level)s->cfg.log_level);
+    /* Handlers block on the store in the threadpool: give it room. */
+    if (!getenv("UV_THREADPOOL_SIZE")) setenv("UV_THREADPOOL_SIZE", "8", 1);
+    signal(SIGPIPE, SIG_IGN);
+
+    hs_error err;
+    hs_error_clear(&err);
+    if (hs_store_open(s->cfg.db, &s->store, &err)) {
+        fprintf(stderr, "hookstream: cannot open database %s: %s\n", s->cfg.db, err.msg[0] ? err.msg : hs_strerror(err.code));
+        return 1;
+    }
+    char *created = NULL;
+    if (hs_auth_init(s->store, s->cfg.api_key, &s->auth, &created, &err)) {
+        fprintf(stderr, "hookstream: cannot load API keys: %s\n", err.msg);
+        hs_store_close(s->store);
+        return 1;
+    }
+    if (created) {
+        printf("hookstream: created an API key (shown only this once, store it safely):\n  %s\n", created);
+        fflush(stdout);
+        hs_free_secret(created);
+    }
+
+    s->loop = uv_default_loop();
+    hs_store_attach_loop(s->store, s->loop);
+    hs_api_deps deps = {.loop = s->loop, .store = s->store, .auth = s->auth};
+    s->api = hs_api_new(&deps);
+
+    hs_http_config hc;
+    hs_http_config_defaults(&hc);
+    hc.max_body = s->cfg.max_body;
+    hc.request_timeout_ms = s->cfg.request_timeout_ms;
+    hc.idle_timeout_ms = s->cfg.idle_timeout_ms;
+    hc.shutdown_timeout_ms = s->cfg.shutdown_timeout_ms;
+    if (hs_http_server_new(s->loop, &hc, hs_api_handle, s->api, &s->http)) {
+        fprintf(stderr, "hookstream: cannot create the HTTP server\n");
+        return 1;
+    }
+    int port = 0;
+    int rc = hs_http_server_listen(s->http, s->cfg.listen_host, s->cfg.listen_port, &port);
+    if (rc) {
+        fprintf(stderr, "hookstream: cannot listen on %s:%d: %s\n", s->cfg.listen_host, s->cfg.listen_port,
+                uv_strerror(rc));
+        hs_http_server_free(s->http);
+        hs_store_close(s->store);
+        uv_run(s->loop, UV_RUN_DEFAULT);
+        return 1;
+    }
+    uv_signal_init(s->loop, &s->sigterm);
+    uv_signal_init(s->loop, &s->sigint);
+    s->sigterm.data = s->sigint.data = s;
+    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&s->sigint, on_signal, SIGINT);
+
+    const char *fmt = strchr(s->cfg.listen_host, ':') ? "http://[%s]:%d" : "http://%s:%d";
+    char url[96];
+    snprintf(url, sizeof url, fmt, s->cfg.listen_host, port);
+    hs_logj(HS_LOG_INFO, json_pack("{s:s, s:s, s:s}", "url", url, "db", s->cfg.db, "version", HS_VERSION),
+            "ready");
+    printf("hookstream listening on %s\n", url);
+    fflush(stdout);
+
+    uv_run(s->loop, UV_RUN_DEFAULT);
+
+    hs_http_server_free(s->http);
+    uv_run(s->loop, UV_RUN_DEFAULT); /* let close callbacks run */
+    hs_api_free(s->api);
+    hs_auth_free(s->auth);
+    uv_loop_close(s->loop);
+    hs_info("stopped");
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    hs_alloc_init_json();
+    server s;
+    memset(&s, 0, sizeof s);
+    hs_command cmd;
+    char err[512];
+    if (hs_config_parse(argc, argv, &cmd, &s.cfg, err, sizeof err)) {
+        fprintf(stderr, "hookstream: %s\n", err);
+        hs_config_free(&s.cfg);
+        return 2;
+    }
+    int rc = 0;
+    switch (cmd) {
+    case HS_CMD_HELP: fputs(hs_usage_main, stdout); break;
+    case HS_CMD_SERVE_HELP: fputs(hs_usage_serve, stdout); break;
+    case HS_CMD_VERSION: printf("hookstream %s\n", HS_VERSION); break;
+    case HS_CMD_SERVE: rc = serve(&s); break;
+    }
+    hs_config_free(&s.cfg);
+    return rc;
+}

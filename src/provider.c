@@ -1,0 +1,25 @@
+#include "provider.h"
+
+#include <string.h>
+
+static const hs_provider *const providers[] = {
+    &hs_provider_http,
+    &hs_provider_aws_sqs,
+    &hs_provider_aws_s3,
+    &hs_provider_aws_eventbridge,
+    &hs_provider_gcp_pubsub,
+    &hs_provider_kafka,
+    &hs_provider_rabbitmq,
+    &hs_provider_websocket,
+    NULL,
+};
+
+const hs_provider *hs_provider_find(const char *type_or_alias) {
+    if (!type_or_alias) return NULL;
+    for (const hs_provider *const *p = providers; *p; p++)
+        if (strcmp((*p)->type, type_or_alias) == 0 || ((*p)->alias && strcmp((*p)->alias, type_or_alias) == 0))
+            return *p;
+    return NULL;
+}
+
+const hs_provider *const *hs_provider_all(void) { return providers; }

@@ -1,0 +1,225 @@
+/* store.h — durable storage behind one interface.
+ *
+ * Threads: writes go to ONE writer thread that commits them in groups (many
+ * requests per transaction, SQLite WAL + synchronous=FULL) and completes each
+ * request only after the commit that holds it is durable. Reads use their own
+ * connections from a small pool and may be called from any thread (API
+ * handlers run them on libuv's threadpool). Nothing here may be called with
+ * a lock of the caller's held for long: sync calls block until commit.
+ *
+ * Two kinds of completion:
+ *   - sync (resource writes, from worker threads): the call blocks until its
+ *     group commits and returns the result;
+ *   - async (ingest, from the loop thread): the call returns at once and the
+ *     callback runs later ON THE LOOP THREAD (via a uv_async_t), after commit.
+ *
+ * Implementations: store_sqlite.c (default; a file path). A "postgres://" or
+ * "postgresql://" URL is reserved for the PostgreSQL store (later issue) and
+ * is refused with HS_ERR_UNSUPPORTED for now. Nothing outside store_*.c
+ * speaks SQL.
+ *
+ * Ownership: json_t results are new references owned by the caller; inputs
+ * are borrowed unless a comment says "stolen".
+ */
+#ifndef HS_STORE_H
+#define HS_STORE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "error.h"
+#include "id.h"
+
+typedef struct hs_store hs_store;
+
+/* Resources whose representation is a validated JSON document (resource.h).
+ * The doc carries "id" and the user-visible fields; the store adds
+ * "created_at" and "updated_at" (ISO 8601 strings) on every read and keeps
+ * them in columns. */
+typedef enum hs_kind { HS_KIND_SOURCE = 0, HS_KIND_DESTINATION, HS_KIND_CONNECTION, HS_KIND_COUNT } hs_kind;
+
+/* Indexed columns extracted from a doc on write, by kind:
+ *   source:      slug (unique when set), status
+ *   destination: slug (unique when set), status, type
+ *   connection:  source_id, destination_id, enabled
+ * Listing filters may name these columns only. */
+
+#define HS_STORE_MAX_QUEUE 16384 /* writer queue bound: beyond it HS_ERR_BUSY */
+#define HS_STORE_MAX_GROUP 2048  /* requests per transaction at most */
+
+typedef struct hs_store_stats {
+    uint64_t commits;
+    uint64_t ops_committed;
+    uint64_t commit_failures;
+    uint64_t last_batch_size;
+    uint64_t commit_ns_total; /* time spent in COMMIT (fsync) */
+    uint64_t queue_depth;     /* current */
+} hs_store_stats;
+
+/* Open (creating and migrating as needed). url: a file path, ":memory:" is
+ * not allowed (durability). Schema migrations are versioned in code
+ * (PRAGMA user_version) and run in one transaction each. */
+int hs_store_open(const char *url, hs_store **out, hs_error *err);
+
+/* Enable async completions on loop (loop thread; once, before hs_store_ingest). */
+int hs_store_attach_loop(hs_store *s, uv_loop_t *loop);
+
+/* Shut down: refuse new writes (HS_ERR_CLOSED), commit what is queued,
+ * deliver the remaining async completions, join the writer thread, close the
+ * database. Call on the loop thread (if attached) after the HTTP server has
+ * stopped. If a loop was attached, its uv_async handle is uv_close()d and the
+ * store memory is freed in the close callback: run the loop (uv_run) once
+ * more afterwards. Without a loop the store is freed at once. */
+void hs_store_close(hs_store *s);
+
+void hs_store_get_stats(hs_store *s, hs_store_stats *out);
+
+/* ---- resources (sync; any thread except the loop thread) ---- */
+
+/* Insert doc (must contain a fresh "id"). On success *out (if non-NULL) is
+ * the stored doc as a read would return it.
+ * Errors: HS_ERR_CONFLICT field "slug" on a duplicate slug; for connections
+ * HS_ERR_INVALID field "source_id"/"destination_id" when the referenced
+ * object does not exist. */
+int hs_store_resource_create(hs_store *s, hs_kind kind, json_t *doc, json_t **out, hs_error *err);
+
+/* Read-modify-write in one transaction: fn runs ON THE WRITER THREAD with the
+ * current doc (borrowed, includes created_at/updated_at) and returns the new
+ * doc in *updated (new reference) or an error (which aborts the change and is
+ * returned). fn must be pure CPU work (validation), no I/O, no locks.
+ * HS_ERR_NOTFOUND when id does not exist. Same constraint errors as create. */
+typedef int (*hs_update_fn)(const json_t *current, json_t **updated, void *ud, hs_error *err);
+int hs_store_resource_update(hs_store *s, hs_kind kind, const char *id, hs_update_fn fn, void *ud, json_t **out,
+                             hs_error *err);
+
+/* Delete. HS_ERR_NOTFOUND when absent. A source or destination still named
+ * by a connection: HS_ERR_CONFLICT (message names one connection id).
+ * Deleting a destination marks its pending deliveries "cancelled". */
+int hs_store_resource_delete(hs_store *s, hs_kind kind, const char *id, hs_error *err);
+
+/* Get by id (or, for sources and destinations, by slug). */
+int hs_store_resource_get(hs_store *s, hs_kind kind, const char *id_or_slug, json_t **out, hs_error *err);
+
+typedef struct hs_filter {
+    const char *field; /* an indexed column of the kind (see above) */
+    const char *value; /* compared as text; "enabled" takes "true"/"false" */
+} hs_filter;
+
+typedef struct hs_page {
+    int limit;          /* 1..100 */
+    const char *cursor; /* NULL, or the id of the last item of the previous page */
+} hs_page;
+
+/* Newest first (id descending); items strictly older than cursor.
+ * *items: new JSON array. *has_more: another page exists. */
+int hs_store_resource_list(hs_store *s, hs_kind kind, const hs_page *page, const hs_filter *filters,
+                           size_t nfilters, json_t **items, bool *has_more, hs_error *err);
+
+/* ---- events ---- */
+
+typedef struct hs_event {
+    char id[HS_ID_MAX];
+    char source_id[HS_ID_MAX];
+    char *method;
+    char *path;
+    char *query;
+    char *headers_json;  /* JSON object {lowercase-name: value} (NULL in lists) */
+    unsigned char *body; /* raw bytes (NULL in lists) */
+    size_t body_len;     /* always set */
+    char *source_ip;
+    char *content_type;  /* may be "" */
+    uint64_t received_at;/* ms */
+    char status[16];     /* received | processing | delivered | failed */
+} hs_event;
+void hs_event_free(hs_event *e);
+
+typedef struct hs_delivery {
+    char id[HS_ID_MAX];
+    char event_id[HS_ID_MAX];
+    char destination_id[HS_ID_MAX];
+    char connection_id[HS_ID_MAX];
+    char status[16]; /* pending | delivered | failed | dlq | cancelled */
+    int attempts;
+    uint64_t next_attempt_at; /* ms, 0 when none */
+    uint64_t created_at;
+    uint64_t updated_at;
+} hs_delivery;
+
+int hs_store_event_get(hs_store *s, const char *id, hs_event **out, hs_error *err);
+
+typedef struct hs_event_query {
+    const char *source_id; /* NULL = any */
+    const char *status;    /* NULL = any */
+    uint64_t after;        /* received_at > after (ms), 0 = unbounded */
+    uint64_t before;       /* received_at < before (ms), 0 = unbounded */
+    hs_page page;
+} hs_event_query;
+
+/* Newest first. *items: array of *n events without headers/body. Free each
+ * with hs_event_free and the array with hs_free. */
+int hs_store_event_list(hs_store *s, const hs_event_query *q, hs_event ***items, size_t *n, bool *has_more,
+                        hs_error *err);
+
+/* Deliveries of one event, oldest first. Free *items with hs_free. */
+int hs_store_event_deliveries(hs_store *s, const char *event_id, hs_delivery **items, size_t *n, hs_error *err);
+
+/* ---- ingest (async; loop thread) ----
+ *
+ * One transaction (shared with the rest of its group) that: resolves the
+ * source by id or slug (absent or disabled: HS_ERR_NOTFOUND); inserts the
+ * event; and, unless the source is paused, inserts one pending delivery per
+ * enabled connection of the source whose destination is not disabled
+ * (next_attempt_at = received_at). Event status: "processing" when it has
+ * deliveries, else "received". */
+typedef struct hs_delivery_ref {
+    char id[HS_ID_MAX];
+    char destination_id[HS_ID_MAX];
+    char connection_id[HS_ID_MAX];
+} hs_delivery_ref;
+
+typedef struct hs_ingest hs_ingest;
+typedef void (*hs_ingest_cb)(hs_ingest *ing, int status);
+
+struct hs_ingest {
+    /* input: heap strings owned by the ingest, freed by hs_ingest_free */
+    char *source_ref; /* id or slug */
+    char *method;
+    char *path;
+    char *query;
+    char *headers_json;
+    char *body;
+    size_t body_len;
+    char *source_ip;
+    char *content_type;
+    uint64_t received_at; /* ms */
+    /* output, valid in the callback */
+    char event_id[HS_ID_MAX];
+    char source_id[HS_ID_MAX];
+    char event_status[16];
+    hs_delivery_ref *deliveries;
+    size_t ndeliveries;
+    hs_error err;
+    /* completion: called on the loop thread, exactly once, after commit (or
+     * with the error). The callee frees with hs_ingest_free. */
+    hs_ingest_cb cb;
+    void *ud;
+    /* private to the store */
+    void *priv_;
+};
+
+hs_ingest *hs_ingest_new(void);
+void hs_ingest_free(hs_ingest *ing);
+/* 0: accepted, cb will run. <0 (HS_ERR_CLOSED, HS_ERR_BUSY): refused at once,
+ * cb will NOT run, the caller still owns ing. */
+int hs_store_ingest(hs_store *s, hs_ingest *ing);
+
+/* ---- API keys (sync) ---- */
+/* hash_hex: lowercase hex SHA-256 of the key. */
+int hs_store_apikey_add(hs_store *s, const char *id, const char *hash_hex, const char *name, hs_error *err);
+/* *hashes: array of *n heap strings (free each and the array with hs_free). */
+int hs_store_apikey_hashes(hs_store *s, char ***hashes, size_t *n, hs_error *err);
+
+#endif

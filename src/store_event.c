@@ -1,0 +1,403 @@
+/* store_event.c — ingest (the hot path), event and delivery reads, API keys.
+ *
+ * Ingest runs on the writer thread inside the group transaction. It uses
+ * only cached prepared statements and parses no JSON: resolve the source
+ * (primary key or unique slug), pick its routes (one indexed join), insert
+ * the event and one delivery per route.
+ */
+#include <string.h>
+
+#include "alloc.h"
+#include "buf.h"
+#include "store_int.h"
+#include "timeutil.h"
+
+static const char SQL_SOURCE_BY_ID[] = "SELECT id, status FROM sources WHERE id = ?1";
+static const char SQL_SOURCE_BY_SLUG[] = "SELECT id, status FROM sources WHERE slug = ?1";
+/* enabled connections of a source whose destination may receive */
+static const char SQL_ROUTES[] = "SELECT c.id, c.destination_id FROM connections c "
+                                 "JOIN destinations d ON d.id = c.destination_id "
+                                 "WHERE c.source_id = ?1 AND c.enabled = 1 AND d.status <> 'disabled' "
+                                 "ORDER BY c.id";
+static const char SQL_EVENT_INSERT[] =
+    "INSERT INTO events(id, source_id, method, path, query, headers, body, source_ip, content_type, "
+    "received_at, status) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+static const char SQL_DELIVERY_INSERT[] =
+    "INSERT INTO deliveries(id, event_id, destination_id, connection_id, status, attempts, next_attempt_at, "
+    "created_at, updated_at) VALUES(?1, ?2, ?3, ?4, 'pending', 0, ?5, ?6, ?6)";
+
+static void copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col) {
+    const char *v = (const char *)sqlite3_column_text(st, col);
+    snprintf(dst, cap, "%s", v ? v : "");
+}
+
+static char *dup_col(sqlite3_stmt *st, int col) {
+    const char *v = (const char *)sqlite3_column_text(st, col);
+    return hs_strdup(v ? v : "");
+}
+
+/* ---- ingest (writer thread) ---- */
+
+/* Sets ing->source_id and status; HS_ERR_NOTFOUND when there is none. A
+ * slug never contains '_', so an id-shaped ref is never a slug. */
+static int resolve_source(hs_conn *w, hs_ingest *ing, char *status, size_t cap, hs_error *err) {
+    const char *sql = hs_id_valid("src_", ing->source_ref) ? SQL_SOURCE_BY_ID : SQL_SOURCE_BY_SLUG;
+    sqlite3_stmt *st = hs_stmt(w, sql, err);
+    if (!st) return err->code;
+    sqlite3_bind_text(st, 1, ing->source_ref, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st), ret = HS_OK;
+    if (rc == SQLITE_ROW) {
+        copy_col(ing->source_id, sizeof ing->source_id, st, 0);
+        copy_col(status, cap, st, 1);
+    } else if (rc == SQLITE_DONE) {
+        ret = hs_error_set(err, HS_ERR_NOTFOUND, NULL, "source %s not found", ing->source_ref);
+    } else {
+        ret = hs_sqlite_fail(err, w->db, rc, "looking up the source");
+    }
+    hs_stmt_done(w, st);
+    return ret;
+}
+
+static int collect_routes(hs_conn *w, hs_ingest *ing, hs_error *err) {
+    sqlite3_stmt *st = hs_stmt(w, SQL_ROUTES, err);
+    if (!st) return err->code;
+    sqlite3_bind_text(st, 1, ing->source_id, -1, SQLITE_STATIC);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (ing->ndeliveries == cap) {
+            cap = cap ? cap * 2 : 4;
+            ing->deliveries = hs_realloc(ing->deliveries, cap * sizeof *ing->deliveries);
+        }
+        hs_delivery_ref *d = &ing->deliveries[ing->ndeliveries++];
+        hs_id_new("dlv_", d->id);
+        copy_col(d->connection_id, sizeof d->connection_id, st, 0);
+        copy_col(d->destination_id, sizeof d->destination_id, st, 1);
+    }
+    hs_stmt_done(w, st);
+    return rc == SQLITE_DONE ? HS_OK : hs_sqlite_fail(err, w->db, rc, "routing the event");
+}
+
+static const char *or_empty(const char *s) { return s ? s : ""; }
+
+static int insert_event(hs_conn *w, const hs_ingest *ing, hs_error *err) {
+    sqlite3_stmt *st = hs_stmt(w, SQL_EVENT_INSERT, err);
+    if (!st) return err->code;
+    sqlite3_bind_text(st, 1, ing->event_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, ing->source_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, or_empty(ing->method), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, or_empty(ing->path), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, or_empty(ing->query), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, ing->headers_json ? ing->headers_json : "{}", -1, SQLITE_STATIC);
+    /* a non-NULL pointer, so that an empty body is an empty blob, not NULL */
+    sqlite3_bind_blob64(st, 7, ing->body ? ing->body : "", ing->body_len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, or_empty(ing->source_ip), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, or_empty(ing->content_type), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 10, (int64_t)ing->received_at);
+    sqlite3_bind_text(st, 11, ing->event_status, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    hs_stmt_done(w, st);
+    return rc == SQLITE_DONE ? HS_OK : hs_sqlite_fail(err, w->db, rc, "storing the event");
+}
+
+static int insert_deliveries(hs_conn *w, const hs_ingest *ing, hs_error *err) {
+    if (ing->ndeliveries == 0) return HS_OK;
+    sqlite3_stmt *st = hs_stmt(w, SQL_DELIVERY_INSERT, err);
+    if (!st) return err->code;
+    int64_t now = (int64_t)hs_now_ms();
+    int ret = HS_OK;
+    for (size_t i = 0; i < ing->ndeliveries && ret == HS_OK; i++) {
+        const hs_delivery_ref *d = &ing->deliveries[i];
+        sqlite3_bind_text(st, 1, d->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, ing->event_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, d->destination_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, d->connection_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 5, (int64_t)ing->received_at);
+        sqlite3_bind_int64(st, 6, now);
+        int rc = sqlite3_step(st);
+        if (rc != SQLITE_DONE) ret = hs_sqlite_fail(err, w->db, rc, "storing a delivery");
+        sqlite3_reset(st);
+    }
+    hs_stmt_done(w, st);
+    return ret;
+}
+
+void hs_ingest_undo(hs_wop *op) {
+    hs_ingest *ing = op->ing;
+    hs_free(ing->deliveries);
+    ing->deliveries = NULL;
+    ing->ndeliveries = 0;
+    ing->event_id[0] = '\0';
+    ing->source_id[0] = '\0';
+    ing->event_status[0] = '\0';
+}
+
+int hs_ingest_exec(hs_store *s, hs_wop *op) {
+    hs_ingest *ing = op->ing;
+    hs_conn *w = &s->writer;
+    hs_error *err = &op->err;
+    char status[16];
+    hs_ingest_undo(op); /* outputs start empty */
+    int rc = resolve_source(w, ing, status, sizeof status, err);
+    if (rc == HS_OK && strcmp(status, "disabled") == 0) {
+        ing->source_id[0] = '\0';
+        rc = hs_error_set(err, HS_ERR_NOTFOUND, NULL, "source %s not found", ing->source_ref);
+    }
+    /* a paused source keeps its events but routes none of them */
+    if (rc == HS_OK && strcmp(status, "paused") != 0) rc = collect_routes(w, ing, err);
+    if (rc == HS_OK) {
+        if (ing->received_at == 0) ing->received_at = hs_now_ms();
+        hs_id_new("evt_", ing->event_id);
+        snprintf(ing->event_status, sizeof ing->event_status, "%s", ing->ndeliveries ? "processing" : "received");
+        rc = insert_event(w, ing, err);
+    }
+    if (rc == HS_OK) rc = insert_deliveries(w, ing, err);
+    if (rc != HS_OK) hs_ingest_undo(op);
+    return rc;
+}
+
+/* ---- events (any thread) ---- */
+
+static const char SQL_EVENT_GET[] = "SELECT id, source_id, method, path, query, source_ip, content_type, "
+                                    "received_at, status, headers, body FROM events WHERE id = ?1";
+
+/* Columns 0..8 are common to get and list; see SQL_EVENT_GET. */
+static hs_event *event_from_row(sqlite3_stmt *st) {
+    hs_event *e = hs_calloc(1, sizeof *e);
+    copy_col(e->id, sizeof e->id, st, 0);
+    copy_col(e->source_id, sizeof e->source_id, st, 1);
+    e->method = dup_col(st, 2);
+    e->path = dup_col(st, 3);
+    e->query = dup_col(st, 4);
+    e->source_ip = dup_col(st, 5);
+    e->content_type = dup_col(st, 6);
+    e->received_at = (uint64_t)sqlite3_column_int64(st, 7);
+    copy_col(e->status, sizeof e->status, st, 8);
+    return e;
+}
+
+int hs_store_event_get(hs_store *s, const char *id, hs_event **out, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    *out = NULL;
+    if (!id) return hs_error_set(err, HS_ERR_INVALID, "id", "is required");
+    hs_conn *c = hs_reader_get(s, err);
+    if (!c) return err->code;
+    sqlite3_stmt *st = hs_stmt(c, SQL_EVENT_GET, err);
+    if (st) sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int rc = st ? sqlite3_step(st) : SQLITE_ERROR, ret = HS_OK;
+    if (!st) {
+        ret = err->code;
+    } else if (rc == SQLITE_ROW) {
+        hs_event *e = event_from_row(st);
+        e->headers_json = dup_col(st, 9);
+        const void *body = sqlite3_column_blob(st, 10);
+        e->body_len = (size_t)sqlite3_column_bytes(st, 10);
+        e->body = hs_malloc(e->body_len + 1); /* NUL after the bytes: handy for text */
+        if (e->body_len) memcpy(e->body, body, e->body_len);
+        e->body[e->body_len] = '\0';
+        *out = e;
+    } else if (rc == SQLITE_DONE) {
+        ret = hs_error_set(err, HS_ERR_NOTFOUND, NULL, "event %s not found", id);
+    } else {
+        ret = hs_sqlite_fail(err, c->db, rc, "reading the event");
+    }
+    hs_stmt_done(c, st);
+    hs_reader_put(s, c);
+    return ret;
+}
+
+static int event_list_sql(const hs_event_query *q, hs_buf *sql, hs_error *err) {
+    if (q->page.limit < 1 || q->page.limit > 100) return hs_error_set(err, HS_ERR_INVALID, "limit", "must be 1 to 100");
+    /* length(body) reads the blob's size, not its pages */
+    hs_buf_appends(sql, "SELECT id, source_id, method, path, query, source_ip, content_type, received_at, status, "
+                        "length(body) FROM events WHERE 1");
+    if (q->source_id) hs_buf_appends(sql, " AND source_id = :source_id");
+    if (q->status) hs_buf_appends(sql, " AND status = :status");
+    if (q->after) hs_buf_appends(sql, " AND received_at > :after");
+    if (q->before) hs_buf_appends(sql, " AND received_at < :before");
+    if (q->page.cursor) hs_buf_appends(sql, " AND id < :cursor");
+    hs_buf_appends(sql, " ORDER BY id DESC LIMIT :limit");
+    return HS_OK;
+}
+
+static void bind_opt_text(sqlite3_stmt *st, const char *name, const char *v) {
+    int i = sqlite3_bind_parameter_index(st, name);
+    if (i) sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
+static void bind_opt_int(sqlite3_stmt *st, const char *name, int64_t v) {
+    int i = sqlite3_bind_parameter_index(st, name);
+    if (i) sqlite3_bind_int64(st, i, v);
+}
+
+int hs_store_event_list(hs_store *s, const hs_event_query *q, hs_event ***items, size_t *n, bool *has_more,
+                        hs_error *err) {
+    HS_ERR_LOCAL(err);
+    *items = NULL;
+    *n = 0;
+    *has_more = false;
+    if (!q) return hs_error_set(err, HS_ERR_INVALID, NULL, "bad event query");
+    hs_buf sql;
+    hs_buf_init(&sql, 1024);
+    int ret = event_list_sql(q, &sql, err);
+    hs_conn *c = ret == HS_OK ? hs_reader_get(s, err) : NULL;
+    sqlite3_stmt *st = c ? hs_stmt(c, sql.data, err) : NULL;
+    hs_buf_free(&sql);
+    if (!st) {
+        if (c) hs_reader_put(s, c);
+        return ret != HS_OK ? ret : err->code;
+    }
+    bind_opt_text(st, ":source_id", q->source_id);
+    bind_opt_text(st, ":status", q->status);
+    bind_opt_int(st, ":after", (int64_t)q->after);
+    bind_opt_int(st, ":before", (int64_t)q->before);
+    bind_opt_text(st, ":cursor", q->page.cursor);
+    bind_opt_int(st, ":limit", q->page.limit + 1); /* one more tells whether another page exists */
+    hs_event **v = hs_malloc((size_t)q->page.limit * sizeof *v);
+    size_t count = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (count == (size_t)q->page.limit) {
+            *has_more = true;
+            rc = SQLITE_DONE;
+            break;
+        }
+        hs_event *e = event_from_row(st);
+        e->body_len = (size_t)sqlite3_column_int64(st, 9);
+        v[count++] = e;
+    }
+    if (rc != SQLITE_DONE) {
+        ret = hs_sqlite_fail(err, c->db, rc, "listing events");
+        for (size_t i = 0; i < count; i++) hs_event_free(v[i]);
+        hs_free(v);
+        *has_more = false;
+    } else {
+        *items = v;
+        *n = count;
+    }
+    hs_stmt_done(c, st);
+    hs_reader_put(s, c);
+    return ret;
+}
+
+static const char SQL_DELIVERIES_OF[] =
+    "SELECT id, event_id, destination_id, connection_id, status, attempts, next_attempt_at, created_at, "
+    "updated_at FROM deliveries WHERE event_id = ?1 ORDER BY id";
+
+int hs_store_event_deliveries(hs_store *s, const char *event_id, hs_delivery **items, size_t *n, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    *items = NULL;
+    *n = 0;
+    if (!event_id) return hs_error_set(err, HS_ERR_INVALID, "event_id", "is required");
+    hs_conn *c = hs_reader_get(s, err);
+    if (!c) return err->code;
+    sqlite3_stmt *st = hs_stmt(c, SQL_DELIVERIES_OF, err);
+    if (!st) {
+        hs_reader_put(s, c);
+        return err->code;
+    }
+    sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
+    hs_delivery *v = NULL;
+    size_t count = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (count == cap) {
+            cap = cap ? cap * 2 : 4;
+            v = hs_realloc(v, cap * sizeof *v);
+        }
+        hs_delivery *d = &v[count++];
+        memset(d, 0, sizeof *d);
+        copy_col(d->id, sizeof d->id, st, 0);
+        copy_col(d->event_id, sizeof d->event_id, st, 1);
+        copy_col(d->destination_id, sizeof d->destination_id, st, 2);
+        copy_col(d->connection_id, sizeof d->connection_id, st, 3);
+        copy_col(d->status, sizeof d->status, st, 4);
+        d->attempts = sqlite3_column_int(st, 5);
+        d->next_attempt_at = (uint64_t)sqlite3_column_int64(st, 6);
+        d->created_at = (uint64_t)sqlite3_column_int64(st, 7);
+        d->updated_at = (uint64_t)sqlite3_column_int64(st, 8);
+    }
+    int ret = HS_OK;
+    if (rc != SQLITE_DONE) {
+        ret = hs_sqlite_fail(err, c->db, rc, "listing deliveries");
+        hs_free(v);
+    } else {
+        *items = v;
+        *n = count;
+    }
+    hs_stmt_done(c, st);
+    hs_reader_put(s, c);
+    return ret;
+}
+
+/* ---- API keys ---- */
+
+static bool is_sha256_hex(const char *s) {
+    if (!s || strlen(s) != 64) return false;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) return false;
+    return true;
+}
+
+static int apikey_add_exec(hs_store *s, hs_wop *op) {
+    hs_conn *w = &s->writer;
+    sqlite3_stmt *st =
+        hs_stmt(w, "INSERT INTO api_keys(id, key_hash, name, created_at) VALUES(?1, ?2, ?3, ?4)", &op->err);
+    if (!st) return op->err.code;
+    sqlite3_bind_text(st, 1, op->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, op->arg2, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, op->arg3 ? op->arg3 : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, (int64_t)hs_now_ms());
+    int rc = sqlite3_step(st), ret = HS_OK;
+    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+        ret = hs_error_set(&op->err, HS_ERR_CONFLICT, NULL, "API key %s (or one with the same hash) already exists",
+                           op->id);
+    else if (rc != SQLITE_DONE)
+        ret = hs_sqlite_fail(&op->err, w->db, rc, "storing the API key");
+    hs_stmt_done(w, st);
+    return ret;
+}
+
+int hs_store_apikey_add(hs_store *s, const char *id, const char *hash_hex, const char *name, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    if (!id || !*id) return hs_error_set(err, HS_ERR_INVALID, "id", "is required");
+    if (!is_sha256_hex(hash_hex))
+        return hs_error_set(err, HS_ERR_INVALID, "key_hash", "must be 64 lowercase hex digits (SHA-256)");
+    hs_wop op = {.exec = apikey_add_exec, .id = id, .arg2 = hash_hex, .arg3 = name};
+    return hs_writer_submit(s, &op, err);
+}
+
+int hs_store_apikey_hashes(hs_store *s, char ***hashes, size_t *n, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    *hashes = NULL;
+    *n = 0;
+    hs_conn *c = hs_reader_get(s, err);
+    if (!c) return err->code;
+    sqlite3_stmt *st = hs_stmt(c, "SELECT key_hash FROM api_keys ORDER BY id", err);
+    if (!st) {
+        hs_reader_put(s, c);
+        return err->code;
+    }
+    char **v = NULL;
+    size_t count = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (count == cap) {
+            cap = cap ? cap * 2 : 4;
+            v = hs_realloc(v, cap * sizeof *v);
+        }
+        v[count++] = dup_col(st, 0);
+    }
+    int ret = HS_OK;
+    if (rc != SQLITE_DONE) {
+        ret = hs_sqlite_fail(err, c->db, rc, "reading API keys");
+        for (size_t i = 0; i < count; i++) hs_free(v[i]);
+        hs_free(v);
+    } else {
+        *hashes = v;
+        *n = count;
+    }
+    hs_stmt_done(c, st);
+    hs_reader_put(s, c);
+    return ret;
+}

@@ -1,0 +1,128 @@
+/* store_int.h — private to src/store*.c (and tests/unit/test_store.c).
+ *
+ * The SQLite store is split in four files:
+ *   store.c          url dispatch, hs_ingest_new/free, hs_event_free
+ *   store_schema.c   versioned migrations (PRAGMA user_version)
+ *   store_sqlite.c   connections, statement cache, read pool, the writer
+ *                    thread and its group commit, open/close, stats
+ *   store_resource.c sources, destinations, connections (writes and reads)
+ *   store_event.c    ingest, event and delivery reads, API keys
+ *
+ * A write is an hs_wop queued to the writer thread; its exec function runs
+ * inside the group transaction, under its own SAVEPOINT.
+ */
+#ifndef HS_STORE_INT_H
+#define HS_STORE_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "store.h"
+
+#define HS_STMT_CACHE 48 /* prepared statements kept per connection */
+#define HS_READERS_MAX 8 /* read connections at most */
+#define HS_BUSY_TIMEOUT_MS 5000
+
+/* One SQLite connection with its prepared-statement cache. A connection is
+ * used by one thread at a time (SQLITE_OPEN_NOMUTEX). */
+typedef struct hs_conn {
+    sqlite3 *db;
+    struct hs_conn *next_free; /* read pool free list */
+    int ncached;
+    struct {
+        char *sql;
+        sqlite3_stmt *st;
+    } cached[HS_STMT_CACHE];
+} hs_conn;
+
+typedef struct hs_wop hs_wop;
+/* Runs on the writer thread inside the op's savepoint. Returns 0 or an
+ * hs_err code with op->err filled. On failure it must leave no outputs. */
+typedef int (*hs_wop_exec_fn)(hs_store *s, hs_wop *op);
+/* Drops the outputs of an op that executed but whose group did not commit. */
+typedef void (*hs_wop_undo_fn)(hs_wop *op);
+
+struct hs_wop {
+    hs_wop *next; /* writer queue, then completion list */
+    hs_wop_exec_fn exec;
+    hs_wop_undo_fn undo;
+    hs_ingest *ing; /* set: async op completed on the loop */
+    int status;
+    bool done; /* sync op: result is ready (under hs_store.lock) */
+    hs_error err;
+    /* arguments and result of sync ops (borrowed from the blocked caller) */
+    hs_kind kind;
+    json_t *doc;
+    const char *id;
+    const char *arg2;
+    const char *arg3;
+    hs_update_fn fn;
+    void *ud;
+    json_t *out;
+};
+
+/* hs_ingest_new allocates an ingest together with its queue node, so that
+ * the hot path does not allocate per request. ing->priv_ points at op. */
+typedef struct hs_ingest_box {
+    hs_ingest ing;
+    hs_wop op;
+} hs_ingest_box;
+
+struct hs_store {
+    char *path;
+    hs_conn writer; /* owned by the writer thread once it runs */
+    pthread_t thread;
+    bool thread_started;
+
+    pthread_mutex_t lock;     /* guards everything down to stats */
+    pthread_cond_t work_cond; /* writer: queue not empty or closing */
+    pthread_cond_t done_cond; /* sync callers: some op is done */
+    hs_wop *q_head, *q_tail;
+    size_t q_len;
+    bool closing;
+    int sync_waiters;        /* callers blocked in hs_writer_submit */
+    hs_wop *c_head, *c_tail; /* async completions waiting for the loop */
+    hs_store_stats stats;
+
+    /* loop thread only */
+    uv_loop_t *loop;
+    uv_async_t async;
+    size_t async_pending; /* accepted ingests whose callback has not run */
+
+    pthread_mutex_t pool_lock;
+    pthread_cond_t pool_cond;
+    hs_conn *pool_free;
+    int pool_open; /* connections opened (or being opened) */
+    int pool_out;  /* connections lent to callers */
+};
+
+/* Point err at a local when the caller passed none, and clear it. */
+#define HS_ERR_LOCAL(err)                                                                                              \
+    hs_error err##_local_;                                                                                             \
+    if (!(err)) (err) = &err##_local_;                                                                                 \
+    hs_error_clear(err)
+
+/* store_sqlite.c */
+int hs_sqlite_open(const char *path, hs_store **out, hs_error *err);
+/* A cached prepared statement for sql on c (NULL and err filled on error).
+ * Give it back with hs_stmt_done, which resets it. */
+sqlite3_stmt *hs_stmt(hs_conn *c, const char *sql, hs_error *err);
+void hs_stmt_done(hs_conn *c, sqlite3_stmt *st);
+/* Map a SQLite result code to an hs_err code and fill err ("what: reason"). */
+int hs_sqlite_fail(hs_error *err, sqlite3 *db, int rc, const char *what);
+/* Borrow a read-only connection (blocks while all HS_READERS_MAX are lent). */
+hs_conn *hs_reader_get(hs_store *s, hs_error *err);
+void hs_reader_put(hs_store *s, hs_conn *c);
+/* Queue a sync op and wait for its group to commit. */
+int hs_writer_submit(hs_store *s, hs_wop *op, hs_error *err);
+
+/* store_schema.c: bring db (the writer connection, WAL already set) to the
+ * current schema, one transaction per step. */
+int hs_schema_migrate(sqlite3 *db, const char *path, hs_error *err);
+int hs_schema_version(void); /* the newest version this build knows */
+
+/* store_event.c */
+int hs_ingest_exec(hs_store *s, hs_wop *op);
+void hs_ingest_undo(hs_wop *op);
+
+#endif

@@ -1,0 +1,147 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, makeSource, makeDestination, makeConnection } from './lib/server.mjs';
+
+let srv;
+before(async () => { srv = await startServer(); });
+after(async () => { await srv.stop(); srv.cleanup(); });
+
+async function ingest(p, init = {}) {
+  const r = await fetch(srv.url + p, init);
+  const text = await r.text();
+  return { status: r.status, body: text ? JSON.parse(text) : undefined };
+}
+
+test('ingest stores the whole request, no auth needed', async () => {
+  const s = await makeSource(srv, { slug: 'shop' });
+  const body = JSON.stringify({ type: 'order.created', id: 42 });
+  const r = await ingest(`/v1/ingest/${s.id}/extra/path?x=1&y=two`, {
+    method: 'POST', body, headers: { 'content-type': 'application/json', 'X-Shop-Topic': 'orders/create', 'X-Multi': 'a' },
+  });
+  assert.equal(r.status, 200);
+  assert.match(r.body.event_id, /^evt_[0-9a-f]{32}$/);
+  assert.equal(r.body.source_id, s.id);
+  const e = await srv.req('GET', `/v1/events/${r.body.event_id}`);
+  assert.equal(e.status, 200, e.text);
+  assert.equal(e.body.method, 'POST');
+  assert.equal(e.body.path, `/v1/ingest/${s.id}/extra/path`);
+  assert.equal(e.body.query, 'x=1&y=two');
+  assert.equal(e.body.body, body);
+  assert.equal(e.body.body_encoding, 'utf8');
+  assert.equal(e.body.body_size, body.length);
+  assert.equal(e.body.content_type, 'application/json');
+  assert.equal(e.body.source_ip, '127.0.0.1');
+  assert.equal(e.body.headers['x-shop-topic'], 'orders/create');
+  assert.equal(e.body.status, 'received', 'no connection: received');
+  assert.deepEqual(e.body.deliveries, []);
+  assert.ok(Math.abs(Date.parse(e.body.received_at) - Date.now()) < 60000);
+
+  // by slug, and every accepted method
+  for (const method of ['GET', 'PUT', 'PATCH', 'DELETE']) {
+    const m = await ingest('/v1/ingest/shop', { method, body: method === 'GET' ? undefined : 'x=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    assert.equal(m.status, 200, method);
+    const ev = await srv.req('GET', `/v1/events/${m.body.event_id}`);
+    assert.equal(ev.body.method, method);
+  }
+  const opt = await ingest('/v1/ingest/shop', { method: 'OPTIONS' });
+  assert.equal(opt.status, 405);
+});
+
+test('binary bodies are kept byte for byte', async () => {
+  const s = await makeSource(srv);
+  const bytes = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7 + 3) & 255));
+  const r = await ingest(`/v1/ingest/${s.id}`, { method: 'POST', body: bytes, headers: { 'content-type': 'application/octet-stream' } });
+  assert.equal(r.status, 200);
+  const e = await srv.req('GET', `/v1/events/${r.body.event_id}`);
+  assert.equal(e.body.body_encoding, 'base64');
+  assert.ok(Buffer.from(e.body.body, 'base64').equals(bytes));
+  assert.equal(e.body.body_size, 4096);
+});
+
+test('unknown, disabled and paused sources', async () => {
+  let r = await ingest('/v1/ingest/src_' + '0'.repeat(32), { method: 'POST', body: '{}' });
+  assert.equal(r.status, 404);
+  assert.equal(r.body.status, 404);
+  r = await ingest('/v1/ingest/', { method: 'POST', body: '{}' });
+  assert.equal(r.status, 404);
+  const disabled = await makeSource(srv, { status: 'disabled' });
+  r = await ingest(`/v1/ingest/${disabled.id}`, { method: 'POST', body: '{}' });
+  assert.equal(r.status, 404);
+
+  const paused = await makeSource(srv, { status: 'paused' });
+  const d = await makeDestination(srv);
+  await makeConnection(srv, paused.id, d.id);
+  r = await ingest(`/v1/ingest/${paused.id}`, { method: 'POST', body: '{"a":1}' });
+  assert.equal(r.status, 200, 'paused: stored');
+  const e = await srv.req('GET', `/v1/events/${r.body.event_id}`);
+  assert.equal(e.body.status, 'received', 'paused: not routed');
+  assert.deepEqual(e.body.deliveries, []);
+});
+
+test('deliveries are created for enabled connections to non-disabled destinations', async () => {
+  const s = await makeSource(srv);
+  const d1 = await makeDestination(srv);
+  const d2 = await makeDestination(srv, { status: 'paused' });
+  const d3 = await makeDestination(srv, { status: 'disabled' });
+  const d4 = await makeDestination(srv);
+  const c1 = await makeConnection(srv, s.id, d1.id);
+  const c2 = await makeConnection(srv, s.id, d2.id);
+  await makeConnection(srv, s.id, d3.id);
+  await makeConnection(srv, s.id, d4.id, { enabled: false });
+  const r = await ingest(`/v1/ingest/${s.id}`, { method: 'POST', body: '{"n":1}', headers: { 'content-type': 'application/json' } });
+  assert.equal(r.status, 200);
+  const e = await srv.req('GET', `/v1/events/${r.body.event_id}`);
+  assert.equal(e.body.status, 'processing');
+  const got = e.body.deliveries.map((x) => [x.destination_id, x.connection_id]).sort();
+  assert.deepEqual(got, [[d1.id, c1.id], [d2.id, c2.id]].sort());
+  for (const dl of e.body.deliveries) {
+    assert.equal(dl.status, 'pending');
+    assert.equal(dl.attempts, 0);
+  }
+});
+
+test('events list: filters, pagination, validation', async () => {
+  const s = await makeSource(srv);
+  const ids = [];
+  const t0 = Date.now();
+  for (let i = 0; i < 5; i++) {
+    const r = await ingest(`/v1/ingest/${s.id}`, { method: 'POST', body: `{"i":${i}}` });
+    ids.push(r.body.event_id);
+  }
+  let r = await srv.req('GET', `/v1/events?source_id=${s.id}&limit=2`);
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body.events.map((e) => e.id), [ids[4], ids[3]]);
+  assert.equal(r.body.has_more, true);
+  assert.ok(!('body' in r.body.events[0]), 'lists leave bodies out');
+  r = await srv.req('GET', `/v1/events?source_id=${s.id}&limit=10&cursor=${r.body.cursor}`);
+  assert.deepEqual(r.body.events.map((e) => e.id), [ids[2], ids[1], ids[0]]);
+  assert.equal(r.body.has_more, false);
+  assert.equal(r.body.cursor, null);
+  r = await srv.req('GET', `/v1/events?source_id=${s.id}&status=received&after=${new Date(t0 - 1000).toISOString()}&before=${Date.now() + 1000}`);
+  assert.equal(r.body.events.length, 5);
+  r = await srv.req('GET', `/v1/events?source_id=${s.id}&after=${Date.now() + 60000}`);
+  assert.equal(r.body.events.length, 0);
+  for (const q of ['status=lost', 'after=yesterday', 'source_id=abc', 'limit=500', 'bogus=1']) {
+    r = await srv.req('GET', `/v1/events?${q}`);
+    assert.equal(r.status, 400, q);
+  }
+  r = await srv.req('GET', '/v1/events/evt_' + '0'.repeat(32));
+  assert.equal(r.status, 404);
+});
+
+test('concurrent ingests all commit and are all readable', async () => {
+  const s = await makeSource(srv);
+  const d = await makeDestination(srv);
+  await makeConnection(srv, s.id, d.id);
+  const rs = await Promise.all(Array.from({ length: 300 }, (_, i) =>
+    ingest(`/v1/ingest/${s.id}`, { method: 'POST', body: JSON.stringify({ i }) })));
+  assert.ok(rs.every((r) => r.status === 200));
+  const ids = new Set(rs.map((r) => r.body.event_id));
+  assert.equal(ids.size, 300);
+  const sample = rs.filter((_, i) => i % 37 === 0);
+  for (const r of sample) {
+    const e = await srv.req('GET', `/v1/events/${r.body.event_id}`);
+    assert.equal(e.status, 200);
+    assert.equal(e.body.deliveries.length, 1);
+  }
+});

@@ -1,0 +1,96 @@
+// Starts the real hookstream binary on a free port with a temporary database
+// and gives tests a small HTTP client for it.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const BIN = process.env.HOOKSTREAM_BIN || path.join(root, process.env.BUILD || 'build', 'hookstream');
+export const API_KEY = 'hs_test_' + 'k'.repeat(40);
+
+export function tempDir(prefix = 'hookstream-test-') {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+// Start `hookstream serve`. Resolves once the ready line is printed.
+export async function startServer(opts = {}) {
+  const dir = opts.dir || tempDir();
+  const db = opts.db || path.join(dir, 'hookstream.db');
+  const args = ['serve', '--listen', `127.0.0.1:${opts.port || 0}`, '--db', db, ...(opts.args || [])];
+  if (opts.apiKey !== null) args.push('--api-key', opts.apiKey || API_KEY);
+  const child = spawn(BIN, args, {
+    env: { ...process.env, HOOKSTREAM_LOG_LEVEL: opts.logLevel || 'warn', ...(opts.env || {}) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('server did not start in 10 s\n' + stderr)), 10000);
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      const m = stdout.match(/hookstream listening on (http:\/\/\S+)/);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+    exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (${code ?? signal}) before ready\n${stderr}`));
+    });
+  });
+  const port = Number(new URL(url).port);
+  const srv = {
+    url, port, dir, db, child, exited,
+    get stdout() { return stdout; },
+    get stderr() { return stderr; },
+    key: opts.apiKey === null ? null : (opts.apiKey || API_KEY),
+    // JSON request helper: returns {status, headers, body (parsed when JSON), text}
+    async req(method, p, body, headers = {}) {
+      const h = { ...headers };
+      if (srv.key && !('authorization' in h) && !('Authorization' in h) && !('x-api-key' in h)) {
+        h.authorization = `Bearer ${srv.key}`;
+      }
+      let payload;
+      if (body !== undefined) {
+        payload = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
+        if (!('content-type' in h)) h['content-type'] = 'application/json';
+      }
+      const res = await fetch(url + p, { method, headers: h, body: payload });
+      const text = await res.text();
+      let parsed;
+      try { parsed = JSON.parse(text); } catch { parsed = undefined; }
+      return { status: res.status, headers: res.headers, body: parsed, text };
+    },
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+    async kill9() {
+      child.kill('SIGKILL');
+      return exited;
+    },
+    cleanup() { rmSync(dir, { recursive: true, force: true }); },
+  };
+  return srv;
+}
+
+// Create a source / destination / connection quickly.
+export async function makeSource(srv, extra = {}) {
+  const r = await srv.req('POST', '/v1/sources', { name: 'src ' + Math.random(), ...extra });
+  if (r.status !== 201) throw new Error('source: ' + r.text);
+  return r.body;
+}
+export async function makeDestination(srv, extra = {}) {
+  const r = await srv.req('POST', '/v1/destinations', {
+    name: 'dst ' + Math.random(), config: { url: 'http://127.0.0.1:9/hook' }, ...extra,
+  });
+  if (r.status !== 201) throw new Error('destination: ' + r.text);
+  return r.body;
+}
+export async function makeConnection(srv, sourceId, destinationId, extra = {}) {
+  const r = await srv.req('POST', '/v1/connections', { source_id: sourceId, destination_id: destinationId, ...extra });
+  if (r.status !== 201) throw new Error('connection: ' + r.text);
+  return r.body;
+}

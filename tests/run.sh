@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs every test: the cmocka unit tests (each its own process, with a
+# timeout), then the integration tests (node's test runner, each file its own
+# process) against the real binary. Prints one closing line:
+#   "tests: N passed, N failed"
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+export HOOKSTREAM_BIN=${HOOKSTREAM_BIN:-$PWD/$BUILD/hookstream}
+export BUILD
+passed=0
+failed=0
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+
+if [ -n "${HOOKSTREAM_ASAN:-}" ]; then
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+  export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+fi
+
+echo "== unit tests"
+for t in "$BUILD"/tests/test_*; do
+  [ -x "$t" ] || continue
+  name=$(basename "$t")
+  if timeout 120 "$t" >"$log/$name.out" 2>&1; then
+    n=$(grep -Eo '\[  PASSED  \] [0-9]+' "$log/$name.out" | grep -Eo '[0-9]+$' | tail -1)
+    passed=$((passed + ${n:-1}))
+    echo "ok   $name (${n:-1} tests)"
+  else
+    n=$(grep -Eo '\[  FAILED  \] [0-9]+' "$log/$name.out" | grep -Eo '[0-9]+$' | tail -1)
+    failed=$((failed + ${n:-1}))
+    echo "FAIL $name"
+    cat "$log/$name.out"
+  fi
+done
+
+echo "== integration tests"
+files=${TEST_FILES:-$(ls tests/integration/*.test.mjs)}
+node --test --test-timeout=180000 --test-concurrency=2 \
+  --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination="$log/tap" $files
+node_rc=$?
+p=$(grep -E '^# pass ' "$log/tap" | grep -Eo '[0-9]+' | tail -1)
+f=$(grep -E '^# fail ' "$log/tap" | grep -Eo '[0-9]+' | tail -1)
+passed=$((passed + ${p:-0}))
+failed=$((failed + ${f:-0}))
+if [ "$node_rc" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
+
+echo
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,201 @@
+/* Unit tests for the small building blocks: ids, capped buffers, base64,
+ * query strings, time parsing, command line parsing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "base64.h"
+#include "buf.h"
+#include "config.h"
+#include "error.h"
+#include "id.h"
+#include "query.h"
+#include "timeutil.h"
+
+static void test_id_format_and_order(void **state) {
+    (void)state;
+    char prev[HS_ID_MAX] = "";
+    for (int i = 0; i < 10000; i++) {
+        char id[HS_ID_MAX];
+        hs_id_new("evt_", id);
+        assert_true(hs_id_valid("evt_", id));
+        assert_int_equal(strlen(id), 4 + 32);
+        if (i) assert_true(strcmp(prev, id) < 0); /* strictly increasing */
+        memcpy(prev, id, sizeof id);
+    }
+    uint64_t t = hs_id_time_ms(prev);
+    uint64_t now = hs_now_ms();
+    assert_true(t <= now && now - t < 5000);
+}
+
+static void test_id_valid_rejects(void **state) {
+    (void)state;
+    assert_false(hs_id_valid("src_", "dst_0123456789abcdef0123456789abcdef"));
+    assert_false(hs_id_valid("src_", "src_0123456789abcdef0123456789abcde"));
+    assert_false(hs_id_valid("src_", "src_0123456789abcdef0123456789abcdef0"));
+    assert_false(hs_id_valid("src_", "src_0123456789ABCDEF0123456789abcdef"));
+    assert_false(hs_id_valid("src_", NULL));
+    assert_true(hs_id_valid("src_", "src_0123456789abcdef0123456789abcdef"));
+    char id[HS_ID_MAX];
+    hs_id_new_at("x_", 0x123456789abcULL, id);
+    assert_int_equal(hs_id_time_ms(id), 0x123456789abcULL);
+}
+
+static void test_buf_cap(void **state) {
+    (void)state;
+    hs_buf b;
+    hs_buf_init(&b, 10);
+    assert_int_equal(hs_buf_appends(&b, "hello"), HS_OK);
+    assert_int_equal(hs_buf_appendf(&b, "%d", 1234), HS_OK);
+    assert_string_equal(b.data, "hello1234");
+    assert_int_equal(hs_buf_appends(&b, "ab"), HS_ERR_TOOBIG);
+    assert_string_equal(b.data, "hello1234"); /* unchanged */
+    assert_int_equal(hs_buf_appendf(&b, "%s", "xy"), HS_ERR_TOOBIG);
+    assert_int_equal(hs_buf_appends(&b, "z"), HS_OK);
+    assert_int_equal(b.len, 10);
+    size_t n;
+    char *d = hs_buf_detach(&b, &n);
+    assert_int_equal(n, 10);
+    assert_string_equal(d, "hello1234z");
+    hs_free(d);
+    hs_buf_free(&b);
+}
+
+static void test_base64(void **state) {
+    (void)state;
+    const char *vec[][2] = {{"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"}, {"foobar", "Zm9vYmFy"}};
+    for (size_t i = 0; i < 5; i++) {
+        char *e = hs_base64_encode(vec[i][0], strlen(vec[i][0]));
+        assert_string_equal(e, vec[i][1]);
+        size_t n;
+        unsigned char *d = hs_base64_decode(e, strlen(e), &n);
+        assert_non_null(d);
+        assert_int_equal(n, strlen(vec[i][0]));
+        assert_memory_equal(d, vec[i][0], n);
+        hs_free(d);
+        hs_free(e);
+    }
+    size_t n;
+    assert_null(hs_base64_decode("Zm9", 3, &n));
+    assert_null(hs_base64_decode("Zm=v", 4, &n));
+    assert_null(hs_base64_decode("Zm9v!A==", 8, &n));
+    assert_null(hs_base64_decode("Zg==Zg==", 8, &n));
+}
+
+static void test_query(void **state) {
+    (void)state;
+    hs_query q;
+    hs_error e;
+    assert_int_equal(hs_query_parse("a=1&b=x%20y+z&empty=&flag", &q, &e), HS_OK);
+    assert_string_equal(hs_query_get(&q, "a"), "1");
+    assert_string_equal(hs_query_get(&q, "b"), "x y z");
+    assert_string_equal(hs_query_get(&q, "empty"), "");
+    assert_string_equal(hs_query_get(&q, "flag"), "");
+    assert_null(hs_query_get(&q, "c"));
+    const char *const ok[] = {"a", "b", "empty", "flag", NULL};
+    assert_int_equal(hs_query_only(&q, ok, &e), HS_OK);
+    const char *const few[] = {"a", NULL};
+    assert_int_equal(hs_query_only(&q, few, &e), HS_ERR_INVALID);
+    assert_string_equal(e.field, "b");
+    hs_query_free(&q);
+
+    assert_int_equal(hs_query_parse("a=1&a=2", &q, &e), HS_ERR_INVALID);
+    hs_query_free(&q);
+    assert_int_equal(hs_query_parse("a=%zz", &q, &e), HS_ERR_INVALID);
+    hs_query_free(&q);
+    assert_int_equal(hs_query_parse("a=%4", &q, &e), HS_ERR_INVALID);
+    hs_query_free(&q);
+    assert_int_equal(hs_query_parse("a=%00", &q, &e), HS_ERR_INVALID);
+    hs_query_free(&q);
+}
+
+static void test_time(void **state) {
+    (void)state;
+    char s[HS_ISO8601_MAX];
+    hs_iso8601(1732660634123ULL, s);
+    assert_string_equal(s, "2024-11-26T22:37:14.123Z");
+    uint64_t ms;
+    assert_true(hs_parse_time("2024-11-26T22:37:14.123Z", &ms));
+    assert_int_equal(ms, 1732660634123ULL);
+    assert_true(hs_parse_time("2024-11-26T23:37:14.123+01:00", &ms));
+    assert_int_equal(ms, 1732660634123ULL);
+    assert_true(hs_parse_time("1732660634123", &ms));
+    assert_int_equal(ms, 1732660634123ULL);
+    assert_true(hs_parse_time("2024-11-26", &ms));
+    assert_int_equal(ms, 1732579200000ULL);
+    assert_false(hs_parse_time("yesterday", &ms));
+    assert_false(hs_parse_time("2024-13-01T00:00:00Z", &ms));
+    assert_false(hs_parse_time("2024-11-26T22:37:14Zjunk", &ms));
+    assert_false(hs_parse_time("", &ms));
+}
+
+static void test_config_parsers(void **state) {
+    (void)state;
+    size_t n;
+    assert_true(hs_parse_size("1048576", &n) && n == 1048576);
+    assert_true(hs_parse_size("512k", &n) && n == 512 * 1024);
+    assert_true(hs_parse_size("4MiB", &n) && n == 4u << 20);
+    assert_false(hs_parse_size("4G", &n));
+    assert_false(hs_parse_size("-1", &n));
+    assert_false(hs_parse_size("", &n));
+    char host[64];
+    int port;
+    assert_true(hs_parse_listen("127.0.0.1:8080", host, sizeof host, &port));
+    assert_string_equal(host, "127.0.0.1");
+    assert_int_equal(port, 8080);
+    assert_true(hs_parse_listen("[::1]:0", host, sizeof host, &port));
+    assert_string_equal(host, "::1");
+    assert_int_equal(port, 0);
+    assert_false(hs_parse_listen("127.0.0.1", host, sizeof host, &port));
+    assert_false(hs_parse_listen("127.0.0.1:70000", host, sizeof host, &port));
+    assert_false(hs_parse_listen("example.com:80", host, sizeof host, &port));
+    assert_false(hs_parse_listen(":80", host, sizeof host, &port));
+}
+
+static void test_config_cli(void **state) {
+    (void)state;
+    hs_config cfg;
+    hs_command cmd;
+    char err[256];
+    char *ok[] = {"hookstream", "serve", "--listen", "0.0.0.0:9000", "--db=/tmp/x.db", "--max-body", "2M",
+                  "--log-level", "debug", "--allow-private-destinations", NULL};
+    assert_int_equal(hs_config_parse(10, ok, &cmd, &cfg, err, sizeof err), 0);
+    assert_int_equal(cmd, HS_CMD_SERVE);
+    assert_string_equal(cfg.listen_host, "0.0.0.0");
+    assert_int_equal(cfg.listen_port, 9000);
+    assert_string_equal(cfg.db, "/tmp/x.db");
+    assert_int_equal(cfg.max_body, 2u << 20);
+    assert_true(cfg.allow_private_destinations);
+    hs_config_free(&cfg);
+
+    char *bad[] = {"hookstream", "serve", "--max-body", NULL};
+    assert_int_equal(hs_config_parse(3, bad, &cmd, &cfg, err, sizeof err), -1);
+    assert_non_null(strstr(err, "--max-body"));
+    hs_config_free(&cfg);
+
+    setenv("HOOKSTREAM_LISTEN", "127.0.0.1:7777", 1);
+    char *env[] = {"hookstream", "serve", NULL};
+    assert_int_equal(hs_config_parse(2, env, &cmd, &cfg, err, sizeof err), 0);
+    assert_int_equal(cfg.listen_port, 7777);
+    hs_config_free(&cfg);
+    char *override[] = {"hookstream", "serve", "--listen", "127.0.0.1:1", NULL};
+    assert_int_equal(hs_config_parse(4, override, &cmd, &cfg, err, sizeof err), 0);
+    assert_int_equal(cfg.listen_port, 1); /* the command line wins */
+    hs_config_free(&cfg);
+    unsetenv("HOOKSTREAM_LISTEN");
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_id_format_and_order), cmocka_unit_test(test_id_valid_rejects),
+        cmocka_unit_test(test_buf_cap),             cmocka_unit_test(test_base64),
+        cmocka_unit_test(test_query),               cmocka_unit_test(test_time),
+        cmocka_unit_test(test_config_parsers),      cmocka_unit_test(test_config_cli),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,1157 @@
+/* test_store.c — the SQLite store: schema, resources, ingest with group
+ * commit, reads, shutdown, persistence and storage failures. */
+#include <dirent.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "alloc.h"
+#include "id.h"
+#include "log.h"
+#include "store.h"
+#include "store_int.h"
+#include "timeutil.h"
+
+/* ---- fixture: a fresh database in a temporary directory ---- */
+
+typedef struct fixture {
+    char dir[64];
+    char path[128];
+    hs_store *s;
+    uv_loop_t loop;
+} fixture;
+
+static void open_store(fixture *fx) {
+    hs_error err;
+    int rc = hs_store_open(fx->path, &fx->s, &err);
+    if (rc != HS_OK) fail_msg("hs_store_open: %s", err.msg);
+    assert_int_equal(hs_store_attach_loop(fx->s, &fx->loop), HS_OK);
+}
+
+/* Close as the server does: on the loop thread, then let the loop run the
+ * close callback that frees the store. */
+static void close_store(fixture *fx) {
+    hs_store_close(fx->s);
+    fx->s = NULL;
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+}
+
+static void reopen_store(fixture *fx) {
+    close_store(fx);
+    open_store(fx);
+}
+
+static int setup(void **state) {
+    fixture *fx = hs_calloc(1, sizeof *fx);
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/hs_store_XXXXXX");
+    if (!mkdtemp(fx->dir)) return -1;
+    snprintf(fx->path, sizeof fx->path, "%s/test.db", fx->dir);
+    uv_loop_init(&fx->loop);
+    open_store(fx);
+    *state = fx;
+    return 0;
+}
+
+static void remove_dir(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *de;
+    char p[512];
+    while ((de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        unlink(p);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+static int teardown(void **state) {
+    fixture *fx = *state;
+    if (fx->s) close_store(fx);
+    assert_int_equal(uv_loop_close(&fx->loop), 0);
+    remove_dir(fx->dir);
+    hs_free(fx);
+    return 0;
+}
+
+/* ---- helpers ---- */
+
+static const char *jstr(const json_t *o, const char *key) { return json_string_value(json_object_get(o, key)); }
+
+/* An integer from the database, read with a connection of our own. */
+static long long query_int(const char *path, const char *sql) {
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    long long v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+static char *query_text(const char *path, const char *sql) {
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    char *v = hs_strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+static void raw_exec(const char *path, const char *sql) {
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+/* Create a resource of kind from a JSON text (an "id" is added); returns the
+ * stored doc. */
+static json_t *create_res(hs_store *s, hs_kind kind, const char *json) {
+    static const char *const prefixes[] = {"src_", "dst_", "conn_"};
+    json_t *doc = json_loads(json, 0, NULL);
+    assert_non_null(doc);
+    char id[HS_ID_MAX];
+    hs_id_new(prefixes[kind], id);
+    json_object_set_new(doc, "id", json_string(id));
+    json_t *out = NULL;
+    hs_error err;
+    int rc = hs_store_resource_create(s, kind, doc, &out, &err);
+    if (rc != HS_OK) fail_msg("create %s: %s (%s)", json, err.msg, err.field);
+    json_decref(doc);
+    return out;
+}
+
+static json_t *create_conn(hs_store *s, const json_t *src, const json_t *dst, bool enabled) {
+    char text[256];
+    snprintf(text, sizeof text, "{\"name\":\"c\",\"source_id\":\"%s\",\"destination_id\":\"%s\",\"enabled\":%s}",
+             jstr(src, "id"), jstr(dst, "id"), enabled ? "true" : "false");
+    return create_res(s, HS_KIND_CONNECTION, text);
+}
+
+typedef struct ingest_result {
+    int done;
+    int status;
+    char event_id[HS_ID_MAX];
+    char source_id[HS_ID_MAX];
+    char event_status[16];
+    size_t ndeliveries;
+    hs_delivery_ref first;
+} ingest_result;
+
+static void on_ingest(hs_ingest *ing, int status) {
+    ingest_result *r = ing->ud;
+    r->done++;
+    r->status = status;
+    assert_int_equal(ing->err.code, status);
+    snprintf(r->event_id, sizeof r->event_id, "%s", ing->event_id);
+    snprintf(r->source_id, sizeof r->source_id, "%s", ing->source_id);
+    snprintf(r->event_status, sizeof r->event_status, "%s", ing->event_status);
+    r->ndeliveries = ing->ndeliveries;
+    if (ing->ndeliveries) r->first = ing->deliveries[0];
+    if (status != HS_OK) {
+        assert_string_equal(ing->event_id, "");
+        assert_int_equal(ing->ndeliveries, 0);
+    }
+    hs_ingest_free(ing);
+}
+
+static hs_ingest *new_ingest(const char *ref, const char *body, size_t body_len, ingest_result *r) {
+    hs_ingest *ing = hs_ingest_new();
+    ing->source_ref = hs_strdup(ref);
+    ing->method = hs_strdup("POST");
+    ing->path = hs_sprintf("/v1/ingest/%s", ref);
+    ing->query = hs_strdup("a=1");
+    ing->headers_json = hs_strdup("{\"content-type\":\"application/json\"}");
+    ing->body = body ? hs_memdup(body, body_len) : NULL;
+    ing->body_len = body ? body_len : 0;
+    ing->source_ip = hs_strdup("127.0.0.1");
+    ing->content_type = hs_strdup("application/json");
+    ing->cb = on_ingest;
+    ing->ud = r;
+    return ing;
+}
+
+/* Ingest one request and run the loop until its callback ran. */
+static int ingest_one(fixture *fx, const char *ref, const char *body, size_t len, ingest_result *r) {
+    memset(r, 0, sizeof *r);
+    assert_int_equal(hs_store_ingest(fx->s, new_ingest(ref, body, len, r)), HS_OK);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_int_equal(r->done, 1);
+    return r->status;
+}
+
+/* ---- open and schema ---- */
+
+static void test_open_errors(void **state) {
+    (void)state;
+    hs_store *s = (hs_store *)1;
+    hs_error err;
+    assert_int_equal(hs_store_open("postgres://u@h/db", &s, &err), HS_ERR_UNSUPPORTED);
+    assert_null(s);
+    assert_non_null(strstr(err.msg, "PostgreSQL"));
+    assert_int_equal(hs_store_open("postgresql://h/db", &s, &err), HS_ERR_UNSUPPORTED);
+    assert_int_equal(hs_store_open(":memory:", &s, &err), HS_ERR_INVALID);
+    assert_int_equal(hs_store_open("", &s, &err), HS_ERR_INVALID);
+    assert_int_equal(hs_store_open(NULL, &s, &err), HS_ERR_INVALID);
+    assert_int_equal(hs_store_open("file:x.db?mode=memory", &s, &err), HS_ERR_INVALID);
+    assert_int_equal(hs_store_open("/nonexistent-dir/x/y.db", &s, &err), HS_ERR_IO);
+    assert_non_null(strstr(err.msg, "/nonexistent-dir/x/y.db"));
+
+    char dir[] = "/tmp/hs_store_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[128];
+
+    /* not a database at all */
+    snprintf(path, sizeof path, "%s/garbage.db", dir);
+    FILE *f = fopen(path, "w");
+    for (int i = 0; i < 200; i++) fputs("this is not a database, just text. ", f);
+    fclose(f);
+    assert_int_equal(hs_store_open(path, &s, &err), HS_ERR_IO);
+    assert_non_null(strstr(err.msg, "not a SQLite database"));
+
+    /* a schema newer than this build: refused, and left untouched */
+    snprintf(path, sizeof path, "%s/newer.db", dir);
+    raw_exec(path, "PRAGMA application_id = 1751872372; PRAGMA user_version = 999; CREATE TABLE future(x);");
+    assert_int_equal(hs_store_open(path, &s, &err), HS_ERR_UNSUPPORTED);
+    assert_non_null(strstr(err.msg, "999"));
+    assert_int_equal(query_int(path, "PRAGMA user_version"), 999);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM sqlite_master"), 1);
+
+    /* someone else's database */
+    snprintf(path, sizeof path, "%s/foreign.db", dir);
+    raw_exec(path, "CREATE TABLE customers(name TEXT)");
+    assert_int_equal(hs_store_open(path, &s, &err), HS_ERR_INVALID);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM sqlite_master"), 1);
+    snprintf(path, sizeof path, "%s/otherapp.db", dir);
+    raw_exec(path, "PRAGMA application_id = 42");
+    assert_int_equal(hs_store_open(path, &s, &err), HS_ERR_INVALID);
+    remove_dir(dir);
+}
+
+static void test_migrations_and_reopen(void **state) {
+    fixture *fx = *state;
+    assert_int_equal(query_int(fx->path, "PRAGMA user_version"), hs_schema_version());
+    assert_int_equal(query_int(fx->path, "PRAGMA application_id"), 0x686b7374);
+    const char *tables[] = {"api_keys", "sources", "destinations", "connections", "events", "deliveries"};
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '%s'", tables[i]);
+        assert_int_equal(query_int(fx->path, sql), 1);
+    }
+    assert_int_equal(query_int(fx->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
+                                         "('events_source','events_status','deliveries_event',"
+                                         "'deliveries_destination')"),
+                     4);
+    reopen_store(fx);
+    reopen_store(fx);
+    assert_int_equal(query_int(fx->path, "PRAGMA user_version"), hs_schema_version());
+    /* WAL is a property of the file: stays on */
+    sqlite3 *db;
+    sqlite3_open(fx->path, &db);
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+/* ---- resources ---- */
+
+static int rename_fn(const json_t *current, json_t **updated, void *ud, hs_error *err) {
+    (void)err;
+    /* the current doc comes with its timestamps */
+    assert_non_null(jstr(current, "created_at"));
+    assert_non_null(jstr(current, "updated_at"));
+    assert_string_equal(jstr(current, "name"), "first");
+    *updated = json_deep_copy(current);
+    json_object_set_new(*updated, "name", json_string(ud));
+    return HS_OK;
+}
+
+static int set_slug_fn(const json_t *current, json_t **updated, void *ud, hs_error *err) {
+    (void)err;
+    *updated = json_deep_copy(current);
+    json_object_set_new(*updated, "slug", json_string(ud));
+    return HS_OK;
+}
+
+static int reject_fn(const json_t *current, json_t **updated, void *ud, hs_error *err) {
+    (void)current, (void)updated, (void)ud;
+    return hs_error_set(err, HS_ERR_INVALID, "name", "is not acceptable");
+}
+
+static int change_id_fn(const json_t *current, json_t **updated, void *ud, hs_error *err) {
+    (void)ud, (void)err;
+    *updated = json_deep_copy(current);
+    char id[HS_ID_MAX];
+    hs_id_new("src_", id);
+    json_object_set_new(*updated, "id", json_string(id));
+    return HS_OK;
+}
+
+static void test_resource_crud(void **state) {
+    fixture *fx = *state;
+    hs_error err;
+    json_t *a = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"first\",\"slug\":\"orders\",\"status\":\"active\"}");
+    const char *a_id = jstr(a, "id");
+    assert_true(hs_id_valid("src_", a_id));
+    assert_non_null(jstr(a, "created_at"));
+    assert_string_equal(jstr(a, "created_at"), jstr(a, "updated_at"));
+
+    json_t *got = NULL;
+    assert_int_equal(hs_store_resource_get(fx->s, HS_KIND_SOURCE, a_id, &got, &err), HS_OK);
+    assert_true(json_equal(got, a));
+    json_decref(got);
+    assert_int_equal(hs_store_resource_get(fx->s, HS_KIND_SOURCE, "orders", &got, &err), HS_OK);
+    assert_string_equal(jstr(got, "id"), a_id);
+    json_decref(got);
+    assert_int_equal(hs_store_resource_get(fx->s, HS_KIND_SOURCE, "nope", &got, &err), HS_ERR_NOTFOUND);
+    assert_null(got);
+
+    /* the stored doc has no timestamps: they live in columns */
+    assert_int_equal(query_int(fx->path, "SELECT count(*) FROM sources WHERE doc LIKE '%created_at%'"), 0);
+
+    /* duplicate slug, duplicate id, malformed id */
+    json_t *doc =
+        json_pack("{s:s, s:s, s:s}", "id", "src_00000000000000000000000000000001", "name", "x", "slug", "orders");
+    assert_int_equal(hs_store_resource_create(fx->s, HS_KIND_SOURCE, doc, NULL, &err), HS_ERR_CONFLICT);
+    assert_string_equal(err.field, "slug");
+    assert_non_null(strstr(err.msg, a_id));
+    json_object_set_new(doc, "id", json_string(a_id));
+    json_object_del(doc, "slug");
+    assert_int_equal(hs_store_resource_create(fx->s, HS_KIND_SOURCE, doc, NULL, &err), HS_ERR_CONFLICT);
+    assert_string_equal(err.field, "id");
+    json_object_set_new(doc, "id", json_string("dst_00000000000000000000000000000001"));
+    assert_int_equal(hs_store_resource_create(fx->s, HS_KIND_SOURCE, doc, NULL, &err), HS_ERR_INVALID);
+    assert_string_equal(err.field, "id");
+    json_decref(doc);
+
+    /* update: fn sees the current doc; created_at kept */
+    json_t *out = NULL;
+    usleep(2000);
+    assert_int_equal(hs_store_resource_update(fx->s, HS_KIND_SOURCE, a_id, rename_fn, "second", &out, &err), HS_OK);
+    assert_string_equal(jstr(out, "name"), "second");
+    assert_string_equal(jstr(out, "created_at"), jstr(a, "created_at"));
+    assert_string_not_equal(jstr(out, "updated_at"), jstr(a, "updated_at"));
+    assert_int_equal(hs_store_resource_get(fx->s, HS_KIND_SOURCE, a_id, &got, &err), HS_OK);
+    assert_true(json_equal(got, out));
+    json_decref(got);
+    json_decref(out);
+
+    /* update to a used slug: conflict, nothing changes */
+    json_t *b = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"b\",\"slug\":\"b\"}");
+    assert_int_equal(hs_store_resource_update(fx->s, HS_KIND_SOURCE, jstr(b, "id"), set_slug_fn, "orders", &out, &err),
+                     HS_ERR_CONFLICT);
+    assert_null(out);
+    assert_string_equal(err.field, "slug");
+    assert_int_equal(hs_store_resource_get(fx->s, HS_KIND_SOURCE, "b", &got, &err), HS_OK);
+    json_decref(got);
+    /* keeping one's own slug is no conflict; freeing it lets another take it */
+    assert_int_equal(hs_store_resource_update(fx->s, HS_KIND_SOURCE, "b", set_slug_fn, "b", NULL, &err), HS_OK);
+    assert_int_equal(hs_store_resource_update(fx->s, HS_KIND_SOURCE, a_id, set_slug_fn, "orders-old", NULL, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_resource_update(fx->s, HS_KIND_SOURCE, "b", set_slug_fn, "orders", NULL, &err), HS_OK);
+
+    assert_int_equal(hs_store_resource_update(fx->s, HS_KIND_SOURCE, "src_00000000000000000000000000000009", rename_fn,
+                                              "x", &out, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_resource_update(fx->s, HS_KIND_SOURCE, a_id, reject_fn, NULL, &out, &err),
+                     HS_ERR_INVALID);
+    assert_string_equal(err.field, "name");
+    assert_int_equal(hs_store_resource_update(fx->s, HS_KIND_SOURCE, a_id, change_id_fn, NULL, &out, &err),
+                     HS_ERR_INTERNAL);
+
+    /* connections must name existing objects */
+    json_t *dst = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"d\",\"type\":\"http\"}");
+    doc = json_pack("{s:s, s:s, s:s}", "id", "conn_00000000000000000000000000000001", "source_id",
+                    "src_00000000000000000000000000000009", "destination_id", jstr(dst, "id"));
+    assert_int_equal(hs_store_resource_create(fx->s, HS_KIND_CONNECTION, doc, NULL, &err), HS_ERR_INVALID);
+    assert_string_equal(err.field, "source_id");
+    json_object_set_new(doc, "source_id", json_string(a_id));
+    json_object_set_new(doc, "destination_id", json_string("dst_00000000000000000000000000000009"));
+    assert_int_equal(hs_store_resource_create(fx->s, HS_KIND_CONNECTION, doc, NULL, &err), HS_ERR_INVALID);
+    assert_string_equal(err.field, "destination_id");
+    json_decref(doc);
+
+    /* delete */
+    assert_int_equal(hs_store_resource_delete(fx->s, HS_KIND_SOURCE, a_id, &err), HS_OK);
+    assert_int_equal(hs_store_resource_get(fx->s, HS_KIND_SOURCE, a_id, &got, &err), HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_resource_delete(fx->s, HS_KIND_SOURCE, a_id, &err), HS_ERR_NOTFOUND);
+    json_decref(a);
+    json_decref(b);
+    json_decref(dst);
+}
+
+static void test_resource_delete_referenced(void **state) {
+    fixture *fx = *state;
+    hs_error err;
+    json_t *src = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"s\"}");
+    json_t *dst = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"d\",\"slug\":\"dest\"}");
+    json_t *conn = create_conn(fx->s, src, dst, true);
+    assert_int_equal(hs_store_resource_delete(fx->s, HS_KIND_SOURCE, jstr(src, "id"), &err), HS_ERR_CONFLICT);
+    assert_non_null(strstr(err.msg, jstr(conn, "id")));
+    assert_int_equal(hs_store_resource_delete(fx->s, HS_KIND_DESTINATION, "dest", &err), HS_ERR_CONFLICT);
+    assert_non_null(strstr(err.msg, jstr(conn, "id")));
+    assert_int_equal(hs_store_resource_delete(fx->s, HS_KIND_CONNECTION, jstr(conn, "id"), &err), HS_OK);
+    assert_int_equal(hs_store_resource_delete(fx->s, HS_KIND_SOURCE, jstr(src, "id"), &err), HS_OK);
+    assert_int_equal(hs_store_resource_delete(fx->s, HS_KIND_DESTINATION, "dest", &err), HS_OK);
+    json_decref(src);
+    json_decref(dst);
+    json_decref(conn);
+}
+
+static void test_resource_list(void **state) {
+    fixture *fx = *state;
+    hs_error err;
+    char ids[25][HS_ID_MAX];
+    for (int i = 0; i < 25; i++) {
+        char text[96];
+        snprintf(text, sizeof text, "{\"name\":\"s%d\",\"slug\":\"s%d\",\"status\":\"%s\"}", i, i,
+                 i % 3 == 0 ? "paused" : "active");
+        json_t *o = create_res(fx->s, HS_KIND_SOURCE, text);
+        snprintf(ids[i], sizeof ids[i], "%s", jstr(o, "id"));
+        json_decref(o);
+    }
+    /* three pages, newest first */
+    char cursor[HS_ID_MAX] = "";
+    int seen = 0;
+    for (int pageno = 0; pageno < 3; pageno++) {
+        hs_page page = {.limit = 10, .cursor = cursor[0] ? cursor : NULL};
+        json_t *items;
+        bool more;
+        assert_int_equal(hs_store_resource_list(fx->s, HS_KIND_SOURCE, &page, NULL, 0, &items, &more, &err), HS_OK);
+        assert_int_equal(json_array_size(items), pageno < 2 ? 10 : 5);
+        assert_int_equal(more, pageno < 2);
+        for (size_t i = 0; i < json_array_size(items); i++) {
+            json_t *it = json_array_get(items, i);
+            assert_string_equal(jstr(it, "id"), ids[24 - seen]);
+            assert_non_null(jstr(it, "created_at"));
+            seen++;
+        }
+        snprintf(cursor, sizeof cursor, "%s", jstr(json_array_get(items, json_array_size(items) - 1), "id"));
+        json_decref(items);
+    }
+    assert_int_equal(seen, 25);
+
+    hs_page page = {.limit = 100};
+    json_t *items;
+    bool more;
+    hs_filter f = {"status", "paused"};
+    assert_int_equal(hs_store_resource_list(fx->s, HS_KIND_SOURCE, &page, &f, 1, &items, &more, &err), HS_OK);
+    assert_int_equal(json_array_size(items), 9);
+    assert_false(more);
+    json_decref(items);
+    hs_filter f2[2] = {{"status", "active"}, {"slug", "s4"}};
+    assert_int_equal(hs_store_resource_list(fx->s, HS_KIND_SOURCE, &page, f2, 2, &items, &more, &err), HS_OK);
+    assert_int_equal(json_array_size(items), 1);
+    assert_string_equal(jstr(json_array_get(items, 0), "id"), ids[4]);
+    json_decref(items);
+
+    /* only indexed columns; injection attempts are just unknown fields */
+    hs_filter bad = {"name", "s1"};
+    assert_int_equal(hs_store_resource_list(fx->s, HS_KIND_SOURCE, &page, &bad, 1, &items, &more, &err),
+                     HS_ERR_INVALID);
+    assert_string_equal(err.field, "name");
+    assert_null(items);
+    hs_filter evil = {"status = status OR 1 --", "x"};
+    assert_int_equal(hs_store_resource_list(fx->s, HS_KIND_SOURCE, &page, &evil, 1, &items, &more, &err),
+                     HS_ERR_INVALID);
+    hs_filter evil_value = {"status", "' OR 1=1 --"};
+    assert_int_equal(hs_store_resource_list(fx->s, HS_KIND_SOURCE, &page, &evil_value, 1, &items, &more, &err), HS_OK);
+    assert_int_equal(json_array_size(items), 0);
+    json_decref(items);
+    hs_page zero = {.limit = 0};
+    assert_int_equal(hs_store_resource_list(fx->s, HS_KIND_SOURCE, &zero, NULL, 0, &items, &more, &err),
+                     HS_ERR_INVALID);
+    assert_string_equal(err.field, "limit");
+
+    /* connections filter on enabled; destinations on type */
+    json_t *src = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"x\"}");
+    json_t *dst = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"d\",\"type\":\"aws_sqs\"}");
+    json_t *c1 = create_conn(fx->s, src, dst, true);
+    json_t *c2 = create_conn(fx->s, src, dst, false);
+    hs_filter en[2] = {{"enabled", "false"}, {"source_id", jstr(src, "id")}};
+    assert_int_equal(hs_store_resource_list(fx->s, HS_KIND_CONNECTION, &page, en, 2, &items, &more, &err), HS_OK);
+    assert_int_equal(json_array_size(items), 1);
+    assert_string_equal(jstr(json_array_get(items, 0), "id"), jstr(c2, "id"));
+    json_decref(items);
+    hs_filter en_bad = {"enabled", "maybe"};
+    assert_int_equal(hs_store_resource_list(fx->s, HS_KIND_CONNECTION, &page, &en_bad, 1, &items, &more, &err),
+                     HS_ERR_INVALID);
+    hs_filter ty = {"type", "aws_sqs"};
+    assert_int_equal(hs_store_resource_list(fx->s, HS_KIND_DESTINATION, &page, &ty, 1, &items, &more, &err), HS_OK);
+    assert_int_equal(json_array_size(items), 1);
+    json_decref(items);
+    assert_int_equal(hs_store_resource_list(fx->s, HS_KIND_SOURCE, &page, &ty, 1, &items, &more, &err), HS_ERR_INVALID);
+    json_decref(src);
+    json_decref(dst);
+    json_decref(c1);
+    json_decref(c2);
+}
+
+/* ---- ingest ---- */
+
+static void test_ingest_routing(void **state) {
+    fixture *fx = *state;
+    hs_error err;
+    json_t *src = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"shop\",\"slug\":\"shop\"}");
+    json_t *d1 = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"d1\"}");
+    json_t *d2 = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"d2\"}");
+    json_t *d3 = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"d3\",\"status\":\"disabled\"}");
+    json_t *c1 = create_conn(fx->s, src, d1, true);
+    json_t *c2 = create_conn(fx->s, src, d2, false); /* disabled connection */
+    json_t *c3 = create_conn(fx->s, src, d3, true);  /* disabled destination */
+    const char *src_id = jstr(src, "id");
+
+    static const char body[] = "{\"a\":1}\0binary\xff";
+    ingest_result r;
+    assert_int_equal(ingest_one(fx, src_id, body, sizeof body - 1, &r), HS_OK);
+    assert_true(hs_id_valid("evt_", r.event_id));
+    assert_string_equal(r.source_id, src_id);
+    assert_string_equal(r.event_status, "processing");
+    assert_int_equal(r.ndeliveries, 1);
+    assert_true(hs_id_valid("dlv_", r.first.id));
+    assert_string_equal(r.first.destination_id, jstr(d1, "id"));
+    assert_string_equal(r.first.connection_id, jstr(c1, "id"));
+
+    hs_event *e;
+    assert_int_equal(hs_store_event_get(fx->s, r.event_id, &e, &err), HS_OK);
+    assert_string_equal(e->id, r.event_id);
+    assert_string_equal(e->source_id, src_id);
+    assert_string_equal(e->method, "POST");
+    assert_string_equal(e->query, "a=1");
+    assert_string_equal(e->headers_json, "{\"content-type\":\"application/json\"}");
+    assert_int_equal(e->body_len, sizeof body - 1);
+    assert_memory_equal(e->body, body, sizeof body - 1);
+    assert_string_equal(e->source_ip, "127.0.0.1");
+    assert_string_equal(e->content_type, "application/json");
+    assert_string_equal(e->status, "processing");
+    assert_true(e->received_at > 0);
+    uint64_t received_at = e->received_at;
+    hs_event_free(e);
+
+    hs_delivery *dl;
+    size_t n;
+    assert_int_equal(hs_store_event_deliveries(fx->s, r.event_id, &dl, &n, &err), HS_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(dl[0].id, r.first.id);
+    assert_string_equal(dl[0].event_id, r.event_id);
+    assert_string_equal(dl[0].status, "pending");
+    assert_int_equal(dl[0].attempts, 0);
+    assert_int_equal(dl[0].next_attempt_at, received_at);
+    assert_true(dl[0].created_at > 0);
+    hs_free(dl);
+
+    /* by slug, with an empty body */
+    assert_int_equal(ingest_one(fx, "shop", NULL, 0, &r), HS_OK);
+    assert_string_equal(r.source_id, src_id);
+    assert_int_equal(r.ndeliveries, 1);
+    assert_int_equal(hs_store_event_get(fx->s, r.event_id, &e, &err), HS_OK);
+    assert_int_equal(e->body_len, 0);
+    hs_event_free(e);
+
+    /* paused: stored, not routed */
+    json_t *paused = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"p\",\"slug\":\"p\",\"status\":\"paused\"}");
+    json_t *c4 = create_conn(fx->s, paused, d1, true);
+    assert_int_equal(ingest_one(fx, "p", "x", 1, &r), HS_OK);
+    assert_string_equal(r.event_status, "received");
+    assert_int_equal(r.ndeliveries, 0);
+    assert_int_equal(hs_store_event_deliveries(fx->s, r.event_id, &dl, &n, &err), HS_OK);
+    assert_int_equal(n, 0);
+    hs_free(dl);
+    char paused_event[HS_ID_MAX];
+    snprintf(paused_event, sizeof paused_event, "%s", r.event_id);
+
+    /* disabled or unknown: 404, nothing stored */
+    json_t *off = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"o\",\"slug\":\"off\",\"status\":\"disabled\"}");
+    assert_int_equal(ingest_one(fx, "off", "x", 1, &r), HS_ERR_NOTFOUND);
+    assert_int_equal(ingest_one(fx, "nosuch", "x", 1, &r), HS_ERR_NOTFOUND);
+    assert_int_equal(ingest_one(fx, "src_00000000000000000000000000000009", "x", 1, &r), HS_ERR_NOTFOUND);
+    assert_int_equal(query_int(fx->path, "SELECT count(*) FROM events"), 3);
+
+    /* event lists */
+    hs_event **items;
+    bool more;
+    hs_event_query q = {.page = {.limit = 2}};
+    assert_int_equal(hs_store_event_list(fx->s, &q, &items, &n, &more, &err), HS_OK);
+    assert_int_equal(n, 2);
+    assert_true(more);
+    assert_string_equal(items[0]->id, paused_event); /* newest first */
+    assert_null(items[0]->headers_json);
+    assert_null(items[0]->body);
+    assert_int_equal(items[0]->body_len, 1);
+    q.page.cursor = items[1]->id;
+    hs_event **rest;
+    size_t nrest;
+    assert_int_equal(hs_store_event_list(fx->s, &q, &rest, &nrest, &more, &err), HS_OK);
+    assert_int_equal(nrest, 1);
+    assert_false(more);
+    assert_int_equal(rest[0]->body_len, sizeof body - 1);
+    for (size_t i = 0; i < n; i++) hs_event_free(items[i]);
+    hs_free(items);
+    for (size_t i = 0; i < nrest; i++) hs_event_free(rest[i]);
+    hs_free(rest);
+
+    hs_event_query qs = {.source_id = src_id, .status = "processing", .page = {.limit = 10}};
+    assert_int_equal(hs_store_event_list(fx->s, &qs, &items, &n, &more, &err), HS_OK);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) hs_event_free(items[i]);
+    hs_free(items);
+    hs_event_query qt = {.after = received_at, .before = hs_now_ms() + 1000, .page = {.limit = 10}};
+    assert_int_equal(hs_store_event_list(fx->s, &qt, &items, &n, &more, &err), HS_OK);
+    for (size_t i = 0; i < n; i++) assert_true(items[i]->received_at > received_at);
+    for (size_t i = 0; i < n; i++) hs_event_free(items[i]);
+    hs_free(items);
+    hs_event_query qb = {.before = received_at + 1, .page = {.limit = 10}};
+    assert_int_equal(hs_store_event_list(fx->s, &qb, &items, &n, &more, &err), HS_OK);
+    assert_true(n >= 1);
+    for (size_t i = 0; i < n; i++) hs_event_free(items[i]);
+    hs_free(items);
+    hs_event_query qbad = {.page = {.limit = 101}};
+    assert_int_equal(hs_store_event_list(fx->s, &qbad, &items, &n, &more, &err), HS_ERR_INVALID);
+    assert_int_equal(hs_store_event_get(fx->s, "evt_00000000000000000000000000000000", &e, &err), HS_ERR_NOTFOUND);
+
+    json_t *all[] = {src, d1, d2, d3, c1, c2, c3, paused, c4, off};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) json_decref(all[i]);
+}
+
+static void test_delete_destination_cancels_pending(void **state) {
+    fixture *fx = *state;
+    hs_error err;
+    json_t *src = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"s\"}");
+    json_t *keep = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"keep\"}");
+    json_t *gone = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"gone\"}");
+    json_t *c1 = create_conn(fx->s, src, keep, true);
+    json_t *c2 = create_conn(fx->s, src, gone, true);
+    ingest_result r;
+    char events[3][HS_ID_MAX];
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(ingest_one(fx, jstr(src, "id"), "{}", 2, &r), HS_OK);
+        assert_int_equal(r.ndeliveries, 2);
+        snprintf(events[i], sizeof events[i], "%s", r.event_id);
+    }
+    assert_int_equal(hs_store_resource_delete(fx->s, HS_KIND_CONNECTION, jstr(c2, "id"), &err), HS_OK);
+    assert_int_equal(hs_store_resource_delete(fx->s, HS_KIND_DESTINATION, jstr(gone, "id"), &err), HS_OK);
+    for (int i = 0; i < 3; i++) {
+        hs_delivery *dl;
+        size_t n;
+        assert_int_equal(hs_store_event_deliveries(fx->s, events[i], &dl, &n, &err), HS_OK);
+        assert_int_equal(n, 2);
+        for (size_t j = 0; j < n; j++) {
+            bool is_gone = strcmp(dl[j].destination_id, jstr(gone, "id")) == 0;
+            assert_string_equal(dl[j].status, is_gone ? "cancelled" : "pending");
+            if (is_gone) assert_true(dl[j].updated_at >= dl[j].created_at);
+        }
+        hs_free(dl);
+    }
+    json_decref(src);
+    json_decref(keep);
+    json_decref(gone);
+    json_decref(c1);
+    json_decref(c2);
+}
+
+typedef struct counter {
+    int done, ok, notfound, other;
+    size_t deliveries;
+} counter;
+
+static void on_count(hs_ingest *ing, int status) {
+    counter *c = ing->ud;
+    c->done++;
+    if (status == HS_OK) {
+        c->ok++;
+        c->deliveries += ing->ndeliveries;
+    } else if (status == HS_ERR_NOTFOUND) {
+        c->notfound++;
+    } else {
+        c->other++;
+    }
+    hs_ingest_free(ing);
+}
+
+static hs_ingest *counted_ingest(const char *ref, counter *c) {
+    hs_ingest *ing = new_ingest(ref, "{\"n\":1}", 7, NULL);
+    ing->cb = on_count;
+    ing->ud = c;
+    return ing;
+}
+
+static void test_ingest_many_grouped(void **state) {
+    fixture *fx = *state;
+    json_t *src = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"s\"}");
+    json_t *d1 = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"d1\"}");
+    json_t *d2 = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"d2\"}");
+    json_t *c1 = create_conn(fx->s, src, d1, true);
+    json_t *c2 = create_conn(fx->s, src, d2, true);
+    hs_store_stats before, after;
+    hs_store_get_stats(fx->s, &before);
+
+    enum { N = 5000 };
+    counter c = {0};
+    uint64_t t0 = hs_monotonic_ns();
+    for (int i = 0; i < N; i++) {
+        /* failures in the same groups: each fails alone */
+        const char *ref = i % 100 == 50 ? "no-such-source" : jstr(src, "id");
+        assert_int_equal(hs_store_ingest(fx->s, counted_ingest(ref, &c)), HS_OK);
+    }
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    uint64_t ms = (hs_monotonic_ns() - t0) / 1000000;
+    assert_int_equal(c.done, N);
+    assert_int_equal(c.notfound, N / 100);
+    assert_int_equal(c.ok, N - N / 100);
+    assert_int_equal(c.other, 0);
+    assert_int_equal(c.deliveries, 2 * (size_t)c.ok);
+    hs_store_get_stats(fx->s, &after);
+    uint64_t commits = after.commits - before.commits;
+    print_message("      %d ingests in %llu ms, %llu commits\n", N, (unsigned long long)ms,
+                  (unsigned long long)commits);
+    assert_true(commits < (uint64_t)N / 2); /* grouped */
+    assert_int_equal(after.ops_committed - before.ops_committed, c.ok);
+    assert_int_equal(after.commit_failures, 0);
+    assert_int_equal(after.queue_depth, 0);
+    assert_true(after.commit_ns_total > before.commit_ns_total);
+    assert_int_equal(query_int(fx->path, "SELECT count(*) FROM events"), c.ok);
+    assert_int_equal(query_int(fx->path, "SELECT count(*) FROM deliveries"), 2 * c.ok);
+    json_decref(src);
+    json_decref(d1);
+    json_decref(d2);
+    json_decref(c1);
+    json_decref(c2);
+}
+
+/* An update whose fn holds the writer until released: lets a test fill the
+ * queue deterministically. (Real fns must not block.) */
+typedef struct gate {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool entered, open;
+    hs_store *s;
+    const char *id;
+    int rc;
+} gate;
+
+static int gate_fn(const json_t *current, json_t **updated, void *ud, hs_error *err) {
+    (void)err;
+    gate *g = ud;
+    pthread_mutex_lock(&g->lock);
+    g->entered = true;
+    pthread_cond_broadcast(&g->cond);
+    while (!g->open) pthread_cond_wait(&g->cond, &g->lock);
+    pthread_mutex_unlock(&g->lock);
+    *updated = json_deep_copy(current);
+    return HS_OK;
+}
+
+static void *gate_thread(void *arg) {
+    gate *g = arg;
+    g->rc = hs_store_resource_update(g->s, HS_KIND_SOURCE, g->id, gate_fn, g, NULL, NULL);
+    return NULL;
+}
+
+static void test_queue_bound_and_group_cap(void **state) {
+    fixture *fx = *state;
+    json_t *src = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"s\"}");
+    gate g = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .s = fx->s, .id = jstr(src, "id")};
+    pthread_t t;
+    pthread_create(&t, NULL, gate_thread, &g);
+    pthread_mutex_lock(&g.lock);
+    while (!g.entered) pthread_cond_wait(&g.cond, &g.lock);
+    pthread_mutex_unlock(&g.lock);
+
+    counter c = {0};
+    for (int i = 0; i < HS_STORE_MAX_QUEUE; i++)
+        assert_int_equal(hs_store_ingest(fx->s, counted_ingest(jstr(src, "id"), &c)), HS_OK);
+    hs_store_stats st;
+    hs_store_get_stats(fx->s, &st);
+    assert_int_equal(st.queue_depth, HS_STORE_MAX_QUEUE);
+    hs_ingest *refused = counted_ingest(jstr(src, "id"), &c);
+    assert_int_equal(hs_store_ingest(fx->s, refused), HS_ERR_BUSY);
+    assert_int_equal(refused->err.code, HS_ERR_BUSY);
+    hs_ingest_free(refused); /* still ours */
+    hs_error err;
+    json_t *doc = json_pack("{s:s,s:s}", "id", "src_00000000000000000000000000000001", "name", "x");
+    assert_int_equal(hs_store_resource_create(fx->s, HS_KIND_SOURCE, doc, NULL, &err), HS_ERR_BUSY);
+    json_decref(doc);
+
+    pthread_mutex_lock(&g.lock);
+    g.open = true;
+    pthread_cond_broadcast(&g.cond);
+    pthread_mutex_unlock(&g.lock);
+    pthread_join(t, NULL);
+    assert_int_equal(g.rc, HS_OK);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_int_equal(c.ok, HS_STORE_MAX_QUEUE);
+    hs_store_get_stats(fx->s, &st);
+    /* the queued requests went in full groups of HS_STORE_MAX_GROUP */
+    assert_int_equal(st.last_batch_size, HS_STORE_MAX_GROUP);
+    assert_int_equal(query_int(fx->path, "SELECT count(*) FROM events"), HS_STORE_MAX_QUEUE);
+    json_decref(src);
+}
+
+/* ---- concurrency, shutdown, persistence ---- */
+
+typedef struct worker {
+    hs_store *s;
+    int n;
+    int failures;
+} worker;
+
+static void *create_many(void *arg) {
+    worker *w = arg;
+    for (int i = 0; i < w->n; i++) {
+        json_t *doc = json_pack("{s:s}", "name", "threaded");
+        char id[HS_ID_MAX];
+        hs_id_new("src_", id);
+        json_object_set_new(doc, "id", json_string(id));
+        json_t *out = NULL;
+        hs_error err;
+        if (hs_store_resource_create(w->s, HS_KIND_SOURCE, doc, &out, &err) != HS_OK) w->failures++;
+        json_t *got = NULL;
+        /* read-your-writes from another connection */
+        if (hs_store_resource_get(w->s, HS_KIND_SOURCE, id, &got, &err) != HS_OK || !json_equal(got, out))
+            w->failures++;
+        json_decref(got);
+        json_decref(out);
+        json_decref(doc);
+    }
+    return NULL;
+}
+
+static void test_sync_writes_from_threads(void **state) {
+    fixture *fx = *state;
+    enum { T = 12, PER = 40 };
+    pthread_t th[T];
+    worker w[T];
+    for (int i = 0; i < T; i++) {
+        w[i] = (worker){.s = fx->s, .n = PER};
+        pthread_create(&th[i], NULL, create_many, &w[i]);
+    }
+    for (int i = 0; i < T; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(w[i].failures, 0);
+    }
+    assert_int_equal(query_int(fx->path, "SELECT count(*) FROM sources"), T * PER);
+    hs_store_stats st;
+    hs_store_get_stats(fx->s, &st);
+    assert_int_equal(st.ops_committed, T * PER);
+}
+
+typedef struct closing_ctx {
+    counter c;
+    hs_store *s;
+    int reentrant_rc;
+    bool tried;
+} closing_ctx;
+
+static void on_closing(hs_ingest *ing, int status) {
+    closing_ctx *ctx = ing->ud;
+    if (!ctx->tried) {
+        /* a callback run by hs_store_close may not queue more work */
+        ctx->tried = true;
+        hs_ingest *more = counted_ingest("whatever", &ctx->c);
+        ctx->reentrant_rc = hs_store_ingest(ctx->s, more);
+        hs_ingest_free(more);
+    }
+    ing->ud = &ctx->c;
+    on_count(ing, status);
+}
+
+static void test_close_commits_queued(void **state) {
+    fixture *fx = *state;
+    json_t *src = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"s\"}");
+    json_t *dst = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"d\"}");
+    json_t *conn = create_conn(fx->s, src, dst, true);
+    enum { N = 3000 };
+    closing_ctx ctx = {.s = fx->s};
+    for (int i = 0; i < N; i++) {
+        hs_ingest *ing = counted_ingest(jstr(src, "id"), &ctx.c);
+        ing->cb = on_closing;
+        ing->ud = &ctx;
+        assert_int_equal(hs_store_ingest(fx->s, ing), HS_OK);
+    }
+    /* no uv_run: close itself must commit and complete everything */
+    hs_store_close(fx->s);
+    fx->s = NULL;
+    assert_int_equal(ctx.c.done, N);
+    assert_int_equal(ctx.c.ok, N);
+    assert_true(ctx.tried);
+    assert_int_equal(ctx.reentrant_rc, HS_ERR_CLOSED);
+    uv_run(&fx->loop, UV_RUN_DEFAULT); /* frees the store */
+    assert_int_equal(query_int(fx->path, "SELECT count(*) FROM events"), N);
+    assert_int_equal(query_int(fx->path, "SELECT count(*) FROM deliveries"), N);
+    open_store(fx);
+    hs_event **items;
+    size_t n;
+    bool more;
+    hs_event_query q = {.source_id = jstr(src, "id"), .page = {.limit = 100}};
+    assert_int_equal(hs_store_event_list(fx->s, &q, &items, &n, &more, NULL), HS_OK);
+    assert_int_equal(n, 100);
+    assert_true(more);
+    for (size_t i = 0; i < n; i++) hs_event_free(items[i]);
+    hs_free(items);
+    json_decref(src);
+    json_decref(dst);
+    json_decref(conn);
+}
+
+static void test_persistence_and_apikeys(void **state) {
+    fixture *fx = *state;
+    hs_error err;
+    json_t *src = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"s\",\"slug\":\"keep\",\"nested\":{\"a\":[1,2]}}");
+    json_t *dst = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"d\"}");
+    json_t *conn = create_conn(fx->s, src, dst, true);
+    ingest_result r;
+    assert_int_equal(ingest_one(fx, "keep", "hello", 5, &r), HS_OK);
+
+    char h1[65], h2[65];
+    unsigned char raw[32];
+    hs_random_bytes(raw, sizeof raw);
+    hs_hex(raw, sizeof raw, h1);
+    hs_random_bytes(raw, sizeof raw);
+    hs_hex(raw, sizeof raw, h2);
+    char id1[HS_ID_MAX], id2[HS_ID_MAX];
+    hs_id_new("ak_", id1);
+    hs_id_new("ak_", id2);
+    assert_int_equal(hs_store_apikey_add(fx->s, id1, h1, "first", &err), HS_OK);
+    assert_int_equal(hs_store_apikey_add(fx->s, id2, h2, NULL, &err), HS_OK);
+    char id3[HS_ID_MAX];
+    hs_id_new("ak_", id3);
+    assert_int_equal(hs_store_apikey_add(fx->s, id3, h1, "dup", &err), HS_ERR_CONFLICT);
+    assert_int_equal(hs_store_apikey_add(fx->s, id3, "NOTHEX", "bad", &err), HS_ERR_INVALID);
+
+    reopen_store(fx);
+
+    json_t *got;
+    assert_int_equal(hs_store_resource_get(fx->s, HS_KIND_SOURCE, "keep", &got, &err), HS_OK);
+    assert_true(json_equal(got, src));
+    json_decref(got);
+    assert_int_equal(hs_store_resource_get(fx->s, HS_KIND_CONNECTION, jstr(conn, "id"), &got, &err), HS_OK);
+    assert_true(json_equal(got, conn));
+    json_decref(got);
+    hs_event *e;
+    assert_int_equal(hs_store_event_get(fx->s, r.event_id, &e, &err), HS_OK);
+    assert_memory_equal(e->body, "hello", 5);
+    hs_event_free(e);
+    char **hashes;
+    size_t n;
+    assert_int_equal(hs_store_apikey_hashes(fx->s, &hashes, &n, &err), HS_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(hashes[0], h1);
+    assert_string_equal(hashes[1], h2);
+    for (size_t i = 0; i < n; i++) hs_free(hashes[i]);
+    hs_free(hashes);
+    json_decref(src);
+    json_decref(dst);
+    json_decref(conn);
+}
+
+static void test_ingest_needs_loop(void **state) {
+    fixture *fx = *state;
+    char path[160];
+    snprintf(path, sizeof path, "%s/noloop.db", fx->dir);
+    hs_store *s;
+    hs_error err;
+    assert_int_equal(hs_store_open(path, &s, &err), HS_OK);
+    ingest_result r = {0};
+    hs_ingest *ing = new_ingest("x", "", 0, &r);
+    assert_true(hs_store_ingest(s, ing) < 0);
+    hs_ingest_free(ing);
+    hs_store_close(s); /* no loop: freed at once */
+    assert_int_equal(r.done, 0);
+}
+
+/* ---- storage failure: a VFS whose writes fail like a full disk ---- */
+
+typedef struct shim_file {
+    sqlite3_file base;
+    sqlite3_file *real;
+} shim_file;
+
+static sqlite3_vfs *real_vfs;
+static sqlite3_vfs shim_vfs;
+static atomic_int disk_full;
+
+#define REAL(f) (((shim_file *)(f))->real)
+static int shim_close(sqlite3_file *f) { return REAL(f)->pMethods->xClose(REAL(f)); }
+static int shim_read(sqlite3_file *f, void *b, int n, sqlite3_int64 o) {
+    return REAL(f)->pMethods->xRead(REAL(f), b, n, o);
+}
+static int shim_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 o) {
+    if (atomic_load(&disk_full)) return SQLITE_FULL;
+    return REAL(f)->pMethods->xWrite(REAL(f), b, n, o);
+}
+static int shim_truncate(sqlite3_file *f, sqlite3_int64 sz) { return REAL(f)->pMethods->xTruncate(REAL(f), sz); }
+static int shim_sync(sqlite3_file *f, int fl) { return REAL(f)->pMethods->xSync(REAL(f), fl); }
+static int shim_size(sqlite3_file *f, sqlite3_int64 *p) { return REAL(f)->pMethods->xFileSize(REAL(f), p); }
+static int shim_lock(sqlite3_file *f, int l) { return REAL(f)->pMethods->xLock(REAL(f), l); }
+static int shim_unlock(sqlite3_file *f, int l) { return REAL(f)->pMethods->xUnlock(REAL(f), l); }
+static int shim_reserved(sqlite3_file *f, int *p) { return REAL(f)->pMethods->xCheckReservedLock(REAL(f), p); }
+static int shim_fcntl(sqlite3_file *f, int op, void *a) { return REAL(f)->pMethods->xFileControl(REAL(f), op, a); }
+static int shim_sector(sqlite3_file *f) { return REAL(f)->pMethods->xSectorSize(REAL(f)); }
+static int shim_devchar(sqlite3_file *f) { return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f)); }
+static int shim_shmmap(sqlite3_file *f, int pg, int sz, int ext, void volatile **pp) {
+    return REAL(f)->pMethods->xShmMap(REAL(f), pg, sz, ext, pp);
+}
+static int shim_shmlock(sqlite3_file *f, int o, int n, int fl) {
+    return REAL(f)->pMethods->xShmLock(REAL(f), o, n, fl);
+}
+static void shim_shmbarrier(sqlite3_file *f) { REAL(f)->pMethods->xShmBarrier(REAL(f)); }
+static int shim_shmunmap(sqlite3_file *f, int del) { return REAL(f)->pMethods->xShmUnmap(REAL(f), del); }
+static int shim_fetch(sqlite3_file *f, sqlite3_int64 o, int n, void **pp) {
+    return REAL(f)->pMethods->xFetch(REAL(f), o, n, pp);
+}
+static int shim_unfetch(sqlite3_file *f, sqlite3_int64 o, void *p) {
+    return REAL(f)->pMethods->xUnfetch(REAL(f), o, p);
+}
+
+static const sqlite3_io_methods shim_io = {
+    3,
+    shim_close,
+    shim_read,
+    shim_write,
+    shim_truncate,
+    shim_sync,
+    shim_size,
+    shim_lock,
+    shim_unlock,
+    shim_reserved,
+    shim_fcntl,
+    shim_sector,
+    shim_devchar,
+    shim_shmmap,
+    shim_shmlock,
+    shim_shmbarrier,
+    shim_shmunmap,
+    shim_fetch,
+    shim_unfetch,
+};
+
+static int shim_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags, int *out_flags) {
+    (void)vfs;
+    shim_file *sf = (shim_file *)f;
+    sf->real = (sqlite3_file *)(sf + 1);
+    sf->real->pMethods = NULL;
+    int rc = real_vfs->xOpen(real_vfs, name, sf->real, flags, out_flags);
+    if (rc != SQLITE_OK) {
+        if (sf->real->pMethods) sf->real->pMethods->xClose(sf->real);
+        f->pMethods = NULL;
+        return rc;
+    }
+    f->pMethods = &shim_io;
+    return SQLITE_OK;
+}
+
+static int setup_full_disk(void **state) {
+    real_vfs = sqlite3_vfs_find(NULL);
+    shim_vfs = *real_vfs;
+    shim_vfs.zName = "hs-test-full-disk";
+    shim_vfs.szOsFile = (int)sizeof(shim_file) + real_vfs->szOsFile;
+    shim_vfs.xOpen = shim_open;
+    shim_vfs.pNext = NULL;
+    sqlite3_vfs_register(&shim_vfs, 1); /* default: the store will use it */
+    return setup(state);
+}
+
+static int teardown_full_disk(void **state) {
+    atomic_store(&disk_full, 0);
+    int rc = teardown(state);
+    sqlite3_vfs_unregister(&shim_vfs);
+    return rc;
+}
+
+static void test_disk_full(void **state) {
+    fixture *fx = *state;
+    hs_error err;
+    json_t *src = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"s\"}");
+    json_t *dst = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"d\"}");
+    json_t *conn = create_conn(fx->s, src, dst, true);
+    counter c = {0};
+    for (int i = 0; i < 10; i++) assert_int_equal(hs_store_ingest(fx->s, counted_ingest(jstr(src, "id"), &c)), HS_OK);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_int_equal(c.ok, 10);
+
+    atomic_store(&disk_full, 1);
+    memset(&c, 0, sizeof c);
+    for (int i = 0; i < 50; i++) assert_int_equal(hs_store_ingest(fx->s, counted_ingest(jstr(src, "id"), &c)), HS_OK);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_int_equal(c.done, 50);
+    assert_int_equal(c.ok, 0);
+    assert_int_equal(c.other, 50); /* HS_ERR_IO, checked below for one */
+    ingest_result r;
+    assert_int_equal(ingest_one(fx, jstr(src, "id"), "x", 1, &r), HS_ERR_IO);
+    json_t *doc = json_pack("{s:s,s:s}", "id", "src_00000000000000000000000000000001", "name", "x");
+    assert_int_equal(hs_store_resource_create(fx->s, HS_KIND_SOURCE, doc, NULL, &err), HS_ERR_IO);
+    assert_non_null(strstr(err.msg, "commit"));
+    hs_store_stats st;
+    hs_store_get_stats(fx->s, &st);
+    assert_true(st.commit_failures >= 2);
+    /* reads keep working */
+    json_t *got;
+    assert_int_equal(hs_store_resource_get(fx->s, HS_KIND_SOURCE, jstr(src, "id"), &got, &err), HS_OK);
+    json_decref(got);
+
+    /* space again: the same store carries on, nothing half-written shows */
+    atomic_store(&disk_full, 0);
+    assert_int_equal(hs_store_resource_create(fx->s, HS_KIND_SOURCE, doc, NULL, &err), HS_OK);
+    json_decref(doc);
+    memset(&c, 0, sizeof c);
+    for (int i = 0; i < 5; i++) assert_int_equal(hs_store_ingest(fx->s, counted_ingest(jstr(src, "id"), &c)), HS_OK);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_int_equal(c.ok, 5);
+    assert_int_equal(query_int(fx->path, "SELECT count(*) FROM events"), 15);
+    assert_int_equal(query_int(fx->path, "SELECT count(*) FROM deliveries"), 15);
+    reopen_store(fx);
+    assert_int_equal(query_int(fx->path, "SELECT count(*) FROM events"), 15);
+    char *check = query_text(fx->path, "PRAGMA integrity_check");
+    assert_string_equal(check, "ok");
+    hs_free(check);
+    json_decref(src);
+    json_decref(dst);
+    json_decref(conn);
+}
+
+static int group_setup(void **state) {
+    (void)state;
+    hs_alloc_init_json();
+    hs_log_set_level(HS_LOG_OFF);
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_open_errors),
+        cmocka_unit_test_setup_teardown(test_migrations_and_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resource_crud, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resource_delete_referenced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resource_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ingest_routing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_destination_cancels_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ingest_many_grouped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_bound_and_group_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_writes_from_threads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_close_commits_queued, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_persistence_and_apikeys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ingest_needs_loop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_disk_full, setup_full_disk, teardown_full_disk),
+    };
+    return cmocka_run_group_tests(tests, group_setup, NULL);
+}
