@@ -131,9 +131,8 @@ int hs_api_json_body(hs_api_call *c, json_t **out) {
     *out = NULL;
     const char *ct = hs_http_req_header(c->req, "content-type");
     if (ct && strncasecmp(ct, "application/json", 16) != 0 && !strstr(ct, "+json")) {
-        hs_api_failf(c, HS_ERR_UNSUPPORTED, "", "Content-Type must be application/json, got \"%s\"", ct);
-        c->status = 415;
-        return HS_ERR_UNSUPPORTED;
+        hs_api_failf(c, HS_ERR_MEDIA_TYPE, "", "Content-Type must be application/json, got \"%s\"", ct);
+        return HS_ERR_MEDIA_TYPE;
     }
     if (c->req->body_len == 0) {
         hs_api_failf(c, HS_ERR_INVALID, "", "a JSON object body is required");
@@ -261,8 +260,7 @@ void hs_api_handle(hs_http_req *req, void *ud) {
             seglen = sl;
         }
     }
-    if (!found && !path_known)
-        return respond_simple(req, HS_ERR_NOTFOUND, "", "no route for %s", path);
+    if (!found && !path_known) return respond_simple(req, HS_ERR_NOTFOUND, "", "no route for %s", path);
 
     /* Authentication comes before telling which methods a path allows. */
     if (!hs_auth_check(api->auth, hs_auth_presented(req)))

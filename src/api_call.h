@@ -22,9 +22,9 @@ struct hs_api {
 
 typedef struct hs_api_call {
     hs_api *api;
-    hs_http_req *req;                  /* read-only on the worker */
-    hs_kind kind;                      /* for the resource routes */
-    char param[HS_API_MAX_PARAM + 1];  /* the :id segment, decoded */
+    hs_http_req *req;                 /* read-only on the worker */
+    hs_kind kind;                     /* for the resource routes */
+    char param[HS_API_MAX_PARAM + 1]; /* the :id segment, decoded */
     hs_query query;
     int status;   /* HTTP status of the answer */
     json_t *body; /* success body (stolen by the dispatcher) */

@@ -81,7 +81,8 @@ void hs_api_events_list(hs_api_call *c) {
     for (int k = 0; k < 2; k++) {
         const char *v = hs_query_get(&c->query, names[k]);
         if (v && !hs_parse_time(v, dst[k]))
-            return hs_api_failf(c, HS_ERR_INVALID, names[k], "must be an ISO 8601 time or milliseconds since the epoch");
+            return hs_api_failf(c, HS_ERR_INVALID, names[k],
+                                "must be an ISO 8601 time or milliseconds since the epoch");
     }
     hs_event **items = NULL;
     size_t n = 0;

@@ -37,9 +37,12 @@ static bool unhex(const char *hex, unsigned char *out, size_t n) {
         for (int k = 0; k < 2; k++) {
             char c = hex[2 * i + (size_t)k];
             v <<= 4;
-            if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
-            else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
-            else return false;
+            if (c >= '0' && c <= '9')
+                v |= (unsigned)(c - '0');
+            else if (c >= 'a' && c <= 'f')
+                v |= (unsigned)(c - 'a' + 10);
+            else
+                return false;
         }
         out[i] = (unsigned char)v;
     }

@@ -48,8 +48,10 @@ void hs_circuit_on_success(hs_circuit *c, uint64_t now) {
 void hs_circuit_on_failure(hs_circuit *c, uint64_t now) {
     c->consecutive_failures++;
     if (!c->enabled) return;
-    if (c->state == HS_CIRCUIT_HALF_OPEN) go(c, HS_CIRCUIT_OPEN, now);
-    else if (c->state == HS_CIRCUIT_CLOSED && c->consecutive_failures >= c->threshold) go(c, HS_CIRCUIT_OPEN, now);
+    if (c->state == HS_CIRCUIT_HALF_OPEN)
+        go(c, HS_CIRCUIT_OPEN, now);
+    else if (c->state == HS_CIRCUIT_CLOSED && c->consecutive_failures >= c->threshold)
+        go(c, HS_CIRCUIT_OPEN, now);
 }
 
 void hs_circuit_reset(hs_circuit *c, uint64_t now) { go(c, HS_CIRCUIT_CLOSED, now); }

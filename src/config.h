@@ -15,10 +15,10 @@
 typedef struct hs_config {
     char listen_host[64];
     int listen_port;
-    char *db;          /* path or URL (heap) */
-    char *api_key;     /* NULL when none configured (heap, wiped on free) */
-    size_t max_body;   /* bytes */
-    int log_level;     /* hs_log_level */
+    char *db;        /* path or URL (heap) */
+    char *api_key;   /* NULL when none configured (heap, wiped on free) */
+    size_t max_body; /* bytes */
+    int log_level;   /* hs_log_level */
     bool allow_private_destinations;
     uint64_t request_timeout_ms;
     uint64_t idle_timeout_ms;

@@ -44,6 +44,7 @@ const char *hs_http_status_text(int status) {
     case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
     case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
     default: break;
     }
     /* Unknown codes still need a reason phrase; the class name is honest. */

@@ -522,6 +522,8 @@ static int on_headers_complete(http_parser *p) {
     conn *c = p->data;
     hs_http_server *srv = c->srv;
     if (head_end_string(c)) return -1;
+    /* http-parser takes any digit pair; we speak HTTP/1.0 and 1.1 only. */
+    if (p->http_major != 1 || p->http_minor > 1) return fail_cb(c, 505, "HTTP version not supported");
     /* method, spaces, "HTTP/1.1", and the two CRLFs around the headers */
     c->head_bytes += strlen(http_method_str((enum http_method)p->method)) + 14;
     if (c->head_bytes > srv->cfg.max_header_bytes) return fail_cb(c, 431, "request header fields too large");

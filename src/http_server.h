@@ -57,21 +57,21 @@ typedef struct hs_http_req {
     size_t nheaders;
     const char *body; /* NUL-terminated (terminator not counted); never NULL */
     size_t body_len;
-    const char *remote_ip;                    /* "127.0.0.1" or "::1" */
-    char request_id[HS_REQUEST_ID_MAX];       /* "req_" + 24 hex, unique */
-    uint64_t received_ns;                     /* monotonic, when complete */
-    int http_minor;                           /* 0 or 1 */
+    const char *remote_ip;              /* "127.0.0.1" or "::1" */
+    char request_id[HS_REQUEST_ID_MAX]; /* "req_" + 24 hex, unique */
+    uint64_t received_ns;               /* monotonic, when complete */
+    int http_minor;                     /* 0 or 1 */
 } hs_http_req;
 
 typedef void (*hs_http_handler_fn)(hs_http_req *req, void *ud);
 
 typedef struct hs_http_config {
-    size_t max_header_bytes;     /* default 16384 */
-    size_t max_body;             /* default 1 MiB */
-    uint64_t request_timeout_ms; /* default 30000 */
-    uint64_t idle_timeout_ms;    /* default 60000 */
-    uint64_t shutdown_timeout_ms;/* default 10000 */
-    int max_connections;         /* default 10000; beyond it accept+close */
+    size_t max_header_bytes;      /* default 16384 */
+    size_t max_body;              /* default 1 MiB */
+    uint64_t request_timeout_ms;  /* default 30000 */
+    uint64_t idle_timeout_ms;     /* default 60000 */
+    uint64_t shutdown_timeout_ms; /* default 10000 */
+    int max_connections;          /* default 10000; beyond it accept+close */
 } hs_http_config;
 
 void hs_http_config_defaults(hs_http_config *cfg);

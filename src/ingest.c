@@ -14,8 +14,7 @@
 #define MAX_SOURCE_REF 64
 
 static bool method_allowed(const char *m) {
-    return !strcmp(m, "POST") || !strcmp(m, "PUT") || !strcmp(m, "PATCH") || !strcmp(m, "GET") ||
-           !strcmp(m, "DELETE");
+    return !strcmp(m, "POST") || !strcmp(m, "PUT") || !strcmp(m, "PATCH") || !strcmp(m, "GET") || !strcmp(m, "DELETE");
 }
 
 /* {lowercase-name: value}; repeated headers are joined with ", " (RFC 9110
@@ -48,8 +47,8 @@ static void ingest_done(hs_ingest *ing, int status) {
     hs_http_req *req = ing->ud;
     if (status == HS_OK) {
         char body[160];
-        int n = snprintf(body, sizeof body, "{\"event_id\":\"%s\",\"source_id\":\"%s\"}", ing->event_id,
-                         ing->source_id);
+        int n =
+            snprintf(body, sizeof body, "{\"event_id\":\"%s\",\"source_id\":\"%s\"}", ing->event_id, ing->source_id);
         hs_http_respond(req, 200, "application/json", body, (size_t)n, NULL, 0);
     } else {
         hs_error err = ing->err;

@@ -55,7 +55,8 @@ static int serve(server *s) {
     hs_error err;
     hs_error_clear(&err);
     if (hs_store_open(s->cfg.db, &s->store, &err)) {
-        fprintf(stderr, "hookstream: cannot open database %s: %s\n", s->cfg.db, err.msg[0] ? err.msg : hs_strerror(err.code));
+        fprintf(stderr, "hookstream: cannot open database %s: %s\n", s->cfg.db,
+                err.msg[0] ? err.msg : hs_strerror(err.code));
         return 1;
     }
     char *created = NULL;
@@ -81,18 +82,21 @@ static int serve(server *s) {
     hc.request_timeout_ms = s->cfg.request_timeout_ms;
     hc.idle_timeout_ms = s->cfg.idle_timeout_ms;
     hc.shutdown_timeout_ms = s->cfg.shutdown_timeout_ms;
-    if (hs_http_server_new(s->loop, &hc, hs_api_handle, s->api, &s->http)) {
-        fprintf(stderr, "hookstream: cannot create the HTTP server\n");
-        return 1;
-    }
     int port = 0;
-    int rc = hs_http_server_listen(s->http, s->cfg.listen_host, s->cfg.listen_port, &port);
+    int rc = hs_http_server_new(s->loop, &hc, hs_api_handle, s->api, &s->http);
+    const char *why = rc ? hs_strerror(rc) : NULL;
+    if (rc == 0) {
+        rc = hs_http_server_listen(s->http, s->cfg.listen_host, s->cfg.listen_port, &port);
+        if (rc) why = uv_strerror(rc); /* listen reports libuv codes */
+    }
     if (rc) {
-        fprintf(stderr, "hookstream: cannot listen on %s:%d: %s\n", s->cfg.listen_host, s->cfg.listen_port,
-                uv_strerror(rc));
-        hs_http_server_free(s->http);
+        fprintf(stderr, "hookstream: cannot listen on %s:%d: %s\n", s->cfg.listen_host, s->cfg.listen_port, why);
+        if (s->http) hs_http_server_free(s->http);
         hs_store_close(s->store);
-        uv_run(s->loop, UV_RUN_DEFAULT);
+        uv_run(s->loop, UV_RUN_DEFAULT); /* close callbacks free the handles */
+        hs_api_free(s->api);
+        hs_auth_free(s->auth);
+        uv_loop_close(s->loop);
         return 1;
     }
     uv_signal_init(s->loop, &s->sigterm);
@@ -104,8 +108,7 @@ static int serve(server *s) {
     const char *fmt = strchr(s->cfg.listen_host, ':') ? "http://[%s]:%d" : "http://%s:%d";
     char url[96];
     snprintf(url, sizeof url, fmt, s->cfg.listen_host, port);
-    hs_logj(HS_LOG_INFO, json_pack("{s:s, s:s, s:s}", "url", url, "db", s->cfg.db, "version", HS_VERSION),
-            "ready");
+    hs_logj(HS_LOG_INFO, json_pack("{s:s, s:s, s:s}", "url", url, "db", s->cfg.db, "version", HS_VERSION), "ready");
     printf("hookstream listening on %s\n", url);
     fflush(stdout);
 

@@ -18,8 +18,10 @@ void hs_retry_policy_from_json(const json_t *rp, hs_retry_policy *p) {
     json_t *v = json_object_get(rp, "max_retries");
     if (json_is_integer(v) && json_integer_value(v) >= 0) p->max_retries = (int)json_integer_value(v);
     const char *b = json_string_value(json_object_get(rp, "backoff_type"));
-    if (b && strcmp(b, "linear") == 0) p->backoff = HS_BACKOFF_LINEAR;
-    else if (b && strcmp(b, "fixed") == 0) p->backoff = HS_BACKOFF_FIXED;
+    if (b && strcmp(b, "linear") == 0)
+        p->backoff = HS_BACKOFF_LINEAR;
+    else if (b && strcmp(b, "fixed") == 0)
+        p->backoff = HS_BACKOFF_FIXED;
     json_t *iv = json_object_get(rp, "intervals");
     if (json_is_array(iv) && json_array_size(iv) > 0) {
         size_t n = json_array_size(iv);

@@ -115,8 +115,8 @@ typedef struct hs_page {
 
 /* Newest first (id descending); items strictly older than cursor.
  * *items: new JSON array. *has_more: another page exists. */
-int hs_store_resource_list(hs_store *s, hs_kind kind, const hs_page *page, const hs_filter *filters,
-                           size_t nfilters, json_t **items, bool *has_more, hs_error *err);
+int hs_store_resource_list(hs_store *s, hs_kind kind, const hs_page *page, const hs_filter *filters, size_t nfilters,
+                           json_t **items, bool *has_more, hs_error *err);
 
 /* ---- events ---- */
 
@@ -130,9 +130,9 @@ typedef struct hs_event {
     unsigned char *body; /* raw bytes (NULL in lists) */
     size_t body_len;     /* always set */
     char *source_ip;
-    char *content_type;  /* may be "" */
-    uint64_t received_at;/* ms */
-    char status[16];     /* received | processing | delivered | failed */
+    char *content_type;   /* may be "" */
+    uint64_t received_at; /* ms */
+    char status[16];      /* received | processing | delivered | failed */
 } hs_event;
 void hs_event_free(hs_event *e);
 

@@ -56,8 +56,7 @@ bool hs_parse_time(const char *s, uint64_t *ms) {
         return true;
     }
     int Y, M, D, h = 0, m = 0, sec = 0;
-    if (n < 10 || !digits(s, 4, &Y) || s[4] != '-' || !digits(s + 5, 2, &M) || s[7] != '-' ||
-        !digits(s + 8, 2, &D))
+    if (n < 10 || !digits(s, 4, &Y) || s[4] != '-' || !digits(s + 5, 2, &M) || s[7] != '-' || !digits(s + 8, 2, &D))
         return false;
     const char *p = s + 10;
     unsigned frac_ms = 0;

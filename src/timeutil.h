@@ -7,8 +7,8 @@
 
 #define HS_ISO8601_MAX 32
 
-uint64_t hs_now_ms(void);        /* wall clock, ms since epoch */
-uint64_t hs_monotonic_ns(void);  /* for durations */
+uint64_t hs_now_ms(void);       /* wall clock, ms since epoch */
+uint64_t hs_monotonic_ns(void); /* for durations */
 /* "2026-11-26T22:37:14.123Z" into out (>= HS_ISO8601_MAX). */
 void hs_iso8601(uint64_t ms, char *out);
 /* Parse ISO 8601 (Z or ±hh:mm, optional fraction) or an integer of ms since

@@ -162,8 +162,9 @@ static void test_config_cli(void **state) {
     hs_config cfg;
     hs_command cmd;
     char err[256];
-    char *ok[] = {"hookstream", "serve", "--listen", "0.0.0.0:9000", "--db=/tmp/x.db", "--max-body", "2M",
-                  "--log-level", "debug", "--allow-private-destinations", NULL};
+    char *ok[] = {"hookstream", "serve", "--listen",    "0.0.0.0:9000", "--db=/tmp/x.db",
+                  "--max-body", "2M",    "--log-level", "debug",        "--allow-private-destinations",
+                  NULL};
     assert_int_equal(hs_config_parse(10, ok, &cmd, &cfg, err, sizeof err), 0);
     assert_int_equal(cmd, HS_CMD_SERVE);
     assert_string_equal(cfg.listen_host, "0.0.0.0");
@@ -192,10 +193,14 @@ static void test_config_cli(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_id_format_and_order), cmocka_unit_test(test_id_valid_rejects),
-        cmocka_unit_test(test_buf_cap),             cmocka_unit_test(test_base64),
-        cmocka_unit_test(test_query),               cmocka_unit_test(test_time),
-        cmocka_unit_test(test_config_parsers),      cmocka_unit_test(test_config_cli),
+        cmocka_unit_test(test_id_format_and_order),
+        cmocka_unit_test(test_id_valid_rejects),
+        cmocka_unit_test(test_buf_cap),
+        cmocka_unit_test(test_base64),
+        cmocka_unit_test(test_query),
+        cmocka_unit_test(test_time),
+        cmocka_unit_test(test_config_parsers),
+        cmocka_unit_test(test_config_cli),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

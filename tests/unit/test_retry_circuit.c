@@ -79,7 +79,7 @@ static void test_circuit_half_open_probe(void **state) {
     assert_true(hs_circuit_may_send(&c, 1000)); /* the one probe */
     assert_int_equal(c.state, HS_CIRCUIT_HALF_OPEN);
     assert_false(hs_circuit_may_send(&c, 1001)); /* nothing else meanwhile */
-    hs_circuit_on_failure(&c, 1500); /* probe failed: open again, new cooldown */
+    hs_circuit_on_failure(&c, 1500);             /* probe failed: open again, new cooldown */
     assert_int_equal(c.state, HS_CIRCUIT_OPEN);
     assert_int_equal(c.next_probe_at, 2500);
     assert_false(hs_circuit_may_send(&c, 2000));
