@@ -30,7 +30,7 @@ static int grow(hs_buf *b, size_t need) {
     if (need + 1 <= b->alloc) return HS_OK;
     size_t n = b->alloc ? b->alloc : 64;
     while (n < need + 1) n *= 2;
-    if (n > b->max + 1) n = b->max + 1;
+    if (n - 1 > b->max) n = b->max + 1; /* written so that max == SIZE_MAX cannot wrap */
     b->data = hs_realloc(b->data, n);
     b->alloc = n;
     return HS_OK;

@@ -18,29 +18,44 @@ static bool method_allowed(const char *m) {
 }
 
 /* {lowercase-name: value}; repeated headers are joined with ", " (RFC 9110
- * §5.3), which is how their values combine anyway. */
+ * §5.3), which is how their values combine anyway. Built by hand: this runs
+ * for every ingested request. */
 static char *headers_json(const hs_http_req *req) {
-    json_t *o = json_object();
+    hs_buf b;
+    hs_buf_init(&b, SIZE_MAX);
+    hs_buf_append(&b, "{", 1);
     char name[256];
     for (size_t i = 0; i < req->nheaders; i++) {
         const char *n = req->headers[i].name;
-        size_t len = strlen(n);
-        if (len >= sizeof name) len = sizeof name - 1;
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++) seen = strcasecmp(req->headers[j].name, n) == 0;
+        if (seen) continue; /* already written, joined with this one */
+        size_t len = strnlen(n, sizeof name - 1);
         for (size_t k = 0; k < len; k++) name[k] = (char)((n[k] >= 'A' && n[k] <= 'Z') ? n[k] + 32 : n[k]);
-        name[len] = '\0';
-        json_t *prev = json_object_get(o, name);
-        if (prev) {
-            char *joined = hs_sprintf("%s, %s", json_string_value(prev), req->headers[i].value);
-            json_object_set_new(o, name, hs_json_text(joined));
-            hs_free(joined);
-        } else {
-            json_t *v = hs_json_text(req->headers[i].value);
-            if (v) json_object_set_new(o, name, v);
+        if (i) hs_buf_append(&b, ",", 1);
+        hs_json_append_text(&b, name, len);
+        hs_buf_append(&b, ":", 1);
+        const char *v = req->headers[i].value;
+        size_t vlen = strlen(v);
+        size_t dups = 0;
+        for (size_t j = i + 1; j < req->nheaders; j++) dups += strcasecmp(req->headers[j].name, n) == 0;
+        if (!dups) {
+            hs_json_append_text(&b, v, vlen);
+            continue;
         }
+        hs_buf joined;
+        hs_buf_init(&joined, SIZE_MAX);
+        hs_buf_append(&joined, v, vlen);
+        for (size_t j = i + 1; j < req->nheaders; j++) {
+            if (strcasecmp(req->headers[j].name, n) != 0) continue;
+            hs_buf_append(&joined, ", ", 2);
+            hs_buf_appends(&joined, req->headers[j].value);
+        }
+        hs_json_append_text(&b, joined.data, joined.len);
+        hs_buf_free(&joined);
     }
-    char *s = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    return s;
+    hs_buf_append(&b, "}", 1);
+    return b.data;
 }
 
 static void ingest_done(hs_ingest *ing, int status) {

@@ -3,10 +3,17 @@
 #define HS_JSON_TEXT_H
 
 #include <jansson.h>
+#include <stdbool.h>
+
+#include "buf.h"
 
 /* A new JSON string for s: json_null() when s is NULL; bytes that are not
  * valid UTF-8 are taken as Latin-1 characters, so a value is never dropped
  * and the output is always valid JSON. */
 json_t *hs_json_text(const char *s);
+
+/* Appends n bytes of s to b as a quoted JSON string, with the same rule for
+ * bytes that are not UTF-8. For hot paths that build JSON without jansson. */
+void hs_json_append_text(hs_buf *b, const char *s, size_t n);
 
 #endif

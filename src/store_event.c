@@ -12,13 +12,6 @@
 #include "store_int.h"
 #include "timeutil.h"
 
-static const char SQL_SOURCE_BY_ID[] = "SELECT id, status FROM sources WHERE id = ?1";
-static const char SQL_SOURCE_BY_SLUG[] = "SELECT id, status FROM sources WHERE slug = ?1";
-/* enabled connections of a source whose destination may receive */
-static const char SQL_ROUTES[] = "SELECT c.id, c.destination_id FROM connections c "
-                                 "JOIN destinations d ON d.id = c.destination_id "
-                                 "WHERE c.source_id = ?1 AND c.enabled = 1 AND d.status <> 'disabled' "
-                                 "ORDER BY c.id";
 static const char SQL_EVENT_INSERT[] =
     "INSERT INTO events(id, source_id, method, path, query, headers, body, source_ip, content_type, "
     "received_at, status) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
@@ -26,57 +19,12 @@ static const char SQL_DELIVERY_INSERT[] =
     "INSERT INTO deliveries(id, event_id, destination_id, connection_id, status, attempts, next_attempt_at, "
     "created_at, updated_at) VALUES(?1, ?2, ?3, ?4, 'pending', 0, ?5, ?6, ?6)";
 
-static void copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col) {
-    const char *v = (const char *)sqlite3_column_text(st, col);
-    snprintf(dst, cap, "%s", v ? v : "");
-}
-
 static char *dup_col(sqlite3_stmt *st, int col) {
     const char *v = (const char *)sqlite3_column_text(st, col);
     return hs_strdup(v ? v : "");
 }
 
 /* ---- ingest (writer thread) ---- */
-
-/* Sets ing->source_id and status; HS_ERR_NOTFOUND when there is none. A
- * slug never contains '_', so an id-shaped ref is never a slug. */
-static int resolve_source(hs_conn *w, hs_ingest *ing, char *status, size_t cap, hs_error *err) {
-    const char *sql = hs_id_valid("src_", ing->source_ref) ? SQL_SOURCE_BY_ID : SQL_SOURCE_BY_SLUG;
-    sqlite3_stmt *st = hs_stmt(w, sql, err);
-    if (!st) return err->code;
-    sqlite3_bind_text(st, 1, ing->source_ref, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st), ret = HS_OK;
-    if (rc == SQLITE_ROW) {
-        copy_col(ing->source_id, sizeof ing->source_id, st, 0);
-        copy_col(status, cap, st, 1);
-    } else if (rc == SQLITE_DONE) {
-        ret = hs_error_set(err, HS_ERR_NOTFOUND, NULL, "source %s not found", ing->source_ref);
-    } else {
-        ret = hs_sqlite_fail(err, w->db, rc, "looking up the source");
-    }
-    hs_stmt_done(w, st);
-    return ret;
-}
-
-static int collect_routes(hs_conn *w, hs_ingest *ing, hs_error *err) {
-    sqlite3_stmt *st = hs_stmt(w, SQL_ROUTES, err);
-    if (!st) return err->code;
-    sqlite3_bind_text(st, 1, ing->source_id, -1, SQLITE_STATIC);
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (ing->ndeliveries == cap) {
-            cap = cap ? cap * 2 : 4;
-            ing->deliveries = hs_realloc(ing->deliveries, cap * sizeof *ing->deliveries);
-        }
-        hs_delivery_ref *d = &ing->deliveries[ing->ndeliveries++];
-        hs_id_new("dlv_", d->id);
-        copy_col(d->connection_id, sizeof d->connection_id, st, 0);
-        copy_col(d->destination_id, sizeof d->destination_id, st, 1);
-    }
-    hs_stmt_done(w, st);
-    return rc == SQLITE_DONE ? HS_OK : hs_sqlite_fail(err, w->db, rc, "routing the event");
-}
 
 static const char *or_empty(const char *s) { return s ? s : ""; }
 
@@ -132,26 +80,39 @@ void hs_ingest_undo(hs_wop *op) {
     ing->event_status[0] = '\0';
 }
 
+/* Runs without a savepoint of its own (see run_op): everything that can fail
+ * for a reason other than the database comes before the first write, and a
+ * failure after a write marks the op, which fails the whole group. */
 int hs_ingest_exec(hs_store *s, hs_wop *op) {
     hs_ingest *ing = op->ing;
     hs_conn *w = &s->writer;
     hs_error *err = &op->err;
-    char status[16];
     hs_ingest_undo(op); /* outputs start empty */
-    int rc = resolve_source(w, ing, status, sizeof status, err);
-    if (rc == HS_OK && strcmp(status, "disabled") == 0) {
-        ing->source_id[0] = '\0';
-        rc = hs_error_set(err, HS_ERR_NOTFOUND, NULL, "source %s not found", ing->source_ref);
-    }
+    const hs_route_set *set;
+    int rc = hs_routes_get(s, ing->source_ref, &set, err);
+    if (rc != HS_OK) return rc;
+    if (strcmp(set->status, "disabled") == 0)
+        return hs_error_set(err, HS_ERR_NOTFOUND, NULL, "source %s not found", ing->source_ref);
+    snprintf(ing->source_id, sizeof ing->source_id, "%s", set->source_id);
     /* a paused source keeps its events but routes none of them */
-    if (rc == HS_OK && strcmp(status, "paused") != 0) rc = collect_routes(w, ing, err);
-    if (rc == HS_OK) {
-        if (ing->received_at == 0) ing->received_at = hs_now_ms();
-        hs_id_new("evt_", ing->event_id);
-        snprintf(ing->event_status, sizeof ing->event_status, "%s", ing->ndeliveries ? "processing" : "received");
-        rc = insert_event(w, ing, err);
+    if (strcmp(set->status, "paused") != 0 && set->n > 0) {
+        ing->deliveries = hs_malloc(set->n * sizeof *ing->deliveries);
+        ing->ndeliveries = set->n;
+        for (size_t i = 0; i < set->n; i++) {
+            hs_delivery_ref *d = &ing->deliveries[i];
+            hs_id_new("dlv_", d->id);
+            memcpy(d->connection_id, set->r[i].connection_id, HS_ID_MAX);
+            memcpy(d->destination_id, set->r[i].destination_id, HS_ID_MAX);
+        }
     }
-    if (rc == HS_OK) rc = insert_deliveries(w, ing, err);
+    if (ing->received_at == 0) ing->received_at = hs_now_ms();
+    hs_id_new("evt_", ing->event_id);
+    snprintf(ing->event_status, sizeof ing->event_status, "%s", ing->ndeliveries ? "processing" : "received");
+    rc = insert_event(w, ing, err); /* a failed statement leaves nothing behind */
+    if (rc == HS_OK) {
+        rc = insert_deliveries(w, ing, err);
+        if (rc != HS_OK) op->wrote = true;
+    }
     if (rc != HS_OK) hs_ingest_undo(op);
     return rc;
 }
@@ -164,15 +125,15 @@ static const char SQL_EVENT_GET[] = "SELECT id, source_id, method, path, query, 
 /* Columns 0..8 are common to get and list; see SQL_EVENT_GET. */
 static hs_event *event_from_row(sqlite3_stmt *st) {
     hs_event *e = hs_calloc(1, sizeof *e);
-    copy_col(e->id, sizeof e->id, st, 0);
-    copy_col(e->source_id, sizeof e->source_id, st, 1);
+    hs_col_copy(e->id, sizeof e->id, st, 0);
+    hs_col_copy(e->source_id, sizeof e->source_id, st, 1);
     e->method = dup_col(st, 2);
     e->path = dup_col(st, 3);
     e->query = dup_col(st, 4);
     e->source_ip = dup_col(st, 5);
     e->content_type = dup_col(st, 6);
     e->received_at = (uint64_t)sqlite3_column_int64(st, 7);
-    copy_col(e->status, sizeof e->status, st, 8);
+    hs_col_copy(e->status, sizeof e->status, st, 8);
     return e;
 }
 
@@ -307,11 +268,11 @@ int hs_store_event_deliveries(hs_store *s, const char *event_id, hs_delivery **i
         }
         hs_delivery *d = &v[count++];
         memset(d, 0, sizeof *d);
-        copy_col(d->id, sizeof d->id, st, 0);
-        copy_col(d->event_id, sizeof d->event_id, st, 1);
-        copy_col(d->destination_id, sizeof d->destination_id, st, 2);
-        copy_col(d->connection_id, sizeof d->connection_id, st, 3);
-        copy_col(d->status, sizeof d->status, st, 4);
+        hs_col_copy(d->id, sizeof d->id, st, 0);
+        hs_col_copy(d->event_id, sizeof d->event_id, st, 1);
+        hs_col_copy(d->destination_id, sizeof d->destination_id, st, 2);
+        hs_col_copy(d->connection_id, sizeof d->connection_id, st, 3);
+        hs_col_copy(d->status, sizeof d->status, st, 4);
         d->attempts = sqlite3_column_int(st, 5);
         d->next_attempt_at = (uint64_t)sqlite3_column_int64(st, 6);
         d->created_at = (uint64_t)sqlite3_column_int64(st, 7);

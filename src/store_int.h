@@ -30,6 +30,7 @@ typedef struct hs_conn {
     struct hs_conn *next_free; /* read pool free list */
     int ncached;
     struct {
+        const char *key; /* the caller's pointer: compared before the text */
         char *sql;
         sqlite3_stmt *st;
     } cached[HS_STMT_CACHE];
@@ -56,10 +57,27 @@ struct hs_wop {
     const char *id;
     const char *arg2;
     const char *arg3;
+    bool wrote; /* the op changed the database before it failed */
     hs_update_fn fn;
     void *ud;
     json_t *out;
 };
+
+/* Where one source's events go (store_routes.c): writer thread only. */
+typedef struct hs_route {
+    char connection_id[HS_ID_MAX];
+    char destination_id[HS_ID_MAX];
+} hs_route;
+
+typedef struct hs_route_set {
+    char *ref; /* what the ingest URL named: id or slug */
+    char source_id[HS_ID_MAX];
+    char status[16]; /* the source's */
+    size_t n;
+    hs_route r[];
+} hs_route_set;
+
+typedef struct hs_routes hs_routes;
 
 /* hs_ingest_new allocates an ingest together with its queue node, so that
  * the hot path does not allocate per request. ing->priv_ points at op. */
@@ -70,7 +88,9 @@ typedef struct hs_ingest_box {
 
 struct hs_store {
     char *path;
-    hs_conn writer; /* owned by the writer thread once it runs */
+    hs_conn writer;    /* owned by the writer thread once it runs */
+    hs_routes *routes; /* writer thread: cached hs_route_sets */
+
     pthread_t thread;
     bool thread_started;
 
@@ -108,6 +128,8 @@ int hs_sqlite_open(const char *path, hs_store **out, hs_error *err);
  * Give it back with hs_stmt_done, which resets it. */
 sqlite3_stmt *hs_stmt(hs_conn *c, const char *sql, hs_error *err);
 void hs_stmt_done(hs_conn *c, sqlite3_stmt *st);
+/* Copy a text column into a fixed buffer ("" for NULL, truncated to cap). */
+void hs_col_copy(char *dst, size_t cap, sqlite3_stmt *st, int col);
 /* Map a SQLite result code to an hs_err code and fill err ("what: reason"). */
 int hs_sqlite_fail(hs_error *err, sqlite3 *db, int rc, const char *what);
 /* Borrow a read-only connection (blocks while all HS_READERS_MAX are lent). */
@@ -120,6 +142,12 @@ int hs_writer_submit(hs_store *s, hs_wop *op, hs_error *err);
  * current schema, one transaction per step. */
 int hs_schema_migrate(sqlite3 *db, const char *path, hs_error *err);
 int hs_schema_version(void); /* the newest version this build knows */
+
+/* store_routes.c: the source named by ref (id or slug) and its routes, from
+ * the cache or the database. Valid until the next hs_routes_clear. */
+int hs_routes_get(hs_store *s, const char *ref, const hs_route_set **out, hs_error *err);
+void hs_routes_clear(hs_store *s);
+void hs_routes_free(hs_store *s);
 
 /* store_event.c */
 int hs_ingest_exec(hs_store *s, hs_wop *op);

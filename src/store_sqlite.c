@@ -44,6 +44,10 @@ int hs_sqlite_fail(hs_error *err, sqlite3 *db, int rc, const char *what) {
 }
 
 sqlite3_stmt *hs_stmt(hs_conn *c, const char *sql, hs_error *err) {
+    /* SQL is almost always a string constant: its address finds the entry at
+     * once (the text is still compared: a built query may reuse an address) */
+    for (int i = 0; i < c->ncached; i++)
+        if (c->cached[i].key == sql && strcmp(c->cached[i].sql, sql) == 0) return c->cached[i].st;
     for (int i = 0; i < c->ncached; i++)
         if (strcmp(c->cached[i].sql, sql) == 0) return c->cached[i].st;
     sqlite3_stmt *st = NULL;
@@ -55,11 +59,17 @@ sqlite3_stmt *hs_stmt(hs_conn *c, const char *sql, hs_error *err) {
     }
     /* a full cache only costs re-preparing; hs_stmt_done finalizes those */
     if (c->ncached < HS_STMT_CACHE) {
+        c->cached[c->ncached].key = sql;
         c->cached[c->ncached].sql = hs_strdup(sql);
         c->cached[c->ncached].st = st;
         c->ncached++;
     }
     return st;
+}
+
+void hs_col_copy(char *dst, size_t cap, sqlite3_stmt *st, int col) {
+    const char *v = (const char *)sqlite3_column_text(st, col);
+    snprintf(dst, cap, "%s", v ? v : "");
 }
 
 void hs_stmt_done(hs_conn *c, sqlite3_stmt *st) {
@@ -193,6 +203,15 @@ void hs_reader_put(hs_store *s, hs_conn *c) {
 static bool run_op(hs_store *s, hs_wop *op) {
     hs_conn *w = &s->writer;
     hs_error_clear(&op->err);
+    op->wrote = false;
+    if (op->ing) {
+        /* Ingests, the hot path, skip the savepoint: they fail, if at all,
+         * before they write (unknown source), or on a database error, which
+         * sets op->wrote and fails the group. */
+        op->status = op->exec(s, op);
+        if (op->status != HS_OK && op->err.code == HS_OK) op->err.code = op->status;
+        return !op->wrote && !sqlite3_get_autocommit(w->db);
+    }
     int rc = run_sql(w, "SAVEPOINT op");
     if (rc != SQLITE_OK) {
         op->status = hs_sqlite_fail(&op->err, w->db, rc, "savepoint");
@@ -200,6 +219,7 @@ static bool run_op(hs_store *s, hs_wop *op) {
     }
     op->status = op->exec(s, op);
     if (op->status != HS_OK && op->err.code == HS_OK) op->err.code = op->status;
+    hs_routes_clear(s); /* it may have changed a source, destination or connection */
     if (op->status == HS_OK) {
         rc = run_sql(w, "RELEASE op");
     } else {
@@ -211,13 +231,11 @@ static bool run_op(hs_store *s, hs_wop *op) {
 
 /* Hand the results over: sync callers wake, ingests go to the loop. After the
  * unlock an op may be freed by its owner at any moment. */
-static void complete_group(hs_store *s, hs_wop *group, size_t n, bool committed, uint64_t commit_ns) {
+static void complete_ops(hs_store *s, hs_wop *ops) {
     bool wake_loop = false;
-    uint64_t ok = 0;
     pthread_mutex_lock(&s->lock);
-    for (hs_wop *op = group, *next; op; op = next) {
+    for (hs_wop *op = ops, *next; op; op = next) {
         next = op->next;
-        if (op->status == HS_OK) ok++;
         if (op->ing) {
             op->ing->err = op->err;
             op->next = NULL;
@@ -231,14 +249,6 @@ static void complete_group(hs_store *s, hs_wop *group, size_t n, bool committed,
             op->done = true;
         }
     }
-    if (committed) {
-        s->stats.commits++;
-        s->stats.ops_committed += ok;
-        s->stats.commit_ns_total += commit_ns;
-    } else {
-        s->stats.commit_failures++;
-    }
-    s->stats.last_batch_size = n;
     pthread_cond_broadcast(&s->done_cond);
     pthread_mutex_unlock(&s->lock);
     if (wake_loop) uv_async_send(&s->async);
@@ -246,6 +256,7 @@ static void complete_group(hs_store *s, hs_wop *group, size_t n, bool committed,
 
 static void fail_group(hs_store *s, hs_wop *group, const hs_error *why) {
     hs_conn *w = &s->writer;
+    hs_routes_clear(s); /* routes read inside the rolled-back transaction */
     if (!sqlite3_get_autocommit(w->db)) {
         int rc = run_sql(w, "ROLLBACK");
         if (rc != SQLITE_OK) hs_warn("store: rollback failed: %s", sqlite3_errmsg(w->db));
@@ -287,8 +298,20 @@ static void run_group(hs_store *s, hs_wop *group, size_t n) {
             ok = false;
         }
     }
+    uint64_t ok_ops = 0;
+    for (hs_wop *op = group; ok && op; op = op->next) ok_ops += op->status == HS_OK;
+    pthread_mutex_lock(&s->lock);
+    if (ok) {
+        s->stats.commits++;
+        s->stats.ops_committed += ok_ops;
+        s->stats.commit_ns_total += commit_ns;
+    } else {
+        s->stats.commit_failures++;
+    }
+    s->stats.last_batch_size = n;
+    pthread_mutex_unlock(&s->lock);
     if (!ok) fail_group(s, group, &why);
-    complete_group(s, group, n, ok, commit_ns);
+    complete_ops(s, group);
 }
 
 static void *writer_main(void *arg) {
@@ -441,6 +464,7 @@ static void close_connections(hs_store *s) {
         hs_free(c);
     }
     conn_close(&s->writer);
+    hs_routes_free(s);
 }
 
 /* Signals belong to the loop thread (uv_signal_t): the writer blocks them. */
@@ -455,7 +479,18 @@ static int start_writer(hs_store *s, hs_error *err) {
     return HS_OK;
 }
 
+/* Process-wide SQLite settings, applied once before the library initializes.
+ * Memory statistics take a global mutex on every allocation that all our
+ * threads would share; we never read them. */
+static void sqlite_configure(void) {
+    int rc = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    if (rc != SQLITE_OK) hs_debug("store: SQLITE_CONFIG_MEMSTATUS: %s", sqlite3_errstr(rc));
+    sqlite3_initialize();
+}
+
 int hs_sqlite_open(const char *path, hs_store **out, hs_error *err) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, sqlite_configure);
     hs_store *s = store_new(path);
     int rc = conn_open(&s->writer, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err);
     if (rc == HS_OK) rc = writer_setup(s, err);
@@ -482,6 +517,11 @@ void hs_store_close(hs_store *s) {
     /* the writer leaves only once the queue is empty, so everything accepted
      * has been committed (or failed) and completed when join returns */
     if (s->thread_started) pthread_join(s->thread, NULL);
+    if (s->stats.commits)
+        hs_info("store: %llu writes in %llu commits (%.1f per commit), %.3f ms per commit",
+                (unsigned long long)s->stats.ops_committed, (unsigned long long)s->stats.commits,
+                (double)s->stats.ops_committed / (double)s->stats.commits,
+                (double)s->stats.commit_ns_total / 1e6 / (double)s->stats.commits);
     if (s->loop) drain_completions(s); /* we are on the loop thread */
     /* sync callers woken by the last group may not have left the lock yet */
     pthread_mutex_lock(&s->lock);

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "error.h"
 #include "id.h"
+#include "json_text.h"
 #include "query.h"
 #include "timeutil.h"
 
@@ -64,6 +65,42 @@ static void test_buf_cap(void **state) {
     assert_string_equal(d, "hello1234z");
     hs_free(d);
     hs_buf_free(&b);
+}
+
+static void test_buf_uncapped(void **state) {
+    (void)state;
+    hs_buf b;
+    hs_buf_init(&b, SIZE_MAX); /* the cap arithmetic must not wrap */
+    for (int i = 0; i < 1000; i++) assert_int_equal(hs_buf_appends(&b, "0123456789"), HS_OK);
+    assert_int_equal(b.len, 10000);
+    assert_true(b.alloc > b.len);
+    assert_int_equal(b.data[b.len], '\0');
+    hs_buf_free(&b);
+}
+
+/* The hand-built JSON must be exactly what jansson produces and parses. */
+static void test_json_append_text(void **state) {
+    (void)state;
+    const char *cases[] = {"plain",
+                           "q\"b\\s/",
+                           "ctl\x01\x1f\n\r\t\b\f",
+                           "caf\xc3\xa9 \xe2\x82\xac",
+                           "latin1 \xe9t\xe9",
+                           "\xed\xa0\x80 surrogate",
+                           ""};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        hs_buf b;
+        hs_buf_init(&b, SIZE_MAX);
+        hs_json_append_text(&b, cases[i], strlen(cases[i]));
+        json_error_t je;
+        json_t *v = json_loadb(b.data, b.len, JSON_DECODE_ANY, &je);
+        assert_non_null(v);
+        json_t *ref = hs_json_text(cases[i]);
+        assert_true(json_equal(v, ref));
+        json_decref(v);
+        json_decref(ref);
+        hs_buf_free(&b);
+    }
 }
 
 static void test_base64(void **state) {
@@ -196,6 +233,8 @@ int main(void) {
         cmocka_unit_test(test_id_format_and_order),
         cmocka_unit_test(test_id_valid_rejects),
         cmocka_unit_test(test_buf_cap),
+        cmocka_unit_test(test_buf_uncapped),
+        cmocka_unit_test(test_json_append_text),
         cmocka_unit_test(test_base64),
         cmocka_unit_test(test_query),
         cmocka_unit_test(test_time),

@@ -633,6 +633,72 @@ static void test_ingest_routing(void **state) {
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) json_decref(all[i]);
 }
 
+/* ud: "key=json" — sets one field of the doc */
+static int set_field_fn(const json_t *current, json_t **updated, void *ud, hs_error *err) {
+    (void)err;
+    const char *kv = ud;
+    const char *eq = strchr(kv, '=');
+    char key[64];
+    snprintf(key, sizeof key, "%.*s", (int)(eq - kv), kv);
+    *updated = json_deep_copy(current);
+    json_object_set_new(*updated, key, json_loads(eq + 1, JSON_DECODE_ANY, NULL));
+    return HS_OK;
+}
+
+/* The writer caches each source's routes: every kind of change to sources,
+ * destinations and connections must show in the very next ingest. */
+static void test_route_cache_follows_changes(void **state) {
+    fixture *fx = *state;
+    hs_error err;
+    json_t *src = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"s\",\"slug\":\"cached\"}");
+    json_t *d1 = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"d1\"}");
+    json_t *d2 = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"d2\"}");
+    json_t *c1 = create_conn(fx->s, src, d1, true);
+    const char *sid = jstr(src, "id");
+    ingest_result r;
+    assert_int_equal(ingest_one(fx, "cached", "x", 1, &r), HS_OK);
+    assert_int_equal(r.ndeliveries, 1);
+    assert_int_equal(ingest_one(fx, sid, "x", 1, &r), HS_OK); /* both refs now cached */
+    assert_int_equal(r.ndeliveries, 1);
+
+    json_t *c2 = create_conn(fx->s, src, d2, true); /* a new connection */
+    assert_int_equal(ingest_one(fx, "cached", "x", 1, &r), HS_OK);
+    assert_int_equal(r.ndeliveries, 2);
+    assert_int_equal(
+        hs_store_resource_update(fx->s, HS_KIND_CONNECTION, jstr(c2, "id"), set_field_fn, "enabled=false", NULL, &err),
+        HS_OK);
+    assert_int_equal(ingest_one(fx, sid, "x", 1, &r), HS_OK);
+    assert_int_equal(r.ndeliveries, 1);
+    assert_int_equal(hs_store_resource_update(fx->s, HS_KIND_DESTINATION, jstr(d1, "id"), set_field_fn,
+                                              "status=\"disabled\"", NULL, &err),
+                     HS_OK);
+    assert_int_equal(ingest_one(fx, sid, "x", 1, &r), HS_OK);
+    assert_int_equal(r.ndeliveries, 0);
+    assert_string_equal(r.event_status, "received");
+    assert_int_equal(hs_store_resource_update(fx->s, HS_KIND_DESTINATION, jstr(d1, "id"), set_field_fn,
+                                              "status=\"active\"", NULL, &err),
+                     HS_OK);
+    assert_int_equal(
+        hs_store_resource_update(fx->s, HS_KIND_SOURCE, sid, set_field_fn, "status=\"paused\"", NULL, &err), HS_OK);
+    assert_int_equal(ingest_one(fx, "cached", "x", 1, &r), HS_OK);
+    assert_int_equal(r.ndeliveries, 0);
+    assert_int_equal(
+        hs_store_resource_update(fx->s, HS_KIND_SOURCE, sid, set_field_fn, "status=\"disabled\"", NULL, &err), HS_OK);
+    assert_int_equal(ingest_one(fx, "cached", "x", 1, &r), HS_ERR_NOTFOUND);
+    assert_int_equal(
+        hs_store_resource_update(fx->s, HS_KIND_SOURCE, sid, set_field_fn, "status=\"active\"", NULL, &err), HS_OK);
+    assert_int_equal(hs_store_resource_update(fx->s, HS_KIND_SOURCE, sid, set_slug_fn, "renamed", NULL, &err), HS_OK);
+    assert_int_equal(ingest_one(fx, "cached", "x", 1, &r), HS_ERR_NOTFOUND);
+    assert_int_equal(ingest_one(fx, "renamed", "x", 1, &r), HS_OK);
+    assert_int_equal(r.ndeliveries, 1);
+    assert_int_equal(hs_store_resource_delete(fx->s, HS_KIND_CONNECTION, jstr(c1, "id"), &err), HS_OK);
+    assert_int_equal(ingest_one(fx, "renamed", "x", 1, &r), HS_OK);
+    assert_int_equal(r.ndeliveries, 0);
+
+    json_t *all[] = {src, d1, d2, c1, c2};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) json_decref(all[i]);
+}
+
 static void test_delete_destination_cancels_pending(void **state) {
     fixture *fx = *state;
     hs_error err;
@@ -1144,6 +1210,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_resource_delete_referenced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resource_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ingest_routing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_route_cache_follows_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_destination_cancels_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ingest_many_grouped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_bound_and_group_cap, setup, teardown),

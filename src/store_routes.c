@@ -1,0 +1,119 @@
+/* store_routes.c — the writer's cache of where a source's events go.
+ *
+ * Every ingest needs its source (by id or slug, with its status) and the
+ * enabled connections to destinations that may receive. Looking those up is
+ * two queries per event; the answer changes only when a source, destination
+ * or connection is written, and every such write runs on the writer thread
+ * too. So the writer keeps the answers here and drops them all whenever a
+ * non-ingest op runs or a group rolls back (store_sqlite.c). No locking: only
+ * the writer thread touches this.
+ */
+#include <string.h>
+
+#include "alloc.h"
+#include "store_int.h"
+
+#define ROUTES_SLOTS 1024 /* power of two; the cache holds at most half */
+
+struct hs_routes {
+    size_t used;
+    hs_route_set *slot[ROUTES_SLOTS];
+};
+
+static const char SQL_SOURCE_BY_ID[] = "SELECT id, status FROM sources WHERE id = ?1";
+static const char SQL_SOURCE_BY_SLUG[] = "SELECT id, status FROM sources WHERE slug = ?1";
+/* enabled connections of a source whose destination may receive */
+static const char SQL_ROUTES[] = "SELECT c.id, c.destination_id FROM connections c "
+                                 "JOIN destinations d ON d.id = c.destination_id "
+                                 "WHERE c.source_id = ?1 AND c.enabled = 1 AND d.status <> 'disabled' "
+                                 "ORDER BY c.id";
+
+static size_t hash(const char *s) {
+    size_t h = 1469598103934665603u; /* FNV-1a */
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+void hs_routes_clear(hs_store *s) {
+    hs_routes *rt = s->routes;
+    if (!rt || rt->used == 0) return;
+    for (size_t i = 0; i < ROUTES_SLOTS; i++) {
+        if (!rt->slot[i]) continue;
+        hs_free(rt->slot[i]->ref);
+        hs_free(rt->slot[i]);
+        rt->slot[i] = NULL;
+    }
+    rt->used = 0;
+}
+
+void hs_routes_free(hs_store *s) {
+    hs_routes_clear(s);
+    hs_free(s->routes);
+    s->routes = NULL;
+}
+
+/* Reads the source and its routes from the database. */
+static int load(hs_conn *w, const char *ref, hs_route_set **out, hs_error *err) {
+    const char *sql = hs_id_valid("src_", ref) ? SQL_SOURCE_BY_ID : SQL_SOURCE_BY_SLUG;
+    sqlite3_stmt *st = hs_stmt(w, sql, err);
+    if (!st) return err->code;
+    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        hs_stmt_done(w, st);
+        if (rc == SQLITE_DONE) return hs_error_set(err, HS_ERR_NOTFOUND, NULL, "source %s not found", ref);
+        return hs_sqlite_fail(err, w->db, rc, "looking up the source");
+    }
+    size_t cap = 4;
+    hs_route_set *set = hs_calloc(1, sizeof *set + cap * sizeof(hs_route));
+    hs_col_copy(set->source_id, sizeof set->source_id, st, 0);
+    hs_col_copy(set->status, sizeof set->status, st, 1);
+    hs_stmt_done(w, st);
+
+    st = hs_stmt(w, SQL_ROUTES, err);
+    if (!st) {
+        hs_free(set);
+        return err->code;
+    }
+    sqlite3_bind_text(st, 1, set->source_id, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (set->n == cap) {
+            cap *= 2;
+            set = hs_realloc(set, sizeof *set + cap * sizeof(hs_route));
+        }
+        hs_col_copy(set->r[set->n].connection_id, HS_ID_MAX, st, 0);
+        hs_col_copy(set->r[set->n].destination_id, HS_ID_MAX, st, 1);
+        set->n++;
+    }
+    hs_stmt_done(w, st);
+    if (rc != SQLITE_DONE) {
+        hs_free(set);
+        return hs_sqlite_fail(err, w->db, rc, "routing the event");
+    }
+    set->ref = hs_strdup(ref);
+    *out = set;
+    return HS_OK;
+}
+
+int hs_routes_get(hs_store *s, const char *ref, const hs_route_set **out, hs_error *err) {
+    if (!s->routes) s->routes = hs_calloc(1, sizeof *s->routes);
+    hs_routes *rt = s->routes;
+    size_t i = hash(ref) & (ROUTES_SLOTS - 1);
+    for (; rt->slot[i]; i = (i + 1) & (ROUTES_SLOTS - 1)) {
+        if (strcmp(rt->slot[i]->ref, ref) == 0) {
+            *out = rt->slot[i];
+            return HS_OK;
+        }
+    }
+    hs_route_set *set = NULL;
+    int rc = load(&s->writer, ref, &set, err);
+    if (rc != HS_OK) return rc; /* unknown sources are not cached: a probe cannot fill the cache */
+    if (rt->used >= ROUTES_SLOTS / 2) {
+        hs_routes_clear(s);
+        i = hash(ref) & (ROUTES_SLOTS - 1);
+    }
+    rt->slot[i] = set;
+    rt->used++;
+    *out = set;
+    return HS_OK;
+}
