@@ -76,7 +76,7 @@ lint:
 	@scripts/lint.sh
 
 format:
-	clang-format -i src/*.c src/*.h tests/unit/*.c bench/*.c
+	clang-format -i src/*.c src/*.h tests/unit/*.c
 
 bench: deps
 	@$(MAKE) --no-print-directory all

@@ -18,8 +18,10 @@
 typedef struct route {
     const char *method;
     const char *pattern;
-    hs_api_fn fn;
+    hs_api_fn fn; /* runs on the threadpool */
     hs_kind kind;
+    /* or: answered on the loop thread, with the decoded :id */
+    void (*loop_fn)(hs_api *api, hs_http_req *req, const char *id);
 } route;
 
 static const route routes[] = {
@@ -40,6 +42,12 @@ static const route routes[] = {
     {"DELETE", "/v1/connections/:id", hs_api_resource_delete, HS_KIND_CONNECTION},
     {"GET", "/v1/events", hs_api_events_list, HS_KIND_COUNT},
     {"GET", "/v1/events/:id", hs_api_events_get, HS_KIND_COUNT},
+    {"POST", "/v1/events/:id/retry", hs_api_events_retry, HS_KIND_COUNT},
+    {"GET", "/v1/delivery-attempts", hs_api_attempts_list, HS_KIND_COUNT},
+    {"GET", "/v1/delivery-attempts/:id", hs_api_attempts_get, HS_KIND_COUNT},
+    {"POST", "/v1/delivery-attempts/:id/retry", hs_api_attempts_retry, HS_KIND_COUNT},
+    {"GET", "/v1/destinations/:id/circuit", NULL, HS_KIND_COUNT, hs_api_circuit_get},
+    {"POST", "/v1/destinations/:id/circuit/reset", NULL, HS_KIND_COUNT, hs_api_circuit_reset},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
@@ -208,6 +216,9 @@ static void job_done(uv_work_t *w, int status) {
     job *j = w->data;
     hs_api_call *c = &j->call;
     if (status == UV_ECANCELED) hs_error_set(&c->err, HS_ERR_CLOSED, "", "the server is shutting down");
+    if (status != UV_ECANCELED && c->status > 0 && c->status < 400 && c->after) c->after(c);
+    json_decref(c->after_doc);
+    hs_free(c->after_deliveries);
     if (status == UV_ECANCELED || c->status >= 400 || c->status == 0) {
         if (c->err.code == HS_OK) hs_error_set(&c->err, HS_ERR_INTERNAL, "", "handler produced no answer");
         hs_api_respond_error(c->req, &c->err);
@@ -267,6 +278,16 @@ void hs_api_handle(hs_http_req *req, void *ud) {
         return respond_simple(req, HS_ERR_UNAUTHORIZED, "", "%s",
                               "a valid API key is required (Authorization: Bearer <key> or X-API-Key)");
     if (!found) return hs_api_respond_not_allowed(req, allow);
+    if (found->loop_fn) {
+        char *d = seg ? hs_percent_decode(seg, seglen, 0) : hs_strdup("");
+        if (!d || strlen(d) > HS_API_MAX_PARAM) {
+            hs_free(d);
+            return respond_simple(req, HS_ERR_NOTFOUND, "", "%s", "no such object");
+        }
+        found->loop_fn(api, req, d);
+        hs_free(d);
+        return;
+    }
 
     job *j = hs_calloc(1, sizeof *j);
     j->work.data = j;
@@ -305,6 +326,7 @@ hs_api *hs_api_new(const hs_api_deps *deps) {
     api->loop = deps->loop;
     api->store = deps->store;
     api->auth = deps->auth;
+    api->sched = deps->sched;
     return api;
 }
 

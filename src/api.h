@@ -13,14 +13,16 @@
 
 #include "auth.h"
 #include "http_server.h"
+#include "scheduler.h"
 #include "store.h"
 
 typedef struct hs_api hs_api;
 
 typedef struct hs_api_deps {
     uv_loop_t *loop;
-    hs_store *store; /* borrowed */
-    hs_auth *auth;   /* borrowed */
+    hs_store *store;     /* borrowed */
+    hs_auth *auth;       /* borrowed */
+    hs_scheduler *sched; /* borrowed */
 } hs_api_deps;
 
 hs_api *hs_api_new(const hs_api_deps *deps);

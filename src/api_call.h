@@ -18,6 +18,7 @@ struct hs_api {
     uv_loop_t *loop;
     hs_store *store;
     hs_auth *auth;
+    hs_scheduler *sched;
 };
 
 typedef struct hs_api_call {
@@ -29,6 +30,14 @@ typedef struct hs_api_call {
     int status;   /* HTTP status of the answer */
     json_t *body; /* success body (stolen by the dispatcher) */
     hs_error err; /* when status >= 400 */
+    /* Set by a worker handler that succeeded: runs on the loop thread before
+     * the answer is sent (to tell the scheduler), with what the handler left
+     * in after_* (freed by the dispatcher). */
+    void (*after)(struct hs_api_call *c);
+    json_t *after_doc;
+    char after_id[HS_ID_MAX];
+    hs_delivery *after_deliveries;
+    size_t after_n;
 } hs_api_call;
 
 typedef void (*hs_api_fn)(hs_api_call *c);
@@ -58,6 +67,14 @@ void hs_api_resource_patch(hs_api_call *c);
 void hs_api_resource_delete(hs_api_call *c);
 void hs_api_events_list(hs_api_call *c);
 void hs_api_events_get(hs_api_call *c);
+void hs_api_events_retry(hs_api_call *c);
+void hs_api_attempts_list(hs_api_call *c);
+void hs_api_attempts_get(hs_api_call *c);
+void hs_api_attempts_retry(hs_api_call *c);
+
+/* Routes answered on the loop thread (they read the scheduler's memory). */
+void hs_api_circuit_get(hs_api *api, hs_http_req *req, const char *id);
+void hs_api_circuit_reset(hs_api *api, hs_http_req *req, const char *id);
 
 /* Ingest runs on the loop thread (ingest.c). */
 void hs_ingest_handle(hs_api *api, hs_http_req *req, const char *rest);

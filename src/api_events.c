@@ -1,4 +1,5 @@
-/* api_events.c — GET /v1/events and GET /v1/events/:id (threadpool). */
+/* api_events.c — events and delivery attempts (threadpool): lists, reads,
+ * manual retries. */
 #include <string.h>
 
 #include "alloc.h"
@@ -125,7 +126,96 @@ void hs_api_events_get(hs_api_call *c) {
     for (size_t i = 0; i < n; i++) json_array_append_new(arr, render_delivery(&d[i]));
     hs_free(d);
     json_object_set_new(o, "deliveries", arr);
-    json_object_set_new(o, "attempts", json_array()); /* attempts arrive with the DeliveryScheduler */
+    json_t *attempts = NULL;
+    if (hs_store_event_attempts(c->api->store, c->param, &attempts, &err)) {
+        json_decref(o);
+        return hs_api_fail(c, &err);
+    }
+    json_object_set_new(o, "attempts", attempts);
+    c->status = 200;
+    c->body = o;
+}
+
+/* After a manual retry committed: hand the deliveries to the scheduler. */
+static void retried(hs_api_call *c) { hs_scheduler_add_deliveries(c->api->sched, c->after_deliveries, c->after_n); }
+
+static json_t *retry_body(const hs_delivery *d, size_t n) {
+    json_t *ids = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(ids, json_string(d[i].id));
+    return json_pack("{s:s, s:o, s:s}", "event_id", n ? d[0].event_id : "", "delivery_ids", ids, "status", "queued");
+}
+
+void hs_api_events_retry(hs_api_call *c) {
+    hs_error err;
+    hs_error_clear(&err);
+    if (!hs_id_valid("evt_", c->param)) return hs_api_failf(c, HS_ERR_NOTFOUND, "", "no event \"%s\"", c->param);
+    if (hs_store_event_retry(c->api->store, c->param, &c->after_deliveries, &c->after_n, &err))
+        return hs_api_fail(c, &err);
+    c->after = retried;
+    c->status = 202;
+    c->body = retry_body(c->after_deliveries, c->after_n);
+}
+
+void hs_api_attempts_retry(hs_api_call *c) {
+    hs_error err;
+    hs_error_clear(&err);
+    if (!hs_id_valid("att_", c->param))
+        return hs_api_failf(c, HS_ERR_NOTFOUND, "", "no delivery attempt \"%s\"", c->param);
+    c->after_deliveries = hs_calloc(1, sizeof *c->after_deliveries);
+    if (hs_store_attempt_retry(c->api->store, c->param, c->after_deliveries, &err)) return hs_api_fail(c, &err);
+    c->after_n = 1;
+    c->after = retried;
+    c->status = 202;
+    c->body = retry_body(c->after_deliveries, 1);
+}
+
+void hs_api_attempts_list(hs_api_call *c) {
+    static const char *const allowed[] = {"limit",         "cursor", "event_id", "destination_id",
+                                          "connection_id", "status", "is_dlq",   NULL};
+    hs_error err;
+    hs_error_clear(&err);
+    if (hs_query_only(&c->query, allowed, &err)) return hs_api_fail(c, &err);
+    hs_attempt_query q = {0};
+    if (hs_api_page(c, "att_", &q.page)) return;
+    static const struct {
+        const char *name, *prefix;
+    } ids[] = {{"event_id", "evt_"}, {"destination_id", "dst_"}, {"connection_id", "conn_"}};
+    const char **dst[] = {&q.event_id, &q.destination_id, &q.connection_id};
+    for (int k = 0; k < 3; k++) {
+        const char *v = hs_query_get(&c->query, ids[k].name);
+        if (v && !hs_id_valid(ids[k].prefix, v))
+            return hs_api_failf(c, HS_ERR_INVALID, ids[k].name, "is not an id starting with %s", ids[k].prefix);
+        *dst[k] = v;
+    }
+    q.status = hs_query_get(&c->query, "status");
+    if (q.status && strcmp(q.status, "success") && strcmp(q.status, "failed") && strcmp(q.status, "pending"))
+        return hs_api_failf(c, HS_ERR_INVALID, "status", "must be success, failed or pending");
+    const char *dlq = hs_query_get(&c->query, "is_dlq");
+    if (dlq) {
+        if (strcmp(dlq, "1") && strcmp(dlq, "true") && strcmp(dlq, "0") && strcmp(dlq, "false"))
+            return hs_api_failf(c, HS_ERR_INVALID, "is_dlq", "must be 1, true, 0 or false");
+        q.dlq_only = !strcmp(dlq, "1") || !strcmp(dlq, "true");
+    }
+    json_t *items = NULL;
+    bool has_more = false;
+    if (hs_store_attempt_list(c->api->store, &q, &items, &has_more, &err)) return hs_api_fail(c, &err);
+    c->status = 200;
+    c->body = hs_api_list_body("delivery_attempts", items, has_more);
+}
+
+void hs_api_attempts_get(hs_api_call *c) {
+    hs_error err;
+    hs_error_clear(&err);
+    static const char *const none[] = {NULL};
+    if (hs_query_only(&c->query, none, &err)) return hs_api_fail(c, &err);
+    if (!hs_id_valid("att_", c->param))
+        return hs_api_failf(c, HS_ERR_NOTFOUND, "", "no delivery attempt \"%s\"", c->param);
+    json_t *o = NULL;
+    if (hs_store_attempt_get(c->api->store, c->param, &o, &err)) {
+        if (err.code == HS_ERR_NOTFOUND)
+            hs_error_set(&err, HS_ERR_NOTFOUND, "", "no delivery attempt \"%s\"", c->param);
+        return hs_api_fail(c, &err);
+    }
     c->status = 200;
     c->body = o;
 }

@@ -21,6 +21,17 @@ static const char *const *list_filters(hs_kind kind) {
     }
 }
 
+static void destination_changed(hs_api_call *c) { hs_scheduler_destination_put(c->api->sched, c->after_doc); }
+static void destination_deleted(hs_api_call *c) { hs_scheduler_destination_remove(c->api->sched, c->after_id); }
+
+/* A destination was written: the scheduler gets the stored doc (secrets and
+ * all) once the answer is about to go out. */
+static void notify_written(hs_api_call *c, json_t *stored) {
+    if (c->kind != HS_KIND_DESTINATION) return;
+    c->after_doc = json_incref(stored);
+    c->after = destination_changed;
+}
+
 static void render_into(hs_api_call *c, int status, json_t *doc) {
     c->status = status;
     c->body = hs_resource_render(c->kind, doc);
@@ -72,6 +83,7 @@ void hs_api_resource_create(hs_api_call *c) {
     rc = hs_store_resource_create(c->api->store, c->kind, doc, &stored, &err);
     json_decref(doc);
     if (rc) return hs_api_fail(c, &err);
+    notify_written(c, stored);
     render_into(c, 201, stored);
 }
 
@@ -133,6 +145,7 @@ void hs_api_resource_patch(hs_api_call *c) {
             hs_error_set(&err, HS_ERR_NOTFOUND, "", "no %s \"%s\"", hs_kind_name(c->kind), c->param);
         return hs_api_fail(c, &err);
     }
+    notify_written(c, stored);
     render_into(c, 200, stored);
 }
 
@@ -142,6 +155,10 @@ void hs_api_resource_delete(hs_api_call *c) {
     char id[HS_ID_MAX];
     if (resolve_id(c, id, &err)) return hs_api_fail(c, &err);
     if (hs_store_resource_delete(c->api->store, c->kind, id, &err)) return hs_api_fail(c, &err);
+    if (c->kind == HS_KIND_DESTINATION) {
+        snprintf(c->after_id, sizeof c->after_id, "%s", id);
+        c->after = destination_deleted;
+    }
     c->status = 200;
     c->body = json_pack("{s:s, s:b}", "id", id, "deleted", 1);
 }

@@ -60,7 +60,10 @@ static char *headers_json(const hs_http_req *req) {
 
 static void ingest_done(hs_ingest *ing, int status) {
     hs_http_req *req = ing->ud;
+    hs_api *api = ing->ud2;
     if (status == HS_OK) {
+        /* committed: the deliveries are the scheduler's from here on */
+        hs_scheduler_add(api->sched, ing->event_id, ing->deliveries, ing->ndeliveries);
         char body[160];
         int n =
             snprintf(body, sizeof body, "{\"event_id\":\"%s\",\"source_id\":\"%s\"}", ing->event_id, ing->source_id);
@@ -105,6 +108,7 @@ void hs_ingest_handle(hs_api *api, hs_http_req *req, const char *rest) {
     ing->received_at = hs_now_ms();
     ing->cb = ingest_done;
     ing->ud = req;
+    ing->ud2 = api;
     int rc = hs_store_ingest(api->store, ing);
     if (rc) {
         hs_error_set(&err, rc, "", "%s",

@@ -12,9 +12,9 @@
 #include "config.h"
 #include "http_server.h"
 #include "log.h"
+#include "scheduler.h"
 #include "store.h"
-
-#define HS_VERSION "0.1.0"
+#include "version.h"
 
 typedef struct server {
     uv_loop_t *loop;
@@ -22,18 +22,29 @@ typedef struct server {
     hs_store *store;
     hs_auth *auth;
     hs_api *api;
+    hs_scheduler *sched;
     hs_http_server *http;
     uv_signal_t sigterm, sigint;
     int stopping;
 } server;
 
-static void after_http_shutdown(void *ud) {
+static void after_scheduler_stop(void *ud) {
     server *s = ud;
-    hs_info("connections drained; closing the store");
+    hs_info("deliveries stopped; closing the store");
     hs_store_close(s->store); /* commits what is queued; frees in a close callback */
     s->store = NULL;
-    uv_close((uv_handle_t *)&s->sigterm, NULL);
-    uv_close((uv_handle_t *)&s->sigint, NULL);
+    if (uv_is_active((uv_handle_t *)&s->sigterm)) {
+        uv_close((uv_handle_t *)&s->sigterm, NULL);
+        uv_close((uv_handle_t *)&s->sigint, NULL);
+    }
+}
+
+/* Inbound first (no new events), then outbound (transfers cancelled: those
+ * deliveries stay pending and go out after the restart), then the store. */
+static void after_http_shutdown(void *ud) {
+    server *s = ud;
+    hs_info("connections drained; stopping deliveries");
+    hs_scheduler_stop(s->sched, after_scheduler_stop, s);
 }
 
 static void on_signal(uv_signal_t *h, int signum) {
@@ -73,7 +84,16 @@ static int serve(server *s) {
 
     s->loop = uv_default_loop();
     hs_store_attach_loop(s->store, s->loop);
-    hs_api_deps deps = {.loop = s->loop, .store = s->store, .auth = s->auth};
+    if (hs_scheduler_new(s->loop, s->store, &s->sched, &err)) {
+        fprintf(stderr, "hookstream: cannot load pending deliveries: %s\n", err.msg);
+        hs_scheduler_stop(s->sched, after_scheduler_stop, s);
+        uv_run(s->loop, UV_RUN_DEFAULT);
+        hs_scheduler_free(s->sched);
+        hs_auth_free(s->auth);
+        uv_loop_close(s->loop);
+        return 1;
+    }
+    hs_api_deps deps = {.loop = s->loop, .store = s->store, .auth = s->auth, .sched = s->sched};
     s->api = hs_api_new(&deps);
 
     hs_http_config hc;
@@ -92,8 +112,9 @@ static int serve(server *s) {
     if (rc) {
         fprintf(stderr, "hookstream: cannot listen on %s:%d: %s\n", s->cfg.listen_host, s->cfg.listen_port, why);
         if (s->http) hs_http_server_free(s->http);
-        hs_store_close(s->store);
+        hs_scheduler_stop(s->sched, after_scheduler_stop, s);
         uv_run(s->loop, UV_RUN_DEFAULT); /* close callbacks free the handles */
+        hs_scheduler_free(s->sched);
         hs_api_free(s->api);
         hs_auth_free(s->auth);
         uv_loop_close(s->loop);
@@ -116,6 +137,7 @@ static int serve(server *s) {
 
     hs_http_server_free(s->http);
     uv_run(s->loop, UV_RUN_DEFAULT); /* let close callbacks run */
+    hs_scheduler_free(s->sched);
     hs_api_free(s->api);
     hs_auth_free(s->auth);
     uv_loop_close(s->loop);

@@ -23,3 +23,12 @@ const hs_provider *hs_provider_find(const char *type_or_alias) {
 }
 
 const hs_provider *const *hs_provider_all(void) { return providers; }
+
+/* resp->error is set only when no response arrived; classify is not asked
+ * about those, but a failed transfer is never judged a success. */
+int hs_provider_classify_2xx(const hs_out_resp *resp, hs_error *err) {
+    if (resp->error) return hs_error_set(err, resp->error, NULL, "%s", resp->errmsg[0] ? resp->errmsg : "no response");
+    if (resp->status >= 200 && resp->status <= 299) return HS_OK;
+    if (resp->status == 0) return hs_error_set(err, HS_ERR_IO, NULL, "no response");
+    return hs_error_set(err, HS_ERR_IO, NULL, "HTTP %d", resp->status);
+}

@@ -1,8 +1,8 @@
 /* provider.h — the destination types, each a small table of functions.
  *
- * Issue 2 uses the validation half: every type's `config` is checked here.
- * Later issues add the delivery half (build the outbound request, classify
- * the response) to the same table, one provider_<type>.c file each.
+ * The validation half checks every type's `config`. The delivery half builds
+ * the outbound request for one attempt and judges the response; the
+ * DeliveryScheduler sends it (http_client.h). One provider_<type>.c each.
  */
 #ifndef HS_PROVIDER_H
 #define HS_PROVIDER_H
@@ -10,6 +10,23 @@
 #include <jansson.h>
 
 #include "error.h"
+#include "outbound.h"
+
+/* What one delivery attempt is about. Everything is borrowed and valid for
+ * the duration of the call; build may run on any thread. */
+typedef struct hs_delivery_ctx {
+    const json_t *destination; /* the stored destination doc: type, config, signing, ... */
+    const char *event_id;
+    const char *delivery_id;
+    const char *connection_id;
+    const char *source_id;
+    int attempt;         /* 1 for the first attempt, 2 for the first retry, ... */
+    uint64_t now_ms;     /* wall clock of this attempt */
+    const char *payload; /* the body to send: the event's raw body (or a transform's output) */
+    size_t payload_len;
+    const char *content_type;       /* of the payload; "" when unknown */
+    const char *event_headers_json; /* the event's received headers, JSON object; may be NULL */
+} hs_delivery_ctx;
 
 typedef struct hs_provider {
     const char *type;  /* canonical: "http", "aws_sqs", ... */
@@ -26,7 +43,16 @@ typedef struct hs_provider {
      * change (aws_s3 force_path_style follows endpoint), the settings of an
      * auth type it replaces (http). Validation then fills them in again. */
     void (*prepare_patch)(json_t *config, const json_t *patch_config);
+    /* Delivery: fill req (zeroed by the caller) for this attempt. NULL: the
+     * type does not deliver yet (the attempt fails with a clear error). */
+    int (*build)(const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err);
+    /* Judge a response that arrived (resp->error == 0): HS_OK, or a negative
+     * hs_err with err->msg saying why it is a failure. NULL: 2xx is success. */
+    int (*classify)(const hs_delivery_ctx *ctx, const hs_out_resp *resp, hs_error *err);
 } hs_provider;
+
+/* The default judgement: 2xx success, anything else a failure. */
+int hs_provider_classify_2xx(const hs_out_resp *resp, hs_error *err);
 
 /* By canonical name or alias; NULL when unknown. */
 const hs_provider *hs_provider_find(const char *type_or_alias);

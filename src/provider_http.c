@@ -1,9 +1,15 @@
-/* provider_http.c — plain HTTP(S) webhooks (DESIGN.md §3, §5). */
+/* provider_http.c — plain HTTP(S) webhooks (DESIGN.md §3, §4, §5). */
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include "alloc.h"
+#include "base64.h"
 #include "jsonv.h"
 #include "provider.h"
+#include "version.h"
+#include "signing.h"
+#include "timeutil.h"
 
 static const char *const methods[] = {"POST", "PUT", "PATCH", NULL};
 static const char *const auth_types[] = {"none", "bearer", "basic", "api_key", "custom", NULL};
@@ -100,5 +106,170 @@ static void prepare_patch(json_t *config, const json_t *patch_config) {
 
 static const char *const secrets[] = {"auth.token", "auth.password", "auth.key", "auth.headers.*", NULL};
 
+/* ---- delivery ---- */
+
+#define USER_AGENT "hookstream/" HS_VERSION
+#define DEFAULT_TIMEOUT_MS 30000
+
+/* A user header whose value is recorded masked in delivery attempts: the
+ * credential carriers by name (Authorization, Proxy-Authorization, Cookie,
+ * Set-Cookie) and any name containing "key", "token", "secret" or
+ * "password", case-insensitively (X-API-Key, X-Auth-Token, ...). Auth
+ * headers are always secret. */
+static bool sensitive_header(const char *name) {
+    static const char *const names[] = {"authorization", "proxy-authorization", "cookie", "set-cookie", NULL};
+    static const char *const words[] = {"key", "token", "secret", "password", NULL};
+    for (const char *const *n = names; *n; n++)
+        if (strcasecmp(name, *n) == 0) return true;
+    for (const char *const *w = words; *w; w++)
+        if (strcasestr(name, *w)) return true;
+    return false;
+}
+
+/* The headers hookstream sets after the user's: X-hookstream-* and the
+ * signature headers of the configured scheme. A user or auth header of the
+ * same name is left out, so that a receiver never sees two signatures or a
+ * forged delivery id (validation already refuses X-hookstream-* in headers;
+ * the signature header names are free to choose). */
+static bool ours(const json_t *signing, const char *name) {
+    if (strncasecmp(name, "X-hookstream-", 13) == 0) return true;
+    if (!json_is_object(signing)) return false;
+    const char *scheme = hs_jv_str(signing, "scheme");
+    if (scheme && strcmp(scheme, "standard_webhooks") == 0)
+        return strcasecmp(name, "webhook-id") == 0 || strcasecmp(name, "webhook-timestamp") == 0 ||
+               strcasecmp(name, "webhook-signature") == 0;
+    const char *sig = hs_jv_str(signing, "header"), *ts = hs_jv_str(signing, "timestamp_header");
+    return (sig && strcasecmp(name, sig) == 0) ||
+           (ts && json_is_true(json_object_get(signing, "include_timestamp")) && strcasecmp(name, ts) == 0);
+}
+
+static bool has_header(const json_t *headers, const char *name) {
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)headers, key, value) {
+        if (strcasecmp(key, name) == 0) return true;
+    }
+    return false;
+}
+
+static int add(hs_out_req *req, const char *name, const char *value, bool secret, hs_error *err) {
+    if (!name || !value) return hs_error_set(err, HS_ERR_INVALID, "config", "header %s has no value", name ? name : "");
+    int rc = hs_out_req_add_header(req, name, value, secret);
+    return rc ? hs_error_set(err, rc, "config.headers", "too many headers (at most %d)", HS_OUT_MAX_HEADERS) : HS_OK;
+}
+
+/* Each string member of headers, in order, except the ones hookstream sets. */
+static int add_object(hs_out_req *req, const json_t *headers, const json_t *signing, bool secret, hs_error *err) {
+    const char *name;
+    json_t *value;
+    json_object_foreach((json_t *)headers, name, value) {
+        if (ours(signing, name)) continue;
+        int rc = add(req, name, json_string_value(value), secret || sensitive_header(name), err);
+        if (rc) return rc;
+    }
+    return HS_OK;
+}
+
+/* The credential of config.auth as a header (always secret). */
+static int add_auth(hs_out_req *req, const json_t *auth, const json_t *signing, hs_error *err) {
+    const char *type = hs_jv_str(auth, "type");
+    if (!type || strcmp(type, "none") == 0) return HS_OK;
+    if (strcmp(type, "custom") == 0) return add_object(req, json_object_get(auth, "headers"), signing, true, err);
+    if (strcmp(type, "api_key") == 0) {
+        const char *name = hs_jv_str(auth, "header");
+        if (!name) name = "X-API-Key";
+        return ours(signing, name) ? HS_OK : add(req, name, hs_jv_str(auth, "key"), true, err);
+    }
+    char *value = NULL;
+    if (strcmp(type, "bearer") == 0) {
+        const char *token = hs_jv_str(auth, "token");
+        if (token) value = hs_sprintf("Bearer %s", token);
+    } else if (strcmp(type, "basic") == 0) {
+        const char *user = hs_jv_str(auth, "username"), *pass = hs_jv_str(auth, "password");
+        if (user && pass) {
+            char *plain = hs_sprintf("%s:%s", user, pass);
+            char *b64 = hs_base64_encode(plain, strlen(plain));
+            value = hs_sprintf("Basic %s", b64);
+            hs_free_secret(plain);
+            hs_free_secret(b64);
+        }
+    } else {
+        return hs_error_set(err, HS_ERR_INVALID, "config.auth.type", "unknown auth type %s", type);
+    }
+    if (!value) return hs_error_set(err, HS_ERR_INVALID, "config.auth", "is incomplete for type %s", type);
+    int rc = ours(signing, "Authorization") ? HS_OK : add(req, "Authorization", value, true, err);
+    hs_free_secret(value);
+    return rc;
+}
+
+/* The last line of defence against header injection: stored values are
+ * validated already, but nothing with CR or LF leaves the builder. */
+static bool has_crlf(const char *s) { return strpbrk(s, "\r\n") != NULL; }
+
+static int check_injection(const hs_out_req *req, hs_error *err) {
+    if (has_crlf(req->url)) return hs_error_set(err, HS_ERR_INVALID, "config.url", "contains CR or LF");
+    for (size_t i = 0; i < req->nheaders; i++) {
+        const hs_out_header *h = &req->headers[i];
+        if (!hs_jv_is_token(h->name))
+            return hs_error_set(err, HS_ERR_INVALID, "config.headers", "header name is not a valid token");
+        /* the value is not quoted: it may be a secret */
+        if (has_crlf(h->value))
+            return hs_error_set(err, HS_ERR_INVALID, "config.headers", "the value of header %s contains CR or LF",
+                                h->name);
+    }
+    return HS_OK;
+}
+
+static int build_req(const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err) {
+    const json_t *config = json_object_get(ctx->destination, "config");
+    const json_t *signing = json_object_get(ctx->destination, "signing");
+    const json_t *headers = json_object_get(config, "headers"), *auth = json_object_get(config, "auth");
+    const char *url = hs_jv_str(config, "url"), *method = hs_jv_str(config, "method");
+    if (!url) return hs_error_set(err, HS_ERR_INVALID, "config.url", "is required");
+    if (!ctx->event_id || !ctx->delivery_id)
+        return hs_error_set(err, HS_ERR_INTERNAL, NULL, "delivery without an event or delivery id");
+    json_int_t timeout = json_integer_value(json_object_get(config, "timeout_ms"));
+
+    req->method = hs_strdup(method ? method : "POST");
+    req->url = hs_strdup(url);
+    req->timeout_ms = timeout > 0 ? (uint64_t)timeout : DEFAULT_TIMEOUT_MS;
+    if (ctx->payload_len) {
+        req->body = hs_memdup(ctx->payload, ctx->payload_len);
+        req->body_len = ctx->payload_len;
+    }
+
+    /* the user's own Content-Type or User-Agent wins over ours */
+    const json_t *custom = json_object_get(auth, "headers");
+    int rc = HS_OK;
+    if (ctx->content_type && ctx->content_type[0] && !has_header(headers, "Content-Type") &&
+        !has_header(custom, "Content-Type"))
+        rc = add(req, "Content-Type", ctx->content_type, false, err);
+    if (rc == HS_OK) rc = add_object(req, headers, signing, false, err);
+    if (rc == HS_OK) rc = add_auth(req, auth, signing, err);
+
+    char attempt[16], when[HS_ISO8601_MAX];
+    snprintf(attempt, sizeof attempt, "%d", ctx->attempt);
+    hs_iso8601(ctx->now_ms, when);
+    if (rc == HS_OK) rc = add(req, "X-hookstream-Event-Id", ctx->event_id, false, err);
+    if (rc == HS_OK) rc = add(req, "X-hookstream-Delivery-Id", ctx->delivery_id, false, err);
+    if (rc == HS_OK) rc = add(req, "X-hookstream-Delivery-Attempt", attempt, false, err);
+    if (rc == HS_OK) rc = add(req, "X-hookstream-Timestamp", when, false, err);
+    if (rc == HS_OK) rc = hs_sign_request(signing, ctx->delivery_id, ctx->now_ms / 1000, req, err);
+    if (rc == HS_OK && !hs_out_req_header(req, "User-Agent")) rc = add(req, "User-Agent", USER_AGENT, false, err);
+    return rc ? rc : check_injection(req, err);
+}
+
+/* On failure req is left empty (freed and zeroed), so freeing it again is
+ * harmless. */
+static int build(const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err) {
+    int rc = build_req(ctx, req, err);
+    if (rc) {
+        hs_out_req_free(req);
+        memset(req, 0, sizeof *req);
+    }
+    return rc;
+}
+
+/* classify NULL: 2xx is success (hs_provider_classify_2xx) */
 const hs_provider hs_provider_http = {
-    .type = "http", .validate = validate, .secret_paths = secrets, .prepare_patch = prepare_patch};
+    .type = "http", .validate = validate, .secret_paths = secrets, .prepare_patch = prepare_patch, .build = build};

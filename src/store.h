@@ -205,7 +205,7 @@ struct hs_ingest {
     /* completion: called on the loop thread, exactly once, after commit (or
      * with the error). The callee frees with hs_ingest_free. */
     hs_ingest_cb cb;
-    void *ud;
+    void *ud, *ud2; /* the caller's */
     /* private to the store */
     void *priv_;
 };
@@ -215,6 +215,87 @@ void hs_ingest_free(hs_ingest *ing);
 /* 0: accepted, cb will run. <0 (HS_ERR_CLOSED, HS_ERR_BUSY): refused at once,
  * cb will NOT run, the caller still owns ing. */
 int hs_store_ingest(hs_store *s, hs_ingest *ing);
+
+/* ---- delivery: what the DeliveryScheduler reads and writes ---- */
+
+/* Every delivery still pending (to be attempted), ordered by destination,
+ * then arrival (id). For rebuilding the schedulers at start (any thread). */
+int hs_store_pending_deliveries(hs_store *s, hs_delivery **out, size_t *n, hs_error *err);
+
+/* The stored state of one destination's circuit breaker. */
+typedef struct hs_circuit_row {
+    char destination_id[HS_ID_MAX];
+    char state[16]; /* closed | open | half_open */
+    int consecutive_failures;
+    uint64_t opened_at, next_probe_at, last_transition_at; /* ms, 0 when none */
+} hs_circuit_row;
+int hs_store_circuits(hs_store *s, hs_circuit_row **out, size_t *n, hs_error *err);
+
+/* One attempt's outcome (DESIGN.md §3 delivery attempts). Strings are heap,
+ * owned by the op that holds the record (freed by hs_attempt_op_free). */
+typedef struct hs_attempt_rec {
+    char id[HS_ID_MAX]; /* "att_..." */
+    char delivery_id[HS_ID_MAX];
+    char event_id[HS_ID_MAX];
+    char destination_id[HS_ID_MAX];
+    char connection_id[HS_ID_MAX];
+    int attempt_number; /* 1, 2, ... */
+    bool success;
+    char *request_url;
+    char *request_method;
+    char *request_headers_json; /* secrets masked */
+    int response_status;        /* 0: no response */
+    char *response_headers_json;
+    char *response_body; /* first 4 KiB */
+    size_t response_body_len;
+    uint64_t duration_ms;
+    char *error;            /* NULL on success */
+    uint64_t next_retry_at; /* ms; 0: no retry planned */
+    bool is_dlq;
+    uint64_t dlq_at;
+    uint64_t created_at;
+} hs_attempt_rec;
+
+/* An async write for the scheduler: record an attempt (insert it, move its
+ * delivery to delivered / pending (retry) / dlq, settle its event's status)
+ * and/or save a circuit state, in one transaction. cb runs on the loop
+ * thread after the commit (status 0) or failure; the callee frees the op. */
+typedef struct hs_attempt_op hs_attempt_op;
+typedef void (*hs_attempt_cb)(hs_attempt_op *op, int status);
+struct hs_attempt_op {
+    bool has_attempt;
+    hs_attempt_rec a;
+    bool has_circuit;
+    hs_circuit_row circuit;
+    hs_error err;
+    hs_attempt_cb cb;
+    void *ud;
+    void *priv_;
+};
+hs_attempt_op *hs_attempt_op_new(void);
+void hs_attempt_op_free(hs_attempt_op *op);
+/* Loop thread. 0: accepted (cb will run); <0: refused now, cb will not run. */
+int hs_store_attempt_commit(hs_store *s, hs_attempt_op *op);
+
+/* Manual retries (sync, any thread but the loop). The delivery (or, for an
+ * event, every delivery in status dlq or failed) goes back to pending, due
+ * now; its dead-lettered attempts leave the DLQ; the event is processing
+ * again. *out receives the deliveries to hand to the scheduler.
+ * HS_ERR_NOTFOUND: no such attempt/event; HS_ERR_CONFLICT: nothing to retry. */
+int hs_store_attempt_retry(hs_store *s, const char *attempt_id, hs_delivery *out, hs_error *err);
+int hs_store_event_retry(hs_store *s, const char *event_id, hs_delivery **out, size_t *n, hs_error *err);
+
+/* Reads for the API, as the JSON objects of DESIGN.md §3 (times ISO 8601). */
+typedef struct hs_attempt_query {
+    const char *event_id, *destination_id, *connection_id;
+    const char *status; /* success | failed | pending (failed with a retry planned) */
+    bool dlq_only;
+    hs_page page;
+} hs_attempt_query;
+int hs_store_attempt_list(hs_store *s, const hs_attempt_query *q, json_t **items, bool *has_more, hs_error *err);
+int hs_store_attempt_get(hs_store *s, const char *id, json_t **out, hs_error *err);
+/* Every attempt of one event, oldest first (for GET /v1/events/:id). */
+int hs_store_event_attempts(hs_store *s, const char *event_id, json_t **items, hs_error *err);
 
 /* ---- API keys (sync) ---- */
 /* hash_hex: lowercase hex SHA-256 of the key. */

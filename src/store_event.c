@@ -181,16 +181,6 @@ static int event_list_sql(const hs_event_query *q, hs_buf *sql, hs_error *err) {
     return HS_OK;
 }
 
-static void bind_opt_text(sqlite3_stmt *st, const char *name, const char *v) {
-    int i = sqlite3_bind_parameter_index(st, name);
-    if (i) sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-}
-
-static void bind_opt_int(sqlite3_stmt *st, const char *name, int64_t v) {
-    int i = sqlite3_bind_parameter_index(st, name);
-    if (i) sqlite3_bind_int64(st, i, v);
-}
-
 int hs_store_event_list(hs_store *s, const hs_event_query *q, hs_event ***items, size_t *n, bool *has_more,
                         hs_error *err) {
     HS_ERR_LOCAL(err);
@@ -208,12 +198,12 @@ int hs_store_event_list(hs_store *s, const hs_event_query *q, hs_event ***items,
         if (c) hs_reader_put(s, c);
         return ret != HS_OK ? ret : err->code;
     }
-    bind_opt_text(st, ":source_id", q->source_id);
-    bind_opt_text(st, ":status", q->status);
-    bind_opt_int(st, ":after", (int64_t)q->after);
-    bind_opt_int(st, ":before", (int64_t)q->before);
-    bind_opt_text(st, ":cursor", q->page.cursor);
-    bind_opt_int(st, ":limit", q->page.limit + 1); /* one more tells whether another page exists */
+    hs_bind_opt_text(st, ":source_id", q->source_id);
+    hs_bind_opt_text(st, ":status", q->status);
+    hs_bind_opt_int(st, ":after", (int64_t)q->after);
+    hs_bind_opt_int(st, ":before", (int64_t)q->before);
+    hs_bind_opt_text(st, ":cursor", q->page.cursor);
+    hs_bind_opt_int(st, ":limit", q->page.limit + 1); /* one more tells whether another page exists */
     hs_event **v = hs_malloc((size_t)q->page.limit * sizeof *v);
     size_t count = 0;
     int rc;
@@ -241,23 +231,14 @@ int hs_store_event_list(hs_store *s, const hs_event_query *q, hs_event ***items,
     return ret;
 }
 
-static const char SQL_DELIVERIES_OF[] =
-    "SELECT id, event_id, destination_id, connection_id, status, attempts, next_attempt_at, created_at, "
-    "updated_at FROM deliveries WHERE event_id = ?1 ORDER BY id";
+static const char SQL_DELIVERIES_OF[] = "SELECT " HS_DELIVERY_COLS " FROM deliveries WHERE event_id = ?1 ORDER BY id";
 
-int hs_store_event_deliveries(hs_store *s, const char *event_id, hs_delivery **items, size_t *n, hs_error *err) {
-    HS_ERR_LOCAL(err);
+int hs_deliveries_select(hs_conn *c, const char *sql, const char *arg, hs_delivery **items, size_t *n, hs_error *err) {
     *items = NULL;
     *n = 0;
-    if (!event_id) return hs_error_set(err, HS_ERR_INVALID, "event_id", "is required");
-    hs_conn *c = hs_reader_get(s, err);
-    if (!c) return err->code;
-    sqlite3_stmt *st = hs_stmt(c, SQL_DELIVERIES_OF, err);
-    if (!st) {
-        hs_reader_put(s, c);
-        return err->code;
-    }
-    sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
+    sqlite3_stmt *st = hs_stmt(c, sql, err);
+    if (!st) return err->code;
+    if (arg) sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
     hs_delivery *v = NULL;
     size_t count = 0, cap = 0;
     int rc;
@@ -287,8 +268,19 @@ int hs_store_event_deliveries(hs_store *s, const char *event_id, hs_delivery **i
         *n = count;
     }
     hs_stmt_done(c, st);
-    hs_reader_put(s, c);
     return ret;
+}
+
+int hs_store_event_deliveries(hs_store *s, const char *event_id, hs_delivery **items, size_t *n, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    *items = NULL;
+    *n = 0;
+    if (!event_id) return hs_error_set(err, HS_ERR_INVALID, "event_id", "is required");
+    hs_conn *c = hs_reader_get(s, err);
+    if (!c) return err->code;
+    int rc = hs_deliveries_select(c, SQL_DELIVERIES_OF, event_id, items, n, err);
+    hs_reader_put(s, c);
+    return rc;
 }
 
 /* ---- API keys ---- */

@@ -47,7 +47,10 @@ struct hs_wop {
     hs_wop *next; /* writer queue, then completion list */
     hs_wop_exec_fn exec;
     hs_wop_undo_fn undo;
-    hs_ingest *ing; /* set: async op completed on the loop */
+    hs_ingest *ing; /* set: an ingest (the hot path: no savepoint) */
+    /* set: an async op, completed on the loop thread by this call (which may
+     * free the op); unset: a sync op, whose caller waits for `done` */
+    void (*complete)(hs_wop *op);
     int status;
     bool done; /* sync op: result is ready (under hs_store.lock) */
     hs_error err;
@@ -128,6 +131,9 @@ int hs_sqlite_open(const char *path, hs_store **out, hs_error *err);
  * Give it back with hs_stmt_done, which resets it. */
 sqlite3_stmt *hs_stmt(hs_conn *c, const char *sql, hs_error *err);
 void hs_stmt_done(hs_conn *c, sqlite3_stmt *st);
+/* Bind a named parameter (":name") when the statement has it. */
+void hs_bind_opt_text(sqlite3_stmt *st, const char *name, const char *v);
+void hs_bind_opt_int(sqlite3_stmt *st, const char *name, int64_t v);
 /* Copy a text column into a fixed buffer ("" for NULL, truncated to cap). */
 void hs_col_copy(char *dst, size_t cap, sqlite3_stmt *st, int col);
 /* Map a SQLite result code to an hs_err code and fill err ("what: reason"). */
@@ -135,6 +141,9 @@ int hs_sqlite_fail(hs_error *err, sqlite3 *db, int rc, const char *what);
 /* Borrow a read-only connection (blocks while all HS_READERS_MAX are lent). */
 hs_conn *hs_reader_get(hs_store *s, hs_error *err);
 void hs_reader_put(hs_store *s, hs_conn *c);
+/* Queue an async op (op->complete set; loop attached); its completion runs
+ * on the loop thread after the commit. Refusals return at once. */
+int hs_writer_submit_async(hs_store *s, hs_wop *op, hs_error *err);
 /* Queue a sync op and wait for its group to commit. */
 int hs_writer_submit(hs_store *s, hs_wop *op, hs_error *err);
 
@@ -150,6 +159,10 @@ void hs_routes_clear(hs_store *s);
 void hs_routes_free(hs_store *s);
 
 /* store_event.c */
+#define HS_DELIVERY_COLS                                                                                               \
+    "id, event_id, destination_id, connection_id, status, attempts, next_attempt_at, created_at, updated_at"
+/* Run sql (columns HS_DELIVERY_COLS, optional text ?1 = arg) on c. */
+int hs_deliveries_select(hs_conn *c, const char *sql, const char *arg, hs_delivery **items, size_t *n, hs_error *err);
 int hs_ingest_exec(hs_store *s, hs_wop *op);
 void hs_ingest_undo(hs_wop *op);
 

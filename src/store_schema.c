@@ -79,6 +79,41 @@ static const char *const steps[] = {
     "  updated_at INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE INDEX deliveries_event ON deliveries(event_id);"
     "CREATE INDEX deliveries_destination ON deliveries(destination_id, status, next_attempt_at);",
+
+    /* 2: the DeliveryScheduler's records. One row per attempt (bodies up to
+     * 4 KiB: a rowid table); the DLQ is the attempts with is_dlq = 1, kept in
+     * a partial index. Circuit breaker state per destination. */
+    "CREATE TABLE delivery_attempts ("
+    "  id TEXT PRIMARY KEY,"
+    "  delivery_id TEXT NOT NULL,"
+    "  event_id TEXT NOT NULL,"
+    "  destination_id TEXT NOT NULL,"
+    "  connection_id TEXT NOT NULL,"
+    "  attempt_number INTEGER NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  request_url TEXT NOT NULL,"
+    "  request_method TEXT NOT NULL,"
+    "  request_headers TEXT NOT NULL,"
+    "  response_status INTEGER,"
+    "  response_headers TEXT,"
+    "  response_body BLOB,"
+    "  duration_ms INTEGER NOT NULL,"
+    "  error TEXT,"
+    "  next_retry_at INTEGER,"
+    "  is_dlq INTEGER NOT NULL DEFAULT 0,"
+    "  dlq_at INTEGER,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE INDEX attempts_event ON delivery_attempts(event_id, id);"
+    "CREATE INDEX attempts_delivery ON delivery_attempts(delivery_id, id);"
+    "CREATE INDEX attempts_destination ON delivery_attempts(destination_id, id);"
+    "CREATE INDEX attempts_dlq ON delivery_attempts(id) WHERE is_dlq = 1;"
+    "CREATE TABLE circuits ("
+    "  destination_id TEXT PRIMARY KEY,"
+    "  state TEXT NOT NULL,"
+    "  consecutive_failures INTEGER NOT NULL,"
+    "  opened_at INTEGER NOT NULL,"
+    "  next_probe_at INTEGER NOT NULL,"
+    "  last_transition_at INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 #define NSTEPS ((int)(sizeof steps / sizeof steps[0]))

@@ -72,6 +72,16 @@ void hs_col_copy(char *dst, size_t cap, sqlite3_stmt *st, int col) {
     snprintf(dst, cap, "%s", v ? v : "");
 }
 
+void hs_bind_opt_text(sqlite3_stmt *st, const char *name, const char *v) {
+    int i = sqlite3_bind_parameter_index(st, name);
+    if (i) sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
+void hs_bind_opt_int(sqlite3_stmt *st, const char *name, int64_t v) {
+    int i = sqlite3_bind_parameter_index(st, name);
+    if (i) sqlite3_bind_int64(st, i, v);
+}
+
 void hs_stmt_done(hs_conn *c, sqlite3_stmt *st) {
     if (!st) return;
     for (int i = 0; i < c->ncached; i++) {
@@ -236,8 +246,7 @@ static void complete_ops(hs_store *s, hs_wop *ops) {
     pthread_mutex_lock(&s->lock);
     for (hs_wop *op = ops, *next; op; op = next) {
         next = op->next;
-        if (op->ing) {
-            op->ing->err = op->err;
+        if (op->complete) {
             op->next = NULL;
             if (s->c_tail)
                 s->c_tail->next = op;
@@ -363,6 +372,7 @@ int hs_writer_submit(hs_store *s, hs_wop *op, hs_error *err) {
         return hs_error_set(err, HS_ERR_INTERNAL, NULL, "store write called on the writer thread");
     op->done = false;
     op->ing = NULL;
+    op->complete = NULL;
     pthread_mutex_lock(&s->lock);
     int rc = enqueue_locked(s, op, err);
     if (rc == HS_OK) {
@@ -389,10 +399,9 @@ static void drain_completions(hs_store *s) {
     s->c_head = s->c_tail = NULL;
     pthread_mutex_unlock(&s->lock);
     while (op) {
-        hs_wop *next = op->next; /* the callback frees op with its ingest */
-        hs_ingest *ing = op->ing;
+        hs_wop *next = op->next; /* complete may free op */
         s->async_pending--;
-        ing->cb(ing, op->status);
+        op->complete(op);
         op = next;
     }
     /* nothing outstanding: the store alone must not keep the loop alive */
@@ -414,6 +423,22 @@ int hs_store_attach_loop(hs_store *s, uv_loop_t *loop) {
     return HS_OK;
 }
 
+int hs_writer_submit_async(hs_store *s, hs_wop *op, hs_error *err) {
+    if (!s->loop) return hs_error_set(err, HS_ERR_INTERNAL, NULL, "async store writes need an attached loop");
+    pthread_mutex_lock(&s->lock);
+    int rc = enqueue_locked(s, op, err);
+    pthread_mutex_unlock(&s->lock);
+    if (rc != HS_OK) return rc;
+    if (s->async_pending++ == 0) uv_ref((uv_handle_t *)&s->async);
+    return HS_OK;
+}
+
+static void ingest_complete(hs_wop *op) {
+    hs_ingest *ing = op->ing;
+    ing->err = op->err;
+    ing->cb(ing, op->status);
+}
+
 int hs_store_ingest(hs_store *s, hs_ingest *ing) {
     hs_error_clear(&ing->err);
     if (!s->loop || !ing->cb || !ing->priv_ || !ing->source_ref || (!ing->body && ing->body_len))
@@ -424,12 +449,8 @@ int hs_store_ingest(hs_store *s, hs_ingest *ing) {
     op->exec = hs_ingest_exec;
     op->undo = hs_ingest_undo;
     op->ing = ing;
-    pthread_mutex_lock(&s->lock);
-    int rc = enqueue_locked(s, op, &ing->err);
-    pthread_mutex_unlock(&s->lock);
-    if (rc != HS_OK) return rc;
-    if (s->async_pending++ == 0) uv_ref((uv_handle_t *)&s->async);
-    return HS_OK;
+    op->complete = ingest_complete;
+    return hs_writer_submit_async(s, op, &ing->err);
 }
 
 /* ---- open, close, stats ---- */

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "test_util.h"
 #include "alloc.h"
 #include "jsonv.h"
 #include "provider.h"
@@ -43,17 +44,6 @@
 #define WS_CFG "{'channel_name':'orders'}"
 
 /* ---- helpers ---- */
-
-static json_t *J(const char *text) {
-    char *s = hs_strdup(text);
-    for (char *p = s; *p; p++)
-        if (*p == '\'') *p = '"';
-    json_error_t je;
-    json_t *v = json_loads(s, JSON_DECODE_ANY, &je);
-    if (!v) fail_msg("bad test JSON (%s): %s", je.text, s);
-    hs_free(s);
-    return v;
-}
 
 static json_t *get(const json_t *doc, const char *path) {
     char buf[256];

@@ -1,0 +1,600 @@
+/* http_client.c — libcurl's multi-socket API driven by libuv (design:
+ * docs/http_client.md).
+ *
+ * curl owns the sockets and the connection cache; we only tell it when a
+ * socket is ready (one uv_poll_t per socket curl asks us to watch) and when
+ * its single timer expires (one uv_timer_t). Results come out of
+ * curl_multi_info_read after each curl_multi_socket_action.
+ *
+ * Re-entrancy rules kept here: no curl_multi_* call from inside a curl
+ * callback (socket, timer, header, write); user callbacks run only from loop
+ * callbacks, after curl has returned, so they may send, cancel or close.
+ */
+#include "http_client.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "alloc.h"
+#include "buf.h"
+#include "error.h"
+#include "json_text.h"
+#include "log.h"
+
+#define CONNECT_TIMEOUT_MAX_MS 10000
+#define DEFAULT_TIMEOUT_MS 30000 /* used when a request says 0: never wait forever */
+#define MAX_CONNECTS 256
+
+typedef enum { CALL_RUNNING, CALL_QUEUED, CALL_DELIVERING } call_state;
+
+typedef struct sock_ctx {
+    uv_poll_t poll;
+    hs_http_client *c;
+    curl_socket_t fd;
+    int events; /* what curl last asked to watch */
+    bool closed;
+    struct sock_ctx *prev, *next;
+} sock_ctx;
+
+struct hs_http_call {
+    hs_http_client *c;
+    CURL *easy;
+    struct curl_slist *hdrs;
+    hs_out_req *req;
+    hs_http_call_cb cb;
+    void *ud;
+    call_state state;
+    hs_http_call *prev, *next; /* running list while RUNNING; delivery queue (next) while QUEUED */
+    uint64_t start_ns, timeout_ms, connect_timeout_ms;
+    json_t *headers; /* lowercase name -> raw value bytes (json_stringn_nocheck) */
+    json_t *last;    /* value of the last header line, for obs-fold continuations */
+    size_t header_bytes;
+    bool in_headers, headers_full;
+    hs_buf body;
+    size_t drained;
+    bool truncated, cut;
+    hs_out_resp *resp;
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+struct hs_http_client {
+    uv_loop_t *loop;
+    CURLM *multi; /* NULL once closing */
+    uv_timer_t timer;
+    uv_idle_t idle; /* delivers cancelled calls: cancel must not call back synchronously */
+    hs_http_call *running;
+    hs_http_call *queue_head, *queue_tail;
+    sock_ctx *socks;
+    size_t active;
+    int open_handles; /* uv handles whose close callback has not run yet */
+    bool closing, handles_closing;
+    void (*done)(void *ud);
+    void *done_ud;
+};
+
+/* curl_global_init is not thread-safe and must run once per process; it is
+ * never undone (curl_global_cleanup at exit buys nothing). */
+static pthread_once_t g_curl_once = PTHREAD_ONCE_INIT;
+static CURLcode g_curl_init_rc;
+static void curl_init_once(void) { g_curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+static void check_done(hs_http_client *c);
+
+/* ---- uv handles ---------------------------------------------------------- */
+
+static void handle_gone(hs_http_client *c) {
+    if (--c->open_handles == 0 && c->handles_closing) {
+        if (c->done) c->done(c->done_ud);
+        hs_free(c);
+    }
+}
+
+static void on_handle_closed(uv_handle_t *h) { handle_gone(h->data); }
+
+static void on_sock_closed(uv_handle_t *h) {
+    sock_ctx *sc = h->data;
+    hs_http_client *c = sc->c;
+    hs_free(sc);
+    handle_gone(c);
+}
+
+static void sock_close(sock_ctx *sc) {
+    if (sc->closed) return;
+    sc->closed = true;
+    hs_http_client *c = sc->c;
+    if (sc->prev)
+        sc->prev->next = sc->next;
+    else
+        c->socks = sc->next;
+    if (sc->next) sc->next->prev = sc->prev;
+    /* uv_close stops polling now, so curl may close the fd right after */
+    uv_close((uv_handle_t *)&sc->poll, on_sock_closed);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events) {
+    sock_ctx *sc = h->data;
+    hs_http_client *c = sc->c;
+    if (!c->multi || sc->closed) return;
+    /* On an error (libuv sees POLLERR, e.g. after a reset) pass no flags:
+     * curl then checks the socket itself, reads what arrived before the
+     * reset and reports the real cause instead of a generic poll error. */
+    int flags = 0;
+    if (status >= 0) {
+        if (events & UV_READABLE) flags |= CURL_CSELECT_IN;
+        if (events & UV_WRITABLE) flags |= CURL_CSELECT_OUT;
+    }
+    int running;
+    curl_multi_socket_action(c->multi, sc->fd, flags, &running);
+    /* libuv stops a handle that reported an error, but curl only speaks up
+     * when what it wants changes: resume watching if it still wants it */
+    if (status < 0 && !sc->closed) uv_poll_start(&sc->poll, sc->events, on_poll);
+    check_done(c);
+}
+
+static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp) {
+    (void)easy;
+    hs_http_client *c = userp;
+    sock_ctx *sc = socketp;
+    if (what == CURL_POLL_REMOVE) {
+        if (sc) sock_close(sc);
+        return 0;
+    }
+    if (sc && sc->closed) return 0; /* only during close: curl is being torn down */
+    if (!sc) {
+        if (c->closing) return 0;
+        sc = hs_calloc(1, sizeof *sc);
+        sc->c = c;
+        sc->fd = s;
+        /* Returning -1 would mark the whole multi handle dead; a socket we
+         * cannot watch instead stalls one transfer until its timeout. */
+        int rc = uv_poll_init_socket(c->loop, &sc->poll, s);
+        if (rc != 0) {
+            hs_warn("http client: cannot watch socket %d: %s", (int)s, uv_strerror(rc));
+            hs_free(sc);
+            return 0;
+        }
+        sc->poll.data = sc;
+        c->open_handles++;
+        sc->next = c->socks;
+        if (c->socks) c->socks->prev = sc;
+        c->socks = sc;
+        curl_multi_assign(c->multi, s, sc);
+    }
+    sc->events = 0;
+    if (what & CURL_POLL_IN) sc->events |= UV_READABLE;
+    if (what & CURL_POLL_OUT) sc->events |= UV_WRITABLE;
+    int rc = uv_poll_start(&sc->poll, sc->events, on_poll);
+    if (rc != 0) hs_warn("http client: cannot poll socket %d: %s", (int)s, uv_strerror(rc));
+    return 0;
+}
+
+static void on_timer(uv_timer_t *t) {
+    hs_http_client *c = t->data;
+    if (!c->multi) return;
+    int running;
+    curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    check_done(c);
+}
+
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
+    (void)multi;
+    hs_http_client *c = userp;
+    if (c->closing) return 0;
+    if (timeout_ms < 0)
+        uv_timer_stop(&c->timer);
+    else
+        uv_timer_start(&c->timer, on_timer, (uint64_t)timeout_ms, 0);
+    return 0;
+}
+
+/* ---- response collection (curl callbacks: must not call curl_multi_*) ---- */
+
+static bool is_tchar(unsigned char ch) { return ch > 0x20 && ch < 0x7f && ch != ':'; }
+
+static void value_append(json_t *s, const char *sep, const char *v, size_t vlen) {
+    hs_buf b;
+    hs_buf_init(&b, SIZE_MAX);
+    hs_buf_append(&b, json_string_value(s), json_string_length(s));
+    hs_buf_appends(&b, sep);
+    hs_buf_append(&b, v, vlen);
+    json_string_setn_nocheck(s, b.data, b.len);
+    hs_buf_free(&b);
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud) {
+    hs_http_call *call = ud;
+    size_t total = size * n, len = total;
+    while (len && (p[len - 1] == '\n' || p[len - 1] == '\r')) len--;
+    if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+        /* a new status line: only the final response's headers are kept
+         * (drops 100 Continue and the like) */
+        json_object_clear(call->headers);
+        call->last = NULL;
+        call->header_bytes = 0;
+        call->headers_full = false;
+        call->in_headers = true;
+        return total;
+    }
+    if (!call->in_headers) return total; /* trailers */
+    if (len == 0) {
+        call->in_headers = false;
+        return total;
+    }
+    if (call->headers_full || total > HS_OUT_RESP_HEADERS_MAX - call->header_bytes) {
+        call->headers_full = true;
+        return total;
+    }
+    call->header_bytes += total;
+    size_t i = 0;
+    if (p[0] == ' ' || p[0] == '\t') { /* obs-fold: continues the previous value */
+        while (i < len && (p[i] == ' ' || p[i] == '\t')) i++;
+        if (call->last && i < len) value_append(call->last, " ", p + i, len - i);
+        return total;
+    }
+    while (i < len && is_tchar((unsigned char)p[i])) i++;
+    if (i == 0 || i >= len || p[i] != ':') return total; /* not a field line: ignore it */
+    char *key = hs_strndup(p, i);
+    for (char *k = key; *k; k++)
+        if (*k >= 'A' && *k <= 'Z') *k = (char)(*k - 'A' + 'a');
+    size_t vs = i + 1, ve = len;
+    while (vs < ve && (p[vs] == ' ' || p[vs] == '\t')) vs++;
+    while (ve > vs && (p[ve - 1] == ' ' || p[ve - 1] == '\t')) ve--;
+    json_t *old = json_object_get(call->headers, key);
+    if (old) {
+        value_append(old, ", ", p + vs, ve - vs); /* RFC 9110 §5.3: repeats form one list */
+        call->last = old;
+    } else {
+        call->last = json_stringn_nocheck(p + vs, ve - vs);
+        json_object_set_new_nocheck(call->headers, key, call->last);
+    }
+    hs_free(key);
+    return total;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud) {
+    hs_http_call *call = ud;
+    size_t len = size * n;
+    size_t room = HS_OUT_RESP_BODY_MAX - call->body.len;
+    size_t keep = len < room ? len : room;
+    if (keep) hs_buf_append(&call->body, p, keep);
+    if (len > keep) {
+        call->truncated = true;
+        call->drained += len - keep;
+        if (call->drained > HS_OUT_RESP_DRAIN_MAX) {
+            call->cut = true;
+            return CURL_WRITEFUNC_ERROR; /* the receiver keeps talking: stop reading */
+        }
+    }
+    return len;
+}
+
+/* Raw values become JSON here, so that bytes that are not UTF-8 are
+ * converted once over the whole (joined) value. */
+static char *headers_json(json_t *h) {
+    if (!h || json_object_size(h) == 0) return NULL;
+    hs_buf b;
+    hs_buf_init(&b, SIZE_MAX);
+    hs_buf_append(&b, "{", 1);
+    const char *k;
+    json_t *v;
+    bool first = true;
+    json_object_foreach(h, k, v) {
+        if (!first) hs_buf_append(&b, ",", 1);
+        first = false;
+        hs_json_append_text(&b, k, strlen(k));
+        hs_buf_append(&b, ":", 1);
+        hs_json_append_text(&b, json_string_value(v), json_string_length(v));
+    }
+    hs_buf_append(&b, "}", 1);
+    return hs_buf_detach(&b, NULL);
+}
+
+/* ---- completion ------------------------------------------------------------ */
+
+static void running_unlink(hs_http_call *call) {
+    hs_http_client *c = call->c;
+    if (call->prev)
+        call->prev->next = call->next;
+    else
+        c->running = call->next;
+    if (call->next) call->next->prev = call->prev;
+    call->prev = call->next = NULL;
+}
+
+static void call_release(hs_http_call *call) {
+    if (call->easy) curl_easy_cleanup(call->easy);
+    curl_slist_free_all(call->hdrs);
+    json_decref(call->headers);
+    hs_buf_free(&call->body);
+    if (call->req) {
+        hs_out_req_free(call->req);
+        hs_free(call->req);
+    }
+    call->easy = NULL;
+    call->hdrs = NULL;
+    call->headers = NULL;
+    call->req = NULL;
+}
+
+/* Turns what curl collected into call->resp and lets go of curl. forced is
+ * a non-zero hs_err when we stopped the transfer ourselves. */
+static void finish(hs_http_call *call, CURLcode rc, int forced, const char *forced_msg) {
+    hs_http_client *c = call->c;
+    hs_out_resp *r = hs_calloc(1, sizeof *r);
+    long status = 0;
+    curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
+    r->status = (int)status;
+    r->headers_json = headers_json(call->headers);
+    if (call->body.len) r->body = hs_buf_detach(&call->body, &r->body_len);
+    r->body_truncated = call->truncated;
+    r->duration_ms = (uv_hrtime() - call->start_ns) / 1000000;
+    if (forced) {
+        r->error = forced;
+        snprintf(r->errmsg, sizeof r->errmsg, "%s", forced_msg);
+    } else if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && call->cut)) {
+        r->error = 0; /* a cut-off body still is the receiver's answer */
+    } else if (rc == CURLE_OPERATION_TIMEDOUT) {
+        curl_off_t connected = 0;
+        curl_easy_getinfo(call->easy, CURLINFO_CONNECT_TIME_T, &connected);
+        r->error = HS_ERR_TIMEOUT;
+        if (connected == 0 && call->connect_timeout_ms < call->timeout_ms)
+            snprintf(r->errmsg, sizeof r->errmsg, "connect timed out after %llu ms",
+                     (unsigned long long)call->connect_timeout_ms);
+        else
+            snprintf(r->errmsg, sizeof r->errmsg, "timed out after %llu ms", (unsigned long long)call->timeout_ms);
+    } else {
+        r->error = HS_ERR_IO;
+        if (call->errbuf[0])
+            snprintf(r->errmsg, sizeof r->errmsg, "%s: %.200s", curl_easy_strerror(rc), call->errbuf);
+        else
+            snprintf(r->errmsg, sizeof r->errmsg, "%s", curl_easy_strerror(rc));
+    }
+    call->resp = r;
+    curl_multi_remove_handle(c->multi, call->easy);
+    call_release(call);
+    running_unlink(call);
+}
+
+static void deliver(hs_http_call *call) {
+    hs_http_client *c = call->c;
+    hs_out_resp *r = call->resp;
+    call->resp = NULL;
+    call->state = CALL_DELIVERING;
+    c->active--;
+    if (call->cb) {
+        call->cb(call, r, call->ud);
+    } else {
+        hs_out_resp_free(r);
+        hs_free(r);
+    }
+    hs_free(call);
+}
+
+static void check_done(hs_http_client *c) {
+    CURLMsg *m;
+    int left;
+    /* c->multi turns NULL when a callback closes the client */
+    while (c->multi && (m = curl_multi_info_read(c->multi, &left))) {
+        if (m->msg != CURLMSG_DONE) continue;
+        char *priv = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+        hs_http_call *call = (hs_http_call *)priv;
+        finish(call, m->data.result, 0, NULL);
+        deliver(call);
+    }
+}
+
+static void close_handles(hs_http_client *c) {
+    c->handles_closing = true;
+    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&c->idle, on_handle_closed);
+}
+
+static void on_idle(uv_idle_t *h) {
+    hs_http_client *c = h->data;
+    hs_http_call *call;
+    while ((call = c->queue_head)) {
+        c->queue_head = call->next;
+        if (!c->queue_head) c->queue_tail = NULL;
+        deliver(call);
+    }
+    uv_idle_stop(h);
+    if (c->closing && !c->handles_closing) close_handles(c);
+}
+
+static void cancel_call(hs_http_call *call, const char *why) {
+    hs_http_client *c = call->c;
+    finish(call, CURLE_OK, HS_ERR_CLOSED, why);
+    call->state = CALL_QUEUED;
+    call->next = NULL;
+    if (c->queue_tail)
+        c->queue_tail->next = call;
+    else
+        c->queue_head = call;
+    c->queue_tail = call;
+    uv_idle_start(&c->idle, on_idle);
+}
+
+/* ---- request setup --------------------------------------------------------- */
+
+static bool method_ok(const char *m) {
+    static const char *const ok[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        if (strcmp(m, ok[i]) == 0) return true;
+    return false;
+}
+
+static bool url_ok(const char *url) {
+    CURLU *u = curl_url();
+    if (!u) return false;
+    char *scheme = NULL;
+    bool ok = curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+              curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+              (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0);
+    curl_free(scheme);
+    curl_url_cleanup(u);
+    return ok;
+}
+
+static int validate(const hs_out_req *req) {
+    if (!req->method || !method_ok(req->method)) return HS_ERR_INVALID;
+    if (!req->url || !url_ok(req->url)) return HS_ERR_INVALID;
+    if (req->body_len && !req->body) return HS_ERR_INVALID;
+    if (req->nheaders > HS_OUT_MAX_HEADERS) return HS_ERR_INVALID;
+    for (size_t i = 0; i < req->nheaders; i++) {
+        const hs_out_header *h = &req->headers[i];
+        if (!h->name || !h->value || !h->name[0]) return HS_ERR_INVALID;
+        for (const char *p = h->name; *p; p++)
+            if (!is_tchar((unsigned char)*p)) return HS_ERR_INVALID;
+        if (strpbrk(h->value, "\r\n")) return HS_ERR_INVALID; /* no header injection */
+    }
+    return HS_OK;
+}
+
+static struct curl_slist *add_line(struct curl_slist *l, bool *ok, const char *fmt, const char *a, const char *b) {
+    if (!*ok) return l;
+    char *line = hs_sprintf(fmt, a, b);
+    struct curl_slist *n = curl_slist_append(l, line);
+    hs_free(line);
+    if (!n) *ok = false;
+    return n ? n : l;
+}
+
+static int setup_easy(hs_http_call *call) {
+    const hs_out_req *req = call->req;
+    CURL *e = call->easy;
+    bool ok = true;
+    for (size_t i = 0; i < req->nheaders; i++) {
+        const hs_out_header *h = &req->headers[i];
+        /* curl drops "Name:" (empty value); "Name;" sends it empty */
+        call->hdrs = add_line(call->hdrs, &ok, h->value[0] ? "%s: %s" : "%s;%s", h->name, h->value);
+    }
+    /* curl would add Expect: 100-continue to big bodies (a round trip
+     * receivers often mishandle) and a form Content-Type to every body */
+    if (!hs_out_req_header(req, "Expect")) call->hdrs = add_line(call->hdrs, &ok, "%s%s", "Expect:", "");
+    if (!hs_out_req_header(req, "Content-Type")) call->hdrs = add_line(call->hdrs, &ok, "%s%s", "Content-Type:", "");
+    if (!ok) return HS_ERR_NOMEM;
+
+    CURLcode rc = CURLE_OK;
+#define SET(opt, val)                                                                                                  \
+    do {                                                                                                               \
+        if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val);                                                        \
+    } while (0)
+    SET(CURLOPT_URL, req->url);
+    SET(CURLOPT_PROTOCOLS_STR, "http,https");
+    SET(CURLOPT_NOSIGNAL, 1L);
+    SET(CURLOPT_FOLLOWLOCATION, 0L);
+    SET(CURLOPT_TIMEOUT_MS, (long)call->timeout_ms);
+    SET(CURLOPT_CONNECTTIMEOUT_MS, (long)call->connect_timeout_ms);
+    SET(CURLOPT_PRIVATE, (void *)call);
+    SET(CURLOPT_ERRORBUFFER, call->errbuf);
+    SET(CURLOPT_HEADERFUNCTION, on_header);
+    SET(CURLOPT_HEADERDATA, (void *)call);
+    SET(CURLOPT_WRITEFUNCTION, on_body);
+    SET(CURLOPT_WRITEDATA, (void *)call);
+    SET(CURLOPT_HTTPHEADER, call->hdrs);
+    if (strcmp(req->method, "GET") == 0) {
+        SET(CURLOPT_HTTPGET, 1L); /* a body on GET is not sent */
+    } else {
+        /* the size first: the body is binary and may hold NUL bytes */
+        SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+        SET(CURLOPT_POSTFIELDS, req->body ? req->body : "");
+        if (strcmp(req->method, "POST") != 0) SET(CURLOPT_CUSTOMREQUEST, req->method);
+    }
+#undef SET
+    if (rc != CURLE_OK) {
+        hs_warn("http client: curl_easy_setopt: %s", curl_easy_strerror(rc));
+        return rc == CURLE_OUT_OF_MEMORY ? HS_ERR_NOMEM : HS_ERR_INTERNAL;
+    }
+    return HS_OK;
+}
+
+/* ---- public API ------------------------------------------------------------ */
+
+int hs_http_client_new(uv_loop_t *loop, hs_http_client **out) {
+    *out = NULL;
+    pthread_once(&g_curl_once, curl_init_once);
+    if (g_curl_init_rc != CURLE_OK) return HS_ERR_INTERNAL;
+    hs_http_client *c = hs_calloc(1, sizeof *c);
+    c->loop = loop;
+    c->multi = curl_multi_init();
+    if (!c->multi) {
+        hs_free(c);
+        return HS_ERR_INTERNAL;
+    }
+    curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+    curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, (void *)c);
+    curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+    curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, (void *)c);
+    curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)MAX_CONNECTS);
+    uv_timer_init(loop, &c->timer);
+    c->timer.data = c;
+    uv_idle_init(loop, &c->idle);
+    c->idle.data = c;
+    c->open_handles = 2;
+    *out = c;
+    return HS_OK;
+}
+
+int hs_http_client_send(hs_http_client *c, hs_out_req *req, hs_http_call_cb cb, void *ud, hs_http_call **out) {
+    if (out) *out = NULL;
+    if (!req) return HS_ERR_INVALID;
+    int rc = c->closing ? HS_ERR_CLOSED : validate(req);
+    if (rc) {
+        hs_out_req_free(req);
+        hs_free(req);
+        return rc;
+    }
+    hs_http_call *call = hs_calloc(1, sizeof *call);
+    call->c = c;
+    call->req = req;
+    call->cb = cb;
+    call->ud = ud;
+    call->timeout_ms = req->timeout_ms ? req->timeout_ms : DEFAULT_TIMEOUT_MS;
+    call->connect_timeout_ms = call->timeout_ms < CONNECT_TIMEOUT_MAX_MS ? call->timeout_ms : CONNECT_TIMEOUT_MAX_MS;
+    call->headers = json_object();
+    hs_buf_init(&call->body, HS_OUT_RESP_BODY_MAX);
+    call->easy = curl_easy_init();
+    rc = call->easy ? setup_easy(call) : HS_ERR_INTERNAL;
+    call->start_ns = uv_hrtime();
+    /* adding only arms the timer (at 0 ms): nothing runs until the loop does */
+    if (rc == HS_OK && curl_multi_add_handle(c->multi, call->easy) != CURLM_OK) rc = HS_ERR_INTERNAL;
+    if (rc) {
+        call_release(call);
+        hs_free(call);
+        return rc;
+    }
+    call->state = CALL_RUNNING;
+    call->next = c->running;
+    if (c->running) c->running->prev = call;
+    c->running = call;
+    c->active++;
+    if (out) *out = call;
+    return HS_OK;
+}
+
+void hs_http_client_cancel(hs_http_client *c, hs_http_call *call) {
+    if (!call || c->closing || call->state != CALL_RUNNING) return;
+    cancel_call(call, "cancelled");
+}
+
+size_t hs_http_client_active(const hs_http_client *c) { return c->active; }
+
+void hs_http_client_close(hs_http_client *c, void (*done)(void *ud), void *ud) {
+    if (c->closing) return;
+    c->closing = true;
+    c->done = done;
+    c->done_ud = ud;
+    uv_timer_stop(&c->timer);
+    while (c->running) cancel_call(c->running, "client closed");
+    /* stop watching before curl closes its sockets: libuv must not poll a
+     * closed (and maybe reused) fd */
+    while (c->socks) sock_close(c->socks);
+    curl_multi_cleanup(c->multi);
+    c->multi = NULL;
+    uv_idle_start(&c->idle, on_idle); /* done runs from the loop even when nothing was pending */
+}

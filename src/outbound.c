@@ -1,0 +1,47 @@
+#include "outbound.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "alloc.h"
+#include "error.h"
+
+int hs_out_req_add_header(hs_out_req *r, const char *name, const char *value, bool secret) {
+    if (r->nheaders >= HS_OUT_MAX_HEADERS) return HS_ERR_TOOBIG;
+    hs_out_header *h = &r->headers[r->nheaders++];
+    h->name = hs_strdup(name);
+    h->value = hs_strdup(value);
+    h->secret = secret;
+    return HS_OK;
+}
+
+const char *hs_out_req_header(const hs_out_req *r, const char *name) {
+    for (size_t i = 0; i < r->nheaders; i++)
+        if (strcasecmp(r->headers[i].name, name) == 0) return r->headers[i].value;
+    return NULL;
+}
+
+void hs_out_req_free(hs_out_req *r) {
+    if (!r) return;
+    hs_free(r->method);
+    hs_free(r->url);
+    for (size_t i = 0; i < r->nheaders; i++) {
+        hs_free(r->headers[i].name);
+        /* secret values are credentials: do not leave them in freed memory */
+        if (r->headers[i].secret)
+            hs_free_secret(r->headers[i].value);
+        else
+            hs_free(r->headers[i].value);
+    }
+    hs_free(r->body);
+    memset(r, 0, sizeof *r);
+}
+
+void hs_out_resp_free(hs_out_resp *r) {
+    if (!r) return;
+    hs_free(r->headers_json);
+    hs_free(r->body);
+    r->headers_json = NULL;
+    r->body = NULL;
+    r->body_len = 0;
+}

@@ -1,0 +1,56 @@
+/* outbound.h — one outbound HTTP request, as a provider builds it and the
+ * http client sends it, and the response as the client hands it back.
+ *
+ * Ownership: an hs_out_req owns every string and the body it points to
+ * (heap, via alloc.h); hs_out_req_free releases them. The same for
+ * hs_out_resp. Both are plain data: no loop, no thread affinity, so a
+ * provider may build a request on a worker thread and the loop send it.
+ */
+#ifndef HS_OUTBOUND_H
+#define HS_OUTBOUND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HS_OUT_MAX_HEADERS 64
+#define HS_OUT_RESP_BODY_MAX 4096        /* response body bytes kept (DESIGN.md §3) */
+#define HS_OUT_RESP_HEADERS_MAX 16384    /* response header bytes kept */
+#define HS_OUT_RESP_DRAIN_MAX (1u << 20) /* read and discard at most this much more */
+
+typedef struct hs_out_header {
+    char *name;
+    char *value;
+    bool secret; /* recorded as "********" in delivery attempts */
+} hs_out_header;
+
+typedef struct hs_out_req {
+    char *method; /* "POST", "PUT", "PATCH", "GET" */
+    char *url;
+    hs_out_header headers[HS_OUT_MAX_HEADERS];
+    size_t nheaders;
+    char *body; /* may be NULL when body_len == 0 */
+    size_t body_len;
+    uint64_t timeout_ms; /* whole transfer, connect included */
+} hs_out_req;
+
+/* Appends a header (copies name and value). Returns HS_ERR_TOOBIG when full. */
+int hs_out_req_add_header(hs_out_req *r, const char *name, const char *value, bool secret);
+/* Value of the first header named name (case-insensitive), or NULL. */
+const char *hs_out_req_header(const hs_out_req *r, const char *name);
+void hs_out_req_free(hs_out_req *r); /* frees the members, not r */
+
+typedef struct hs_out_resp {
+    int status;          /* HTTP status, 0 when no response was received */
+    char *headers_json;  /* JSON object {lowercase-name: value}, repeated joined with ", "; NULL when none */
+    char *body;          /* first HS_OUT_RESP_BODY_MAX bytes, NUL-terminated; NULL when none */
+    size_t body_len;     /* bytes kept in body */
+    bool body_truncated; /* the response had more than was kept */
+    uint64_t duration_ms;
+    int error;        /* 0, or a negative hs_err: HS_ERR_TIMEOUT, HS_ERR_IO (connect/reset/DNS/TLS...) */
+    char errmsg[256]; /* human text for error ("connection refused", "timed out after 1000 ms") */
+} hs_out_resp;
+
+void hs_out_resp_free(hs_out_resp *r); /* frees the members, not r */
+
+#endif

@@ -1,0 +1,754 @@
+/* scheduler.c — the DeliveryScheduler (see scheduler.h for the contract).
+ *
+ * Per destination: a heap of waiting deliveries, a count of deliveries in
+ * flight, a circuit breaker, one timer. pump() is the only place that sends:
+ * it takes deliveries off the heap while there is a free slot, the head is
+ * due and the circuit lets it through, and otherwise arms the timer for the
+ * moment that changes. A delivery then goes through three steps:
+ *
+ *   1. threadpool: read the event from the store, let the provider build the
+ *      request (signing included) and the masked copy of its headers;
+ *   2. loop: send it with the http client;
+ *   3. loop: judge the response, decide (delivered / retry at T / DLQ), feed
+ *      the circuit, and commit the attempt; when the commit is back the slot
+ *      is free and the delivery leaves or returns to the heap.
+ */
+#include "scheduler.h"
+
+#include <string.h>
+
+#include "alloc.h"
+#include "circuit.h"
+#include "log.h"
+#include "provider.h"
+#include "retry.h"
+#include "timeutil.h"
+
+#define STORE_RETRY_MS 5000 /* an outcome the store could not record is retried after this */
+
+typedef struct item {
+    char id[HS_ID_MAX];
+    char event_id[HS_ID_MAX];
+    char connection_id[HS_ID_MAX];
+    int attempts;      /* made so far */
+    uint64_t ready_at; /* ms */
+    uint64_t seq;      /* arrival order */
+} item;
+
+typedef struct dest {
+    char id[HS_ID_MAX];
+    hs_scheduler *sc;
+    json_t *doc; /* own reference; replaced, never modified */
+    const hs_provider *prov;
+    bool paused; /* paused or disabled: queue, do not send */
+    bool strict;
+    int max_conc;
+    hs_retry_policy retry;
+    hs_circuit circuit;
+    item **heap;
+    size_t n, cap;
+    int in_flight;
+    bool removed;
+    uv_timer_t timer;
+} dest;
+
+struct hs_scheduler {
+    uv_loop_t *loop;
+    hs_store *store;
+    hs_http_client *http;
+    dest **slots; /* open addressing by id */
+    size_t nslots, ndests;
+    uint64_t next_seq;
+    bool stopping;
+    int jobs; /* in flight anywhere: threadpool, transfer or commit */
+    int closing_handles;
+    void (*stop_done)(void *);
+    void *stop_ud;
+};
+
+typedef struct job {
+    uv_work_t work;
+    hs_scheduler *sc;
+    dest *d;
+    item *it;
+    json_t *doc;
+    int attempt;
+    uint64_t now_ms;
+    /* built on the threadpool */
+    hs_out_req *req;
+    char *req_headers_json;
+    char *url, *method;
+    hs_error err;
+    int rc;
+} job;
+
+/* ---- the destination table ---- */
+
+static size_t hash(const char *s) {
+    size_t h = 1469598103934665603u;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+static dest *find(hs_scheduler *sc, const char *id) {
+    if (!sc->nslots || !id) return NULL;
+    for (size_t i = hash(id) & (sc->nslots - 1); sc->slots[i]; i = (i + 1) & (sc->nslots - 1))
+        if (strcmp(sc->slots[i]->id, id) == 0) return sc->slots[i];
+    return NULL;
+}
+
+static void insert_slot(dest **slots, size_t nslots, dest *d) {
+    size_t i = hash(d->id) & (nslots - 1);
+    while (slots[i]) i = (i + 1) & (nslots - 1);
+    slots[i] = d;
+}
+
+static void table_add(hs_scheduler *sc, dest *d) {
+    if ((sc->ndests + 1) * 2 > sc->nslots) {
+        size_t n = sc->nslots ? sc->nslots * 2 : 64;
+        dest **slots = hs_calloc(n, sizeof *slots);
+        for (size_t i = 0; i < sc->nslots; i++)
+            if (sc->slots[i]) insert_slot(slots, n, sc->slots[i]);
+        hs_free(sc->slots);
+        sc->slots = slots;
+        sc->nslots = n;
+    }
+    insert_slot(sc->slots, sc->nslots, d);
+    sc->ndests++;
+}
+
+/* Removal from linear probing: re-seat the run that follows. */
+static void table_del(hs_scheduler *sc, dest *d) {
+    size_t i = hash(d->id) & (sc->nslots - 1);
+    while (sc->slots[i] != d) i = (i + 1) & (sc->nslots - 1);
+    sc->slots[i] = NULL;
+    for (size_t j = (i + 1) & (sc->nslots - 1); sc->slots[j]; j = (j + 1) & (sc->nslots - 1)) {
+        dest *x = sc->slots[j];
+        sc->slots[j] = NULL;
+        insert_slot(sc->slots, sc->nslots, x);
+    }
+    sc->ndests--;
+}
+
+/* ---- the heap: best effort orders by (ready_at, seq), strict by seq ---- */
+
+static bool before(const dest *d, const item *a, const item *b) {
+    if (!d->strict && a->ready_at != b->ready_at) return a->ready_at < b->ready_at;
+    return a->seq < b->seq;
+}
+
+static void sift_up(dest *d, size_t i) {
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!before(d, d->heap[i], d->heap[p])) break;
+        item *t = d->heap[i];
+        d->heap[i] = d->heap[p];
+        d->heap[p] = t;
+        i = p;
+    }
+}
+
+static void sift_down(dest *d, size_t i) {
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < d->n && before(d, d->heap[l], d->heap[m])) m = l;
+        if (r < d->n && before(d, d->heap[r], d->heap[m])) m = r;
+        if (m == i) return;
+        item *t = d->heap[i];
+        d->heap[i] = d->heap[m];
+        d->heap[m] = t;
+        i = m;
+    }
+}
+
+static void heap_push(dest *d, item *it) {
+    if (d->n == d->cap) {
+        d->cap = d->cap ? d->cap * 2 : 16;
+        d->heap = hs_realloc(d->heap, d->cap * sizeof *d->heap);
+    }
+    d->heap[d->n++] = it;
+    sift_up(d, d->n - 1);
+}
+
+static item *heap_pop(dest *d) {
+    item *top = d->heap[0];
+    d->heap[0] = d->heap[--d->n];
+    if (d->n) sift_down(d, 0);
+    return top;
+}
+
+static void heap_rebuild(dest *d) {
+    for (size_t i = d->n / 2 + 1; i-- > 0;) sift_down(d, i);
+}
+
+/* ---- destinations ---- */
+
+static void dest_configure(dest *d, const json_t *doc) {
+    json_t *old = d->doc;
+    d->doc = json_incref((json_t *)doc);
+    json_decref(old);
+    d->prov = hs_provider_find(json_string_value(json_object_get(doc, "type")));
+    const char *status = json_string_value(json_object_get(doc, "status"));
+    d->paused = status && strcmp(status, "active") != 0;
+    const char *ordering = json_string_value(json_object_get(doc, "ordering"));
+    bool strict = ordering && strcmp(ordering, "strict") == 0;
+    json_int_t mc = json_integer_value(json_object_get(doc, "max_concurrency"));
+    d->max_conc = mc >= 1 ? (int)mc : 1;
+    hs_retry_policy_from_json(json_object_get(doc, "retry_policy"), &d->retry);
+    const json_t *cb = json_object_get(doc, "circuit_breaker");
+    json_t *en = json_object_get(cb, "enabled");
+    json_int_t th = json_integer_value(json_object_get(cb, "threshold"));
+    json_int_t cd = json_integer_value(json_object_get(cb, "cooldown_ms"));
+    d->circuit.enabled = en ? json_is_true(en) : true;
+    d->circuit.threshold = th > 0 ? (int)th : 5;
+    d->circuit.cooldown_ms = cd > 0 ? (uint64_t)cd : 60000;
+    if (strict != d->strict) {
+        d->strict = strict;
+        heap_rebuild(d);
+    }
+}
+
+static dest *dest_new(hs_scheduler *sc, const json_t *doc) {
+    dest *d = hs_calloc(1, sizeof *d);
+    snprintf(d->id, sizeof d->id, "%s", json_string_value(json_object_get(doc, "id")));
+    d->sc = sc;
+    hs_circuit_init(&d->circuit, true, 5, 60000);
+    dest_configure(d, doc);
+    uv_timer_init(sc->loop, &d->timer);
+    d->timer.data = d;
+    table_add(sc, d);
+    return d;
+}
+
+static void stop_check(hs_scheduler *sc);
+
+static void on_dest_closed(uv_handle_t *h) {
+    dest *d = h->data;
+    hs_scheduler *sc = d->sc;
+    json_decref(d->doc);
+    hs_free(d->heap);
+    hs_free(d);
+    sc->closing_handles--;
+    stop_check(sc);
+}
+
+/* A removed destination goes once nothing of it is in flight. */
+static void dest_release(dest *d) {
+    if (!d->removed || d->in_flight > 0) return;
+    d->sc->closing_handles++;
+    uv_close((uv_handle_t *)&d->timer, on_dest_closed);
+}
+
+static void drop_queue(dest *d) {
+    for (size_t i = 0; i < d->n; i++) hs_free(d->heap[i]);
+    d->n = 0;
+}
+
+/* ---- sending ---- */
+
+static void pump(dest *d);
+static void start(dest *d, item *it);
+
+static void on_timer(uv_timer_t *t) { pump(t->data); }
+
+static void arm(dest *d, uint64_t when, uint64_t now) {
+    uv_timer_start(&d->timer, on_timer, when > now ? when - now : 0, 0);
+}
+
+static void pump(dest *d) {
+    hs_scheduler *sc = d->sc;
+    if (d->removed || d->paused || sc->stopping) return;
+    uint64_t now = hs_now_ms();
+    while (d->in_flight < d->max_conc && d->n > 0) {
+        item *top = d->heap[0];
+        if (top->ready_at > now) {
+            arm(d, top->ready_at, now);
+            return;
+        }
+        if (!hs_circuit_may_send(&d->circuit, now)) {
+            /* open: wake at the end of the cooldown; half open: the probe's
+             * outcome will pump again */
+            if (d->circuit.state == HS_CIRCUIT_OPEN) arm(d, d->circuit.next_probe_at, now);
+            return;
+        }
+        start(d, heap_pop(d));
+    }
+}
+
+/* Header list as a JSON object with secret values masked, for the record. */
+static char *masked_headers(const hs_out_req *r) {
+    json_t *o = json_object();
+    for (size_t i = 0; i < r->nheaders; i++)
+        json_object_set_new(o, r->headers[i].name,
+                            json_string(r->headers[i].secret ? "********" : r->headers[i].value));
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+static void build_work(uv_work_t *w) {
+    job *j = w->data;
+    hs_event *e = NULL;
+    j->rc = hs_store_event_get(j->sc->store, j->it->event_id, &e, &j->err);
+    if (j->rc != HS_OK) return;
+    if (!j->d->prov || !j->d->prov->build) {
+        j->rc = hs_error_set(&j->err, HS_ERR_UNSUPPORTED, NULL, "delivery to %s destinations is not available yet",
+                             json_string_value(json_object_get(j->doc, "type")));
+        hs_event_free(e);
+        return;
+    }
+    hs_delivery_ctx ctx = {
+        .destination = j->doc,
+        .event_id = e->id,
+        .delivery_id = j->it->id,
+        .connection_id = j->it->connection_id,
+        .source_id = e->source_id,
+        .attempt = j->attempt,
+        .now_ms = j->now_ms,
+        .payload = (const char *)e->body,
+        .payload_len = e->body_len,
+        .content_type = e->content_type ? e->content_type : "",
+        .event_headers_json = e->headers_json,
+    };
+    j->req = hs_calloc(1, sizeof *j->req);
+    j->rc = j->d->prov->build(&ctx, j->req, &j->err);
+    if (j->rc == HS_OK) {
+        j->req_headers_json = masked_headers(j->req);
+        j->url = hs_strdup(j->req->url ? j->req->url : "");
+        j->method = hs_strdup(j->req->method ? j->req->method : "");
+    } else {
+        hs_out_req_free(j->req);
+        hs_free(j->req);
+        j->req = NULL;
+    }
+    hs_event_free(e);
+}
+
+static void job_free(job *j) {
+    if (j->req) {
+        hs_out_req_free(j->req);
+        hs_free(j->req);
+    }
+    hs_free(j->req_headers_json);
+    hs_free(j->url);
+    hs_free(j->method);
+    json_decref(j->doc);
+    hs_free(j);
+}
+
+/* Stopped once no job runs and every handle is closed; done runs once. */
+static void stop_check(hs_scheduler *sc) {
+    if (!sc->stopping || sc->jobs > 0 || sc->closing_handles > 0 || !sc->stop_done) return;
+    void (*done)(void *) = sc->stop_done;
+    sc->stop_done = NULL;
+    done(sc->stop_ud);
+}
+
+/* The slot of j is free again; the item goes back to the heap (due at
+ * ready_at) or away. */
+static void finish(job *j, bool requeue) {
+    dest *d = j->d;
+    hs_scheduler *sc = j->sc;
+    d->in_flight--;
+    sc->jobs--;
+    if (requeue && !d->removed)
+        heap_push(d, j->it);
+    else
+        hs_free(j->it);
+    j->it = NULL;
+    job_free(j);
+    if (d->removed)
+        dest_release(d);
+    else
+        pump(d);
+    stop_check(sc);
+}
+
+static hs_circuit_row circuit_row(const dest *d) {
+    hs_circuit_row r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.destination_id, sizeof r.destination_id, "%s", d->id);
+    snprintf(r.state, sizeof r.state, "%s", hs_circuit_state_name(d->circuit.state));
+    r.consecutive_failures = d->circuit.consecutive_failures;
+    r.opened_at = d->circuit.opened_at;
+    r.next_probe_at = d->circuit.next_probe_at;
+    r.last_transition_at = d->circuit.last_transition_at;
+    return r;
+}
+
+static void on_committed(hs_attempt_op *op, int status) {
+    job *j = op->ud;
+    item *it = j->it;
+    bool requeue;
+    if (status == HS_OK) {
+        it->attempts = op->a.attempt_number;
+        requeue = !op->a.success && !op->a.is_dlq;
+        it->ready_at = op->a.next_retry_at;
+    } else {
+        /* not recorded: the delivery is still pending in the store; try it
+         * again a little later (at least once, never lost) */
+        hs_error_log("scheduler: recording attempt %d of %s failed: %s", op->a.attempt_number, it->id, op->err.msg);
+        requeue = true;
+        it->ready_at = hs_now_ms() + STORE_RETRY_MS;
+    }
+    hs_attempt_op_free(op);
+    finish(j, requeue);
+}
+
+/* Decide what the attempt means and commit it. resp may be NULL (nothing
+ * was sent: the event could not be read or the request built). */
+static void conclude(job *j, const hs_out_resp *resp, bool success, const char *why) {
+    dest *d = j->d;
+    item *it = j->it;
+    uint64_t now = hs_now_ms();
+    hs_circuit before_c = d->circuit;
+    if (success)
+        hs_circuit_on_success(&d->circuit, now);
+    else
+        hs_circuit_on_failure(&d->circuit, now);
+    /* a probe that was not sent (build failure) still counts as the probe */
+    d->circuit.probe_in_flight = false;
+
+    hs_attempt_op *op = hs_attempt_op_new();
+    hs_attempt_rec *a = &op->a;
+    op->has_attempt = true;
+    hs_id_new("att_", a->id);
+    snprintf(a->delivery_id, sizeof a->delivery_id, "%s", it->id);
+    snprintf(a->event_id, sizeof a->event_id, "%s", it->event_id);
+    snprintf(a->destination_id, sizeof a->destination_id, "%s", d->id);
+    snprintf(a->connection_id, sizeof a->connection_id, "%s", it->connection_id);
+    a->attempt_number = j->attempt;
+    a->success = success;
+    a->request_url = j->url ? hs_strdup(j->url) : hs_strdup("");
+    a->request_method = j->method ? hs_strdup(j->method) : hs_strdup("");
+    a->request_headers_json = j->req_headers_json ? hs_strdup(j->req_headers_json) : hs_strdup("{}");
+    if (resp) {
+        a->response_status = resp->status;
+        a->response_headers_json = resp->headers_json ? hs_strdup(resp->headers_json) : NULL;
+        if (resp->body) {
+            a->response_body = hs_memdup(resp->body, resp->body_len + 1);
+            a->response_body_len = resp->body_len;
+        }
+        a->duration_ms = resp->duration_ms;
+    }
+    a->error = why ? hs_strdup(why) : NULL;
+    a->created_at = now;
+    if (!success) {
+        if (hs_retry_more(&d->retry, j->attempt)) {
+            a->next_retry_at = now + hs_retry_delay_ms(&d->retry, j->attempt);
+        } else {
+            a->is_dlq = true;
+            a->dlq_at = now;
+        }
+    }
+    if (before_c.state != d->circuit.state || before_c.consecutive_failures != d->circuit.consecutive_failures) {
+        op->has_circuit = true;
+        op->circuit = circuit_row(d);
+    }
+    op->cb = on_committed;
+    op->ud = j;
+    if (hs_store_attempt_commit(j->sc->store, op) != HS_OK) on_committed(op, op->err.code ? op->err.code : -1);
+}
+
+static void on_response(hs_http_call *call, hs_out_resp *resp, void *ud) {
+    (void)call;
+    job *j = ud;
+    if (resp->error == HS_ERR_CLOSED && j->sc->stopping) {
+        /* cancelled by shutdown: not an outcome; pending in the store */
+        hs_out_resp_free(resp);
+        hs_free(resp);
+        finish(j, false);
+        return;
+    }
+    hs_error err;
+    hs_error_clear(&err);
+    int rc;
+    if (resp->error) {
+        rc = hs_error_set(&err, resp->error, NULL, "%s", resp->errmsg[0] ? resp->errmsg : hs_strerror(resp->error));
+    } else {
+        hs_delivery_ctx ctx = {.destination = j->doc, .event_id = j->it->event_id, .delivery_id = j->it->id};
+        rc = j->d->prov && j->d->prov->classify ? j->d->prov->classify(&ctx, resp, &err)
+                                                : hs_provider_classify_2xx(resp, &err);
+    }
+    conclude(j, resp, rc == HS_OK, rc == HS_OK ? NULL : err.msg);
+    hs_out_resp_free(resp);
+    hs_free(resp);
+}
+
+static void build_done(uv_work_t *w, int status) {
+    job *j = w->data;
+    if (status == UV_ECANCELED || j->sc->stopping) {
+        finish(j, false);
+        return;
+    }
+    if (j->rc != HS_OK) {
+        conclude(j, NULL, false, j->err.msg[0] ? j->err.msg : hs_strerror(j->rc));
+        return;
+    }
+    hs_out_req *req = j->req;
+    j->req = NULL; /* the client owns it now */
+    if (hs_http_client_send(j->sc->http, req, on_response, j, NULL) != HS_OK)
+        conclude(j, NULL, false, "the request could not be started");
+}
+
+static void start(dest *d, item *it) {
+    hs_scheduler *sc = d->sc;
+    job *j = hs_calloc(1, sizeof *j);
+    j->work.data = j;
+    j->sc = sc;
+    j->d = d;
+    j->it = it;
+    j->doc = json_incref(d->doc);
+    j->attempt = it->attempts + 1;
+    j->now_ms = hs_now_ms();
+    hs_error_clear(&j->err);
+    d->in_flight++;
+    sc->jobs++;
+    int rc = uv_queue_work(sc->loop, &j->work, build_work, build_done);
+    if (rc != 0) {
+        j->rc = hs_error_set(&j->err, HS_ERR_IO, NULL, "cannot queue the delivery: %s", uv_strerror(rc));
+        conclude(j, NULL, false, j->err.msg);
+    }
+}
+
+/* ---- adding work ---- */
+
+static void enqueue(hs_scheduler *sc, dest *d, const char *id, const char *event_id, const char *connection_id,
+                    int attempts, uint64_t ready_at) {
+    item *it = hs_calloc(1, sizeof *it);
+    snprintf(it->id, sizeof it->id, "%s", id);
+    snprintf(it->event_id, sizeof it->event_id, "%s", event_id);
+    snprintf(it->connection_id, sizeof it->connection_id, "%s", connection_id);
+    it->attempts = attempts;
+    it->ready_at = ready_at;
+    it->seq = sc->next_seq++;
+    heap_push(d, it);
+}
+
+void hs_scheduler_add(hs_scheduler *sc, const char *event_id, const hs_delivery_ref *refs, size_t n) {
+    uint64_t now = hs_now_ms();
+    for (size_t i = 0; i < n; i++) {
+        dest *d = find(sc, refs[i].destination_id);
+        if (!d || d->removed) continue;
+        enqueue(sc, d, refs[i].id, event_id, refs[i].connection_id, 0, now);
+        pump(d);
+    }
+}
+
+void hs_scheduler_add_deliveries(hs_scheduler *sc, const hs_delivery *dl, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        dest *d = find(sc, dl[i].destination_id);
+        if (!d || d->removed) continue;
+        enqueue(sc, d, dl[i].id, dl[i].event_id, dl[i].connection_id, dl[i].attempts, dl[i].next_attempt_at);
+        pump(d);
+    }
+}
+
+void hs_scheduler_destination_put(hs_scheduler *sc, const json_t *doc) {
+    const char *id = json_string_value(json_object_get(doc, "id"));
+    if (!id) return;
+    dest *d = find(sc, id);
+    if (d)
+        dest_configure(d, doc);
+    else
+        d = dest_new(sc, doc);
+    pump(d);
+}
+
+void hs_scheduler_destination_remove(hs_scheduler *sc, const char *id) {
+    dest *d = find(sc, id);
+    if (!d) return;
+    table_del(sc, d);
+    d->removed = true;
+    uv_timer_stop(&d->timer);
+    drop_queue(d);
+    dest_release(d);
+}
+
+/* ---- circuit endpoints ---- */
+
+static json_t *time_json(uint64_t ms) {
+    if (!ms) return json_null();
+    char ts[HS_ISO8601_MAX];
+    hs_iso8601(ms, ts);
+    return json_string(ts);
+}
+
+static json_t *circuit_json(const dest *d) {
+    json_t *o = json_object();
+    json_object_set_new(o, "destination_id", json_string(d->id));
+    json_object_set_new(o, "state", json_string(hs_circuit_state_name(d->circuit.state)));
+    json_object_set_new(o, "consecutive_failures", json_integer(d->circuit.consecutive_failures));
+    json_object_set_new(o, "threshold", json_integer(d->circuit.threshold));
+    json_object_set_new(o, "enabled", json_boolean(d->circuit.enabled));
+    json_object_set_new(o, "opened_at", time_json(d->circuit.opened_at));
+    json_object_set_new(o, "next_probe_at", time_json(d->circuit.next_probe_at));
+    json_object_set_new(o, "queued", json_integer((json_int_t)d->n));
+    json_object_set_new(o, "in_flight", json_integer(d->in_flight));
+    json_object_set_new(o, "last_transition_at", time_json(d->circuit.last_transition_at));
+    return o;
+}
+
+json_t *hs_scheduler_circuit_json(hs_scheduler *sc, const char *destination_id) {
+    dest *d = find(sc, destination_id);
+    return d ? circuit_json(d) : NULL;
+}
+
+typedef struct reset_req {
+    hs_scheduler *sc;
+    char id[HS_ID_MAX];
+    hs_scheduler_reset_cb cb;
+    void *ud;
+} reset_req;
+
+static void on_reset_committed(hs_attempt_op *op, int status) {
+    reset_req *r = op->ud;
+    hs_scheduler *sc = r->sc;
+    dest *d = find(sc, r->id);
+    if (status != HS_OK || !d) {
+        hs_error err = op->err;
+        if (!d) hs_error_set(&err, HS_ERR_NOTFOUND, NULL, "destination %s was deleted", r->id);
+        r->cb(NULL, &err, r->ud);
+    } else {
+        r->cb(circuit_json(d), NULL, r->ud);
+        pump(d); /* the queue flushes in order */
+    }
+    sc->jobs--;
+    hs_attempt_op_free(op);
+    hs_free(r);
+    stop_check(sc);
+}
+
+int hs_scheduler_circuit_reset(hs_scheduler *sc, const char *destination_id, hs_scheduler_reset_cb cb, void *ud) {
+    dest *d = find(sc, destination_id);
+    if (!d) return HS_ERR_NOTFOUND;
+    hs_circuit_reset(&d->circuit, hs_now_ms());
+    reset_req *r = hs_calloc(1, sizeof *r);
+    r->sc = sc;
+    snprintf(r->id, sizeof r->id, "%s", d->id);
+    r->cb = cb;
+    r->ud = ud;
+    hs_attempt_op *op = hs_attempt_op_new();
+    op->has_circuit = true;
+    op->circuit = circuit_row(d);
+    op->cb = on_reset_committed;
+    op->ud = r;
+    int rc = hs_store_attempt_commit(sc->store, op);
+    if (rc != HS_OK) {
+        hs_attempt_op_free(op);
+        hs_free(r);
+        return rc;
+    }
+    sc->jobs++;
+    return HS_OK;
+}
+
+/* ---- life cycle ---- */
+
+static int load_destinations(hs_scheduler *sc, hs_error *err) {
+    hs_page page = {.limit = 100};
+    char cursor[HS_ID_MAX] = "";
+    for (;;) {
+        page.cursor = cursor[0] ? cursor : NULL;
+        json_t *items;
+        bool more;
+        int rc = hs_store_resource_list(sc->store, HS_KIND_DESTINATION, &page, NULL, 0, &items, &more, err);
+        if (rc != HS_OK) return rc;
+        size_t i;
+        json_t *doc;
+        json_array_foreach(items, i, doc) {
+            dest_new(sc, doc);
+            snprintf(cursor, sizeof cursor, "%s", json_string_value(json_object_get(doc, "id")));
+        }
+        json_decref(items);
+        if (!more) return HS_OK;
+    }
+}
+
+static int load_circuits(hs_scheduler *sc, hs_error *err) {
+    hs_circuit_row *rows;
+    size_t n;
+    int rc = hs_store_circuits(sc->store, &rows, &n, err);
+    if (rc != HS_OK) return rc;
+    uint64_t now = hs_now_ms();
+    for (size_t i = 0; i < n; i++) {
+        dest *d = find(sc, rows[i].destination_id);
+        if (!d) continue;
+        hs_circuit_state st = HS_CIRCUIT_CLOSED;
+        hs_circuit_state_parse(rows[i].state, &st);
+        d->circuit.state = st;
+        d->circuit.consecutive_failures = rows[i].consecutive_failures;
+        d->circuit.opened_at = rows[i].opened_at;
+        d->circuit.next_probe_at = rows[i].next_probe_at;
+        d->circuit.last_transition_at = rows[i].last_transition_at;
+        /* a probe that was in flight when we stopped: probe again now */
+        if (st == HS_CIRCUIT_HALF_OPEN) {
+            d->circuit.state = HS_CIRCUIT_OPEN;
+            d->circuit.next_probe_at = now;
+        }
+    }
+    hs_free(rows);
+    return HS_OK;
+}
+
+int hs_scheduler_new(uv_loop_t *loop, hs_store *s, hs_scheduler **out, hs_error *err) {
+    hs_scheduler *sc = hs_calloc(1, sizeof *sc);
+    sc->loop = loop;
+    sc->store = s;
+    int rc = hs_http_client_new(loop, &sc->http);
+    if (rc != HS_OK) {
+        hs_free(sc);
+        return hs_error_set(err, rc, NULL, "cannot start the HTTP client");
+    }
+    rc = load_destinations(sc, err);
+    if (rc == HS_OK) rc = load_circuits(sc, err);
+    hs_delivery *dl = NULL;
+    size_t n = 0;
+    if (rc == HS_OK) rc = hs_store_pending_deliveries(s, &dl, &n, err);
+    if (rc == HS_OK) {
+        /* in arrival order (id), so that seq keeps it */
+        for (size_t i = 0; i < n; i++) {
+            dest *d = find(sc, dl[i].destination_id);
+            if (d) enqueue(sc, d, dl[i].id, dl[i].event_id, dl[i].connection_id, dl[i].attempts, dl[i].next_attempt_at);
+        }
+        hs_free(dl);
+        for (size_t i = 0; i < sc->nslots; i++)
+            if (sc->slots[i]) pump(sc->slots[i]);
+        hs_info("scheduler: %zu destinations, %zu pending deliveries", sc->ndests, n);
+        *out = sc;
+        return HS_OK;
+    }
+    *out = sc; /* let stop/free tear down what was built */
+    return rc;
+}
+
+static void http_closed(void *ud) {
+    hs_scheduler *sc = ud;
+    sc->http = NULL;
+    sc->closing_handles--;
+    stop_check(sc);
+}
+
+void hs_scheduler_stop(hs_scheduler *sc, void (*done)(void *ud), void *ud) {
+    sc->stopping = true;
+    sc->stop_done = done;
+    sc->stop_ud = ud;
+    for (size_t i = 0; i < sc->nslots; i++) {
+        dest *d = sc->slots[i];
+        if (!d) continue;
+        sc->slots[i] = NULL;
+        uv_timer_stop(&d->timer);
+        drop_queue(d);
+        d->removed = true;
+        dest_release(d);
+    }
+    sc->ndests = 0;
+    sc->closing_handles++; /* the http client counts as one */
+    hs_http_client_close(sc->http, http_closed, sc);
+}
+
+void hs_scheduler_free(hs_scheduler *sc) {
+    if (!sc) return;
+    hs_free(sc->slots);
+    hs_free(sc);
+}

@@ -1,0 +1,521 @@
+/* store_delivery.c — what the DeliveryScheduler reads and writes: pending
+ * deliveries, circuit states, attempts (and with them the DLQ), retries.
+ *
+ * An attempt is recorded in one transaction with everything it decides: the
+ * delivery moves to delivered, stays pending with its next retry time, or
+ * goes to the DLQ; the event's status is settled once none of its deliveries
+ * is pending; the circuit state after the attempt is saved. So after a crash
+ * the store never says "retry at T" without the attempt that led to it.
+ */
+#include <string.h>
+
+#include "alloc.h"
+#include "buf.h"
+#include "json_text.h"
+#include "store_int.h"
+#include "timeutil.h"
+
+/* ---- reads for the scheduler ---- */
+
+static const char SQL_PENDING[] =
+    "SELECT " HS_DELIVERY_COLS " FROM deliveries WHERE status = 'pending' ORDER BY destination_id, id";
+
+int hs_store_pending_deliveries(hs_store *s, hs_delivery **out, size_t *n, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    hs_conn *c = hs_reader_get(s, err);
+    if (!c) return err->code;
+    int rc = hs_deliveries_select(c, SQL_PENDING, NULL, out, n, err);
+    hs_reader_put(s, c);
+    return rc;
+}
+
+int hs_store_circuits(hs_store *s, hs_circuit_row **out, size_t *n, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    *out = NULL;
+    *n = 0;
+    hs_conn *c = hs_reader_get(s, err);
+    if (!c) return err->code;
+    sqlite3_stmt *st = hs_stmt(c,
+                               "SELECT destination_id, state, consecutive_failures, opened_at, next_probe_at, "
+                               "last_transition_at FROM circuits ORDER BY destination_id",
+                               err);
+    int rc = st ? SQLITE_OK : SQLITE_ERROR, ret = st ? HS_OK : err->code;
+    size_t cap = 0;
+    while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 8;
+            *out = hs_realloc(*out, cap * sizeof **out);
+        }
+        hs_circuit_row *r = &(*out)[(*n)++];
+        hs_col_copy(r->destination_id, sizeof r->destination_id, st, 0);
+        hs_col_copy(r->state, sizeof r->state, st, 1);
+        r->consecutive_failures = sqlite3_column_int(st, 2);
+        r->opened_at = (uint64_t)sqlite3_column_int64(st, 3);
+        r->next_probe_at = (uint64_t)sqlite3_column_int64(st, 4);
+        r->last_transition_at = (uint64_t)sqlite3_column_int64(st, 5);
+    }
+    if (st && rc != SQLITE_DONE) {
+        ret = hs_sqlite_fail(err, c->db, rc, "reading circuit states");
+        hs_free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    hs_stmt_done(c, st);
+    hs_reader_put(s, c);
+    return ret;
+}
+
+/* ---- recording an attempt (async, writer thread) ---- */
+
+typedef struct attempt_box {
+    hs_attempt_op op; /* first: the public part */
+    hs_wop w;
+} attempt_box;
+
+hs_attempt_op *hs_attempt_op_new(void) {
+    attempt_box *b = hs_calloc(1, sizeof *b);
+    b->op.priv_ = b;
+    return &b->op;
+}
+
+void hs_attempt_op_free(hs_attempt_op *op) {
+    if (!op) return;
+    hs_attempt_rec *a = &op->a;
+    hs_free(a->request_url);
+    hs_free(a->request_method);
+    hs_free(a->request_headers_json);
+    hs_free(a->response_headers_json);
+    hs_free(a->response_body);
+    hs_free(a->error);
+    hs_free(op->priv_);
+}
+
+static const char SQL_ATTEMPT_INSERT[] =
+    "INSERT INTO delivery_attempts(id, delivery_id, event_id, destination_id, connection_id, attempt_number, "
+    "status, request_url, request_method, request_headers, response_status, response_headers, response_body, "
+    "duration_ms, error, next_retry_at, is_dlq, dlq_at, created_at) "
+    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
+/* a delivery cancelled meanwhile (its destination deleted) stays cancelled */
+static const char SQL_DELIVERY_SETTLE[] = "UPDATE deliveries SET status = ?2, attempts = ?3, next_attempt_at = ?4, "
+                                          "updated_at = ?5 WHERE id = ?1 AND status = 'pending'";
+static const char SQL_EVENT_TALLY[] =
+    "SELECT count(*) FILTER (WHERE status = 'pending'), "
+    "count(*) FILTER (WHERE status IN ('dlq', 'failed')), "
+    "count(*) FILTER (WHERE status = 'delivered') FROM deliveries WHERE event_id = ?1";
+static const char SQL_EVENT_STATUS[] = "UPDATE events SET status = ?2 WHERE id = ?1";
+static const char SQL_CIRCUIT_SAVE[] =
+    "INSERT OR REPLACE INTO circuits(destination_id, state, consecutive_failures, opened_at, next_probe_at, "
+    "last_transition_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)";
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v) {
+    if (v)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static void bind_int_or_null(sqlite3_stmt *st, int i, uint64_t v) {
+    if (v)
+        sqlite3_bind_int64(st, i, (int64_t)v);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/* Step a statement that returns no rows; HS_OK or err filled. */
+static int step_done(hs_conn *w, sqlite3_stmt *st, const char *what, hs_error *err) {
+    int rc = sqlite3_step(st);
+    hs_stmt_done(w, st);
+    return rc == SQLITE_DONE ? HS_OK : hs_sqlite_fail(err, w->db, rc, what);
+}
+
+/* Once no delivery of the event is pending, its status says how it ended. */
+static int settle_event(hs_conn *w, const char *event_id, hs_error *err) {
+    sqlite3_stmt *st = hs_stmt(w, SQL_EVENT_TALLY, err);
+    if (!st) return err->code;
+    sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int64_t pending = 0, failed = 0, delivered = 0;
+    if (rc == SQLITE_ROW) {
+        pending = sqlite3_column_int64(st, 0);
+        failed = sqlite3_column_int64(st, 1);
+        delivered = sqlite3_column_int64(st, 2);
+    }
+    hs_stmt_done(w, st);
+    if (rc != SQLITE_ROW) return hs_sqlite_fail(err, w->db, rc, "tallying the event's deliveries");
+    const char *status = pending ? "processing" : failed ? "failed" : delivered ? "delivered" : NULL;
+    if (!status) return HS_OK; /* every delivery cancelled: leave the event as it was */
+    st = hs_stmt(w, SQL_EVENT_STATUS, err);
+    if (!st) return err->code;
+    sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+    return step_done(w, st, "updating the event status", err);
+}
+
+static int record_attempt(hs_conn *w, const hs_attempt_rec *a, hs_error *err) {
+    sqlite3_stmt *st = hs_stmt(w, SQL_ATTEMPT_INSERT, err);
+    if (!st) return err->code;
+    sqlite3_bind_text(st, 1, a->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, a->delivery_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, a->event_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, a->destination_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, a->connection_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 6, a->attempt_number);
+    sqlite3_bind_text(st, 7, a->success ? "success" : "failed", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, a->request_url ? a->request_url : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, a->request_method ? a->request_method : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 10, a->request_headers_json ? a->request_headers_json : "{}", -1, SQLITE_STATIC);
+    bind_int_or_null(st, 11, (uint64_t)(a->response_status > 0 ? a->response_status : 0));
+    bind_text_or_null(st, 12, a->response_headers_json);
+    if (a->response_body)
+        sqlite3_bind_blob64(st, 13, a->response_body, a->response_body_len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 13);
+    sqlite3_bind_int64(st, 14, (int64_t)a->duration_ms);
+    bind_text_or_null(st, 15, a->error);
+    bind_int_or_null(st, 16, a->next_retry_at);
+    sqlite3_bind_int(st, 17, a->is_dlq ? 1 : 0);
+    bind_int_or_null(st, 18, a->is_dlq ? a->dlq_at : 0);
+    sqlite3_bind_int64(st, 19, (int64_t)a->created_at);
+    int rc = step_done(w, st, "recording the attempt", err);
+    if (rc != HS_OK) return rc;
+
+    const char *status = a->success ? "delivered" : a->is_dlq ? "dlq" : "pending";
+    st = hs_stmt(w, SQL_DELIVERY_SETTLE, err);
+    if (!st) return err->code;
+    sqlite3_bind_text(st, 1, a->delivery_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, a->attempt_number);
+    sqlite3_bind_int64(st, 4, (int64_t)a->next_retry_at);
+    sqlite3_bind_int64(st, 5, (int64_t)a->created_at);
+    rc = step_done(w, st, "updating the delivery", err);
+    if (rc != HS_OK || strcmp(status, "pending") == 0) return rc;
+    return settle_event(w, a->event_id, err);
+}
+
+static int save_circuit(hs_conn *w, const hs_circuit_row *c, hs_error *err) {
+    sqlite3_stmt *st = hs_stmt(w, SQL_CIRCUIT_SAVE, err);
+    if (!st) return err->code;
+    sqlite3_bind_text(st, 1, c->destination_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, c->state, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, c->consecutive_failures);
+    sqlite3_bind_int64(st, 4, (int64_t)c->opened_at);
+    sqlite3_bind_int64(st, 5, (int64_t)c->next_probe_at);
+    sqlite3_bind_int64(st, 6, (int64_t)c->last_transition_at);
+    return step_done(w, st, "saving the circuit state", err);
+}
+
+static int attempt_exec(hs_store *s, hs_wop *w) {
+    hs_attempt_op *op = w->ud;
+    int rc = HS_OK;
+    if (op->has_attempt) rc = record_attempt(&s->writer, &op->a, &w->err);
+    if (rc == HS_OK && op->has_circuit) rc = save_circuit(&s->writer, &op->circuit, &w->err);
+    return rc;
+}
+
+static void attempt_complete(hs_wop *w) {
+    hs_attempt_op *op = w->ud;
+    op->err = w->err;
+    op->cb(op, w->status);
+}
+
+int hs_store_attempt_commit(hs_store *s, hs_attempt_op *op) {
+    hs_error_clear(&op->err);
+    if (!op->cb || !op->priv_)
+        return hs_error_set(&op->err, HS_ERR_INTERNAL, NULL, "an attempt op needs a callback and hs_attempt_op_new");
+    hs_wop *w = &((attempt_box *)op->priv_)->w;
+    memset(w, 0, sizeof *w);
+    w->exec = attempt_exec;
+    w->ud = op;
+    w->complete = attempt_complete;
+    return hs_writer_submit_async(s, w, &op->err);
+}
+
+/* ---- manual retries (sync) ---- */
+
+typedef struct retry_args {
+    const char *attempt_id, *event_id;
+    hs_delivery *out; /* attempt retry: one */
+    hs_delivery *list;
+    size_t n;
+} retry_args;
+
+static const char SQL_REQUEUE[] =
+    "UPDATE deliveries SET status = 'pending', next_attempt_at = ?2, updated_at = ?2 WHERE id = ?1";
+static const char SQL_UNDLQ[] = "UPDATE delivery_attempts SET is_dlq = 0 WHERE delivery_id = ?1 AND is_dlq = 1";
+static const char SQL_DELIVERY_BY_ID[] = "SELECT " HS_DELIVERY_COLS " FROM deliveries WHERE id = ?1";
+static const char SQL_RETRYABLE_OF_EVENT[] =
+    "SELECT " HS_DELIVERY_COLS " FROM deliveries WHERE event_id = ?1 AND status IN ('dlq', 'failed') "
+    "ORDER BY id";
+
+/* Back to pending, due now; out of the DLQ; the event is processing again. */
+static int requeue(hs_conn *w, hs_delivery *d, hs_error *err) {
+    uint64_t now = hs_now_ms();
+    sqlite3_stmt *st = hs_stmt(w, SQL_REQUEUE, err);
+    if (!st) return err->code;
+    sqlite3_bind_text(st, 1, d->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)now);
+    int rc = step_done(w, st, "requeueing the delivery", err);
+    if (rc == HS_OK && (st = hs_stmt(w, SQL_UNDLQ, err)) != NULL) {
+        sqlite3_bind_text(st, 1, d->id, -1, SQLITE_STATIC);
+        rc = step_done(w, st, "taking the delivery out of the DLQ", err);
+    } else if (rc == HS_OK) {
+        rc = err->code;
+    }
+    if (rc == HS_OK && (st = hs_stmt(w, SQL_EVENT_STATUS, err)) != NULL) {
+        sqlite3_bind_text(st, 1, d->event_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, "processing", -1, SQLITE_STATIC);
+        rc = step_done(w, st, "updating the event status", err);
+    } else if (rc == HS_OK) {
+        rc = err->code;
+    }
+    snprintf(d->status, sizeof d->status, "pending");
+    d->next_attempt_at = now;
+    d->updated_at = now;
+    return rc;
+}
+
+static int attempt_retry_exec(hs_store *s, hs_wop *op) {
+    retry_args *ra = op->ud;
+    hs_conn *w = &s->writer;
+    sqlite3_stmt *st = hs_stmt(w, "SELECT delivery_id FROM delivery_attempts WHERE id = ?1", &op->err);
+    if (!st) return op->err.code;
+    sqlite3_bind_text(st, 1, ra->attempt_id, -1, SQLITE_STATIC);
+    char delivery_id[HS_ID_MAX] = "";
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) hs_col_copy(delivery_id, sizeof delivery_id, st, 0);
+    hs_stmt_done(w, st);
+    if (rc == SQLITE_DONE)
+        return hs_error_set(&op->err, HS_ERR_NOTFOUND, NULL, "no delivery attempt %s", ra->attempt_id);
+    if (rc != SQLITE_ROW) return hs_sqlite_fail(&op->err, w->db, rc, "finding the attempt");
+    hs_delivery *d;
+    size_t n;
+    int ret = hs_deliveries_select(w, SQL_DELIVERY_BY_ID, delivery_id, &d, &n, &op->err);
+    if (ret != HS_OK) return ret;
+    if (n == 0 || (strcmp(d->status, "dlq") != 0 && strcmp(d->status, "failed") != 0)) {
+        ret = hs_error_set(&op->err, HS_ERR_CONFLICT, NULL,
+                           "delivery %s is %s; only dead-lettered or failed deliveries can be retried", delivery_id,
+                           n ? d->status : "gone");
+        hs_free(d);
+        return ret;
+    }
+    ret = requeue(w, d, &op->err);
+    if (ret == HS_OK) *ra->out = *d;
+    hs_free(d);
+    return ret;
+}
+
+int hs_store_attempt_retry(hs_store *s, const char *attempt_id, hs_delivery *out, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    if (!attempt_id || !out) return hs_error_set(err, HS_ERR_INVALID, NULL, "bad retry request");
+    retry_args ra = {.attempt_id = attempt_id, .out = out};
+    hs_wop op = {.exec = attempt_retry_exec, .ud = &ra};
+    return hs_writer_submit(s, &op, err);
+}
+
+static int event_retry_exec(hs_store *s, hs_wop *op) {
+    retry_args *ra = op->ud;
+    hs_conn *w = &s->writer;
+    sqlite3_stmt *st = hs_stmt(w, "SELECT 1 FROM events WHERE id = ?1", &op->err);
+    if (!st) return op->err.code;
+    sqlite3_bind_text(st, 1, ra->event_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    hs_stmt_done(w, st);
+    if (rc == SQLITE_DONE) return hs_error_set(&op->err, HS_ERR_NOTFOUND, NULL, "no event %s", ra->event_id);
+    if (rc != SQLITE_ROW) return hs_sqlite_fail(&op->err, w->db, rc, "finding the event");
+    int ret = hs_deliveries_select(w, SQL_RETRYABLE_OF_EVENT, ra->event_id, &ra->list, &ra->n, &op->err);
+    if (ret != HS_OK) return ret;
+    if (ra->n == 0)
+        ret = hs_error_set(&op->err, HS_ERR_CONFLICT, NULL, "event %s has no dead-lettered or failed deliveries",
+                           ra->event_id);
+    for (size_t i = 0; ret == HS_OK && i < ra->n; i++) ret = requeue(w, &ra->list[i], &op->err);
+    if (ret != HS_OK) {
+        hs_free(ra->list);
+        ra->list = NULL;
+        ra->n = 0;
+    }
+    return ret;
+}
+
+static void event_retry_undo(hs_wop *op) {
+    retry_args *ra = op->ud;
+    hs_free(ra->list);
+    ra->list = NULL;
+    ra->n = 0;
+}
+
+int hs_store_event_retry(hs_store *s, const char *event_id, hs_delivery **out, size_t *n, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    *out = NULL;
+    *n = 0;
+    if (!event_id) return hs_error_set(err, HS_ERR_INVALID, NULL, "bad retry request");
+    retry_args ra = {.event_id = event_id};
+    hs_wop op = {.exec = event_retry_exec, .undo = event_retry_undo, .ud = &ra};
+    int rc = hs_writer_submit(s, &op, err);
+    if (rc == HS_OK) {
+        *out = ra.list;
+        *n = ra.n;
+    }
+    return rc;
+}
+
+/* ---- reads for the API ---- */
+
+#define ATTEMPT_COLS                                                                                                   \
+    "id, delivery_id, event_id, destination_id, connection_id, attempt_number, status, request_url, "                  \
+    "request_method, request_headers, response_status, response_headers, response_body, duration_ms, error, "          \
+    "next_retry_at, is_dlq, dlq_at, created_at"
+
+static json_t *time_or_null(sqlite3_stmt *st, int col) {
+    if (sqlite3_column_type(st, col) == SQLITE_NULL) return json_null();
+    char ts[HS_ISO8601_MAX];
+    hs_iso8601((uint64_t)sqlite3_column_int64(st, col), ts);
+    return json_string(ts);
+}
+
+static json_t *text_col(sqlite3_stmt *st, int col) {
+    if (sqlite3_column_type(st, col) == SQLITE_NULL) return json_null();
+    return hs_json_text((const char *)sqlite3_column_text(st, col));
+}
+
+/* A JSON object column, parsed (null when missing or unparsable). */
+static json_t *object_col(sqlite3_stmt *st, int col) {
+    if (sqlite3_column_type(st, col) == SQLITE_NULL) return json_null();
+    json_t *v = json_loads((const char *)sqlite3_column_text(st, col), 0, NULL);
+    return v ? v : json_null();
+}
+
+static json_t *attempt_from_row(sqlite3_stmt *st) {
+    json_t *o = json_object();
+    static const char *const text_names[] = {"id", "delivery_id", "event_id", "destination_id", "connection_id"};
+    for (int i = 0; i < 5; i++) json_object_set_new(o, text_names[i], text_col(st, i));
+    json_object_set_new(o, "attempt_number", json_integer(sqlite3_column_int(st, 5)));
+    json_object_set_new(o, "status", text_col(st, 6));
+    json_object_set_new(o, "request_url", text_col(st, 7));
+    json_object_set_new(o, "request_method", text_col(st, 8));
+    json_object_set_new(o, "request_headers", object_col(st, 9));
+    json_object_set_new(o, "response_status",
+                        sqlite3_column_type(st, 10) == SQLITE_NULL ? json_null()
+                                                                   : json_integer(sqlite3_column_int(st, 10)));
+    json_object_set_new(o, "response_headers", object_col(st, 11));
+    json_t *body = json_null();
+    if (sqlite3_column_type(st, 12) != SQLITE_NULL) {
+        /* the blob as text: kept bytes that are not UTF-8 read as Latin-1 */
+        const char *b = sqlite3_column_blob(st, 12);
+        size_t len = (size_t)sqlite3_column_bytes(st, 12);
+        char *z = hs_malloc(len + 1);
+        if (len) memcpy(z, b, len);
+        z[len] = '\0';
+        body = hs_json_text(z);
+        hs_free(z);
+    }
+    json_object_set_new(o, "response_body", body);
+    json_object_set_new(o, "duration_ms", json_integer(sqlite3_column_int64(st, 13)));
+    json_object_set_new(o, "error", text_col(st, 14));
+    json_object_set_new(o, "next_retry_at", time_or_null(st, 15));
+    json_object_set_new(o, "is_dlq", json_boolean(sqlite3_column_int(st, 16) != 0));
+    json_object_set_new(o, "dlq_at", time_or_null(st, 17));
+    json_object_set_new(o, "created_at", time_or_null(st, 18));
+    return o;
+}
+
+/* Rows of st as an array of attempt objects. */
+static int collect_attempts(hs_conn *c, sqlite3_stmt *st, size_t limit, json_t **items, bool *more, hs_error *err) {
+    json_t *arr = json_array();
+    int rc;
+    if (more) *more = false;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (limit && json_array_size(arr) == limit) {
+            if (more) *more = true;
+            rc = SQLITE_DONE;
+            break;
+        }
+        json_array_append_new(arr, attempt_from_row(st));
+    }
+    if (rc != SQLITE_DONE) {
+        json_decref(arr);
+        return hs_sqlite_fail(err, c->db, rc, "reading delivery attempts");
+    }
+    *items = arr;
+    return HS_OK;
+}
+
+int hs_store_attempt_list(hs_store *s, const hs_attempt_query *q, json_t **items, bool *has_more, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    *items = NULL;
+    *has_more = false;
+    if (!q || q->page.limit < 1 || q->page.limit > 100)
+        return hs_error_set(err, HS_ERR_INVALID, "limit", "must be 1 to 100");
+    hs_buf sql;
+    hs_buf_init(&sql, 2048);
+    hs_buf_appends(&sql, "SELECT " ATTEMPT_COLS " FROM delivery_attempts a WHERE 1");
+    if (q->event_id) hs_buf_appends(&sql, " AND event_id = :event_id");
+    if (q->destination_id) hs_buf_appends(&sql, " AND destination_id = :destination_id");
+    if (q->connection_id) hs_buf_appends(&sql, " AND connection_id = :connection_id");
+    if (q->dlq_only) hs_buf_appends(&sql, " AND is_dlq = 1");
+    if (q->status && strcmp(q->status, "pending") == 0) /* the latest attempt of a delivery that waits for its retry */
+        hs_buf_appends(&sql, " AND status = 'failed' AND next_retry_at IS NOT NULL AND is_dlq = 0"
+                             " AND id = (SELECT max(id) FROM delivery_attempts b WHERE b.delivery_id = a.delivery_id)"
+                             " AND delivery_id IN (SELECT id FROM deliveries WHERE status = 'pending')");
+    else if (q->status)
+        hs_buf_appends(&sql, " AND status = :status");
+    if (q->page.cursor) hs_buf_appends(&sql, " AND id < :cursor");
+    hs_buf_appends(&sql, " ORDER BY id DESC LIMIT :limit");
+    hs_conn *c = hs_reader_get(s, err);
+    sqlite3_stmt *st = c ? hs_stmt(c, sql.data, err) : NULL;
+    hs_buf_free(&sql);
+    if (!st) {
+        if (c) hs_reader_put(s, c);
+        return err->code;
+    }
+    hs_bind_opt_text(st, ":event_id", q->event_id);
+    hs_bind_opt_text(st, ":destination_id", q->destination_id);
+    hs_bind_opt_text(st, ":connection_id", q->connection_id);
+    hs_bind_opt_text(st, ":status", q->status);
+    hs_bind_opt_text(st, ":cursor", q->page.cursor);
+    hs_bind_opt_int(st, ":limit", q->page.limit + 1);
+    int rc = collect_attempts(c, st, (size_t)q->page.limit, items, has_more, err);
+    hs_stmt_done(c, st);
+    hs_reader_put(s, c);
+    return rc;
+}
+
+int hs_store_attempt_get(hs_store *s, const char *id, json_t **out, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    *out = NULL;
+    hs_conn *c = hs_reader_get(s, err);
+    if (!c) return err->code;
+    sqlite3_stmt *st = hs_stmt(c, "SELECT " ATTEMPT_COLS " FROM delivery_attempts WHERE id = ?1", err);
+    json_t *arr = NULL;
+    int rc = st ? HS_OK : err->code;
+    if (st) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        rc = collect_attempts(c, st, 0, &arr, NULL, err);
+    }
+    hs_stmt_done(c, st);
+    hs_reader_put(s, c);
+    if (rc != HS_OK) return rc;
+    if (json_array_size(arr) == 0) {
+        json_decref(arr);
+        return hs_error_set(err, HS_ERR_NOTFOUND, NULL, "no delivery attempt %s", id);
+    }
+    *out = json_incref(json_array_get(arr, 0));
+    json_decref(arr);
+    return HS_OK;
+}
+
+int hs_store_event_attempts(hs_store *s, const char *event_id, json_t **items, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    *items = NULL;
+    hs_conn *c = hs_reader_get(s, err);
+    if (!c) return err->code;
+    sqlite3_stmt *st =
+        hs_stmt(c, "SELECT " ATTEMPT_COLS " FROM delivery_attempts WHERE event_id = ?1 ORDER BY id", err);
+    int rc = st ? HS_OK : err->code;
+    if (st) {
+        sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
+        rc = collect_attempts(c, st, 0, items, NULL, err);
+    }
+    hs_stmt_done(c, st);
+    hs_reader_put(s, c);
+    return rc;
+}
