@@ -63,7 +63,7 @@ static void ingest_done(hs_ingest *ing, int status) {
     hs_api *api = ing->ud2;
     if (status == HS_OK) {
         /* committed: the deliveries are the scheduler's from here on */
-        hs_scheduler_add(api->sched, ing->event_id, ing->deliveries, ing->ndeliveries);
+        hs_scheduler_add(api->sched, ing);
         char body[160];
         int n =
             snprintf(body, sizeof body, "{\"event_id\":\"%s\",\"source_id\":\"%s\"}", ing->event_id, ing->source_id);

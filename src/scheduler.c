@@ -24,7 +24,20 @@
 #include "retry.h"
 #include "timeutil.h"
 
-#define STORE_RETRY_MS 5000 /* an outcome the store could not record is retried after this */
+#define STORE_RETRY_MS 5000        /* an outcome the store could not record is retried after this */
+#define PAYLOAD_BUDGET (64u << 20) /* event bodies kept in memory for first attempts */
+
+/* An ingested event's content, shared by its deliveries for their first
+ * attempt so that it need not be read back from the store. */
+typedef struct payload {
+    int refs;
+    size_t bytes;
+    char source_id[HS_ID_MAX];
+    char *body;
+    size_t body_len;
+    char *content_type;
+    char *headers_json;
+} payload;
 
 typedef struct item {
     char id[HS_ID_MAX];
@@ -33,6 +46,7 @@ typedef struct item {
     int attempts;      /* made so far */
     uint64_t ready_at; /* ms */
     uint64_t seq;      /* arrival order */
+    payload *pl;       /* NULL: read the event from the store */
 } item;
 
 typedef struct dest {
@@ -59,6 +73,7 @@ struct hs_scheduler {
     dest **slots; /* open addressing by id */
     size_t nslots, ndests;
     uint64_t next_seq;
+    size_t payload_bytes; /* held by payloads, against PAYLOAD_BUDGET */
     bool stopping;
     int jobs; /* in flight anywhere: threadpool, transfer or commit */
     int closing_handles;
@@ -181,6 +196,22 @@ static void heap_rebuild(dest *d) {
     for (size_t i = d->n / 2 + 1; i-- > 0;) sift_down(d, i);
 }
 
+/* ---- payloads and items ---- */
+
+static void payload_unref(hs_scheduler *sc, payload *pl) {
+    if (!pl || --pl->refs > 0) return;
+    sc->payload_bytes -= pl->bytes;
+    hs_free(pl->body);
+    hs_free(pl->content_type);
+    hs_free(pl->headers_json);
+    hs_free(pl);
+}
+
+static void item_free(hs_scheduler *sc, item *it) {
+    payload_unref(sc, it->pl);
+    hs_free(it);
+}
+
 /* ---- destinations ---- */
 
 static void dest_configure(dest *d, const json_t *doc) {
@@ -240,7 +271,7 @@ static void dest_release(dest *d) {
 }
 
 static void drop_queue(dest *d) {
-    for (size_t i = 0; i < d->n; i++) hs_free(d->heap[i]);
+    for (size_t i = 0; i < d->n; i++) item_free(d->sc, d->heap[i]);
     d->n = 0;
 }
 
@@ -286,32 +317,15 @@ static char *masked_headers(const hs_out_req *r) {
     return s;
 }
 
-static void build_work(uv_work_t *w) {
-    job *j = w->data;
-    hs_event *e = NULL;
-    j->rc = hs_store_event_get(j->sc->store, j->it->event_id, &e, &j->err);
-    if (j->rc != HS_OK) return;
+/* Let the provider build the request for ctx (any thread). */
+static void build_from(job *j, const hs_delivery_ctx *ctx) {
     if (!j->d->prov || !j->d->prov->build) {
         j->rc = hs_error_set(&j->err, HS_ERR_UNSUPPORTED, NULL, "delivery to %s destinations is not available yet",
                              json_string_value(json_object_get(j->doc, "type")));
-        hs_event_free(e);
         return;
     }
-    hs_delivery_ctx ctx = {
-        .destination = j->doc,
-        .event_id = e->id,
-        .delivery_id = j->it->id,
-        .connection_id = j->it->connection_id,
-        .source_id = e->source_id,
-        .attempt = j->attempt,
-        .now_ms = j->now_ms,
-        .payload = (const char *)e->body,
-        .payload_len = e->body_len,
-        .content_type = e->content_type ? e->content_type : "",
-        .event_headers_json = e->headers_json,
-    };
     j->req = hs_calloc(1, sizeof *j->req);
-    j->rc = j->d->prov->build(&ctx, j->req, &j->err);
+    j->rc = j->d->prov->build(ctx, j->req, &j->err);
     if (j->rc == HS_OK) {
         j->req_headers_json = masked_headers(j->req);
         j->url = hs_strdup(j->req->url ? j->req->url : "");
@@ -321,6 +335,32 @@ static void build_work(uv_work_t *w) {
         hs_free(j->req);
         j->req = NULL;
     }
+}
+
+static void ctx_init(hs_delivery_ctx *ctx, const job *j, const char *source_id) {
+    memset(ctx, 0, sizeof *ctx);
+    ctx->destination = j->doc;
+    ctx->event_id = j->it->event_id;
+    ctx->delivery_id = j->it->id;
+    ctx->connection_id = j->it->connection_id;
+    ctx->source_id = source_id;
+    ctx->attempt = j->attempt;
+    ctx->now_ms = j->now_ms;
+}
+
+/* Threadpool: the event is not in memory; read it, then build. */
+static void build_work(uv_work_t *w) {
+    job *j = w->data;
+    hs_event *e = NULL;
+    j->rc = hs_store_event_get(j->sc->store, j->it->event_id, &e, &j->err);
+    if (j->rc != HS_OK) return;
+    hs_delivery_ctx ctx;
+    ctx_init(&ctx, j, e->source_id);
+    ctx.payload = (const char *)e->body;
+    ctx.payload_len = e->body_len;
+    ctx.content_type = e->content_type ? e->content_type : "";
+    ctx.event_headers_json = e->headers_json;
+    build_from(j, &ctx);
     hs_event_free(e);
 }
 
@@ -351,6 +391,9 @@ static void finish(job *j, bool requeue) {
     hs_scheduler *sc = j->sc;
     d->in_flight--;
     sc->jobs--;
+    /* retries read the event back: bodies are not held across retry waits */
+    payload_unref(sc, j->it->pl);
+    j->it->pl = NULL;
     if (requeue && !d->removed)
         heap_push(d, j->it);
     else
@@ -475,12 +518,7 @@ static void on_response(hs_http_call *call, hs_out_resp *resp, void *ud) {
     hs_free(resp);
 }
 
-static void build_done(uv_work_t *w, int status) {
-    job *j = w->data;
-    if (status == UV_ECANCELED || j->sc->stopping) {
-        finish(j, false);
-        return;
-    }
+static void send_built(job *j) {
     if (j->rc != HS_OK) {
         conclude(j, NULL, false, j->err.msg[0] ? j->err.msg : hs_strerror(j->rc));
         return;
@@ -489,6 +527,15 @@ static void build_done(uv_work_t *w, int status) {
     j->req = NULL; /* the client owns it now */
     if (hs_http_client_send(j->sc->http, req, on_response, j, NULL) != HS_OK)
         conclude(j, NULL, false, "the request could not be started");
+}
+
+static void build_done(uv_work_t *w, int status) {
+    job *j = w->data;
+    if (status == UV_ECANCELED || j->sc->stopping) {
+        finish(j, false);
+        return;
+    }
+    send_built(j);
 }
 
 static void start(dest *d, item *it) {
@@ -504,6 +551,18 @@ static void start(dest *d, item *it) {
     hs_error_clear(&j->err);
     d->in_flight++;
     sc->jobs++;
+    if (it->pl) {
+        /* the event is in memory: build here (signing is microseconds) */
+        hs_delivery_ctx ctx;
+        ctx_init(&ctx, j, it->pl->source_id);
+        ctx.payload = it->pl->body;
+        ctx.payload_len = it->pl->body_len;
+        ctx.content_type = it->pl->content_type ? it->pl->content_type : "";
+        ctx.event_headers_json = it->pl->headers_json;
+        build_from(j, &ctx);
+        send_built(j);
+        return;
+    }
     int rc = uv_queue_work(sc->loop, &j->work, build_work, build_done);
     if (rc != 0) {
         j->rc = hs_error_set(&j->err, HS_ERR_IO, NULL, "cannot queue the delivery: %s", uv_strerror(rc));
@@ -513,8 +572,8 @@ static void start(dest *d, item *it) {
 
 /* ---- adding work ---- */
 
-static void enqueue(hs_scheduler *sc, dest *d, const char *id, const char *event_id, const char *connection_id,
-                    int attempts, uint64_t ready_at) {
+static item *enqueue(hs_scheduler *sc, dest *d, const char *id, const char *event_id, const char *connection_id,
+                     int attempts, uint64_t ready_at) {
     item *it = hs_calloc(1, sizeof *it);
     snprintf(it->id, sizeof it->id, "%s", id);
     snprintf(it->event_id, sizeof it->event_id, "%s", event_id);
@@ -523,16 +582,38 @@ static void enqueue(hs_scheduler *sc, dest *d, const char *id, const char *event
     it->ready_at = ready_at;
     it->seq = sc->next_seq++;
     heap_push(d, it);
+    return it;
 }
 
-void hs_scheduler_add(hs_scheduler *sc, const char *event_id, const hs_delivery_ref *refs, size_t n) {
+void hs_scheduler_add(hs_scheduler *sc, hs_ingest *ing) {
     uint64_t now = hs_now_ms();
-    for (size_t i = 0; i < n; i++) {
-        dest *d = find(sc, refs[i].destination_id);
+    payload *pl = NULL;
+    if (ing->ndeliveries && sc->payload_bytes + ing->body_len <= PAYLOAD_BUDGET) {
+        /* take the committed event's content over from the ingest */
+        pl = hs_calloc(1, sizeof *pl);
+        snprintf(pl->source_id, sizeof pl->source_id, "%s", ing->source_id);
+        pl->body = ing->body;
+        pl->body_len = ing->body_len;
+        pl->content_type = ing->content_type;
+        pl->headers_json = ing->headers_json;
+        ing->body = ing->content_type = ing->headers_json = NULL;
+        ing->body_len = 0;
+        pl->bytes = sizeof *pl + pl->body_len;
+        sc->payload_bytes += pl->bytes;
+        pl->refs = 1; /* ours until the loop below is done */
+    }
+    for (size_t i = 0; i < ing->ndeliveries; i++) {
+        const hs_delivery_ref *r = &ing->deliveries[i];
+        dest *d = find(sc, r->destination_id);
         if (!d || d->removed) continue;
-        enqueue(sc, d, refs[i].id, event_id, refs[i].connection_id, 0, now);
+        item *it = enqueue(sc, d, r->id, ing->event_id, r->connection_id, 0, now);
+        if (pl) {
+            it->pl = pl;
+            pl->refs++;
+        }
         pump(d);
     }
+    payload_unref(sc, pl);
 }
 
 void hs_scheduler_add_deliveries(hs_scheduler *sc, const hs_delivery *dl, size_t n) {

@@ -28,9 +28,12 @@ typedef struct hs_scheduler hs_scheduler;
 /* Loads everything from the store (blocking reads: call before serving). */
 int hs_scheduler_new(uv_loop_t *loop, hs_store *s, hs_scheduler **out, hs_error *err);
 
-/* New deliveries of a committed event (ingest), or deliveries that a manual
- * retry put back to pending. Unknown destinations are ignored (deleted). */
-void hs_scheduler_add(hs_scheduler *sc, const char *event_id, const hs_delivery_ref *refs, size_t n);
+/* The deliveries of a committed ingest. The scheduler may take the event's
+ * body, headers and content type out of ing (leaving NULL) to send the
+ * first attempts without reading the event back. Deliveries that a manual
+ * retry put back to pending come with hs_scheduler_add_deliveries. Unknown
+ * destinations are ignored (deleted meanwhile). */
+void hs_scheduler_add(hs_scheduler *sc, hs_ingest *ing);
 void hs_scheduler_add_deliveries(hs_scheduler *sc, const hs_delivery *d, size_t n);
 
 /* A destination was created or changed (doc as stored, borrowed), or

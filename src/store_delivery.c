@@ -98,11 +98,16 @@ static const char SQL_ATTEMPT_INSERT[] =
 /* a delivery cancelled meanwhile (its destination deleted) stays cancelled */
 static const char SQL_DELIVERY_SETTLE[] = "UPDATE deliveries SET status = ?2, attempts = ?3, next_attempt_at = ?4, "
                                           "updated_at = ?5 WHERE id = ?1 AND status = 'pending'";
-static const char SQL_EVENT_TALLY[] =
-    "SELECT count(*) FILTER (WHERE status = 'pending'), "
-    "count(*) FILTER (WHERE status IN ('dlq', 'failed')), "
-    "count(*) FILTER (WHERE status = 'delivered') FROM deliveries WHERE event_id = ?1";
-static const char SQL_EVENT_STATUS[] = "UPDATE events SET status = ?2 WHERE id = ?1";
+/* one of the event's deliveries ended (?2: 1 when in the DLQ): once none is
+ * open the status says how it went */
+static const char SQL_EVENT_SETTLE[] =
+    "UPDATE events SET open_deliveries = open_deliveries - 1, failed_deliveries = failed_deliveries + ?2, "
+    "status = CASE WHEN open_deliveries > 1 THEN status WHEN failed_deliveries + ?2 > 0 THEN 'failed' "
+    "ELSE 'delivered' END WHERE id = ?1";
+/* one of its deliveries is open again (a manual retry of a DLQ'd one) */
+static const char SQL_EVENT_REOPEN[] =
+    "UPDATE events SET open_deliveries = open_deliveries + 1, failed_deliveries = max(failed_deliveries - 1, 0), "
+    "status = 'processing' WHERE id = ?1";
 static const char SQL_CIRCUIT_SAVE[] =
     "INSERT OR REPLACE INTO circuits(destination_id, state, consecutive_failures, opened_at, next_probe_at, "
     "last_transition_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)";
@@ -128,26 +133,14 @@ static int step_done(hs_conn *w, sqlite3_stmt *st, const char *what, hs_error *e
     return rc == SQLITE_DONE ? HS_OK : hs_sqlite_fail(err, w->db, rc, what);
 }
 
-/* Once no delivery of the event is pending, its status says how it ended. */
-static int settle_event(hs_conn *w, const char *event_id, hs_error *err) {
-    sqlite3_stmt *st = hs_stmt(w, SQL_EVENT_TALLY, err);
+/* The delivery just left pending (the UPDATE before changed one row):
+ * count that on its event. */
+static int settle_event(hs_conn *w, const char *event_id, bool dlq, hs_error *err) {
+    if (sqlite3_changes(w->db) != 1) return HS_OK; /* cancelled meanwhile: counted then */
+    sqlite3_stmt *st = hs_stmt(w, SQL_EVENT_SETTLE, err);
     if (!st) return err->code;
     sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    int64_t pending = 0, failed = 0, delivered = 0;
-    if (rc == SQLITE_ROW) {
-        pending = sqlite3_column_int64(st, 0);
-        failed = sqlite3_column_int64(st, 1);
-        delivered = sqlite3_column_int64(st, 2);
-    }
-    hs_stmt_done(w, st);
-    if (rc != SQLITE_ROW) return hs_sqlite_fail(err, w->db, rc, "tallying the event's deliveries");
-    const char *status = pending ? "processing" : failed ? "failed" : delivered ? "delivered" : NULL;
-    if (!status) return HS_OK; /* every delivery cancelled: leave the event as it was */
-    st = hs_stmt(w, SQL_EVENT_STATUS, err);
-    if (!st) return err->code;
-    sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, dlq ? 1 : 0);
     return step_done(w, st, "updating the event status", err);
 }
 
@@ -187,9 +180,9 @@ static int record_attempt(hs_conn *w, const hs_attempt_rec *a, hs_error *err) {
     sqlite3_bind_int(st, 3, a->attempt_number);
     sqlite3_bind_int64(st, 4, (int64_t)a->next_retry_at);
     sqlite3_bind_int64(st, 5, (int64_t)a->created_at);
-    rc = step_done(w, st, "updating the delivery", err);
+    rc = step_done(w, st, "updating the delivery", err); /* resets it; sqlite3_changes still tells */
     if (rc != HS_OK || strcmp(status, "pending") == 0) return rc;
-    return settle_event(w, a->event_id, err);
+    return settle_event(w, a->event_id, a->is_dlq, err);
 }
 
 static int save_circuit(hs_conn *w, const hs_circuit_row *c, hs_error *err) {
@@ -230,6 +223,36 @@ int hs_store_attempt_commit(hs_store *s, hs_attempt_op *op) {
     return hs_writer_submit_async(s, w, &op->err);
 }
 
+/* ---- cancelling (a destination is deleted) ---- */
+
+int hs_deliveries_cancel(hs_conn *w, const char *destination_id, uint64_t now, hs_error *err) {
+    /* the events first, while their pending deliveries can still be counted;
+     * an event left with none open ends as failed or delivered, or keeps its
+     * status when every delivery it had was cancelled */
+    sqlite3_stmt *st = hs_stmt(w,
+                               "UPDATE events SET open_deliveries = open_deliveries - (SELECT count(*) FROM "
+                               "deliveries d WHERE d.event_id = events.id AND d.destination_id = ?1 AND d.status = "
+                               "'pending'), status = CASE WHEN open_deliveries - (SELECT count(*) FROM deliveries d "
+                               "WHERE d.event_id = events.id AND d.destination_id = ?1 AND d.status = 'pending') > 0 "
+                               "THEN status WHEN failed_deliveries > 0 THEN 'failed' WHEN EXISTS (SELECT 1 FROM "
+                               "deliveries d WHERE d.event_id = events.id AND d.status = 'delivered') THEN "
+                               "'delivered' ELSE status END WHERE id IN (SELECT event_id FROM deliveries WHERE "
+                               "destination_id = ?1 AND status = 'pending')",
+                               err);
+    if (!st) return err->code;
+    sqlite3_bind_text(st, 1, destination_id, -1, SQLITE_STATIC);
+    int rc = step_done(w, st, "settling the events of cancelled deliveries", err);
+    if (rc != HS_OK) return rc;
+    st = hs_stmt(w,
+                 "UPDATE deliveries SET status = 'cancelled', updated_at = ?2 WHERE destination_id = ?1 AND "
+                 "status = 'pending'",
+                 err);
+    if (!st) return err->code;
+    sqlite3_bind_text(st, 1, destination_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)now);
+    return step_done(w, st, "cancelling deliveries", err);
+}
+
 /* ---- manual retries (sync) ---- */
 
 typedef struct retry_args {
@@ -261,9 +284,8 @@ static int requeue(hs_conn *w, hs_delivery *d, hs_error *err) {
     } else if (rc == HS_OK) {
         rc = err->code;
     }
-    if (rc == HS_OK && (st = hs_stmt(w, SQL_EVENT_STATUS, err)) != NULL) {
+    if (rc == HS_OK && (st = hs_stmt(w, SQL_EVENT_REOPEN, err)) != NULL) {
         sqlite3_bind_text(st, 1, d->event_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, "processing", -1, SQLITE_STATIC);
         rc = step_done(w, st, "updating the event status", err);
     } else if (rc == HS_OK) {
         rc = err->code;

@@ -14,7 +14,7 @@
 
 static const char SQL_EVENT_INSERT[] =
     "INSERT INTO events(id, source_id, method, path, query, headers, body, source_ip, content_type, "
-    "received_at, status) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+    "received_at, status, open_deliveries) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 static const char SQL_DELIVERY_INSERT[] =
     "INSERT INTO deliveries(id, event_id, destination_id, connection_id, status, attempts, next_attempt_at, "
     "created_at, updated_at) VALUES(?1, ?2, ?3, ?4, 'pending', 0, ?5, ?6, ?6)";
@@ -43,6 +43,7 @@ static int insert_event(hs_conn *w, const hs_ingest *ing, hs_error *err) {
     sqlite3_bind_text(st, 9, or_empty(ing->content_type), -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 10, (int64_t)ing->received_at);
     sqlite3_bind_text(st, 11, ing->event_status, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 12, (int64_t)ing->ndeliveries);
     int rc = sqlite3_step(st);
     hs_stmt_done(w, st);
     return rc == SQLITE_DONE ? HS_OK : hs_sqlite_fail(err, w->db, rc, "storing the event");

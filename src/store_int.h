@@ -152,6 +152,10 @@ int hs_writer_submit(hs_store *s, hs_wop *op, hs_error *err);
 int hs_schema_migrate(sqlite3 *db, const char *path, hs_error *err);
 int hs_schema_version(void); /* the newest version this build knows */
 
+/* store_delivery.c: cancel a deleted destination's pending deliveries and
+ * settle their events (writer thread, inside the op's transaction). */
+int hs_deliveries_cancel(hs_conn *w, const char *destination_id, uint64_t now, hs_error *err);
+
 /* store_routes.c: the source named by ref (id or slug) and its routes, from
  * the cache or the database. Valid until the next hs_routes_clear. */
 int hs_routes_get(hs_store *s, const char *ref, const hs_route_set **out, hs_error *err);

@@ -376,22 +376,14 @@ static int delete_exec(hs_store *s, hs_wop *op) {
     if (conn[0])
         return hs_error_set(err, HS_ERR_CONFLICT, NULL, "%s %s is used by connection %s; delete that first", k->name,
                             r.id, conn);
-    const char *sqls[2] = {
-        op->kind == HS_KIND_DESTINATION ? "UPDATE deliveries SET status = 'cancelled', updated_at = ?2 "
-                                          "WHERE destination_id = ?1 AND status = 'pending'"
-                                        : NULL,
-        k->sql_delete,
-    };
-    for (int i = 0; i < 2 && rc == HS_OK; i++) {
-        if (!sqls[i]) continue;
-        sqlite3_stmt *st = hs_stmt(w, sqls[i], err);
-        if (!st) return err->code;
-        sqlite3_bind_text(st, 1, r.id, -1, SQLITE_STATIC);
-        if (sqlite3_bind_parameter_count(st) >= 2) sqlite3_bind_int64(st, 2, (int64_t)hs_now_ms());
-        int src = sqlite3_step(st);
-        if (src != SQLITE_DONE) rc = hs_sqlite_fail(err, w->db, src, "deleting a resource");
-        hs_stmt_done(w, st);
-    }
+    if (op->kind == HS_KIND_DESTINATION) rc = hs_deliveries_cancel(w, r.id, hs_now_ms(), err);
+    if (rc != HS_OK) return rc;
+    sqlite3_stmt *st = hs_stmt(w, k->sql_delete, err);
+    if (!st) return err->code;
+    sqlite3_bind_text(st, 1, r.id, -1, SQLITE_STATIC);
+    int src = sqlite3_step(st);
+    if (src != SQLITE_DONE) rc = hs_sqlite_fail(err, w->db, src, "deleting a resource");
+    hs_stmt_done(w, st);
     return rc;
 }
 

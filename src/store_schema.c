@@ -113,7 +113,15 @@ static const char *const steps[] = {
     "  consecutive_failures INTEGER NOT NULL,"
     "  opened_at INTEGER NOT NULL,"
     "  next_probe_at INTEGER NOT NULL,"
-    "  last_transition_at INTEGER NOT NULL) WITHOUT ROWID;",
+    "  last_transition_at INTEGER NOT NULL) WITHOUT ROWID;"
+    /* how many of an event's deliveries are still pending, and how many
+     * ended in the DLQ: the event's status follows from these without
+     * reading its deliveries on every attempt (fan-out would make that
+     * quadratic) */
+    "ALTER TABLE events ADD COLUMN open_deliveries INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE events ADD COLUMN failed_deliveries INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE events SET open_deliveries = (SELECT count(*) FROM deliveries d WHERE d.event_id = events.id AND "
+    "d.status = 'pending') WHERE status = 'processing';",
 };
 
 #define NSTEPS ((int)(sizeof steps / sizeof steps[0]))

@@ -95,8 +95,10 @@ test('deliveries are created for enabled connections to non-disabled destination
   const got = e.body.deliveries.map((x) => [x.destination_id, x.connection_id]).sort();
   assert.deepEqual(got, [[d1.id, c1.id], [d2.id, c2.id]].sort());
   for (const dl of e.body.deliveries) {
+    // d1's first attempt (to a closed port) may already have failed: it then
+    // waits for its retry, still pending; the paused d2 has not been tried
     assert.equal(dl.status, 'pending');
-    assert.equal(dl.attempts, 0);
+    assert.ok(dl.attempts <= (dl.destination_id === d1.id ? 1 : 0));
   }
 });
 
