@@ -159,7 +159,7 @@ void hs_api_events_retry(hs_api_call *c) {
 void hs_api_attempts_retry(hs_api_call *c) {
     hs_error err;
     hs_error_clear(&err);
-    if (!hs_id_valid("att_", c->param))
+    if (!hs_id_valid("da_", c->param))
         return hs_api_failf(c, HS_ERR_NOTFOUND, "", "no delivery attempt \"%s\"", c->param);
     c->after_deliveries = hs_calloc(1, sizeof *c->after_deliveries);
     if (hs_store_attempt_retry(c->api->store, c->param, c->after_deliveries, &err)) return hs_api_fail(c, &err);
@@ -176,7 +176,7 @@ void hs_api_attempts_list(hs_api_call *c) {
     hs_error_clear(&err);
     if (hs_query_only(&c->query, allowed, &err)) return hs_api_fail(c, &err);
     hs_attempt_query q = {0};
-    if (hs_api_page(c, "att_", &q.page)) return;
+    if (hs_api_page(c, "da_", &q.page)) return;
     static const struct {
         const char *name, *prefix;
     } ids[] = {{"event_id", "evt_"}, {"destination_id", "dst_"}, {"connection_id", "conn_"}};
@@ -208,7 +208,7 @@ void hs_api_attempts_get(hs_api_call *c) {
     hs_error_clear(&err);
     static const char *const none[] = {NULL};
     if (hs_query_only(&c->query, none, &err)) return hs_api_fail(c, &err);
-    if (!hs_id_valid("att_", c->param))
+    if (!hs_id_valid("da_", c->param))
         return hs_api_failf(c, HS_ERR_NOTFOUND, "", "no delivery attempt \"%s\"", c->param);
     json_t *o = NULL;
     if (hs_store_attempt_get(c->api->store, c->param, &o, &err)) {

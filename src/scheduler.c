@@ -455,7 +455,7 @@ static void conclude(job *j, const hs_out_resp *resp, bool success, const char *
     hs_attempt_op *op = hs_attempt_op_new();
     hs_attempt_rec *a = &op->a;
     op->has_attempt = true;
-    hs_id_new("att_", a->id);
+    hs_id_new("da_", a->id);
     snprintf(a->delivery_id, sizeof a->delivery_id, "%s", it->id);
     snprintf(a->event_id, sizeof a->event_id, "%s", it->event_id);
     snprintf(a->destination_id, sizeof a->destination_id, "%s", d->id);

@@ -234,7 +234,7 @@ int hs_store_circuits(hs_store *s, hs_circuit_row **out, size_t *n, hs_error *er
 /* One attempt's outcome (DESIGN.md §3 delivery attempts). Strings are heap,
  * owned by the op that holds the record (freed by hs_attempt_op_free). */
 typedef struct hs_attempt_rec {
-    char id[HS_ID_MAX]; /* "att_..." */
+    char id[HS_ID_MAX]; /* "da_..." */
     char delivery_id[HS_ID_MAX];
     char event_id[HS_ID_MAX];
     char destination_id[HS_ID_MAX];

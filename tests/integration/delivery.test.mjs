@@ -53,7 +53,7 @@ test('a delivery arrives once, with its body and headers, and is recorded', asyn
   assert.equal(e.deliveries[0].attempts, 1);
   assert.equal(e.attempts.length, 1);
   const a = e.attempts[0];
-  assert.match(a.id, /^att_/);
+  assert.match(a.id, /^da_/);
   assert.equal(a.status, 'success');
   assert.equal(a.attempt_number, 1);
   assert.equal(a.response_status, 200);
@@ -273,9 +273,9 @@ test('attempt list filters and validation', async () => {
   assert.equal(r.status, 400);
   r = await srv.req('GET', '/v1/delivery-attempts?unknown=1');
   assert.equal(r.status, 400);
-  r = await srv.req('GET', '/v1/delivery-attempts/att_00000000000000000000000000000000');
+  r = await srv.req('GET', '/v1/delivery-attempts/da_00000000000000000000000000000000');
   assert.equal(r.status, 404);
-  r = await srv.req('POST', '/v1/delivery-attempts/att_00000000000000000000000000000000/retry');
+  r = await srv.req('POST', '/v1/delivery-attempts/da_00000000000000000000000000000000/retry');
   assert.equal(r.status, 404);
   r = await srv.req('GET', '/v1/delivery-attempts?limit=2&status=success');
   assert.equal(r.status, 200);
