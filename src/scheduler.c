@@ -61,7 +61,8 @@ typedef struct dest {
     hs_circuit circuit;
     item **heap;
     size_t n, cap;
-    int in_flight;
+    int in_flight; /* slots taken */
+    int jobs;      /* jobs that still refer to this destination */
     bool removed;
     uv_timer_t timer;
 } dest;
@@ -265,7 +266,7 @@ static void on_dest_closed(uv_handle_t *h) {
 
 /* A removed destination goes once nothing of it is in flight. */
 static void dest_release(dest *d) {
-    if (!d->removed || d->in_flight > 0) return;
+    if (!d->removed || d->jobs > 0) return;
     d->sc->closing_handles++;
     uv_close((uv_handle_t *)&d->timer, on_dest_closed);
 }
@@ -384,27 +385,37 @@ static void stop_check(hs_scheduler *sc) {
     done(sc->stop_ud);
 }
 
-/* The slot of j is free again; the item goes back to the heap (due at
+/* The slot of j is free again; the item goes back to the heap (due at its
  * ready_at) or away. */
-static void finish(job *j, bool requeue) {
+static void release(job *j, bool requeue) {
     dest *d = j->d;
-    hs_scheduler *sc = j->sc;
+    if (!j->it) return; /* released already */
     d->in_flight--;
-    sc->jobs--;
     /* retries read the event back: bodies are not held across retry waits */
-    payload_unref(sc, j->it->pl);
+    payload_unref(j->sc, j->it->pl);
     j->it->pl = NULL;
     if (requeue && !d->removed)
         heap_push(d, j->it);
     else
         hs_free(j->it);
     j->it = NULL;
+    if (!d->removed) pump(d);
+}
+
+/* The job is over: nothing refers to it any more. */
+static void job_end(job *j) {
+    dest *d = j->d;
+    hs_scheduler *sc = j->sc;
+    sc->jobs--;
+    d->jobs--;
     job_free(j);
-    if (d->removed)
-        dest_release(d);
-    else
-        pump(d);
+    dest_release(d);
     stop_check(sc);
+}
+
+static void finish(job *j, bool requeue) {
+    release(j, requeue);
+    job_end(j);
 }
 
 static hs_circuit_row circuit_row(const dest *d) {
@@ -419,23 +430,31 @@ static hs_circuit_row circuit_row(const dest *d) {
     return r;
 }
 
+/* Apply the outcome to the item and give the slot back. */
+static void settle(job *j, const hs_attempt_rec *a) {
+    j->it->attempts = a->attempt_number;
+    j->it->ready_at = a->next_retry_at;
+    release(j, !a->success && !a->is_dlq);
+}
+
 static void on_committed(hs_attempt_op *op, int status) {
     job *j = op->ud;
-    item *it = j->it;
-    bool requeue;
-    if (status == HS_OK) {
-        it->attempts = op->a.attempt_number;
-        requeue = !op->a.success && !op->a.is_dlq;
-        it->ready_at = op->a.next_retry_at;
-    } else {
-        /* not recorded: the delivery is still pending in the store; try it
-         * again a little later (at least once, never lost) */
-        hs_error_log("scheduler: recording attempt %d of %s failed: %s", op->a.attempt_number, it->id, op->err.msg);
-        requeue = true;
-        it->ready_at = hs_now_ms() + STORE_RETRY_MS;
+    if (status != HS_OK) {
+        hs_error_log("scheduler: recording attempt %d of %s failed: %s", op->a.attempt_number, op->a.delivery_id,
+                     op->err.msg);
+        if (j->it) {
+            /* still ours: the delivery is pending in the store; try it again
+             * a little later (at least once, never lost) */
+            j->it->ready_at = hs_now_ms() + STORE_RETRY_MS;
+            release(j, true);
+        }
+        /* released early: the store still has it pending, so a restart
+         * sends it again */
+    } else if (j->it) {
+        settle(j, &op->a);
     }
     hs_attempt_op_free(op);
-    finish(j, requeue);
+    job_end(j);
 }
 
 /* Decide what the attempt means and commit it. resp may be NULL (nothing
@@ -490,7 +509,15 @@ static void conclude(job *j, const hs_out_resp *resp, bool success, const char *
     }
     op->cb = on_committed;
     op->ud = j;
-    if (hs_store_attempt_commit(j->sc->store, op) != HS_OK) on_committed(op, op->err.code ? op->err.code : -1);
+    if (hs_store_attempt_commit(j->sc->store, op) != HS_OK) {
+        on_committed(op, op->err.code ? op->err.code : -1);
+        return;
+    }
+    /* best effort: the next delivery need not wait for this record's commit.
+     * A crash before it would send this one again after the restart,
+     * possibly after later ones: at-least-once, as always. Strict ordering
+     * keeps the slot until the record is on disk, so that cannot happen. */
+    if (!d->strict) settle(j, &op->a);
 }
 
 static void on_response(hs_http_call *call, hs_out_resp *resp, void *ud) {
@@ -550,6 +577,7 @@ static void start(dest *d, item *it) {
     j->now_ms = hs_now_ms();
     hs_error_clear(&j->err);
     d->in_flight++;
+    d->jobs++;
     sc->jobs++;
     if (it->pl) {
         /* the event is in memory: build here (signing is microseconds) */

@@ -202,6 +202,7 @@ static int attempt_exec(hs_store *s, hs_wop *w) {
     int rc = HS_OK;
     if (op->has_attempt) rc = record_attempt(&s->writer, &op->a, &w->err);
     if (rc == HS_OK && op->has_circuit) rc = save_circuit(&s->writer, &op->circuit, &w->err);
+    w->wrote = rc != HS_OK; /* no savepoint (see run_op): a failure fails the group */
     return rc;
 }
 
@@ -218,6 +219,7 @@ int hs_store_attempt_commit(hs_store *s, hs_attempt_op *op) {
     hs_wop *w = &((attempt_box *)op->priv_)->w;
     memset(w, 0, sizeof *w);
     w->exec = attempt_exec;
+    w->no_savepoint = true;
     w->ud = op;
     w->complete = attempt_complete;
     return hs_writer_submit_async(s, w, &op->err);

@@ -60,7 +60,8 @@ struct hs_wop {
     const char *id;
     const char *arg2;
     const char *arg3;
-    bool wrote; /* the op changed the database before it failed */
+    bool no_savepoint; /* runs bare; a failure after a write must set wrote */
+    bool wrote;        /* the op changed the database before it failed */
     hs_update_fn fn;
     void *ud;
     json_t *out;

@@ -214,10 +214,10 @@ static bool run_op(hs_store *s, hs_wop *op) {
     hs_conn *w = &s->writer;
     hs_error_clear(&op->err);
     op->wrote = false;
-    if (op->ing) {
-        /* Ingests, the hot path, skip the savepoint: they fail, if at all,
-         * before they write (unknown source), or on a database error, which
-         * sets op->wrote and fails the group. */
+    if (op->no_savepoint) {
+        /* Ingests and attempt records, the hot paths, skip the savepoint:
+         * they fail, if at all, before they write (unknown source), or on a
+         * database error, which sets op->wrote and fails the group. */
         op->status = op->exec(s, op);
         if (op->status != HS_OK && op->err.code == HS_OK) op->err.code = op->status;
         return !op->wrote && !sqlite3_get_autocommit(w->db);
@@ -449,6 +449,7 @@ int hs_store_ingest(hs_store *s, hs_ingest *ing) {
     op->exec = hs_ingest_exec;
     op->undo = hs_ingest_undo;
     op->ing = ing;
+    op->no_savepoint = true;
     op->complete = ingest_complete;
     return hs_writer_submit_async(s, op, &ing->err);
 }
