@@ -8,13 +8,6 @@
 #include "json_text.h"
 #include "timeutil.h"
 
-static json_t *iso_or_null(uint64_t ms) {
-    if (!ms) return json_null();
-    char t[HS_ISO8601_MAX];
-    hs_iso8601(ms, t);
-    return json_string(t);
-}
-
 static json_t *render_summary(const hs_event *e) {
     char t[HS_ISO8601_MAX];
     hs_iso8601(e->received_at, t);
@@ -39,9 +32,9 @@ static json_t *render_delivery(const hs_delivery *d) {
     json_object_set_new(o, "connection_id", json_string(d->connection_id));
     json_object_set_new(o, "status", json_string(d->status));
     json_object_set_new(o, "attempts", json_integer(d->attempts));
-    json_object_set_new(o, "next_attempt_at", iso_or_null(d->next_attempt_at));
-    json_object_set_new(o, "created_at", iso_or_null(d->created_at));
-    json_object_set_new(o, "updated_at", iso_or_null(d->updated_at));
+    json_object_set_new(o, "next_attempt_at", hs_json_time(d->next_attempt_at));
+    json_object_set_new(o, "created_at", hs_json_time(d->created_at));
+    json_object_set_new(o, "updated_at", hs_json_time(d->updated_at));
     return o;
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "timeutil.h"
 
 json_t *hs_json_text(const char *s) {
     if (!s) return json_null();
@@ -90,4 +91,11 @@ void hs_json_append_text(hs_buf *b, const char *s, size_t n) {
     }
     if (run) hs_buf_append(b, s + n - run, run);
     hs_buf_append(b, "\"", 1);
+}
+
+json_t *hs_json_time(uint64_t ms) {
+    if (!ms) return json_null();
+    char ts[HS_ISO8601_MAX];
+    hs_iso8601(ms, ts);
+    return json_string(ts);
 }

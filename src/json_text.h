@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "buf.h"
 
@@ -11,6 +12,9 @@
  * valid UTF-8 are taken as Latin-1 characters, so a value is never dropped
  * and the output is always valid JSON. */
 json_t *hs_json_text(const char *s);
+
+/* ms since the epoch as an ISO 8601 JSON string; json null for 0 ("never"). */
+json_t *hs_json_time(uint64_t ms);
 
 /* Appends n bytes of s to b as a quoted JSON string, with the same rule for
  * bytes that are not UTF-8. For hot paths that build JSON without jansson. */

@@ -18,7 +18,9 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "strhash.h"
 #include "circuit.h"
+#include "json_text.h"
 #include "log.h"
 #include "provider.h"
 #include "retry.h"
@@ -100,21 +102,15 @@ typedef struct job {
 
 /* ---- the destination table ---- */
 
-static size_t hash(const char *s) {
-    size_t h = 1469598103934665603u;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211u;
-    return h;
-}
-
 static dest *find(hs_scheduler *sc, const char *id) {
     if (!sc->nslots || !id) return NULL;
-    for (size_t i = hash(id) & (sc->nslots - 1); sc->slots[i]; i = (i + 1) & (sc->nslots - 1))
+    for (size_t i = hs_str_hash(id) & (sc->nslots - 1); sc->slots[i]; i = (i + 1) & (sc->nslots - 1))
         if (strcmp(sc->slots[i]->id, id) == 0) return sc->slots[i];
     return NULL;
 }
 
 static void insert_slot(dest **slots, size_t nslots, dest *d) {
-    size_t i = hash(d->id) & (nslots - 1);
+    size_t i = hs_str_hash(d->id) & (nslots - 1);
     while (slots[i]) i = (i + 1) & (nslots - 1);
     slots[i] = d;
 }
@@ -135,7 +131,7 @@ static void table_add(hs_scheduler *sc, dest *d) {
 
 /* Removal from linear probing: re-seat the run that follows. */
 static void table_del(hs_scheduler *sc, dest *d) {
-    size_t i = hash(d->id) & (sc->nslots - 1);
+    size_t i = hs_str_hash(d->id) & (sc->nslots - 1);
     while (sc->slots[i] != d) i = (i + 1) & (sc->nslots - 1);
     sc->slots[i] = NULL;
     for (size_t j = (i + 1) & (sc->nslots - 1); sc->slots[j]; j = (j + 1) & (sc->nslots - 1)) {
@@ -676,13 +672,6 @@ void hs_scheduler_destination_remove(hs_scheduler *sc, const char *id) {
 
 /* ---- circuit endpoints ---- */
 
-static json_t *time_json(uint64_t ms) {
-    if (!ms) return json_null();
-    char ts[HS_ISO8601_MAX];
-    hs_iso8601(ms, ts);
-    return json_string(ts);
-}
-
 static json_t *circuit_json(const dest *d) {
     json_t *o = json_object();
     json_object_set_new(o, "destination_id", json_string(d->id));
@@ -690,11 +679,11 @@ static json_t *circuit_json(const dest *d) {
     json_object_set_new(o, "consecutive_failures", json_integer(d->circuit.consecutive_failures));
     json_object_set_new(o, "threshold", json_integer(d->circuit.threshold));
     json_object_set_new(o, "enabled", json_boolean(d->circuit.enabled));
-    json_object_set_new(o, "opened_at", time_json(d->circuit.opened_at));
-    json_object_set_new(o, "next_probe_at", time_json(d->circuit.next_probe_at));
+    json_object_set_new(o, "opened_at", hs_json_time(d->circuit.opened_at));
+    json_object_set_new(o, "next_probe_at", hs_json_time(d->circuit.next_probe_at));
     json_object_set_new(o, "queued", json_integer((json_int_t)d->n));
     json_object_set_new(o, "in_flight", json_integer(d->in_flight));
-    json_object_set_new(o, "last_transition_at", time_json(d->circuit.last_transition_at));
+    json_object_set_new(o, "last_transition_at", hs_json_time(d->circuit.last_transition_at));
     return o;
 }
 

@@ -391,9 +391,7 @@ int hs_store_event_retry(hs_store *s, const char *event_id, hs_delivery **out, s
 
 static json_t *time_or_null(sqlite3_stmt *st, int col) {
     if (sqlite3_column_type(st, col) == SQLITE_NULL) return json_null();
-    char ts[HS_ISO8601_MAX];
-    hs_iso8601((uint64_t)sqlite3_column_int64(st, col), ts);
-    return json_string(ts);
+    return hs_json_time((uint64_t)sqlite3_column_int64(st, col));
 }
 
 static json_t *text_col(sqlite3_stmt *st, int col) {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "strhash.h"
 #include "store_int.h"
 
 #define ROUTES_SLOTS 1024 /* power of two; the cache holds at most half */
@@ -27,12 +28,6 @@ static const char SQL_ROUTES[] = "SELECT c.id, c.destination_id FROM connections
                                  "JOIN destinations d ON d.id = c.destination_id "
                                  "WHERE c.source_id = ?1 AND c.enabled = 1 AND d.status <> 'disabled' "
                                  "ORDER BY c.id";
-
-static size_t hash(const char *s) {
-    size_t h = 1469598103934665603u; /* FNV-1a */
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211u;
-    return h;
-}
 
 void hs_routes_clear(hs_store *s) {
     hs_routes *rt = s->routes;
@@ -98,7 +93,7 @@ static int load(hs_conn *w, const char *ref, hs_route_set **out, hs_error *err) 
 int hs_routes_get(hs_store *s, const char *ref, const hs_route_set **out, hs_error *err) {
     if (!s->routes) s->routes = hs_calloc(1, sizeof *s->routes);
     hs_routes *rt = s->routes;
-    size_t i = hash(ref) & (ROUTES_SLOTS - 1);
+    size_t i = hs_str_hash(ref) & (ROUTES_SLOTS - 1);
     for (; rt->slot[i]; i = (i + 1) & (ROUTES_SLOTS - 1)) {
         if (strcmp(rt->slot[i]->ref, ref) == 0) {
             *out = rt->slot[i];
@@ -110,7 +105,7 @@ int hs_routes_get(hs_store *s, const char *ref, const hs_route_set **out, hs_err
     if (rc != HS_OK) return rc; /* unknown sources are not cached: a probe cannot fill the cache */
     if (rt->used >= ROUTES_SLOTS / 2) {
         hs_routes_clear(s);
-        i = hash(ref) & (ROUTES_SLOTS - 1);
+        i = hs_str_hash(ref) & (ROUTES_SLOTS - 1);
     }
     rt->slot[i] = set;
     rt->used++;
