@@ -6,6 +6,7 @@
  * create-time validation of the result, so a patched doc is exactly as valid
  * as a created one and removed fields get their defaults back.
  */
+#include "filter.h"
 #include "resource.h"
 
 #include <openssl/crypto.h>
@@ -206,16 +207,18 @@ static const hs_jv_field destination_spec[] = {
 
 /* ---- connections ---- */
 
-/* Filters and transforms arrive in a later issue. Until then a connection
- * that asks for one is refused: delivering events unfiltered or
- * untransformed would be worse than not creating it. */
+/* filter.c checks the rules (and compiles them when routes are loaded). */
 static int check_filter_rules(const hs_jv_at *at, json_t *value, hs_error *err) {
     if (json_is_array(value) && json_array_size(value) == 0) {
         hs_jv_replace(at, json_null());
         return HS_OK;
     }
-    return hs_error_set(err, HS_ERR_UNSUPPORTED, at->path, "filter rules are not available yet");
+    return hs_filter_compile(value, at->path, NULL, err);
 }
+
+/* Transforms arrive with the JSONata engine. Until then a connection that
+ * asks for one is refused: delivering events untransformed would be worse
+ * than not creating it. */
 
 static int check_transform(const hs_jv_at *at, json_t *value, hs_error *err) {
     if (json_string_length(value) == 0) {

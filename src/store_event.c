@@ -97,14 +97,23 @@ int hs_ingest_exec(hs_store *s, hs_wop *op) {
     snprintf(ing->source_id, sizeof ing->source_id, "%s", set->source_id);
     /* a paused source keeps its events but routes none of them */
     if (strcmp(set->status, "paused") != 0 && set->n > 0) {
+        hs_filter_input in = {.method = ing->method, .content_type = ing->content_type, .source_ip = ing->source_ip};
+        /* parsed once per event, and only when a filter looks there */
+        json_t *payload =
+            set->uses_payload && ing->body ? json_loadb(ing->body, ing->body_len, JSON_DECODE_ANY, NULL) : NULL;
+        json_t *headers = set->uses_headers && ing->headers_json ? json_loads(ing->headers_json, 0, NULL) : NULL;
+        in.payload = payload;
+        in.headers = headers;
         ing->deliveries = hs_malloc(set->n * sizeof *ing->deliveries);
-        ing->ndeliveries = set->n;
         for (size_t i = 0; i < set->n; i++) {
-            hs_delivery_ref *d = &ing->deliveries[i];
+            if (!hs_filter_match(set->r[i].filter, &in)) continue;
+            hs_delivery_ref *d = &ing->deliveries[ing->ndeliveries++];
             hs_id_new("dlv_", d->id);
             memcpy(d->connection_id, set->r[i].connection_id, HS_ID_MAX);
             memcpy(d->destination_id, set->r[i].destination_id, HS_ID_MAX);
         }
+        json_decref(payload);
+        json_decref(headers);
     }
     if (ing->received_at == 0) ing->received_at = hs_now_ms();
     hs_id_new("evt_", ing->event_id);

@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 
+#include "filter.h"
 #include "store.h"
 
 #define HS_STMT_CACHE 48 /* prepared statements kept per connection */
@@ -71,12 +72,14 @@ struct hs_wop {
 typedef struct hs_route {
     char connection_id[HS_ID_MAX];
     char destination_id[HS_ID_MAX];
+    hs_filter *filter; /* NULL: every event */
 } hs_route;
 
 typedef struct hs_route_set {
     char *ref; /* what the ingest URL named: id or slug */
     char source_id[HS_ID_MAX];
-    char status[16]; /* the source's */
+    char status[16];                 /* the source's */
+    bool uses_payload, uses_headers; /* some route's filter looks there */
     size_t n;
     hs_route r[];
 } hs_route_set;

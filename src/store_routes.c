@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "log.h"
 #include "strhash.h"
 #include "store_int.h"
 
@@ -24,21 +25,44 @@ struct hs_routes {
 static const char SQL_SOURCE_BY_ID[] = "SELECT id, status FROM sources WHERE id = ?1";
 static const char SQL_SOURCE_BY_SLUG[] = "SELECT id, status FROM sources WHERE slug = ?1";
 /* enabled connections of a source whose destination may receive */
-static const char SQL_ROUTES[] = "SELECT c.id, c.destination_id FROM connections c "
+static const char SQL_ROUTES[] = "SELECT c.id, c.destination_id, json_extract(c.doc, '$.filter_rules') "
+                                 "FROM connections c "
                                  "JOIN destinations d ON d.id = c.destination_id "
                                  "WHERE c.source_id = ?1 AND c.enabled = 1 AND d.status <> 'disabled' "
                                  "ORDER BY c.id";
+
+static void set_free(hs_route_set *set) {
+    for (size_t i = 0; i < set->n; i++) hs_filter_free(set->r[i].filter);
+    hs_free(set->ref);
+    hs_free(set);
+}
 
 void hs_routes_clear(hs_store *s) {
     hs_routes *rt = s->routes;
     if (!rt || rt->used == 0) return;
     for (size_t i = 0; i < ROUTES_SLOTS; i++) {
         if (!rt->slot[i]) continue;
-        hs_free(rt->slot[i]->ref);
-        hs_free(rt->slot[i]);
+        set_free(rt->slot[i]);
         rt->slot[i] = NULL;
     }
     rt->used = 0;
+}
+
+/* The filter of a route; false when stored rules no longer compile (they
+ * were checked when saved: a bug or a hand-edited database), in which case
+ * the route is left out: never deliver what a filter was meant to hold. */
+static bool route_filter(sqlite3_stmt *st, int col, hs_route *r) {
+    r->filter = NULL;
+    const char *text = (const char *)sqlite3_column_text(st, col);
+    if (!text) return true;
+    json_t *rules = json_loads(text, 0, NULL);
+    hs_error err;
+    hs_error_clear(&err);
+    int rc = rules ? hs_filter_compile(rules, "filter_rules", &r->filter, &err) : HS_ERR_INVALID;
+    json_decref(rules);
+    if (rc != HS_OK)
+        hs_warn("store: connection %s: unusable filter_rules (%s); not routing to it", r->connection_id, err.msg);
+    return rc == HS_OK;
 }
 
 void hs_routes_free(hs_store *s) {
@@ -76,13 +100,17 @@ static int load(hs_conn *w, const char *ref, hs_route_set **out, hs_error *err) 
             cap *= 2;
             set = hs_realloc(set, sizeof *set + cap * sizeof(hs_route));
         }
-        hs_col_copy(set->r[set->n].connection_id, HS_ID_MAX, st, 0);
-        hs_col_copy(set->r[set->n].destination_id, HS_ID_MAX, st, 1);
+        hs_route *r = &set->r[set->n];
+        hs_col_copy(r->connection_id, HS_ID_MAX, st, 0);
+        hs_col_copy(r->destination_id, HS_ID_MAX, st, 1);
+        if (!route_filter(st, 2, r)) continue;
+        set->uses_payload |= hs_filter_uses_payload(r->filter);
+        set->uses_headers |= hs_filter_uses_headers(r->filter);
         set->n++;
     }
     hs_stmt_done(w, st);
     if (rc != SQLITE_DONE) {
-        hs_free(set);
+        set_free(set);
         return hs_sqlite_fail(err, w->db, rc, "routing the event");
     }
     set->ref = hs_strdup(ref);

@@ -1120,10 +1120,23 @@ static void test_connection_ids(void **state) {
 
 static void test_connection_filters_transforms(void **state) {
     (void)state;
-    static const char *const unsupported[][2] = {
-        {"'filter_rules':[{'field':'method','op':'eq','value':'POST'}]", "filter_rules"},
+    /* filter rules are checked (filter.c; test_filter.c has the details) */
+    static const char *const invalid[][2] = {
         {"'filter_rules':{'body':{'type':'order'}}", "filter_rules"},
         {"'filter_rules':'x'", "filter_rules"},
+        {"'filter_rules':[{'field':'method','op':'is','value':'POST'}]", "filter_rules[0].op"},
+    };
+    for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++) {
+        char *body = hs_sprintf("{'source_id':'" SRC_ID "','destination_id':'" DST_ID "',%s}", invalid[i][0]);
+        create_fails_at(CONN, body, INV, invalid[i][1], __LINE__);
+        hs_free(body);
+    }
+    json_t *ok = CREATE_OK(CONN, "{'source_id':'" SRC_ID "','destination_id':'" DST_ID
+                                 "','filter_rules':[{'field':'method','op':'eq','value':'POST'}]}");
+    EXPECT(ok, "filter_rules", "[{'field':'method','op':'eq','value':'POST'}]");
+    json_decref(ok);
+    /* transforms wait for the JSONata engine */
+    static const char *const unsupported[][2] = {
         {"'transform':'$.body'", "transform"},
         {"'transform_expression':'$.a'", "transform"},
     };
@@ -1215,7 +1228,7 @@ static void test_patch_rejects(void **state) {
     json_decref(cur);
     cur = stored(CREATE_OK(CONN, "{'source_id':'" SRC_ID "','destination_id':'" DST_ID "'}"),
                  "conn_0123456789abcdef0123456789abcdef");
-    PATCH_FAILS(CONN, cur, "{'filter_rules':[{'a':1}]}", UNSUP, "filter_rules");
+    PATCH_FAILS(CONN, cur, "{'filter_rules':[{'a':1}]}", INV, "filter_rules[0].a");
     PATCH_FAILS(CONN, cur, "{'transform_expression':'$'}", UNSUP, "transform");
     d = PATCH_OK(CONN, cur, "{'enabled':false,'name':'n'}");
     EXPECT(d, "enabled", "false");
