@@ -33,8 +33,9 @@ LIB_SRCS  := $(filter-out src/main.c,$(SRCS))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
-.PHONY: all deps test-deps run test unit integration asan lint format bench clean
+.PHONY: all deps test-deps run test unit integration asan lint format bench bench-bins clean
 all: $(BUILD)/hookstream
 
 $(BUILD)/%.o: %.c
@@ -51,6 +52,12 @@ $(BUILD)/hookstream: $(BUILD)/src/main.o $(BUILD)/libhookstream.a
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libhookstream.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs cmocka 2>/dev/null) $(LDLIBS)
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libhookstream.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
+bench-bins: $(BENCH_BINS)
 
 deps:
 	@scripts/install-deps.sh build
@@ -76,11 +83,13 @@ lint:
 	@scripts/lint.sh
 
 format:
-	clang-format -i src/*.c src/*.h tests/unit/*.c
+	clang-format -i src/*.c src/*.h tests/unit/*.c bench/*.c
 
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all bench-bins
 	@bench/ingest
+	@bench/deliver
+	@$(BUILD)/bench/filter_cost
 
 clean:
 	rm -rf build
