@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "alloc.h"
-#include "strhash.h"
+#include "idmap.h"
 #include "circuit.h"
 #include "json_text.h"
 #include "log.h"
@@ -73,8 +73,7 @@ struct hs_scheduler {
     uv_loop_t *loop;
     hs_store *store;
     hs_http_client *http;
-    dest **slots; /* open addressing by id */
-    size_t nslots, ndests;
+    hs_idmap dests; /* id -> dest */
     uint64_t next_seq;
     size_t payload_bytes; /* held by payloads, against PAYLOAD_BUDGET */
     bool stopping;
@@ -100,47 +99,7 @@ typedef struct job {
     int rc;
 } job;
 
-/* ---- the destination table ---- */
-
-static dest *find(hs_scheduler *sc, const char *id) {
-    if (!sc->nslots || !id) return NULL;
-    for (size_t i = hs_str_hash(id) & (sc->nslots - 1); sc->slots[i]; i = (i + 1) & (sc->nslots - 1))
-        if (strcmp(sc->slots[i]->id, id) == 0) return sc->slots[i];
-    return NULL;
-}
-
-static void insert_slot(dest **slots, size_t nslots, dest *d) {
-    size_t i = hs_str_hash(d->id) & (nslots - 1);
-    while (slots[i]) i = (i + 1) & (nslots - 1);
-    slots[i] = d;
-}
-
-static void table_add(hs_scheduler *sc, dest *d) {
-    if ((sc->ndests + 1) * 2 > sc->nslots) {
-        size_t n = sc->nslots ? sc->nslots * 2 : 64;
-        dest **slots = hs_calloc(n, sizeof *slots);
-        for (size_t i = 0; i < sc->nslots; i++)
-            if (sc->slots[i]) insert_slot(slots, n, sc->slots[i]);
-        hs_free(sc->slots);
-        sc->slots = slots;
-        sc->nslots = n;
-    }
-    insert_slot(sc->slots, sc->nslots, d);
-    sc->ndests++;
-}
-
-/* Removal from linear probing: re-seat the run that follows. */
-static void table_del(hs_scheduler *sc, dest *d) {
-    size_t i = hs_str_hash(d->id) & (sc->nslots - 1);
-    while (sc->slots[i] != d) i = (i + 1) & (sc->nslots - 1);
-    sc->slots[i] = NULL;
-    for (size_t j = (i + 1) & (sc->nslots - 1); sc->slots[j]; j = (j + 1) & (sc->nslots - 1)) {
-        dest *x = sc->slots[j];
-        sc->slots[j] = NULL;
-        insert_slot(sc->slots, sc->nslots, x);
-    }
-    sc->ndests--;
-}
+static dest *find(hs_scheduler *sc, const char *id) { return hs_idmap_get(&sc->dests, id); }
 
 /* ---- the heap: best effort orders by (ready_at, seq), strict by seq ---- */
 
@@ -244,7 +203,7 @@ static dest *dest_new(hs_scheduler *sc, const json_t *doc) {
     dest_configure(d, doc);
     uv_timer_init(sc->loop, &d->timer);
     d->timer.data = d;
-    table_add(sc, d);
+    hs_idmap_put(&sc->dests, d->id, d);
     return d;
 }
 
@@ -663,7 +622,7 @@ void hs_scheduler_destination_put(hs_scheduler *sc, const json_t *doc) {
 void hs_scheduler_destination_remove(hs_scheduler *sc, const char *id) {
     dest *d = find(sc, id);
     if (!d) return;
-    table_del(sc, d);
+    hs_idmap_del(&sc->dests, d->id);
     d->removed = true;
     uv_timer_stop(&d->timer);
     drop_queue(d);
@@ -789,6 +748,11 @@ static int load_circuits(hs_scheduler *sc, hs_error *err) {
     return HS_OK;
 }
 
+static void pump_each(void *value, void *ud) {
+    (void)ud;
+    pump(value);
+}
+
 int hs_scheduler_new(uv_loop_t *loop, hs_store *s, hs_scheduler **out, hs_error *err) {
     hs_scheduler *sc = hs_calloc(1, sizeof *sc);
     sc->loop = loop;
@@ -810,9 +774,8 @@ int hs_scheduler_new(uv_loop_t *loop, hs_store *s, hs_scheduler **out, hs_error 
             if (d) enqueue(sc, d, dl[i].id, dl[i].event_id, dl[i].connection_id, dl[i].attempts, dl[i].next_attempt_at);
         }
         hs_free(dl);
-        for (size_t i = 0; i < sc->nslots; i++)
-            if (sc->slots[i]) pump(sc->slots[i]);
-        hs_info("scheduler: %zu destinations, %zu pending deliveries", sc->ndests, n);
+        hs_idmap_each(&sc->dests, pump_each, NULL);
+        hs_info("scheduler: %zu destinations, %zu pending deliveries", sc->dests.n, n);
         *out = sc;
         return HS_OK;
     }
@@ -827,26 +790,27 @@ static void http_closed(void *ud) {
     stop_check(sc);
 }
 
+static void stop_each(void *value, void *ud) {
+    (void)ud;
+    dest *d = value;
+    uv_timer_stop(&d->timer);
+    drop_queue(d);
+    d->removed = true;
+    dest_release(d);
+}
+
 void hs_scheduler_stop(hs_scheduler *sc, void (*done)(void *ud), void *ud) {
     sc->stopping = true;
     sc->stop_done = done;
     sc->stop_ud = ud;
-    for (size_t i = 0; i < sc->nslots; i++) {
-        dest *d = sc->slots[i];
-        if (!d) continue;
-        sc->slots[i] = NULL;
-        uv_timer_stop(&d->timer);
-        drop_queue(d);
-        d->removed = true;
-        dest_release(d);
-    }
-    sc->ndests = 0;
+    hs_idmap_each(&sc->dests, stop_each, NULL);
+    hs_idmap_free(&sc->dests);
     sc->closing_handles++; /* the http client counts as one */
     hs_http_client_close(sc->http, http_closed, sc);
 }
 
 void hs_scheduler_free(hs_scheduler *sc) {
     if (!sc) return;
-    hs_free(sc->slots);
+    hs_idmap_free(&sc->dests);
     hs_free(sc);
 }

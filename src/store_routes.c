@@ -12,14 +12,13 @@
 
 #include "alloc.h"
 #include "log.h"
-#include "strhash.h"
+#include "idmap.h"
 #include "store_int.h"
 
-#define ROUTES_SLOTS 1024 /* power of two; the cache holds at most half */
+#define ROUTES_MAX 512 /* sources cached at most; past it the cache starts over */
 
 struct hs_routes {
-    size_t used;
-    hs_route_set *slot[ROUTES_SLOTS];
+    hs_idmap sets; /* ref (id or slug) -> hs_route_set */
 };
 
 static const char SQL_SOURCE_BY_ID[] = "SELECT id, status FROM sources WHERE id = ?1";
@@ -37,15 +36,16 @@ static void set_free(hs_route_set *set) {
     hs_free(set);
 }
 
+static void set_free_each(void *value, void *ud) {
+    (void)ud;
+    set_free(value);
+}
+
 void hs_routes_clear(hs_store *s) {
     hs_routes *rt = s->routes;
-    if (!rt || rt->used == 0) return;
-    for (size_t i = 0; i < ROUTES_SLOTS; i++) {
-        if (!rt->slot[i]) continue;
-        set_free(rt->slot[i]);
-        rt->slot[i] = NULL;
-    }
-    rt->used = 0;
+    if (!rt || rt->sets.n == 0) return;
+    hs_idmap_each(&rt->sets, set_free_each, NULL);
+    hs_idmap_free(&rt->sets);
 }
 
 /* The filter of a route; false when stored rules no longer compile (they
@@ -121,22 +121,13 @@ static int load(hs_conn *w, const char *ref, hs_route_set **out, hs_error *err) 
 int hs_routes_get(hs_store *s, const char *ref, const hs_route_set **out, hs_error *err) {
     if (!s->routes) s->routes = hs_calloc(1, sizeof *s->routes);
     hs_routes *rt = s->routes;
-    size_t i = hs_str_hash(ref) & (ROUTES_SLOTS - 1);
-    for (; rt->slot[i]; i = (i + 1) & (ROUTES_SLOTS - 1)) {
-        if (strcmp(rt->slot[i]->ref, ref) == 0) {
-            *out = rt->slot[i];
-            return HS_OK;
-        }
+    hs_route_set *set = hs_idmap_get(&rt->sets, ref);
+    if (!set) {
+        int rc = load(&s->writer, ref, &set, err);
+        if (rc != HS_OK) return rc; /* unknown sources are not cached: a probe cannot fill the cache */
+        if (rt->sets.n >= ROUTES_MAX) hs_routes_clear(s);
+        hs_idmap_put(&rt->sets, set->ref, set);
     }
-    hs_route_set *set = NULL;
-    int rc = load(&s->writer, ref, &set, err);
-    if (rc != HS_OK) return rc; /* unknown sources are not cached: a probe cannot fill the cache */
-    if (rt->used >= ROUTES_SLOTS / 2) {
-        hs_routes_clear(s);
-        i = hs_str_hash(ref) & (ROUTES_SLOTS - 1);
-    }
-    rt->slot[i] = set;
-    rt->used++;
     *out = set;
     return HS_OK;
 }

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "error.h"
 #include "id.h"
+#include "idmap.h"
 #include "json_text.h"
 #include "query.h"
 #include "timeutil.h"
@@ -101,6 +102,37 @@ static void test_json_append_text(void **state) {
         json_decref(ref);
         hs_buf_free(&b);
     }
+}
+
+static void count_each(void *value, void *ud) { *(size_t *)ud += value != NULL; }
+
+/* Many keys, deletes in the middle of probe runs, replace, lookups after. */
+static void test_idmap(void **state) {
+    (void)state;
+    hs_idmap m = {0};
+    enum { N = 1000 };
+    static char keys[N][16];
+    for (int i = 0; i < N; i++) {
+        snprintf(keys[i], sizeof keys[i], "k%d", i);
+        assert_null(hs_idmap_put(&m, keys[i], keys[i]));
+    }
+    assert_int_equal(m.n, N);
+    assert_ptr_equal(hs_idmap_put(&m, keys[7], keys[8]), keys[7]); /* replace */
+    assert_int_equal(m.n, N);
+    for (int i = 0; i < N; i += 3) assert_non_null(hs_idmap_del(&m, keys[i]));
+    assert_null(hs_idmap_del(&m, "nope"));
+    for (int i = 0; i < N; i++) {
+        void *v = hs_idmap_get(&m, keys[i]);
+        if (i % 3 == 0)
+            assert_null(v);
+        else
+            assert_ptr_equal(v, i == 7 ? keys[8] : keys[i]);
+    }
+    size_t seen = 0;
+    hs_idmap_each(&m, count_each, &seen);
+    assert_int_equal(seen, m.n);
+    hs_idmap_free(&m);
+    assert_null(hs_idmap_get(&m, "k1"));
 }
 
 static void test_base64(void **state) {
@@ -235,6 +267,7 @@ int main(void) {
         cmocka_unit_test(test_buf_cap),
         cmocka_unit_test(test_buf_uncapped),
         cmocka_unit_test(test_json_append_text),
+        cmocka_unit_test(test_idmap),
         cmocka_unit_test(test_base64),
         cmocka_unit_test(test_query),
         cmocka_unit_test(test_time),
