@@ -43,6 +43,7 @@ static const route routes[] = {
     {"GET", "/v1/events", hs_api_events_list, HS_KIND_COUNT},
     {"GET", "/v1/events/:id", hs_api_events_get, HS_KIND_COUNT},
     {"POST", "/v1/events/:id/retry", hs_api_events_retry, HS_KIND_COUNT},
+    {"POST", "/v1/transforms/test", hs_api_transforms_test, HS_KIND_COUNT},
     {"GET", "/v1/delivery-attempts", hs_api_attempts_list, HS_KIND_COUNT},
     {"GET", "/v1/delivery-attempts/:id", hs_api_attempts_get, HS_KIND_COUNT},
     {"POST", "/v1/delivery-attempts/:id/retry", hs_api_attempts_retry, HS_KIND_COUNT},
@@ -84,7 +85,7 @@ void hs_api_respond_json(hs_http_req *req, int status, json_t *body) {
     hs_free(text);
 }
 
-static void respond_error_h(hs_http_req *req, const hs_error *err, const char *allow) {
+static void respond_error_h(hs_http_req *req, const hs_error *err, const char *allow, const json_t *more) {
     int status = hs_err_http_status(err->code);
     const char *msg = err->msg[0] ? err->msg : hs_strerror(err->code);
     json_t *o = json_object();
@@ -94,6 +95,7 @@ static void respond_error_h(hs_http_req *req, const hs_error *err, const char *a
     json_object_set_new(o, "status", json_integer(status));
     json_object_set_new(o, "request_id", json_string(req->request_id));
     if (err->field[0]) json_object_set_new(o, "field", hs_json_text(err->field));
+    if (more) json_object_update_missing(o, (json_t *)more);
     char *text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     hs_http_header extra[2];
@@ -105,12 +107,12 @@ static void respond_error_h(hs_http_req *req, const hs_error *err, const char *a
     hs_free(text);
 }
 
-void hs_api_respond_error(hs_http_req *req, const hs_error *err) { respond_error_h(req, err, NULL); }
+void hs_api_respond_error(hs_http_req *req, const hs_error *err) { respond_error_h(req, err, NULL, NULL); }
 
 void hs_api_respond_not_allowed(hs_http_req *req, const char *allow) {
     hs_error e;
     hs_error_set(&e, HS_ERR_METHOD, "", "method %s is not allowed here; allowed: %s", req->method, allow);
-    respond_error_h(req, &e, allow);
+    respond_error_h(req, &e, allow, NULL);
 }
 
 void hs_api_fail(hs_api_call *c, const hs_error *err) {
@@ -221,11 +223,12 @@ static void job_done(uv_work_t *w, int status) {
     hs_free(c->after_deliveries);
     if (status == UV_ECANCELED || c->status >= 400 || c->status == 0) {
         if (c->err.code == HS_OK) hs_error_set(&c->err, HS_ERR_INTERNAL, "", "handler produced no answer");
-        hs_api_respond_error(c->req, &c->err);
+        respond_error_h(c->req, &c->err, NULL, c->err_more);
         json_decref(c->body);
     } else {
         hs_api_respond_json(c->req, c->status, c->body);
     }
+    json_decref(c->err_more);
     hs_query_free(&c->query);
     hs_free(j);
 }

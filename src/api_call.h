@@ -27,9 +27,10 @@ typedef struct hs_api_call {
     hs_kind kind;                     /* for the resource routes */
     char param[HS_API_MAX_PARAM + 1]; /* the :id segment, decoded */
     hs_query query;
-    int status;   /* HTTP status of the answer */
-    json_t *body; /* success body (stolen by the dispatcher) */
-    hs_error err; /* when status >= 400 */
+    int status;       /* HTTP status of the answer */
+    json_t *body;     /* success body (stolen by the dispatcher) */
+    hs_error err;     /* when status >= 400 */
+    json_t *err_more; /* extra members for the error body ("code", "position") */
     /* Set by a worker handler that succeeded: runs on the loop thread before
      * the answer is sent (to tell the scheduler), with what the handler left
      * in after_* (freed by the dispatcher). */
@@ -68,6 +69,7 @@ void hs_api_resource_delete(hs_api_call *c);
 void hs_api_events_list(hs_api_call *c);
 void hs_api_events_get(hs_api_call *c);
 void hs_api_events_retry(hs_api_call *c);
+void hs_api_transforms_test(hs_api_call *c);
 void hs_api_attempts_list(hs_api_call *c);
 void hs_api_attempts_get(hs_api_call *c);
 void hs_api_attempts_retry(hs_api_call *c);

@@ -21,15 +21,26 @@ static const char *const *list_filters(hs_kind kind) {
     }
 }
 
-static void destination_changed(hs_api_call *c) { hs_scheduler_destination_put(c->api->sched, c->after_doc); }
-static void destination_deleted(hs_api_call *c) { hs_scheduler_destination_remove(c->api->sched, c->after_id); }
+static void resource_written(hs_api_call *c) {
+    if (c->kind == HS_KIND_DESTINATION)
+        hs_scheduler_destination_put(c->api->sched, c->after_doc);
+    else
+        hs_scheduler_connection_put(c->api->sched, c->after_doc);
+}
 
-/* A destination was written: the scheduler gets the stored doc (secrets and
- * all) once the answer is about to go out. */
+static void resource_deleted(hs_api_call *c) {
+    if (c->kind == HS_KIND_DESTINATION)
+        hs_scheduler_destination_remove(c->api->sched, c->after_id);
+    else
+        hs_scheduler_connection_remove(c->api->sched, c->after_id);
+}
+
+/* A destination or connection was written: the scheduler gets the stored
+ * doc (secrets and all) once the answer is about to go out. */
 static void notify_written(hs_api_call *c, json_t *stored) {
-    if (c->kind != HS_KIND_DESTINATION) return;
+    if (c->kind != HS_KIND_DESTINATION && c->kind != HS_KIND_CONNECTION) return;
     c->after_doc = json_incref(stored);
-    c->after = destination_changed;
+    c->after = resource_written;
 }
 
 static void render_into(hs_api_call *c, int status, json_t *doc) {
@@ -155,9 +166,9 @@ void hs_api_resource_delete(hs_api_call *c) {
     char id[HS_ID_MAX];
     if (resolve_id(c, id, &err)) return hs_api_fail(c, &err);
     if (hs_store_resource_delete(c->api->store, c->kind, id, &err)) return hs_api_fail(c, &err);
-    if (c->kind == HS_KIND_DESTINATION) {
+    if (c->kind == HS_KIND_DESTINATION || c->kind == HS_KIND_CONNECTION) {
         snprintf(c->after_id, sizeof c->after_id, "%s", id);
-        c->after = destination_deleted;
+        c->after = resource_deleted;
     }
     c->status = 200;
     c->body = json_pack("{s:s, s:b}", "id", id, "deleted", 1);

@@ -7,6 +7,7 @@
  * as a created one and removed fields get their defaults back.
  */
 #include "filter.h"
+#include "transform.h"
 #include "resource.h"
 
 #include <openssl/crypto.h>
@@ -216,16 +217,14 @@ static int check_filter_rules(const hs_jv_at *at, json_t *value, hs_error *err) 
     return hs_filter_compile(value, at->path, NULL, err);
 }
 
-/* Transforms arrive with the JSONata engine. Until then a connection that
- * asks for one is refused: delivering events untransformed would be worse
- * than not creating it. */
-
+/* A transform is compiled when saved, so that a syntax error is a 400 now,
+ * not a failed delivery later. */
 static int check_transform(const hs_jv_at *at, json_t *value, hs_error *err) {
     if (json_string_length(value) == 0) {
         hs_jv_replace(at, json_null());
         return HS_OK;
     }
-    return hs_error_set(err, HS_ERR_UNSUPPORTED, at->path, "transforms are not available yet");
+    return hs_transform_compile(json_string_value(value), at->path, NULL, err);
 }
 
 /* clang-format off */

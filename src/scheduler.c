@@ -25,6 +25,7 @@
 #include "provider.h"
 #include "retry.h"
 #include "timeutil.h"
+#include "transform.h"
 
 #define STORE_RETRY_MS 5000        /* an outcome the store could not record is retried after this */
 #define PAYLOAD_BUDGET (64u << 20) /* event bodies kept in memory for first attempts */
@@ -40,6 +41,13 @@ typedef struct payload {
     char *content_type;
     char *headers_json;
 } payload;
+
+/* A connection's compiled transform, shared with the jobs that run it. */
+typedef struct ctf {
+    char id[HS_ID_MAX];
+    hs_jsonata *tf; /* NULL: the stored expression no longer compiles */
+    int refs;       /* the map's and running jobs' (loop thread) */
+} ctf;
 
 typedef struct item {
     char id[HS_ID_MAX];
@@ -74,6 +82,7 @@ struct hs_scheduler {
     hs_store *store;
     hs_http_client *http;
     hs_idmap dests; /* id -> dest */
+    hs_idmap conns; /* connection id -> ctf, for connections with a transform */
     uint64_t next_seq;
     size_t payload_bytes; /* held by payloads, against PAYLOAD_BUDGET */
     bool stopping;
@@ -89,6 +98,7 @@ typedef struct job {
     dest *d;
     item *it;
     json_t *doc;
+    ctf *tf; /* the connection's transform, or NULL */
     int attempt;
     uint64_t now_ms;
     /* built on the threadpool */
@@ -304,20 +314,47 @@ static void ctx_init(hs_delivery_ctx *ctx, const job *j, const char *source_id) 
     ctx->now_ms = j->now_ms;
 }
 
-/* Threadpool: the event is not in memory; read it, then build. */
+/* Threadpool: read the event unless it is in memory, run the connection's
+ * transform if it has one (time-limited), then build. */
 static void build_work(uv_work_t *w) {
     job *j = w->data;
+    const payload *pl = j->it->pl; /* immutable while the item holds it */
     hs_event *e = NULL;
-    j->rc = hs_store_event_get(j->sc->store, j->it->event_id, &e, &j->err);
-    if (j->rc != HS_OK) return;
     hs_delivery_ctx ctx;
-    ctx_init(&ctx, j, e->source_id);
-    ctx.payload = (const char *)e->body;
-    ctx.payload_len = e->body_len;
-    ctx.content_type = e->content_type ? e->content_type : "";
-    ctx.event_headers_json = e->headers_json;
-    build_from(j, &ctx);
+    if (pl) {
+        ctx_init(&ctx, j, pl->source_id);
+        ctx.payload = pl->body;
+        ctx.payload_len = pl->body_len;
+        ctx.content_type = pl->content_type ? pl->content_type : "";
+        ctx.event_headers_json = pl->headers_json;
+    } else {
+        j->rc = hs_store_event_get(j->sc->store, j->it->event_id, &e, &j->err);
+        if (j->rc != HS_OK) return;
+        ctx_init(&ctx, j, e->source_id);
+        ctx.payload = (const char *)e->body;
+        ctx.payload_len = e->body_len;
+        ctx.content_type = e->content_type ? e->content_type : "";
+        ctx.event_headers_json = e->headers_json;
+    }
+    char *transformed = NULL;
+    if (j->tf && !j->tf->tf) {
+        j->rc = hs_error_set(&j->err, HS_ERR_INVALID, NULL, "%s", "the connection's transform does not compile");
+    } else if (j->tf) {
+        j->rc = hs_transform_run(j->tf->tf, ctx.payload, ctx.payload_len, ctx.event_headers_json, ctx.event_id,
+                                 ctx.source_id, &transformed, &j->err);
+        ctx.payload = transformed;
+        ctx.payload_len = transformed ? strlen(transformed) : 0;
+        ctx.content_type = "application/json";
+    }
+    if (j->rc == HS_OK) build_from(j, &ctx);
+    hs_free(transformed);
     hs_event_free(e);
+}
+
+static void ctf_unref(ctf *t) {
+    if (!t || --t->refs > 0) return;
+    hs_jsonata_free(t->tf);
+    hs_free(t);
 }
 
 static void job_free(job *j) {
@@ -329,6 +366,7 @@ static void job_free(job *j) {
     hs_free(j->url);
     hs_free(j->method);
     json_decref(j->doc);
+    ctf_unref(j->tf);
     hs_free(j);
 }
 
@@ -534,8 +572,11 @@ static void start(dest *d, item *it) {
     d->in_flight++;
     d->jobs++;
     sc->jobs++;
-    if (it->pl) {
-        /* the event is in memory: build here (signing is microseconds) */
+    j->tf = hs_idmap_get(&sc->conns, it->connection_id);
+    if (j->tf) j->tf->refs++;
+    if (it->pl && !j->tf) {
+        /* the event is in memory and needs no transform: build here (signing
+         * is microseconds; a transform may take up to its time limit) */
         hs_delivery_ctx ctx;
         ctx_init(&ctx, j, it->pl->source_id);
         ctx.payload = it->pl->body;
@@ -629,6 +670,24 @@ void hs_scheduler_destination_remove(hs_scheduler *sc, const char *id) {
     dest_release(d);
 }
 
+void hs_scheduler_connection_put(hs_scheduler *sc, const json_t *doc) {
+    const char *id = json_string_value(json_object_get(doc, "id"));
+    if (!id) return;
+    hs_scheduler_connection_remove(sc, id);
+    const char *expr = json_string_value(json_object_get(doc, "transform"));
+    if (!expr || !*expr) return;
+    ctf *t = hs_calloc(1, sizeof *t);
+    snprintf(t->id, sizeof t->id, "%s", id);
+    t->refs = 1;
+    hs_error err;
+    hs_error_clear(&err);
+    if (hs_transform_compile(expr, "transform", &t->tf, &err) != HS_OK)
+        hs_warn("scheduler: connection %s: %s; its deliveries will fail", id, err.msg);
+    hs_idmap_put(&sc->conns, t->id, t);
+}
+
+void hs_scheduler_connection_remove(hs_scheduler *sc, const char *id) { ctf_unref(hs_idmap_del(&sc->conns, id)); }
+
 /* ---- circuit endpoints ---- */
 
 static json_t *circuit_json(const dest *d) {
@@ -702,19 +761,22 @@ int hs_scheduler_circuit_reset(hs_scheduler *sc, const char *destination_id, hs_
 
 /* ---- life cycle ---- */
 
-static int load_destinations(hs_scheduler *sc, hs_error *err) {
+static void add_destination(hs_scheduler *sc, const json_t *doc) { dest_new(sc, doc); }
+
+/* Every page of a kind, each doc to fn. */
+static int load_all(hs_scheduler *sc, hs_kind kind, void (*fn)(hs_scheduler *, const json_t *), hs_error *err) {
     hs_page page = {.limit = 100};
     char cursor[HS_ID_MAX] = "";
     for (;;) {
         page.cursor = cursor[0] ? cursor : NULL;
         json_t *items;
         bool more;
-        int rc = hs_store_resource_list(sc->store, HS_KIND_DESTINATION, &page, NULL, 0, &items, &more, err);
+        int rc = hs_store_resource_list(sc->store, kind, &page, NULL, 0, &items, &more, err);
         if (rc != HS_OK) return rc;
         size_t i;
         json_t *doc;
         json_array_foreach(items, i, doc) {
-            dest_new(sc, doc);
+            fn(sc, doc);
             snprintf(cursor, sizeof cursor, "%s", json_string_value(json_object_get(doc, "id")));
         }
         json_decref(items);
@@ -762,7 +824,8 @@ int hs_scheduler_new(uv_loop_t *loop, hs_store *s, hs_scheduler **out, hs_error 
         hs_free(sc);
         return hs_error_set(err, rc, NULL, "cannot start the HTTP client");
     }
-    rc = load_destinations(sc, err);
+    rc = load_all(sc, HS_KIND_DESTINATION, add_destination, err);
+    if (rc == HS_OK) rc = load_all(sc, HS_KIND_CONNECTION, hs_scheduler_connection_put, err);
     if (rc == HS_OK) rc = load_circuits(sc, err);
     hs_delivery *dl = NULL;
     size_t n = 0;
@@ -790,6 +853,11 @@ static void http_closed(void *ud) {
     stop_check(sc);
 }
 
+static void conn_drop(void *value, void *ud) {
+    (void)ud;
+    ctf_unref(value);
+}
+
 static void stop_each(void *value, void *ud) {
     (void)ud;
     dest *d = value;
@@ -805,6 +873,8 @@ void hs_scheduler_stop(hs_scheduler *sc, void (*done)(void *ud), void *ud) {
     sc->stop_ud = ud;
     hs_idmap_each(&sc->dests, stop_each, NULL);
     hs_idmap_free(&sc->dests);
+    hs_idmap_each(&sc->conns, conn_drop, NULL);
+    hs_idmap_free(&sc->conns);
     sc->closing_handles++; /* the http client counts as one */
     hs_http_client_close(sc->http, http_closed, sc);
 }
@@ -812,5 +882,6 @@ void hs_scheduler_stop(hs_scheduler *sc, void (*done)(void *ud), void *ud) {
 void hs_scheduler_free(hs_scheduler *sc) {
     if (!sc) return;
     hs_idmap_free(&sc->dests);
+    hs_idmap_free(&sc->conns);
     hs_free(sc);
 }

@@ -41,6 +41,11 @@ void hs_scheduler_add_deliveries(hs_scheduler *sc, const hs_delivery *d, size_t 
 void hs_scheduler_destination_put(hs_scheduler *sc, const json_t *doc);
 void hs_scheduler_destination_remove(hs_scheduler *sc, const char *id);
 
+/* A connection was created or changed (its transform, if any, is compiled
+ * and used for its deliveries from now on), or deleted. */
+void hs_scheduler_connection_put(hs_scheduler *sc, const json_t *doc);
+void hs_scheduler_connection_remove(hs_scheduler *sc, const char *id);
+
 /* GET /v1/destinations/:id/circuit: the object of DESIGN.md §3, or NULL for
  * an unknown destination. */
 json_t *hs_scheduler_circuit_json(hs_scheduler *sc, const char *destination_id);

@@ -53,13 +53,16 @@ test('connections reference existing sources and destinations', async () => {
   assert.equal((await srv.req('DELETE', `/v1/destinations/${d.id}`)).status, 200);
 });
 
-test('filters are accepted (filters.test.mjs); transforms are refused until the JSONata engine exists', async () => {
+test('filters and transforms are checked when saved (details in filters/transforms.test.mjs)', async () => {
   const s = await makeSource(srv);
   const d = await makeDestination(srv);
   let r = await srv.req('POST', '/v1/connections', { source_id: s.id, destination_id: d.id, filter_rules: [{ field: 'method', op: 'eq', value: 'POST' }] });
   assert.equal(r.status, 201, r.text);
   r = await srv.req('POST', '/v1/connections', { source_id: s.id, destination_id: d.id, transform_expression: '$.a' });
-  assert.equal(r.status, 422);
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.body.transform, '$.a');
+  r = await srv.req('POST', '/v1/connections', { source_id: s.id, destination_id: d.id, transform_expression: '$.a[' });
+  assert.equal(r.status, 400);
   assert.equal(r.body.field, 'transform');
   r = await srv.req('POST', '/v1/connections', { source_id: s.id, destination_id: d.id, filter_rules: [] });
   assert.equal(r.status, 201, r.text);
