@@ -89,7 +89,7 @@ bench: deps
 	@$(MAKE) --no-print-directory all bench-bins
 	@bench/ingest
 	@bench/deliver
-	@$(BUILD)/bench/filter_cost
+	@$(BUILD)/bench/routing_cost
 
 clean:
 	rm -rf build

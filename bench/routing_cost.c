@@ -1,16 +1,19 @@
-/* bench/filter_cost.c — what filter rules cost per event, as ingest pays it:
- * parse the body (and the headers) once, then match every connection's rules.
+/* bench/routing_cost.c — what routing costs per event, as hookstream pays it:
+ * filter rules (ingest parses the body and headers once, then matches every
+ * connection's rules) and a typical transform (run per delivery).
  *
- * usage: build/bench/filter_cost [events]      (default 200000)
- * prints µs per event for: parsing, matching 1 and 10 connections' rules.
- * Compare with a delivery's cost in bench/deliver (docs/performance.md). */
+ * usage: build/bench/routing_cost [events]      (default 200000)
+ * prints µs per event. Compare with a delivery's cost in bench/deliver
+ * (docs/performance.md). */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "filter.h"
 #include "timeutil.h"
+#include "transform.h"
 
 static const char BODY[] =
     "{\"id\":\"evt_1\",\"type\":\"order.created\",\"created\":1732660000,\"data\":{\"object\":{\"id\":\"ord_123\","
@@ -62,7 +65,28 @@ int main(int argc, char **argv) {
     printf("  parse body + headers once per event: %.2f us/event\n", parse);
     printf("  match 1 connection's rules:          %.3f us/event\n", match1);
     printf("  match 10 connections' rules:         %.3f us/event\n", match10);
+    /* a Slack-style message from an order webhook */
+    static const char TF[] =
+        "{\"text\": \"New order \" & data.object.id & \": \" & $string(data.object.amount / 100) & "
+        "\" \" & $uppercase(data.object.currency) & \" (\" & $count(data.object.items) & \" items)\","
+        "\"blocks\": [{\"type\": \"section\", \"fields\": data.object.items.{\"sku\": sku, \"qty\": qty}}],"
+        "\"shop\": $headers.\"x-shop\", \"event\": $event_id}";
+    hs_jsonata *tf = NULL;
+    if (hs_transform_compile(TF, "transform", &tf, &err) != HS_OK) {
+        fprintf(stderr, "transform: %s\n", err.msg);
+        return 1;
+    }
+    long tn = n / 10 > 0 ? n / 10 : 1;
+    t0 = hs_monotonic_ns();
+    for (long i = 0; i < tn; i++) {
+        char *out = NULL;
+        if (hs_transform_run(tf, BODY, sizeof BODY - 1, HEADERS, "evt_1", "src_1", &out, &err) == HS_OK) matched++;
+        hs_free(out);
+    }
+    double tfus = us_per(t0, tn);
+    printf("  a Slack-style transform (parse, evaluate, serialize), per delivery: %.2f us\n", tfus);
     printf("  (checksum %ld)\n", matched);
+    hs_jsonata_free(tf);
     hs_filter_free(f);
     json_decref(rules);
     json_decref(p);
