@@ -203,6 +203,21 @@ static void fmt_int(jsb *b, int64_t v, const char *pres, int minw, int maxw) {
     fmt_decimal(b, v, p, minw, maxw, ordinal);
 }
 
+/* The marker that opens at pic[*i] ('['), without its spaces, into spec;
+ * *i moves to its ']'. Returns its length. */
+static size_t read_marker(jctx *c, const char *pic, size_t *i, char *spec, size_t cap) {
+    const char *end = strchr(pic + *i, ']');
+    if (!end)
+        jx_throw(c, HS_ERR_INVALID, "D3135", c->err->position,
+                 "No matching closing bracket ']' in date/time picture string");
+    size_t sn = 0;
+    for (const char *q = pic + *i + 1; q < end && sn < cap - 1; q++)
+        if (!isspace((unsigned char)*q)) spec[sn++] = *q;
+    spec[sn] = 0;
+    *i = (size_t)(end - pic);
+    return sn;
+}
+
 static int parse_tz(const char *s, int *mins) {
     if (!s || !*s) return 0;
     int sign = s[0] == '-' ? -1 : 1;
@@ -298,16 +313,8 @@ jv *jx_format_datetime(jctx *c, double ms, const char *pic, const char *tz) {
             jsb_put(&b, &ch, 1);
             continue;
         }
-        const char *end = strchr(pic + i, ']');
-        if (!end)
-            jx_throw(c, HS_ERR_INVALID, "D3135", c->err->position,
-                     "No matching closing bracket ']' in date/time picture string");
         char spec[64];
-        size_t sn = 0;
-        for (const char *q = pic + i + 1; q < end && sn < sizeof spec - 1; q++)
-            if (!isspace((unsigned char)*q)) spec[sn++] = *q;
-        spec[sn] = 0;
-        i = (size_t)(end - pic);
+        size_t sn = read_marker(c, pic, &i, spec, sizeof spec);
         if (!sn) continue;
         char comp = spec[0];
         char pres[64] = "";
@@ -537,16 +544,8 @@ jv *jx_parse_datetime(jctx *c, const char *str, const char *pic) {
             s++;
             continue;
         }
-        const char *end = strchr(pic + i, ']');
-        if (!end)
-            jx_throw(c, HS_ERR_INVALID, "D3135", c->err->position,
-                     "No matching closing bracket ']' in date/time picture string");
         char spec[64];
-        size_t sn = 0;
-        for (const char *q = pic + i + 1; q < end && sn < sizeof spec - 1; q++)
-            if (!isspace((unsigned char)*q)) spec[sn++] = *q;
-        spec[sn] = 0;
-        i = (size_t)(end - pic);
+        read_marker(c, pic, &i, spec, sizeof spec);
         bool next_marker = i + 1 < L && pic[i + 1] == '[' && !(i + 2 < L && pic[i + 2] == '[');
         char comp = spec[0];
         int maxw = -1;

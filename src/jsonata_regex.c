@@ -51,6 +51,20 @@ static int emit(rparse *p, int op, int x, int y) {
     return re->ncode++;
 }
 
+/* Emit a copy of an atom's len instructions (compiled at start), its jumps
+ * moved to where the copy lands. */
+static void emit_copy(rparse *p, const rinst *atom, int len, int start) {
+    int base = p->re->ncode;
+    for (int t = 0; t < len; t++) {
+        rinst in = atom[t];
+        if (in.op == RI_JMP || in.op == RI_SPLIT) {
+            in.x += base - start;
+            if (in.op == RI_SPLIT) in.y += base - start;
+        }
+        emit(p, in.op, in.x, in.y);
+    }
+}
+
 static int new_class(rparse *p) {
     jregex *re = p->re;
     if (re->ncls == re->clscap) {
@@ -265,28 +279,10 @@ static void parse_seq(rparse *p) {
         memcpy(atom, p->re->code + start, sizeof(rinst) * (size_t)len);
         p->re->ncode = start;
         /* stash atom at the end of the code temporarily to reuse dup_range */
-        for (int k = 0; k < min; k++) {
-            int base = p->re->ncode;
-            for (int t = 0; t < len; t++) {
-                rinst in = atom[t];
-                if (in.op == RI_JMP || in.op == RI_SPLIT) {
-                    in.x += base - start;
-                    if (in.op == RI_SPLIT) in.y += base - start;
-                }
-                emit(p, in.op, in.x, in.y);
-            }
-        }
+        for (int k = 0; k < min; k++) emit_copy(p, atom, len, start);
         if (max < 0) {
             int l1 = emit(p, RI_SPLIT, 0, 0);
-            int base = p->re->ncode;
-            for (int t = 0; t < len; t++) {
-                rinst in = atom[t];
-                if (in.op == RI_JMP || in.op == RI_SPLIT) {
-                    in.x += base - start;
-                    if (in.op == RI_SPLIT) in.y += base - start;
-                }
-                emit(p, in.op, in.x, in.y);
-            }
+            emit_copy(p, atom, len, start);
             emit(p, RI_JMP, l1, 0);
             int l3 = p->re->ncode;
             p->re->code[l1] = lazy ? (rinst){RI_SPLIT, l3, l1 + 1} : (rinst){RI_SPLIT, l1 + 1, l3};
@@ -295,15 +291,7 @@ static void parse_seq(rparse *p) {
             int ns = 0;
             for (int k = min; k < max; k++) {
                 splits[ns++] = emit(p, RI_SPLIT, 0, 0);
-                int base = p->re->ncode;
-                for (int t = 0; t < len; t++) {
-                    rinst in = atom[t];
-                    if (in.op == RI_JMP || in.op == RI_SPLIT) {
-                        in.x += base - start;
-                        if (in.op == RI_SPLIT) in.y += base - start;
-                    }
-                    emit(p, in.op, in.x, in.y);
-                }
+                emit_copy(p, atom, len, start);
             }
             int l3 = p->re->ncode;
             for (int k = 0; k < ns; k++)
