@@ -133,15 +133,20 @@ static int step_done(hs_conn *w, sqlite3_stmt *st, const char *what, hs_error *e
     return rc == SQLITE_DONE ? HS_OK : hs_sqlite_fail(err, w->db, rc, what);
 }
 
+/* Run sql with ?1 = id and, when it has one, ?2 = num; no rows back. */
+static int run_keyed(hs_conn *w, const char *sql, const char *id, int64_t num, const char *what, hs_error *err) {
+    sqlite3_stmt *st = hs_stmt(w, sql, err);
+    if (!st) return err->code;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    if (sqlite3_bind_parameter_count(st) >= 2) sqlite3_bind_int64(st, 2, num);
+    return step_done(w, st, what, err);
+}
+
 /* The delivery just left pending (the UPDATE before changed one row):
  * count that on its event. */
 static int settle_event(hs_conn *w, const char *event_id, bool dlq, hs_error *err) {
     if (sqlite3_changes(w->db) != 1) return HS_OK; /* cancelled meanwhile: counted then */
-    sqlite3_stmt *st = hs_stmt(w, SQL_EVENT_SETTLE, err);
-    if (!st) return err->code;
-    sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, dlq ? 1 : 0);
-    return step_done(w, st, "updating the event status", err);
+    return run_keyed(w, SQL_EVENT_SETTLE, event_id, dlq ? 1 : 0, "updating the event status", err);
 }
 
 static int record_attempt(hs_conn *w, const hs_attempt_rec *a, hs_error *err) {
@@ -275,23 +280,9 @@ static const char SQL_RETRYABLE_OF_EVENT[] =
 /* Back to pending, due now; out of the DLQ; the event is processing again. */
 static int requeue(hs_conn *w, hs_delivery *d, hs_error *err) {
     uint64_t now = hs_now_ms();
-    sqlite3_stmt *st = hs_stmt(w, SQL_REQUEUE, err);
-    if (!st) return err->code;
-    sqlite3_bind_text(st, 1, d->id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (int64_t)now);
-    int rc = step_done(w, st, "requeueing the delivery", err);
-    if (rc == HS_OK && (st = hs_stmt(w, SQL_UNDLQ, err)) != NULL) {
-        sqlite3_bind_text(st, 1, d->id, -1, SQLITE_STATIC);
-        rc = step_done(w, st, "taking the delivery out of the DLQ", err);
-    } else if (rc == HS_OK) {
-        rc = err->code;
-    }
-    if (rc == HS_OK && (st = hs_stmt(w, SQL_EVENT_REOPEN, err)) != NULL) {
-        sqlite3_bind_text(st, 1, d->event_id, -1, SQLITE_STATIC);
-        rc = step_done(w, st, "updating the event status", err);
-    } else if (rc == HS_OK) {
-        rc = err->code;
-    }
+    int rc = run_keyed(w, SQL_REQUEUE, d->id, (int64_t)now, "requeueing the delivery", err);
+    if (rc == HS_OK) rc = run_keyed(w, SQL_UNDLQ, d->id, 0, "taking the delivery out of the DLQ", err);
+    if (rc == HS_OK) rc = run_keyed(w, SQL_EVENT_REOPEN, d->event_id, 0, "updating the event status", err);
     snprintf(d->status, sizeof d->status, "pending");
     d->next_attempt_at = now;
     d->updated_at = now;

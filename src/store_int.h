@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 
 #include "filter.h"
+#include "idmap.h"
 #include "store.h"
 
 #define HS_STMT_CACHE 48 /* prepared statements kept per connection */
@@ -84,8 +85,6 @@ typedef struct hs_route_set {
     hs_route r[];
 } hs_route_set;
 
-typedef struct hs_routes hs_routes;
-
 /* hs_ingest_new allocates an ingest together with its queue node, so that
  * the hot path does not allocate per request. ing->priv_ points at op. */
 typedef struct hs_ingest_box {
@@ -95,8 +94,8 @@ typedef struct hs_ingest_box {
 
 struct hs_store {
     char *path;
-    hs_conn writer;    /* owned by the writer thread once it runs */
-    hs_routes *routes; /* writer thread: cached hs_route_sets */
+    hs_conn writer;  /* owned by the writer thread once it runs */
+    hs_idmap routes; /* writer thread: ref (id or slug) -> cached hs_route_set */
 
     pthread_t thread;
     bool thread_started;
@@ -163,8 +162,7 @@ int hs_deliveries_cancel(hs_conn *w, const char *destination_id, uint64_t now, h
 /* store_routes.c: the source named by ref (id or slug) and its routes, from
  * the cache or the database. Valid until the next hs_routes_clear. */
 int hs_routes_get(hs_store *s, const char *ref, const hs_route_set **out, hs_error *err);
-void hs_routes_clear(hs_store *s);
-void hs_routes_free(hs_store *s);
+void hs_routes_clear(hs_store *s); /* drops them all (and the table) */
 
 /* store_event.c */
 #define HS_DELIVERY_COLS                                                                                               \

@@ -17,10 +17,6 @@
 
 #define ROUTES_MAX 512 /* sources cached at most; past it the cache starts over */
 
-struct hs_routes {
-    hs_idmap sets; /* ref (id or slug) -> hs_route_set */
-};
-
 static const char SQL_SOURCE_BY_ID[] = "SELECT id, status FROM sources WHERE id = ?1";
 static const char SQL_SOURCE_BY_SLUG[] = "SELECT id, status FROM sources WHERE slug = ?1";
 /* enabled connections of a source whose destination may receive */
@@ -42,10 +38,8 @@ static void set_free_each(void *value, void *ud) {
 }
 
 void hs_routes_clear(hs_store *s) {
-    hs_routes *rt = s->routes;
-    if (!rt || rt->sets.n == 0) return;
-    hs_idmap_each(&rt->sets, set_free_each, NULL);
-    hs_idmap_free(&rt->sets);
+    hs_idmap_each(&s->routes, set_free_each, NULL);
+    hs_idmap_free(&s->routes);
 }
 
 /* The filter of a route; false when stored rules no longer compile (they
@@ -63,12 +57,6 @@ static bool route_filter(sqlite3_stmt *st, int col, hs_route *r) {
     if (rc != HS_OK)
         hs_warn("store: connection %s: unusable filter_rules (%s); not routing to it", r->connection_id, err.msg);
     return rc == HS_OK;
-}
-
-void hs_routes_free(hs_store *s) {
-    hs_routes_clear(s);
-    hs_free(s->routes);
-    s->routes = NULL;
 }
 
 /* Reads the source and its routes from the database. */
@@ -119,14 +107,12 @@ static int load(hs_conn *w, const char *ref, hs_route_set **out, hs_error *err) 
 }
 
 int hs_routes_get(hs_store *s, const char *ref, const hs_route_set **out, hs_error *err) {
-    if (!s->routes) s->routes = hs_calloc(1, sizeof *s->routes);
-    hs_routes *rt = s->routes;
-    hs_route_set *set = hs_idmap_get(&rt->sets, ref);
+    hs_route_set *set = hs_idmap_get(&s->routes, ref);
     if (!set) {
         int rc = load(&s->writer, ref, &set, err);
         if (rc != HS_OK) return rc; /* unknown sources are not cached: a probe cannot fill the cache */
-        if (rt->sets.n >= ROUTES_MAX) hs_routes_clear(s);
-        hs_idmap_put(&rt->sets, set->ref, set);
+        if (s->routes.n >= ROUTES_MAX) hs_routes_clear(s);
+        hs_idmap_put(&s->routes, set->ref, set);
     }
     *out = set;
     return HS_OK;

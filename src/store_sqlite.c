@@ -486,7 +486,7 @@ static void close_connections(hs_store *s) {
         hs_free(c);
     }
     conn_close(&s->writer);
-    hs_routes_free(s);
+    hs_routes_clear(s);
 }
 
 /* Signals belong to the loop thread (uv_signal_t): the writer blocks them. */
