@@ -77,10 +77,11 @@ int main(int argc, char **argv) {
         return 1;
     }
     long tn = n / 10 > 0 ? n / 10 : 1;
+    hs_transform_vars vars = {.headers_json = HEADERS, .event_id = "evt_1", .source_id = "src_1"};
     t0 = hs_monotonic_ns();
     for (long i = 0; i < tn; i++) {
         char *out = NULL;
-        if (hs_transform_run(tf, BODY, sizeof BODY - 1, HEADERS, "evt_1", "src_1", &out, &err) == HS_OK) matched++;
+        if (hs_transform_run(tf, BODY, sizeof BODY - 1, &vars, &out, &err) == HS_OK) matched++;
         hs_free(out);
     }
     double tfus = us_per(t0, tn);

@@ -44,6 +44,8 @@ static const route routes[] = {
     {"GET", "/v1/events/:id", hs_api_events_get, HS_KIND_COUNT},
     {"POST", "/v1/events/:id/retry", hs_api_events_retry, HS_KIND_COUNT},
     {"POST", "/v1/transforms/test", hs_api_transforms_test, HS_KIND_COUNT},
+    {"GET", "/v1/destination-templates", hs_api_templates_list, HS_KIND_COUNT},
+    {"GET", "/v1/destination-templates/:id", hs_api_templates_get, HS_KIND_COUNT},
     {"GET", "/v1/delivery-attempts", hs_api_attempts_list, HS_KIND_COUNT},
     {"GET", "/v1/delivery-attempts/:id", hs_api_attempts_get, HS_KIND_COUNT},
     {"POST", "/v1/delivery-attempts/:id/retry", hs_api_attempts_retry, HS_KIND_COUNT},

@@ -70,6 +70,8 @@ void hs_api_events_list(hs_api_call *c);
 void hs_api_events_get(hs_api_call *c);
 void hs_api_events_retry(hs_api_call *c);
 void hs_api_transforms_test(hs_api_call *c);
+void hs_api_templates_list(hs_api_call *c);
+void hs_api_templates_get(hs_api_call *c);
 void hs_api_attempts_list(hs_api_call *c);
 void hs_api_attempts_get(hs_api_call *c);
 void hs_api_attempts_retry(hs_api_call *c);

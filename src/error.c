@@ -21,6 +21,7 @@ const char *hs_strerror(int code) {
     case HS_ERR_BUSY: return "overloaded, retry later";
     case HS_ERR_METHOD: return "method not allowed";
     case HS_ERR_MEDIA_TYPE: return "unsupported media type";
+    case HS_ERR_PERMANENT: return "refused for good";
     default: return "unknown error";
     }
 }
@@ -35,6 +36,7 @@ int hs_err_http_status(int code) {
     case HS_ERR_CONFLICT: return 409;
     case HS_ERR_TOOBIG: return 413;
     case HS_ERR_MEDIA_TYPE: return 415;
+    case HS_ERR_PERMANENT: return 422;
     case HS_ERR_UNSUPPORTED: return 422;
     case HS_ERR_IO:
     case HS_ERR_BUSY:

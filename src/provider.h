@@ -26,6 +26,8 @@ typedef struct hs_delivery_ctx {
     size_t payload_len;
     const char *content_type;       /* of the payload; "" when unknown */
     const char *event_headers_json; /* the event's received headers, JSON object; may be NULL */
+    const char *method;             /* the event's HTTP method ("POST"); may be NULL */
+    uint64_t received_at;           /* when the event was received (ms) */
 } hs_delivery_ctx;
 
 typedef struct hs_provider {
@@ -47,7 +49,10 @@ typedef struct hs_provider {
      * type does not deliver yet (the attempt fails with a clear error). */
     int (*build)(const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err);
     /* Judge a response that arrived (resp->error == 0): HS_OK, or a negative
-     * hs_err with err->msg saying why it is a failure. NULL: 2xx is success. */
+     * hs_err with err->msg saying why it is a failure; HS_ERR_PERMANENT when
+     * retrying cannot help (the delivery is dead-lettered at once). Only
+     * destination, event_id and delivery_id of ctx are set. NULL: 2xx is
+     * success. */
     int (*classify)(const hs_delivery_ctx *ctx, const hs_out_resp *resp, hs_error *err);
 } hs_provider;
 

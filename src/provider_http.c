@@ -57,6 +57,7 @@ static const hs_jv_field fields[] = {
     HS_JV_HEADERS("headers", 0, 0, "{}"),
     HS_JV_INTR("timeout_ms", 100, 300000, "30000"),
     {.name = "auth", .type = HS_JV_OBJECT, .dflt = "{}", .check = check_auth},
+    HS_JV_BOOLEAN("fail_on_graphql_errors", "false"),
     HS_JV_END,
 };
 /* clang-format on */
@@ -270,6 +271,27 @@ static int build(const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err) {
     return rc;
 }
 
-/* classify NULL: 2xx is success (hs_provider_classify_2xx) */
-const hs_provider hs_provider_http = {
-    .type = "http", .validate = validate, .secret_paths = secrets, .prepare_patch = prepare_patch, .build = build};
+/* 2xx is success, except that a GraphQL API answers 200 with an "errors"
+ * array when the operation failed: with fail_on_graphql_errors that is a
+ * failure carrying the first error's message. */
+static int classify(const hs_delivery_ctx *ctx, const hs_out_resp *resp, hs_error *err) {
+    int rc = hs_provider_classify_2xx(resp, err);
+    const json_t *config = json_object_get(ctx->destination, "config");
+    if (rc || !json_is_true(json_object_get(config, "fail_on_graphql_errors")) || !resp->body) return rc;
+    json_t *doc = json_loadb(resp->body, resp->body_len, 0, NULL);
+    const json_t *errors = json_object_get(doc, "errors");
+    if (json_is_array(errors) && json_array_size(errors) > 0) {
+        const char *msg = hs_jv_str(json_array_get(errors, 0), "message");
+        rc = hs_error_set(err, HS_ERR_IO, NULL, "HTTP %d with GraphQL errors: %s", resp->status,
+                          msg ? msg : "(no message)");
+    }
+    json_decref(doc);
+    return rc;
+}
+
+const hs_provider hs_provider_http = {.type = "http",
+                                      .validate = validate,
+                                      .secret_paths = secrets,
+                                      .prepare_patch = prepare_patch,
+                                      .build = build,
+                                      .classify = classify};

@@ -19,6 +19,7 @@
 #include "base64.h"
 #include "jsonv.h"
 #include "provider.h"
+#include "templates.h"
 
 #define INVALID(path, ...) hs_error_set(err, HS_ERR_INVALID, (path), __VA_ARGS__)
 #define MASK "********"
@@ -140,15 +141,19 @@ static int check_signing(const hs_jv_at *at, json_t *signing, hs_error *err) {
     return HS_OK;
 }
 
-static const char *const templates[] = {"slack", "discord", "pagerduty", "datadog", "zapier", "linear", NULL};
-
-/* Known template names only reach here; refuse rather than create a
- * destination that silently lacks what the template would have set. */
+/* The template itself was expanded at create (hs_template_expand); the doc
+ * keeps its name, for template_inputs and for people reading it. */
 static int check_template(const hs_jv_at *at, json_t *value, hs_error *err) {
-    (void)value;
-    return hs_error_set(err, HS_ERR_UNSUPPORTED, at->path,
-                        "templates are not available yet; give type and config explicitly");
+    if (hs_template_find(json_string_value(value))) return HS_OK;
+    return INVALID(at->path, "is not a template: GET /v1/destination-templates lists them");
 }
+
+static int check_template_inputs(const hs_jv_at *at, json_t *value, hs_error *err) {
+    return hs_template_check_inputs(hs_jv_str(at->parent, "template"), value, at->path, err);
+}
+
+/* {} for a template's destination, so that its required inputs are checked */
+static json_t *default_inputs(const json_t *dest) { return hs_jv_str(dest, "template") ? json_object() : json_null(); }
 
 /* "http, aws_sqs, ... (aliases: sqs, ...)" for the error message */
 static void list_types(char *out, size_t cap) {
@@ -185,12 +190,26 @@ static int check_config(const hs_jv_at *at, json_t *config, hs_error *err) {
     return hs_provider_find(hs_jv_str(at->parent, "type"))->validate(config, err);
 }
 
+/* A transform is compiled when saved, so that a syntax error is a 400 now,
+ * not a failed delivery later. */
+static int check_transform(const hs_jv_at *at, json_t *value, hs_error *err) {
+    if (json_string_length(value) == 0) {
+        hs_jv_replace(at, json_null());
+        return HS_OK;
+    }
+    return hs_transform_compile(json_string_value(value), at->path, NULL, err);
+}
+
+#define TRANSFORM_FIELD                                                                                                \
+    { .name = "transform", .type = HS_JV_STRING, .max = 65536, .dflt = "null", .check = check_transform }
+
 static const char *const orderings[] = {"best_effort", "strict", NULL};
 
 /* clang-format off */
 static const hs_jv_field destination_spec[] = {
     /* first: a template would supply fields that are otherwise "missing" */
-    {.name = "template", .type = HS_JV_STRING, .choices = templates, .check = check_template},
+    {.name = "template", .type = HS_JV_STRING, .max = 64, .dflt = "null", .check = check_template},
+    {.name = "template_inputs", .type = HS_JV_ANY, .derive = default_inputs, .check = check_template_inputs},
     NAME_FIELD(HS_JV_REQUIRED),
     SLUG_FIELD,
     DESCRIPTION_FIELD,
@@ -202,6 +221,7 @@ static const hs_jv_field destination_spec[] = {
     {.name = "signing", .type = HS_JV_OBJECT, .dflt = "null", .fields = signing_spec, .check = check_signing},
     HS_JV_INTR("max_concurrency", 1, 64, "1"),
     HS_JV_ENUM("ordering", orderings, "\"best_effort\""),
+    TRANSFORM_FIELD,
     HS_JV_END,
 };
 /* clang-format on */
@@ -217,16 +237,6 @@ static int check_filter_rules(const hs_jv_at *at, json_t *value, hs_error *err) 
     return hs_filter_compile(value, at->path, NULL, err);
 }
 
-/* A transform is compiled when saved, so that a syntax error is a 400 now,
- * not a failed delivery later. */
-static int check_transform(const hs_jv_at *at, json_t *value, hs_error *err) {
-    if (json_string_length(value) == 0) {
-        hs_jv_replace(at, json_null());
-        return HS_OK;
-    }
-    return hs_transform_compile(json_string_value(value), at->path, NULL, err);
-}
-
 /* clang-format off */
 static const hs_jv_field connection_spec[] = {
     NAME_FIELD(0),
@@ -237,7 +247,7 @@ static const hs_jv_field connection_spec[] = {
     HS_JV_BOOLEAN("enabled", "true"),
     DESCRIPTION_FIELD,
     {.name = "filter_rules", .type = HS_JV_ANY, .dflt = "null", .check = check_filter_rules},
-    {.name = "transform", .type = HS_JV_STRING, .max = 65536, .dflt = "null", .check = check_transform},
+    TRANSFORM_FIELD,
     HS_JV_END,
 };
 /* clang-format on */
@@ -354,9 +364,15 @@ static void walk_secret(json_t *obj, const json_t *old, const char *sel, const c
     visit_member(obj, old, key, rest, path, fn, ud);
 }
 
-/* Every secret of a destination doc: signing.secret and the provider's. */
+/* Every secret of a destination doc: signing.secret, the template's secret
+ * inputs and the provider's. */
 static void for_each_secret(json_t *doc, const json_t *old, secret_fn fn, void *ud) {
     walk_secret(doc, old, "signing.secret", "", fn, ud);
+    const hs_template *t = hs_template_find(hs_jv_str(doc, "template"));
+    json_t *inputs = json_object_get(doc, "template_inputs");
+    const json_t *old_inputs = json_is_object(old) ? json_object_get(old, "template_inputs") : NULL;
+    for (const hs_template_input *in = t ? t->inputs : NULL; in && in->name; in++)
+        if (in->secret && in->payload) walk_secret(inputs, old_inputs, in->name, "template_inputs", fn, ud);
     const char *type = hs_jv_str(doc, "type");
     const hs_provider *p = hs_provider_find(type ? type : "http");
     if (!p || !p->secret_paths) return;
@@ -426,6 +442,14 @@ int hs_resource_create_doc(hs_kind kind, const json_t *body, json_t **doc, hs_er
     *doc = NULL;
     int rc = prepare(kind, body, &d, err);
     if (rc) return rc;
+    const json_t *tname = json_object_get(d, "template");
+    if (kind == HS_KIND_DESTINATION && tname && !json_is_null(tname)) {
+        json_t *expanded = NULL;
+        rc = hs_template_expand(d, &expanded, err);
+        json_decref(d);
+        if (rc) return rc;
+        d = expanded;
+    }
     rc = validate(kind, d, err);
     if (rc) {
         json_decref(d);
@@ -449,6 +473,15 @@ static int prepare_type_change(json_t *base, const json_t *patch, hs_error *err)
     return HS_OK;
 }
 
+/* A template is expanded once, at create: the fields it filled in are the
+ * destination's own from then on, and a patch changes those. */
+static int template_unchanged(const json_t *base, const json_t *patch, hs_error *err) {
+    const json_t *to = json_object_get(patch, "template"), *from = json_object_get(base, "template");
+    if (!to || json_equal(to, from) || (json_is_null(to) && !from)) return HS_OK;
+    return INVALID("template", "is applied when a destination is created and cannot be changed; patch the "
+                               "fields it filled in, or create a new destination");
+}
+
 /* Stored values the patch makes obsolete are forgotten, so validation fills
  * them in again: defaults derived from a sibling the patch may change
  * (signing.prefix follows algorithm), and what the provider says. */
@@ -470,7 +503,8 @@ int hs_resource_patch_doc(hs_kind kind, const json_t *current, const json_t *pat
     json_t *base = json_is_object(current) ? json_deep_copy(current) : json_object();
     for (const char *const *f = read_only; *f; f++) json_object_del(base, *f);
     if (kind == HS_KIND_DESTINATION) {
-        rc = prepare_type_change(base, p, err);
+        rc = template_unchanged(base, p, err);
+        if (rc == HS_OK) rc = prepare_type_change(base, p, err);
         forget_obsolete(base, p);
     }
     if (rc == HS_OK) {

@@ -40,9 +40,12 @@ typedef struct payload {
     size_t body_len;
     char *content_type;
     char *headers_json;
+    char method[16];
+    uint64_t received_at;
 } payload;
 
-/* A connection's compiled transform, shared with the jobs that run it. */
+/* A connection's or destination's compiled transform, shared with the jobs
+ * that run it. */
 typedef struct ctf {
     char id[HS_ID_MAX];
     hs_jsonata *tf; /* NULL: the stored expression no longer compiles */
@@ -74,6 +77,7 @@ typedef struct dest {
     int in_flight; /* slots taken */
     int jobs;      /* jobs that still refer to this destination */
     bool removed;
+    struct ctf *tf; /* the payload shape (a template's), or NULL */
     uv_timer_t timer;
 } dest;
 
@@ -98,7 +102,8 @@ typedef struct job {
     dest *d;
     item *it;
     json_t *doc;
-    ctf *tf; /* the connection's transform, or NULL */
+    ctf *tf;  /* the connection's transform, or NULL */
+    ctf *dtf; /* the destination's, or NULL */
     int attempt;
     uint64_t now_ms;
     /* built on the threadpool */
@@ -180,7 +185,31 @@ static void item_free(hs_scheduler *sc, item *it) {
 
 /* ---- destinations ---- */
 
+static void ctf_unref(ctf *t) {
+    if (!t || --t->refs > 0) return;
+    hs_jsonata_free(t->tf);
+    hs_free(t);
+}
+
+/* The compiled "transform" of a stored doc, or NULL when it has none. One
+ * that no longer compiles (stored by another version) is kept as a ctf
+ * without an expression: its deliveries fail with a clear error. */
+static ctf *ctf_from(const json_t *doc, const char *id) {
+    const char *expr = json_string_value(json_object_get(doc, "transform"));
+    if (!expr || !*expr) return NULL;
+    ctf *t = hs_calloc(1, sizeof *t);
+    snprintf(t->id, sizeof t->id, "%s", id);
+    t->refs = 1;
+    hs_error err;
+    hs_error_clear(&err);
+    if (hs_transform_compile(expr, "transform", &t->tf, &err) != HS_OK)
+        hs_warn("scheduler: %s: %s; its deliveries will fail", id, err.msg);
+    return t;
+}
+
 static void dest_configure(dest *d, const json_t *doc) {
+    ctf_unref(d->tf);
+    d->tf = ctf_from(doc, d->id);
     json_t *old = d->doc;
     d->doc = json_incref((json_t *)doc);
     json_decref(old);
@@ -222,6 +251,7 @@ static void stop_check(hs_scheduler *sc);
 static void on_dest_closed(uv_handle_t *h) {
     dest *d = h->data;
     hs_scheduler *sc = d->sc;
+    ctf_unref(d->tf);
     json_decref(d->doc);
     hs_free(d->heap);
     hs_free(d);
@@ -303,58 +333,71 @@ static void build_from(job *j, const hs_delivery_ctx *ctx) {
     }
 }
 
-static void ctx_init(hs_delivery_ctx *ctx, const job *j, const char *source_id) {
+/* The context of j's attempt, on the event in memory (pl) or read back (e). */
+static void ctx_init(hs_delivery_ctx *ctx, const job *j, const payload *pl, const hs_event *e) {
     memset(ctx, 0, sizeof *ctx);
     ctx->destination = j->doc;
     ctx->event_id = j->it->event_id;
     ctx->delivery_id = j->it->id;
     ctx->connection_id = j->it->connection_id;
-    ctx->source_id = source_id;
     ctx->attempt = j->attempt;
     ctx->now_ms = j->now_ms;
+    if (pl) {
+        ctx->source_id = pl->source_id;
+        ctx->payload = pl->body;
+        ctx->payload_len = pl->body_len;
+        ctx->content_type = pl->content_type ? pl->content_type : "";
+        ctx->event_headers_json = pl->headers_json;
+        ctx->method = pl->method;
+        ctx->received_at = pl->received_at;
+    } else {
+        ctx->source_id = e->source_id;
+        ctx->payload = (const char *)e->body;
+        ctx->payload_len = e->body_len;
+        ctx->content_type = e->content_type ? e->content_type : "";
+        ctx->event_headers_json = e->headers_json;
+        ctx->method = e->method;
+        ctx->received_at = e->received_at;
+    }
+}
+
+/* Runs t (when there is one) on ctx's payload, which becomes the output
+ * (*out, the caller frees it). */
+static int transform(job *j, const ctf *t, const char *whose, hs_delivery_ctx *ctx, char **out) {
+    if (!t) return HS_OK;
+    if (!t->tf) return hs_error_set(&j->err, HS_ERR_INVALID, NULL, "the %s's transform does not compile", whose);
+    hs_transform_vars vars = {.headers_json = ctx->event_headers_json,
+                              .event_id = ctx->event_id,
+                              .source_id = ctx->source_id,
+                              .inputs = json_object_get(j->doc, "template_inputs")};
+    int rc = hs_transform_run(t->tf, ctx->payload, ctx->payload_len, &vars, out, &j->err);
+    if (rc != HS_OK) return rc;
+    ctx->payload = *out;
+    ctx->payload_len = strlen(*out);
+    ctx->content_type = "application/json";
+    return HS_OK;
 }
 
 /* Threadpool: read the event unless it is in memory, run the connection's
- * transform if it has one (time-limited), then build. */
+ * and the destination's transforms if they have them (time-limited), then
+ * build. */
 static void build_work(uv_work_t *w) {
     job *j = w->data;
     const payload *pl = j->it->pl; /* immutable while the item holds it */
     hs_event *e = NULL;
     hs_delivery_ctx ctx;
-    if (pl) {
-        ctx_init(&ctx, j, pl->source_id);
-        ctx.payload = pl->body;
-        ctx.payload_len = pl->body_len;
-        ctx.content_type = pl->content_type ? pl->content_type : "";
-        ctx.event_headers_json = pl->headers_json;
-    } else {
+    if (!pl) {
         j->rc = hs_store_event_get(j->sc->store, j->it->event_id, &e, &j->err);
         if (j->rc != HS_OK) return;
-        ctx_init(&ctx, j, e->source_id);
-        ctx.payload = (const char *)e->body;
-        ctx.payload_len = e->body_len;
-        ctx.content_type = e->content_type ? e->content_type : "";
-        ctx.event_headers_json = e->headers_json;
     }
-    char *transformed = NULL;
-    if (j->tf && !j->tf->tf) {
-        j->rc = hs_error_set(&j->err, HS_ERR_INVALID, NULL, "%s", "the connection's transform does not compile");
-    } else if (j->tf) {
-        j->rc = hs_transform_run(j->tf->tf, ctx.payload, ctx.payload_len, ctx.event_headers_json, ctx.event_id,
-                                 ctx.source_id, &transformed, &j->err);
-        ctx.payload = transformed;
-        ctx.payload_len = transformed ? strlen(transformed) : 0;
-        ctx.content_type = "application/json";
-    }
+    ctx_init(&ctx, j, pl, e);
+    char *conn_out = NULL, *dest_out = NULL;
+    j->rc = transform(j, j->tf, "connection", &ctx, &conn_out);
+    if (j->rc == HS_OK) j->rc = transform(j, j->dtf, "destination", &ctx, &dest_out);
     if (j->rc == HS_OK) build_from(j, &ctx);
-    hs_free(transformed);
+    hs_free(conn_out);
+    hs_free(dest_out);
     hs_event_free(e);
-}
-
-static void ctf_unref(ctf *t) {
-    if (!t || --t->refs > 0) return;
-    hs_jsonata_free(t->tf);
-    hs_free(t);
 }
 
 static void job_free(job *j) {
@@ -367,6 +410,7 @@ static void job_free(job *j) {
     hs_free(j->method);
     json_decref(j->doc);
     ctf_unref(j->tf);
+    ctf_unref(j->dtf);
     hs_free(j);
 }
 
@@ -452,7 +496,10 @@ static void on_committed(hs_attempt_op *op, int status) {
 
 /* Decide what the attempt means and commit it. resp may be NULL (nothing
  * was sent: the event could not be read or the request built). */
-static void conclude(job *j, const hs_out_resp *resp, bool success, const char *why) {
+/* rc: HS_OK delivered; HS_ERR_PERMANENT failed for good (no retry: the
+ * receiver said the request can never succeed as it is); else failed. */
+static void conclude(job *j, const hs_out_resp *resp, int rc, const char *why) {
+    bool success = rc == HS_OK;
     dest *d = j->d;
     item *it = j->it;
     uint64_t now = hs_now_ms();
@@ -489,7 +536,7 @@ static void conclude(job *j, const hs_out_resp *resp, bool success, const char *
     a->error = why ? hs_strdup(why) : NULL;
     a->created_at = now;
     if (!success) {
-        if (hs_retry_more(&d->retry, j->attempt)) {
+        if (rc != HS_ERR_PERMANENT && hs_retry_more(&d->retry, j->attempt)) {
             a->next_retry_at = now + hs_retry_delay_ms(&d->retry, j->attempt);
         } else {
             a->is_dlq = true;
@@ -533,20 +580,20 @@ static void on_response(hs_http_call *call, hs_out_resp *resp, void *ud) {
         rc = j->d->prov && j->d->prov->classify ? j->d->prov->classify(&ctx, resp, &err)
                                                 : hs_provider_classify_2xx(resp, &err);
     }
-    conclude(j, resp, rc == HS_OK, rc == HS_OK ? NULL : err.msg);
+    conclude(j, resp, rc, rc == HS_OK ? NULL : err.msg);
     hs_out_resp_free(resp);
     hs_free(resp);
 }
 
 static void send_built(job *j) {
     if (j->rc != HS_OK) {
-        conclude(j, NULL, false, j->err.msg[0] ? j->err.msg : hs_strerror(j->rc));
+        conclude(j, NULL, j->rc, j->err.msg[0] ? j->err.msg : hs_strerror(j->rc));
         return;
     }
     hs_out_req *req = j->req;
     j->req = NULL; /* the client owns it now */
     if (hs_http_client_send(j->sc->http, req, on_response, j, NULL) != HS_OK)
-        conclude(j, NULL, false, "the request could not be started");
+        conclude(j, NULL, HS_ERR_IO, "the request could not be started");
 }
 
 static void build_done(uv_work_t *w, int status) {
@@ -574,15 +621,13 @@ static void start(dest *d, item *it) {
     sc->jobs++;
     j->tf = hs_idmap_get(&sc->conns, it->connection_id);
     if (j->tf) j->tf->refs++;
-    if (it->pl && !j->tf) {
+    j->dtf = d->tf;
+    if (j->dtf) j->dtf->refs++;
+    if (it->pl && !j->tf && !j->dtf) {
         /* the event is in memory and needs no transform: build here (signing
          * is microseconds; a transform may take up to its time limit) */
         hs_delivery_ctx ctx;
-        ctx_init(&ctx, j, it->pl->source_id);
-        ctx.payload = it->pl->body;
-        ctx.payload_len = it->pl->body_len;
-        ctx.content_type = it->pl->content_type ? it->pl->content_type : "";
-        ctx.event_headers_json = it->pl->headers_json;
+        ctx_init(&ctx, j, it->pl, NULL);
         build_from(j, &ctx);
         send_built(j);
         return;
@@ -590,7 +635,7 @@ static void start(dest *d, item *it) {
     int rc = uv_queue_work(sc->loop, &j->work, build_work, build_done);
     if (rc != 0) {
         j->rc = hs_error_set(&j->err, HS_ERR_IO, NULL, "cannot queue the delivery: %s", uv_strerror(rc));
-        conclude(j, NULL, false, j->err.msg);
+        conclude(j, NULL, j->rc, j->err.msg);
     }
 }
 
@@ -620,6 +665,8 @@ void hs_scheduler_add(hs_scheduler *sc, hs_ingest *ing) {
         pl->body_len = ing->body_len;
         pl->content_type = ing->content_type;
         pl->headers_json = ing->headers_json;
+        snprintf(pl->method, sizeof pl->method, "%s", ing->method ? ing->method : "");
+        pl->received_at = ing->received_at;
         ing->body = ing->content_type = ing->headers_json = NULL;
         ing->body_len = 0;
         pl->bytes = sizeof *pl + pl->body_len;
@@ -674,16 +721,8 @@ void hs_scheduler_connection_put(hs_scheduler *sc, const json_t *doc) {
     const char *id = json_string_value(json_object_get(doc, "id"));
     if (!id) return;
     hs_scheduler_connection_remove(sc, id);
-    const char *expr = json_string_value(json_object_get(doc, "transform"));
-    if (!expr || !*expr) return;
-    ctf *t = hs_calloc(1, sizeof *t);
-    snprintf(t->id, sizeof t->id, "%s", id);
-    t->refs = 1;
-    hs_error err;
-    hs_error_clear(&err);
-    if (hs_transform_compile(expr, "transform", &t->tf, &err) != HS_OK)
-        hs_warn("scheduler: connection %s: %s; its deliveries will fail", id, err.msg);
-    hs_idmap_put(&sc->conns, t->id, t);
+    ctf *t = ctf_from(doc, id);
+    if (t) hs_idmap_put(&sc->conns, t->id, t);
 }
 
 void hs_scheduler_connection_remove(hs_scheduler *sc, const char *id) { ctf_unref(hs_idmap_del(&sc->conns, id)); }

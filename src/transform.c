@@ -1,4 +1,4 @@
-/* transform.c — connection transforms on top of the JSONata engine. */
+/* transform.c — connection and destination transforms on the JSONata engine. */
 #include "transform.h"
 
 #include <stdio.h>
@@ -29,15 +29,17 @@ int hs_transform_compile(const char *expr, const char *path, hs_jsonata **out, h
     return HS_OK;
 }
 
-int hs_transform_run(const hs_jsonata *tf, const char *body, size_t len, const char *headers_json, const char *event_id,
-                     const char *source_id, char **out, hs_error *err) {
+int hs_transform_run(const hs_jsonata *tf, const char *body, size_t len, const hs_transform_vars *vars, char **out,
+                     hs_error *err) {
     *out = NULL;
     json_t *input = body ? json_loadb(body, len, JSON_DECODE_ANY, NULL) : NULL;
-    json_t *headers = headers_json ? json_loads(headers_json, 0, NULL) : NULL;
+    json_t *headers = vars->headers_json ? json_loads(vars->headers_json, 0, NULL) : NULL;
     json_t *bindings = json_object();
     json_object_set_new(bindings, "headers", headers ? headers : json_object());
-    json_object_set_new(bindings, "event_id", json_string(event_id ? event_id : ""));
-    json_object_set_new(bindings, "source_id", json_string(source_id ? source_id : ""));
+    json_object_set_new(bindings, "event_id", json_string(vars->event_id ? vars->event_id : ""));
+    json_object_set_new(bindings, "source_id", json_string(vars->source_id ? vars->source_id : ""));
+    json_object_set_new(bindings, "inputs",
+                        json_is_object(vars->inputs) ? json_deep_copy(vars->inputs) : json_object());
     hs_jsonata_limits lim;
     hs_jsonata_limits_default(&lim);
     hs_jsonata_error je;

@@ -131,7 +131,7 @@ static void test_provider_table(void **state) {
     const hs_provider *p = hs_provider_find("http");
     assert_ptr_equal(p, &hs_provider_http);
     assert_non_null(p->build);
-    assert_null(p->classify); /* the 2xx rule */
+    assert_non_null(p->classify); /* the 2xx rule, plus fail_on_graphql_errors */
 }
 
 static void test_minimal(void **state) {
@@ -553,10 +553,51 @@ static void test_classify_2xx(void **state) {
     assert_int_equal(hs_provider_classify_2xx(&resp, NULL), HS_ERR_IO);
 }
 
+/* ---- fail_on_graphql_errors ---- */
+
+static int classify_body(const char *config, int status, const char *body, hs_error *err) {
+    char *text = hs_sprintf("{'name':'d','config':{'url':'" URL "'%s}}", config);
+    json_t *doc = DEST(text);
+    hs_free(text);
+    hs_delivery_ctx ctx = ctx_for(doc);
+    hs_out_resp resp;
+    memset(&resp, 0, sizeof resp);
+    resp.status = status;
+    resp.body = body ? hs_strdup(body) : NULL;
+    resp.body_len = body ? strlen(body) : 0;
+    hs_error_clear(err);
+    int rc = hs_provider_http.classify(&ctx, &resp, err);
+    hs_out_resp_free(&resp);
+    json_decref(doc);
+    return rc;
+}
+
+static void test_graphql_errors(void **state) {
+    (void)state;
+    hs_error err;
+    const char *on = ",'fail_on_graphql_errors':true";
+    const char *failed = "{\"data\":null,\"errors\":[{\"message\":\"Entity not found: Team\"}]}";
+    assert_int_equal(classify_body(on, 200, failed, &err), HS_ERR_IO);
+    assert_string_equal(err.msg, "HTTP 200 with GraphQL errors: Entity not found: Team");
+    /* off by default: the 2xx rule alone */
+    assert_int_equal(classify_body("", 200, failed, &err), HS_OK);
+    /* success bodies, empty errors, bodies that are not JSON */
+    assert_int_equal(classify_body(on, 200, "{\"data\":{\"issueCreate\":{\"success\":true}}}", &err), HS_OK);
+    assert_int_equal(classify_body(on, 200, "{\"data\":{},\"errors\":[]}", &err), HS_OK);
+    assert_int_equal(classify_body(on, 200, "ok", &err), HS_OK);
+    assert_int_equal(classify_body(on, 204, NULL, &err), HS_OK);
+    assert_int_equal(classify_body(on, 200, "{\"errors\":[{}]}", &err), HS_ERR_IO);
+    assert_string_equal(err.msg, "HTTP 200 with GraphQL errors: (no message)");
+    /* a non-2xx stays what it was */
+    assert_int_equal(classify_body(on, 400, failed, &err), HS_ERR_IO);
+    assert_string_equal(err.msg, "HTTP 400");
+}
+
 int main(void) {
     hs_alloc_init_json();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_provider_table),
+        cmocka_unit_test(test_graphql_errors),
         cmocka_unit_test(test_minimal),
         cmocka_unit_test(test_method_timeout_attempt),
         cmocka_unit_test(test_body_bytes),

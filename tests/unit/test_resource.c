@@ -384,10 +384,11 @@ static void test_destination_defaults(void **state) {
     json_t *want =
         J("{'name':'hook','slug':null,'description':null,'status':'active','type':'http',"
           "'config':{'url':'https://example.com/hook','method':'POST','headers':{},'timeout_ms':30000,"
-          "'auth':{'type':'none'}},"
+          "'auth':{'type':'none'},'fail_on_graphql_errors':false},"
           "'retry_policy':{'max_retries':5,'backoff_type':'exponential','intervals':[30,300,1800,7200,86400]},"
           "'circuit_breaker':{'enabled':true,'threshold':5,'cooldown_ms':60000},"
-          "'signing':null,'max_concurrency':1,'ordering':'best_effort'}");
+          "'signing':null,'max_concurrency':1,'ordering':'best_effort',"
+          "'template':null,'template_inputs':null,'transform':null}");
     if (!json_equal(d, want)) {
         char *s = json_dumps(d, JSON_SORT_KEYS);
         fail_msg("got %s", s);
@@ -615,21 +616,52 @@ static void test_signing_standard_webhooks(void **state) {
 
 static void test_template(void **state) {
     (void)state;
-    static const char *const known[] = {"slack", "discord", "pagerduty", "datadog", "zapier", "linear"};
-    for (size_t i = 0; i < 6; i++) {
-        char *body =
-            hs_sprintf("{'name':'t','template':'%s','config':{'url':'https://hooks.example.com/x'}}", known[i]);
-        create_fails_at(DST, body, UNSUP, "template", __LINE__);
-        hs_free(body);
-    }
-    /* 422 comes before "missing" fields a template would have filled */
-    CREATE_FAILS(DST, "{'template':'slack'}", UNSUP, "template");
+    /* expansion: the template's config and payload shape, inputs split */
+    json_t *d = CREATE_OK(DST, "{'template':'pagerduty','template_inputs':{'routing_key':'rk_0123456789abcdef'}}");
+    EXPECT(d, "name", "'PagerDuty'");
+    EXPECT(d, "type", "'http'");
+    EXPECT(d, "config.url", "'https://events.pagerduty.com/v2/enqueue'");
+    EXPECT(d, "template", "'pagerduty'");
+    EXPECT(d, "template_inputs", "{'routing_key':'rk_0123456789abcdef','severity':'error','event_action':'trigger'}");
+    assert_true(json_is_string(json_object_get(d, "transform")));
+    json_t *r = hs_resource_render(DST, d);
+    EXPECT(r, "template_inputs.routing_key", "'********cdef'");
+    json_decref(r);
+    json_decref(d);
+    /* config inputs land in the config only; explicit fields win */
+    d = CREATE_OK(DST, "{'template':'datadog','name':'logs','template_inputs':{'api_key':'k0123456789abcdef',"
+                       "'site':'us5.datadoghq.com'},'config':{'timeout_ms':5000}}");
+    EXPECT(d, "name", "'logs'");
+    EXPECT(d, "config.url", "'https://http-intake.logs.us5.datadoghq.com/api/v2/logs'");
+    EXPECT(d, "config.auth", "{'type':'api_key','header':'DD-API-KEY','key':'k0123456789abcdef'}");
+    EXPECT(d, "config.timeout_ms", "5000");
+    EXPECT(d, "template_inputs", "{'service':'hookstream'}");
+    json_decref(d);
+    d = CREATE_OK(DST, "{'template':'slack','config':{'url':'https://hooks.slack.com/services/a'}}");
+    EXPECT(d, "config.url", "'https://hooks.slack.com/services/a'");
+    EXPECT(d, "template_inputs", "{}");
+    json_decref(d);
+    /* errors name the input */
+    CREATE_FAILS(DST, "{'template':'slack'}", INV, "template_inputs.webhook_url");
+    CREATE_FAILS(DST, "{'template':'slack','template_inputs':{'webhook_url':'https://x/y','x':'1'}}", INV,
+                 "template_inputs.x");
+    CREATE_FAILS(DST, "{'template':'linear','template_inputs':{'api_key':'k','team_id':'t','priority':'9'}}", INV,
+                 "template_inputs.priority");
+    CREATE_FAILS(DST, "{'template':'linear','template_inputs':{'api_key':'k','team_id':' t'}}", INV,
+                 "template_inputs.team_id");
+    CREATE_FAILS(DST, "{'template':'linear','template_inputs':{'api_key':'k','team_id':5}}", INV,
+                 "template_inputs.team_id");
+    CREATE_FAILS(DST, "{'template':'slack','template_inputs':[]}", INV, "template_inputs");
+    CREATE_FAILS(DST, "{'template':'slack','type':'kafka','template_inputs':{'webhook_url':'https://x/y'}}", INV,
+                 "type");
     CREATE_FAILS(DST, "{'name':'t','template':'myspace','config':" HTTP_CFG "}", INV, "template");
     CREATE_FAILS(DST, "{'name':'t','template':7,'config':" HTTP_CFG "}", INV, "template");
+    CREATE_FAILS(DST, "{'name':'t','config':" HTTP_CFG ",'template_inputs':{'a':'b'}}", INV, "template_inputs");
     json_decref(CREATE_OK(DST, "{'name':'t','template':null,'config':" HTTP_CFG "}"));
+    json_decref(CREATE_OK(DST, "{'name':'t','template_inputs':{},'config':" HTTP_CFG "}"));
+    /* a destination's own transform is compiled when saved */
+    CREATE_FAILS(DST, "{'name':'t','config':" HTTP_CFG ",'transform':'{'}", INV, "transform");
 }
-
-/* ---- http ---- */
 
 static void test_http_url(void **state) {
     (void)state;
@@ -1227,7 +1259,8 @@ static void test_patch_rejects(void **state) {
     json_decref(cur);
     cur = stored(DEST_OK("rabbitmq", RABBIT_CFG, NULL), DST_ID);
     PATCH_FAILS(DST, cur, "{'config':{'exchange':5}}", INV, "config.exchange");
-    PATCH_FAILS(DST, cur, "{'template':'slack'}", UNSUP, "template");
+    PATCH_FAILS(DST, cur, "{'template':'slack'}", INV, "template");
+    PATCH_FAILS(DST, cur, "{'template_inputs':{'a':'b'}}", INV, "template_inputs");
     json_decref(cur);
     cur = stored(CREATE_OK(CONN, "{'source_id':'" SRC_ID "','destination_id':'" DST_ID "'}"),
                  "conn_0123456789abcdef0123456789abcdef");
