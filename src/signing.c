@@ -1,7 +1,7 @@
 /* signing.c — outbound webhook signatures (signing.h, DESIGN.md §3, §4).
  *
- * HMAC through OpenSSL 3's EVP_MAC, fed part by part so that
- * "<ts>.<body>" is never assembled in a copy of the body. Bodies are byte
+ * HMAC through digest.h, fed part by part so that "<ts>.<body>" is never
+ * assembled in a copy of the body. Bodies are byte
  * strings (lengths, never strlen): a NUL inside is signed like any byte.
  * Decoded keys and raw MACs are wiped (OPENSSL_cleanse) before they are
  * released; the signature values themselves are sent and are not secret.
@@ -9,24 +9,17 @@
 #include "signing.h"
 
 #include <inttypes.h>
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "alloc.h"
 #include "base64.h"
+#include "digest.h"
 
 #define DEFAULT_HEADER "X-hookstream-Signature"
 #define DEFAULT_TS_HEADER "X-hookstream-Signature-Timestamp"
 #define WHSEC "whsec_"
-
-typedef struct part {
-    const void *data;
-    size_t len;
-} part;
 
 /* OpenSSL's digest name for a signing.algorithm, NULL when unsupported. */
 static const char *digest_name(const char *algorithm) {
@@ -36,46 +29,16 @@ static const char *digest_name(const char *algorithm) {
     return NULL;
 }
 
-/* HMAC(key, parts[0] || parts[1] || ...) into mac (EVP_MAX_MD_SIZE bytes). */
-static int hmac_parts(const char *digest, const void *key, size_t key_len, const part *parts, size_t nparts,
-                      unsigned char *mac, size_t *mac_len) {
-    /* a NULL key means "keep the previous one" to EVP_MAC_init: an empty
-     * key still needs a pointer */
-    static const unsigned char empty_key[1];
-    EVP_MAC *impl = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    EVP_MAC_CTX *c = impl ? EVP_MAC_CTX_new(impl) : NULL;
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)digest, 0),
-        OSSL_PARAM_construct_end(),
-    };
-    int ok = c && EVP_MAC_init(c, key_len ? key : empty_key, key_len, params);
-    for (size_t i = 0; ok && i < nparts; i++)
-        if (parts[i].len) ok = EVP_MAC_update(c, parts[i].data, parts[i].len);
-    ok = ok && EVP_MAC_final(c, mac, mac_len, EVP_MAX_MD_SIZE);
-    EVP_MAC_CTX_free(c); /* the HMAC provider cleanses its key state */
-    EVP_MAC_free(impl);
-    return ok ? HS_OK : HS_ERR_INTERNAL;
-}
-
-static void to_hex(const unsigned char *b, size_t n, char *out) {
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[b[i] >> 4];
-        out[2 * i + 1] = digits[b[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 int hs_sign_hmac_hex(const char *algorithm, const void *key, size_t key_len, const void *payload, size_t payload_len,
                      char *out, size_t out_cap) {
     const char *digest = digest_name(algorithm);
     if (!digest || !out) return HS_ERR_INVALID;
-    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned char mac[HS_DIGEST_MAX];
     size_t mac_len = 0;
-    part p = {payload, payload_len};
-    int rc = hmac_parts(digest, key, key_len, &p, 1, mac, &mac_len);
+    hs_digest_part p = {payload, payload_len};
+    int rc = hs_hmac(digest, key, key_len, &p, 1, mac, &mac_len);
     if (rc == HS_OK && out_cap < 2 * mac_len + 1) rc = HS_ERR_INVALID;
-    if (rc == HS_OK) to_hex(mac, mac_len, out);
+    if (rc == HS_OK) hs_hex_encode(mac, mac_len, out);
     OPENSSL_cleanse(mac, sizeof mac);
     return rc;
 }
@@ -96,23 +59,23 @@ static int sign_hookstream(const json_t *signing, const char *secret, const char
     const char *digest = digest_name(algorithm);
     if (!digest) return hs_error_set(err, HS_ERR_INVALID, "signing.algorithm", "must be sha256 or sha1");
     bool with_ts = json_is_true(json_object_get(signing, "include_timestamp"));
-    part parts[3];
+    hs_digest_part parts[3];
     size_t n = 0;
     if (with_ts) {
-        parts[n++] = (part){ts, strlen(ts)};
-        parts[n++] = (part){".", 1};
+        parts[n++] = (hs_digest_part){ts, strlen(ts)};
+        parts[n++] = (hs_digest_part){".", 1};
     }
-    parts[n++] = (part){req->body, req->body_len};
+    parts[n++] = (hs_digest_part){req->body, req->body_len};
 
-    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned char mac[HS_DIGEST_MAX];
     size_t mac_len = 0;
-    char hex[2 * EVP_MAX_MD_SIZE + 1];
-    int rc = hmac_parts(digest, secret, strlen(secret), parts, n, mac, &mac_len);
+    char hex[2 * HS_DIGEST_MAX + 1];
+    int rc = hs_hmac(digest, secret, strlen(secret), parts, n, mac, &mac_len);
     if (rc) {
         OPENSSL_cleanse(mac, sizeof mac);
         return hs_error_set(err, rc, "signing", "HMAC failed");
     }
-    to_hex(mac, mac_len, hex);
+    hs_hex_encode(mac, mac_len, hex);
     OPENSSL_cleanse(mac, sizeof mac);
 
     /* the validated doc holds prefix; a doc without one gets the default */
@@ -136,12 +99,12 @@ static int sign_standard(const char *secret, const char *msg_id, const char *ts,
     if (!key)
         return hs_error_set(err, HS_ERR_INVALID, "signing.secret",
                             "must be \"whsec_\" followed by base64 for the standard_webhooks scheme");
-    part parts[] = {
+    hs_digest_part parts[] = {
         {msg_id, strlen(msg_id)}, {".", 1}, {ts, strlen(ts)}, {".", 1}, {req->body, req->body_len},
     };
-    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned char mac[HS_DIGEST_MAX];
     size_t mac_len = 0;
-    int rc = hmac_parts("SHA256", key, key_len, parts, sizeof parts / sizeof parts[0], mac, &mac_len);
+    int rc = hs_hmac("SHA256", key, key_len, parts, sizeof parts / sizeof parts[0], mac, &mac_len);
     OPENSSL_cleanse(key, key_len);
     hs_free(key);
     if (rc) {
