@@ -62,6 +62,8 @@ bench-bins: $(BENCH_BINS)
 deps:
 	@scripts/install-deps.sh build
 
+# Debian packages for tests, then the npm peers in tests/peers (npm ci when
+# node_modules is missing or older than tests/peers/package-lock.json)
 test-deps:
 	@scripts/install-deps.sh test
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages hookstream needs, only those missing.
 #   install-deps.sh build   compilers' libraries (make, make run)
-#   install-deps.sh test    the above plus what the test suite and benches use
+#   install-deps.sh test    the above plus what the test suite and benches use,
+#                           and the npm test peers in tests/peers (npm ci)
 set -euo pipefail
 what=${1:-build}
 pkgs=(gcc make pkg-config libuv1-dev libhttp-parser-dev libcurl4-openssl-dev libwslay-dev
@@ -18,13 +19,28 @@ if [ "$what" = test ]; then
   command -v node >/dev/null || missing+=(nodejs)
   command -v npm >/dev/null || missing+=(npm)
 fi
-[ ${#missing[@]} -eq 0 ] && exit 0
-if [ "$(id -u)" -ne 0 ]; then
-  echo "hookstream: missing Debian packages: ${missing[*]}" >&2
-  echo "run as root, or: sudo apt-get install -y ${missing[*]}" >&2
-  exit 1
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "hookstream: missing Debian packages: ${missing[*]}" >&2
+    echo "run as root, or: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "hookstream: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null || true
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-echo "hookstream: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >/dev/null || true
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+[ "$what" = test ] || exit 0
+# npm peers the integration tests start (s3rver, local-aws-sqs, aws4, ...):
+# pinned by tests/peers/package-lock.json, installed when node_modules is
+# missing or older than the lock file
+peers="$(cd "$(dirname "$0")/.." && pwd)/tests/peers"
+if [ ! -f "$peers/package-lock.json" ]; then
+  echo "hookstream: generating tests/peers/package-lock.json (commit it)" >&2
+  (cd "$peers" && npm install --package-lock-only --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+if [ ! -d "$peers/node_modules" ] || [ "$peers/package-lock.json" -nt "$peers/node_modules" ]; then
+  echo "hookstream: installing npm test peers (tests/peers)" >&2
+  (cd "$peers" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  touch "$peers/node_modules"
+fi
