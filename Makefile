@@ -14,7 +14,7 @@ OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wno-missing-field-initializers -fno-strict-aliasing -pthread -MMD -MP
-LDLIBS  := -lhttp_parser -pthread -lm
+LDLIBS  := -lhttp_parser -lwslay -pthread -lm
 
 ifeq ($(SANITIZE),1)
 # gcc 12 reports a false "null format string" under UBSan's instrumentation

@@ -22,6 +22,7 @@ const char *hs_strerror(int code) {
     case HS_ERR_METHOD: return "method not allowed";
     case HS_ERR_MEDIA_TYPE: return "unsupported media type";
     case HS_ERR_PERMANENT: return "refused for good";
+    case HS_ERR_AGAIN: return "stale credentials";
     default: return "unknown error";
     }
 }
@@ -37,6 +38,7 @@ int hs_err_http_status(int code) {
     case HS_ERR_TOOBIG: return 413;
     case HS_ERR_MEDIA_TYPE: return 415;
     case HS_ERR_PERMANENT: return 422;
+    case HS_ERR_AGAIN: return 503;
     case HS_ERR_UNSUPPORTED: return 422;
     case HS_ERR_IO:
     case HS_ERR_BUSY:

@@ -28,6 +28,7 @@ typedef enum hs_err {
     HS_ERR_METHOD = -13,      /* method not allowed on this path: 405 */
     HS_ERR_MEDIA_TYPE = -14,  /* body in a content type we do not take: 415 */
     HS_ERR_PERMANENT = -15,   /* a receiver refused a delivery for good: no retry (422) */
+    HS_ERR_AGAIN = -16,       /* stale cached credentials: rebuild and resend at once (503) */
 } hs_err;
 
 #define HS_ERROR_FIELD_MAX 128

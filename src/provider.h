@@ -50,10 +50,21 @@ typedef struct hs_provider {
     int (*build)(const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err);
     /* Judge a response that arrived (resp->error == 0): HS_OK, or a negative
      * hs_err with err->msg saying why it is a failure; HS_ERR_PERMANENT when
-     * retrying cannot help (the delivery is dead-lettered at once). Only
+     * retrying cannot help (the delivery is dead-lettered at once);
+     * HS_ERR_AGAIN when credentials the provider cached went stale (a 401
+     * for an OAuth token it dropped): the scheduler builds and sends again
+     * at once, once, without recording the first try. Only
      * destination, event_id and delivery_id of ctx are set. NULL: 2xx is
      * success. */
     int (*classify)(const hs_delivery_ctx *ctx, const hs_out_resp *resp, hs_error *err);
+    /* build may block or take a while (fetching a token, evaluating a
+     * JSONata expression): the scheduler always runs it on the threadpool,
+     * never on the loop thread. */
+    bool slow_build;
+    /* Optional: deliver without HTTP (the websocket broadcast). Runs on the
+     * loop thread with the request build made; fills resp as an answer
+     * would (status, body); env is what hs_scheduler_set_local_env gave. */
+    void (*deliver_local)(void *env, const hs_out_req *req, hs_out_resp *resp);
 } hs_provider;
 
 /* The default judgement: 2xx success, anything else a failure. */

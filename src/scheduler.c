@@ -94,6 +94,7 @@ struct hs_scheduler {
     int closing_handles;
     void (*stop_done)(void *);
     void *stop_ud;
+    void *local_env; /* for providers' deliver_local */
 };
 
 typedef struct job {
@@ -105,6 +106,7 @@ typedef struct job {
     ctf *tf;  /* the connection's transform, or NULL */
     ctf *dtf; /* the destination's, or NULL */
     int attempt;
+    bool resent; /* sent again after HS_ERR_AGAIN */
     uint64_t now_ms;
     /* built on the threadpool */
     hs_out_req *req;
@@ -560,6 +562,26 @@ static void conclude(job *j, const hs_out_resp *resp, int rc, const char *why) {
     if (!d->strict) settle(j, &op->a);
 }
 
+static void build_work(uv_work_t *w);
+static void build_done(uv_work_t *w, int status);
+
+/* The provider said its cached credentials went stale (HS_ERR_AGAIN, see
+ * provider.h): build and send again at once, without recording this try. */
+static void send_again(job *j) {
+    j->resent = true;
+    hs_free(j->req_headers_json);
+    hs_free(j->url);
+    hs_free(j->method);
+    j->req_headers_json = j->url = j->method = NULL;
+    j->rc = HS_OK;
+    hs_error_clear(&j->err);
+    int rc = uv_queue_work(j->sc->loop, &j->work, build_work, build_done);
+    if (rc != 0) {
+        j->rc = hs_error_set(&j->err, HS_ERR_IO, NULL, "cannot queue the delivery: %s", uv_strerror(rc));
+        conclude(j, NULL, j->rc, j->err.msg);
+    }
+}
+
 static void on_response(hs_http_call *call, hs_out_resp *resp, void *ud) {
     (void)call;
     job *j = ud;
@@ -580,6 +602,12 @@ static void on_response(hs_http_call *call, hs_out_resp *resp, void *ud) {
         rc = j->d->prov && j->d->prov->classify ? j->d->prov->classify(&ctx, resp, &err)
                                                 : hs_provider_classify_2xx(resp, &err);
     }
+    if (rc == HS_ERR_AGAIN && !j->resent) {
+        hs_out_resp_free(resp);
+        hs_free(resp);
+        send_again(j);
+        return;
+    }
     conclude(j, resp, rc, rc == HS_OK ? NULL : err.msg);
     hs_out_resp_free(resp);
     hs_free(resp);
@@ -588,6 +616,15 @@ static void on_response(hs_http_call *call, hs_out_resp *resp, void *ud) {
 static void send_built(job *j) {
     if (j->rc != HS_OK) {
         conclude(j, NULL, j->rc, j->err.msg[0] ? j->err.msg : hs_strerror(j->rc));
+        return;
+    }
+    const hs_provider *p = j->d->prov;
+    if (p && p->deliver_local) {
+        hs_out_resp *resp = hs_calloc(1, sizeof *resp);
+        uint64_t t0 = hs_now_ms();
+        p->deliver_local(j->sc->local_env, j->req, resp);
+        resp->duration_ms = hs_now_ms() - t0;
+        on_response(NULL, resp, j);
         return;
     }
     hs_out_req *req = j->req;
@@ -623,7 +660,7 @@ static void start(dest *d, item *it) {
     if (j->tf) j->tf->refs++;
     j->dtf = d->tf;
     if (j->dtf) j->dtf->refs++;
-    if (it->pl && !j->tf && !j->dtf) {
+    if (it->pl && !j->tf && !j->dtf && !(d->prov && d->prov->slow_build)) {
         /* the event is in memory and needs no transform: build here (signing
          * is microseconds; a transform may take up to its time limit) */
         hs_delivery_ctx ctx;
@@ -853,6 +890,8 @@ static void pump_each(void *value, void *ud) {
     (void)ud;
     pump(value);
 }
+
+void hs_scheduler_set_local_env(hs_scheduler *sc, void *env) { sc->local_env = env; }
 
 int hs_scheduler_new(uv_loop_t *loop, hs_store *s, hs_scheduler **out, hs_error *err) {
     hs_scheduler *sc = hs_calloc(1, sizeof *sc);

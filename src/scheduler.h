@@ -27,6 +27,8 @@ typedef struct hs_scheduler hs_scheduler;
 
 /* Loads everything from the store (blocking reads: call before serving). */
 int hs_scheduler_new(uv_loop_t *loop, hs_store *s, hs_scheduler **out, hs_error *err);
+/* What providers that deliver without HTTP get (the websocket hub). */
+void hs_scheduler_set_local_env(hs_scheduler *sc, void *env);
 
 /* The deliveries of a committed ingest. The scheduler may take the event's
  * body, headers and content type out of ing (leaving NULL) to send the
