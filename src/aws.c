@@ -119,7 +119,12 @@ static void error_of(const hs_out_resp *resp, char *code, size_t ccap, char *msg
     json_t *headers = resp->headers_json ? json_loads(resp->headers_json, 0, NULL) : NULL;
     const char *et = hs_jv_str(headers, "x-amzn-errortype"), *qe = hs_jv_str(headers, "x-amzn-query-error");
     if (qe) copy_span(code, ccap, qe, strcspn(qe, ";"));
-    if (et) copy_span(code, ccap, et, strcspn(et, ":"));
+    if (et) { /* "ns#Code:url": before the first ':', after the first '#' */
+        size_t n = strcspn(et, ":");
+        const char *hash = memchr(et, '#', n);
+        if (hash) n -= (size_t)(hash + 1 - et);
+        copy_span(code, ccap, hash ? hash + 1 : et, n);
+    }
     json_decref(headers);
     if (!resp->body) return;
     json_t *doc = json_loadb(resp->body, resp->body_len, 0, NULL);

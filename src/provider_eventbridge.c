@@ -2,7 +2,8 @@
  * entry {Source, DetailType, Detail, EventBusName} per delivery.
  *
  * Detail must be a JSON object: the payload when it is one, else
- * {"data": <the payload as JSON, or as a string>}. PutEvents answers 200
+ * {"data": <the payload as JSON, or as a string>}, or {"data": <base64>,
+ * "encoding": "base64"} when it is not UTF-8. PutEvents answers 200
  * even when the entry was refused: FailedEntryCount > 0 is a failure with
  * the entry's ErrorCode, retried when that code is transient.
  */
@@ -10,6 +11,7 @@
 
 #include "alloc.h"
 #include "aws.h"
+#include "base64.h"
 #include "url.h"
 
 #define BUS_NAME_CHARS "A-Za-z0-9/._-"
@@ -64,7 +66,13 @@ static char *detail(const hs_delivery_ctx *ctx) {
     }
     if (!v) v = json_stringn(p, ctx->payload_len);
     json_t *wrap = json_object();
-    json_object_set_new(wrap, "data", v ? v : json_string(""));
+    if (!v) { /* not UTF-8: base64, and say so */
+        char *b64 = hs_base64_encode(p, ctx->payload_len);
+        v = json_string(b64);
+        hs_free(b64);
+        json_object_set_new(wrap, "encoding", json_string("base64"));
+    }
+    json_object_set_new(wrap, "data", v);
     char *s = json_dumps(wrap, JSON_COMPACT);
     json_decref(wrap);
     return s;

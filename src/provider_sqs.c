@@ -49,11 +49,14 @@ static int origin(const char *queue_url, hs_buf *out) {
 }
 
 /* SQS's allowed characters: #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD and above;
- * the UTF-8 check itself is jansson's. */
+ * the UTF-8 check itself is jansson's (which also refuses surrogates). */
 static json_t *text_body(const char *s, size_t n) {
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') return NULL;
+        /* U+FFFE and U+FFFF: EF BF BE, EF BF BF */
+        if (c == 0xef && i + 2 < n && (unsigned char)s[i + 1] == 0xbf && ((unsigned char)s[i + 2] & 0xfe) == 0xbe)
+            return NULL;
     }
     return json_stringn(s, n);
 }
@@ -68,7 +71,7 @@ static int build(const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err) {
     const char *dest_id = hs_jv_str(ctx->destination, "id");
     json_t *attrs = json_object();
     json_object_set_new(attrs, "hookstream-event-id", attribute(ctx->event_id));
-    json_object_set_new(attrs, "hookstream-destination-id", attribute(dest_id ? dest_id : ""));
+    if (dest_id) json_object_set_new(attrs, "hookstream-destination-id", attribute(dest_id));
     json_t *body = text_body(ctx->payload ? ctx->payload : "", ctx->payload_len);
     if (!body) {
         char *b64 = hs_base64_encode(ctx->payload, ctx->payload_len);
