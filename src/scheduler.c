@@ -22,6 +22,7 @@
 #include "circuit.h"
 #include "json_text.h"
 #include "log.h"
+#include "metrics.h"
 #include "provider.h"
 #include "retry.h"
 #include "timeutil.h"
@@ -94,7 +95,8 @@ struct hs_scheduler {
     int closing_handles;
     void (*stop_done)(void *);
     void *stop_ud;
-    void *local_env; /* for providers' deliver_local */
+    void *local_env;     /* for providers' deliver_local */
+    hs_metrics *metrics; /* or NULL */
 };
 
 typedef struct job {
@@ -106,7 +108,8 @@ typedef struct job {
     ctf *tf;  /* the connection's transform, or NULL */
     ctf *dtf; /* the destination's, or NULL */
     int attempt;
-    bool resent; /* sent again after HS_ERR_AGAIN */
+    bool resent;          /* sent again after HS_ERR_AGAIN */
+    uint64_t received_at; /* the event's, ms (0 until built) */
     uint64_t now_ms;
     /* built on the threadpool */
     hs_out_req *req;
@@ -322,6 +325,7 @@ static void build_from(job *j, const hs_delivery_ctx *ctx) {
                              json_string_value(json_object_get(j->doc, "type")));
         return;
     }
+    j->received_at = ctx->received_at;
     j->req = hs_calloc(1, sizeof *j->req);
     j->rc = j->d->prov->build(ctx, j->req, &j->err);
     if (j->rc == HS_OK) {
@@ -544,6 +548,11 @@ static void conclude(job *j, const hs_out_resp *resp, int rc, const char *why) {
             a->is_dlq = true;
             a->dlq_at = now;
         }
+    }
+    if (j->sc->metrics) {
+        hs_outcome o = success ? HS_OUTCOME_SUCCESS : a->is_dlq ? HS_OUTCOME_DLQ : HS_OUTCOME_FAILED;
+        uint64_t latency = j->received_at && now > j->received_at ? now - j->received_at : 0;
+        hs_metrics_attempt(j->sc->metrics, d->id, o, latency, now);
     }
     if (before_c.state != d->circuit.state || before_c.consecutive_failures != d->circuit.consecutive_failures) {
         op->has_circuit = true;
@@ -892,6 +901,29 @@ static void pump_each(void *value, void *ud) {
 }
 
 void hs_scheduler_set_local_env(hs_scheduler *sc, void *env) { sc->local_env = env; }
+void hs_scheduler_set_metrics(hs_scheduler *sc, hs_metrics *m) { sc->metrics = m; }
+
+typedef struct each_ctx {
+    void (*fn)(const hs_dest_status *st, void *ud);
+    void *ud;
+} each_ctx;
+
+static void each_dest(void *value, void *ud) {
+    const dest *d = value;
+    const each_ctx *e = ud;
+    hs_dest_status st = {.id = d->id,
+                         .type = d->prov ? d->prov->type : "http",
+                         .circuit = hs_circuit_state_name(d->circuit.state),
+                         .consecutive_failures = d->circuit.consecutive_failures,
+                         .queued = d->n,
+                         .in_flight = d->in_flight};
+    e->fn(&st, e->ud);
+}
+
+void hs_scheduler_each(hs_scheduler *sc, void (*fn)(const hs_dest_status *st, void *ud), void *ud) {
+    each_ctx e = {fn, ud};
+    hs_idmap_each(&sc->dests, each_dest, &e);
+}
 
 int hs_scheduler_new(uv_loop_t *loop, hs_store *s, hs_scheduler **out, hs_error *err) {
     hs_scheduler *sc = hs_calloc(1, sizeof *sc);

@@ -27,6 +27,22 @@ typedef struct hs_scheduler hs_scheduler;
 
 /* Loads everything from the store (blocking reads: call before serving). */
 int hs_scheduler_new(uv_loop_t *loop, hs_store *s, hs_scheduler **out, hs_error *err);
+/* Where attempts are counted (metrics.h); NULL: nowhere. */
+struct hs_metrics;
+void hs_scheduler_set_metrics(hs_scheduler *sc, struct hs_metrics *m);
+
+/* One destination's live state, for metrics and the dashboard. */
+typedef struct hs_dest_status {
+    const char *id;
+    const char *type;
+    const char *circuit; /* closed | open | half_open */
+    int consecutive_failures;
+    size_t queued;
+    int in_flight;
+} hs_dest_status;
+/* Calls fn for every destination (loop thread). */
+void hs_scheduler_each(hs_scheduler *sc, void (*fn)(const hs_dest_status *st, void *ud), void *ud);
+
 /* What providers that deliver without HTTP get (the websocket hub). */
 void hs_scheduler_set_local_env(hs_scheduler *sc, void *env);
 

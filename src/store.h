@@ -50,13 +50,22 @@ typedef enum hs_kind { HS_KIND_SOURCE = 0, HS_KIND_DESTINATION, HS_KIND_CONNECTI
 #define HS_STORE_MAX_QUEUE 16384 /* writer queue bound: beyond it HS_ERR_BUSY */
 #define HS_STORE_MAX_GROUP 2048  /* requests per transaction at most */
 
+/* Bucket bounds of the commit histograms (+Inf implied): commit time in
+ * microseconds, batch size in requests. */
+#define HS_STORE_HIST_BUCKETS 12
+extern const uint64_t hs_store_commit_le_us[HS_STORE_HIST_BUCKETS];
+extern const uint64_t hs_store_batch_le[HS_STORE_HIST_BUCKETS];
+
 typedef struct hs_store_stats {
     uint64_t commits;
     uint64_t ops_committed;
     uint64_t commit_failures;
     uint64_t last_batch_size;
-    uint64_t commit_ns_total; /* time spent in COMMIT (fsync) */
-    uint64_t queue_depth;     /* current */
+    uint64_t commit_ns_total;                           /* time spent in COMMIT (fsync) */
+    uint64_t queue_depth;                               /* current */
+    uint64_t commit_us_hist[HS_STORE_HIST_BUCKETS + 1]; /* per bucket, the last +Inf */
+    uint64_t batch_hist[HS_STORE_HIST_BUCKETS + 1];
+    uint64_t batch_total; /* requests over all commits, for the histogram's _sum */
 } hs_store_stats;
 
 /* Open (creating and migrating as needed). url: a file path, ":memory:" is

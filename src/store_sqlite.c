@@ -263,6 +263,17 @@ static void complete_ops(hs_store *s, hs_wop *ops) {
     if (wake_loop) uv_async_send(&s->async);
 }
 
+const uint64_t hs_store_commit_le_us[HS_STORE_HIST_BUCKETS] = {100,   250,   500,   1000,   2500,   5000,
+                                                               10000, 25000, 50000, 100000, 250000, 1000000};
+const uint64_t hs_store_batch_le[HS_STORE_HIST_BUCKETS] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048};
+
+/* The index of the first bucket whose bound is >= v (HS_STORE_HIST_BUCKETS: +Inf). */
+static size_t bucket_of(const uint64_t *le, uint64_t v) {
+    size_t i = 0;
+    while (i < HS_STORE_HIST_BUCKETS && v > le[i]) i++;
+    return i;
+}
+
 static void fail_group(hs_store *s, hs_wop *group, const hs_error *why) {
     hs_conn *w = &s->writer;
     hs_routes_clear(s); /* routes read inside the rolled-back transaction */
@@ -314,6 +325,9 @@ static void run_group(hs_store *s, hs_wop *group, size_t n) {
         s->stats.commits++;
         s->stats.ops_committed += ok_ops;
         s->stats.commit_ns_total += commit_ns;
+        s->stats.batch_total += n;
+        s->stats.commit_us_hist[bucket_of(hs_store_commit_le_us, commit_ns / 1000)]++;
+        s->stats.batch_hist[bucket_of(hs_store_batch_le, n)]++;
     } else {
         s->stats.commit_failures++;
     }
