@@ -578,6 +578,7 @@ static void build_done(uv_work_t *w, int status);
  * provider.h): build and send again at once, without recording this try. */
 static void send_again(job *j) {
     j->resent = true;
+    j->now_ms = hs_now_ms();
     hs_free(j->req_headers_json);
     hs_free(j->url);
     hs_free(j->method);
@@ -633,6 +634,9 @@ static void send_built(job *j) {
         uint64_t t0 = hs_now_ms();
         p->deliver_local(j->sc->local_env, j->req, resp);
         resp->duration_ms = hs_now_ms() - t0;
+        hs_out_req_free(j->req);
+        hs_free(j->req);
+        j->req = NULL;
         on_response(NULL, resp, j);
         return;
     }
