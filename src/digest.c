@@ -58,3 +58,8 @@ void hs_sha256_hex(const void *data, size_t len, char out[65]) {
     if (!EVP_Digest(len ? data : "", len, md, &md_len, EVP_sha256(), NULL)) abort();
     hs_hex_encode(md, md_len, out);
 }
+
+void hs_sha1(const void *data, size_t len, unsigned char out[20]) {
+    unsigned int md_len = 0;
+    if (!EVP_Digest(len ? data : "", len, out, &md_len, EVP_sha1(), NULL) || md_len != 20) abort();
+}

@@ -26,6 +26,9 @@ int hs_hmac(const char *digest, const void *key, size_t key_len, const hs_digest
 int hs_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len, unsigned char out[32]);
 /* Hex SHA-256 of data (65 bytes with the NUL). */
 void hs_sha256_hex(const void *data, size_t len, char out[65]);
+/* Raw SHA-1 of data into out (the WebSocket handshake's Sec-WebSocket-Accept;
+ * not for anything that needs collision resistance). */
+void hs_sha1(const void *data, size_t len, unsigned char out[20]);
 /* Lower-case hex of n bytes into out (2n + 1 bytes with the NUL). */
 void hs_hex_encode(const void *bytes, size_t n, char *out);
 

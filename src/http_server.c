@@ -29,6 +29,8 @@
 #include "http_server.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <http_parser.h>
 #include <signal.h>
 #include <string.h>
@@ -68,6 +70,7 @@ typedef struct req_impl {
     bool head_only;
     bool keep_alive;
     bool body_owned;
+    bool upgrade; /* asked for a protocol upgrade (hs_http_upgrade may take the connection) */
     /* hs_http_header[nheaders] and the strings follow in the same block */
 } req_impl;
 
@@ -119,6 +122,13 @@ struct conn {
     bool errored, eof, lingering, closing;
     bool deferred; /* reading paused until the next loop turn (fairness) */
     conn *defer_next;
+    /* upgrade: bytes read after the head of a request that asked for one,
+     * and the new owner once the handler accepted (hs_http_upgrade) */
+    bool upgrade_asked;
+    char *upgrade_rest;
+    size_t upgrade_rest_len;
+    hs_http_upgrade_fn upgrade_cb;
+    void *upgrade_ud;
     char ip[INET6_ADDRSTRLEN];
 };
 
@@ -157,6 +167,7 @@ static void conn_close(conn *c);
 static void conn_flush(conn *c);
 static void conn_pump(conn *c);
 static void conn_fail(conn *c, int status, const char *msg);
+static void conn_hand_over(conn *c);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void srv_maybe_release(hs_http_server *srv);
 
@@ -286,6 +297,7 @@ static void on_conn_closed(uv_handle_t *h) {
     hs_buf_free(&c->body);
     hs_free(c->hdrs);
     hs_free(c->stash);
+    hs_free(c->upgrade_rest);
     hs_free(c);
     srv_maybe_release(srv);
 }
@@ -369,7 +381,7 @@ static void on_write(uv_write_t *req, int status) {
 
 /* Write the ready prefix of the FIFO as one uv_write. */
 static void conn_flush(conn *c) {
-    if (c->closing || c->lingering) return;
+    if (c->closing || c->lingering || c->upgrade_cb) return;
     size_t n = 0;
     for (slot *s = c->q_head; s && s->ready; s = s->next) n++;
     if (n == 0) return;
@@ -585,6 +597,7 @@ static req_impl *req_build(conn *c) {
     r->s.is_req = true;
     r->keep_alive = c->keep_alive;
     r->head_only = c->parser.method == HTTP_HEAD;
+    r->upgrade = c->parser.upgrade != 0;
     hs_http_req *pub = &r->pub;
     pub->method = http_method_str((enum http_method)c->parser.method);
     pub->target = strs;
@@ -621,6 +634,7 @@ static int on_message_complete(http_parser *p) {
     if (!r->keep_alive || p->upgrade) {
         c->want_close = true;
         c->stop_input = true;
+        c->upgrade_asked = p->upgrade != 0;
     }
     srv->handler(&r->pub, srv->ud);
     /* Pausing returns from http_parser_execute right after this message, so
@@ -680,7 +694,12 @@ static void conn_feed(conn *c, const char *data, size_t len) {
         stash_drop(c);
         c->stash = copy;
         c->stash_len = len;
+    } else if (len > 0 && !c->closing && c->upgrade_asked && !c->upgrade_rest) {
+        /* the new protocol's first bytes, for whoever takes the connection */
+        c->upgrade_rest = hs_memdup(data, len);
+        c->upgrade_rest_len = len;
     }
+    if (c->upgrade_cb && !c->closing) conn_hand_over(c);
 }
 
 /* Feed held-back input while there is room; then read again if possible. */
@@ -1067,4 +1086,43 @@ void hs_http_respond_error(hs_http_req *req, int status, const char *message) {
     char *body = hs_http_error_json(status, message, req->request_id, stack, sizeof stack, &len);
     hs_http_respond(req, status, "application/json", body, len, NULL, 0);
     if (body != stack) hs_free(body);
+}
+
+/* ---- upgrades ---------------------------------------------------------- */
+
+/* The socket goes to the new owner as a duplicate descriptor: a libuv
+ * handle cannot move to other memory, so ours is closed (silently: closing
+ * one descriptor of a socket that has another sends nothing) and the new
+ * owner opens its own handle on the duplicate. */
+static void conn_hand_over(conn *c) {
+    hs_http_upgrade_fn cb = c->upgrade_cb;
+    void *ud = c->upgrade_ud;
+    c->upgrade_cb = NULL;
+    uv_os_fd_t fd;
+    int dup_fd = -1;
+    if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0) dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dup_fd < 0) hs_warn("http: cannot hand over an upgraded connection: %s", strerror(errno));
+    char *rest = c->upgrade_rest;
+    size_t rest_len = c->upgrade_rest_len;
+    c->upgrade_rest = NULL;
+    c->upgrade_rest_len = 0;
+    conn_close(c); /* frees the request: it counts as answered */
+    cb(dup_fd, rest ? rest : "", rest_len, ud);
+    hs_free(rest);
+}
+
+int hs_http_upgrade(hs_http_req *req, hs_http_upgrade_fn cb, void *ud) {
+    req_impl *r = container_of(req, req_impl, pub);
+    conn *c = r->s.c;
+    /* only the oldest unanswered request, with nothing of ours still to
+     * write before it: the new protocol's bytes must come right after */
+    if (!cb || !c || !r->upgrade || r->s.ready || c->q_head != &r->s || c->nwrites || c->closing || c->lingering ||
+        c->srv->shutting_down)
+        return HS_ERR_INVALID;
+    c->upgrade_cb = cb;
+    c->upgrade_ud = ud;
+    r->s.ready = true; /* no bytes: the new owner writes its own response */
+    c->srv->stats.upgrades++;
+    if (!c->parsing) conn_hand_over(c); /* else at the end of the parse loop */
+    return HS_OK;
 }

@@ -98,12 +98,28 @@ void hs_http_respond_error(hs_http_req *req, int status, const char *message);
 /* True once the client has gone (the response would be discarded). */
 bool hs_http_req_orphaned(const hs_http_req *req);
 
+/* Protocol upgrades (WebSocket). A request with an Upgrade header ends
+ * HTTP on its connection. Its handler may, instead of answering, hand the
+ * connection over with hs_http_upgrade: the server then forgets it (no
+ * timeouts, limits or shutdown draining) and, once the current parse loop
+ * is done, calls cb with a duplicate of the socket descriptor (the new
+ * owner opens it with uv_tcp_open and closes it; -1 when it could not be
+ * duplicated: the connection is gone) and the bytes the client sent after
+ * the request head (borrowed for the call). The new owner writes the 101
+ * response itself. req counts as answered and must not be touched after a
+ * successful call. Refused with HS_ERR_INVALID, changing nothing (answer as
+ * usual), when the request did not ask for an upgrade, responses to earlier
+ * pipelined requests are still owed, or the server is shutting down. */
+typedef void (*hs_http_upgrade_fn)(int fd, const char *rest, size_t rest_len, void *ud);
+int hs_http_upgrade(hs_http_req *req, hs_http_upgrade_fn cb, void *ud);
+
 /* Current counters (for metrics and tests). */
 typedef struct hs_http_stats {
     uint64_t connections_accepted;
     uint64_t connections_open;
     uint64_t requests;
     uint64_t errors_4xx_by_server; /* 400/408/413/431 produced by this layer */
+    uint64_t upgrades;             /* connections handed over by hs_http_upgrade */
 } hs_http_stats;
 void hs_http_server_stats(const hs_http_server *srv, hs_http_stats *out);
 
