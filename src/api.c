@@ -11,6 +11,7 @@
 #include "json_text.h"
 #include "log.h"
 #include "resource.h"
+#include "ws.h"
 
 /* ---- route table ----
  * A pattern segment ":id" matches one non-empty path segment, which is
@@ -51,6 +52,8 @@ static const route routes[] = {
     {"POST", "/v1/delivery-attempts/:id/retry", hs_api_attempts_retry, HS_KIND_COUNT},
     {"GET", "/v1/destinations/:id/circuit", NULL, HS_KIND_COUNT, hs_api_circuit_get},
     {"POST", "/v1/destinations/:id/circuit/reset", NULL, HS_KIND_COUNT, hs_api_circuit_reset},
+    {"GET", "/metrics", NULL, HS_KIND_COUNT, hs_api_metrics},
+    {"GET", "/v1/metrics/overview", NULL, HS_KIND_COUNT, hs_api_metrics_overview},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
@@ -257,6 +260,8 @@ void hs_api_handle(hs_http_req *req, void *ud) {
         return health(req);
     }
     if (strncmp(path, "/v1/ingest/", 11) == 0) return hs_ingest_handle(api, req, path + 11);
+    /* before the generic key check: a browser's WebSocket sends the key as ?token= */
+    if (strcmp(path, "/v1/ws") == 0) return hs_ws_handle_upgrade(api->ws, req);
 
     const route *found = NULL;
     bool path_known = false;
@@ -332,6 +337,8 @@ hs_api *hs_api_new(const hs_api_deps *deps) {
     api->store = deps->store;
     api->auth = deps->auth;
     api->sched = deps->sched;
+    api->ws = deps->ws;
+    api->metrics = deps->metrics;
     return api;
 }
 

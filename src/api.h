@@ -20,9 +20,11 @@ typedef struct hs_api hs_api;
 
 typedef struct hs_api_deps {
     uv_loop_t *loop;
-    hs_store *store;     /* borrowed */
-    hs_auth *auth;       /* borrowed */
-    hs_scheduler *sched; /* borrowed */
+    hs_store *store;            /* borrowed */
+    hs_auth *auth;              /* borrowed */
+    hs_scheduler *sched;        /* borrowed */
+    struct hs_ws_hub *ws;       /* borrowed; GET /v1/ws */
+    struct hs_metrics *metrics; /* borrowed; GET /metrics */
 } hs_api_deps;
 
 hs_api *hs_api_new(const hs_api_deps *deps);

@@ -19,6 +19,8 @@ struct hs_api {
     hs_store *store;
     hs_auth *auth;
     hs_scheduler *sched;
+    struct hs_ws_hub *ws;
+    struct hs_metrics *metrics;
 };
 
 typedef struct hs_api_call {
@@ -79,6 +81,8 @@ void hs_api_attempts_retry(hs_api_call *c);
 /* Routes answered on the loop thread (they read the scheduler's memory). */
 void hs_api_circuit_get(hs_api *api, hs_http_req *req, const char *id);
 void hs_api_circuit_reset(hs_api *api, hs_http_req *req, const char *id);
+void hs_api_metrics(hs_api *api, hs_http_req *req, const char *id);
+void hs_api_metrics_overview(hs_api *api, hs_http_req *req, const char *id);
 
 /* Ingest runs on the loop thread (ingest.c). */
 void hs_ingest_handle(hs_api *api, hs_http_req *req, const char *rest);

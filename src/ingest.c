@@ -9,6 +9,7 @@
 #include "api_call.h"
 #include "json_text.h"
 #include "log.h"
+#include "metrics.h"
 #include "timeutil.h"
 
 #define MAX_SOURCE_REF 64
@@ -63,6 +64,7 @@ static void ingest_done(hs_ingest *ing, int status) {
     hs_api *api = ing->ud2;
     if (status == HS_OK) {
         /* committed: the deliveries are the scheduler's from here on */
+        if (api->metrics) hs_metrics_ingested(api->metrics, ing->source_id, hs_now_ms());
         hs_scheduler_add(api->sched, ing);
         char body[160];
         int n =

@@ -12,9 +12,11 @@
 #include "config.h"
 #include "http_server.h"
 #include "log.h"
+#include "metrics.h"
 #include "scheduler.h"
 #include "store.h"
 #include "version.h"
+#include "ws.h"
 
 typedef struct server {
     uv_loop_t *loop;
@@ -24,6 +26,8 @@ typedef struct server {
     hs_api *api;
     hs_scheduler *sched;
     hs_http_server *http;
+    hs_ws_hub *ws;
+    hs_metrics *metrics;
     uv_signal_t sigterm, sigint;
     int stopping;
 } server;
@@ -54,6 +58,7 @@ static void on_signal(uv_signal_t *h, int signum) {
         exit(1);
     }
     hs_info("received %s: shutting down gracefully", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    hs_ws_hub_shutdown(s->ws); /* clients get 1001 while requests drain */
     hs_http_server_shutdown(s->http, after_http_shutdown, s);
 }
 
@@ -93,7 +98,15 @@ static int serve(server *s) {
         uv_loop_close(s->loop);
         return 1;
     }
-    hs_api_deps deps = {.loop = s->loop, .store = s->store, .auth = s->auth, .sched = s->sched};
+    hs_ws_config wc;
+    hs_ws_config_defaults(&wc);
+    hs_ws_config_from_env(&wc);
+    s->ws = hs_ws_hub_new(s->loop, &wc, s->auth);
+    hs_scheduler_set_local_env(s->sched, s->ws);
+    s->metrics = hs_metrics_new();
+    hs_scheduler_set_metrics(s->sched, s->metrics);
+    hs_api_deps deps = {
+        .loop = s->loop, .store = s->store, .auth = s->auth, .sched = s->sched, .ws = s->ws, .metrics = s->metrics};
     s->api = hs_api_new(&deps);
 
     hs_http_config hc;
@@ -112,10 +125,12 @@ static int serve(server *s) {
     if (rc) {
         fprintf(stderr, "hookstream: cannot listen on %s:%d: %s\n", s->cfg.listen_host, s->cfg.listen_port, why);
         if (s->http) hs_http_server_free(s->http);
+        hs_ws_hub_free(s->ws);
         hs_scheduler_stop(s->sched, after_scheduler_stop, s);
         uv_run(s->loop, UV_RUN_DEFAULT); /* close callbacks free the handles */
         hs_scheduler_free(s->sched);
         hs_api_free(s->api);
+        hs_metrics_free(s->metrics);
         hs_auth_free(s->auth);
         uv_loop_close(s->loop);
         return 1;
@@ -136,9 +151,11 @@ static int serve(server *s) {
     uv_run(s->loop, UV_RUN_DEFAULT);
 
     hs_http_server_free(s->http);
+    hs_ws_hub_free(s->ws);
     uv_run(s->loop, UV_RUN_DEFAULT); /* let close callbacks run */
     hs_scheduler_free(s->sched);
     hs_api_free(s->api);
+    hs_metrics_free(s->metrics);
     hs_auth_free(s->auth);
     uv_loop_close(s->loop);
     hs_info("stopped");
