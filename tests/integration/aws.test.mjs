@@ -15,10 +15,12 @@ const TOKEN = 'FwoGZXIvYXdzEHooksTreamSessionToken//0123456789+abc=';
 const T = { timeout: 60000 };
 
 let srv, peers;
+// each is kept as soon as it is up, so that after() stops it even when the other failed to start
 before(async () => {
-  [srv, peers] = await Promise.all([
-    startServer({ args: ['--allow-private-destinations'] }),
-    startAwsPeers({ accessKey: AK, secret: SECRET, sessionToken: TOKEN, queues: ['orders', 'orders.fifo'], buckets: ['hook-events'] }),
+  await Promise.all([
+    startServer({ args: ['--allow-private-destinations'] }).then((s) => { srv = s; }),
+    startAwsPeers({ accessKey: AK, secret: SECRET, sessionToken: TOKEN, queues: ['orders', 'orders.fifo'], buckets: ['hook-events'] })
+      .then((p) => { peers = p; }),
   ]);
 });
 after(async () => { await srv?.stop(); srv?.cleanup(); await peers?.stop(); });
