@@ -8,6 +8,7 @@
 #include "alloc.h"
 #include "api_call.h"
 #include "json_text.h"
+#include "live.h"
 #include "log.h"
 #include "metrics.h"
 #include "timeutil.h"
@@ -65,6 +66,7 @@ static void ingest_done(hs_ingest *ing, int status) {
     if (status == HS_OK) {
         /* committed: the deliveries are the scheduler's from here on */
         if (api->metrics) hs_metrics_ingested(api->metrics, ing->source_id, hs_now_ms());
+        hs_live_event(api->ws, ing);
         hs_scheduler_add(api->sched, ing);
         char body[160];
         int n =

@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "config.h"
 #include "http_server.h"
+#include "live.h"
 #include "log.h"
 #include "metrics.h"
 #include "scheduler.h"
@@ -105,6 +106,7 @@ static int serve(server *s) {
     hs_scheduler_set_local_env(s->sched, s->ws);
     s->metrics = hs_metrics_new();
     hs_scheduler_set_metrics(s->sched, s->metrics);
+    hs_scheduler_set_observer(s->sched, hs_live_attempt, s->ws);
     hs_api_deps deps = {
         .loop = s->loop, .store = s->store, .auth = s->auth, .sched = s->sched, .ws = s->ws, .metrics = s->metrics};
     s->api = hs_api_new(&deps);

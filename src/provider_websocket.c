@@ -12,6 +12,7 @@
 #include "alloc.h"
 #include "base64.h"
 #include "jsonv.h"
+#include "live.h"
 #include "provider.h"
 #include "ws.h"
 
@@ -26,7 +27,15 @@ static const hs_jv_field fields[] = {
 };
 /* clang-format on */
 
-static int validate(json_t *config, hs_error *err) { return hs_jv_object(config, "config", fields, err); }
+/* "hookstream." channels carry the dashboard's live updates (live.h). */
+static int validate(json_t *config, hs_error *err) {
+    int rc = hs_jv_object(config, "config", fields, err);
+    const char *channel = hs_jv_str(config, "channel_name");
+    if (rc == HS_OK && strncmp(channel, HS_LIVE_PREFIX, strlen(HS_LIVE_PREFIX)) == 0)
+        return hs_error_set(err, HS_ERR_INVALID, "config.channel_name",
+                            "must not begin with \"%s\" (reserved for hookstream's own channels)", HS_LIVE_PREFIX);
+    return rc;
+}
 
 static const char *const secrets[] = {NULL};
 

@@ -97,6 +97,8 @@ struct hs_scheduler {
     void *stop_ud;
     void *local_env;     /* for providers' deliver_local */
     hs_metrics *metrics; /* or NULL */
+    hs_scheduler_observer observer;
+    void *observer_ud;
 };
 
 typedef struct job {
@@ -109,6 +111,7 @@ typedef struct job {
     ctf *dtf; /* the destination's, or NULL */
     int attempt;
     bool resent;          /* sent again after HS_ERR_AGAIN */
+    hs_dest_status seen;  /* the destination as this attempt left it, for the observer */
     uint64_t received_at; /* the event's, ms (0 until built) */
     uint64_t now_ms;
     /* built on the threadpool */
@@ -480,8 +483,13 @@ static void settle(job *j, const hs_attempt_rec *a) {
     release(j, !a->success && !a->is_dlq);
 }
 
+static void observe(hs_scheduler *sc, const hs_attempt_rec *a, const hs_dest_status *st) {
+    if (sc->observer) sc->observer(a, st, sc->observer_ud);
+}
+
 static void on_committed(hs_attempt_op *op, int status) {
     job *j = op->ud;
+    if (status == HS_OK && op->has_attempt) observe(j->sc, &op->a, &j->seen);
     if (status != HS_OK) {
         hs_error_log("scheduler: recording attempt %d of %s failed: %s", op->a.attempt_number, op->a.delivery_id,
                      op->err.msg);
@@ -502,6 +510,16 @@ static void on_committed(hs_attempt_op *op, int status) {
 
 /* Decide what the attempt means and commit it. resp may be NULL (nothing
  * was sent: the event could not be read or the request built). */
+static hs_dest_status dest_status(const dest *d) {
+    hs_dest_status st = {.id = d->id,
+                         .type = d->prov ? d->prov->type : "http",
+                         .circuit = hs_circuit_state_name(d->circuit.state),
+                         .consecutive_failures = d->circuit.consecutive_failures,
+                         .queued = d->n,
+                         .in_flight = d->in_flight};
+    return st;
+}
+
 /* rc: HS_OK delivered; HS_ERR_PERMANENT failed for good (no retry: the
  * receiver said the request can never succeed as it is); else failed. */
 static void conclude(job *j, const hs_out_resp *resp, int rc, const char *why) {
@@ -558,6 +576,7 @@ static void conclude(job *j, const hs_out_resp *resp, int rc, const char *why) {
         op->has_circuit = true;
         op->circuit = circuit_row(d);
     }
+    j->seen = dest_status(d);
     op->cb = on_committed;
     op->ud = j;
     if (hs_store_attempt_commit(j->sc->store, op) != HS_OK) {
@@ -817,6 +836,8 @@ static void on_reset_committed(hs_attempt_op *op, int status) {
     } else {
         r->cb(circuit_json(d), NULL, r->ud);
         pump(d); /* the queue flushes in order */
+        hs_dest_status st = dest_status(d);
+        observe(sc, NULL, &st);
     }
     sc->jobs--;
     hs_attempt_op_free(op);
@@ -906,6 +927,10 @@ static void pump_each(void *value, void *ud) {
 
 void hs_scheduler_set_local_env(hs_scheduler *sc, void *env) { sc->local_env = env; }
 void hs_scheduler_set_metrics(hs_scheduler *sc, hs_metrics *m) { sc->metrics = m; }
+void hs_scheduler_set_observer(hs_scheduler *sc, hs_scheduler_observer fn, void *ud) {
+    sc->observer = fn;
+    sc->observer_ud = ud;
+}
 
 typedef struct each_ctx {
     void (*fn)(const hs_dest_status *st, void *ud);
@@ -913,14 +938,8 @@ typedef struct each_ctx {
 } each_ctx;
 
 static void each_dest(void *value, void *ud) {
-    const dest *d = value;
     const each_ctx *e = ud;
-    hs_dest_status st = {.id = d->id,
-                         .type = d->prov ? d->prov->type : "http",
-                         .circuit = hs_circuit_state_name(d->circuit.state),
-                         .consecutive_failures = d->circuit.consecutive_failures,
-                         .queued = d->n,
-                         .in_flight = d->in_flight};
+    hs_dest_status st = dest_status(value);
     e->fn(&st, e->ud);
 }
 

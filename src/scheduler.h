@@ -43,6 +43,11 @@ typedef struct hs_dest_status {
 /* Calls fn for every destination (loop thread). */
 void hs_scheduler_each(hs_scheduler *sc, void (*fn)(const hs_dest_status *st, void *ud), void *ud);
 
+/* Told of every attempt once it is recorded, and of every circuit reset
+ * (a NULL attempt), with the destination's state after it; loop thread. */
+typedef void (*hs_scheduler_observer)(const hs_attempt_rec *a, const hs_dest_status *st, void *ud);
+void hs_scheduler_set_observer(hs_scheduler *sc, hs_scheduler_observer fn, void *ud);
+
 /* What providers that deliver without HTTP get (the websocket hub). */
 void hs_scheduler_set_local_env(hs_scheduler *sc, void *env);
 
