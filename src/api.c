@@ -52,6 +52,7 @@ static const route routes[] = {
     {"POST", "/v1/delivery-attempts/:id/retry", hs_api_attempts_retry, HS_KIND_COUNT},
     {"GET", "/v1/destinations/:id/circuit", NULL, HS_KIND_COUNT, hs_api_circuit_get},
     {"POST", "/v1/destinations/:id/circuit/reset", NULL, HS_KIND_COUNT, hs_api_circuit_reset},
+    {"GET", "/v1/circuits", NULL, HS_KIND_COUNT, hs_api_circuits_list},
     {"GET", "/metrics", NULL, HS_KIND_COUNT, hs_api_metrics},
     {"GET", "/v1/metrics/overview", NULL, HS_KIND_COUNT, hs_api_metrics_overview},
 };

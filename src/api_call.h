@@ -81,6 +81,7 @@ void hs_api_attempts_retry(hs_api_call *c);
 /* Routes answered on the loop thread (they read the scheduler's memory). */
 void hs_api_circuit_get(hs_api *api, hs_http_req *req, const char *id);
 void hs_api_circuit_reset(hs_api *api, hs_http_req *req, const char *id);
+void hs_api_circuits_list(hs_api *api, hs_http_req *req, const char *id);
 void hs_api_metrics(hs_api *api, hs_http_req *req, const char *id);
 void hs_api_metrics_overview(hs_api *api, hs_http_req *req, const char *id);
 

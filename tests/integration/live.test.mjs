@@ -54,6 +54,9 @@ test('events and attempts arrive live, with the circuit opening and a reset', { 
     return x.queued === 1 ? x : null;
   }, 5000, 'the third delivery waits');
   assert.equal(c.state, 'open');
+  const all = (await srv.req('GET', '/v1/circuits')).body.circuits;
+  const mine = all.find((x) => x.destination_id === dst.id);
+  assert.deepEqual([mine.state, mine.queued, mine.type], ['open', 1, 'http']);
   // a reset is announced with the destination's state after it
   rx.behave = () => ({ status: 200 });
   const r = await srv.req('POST', `/v1/destinations/${dst.id}/circuit/reset`);
