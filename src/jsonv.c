@@ -55,7 +55,18 @@ bool hs_jv_in_charset(const char *s, size_t n, const char *charset) {
     return true;
 }
 
-bool hs_jv_is_token(const char *s) { return s[0] && hs_jv_in_charset(s, strlen(s), "A-Za-z0-9!#$%&'*+.^_`|~-"); }
+/* RFC 9110 tchar; on every outbound header, hence no charset parsing */
+static bool is_tchar(unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr("!#$%&'*+.^_`|~-", c));
+}
+
+bool hs_jv_is_token(const char *s) {
+    if (!s[0]) return false;
+    for (; *s; s++)
+        if (!is_tchar((unsigned char)*s)) return false;
+    return true;
+}
 
 static void join(const char *const *items, char *out, size_t cap) {
     size_t len = 0;

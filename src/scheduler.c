@@ -15,9 +15,11 @@
  */
 #include "scheduler.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "idmap.h"
 #include "circuit.h"
 #include "json_text.h"
@@ -310,15 +312,26 @@ static void pump(dest *d) {
     }
 }
 
-/* Header list as a JSON object with secret values masked, for the record. */
+/* Header list as a JSON object with secret values masked, for the record;
+ * written directly (a jansson object and dump per delivery showed in
+ * profiles). A repeated name keeps its last value, as a JSON object would. */
 static char *masked_headers(const hs_out_req *r) {
-    json_t *o = json_object();
-    for (size_t i = 0; i < r->nheaders; i++)
-        json_object_set_new(o, r->headers[i].name,
-                            json_string(r->headers[i].secret ? "********" : r->headers[i].value));
-    char *s = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    return s;
+    hs_buf b;
+    hs_buf_init(&b, SIZE_MAX);
+    hs_buf_append(&b, "{", 1);
+    for (size_t i = 0; i < r->nheaders; i++) {
+        const hs_out_header *h = &r->headers[i];
+        bool later = false;
+        for (size_t k = i + 1; k < r->nheaders && !later; k++) later = strcmp(r->headers[k].name, h->name) == 0;
+        if (later) continue;
+        if (b.len > 1) hs_buf_append(&b, ",", 1);
+        hs_json_append_text(&b, h->name, strlen(h->name));
+        hs_buf_append(&b, ":", 1);
+        const char *v = h->secret ? "********" : h->value;
+        hs_json_append_text(&b, v, strlen(v));
+    }
+    hs_buf_append(&b, "}", 1);
+    return hs_buf_detach(&b, NULL);
 }
 
 /* Let the provider build the request for ctx (any thread). */
