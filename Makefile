@@ -34,6 +34,9 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+# The dashboard (web/*) is compiled in: tools/embed.c turns it into a C source
+WEB_FILES := $(sort $(wildcard web/*))
+LIB_OBJS  += $(BUILD)/gen/web_assets.o
 
 .PHONY: all deps test-deps run test unit integration asan lint format bench bench-bins clean
 all: $(BUILD)/hookstream
@@ -41,6 +44,18 @@ all: $(BUILD)/hookstream
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Isrc -c $< -o $@
+
+# web/ itself is a prerequisite so that adding or removing a file regenerates
+$(BUILD)/tools/embed: tools/embed.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -std=c11 -Wall -Wextra -Werror -o $@ $<
+
+$(BUILD)/gen/web_assets.c: $(BUILD)/tools/embed $(WEB_FILES) web
+	@mkdir -p $(dir $@)
+	$(BUILD)/tools/embed $(WEB_FILES) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/web_assets.o: $(BUILD)/gen/web_assets.c src/static.h
+	$(CC) $(CFLAGS) -Isrc -c $< -o $@
 
 $(BUILD)/libhookstream.a: $(LIB_OBJS)
 	@rm -f $@

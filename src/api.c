@@ -11,6 +11,7 @@
 #include "json_text.h"
 #include "log.h"
 #include "resource.h"
+#include "static.h"
 #include "ws.h"
 
 /* ---- route table ----
@@ -263,6 +264,12 @@ void hs_api_handle(hs_http_req *req, void *ud) {
     if (strncmp(path, "/v1/ingest/", 11) == 0) return hs_ingest_handle(api, req, path + 11);
     /* before the generic key check: a browser's WebSocket sends the key as ?token= */
     if (strcmp(path, "/v1/ws") == 0) return hs_ws_handle_upgrade(api->ws, req);
+    /* the dashboard's files: no key, they hold no data */
+    if (hs_static_path(path)) {
+        if (strcmp(req->method, "GET") && strcmp(req->method, "HEAD"))
+            return hs_api_respond_not_allowed(req, "GET, HEAD");
+        return hs_static_serve(req);
+    }
 
     const route *found = NULL;
     bool path_known = false;

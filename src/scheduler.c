@@ -590,6 +590,7 @@ static void conclude(job *j, const hs_out_resp *resp, int rc, const char *why) {
         op->circuit = circuit_row(d);
     }
     j->seen = dest_status(d);
+    j->seen.in_flight--; /* this attempt is over: its slot is about to be freed */
     op->cb = on_committed;
     op->ud = j;
     if (hs_store_attempt_commit(j->sc->store, op) != HS_OK) {

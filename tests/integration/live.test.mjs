@@ -11,13 +11,19 @@ import { PEERS_DIR } from './lib/aws_peers.mjs';
 
 const WebSocket = createRequire(PEERS_DIR + '/')('ws');
 let srv;
+const open = []; // clients and receivers, closed even when a test fails
 before(async () => { srv = await startServer({ args: ['--allow-private-destinations'] }); });
-after(async () => { await srv.stop(); srv.cleanup(); });
+after(async () => {
+  for (const o of open) await o.close();
+  await srv.stop();
+  srv.cleanup();
+});
 
 async function subscribe(...channels) {
   const ws = new WebSocket(`ws://127.0.0.1:${srv.port}/v1/ws?token=${API_KEY}`);
   const msgs = [];
   ws.on('message', (d) => msgs.push(JSON.parse(d.toString())));
+  open.push({ close: () => ws.terminate() });
   await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
   for (const channel of channels) ws.send(JSON.stringify({ type: 'subscribe', channel }));
   await until(() => msgs.filter((m) => m.type === 'subscribed').length === channels.length, 5000, 'subscribed');
@@ -27,6 +33,7 @@ async function subscribe(...channels) {
 test('events and attempts arrive live, with the circuit opening and a reset', { timeout: 30000 }, async () => {
   const { ws, msgs } = await subscribe('hookstream.events', 'hookstream.deliveries');
   const rx = await startReceiver(() => ({ status: 503 }));
+  open.push(rx);
   const src = await makeSource(srv);
   const dst = await makeDestination(srv, {
     config: { url: rx.url }, retry_policy: { max_retries: 0 }, circuit_breaker: { threshold: 2, cooldown_ms: 60000 },
@@ -38,6 +45,7 @@ test('events and attempts arrive live, with the circuit opening and a reset', { 
     ids.push((await r.json()).event_id);
   }
   await until(() => msgs.filter((m) => m.type === 'delivery.attempt').length >= 2, 10000, 'two attempts');
+  await until(() => msgs.filter((m) => m.type === 'event.received').length >= 3, 10000, 'three events');
   const events = msgs.filter((m) => m.type === 'event.received');
   assert.deepEqual(events.map((m) => m.data.event_id), ids);
   assert.equal(events[0].channel, 'hookstream.events');
@@ -66,8 +74,6 @@ test('events and attempts arrive live, with the circuit opening and a reset', { 
   assert.equal(reset.data.destination.circuit, 'closed');
   const ok = await until(() => msgs.find((m) => m.type === 'delivery.attempt' && m.data.attempt.status === 'success'), 5000, 'success');
   assert.equal(ok.data.attempt.event_id, ids[2]);
-  ws.close();
-  await rx.close();
 });
 
 test('the hookstream. channel prefix is reserved', async () => {

@@ -378,7 +378,7 @@ static struct {
     pthread_t th;
     volatile bool stop;
     pthread_mutex_t lock;
-    const char *answers[SCRIPT_MAX]; /* whole HTTP responses, in order; the last repeats */
+    char *answers[SCRIPT_MAX]; /* whole HTTP responses (our copies), in order; the last repeats */
     int nanswers, served;
     char last[16384]; /* the last request, headers and body */
 } g_ep = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -387,7 +387,9 @@ static void ep_answers(int n, ...) {
     va_list ap;
     va_start(ap, n);
     pthread_mutex_lock(&g_ep.lock);
-    for (int i = 0; i < n; i++) g_ep.answers[i] = va_arg(ap, const char *);
+    /* copies: the test frees its strings while the server may still answer */
+    for (int i = 0; i < g_ep.nanswers; i++) hs_free(g_ep.answers[i]);
+    for (int i = 0; i < n; i++) g_ep.answers[i] = hs_strdup(va_arg(ap, const char *));
     g_ep.nanswers = n;
     g_ep.served = 0;
     pthread_mutex_unlock(&g_ep.lock);
@@ -421,11 +423,14 @@ static void *ep_run(void *ud) {
         pthread_mutex_lock(&g_ep.lock);
         memcpy(g_ep.last, req, sizeof req);
         int i = g_ep.served < g_ep.nanswers ? g_ep.served : g_ep.nanswers - 1;
-        const char *a = g_ep.answers[i];
+        /* a copy: the test may replace (and free) the script as soon as the
+         * client has read what it needs */
+        char *a = hs_strdup(i >= 0 ? g_ep.answers[i] : "");
         g_ep.served++;
         pthread_mutex_unlock(&g_ep.lock);
         ssize_t w = write(c, a, strlen(a));
         (void)w;
+        hs_free(a);
         close(c);
     }
     return NULL;
@@ -449,6 +454,8 @@ static int ep_teardown(void **state) {
     g_ep.stop = true;
     pthread_join(g_ep.th, NULL);
     close(g_ep.fd);
+    for (int i = 0; i < g_ep.nanswers; i++) hs_free(g_ep.answers[i]);
+    g_ep.nanswers = 0;
     return 0;
 }
 

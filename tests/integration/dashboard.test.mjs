@@ -1,0 +1,363 @@
+// The dashboard (web/, served by the binary itself) driven in headless
+// Chromium (Debian's /usr/bin/chromium through npm playwright-core): sign
+// in, create a source, a destination pointing at a failing receiver and a
+// connection from the forms, watch the circuit open on the page without a
+// reload (the /v1/ws live path), reset it, retry dead letters and see them
+// delivered. Assertions are on what the page shows. The page must log no
+// error and throw nothing. Screenshots of the main pages are taken on every
+// run (into a temporary directory); HOOKSTREAM_SCREENSHOTS=docs/screenshots
+// writes them where the README shows them.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServer, API_KEY } from './lib/server.mjs';
+import { startReceiver, until } from './lib/receiver.mjs';
+import { PEERS_DIR } from './lib/aws_peers.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const SHOTS = process.env.HOOKSTREAM_SCREENSHOTS
+  ? path.resolve(root, process.env.HOOKSTREAM_SCREENSHOTS)
+  : mkdtempSync(path.join(tmpdir(), 'hookstream-shots-'));
+const CHROMIUM = '/usr/bin/chromium';
+const { chromium } = createRequire(PEERS_DIR + '/')('playwright-core');
+const SLOW = process.env.HOOKSTREAM_ASAN ? 3 : 1; // the ASan server is slower
+const T = 15000 * SLOW;
+
+let srv;
+let failing; // the receiver the circuit opens on: 500 until told otherwise
+let healthy;
+let browser;
+let page;
+const problems = []; // console errors and uncaught exceptions in the page
+const allowStatus = new Set(); // "Failed to load resource" statuses a step expects
+
+before(async () => {
+  srv = await startServer({ args: ['--allow-private-destinations'] });
+  failing = await startReceiver(() => ({ status: 500, body: 'receiver is down' }));
+  healthy = await startReceiver(() => ({ status: 200, body: '{"ok":true}', headers: { 'content-type': 'application/json' } }));
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.setDefaultTimeout(T);
+  page.on('pageerror', (e) => problems.push('pageerror: ' + e.message));
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const net = m.text().match(/Failed to load resource: the server responded with a status of (\d+)/);
+    if (net && allowStatus.has(Number(net[1]))) return;
+    problems.push('console.error: ' + m.text());
+  });
+  mkdirSync(SHOTS, { recursive: true });
+});
+
+after(async () => {
+  await browser?.close();
+  await failing?.close();
+  await healthy?.close();
+  if (srv) { await srv.stop(); srv.cleanup(); }
+  if (!process.env.HOOKSTREAM_SCREENSHOTS) rmSync(SHOTS, { recursive: true, force: true });
+});
+
+// a screenshot of the page as a visitor would first see it: at the top, no
+// focus ring, no toasts
+const shot = async (name) => {
+  await page.evaluate(() => {
+    document.getElementById('toasts').replaceChildren();
+    document.activeElement?.blur();
+    window.scrollTo(0, 0);
+  });
+  await page.mouse.move(1279, 799); // no hover effect on the last button pressed
+  await page.screenshot({ path: path.join(SHOTS, name + '.png') });
+};
+const go = async (hash, ready) => {
+  await page.evaluate((h) => { location.hash = h; }, hash);
+  await page.waitForSelector(ready);
+};
+const text = (sel) => page.textContent(sel);
+const ingest = (body) => fetch(`${srv.url}/v1/ingest/shop`, {
+  method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+}).then((r) => r.json());
+// set a marker in the page: it survives anything but a reload
+const mark = () => page.evaluate(() => { window.__noReload = 'still here'; });
+const marked = () => page.evaluate(() => window.__noReload);
+
+test('the static files: types, security headers, revalidation, HEAD, 404, 405', async () => {
+  const r = await fetch(srv.url + '/');
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get('content-type'), 'text/html; charset=utf-8');
+  const csp = r.headers.get('content-security-policy');
+  assert.match(csp, /default-src 'none'/);
+  assert.match(csp, /script-src 'self'/);
+  assert.match(csp, /connect-src 'self'/);
+  assert.match(csp, /frame-ancestors 'none'/);
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|\*/);
+  assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
+  assert.equal(r.headers.get('x-frame-options'), 'DENY');
+  assert.equal(r.headers.get('cache-control'), 'no-cache');
+  const html = await r.text();
+  assert.match(html, /<script type="module" src="\/assets\/app.js"><\/script>/);
+  const etag = r.headers.get('etag');
+  assert.match(etag, /^"[0-9a-f]{16}"$/);
+  // no key needed, and the same bytes at /index.html
+  assert.equal(await (await fetch(srv.url + '/index.html')).text(), html);
+
+  const again = await fetch(srv.url + '/', { headers: { 'if-none-match': etag } });
+  assert.equal(again.status, 304);
+  assert.equal((await again.arrayBuffer()).byteLength, 0);
+  assert.equal((await fetch(srv.url + '/', { headers: { 'if-none-match': '"0000000000000000"' } })).status, 200);
+
+  const js = await fetch(srv.url + '/assets/app.js');
+  assert.equal(js.status, 200);
+  assert.equal(js.headers.get('content-type'), 'text/javascript; charset=utf-8');
+  assert.equal(js.headers.get('x-content-type-options'), 'nosniff');
+  assert.notEqual(js.headers.get('etag'), etag);
+  assert.match(await js.text(), /import .* from '\.\/api\.js'/);
+  assert.equal((await fetch(srv.url + '/assets/style.css')).headers.get('content-type'), 'text/css; charset=utf-8');
+  assert.equal((await fetch(srv.url + '/assets/favicon.svg')).headers.get('content-type'), 'image/svg+xml');
+
+  const head = await fetch(srv.url + '/assets/app.js', { method: 'HEAD' });
+  assert.equal(head.status, 200);
+  assert.equal(head.headers.get('content-length'), js.headers.get('content-length'));
+  assert.equal((await head.arrayBuffer()).byteLength, 0);
+
+  for (const p of ['/assets/nope.js', '/assets/', '/assets/..%2Fapi.c', '/assets/app.js/x']) {
+    const nf = await fetch(srv.url + p);
+    assert.equal(nf.status, 404, p);
+    assert.equal(nf.headers.get('content-type'), 'application/json');
+    const b = await nf.json();
+    assert.equal(b.status, 404);
+    assert.match(b.request_id, /^req_/);
+  }
+  const post = await fetch(srv.url + '/', { method: 'POST', body: 'x' });
+  assert.equal(post.status, 405);
+  assert.equal(post.headers.get('allow'), 'GET, HEAD');
+  // the data still needs the key
+  assert.equal((await fetch(srv.url + '/v1/circuits')).status, 401);
+});
+
+test('the dashboard, end to end in Chromium', { timeout: 240000 * SLOW }, async (t) => {
+  assert.ok(existsSync(CHROMIUM), 'Debian chromium is installed (make test-deps)');
+  let destId;
+  let ids;
+
+  await t.test('a wrong key is refused on the sign-in form', async () => {
+    await page.goto(srv.url + '/');
+    await page.waitForSelector('#login-form');
+    assert.equal(await page.isVisible('#shell'), false);
+    allowStatus.add(401);
+    await page.fill('#login-key', 'not-the-key-' + 'x'.repeat(20));
+    await page.click('#login-submit');
+    await page.waitForSelector('#login-error:not([hidden])');
+    allowStatus.delete(401);
+    assert.match(await text('#login-error'), /not accepted/);
+    assert.equal(await page.isVisible('#shell'), false);
+  });
+
+  await t.test('the right key opens the overview and the live connection', async () => {
+    await page.fill('#login-key', API_KEY);
+    await page.click('#login-submit');
+    await page.waitForSelector('#shell:not([hidden]) h1:text("Overview")');
+    await page.waitForSelector('#live-state.live-up');
+    assert.equal(await text('#live-state'), 'live');
+    // the key is in this tab's session only (no "remember")
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('hookstream.api_key')), API_KEY);
+    assert.equal(await page.evaluate(() => localStorage.getItem('hookstream.api_key')), null);
+  });
+
+  await t.test('create a source; its ingest URL is shown', async () => {
+    await go('#/sources', 'h1:text("Sources")');
+    await page.click('button:text("New source")');
+    await page.fill('#new-source [name=name]', 'Shop');
+    await page.fill('#new-source [name=slug]', 'shop');
+    await page.fill('#new-source [name=description]', 'orders from the web shop');
+    await page.click('#new-source button[type=submit]');
+    await page.waitForSelector('#sources-table');
+    const urls = await page.$$eval('#sources-table .copy input', (els) => els.map((e) => e.value));
+    assert.deepEqual(urls, [`${srv.url}/v1/ingest/shop`]);
+  });
+
+  await t.test('create a destination that points at the failing receiver', async () => {
+    await go('#/destinations', 'h1:text("Destinations")');
+    assert.match(await text('.view'), /No destinations yet/);
+    await page.click('.page-head button:text("New destination")');
+    await page.fill('#new-destination [name=name]', 'Orders service');
+    await page.fill('#new-destination [name=url]', failing.url);
+    await page.fill('#new-destination [name=token]', 'a-bearer-token-1234');
+    await page.fill('#new-destination [name=max_retries]', '0');
+    await page.fill('#new-destination [name=threshold]', '2');
+    await page.click('#new-destination button[type=submit]');
+    await page.waitForSelector('#circuit-state');
+    destId = decodeURIComponent(page.url().split('#/destinations/')[1]);
+    assert.match(destId, /^dst_[0-9a-f]{32}$/);
+    assert.equal(await page.getAttribute('#circuit-state', 'data-state'), 'closed');
+    const body = await text('.view');
+    assert.match(body, /none: the first failure dead-letters/);
+    assert.match(body, /opens after 2 failures/);
+    assert.ok(body.includes(failing.url));
+    assert.match(body, /\*{8}1234/, 'the token is shown masked');
+    assert.ok(!body.includes('a-bearer-token-1234'));
+  });
+
+  await t.test('connect them, with a filter and a transform', async () => {
+    // a second, healthy destination for the same source (set up through the API)
+    const ok = await srv.req('POST', '/v1/destinations', { name: 'Audit log', config: { url: healthy.url } });
+    assert.equal(ok.status, 201);
+    const src = (await srv.req('GET', '/v1/sources/shop')).body;
+    assert.equal((await srv.req('POST', '/v1/connections', { name: 'everything to audit', source_id: src.id, destination_id: ok.body.id })).status, 201);
+
+    await go('#/connections', 'h1:text("Connections")');
+    await page.click('.page-head button:text("New connection")');
+    await page.selectOption('#new-connection [name=source_id]', { label: 'Shop' });
+    await page.selectOption('#new-connection [name=destination_id]', { label: 'Orders service' });
+    await page.fill('#new-connection [name=name]', 'new orders');
+    await page.fill('#new-connection [name=filter_rules]', '[{"field":"payload.type","op":"eq","value":"order.created"}]');
+    await page.fill('#new-connection [name=transform]', '{"order": id, "kind": type}');
+    await page.click('#new-connection button[type=submit]');
+    await page.waitForSelector('.connection h2:text("new orders")');
+    const card = await text('.connection:has(h2:text("new orders"))');
+    assert.match(card, /Shop → Orders service/);
+    assert.match(card, /order\.created/);
+    assert.match(card, /"order": id/);
+  });
+
+  await t.test('the circuit opens on the list without a reload; queued counts follow', async () => {
+    await go('#/destinations', '#destinations-table');
+    const row = `#destinations-table tr[data-id="${destId}"]`;
+    assert.equal(await page.getAttribute(`${row} .circuit`, 'data-state'), 'closed');
+    await mark();
+    ids = [];
+    for (let i = 1; i <= 3; i++) ids.push((await ingest({ type: 'order.created', id: i })).event_id);
+    await page.waitForSelector(`${row} .circuit[data-state="open"]`);
+    assert.equal(await text(`${row} .circuit`), 'open');
+    await page.waitForSelector(`${row} .queued:text-is("1")`); // the third waits behind the open circuit
+    assert.equal(await text(`${row} .failures`), '2');
+    assert.equal(await marked(), 'still here', 'the page was not reloaded');
+    assert.equal(failing.requests.length, 2);
+    await page.waitForSelector('#nav-open:not([hidden]):text-is("1")');
+    await shot('destinations');
+  });
+
+  await t.test('reset the circuit on the destination page: it closes, the queue flushes', async () => {
+    await page.click(`#destinations-table tr[data-id="${destId}"] a`);
+    await page.waitForSelector('#circuit-state[data-state="open"]');
+    await page.waitForSelector('tr[data-attempt] >> nth=1');
+    await shot('destination');
+    await mark();
+    await page.click('#reset-circuit');
+    await page.waitForSelector('#circuit-state[data-state="closed"]');
+    // the queued third event goes out at once, fails, and shows up live
+    await page.waitForSelector('tr[data-attempt] >> nth=2');
+    await failing.waitFor(3, T);
+    const rows = await page.$$eval('tr[data-attempt]', (trs) => trs.map((tr) => tr.textContent));
+    assert.equal(rows.length, 3);
+    assert.ok(rows[0].includes(ids[2]), 'the newest attempt is the third event');
+    assert.ok(rows.every((r) => r.includes('dead-lettered') && r.includes('500')));
+    assert.equal(await page.getAttribute('#circuit-state', 'data-state'), 'closed', 'one failure is below the threshold');
+    assert.match(await text('#circuit-failures'), /^1 of 2/);
+    assert.equal(await marked(), 'still here');
+  });
+
+  await t.test('events: the list, live rows, search by id, the detail with every attempt', async () => {
+    await go('#/events', '#events-table');
+    for (const id of ids) await page.waitForSelector(`#events-table tr[data-id="${id}"] .badge:text-is("failed")`);
+    await mark();
+    const live = (await ingest({ type: 'order.shipped', id: 4 })).event_id; // filtered out of "new orders"
+    await page.waitForSelector(`#events-table tr[data-id="${live}"]`);
+    await page.waitForSelector(`#events-table tr[data-id="${live}"] .badge:text-is("delivered")`);
+    assert.equal(await page.$eval('#events-table tbody tr', (tr) => tr.dataset.id), live, 'newest first');
+    assert.equal(await marked(), 'still here');
+    await shot('events');
+
+    allowStatus.add(404);
+    await page.fill('#event-search input', 'evt_' + '0'.repeat(32));
+    await page.click('#event-search button');
+    await page.waitForSelector('.form-error:text("No event with the id")');
+    allowStatus.delete(404);
+    await page.fill('#event-search input', ids[0]);
+    await page.click('#event-search button');
+    await page.waitForSelector('#attempts');
+    assert.ok(page.url().endsWith('#/events/' + ids[0]));
+    const view = await text('.view');
+    assert.match(view, /"type": "order\.created"/, 'the body, pretty-printed');
+    assert.match(view, /content-type/, 'the headers');
+    assert.match(view, /receiver is down/, 'the response body of the failed attempt');
+    assert.match(view, /HTTP 500/);
+    assert.match(view, /HTTP 200/, 'and the successful attempt to the other destination');
+    assert.ok(view.includes(failing.url));
+    assert.equal(await page.isVisible('#retry-event'), true);
+    await shot('event');
+  });
+
+  await t.test('dead letters: retry one, then all shown, and see them delivered live', async () => {
+    await go('#/dlq', '#dlq-table');
+    const rows = await page.$$eval('#dlq-table tbody tr', (trs) => trs.map((tr) => tr.dataset.event));
+    assert.deepEqual(rows.sort(), [...ids].sort());
+    await page.waitForSelector('#nav-dlq:text-is("3")');
+    await page.fill('input[aria-label=filter]', ids[0]);
+    assert.equal(await page.$$eval('#dlq-table tbody tr:not([hidden])', (trs) => trs.length), 1);
+    assert.equal(await text('#retry-all'), 'Retry all shown (1)');
+    await page.fill('input[aria-label=filter]', '');
+    await shot('dlq');
+    await mark();
+    failing.behave = () => ({ status: 200 });
+    const before = failing.requests.length;
+    const one = `#dlq-table tr[data-event="${ids[0]}"]`;
+    await page.click(`${one} button.retry`);
+    await page.waitForSelector(`${one} .state .badge:text-is("delivered")`);
+    assert.equal(failing.requests.length, before + 1);
+    assert.equal(failing.requests.at(-1).headers['x-hookstream-event-id'], ids[0]);
+    assert.deepEqual(JSON.parse(failing.requests.at(-1).body), { order: 1, kind: 'order.created' });
+    await page.waitForSelector('#nav-dlq:text-is("2")');
+    assert.equal(await text('#retry-all'), 'Retry all shown (2)');
+    await page.click('#retry-all');
+    for (const id of ids.slice(1)) await page.waitForSelector(`#dlq-table tr[data-event="${id}"] .state .badge:text-is("delivered")`);
+    assert.deepEqual(failing.requests.slice(before).map((r) => r.headers['x-hookstream-event-id']).sort(), [...ids].sort());
+    await page.waitForSelector('#nav-dlq[hidden]', { state: 'attached' });
+    assert.equal(await marked(), 'still here');
+  });
+
+  await t.test('connections: try the transform on the newest event', async () => {
+    await go('#/connections', '.connection');
+    await shot('connections');
+    await page.click('.connection:has(h2:text("new orders")) button:text("Try transform")');
+    await page.waitForFunction(() => document.querySelector('#transform-test [name=input]').value.includes('order.shipped'));
+    await page.click('#transform-test button[type=submit]');
+    await page.waitForSelector('#transform-output pre');
+    assert.deepEqual(JSON.parse(await text('#transform-output pre')), { order: 4, kind: 'order.shipped' });
+  });
+
+  await t.test('sources and the overview', async () => {
+    await go('#/sources', '#sources-table');
+    await shot('sources');
+    await go('#/', '.stat');
+    await page.waitForFunction(() => document.querySelector('.stat .value')?.textContent === '4');
+    const stats = await page.$$eval('.stat', (els) => els.map((e) => e.textContent));
+    assert.ok(stats.some((s) => /^Delivered/i.test(s) && s.includes('7')), stats.join(' | ')); // 4 audit + 3 retried
+    await shot('overview');
+  });
+
+  await t.test('signing out forgets the key', async () => {
+    await page.click('#logout');
+    await page.waitForSelector('#login-form');
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('hookstream.api_key')), null);
+    await page.reload();
+    await page.waitForSelector('#login:not([hidden])');
+  });
+
+  assert.deepEqual(problems, [], 'no console errors or page exceptions');
+});
+
+test('the server shuts down cleanly with the dashboard connected', async () => {
+  await page.goto(srv.url + '/');
+  await page.fill('#login-key', API_KEY);
+  await page.click('#login-submit');
+  await page.waitForSelector('#live-state.live-up');
+  // SIGTERM with the WebSocket open: clients get a close frame, exit 0
+  const { code } = await srv.stop();
+  assert.equal(code, 0);
+  // under ASan/UBSan (HOOKSTREAM_ASAN=1) a report at exit is a failure
+  assert.doesNotMatch(srv.stderr, /AddressSanitizer|LeakSanitizer|runtime error/);
+  await page.waitForSelector('#live-state:not(.live-up)');
+});

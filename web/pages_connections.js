@@ -1,0 +1,141 @@
+// Connections: which source's events go to which destination, the filter
+// rules that pick them and the JSONata transform that reshapes them; plus
+// a box to try a transform on a sample body (POST /v1/transforms/test).
+import { api, get, qs } from './api.js';
+import { h, card, pageHead, badge, mono, empty, field, button, errorBox, code, select, toast, pretty } from './ui.js';
+
+const FILTER_EXAMPLE = '[{"field": "payload.type", "op": "eq", "value": "order.created"}]';
+
+export async function render(ctx) {
+  const formSlot = h('div');
+  const listSlot = h('div', { class: 'view' });
+  const play = playground(ctx);
+  const toggle = () => {
+    if (formSlot.firstChild) formSlot.replaceChildren();
+    else formSlot.append(connectionForm(ctx, () => formSlot.replaceChildren()));
+  };
+  ctx.view.append(pageHead('Connections', { actions: button('New connection', toggle, 'btn-primary') }), formSlot, listSlot, play.el);
+  await ctx.names.load();
+  if (!ctx.alive()) return;
+  const conns = [...ctx.names.connections.values()];
+  if (!conns.length) {
+    const hint = ctx.names.sources.size && ctx.names.destinations.size
+      ? 'A connection routes a source\'s events to a destination.'
+      : 'Create a source and a destination first, then connect them.';
+    listSlot.append(card(null, empty('No connections yet', hint, button('New connection', toggle, 'btn-primary'))));
+    return;
+  }
+  for (const c of conns) listSlot.append(connectionCard(ctx, c, play));
+}
+
+function connectionCard(ctx, c, play) {
+  const src = h('a', { href: '#/events?source_id=' + encodeURIComponent(c.source_id) }, ctx.names.source(c.source_id));
+  const dst = h('a', { href: '#/destinations/' + encodeURIComponent(c.destination_id) }, ctx.names.destination(c.destination_id));
+  const title = h('div', { class: 'title actions' },
+    h('h2', null, c.name || 'Connection'), h('span', { class: 'muted' }, src, ' → ', dst),
+    badge(c.enabled ? 'enabled' : 'disabled', c.enabled ? 'ok' : ''));
+  const actions = h('div', { class: 'actions' },
+    c.transform ? button('Try transform', () => play.load(c), 'btn-sm') : null,
+    button(c.enabled ? 'Disable' : 'Enable', () => patch(ctx, c, { enabled: !c.enabled }), 'btn-sm'),
+    button('Delete', () => remove(ctx, c), 'btn-sm btn-danger'));
+  const rules = c.filter_rules && c.filter_rules.length ? code(JSON.stringify(c.filter_rules, null, 2), true) : h('p', { class: 'muted' }, 'No filter: every event of the source.');
+  const transform = c.transform ? code(c.transform, true) : h('p', { class: 'muted' }, 'No transform: the body is sent as it came.');
+  return card(title, [
+    h('div', { class: 'attempt-cols' },
+      h('div', null, h('h3', { class: 'label' }, 'Filter rules'), rules),
+      h('div', null, h('h3', { class: 'label' }, 'Transform (JSONata)'), transform)),
+    h('div', { class: 'muted small mono id-line' }, c.id)], { actions, cls: 'connection' });
+}
+
+async function patch(ctx, c, body) {
+  try {
+    await api('PATCH', '/v1/connections/' + encodeURIComponent(c.id), body);
+    ctx.refresh();
+  } catch (e) {
+    if (e.status !== 401) toast(e.message, true);
+  }
+}
+
+async function remove(ctx, c) {
+  if (!window.confirm('Delete this connection? Events stop flowing from its source to its destination.')) return;
+  try {
+    await api('DELETE', '/v1/connections/' + encodeURIComponent(c.id));
+    toast('Connection deleted');
+    ctx.refresh();
+  } catch (e) {
+    if (e.status !== 401) toast(e.message, true);
+  }
+}
+
+function connectionForm(ctx, close) {
+  const err = h('div', { class: 'field wide' });
+  const src = select([...ctx.names.sources.values()].map((s) => [s.id, s.name]), { name: 'source_id', required: true });
+  const dst = select([...ctx.names.destinations.values()].map((d) => [d.id, d.name]), { name: 'destination_id', required: true });
+  const name = h('input', { type: 'text', name: 'name', placeholder: 'optional' });
+  const rules = h('textarea', { name: 'filter_rules', spellcheck: 'false', placeholder: FILTER_EXAMPLE });
+  const transform = h('textarea', { name: 'transform', spellcheck: 'false', placeholder: '{"id": id, "kind": type}' });
+  const form = h('form', { class: 'form', id: 'new-connection' },
+    field('Source', src), field('Destination', dst), field('Name', name),
+    field('Filter rules (JSON)', rules, 'optional: all rules must hold; ops eq, neq, contains, gt, gte, lt, lte, exists, in; groups any/all/not', true),
+    field('Transform (JSONata)', transform, 'optional: the body sent is what this expression returns', true),
+    h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Create connection'), button('Cancel', close, 'btn-ghost')),
+    err);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    err.replaceChildren();
+    try {
+      const body = { source_id: src.value, destination_id: dst.value };
+      if (name.value.trim()) body.name = name.value.trim();
+      if (rules.value.trim()) {
+        try { body.filter_rules = JSON.parse(rules.value); } catch (e) { throw new Error('filter rules: not valid JSON (' + e.message + ')'); }
+      }
+      if (transform.value.trim()) body.transform = transform.value;
+      await api('POST', '/v1/connections', body);
+      toast('Connection created');
+      ctx.refresh();
+    } catch (e) {
+      if (e.status !== 401) err.replaceChildren(errorBox(e));
+    }
+  });
+  return card('New connection', form);
+}
+
+// "Try the transform": an expression and a sample input, run by the server
+// with the same engine and limits as deliveries.
+function playground(ctx) {
+  const expr = h('textarea', { name: 'expression', spellcheck: 'false', placeholder: '{"id": id}' });
+  const input = h('textarea', { name: 'input', spellcheck: 'false', placeholder: '{"id": 42, "type": "order.created"}' });
+  const out = h('div', { id: 'transform-output' }, h('p', { class: 'muted' }, 'The output appears here.'));
+  const form = h('form', { class: 'form', id: 'transform-test' },
+    field('Expression (JSONata)', expr, null, true),
+    field('Input (JSON body)', input, 'filled with the newest event of the connection\'s source when there is one', true),
+    h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn' }, 'Run')),
+    h('div', { class: 'field wide' }, out));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const body = { expression: expr.value };
+    if (input.value.trim()) {
+      try { body.input = JSON.parse(input.value); } catch (e) { out.replaceChildren(errorBox(new Error('input: not valid JSON (' + e.message + ')'))); return; }
+    }
+    try {
+      const r = await api('POST', '/v1/transforms/test', body);
+      out.replaceChildren(r.output_undefined ? h('p', { class: 'muted' }, 'The result is undefined: nothing would be sent.') : code(JSON.stringify(r.output, null, 2)));
+    } catch (e) {
+      if (e.status !== 401) out.replaceChildren(errorBox(new Error(e.message + (e.body?.position !== undefined ? ` (at ${e.body.position})` : ''))));
+    }
+  });
+  const el = card('Try a transform', form, { cls: 'playground' });
+  return {
+    el,
+    async load(c) {
+      expr.value = c.transform || '';
+      el.scrollIntoView({ behavior: 'smooth' });
+      try {
+        const list = await get('/v1/events' + qs({ source_id: c.source_id, limit: 1 }));
+        if (!list.events.length) return;
+        const e = await get('/v1/events/' + encodeURIComponent(list.events[0].id));
+        if (e.body_encoding === 'utf8' && e.body) input.value = pretty(e.body);
+      } catch { /* keep the input as it is */ }
+    },
+  };
+}

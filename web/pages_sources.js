@@ -1,0 +1,82 @@
+// Sources: where events come in. Each row shows the ingest URL to give a
+// sender (no key needed to post there), with a copy button.
+import { api } from './api.js';
+import { h, card, pageHead, table, badge, time, mono, empty, field, button, errorBox, copyField, toast } from './ui.js';
+
+export function ingestUrl(s) {
+  return `${location.origin}/v1/ingest/${encodeURIComponent(s.slug || s.id)}`;
+}
+
+export async function render(ctx) {
+  const formSlot = h('div');
+  const listSlot = h('div');
+  const toggle = () => {
+    if (formSlot.firstChild) formSlot.replaceChildren();
+    else formSlot.append(sourceForm(ctx, () => formSlot.replaceChildren()));
+  };
+  ctx.view.append(pageHead('Sources', { actions: button('New source', toggle, 'btn-primary') }), formSlot, card(null, listSlot, { flush: true }));
+  await ctx.names.load();
+  if (!ctx.alive()) return;
+  const sources = [...ctx.names.sources.values()];
+  if (!sources.length) {
+    listSlot.replaceChildren(empty('No sources yet', 'A source receives webhooks at its own ingest URL.', button('New source', toggle, 'btn-primary')));
+    return;
+  }
+  const cols = [{ label: 'Name' }, { label: 'Status' }, { label: 'Ingest URL' }, { label: 'Created' }, { label: '' }];
+  listSlot.replaceChildren(table(cols, sources.map((s) => [
+    h('div', null, h('a', { href: '#/events?source_id=' + encodeURIComponent(s.id), title: 'events of this source' }, s.name),
+      h('div', { class: 'muted small mono' }, s.id), s.description ? h('div', { class: 'muted small' }, s.description) : null),
+    badge(s.status),
+    copyField(ingestUrl(s)),
+    time(s.created_at),
+    h('div', { class: 'actions' },
+      button(s.status === 'paused' ? 'Resume' : 'Pause', () => patch(ctx, s, { status: s.status === 'paused' ? 'active' : 'paused' }), 'btn-sm'),
+      button('Delete', () => remove(ctx, s), 'btn-sm btn-danger')),
+  ]), { id: 'sources-table' }));
+}
+
+async function patch(ctx, s, body) {
+  try {
+    await api('PATCH', '/v1/sources/' + encodeURIComponent(s.id), body);
+    ctx.refresh();
+  } catch (e) {
+    if (e.status !== 401) toast(e.message, true);
+  }
+}
+
+async function remove(ctx, s) {
+  if (!window.confirm(`Delete source “${s.name}”? Its ingest URL stops accepting events.`)) return;
+  try {
+    await api('DELETE', '/v1/sources/' + encodeURIComponent(s.id));
+    toast('Source deleted');
+    ctx.refresh();
+  } catch (e) {
+    if (e.status !== 401) toast(e.message, true);
+  }
+}
+
+function sourceForm(ctx, close) {
+  const err = h('div', { class: 'field wide' });
+  const name = h('input', { type: 'text', name: 'name', required: true, placeholder: 'Shop' });
+  const slug = h('input', { type: 'text', name: 'slug', placeholder: 'shop' });
+  const desc = h('input', { type: 'text', name: 'description', placeholder: 'optional' });
+  const form = h('form', { class: 'form', id: 'new-source' },
+    field('Name', name), field('Slug', slug, 'optional; used in the ingest URL instead of the id'), field('Description', desc),
+    h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Create source'), button('Cancel', close, 'btn-ghost')),
+    err);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    err.replaceChildren();
+    const body = { name: name.value.trim() };
+    if (slug.value.trim()) body.slug = slug.value.trim();
+    if (desc.value.trim()) body.description = desc.value.trim();
+    try {
+      const s = await api('POST', '/v1/sources', body);
+      toast(`Source “${s.name}” created`);
+      ctx.refresh();
+    } catch (e) {
+      if (e.status !== 401) err.replaceChildren(errorBox(e));
+    }
+  });
+  return card('New source', form);
+}
