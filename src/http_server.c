@@ -1051,6 +1051,12 @@ void hs_http_respond(hs_http_req *req, int status, const char *content_type, con
         return;
     }
     hs_http_server *srv = c->srv;
+    if (hs_log_get_level() <= HS_LOG_DEBUG) /* the access log; built only when wanted */
+        hs_logj(HS_LOG_DEBUG,
+                json_pack("{s:s, s:s, s:s, s:i, s:f, s:s}", "request_id", req->request_id, "method", req->method,
+                          "path", req->path, "status", status, "duration_ms",
+                          (double)((hs_monotonic_ns() - req->received_ns) / 1000) / 1e3, "remote_ip", req->remote_ip),
+                "request");
     /* "close" only on the response after which we really close: a pipelining
      * client would stop reading at the first one that says so. */
     bool close = !r->keep_alive || (c->want_close && !r->s.next && c->stop_input);

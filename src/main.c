@@ -148,6 +148,7 @@ static int serve(server *s) {
     snprintf(url, sizeof url, fmt, s->cfg.listen_host, port);
     hs_logj(HS_LOG_INFO, json_pack("{s:s, s:s, s:s}", "url", url, "db", s->cfg.db, "version", HS_VERSION), "ready");
     printf("hookstream listening on %s\n", url);
+    printf("hookstream dashboard: %s/ (sign in with an API key)\n", url);
     fflush(stdout);
 
     uv_run(s->loop, UV_RUN_DEFAULT);

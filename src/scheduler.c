@@ -580,6 +580,16 @@ static void conclude(job *j, const hs_out_resp *resp, int rc, const char *why) {
             a->dlq_at = now;
         }
     }
+    hs_log_level lvl = a->is_dlq ? HS_LOG_WARN : HS_LOG_DEBUG; /* a dead letter needs a person */
+    if (hs_log_get_level() <= lvl)
+        hs_logj(lvl,
+                json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:s?}", "event_id", a->event_id, "delivery_id",
+                          a->delivery_id, "destination_id", a->destination_id, "attempt_id", a->id, "attempt",
+                          a->attempt_number, "response_status", a->response_status, "error", a->error),
+                "%s",
+                success     ? "delivered"
+                : a->is_dlq ? "dead-lettered"
+                            : "attempt failed, will retry");
     if (j->sc->metrics) {
         hs_outcome o = success ? HS_OUTCOME_SUCCESS : a->is_dlq ? HS_OUTCOME_DLQ : HS_OUTCOME_FAILED;
         uint64_t latency = j->received_at && now > j->received_at ? now - j->received_at : 0;
