@@ -10,6 +10,8 @@
 #include <openssl/params.h>
 #include <stdlib.h>
 
+#include "id.h"
+
 int hs_hmac(const char *digest, const void *key, size_t key_len, const hs_digest_part *parts, size_t nparts,
             unsigned char *mac, size_t *mac_len) {
     /* a NULL key means "keep the previous one" to EVP_MAC_init: an empty
@@ -40,23 +42,13 @@ int hs_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len
     return rc;
 }
 
-void hs_hex_encode(const void *bytes, size_t n, char *out) {
-    static const char digits[] = "0123456789abcdef";
-    const unsigned char *b = bytes;
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[b[i] >> 4];
-        out[2 * i + 1] = digits[b[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 void hs_sha256_hex(const void *data, size_t len, char out[65]) {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
     /* SHA-256 through the default provider cannot fail short of memory
      * exhaustion, which alloc.h treats as fatal as well */
     if (!EVP_Digest(len ? data : "", len, md, &md_len, EVP_sha256(), NULL)) abort();
-    hs_hex_encode(md, md_len, out);
+    hs_hex(md, md_len, out);
 }
 
 void hs_sha1(const void *data, size_t len, unsigned char out[20]) {

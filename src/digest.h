@@ -29,7 +29,6 @@ void hs_sha256_hex(const void *data, size_t len, char out[65]);
 /* Raw SHA-1 of data into out (the WebSocket handshake's Sec-WebSocket-Accept;
  * not for anything that needs collision resistance). */
 void hs_sha1(const void *data, size_t len, unsigned char out[20]);
-/* Lower-case hex of n bytes into out (2n + 1 bytes with the NUL). */
-void hs_hex_encode(const void *bytes, size_t n, char *out);
+/* (lower-case hex of bytes: hs_hex in id.h) */
 
 #endif

@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include "alloc.h"
+#include "base64.h"
 #include "error.h"
 
 int hs_out_req_add_header(hs_out_req *r, const char *name, const char *value, bool secret) {
@@ -44,4 +45,20 @@ void hs_out_resp_free(hs_out_resp *r) {
     r->headers_json = NULL;
     r->body = NULL;
     r->body_len = 0;
+}
+
+char *hs_basic_auth(const char *user, const char *pass) {
+    char *plain = hs_sprintf("%s:%s", user, pass);
+    char *b64 = hs_base64_encode(plain, strlen(plain));
+    char *value = hs_sprintf("Basic %s", b64);
+    hs_free_secret(plain);
+    hs_free_secret(b64);
+    return value;
+}
+
+int hs_out_req_add_basic_auth(hs_out_req *r, const char *user, const char *pass) {
+    char *value = hs_basic_auth(user, pass);
+    int rc = hs_out_req_add_header(r, "Authorization", value, true);
+    hs_free_secret(value);
+    return rc;
 }

@@ -36,6 +36,11 @@ typedef struct hs_out_req {
 
 /* Appends a header (copies name and value). Returns HS_ERR_TOOBIG when full. */
 int hs_out_req_add_header(hs_out_req *r, const char *name, const char *value, bool secret);
+/* "Basic base64(user:pass)" for an Authorization header: a secret, free it
+ * with hs_free_secret (the clear intermediate copy is wiped here). */
+char *hs_basic_auth(const char *user, const char *pass);
+/* Appends that as Authorization (secret). HS_ERR_TOOBIG when full. */
+int hs_out_req_add_basic_auth(hs_out_req *r, const char *user, const char *pass);
 /* Value of the first header named name (case-insensitive), or NULL. */
 const char *hs_out_req_header(const hs_out_req *r, const char *name);
 void hs_out_req_free(hs_out_req *r); /* frees the members, not r */

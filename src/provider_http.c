@@ -4,7 +4,6 @@
 #include <strings.h>
 
 #include "alloc.h"
-#include "base64.h"
 #include "jsonv.h"
 #include "provider.h"
 #include "version.h"
@@ -187,13 +186,7 @@ static int add_auth(hs_out_req *req, const json_t *auth, const json_t *signing, 
         if (token) value = hs_sprintf("Bearer %s", token);
     } else if (strcmp(type, "basic") == 0) {
         const char *user = hs_jv_str(auth, "username"), *pass = hs_jv_str(auth, "password");
-        if (user && pass) {
-            char *plain = hs_sprintf("%s:%s", user, pass);
-            char *b64 = hs_base64_encode(plain, strlen(plain));
-            value = hs_sprintf("Basic %s", b64);
-            hs_free_secret(plain);
-            hs_free_secret(b64);
-        }
+        if (user && pass) value = hs_basic_auth(user, pass);
     } else {
         return hs_error_set(err, HS_ERR_INVALID, "config.auth.type", "unknown auth type %s", type);
     }

@@ -179,14 +179,7 @@ static int add_headers(const json_t *config, hs_out_req *req) {
     if (rc == HS_OK) rc = hs_out_req_add_header(req, "User-Agent", USER_AGENT, false);
     const char *user = hs_jv_str(config, "api_key"), *pass = hs_jv_str(config, "api_secret");
     if (rc != HS_OK || !user || !pass) return rc;
-    char *plain = hs_sprintf("%s:%s", user, pass);
-    char *b64 = hs_base64_encode(plain, strlen(plain));
-    char *value = hs_sprintf("Basic %s", b64);
-    rc = hs_out_req_add_header(req, "Authorization", value, true);
-    hs_free_secret(plain);
-    hs_free_secret(b64);
-    hs_free_secret(value);
-    return rc;
+    return hs_out_req_add_basic_auth(req, user, pass);
 }
 
 static int build_req(const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err) {

@@ -134,14 +134,7 @@ static json_t *message(const hs_delivery_ctx *ctx, const json_t *config) {
 static int add_auth(hs_out_req *req, const json_t *config) {
     const char *user = hs_jv_str(config, "username"), *pass = hs_jv_str(config, "password");
     if (!user || !pass) return HS_ERR_INVALID;
-    char *plain = hs_sprintf("%s:%s", user, pass);
-    char *b64 = hs_base64_encode(plain, strlen(plain));
-    char *value = hs_sprintf("Basic %s", b64);
-    int rc = hs_out_req_add_header(req, "Authorization", value, true);
-    hs_free_secret(plain);
-    hs_free_secret(b64);
-    hs_free_secret(value);
-    return rc;
+    return hs_out_req_add_basic_auth(req, user, pass);
 }
 
 static int build_req(const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err) {

@@ -16,6 +16,7 @@
 #include "alloc.h"
 #include "base64.h"
 #include "digest.h"
+#include "id.h"
 
 #define DEFAULT_HEADER "X-hookstream-Signature"
 #define DEFAULT_TS_HEADER "X-hookstream-Signature-Timestamp"
@@ -38,7 +39,7 @@ int hs_sign_hmac_hex(const char *algorithm, const void *key, size_t key_len, con
     hs_digest_part p = {payload, payload_len};
     int rc = hs_hmac(digest, key, key_len, &p, 1, mac, &mac_len);
     if (rc == HS_OK && out_cap < 2 * mac_len + 1) rc = HS_ERR_INVALID;
-    if (rc == HS_OK) hs_hex_encode(mac, mac_len, out);
+    if (rc == HS_OK) hs_hex(mac, mac_len, out);
     OPENSSL_cleanse(mac, sizeof mac);
     return rc;
 }
@@ -75,7 +76,7 @@ static int sign_hookstream(const json_t *signing, const char *secret, const char
         OPENSSL_cleanse(mac, sizeof mac);
         return hs_error_set(err, rc, "signing", "HMAC failed");
     }
-    hs_hex_encode(mac, mac_len, hex);
+    hs_hex(mac, mac_len, hex);
     OPENSSL_cleanse(mac, sizeof mac);
 
     /* the validated doc holds prefix; a doc without one gets the default */

@@ -20,6 +20,7 @@
 
 #include "alloc.h"
 #include "digest.h"
+#include "id.h"
 #include "url.h"
 
 #define SIGV4_TEXT_MAX (1u << 20)
@@ -308,7 +309,7 @@ static int signature(const char *secret, const char *date8, const hs_sigv4_opts 
         memcpy(k, next, sizeof k);
     }
     if (rc == HS_OK) rc = hs_hmac_sha256(k, sizeof k, sts, strlen(sts), sig);
-    if (rc == HS_OK) hs_hex_encode(sig, sizeof sig, hex);
+    if (rc == HS_OK) hs_hex(sig, sizeof sig, hex);
     OPENSSL_cleanse(k0, slen + 4);
     OPENSSL_cleanse(k, sizeof k);
     OPENSSL_cleanse(next, sizeof next);

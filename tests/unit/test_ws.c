@@ -16,6 +16,7 @@
 #include "test_util.h"
 #include "alloc.h"
 #include "digest.h"
+#include "id.h"
 #include "outbound.h"
 #include "provider.h"
 #include "resource.h"
@@ -32,10 +33,10 @@ static void test_sha1(void **state) {
     char hex[41];
     /* printf %s abc | sha1sum */
     hs_sha1("abc", 3, md);
-    hs_hex_encode(md, 20, hex);
+    hs_hex(md, 20, hex);
     assert_string_equal(hex, "a9993e364706816aba3e25717850c26c9cd0d89d");
     hs_sha1("", 0, md);
-    hs_hex_encode(md, 20, hex);
+    hs_hex(md, 20, hex);
     assert_string_equal(hex, "da39a3ee5e6b4b0d3255bfef95601890afd80709");
 }
 
