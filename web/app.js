@@ -71,7 +71,7 @@ async function route() {
   if (current) for (const off of current.offs) off();
   const { path, query } = parseHash();
   const view = h('div', { class: 'view' });
-  const me = { offs: [], view };
+  const me = { offs: [], view, hold: false };
   current = me;
   $('main').replaceChildren(view);
   let fn = null;
@@ -92,9 +92,11 @@ async function route() {
     on: (type, f) => { me.offs.push(live.on(type, f)); },
     counts: countsSoon,
     refresh: () => { if (current === me) route(); },
+    // an open edit form asks that a reconnect not re-render the page
+    hold: (on) => { me.hold = on; },
     go: (hash) => { location.hash = hash; },
   };
-  ctx.on('reconnected', () => ctx.refresh());
+  ctx.on('reconnected', () => { if (!me.hold) ctx.refresh(); });
   try {
     await fn(ctx);
   } catch (e) {

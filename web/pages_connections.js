@@ -3,6 +3,7 @@
 // a box to try a transform on a sample body (POST /v1/transforms/test).
 import { api, get, qs } from './api.js';
 import { h, card, pageHead, badge, mono, empty, field, button, errorBox, code, select, toast, pretty } from './ui.js';
+import { mergePatch, parseJson, textOrNull, showError } from './forms.js';
 
 const FILTER_EXAMPLE = '[{"field": "payload.type", "op": "eq", "value": "order.created"}]';
 
@@ -35,16 +36,78 @@ function connectionCard(ctx, c, play) {
     h('h2', null, c.name || 'Connection'), h('span', { class: 'muted' }, src, ' → ', dst),
     badge(c.enabled ? 'enabled' : 'disabled', c.enabled ? 'ok' : ''));
   const actions = h('div', { class: 'actions' },
+    button('Edit', () => toggleEdit(), 'btn-sm edit-connection'),
     c.transform ? button('Try transform', () => play.load(c), 'btn-sm') : null,
     button(c.enabled ? 'Disable' : 'Enable', () => patch(ctx, c, { enabled: !c.enabled }), 'btn-sm'),
     button('Delete', () => remove(ctx, c), 'btn-sm btn-danger'));
   const rules = c.filter_rules && c.filter_rules.length ? code(JSON.stringify(c.filter_rules, null, 2), true) : h('p', { class: 'muted' }, 'No filter: every event of the source.');
   const transform = c.transform ? code(c.transform, true) : h('p', { class: 'muted' }, 'No transform: the body is sent as it came.');
-  return card(title, [
+  const shown = h('div', null,
     h('div', { class: 'attempt-cols' },
       h('div', null, h('h3', { class: 'label' }, 'Filter rules'), rules),
       h('div', null, h('h3', { class: 'label' }, 'Transform (JSONata)'), transform)),
-    h('div', { class: 'muted small mono id-line' }, c.id)], { actions, cls: 'connection' });
+    h('div', { class: 'muted small mono id-line' }, c.id));
+  const editSlot = h('div');
+  const el = card(title, [shown, editSlot], { actions, cls: 'connection' });
+  el.dataset.id = c.id;
+  // the form takes the card's place until saved or cancelled
+  function toggleEdit() {
+    if (editSlot.firstChild) { closeEdit(); return; }
+    ctx.hold(true);
+    shown.hidden = true;
+    editSlot.append(editConnectionForm(c, play, { saved: () => { ctx.hold(false); ctx.refresh(); }, close: closeEdit }));
+  }
+  function closeEdit() {
+    editSlot.replaceChildren();
+    shown.hidden = false;
+    ctx.hold(false);
+  }
+  return el;
+}
+
+// Edit: name, enabled, filter rules and transform; PATCH sends what changed.
+function editConnectionForm(c, play, { saved, close }) {
+  const err = h('div', { class: 'field wide' });
+  const name = h('input', { type: 'text', name: 'name', 'data-path': 'name', value: c.name || '', placeholder: 'optional' });
+  const enabled = h('input', { type: 'checkbox', name: 'enabled', 'data-path': 'enabled', checked: c.enabled });
+  const rules = h('textarea', {
+    name: 'filter_rules', 'data-path': 'filter_rules', spellcheck: 'false', placeholder: FILTER_EXAMPLE,
+    value: c.filter_rules ? JSON.stringify(c.filter_rules, null, 2) : '',
+  });
+  const transform = h('textarea', { name: 'transform', 'data-path': 'transform', spellcheck: 'false', placeholder: '{"id": id, "kind": type}', value: c.transform || '' });
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save changes');
+  const form = h('form', { class: 'form edit-connection-form', novalidate: true },
+    field('Name', name),
+    h('div', { class: 'field' }, h('label', { class: 'check' }, enabled, 'Enabled')),
+    field('Filter rules (JSON)', rules, 'blank: every event of the source', true),
+    field('Transform (JSONata)', transform, 'blank: the body is sent as it came', true),
+    h('div', { class: 'form-actions' }, submit,
+      button('Try it', () => play.load({ ...c, transform: transform.value }), 'try-edit'),
+      button('Cancel', close, 'btn-ghost')),
+    err);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    err.replaceChildren();
+    submit.disabled = true;
+    try {
+      const body = mergePatch(c, {
+        ...c,
+        name: textOrNull(name),
+        enabled: enabled.checked,
+        filter_rules: parseJson(rules.value, 'filter_rules', null),
+        transform: transform.value.trim() ? transform.value : null,
+      });
+      if (!Object.keys(body).length) { toast('Nothing changed'); close(); return; }
+      await api('PATCH', '/v1/connections/' + encodeURIComponent(c.id), body);
+      toast('Connection saved');
+      saved();
+    } catch (e) {
+      if (e.status !== 401) showError(err, form, e);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return form;
 }
 
 async function patch(ctx, c, body) {

@@ -8,6 +8,7 @@ import {
   h, card, pageHead, table, row, badge, circuitBadge, setBadge, time, mono, empty, select, field, button, errorBox,
   kv, code, value, duration, toast, throttle, loading,
 } from './ui.js';
+import { editDestinationForm } from './edit_destination.js';
 
 const TYPES = ['http', 'aws_sqs', 'aws_s3', 'aws_eventbridge', 'gcp_pubsub', 'kafka', 'rabbitmq', 'websocket'];
 const CONFIG_HINTS = {
@@ -189,11 +190,28 @@ export async function renderDetail(ctx) {
   const resetBtn = button('Reset circuit', reset, circuit.state === 'closed' ? '' : 'btn-primary', { id: 'reset-circuit' });
   const pauseBtn = button(d.status === 'paused' ? 'Resume' : 'Pause', togglePause);
   const delBtn = button('Delete', remove, 'btn-danger');
+  const editBtn = button('Edit', toggleEdit, '', { id: 'edit-destination-open' });
+  const editSlot = h('div');
   ctx.view.append(pageHead(d.name, {
     crumb: h('span', null, h('a', { href: '#/destinations' }, 'Destinations'), ' / ', mono(d.id)),
     badges: [h('code', null, d.type), badge(d.status)],
-    actions: [resetBtn, pauseBtn, delBtn],
+    actions: [editBtn, resetBtn, pauseBtn, delBtn],
   }));
+  if (d.description) ctx.view.append(h('p', { class: 'muted description' }, d.description));
+  ctx.view.append(editSlot);
+
+  // While the form is open a reconnect does not re-render the page (it
+  // would throw away what the user typed); a save re-reads it.
+  function toggleEdit() {
+    if (editSlot.firstChild) { closeEdit(); return; }
+    ctx.hold(true);
+    editSlot.append(editDestinationForm(d, { saved: () => { ctx.hold(false); ctx.refresh(); }, close: closeEdit }));
+    editSlot.querySelector('input')?.focus();
+  }
+  function closeEdit() {
+    editSlot.replaceChildren();
+    ctx.hold(false);
+  }
 
   const circuitBody = h('div');
   const attemptsSlot = h('div');

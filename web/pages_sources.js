@@ -1,7 +1,8 @@
 // Sources: where events come in. Each row shows the ingest URL to give a
 // sender (no key needed to post there), with a copy button.
 import { api } from './api.js';
-import { h, card, pageHead, table, badge, time, mono, empty, field, button, errorBox, copyField, toast } from './ui.js';
+import { h, card, pageHead, table, badge, time, empty, field, button, errorBox, copyField, toast, select } from './ui.js';
+import { mergePatch, textOrNull, showError } from './forms.js';
 
 export function ingestUrl(s) {
   return `${location.origin}/v1/ingest/${encodeURIComponent(s.slug || s.id)}`;
@@ -30,9 +31,51 @@ export async function render(ctx) {
     copyField(ingestUrl(s)),
     time(s.created_at),
     h('div', { class: 'actions' },
+      button('Edit', () => edit(s), 'btn-sm edit-source'),
       button(s.status === 'paused' ? 'Resume' : 'Pause', () => patch(ctx, s, { status: s.status === 'paused' ? 'active' : 'paused' }), 'btn-sm'),
       button('Delete', () => remove(ctx, s), 'btn-sm btn-danger')),
   ]), { id: 'sources-table' }));
+
+  // one form at a time, above the list, in the place of the "new" one
+  function edit(s) {
+    ctx.hold(true);
+    formSlot.replaceChildren(editSourceForm(s, {
+      saved: () => { ctx.hold(false); ctx.refresh(); },
+      close: () => { formSlot.replaceChildren(); ctx.hold(false); },
+    }));
+    formSlot.querySelector('input')?.focus();
+  }
+}
+
+// Edit: name, description, status; PATCH sends what changed.
+function editSourceForm(s, { saved, close }) {
+  const err = h('div', { class: 'field wide' });
+  const name = h('input', { type: 'text', name: 'name', 'data-path': 'name', value: s.name || '' });
+  const desc = h('input', { type: 'text', name: 'description', 'data-path': 'description', value: s.description || '', placeholder: 'optional' });
+  const status = select(['active', 'paused', 'disabled'].map((x) => [x, x]), { name: 'status', 'data-path': 'status' });
+  status.value = s.status || 'active';
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save changes');
+  const form = h('form', { class: 'form', id: 'edit-source', novalidate: true },
+    field('Name', name), field('Description', desc), field('Status', status, 'paused: events are stored, not delivered; disabled: ingest answers 404'),
+    h('div', { class: 'form-actions' }, submit, button('Cancel', close, 'btn-ghost')),
+    err);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    err.replaceChildren();
+    submit.disabled = true;
+    try {
+      const body = mergePatch(s, { ...s, name: name.value.trim(), description: textOrNull(desc), status: status.value });
+      if (!Object.keys(body).length) { toast('Nothing changed'); close(); return; }
+      await api('PATCH', '/v1/sources/' + encodeURIComponent(s.id), body);
+      toast('Source saved');
+      saved();
+    } catch (e) {
+      if (e.status !== 401) showError(err, form, e);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return card(`Edit source “${s.name}”`, form, { cls: 'edit' });
 }
 
 async function patch(ctx, s, body) {

@@ -6,7 +6,10 @@
 // delivered. Assertions are on what the page shows. The page must log no
 // error and throw nothing. Screenshots of the main pages are taken on every
 // run (into a temporary directory); HOOKSTREAM_SCREENSHOTS=docs/screenshots
-// writes them where the README shows them.
+// writes them where the README shows them. Then the edit forms: a
+// destination moved to another receiver (the API's 400 first), a
+// connection's rules and transform, a source's name; each checked on the
+// page, through the API, and by what the receiver gets.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -30,15 +33,18 @@ const T = 15000 * SLOW;
 let srv;
 let failing; // the receiver the circuit opens on: 500 until told otherwise
 let healthy;
+let fixed; // where the edit form points the failing destination: answers 200
 let browser;
 let page;
 const problems = []; // console errors and uncaught exceptions in the page
 const allowStatus = new Set(); // "Failed to load resource" statuses a step expects
+const patches = []; // {path, body} of every PATCH the page sends
 
 before(async () => {
   srv = await startServer({ args: ['--allow-private-destinations'] });
   failing = await startReceiver(() => ({ status: 500, body: 'receiver is down' }));
   healthy = await startReceiver(() => ({ status: 200, body: '{"ok":true}', headers: { 'content-type': 'application/json' } }));
+  fixed = await startReceiver(() => ({ status: 200, body: 'thanks' }));
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.setDefaultTimeout(T);
@@ -49,6 +55,9 @@ before(async () => {
     if (net && allowStatus.has(Number(net[1]))) return;
     problems.push('console.error: ' + m.text());
   });
+  page.on('request', (r) => {
+    if (r.method() === 'PATCH') patches.push({ path: new URL(r.url()).pathname, body: JSON.parse(r.postData()) });
+  });
   mkdirSync(SHOTS, { recursive: true });
 });
 
@@ -56,6 +65,7 @@ after(async () => {
   await browser?.close();
   await failing?.close();
   await healthy?.close();
+  await fixed?.close();
   if (srv) { await srv.stop(); srv.cleanup(); }
   if (!process.env.HOOKSTREAM_SCREENSHOTS) rmSync(SHOTS, { recursive: true, force: true });
 });
@@ -337,6 +347,125 @@ test('the dashboard, end to end in Chromium', { timeout: 240000 * SLOW }, async 
     const stats = await page.$$eval('.stat', (els) => els.map((e) => e.textContent));
     assert.ok(stats.some((s) => /^Delivered/i.test(s) && s.includes('7')), stats.join(' | ')); // 4 audit + 3 retried
     await shot('overview');
+  });
+
+  await t.test('edit the destination: the API\'s 400 keeps the form; the saved values show and deliver', async () => {
+    await go('#/destinations/' + destId, '#circuit-state');
+    await page.click('#edit-destination-open');
+    const f = (name) => `#edit-destination [name="${name}"]`;
+    await page.waitForSelector(f('config.url'));
+    assert.equal(await page.inputValue(f('config.url')), failing.url);
+    assert.equal(await page.inputValue(f('config.auth.type')), 'bearer');
+    // the secret is not in the form: blank, its masked value as the hint
+    assert.equal(await page.inputValue(f('config.auth.token')), '');
+    assert.match(await page.getAttribute(f('config.auth.token'), 'placeholder'), /^\*{8}1234 /);
+    await page.fill(f('config.url'), fixed.url);
+    await page.fill(f('retry_policy.max_retries'), '2');
+    await page.selectOption(f('retry_policy.backoff_type'), 'fixed');
+    await page.fill(f('retry_policy.intervals'), '5, 10');
+    await page.fill(f('config.timeout_ms'), '5');
+    await shot('destination-edit');
+    const sent = patches.length;
+    allowStatus.add(400);
+    await page.click('#edit-destination button[type=submit]');
+    await page.waitForSelector('#edit-destination .form-error[data-field="config.timeout_ms"]');
+    assert.match(await text('#edit-destination .form-error'), /^config\.timeout_ms: must be between 100 and 300000$/);
+    assert.equal(await page.getAttribute(f('config.timeout_ms'), 'aria-invalid'), 'true');
+    // what the user typed is still there, and nothing was saved
+    assert.equal(await page.inputValue(f('config.url')), fixed.url);
+    assert.equal(await page.inputValue(f('retry_policy.intervals')), '5, 10');
+    assert.equal(await page.inputValue(f('config.timeout_ms')), '5');
+    assert.equal((await srv.req('GET', '/v1/destinations/' + destId)).body.config.url, failing.url);
+    allowStatus.delete(400);
+
+    await page.fill(f('config.timeout_ms'), '10000');
+    await page.click('#edit-destination button[type=submit]');
+    await page.waitForSelector('#edit-destination', { state: 'detached' });
+    await page.waitForFunction((u) => document.querySelector('.view').textContent.includes(u), fixed.url);
+    // only what changed was sent: no auth, so the token is kept
+    assert.equal(patches.length, sent + 2);
+    assert.deepEqual(patches.at(-1), {
+      path: '/v1/destinations/' + destId,
+      body: { config: { url: fixed.url, timeout_ms: 10000 }, retry_policy: { max_retries: 2, backoff_type: 'fixed', intervals: [5, 10] } },
+    });
+    const view = (await text('.view')).replace(/\s+/g, ' ');
+    assert.match(view, /Retries ?2 ?Backoff ?fixed ?Intervals ?5s, 10s/);
+    assert.match(view, /timeout_ms ?10000/);
+    assert.match(view, /\*{8}1234/);
+    assert.ok(!view.includes(failing.url), 'the old URL is gone from the page');
+    const d = (await srv.req('GET', '/v1/destinations/' + destId)).body;
+    assert.equal(d.config.url, fixed.url);
+    assert.equal(d.config.timeout_ms, 10000);
+    assert.deepEqual(d.retry_policy, { max_retries: 2, backoff_type: 'fixed', intervals: [5, 10] });
+    assert.deepEqual(d.config.auth, { type: 'bearer', token: '********1234' });
+    assert.equal(d.circuit_breaker.threshold, 2, 'the fields not edited are as they were');
+
+    // a new event goes to the new URL, with the original token
+    const failed = failing.requests.length;
+    await mark();
+    const ev = (await ingest({ type: 'order.created', id: 5 })).event_id;
+    await fixed.waitFor(1, T);
+    const got = fixed.requests[0];
+    assert.equal(got.headers['x-hookstream-event-id'], ev);
+    assert.equal(got.headers.authorization, 'Bearer a-bearer-token-1234');
+    assert.deepEqual(JSON.parse(got.body), { order: 5, kind: 'order.created' });
+    await page.waitForSelector(`tr[data-attempt]:has(a[href="#/events/${ev}"]) .badge:text-is("success")`);
+    assert.match(await text(`tr[data-attempt]:has(a[href="#/events/${ev}"])`), /200/);
+    assert.equal(failing.requests.length, failed, 'nothing went to the old URL');
+    assert.equal(await marked(), 'still here', 'the attempt arrived live');
+  });
+
+  await t.test('edit a connection: filter rules and transform, tried and saved', async () => {
+    await go('#/connections', '.connection');
+    const conn = '.connection:has(h2:text("new orders"))';
+    await page.click(`${conn} button.edit-connection`);
+    await page.waitForSelector(`${conn} [name=filter_rules]`);
+    assert.deepEqual(JSON.parse(await page.inputValue(`${conn} [name=filter_rules]`)), [{ field: 'payload.type', op: 'eq', value: 'order.created' }]);
+    const rules = [{ field: 'payload.type', op: 'in', value: ['order.created', 'order.refunded'] }];
+    await page.fill(`${conn} [name=filter_rules]`, JSON.stringify(rules));
+    await page.fill(`${conn} [name=transform]`, '{"order": id, "kind": type, "edited": true}');
+    // the try-it box runs the expression being edited on the newest event
+    await page.click(`${conn} button.try-edit`);
+    await page.waitForFunction(() => document.querySelector('#transform-test [name=input]').value.includes('"id": 5'));
+    assert.match(await page.inputValue('#transform-test [name=expression]'), /"edited": true/);
+    await page.click('#transform-test button[type=submit]');
+    await page.waitForSelector('#transform-output pre');
+    assert.deepEqual(JSON.parse(await text('#transform-output pre')), { order: 5, kind: 'order.created', edited: true });
+
+    const sent = patches.length;
+    await page.click(`${conn} button[type=submit]`);
+    await page.waitForSelector(`${conn} pre:has-text("order.refunded")`);
+    assert.equal(await page.$(`${conn} [name=filter_rules]`), null, 'the form is closed');
+    assert.match(await text(conn), /"edited": true/);
+    const c = (await srv.req('GET', '/v1/connections?limit=100')).body.connections.find((x) => x.name === 'new orders');
+    assert.deepEqual(patches.slice(sent), [{ path: '/v1/connections/' + c.id, body: { filter_rules: rules, transform: '{"order": id, "kind": type, "edited": true}' } }]);
+    assert.deepEqual(c.filter_rules, rules);
+    assert.equal(c.transform, '{"order": id, "kind": type, "edited": true}');
+    // an event the old rule dropped now goes out, reshaped the new way
+    const ev = (await ingest({ type: 'order.refunded', id: 6 })).event_id;
+    await fixed.waitFor(2, T);
+    assert.equal(fixed.requests[1].headers['x-hookstream-event-id'], ev);
+    assert.deepEqual(JSON.parse(fixed.requests[1].body), { order: 6, kind: 'order.refunded', edited: true });
+  });
+
+  await t.test('edit a source: its name', async () => {
+    await go('#/sources', '#sources-table');
+    await page.click('#sources-table button.edit-source');
+    await page.waitForSelector('#edit-source [name=name]');
+    assert.equal(await page.inputValue('#edit-source [name=name]'), 'Shop');
+    assert.equal(await page.inputValue('#edit-source [name=description]'), 'orders from the web shop');
+    await page.fill('#edit-source [name=name]', 'Web shop');
+    const sent = patches.length;
+    await page.click('#edit-source button[type=submit]');
+    await page.waitForSelector('#sources-table a:text-is("Web shop")');
+    assert.equal(await page.$('#edit-source'), null, 'the form is closed');
+    const s = (await srv.req('GET', '/v1/sources/shop')).body;
+    assert.deepEqual(patches.slice(sent), [{ path: '/v1/sources/' + s.id, body: { name: 'Web shop' } }]);
+    assert.equal(s.name, 'Web shop');
+    assert.equal(s.description, 'orders from the web shop');
+    assert.equal(s.status, 'active');
+    const urls = await page.$$eval('#sources-table .copy input', (els) => els.map((e) => e.value));
+    assert.deepEqual(urls, [`${srv.url}/v1/ingest/shop`], 'the slug, so the ingest URL, is unchanged');
   });
 
   await t.test('signing out forgets the key', async () => {
