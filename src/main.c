@@ -1,5 +1,7 @@
 /* main.c — `hookstream serve`: wire the store, the API and the HTTP server to
  * one libuv loop, and shut them down in order on SIGTERM/SIGINT. */
+#include <openssl/crypto.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +63,36 @@ static void on_signal(uv_signal_t *h, int signum) {
     hs_info("received %s: shutting down gracefully", signum == SIGTERM ? "SIGTERM" : "SIGINT");
     hs_ws_hub_shutdown(s->ws); /* clients get 1001 while requests drain */
     hs_http_server_shutdown(s->http, after_http_shutdown, s);
+}
+
+/* OpenSSL keeps per-thread state (the error queue, a random generator) in
+ * every threadpool thread that signed or hashed something, and libuv's
+ * threads outlive main, so only the OS would reclaim it (valgrind reports
+ * it as lost). Before exit each pool thread releases its own: one job per
+ * thread, all held at a barrier until every one runs, so no thread takes
+ * two. */
+static pthread_barrier_t g_release_barrier;
+
+static void release_work(uv_work_t *w) {
+    (void)w;
+    OPENSSL_thread_stop();
+    pthread_barrier_wait(&g_release_barrier);
+}
+
+static void release_done(uv_work_t *w, int status) { (void)w, (void)status; }
+
+static void release_thread_state(uv_loop_t *loop) {
+    /* the pool's size as libuv reads it: 1..1024, 4 when unset */
+    const char *env = getenv("UV_THREADPOOL_SIZE");
+    long n = env ? strtol(env, NULL, 10) : 4;
+    if (n < 1) n = 1;
+    if (n > 1024) n = 1024;
+    if (pthread_barrier_init(&g_release_barrier, NULL, (unsigned)n) != 0) return;
+    uv_work_t *w = hs_calloc((size_t)n, sizeof *w);
+    for (long i = 0; i < n; i++) uv_queue_work(loop, &w[i], release_work, release_done);
+    uv_run(loop, UV_RUN_DEFAULT);
+    pthread_barrier_destroy(&g_release_barrier);
+    hs_free(w);
 }
 
 static int serve(server *s) {
@@ -156,6 +188,7 @@ static int serve(server *s) {
     hs_http_server_free(s->http);
     hs_ws_hub_free(s->ws);
     uv_run(s->loop, UV_RUN_DEFAULT); /* let close callbacks run */
+    release_thread_state(s->loop);
     hs_scheduler_free(s->sched);
     hs_api_free(s->api);
     hs_metrics_free(s->metrics);
