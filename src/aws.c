@@ -53,12 +53,7 @@ int hs_aws_sign(const hs_delivery_ctx *ctx, const char *service, bool s3, hs_out
                           .s3_path = s3};
     int rc = hs_out_req_add_header(req, "User-Agent", USER_AGENT, false);
     if (rc != HS_OK) hs_error_set(err, rc, NULL, "%s", "too many headers");
-    if (rc == HS_OK) rc = hs_sigv4_sign(req, &key, &opts, err);
-    if (rc != HS_OK) {
-        hs_out_req_free(req);
-        memset(req, 0, sizeof *req);
-    }
-    return rc;
+    return rc == HS_OK ? hs_sigv4_sign(req, &key, &opts, err) : rc;
 }
 
 /* ---- error answers ---- */

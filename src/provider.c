@@ -32,3 +32,13 @@ int hs_provider_classify_2xx(const hs_out_resp *resp, hs_error *err) {
     if (resp->status == 0) return hs_error_set(err, HS_ERR_IO, NULL, "no response");
     return hs_error_set(err, HS_ERR_IO, NULL, "HTTP %d", resp->status);
 }
+
+int hs_provider_build(const hs_provider *p, const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err) {
+    memset(req, 0, sizeof *req);
+    int rc = p->build(ctx, req, err);
+    if (rc != HS_OK) {
+        hs_out_req_free(req);
+        memset(req, 0, sizeof *req);
+    }
+    return rc;
+}

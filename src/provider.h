@@ -45,8 +45,10 @@ typedef struct hs_provider {
      * change (aws_s3 force_path_style follows endpoint), the settings of an
      * auth type it replaces (http). Validation then fills them in again. */
     void (*prepare_patch)(json_t *config, const json_t *patch_config);
-    /* Delivery: fill req (zeroed by the caller) for this attempt. NULL: the
-     * type does not deliver yet (the attempt fails with a clear error). */
+    /* Delivery: fill req (zeroed by the caller) for this attempt; on
+     * failure req may be left partly filled (hs_provider_build empties it).
+     * NULL: the type does not deliver yet (the attempt fails with a clear
+     * error). */
     int (*build)(const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err);
     /* Judge a response that arrived (resp->error == 0): HS_OK, or a negative
      * hs_err with err->msg saying why it is a failure; HS_ERR_PERMANENT when
@@ -66,6 +68,11 @@ typedef struct hs_provider {
      * would (status, body); env is what hs_scheduler_set_local_env gave. */
     void (*deliver_local)(void *env, const hs_out_req *req, hs_out_resp *resp);
 } hs_provider;
+
+/* Runs p->build on a zeroed req; on failure req is left empty (what the
+ * provider filled is freed), so callers and tests need not care how far it
+ * got. */
+int hs_provider_build(const hs_provider *p, const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err);
 
 /* The default judgement: 2xx success, anything else a failure. */
 int hs_provider_classify_2xx(const hs_out_resp *resp, hs_error *err);

@@ -255,12 +255,7 @@ static int build(const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err) {
     hs_free_secret(auth);
     if (rc == HS_OK) rc = hs_out_req_add_header(req, "Content-Type", "application/json", false);
     if (rc == HS_OK) rc = hs_out_req_add_header(req, "User-Agent", "hookstream/" HS_VERSION, false);
-    if (rc != HS_OK) {
-        hs_out_req_free(req);
-        memset(req, 0, sizeof *req);
-        return hs_error_set(err, rc, NULL, "%s", "too many headers");
-    }
-    return HS_OK;
+    return rc ? hs_error_set(err, rc, NULL, "%s", "too many headers") : HS_OK;
 }
 
 /* Google's error answer: {"error":{"code","message","status"}}. */

@@ -214,7 +214,7 @@ static int check_injection(const hs_out_req *req, hs_error *err) {
     return HS_OK;
 }
 
-static int build_req(const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err) {
+static int build(const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err) {
     const json_t *config = json_object_get(ctx->destination, "config");
     const json_t *signing = json_object_get(ctx->destination, "signing");
     const json_t *headers = json_object_get(config, "headers"), *auth = json_object_get(config, "auth");
@@ -251,17 +251,6 @@ static int build_req(const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err)
     if (rc == HS_OK) rc = hs_sign_request(signing, ctx->delivery_id, ctx->now_ms / 1000, req, err);
     if (rc == HS_OK && !hs_out_req_header(req, "User-Agent")) rc = add(req, "User-Agent", USER_AGENT, false, err);
     return rc ? rc : check_injection(req, err);
-}
-
-/* On failure req is left empty (freed and zeroed), so freeing it again is
- * harmless. */
-static int build(const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err) {
-    int rc = build_req(ctx, req, err);
-    if (rc) {
-        hs_out_req_free(req);
-        memset(req, 0, sizeof *req);
-    }
-    return rc;
 }
 
 /* 2xx is success, except that a GraphQL API answers 200 with an "errors"

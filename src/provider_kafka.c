@@ -182,7 +182,7 @@ static int add_headers(const json_t *config, hs_out_req *req) {
     return hs_out_req_add_basic_auth(req, user, pass);
 }
 
-static int build_req(const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err) {
+static int build(const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err) {
     const json_t *config = json_object_get(ctx->destination, "config");
     if (!hs_jv_str(config, "rest_url") || !hs_jv_str(config, "cluster_id") || !hs_jv_str(config, "topic"))
         return hs_error_set(err, HS_ERR_INVALID, "config", "%s", "rest_url, cluster_id and topic are required");
@@ -197,16 +197,6 @@ static int build_req(const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err)
     req->body = hs_buf_detach(&body, &req->body_len);
     rc = add_headers(config, req);
     return rc == HS_OK ? HS_OK : hs_error_set(err, rc, NULL, "%s", "too many headers");
-}
-
-/* On failure req is left empty, so freeing it again is harmless. */
-static int build(const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err) {
-    int rc = build_req(ctx, req, err);
-    if (rc != HS_OK) {
-        hs_out_req_free(req);
-        memset(req, 0, sizeof *req);
-    }
-    return rc;
 }
 
 /* Kafka REST error codes are an HTTP status or status*100 + a detail

@@ -137,7 +137,7 @@ static int add_auth(hs_out_req *req, const json_t *config) {
     return hs_out_req_add_basic_auth(req, user, pass);
 }
 
-static int build_req(const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err) {
+static int build(const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err) {
     const json_t *config = json_object_get(ctx->destination, "config");
     if (!ctx->event_id || !ctx->delivery_id)
         return hs_error_set(err, HS_ERR_INTERNAL, NULL, "delivery without an event or delivery id");
@@ -156,16 +156,6 @@ static int build_req(const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err)
     int rc = hs_out_req_add_header(req, "Content-Type", "application/json", false);
     if (rc == HS_OK) rc = hs_out_req_add_header(req, "User-Agent", "hookstream/" HS_VERSION, false);
     return rc ? hs_error_set(err, rc, NULL, "too many headers") : HS_OK;
-}
-
-/* On failure req is left empty, so freeing it again is harmless. */
-static int build(const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err) {
-    int rc = build_req(ctx, req, err);
-    if (rc) {
-        hs_out_req_free(req);
-        memset(req, 0, sizeof *req);
-    }
-    return rc;
 }
 
 /* The broker's {"error": ..., "reason": ...}; reason may be a string or a

@@ -93,11 +93,8 @@ static int build(const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err) {
     req->body = json_dumps(msg, JSON_COMPACT);
     req->body_len = strlen(req->body);
     json_decref(msg);
-    if (rc != HS_OK) {
-        hs_out_req_free(req);
-        memset(req, 0, sizeof *req);
+    if (rc != HS_OK)
         return hs_error_set(err, HS_ERR_INVALID, "config.queue_url", "%s", "cannot make the SQS endpoint URL");
-    }
     /* exactly this content type: with parameters some implementations
      * fall back to the Query protocol */
     rc = hs_out_req_add_header(req, "Content-Type", "application/x-amz-json-1.0", false);

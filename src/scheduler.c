@@ -342,15 +342,14 @@ static void build_from(job *j, const hs_delivery_ctx *ctx) {
         return;
     }
     j->received_at = ctx->received_at;
-    j->req = hs_calloc(1, sizeof *j->req);
-    j->rc = j->d->prov->build(ctx, j->req, &j->err);
+    j->req = hs_malloc(sizeof *j->req);
+    j->rc = hs_provider_build(j->d->prov, ctx, j->req, &j->err);
     if (j->rc == HS_OK) {
         j->req_headers_json = masked_headers(j->req);
         j->url = hs_strdup(j->req->url ? j->req->url : "");
         j->method = hs_strdup(j->req->method ? j->req->method : "");
     } else {
-        hs_out_req_free(j->req);
-        hs_free(j->req);
+        hs_free(j->req); /* emptied by hs_provider_build */
         j->req = NULL;
     }
 }

@@ -91,9 +91,8 @@ static hs_delivery_ctx ctx_for(const json_t *doc) {
 }
 
 static int build_with(const hs_provider *p, const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err) {
-    memset(req, 0, sizeof *req);
     hs_error_clear(err);
-    return p->build(ctx, req, err);
+    return hs_provider_build(p, ctx, req, err);
 }
 
 /* Builds or fails the test. */

@@ -501,9 +501,8 @@ static int build(const json_t *doc, const char *payload, size_t len, hs_out_req 
                            .now_ms = (uint64_t)time(NULL) * 1000,
                            .payload = payload,
                            .payload_len = len};
-    memset(req, 0, sizeof *req);
     hs_error_clear(err);
-    return hs_provider_gcp_pubsub.build(&ctx, req, err);
+    return hs_provider_build(&hs_provider_gcp_pubsub, &ctx, req, err);
 }
 
 /* The form the token endpoint got: grant type, and an assertion that

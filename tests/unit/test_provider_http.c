@@ -75,9 +75,8 @@ static hs_delivery_ctx ctx_for(const json_t *doc) {
 }
 
 static int build(const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err) {
-    memset(req, 0, sizeof *req);
     hs_error_clear(err);
-    return hs_provider_http.build(ctx, req, err);
+    return hs_provider_build(&hs_provider_http, ctx, req, err);
 }
 
 typedef struct want {

@@ -92,9 +92,8 @@ static hs_delivery_ctx ctx_for(const json_t *doc, const char *payload) {
 }
 
 static int build(const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err) {
-    memset(req, 0, sizeof *req);
     hs_error_clear(err);
-    return hs_provider_kafka.build(ctx, req, err);
+    return hs_provider_build(&hs_provider_kafka, ctx, req, err);
 }
 
 /* Build for doc and payload; the body must be exactly want. */

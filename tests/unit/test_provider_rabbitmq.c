@@ -81,9 +81,8 @@ static hs_delivery_ctx ctx_for(const json_t *doc) {
 }
 
 static int build(const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err) {
-    memset(req, 0, sizeof *req);
     hs_error_clear(err);
-    return hs_provider_rabbitmq.build(ctx, req, err);
+    return hs_provider_build(&hs_provider_rabbitmq, ctx, req, err);
 }
 
 /* Builds for doc with ctx_for(doc) changed by the caller; returns the URL. */
