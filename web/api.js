@@ -46,8 +46,12 @@ async function send(method, path, body, key) {
 }
 
 export async function api(method, path, body) {
+  const key = getKey();
+  // signed out: a refresh whose timer fired after sign-out has nothing to
+  // ask (and a request without a key would only be a logged 401)
+  if (!key) throw new ApiError(401, 'not signed in');
   try {
-    return await send(method, path, body, getKey());
+    return await send(method, path, body, key);
   } catch (e) {
     if (e.status === 401) onUnauthorized();
     throw e;
