@@ -2,7 +2,7 @@
 // rules that pick them and the JSONata transform that reshapes them; plus
 // a box to try a transform on a sample body (POST /v1/transforms/test).
 import { api, get, qs } from './api.js';
-import { h, card, pageHead, badge, mono, empty, field, button, errorBox, code, select, toast, pretty } from './ui.js';
+import { h, card, pageHead, badge, mono, empty, field, button, errorBox, code, select, toast, pretty, act } from './ui.js';
 import { mergePatch, parseJson, textOrNull, showError } from './forms.js';
 
 const FILTER_EXAMPLE = '[{"field": "payload.type", "op": "eq", "value": "order.created"}]';
@@ -110,24 +110,20 @@ function editConnectionForm(c, play, { saved, close }) {
   return form;
 }
 
-async function patch(ctx, c, body) {
-  try {
+function patch(ctx, c, body) {
+  return act(async () => {
     await api('PATCH', '/v1/connections/' + encodeURIComponent(c.id), body);
     ctx.refresh();
-  } catch (e) {
-    if (e.status !== 401) toast(e.message, true);
-  }
+  });
 }
 
-async function remove(ctx, c) {
+function remove(ctx, c) {
   if (!window.confirm('Delete this connection? Events stop flowing from its source to its destination.')) return;
-  try {
+  return act(async () => {
     await api('DELETE', '/v1/connections/' + encodeURIComponent(c.id));
     toast('Connection deleted');
     ctx.refresh();
-  } catch (e) {
-    if (e.status !== 401) toast(e.message, true);
-  }
+  });
 }
 
 function connectionForm(ctx, close) {

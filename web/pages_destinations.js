@@ -6,7 +6,7 @@
 import { api, get, qs } from './api.js';
 import {
   h, card, pageHead, table, row, badge, circuitBadge, setBadge, time, mono, empty, select, field, button, errorBox,
-  kv, code, value, duration, toast, throttle, loading,
+  kv, code, value, duration, toast, throttle, loading, act,
 } from './ui.js';
 import { editDestinationForm } from './edit_destination.js';
 
@@ -292,23 +292,19 @@ export async function renderDetail(ctx) {
       resetBtn.disabled = false;
     }
   }
-  async function togglePause() {
-    try {
+  function togglePause() {
+    return act(async () => {
       await api('PATCH', '/v1/destinations/' + encodeURIComponent(d.id), { status: d.status === 'paused' ? 'active' : 'paused' });
       ctx.refresh();
-    } catch (e) {
-      if (e.status !== 401) toast(e.message, true);
-    }
+    });
   }
-  async function remove() {
+  function remove() {
     if (!window.confirm(`Delete destination “${d.name}”? Its pending deliveries are cancelled.`)) return;
-    try {
+    return act(async () => {
       await api('DELETE', '/v1/destinations/' + encodeURIComponent(d.id));
       toast('Destination deleted');
       ctx.go('#/destinations');
-    } catch (e) {
-      if (e.status !== 401) toast(e.message, true);
-    }
+    });
   }
 }
 

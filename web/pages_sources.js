@@ -1,7 +1,7 @@
 // Sources: where events come in. Each row shows the ingest URL to give a
 // sender (no key needed to post there), with a copy button.
 import { api } from './api.js';
-import { h, card, pageHead, table, badge, time, empty, field, button, errorBox, copyField, toast, select } from './ui.js';
+import { h, card, pageHead, table, badge, time, empty, field, button, errorBox, copyField, toast, select, act } from './ui.js';
 import { mergePatch, textOrNull, showError } from './forms.js';
 
 export function ingestUrl(s) {
@@ -78,24 +78,20 @@ function editSourceForm(s, { saved, close }) {
   return card(`Edit source “${s.name}”`, form, { cls: 'edit' });
 }
 
-async function patch(ctx, s, body) {
-  try {
+function patch(ctx, s, body) {
+  return act(async () => {
     await api('PATCH', '/v1/sources/' + encodeURIComponent(s.id), body);
     ctx.refresh();
-  } catch (e) {
-    if (e.status !== 401) toast(e.message, true);
-  }
+  });
 }
 
-async function remove(ctx, s) {
+function remove(ctx, s) {
   if (!window.confirm(`Delete source “${s.name}”? Its ingest URL stops accepting events.`)) return;
-  try {
+  return act(async () => {
     await api('DELETE', '/v1/sources/' + encodeURIComponent(s.id));
     toast('Source deleted');
     ctx.refresh();
-  } catch (e) {
-    if (e.status !== 401) toast(e.message, true);
-  }
+  });
 }
 
 function sourceForm(ctx, close) {

@@ -180,6 +180,16 @@ export function toast(text, bad) {
   setTimeout(() => el.remove(), bad ? 6000 : 3500);
 }
 
+// Runs a button's action; a failure becomes a toast (a 401 has signed out
+// already, see api.js).
+export async function act(fn) {
+  try {
+    await fn();
+  } catch (e) {
+    if (e.status !== 401) toast(e.message, true);
+  }
+}
+
 // A read-only field with a copy button; falls back to selecting the text
 // where the clipboard API is unavailable (plain http off localhost).
 export function copyField(text) {
