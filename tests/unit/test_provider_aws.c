@@ -49,18 +49,7 @@
 
 /* ---- helpers ---- */
 
-/* A stored destination doc from a POST body, with the id the store adds. */
-static json_t *dest_at(const char *text, int line) {
-    json_t *body = J(text), *doc = NULL;
-    hs_error err;
-    hs_error_clear(&err);
-    int rc = hs_resource_create_doc(HS_KIND_DESTINATION, body, &doc, &err);
-    json_decref(body);
-    if (rc) fail_msg("line %d: destination refused: %d at '%s': %s", line, rc, err.field, err.msg);
-    json_object_set_new(doc, "id", json_string(DST));
-    return doc;
-}
-#define DEST(text) dest_at(text, __LINE__)
+#define DEST(text) hs_test_dest(text, DST, __LINE__)
 
 /* What validation says about a POST body that it refuses. */
 static int dest_err(const char *text, hs_error *err) {

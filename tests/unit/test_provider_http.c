@@ -47,17 +47,7 @@
 
 /* ---- helpers ---- */
 
-/* A stored destination doc from a POST body. */
-static json_t *dest_at(const char *text, int line) {
-    json_t *body = J(text), *doc = NULL;
-    hs_error err;
-    hs_error_clear(&err);
-    int rc = hs_resource_create_doc(HS_KIND_DESTINATION, body, &doc, &err);
-    json_decref(body);
-    if (rc) fail_msg("line %d: destination refused: %d at '%s': %s", line, rc, err.field, err.msg);
-    return doc;
-}
-#define DEST(text) dest_at(text, __LINE__)
+#define DEST(text) hs_test_dest(text, NULL, __LINE__)
 
 static hs_delivery_ctx ctx_for(const json_t *doc) {
     return (hs_delivery_ctx){

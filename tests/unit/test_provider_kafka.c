@@ -51,12 +51,8 @@ static int create(const char *text, json_t **doc, hs_error *err) {
 /* A stored kafka destination doc with config members cfg and a fixed id. */
 static json_t *dest_at(const char *cfg, int line) {
     char *text = hs_sprintf("{'name':'k','type':'kafka','config':{%s}}", cfg);
-    json_t *doc;
-    hs_error err;
-    int rc = create(text, &doc, &err);
+    json_t *doc = hs_test_dest(text, DST, line);
     hs_free(text);
-    if (rc) fail_msg("line %d: destination refused: %d at '%s': %s", line, rc, err.field, err.msg);
-    json_object_set_new(doc, "id", json_string(DST));
     return doc;
 }
 #define DEST(cfg) dest_at(cfg, __LINE__)

@@ -38,15 +38,9 @@
 /* A stored destination doc, through the same validation the API uses. */
 static json_t *dest_at(const char *config_text, int line) {
     char *text = hs_sprintf("{'name':'r','type':'rabbitmq','config':%s}", config_text);
-    json_t *body = J(text), *doc = NULL;
-    hs_free(text);
-    hs_error err;
-    hs_error_clear(&err);
-    int rc = hs_resource_create_doc(HS_KIND_DESTINATION, body, &doc, &err);
-    json_decref(body);
-    if (rc) fail_msg("line %d: destination refused: %d at '%s': %s", line, rc, err.field, err.msg);
     /* the store gives every destination an id */
-    json_object_set_new(doc, "id", json_string("dst_0123456789abcdef0123456789abcdef"));
+    json_t *doc = hs_test_dest(text, "dst_0123456789abcdef0123456789abcdef", line);
+    hs_free(text);
     return doc;
 }
 #define DEST(text) dest_at(text, __LINE__)

@@ -130,16 +130,7 @@ static void test_channel_names(void **state) {
 
 /* ---- provider ---- */
 
-static json_t *dest(const char *text) {
-    json_t *body = J(text), *doc = NULL;
-    hs_error err;
-    hs_error_clear(&err);
-    int rc = hs_resource_create_doc(HS_KIND_DESTINATION, body, &doc, &err);
-    json_decref(body);
-    if (rc) fail_msg("destination refused: %d at '%s': %s", rc, err.field, err.msg);
-    json_object_set_new(doc, "id", json_string("dst_1"));
-    return doc;
-}
+#define dest(text) hs_test_dest(text, "dst_1", __LINE__)
 
 static void test_validate(void **state) {
     (void)state;
