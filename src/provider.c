@@ -2,6 +2,9 @@
 
 #include <string.h>
 
+#include "alloc.h"
+#include "base64.h"
+
 static const hs_provider *const providers[] = {
     &hs_provider_http,
     &hs_provider_aws_sqs,
@@ -41,4 +44,15 @@ int hs_provider_build(const hs_provider *p, const hs_delivery_ctx *ctx, hs_out_r
         memset(req, 0, sizeof *req);
     }
     return rc;
+}
+
+json_t *hs_payload_text(const hs_delivery_ctx *ctx, bool *b64) {
+    const char *p = ctx->payload ? ctx->payload : "";
+    json_t *v = json_stringn(p, ctx->payload_len);
+    *b64 = !v;
+    if (v) return v;
+    char *enc = hs_base64_encode(p, ctx->payload_len);
+    v = json_string(enc);
+    hs_free(enc);
+    return v;
 }

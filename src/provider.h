@@ -74,6 +74,10 @@ typedef struct hs_provider {
  * got. */
 int hs_provider_build(const hs_provider *p, const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err);
 
+/* The payload as a JSON string: its text, or its base64 (with *b64 set)
+ * when it is not UTF-8. For providers whose message embeds the body. */
+json_t *hs_payload_text(const hs_delivery_ctx *ctx, bool *b64);
+
 /* The default judgement: 2xx success, anything else a failure. */
 int hs_provider_classify_2xx(const hs_out_resp *resp, hs_error *err);
 

@@ -11,7 +11,6 @@
 
 #include "alloc.h"
 #include "aws.h"
-#include "base64.h"
 #include "url.h"
 
 #define BUS_NAME_CHARS "A-Za-z0-9/._-"
@@ -64,14 +63,10 @@ static char *detail(const hs_delivery_ctx *ctx) {
         json_decref(v);
         return hs_strndup(p, ctx->payload_len);
     }
-    if (!v) v = json_stringn(p, ctx->payload_len);
+    bool b64 = false;
+    if (!v) v = hs_payload_text(ctx, &b64);
     json_t *wrap = json_object();
-    if (!v) { /* not UTF-8: base64, and say so */
-        char *b64 = hs_base64_encode(p, ctx->payload_len);
-        v = json_string(b64);
-        hs_free(b64);
-        json_object_set_new(wrap, "encoding", json_string("base64"));
-    }
+    if (b64) json_object_set_new(wrap, "encoding", json_string("base64")); /* not UTF-8: said so */
     json_object_set_new(wrap, "data", v);
     char *s = json_dumps(wrap, JSON_COMPACT);
     json_decref(wrap);

@@ -13,7 +13,6 @@
 
 #include "alloc.h"
 #include "aws.h"
-#include "base64.h"
 #include "json_text.h"
 #include "timeutil.h"
 #include "url.h"
@@ -110,16 +109,9 @@ static char *object_key(const json_t *config, const hs_delivery_ctx *ctx) {
 /* The payload as a JSON value: parsed when it is JSON, else a string, else
  * (not UTF-8) base64 and *b64 set. */
 static json_t *body_value(const hs_delivery_ctx *ctx, bool *b64) {
-    const char *p = ctx->payload ? ctx->payload : "";
     *b64 = false;
-    json_t *v = json_loadb(p, ctx->payload_len, JSON_DECODE_ANY, NULL);
-    if (!v) v = json_stringn(p, ctx->payload_len);
-    if (v) return v;
-    *b64 = true;
-    char *enc = hs_base64_encode(p, ctx->payload_len);
-    v = json_string(enc);
-    hs_free(enc);
-    return v;
+    json_t *v = json_loadb(ctx->payload ? ctx->payload : "", ctx->payload_len, JSON_DECODE_ANY, NULL);
+    return v ? v : hs_payload_text(ctx, b64);
 }
 
 static char *json_record(const hs_delivery_ctx *ctx) {

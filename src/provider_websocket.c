@@ -10,7 +10,6 @@
 #include <strings.h>
 
 #include "alloc.h"
-#include "base64.h"
 #include "jsonv.h"
 #include "live.h"
 #include "provider.h"
@@ -52,13 +51,9 @@ static void put_payload(json_t *data, const hs_delivery_ctx *ctx) {
     json_t *v = NULL;
     if (ctx->payload_len && is_json_type(ctx->content_type))
         v = json_loadb(body, ctx->payload_len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
-    if (!v) v = json_stringn(body, ctx->payload_len);
-    if (!v) {
-        char *b64 = hs_base64_encode(body, ctx->payload_len);
-        v = json_string(b64);
-        hs_free(b64);
-        json_object_set_new(data, "payload_encoding", json_string("base64"));
-    }
+    bool b64 = false;
+    if (!v) v = hs_payload_text(ctx, &b64);
+    if (b64) json_object_set_new(data, "payload_encoding", json_string("base64"));
     json_object_set_new(data, "payload", v);
 }
 
