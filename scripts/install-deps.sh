@@ -6,7 +6,7 @@
 set -euo pipefail
 what=${1:-build}
 pkgs=(gcc make pkg-config libuv1-dev libhttp-parser-dev libcurl4-openssl-dev libwslay-dev
-      libssl-dev libjansson-dev libsqlite3-dev libpq-dev)
+      libssl-dev libjansson-dev libsqlite3-dev libpq-dev libjemalloc-dev)
 if [ "$what" = test ]; then
   pkgs+=(libcmocka-dev nginx-light wrk sqlite3 procps rabbitmq-server chromium)
 fi
