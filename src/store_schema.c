@@ -122,6 +122,16 @@ static const char *const steps[] = {
     "ALTER TABLE events ADD COLUMN failed_deliveries INTEGER NOT NULL DEFAULT 0;"
     "UPDATE events SET open_deliveries = (SELECT count(*) FROM deliveries d WHERE d.event_id = events.id AND "
     "d.status = 'pending') WHERE status = 'processing';",
+
+    /* 3: index only the pending deliveries by destination: every lookup by
+     * destination asks for the pending ones (rebuilding the schedulers at
+     * start, cancelling when a destination goes), and an entry that also
+     * held status and next_attempt_at moved on every attempt (a delete and
+     * an insert), while the settled ones piled up in it forever. Now an
+     * attempt that settles a delivery deletes its entry, a retry touches
+     * none. */
+    "DROP INDEX deliveries_destination;"
+    "CREATE INDEX deliveries_pending ON deliveries(destination_id, id) WHERE status = 'pending';",
 };
 
 #define NSTEPS ((int)(sizeof steps / sizeof steps[0]))

@@ -257,8 +257,11 @@ static void test_migrations_and_reopen(void **state) {
     }
     assert_int_equal(query_int(fx->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
                                          "('events_source','events_status','deliveries_event',"
-                                         "'deliveries_destination')"),
+                                         "'deliveries_pending')"),
                      4);
+    /* step 3 dropped it */
+    assert_int_equal(query_int(fx->path, "SELECT count(*) FROM sqlite_master WHERE name = 'deliveries_destination'"),
+                     0);
     reopen_store(fx);
     reopen_store(fx);
     assert_int_equal(query_int(fx->path, "PRAGMA user_version"), hs_schema_version());
@@ -699,14 +702,30 @@ static void test_route_cache_follows_changes(void **state) {
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) json_decref(all[i]);
 }
 
+/* One source fanned out to two destinations, one enabled connection each. */
+typedef struct fanout {
+    json_t *src, *d1, *d2, *c1, *c2;
+} fanout;
+
+static void fanout_make(fixture *fx, fanout *f) {
+    f->src = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"s\"}");
+    f->d1 = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"d1\"}");
+    f->d2 = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"d2\"}");
+    f->c1 = create_conn(fx->s, f->src, f->d1, true);
+    f->c2 = create_conn(fx->s, f->src, f->d2, true);
+}
+
+static void fanout_free(fanout *f) {
+    json_t *all[] = {f->src, f->d1, f->d2, f->c1, f->c2};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) json_decref(all[i]);
+}
+
 static void test_delete_destination_cancels_pending(void **state) {
     fixture *fx = *state;
     hs_error err;
-    json_t *src = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"s\"}");
-    json_t *keep = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"keep\"}");
-    json_t *gone = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"gone\"}");
-    json_t *c1 = create_conn(fx->s, src, keep, true);
-    json_t *c2 = create_conn(fx->s, src, gone, true);
+    fanout f;
+    fanout_make(fx, &f);
+    json_t *src = f.src, *gone = f.d2, *c2 = f.c2;
     ingest_result r;
     char events[3][HS_ID_MAX];
     for (int i = 0; i < 3; i++) {
@@ -728,11 +747,51 @@ static void test_delete_destination_cancels_pending(void **state) {
         }
         hs_free(dl);
     }
-    json_decref(src);
-    json_decref(keep);
-    json_decref(gone);
-    json_decref(c1);
-    json_decref(c2);
+    fanout_free(&f);
+}
+
+/* A database written by schema version 2 (every delivery in
+ * deliveries_destination) migrates to the partial index of the pending ones,
+ * and the pending deliveries read the same before and after. */
+static void test_migration_pending_index(void **state) {
+    fixture *fx = *state;
+    hs_error err;
+    fanout f;
+    fanout_make(fx, &f);
+    json_t *src = f.src, *d1 = f.d1, *d2 = f.d2, *c2 = f.c2;
+    ingest_result r;
+    for (int i = 0; i < 4; i++) assert_int_equal(ingest_one(fx, jstr(src, "id"), "{}", 2, &r), HS_OK);
+    close_store(fx);
+    /* back to version 2 as it was: its index, one delivery settled */
+    raw_exec(fx->path, "DROP INDEX deliveries_pending;"
+                       "CREATE INDEX deliveries_destination ON deliveries(destination_id, status, next_attempt_at);"
+                       "UPDATE deliveries SET status = 'delivered' WHERE id = (SELECT min(id) FROM deliveries);"
+                       "PRAGMA user_version = 2;");
+    open_store(fx);
+    assert_int_equal(query_int(fx->path, "PRAGMA user_version"), hs_schema_version());
+    assert_int_equal(query_int(fx->path, "SELECT count(*) FROM sqlite_master WHERE name = 'deliveries_pending'"), 1);
+    assert_int_equal(query_int(fx->path, "SELECT count(*) FROM sqlite_master WHERE name = 'deliveries_destination'"),
+                     0);
+    hs_delivery *dl;
+    size_t n;
+    assert_int_equal(hs_store_pending_deliveries(fx->s, &dl, &n, &err), HS_OK);
+    assert_int_equal(n, 7); /* 8 written, 1 settled */
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(dl[i].status, "pending");
+        if (i == 0) continue;
+        int by_dest = strcmp(dl[i - 1].destination_id, dl[i].destination_id);
+        assert_true(by_dest < 0 ||
+                    (by_dest == 0 && strcmp(dl[i - 1].id, dl[i].id) < 0)); /* destination, then arrival */
+    }
+    hs_free(dl);
+    /* deleting a destination still finds its pending deliveries through the index */
+    assert_int_equal(hs_store_resource_delete(fx->s, HS_KIND_CONNECTION, jstr(c2, "id"), &err), HS_OK);
+    assert_int_equal(hs_store_resource_delete(fx->s, HS_KIND_DESTINATION, jstr(d2, "id"), &err), HS_OK);
+    assert_int_equal(hs_store_pending_deliveries(fx->s, &dl, &n, &err), HS_OK);
+    assert_true(n == 3 || n == 4); /* d1's, less the settled one when it was d1's */
+    for (size_t i = 0; i < n; i++) assert_string_equal(dl[i].destination_id, jstr(d1, "id"));
+    hs_free(dl);
+    fanout_free(&f);
 }
 
 typedef struct counter {
@@ -763,11 +822,9 @@ static hs_ingest *counted_ingest(const char *ref, counter *c) {
 
 static void test_ingest_many_grouped(void **state) {
     fixture *fx = *state;
-    json_t *src = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"s\"}");
-    json_t *d1 = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"d1\"}");
-    json_t *d2 = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"d2\"}");
-    json_t *c1 = create_conn(fx->s, src, d1, true);
-    json_t *c2 = create_conn(fx->s, src, d2, true);
+    fanout f;
+    fanout_make(fx, &f);
+    json_t *src = f.src;
     hs_store_stats before, after;
     hs_store_get_stats(fx->s, &before);
 
@@ -797,11 +854,7 @@ static void test_ingest_many_grouped(void **state) {
     assert_true(after.commit_ns_total > before.commit_ns_total);
     assert_int_equal(query_int(fx->path, "SELECT count(*) FROM events"), c.ok);
     assert_int_equal(query_int(fx->path, "SELECT count(*) FROM deliveries"), 2 * c.ok);
-    json_decref(src);
-    json_decref(d1);
-    json_decref(d2);
-    json_decref(c1);
-    json_decref(c2);
+    fanout_free(&f);
 }
 
 /* An update whose fn holds the writer until released: lets a test fill the
@@ -1212,6 +1265,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_ingest_routing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_route_cache_follows_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_destination_cancels_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_pending_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ingest_many_grouped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_bound_and_group_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_writes_from_threads, setup, teardown),
