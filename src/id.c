@@ -52,9 +52,14 @@ void hs_id_new_at(const char *prefix, uint64_t ms, char *out) {
     memcpy(r, last_rand, sizeof r);
     pthread_mutex_unlock(&id_lock);
 
-    char hex[21];
-    hs_hex(r, sizeof r, hex);
-    snprintf(out, HS_ID_MAX, "%s%012llx%s", prefix, (unsigned long long)(ms & 0xffffffffffffULL), hex);
+    /* 48 bits of ms then the 80 bits, big-endian, so ids sort by time; by
+     * hand rather than snprintf: two ids per ingested event */
+    unsigned char raw[16];
+    for (int i = 0; i < 6; i++) raw[i] = (unsigned char)(ms >> (8 * (5 - i)));
+    memcpy(raw + 6, r, sizeof r);
+    size_t pl = strnlen(prefix, HS_ID_MAX - 2 * sizeof raw - 1);
+    memcpy(out, prefix, pl);
+    hs_hex(raw, sizeof raw, out + pl);
 }
 
 void hs_id_new(const char *prefix, char *out) { hs_id_new_at(prefix, hs_now_ms(), out); }
