@@ -461,7 +461,10 @@ int hs_store_attempt_list(hs_store *s, const hs_attempt_query *q, json_t **items
     hs_buf sql;
     hs_buf_init(&sql, 2048);
     hs_buf_appends(&sql, "SELECT " ATTEMPT_COLS " FROM delivery_attempts a WHERE 1");
-    if (q->event_id) hs_buf_appends(&sql, " AND event_id = :event_id");
+    /* through the event's deliveries: attempts have no index by event */
+    if (q->event_id)
+        hs_buf_appends(&sql, " AND delivery_id IN (SELECT id FROM deliveries WHERE event_id = :event_id)"
+                             " AND event_id = :event_id");
     if (q->destination_id) hs_buf_appends(&sql, " AND destination_id = :destination_id");
     if (q->connection_id) hs_buf_appends(&sql, " AND connection_id = :connection_id");
     if (q->dlq_only) hs_buf_appends(&sql, " AND is_dlq = 1");
@@ -521,8 +524,10 @@ int hs_store_event_attempts(hs_store *s, const char *event_id, json_t **items, h
     *items = NULL;
     hs_conn *c = hs_reader_get(s, err);
     if (!c) return err->code;
-    sqlite3_stmt *st =
-        hs_stmt(c, "SELECT " ATTEMPT_COLS " FROM delivery_attempts WHERE event_id = ?1 ORDER BY id", err);
+    sqlite3_stmt *st = hs_stmt(c,
+                               "SELECT " ATTEMPT_COLS " FROM delivery_attempts WHERE delivery_id IN "
+                               "(SELECT id FROM deliveries WHERE event_id = ?1) ORDER BY id",
+                               err);
     int rc = st ? HS_OK : err->code;
     if (st) {
         sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
