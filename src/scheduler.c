@@ -534,7 +534,7 @@ static hs_dest_status dest_status(const dest *d) {
 
 /* rc: HS_OK delivered; HS_ERR_PERMANENT failed for good (no retry: the
  * receiver said the request can never succeed as it is); else failed. */
-static void conclude(job *j, const hs_out_resp *resp, int rc, const char *why) {
+static void conclude(job *j, hs_out_resp *resp, int rc, const char *why) {
     bool success = rc == HS_OK;
     dest *d = j->d;
     item *it = j->it;
@@ -557,16 +557,19 @@ static void conclude(job *j, const hs_out_resp *resp, int rc, const char *why) {
     snprintf(a->connection_id, sizeof a->connection_id, "%s", it->connection_id);
     a->attempt_number = j->attempt;
     a->success = success;
-    a->request_url = j->url ? hs_strdup(j->url) : hs_strdup("");
-    a->request_method = j->method ? hs_strdup(j->method) : hs_strdup("");
-    a->request_headers_json = j->req_headers_json ? hs_strdup(j->req_headers_json) : hs_strdup("{}");
+    /* the record takes over what the job and the response leave behind */
+    a->request_url = j->url ? j->url : hs_strdup("");
+    a->request_method = j->method ? j->method : hs_strdup("");
+    a->request_headers_json = j->req_headers_json ? j->req_headers_json : hs_strdup("{}");
+    j->url = j->method = j->req_headers_json = NULL;
     if (resp) {
         a->response_status = resp->status;
-        a->response_headers_json = resp->headers_json ? hs_strdup(resp->headers_json) : NULL;
-        if (resp->body) {
-            a->response_body = hs_memdup(resp->body, resp->body_len + 1);
-            a->response_body_len = resp->body_len;
-        }
+        a->response_headers_json = resp->headers_json;
+        a->response_body = resp->body;
+        a->response_body_len = resp->body ? resp->body_len : 0;
+        resp->headers_json = NULL;
+        resp->body = NULL;
+        resp->body_len = 0;
         a->duration_ms = resp->duration_ms;
     }
     a->error = why ? hs_strdup(why) : NULL;
