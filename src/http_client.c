@@ -13,7 +13,6 @@
 #include "http_client.h"
 
 #include <curl/curl.h>
-#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,6 +27,7 @@
 #define CONNECT_TIMEOUT_MAX_MS 10000
 #define DEFAULT_TIMEOUT_MS 30000 /* used when a request says 0: never wait forever */
 #define MAX_CONNECTS 256
+#define RESP_HEADER_LINES_MAX 256 /* response header lines kept */
 
 typedef enum { CALL_RUNNING, CALL_QUEUED, CALL_DELIVERING } call_state;
 
@@ -50,8 +50,10 @@ struct hs_http_call {
     call_state state;
     hs_http_call *prev, *next; /* running list while RUNNING; delivery queue (next) while QUEUED */
     uint64_t start_ns, timeout_ms, connect_timeout_ms;
-    json_t *headers; /* lowercase name -> raw value bytes (json_stringn_nocheck) */
-    json_t *last;    /* value of the last header line, for obs-fold continuations */
+    /* the final response's header lines, "name\0value\0" each, names
+     * lowercased, in arrival order (joined by name in headers_json) */
+    hs_buf rh;
+    size_t rh_lines;
     size_t header_bytes;
     bool in_headers, headers_full;
     hs_buf body;
@@ -195,16 +197,6 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
 
 static bool is_tchar(unsigned char ch) { return ch > 0x20 && ch < 0x7f && ch != ':'; }
 
-static void value_append(json_t *s, const char *sep, const char *v, size_t vlen) {
-    hs_buf b;
-    hs_buf_init(&b, SIZE_MAX);
-    hs_buf_append(&b, json_string_value(s), json_string_length(s));
-    hs_buf_appends(&b, sep);
-    hs_buf_append(&b, v, vlen);
-    json_string_setn_nocheck(s, b.data, b.len);
-    hs_buf_free(&b);
-}
-
 static size_t on_header(char *p, size_t size, size_t n, void *ud) {
     hs_http_call *call = ud;
     size_t total = size * n, len = total;
@@ -212,8 +204,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
     if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
         /* a new status line: only the final response's headers are kept
          * (drops 100 Continue and the like) */
-        json_object_clear(call->headers);
-        call->last = NULL;
+        hs_buf_reset(&call->rh);
+        call->rh_lines = 0;
         call->header_bytes = 0;
         call->headers_full = false;
         call->in_headers = true;
@@ -224,34 +216,36 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
         call->in_headers = false;
         return total;
     }
-    if (call->headers_full || total > HS_OUT_RESP_HEADERS_MAX - call->header_bytes) {
+    if (call->headers_full || total > HS_OUT_RESP_HEADERS_MAX - call->header_bytes ||
+        call->rh_lines >= RESP_HEADER_LINES_MAX) {
         call->headers_full = true;
         return total;
     }
     call->header_bytes += total;
     size_t i = 0;
-    if (p[0] == ' ' || p[0] == '\t') { /* obs-fold: continues the previous value */
+    if (p[0] == ' ' || p[0] == '\t') { /* obs-fold: continues the previous value, the last entry */
         while (i < len && (p[i] == ' ' || p[i] == '\t')) i++;
-        if (call->last && i < len) value_append(call->last, " ", p + i, len - i);
+        if (call->rh_lines && i < len) {
+            call->rh.len--; /* over the value's NUL */
+            hs_buf_append(&call->rh, " ", 1);
+            hs_buf_append(&call->rh, p + i, len - i);
+            hs_buf_append(&call->rh, "", 1);
+        }
         return total;
     }
     while (i < len && is_tchar((unsigned char)p[i])) i++;
     if (i == 0 || i >= len || p[i] != ':') return total; /* not a field line: ignore it */
-    char *key = hs_strndup(p, i);
-    for (char *k = key; *k; k++)
-        if (*k >= 'A' && *k <= 'Z') *k = (char)(*k - 'A' + 'a');
     size_t vs = i + 1, ve = len;
     while (vs < ve && (p[vs] == ' ' || p[vs] == '\t')) vs++;
     while (ve > vs && (p[ve - 1] == ' ' || p[ve - 1] == '\t')) ve--;
-    json_t *old = json_object_get(call->headers, key);
-    if (old) {
-        value_append(old, ", ", p + vs, ve - vs); /* RFC 9110 §5.3: repeats form one list */
-        call->last = old;
-    } else {
-        call->last = json_stringn_nocheck(p + vs, ve - vs);
-        json_object_set_new_nocheck(call->headers, key, call->last);
-    }
-    hs_free(key);
+    size_t at = call->rh.len;
+    hs_buf_append(&call->rh, p, i);
+    hs_buf_append(&call->rh, "", 1);
+    for (char *k = call->rh.data + at; *k; k++)
+        if (*k >= 'A' && *k <= 'Z') *k = (char)(*k - 'A' + 'a');
+    hs_buf_append(&call->rh, p + vs, ve - vs);
+    hs_buf_append(&call->rh, "", 1);
+    call->rh_lines++;
     return total;
 }
 
@@ -272,24 +266,43 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud) {
     return len;
 }
 
-/* Raw values become JSON here, so that bytes that are not UTF-8 are
- * converted once over the whole (joined) value. */
-static char *headers_json(json_t *h) {
-    if (!h || json_object_size(h) == 0) return NULL;
-    hs_buf b;
+/* The entries as a JSON object; repeated names form one member, their
+ * values joined with ", " (RFC 9110 §5.3). Raw values become JSON here, so
+ * bytes that are not UTF-8 are converted once over the whole value.
+ * Quadratic in the lines, which RESP_HEADER_LINES_MAX bounds. */
+static const char *entry_next(const char *e) {
+    e += strlen(e) + 1; /* the name */
+    return e + strlen(e) + 1;
+}
+
+static char *headers_json(const hs_buf *rh) {
+    if (rh->len == 0) return NULL;
+    const char *end = rh->data + rh->len;
+    hs_buf b, joined;
     hs_buf_init(&b, SIZE_MAX);
+    hs_buf_init(&joined, SIZE_MAX);
     hs_buf_append(&b, "{", 1);
-    const char *k;
-    json_t *v;
-    bool first = true;
-    json_object_foreach(h, k, v) {
-        if (!first) hs_buf_append(&b, ",", 1);
-        first = false;
-        hs_json_append_text(&b, k, strlen(k));
-        hs_buf_append(&b, ":", 1);
-        hs_json_append_text(&b, json_string_value(v), json_string_length(v));
+    for (const char *e = rh->data; e < end;) {
+        const char *name = e, *val = name + strlen(name) + 1, *next = entry_next(e);
+        bool seen = false;
+        for (const char *o = rh->data; o < e && !seen; o = entry_next(o)) seen = !strcmp(o, name);
+        if (!seen) {
+            hs_buf_reset(&joined);
+            hs_buf_appends(&joined, val);
+            for (const char *o = next; o < end; o = entry_next(o))
+                if (!strcmp(o, name)) {
+                    hs_buf_append(&joined, ", ", 2);
+                    hs_buf_appends(&joined, o + strlen(o) + 1);
+                }
+            if (b.len > 1) hs_buf_append(&b, ",", 1);
+            hs_json_append_text(&b, name, strlen(name));
+            hs_buf_append(&b, ":", 1);
+            hs_json_append_text(&b, joined.data, joined.len);
+        }
+        e = next;
     }
     hs_buf_append(&b, "}", 1);
+    hs_buf_free(&joined);
     return hs_buf_detach(&b, NULL);
 }
 
@@ -308,7 +321,7 @@ static void running_unlink(hs_http_call *call) {
 static void call_release(hs_http_call *call) {
     if (call->easy) curl_easy_cleanup(call->easy);
     curl_slist_free_all(call->hdrs);
-    json_decref(call->headers);
+    hs_buf_free(&call->rh);
     hs_buf_free(&call->body);
     if (call->req) {
         hs_out_req_free(call->req);
@@ -316,7 +329,6 @@ static void call_release(hs_http_call *call) {
     }
     call->easy = NULL;
     call->hdrs = NULL;
-    call->headers = NULL;
     call->req = NULL;
 }
 
@@ -328,7 +340,7 @@ static void finish(hs_http_call *call, CURLcode rc, int forced, const char *forc
     long status = 0;
     curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
     r->status = (int)status;
-    r->headers_json = headers_json(call->headers);
+    r->headers_json = headers_json(&call->rh);
     if (call->body.len) r->body = hs_buf_detach(&call->body, &r->body_len);
     r->body_truncated = call->truncated;
     r->duration_ms = (uv_hrtime() - call->start_ns) / 1000000;
@@ -556,7 +568,7 @@ int hs_http_client_send(hs_http_client *c, hs_out_req *req, hs_http_call_cb cb, 
     call->ud = ud;
     call->timeout_ms = req->timeout_ms ? req->timeout_ms : DEFAULT_TIMEOUT_MS;
     call->connect_timeout_ms = call->timeout_ms < CONNECT_TIMEOUT_MAX_MS ? call->timeout_ms : CONNECT_TIMEOUT_MAX_MS;
-    call->headers = json_object();
+    hs_buf_init(&call->rh, SIZE_MAX); /* bounded by HS_OUT_RESP_HEADERS_MAX in on_header */
     hs_buf_init(&call->body, HS_OUT_RESP_BODY_MAX);
     call->easy = curl_easy_init();
     rc = call->easy ? setup_easy(call) : HS_ERR_INTERNAL;

@@ -583,6 +583,24 @@ static void test_endless_body_cut_off(void **state) {
     assert_true(r->duration_ms < 8000); /* cut off, not timed out */
 }
 
+/* Answer with the status line and header lines in s (freed here) and the
+ * body "ok"; returns the recorded headers, parsed. */
+static json_t *scripted_headers(fx *f, hs_buf *s, int status) {
+    hs_buf_appends(s, "Content-Length: 2\r\n\r\nok");
+    f->raw = raw_start(&f->loop, RAW_SCRIPT, s->data, s->len);
+    hs_buf_free(s);
+    send_ok(f, mkreq("POST", f->raw->port, "/", "x", 1, 5000), 0);
+    RUN_UNTIL(f, f->res[0].done, 5000);
+    hs_out_resp *r = f->res[0].resp;
+    assert_int_equal(r->error, 0);
+    assert_int_equal(r->status, status);
+    assert_string_equal(r->body, "ok");
+    json_t *h = json_loads(r->headers_json, 0, NULL);
+    assert_non_null(h);
+    assert_true(strlen(r->headers_json) <= HS_OUT_RESP_HEADERS_MAX + 1024);
+    return h;
+}
+
 static void test_header_block_rules(void **state) {
     fx *f = *state;
     /* 100 Continue headers are dropped; non-UTF-8 values still give JSON;
@@ -596,17 +614,7 @@ static void test_header_block_rules(void **state) {
     memset(filler, 'f', 1000);
     filler[1000] = '\0';
     for (int i = 0; i < 20; i++) hs_buf_appendf(&s, "X-H%d: %s\r\n", i, filler);
-    hs_buf_appends(&s, "Content-Length: 2\r\n\r\nok");
-    f->raw = raw_start(&f->loop, RAW_SCRIPT, s.data, s.len);
-    hs_buf_free(&s);
-    send_ok(f, mkreq("POST", f->raw->port, "/", "x", 1, 5000), 0);
-    RUN_UNTIL(f, f->res[0].done, 5000);
-    hs_out_resp *r = f->res[0].resp;
-    assert_int_equal(r->error, 0);
-    assert_int_equal(r->status, 201);
-    assert_string_equal(r->body, "ok");
-    json_t *h = json_loads(r->headers_json, 0, NULL);
-    assert_non_null(h);
+    json_t *h = scripted_headers(f, &s, 201);
     assert_null(json_object_get(h, "x-early"));
     assert_string_equal(hdr(h, "x-late"), "a, b");
     assert_string_equal(hdr(h, "x-bin"), "caf\xc3\xa9");
@@ -614,7 +622,25 @@ static void test_header_block_rules(void **state) {
     assert_non_null(json_object_get(h, "x-h0"));
     assert_null(json_object_get(h, "x-h19"));
     assert_null(json_object_get(h, "content-length")); /* came after the cap */
-    assert_true(strlen(r->headers_json) <= HS_OUT_RESP_HEADERS_MAX + 1024);
+    json_decref(h);
+}
+
+/* Many short header lines: the record keeps the first RESP_HEADER_LINES_MAX
+ * (256), repeated names still joined, and the answer itself is unaffected. */
+static void test_header_line_cap(void **state) {
+    fx *f = *state;
+    hs_buf s;
+    hs_buf_init(&s, SIZE_MAX);
+    hs_buf_appends(&s, "HTTP/1.1 200 OK\r\n");
+    for (int i = 0; i < 300; i++) hs_buf_appendf(&s, "X-%d: %d\r\nX-Same: %d\r\n", i, i, i);
+    json_t *h = scripted_headers(f, &s, 200);
+    assert_int_equal(json_object_size(h), 128 + 1); /* x-0..x-127 and x-same */
+    assert_string_equal(hdr(h, "x-127"), "127");
+    assert_null(json_object_get(h, "x-128"));
+    const char *same = hdr(h, "x-same");
+    assert_true(strncmp(same, "0, 1, 2, ", 9) == 0);
+    assert_non_null(strstr(same, ", 127"));
+    assert_null(strstr(same, "128"));
     json_decref(h);
 }
 
@@ -760,6 +786,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_slow_body_within_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_body_truncated_then_reused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_endless_body_cut_off, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_header_line_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_header_block_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connection_reuse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
