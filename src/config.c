@@ -44,6 +44,28 @@ const char hs_usage_serve[] = "Usage: hookstream serve [options]\n"
                               "  --shutdown-timeout MS   on SIGTERM/SIGINT, wait at most this long for\n"
                               "                          in-flight requests [HOOKSTREAM_SHUTDOWN_TIMEOUT_MS,\n"
                               "                          default 10000]\n"
+                              "\n"
+                              "WebSocket clients (GET /v1/ws):\n"
+                              "  --ws-max-message BYTES  largest message a client may send (closed with 1009\n"
+                              "                          above it); 128 to 16M, suffixes k, M\n"
+                              "                          [HOOKSTREAM_WS_MAX_MESSAGE, default 64k]\n"
+                              "  --ws-max-queue BYTES    unsent bytes a client may fall behind before it is\n"
+                              "                          disconnected; 4k to 4096M\n"
+                              "                          [HOOKSTREAM_WS_MAX_QUEUE_BYTES, default 2M]\n"
+                              "  --ws-max-connections N  clients at once, 503 beyond; 1 to 1000000\n"
+                              "                          [HOOKSTREAM_WS_MAX_CONNECTIONS, default 1024]\n"
+                              "  --ws-max-subscriptions N\n"
+                              "                          channels per client; 1 to 100000\n"
+                              "                          [HOOKSTREAM_WS_MAX_SUBSCRIPTIONS, default 64]\n"
+                              "  --ws-ping-interval MS   ping each client this often; one that has not\n"
+                              "                          answered by the next ping is dropped; 50 to 3600000\n"
+                              "                          [HOOKSTREAM_WS_PING_INTERVAL_MS, default 30000]\n"
+                              "  --ws-close-timeout MS   wait at most this long for a client's close frame;\n"
+                              "                          50 to 600000 [HOOKSTREAM_WS_CLOSE_TIMEOUT_MS,\n"
+                              "                          default 5000]\n"
+                              "  --ws-send-buffer BYTES  kernel send buffer (SO_SNDBUF) per client; 4k to 64M\n"
+                              "                          [HOOKSTREAM_WS_SEND_BUFFER_BYTES, default 256k]\n"
+                              "\n"
                               "  -h, --help              this text\n"
                               "\n"
                               "The server prints one line, \"hookstream listening on http://HOST:PORT\", once\n"
@@ -106,21 +128,64 @@ bool hs_parse_listen(const char *s, char *host, size_t hostlen, int *port) {
     return true;
 }
 
-static bool parse_ms(const char *s, uint64_t *out) {
+/* A decimal integer from lo to hi, digits only (no sign, no suffix). */
+static bool parse_range(const char *s, uint64_t lo, uint64_t hi, uint64_t *out) {
     if (!s || !isdigit((unsigned char)*s)) return false;
     char *end;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end || v == 0 || v > 86400000ULL) return false;
+    if (errno || *end || v < lo || v > hi) return false;
     *out = v;
     return true;
+}
+
+static bool parse_ms(const char *s, uint64_t *out) { return parse_range(s, 1, 86400000ULL, out); }
+
+/* The --ws-* values: sizes take the k / M suffixes of --max-body, counts
+ * and milliseconds plain digits; the message names the option, the range
+ * and what was given, like every other option's. */
+typedef enum { WS_BYTES, WS_COUNT, WS_MS } ws_kind;
+
+static int ws_value(const char *v, const char *from, ws_kind kind, uint64_t lo, uint64_t hi, uint64_t *out, char *err,
+                    size_t errlen) {
+    bool ok;
+    if (kind == WS_BYTES) {
+        size_t n = 0;
+        ok = hs_parse_size(v, &n) && n >= lo && n <= hi;
+        *out = n;
+    } else {
+        ok = parse_range(v, lo, hi, out);
+    }
+    if (ok) return 0;
+    static const char *const what[] = {[WS_BYTES] = "a size in bytes (suffixes k, M allowed)",
+                                       [WS_COUNT] = "a whole number",
+                                       [WS_MS] = "milliseconds"};
+    snprintf(err, errlen, "%s: expected %s from %llu to %llu, got \"%s\"", from, what[kind], (unsigned long long)lo,
+             (unsigned long long)hi, v);
+    return -1;
 }
 
 static bool truthy(const char *v) {
     return v && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || strcmp(v, "yes") == 0);
 }
 
-typedef enum { OPT_LISTEN, OPT_DB, OPT_KEY, OPT_BODY, OPT_LOG, OPT_REQ_TO, OPT_IDLE_TO, OPT_SHUT_TO } opt_id;
+typedef enum {
+    OPT_LISTEN,
+    OPT_DB,
+    OPT_KEY,
+    OPT_BODY,
+    OPT_LOG,
+    OPT_REQ_TO,
+    OPT_IDLE_TO,
+    OPT_SHUT_TO,
+    OPT_WS_MESSAGE,
+    OPT_WS_QUEUE,
+    OPT_WS_CONNS,
+    OPT_WS_SUBS,
+    OPT_WS_PING,
+    OPT_WS_CLOSE,
+    OPT_WS_SNDBUF,
+} opt_id;
 
 static const struct {
     const char *flag;
@@ -134,8 +199,53 @@ static const struct {
     [OPT_REQ_TO] = {"--request-timeout", "HOOKSTREAM_REQUEST_TIMEOUT_MS"},
     [OPT_IDLE_TO] = {"--idle-timeout", "HOOKSTREAM_IDLE_TIMEOUT_MS"},
     [OPT_SHUT_TO] = {"--shutdown-timeout", "HOOKSTREAM_SHUTDOWN_TIMEOUT_MS"},
+    /* the flag drops the unit its metavar shows, as --request-timeout MS
+     * does for HOOKSTREAM_REQUEST_TIMEOUT_MS */
+    [OPT_WS_MESSAGE] = {"--ws-max-message", "HOOKSTREAM_WS_MAX_MESSAGE"},
+    [OPT_WS_QUEUE] = {"--ws-max-queue", "HOOKSTREAM_WS_MAX_QUEUE_BYTES"},
+    [OPT_WS_CONNS] = {"--ws-max-connections", "HOOKSTREAM_WS_MAX_CONNECTIONS"},
+    [OPT_WS_SUBS] = {"--ws-max-subscriptions", "HOOKSTREAM_WS_MAX_SUBSCRIPTIONS"},
+    [OPT_WS_PING] = {"--ws-ping-interval", "HOOKSTREAM_WS_PING_INTERVAL_MS"},
+    [OPT_WS_CLOSE] = {"--ws-close-timeout", "HOOKSTREAM_WS_CLOSE_TIMEOUT_MS"},
+    [OPT_WS_SNDBUF] = {"--ws-send-buffer", "HOOKSTREAM_WS_SEND_BUFFER_BYTES"},
 };
 #define NVALUE_OPTS (sizeof value_opts / sizeof value_opts[0])
+
+/* The bounds are ws.h's, so the hub and its options cannot disagree. */
+static int apply_ws(hs_ws_config *ws, opt_id id, const char *v, const char *from, char *err, size_t errlen) {
+    uint64_t n;
+    switch (id) {
+    case OPT_WS_MESSAGE:
+        if (ws_value(v, from, WS_BYTES, HS_WS_MAX_MESSAGE_MIN, HS_WS_MAX_MESSAGE_MAX, &n, err, errlen)) return -1;
+        ws->max_message = (size_t)n;
+        return 0;
+    case OPT_WS_QUEUE:
+        if (ws_value(v, from, WS_BYTES, HS_WS_MAX_QUEUE_MIN, HS_WS_MAX_QUEUE_MAX, &n, err, errlen)) return -1;
+        ws->max_queue_bytes = (size_t)n;
+        return 0;
+    case OPT_WS_CONNS:
+        if (ws_value(v, from, WS_COUNT, 1, HS_WS_MAX_CONNECTIONS_MAX, &n, err, errlen)) return -1;
+        ws->max_connections = (int)n;
+        return 0;
+    case OPT_WS_SUBS:
+        if (ws_value(v, from, WS_COUNT, 1, HS_WS_MAX_SUBSCRIPTIONS_MAX, &n, err, errlen)) return -1;
+        ws->max_subscriptions = (int)n;
+        return 0;
+    case OPT_WS_PING:
+        if (ws_value(v, from, WS_MS, HS_WS_PING_INTERVAL_MIN, HS_WS_PING_INTERVAL_MAX, &n, err, errlen)) return -1;
+        ws->ping_interval_ms = n;
+        return 0;
+    case OPT_WS_CLOSE:
+        if (ws_value(v, from, WS_MS, HS_WS_CLOSE_TIMEOUT_MIN, HS_WS_CLOSE_TIMEOUT_MAX, &n, err, errlen)) return -1;
+        ws->close_timeout_ms = n;
+        return 0;
+    case OPT_WS_SNDBUF:
+        if (ws_value(v, from, WS_BYTES, HS_WS_SEND_BUFFER_MIN, HS_WS_SEND_BUFFER_MAX, &n, err, errlen)) return -1;
+        ws->send_buffer_bytes = (int)n;
+        return 0;
+    default: return -1;
+    }
+}
 
 static int apply(hs_config *cfg, opt_id id, const char *v, const char *from, char *err, size_t errlen) {
     switch (id) {
@@ -194,6 +304,13 @@ static int apply(hs_config *cfg, opt_id id, const char *v, const char *from, cha
         }
         return 0;
     }
+    case OPT_WS_MESSAGE:
+    case OPT_WS_QUEUE:
+    case OPT_WS_CONNS:
+    case OPT_WS_SUBS:
+    case OPT_WS_PING:
+    case OPT_WS_CLOSE:
+    case OPT_WS_SNDBUF: return apply_ws(&cfg->ws, id, v, from, err, errlen);
     }
     return -1;
 }
@@ -208,6 +325,7 @@ static void defaults(hs_config *cfg) {
     cfg->request_timeout_ms = 30000;
     cfg->idle_timeout_ms = 60000;
     cfg->shutdown_timeout_ms = 10000;
+    hs_ws_config_defaults(&cfg->ws);
 }
 
 int hs_config_parse(int argc, char **argv, hs_command *cmd, hs_config *cfg, char *err, size_t errlen) {

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ws.h"
+
 #define HS_MAX_BODY_LIMIT (64u << 20)
 
 typedef struct hs_config {
@@ -23,6 +25,7 @@ typedef struct hs_config {
     uint64_t request_timeout_ms;
     uint64_t idle_timeout_ms;
     uint64_t shutdown_timeout_ms;
+    hs_ws_config ws; /* GET /v1/ws limits (--ws-*), handed to the hub as is */
 } hs_config;
 
 typedef enum { HS_CMD_SERVE, HS_CMD_HELP, HS_CMD_SERVE_HELP, HS_CMD_VERSION } hs_command;

@@ -29,6 +29,9 @@
 #define HS_WS_ACCEPT_LEN 28 /* base64 of a SHA-1 */
 #define HS_WS_CHANNEL_MAX 128
 
+/* The hub's limits. `hookstream serve` sets them (config.c parses the
+ * --ws-* flags and their HOOKSTREAM_WS_* twins within the bounds below);
+ * the hub only receives them. */
 typedef struct hs_ws_config {
     size_t max_message;        /* largest client message; beyond: close 1009. 65536 */
     size_t max_queue_bytes;    /* a client's unsent bytes; beyond: disconnected. 2 MiB */
@@ -39,12 +42,23 @@ typedef struct hs_ws_config {
     int send_buffer_bytes;     /* SO_SNDBUF of a client socket: kernel memory per client. 262144 */
 } hs_ws_config;
 
+/* Accepted ranges (inclusive), beside the fields they bound so that the
+ * hub's limits are described in one place; config.c refuses a value
+ * outside them at start instead of running with a limit nobody chose. */
+#define HS_WS_MAX_MESSAGE_MIN 128ULL
+#define HS_WS_MAX_MESSAGE_MAX (16ULL << 20)
+#define HS_WS_MAX_QUEUE_MIN 4096ULL
+#define HS_WS_MAX_QUEUE_MAX (1ULL << 32)
+#define HS_WS_MAX_CONNECTIONS_MAX 1000000ULL
+#define HS_WS_MAX_SUBSCRIPTIONS_MAX 100000ULL
+#define HS_WS_PING_INTERVAL_MIN 50ULL
+#define HS_WS_PING_INTERVAL_MAX 3600000ULL
+#define HS_WS_CLOSE_TIMEOUT_MIN 50ULL
+#define HS_WS_CLOSE_TIMEOUT_MAX 600000ULL
+#define HS_WS_SEND_BUFFER_MIN 4096ULL
+#define HS_WS_SEND_BUFFER_MAX (64ULL << 20)
+
 void hs_ws_config_defaults(hs_ws_config *cfg);
-/* Overrides from HOOKSTREAM_WS_MAX_MESSAGE, _MAX_QUEUE_BYTES,
- * _MAX_CONNECTIONS, _MAX_SUBSCRIPTIONS, _PING_INTERVAL_MS,
- * _CLOSE_TIMEOUT_MS, _SEND_BUFFER_BYTES (positive integers; others
- * ignored with a warning). */
-void hs_ws_config_from_env(hs_ws_config *cfg);
 
 typedef struct hs_ws_hub hs_ws_hub;
 /* Close every client with 1001 (going away), waiting close_timeout_ms at

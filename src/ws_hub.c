@@ -7,7 +7,6 @@
  * with no subscriber is freed.
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -23,30 +22,6 @@ void hs_ws_config_defaults(hs_ws_config *cfg) {
     cfg->ping_interval_ms = 30000;
     cfg->close_timeout_ms = 5000;
     cfg->send_buffer_bytes = 256 * 1024;
-}
-
-static bool env_num(const char *name, long long lo, long long hi, long long *out) {
-    const char *v = getenv(name);
-    if (!v || !*v) return false;
-    char *end;
-    long long n = strtoll(v, &end, 10);
-    if (*end || n < lo || n > hi) {
-        hs_warn("ignoring %s=%s: not an integer from %lld to %lld", name, v, lo, hi);
-        return false;
-    }
-    *out = n;
-    return true;
-}
-
-void hs_ws_config_from_env(hs_ws_config *cfg) {
-    long long n;
-    if (env_num("HOOKSTREAM_WS_MAX_MESSAGE", 128, 16 << 20, &n)) cfg->max_message = (size_t)n;
-    if (env_num("HOOKSTREAM_WS_MAX_QUEUE_BYTES", 4096, 1LL << 32, &n)) cfg->max_queue_bytes = (size_t)n;
-    if (env_num("HOOKSTREAM_WS_MAX_CONNECTIONS", 1, 1000000, &n)) cfg->max_connections = (int)n;
-    if (env_num("HOOKSTREAM_WS_MAX_SUBSCRIPTIONS", 1, 100000, &n)) cfg->max_subscriptions = (int)n;
-    if (env_num("HOOKSTREAM_WS_PING_INTERVAL_MS", 50, 3600000, &n)) cfg->ping_interval_ms = (uint64_t)n;
-    if (env_num("HOOKSTREAM_WS_CLOSE_TIMEOUT_MS", 50, 600000, &n)) cfg->close_timeout_ms = (uint64_t)n;
-    if (env_num("HOOKSTREAM_WS_SEND_BUFFER_BYTES", 4096, 64 << 20, &n)) cfg->send_buffer_bytes = (int)n;
 }
 
 bool hs_ws_channel_valid(const char *s, size_t n) {

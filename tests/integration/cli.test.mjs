@@ -4,6 +4,28 @@ import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { BIN, startServer, tempDir } from './lib/server.mjs';
 
+// The WebSocket hub's flags, their environment twins and their bounds
+// (ws.h): [flag, env, lowest, highest] as the options accept them.
+const WS_FLAGS = [
+  ['--ws-max-message', 'HOOKSTREAM_WS_MAX_MESSAGE', '128', '16M'],
+  ['--ws-max-queue', 'HOOKSTREAM_WS_MAX_QUEUE_BYTES', '4k', '4294967296'],
+  ['--ws-max-connections', 'HOOKSTREAM_WS_MAX_CONNECTIONS', '1', '1000000'],
+  ['--ws-max-subscriptions', 'HOOKSTREAM_WS_MAX_SUBSCRIPTIONS', '1', '100000'],
+  ['--ws-ping-interval', 'HOOKSTREAM_WS_PING_INTERVAL_MS', '50', '3600000'],
+  ['--ws-close-timeout', 'HOOKSTREAM_WS_CLOSE_TIMEOUT_MS', '50', '600000'],
+  ['--ws-send-buffer', 'HOOKSTREAM_WS_SEND_BUFFER_BYTES', '4096', '64M'],
+];
+// one past each bound, in bytes or plain numbers
+const WS_OUTSIDE = {
+  '--ws-max-message': ['127', String(16 * 1024 * 1024 + 1)],
+  '--ws-max-queue': ['4095', '4294967297'],
+  '--ws-max-connections': ['0', '1000001'],
+  '--ws-max-subscriptions': ['0', '100001'],
+  '--ws-ping-interval': ['49', '3600001'],
+  '--ws-close-timeout': ['49', '600001'],
+  '--ws-send-buffer': ['4095', String(64 * 1024 * 1024 + 1)],
+};
+
 const run = (args, env = {}) => spawnSync(BIN, args, { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 10000 });
 
 test('--help and serve --help explain every option', () => {
@@ -15,6 +37,10 @@ test('--help and serve --help explain every option', () => {
   for (const opt of ['--listen', '--db', '--api-key', '--max-body', '--log-level', '--allow-private-destinations',
     'HOOKSTREAM_LISTEN', 'HOOKSTREAM_DB', 'HOOKSTREAM_API_KEY', 'HOOKSTREAM_MAX_BODY', 'HOOKSTREAM_LOG_LEVEL']) {
     assert.ok(s.stdout.includes(opt), opt);
+  }
+  for (const [flag, env] of WS_FLAGS) {
+    assert.ok(s.stdout.includes(`  ${flag} `), flag);
+    assert.ok(s.stdout.includes(`[${env}`), env);
   }
   assert.match(run(['--version']).stdout, /^hookstream \d+\.\d+\.\d+/);
 });
@@ -30,6 +56,49 @@ test('bad options fail with a clear message and exit 2', () => {
   const e = run(['serve'], { HOOKSTREAM_LISTEN: 'bad' });
   assert.equal(e.status, 2);
   assert.match(e.stderr, /HOOKSTREAM_LISTEN/);
+});
+
+// Options are read left to right and --help stops there, so `serve FLAG V
+// --help` exits 0 exactly when V was accepted: the bounds are checked
+// without starting a server.
+test('--ws-* flags take their whole range and refuse anything else with a message and exit 2', () => {
+  for (const [flag, , lo, hi] of WS_FLAGS) {
+    for (const v of [lo, hi]) {
+      const r = run(['serve', flag, v, '--help']);
+      assert.equal(r.status, 0, `${flag} ${v}: ${r.stderr}`);
+    }
+    for (const v of [...WS_OUTSIDE[flag], '-1', '-0', '12abc', 'lots', '', '1.5', '99999999999999999999999']) {
+      const r = run(['serve', flag, v, '--help']);
+      assert.equal(r.status, 2, `${flag} ${JSON.stringify(v)}`);
+      assert.equal(r.stdout, '', 'nothing else printed');
+      assert.ok(r.stderr.startsWith(`hookstream: ${flag}: expected `), r.stderr);
+      assert.ok(r.stderr.includes(`got "${v}"`), r.stderr);
+    }
+    const eq = run(['serve', `${flag}=0`, '--help']); // the --flag=value spelling too
+    assert.equal(eq.status, 2, `${flag}=0`);
+    const none = run(['serve', flag]);
+    assert.equal(none.status, 2);
+    assert.match(none.stderr, new RegExp(`^hookstream: ${flag} needs a value`));
+  }
+  // size flags take the suffixes of --max-body; counts and milliseconds do not
+  assert.equal(run(['serve', '--ws-max-message', '64k', '--help']).status, 0);
+  assert.equal(run(['serve', '--ws-send-buffer', '1MiB', '--help']).status, 0);
+  assert.equal(run(['serve', '--ws-max-connections', '1k', '--help']).status, 2);
+  assert.equal(run(['serve', '--ws-ping-interval', '1k', '--help']).status, 2);
+});
+
+test('HOOKSTREAM_WS_* variables are validated like the flags: a bad one stops the start, naming it', () => {
+  for (const [, env, lo] of WS_FLAGS) {
+    const ok = run(['serve', '--help'], { [env]: lo });
+    assert.equal(ok.status, 0, `${env}=${lo}: ${ok.stderr}`);
+    for (const v of ['0', 'many', '-5']) {
+      const r = run(['serve', '--help'], { [env]: v });
+      assert.equal(r.status, 2, `${env}=${v}`);
+      assert.ok(r.stderr.startsWith(`hookstream: ${env}: expected `), r.stderr);
+    }
+  }
+  // as for the other options, an empty variable counts as unset
+  assert.equal(run(['serve', '--help'], { HOOKSTREAM_WS_MAX_CONNECTIONS: '' }).status, 0);
 });
 
 test('first start creates an API key, prints it once, and it works', async () => {

@@ -1,7 +1,8 @@
 // GET /v1/ws and websocket destinations, with the npm `ws` package as the
 // real RFC 6455 client (tests/peers): handshake and auth, subscriptions,
 // fan-out to many clients and channels, slow and vanishing clients,
-// keepalive, close handshakes, limits and shutdown.
+// keepalive, close handshakes, limits (set by environment variables and by
+// the --ws-* flags, which win over them) and shutdown.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -10,6 +11,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { spawnSync } from 'node:child_process';
 import { startServer, makeSource, makeConnection } from './lib/server.mjs';
 import { sleep, until } from './lib/receiver.mjs';
 import { PEERS_DIR } from './lib/aws_peers.mjs';
@@ -25,8 +27,8 @@ let srv; // pings every PING_MS
 const servers = [];
 const clients = new Set();
 
-async function start(env = {}) {
-  const s = await startServer({ env });
+async function start(env = {}, args = []) {
+  const s = await startServer({ env, args });
   servers.push(s);
   return s;
 }
@@ -481,6 +483,164 @@ test('connection cap: beyond max connections the upgrade is refused with 503', T
   three[0].ws.close();
   await three[0].closed;
   await until(async () => (await new Client(s).opened.then((v) => v, () => false)) !== false, 5000, 'a free slot');
+});
+
+// ---- the --ws-* flags of `hookstream serve` --------------------------------
+// Each server below also has the environment variable of the flag set to
+// another value: the flag must take effect, and so win over it (the
+// environment alone is what the tests above use).
+
+// A WebSocket client on a raw socket, which answers nothing (no pong, no
+// close frame): {sock, data() (bytes after the 101), ended (ms when the
+// server closed the TCP connection)}.
+async function rawWs(s) {
+  const sock = net.connect(s.port, '127.0.0.1');
+  let got = Buffer.alloc(0);
+  let waiter = null;
+  sock.on('data', (d) => { got = Buffer.concat([got, d]); waiter?.(); });
+  const ended = new Promise((resolve) => sock.on('close', () => resolve(Date.now())));
+  sock.on('error', () => {});
+  await new Promise((r, j) => { sock.on('connect', r); sock.on('error', j); });
+  sock.write(`GET /v1/ws?token=${s.key} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+    `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${crypto.randomBytes(16).toString('base64')}\r\n\r\n`);
+  const headEnd = () => got.indexOf('\r\n\r\n');
+  const deadline = Date.now() + 5000;
+  while (headEnd() < 0) {
+    assert.ok(Date.now() < deadline, 'no 101 in 5 s');
+    await new Promise((r) => { waiter = r; setTimeout(r, 100); });
+  }
+  assert.match(got.toString('latin1'), /^HTTP\/1\.1 101 /);
+  return {
+    sock, ended,
+    data: () => got.subarray(headEnd() + 4),
+    async waitData(pred, what, ms = 5000) {
+      const end = Date.now() + ms;
+      while (!pred(this.data())) {
+        assert.ok(Date.now() < end, `timed out waiting for ${what}`);
+        await new Promise((r) => { waiter = r; setTimeout(r, 50); });
+      }
+    },
+  };
+}
+
+// Kernel send buffer sizes (bytes) of the server's sockets to a client port,
+// as `ss` reports them; Linux doubles what SO_SNDBUF asks for.
+function serverSndbuf(s, clientPort) {
+  const r = spawnSync('ss', ['-tmnH', 'state', 'established', `( sport = :${s.port} and dport = :${clientPort} )`],
+    { encoding: 'utf8', timeout: 5000 });
+  assert.equal(r.status, 0, r.stderr);
+  return [...r.stdout.matchAll(/\btb(\d+)/g)].map((m) => Number(m[1]));
+}
+const haveSs = spawnSync('ss', ['-V'], { timeout: 5000 }).status === 0;
+
+test('--ws-max-connections 2: a third client gets 503 (HOOKSTREAM_WS_MAX_CONNECTIONS=5 loses)', T, async () => {
+  const s = await start({ HOOKSTREAM_WS_MAX_CONNECTIONS: '5' }, ['--ws-max-connections', '2']);
+  const two = await Promise.all([connect(s), connect(s)]);
+  const err = await new Client(s).opened.then(() => null, (e) => e);
+  assert.equal(err?.status, 503);
+  assert.equal(JSON.parse(err.body).status, 503);
+  for (const c of two) assert.equal(c.ws.readyState, WebSocket.OPEN);
+  two[0].ws.close();
+  await two[0].closed;
+  const again = await until(async () => (await new Client(s).opened.then(() => true, () => false)) || null, 5000, 'a free slot');
+  assert.equal(again, true);
+});
+
+test('--ws-max-message 1k: 1024 bytes pass, 1025 close with 1009 (HOOKSTREAM_WS_MAX_MESSAGE=65536 loses)', T, async () => {
+  const s = await start({ HOOKSTREAM_WS_MAX_MESSAGE: '65536' }, ['--ws-max-message', '1k']);
+  const msg = (n) => {
+    const base = JSON.stringify({ type: 'subscribe', channel: 'sized', pad: '' });
+    const m = JSON.stringify({ type: 'subscribe', channel: 'sized', pad: 'x'.repeat(n - base.length) });
+    assert.equal(Buffer.byteLength(m), n);
+    return m;
+  };
+  const c = await connect(s);
+  const from = c.msgs.length;
+  c.send(msg(1024));
+  await c.waitFor((m) => m.type === 'subscribed', 'the ack of a 1024-byte message', 5000, from);
+  c.send(msg(1025));
+  const r = await Promise.race([c.closed, sleep(5000).then(() => null)]);
+  assert.ok(r, 'still open 5 s after a 1025-byte message');
+  assert.equal(r.code, 1009);
+});
+
+test('--ws-max-subscriptions 3: the fourth channel is refused (HOOKSTREAM_WS_MAX_SUBSCRIPTIONS=64 loses)', T, async () => {
+  const s = await start({ HOOKSTREAM_WS_MAX_SUBSCRIPTIONS: '64' }, ['--ws-max-subscriptions=3']);
+  const c = await connect(s);
+  for (const ch of ['s1', 's2', 's3']) await c.subscribe(ch);
+  const from = c.msgs.length;
+  c.send({ type: 'subscribe', channel: 's4' });
+  const m = await c.waitFor((x) => x.type === 'error' || x.type === 'subscribed', 'an answer', 5000, from);
+  assert.equal(m.type, 'error');
+  assert.match(m.error, /too many subscriptions/);
+  await c.subscribe('s1'); // one it has still works
+  c.ws.close();
+  await c.closed;
+});
+
+test('--ws-ping-interval 200: a client that never pongs is dropped within two intervals (env 600000 loses)', T, async () => {
+  const s = await start({ HOOKSTREAM_WS_PING_INTERVAL_MS: '600000' }, ['--ws-ping-interval', '200']);
+  const mute = await connect(s, { autoPong: false });
+  const t0 = Date.now();
+  const r = await Promise.race([mute.closed, sleep(5000).then(() => null)]);
+  assert.ok(r, 'still connected after 5 s');
+  assert.equal(r.code, 1006);
+  assert.ok(mute.pings >= 1, 'it was pinged');
+  const took = Date.now() - t0;
+  assert.ok(took < 200 * 4 + 1000, `dropped after ${took} ms`);
+});
+
+test('--ws-close-timeout 300: on SIGTERM a client that never answers the close is cut off (env 10000 loses)', T, async () => {
+  const s = await start({ HOOKSTREAM_WS_CLOSE_TIMEOUT_MS: '10000' }, ['--ws-close-timeout', '300']);
+  const raw = await rawWs(s);
+  const exited = s.stop();
+  await raw.waitData((d) => d.length >= 4 && d[0] === 0x88, 'the close frame');
+  const closeAt = Date.now();
+  const d = raw.data();
+  assert.equal(d.readUInt16BE(2), 1001);
+  const end = await Promise.race([raw.ended, sleep(5000).then(() => null)]);
+  assert.ok(end, 'the server still held the connection 5 s after its close frame');
+  const waited = end - closeAt;
+  // the hub checks deadlines on a 1 s tick (ping interval 30 s / 4, at most 1 s)
+  assert.ok(waited >= 250 && waited < 3000, `cut off ${waited} ms after the close frame`);
+  assert.deepEqual(await exited, { code: 0, signal: null });
+});
+
+test('--ws-max-queue 64k and --ws-send-buffer 16k bound a client that stops reading (env 4M / 256k lose)', T, async (t) => {
+  const s = await start({
+    HOOKSTREAM_WS_MAX_QUEUE_BYTES: String(4 * 1024 * 1024),
+    HOOKSTREAM_WS_SEND_BUFFER_BYTES: String(256 * 1024),
+    HOOKSTREAM_WS_PING_INTERVAL_MS: '600000', // only the queue may drop it
+  }, ['--ws-max-queue', '64k', '--ws-send-buffer=16k']);
+  const { src } = await wsRoute(s, 'small.queue');
+  const fast = await connect(s);
+  const slow = await connect(s);
+  await fast.subscribe('small.queue');
+  await slow.subscribe('small.queue');
+  if (haveSs) {
+    // SO_SNDBUF of 16 KiB: the kernel keeps 32 KiB (env's 256k would be 512 KiB)
+    assert.deepEqual(serverSndbuf(s, fast.ws._socket.localPort), [2 * 16 * 1024]);
+    assert.deepEqual(serverSndbuf(s, slow.ws._socket.localPort), [2 * 16 * 1024]);
+  } else {
+    t.diagnostic('ss (iproute2) not installed: SO_SNDBUF not checked');
+  }
+  slow.ws._socket.pause();
+  // 100 events of 8 KB: smaller than the cap, so a client that reads keeps
+  // up; 800 KB in all, which a 4 MiB queue would hold without a drop
+  const N = 100;
+  for (let i = 0; i < N; i++) await ingest(s, src, JSON.stringify({ i, pad: 'q'.repeat(8 * 1024) }));
+  await fast.waitCount('event.delivered', N, 30000);
+  assert.deepEqual(fast.events().map((m) => m.data.payload.i), [...Array(N).keys()]);
+  const drops = [...s.stderr.matchAll(/dropping a client that is (\d+) bytes behind \(max_queue_bytes (\d+)\)/g)];
+  assert.equal(drops.length, 1, s.stderr.slice(-2000));
+  assert.equal(Number(drops[0][2]), 64 * 1024);
+  assert.ok(Number(drops[0][1]) <= 64 * 1024, `${drops[0][1]} bytes queued`);
+  slow.ws._socket.resume();
+  const r = await slow.closed;
+  assert.equal(r.code, 1006); // cut off without a close frame: it was not reading
+  assert.ok(slow.events().length < N, `the slow client got ${slow.events().length} of ${N}`);
+  fast.ws.close();
+  await fast.closed;
 });
 
 test('SIGTERM closes every client with 1001 and the server exits cleanly', T, async () => {

@@ -1,7 +1,8 @@
 /* test_ws.c — the pure parts of the WebSocket hub (ws_upgrade.c: accept
  * value, handshake checks, channel names) and the websocket provider
  * (provider_websocket.c: config, the message build makes, classify,
- * deliver_local against a hub with no client). Real clients are in
+ * deliver_local against a hub with no client) and the --ws-* options that
+ * fill the hub's config (config.c). Real clients are in
  * tests/integration/websocket.test.mjs. JSON is written with ' for ". */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 
 #include "test_util.h"
 #include "alloc.h"
+#include "config.h"
 #include "digest.h"
 #include "id.h"
 #include "outbound.h"
@@ -275,12 +277,99 @@ static void test_deliver_local(void **state) {
     json_decref(d);
 }
 
+/* ---- the hub's options (config.c) ---- */
+
+/* Parses `hookstream serve` + args; returns 0 or -1 with err. */
+static int parse_serve(hs_config *cfg, char *err, size_t errlen, ...) {
+    char *argv[32] = {"hookstream", "serve"};
+    int argc = 2;
+    va_list ap;
+    va_start(ap, errlen);
+    for (char *a; argc < 31 && (a = va_arg(ap, char *)) != NULL;) argv[argc++] = a;
+    va_end(ap);
+    hs_command cmd;
+    int rc = hs_config_parse(argc, argv, &cmd, cfg, err, errlen);
+    if (rc == 0) assert_int_equal(cmd, HS_CMD_SERVE);
+    return rc;
+}
+
+static void test_ws_options(void **state) {
+    (void)state;
+    hs_config cfg;
+    char err[256];
+    hs_ws_config def;
+    memset(&def, 0, sizeof def); /* padding too: compared as memory below */
+    hs_ws_config_defaults(&def);
+
+    /* nothing given: the hub's own defaults */
+    assert_int_equal(parse_serve(&cfg, err, sizeof err, NULL), 0);
+    assert_memory_equal(&cfg.ws, &def, sizeof def);
+    hs_config_free(&cfg);
+
+    /* each flag lands in its field; both spellings; sizes take suffixes */
+    assert_int_equal(parse_serve(&cfg, err, sizeof err, "--ws-max-message", "1k", "--ws-max-queue=3M",
+                                 "--ws-max-connections", "7", "--ws-max-subscriptions=9", "--ws-ping-interval", "250",
+                                 "--ws-close-timeout", "60", "--ws-send-buffer", "8192", NULL),
+                     0);
+    assert_int_equal(cfg.ws.max_message, 1024);
+    assert_int_equal(cfg.ws.max_queue_bytes, 3u << 20);
+    assert_int_equal(cfg.ws.max_connections, 7);
+    assert_int_equal(cfg.ws.max_subscriptions, 9);
+    assert_int_equal(cfg.ws.ping_interval_ms, 250);
+    assert_int_equal(cfg.ws.close_timeout_ms, 60);
+    assert_int_equal(cfg.ws.send_buffer_bytes, 8192);
+    hs_config_free(&cfg);
+
+    /* the bounds, both ends, inclusive */
+    assert_int_equal(parse_serve(&cfg, err, sizeof err, "--ws-max-message=128", "--ws-max-queue=4294967296",
+                                 "--ws-max-connections=1000000", "--ws-ping-interval=3600000", "--ws-close-timeout=50",
+                                 "--ws-send-buffer=64M", NULL),
+                     0);
+    assert_int_equal(cfg.ws.max_message, 128);
+    assert_int_equal(cfg.ws.max_queue_bytes, 1ULL << 32);
+    assert_int_equal(cfg.ws.max_connections, 1000000);
+    assert_int_equal(cfg.ws.send_buffer_bytes, 64 << 20);
+    hs_config_free(&cfg);
+    static const char *const bad[][2] = {
+        {"--ws-max-message", "127"},          {"--ws-max-message", "16385k"},   {"--ws-max-queue", "4095"},
+        {"--ws-max-queue", "4294967297"},     {"--ws-max-connections", "0"},    {"--ws-max-connections", "-1"},
+        {"--ws-max-subscriptions", "100001"}, {"--ws-max-subscriptions", "1k"}, {"--ws-ping-interval", "49"},
+        {"--ws-close-timeout", "600001"},     {"--ws-send-buffer", "65M"},      {"--ws-send-buffer", "lots"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        assert_int_equal(parse_serve(&cfg, err, sizeof err, bad[i][0], bad[i][1], NULL), -1);
+        assert_non_null(strstr(err, bad[i][0]));
+        assert_non_null(strstr(err, bad[i][1]));
+        hs_config_free(&cfg);
+    }
+
+    /* the environment sets them; the command line wins over it */
+    setenv("HOOKSTREAM_WS_MAX_CONNECTIONS", "5", 1);
+    setenv("HOOKSTREAM_WS_PING_INTERVAL_MS", "700", 1);
+    assert_int_equal(parse_serve(&cfg, err, sizeof err, NULL), 0);
+    assert_int_equal(cfg.ws.max_connections, 5);
+    assert_int_equal(cfg.ws.ping_interval_ms, 700);
+    hs_config_free(&cfg);
+    assert_int_equal(parse_serve(&cfg, err, sizeof err, "--ws-max-connections", "2", NULL), 0);
+    assert_int_equal(cfg.ws.max_connections, 2);
+    assert_int_equal(cfg.ws.ping_interval_ms, 700);
+    hs_config_free(&cfg);
+    /* a bad value in the environment is refused, naming the variable */
+    setenv("HOOKSTREAM_WS_PING_INTERVAL_MS", "10", 1);
+    assert_int_equal(parse_serve(&cfg, err, sizeof err, NULL), -1);
+    assert_non_null(strstr(err, "HOOKSTREAM_WS_PING_INTERVAL_MS"));
+    hs_config_free(&cfg);
+    unsetenv("HOOKSTREAM_WS_MAX_CONNECTIONS");
+    unsetenv("HOOKSTREAM_WS_PING_INTERVAL_MS");
+}
+
 int main(void) {
     hs_alloc_init_json();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sha1),          cmocka_unit_test(test_accept_key),    cmocka_unit_test(test_handshake),
         cmocka_unit_test(test_channel_names), cmocka_unit_test(test_validate),      cmocka_unit_test(test_build),
-        cmocka_unit_test(test_classify),      cmocka_unit_test(test_deliver_local),
+        cmocka_unit_test(test_classify),      cmocka_unit_test(test_deliver_local), cmocka_unit_test(test_ws_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
