@@ -7,7 +7,9 @@
 
 #include "alloc.h"
 #include "api_call.h"
+#include "metrics.h"
 #include "resource.h"
+#include "timeutil.h"
 
 /* Listing filters each kind accepts: query parameter = indexed column. */
 static const char *const *list_filters(hs_kind kind) {
@@ -28,11 +30,23 @@ static void resource_written(hs_api_call *c) {
         hs_scheduler_connection_put(c->api->sched, c->after_doc);
 }
 
+/* On the loop thread (the dispatcher's after hook), where the scheduler and
+ * the metrics live, before the answer goes out: once a client has its 200
+ * the resource's series are gone from GET /metrics. */
 static void resource_deleted(hs_api_call *c) {
-    if (c->kind == HS_KIND_DESTINATION)
+    hs_metrics *m = c->api->metrics;
+    switch (c->kind) {
+    case HS_KIND_DESTINATION:
+        /* the scheduler first: it marks the destination removed, so an attempt
+         * still out concludes without touching the series forgotten here */
         hs_scheduler_destination_remove(c->api->sched, c->after_id);
-    else
-        hs_scheduler_connection_remove(c->api->sched, c->after_id);
+        if (m) hs_metrics_forget_destination(m, c->after_id);
+        break;
+    case HS_KIND_SOURCE:
+        if (m) hs_metrics_forget_source(m, c->after_id, hs_now_ms());
+        break;
+    default: hs_scheduler_connection_remove(c->api->sched, c->after_id); break;
+    }
 }
 
 /* A destination or connection was written: the scheduler gets the stored
@@ -166,10 +180,10 @@ void hs_api_resource_delete(hs_api_call *c) {
     char id[HS_ID_MAX];
     if (resolve_id(c, id, &err)) return hs_api_fail(c, &err);
     if (hs_store_resource_delete(c->api->store, c->kind, id, &err)) return hs_api_fail(c, &err);
-    if (c->kind == HS_KIND_DESTINATION || c->kind == HS_KIND_CONNECTION) {
-        snprintf(c->after_id, sizeof c->after_id, "%s", id);
-        c->after = resource_deleted;
-    }
+    /* every kind: the scheduler forgets destinations and connections, the
+     * metrics sources and destinations (on the loop, resource_deleted) */
+    snprintf(c->after_id, sizeof c->after_id, "%s", id);
+    c->after = resource_deleted;
     c->status = 200;
     c->body = json_pack("{s:s, s:b}", "id", id, "deleted", 1);
 }

@@ -1,7 +1,8 @@
 /* metrics.h — what GET /metrics (Prometheus text format 0.0.4) and
  * GET /v1/metrics/overview report.
  *
- * Counted on the loop thread (ingest answers, attempt outcomes), so the
+ * Counted on the loop thread (ingest answers, attempt outcomes), and
+ * forgotten there too (a delete's answer, api_resources.c), so the
  * per-source and per-destination maps need no locks; the store's commit
  * figures come from hs_store_get_stats and the per-destination gauges
  * (queue, in flight, circuit) from the scheduler at render time. A ring of
@@ -32,9 +33,30 @@ void hs_metrics_free(hs_metrics *m);
 /* An event stored for source_id (after its commit). */
 void hs_metrics_ingested(hs_metrics *m, const char *source_id, uint64_t now_ms);
 /* An attempt recorded for destination_id; latency_ms: from the event's
- * arrival to this attempt's answer (successes feed the histogram). */
+ * arrival to this attempt's answer (successes feed the histogram).
+ * destination_id NULL: the destination was deleted while the attempt was
+ * out; it counts in the server-wide figures only. */
 void hs_metrics_attempt(hs_metrics *m, const char *destination_id, hs_outcome outcome, uint64_t latency_ms,
                         uint64_t now_ms);
+
+/* How long a deleted source's id is remembered. An ingest committed just
+ * before the delete (same or earlier group) has its completion queued for
+ * the loop before the delete's worker is woken, but libuv may still run the
+ * delete's after hook first (it serves the threadpool's wake-up and the
+ * store's in its own order), so hs_metrics_ingested can come just after
+ * the forget and must not bring the series back. That completion is
+ * already queued, so minutes are a wide margin; ids are never reused. */
+#define HS_METRICS_FORGET_MS (10 * 60 * 1000)
+
+/* The source was deleted: its series leave the exposition and its memory
+ * is freed; an ingest of it reported within HS_METRICS_FORGET_MS counts in
+ * the overview only. The overview (server-wide) keeps what it did. */
+void hs_metrics_forget_source(hs_metrics *m, const char *source_id, uint64_t now_ms);
+/* The destination was deleted: its series leave the exposition; the
+ * latency histogram and the overview keep its past attempts. Call it after
+ * hs_scheduler_destination_remove: from then on the scheduler reports the
+ * destination's late attempts (sent before the delete) without its id. */
+void hs_metrics_forget_destination(hs_metrics *m, const char *destination_id);
 
 /* The Prometheus exposition into out. sc and st may be NULL. */
 int hs_metrics_render(const hs_metrics *m, hs_scheduler *sc, hs_store *st, hs_buf *out);

@@ -595,7 +595,9 @@ static void conclude(job *j, hs_out_resp *resp, int rc, const char *why) {
     if (j->sc->metrics) {
         hs_outcome o = success ? HS_OUTCOME_SUCCESS : a->is_dlq ? HS_OUTCOME_DLQ : HS_OUTCOME_FAILED;
         uint64_t latency = j->received_at && now > j->received_at ? now - j->received_at : 0;
-        hs_metrics_attempt(j->sc->metrics, d->id, o, latency, now);
+        /* a destination deleted while this attempt was out has had its series
+         * forgotten (api_resources.c); the attempt counts server-wide only */
+        hs_metrics_attempt(j->sc->metrics, d->removed ? NULL : d->id, o, latency, now);
     }
     if (before_c.state != d->circuit.state || before_c.consecutive_failures != d->circuit.consecutive_failures) {
         op->has_circuit = true;

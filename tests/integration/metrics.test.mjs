@@ -2,12 +2,13 @@
 // way promtool checks an exposition) and GET /v1/metrics/overview.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, makeSource, makeDestination, makeConnection, API_KEY } from './lib/server.mjs';
+import { startServer, stopClean, makeSource, makeDestination, makeConnection, API_KEY } from './lib/server.mjs';
+import http from 'node:http';
 import { startReceiver, until } from './lib/receiver.mjs';
 
 let srv;
 before(async () => { srv = await startServer({ args: ['--allow-private-destinations'] }); });
-after(async () => { await srv.stop(); srv.cleanup(); });
+after(() => stopClean(srv));
 
 // Parses the text format: families with HELP/TYPE, samples with labels.
 // Throws on anything promtool would reject.
@@ -129,4 +130,123 @@ test('/v1/metrics/overview: volume, success rate and latency percentiles over th
 
 test('/metrics needs the API key', async () => {
   assert.equal((await fetch(`${srv.url}/metrics`)).status, 401);
+});
+
+// Every sample of any family that carries label=value.
+const samplesWith = (fams, label, value) => [...fams.values()].flatMap((f) => f.samples)
+  .filter((s) => s.labels[label] === value);
+
+const ingest = async (sourceId, n) => {
+  for (let i = 0; i < n; i++) {
+    const r = await fetch(`${srv.url}/v1/ingest/${sourceId}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"n":${i}}` });
+    assert.equal(r.status, 200);
+  }
+};
+
+test('/metrics: a deleted source or destination loses its series, the others keep theirs', async () => {
+  const rx = await startReceiver();
+  const keptSrc = await makeSource(srv);
+  const goneSrc = await makeSource(srv);
+  const keptDst = await makeDestination(srv, { config: { url: rx.url } });
+  const goneDst = await makeDestination(srv, { config: { url: rx.url } });
+  await makeConnection(srv, keptSrc.id, keptDst.id);
+  const goneConn = await makeConnection(srv, goneSrc.id, goneDst.id);
+  await ingest(keptSrc.id, 2);
+  await ingest(goneSrc.id, 3);
+  const success = (f, id) => sample(f, 'hookstream_delivery_attempts_total', { destination_id: id, outcome: 'success' });
+  let fams = await until(async () => {
+    const f = await scrape();
+    return success(f, keptDst.id) === 2 && success(f, goneDst.id) === 3 ? f : null;
+  }, 10000, 'the deliveries counted');
+  // every kind of per-resource series is there before the delete
+  assert.equal(sample(fams, 'hookstream_events_ingested_total', { source_id: goneSrc.id }), 3);
+  assert.equal(sample(fams, 'hookstream_destination_queue_depth', { destination_id: goneDst.id }), 0);
+  assert.equal(sample(fams, 'hookstream_destination_in_flight', { destination_id: goneDst.id }), 0);
+  assert.equal(sample(fams, 'hookstream_circuit_state', { destination_id: goneDst.id, state: 'closed' }), 1);
+  const latencyCount = sample(fams, 'hookstream_delivery_latency_seconds_count');
+  const overview = (await srv.req('GET', '/v1/metrics/overview?minutes=5')).body;
+
+  // a delete that fails (still connected) forgets nothing
+  assert.equal((await srv.req('DELETE', `/v1/destinations/${goneDst.id}`)).status, 409);
+  assert.equal((await srv.req('DELETE', `/v1/sources/${goneSrc.id}`)).status, 409);
+  fams = await scrape();
+  assert.equal(success(fams, goneDst.id), 3);
+  assert.equal(sample(fams, 'hookstream_events_ingested_total', { source_id: goneSrc.id }), 3);
+
+  assert.equal((await srv.req('DELETE', `/v1/connections/${goneConn.id}`)).status, 200);
+  assert.equal((await srv.req('DELETE', `/v1/destinations/${goneDst.id}`)).status, 200);
+  assert.equal((await srv.req('DELETE', `/v1/sources/${goneSrc.id}`)).status, 200);
+  // gone as soon as the deletes are answered (scrape() also checks it still parses)
+  fams = await scrape();
+  assert.deepEqual(samplesWith(fams, 'destination_id', goneDst.id), []);
+  assert.deepEqual(samplesWith(fams, 'source_id', goneSrc.id), []);
+  // the others keep theirs, unchanged
+  assert.equal(sample(fams, 'hookstream_events_ingested_total', { source_id: keptSrc.id }), 2);
+  assert.equal(success(fams, keptDst.id), 2);
+  assert.equal(sample(fams, 'hookstream_circuit_state', { destination_id: keptDst.id, state: 'closed' }), 1);
+  // server-wide figures keep what the deleted ones did
+  assert.equal(sample(fams, 'hookstream_delivery_latency_seconds_count'), latencyCount);
+  const after = (await srv.req('GET', '/v1/metrics/overview?minutes=5')).body;
+  assert.deepEqual(after.totals, overview.totals);
+
+  // the remaining series go on counting up
+  await ingest(keptSrc.id, 1);
+  fams = await until(async () => {
+    const f = await scrape();
+    return success(f, keptDst.id) === 3 ? f : null;
+  }, 10000, 'the third delivery counted');
+  assert.equal(sample(fams, 'hookstream_events_ingested_total', { source_id: keptSrc.id }), 3);
+  assert.deepEqual(samplesWith(fams, 'destination_id', goneDst.id), []);
+  await rx.close();
+});
+
+test('/metrics: an attempt that was out when its destination was deleted does not bring the series back', async () => {
+  // a receiver that answers the first request at once and holds the second
+  // until release(), so that it is answered after the delete
+  let release;
+  const released = new Promise((r) => { release = r; });
+  const requests = [];
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', async () => {
+      requests.push(Date.now());
+      if (requests.length > 1) await released;
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('ok');
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${server.address().port}/hook`;
+
+  const src = await makeSource(srv);
+  const dst = await makeDestination(srv, { config: { url } });
+  const conn = await makeConnection(srv, src.id, dst.id);
+  await ingest(src.id, 1);
+  const success = (f) => sample(f, 'hookstream_delivery_attempts_total', { destination_id: dst.id, outcome: 'success' });
+  let fams = await until(async () => {
+    const f = await scrape();
+    return success(f) === 1 ? f : null;
+  }, 10000, 'the first delivery counted');
+  const latencyCount = sample(fams, 'hookstream_delivery_latency_seconds_count');
+  await ingest(src.id, 1);
+  await until(() => requests.length === 2, 10000, 'the second request to arrive');
+  fams = await scrape();
+  assert.equal(sample(fams, 'hookstream_destination_in_flight', { destination_id: dst.id }), 1);
+
+  assert.equal((await srv.req('DELETE', `/v1/connections/${conn.id}`)).status, 200);
+  assert.equal((await srv.req('DELETE', `/v1/destinations/${dst.id}`)).status, 200);
+  assert.deepEqual(samplesWith(await scrape(), 'destination_id', dst.id), []);
+
+  // now the receiver answers: the attempt concludes after the delete
+  release();
+  await until(async () => {
+    const r = await srv.req('GET', `/v1/delivery-attempts?destination_id=${dst.id}`);
+    return r.status === 200 && r.body.delivery_attempts.length === 2;
+  }, 10000, 'the late attempt recorded');
+  fams = await scrape();
+  assert.deepEqual(samplesWith(fams, 'destination_id', dst.id), []);
+  // it still counts server-wide: it was a delivery
+  assert.equal(sample(fams, 'hookstream_delivery_latency_seconds_count'), latencyCount + 1);
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
 });

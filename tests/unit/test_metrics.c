@@ -109,12 +109,90 @@ static void test_overview(void **state) {
     hs_metrics_free(m);
 }
 
+static uint64_t overview_total(hs_metrics *m, const char *name, uint64_t now_ms) {
+    json_t *o = hs_metrics_overview(m, 60, now_ms);
+    uint64_t v = (uint64_t)json_integer_value(json_object_get(json_object_get(o, "totals"), name));
+    json_decref(o);
+    return v;
+}
+
+/* A deleted source's or destination's series leave the exposition; the
+ * others and the server-wide figures keep their values. */
+static void test_forget(void **state) {
+    (void)state;
+    hs_metrics *m = hs_metrics_new();
+    hs_metrics_ingested(m, "src_gone", T0);
+    hs_metrics_ingested(m, "src_kept", T0);
+    hs_metrics_ingested(m, "src_kept", T0);
+    hs_metrics_attempt(m, "dst_gone", HS_OUTCOME_SUCCESS, 3, T0);
+    hs_metrics_attempt(m, "dst_gone", HS_OUTCOME_DLQ, 0, T0);
+    hs_metrics_attempt(m, "dst_kept", HS_OUTCOME_SUCCESS, 3, T0);
+    hs_metrics_forget_source(m, "src_gone", T0 + 1);
+    hs_metrics_forget_destination(m, "dst_gone");
+    /* forgetting what was never counted, or twice, is harmless */
+    hs_metrics_forget_source(m, "src_never", T0 + 1);
+    hs_metrics_forget_destination(m, "dst_never");
+    hs_metrics_forget_destination(m, "dst_gone");
+    char *text = render(m);
+    assert_null(strstr(text, "src_gone"));
+    assert_null(strstr(text, "dst_gone"));
+    assert_non_null(strstr(text, "hookstream_events_ingested_total{source_id=\"src_kept\"} 2\n"));
+    assert_non_null(
+        strstr(text, "hookstream_delivery_attempts_total{destination_id=\"dst_kept\",outcome=\"success\"} 1\n"));
+    /* the latency histogram is server-wide: it keeps the deleted one's success */
+    assert_non_null(strstr(text, "hookstream_delivery_latency_seconds_count 2\n"));
+    hs_free(text);
+    /* so does the overview: what the server did in the last hour */
+    assert_int_equal(overview_total(m, "ingested", T0 + 2), 3);
+    assert_int_equal(overview_total(m, "delivered", T0 + 2), 2);
+    assert_int_equal(overview_total(m, "failed", T0 + 2), 1);
+    hs_metrics_free(m);
+}
+
+/* An update that arrives after the delete does not bring the series back:
+ * an ingest committed just before it (remembered ids), an attempt that was
+ * out (reported without its destination's id). Both still count in the
+ * server-wide figures. */
+static void test_forget_late_updates(void **state) {
+    (void)state;
+    hs_metrics *m = hs_metrics_new();
+    hs_metrics_ingested(m, "src_gone", T0);
+    hs_metrics_forget_source(m, "src_gone", T0 + 10);
+    hs_metrics_ingested(m, "src_gone", T0 + 20);
+    hs_metrics_forget_source(m, "src_first", T0 + 10); /* deleted before its first event was counted */
+    hs_metrics_ingested(m, "src_first", T0 + 20);
+    hs_metrics_ingested(m, "src_gone", T0 + 10 + HS_METRICS_FORGET_MS - 1);
+    hs_metrics_attempt(m, NULL, HS_OUTCOME_SUCCESS, 3, T0 + 20);
+    hs_metrics_attempt(m, NULL, HS_OUTCOME_FAILED, 0, T0 + 20);
+    char *text = render(m);
+    assert_null(strstr(text, "src_gone"));
+    assert_null(strstr(text, "src_first"));
+    assert_null(strstr(text, "hookstream_delivery_attempts_total{"));
+    assert_null(strstr(text, "(null)"));
+    assert_non_null(strstr(text, "hookstream_delivery_latency_seconds_count 1\n"));
+    hs_free(text);
+    uint64_t later = T0 + HS_METRICS_FORGET_MS; /* the window still holds T0 */
+    assert_int_equal(overview_total(m, "ingested", later), 4);
+    assert_int_equal(overview_total(m, "delivered", later), 1);
+    assert_int_equal(overview_total(m, "failed", later), 1);
+    /* the memory of a deleted id ends after HS_METRICS_FORGET_MS, so it
+     * does not grow with every source ever deleted (ids are never reused:
+     * an event counted for it now only shows that it was let go) */
+    hs_metrics_ingested(m, "src_gone", T0 + 10 + HS_METRICS_FORGET_MS);
+    text = render(m);
+    assert_non_null(strstr(text, "hookstream_events_ingested_total{source_id=\"src_gone\"} 1\n"));
+    hs_free(text);
+    hs_metrics_free(m);
+}
+
 int main(void) {
     hs_alloc_init_json();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quantile),
         cmocka_unit_test(test_render),
         cmocka_unit_test(test_overview),
+        cmocka_unit_test(test_forget),
+        cmocka_unit_test(test_forget_late_updates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

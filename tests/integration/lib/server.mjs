@@ -1,5 +1,6 @@
 // Starts the real hookstream binary on a free port with a temporary database
 // and gives tests a small HTTP client for it.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -77,6 +78,17 @@ export async function startServer(opts = {}) {
 }
 
 // Create a source / destination / connection quickly.
+// Stops srv, removes its directory and asserts a clean exit: status 0, no
+// signal, and (under ASan/UBSan, HOOKSTREAM_ASAN=1) no leak or error report.
+export async function stopClean(srv) {
+  const { code, signal } = await srv.stop();
+  const stderr = srv.stderr;
+  srv.cleanup();
+  assert.equal(signal, null, stderr);
+  assert.equal(code, 0, stderr);
+  assert.doesNotMatch(stderr, /Sanitizer|runtime error/, stderr);
+}
+
 export async function makeSource(srv, extra = {}) {
   const r = await srv.req('POST', '/v1/sources', { name: 'src ' + Math.random(), ...extra });
   if (r.status !== 201) throw new Error('source: ' + r.text);
