@@ -22,6 +22,7 @@
 #include "buf.h"
 #include "error.h"
 #include "json_text.h"
+#include "netguard.h"
 #include "log.h"
 
 #define CONNECT_TIMEOUT_MAX_MS 10000
@@ -60,6 +61,7 @@ struct hs_http_call {
     size_t drained;
     bool truncated, cut;
     hs_out_resp *resp;
+    hs_netguard_refusal guard; /* set when the SSRF guard refused the address */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -349,6 +351,10 @@ static void finish(hs_http_call *call, CURLcode rc, int forced, const char *forc
         snprintf(r->errmsg, sizeof r->errmsg, "%s", forced_msg);
     } else if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && call->cut)) {
         r->error = 0; /* a cut-off body still is the receiver's answer */
+    } else if (call->guard.addr[0]) {
+        /* the destination's address is not public: sending again will not change that */
+        r->error = HS_ERR_PERMANENT;
+        hs_netguard_message(&call->guard, r->errmsg, sizeof r->errmsg);
     } else if (rc == CURLE_OPERATION_TIMEDOUT) {
         curl_off_t connected = 0;
         curl_easy_getinfo(call->easy, CURLINFO_CONNECT_TIME_T, &connected);
@@ -518,6 +524,7 @@ static int setup_easy(hs_http_call *call) {
         if (strcmp(req->method, "POST") != 0) SET(CURLOPT_CUSTOMREQUEST, req->method);
     }
 #undef SET
+    if (rc == CURLE_OK) rc = hs_netguard_arm(e, &call->guard);
     if (rc != CURLE_OK) {
         hs_warn("http client: curl_easy_setopt: %s", curl_easy_strerror(rc));
         return rc == CURLE_OUT_OF_MEMORY ? HS_ERR_NOMEM : HS_ERR_INTERNAL;

@@ -15,6 +15,7 @@
 #include "http_server.h"
 #include "live.h"
 #include "log.h"
+#include "netguard.h"
 #include "metrics.h"
 #include "scheduler.h"
 #include "store.h"
@@ -97,6 +98,7 @@ static void release_thread_state(uv_loop_t *loop) {
 
 static int serve(server *s) {
     hs_log_set_level((hs_log_level)s->cfg.log_level);
+    hs_netguard_allow_private(s->cfg.allow_private_destinations); /* before any thread sends */
     /* Handlers block on the store in the threadpool: give it room. */
     if (!getenv("UV_THREADPOOL_SIZE")) setenv("UV_THREADPOOL_SIZE", "8", 1);
     signal(SIGPIPE, SIG_IGN);

@@ -9,6 +9,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "jsonv.h"
+#include "netguard.h"
 #include "oauth_token.h"
 #include "version.h"
 
@@ -98,12 +99,18 @@ int hs_oauth_jwt_bearer(const char *token_url, const char *assertion, uint64_t t
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(form));
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, (void *)&body);
+    hs_netguard_refusal refusal;
+    hs_netguard_arm(c, &refusal);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
     CURLcode cc = curl_easy_perform(c);
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     int rc;
-    if (cc != CURLE_OK)
+    if (cc != CURLE_OK && refusal.addr[0]) {
+        char why[384];
+        hs_netguard_message(&refusal, why, sizeof why);
+        rc = hs_error_set(err, HS_ERR_PERMANENT, NULL, "token endpoint %s", why);
+    } else if (cc != CURLE_OK)
         rc = transport_error(cc, errbuf, err);
     else if (status >= 200 && status < 300)
         rc = read_token(&body, token, lifetime_s, err);

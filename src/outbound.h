@@ -52,7 +52,8 @@ typedef struct hs_out_resp {
     size_t body_len;     /* bytes kept in body */
     bool body_truncated; /* the response had more than was kept */
     uint64_t duration_ms;
-    int error;        /* 0, or a negative hs_err: HS_ERR_TIMEOUT, HS_ERR_IO (connect/reset/DNS/TLS...) */
+    int error;        /* 0, or a negative hs_err: HS_ERR_TIMEOUT, HS_ERR_IO (connect/reset/DNS/TLS...),
+                       * HS_ERR_PERMANENT (the SSRF guard refused the address, netguard.h) */
     char errmsg[256]; /* human text for error ("connection refused", "timed out after 1000 ms") */
 } hs_out_resp;
 

@@ -35,6 +35,7 @@
 #include "buf.h"
 #include "error.h"
 #include "http_client.h"
+#include "netguard.h"
 #include "http_server.h"
 
 #define MAX_RESULTS 128
@@ -521,6 +522,30 @@ static void test_connection_refused(void **state) {
     assert_null(r->body);
 }
 
+/* The SSRF guard on: a request to loopback fails at once, permanently, with
+ * the address and the reason, and the receiver never sees a connection. */
+static void test_guard_refuses_private(void **state) {
+    fx *f = *state;
+    f->raw = raw_start(&f->loop, RAW_SCRIPT, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 38);
+    hs_netguard_allow_private(false);
+    send_ok(f, mkreq("POST", f->raw->port, "/", "x", 1, 5000), 0);
+    RUN_UNTIL(f, f->res[0].done, 5000);
+    hs_netguard_allow_private(true);
+    hs_out_resp *r = f->res[0].resp;
+    assert_int_equal(r->error, HS_ERR_PERMANENT);
+    assert_int_equal(r->status, 0);
+    assert_non_null(strstr(r->errmsg, "refused to connect to 127.0.0.1"));
+    assert_non_null(strstr(r->errmsg, "loopback"));
+    assert_true(r->duration_ms < 1000);
+    assert_int_equal(f->raw->accepts, 0);
+    /* lifted: the same receiver answers */
+    send_ok(f, mkreq("POST", f->raw->port, "/", "x", 1, 5000), 1);
+    RUN_UNTIL(f, f->res[1].done, 5000);
+    assert_int_equal(f->res[1].resp->error, 0);
+    assert_int_equal(f->res[1].resp->status, 200);
+    assert_int_equal(f->raw->accepts, 1);
+}
+
 static void test_reset_mid_response(void **state) {
     fx *f = *state;
     static const char script[] = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc";
@@ -774,7 +799,8 @@ static void test_out_req_limits(void **state) {
 }
 
 int main(void) {
-    signal(SIGPIPE, SIG_IGN); /* raw servers write to peers that went away */
+    signal(SIGPIPE, SIG_IGN);        /* raw servers write to peers that went away */
+    hs_netguard_allow_private(true); /* every receiver here is on 127.0.0.1 */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_ok_body_and_headers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_request_arrives_exactly, setup, teardown),
@@ -782,6 +808,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_500_is_a_response, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connection_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_guard_refuses_private, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reset_mid_response, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_body_within_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_body_truncated_then_reused, setup, teardown),

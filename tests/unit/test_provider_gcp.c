@@ -33,6 +33,7 @@
 #include "base64.h"
 #include "jsonv.h"
 #include "jwt.h"
+#include "netguard.h"
 #include "oauth_grant.h"
 #include "oauth_token.h"
 #include "outbound.h"
@@ -668,6 +669,15 @@ static void test_token_endpoint_errors(void **state) {
     uint64_t life;
     assert_int_equal(hs_oauth_jwt_bearer("http://127.0.0.1:9/token", "a.b.c", 2000, &token, &life, &err), HS_ERR_IO);
     assert_non_null(strstr(err.msg, "token endpoint unreachable"));
+    /* the SSRF guard on: a token URL on loopback (or at a metadata address)
+     * is refused before connecting, and permanently */
+    hs_netguard_allow_private(false);
+    assert_int_equal(hs_oauth_jwt_bearer(g_url, "a.b.c", 2000, &token, &life, &err), HS_ERR_PERMANENT);
+    assert_non_null(strstr(err.msg, "token endpoint refused to connect to 127.0.0.1: a loopback address"));
+    assert_int_equal(hs_oauth_jwt_bearer("http://169.254.169.254/token", "a.b.c", 2000, &token, &life, &err),
+                     HS_ERR_PERMANENT);
+    assert_non_null(strstr(err.msg, "link-local"));
+    hs_netguard_allow_private(true);
     /* no expires_in: the default lifetime */
     char *plain = answer("200 OK", "{\"access_token\":\"ya29.p\"}");
     ep_answers(1, plain);
@@ -721,6 +731,7 @@ static void test_provider_table(void **state) {
 int main(void) {
     hs_alloc_init_json();
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    hs_netguard_allow_private(true); /* the token endpoint stand-in is on 127.0.0.1 */
     g_key = EVP_RSA_gen(2048);
     g_other = EVP_RSA_gen(2048);
     if (ep_setup(NULL) != 0) return 1;

@@ -16,10 +16,14 @@ export function tempDir(prefix = 'hookstream-test-') {
 }
 
 // Start `hookstream serve`. Resolves once the ready line is printed.
+// Every receiver in the tests listens on 127.0.0.1, so the server starts
+// with --allow-private-destinations unless opts.guard is true (the SSRF
+// guard's own tests).
 export async function startServer(opts = {}) {
   const dir = opts.dir || tempDir();
   const db = opts.db || path.join(dir, 'hookstream.db');
   const args = ['serve', '--listen', `127.0.0.1:${opts.port || 0}`, '--db', db, ...(opts.args || [])];
+  if (!opts.guard && !args.includes('--allow-private-destinations')) args.push('--allow-private-destinations');
   if (opts.apiKey !== null) args.push('--api-key', opts.apiKey || API_KEY);
   const child = spawn(BIN, args, {
     env: { ...process.env, HOOKSTREAM_LOG_LEVEL: opts.logLevel || 'warn', ...(opts.env || {}) },

@@ -1,0 +1,110 @@
+/* test_netguard.c — which addresses the SSRF guard refuses. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "netguard.h"
+
+/* The guard's verdict on a textual address: NULL (public) or its reason. */
+static const char *verdict(const char *text) {
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    if (strchr(text, ':')) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        in6->sin6_family = AF_INET6;
+        assert_int_equal(inet_pton(AF_INET6, text, &in6->sin6_addr), 1);
+    } else {
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        in->sin_family = AF_INET;
+        assert_int_equal(inet_pton(AF_INET, text, &in->sin_addr), 1);
+    }
+    return hs_netguard_classify((const struct sockaddr *)&ss);
+}
+
+static void expect(const char *text, const char *why_part) {
+    const char *why = verdict(text);
+    if (!why_part) {
+        if (why) fail_msg("%s: expected public, got \"%s\"", text, why);
+        return;
+    }
+    if (!why) fail_msg("%s: expected \"%s\", got public", text, why_part);
+    if (!strstr(why, why_part)) fail_msg("%s: expected \"%s\", got \"%s\"", text, why_part, why);
+}
+
+static void test_ipv4(void **state) {
+    (void)state;
+    expect("127.0.0.1", "loopback");
+    expect("127.255.255.254", "loopback");
+    expect("10.0.0.5", "private");
+    expect("172.16.0.1", "private");
+    expect("172.31.255.255", "private");
+    expect("192.168.1.1", "private");
+    expect("169.254.169.254", "link-local"); /* cloud metadata */
+    expect("100.64.0.1", "carrier-grade");
+    expect("0.0.0.0", "unspecified");
+    expect("224.0.0.1", "multicast");
+    expect("255.255.255.255", "reserved");
+    expect("192.0.2.10", "documentation");
+    expect("198.18.0.1", "benchmarking");
+    /* the edges stay public */
+    expect("172.15.255.255", NULL);
+    expect("172.32.0.0", NULL);
+    expect("100.63.255.255", NULL);
+    expect("100.128.0.0", NULL);
+    expect("11.0.0.1", NULL);
+    expect("8.8.8.8", NULL);
+    expect("1.1.1.1", NULL);
+    expect("223.255.255.255", NULL);
+    expect("169.253.255.255", NULL);
+}
+
+static void test_ipv6(void **state) {
+    (void)state;
+    expect("::1", "loopback");
+    expect("::", "unspecified");
+    expect("fe80::1", "link-local");
+    expect("fc00::1", "unique local");
+    expect("fd12:3456::1", "unique local");
+    expect("ff02::1", "multicast");
+    expect("2001:db8::1", "documentation");
+    expect("fec0::1", "site-local");
+    /* IPv4 inside IPv6 is judged as IPv4 */
+    expect("::ffff:127.0.0.1", "loopback");
+    expect("::ffff:169.254.169.254", "link-local");
+    expect("64:ff9b::a00:1", "private"); /* NAT64 of 10.0.0.1 */
+    expect("::ffff:8.8.8.8", NULL);
+    expect("::127.0.0.1", "IPv4-compatible");
+    expect("2606:4700:4700::1111", NULL);
+    expect("2a00:1450:4001:80b::200e", NULL);
+}
+
+static void test_switch_and_message(void **state) {
+    (void)state;
+    assert_false(hs_netguard_private_allowed()); /* refused unless said otherwise */
+    hs_netguard_allow_private(true);
+    assert_true(hs_netguard_private_allowed());
+    hs_netguard_allow_private(false);
+    hs_netguard_refusal r = {.why = "a loopback address"};
+    snprintf(r.addr, sizeof r.addr, "%s", "127.0.0.1");
+    char msg[256];
+    hs_netguard_message(&r, msg, sizeof msg);
+    assert_non_null(strstr(msg, "127.0.0.1"));
+    assert_non_null(strstr(msg, "loopback"));
+    assert_non_null(strstr(msg, "--allow-private-destinations"));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ipv4),
+        cmocka_unit_test(test_ipv6),
+        cmocka_unit_test(test_switch_and_message),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
