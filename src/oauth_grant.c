@@ -67,7 +67,12 @@ static int refused(long status, const hs_buf *body, hs_error *err) {
     return err->code;
 }
 
-static int transport_error(CURLcode cc, const char *errbuf, hs_error *err) {
+static int transport_error(CURLcode cc, const char *errbuf, const hs_netguard_refusal *guard, hs_error *err) {
+    if (guard->addr[0]) { /* the SSRF guard refused the address: permanent */
+        char msg[384];
+        hs_netguard_message(guard, msg, sizeof msg);
+        return hs_error_set(err, HS_ERR_PERMANENT, NULL, "token endpoint %s", msg);
+    }
     const char *why = errbuf[0] ? errbuf : curl_easy_strerror(cc);
     if (cc == CURLE_WRITE_ERROR) why = "the answer is too large";
     return hs_error_set(err, cc == CURLE_OPERATION_TIMEDOUT ? HS_ERR_TIMEOUT : HS_ERR_IO, NULL,
@@ -106,12 +111,8 @@ int hs_oauth_jwt_bearer(const char *token_url, const char *assertion, uint64_t t
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     int rc;
-    if (cc != CURLE_OK && refusal.addr[0]) {
-        char why[384];
-        hs_netguard_message(&refusal, why, sizeof why);
-        rc = hs_error_set(err, HS_ERR_PERMANENT, NULL, "token endpoint %s", why);
-    } else if (cc != CURLE_OK)
-        rc = transport_error(cc, errbuf, err);
+    if (cc != CURLE_OK)
+        rc = transport_error(cc, errbuf, &refusal, err);
     else if (status >= 200 && status < 300)
         rc = read_token(&body, token, lifetime_s, err);
     else
