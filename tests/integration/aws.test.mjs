@@ -5,8 +5,7 @@
 // What arrives is read back and compared with what was ingested.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, makeSource, makeConnection } from './lib/server.mjs';
-import { until } from './lib/receiver.mjs';
+import { startServer, makeDestination, ingestVia, eventSettled, circuitIn } from './lib/server.mjs';
 import { startAwsPeers } from './lib/aws_peers.mjs';
 
 const AK = 'AKIDHOOKSTREAM0TEST';
@@ -27,27 +26,10 @@ after(async () => { await srv?.stop(); srv?.cleanup(); await peers?.stop(); });
 
 const creds = (over = {}) => ({ region: 'us-east-1', access_key_id: AK, secret_access_key: SECRET, session_token: TOKEN, ...over });
 
-async function destination(type, config, extra = {}) {
-  const r = await srv.req('POST', '/v1/destinations', { name: `${type} ${Math.random()}`, type, config, ...extra });
-  assert.equal(r.status, 201, r.text);
-  return r.body;
-}
-
-async function ingestTo(dst, body, headers = { 'content-type': 'application/json' }, connExtra = {}) {
-  const src = await makeSource(srv);
-  await makeConnection(srv, src.id, dst.id, connExtra);
-  const r = await fetch(`${srv.url}/v1/ingest/${src.id}?x=1`, { method: 'POST', headers, body });
-  assert.equal(r.status, 200);
-  return { ...(await r.json()), source_id: src.id };
-}
-
+const destination = (type, config, extra = {}) => makeDestination(srv, { type, config, ...extra });
+const ingestTo = (dst, body, headers, connExtra) => ingestVia(srv, dst, body, headers, connExtra, '?x=1');
 // The event once it reached a final status; its attempts, oldest first.
-async function settled(eventId, status = 'delivered', ms = 15000) {
-  return until(async () => {
-    const e = (await srv.req('GET', `/v1/events/${eventId}`)).body;
-    return e.status === status ? e : null;
-  }, ms, `event ${eventId} ${status}`);
-}
+const settled = (eventId, status, ms) => eventSettled(srv, eventId, status, ms);
 
 const ymd = (ms) => new Date(ms).toISOString().slice(0, 10).replace(/-/g, '/');
 
@@ -226,10 +208,7 @@ test('the circuit breaker opens on consecutive AWS failures and closes on a succ
   });
   await peers.failNext('eventbridge', { status: 500, count: 2, code: 'InternalFailure' });
   const { event_id } = await ingestTo(dst, '{"c":1}');
-  const open = await until(async () => {
-    const c = (await srv.req('GET', `/v1/destinations/${dst.id}/circuit`)).body;
-    return c.state === 'open' ? c : null;
-  }, 10000, 'circuit open');
+  const open = await circuitIn(srv, dst.id, 'open');
   assert.equal(open.consecutive_failures, 2);
   const ev = await settled(event_id, 'delivered', 15000);
   assert.equal(ev.attempts.at(-1).status, 'success');

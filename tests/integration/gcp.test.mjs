@@ -5,8 +5,8 @@
 // ingested; token requests are counted to prove the cache and the refreshes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, makeSource, makeConnection } from './lib/server.mjs';
-import { until, sleep } from './lib/receiver.mjs';
+import { startServer, makeSource, makeConnection, makeDestination, eventSettled, circuitIn } from './lib/server.mjs';
+import { sleep } from './lib/receiver.mjs';
 import { serviceAccount, startGcpFake } from './lib/gcp_peer.mjs';
 
 const T = { timeout: 60000 };
@@ -46,11 +46,7 @@ function config(acct, peer = fake, over = {}) {
   };
 }
 
-async function destination(cfg, extra = {}) {
-  const r = await srv.req('POST', '/v1/destinations', { name: `pubsub ${Math.random()}`, type: 'gcp_pubsub', config: cfg, ...extra });
-  assert.equal(r.status, 201, r.text);
-  return r.body;
-}
+const destination = (cfg, extra = {}) => makeDestination(srv, { type: 'gcp_pubsub', config: cfg, ...extra });
 
 async function connect(dst) {
   const src = await makeSource(srv);
@@ -64,12 +60,7 @@ async function ingest(sourceId, body, headers = { 'content-type': 'application/j
   return (await r.json()).event_id;
 }
 
-async function settled(eventId, status = 'delivered', ms = 20000) {
-  return until(async () => {
-    const e = (await srv.req('GET', `/v1/events/${eventId}`)).body;
-    return e.status === status ? e : null;
-  }, ms, `event ${eventId} ${status}`);
-}
+const settled = (eventId, status, ms = 20000) => eventSettled(srv, eventId, status, ms);
 
 const messagesOf = async (peer, eventId) => (await peer.messages()).filter((m) => m.attributes.event_id === eventId);
 const statsOf = (peer) => peer.stats();
@@ -254,7 +245,7 @@ test('the circuit breaker opens on consecutive Pub/Sub failures and closes on a 
   const sourceId = await connect(dst);
   await fake.fail('publish', 500, 2);
   const eventId = await ingest(sourceId, '{"c":1}');
-  await until(async () => (await srv.req('GET', `/v1/destinations/${dst.id}/circuit`)).body.state === 'open', 10000, 'circuit open');
+  await circuitIn(srv, dst.id, 'open');
   const ev = await settled(eventId);
   assert.equal(ev.attempts.length, 3);
   assert.equal((await srv.req('GET', `/v1/destinations/${dst.id}/circuit`)).body.state, 'closed');

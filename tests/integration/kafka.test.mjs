@@ -6,7 +6,7 @@
 // ingested.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, stopClean, makeSource, makeConnection } from './lib/server.mjs';
+import { startServer, stopClean, makeDestination, ingestVia, eventSettled, circuitIn } from './lib/server.mjs';
 import { until } from './lib/receiver.mjs';
 import { startKafkaRest } from './lib/kafka_peer.mjs';
 
@@ -30,26 +30,9 @@ after(async () => {
 
 const cfg = (over = {}) => ({ rest_url: kafka.url, cluster_id: CLUSTER, topic: 'orders', api_key: KEY, api_secret: SECRET, ...over });
 
-async function destination(config, extra = {}) {
-  const r = await srv.req('POST', '/v1/destinations', { name: `kafka ${Math.random()}`, type: 'kafka', config, ...extra });
-  assert.equal(r.status, 201, r.text);
-  return r.body;
-}
-
-async function ingestTo(dst, body, headers = { 'content-type': 'application/json' }, connExtra = {}) {
-  const src = await makeSource(srv);
-  await makeConnection(srv, src.id, dst.id, connExtra);
-  const r = await fetch(`${srv.url}/v1/ingest/${src.id}`, { method: 'POST', headers, body });
-  assert.equal(r.status, 200);
-  return { ...(await r.json()), source_id: src.id };
-}
-
-async function settled(eventId, status = 'delivered', ms = 15000) {
-  return until(async () => {
-    const e = (await srv.req('GET', `/v1/events/${eventId}`)).body;
-    return e.status === status ? e : null;
-  }, ms, `event ${eventId} ${status}`);
-}
+const destination = (config, extra = {}) => makeDestination(srv, { type: 'kafka', config, ...extra });
+const ingestTo = (dst, body, headers, connExtra) => ingestVia(srv, dst, body, headers, connExtra);
+const settled = (eventId, status, ms) => eventSettled(srv, eventId, status, ms);
 
 const b64 = (s) => Buffer.from(s).toString('base64');
 const producedFor = async (eventId) => (await kafka.records()).filter((r) => r.headers.some((h) => h.name === 'hookstream-event-id' && h.value === eventId));
@@ -248,10 +231,7 @@ test('the circuit breaker opens on consecutive per-record failures and closes on
   });
   await kafka.fail({ count: 2, error_code: 50003, message: 'broker down' });
   const { event_id } = await ingestTo(dst, '{"c":1}');
-  const open = await until(async () => {
-    const c = (await srv.req('GET', `/v1/destinations/${dst.id}/circuit`)).body;
-    return c.state === 'open' ? c : null;
-  }, 10000, 'circuit open');
+  const open = await circuitIn(srv, dst.id, 'open');
   assert.equal(open.consecutive_failures, 2);
   const ev = await settled(event_id, 'delivered', 15000);
   assert.equal(ev.attempts.length, 3);

@@ -6,7 +6,7 @@
 // not installed the tests fail (run `make test-deps`), they do not skip.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, makeSource, makeConnection } from './lib/server.mjs';
+import { startServer, makeDestination, ingestVia, eventSettled, circuitIn } from './lib/server.mjs';
 import { until } from './lib/receiver.mjs';
 import { startRabbitMQ, startFaultProxy } from './lib/rabbitmq.mjs';
 
@@ -47,26 +47,10 @@ async function queueFor(routingKey) {
   return name;
 }
 
-async function destination(config, extra = {}) {
-  const r = await srv.req('POST', '/v1/destinations', { name: `rmq ${Math.random()}`, type: 'rabbitmq', config, ...extra });
-  assert.equal(r.status, 201, r.text);
-  return r.body;
-}
+const destination = (config, extra = {}) => makeDestination(srv, { type: 'rabbitmq', config, ...extra });
+const ingestTo = (dst, body, headers, connExtra) => ingestVia(srv, dst, body, headers, connExtra);
 
-async function ingestTo(dst, body, headers = { 'content-type': 'application/json' }, connExtra = {}) {
-  const src = await makeSource(srv);
-  await makeConnection(srv, src.id, dst.id, connExtra);
-  const r = await fetch(`${srv.url}/v1/ingest/${src.id}`, { method: 'POST', headers, body });
-  assert.equal(r.status, 200);
-  return r.json();
-}
-
-async function settled(eventId, status = 'delivered', ms = 15000) {
-  return until(async () => {
-    const e = (await srv.req('GET', `/v1/events/${eventId}`)).body;
-    return e.status === status ? e : null;
-  }, ms, `event ${eventId} ${status}`);
-}
+const settled = (eventId, status, ms) => eventSettled(srv, eventId, status, ms);
 
 test('publish: the exact body, persistent, message_id = delivery id, hookstream headers; password masked', T, async () => {
   const dst = await destination(cfg());
@@ -265,10 +249,7 @@ test('the circuit breaker opens on consecutive failures and closes on a successf
     });
     proxy.failNext({ status: 500, count: 2, body: JSON.stringify({ error: 'internal_error', reason: 'boom' }) });
     const { event_id } = await ingestTo(dst, '{"c":1}');
-    const open = await until(async () => {
-      const c = (await srv.req('GET', `/v1/destinations/${dst.id}/circuit`)).body;
-      return c.state === 'open' ? c : null;
-    }, 10000, 'circuit open');
+    const open = await circuitIn(srv, dst.id, 'open');
     assert.equal(open.consecutive_failures, 2);
     const ev = await settled(event_id, 'delivered', 15000);
     assert.equal(ev.attempts.at(-1).status, 'success');

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { until } from './receiver.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const BIN = process.env.HOOKSTREAM_BIN || path.join(root, process.env.BUILD || 'build', 'hookstream');
@@ -109,4 +110,31 @@ export async function makeConnection(srv, sourceId, destinationId, extra = {}) {
   const r = await srv.req('POST', '/v1/connections', { source_id: sourceId, destination_id: destinationId, ...extra });
   if (r.status !== 201) throw new Error('connection: ' + r.text);
   return r.body;
+}
+
+// A new source connected to dst (connExtra: filter_rules, transform...), one
+// ingest of body to it (query: appended to the ingest URL); the ingest's
+// answer with the source's id.
+export async function ingestVia(srv, dst, body, headers = { 'content-type': 'application/json' }, connExtra = {}, query = '') {
+  const src = await makeSource(srv);
+  await makeConnection(srv, src.id, dst.id, connExtra);
+  const r = await fetch(`${srv.url}/v1/ingest/${src.id}${query}`, { method: 'POST', headers, body });
+  if (r.status !== 200) throw new Error(`ingest: ${r.status} ${await r.text()}`);
+  return { ...(await r.json()), source_id: src.id };
+}
+
+// The event once it has reached status (it carries its attempts).
+export function eventSettled(srv, eventId, status = 'delivered', ms = 15000) {
+  return until(async () => {
+    const e = (await srv.req('GET', `/v1/events/${eventId}`)).body;
+    return e.status === status ? e : null;
+  }, ms, `event ${eventId} ${status}`);
+}
+
+// The destination's circuit once it is in state.
+export function circuitIn(srv, destinationId, state, ms = 10000) {
+  return until(async () => {
+    const c = (await srv.req('GET', `/v1/destinations/${destinationId}/circuit`)).body;
+    return c.state === state ? c : null;
+  }, ms, `circuit ${state}`);
 }
