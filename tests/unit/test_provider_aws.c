@@ -92,32 +92,6 @@ static void build_ok_at(const hs_provider *p, const hs_delivery_ctx *ctx, hs_out
 }
 #define BUILD_OK(p, ctx, req) build_ok_at(p, ctx, req, __LINE__)
 
-typedef struct want {
-    const char *name, *value; /* value NULL: any (checked apart) */
-    bool secret;
-} want;
-
-/* The request's headers are exactly these, in this order. */
-static void expect_headers_at(const hs_out_req *req, const want *w, size_t n, int line) {
-    for (size_t i = 0; i < n && i < req->nheaders; i++) {
-        const hs_out_header *h = &req->headers[i];
-        if (strcmp(h->name, w[i].name) != 0 || (w[i].value && strcmp(h->value, w[i].value) != 0) ||
-            h->secret != w[i].secret)
-            fail_msg("line %d: header #%zu is %s: %s (secret %d), want %s: %s (secret %d)", line, i, h->name, h->value,
-                     h->secret, w[i].name, w[i].value ? w[i].value : "(any)", w[i].secret);
-    }
-    if (req->nheaders != n) {
-        for (size_t i = 0; i < req->nheaders; i++)
-            print_message("  #%zu %s: %s\n", i, req->headers[i].name, req->headers[i].value);
-        fail_msg("line %d: %zu headers, want %zu", line, req->nheaders, n);
-    }
-}
-#define EXPECT_HEADERS(req, ...)                                                                                       \
-    do {                                                                                                               \
-        const want w_[] = {__VA_ARGS__};                                                                               \
-        expect_headers_at(req, w_, sizeof w_ / sizeof w_[0], __LINE__);                                                \
-    } while (0)
-
 /* Authorization is "<prefix>" followed by 64 lower-case hex digits. */
 static void expect_auth_at(const hs_out_req *req, const char *prefix, int line) {
     const char *a = hs_out_req_header(req, "Authorization");

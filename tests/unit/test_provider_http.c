@@ -69,31 +69,6 @@ static int build(const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err) {
     return hs_provider_build(&hs_provider_http, ctx, req, err);
 }
 
-typedef struct want {
-    const char *name, *value;
-    bool secret;
-} want;
-
-/* The request's headers are exactly these, in this order. */
-static void expect_headers_at(const hs_out_req *req, const want *w, size_t n, int line) {
-    for (size_t i = 0; i < n && i < req->nheaders; i++) {
-        const hs_out_header *h = &req->headers[i];
-        if (strcmp(h->name, w[i].name) != 0 || strcmp(h->value, w[i].value) != 0 || h->secret != w[i].secret)
-            fail_msg("line %d: header #%zu is %s: %s (secret %d), want %s: %s (secret %d)", line, i, h->name, h->value,
-                     h->secret, w[i].name, w[i].value, w[i].secret);
-    }
-    if (req->nheaders != n) {
-        for (size_t i = 0; i < req->nheaders; i++)
-            print_message("  #%zu %s: %s\n", i, req->headers[i].name, req->headers[i].value);
-        fail_msg("line %d: %zu headers, want %zu", line, req->nheaders, n);
-    }
-}
-#define EXPECT_HEADERS(req, ...)                                                                                       \
-    do {                                                                                                               \
-        const want w_[] = {__VA_ARGS__};                                                                               \
-        expect_headers_at(req, w_, sizeof w_ / sizeof w_[0], __LINE__);                                                \
-    } while (0)
-
 #define CT_JSON                                                                                                        \
     { "Content-Type", "application/json", false }
 #define OURS(attempt, iso)                                                                                             \

@@ -3,8 +3,11 @@
 #define HS_TEST_UTIL_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <string.h>
 
 #include "alloc.h"
+#include "outbound.h"
 #include "resource.h"
 
 /* JSON from text written with single quotes (easier in C strings); fails
@@ -33,5 +36,32 @@ static inline json_t *hs_test_dest(const char *text, const char *id, int line) {
     if (id) json_object_set_new(doc, "id", json_string(id));
     return doc;
 }
+
+/* One expected outbound header; value NULL: any (checked apart). */
+typedef struct hs_test_header {
+    const char *name, *value;
+    bool secret;
+} hs_test_header;
+
+/* The request's headers are exactly these, in this order. */
+static inline void hs_test_expect_headers(const hs_out_req *req, const hs_test_header *w, size_t n, int line) {
+    for (size_t i = 0; i < n && i < req->nheaders; i++) {
+        const hs_out_header *h = &req->headers[i];
+        if (strcmp(h->name, w[i].name) != 0 || (w[i].value && strcmp(h->value, w[i].value) != 0) ||
+            h->secret != w[i].secret)
+            fail_msg("line %d: header #%zu is %s: %s (secret %d), want %s: %s (secret %d)", line, i, h->name, h->value,
+                     h->secret, w[i].name, w[i].value ? w[i].value : "(any)", w[i].secret);
+    }
+    if (req->nheaders != n) {
+        for (size_t i = 0; i < req->nheaders; i++)
+            print_message("  #%zu %s: %s\n", i, req->headers[i].name, req->headers[i].value);
+        fail_msg("line %d: %zu headers, want %zu", line, req->nheaders, n);
+    }
+}
+#define EXPECT_HEADERS(req, ...)                                                                                       \
+    do {                                                                                                               \
+        const hs_test_header w_[] = {__VA_ARGS__};                                                                     \
+        hs_test_expect_headers(req, w_, sizeof w_ / sizeof w_[0], __LINE__);                                           \
+    } while (0)
 
 #endif
