@@ -4,9 +4,8 @@
 // starts empty: left empty it keeps the stored secret (and is not sent);
 // typed into, it replaces it. The type is fixed here (changing it needs a
 // whole new config: create a new destination).
-import { api } from './api.js';
-import { h, card, field, select, button, toast } from './ui.js';
-import { mergePatch, parseJson, num, textOrNull, showError, FieldError } from './forms.js';
+import { h, card, field, select, button } from './ui.js';
+import { mergePatch, parseJson, num, textOrNull, FieldError, resourcePath, onSavePatch } from './forms.js';
 
 const AUTH_TYPES = ['none', 'bearer', 'basic', 'api_key', 'custom'];
 // each auth type's settings: [name, secret?]
@@ -154,21 +153,6 @@ export function editDestinationForm(d, { saved, close }) {
     return p;
   }
 
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    err.replaceChildren();
-    submit.disabled = true;
-    try {
-      const body = patchBody();
-      if (!Object.keys(body).length) { toast('Nothing changed'); close(); return; }
-      await api('PATCH', '/v1/destinations/' + encodeURIComponent(d.id), body);
-      toast('Destination saved');
-      saved();
-    } catch (e) {
-      if (e.status !== 401) showError(err, form, e);
-    } finally {
-      submit.disabled = false;
-    }
-  });
+  onSavePatch(form, { submit, err, path: resourcePath('destinations', d.id), what: 'Destination', patchBody, saved, close });
   return card('Edit destination', form, { cls: 'edit' });
 }

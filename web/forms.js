@@ -3,7 +3,8 @@
 // difference as a JSON merge patch (RFC 7386), so an untouched field (a
 // masked secret above all) is not sent at all. A 400 is shown next to the
 // form, naming the field, and the input stays as the user left it.
-import { h } from './ui.js';
+import { api } from './api.js';
+import { h, toast, act } from './ui.js';
 
 const isObj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -79,4 +80,47 @@ export function showError(slot, form, e) {
   best.classList.add('invalid');
   best.setAttribute('aria-invalid', 'true');
   best.focus();
+}
+
+// The API path of one resource ("sources", "connections", "destinations").
+export const resourcePath = (kind, id) => '/v1/' + kind + '/' + encodeURIComponent(id);
+
+// The submit of an edit form: PATCH path with what patchBody() returns
+// (nothing changed: just close), then saved(); an error is shown in err
+// (a 401 has signed out already). what: "Source" for "Source saved".
+export function onSavePatch(form, { submit, err, path, what, patchBody, saved, close }) {
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    err.replaceChildren();
+    submit.disabled = true;
+    try {
+      const body = patchBody();
+      if (!Object.keys(body).length) { toast('Nothing changed'); close(); return; }
+      await api('PATCH', path, body);
+      toast(what + ' saved');
+      saved();
+    } catch (e) {
+      if (e.status !== 401) showError(err, form, e);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+}
+
+// A button's PATCH (pause, enable...), then after().
+export function patchThen(path, body, after) {
+  return act(async () => {
+    await api('PATCH', path, body);
+    after();
+  });
+}
+
+// A button's DELETE once the user confirmed question, then after().
+export function deleteThen(question, path, what, after) {
+  if (!window.confirm(question)) return;
+  return act(async () => {
+    await api('DELETE', path);
+    toast(what + ' deleted');
+    after();
+  });
 }

@@ -2,8 +2,8 @@
 // rules that pick them and the JSONata transform that reshapes them; plus
 // a box to try a transform on a sample body (POST /v1/transforms/test).
 import { api, get, qs } from './api.js';
-import { h, card, pageHead, badge, mono, empty, field, button, errorBox, code, select, toast, pretty, act } from './ui.js';
-import { mergePatch, parseJson, textOrNull, showError } from './forms.js';
+import { h, card, pageHead, badge, mono, empty, field, button, errorBox, code, select, toast, pretty } from './ui.js';
+import { mergePatch, parseJson, textOrNull, resourcePath, onSavePatch, patchThen, deleteThen } from './forms.js';
 
 const FILTER_EXAMPLE = '[{"field": "payload.type", "op": "eq", "value": "order.created"}]';
 
@@ -85,46 +85,23 @@ function editConnectionForm(c, play, { saved, close }) {
       button('Try it', () => play.load({ ...c, transform: transform.value }), 'try-edit'),
       button('Cancel', close, 'btn-ghost')),
     err);
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    err.replaceChildren();
-    submit.disabled = true;
-    try {
-      const body = mergePatch(c, {
-        ...c,
-        name: textOrNull(name),
-        enabled: enabled.checked,
-        filter_rules: parseJson(rules.value, 'filter_rules', null),
-        transform: transform.value.trim() ? transform.value : null,
-      });
-      if (!Object.keys(body).length) { toast('Nothing changed'); close(); return; }
-      await api('PATCH', '/v1/connections/' + encodeURIComponent(c.id), body);
-      toast('Connection saved');
-      saved();
-    } catch (e) {
-      if (e.status !== 401) showError(err, form, e);
-    } finally {
-      submit.disabled = false;
-    }
+  onSavePatch(form, {
+    submit, err, path: resourcePath('connections', c.id), what: 'Connection', saved, close,
+    patchBody: () => mergePatch(c, {
+      ...c,
+      name: textOrNull(name),
+      enabled: enabled.checked,
+      filter_rules: parseJson(rules.value, 'filter_rules', null),
+      transform: transform.value.trim() ? transform.value : null,
+    }),
   });
   return form;
 }
 
-function patch(ctx, c, body) {
-  return act(async () => {
-    await api('PATCH', '/v1/connections/' + encodeURIComponent(c.id), body);
-    ctx.refresh();
-  });
-}
+const patch = (ctx, c, body) => patchThen(resourcePath('connections', c.id), body, () => ctx.refresh());
 
-function remove(ctx, c) {
-  if (!window.confirm('Delete this connection? Events stop flowing from its source to its destination.')) return;
-  return act(async () => {
-    await api('DELETE', '/v1/connections/' + encodeURIComponent(c.id));
-    toast('Connection deleted');
-    ctx.refresh();
-  });
-}
+const remove = (ctx, c) => deleteThen('Delete this connection? Events stop flowing from its source to its destination.',
+  resourcePath('connections', c.id), 'Connection', () => ctx.refresh());
 
 function connectionForm(ctx, close) {
   const err = h('div', { class: 'field wide' });

@@ -6,9 +6,10 @@
 import { api, get, qs } from './api.js';
 import {
   h, card, pageHead, table, row, badge, circuitBadge, setBadge, time, mono, empty, select, field, button, errorBox,
-  kv, code, value, duration, toast, throttle, loading, act,
+  kv, code, value, duration, toast, throttle, loading,
 } from './ui.js';
 import { editDestinationForm } from './edit_destination.js';
+import { resourcePath, patchThen, deleteThen } from './forms.js';
 
 const TYPES = ['http', 'aws_sqs', 'aws_s3', 'aws_eventbridge', 'gcp_pubsub', 'kafka', 'rabbitmq', 'websocket'];
 const CONFIG_HINTS = {
@@ -293,18 +294,11 @@ export async function renderDetail(ctx) {
     }
   }
   function togglePause() {
-    return act(async () => {
-      await api('PATCH', '/v1/destinations/' + encodeURIComponent(d.id), { status: d.status === 'paused' ? 'active' : 'paused' });
-      ctx.refresh();
-    });
+    return patchThen(resourcePath('destinations', d.id), { status: d.status === 'paused' ? 'active' : 'paused' }, () => ctx.refresh());
   }
   function remove() {
-    if (!window.confirm(`Delete destination “${d.name}”? Its pending deliveries are cancelled.`)) return;
-    return act(async () => {
-      await api('DELETE', '/v1/destinations/' + encodeURIComponent(d.id));
-      toast('Destination deleted');
-      ctx.go('#/destinations');
-    });
+    return deleteThen(`Delete destination “${d.name}”? Its pending deliveries are cancelled.`,
+      resourcePath('destinations', d.id), 'Destination', () => ctx.go('#/destinations'));
   }
 }
 

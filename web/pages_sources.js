@@ -1,8 +1,8 @@
 // Sources: where events come in. Each row shows the ingest URL to give a
 // sender (no key needed to post there), with a copy button.
 import { api } from './api.js';
-import { h, card, pageHead, table, badge, time, empty, field, button, errorBox, copyField, toast, select, act } from './ui.js';
-import { mergePatch, textOrNull, showError } from './forms.js';
+import { h, card, pageHead, table, badge, time, empty, field, button, errorBox, copyField, toast, select } from './ui.js';
+import { mergePatch, textOrNull, resourcePath, onSavePatch, patchThen, deleteThen } from './forms.js';
 
 export function ingestUrl(s) {
   return `${location.origin}/v1/ingest/${encodeURIComponent(s.slug || s.id)}`;
@@ -59,40 +59,17 @@ function editSourceForm(s, { saved, close }) {
     field('Name', name), field('Description', desc), field('Status', status, 'paused: events are stored, not delivered; disabled: ingest answers 404'),
     h('div', { class: 'form-actions' }, submit, button('Cancel', close, 'btn-ghost')),
     err);
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    err.replaceChildren();
-    submit.disabled = true;
-    try {
-      const body = mergePatch(s, { ...s, name: name.value.trim(), description: textOrNull(desc), status: status.value });
-      if (!Object.keys(body).length) { toast('Nothing changed'); close(); return; }
-      await api('PATCH', '/v1/sources/' + encodeURIComponent(s.id), body);
-      toast('Source saved');
-      saved();
-    } catch (e) {
-      if (e.status !== 401) showError(err, form, e);
-    } finally {
-      submit.disabled = false;
-    }
+  onSavePatch(form, {
+    submit, err, path: resourcePath('sources', s.id), what: 'Source', saved, close,
+    patchBody: () => mergePatch(s, { ...s, name: name.value.trim(), description: textOrNull(desc), status: status.value }),
   });
   return card(`Edit source “${s.name}”`, form, { cls: 'edit' });
 }
 
-function patch(ctx, s, body) {
-  return act(async () => {
-    await api('PATCH', '/v1/sources/' + encodeURIComponent(s.id), body);
-    ctx.refresh();
-  });
-}
+const patch = (ctx, s, body) => patchThen(resourcePath('sources', s.id), body, () => ctx.refresh());
 
-function remove(ctx, s) {
-  if (!window.confirm(`Delete source “${s.name}”? Its ingest URL stops accepting events.`)) return;
-  return act(async () => {
-    await api('DELETE', '/v1/sources/' + encodeURIComponent(s.id));
-    toast('Source deleted');
-    ctx.refresh();
-  });
-}
+const remove = (ctx, s) => deleteThen(`Delete source “${s.name}”? Its ingest URL stops accepting events.`,
+  resourcePath('sources', s.id), 'Source', () => ctx.refresh());
 
 function sourceForm(ctx, close) {
   const err = h('div', { class: 'field wide' });

@@ -468,6 +468,28 @@ test('the dashboard, end to end in Chromium', { timeout: 240000 * SLOW }, async 
     assert.deepEqual(urls, [`${srv.url}/v1/ingest/shop`], 'the slug, so the ingest URL, is unchanged');
   });
 
+  await t.test('the list buttons: pause and resume a source, delete one after confirming', async () => {
+    const spare = (await srv.req('POST', '/v1/sources', { name: 'Spare' })).body;
+    await go('#/', '.stat');
+    await go('#/sources', '#sources-table');
+    const rowOf = (name) => `#sources-table tr:has(a:text-is("${name}"))`;
+    const shop = (await srv.req('GET', '/v1/sources/shop')).body;
+    const sent = patches.length;
+    await page.click(`${rowOf('Web shop')} button:text-is("Pause")`);
+    await page.waitForSelector(`${rowOf('Web shop')} button:text-is("Resume")`);
+    assert.deepEqual(patches.slice(sent), [{ path: '/v1/sources/' + shop.id, body: { status: 'paused' } }]);
+    assert.equal((await srv.req('GET', '/v1/sources/shop')).body.status, 'paused');
+    await page.click(`${rowOf('Web shop')} button:text-is("Resume")`);
+    await page.waitForSelector(`${rowOf('Web shop')} button:text-is("Pause")`);
+    assert.equal((await srv.req('GET', '/v1/sources/shop')).body.status, 'active');
+    let asked = '';
+    page.once('dialog', (d) => { asked = d.message(); d.accept(); });
+    await page.click(`${rowOf('Spare')} button:text-is("Delete")`);
+    await page.waitForSelector(rowOf('Spare'), { state: 'detached' });
+    assert.match(asked, /^Delete source “Spare”\?/);
+    assert.equal((await srv.req('GET', '/v1/sources/' + spare.id)).status, 404);
+  });
+
   await t.test('signing out forgets the key', async () => {
     await page.click('#logout');
     await page.waitForSelector('#login-form');
