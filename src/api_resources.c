@@ -9,7 +9,6 @@
 #include "api_call.h"
 #include "metrics.h"
 #include "resource.h"
-#include "timeutil.h"
 
 /* Listing filters each kind accepts: query parameter = indexed column. */
 static const char *const *list_filters(hs_kind kind) {
@@ -35,6 +34,10 @@ static void resource_written(hs_api_call *c) {
  * the resource's series are gone from GET /metrics. */
 static void resource_deleted(hs_api_call *c) {
     hs_metrics *m = c->api->metrics;
+    /* ingests committed before the delete report to the metrics first: their
+     * completions may be waiting behind this hook, and would bring a
+     * forgotten source's series back */
+    hs_store_run_completions(c->api->store);
     switch (c->kind) {
     case HS_KIND_DESTINATION:
         /* the scheduler first: it marks the destination removed, so an attempt
@@ -43,7 +46,7 @@ static void resource_deleted(hs_api_call *c) {
         if (m) hs_metrics_forget_destination(m, c->after_id);
         break;
     case HS_KIND_SOURCE:
-        if (m) hs_metrics_forget_source(m, c->after_id, hs_now_ms());
+        if (m) hs_metrics_forget_source(m, c->after_id);
         break;
     default: hs_scheduler_connection_remove(c->api->sched, c->after_id); break;
     }

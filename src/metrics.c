@@ -23,12 +23,6 @@ typedef struct per_dest {
     uint64_t attempts[HS_OUTCOME_COUNT];
 } per_dest;
 
-/* A deleted source, remembered until until_ms (HS_METRICS_FORGET_MS). */
-typedef struct gone {
-    char id[HS_ID_MAX];
-    uint64_t until_ms;
-} gone;
-
 /* One minute of activity. */
 typedef struct minute {
     uint64_t minute; /* minutes since the epoch; 0: unused */
@@ -38,7 +32,6 @@ typedef struct minute {
 
 struct hs_metrics {
     hs_idmap sources, dests;
-    hs_idmap gone_sources;                            /* id -> gone */
     uint64_t latency[HS_METRICS_LATENCY_BUCKETS + 1]; /* successful deliveries, since start */
     uint64_t latency_sum_ms;
     minute ring[RING_MINUTES];
@@ -55,10 +48,8 @@ void hs_metrics_free(hs_metrics *m) {
     if (!m) return;
     hs_idmap_each(&m->sources, free_value, NULL);
     hs_idmap_each(&m->dests, free_value, NULL);
-    hs_idmap_each(&m->gone_sources, free_value, NULL);
     hs_idmap_free(&m->sources);
     hs_idmap_free(&m->dests);
-    hs_idmap_free(&m->gone_sources);
     hs_free(m);
 }
 
@@ -79,23 +70,14 @@ static size_t latency_bucket(uint64_t ms) {
     return i;
 }
 
-/* Was source_id deleted lately? An expired memory of it goes now. */
-static bool source_gone(hs_metrics *m, const char *source_id, uint64_t now_ms) {
-    gone *g = hs_idmap_get(&m->gone_sources, source_id);
-    if (!g) return false;
-    if (now_ms < g->until_ms) return true;
-    hs_free(hs_idmap_del(&m->gone_sources, g->id));
-    return false;
-}
-
 void hs_metrics_ingested(hs_metrics *m, const char *source_id, uint64_t now_ms) {
     per_source *s = hs_idmap_get(&m->sources, source_id);
-    if (!s && !source_gone(m, source_id, now_ms)) {
+    if (!s) {
         s = hs_calloc(1, sizeof *s);
         snprintf(s->id, sizeof s->id, "%s", source_id);
         hs_idmap_put(&m->sources, s->id, s);
     }
-    if (s) s->events++;
+    s->events++;
     this_minute(m, now_ms)->ingested++;
 }
 
@@ -122,45 +104,10 @@ void hs_metrics_attempt(hs_metrics *m, const char *destination_id, hs_outcome ou
 
 /* ---- deleted resources ---- */
 
-typedef struct expired {
-    uint64_t now_ms;
-    const char **ids; /* borrowed from the gone entries */
-    size_t n, cap;
-} expired;
-
-static void collect_expired(void *value, void *ud) {
-    gone *g = value;
-    expired *e = ud;
-    if (e->now_ms < g->until_ms) return;
-    if (e->n == e->cap) {
-        e->cap = e->cap ? e->cap * 2 : 16;
-        e->ids = hs_realloc(e->ids, e->cap * sizeof *e->ids);
-    }
-    e->ids[e->n++] = g->id;
-}
-
-/* Drop the memories that have expired. Run at each forget, so that their
- * number stays that of the sources deleted in the last HS_METRICS_FORGET_MS
- * (plus the last batch, when deletes stop). */
-static void prune_gone(hs_metrics *m, uint64_t now_ms) {
-    expired e = {.now_ms = now_ms};
-    /* collected first: the map must not change while it is walked */
-    hs_idmap_each(&m->gone_sources, collect_expired, &e);
-    for (size_t i = 0; i < e.n; i++) hs_free(hs_idmap_del(&m->gone_sources, e.ids[i]));
-    hs_free(e.ids);
-}
-
-void hs_metrics_forget_source(hs_metrics *m, const char *source_id, uint64_t now_ms) {
+void hs_metrics_forget_source(hs_metrics *m, const char *source_id) {
+    /* nothing to remember: the caller ran the store's completions first, so
+     * every ingest of it committed before the delete is counted already */
     hs_free(hs_idmap_del(&m->sources, source_id));
-    prune_gone(m, now_ms);
-    /* remembered even when it never had a series: a late ingest may be its first */
-    gone *g = hs_idmap_get(&m->gone_sources, source_id);
-    if (!g) {
-        g = hs_calloc(1, sizeof *g);
-        snprintf(g->id, sizeof g->id, "%s", source_id);
-        hs_idmap_put(&m->gone_sources, g->id, g);
-    }
-    g->until_ms = now_ms + HS_METRICS_FORGET_MS;
 }
 
 void hs_metrics_forget_destination(hs_metrics *m, const char *destination_id) {

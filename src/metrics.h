@@ -39,19 +39,11 @@ void hs_metrics_ingested(hs_metrics *m, const char *source_id, uint64_t now_ms);
 void hs_metrics_attempt(hs_metrics *m, const char *destination_id, hs_outcome outcome, uint64_t latency_ms,
                         uint64_t now_ms);
 
-/* How long a deleted source's id is remembered. An ingest committed just
- * before the delete (same or earlier group) has its completion queued for
- * the loop before the delete's worker is woken, but libuv may still run the
- * delete's after hook first (it serves the threadpool's wake-up and the
- * store's in its own order), so hs_metrics_ingested can come just after
- * the forget and must not bring the series back. That completion is
- * already queued, so minutes are a wide margin; ids are never reused. */
-#define HS_METRICS_FORGET_MS (10 * 60 * 1000)
-
 /* The source was deleted: its series leave the exposition and its memory
- * is freed; an ingest of it reported within HS_METRICS_FORGET_MS counts in
- * the overview only. The overview (server-wide) keeps what it did. */
-void hs_metrics_forget_source(hs_metrics *m, const char *source_id, uint64_t now_ms);
+ * is freed. The overview (server-wide) keeps what it did. Call it after
+ * hs_store_run_completions: every ingest of the source committed before
+ * the delete has then been counted, and no later one can commit. */
+void hs_metrics_forget_source(hs_metrics *m, const char *source_id);
 /* The destination was deleted: its series leave the exposition; the
  * latency histogram and the overview keep its past attempts. Call it after
  * hs_scheduler_destination_remove: from then on the scheduler reports the

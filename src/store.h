@@ -76,6 +76,12 @@ int hs_store_open(const char *url, hs_store **out, hs_error *err);
 /* Enable async completions on loop (loop thread; once, before hs_store_ingest). */
 int hs_store_attach_loop(hs_store *s, uv_loop_t *loop);
 
+/* Run now, on the loop thread, the completions of every async write
+ * committed so far (they would otherwise run at the loop's next wake-up).
+ * A sync write's caller uses it to see everything committed before its own
+ * write completed first, whatever order libuv serves its wake-ups in. */
+void hs_store_run_completions(hs_store *s);
+
 /* Shut down: refuse new writes (HS_ERR_CLOSED), commit what is queued,
  * deliver the remaining async completions, join the writer thread, close the
  * database. Call on the loop thread (if attached) after the HTTP server has

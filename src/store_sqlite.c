@@ -424,6 +424,10 @@ static void drain_completions(hs_store *s) {
 
 static void on_async(uv_async_t *h) { drain_completions(h->data); }
 
+void hs_store_run_completions(hs_store *s) {
+    if (s->loop) drain_completions(s);
+}
+
 int hs_store_attach_loop(hs_store *s, uv_loop_t *loop) {
     if (s->loop) return HS_ERR_INVALID;
     int rc = uv_async_init(loop, &s->async, on_async);
