@@ -6,6 +6,12 @@
  * its single timer expires (one uv_timer_t). Results come out of
  * curl_multi_info_read after each curl_multi_socket_action.
  *
+ * A connection's poll handle outlives the transfer: when curl stops
+ * watching a kept-alive connection the handle is parked, still registered
+ * with epoll, and the next transfer on that connection takes it back
+ * without a system call. curl closes connection sockets through
+ * on_close_socket, which is where a parked handle ends.
+ *
  * Re-entrancy rules kept here: no curl_multi_* call from inside a curl
  * callback (socket, timer, header, write); user callbacks run only from loop
  * callbacks, after curl has returned, so they may send, cancel or close.
@@ -17,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "buf.h"
@@ -36,10 +43,18 @@ typedef struct sock_ctx {
     uv_poll_t poll;
     hs_http_client *c;
     curl_socket_t fd;
-    int events; /* what curl last asked to watch */
+    int events;  /* what the handle watches: what curl last asked for, 0 once stopped */
+    bool conn;   /* a connection socket: curl closes it through on_close_socket */
+    bool parked; /* curl is not watching it (an idle kept-alive connection) */
     bool closed;
     struct sock_ctx *prev, *next;
 } sock_ctx;
+
+/* What we know of one fd number. */
+typedef struct fd_slot {
+    sock_ctx *sc; /* its poll handle, parked or not */
+    bool conn;    /* opened by curl as a connection (CURLOPT_SOCKOPTFUNCTION) */
+} fd_slot;
 
 struct hs_http_call {
     hs_http_client *c;
@@ -73,6 +88,8 @@ struct hs_http_client {
     hs_http_call *running;
     hs_http_call *queue_head, *queue_tail;
     sock_ctx *socks;
+    fd_slot *fds; /* indexed by fd */
+    size_t nfds;
     size_t active;
     int open_handles; /* uv handles whose close callback has not run yet */
     bool closing, handles_closing;
@@ -93,8 +110,21 @@ static void check_done(hs_http_client *c);
 static void handle_gone(hs_http_client *c) {
     if (--c->open_handles == 0 && c->handles_closing) {
         if (c->done) c->done(c->done_ud);
+        hs_free(c->fds);
         hs_free(c);
     }
+}
+
+static fd_slot *slot_of(hs_http_client *c, curl_socket_t fd) {
+    if (fd < 0) return NULL;
+    if ((size_t)fd >= c->nfds) {
+        size_t n = c->nfds ? c->nfds : 64;
+        while (n <= (size_t)fd) n *= 2;
+        c->fds = hs_realloc(c->fds, n * sizeof *c->fds);
+        memset(c->fds + c->nfds, 0, (n - c->nfds) * sizeof *c->fds);
+        c->nfds = n;
+    }
+    return &c->fds[fd];
 }
 
 static void on_handle_closed(uv_handle_t *h) { handle_gone(h->data); }
@@ -115,14 +145,48 @@ static void sock_close(sock_ctx *sc) {
     else
         c->socks = sc->next;
     if (sc->next) sc->next->prev = sc->prev;
+    fd_slot *slot = slot_of(c, sc->fd);
+    if (slot->sc == sc) slot->sc = NULL;
     /* uv_close stops polling now, so curl may close the fd right after */
     uv_close((uv_handle_t *)&sc->poll, on_sock_closed);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events);
+
+static void sock_watch(sock_ctx *sc, int events) {
+    /* uv_poll_start always re-registers the fd with epoll (two system
+     * calls), so only call it when what is watched changes */
+    if (events == sc->events && uv_is_active((uv_handle_t *)&sc->poll)) return;
+    sc->events = events;
+    int rc = uv_poll_start(&sc->poll, events, on_poll);
+    if (rc != 0) hs_warn("http client: cannot poll socket %d: %s", (int)sc->fd, uv_strerror(rc));
+}
+
+/* curl no longer watches the socket. A connection stays open in curl's
+ * cache: keep its handle (and epoll registration) for the next transfer.
+ * Anything else (a resolver's socketpair) curl may close without telling
+ * on_close_socket, so its handle goes now. */
+static void sock_release(sock_ctx *sc) {
+    if (!sc->conn || sc->c->closing) {
+        sock_close(sc);
+        return;
+    }
+    sc->parked = true;
+    uv_unref((uv_handle_t *)&sc->poll); /* an idle connection does not keep the loop alive */
 }
 
 static void on_poll(uv_poll_t *h, int status, int events) {
     sock_ctx *sc = h->data;
     hs_http_client *c = sc->c;
     if (!c->multi || sc->closed) return;
+    if (sc->parked) {
+        /* an idle connection turned readable: the peer closed it (or sent
+         * what it should not have). Stop watching; curl's own check finds
+         * it dead before any reuse and closes it. */
+        uv_poll_stop(&sc->poll);
+        sc->events = 0;
+        return;
+    }
     /* On an error (libuv sees POLLERR, e.g. after a reset) pass no flags:
      * curl then checks the socket itself, reads what arrived before the
      * reset and reports the real cause instead of a generic poll error. */
@@ -135,7 +199,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     curl_multi_socket_action(c->multi, sc->fd, flags, &running);
     /* libuv stops a handle that reported an error, but curl only speaks up
      * when what it wants changes: resume watching if it still wants it */
-    if (status < 0 && !sc->closed) uv_poll_start(&sc->poll, sc->events, on_poll);
+    if (status < 0 && !sc->closed && !sc->parked && sc->events) sock_watch(sc, sc->events);
     check_done(c);
 }
 
@@ -144,36 +208,62 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, vo
     hs_http_client *c = userp;
     sock_ctx *sc = socketp;
     if (what == CURL_POLL_REMOVE) {
-        if (sc) sock_close(sc);
+        if (sc) sock_release(sc);
         return 0;
     }
     if (sc && sc->closed) return 0; /* only during close: curl is being torn down */
     if (!sc) {
         if (c->closing) return 0;
-        sc = hs_calloc(1, sizeof *sc);
-        sc->c = c;
-        sc->fd = s;
-        /* Returning -1 would mark the whole multi handle dead; a socket we
-         * cannot watch instead stalls one transfer until its timeout. */
-        int rc = uv_poll_init_socket(c->loop, &sc->poll, s);
-        if (rc != 0) {
-            hs_warn("http client: cannot watch socket %d: %s", (int)s, uv_strerror(rc));
-            hs_free(sc);
-            return 0;
+        fd_slot *slot = slot_of(c, s);
+        sc = slot->sc; /* a parked handle: this connection is reused */
+        if (!sc) {
+            sc = hs_calloc(1, sizeof *sc);
+            sc->c = c;
+            sc->fd = s;
+            sc->conn = slot->conn;
+            /* Returning -1 would mark the whole multi handle dead; a socket we
+             * cannot watch instead stalls one transfer until its timeout. */
+            int rc = uv_poll_init_socket(c->loop, &sc->poll, s);
+            if (rc != 0) {
+                hs_warn("http client: cannot watch socket %d: %s", (int)s, uv_strerror(rc));
+                hs_free(sc);
+                return 0;
+            }
+            sc->poll.data = sc;
+            c->open_handles++;
+            sc->next = c->socks;
+            if (c->socks) c->socks->prev = sc;
+            c->socks = sc;
+            slot->sc = sc;
+        } else {
+            sc->parked = false;
+            uv_ref((uv_handle_t *)&sc->poll);
         }
-        sc->poll.data = sc;
-        c->open_handles++;
-        sc->next = c->socks;
-        if (c->socks) c->socks->prev = sc;
-        c->socks = sc;
         curl_multi_assign(c->multi, s, sc);
     }
-    sc->events = 0;
-    if (what & CURL_POLL_IN) sc->events |= UV_READABLE;
-    if (what & CURL_POLL_OUT) sc->events |= UV_WRITABLE;
-    int rc = uv_poll_start(&sc->poll, sc->events, on_poll);
-    if (rc != 0) hs_warn("http client: cannot poll socket %d: %s", (int)s, uv_strerror(rc));
+    int events = 0;
+    if (what & CURL_POLL_IN) events |= UV_READABLE;
+    if (what & CURL_POLL_OUT) events |= UV_WRITABLE;
+    sock_watch(sc, events);
     return 0;
+}
+
+/* CURLOPT_SOCKOPTFUNCTION: curl created fd for a connection. */
+static int on_sockopt(void *clientp, curl_socket_t fd, curlsocktype purpose) {
+    hs_http_client *c = clientp;
+    if (purpose == CURLSOCKTYPE_IPCXN) slot_of(c, fd)->conn = true;
+    return CURL_SOCKOPT_OK;
+}
+
+/* CURLOPT_CLOSESOCKETFUNCTION: curl closes a connection socket. Its handle
+ * (parked, or still watched while curl tears the transfer down) must stop
+ * polling before the fd number can come back for another socket. */
+static int on_close_socket(void *clientp, curl_socket_t fd) {
+    hs_http_client *c = clientp;
+    fd_slot *slot = slot_of(c, fd);
+    if (slot->sc) sock_close(slot->sc);
+    slot->conn = false;
+    return close(fd) == 0 ? 0 : 1;
 }
 
 static void on_timer(uv_timer_t *t) {
@@ -515,6 +605,10 @@ static int setup_easy(hs_http_call *call) {
     SET(CURLOPT_WRITEFUNCTION, on_body);
     SET(CURLOPT_WRITEDATA, (void *)call);
     SET(CURLOPT_HTTPHEADER, call->hdrs);
+    SET(CURLOPT_SOCKOPTFUNCTION, on_sockopt);
+    SET(CURLOPT_SOCKOPTDATA, (void *)call->c);
+    SET(CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
+    SET(CURLOPT_CLOSESOCKETDATA, (void *)call->c);
     if (strcmp(req->method, "GET") == 0) {
         SET(CURLOPT_HTTPGET, 1L); /* a body on GET is not sent */
     } else {

@@ -48,7 +48,7 @@ static long long mono_ms(void) {
 
 /* ---- raw server ----------------------------------------------------------- */
 
-typedef enum { RAW_SILENT, RAW_SCRIPT, RAW_RESET, RAW_TRICKLE, RAW_FLOOD } raw_mode;
+typedef enum { RAW_SILENT, RAW_SCRIPT, RAW_RESET, RAW_TRICKLE, RAW_FLOOD, RAW_LINGER_CLOSE } raw_mode;
 
 typedef struct raw_srv raw_srv;
 
@@ -131,6 +131,10 @@ static void on_trickle(uv_timer_t *t) {
     if (++rc->trickled == 10) uv_timer_stop(t);
 }
 
+static void raw_conn_close(raw_conn *rc, bool reset);
+
+static void on_linger_done(uv_timer_t *t) { raw_conn_close(t->data, false); }
+
 static void raw_answer(raw_conn *rc) {
     raw_srv *s = rc->s;
     rc->answered = true;
@@ -145,6 +149,10 @@ static void raw_answer(raw_conn *rc) {
     case RAW_FLOOD:
         raw_write(rc, s->script, s->script_len, on_written);
         raw_write(rc, s->flood, sizeof s->flood, on_flood_written);
+        break;
+    case RAW_LINGER_CLOSE: /* a keep-alive answer, then the connection is closed while idle */
+        raw_write(rc, s->script, s->script_len, on_written);
+        uv_timer_start(&rc->timer, on_linger_done, 30, 0);
         break;
     }
 }
@@ -689,6 +697,26 @@ static void test_connection_reuse(void **state) {
     assert_int_equal(st.connections_accepted, 1);
 }
 
+/* The receiver closes each kept-alive connection shortly after answering:
+ * the client's idle handle for it sees the close, and every next request
+ * goes out on a new connection (whose fd is usually the number the closed
+ * one had) and is answered. */
+static void test_idle_connection_closed_by_peer(void **state) {
+    fx *f = *state;
+    static const char script[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    f->raw = raw_start(&f->loop, RAW_LINGER_CLOSE, script, sizeof script - 1);
+    for (int i = 0; i < 5; i++) {
+        send_ok(f, mkreq("POST", f->raw->port, "/", "x", 1, 5000), i);
+        RUN_UNTIL(f, f->res[i].done, 5000);
+        assert_int_equal(f->res[i].resp->error, 0);
+        assert_int_equal(f->res[i].resp->status, 200);
+        assert_string_equal(f->res[i].resp->body, "ok");
+        RUN_UNTIL(f, f->raw->conns == NULL, 5000); /* closed by the receiver */
+        run_for(f, 20);                            /* and seen by the client */
+    }
+    assert_int_equal(f->raw->accepts, 5);
+}
+
 static void test_concurrent(void **state) {
     fx *f = *state;
     for (int i = 0; i < 100; i++) send_ok(f, mkreq("POST", f->port, "/hdrs", "x", 1, 5000), i);
@@ -816,6 +844,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_header_line_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_header_block_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connection_reuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idle_connection_closed_by_peer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_in_flight, setup, teardown),
