@@ -7,10 +7,12 @@
  * is pending; the circuit state after the attempt is saved. So after a crash
  * the store never says "retry at T" without the attempt that led to it.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "alloc.h"
 #include "buf.h"
+#include "id.h"
 #include "json_text.h"
 #include "store_int.h"
 #include "timeutil.h"
@@ -98,11 +100,11 @@ static const char SQL_ATTEMPT_INSERT[] =
 /* a delivery cancelled meanwhile (its destination deleted) stays cancelled */
 static const char SQL_DELIVERY_SETTLE[] = "UPDATE deliveries SET status = ?2, attempts = ?3, next_attempt_at = ?4, "
                                           "updated_at = ?5 WHERE id = ?1 AND status = 'pending'";
-/* one of the event's deliveries ended (?2: 1 when in the DLQ): once none is
+/* ?2 of the event's deliveries ended, ?3 of them in the DLQ: once none is
  * open the status says how it went */
 static const char SQL_EVENT_SETTLE[] =
-    "UPDATE events SET open_deliveries = open_deliveries - 1, failed_deliveries = failed_deliveries + ?2, "
-    "status = CASE WHEN open_deliveries > 1 THEN status WHEN failed_deliveries + ?2 > 0 THEN 'failed' "
+    "UPDATE events SET open_deliveries = open_deliveries - ?2, failed_deliveries = failed_deliveries + ?3, "
+    "status = CASE WHEN open_deliveries > ?2 THEN status WHEN failed_deliveries + ?3 > 0 THEN 'failed' "
     "ELSE 'delivered' END WHERE id = ?1";
 /* one of its deliveries is open again (a manual retry of a DLQ'd one) */
 static const char SQL_EVENT_REOPEN[] =
@@ -142,14 +144,56 @@ static int run_keyed(hs_conn *w, const char *sql, const char *id, int64_t num, c
     return step_done(w, st, what, err);
 }
 
+typedef struct hs_settle {
+    char event_id[HS_ID_MAX];
+    int settled, failed;
+    struct hs_settle *next;
+} hs_settle;
+
 /* The delivery just left pending (the UPDATE before changed one row):
- * count that on its event. */
-static int settle_event(hs_conn *w, const char *event_id, bool dlq, hs_error *err) {
-    if (sqlite3_changes(w->db) != 1) return HS_OK; /* cancelled meanwhile: counted then */
-    return run_keyed(w, SQL_EVENT_SETTLE, event_id, dlq ? 1 : 0, "updating the event status", err);
+ * count that on its event, written by hs_settles_flush. */
+static void settle_event(hs_store *s, const char *event_id, bool dlq) {
+    if (sqlite3_changes(s->writer.db) != 1) return; /* cancelled meanwhile: counted then */
+    hs_settle *e = hs_idmap_get(&s->settles, event_id);
+    if (!e) {
+        e = hs_calloc(1, sizeof *e);
+        snprintf(e->event_id, sizeof e->event_id, "%s", event_id);
+        e->next = s->settle_list;
+        s->settle_list = e;
+        hs_idmap_put(&s->settles, e->event_id, e);
+    }
+    e->settled++;
+    e->failed += dlq;
 }
 
-static int record_attempt(hs_conn *w, const hs_attempt_rec *a, hs_error *err) {
+void hs_settles_clear(hs_store *s) {
+    for (hs_settle *e = s->settle_list, *next; e; e = next) {
+        next = e->next;
+        hs_free(e);
+    }
+    s->settle_list = NULL;
+    hs_idmap_free(&s->settles);
+}
+
+int hs_settles_flush(hs_store *s, hs_error *err) {
+    int rc = HS_OK;
+    for (hs_settle *e = s->settle_list; e && rc == HS_OK; e = e->next) {
+        sqlite3_stmt *st = hs_stmt(&s->writer, SQL_EVENT_SETTLE, err);
+        if (!st) {
+            rc = err->code;
+            break;
+        }
+        sqlite3_bind_text(st, 1, e->event_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, e->settled);
+        sqlite3_bind_int(st, 3, e->failed);
+        rc = step_done(&s->writer, st, "updating the event status", err);
+    }
+    hs_settles_clear(s);
+    return rc;
+}
+
+static int record_attempt(hs_store *s, const hs_attempt_rec *a, hs_error *err) {
+    hs_conn *w = &s->writer;
     sqlite3_stmt *st = hs_stmt(w, SQL_ATTEMPT_INSERT, err);
     if (!st) return err->code;
     sqlite3_bind_text(st, 1, a->id, -1, SQLITE_STATIC);
@@ -186,8 +230,8 @@ static int record_attempt(hs_conn *w, const hs_attempt_rec *a, hs_error *err) {
     sqlite3_bind_int64(st, 4, (int64_t)a->next_retry_at);
     sqlite3_bind_int64(st, 5, (int64_t)a->created_at);
     rc = step_done(w, st, "updating the delivery", err); /* resets it; sqlite3_changes still tells */
-    if (rc != HS_OK || strcmp(status, "pending") == 0) return rc;
-    return settle_event(w, a->event_id, a->is_dlq, err);
+    if (rc == HS_OK && strcmp(status, "pending") != 0) settle_event(s, a->event_id, a->is_dlq);
+    return rc;
 }
 
 static int save_circuit(hs_conn *w, const hs_circuit_row *c, hs_error *err) {
@@ -205,7 +249,7 @@ static int save_circuit(hs_conn *w, const hs_circuit_row *c, hs_error *err) {
 static int attempt_exec(hs_store *s, hs_wop *w) {
     hs_attempt_op *op = w->ud;
     int rc = HS_OK;
-    if (op->has_attempt) rc = record_attempt(&s->writer, &op->a, &w->err);
+    if (op->has_attempt) rc = record_attempt(s, &op->a, &w->err);
     if (rc == HS_OK && op->has_circuit) rc = save_circuit(&s->writer, &op->circuit, &w->err);
     w->wrote = rc != HS_OK; /* no savepoint (see run_op): a failure fails the group */
     return rc;

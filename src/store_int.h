@@ -96,6 +96,10 @@ struct hs_store {
     char *path;
     hs_conn writer;  /* owned by the writer thread once it runs */
     hs_idmap routes; /* writer thread: ref (id or slug) -> cached hs_route_set */
+    /* writer thread: events whose deliveries settled in the open group,
+     * counted here and written once per event (hs_settles_flush) */
+    hs_idmap settles;
+    struct hs_settle *settle_list;
 
     pthread_t thread;
     bool thread_started;
@@ -158,6 +162,13 @@ int hs_schema_version(void); /* the newest version this build knows */
 /* store_delivery.c: cancel a deleted destination's pending deliveries and
  * settle their events (writer thread, inside the op's transaction). */
 int hs_deliveries_cancel(hs_conn *w, const char *destination_id, uint64_t now, hs_error *err);
+/* Attempt records count settled deliveries per event instead of rewriting
+ * the event row once per delivery (a fan-out event has one per
+ * destination). The writer writes the counts before COMMIT and before any op
+ * that is not an attempt record or an ingest (those may read or change an
+ * event's counters); hs_settles_clear drops them with a failed group. */
+int hs_settles_flush(hs_store *s, hs_error *err);
+void hs_settles_clear(hs_store *s);
 
 /* store_routes.c: the source named by ref (id or slug) and its routes, from
  * the cache or the database. Valid until the next hs_routes_clear. */

@@ -277,6 +277,7 @@ static size_t bucket_of(const uint64_t *le, uint64_t v) {
 static void fail_group(hs_store *s, hs_wop *group, const hs_error *why) {
     hs_conn *w = &s->writer;
     hs_routes_clear(s); /* routes read inside the rolled-back transaction */
+    hs_settles_clear(s);
     if (!sqlite3_get_autocommit(w->db)) {
         int rc = run_sql(w, "ROLLBACK");
         if (rc != SQLITE_OK) hs_warn("store: rollback failed: %s", sqlite3_errmsg(w->db));
@@ -303,12 +304,19 @@ static void run_group(hs_store *s, hs_wop *group, size_t n) {
         ok = false;
     }
     for (hs_wop *op = group; ok && op; op = op->next) {
+        /* an op with a savepoint may read or change what the counted
+         * settles change: write them first */
+        if (!op->no_savepoint && hs_settles_flush(s, &why) != HS_OK) {
+            ok = false;
+            break;
+        }
         if (!run_op(s, op)) {
             hs_error_set(&why, HS_ERR_IO, NULL, "transaction aborted: %s",
                          op->err.msg[0] ? op->err.msg : sqlite3_errmsg(w->db));
             ok = false;
         }
     }
+    if (ok && hs_settles_flush(s, &why) != HS_OK) ok = false;
     if (ok) {
         uint64_t t0 = hs_monotonic_ns();
         rc = run_sql(w, "COMMIT");
@@ -505,6 +513,7 @@ static void close_connections(hs_store *s) {
     }
     conn_close(&s->writer);
     hs_routes_clear(s);
+    hs_settles_clear(s);
 }
 
 /* Signals belong to the loop thread (uv_signal_t): the writer blocks them. */

@@ -207,6 +207,52 @@ function http200Trickle() {
   return out;
 }
 
+// A fan-out event's deliveries settle together, so their attempt records
+// share write transactions: the event's counters (written once per event
+// and transaction) must still come out exact.
+test('fan-out: each event ends delivered, or failed when any delivery is dead-lettered', async () => {
+  const ok = await startReceiver(() => ({ status: 200 }));
+  const bad = await startReceiver(() => ({ status: 500 }));
+  const healthy = await makeSource(srv);
+  const mixed = await makeSource(srv);
+  const noRetry = { retry_policy: { max_retries: 0, backoff_type: 'fixed', intervals: [1] } };
+  for (let i = 0; i < 12; i++) {
+    const d = await makeDestination(srv, { config: { url: ok.url }, ...noRetry });
+    await makeConnection(srv, healthy.id, d.id);
+    await makeConnection(srv, mixed.id, d.id);
+  }
+  const failing = await makeDestination(srv, { config: { url: bad.url }, ...noRetry });
+  await makeConnection(srv, mixed.id, failing.id);
+  const good = [], failed = [];
+  for (let i = 0; i < 4; i++) {
+    good.push(await ingest(healthy, JSON.stringify({ i })));
+    failed.push(await ingest(mixed, JSON.stringify({ i })));
+  }
+  for (const id of good) {
+    const e = await eventWhen(id, (b) => b.status !== 'processing', 'settled');
+    assert.equal(e.status, 'delivered');
+    assert.equal(e.deliveries.length, 12);
+    assert.ok(e.deliveries.every((d) => d.status === 'delivered'));
+  }
+  for (const id of failed) {
+    const e = await eventWhen(id, (b) => b.status !== 'processing', 'settled');
+    assert.equal(e.status, 'failed');
+    assert.equal(e.deliveries.length, 13);
+    assert.equal(e.deliveries.filter((d) => d.status === 'dlq').length, 1);
+    assert.equal(e.deliveries.filter((d) => d.status === 'delivered').length, 12);
+  }
+  // a retry from the DLQ reopens the event; the receiver now answers 200
+  bad.behave = () => ({ status: 200 });
+  const e0 = (await srv.req('GET', `/v1/events/${failed[0]}`)).body;
+  const dead = e0.attempts.find((a) => a.is_dlq);
+  assert.equal((await srv.req('POST', `/v1/delivery-attempts/${dead.id}/retry`)).status, 202);
+  const again = await eventWhen(failed[0], (b) => b.status === 'delivered', 'delivered after the retry');
+  assert.ok(again.deliveries.every((d) => d.status === 'delivered'));
+  for (const id of failed.slice(1)) assert.equal((await srv.req('GET', `/v1/events/${id}`)).body.status, 'failed');
+  await ok.close();
+  await bad.close();
+});
+
 test('max_concurrency 1: one at a time, in the order of arrival', async () => {
   const rx = await startReceiver(() => ({ delayMs: 20 }));
   const { src } = await route({ config: { url: rx.url } });
