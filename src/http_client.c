@@ -412,7 +412,7 @@ static void running_unlink(hs_http_call *call) {
 
 static void call_release(hs_http_call *call) {
     if (call->easy) curl_easy_cleanup(call->easy);
-    curl_slist_free_all(call->hdrs);
+    hs_free(call->hdrs); /* one block: header_lines */
     hs_buf_free(&call->rh);
     hs_buf_free(&call->body);
     if (call->req) {
@@ -558,34 +558,55 @@ static int validate(const hs_out_req *req) {
     return HS_OK;
 }
 
-/* Appends "<a><sep><b>" (curl copies it). */
-static struct curl_slist *add_line(struct curl_slist *l, bool *ok, const char *a, const char *sep, const char *b) {
-    if (!*ok) return l;
-    size_t na = strlen(a), ns = strlen(sep), nb = strlen(b);
-    char stack[512], *line = na + ns + nb < sizeof stack ? stack : hs_malloc(na + ns + nb + 1);
-    memcpy(line, a, na);
-    memcpy(line + na, sep, ns);
-    memcpy(line + na + ns, b, nb + 1);
-    struct curl_slist *n = curl_slist_append(l, line);
-    if (line != stack) hs_free(line);
-    if (!n) *ok = false;
-    return n ? n : l;
+/* The header lines for CURLOPT_HTTPHEADER in one allocation: the list
+ * nodes (struct curl_slist is public), then the text they point to.
+ * curl_slist_append would cost two allocations per line, on every
+ * delivery. Freed with hs_free, never curl_slist_free_all. */
+static struct curl_slist *header_lines(const hs_out_req *req) {
+    const char *extra[2];
+    size_t nextra = 0, text = 0;
+    /* curl would add Expect: 100-continue to big bodies (a round trip
+     * receivers often mishandle) and a form Content-Type to every body:
+     * "Name:" with nothing after it removes a header curl adds */
+    if (!hs_out_req_header(req, "Expect")) extra[nextra++] = "Expect:";
+    if (!hs_out_req_header(req, "Content-Type")) extra[nextra++] = "Content-Type:";
+    size_t n = req->nheaders + nextra;
+    if (n == 0) return NULL;
+    for (size_t i = 0; i < req->nheaders; i++)
+        text += strlen(req->headers[i].name) + 2 + strlen(req->headers[i].value) + 1;
+    for (size_t i = 0; i < nextra; i++) text += strlen(extra[i]) + 1;
+    struct curl_slist *nodes = hs_malloc(n * sizeof *nodes + text);
+    char *p = (char *)(nodes + n);
+    for (size_t i = 0; i < n; i++) {
+        nodes[i].data = p;
+        nodes[i].next = i + 1 < n ? &nodes[i + 1] : NULL;
+        if (i < req->nheaders) {
+            const hs_out_header *h = &req->headers[i];
+            size_t nl = strlen(h->name), vl = strlen(h->value);
+            memcpy(p, h->name, nl);
+            p += nl;
+            /* curl drops "Name:" (empty value); "Name;" sends it empty */
+            if (vl) {
+                memcpy(p, ": ", 2);
+                p += 2;
+            } else {
+                *p++ = ';';
+            }
+            memcpy(p, h->value, vl + 1);
+            p += vl + 1;
+        } else {
+            size_t el = strlen(extra[i - req->nheaders]);
+            memcpy(p, extra[i - req->nheaders], el + 1);
+            p += el + 1;
+        }
+    }
+    return nodes;
 }
 
 static int setup_easy(hs_http_call *call) {
     const hs_out_req *req = call->req;
     CURL *e = call->easy;
-    bool ok = true;
-    for (size_t i = 0; i < req->nheaders; i++) {
-        const hs_out_header *h = &req->headers[i];
-        /* curl drops "Name:" (empty value); "Name;" sends it empty */
-        call->hdrs = add_line(call->hdrs, &ok, h->name, h->value[0] ? ": " : ";", h->value);
-    }
-    /* curl would add Expect: 100-continue to big bodies (a round trip
-     * receivers often mishandle) and a form Content-Type to every body */
-    if (!hs_out_req_header(req, "Expect")) call->hdrs = add_line(call->hdrs, &ok, "Expect", ":", "");
-    if (!hs_out_req_header(req, "Content-Type")) call->hdrs = add_line(call->hdrs, &ok, "Content-Type", ":", "");
-    if (!ok) return HS_ERR_NOMEM;
+    call->hdrs = header_lines(req);
 
     CURLcode rc = CURLE_OK;
 #define SET(opt, val)                                                                                                  \

@@ -62,6 +62,12 @@ void hs_id_new_at(const char *prefix, uint64_t ms, char *out) {
     hs_hex(raw, sizeof raw, out + pl);
 }
 
+void hs_id_copy(char *dst, const char *src) {
+    size_t n = src ? strnlen(src, HS_ID_MAX - 1) : 0;
+    memcpy(dst, src ? src : "", n);
+    dst[n] = '\0';
+}
+
 void hs_id_new(const char *prefix, char *out) { hs_id_new_at(prefix, hs_now_ms(), out); }
 
 bool hs_id_valid(const char *prefix, const char *s) {

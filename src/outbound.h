@@ -18,11 +18,18 @@
 #define HS_OUT_RESP_HEADERS_MAX 16384    /* response header bytes kept */
 #define HS_OUT_RESP_DRAIN_MAX (1u << 20) /* read and discard at most this much more */
 
+/* name and value live in one allocation that name points to (value just
+ * after it); change them only through hs_out_header_set / _clear. */
 typedef struct hs_out_header {
     char *name;
     char *value;
     bool secret; /* recorded as "********" in delivery attempts */
 } hs_out_header;
+
+/* (Re)sets h to a copy of name and value. */
+void hs_out_header_set(hs_out_header *h, const char *name, const char *value, bool secret);
+/* Frees what h holds (wiped first when secret) and empties it. */
+void hs_out_header_clear(hs_out_header *h);
 
 typedef struct hs_out_req {
     char *method; /* "POST", "PUT", "PATCH", "GET" */

@@ -551,10 +551,10 @@ static void conclude(job *j, hs_out_resp *resp, int rc, const char *why) {
     hs_attempt_rec *a = &op->a;
     op->has_attempt = true;
     hs_id_new("da_", a->id);
-    snprintf(a->delivery_id, sizeof a->delivery_id, "%s", it->id);
-    snprintf(a->event_id, sizeof a->event_id, "%s", it->event_id);
-    snprintf(a->destination_id, sizeof a->destination_id, "%s", d->id);
-    snprintf(a->connection_id, sizeof a->connection_id, "%s", it->connection_id);
+    hs_id_copy(a->delivery_id, it->id);
+    hs_id_copy(a->event_id, it->event_id);
+    hs_id_copy(a->destination_id, d->id);
+    hs_id_copy(a->connection_id, it->connection_id);
     a->attempt_number = j->attempt;
     a->success = success;
     /* the record takes over what the job and the response leave behind */
@@ -741,9 +741,9 @@ static void start(dest *d, item *it) {
 static item *enqueue(hs_scheduler *sc, dest *d, const char *id, const char *event_id, const char *connection_id,
                      int attempts, uint64_t ready_at) {
     item *it = hs_calloc(1, sizeof *it);
-    snprintf(it->id, sizeof it->id, "%s", id);
-    snprintf(it->event_id, sizeof it->event_id, "%s", event_id);
-    snprintf(it->connection_id, sizeof it->connection_id, "%s", connection_id);
+    hs_id_copy(it->id, id);
+    hs_id_copy(it->event_id, event_id);
+    hs_id_copy(it->connection_id, connection_id);
     it->attempts = attempts;
     it->ready_at = ready_at;
     it->seq = sc->next_seq++;

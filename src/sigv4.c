@@ -448,21 +448,6 @@ static size_t planned_headers(const hs_out_req *req, const additions *add, hs_ou
     return n < HS_OUT_MAX_HEADERS ? n : 0; /* room left for Authorization */
 }
 
-/* secret values are credentials: wiped, as hs_out_req_free does */
-static void free_value(hs_out_header *h) {
-    if (h->secret)
-        hs_free_secret(h->value);
-    else
-        hs_free(h->value);
-    h->value = NULL;
-}
-
-static void set_value(hs_out_header *h, const char *value, bool secret) {
-    free_value(h);
-    h->value = hs_strdup(value);
-    h->secret = secret;
-}
-
 static void remove_named(hs_out_req *req, const char *name) {
     size_t j = 0;
     for (size_t i = 0; i < req->nheaders; i++) {
@@ -471,8 +456,7 @@ static void remove_named(hs_out_req *req, const char *name) {
             req->headers[j++] = *h;
             continue;
         }
-        hs_free(h->name);
-        free_value(h);
+        hs_out_header_clear(h);
     }
     req->nheaders = j;
 }
@@ -483,7 +467,7 @@ static void commit(hs_out_req *req, const additions *add, const char *authorizat
     bool had_date = false;
     for (size_t i = 0; i < req->nheaders; i++)
         if (strcasecmp(req->headers[i].name, "x-amz-date") == 0) {
-            set_value(&req->headers[i], add->date, false);
+            hs_out_header_set(&req->headers[i], req->headers[i].name, add->date, false);
             had_date = true;
         }
     if (add->host) hs_out_req_add_header(req, "Host", add->host, false);

@@ -19,12 +19,23 @@ uint64_t hs_monotonic_ns(void) {
 }
 
 void hs_iso8601(uint64_t ms, char *out) {
+    /* every delivery stamps one (X-hookstream-Timestamp): the seconds part
+     * is formatted once per second and thread, not per call */
+    static _Thread_local time_t cached_secs = -1;
+    static _Thread_local char cached[HS_ISO8601_MAX];
+    static _Thread_local size_t cached_len;
     time_t secs = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    /* strftime rather than snprintf("%04d..."): the year is bounded by the
-     * caller's clock, but gcc cannot prove it and -Wformat-truncation fires. */
-    size_t n = strftime(out, HS_ISO8601_MAX - 5, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (secs != cached_secs) {
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        /* strftime rather than snprintf("%04d..."): the year is bounded by
+         * the caller's clock, but gcc cannot prove it and
+         * -Wformat-truncation fires. */
+        cached_len = strftime(cached, HS_ISO8601_MAX - 5, "%Y-%m-%dT%H:%M:%S", &tm);
+        cached_secs = secs;
+    }
+    size_t n = cached_len;
+    memcpy(out, cached, n);
     unsigned frac = (unsigned)(ms % 1000);
     out[n++] = '.';
     out[n++] = (char)('0' + frac / 100);

@@ -48,6 +48,21 @@ static void test_id_valid_rejects(void **state) {
     assert_int_equal(hs_id_time_ms(id), 0x123456789abcULL);
 }
 
+static void test_id_copy(void **state) {
+    (void)state;
+    char dst[HS_ID_MAX], id[HS_ID_MAX];
+    hs_id_new("dlv_", id);
+    hs_id_copy(dst, id);
+    assert_string_equal(dst, id);
+    hs_id_copy(dst, NULL);
+    assert_string_equal(dst, "");
+    char longer[100];
+    memset(longer, 'x', sizeof longer - 1);
+    longer[sizeof longer - 1] = '\0';
+    hs_id_copy(dst, longer); /* cut to fit, still terminated */
+    assert_int_equal(strlen(dst), HS_ID_MAX - 1);
+}
+
 static void test_buf_cap(void **state) {
     (void)state;
     hs_buf b;
@@ -188,6 +203,15 @@ static void test_time(void **state) {
     char s[HS_ISO8601_MAX];
     hs_iso8601(1732660634123ULL, s);
     assert_string_equal(s, "2024-11-26T22:37:14.123Z");
+    /* the seconds are cached per thread: same second, the next one, back */
+    hs_iso8601(1732660634999ULL, s);
+    assert_string_equal(s, "2024-11-26T22:37:14.999Z");
+    hs_iso8601(1732660635000ULL, s);
+    assert_string_equal(s, "2024-11-26T22:37:15.000Z");
+    hs_iso8601(1732660634007ULL, s);
+    assert_string_equal(s, "2024-11-26T22:37:14.007Z");
+    hs_iso8601(0, s);
+    assert_string_equal(s, "1970-01-01T00:00:00.000Z");
     uint64_t ms;
     assert_true(hs_parse_time("2024-11-26T22:37:14.123Z", &ms));
     assert_int_equal(ms, 1732660634123ULL);
@@ -264,6 +288,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_id_format_and_order),
         cmocka_unit_test(test_id_valid_rejects),
+        cmocka_unit_test(test_id_copy),
         cmocka_unit_test(test_buf_cap),
         cmocka_unit_test(test_buf_uncapped),
         cmocka_unit_test(test_json_append_text),

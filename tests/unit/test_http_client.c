@@ -819,6 +819,14 @@ static void test_invalid_is_synchronous(void **state) {
 static void test_out_req_limits(void **state) {
     (void)state;
     hs_out_req r = {0};
+    /* a header is one allocation; setting it again replaces both parts */
+    assert_int_equal(hs_out_req_add_header(&r, "X-Secret", "s3cr3t", true), 0);
+    hs_out_header_set(&r.headers[0], "X-Other", "", false);
+    assert_string_equal(r.headers[0].name, "X-Other");
+    assert_string_equal(r.headers[0].value, "");
+    assert_false(r.headers[0].secret);
+    assert_string_equal(hs_out_req_header(&r, "x-other"), "");
+    hs_out_req_free(&r);
     for (int i = 0; i < HS_OUT_MAX_HEADERS; i++) assert_int_equal(hs_out_req_add_header(&r, "X-N", "v", i & 1), 0);
     assert_int_equal(hs_out_req_add_header(&r, "X-Over", "v", false), HS_ERR_TOOBIG);
     assert_int_equal(r.nheaders, HS_OUT_MAX_HEADERS);
