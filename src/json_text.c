@@ -56,9 +56,26 @@ static bool utf8_valid(const unsigned char *s, size_t n) {
     return true;
 }
 
+/* Printable ASCII other than '"' and '\\': copied as it is. */
+static bool plain_ascii(const unsigned char *p, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (p[i] < 0x20 || p[i] >= 0x7f || p[i] == '"' || p[i] == '\\') return false;
+    return true;
+}
+
 void hs_json_append_text(hs_buf *b, const char *s, size_t n) {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s;
+    /* header names and values, ids, URLs: nearly always plain ASCII, which
+     * needs one pass and one copy (this runs several times per delivery) */
+    if (n < 256 && plain_ascii(p, n)) {
+        char quoted[258];
+        quoted[0] = '"';
+        memcpy(quoted + 1, s, n);
+        quoted[n + 1] = '"';
+        hs_buf_append(b, quoted, n + 2);
+        return;
+    }
     bool latin1 = !utf8_valid(p, n);
     hs_buf_append(b, "\"", 1);
     size_t run = 0; /* bytes copied as they are, appended in one go */

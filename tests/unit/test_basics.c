@@ -97,12 +97,13 @@ static void test_buf_uncapped(void **state) {
 /* The hand-built JSON must be exactly what jansson produces and parses. */
 static void test_json_append_text(void **state) {
     (void)state;
-    const char *cases[] = {"plain",
-                           "q\"b\\s/",
-                           "ctl\x01\x1f\n\r\t\b\f",
-                           "caf\xc3\xa9 \xe2\x82\xac",
-                           "latin1 \xe9t\xe9",
-                           "\xed\xa0\x80 surrogate",
+    const char *cases[] = {"plain", "q\"b\\s/", "ctl\x01\x1f\n\r\t\b\f", "caf\xc3\xa9 \xe2\x82\xac", "latin1 \xe9t\xe9",
+                           "\xed\xa0\x80 surrogate", "del \x7f and ~",
+                           /* plain, longer than the fast path's copy */
+                           "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+                           "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+                           "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+                           "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef!",
                            ""};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         hs_buf b;
