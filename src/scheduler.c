@@ -65,6 +65,14 @@ typedef struct item {
     payload *pl;       /* NULL: read the event from the store */
 } item;
 
+/* A heap slot carries its sort key, so that sifting compares without
+ * reaching into the items (a cache miss per comparison otherwise). */
+typedef struct heap_entry {
+    uint64_t ready_at; /* the item's; 0 under strict ordering (arrival only) */
+    uint64_t seq;
+    item *it;
+} heap_entry;
+
 typedef struct dest {
     char id[HS_ID_MAX];
     hs_scheduler *sc;
@@ -75,7 +83,7 @@ typedef struct dest {
     int max_conc;
     hs_retry_policy retry;
     hs_circuit circuit;
-    item **heap;
+    heap_entry *heap;
     size_t n, cap;
     int in_flight; /* slots taken */
     int jobs;      /* jobs that still refer to this destination */
@@ -128,18 +136,22 @@ static dest *find(hs_scheduler *sc, const char *id) { return hs_idmap_get(&sc->d
 
 /* ---- the heap: best effort orders by (ready_at, seq), strict by seq ---- */
 
-static bool before(const dest *d, const item *a, const item *b) {
-    if (!d->strict && a->ready_at != b->ready_at) return a->ready_at < b->ready_at;
+static bool before(const heap_entry *a, const heap_entry *b) {
+    if (a->ready_at != b->ready_at) return a->ready_at < b->ready_at;
     return a->seq < b->seq;
+}
+
+static void heap_swap(dest *d, size_t i, size_t j) {
+    heap_entry t = d->heap[i];
+    d->heap[i] = d->heap[j];
+    d->heap[j] = t;
 }
 
 static void sift_up(dest *d, size_t i) {
     while (i > 0) {
         size_t p = (i - 1) / 2;
-        if (!before(d, d->heap[i], d->heap[p])) break;
-        item *t = d->heap[i];
-        d->heap[i] = d->heap[p];
-        d->heap[p] = t;
+        if (!before(&d->heap[i], &d->heap[p])) break;
+        heap_swap(d, i, p);
         i = p;
     }
 }
@@ -147,14 +159,16 @@ static void sift_up(dest *d, size_t i) {
 static void sift_down(dest *d, size_t i) {
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < d->n && before(d, d->heap[l], d->heap[m])) m = l;
-        if (r < d->n && before(d, d->heap[r], d->heap[m])) m = r;
+        if (l < d->n && before(&d->heap[l], &d->heap[m])) m = l;
+        if (r < d->n && before(&d->heap[r], &d->heap[m])) m = r;
         if (m == i) return;
-        item *t = d->heap[i];
-        d->heap[i] = d->heap[m];
-        d->heap[m] = t;
+        heap_swap(d, i, m);
         i = m;
     }
+}
+
+static heap_entry entry_of(const dest *d, item *it) {
+    return (heap_entry){.ready_at = d->strict ? 0 : it->ready_at, .seq = it->seq, .it = it};
 }
 
 static void heap_push(dest *d, item *it) {
@@ -162,18 +176,20 @@ static void heap_push(dest *d, item *it) {
         d->cap = d->cap ? d->cap * 2 : 16;
         d->heap = hs_realloc(d->heap, d->cap * sizeof *d->heap);
     }
-    d->heap[d->n++] = it;
+    d->heap[d->n++] = entry_of(d, it);
     sift_up(d, d->n - 1);
 }
 
 static item *heap_pop(dest *d) {
-    item *top = d->heap[0];
+    item *top = d->heap[0].it;
     d->heap[0] = d->heap[--d->n];
     if (d->n) sift_down(d, 0);
     return top;
 }
 
+/* The ordering changed: new keys, then heapify. */
 static void heap_rebuild(dest *d) {
+    for (size_t i = 0; i < d->n; i++) d->heap[i] = entry_of(d, d->heap[i].it);
     for (size_t i = d->n / 2 + 1; i-- > 0;) sift_down(d, i);
 }
 
@@ -277,7 +293,7 @@ static void dest_release(dest *d) {
 }
 
 static void drop_queue(dest *d) {
-    for (size_t i = 0; i < d->n; i++) item_free(d->sc, d->heap[i]);
+    for (size_t i = 0; i < d->n; i++) item_free(d->sc, d->heap[i].it);
     d->n = 0;
 }
 
@@ -297,7 +313,7 @@ static void pump(dest *d) {
     if (d->removed || d->paused || sc->stopping) return;
     uint64_t now = hs_now_ms();
     while (d->in_flight < d->max_conc && d->n > 0) {
-        item *top = d->heap[0];
+        item *top = d->heap[0].it;
         if (top->ready_at > now) {
             arm(d, top->ready_at, now);
             return;

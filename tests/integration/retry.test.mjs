@@ -131,6 +131,30 @@ test('strict ordering holds later deliveries behind a retry; best effort does no
   srv.cleanup();
 });
 
+// The queue is re-ordered when a destination's ordering changes: held
+// behind a retry under strict, the later deliveries go at once when the
+// destination turns best effort, and back.
+test('changing the ordering re-orders what is queued', async () => {
+  const srv = await startServer({ args: ARGS });
+  const rx = await startReceiver((r, n) => ({ status: n === 1 ? 500 : 200 }));
+  const policy = { retry_policy: { max_retries: 3, backoff_type: 'fixed', intervals: [3] } };
+  const { src, dst } = await setup(srv, rx, { ordering: 'strict', ...policy });
+  for (let i = 0; i < 3; i++) await ingest(srv, src, JSON.stringify({ i }));
+  await rx.waitFor(1);
+  await sleep(500);
+  assert.equal(rx.requests.length, 1, 'strict: 1 and 2 wait behind the retry of 0');
+  const patched = Date.now();
+  assert.equal((await srv.req('PATCH', `/v1/destinations/${dst.id}`, { ordering: 'best_effort' })).status, 200);
+  await rx.waitFor(3, 2000);
+  assert.ok(Date.now() - patched < 1500, 'sent right after the change, not after the retry');
+  await rx.waitFor(4, 6000);
+  const order = rx.requests.map((r) => JSON.parse(r.body).i);
+  assert.deepEqual(order, [0, 1, 2, 0]);
+  await rx.close();
+  await srv.stop();
+  srv.cleanup();
+});
+
 test('a pending retry survives a restart and goes out when due', async () => {
   let srv = await startServer({ args: ARGS });
   const rx = await startReceiver((r, n) => ({ status: n === 1 ? 500 : 200 }));
