@@ -262,8 +262,10 @@ export async function renderDetail(ctx) {
   const refetch = throttle(async () => {
     try { showCircuit(await get(`/v1/destinations/${encodeURIComponent(d.id)}/circuit`)); } catch { /* keep */ }
   }, 1000);
+  let liveUpdates = 0; // circuit states shown from live events
   ctx.on('delivery.attempt', ({ attempt, destination }) => {
     if (destination?.id !== d.id) return;
+    liveUpdates++;
     showCircuit({ ...destination, threshold: circuit.threshold });
     refetch();
     if (!tbody) {
@@ -285,7 +287,12 @@ export async function renderDetail(ctx) {
   async function reset() {
     resetBtn.disabled = true;
     try {
-      showCircuit(await api('POST', `/v1/destinations/${encodeURIComponent(d.id)}/circuit/reset`));
+      const seen = liveUpdates;
+      const c = await api('POST', `/v1/destinations/${encodeURIComponent(d.id)}/circuit/reset`);
+      // the queue flushes at once: an attempt's live update may have come
+      // in before this answer, and is newer than it
+      if (liveUpdates === seen) showCircuit(c);
+      else refetch();
       toast('Circuit closed; queued deliveries resume');
     } catch (e) {
       if (e.status !== 401) toast('Reset failed: ' + e.message, true);
