@@ -111,8 +111,8 @@ static void xml_value(const char *body, const char *tag, char *out, size_t cap) 
  * Query protocol). */
 static void error_of(const hs_out_resp *resp, char *code, size_t ccap, char *msg, size_t mcap) {
     code[0] = msg[0] = '\0';
-    json_t *headers = resp->headers_json ? json_loads(resp->headers_json, 0, NULL) : NULL;
-    const char *et = hs_jv_str(headers, "x-amzn-errortype"), *qe = hs_jv_str(headers, "x-amzn-query-error");
+    const char *et = hs_headers_get(resp->headers, resp->headers_len, "x-amzn-errortype"),
+               *qe = hs_headers_get(resp->headers, resp->headers_len, "x-amzn-query-error");
     if (qe) copy_span(code, ccap, qe, strcspn(qe, ";"));
     if (et) { /* "ns#Code:url": before the first ':', after the first '#' */
         size_t n = strcspn(et, ":");
@@ -120,7 +120,6 @@ static void error_of(const hs_out_resp *resp, char *code, size_t ccap, char *msg
         if (hash) n -= (size_t)(hash + 1 - et);
         copy_span(code, ccap, hash ? hash + 1 : et, n);
     }
-    json_decref(headers);
     if (!resp->body) return;
     json_t *doc = json_loadb(resp->body, resp->body_len, 0, NULL);
     if (json_is_object(doc)) {

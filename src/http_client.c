@@ -67,7 +67,7 @@ struct hs_http_call {
     hs_http_call *prev, *next; /* running list while RUNNING; delivery queue (next) while QUEUED */
     uint64_t start_ns, timeout_ms, connect_timeout_ms;
     /* the final response's header lines, "name\0value\0" each, names
-     * lowercased, in arrival order (joined by name in headers_json) */
+     * lowercased, in arrival order: hs_out_resp.headers */
     hs_buf rh;
     size_t rh_lines;
     size_t header_bytes;
@@ -358,46 +358,6 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud) {
     return len;
 }
 
-/* The entries as a JSON object; repeated names form one member, their
- * values joined with ", " (RFC 9110 §5.3). Raw values become JSON here, so
- * bytes that are not UTF-8 are converted once over the whole value.
- * Quadratic in the lines, which RESP_HEADER_LINES_MAX bounds. */
-static const char *entry_next(const char *e) {
-    e += strlen(e) + 1; /* the name */
-    return e + strlen(e) + 1;
-}
-
-static char *headers_json(const hs_buf *rh) {
-    if (rh->len == 0) return NULL;
-    const char *end = rh->data + rh->len;
-    hs_buf b, joined;
-    hs_buf_init(&b, SIZE_MAX);
-    hs_buf_init(&joined, SIZE_MAX);
-    hs_buf_append(&b, "{", 1);
-    for (const char *e = rh->data; e < end;) {
-        const char *name = e, *val = name + strlen(name) + 1, *next = entry_next(e);
-        bool seen = false;
-        for (const char *o = rh->data; o < e && !seen; o = entry_next(o)) seen = !strcmp(o, name);
-        if (!seen) {
-            hs_buf_reset(&joined);
-            hs_buf_appends(&joined, val);
-            for (const char *o = next; o < end; o = entry_next(o))
-                if (!strcmp(o, name)) {
-                    hs_buf_append(&joined, ", ", 2);
-                    hs_buf_appends(&joined, o + strlen(o) + 1);
-                }
-            if (b.len > 1) hs_buf_append(&b, ",", 1);
-            hs_json_append_text(&b, name, strlen(name));
-            hs_buf_append(&b, ":", 1);
-            hs_json_append_text(&b, joined.data, joined.len);
-        }
-        e = next;
-    }
-    hs_buf_append(&b, "}", 1);
-    hs_buf_free(&joined);
-    return hs_buf_detach(&b, NULL);
-}
-
 /* ---- completion ------------------------------------------------------------ */
 
 static void running_unlink(hs_http_call *call) {
@@ -432,7 +392,7 @@ static void finish(hs_http_call *call, CURLcode rc, int forced, const char *forc
     long status = 0;
     curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
     r->status = (int)status;
-    r->headers_json = headers_json(&call->rh);
+    if (call->rh.len) r->headers = hs_buf_detach(&call->rh, &r->headers_len); /* JSON on the writer */
     if (call->body.len) r->body = hs_buf_detach(&call->body, &r->body_len);
     r->body_truncated = call->truncated;
     r->duration_ms = (uv_hrtime() - call->start_ns) / 1000000;

@@ -5,7 +5,9 @@
 
 #include "alloc.h"
 #include "base64.h"
+#include "buf.h"
 #include "error.h"
+#include "json_text.h"
 
 void hs_out_header_set(hs_out_header *h, const char *name, const char *value, bool secret) {
     size_t nl = strlen(name), vl = strlen(value);
@@ -55,11 +57,58 @@ void hs_out_req_free(hs_out_req *r) {
     memset(r, 0, sizeof *r);
 }
 
+static const char *line_next(const char *e) {
+    e += strlen(e) + 1; /* the name */
+    return e + strlen(e) + 1;
+}
+
+const char *hs_headers_get(const char *list, size_t len, const char *name) {
+    const char *end = list ? list + len : NULL;
+    for (const char *e = list; e && e < end; e = line_next(e))
+        if (strcmp(e, name) == 0) return e + strlen(e) + 1;
+    return NULL;
+}
+
+char *hs_headers_json(const char *list, size_t len, bool join) {
+    if (!list || len == 0) return NULL;
+    const char *end = list + len;
+    hs_buf b, joined;
+    hs_buf_init(&b, SIZE_MAX);
+    hs_buf_init(&joined, SIZE_MAX);
+    hs_buf_append(&b, "{", 1);
+    for (const char *e = list; e < end;) {
+        const char *name = e, *val = name + strlen(name) + 1, *next = line_next(e);
+        bool skip = false;
+        if (join) /* at its first line, with the values of the later ones */
+            for (const char *o = list; o < e && !skip; o = line_next(o)) skip = !strcmp(o, name);
+        else /* at its last line, with that value */
+            for (const char *o = next; o < end && !skip; o = line_next(o)) skip = !strcmp(o, name);
+        if (!skip) {
+            hs_buf_reset(&joined);
+            hs_buf_appends(&joined, val);
+            for (const char *o = next; join && o < end; o = line_next(o))
+                if (!strcmp(o, name)) {
+                    hs_buf_append(&joined, ", ", 2);
+                    hs_buf_appends(&joined, o + strlen(o) + 1);
+                }
+            if (b.len > 1) hs_buf_append(&b, ",", 1);
+            hs_json_append_text(&b, name, strlen(name));
+            hs_buf_append(&b, ":", 1);
+            hs_json_append_text(&b, joined.data, joined.len);
+        }
+        e = next;
+    }
+    hs_buf_append(&b, "}", 1);
+    hs_buf_free(&joined);
+    return hs_buf_detach(&b, NULL);
+}
+
 void hs_out_resp_free(hs_out_resp *r) {
     if (!r) return;
-    hs_free(r->headers_json);
+    hs_free(r->headers);
     hs_free(r->body);
-    r->headers_json = NULL;
+    r->headers = NULL;
+    r->headers_len = 0;
     r->body = NULL;
     r->body_len = 0;
 }

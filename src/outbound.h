@@ -52,9 +52,22 @@ int hs_out_req_add_basic_auth(hs_out_req *r, const char *user, const char *pass)
 const char *hs_out_req_header(const hs_out_req *r, const char *name);
 void hs_out_req_free(hs_out_req *r); /* frees the members, not r */
 
+/* A header list in one buffer: "name\0value\0" per line, in order. The
+ * hot path keeps headers this way and the writer thread turns them into
+ * JSON for the attempt record. */
+/* As a JSON object. join: repeated names (compared exactly) form one
+ * member, values joined with ", " in order (RFC 9110 §5.3, a response's
+ * headers); otherwise the last value wins (a request's, as a JSON object
+ * would keep it). Bytes that are not UTF-8 are read as Latin-1. NULL when
+ * len is 0. Quadratic in the lines: callers bound them. */
+char *hs_headers_json(const char *list, size_t len, bool join);
+/* The value of the first line named name (exact match), or NULL. */
+const char *hs_headers_get(const char *list, size_t len, const char *name);
+
 typedef struct hs_out_resp {
-    int status;          /* HTTP status, 0 when no response was received */
-    char *headers_json;  /* JSON object {lowercase-name: value}, repeated joined with ", "; NULL when none */
+    int status;    /* HTTP status, 0 when no response was received */
+    char *headers; /* the final response's header list (above), names lowercased; NULL when none */
+    size_t headers_len;
     char *body;          /* first HS_OUT_RESP_BODY_MAX bytes, NUL-terminated; NULL when none */
     size_t body_len;     /* bytes kept in body */
     bool body_truncated; /* the response had more than was kept */

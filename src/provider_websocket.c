@@ -88,7 +88,9 @@ static void deliver_local(void *env, const hs_out_req *req, hs_out_resp *resp) {
     resp->status = 200;
     resp->body = hs_sprintf("{\"subscribers\":%zu,\"dropped\":%zu}", n, dropped);
     resp->body_len = strlen(resp->body);
-    resp->headers_json = hs_strdup("{\"content-type\":\"application/json\"}");
+    static const char headers[] = "content-type\0application/json"; /* a header list (outbound.h) */
+    resp->headers = hs_memdup(headers, sizeof headers);
+    resp->headers_len = sizeof headers;
 }
 
 /* The broadcast always "answers" 200; with require_subscribers an event

@@ -126,7 +126,8 @@ typedef struct job {
     uint64_t now_ms;
     /* built on the threadpool */
     hs_out_req *req;
-    char *req_headers_json;
+    char *req_headers; /* header list, secrets masked */
+    size_t req_headers_len;
     char *url, *method;
     hs_error err;
     int rc;
@@ -328,26 +329,24 @@ static void pump(dest *d) {
     }
 }
 
-/* Header list as a JSON object with secret values masked, for the record;
- * written directly (a jansson object and dump per delivery showed in
- * profiles). A repeated name keeps its last value, as a JSON object would. */
-static char *masked_headers(const hs_out_req *r) {
-    hs_buf b;
-    hs_buf_init(&b, SIZE_MAX);
-    hs_buf_append(&b, "{", 1);
+/* The request's headers for the record, secret values masked, as a header
+ * list (outbound.h): a copy, turned into JSON on the writer thread rather
+ * than here on the loop. */
+static char *masked_headers(const hs_out_req *r, size_t *len) {
+    size_t n = 0;
+    for (size_t i = 0; i < r->nheaders; i++)
+        n += strlen(r->headers[i].name) + 1 + (r->headers[i].secret ? 8 : strlen(r->headers[i].value)) + 1;
+    char *list = hs_malloc(n ? n : 1), *p = list;
     for (size_t i = 0; i < r->nheaders; i++) {
         const hs_out_header *h = &r->headers[i];
-        bool later = false;
-        for (size_t k = i + 1; k < r->nheaders && !later; k++) later = strcmp(r->headers[k].name, h->name) == 0;
-        if (later) continue;
-        if (b.len > 1) hs_buf_append(&b, ",", 1);
-        hs_json_append_text(&b, h->name, strlen(h->name));
-        hs_buf_append(&b, ":", 1);
         const char *v = h->secret ? "********" : h->value;
-        hs_json_append_text(&b, v, strlen(v));
+        size_t nl = strlen(h->name) + 1, vl = strlen(v) + 1;
+        memcpy(p, h->name, nl);
+        memcpy(p + nl, v, vl);
+        p += nl + vl;
     }
-    hs_buf_append(&b, "}", 1);
-    return hs_buf_detach(&b, NULL);
+    *len = n;
+    return list;
 }
 
 /* Let the provider build the request for ctx (any thread). */
@@ -361,7 +360,7 @@ static void build_from(job *j, const hs_delivery_ctx *ctx) {
     j->req = hs_malloc(sizeof *j->req);
     j->rc = hs_provider_build(j->d->prov, ctx, j->req, &j->err);
     if (j->rc == HS_OK) {
-        j->req_headers_json = masked_headers(j->req);
+        j->req_headers = masked_headers(j->req, &j->req_headers_len);
         j->url = hs_strdup(j->req->url ? j->req->url : "");
         j->method = hs_strdup(j->req->method ? j->req->method : "");
     } else {
@@ -442,7 +441,7 @@ static void job_free(job *j) {
         hs_out_req_free(j->req);
         hs_free(j->req);
     }
-    hs_free(j->req_headers_json);
+    hs_free(j->req_headers);
     hs_free(j->url);
     hs_free(j->method);
     json_decref(j->doc);
@@ -576,14 +575,17 @@ static void conclude(job *j, hs_out_resp *resp, int rc, const char *why) {
     /* the record takes over what the job and the response leave behind */
     a->request_url = j->url ? j->url : hs_strdup("");
     a->request_method = j->method ? j->method : hs_strdup("");
-    a->request_headers_json = j->req_headers_json ? j->req_headers_json : hs_strdup("{}");
-    j->url = j->method = j->req_headers_json = NULL;
+    a->request_headers = j->req_headers;
+    a->request_headers_len = j->req_headers ? j->req_headers_len : 0;
+    j->url = j->method = j->req_headers = NULL;
     if (resp) {
         a->response_status = resp->status;
-        a->response_headers_json = resp->headers_json;
+        a->response_headers = resp->headers;
+        a->response_headers_len = resp->headers ? resp->headers_len : 0;
         a->response_body = resp->body;
         a->response_body_len = resp->body ? resp->body_len : 0;
-        resp->headers_json = NULL;
+        resp->headers = NULL;
+        resp->headers_len = 0;
         resp->body = NULL;
         resp->body_len = 0;
         a->duration_ms = resp->duration_ms;
@@ -642,10 +644,10 @@ static void build_done(uv_work_t *w, int status);
 static void send_again(job *j) {
     j->resent = true;
     j->now_ms = hs_now_ms();
-    hs_free(j->req_headers_json);
+    hs_free(j->req_headers);
     hs_free(j->url);
     hs_free(j->method);
-    j->req_headers_json = j->url = j->method = NULL;
+    j->req_headers = j->url = j->method = NULL;
     j->rc = HS_OK;
     hs_error_clear(&j->err);
     int rc = uv_queue_work(j->sc->loop, &j->work, build_work, build_done);

@@ -258,9 +258,13 @@ typedef struct hs_attempt_rec {
     bool success;
     char *request_url;
     char *request_method;
-    char *request_headers_json; /* secrets masked */
-    int response_status;        /* 0: no response */
-    char *response_headers_json;
+    /* header lists ("name\0value\0"..., outbound.h), made JSON by the
+     * writer: the loop only copies them */
+    char *request_headers; /* secrets masked */
+    size_t request_headers_len;
+    int response_status; /* 0: no response */
+    char *response_headers;
+    size_t response_headers_len;
     char *response_body; /* first 4 KiB */
     size_t response_body_len;
     uint64_t duration_ms;

@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "id.h"
 #include "json_text.h"
+#include "outbound.h"
 #include "store_int.h"
 #include "timeutil.h"
 
@@ -85,8 +86,8 @@ void hs_attempt_op_free(hs_attempt_op *op) {
     hs_attempt_rec *a = &op->a;
     hs_free(a->request_url);
     hs_free(a->request_method);
-    hs_free(a->request_headers_json);
-    hs_free(a->response_headers_json);
+    hs_free(a->request_headers);
+    hs_free(a->response_headers);
     hs_free(a->response_body);
     hs_free(a->error);
     hs_free(op->priv_);
@@ -205,9 +206,11 @@ static int record_attempt(hs_store *s, const hs_attempt_rec *a, hs_error *err) {
     sqlite3_bind_text(st, 7, a->success ? "success" : "failed", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 8, a->request_url ? a->request_url : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 9, a->request_method ? a->request_method : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 10, a->request_headers_json ? a->request_headers_json : "{}", -1, SQLITE_STATIC);
+    char *rq = hs_headers_json(a->request_headers, a->request_headers_len, false);
+    char *rs = hs_headers_json(a->response_headers, a->response_headers_len, true);
+    sqlite3_bind_text(st, 10, rq ? rq : "{}", -1, SQLITE_STATIC);
     bind_int_or_null(st, 11, (uint64_t)(a->response_status > 0 ? a->response_status : 0));
-    bind_text_or_null(st, 12, a->response_headers_json);
+    bind_text_or_null(st, 12, rs);
     if (a->response_body)
         sqlite3_bind_blob64(st, 13, a->response_body, a->response_body_len, SQLITE_STATIC);
     else
@@ -219,6 +222,8 @@ static int record_attempt(hs_store *s, const hs_attempt_rec *a, hs_error *err) {
     bind_int_or_null(st, 18, a->is_dlq ? a->dlq_at : 0);
     sqlite3_bind_int64(st, 19, (int64_t)a->created_at);
     int rc = step_done(w, st, "recording the attempt", err);
+    hs_free(rq);
+    hs_free(rs);
     if (rc != HS_OK) return rc;
 
     const char *status = a->success ? "delivered" : a->is_dlq ? "dlq" : "pending";

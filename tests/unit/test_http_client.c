@@ -401,6 +401,16 @@ static void send_ok(fx *f, hs_out_req *req, int idx) {
 
 static const char *hdr(json_t *o, const char *name) { return json_string_value(json_object_get(o, name)); }
 
+/* The response's headers as the attempt record stores them (JSON). */
+static json_t *resp_headers(const hs_out_resp *r) {
+    char *text = hs_headers_json(r->headers, r->headers_len, true);
+    assert_non_null(text);
+    json_t *h = json_loads(text, 0, NULL);
+    assert_non_null(h);
+    hs_free(text);
+    return h;
+}
+
 /* ---- tests ----------------------------------------------------------------- */
 
 static void test_ok_body_and_headers(void **state) {
@@ -415,9 +425,10 @@ static void test_ok_body_and_headers(void **state) {
     assert_string_equal(r->body, "hello");
     assert_false(r->body_truncated);
     assert_true(r->duration_ms < 2000);
-    assert_non_null(r->headers_json);
-    json_t *h = json_loads(r->headers_json, 0, NULL);
-    assert_non_null(h);
+    assert_non_null(r->headers);
+    assert_string_equal(hs_headers_get(r->headers, r->headers_len, "x-one"), "a");
+    assert_string_equal(hs_headers_get(r->headers, r->headers_len, "x-rep"), "1"); /* the first line */
+    json_t *h = resp_headers(r);
     assert_string_equal(hdr(h, "x-rep"), "1, 2");
     assert_string_equal(hdr(h, "x-one"), "a");
     assert_string_equal(hdr(h, "content-type"), "text/plain");
@@ -526,7 +537,8 @@ static void test_connection_refused(void **state) {
     assert_int_equal(r->error, HS_ERR_IO);
     assert_int_equal(r->status, 0);
     assert_non_null(strstr(r->errmsg, "connect"));
-    assert_null(r->headers_json);
+    assert_null(r->headers);
+    assert_int_equal(r->headers_len, 0);
     assert_null(r->body);
 }
 
@@ -628,9 +640,10 @@ static json_t *scripted_headers(fx *f, hs_buf *s, int status) {
     assert_int_equal(r->error, 0);
     assert_int_equal(r->status, status);
     assert_string_equal(r->body, "ok");
-    json_t *h = json_loads(r->headers_json, 0, NULL);
-    assert_non_null(h);
-    assert_true(strlen(r->headers_json) <= HS_OUT_RESP_HEADERS_MAX + 1024);
+    json_t *h = resp_headers(r);
+    char *text = hs_headers_json(r->headers, r->headers_len, true);
+    assert_true(strlen(text) <= HS_OUT_RESP_HEADERS_MAX + 1024);
+    hs_free(text);
     return h;
 }
 
@@ -816,6 +829,21 @@ static void test_invalid_is_synchronous(void **state) {
     for (int i = 1; i < 6; i++) assert_false(f->res[i].done);
 }
 
+static void test_header_list_json(void **state) {
+    (void)state;
+    static const char list[] = "A\0one\0B\0x\0A\0two\0C\0caf\xe9"; /* a header list: name, value, ... */
+    char *joined = hs_headers_json(list, sizeof list, true);
+    assert_string_equal(joined, "{\"A\":\"one, two\",\"B\":\"x\",\"C\":\"caf\xc3\xa9\"}");
+    char *last = hs_headers_json(list, sizeof list, false);
+    assert_string_equal(last, "{\"B\":\"x\",\"A\":\"two\",\"C\":\"caf\xc3\xa9\"}");
+    assert_string_equal(hs_headers_get(list, sizeof list, "A"), "one");
+    assert_null(hs_headers_get(list, sizeof list, "a")); /* exact names */
+    assert_null(hs_headers_json(NULL, 0, true));
+    assert_null(hs_headers_get(NULL, 0, "A"));
+    hs_free(joined);
+    hs_free(last);
+}
+
 static void test_out_req_limits(void **state) {
     (void)state;
     hs_out_req r = {0};
@@ -858,6 +886,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_close_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_from_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_is_synchronous, setup, teardown),
+        cmocka_unit_test(test_header_list_json),
         cmocka_unit_test(test_out_req_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

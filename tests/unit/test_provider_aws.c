@@ -21,6 +21,7 @@
 
 #include "test_util.h"
 #include "alloc.h"
+#include "buf.h"
 #include "base64.h"
 #include "digest.h"
 #include "outbound.h"
@@ -144,7 +145,20 @@ static int classify(const hs_provider *p, int status, const char *headers, const
     hs_out_resp resp;
     memset(&resp, 0, sizeof resp);
     resp.status = status;
-    resp.headers_json = headers ? hs_strdup(headers) : NULL;
+    if (headers) { /* given as a JSON object, kept as a header list (outbound.h) */
+        json_t *o = json_loads(headers, 0, NULL);
+        assert_non_null(o);
+        hs_buf list;
+        hs_buf_init(&list, SIZE_MAX);
+        const char *k;
+        json_t *v;
+        json_object_foreach(o, k, v) {
+            hs_buf_append(&list, k, strlen(k) + 1);
+            hs_buf_append(&list, json_string_value(v), strlen(json_string_value(v)) + 1);
+        }
+        json_decref(o);
+        resp.headers = hs_buf_detach(&list, &resp.headers_len);
+    }
     resp.body = body ? hs_strdup(body) : NULL;
     resp.body_len = body ? strlen(body) : 0;
     hs_error_clear(err);
