@@ -262,7 +262,10 @@ static int attempt_exec(hs_store *s, hs_wop *w) {
 
 static void attempt_complete(hs_wop *w) {
     hs_attempt_op *op = w->ud;
-    op->err = w->err;
+    if (w->status != HS_OK)
+        op->err = w->err; /* 450 bytes: not copied for every delivered attempt */
+    else
+        hs_error_clear(&op->err);
     op->cb(op, w->status);
 }
 
