@@ -145,52 +145,61 @@ static int run_keyed(hs_conn *w, const char *sql, const char *id, int64_t num, c
     return step_done(w, st, what, err);
 }
 
-typedef struct hs_settle {
-    char event_id[HS_ID_MAX];
+typedef struct settle {
+    char event_id[HS_ID_MAX]; /* the map's key */
     int settled, failed;
-    struct hs_settle *next;
-} hs_settle;
+} settle;
 
 /* The delivery just left pending (the UPDATE before changed one row):
  * count that on its event, written by hs_settles_flush. */
 static void settle_event(hs_store *s, const char *event_id, bool dlq) {
     if (sqlite3_changes(s->writer.db) != 1) return; /* cancelled meanwhile: counted then */
-    hs_settle *e = hs_idmap_get(&s->settles, event_id);
+    settle *e = hs_idmap_get(&s->settles, event_id);
     if (!e) {
         e = hs_calloc(1, sizeof *e);
-        snprintf(e->event_id, sizeof e->event_id, "%s", event_id);
-        e->next = s->settle_list;
-        s->settle_list = e;
+        hs_id_copy(e->event_id, event_id);
         hs_idmap_put(&s->settles, e->event_id, e);
     }
     e->settled++;
     e->failed += dlq;
 }
 
+static void free_settle(void *value, void *ud) {
+    (void)ud;
+    hs_free(value);
+}
+
 void hs_settles_clear(hs_store *s) {
-    for (hs_settle *e = s->settle_list, *next; e; e = next) {
-        next = e->next;
-        hs_free(e);
-    }
-    s->settle_list = NULL;
+    hs_idmap_each(&s->settles, free_settle, NULL);
     hs_idmap_free(&s->settles);
 }
 
-int hs_settles_flush(hs_store *s, hs_error *err) {
-    int rc = HS_OK;
-    for (hs_settle *e = s->settle_list; e && rc == HS_OK; e = e->next) {
-        sqlite3_stmt *st = hs_stmt(&s->writer, SQL_EVENT_SETTLE, err);
-        if (!st) {
-            rc = err->code;
-            break;
-        }
-        sqlite3_bind_text(st, 1, e->event_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 2, e->settled);
-        sqlite3_bind_int(st, 3, e->failed);
-        rc = step_done(&s->writer, st, "updating the event status", err);
+typedef struct flush_ctx {
+    hs_store *s;
+    hs_error *err;
+    int rc;
+} flush_ctx;
+
+static void flush_one(void *value, void *ud) {
+    flush_ctx *f = ud;
+    const settle *e = value;
+    if (f->rc != HS_OK) return; /* the group fails: the rest does not matter */
+    sqlite3_stmt *st = hs_stmt(&f->s->writer, SQL_EVENT_SETTLE, f->err);
+    if (!st) {
+        f->rc = f->err->code;
+        return;
     }
+    sqlite3_bind_text(st, 1, e->event_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, e->settled);
+    sqlite3_bind_int(st, 3, e->failed);
+    f->rc = step_done(&f->s->writer, st, "updating the event status", f->err);
+}
+
+int hs_settles_flush(hs_store *s, hs_error *err) {
+    flush_ctx f = {.s = s, .err = err, .rc = HS_OK};
+    hs_idmap_each(&s->settles, flush_one, &f);
     hs_settles_clear(s);
-    return rc;
+    return f.rc;
 }
 
 static int record_attempt(hs_store *s, const hs_attempt_rec *a, hs_error *err) {

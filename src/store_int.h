@@ -96,10 +96,9 @@ struct hs_store {
     char *path;
     hs_conn writer;  /* owned by the writer thread once it runs */
     hs_idmap routes; /* writer thread: ref (id or slug) -> cached hs_route_set */
-    /* writer thread: events whose deliveries settled in the open group,
-     * counted here and written once per event (hs_settles_flush) */
+    /* writer thread: event id -> how many of its deliveries settled in the
+     * open group, written once per event (hs_settles_flush) */
     hs_idmap settles;
-    struct hs_settle *settle_list;
 
     pthread_t thread;
     bool thread_started;
