@@ -44,7 +44,6 @@ typedef struct sock_ctx {
     hs_http_client *c;
     curl_socket_t fd;
     int events;  /* what the handle watches: what curl last asked for, 0 once stopped */
-    bool conn;   /* a connection socket: curl closes it through on_close_socket */
     bool parked; /* curl is not watching it (an idle kept-alive connection) */
     bool closed;
     struct sock_ctx *prev, *next;
@@ -53,7 +52,8 @@ typedef struct sock_ctx {
 /* What we know of one fd number. */
 typedef struct fd_slot {
     sock_ctx *sc; /* its poll handle, parked or not */
-    bool conn;    /* opened by curl as a connection (CURLOPT_SOCKOPTFUNCTION) */
+    bool conn;    /* opened by curl as a connection (CURLOPT_SOCKOPTFUNCTION), so closed
+                   * through on_close_socket: its handle may be parked */
 } fd_slot;
 
 struct hs_http_call {
@@ -167,7 +167,7 @@ static void sock_watch(sock_ctx *sc, int events) {
  * Anything else (a resolver's socketpair) curl may close without telling
  * on_close_socket, so its handle goes now. */
 static void sock_release(sock_ctx *sc) {
-    if (!sc->conn || sc->c->closing) {
+    if (!slot_of(sc->c, sc->fd)->conn || sc->c->closing) {
         sock_close(sc);
         return;
     }
@@ -220,7 +220,6 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, vo
             sc = hs_calloc(1, sizeof *sc);
             sc->c = c;
             sc->fd = s;
-            sc->conn = slot->conn;
             /* Returning -1 would mark the whole multi handle dead; a socket we
              * cannot watch instead stalls one transfer until its timeout. */
             int rc = uv_poll_init_socket(c->loop, &sc->poll, s);

@@ -74,7 +74,7 @@ void hs_metrics_ingested(hs_metrics *m, const char *source_id, uint64_t now_ms) 
     per_source *s = hs_idmap_get(&m->sources, source_id);
     if (!s) {
         s = hs_calloc(1, sizeof *s);
-        snprintf(s->id, sizeof s->id, "%s", source_id);
+        hs_id_copy(s->id, source_id);
         hs_idmap_put(&m->sources, s->id, s);
     }
     s->events++;
@@ -86,7 +86,7 @@ void hs_metrics_attempt(hs_metrics *m, const char *destination_id, hs_outcome ou
     per_dest *d = destination_id ? hs_idmap_get(&m->dests, destination_id) : NULL;
     if (!d && destination_id) {
         d = hs_calloc(1, sizeof *d);
-        snprintf(d->id, sizeof d->id, "%s", destination_id);
+        hs_id_copy(d->id, destination_id);
         hs_idmap_put(&m->dests, d->id, d);
     }
     if (d) d->attempts[outcome]++;
