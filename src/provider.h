@@ -36,8 +36,9 @@ typedef struct hs_provider {
     /* Validate config in place: fill defaults, normalize; on error fill err
      * with field paths relative to the destination ("config.url"). */
     int (*validate)(json_t *config, hs_error *err);
-    /* Dotted paths inside config whose values are secrets (masked on read).
-     * A path ending in ".*" masks every member of that object. NULL-ended. */
+    /* Dotted paths inside config whose values are secrets (masked on read,
+     * encrypted at rest). A path ending in ".*" means every member of that
+     * object, ".?" the members hs_header_secret() names. NULL-ended. */
     const char *const *secret_paths;
     /* Optional: called on the current config before a patch's config
      * (patch_config, NULL when the patch has none) is merged onto it, to drop

@@ -6,6 +6,7 @@
 #include "alloc.h"
 #include "jsonv.h"
 #include "provider.h"
+#include "resource.h"
 #include "version.h"
 #include "signing.h"
 #include "timeutil.h"
@@ -49,11 +50,15 @@ static int check_auth(const hs_jv_at *at, json_t *auth, hs_error *err) {
     return hs_jv_object(auth, at->path, auth_specs[i], err);
 }
 
+static const hs_jv_field secret_header_item = HS_JV_HEADER_NAME(NULL, NULL);
+
 /* clang-format off */
 static const hs_jv_field fields[] = {
     HS_JV_URL("url", HS_JV_REQUIRED),
     HS_JV_ENUM("method", methods, "\"POST\""),
     HS_JV_HEADERS("headers", 0, 0, "{}"),
+    /* more header names whose values are secrets (hs_header_secret) */
+    {.name = "secret_headers", .type = HS_JV_ARRAY, .max = HS_JV_HEADERS_MAX, .items = &secret_header_item},
     HS_JV_INTR("timeout_ms", 100, 300000, "30000"),
     {.name = "auth", .type = HS_JV_OBJECT, .dflt = "{}", .check = check_auth},
     HS_JV_BOOLEAN("fail_on_graphql_errors", "false"),
@@ -104,27 +109,13 @@ static void prepare_patch(json_t *config, const json_t *patch_config) {
     if (from && to && strcmp(from, to) != 0) json_object_del(config, "auth");
 }
 
-static const char *const secrets[] = {"auth.token", "auth.password", "auth.key", "auth.headers.*", NULL};
+/* "headers.?": the headers hs_header_secret() names */
+static const char *const secrets[] = {"auth.token", "auth.password", "auth.key", "auth.headers.*", "headers.?", NULL};
 
 /* ---- delivery ---- */
 
 #define USER_AGENT "hookstream/" HS_VERSION
 #define DEFAULT_TIMEOUT_MS 30000
-
-/* A user header whose value is recorded masked in delivery attempts: the
- * credential carriers by name (Authorization, Proxy-Authorization, Cookie,
- * Set-Cookie) and any name containing "key", "token", "secret" or
- * "password", case-insensitively (X-API-Key, X-Auth-Token, ...). Auth
- * headers are always secret. */
-static bool sensitive_header(const char *name) {
-    static const char *const names[] = {"authorization", "proxy-authorization", "cookie", "set-cookie", NULL};
-    static const char *const words[] = {"key", "token", "secret", "password", NULL};
-    for (const char *const *n = names; *n; n++)
-        if (strcasecmp(name, *n) == 0) return true;
-    for (const char *const *w = words; *w; w++)
-        if (strcasestr(name, *w)) return true;
-    return false;
-}
 
 /* The headers hookstream sets after the user's: X-hookstream-* and the
  * signature headers of the configured scheme. A user or auth header of the
@@ -158,13 +149,16 @@ static int add(hs_out_req *req, const char *name, const char *value, bool secret
     return rc ? hs_error_set(err, rc, "config.headers", "too many headers (at most %d)", HS_OUT_MAX_HEADERS) : HS_OK;
 }
 
-/* Each string member of headers, in order, except the ones hookstream sets. */
-static int add_object(hs_out_req *req, const json_t *headers, const json_t *signing, bool secret, hs_error *err) {
+/* Each string member of headers, in order, except the ones hookstream sets;
+ * secret (masked in attempt records) when all are, or as hs_header_secret()
+ * says with the config's secret_headers. */
+static int add_object(hs_out_req *req, const json_t *headers, const json_t *signing, bool secret,
+                      const json_t *secret_headers, hs_error *err) {
     const char *name;
     json_t *value;
     json_object_foreach((json_t *)headers, name, value) {
         if (ours(signing, name)) continue;
-        int rc = add(req, name, json_string_value(value), secret || sensitive_header(name), err);
+        int rc = add(req, name, json_string_value(value), secret || hs_header_secret(name, secret_headers), err);
         if (rc) return rc;
     }
     return HS_OK;
@@ -174,7 +168,7 @@ static int add_object(hs_out_req *req, const json_t *headers, const json_t *sign
 static int add_auth(hs_out_req *req, const json_t *auth, const json_t *signing, hs_error *err) {
     const char *type = hs_jv_str(auth, "type");
     if (!type || strcmp(type, "none") == 0) return HS_OK;
-    if (strcmp(type, "custom") == 0) return add_object(req, json_object_get(auth, "headers"), signing, true, err);
+    if (strcmp(type, "custom") == 0) return add_object(req, json_object_get(auth, "headers"), signing, true, NULL, err);
     if (strcmp(type, "api_key") == 0) {
         const char *name = hs_jv_str(auth, "header");
         if (!name) name = "X-API-Key";
@@ -238,7 +232,7 @@ static int build(const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err) {
     if (ctx->content_type && ctx->content_type[0] && !has_header(headers, "Content-Type") &&
         !has_header(custom, "Content-Type"))
         rc = add(req, "Content-Type", ctx->content_type, false, err);
-    if (rc == HS_OK) rc = add_object(req, headers, signing, false, err);
+    if (rc == HS_OK) rc = add_object(req, headers, signing, false, json_object_get(config, "secret_headers"), err);
     if (rc == HS_OK) rc = add_auth(req, auth, signing, err);
 
     char attempt[16], when[HS_ISO8601_MAX];

@@ -328,12 +328,33 @@ json_t *hs_mask_secret(const char *secret) {
     return masked ? masked : json_string(MASK);
 }
 
+/* A header whose value is a credential, by name: any name containing, case-
+ * insensitively, one of the words below (Authorization, Proxy-Authorization,
+ * Cookie, Set-Cookie, X-Api-Key, Api-Key, X-Auth-Token, X-Hub-Signature,
+ * X-Session-Id, ...), or one the destination lists in secret_headers. A
+ * false positive only hides a value on read; a false negative shows a
+ * credential, so the words are broad. */
+bool hs_header_secret(const char *name, const json_t *secret_headers) {
+    static const char *const words[] = {"auth",   "cookie",    "credential", "key",   "passw",
+                                        "secret", "signature", "session",    "token", NULL};
+    if (!name) return false;
+    for (const char *const *w = words; *w; w++)
+        if (strcasestr(name, *w)) return true;
+    size_t i;
+    json_t *listed;
+    json_array_foreach(secret_headers, i, listed) {
+        if (json_is_string(listed) && strcasecmp(json_string_value(listed), name) == 0) return true;
+    }
+    return false;
+}
+
 /* Called for each secret string: holder[key] == value; old is the value at
  * the same path in a second doc (or NULL); path is value's dotted path. */
 typedef void (*secret_fn)(json_t *holder, const char *key, json_t *value, const json_t *old, const char *path,
                           void *ud);
 
-static void walk_secret(json_t *obj, const json_t *old, const char *sel, const char *path, secret_fn fn, void *ud);
+static void walk_secret(json_t *obj, const json_t *parent, const json_t *old, const char *sel, const char *path,
+                        secret_fn fn, void *ud);
 
 static void visit_member(json_t *obj, const json_t *old, const char *key, const char *rest, const char *path,
                          secret_fn fn, void *ud) {
@@ -342,19 +363,25 @@ static void visit_member(json_t *obj, const json_t *old, const char *key, const 
     char sub[HS_JV_PATH_MAX];
     hs_jv_path_key(sub, path, key);
     if (rest)
-        walk_secret(value, old_value, rest, sub, fn, ud);
+        walk_secret(value, obj, old_value, rest, sub, fn, ud);
     else if (value && !json_is_null(value))
         fn(obj, key, value, old_value, sub, ud);
 }
 
-/* sel is a secret path relative to obj: "auth.token", "auth.headers.*". */
-static void walk_secret(json_t *obj, const json_t *old, const char *sel, const char *path, secret_fn fn, void *ud) {
+/* sel is a secret path relative to obj: "auth.token", "auth.headers.*"
+ * (every member), "headers.?" (the members hs_header_secret() names, with
+ * the secret_headers list beside the object: parent's). */
+static void walk_secret(json_t *obj, const json_t *parent, const json_t *old, const char *sel, const char *path,
+                        secret_fn fn, void *ud) {
     if (!json_is_object(obj)) return;
     const char *dot = strchr(sel, '.'), *rest = dot ? dot + 1 : NULL;
     size_t n = dot ? (size_t)(dot - sel) : strlen(sel);
-    if (n == 1 && sel[0] == '*') {
-        for (void *it = json_object_iter(obj); it; it = json_object_iter_next(obj, it))
-            visit_member(obj, old, json_object_iter_key(it), rest, path, fn, ud);
+    if (n == 1 && (sel[0] == '*' || sel[0] == '?')) {
+        const json_t *listed = json_object_get(parent, "secret_headers");
+        for (void *it = json_object_iter(obj); it; it = json_object_iter_next(obj, it)) {
+            const char *key = json_object_iter_key(it);
+            if (sel[0] == '*' || hs_header_secret(key, listed)) visit_member(obj, old, key, rest, path, fn, ud);
+        }
         return;
     }
     char key[64];
@@ -367,18 +394,19 @@ static void walk_secret(json_t *obj, const json_t *old, const char *sel, const c
 /* Every secret of a destination doc: signing.secret, the template's secret
  * inputs and the provider's. */
 static void for_each_secret(json_t *doc, const json_t *old, secret_fn fn, void *ud) {
-    walk_secret(doc, old, "signing.secret", "", fn, ud);
+    walk_secret(doc, NULL, old, "signing.secret", "", fn, ud);
     const hs_template *t = hs_template_find(hs_jv_str(doc, "template"));
     json_t *inputs = json_object_get(doc, "template_inputs");
     const json_t *old_inputs = json_is_object(old) ? json_object_get(old, "template_inputs") : NULL;
     for (const hs_template_input *in = t ? t->inputs : NULL; in && in->name; in++)
-        if (in->secret && in->payload) walk_secret(inputs, old_inputs, in->name, "template_inputs", fn, ud);
+        if (in->secret && in->payload) walk_secret(inputs, doc, old_inputs, in->name, "template_inputs", fn, ud);
     const char *type = hs_jv_str(doc, "type");
     const hs_provider *p = hs_provider_find(type ? type : "http");
     if (!p || !p->secret_paths) return;
     json_t *config = json_object_get(doc, "config");
     const json_t *old_config = json_is_object(old) ? json_object_get(old, "config") : NULL;
-    for (const char *const *sp = p->secret_paths; *sp; sp++) walk_secret(config, old_config, *sp, "config", fn, ud);
+    for (const char *const *sp = p->secret_paths; *sp; sp++)
+        walk_secret(config, doc, old_config, *sp, "config", fn, ud);
 }
 
 static void mask_one(json_t *holder, const char *key, json_t *value, const json_t *old, const char *path, void *ud) {

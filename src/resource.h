@@ -19,6 +19,7 @@
 #define HS_RESOURCE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "error.h"
 #include "store.h"
@@ -43,6 +44,13 @@ json_t *hs_resource_render(hs_kind kind, const json_t *doc);
  * more characters, else "********" alone (a short secret would be mostly
  * revealed by its tail). Returns a new JSON string. */
 json_t *hs_mask_secret(const char *secret);
+
+/* True when a header of this name carries a credential: its value is
+ * masked on read (config.headers) and in delivery attempt records. The rule
+ * (resource.c): the name contains auth, cookie, credential, key, passw,
+ * secret, signature, session or token, case-insensitively, or is listed in
+ * secret_headers (a JSON array of names, case-insensitive; may be NULL). */
+bool hs_header_secret(const char *name, const json_t *secret_headers);
 
 /* Singular and plural resource names ("source", "sources"), id prefixes. */
 const char *hs_kind_name(hs_kind kind);

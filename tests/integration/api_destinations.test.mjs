@@ -171,3 +171,47 @@ test('list destinations filters by type', async () => {
   assert.ok(r.body.destinations.every((d) => d.type === 'websocket'));
   assert.ok(!r.text.includes(AWS.secret_access_key));
 });
+
+test('credential headers in config.headers are masked on every read and kept by a PATCH of what was read', async () => {
+  const headers = {
+    Authorization: 'Token hdr-authorization-0001', 'X-Api-Key': 'hdr-x-api-key-0002',
+    Cookie: 'session=hdr-cookie-0003', 'Proxy-Authorization': 'Basic hdr-proxy-0004',
+    'X-Custom': 'hdr-custom-value-0005', 'X-Team': 'payments',
+  };
+  const secret = Object.entries(headers).filter(([k]) => k !== 'X-Team');
+  const masked = (text) => {
+    for (const [name, value] of secret) assert.ok(!text.includes(value), `${name} shown in clear: ${text}`);
+  };
+  const c = await srv.req('POST', '/v1/destinations', {
+    name: 'hdrs', config: { url: 'https://example.com/hook', headers, secret_headers: ['x-custom'] },
+  });
+  assert.equal(c.status, 201, c.text);
+  masked(c.text);
+  for (const [name, value] of secret) assert.equal(c.body.config.headers[name], '********' + value.slice(-4), name);
+  assert.equal(c.body.config.headers['X-Team'], 'payments', 'a plain header is shown');
+  assert.deepEqual(c.body.config.secret_headers, ['x-custom']);
+  const g = await srv.req('GET', `/v1/destinations/${c.body.id}`);
+  masked(g.text);
+  assert.deepEqual(g.body.config.headers, c.body.config.headers);
+  const l = await srv.req('GET', '/v1/destinations?limit=100');
+  masked(l.text);
+  // what was read, sent back with one change: the stored values stay
+  const back = { ...g.body, name: 'hdrs2' };
+  for (const k of ['id', 'created_at', 'updated_at']) delete back[k];
+  const p = await srv.req('PATCH', `/v1/destinations/${c.body.id}`, back);
+  assert.equal(p.status, 200, p.text);
+  masked(p.text);
+  assert.deepEqual(p.body.config.headers, c.body.config.headers);
+  // a new value replaces, a foreign mask is refused
+  const n = await srv.req('PATCH', `/v1/destinations/${c.body.id}`, { config: { headers: { 'X-Api-Key': 'new-api-key-value-9999' } } });
+  assert.equal(n.status, 200, n.text);
+  assert.equal(n.body.config.headers['X-Api-Key'], '********9999');
+  const f = await srv.req('PATCH', `/v1/destinations/${c.body.id}`, { config: { headers: { Cookie: '********0000' } } });
+  assert.equal(f.status, 400, f.text);
+  assert.equal(f.body.field, 'config.headers.Cookie');
+  const bad = await srv.req('POST', '/v1/destinations', {
+    name: 'bad', config: { url: 'https://example.com/hook', secret_headers: ['not a name'] },
+  });
+  assert.equal(bad.status, 400, bad.text);
+  assert.equal(bad.body.field, 'config.secret_headers[0]');
+});

@@ -827,6 +827,78 @@ static void test_http_masking(void **state) {
     json_decref(d);
 }
 
+/* config.headers: credential-looking names and the ones secret_headers
+ * lists are masked on read, kept when a read is patched back, and marked
+ * secret in the built request (so masked in attempt records too). */
+static void test_http_secret_headers(void **state) {
+    (void)state;
+    json_t *d = DEST_OK("http", HTTP_CFG,
+                        "{'headers':{'Authorization':'Token abcdefghijkl-1','X-Api-Key':'apikey-000000-2',"
+                        "'Cookie':'sid=0123456789-3','Proxy-Authorization':'Basic 0123456789-4',"
+                        "'X-Custom':'custom-value-000-5','X-Team':'payments-team'},"
+                        "'secret_headers':['x-custom']}");
+    json_t *r = hs_resource_render(DST, d);
+    EXPECT(r, "config.headers",
+           "{'Authorization':'********kl-1','X-Api-Key':'********00-2','Cookie':'********89-3',"
+           "'Proxy-Authorization':'********89-4','X-Custom':'********00-5','X-Team':'payments-team'}");
+    EXPECT(r, "config.secret_headers", "['x-custom']");
+    /* patched back as read: the stored values stay */
+    json_t *cur = stored(json_deep_copy(d), DST_ID), *shown = json_deep_copy(r);
+    json_object_del(shown, "id");
+    json_object_set_new(shown, "name", json_string("renamed"));
+    json_t *p = NULL;
+    hs_error err;
+    assert_int_equal(hs_resource_patch_doc(DST, cur, shown, &p, &err), HS_OK);
+    EXPECT(p, "config.headers",
+           "{'Authorization':'Token abcdefghijkl-1','X-Api-Key':'apikey-000000-2',"
+           "'Cookie':'sid=0123456789-3','Proxy-Authorization':'Basic 0123456789-4',"
+           "'X-Custom':'custom-value-000-5','X-Team':'payments-team'}");
+    json_decref(p);
+    /* a mask that is not the stored value's is refused */
+    PATCH_FAILS(DST, cur, "{'config':{'headers':{'X-Custom':'********9999'}}}", INV, "config.headers.X-Custom");
+    /* the built request marks them secret */
+    hs_delivery_ctx ctx = {.destination = d, .event_id = "evt_1", .delivery_id = "dlv_1", .attempt = 1};
+    hs_out_req req;
+    assert_int_equal(hs_provider_build(&hs_provider_http, &ctx, &req, &err), HS_OK);
+    static const char *const secret[] = {"Authorization", "X-Api-Key", "Cookie", "Proxy-Authorization", "X-Custom"};
+    for (size_t i = 0; i < 5; i++) {
+        bool found = false;
+        for (size_t h = 0; h < req.nheaders; h++)
+            if (strcmp(req.headers[h].name, secret[i]) == 0) found = req.headers[h].secret;
+        if (!found) fail_msg("%s is not a secret header of the request", secret[i]);
+    }
+    for (size_t h = 0; h < req.nheaders; h++)
+        if (strcmp(req.headers[h].name, "X-Team") == 0) assert_false(req.headers[h].secret);
+    hs_out_req_free(&req);
+    json_decref(shown), json_decref(cur), json_decref(r), json_decref(d);
+    static const char *const bad[][2] = {
+        /* secret_headers: header names */
+        {"{'secret_headers':'X-A'}", "config.secret_headers"},
+        {"{'secret_headers':['Bad Name']}", "config.secret_headers[0]"},
+        {"{'secret_headers':[1]}", "config.secret_headers[0]"},
+        /* a masked value sent on create is refused */
+        {"{'headers':{'X-Api-Key':'********0000'}}", "config.headers.X-Api-Key"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        dest_fails_at("http", HTTP_CFG, bad[i][0], bad[i][1], __LINE__);
+}
+
+static void test_header_secret_rule(void **state) {
+    (void)state;
+    static const char *const yes[] = {
+        "Authorization", "proxy-authorization", "Cookie",          "Set-Cookie", "X-Api-Key",    "api-key",
+        "X-Auth-Token",  "X-Hub-Signature",     "X-Client-Secret", "X-PASSWORD", "X-Session-Id", "X-Credentials"};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+        if (!hs_header_secret(yes[i], NULL)) fail_msg("%s should be secret", yes[i]);
+    static const char *const no[] = {"Accept", "X-Team", "X-Signer", "Content-Type", "X-Request-Id"};
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+        if (hs_header_secret(no[i], NULL)) fail_msg("%s should not be secret", no[i]);
+    json_t *listed = J("['X-Team']");
+    assert_true(hs_header_secret("x-team", listed));
+    assert_false(hs_header_secret("X-Other", listed));
+    json_decref(listed);
+}
+
 /* ---- AWS ---- */
 
 static void test_aws_sqs(void **state) {
@@ -1441,6 +1513,8 @@ int main(void) {
         cmocka_unit_test(test_http_headers),
         cmocka_unit_test(test_http_auth),
         cmocka_unit_test(test_http_masking),
+        cmocka_unit_test(test_http_secret_headers),
+        cmocka_unit_test(test_header_secret_rule),
         cmocka_unit_test(test_aws_sqs),
         cmocka_unit_test(test_aws_s3),
         cmocka_unit_test(test_aws_eventbridge),
