@@ -24,6 +24,8 @@ static bool in4(uint32_t a, uint32_t prefix, int len) {
 
 #define V4(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (uint32_t)(d))
 
+/* IPv4 ranges that are not public unicast (IANA special-purpose registry),
+ * first match wins. */
 static const char *classify4(uint32_t a) {
     static const struct {
         uint32_t prefix;
@@ -38,11 +40,13 @@ static const char *classify4(uint32_t a) {
         {V4(172, 16, 0, 0), 12, "a private address"},
         {V4(192, 0, 0, 0), 24, "a reserved address"},
         {V4(192, 0, 2, 0), 24, "a documentation address"},
+        {V4(192, 88, 99, 0), 24, "a reserved (6to4 relay anycast) address"},
         {V4(192, 168, 0, 0), 16, "a private address"},
         {V4(198, 18, 0, 0), 15, "a benchmarking address"},
         {V4(198, 51, 100, 0), 24, "a documentation address"},
         {V4(203, 0, 113, 0), 24, "a documentation address"},
         {V4(224, 0, 0, 0), 4, "a multicast address"},
+        {V4(255, 255, 255, 255), 32, "the broadcast address (reserved)"},
         {V4(240, 0, 0, 0), 4, "a reserved address"},
     };
     for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++)
@@ -50,30 +54,73 @@ static const char *classify4(uint32_t a) {
     return NULL;
 }
 
-static uint32_t low32(const unsigned char *b) {
-    return ((uint32_t)b[12] << 24) | ((uint32_t)b[13] << 16) | ((uint32_t)b[14] << 8) | (uint32_t)b[15];
+/* the IPv4 address in b[at..at+3] */
+static uint32_t v4_at(const unsigned char *b, size_t at) {
+    return ((uint32_t)b[at] << 24) | ((uint32_t)b[at + 1] << 16) | ((uint32_t)b[at + 2] << 8) | (uint32_t)b[at + 3];
 }
 
-static bool zeros(const unsigned char *b, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (b[i]) return false;
-    return true;
+/* the first len bits of b equal those of prefix */
+static bool in6(const unsigned char *b, const unsigned char *prefix, int len) {
+    int whole = len / 8, rest = len % 8;
+    if (memcmp(b, prefix, (size_t)whole) != 0) return false;
+    if (rest == 0) return true;
+    unsigned char mask = (unsigned char)(0xff << (8 - rest));
+    return (b[whole] & mask) == (prefix[whole] & mask);
 }
 
+/* What an IPv6 range holds: nothing to look into, or an IPv4 address that
+ * decides (where it sits depends on the form). */
+enum embed {
+    E_NONE,   /* refused as it is */
+    E_LOW32,  /* the IPv4 address is the last 32 bits */
+    E_6TO4,   /* bits 16..47 (RFC 3056) */
+    E_TEREDO, /* server: bits 32..63; client: the last 32 bits inverted (RFC 4380) */
+};
+
+/* IPv6 ranges, first match wins: an IPv4 address carried inside IPv6 is
+ * judged as IPv4 (a public one passes), the special-purpose ranges are
+ * refused, and so is everything outside global unicast 2000::/3. */
 static const char *classify6(const unsigned char *b) {
-    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
-    /* an IPv4 address inside IPv6 is judged as IPv4 */
-    if (memcmp(b, mapped, 12) == 0 || memcmp(b, nat64, 12) == 0) return classify4(low32(b));
-    if (zeros(b, 15)) return b[15] == 1 ? "a loopback address" : b[15] == 0 ? "an unspecified address" : NULL;
-    if (zeros(b, 12)) return "an IPv4-compatible address"; /* ::a.b.c.d, deprecated */
-    if ((b[0] & 0xfe) == 0xfc) return "a private (unique local) address";
-    if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return "a link-local address";
-    if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) return "a site-local address";
-    if (b[0] == 0xff) return "a multicast address";
-    if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) return "a documentation address";
-    if (b[0] == 0x01 && zeros(b + 1, 7)) return "a discard-only address";
-    return NULL;
+    static const struct {
+        unsigned char prefix[16];
+        int len;
+        enum embed embed;
+        const char *why; /* for E_NONE */
+    } ranges[] = {
+        {{0}, 128, E_NONE, "an unspecified address"},
+        {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 128, E_NONE, "a loopback address"},
+        {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff}, 96, E_LOW32, NULL},        /* IPv4-mapped */
+        {{0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0}, 96, E_LOW32, NULL},        /* SIIT IPv4-translated */
+        {{0}, 96, E_NONE, "an IPv4-compatible address (deprecated)"},           /* ::a.b.c.d */
+        {{0, 0x64, 0xff, 0x9b}, 96, E_LOW32, NULL},                             /* NAT64 well-known prefix */
+        {{0, 0x64, 0xff, 0x9b, 0, 1}, 48, E_NONE, "a local-use NAT64 address"}, /* RFC 8215 */
+        {{0x01, 0}, 64, E_NONE, "a discard-only address"},
+        {{0x20, 0x01, 0, 0}, 32, E_TEREDO, NULL},
+        {{0x20, 0x01, 0, 0x02, 0, 0}, 48, E_NONE, "a benchmarking address"},
+        {{0x20, 0x01, 0, 0x10}, 28, E_NONE, "a reserved (ORCHID) address"},
+        {{0x20, 0x01, 0, 0x20}, 28, E_NONE, "a reserved (ORCHIDv2) address"},
+        {{0x20, 0x01, 0x0d, 0xb8}, 32, E_NONE, "a documentation address"},
+        {{0x20, 0x02}, 16, E_6TO4, NULL},
+        {{0x3f, 0xff, 0}, 20, E_NONE, "a documentation address"},
+        {{0xfc}, 7, E_NONE, "a private (unique local) address"},
+        {{0xfe, 0x80}, 10, E_NONE, "a link-local address"},
+        {{0xfe, 0xc0}, 10, E_NONE, "a site-local address"},
+        {{0xff}, 8, E_NONE, "a multicast address"},
+    };
+    static const unsigned char global_unicast[16] = {0x20};
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
+        if (!in6(b, ranges[i].prefix, ranges[i].len)) continue;
+        switch (ranges[i].embed) {
+        case E_NONE: return ranges[i].why;
+        case E_LOW32: return classify4(v4_at(b, 12));
+        case E_6TO4: return classify4(v4_at(b, 2));
+        case E_TEREDO: {
+            const char *why = classify4(v4_at(b, 4));
+            return why ? why : classify4(~v4_at(b, 12));
+        }
+        }
+    }
+    return in6(b, global_unicast, 3) ? NULL : "a reserved address (not global unicast 2000::/3)";
 }
 
 const char *hs_netguard_classify(const struct sockaddr *sa) {

@@ -29,7 +29,11 @@ void hs_netguard_allow_private(bool allow);
 bool hs_netguard_private_allowed(void);
 
 /* Why sa is not a public unicast address ("loopback", "private",
- * "link-local", ...), or NULL when it is one. */
+ * "link-local", ...), or NULL when it is one. An IPv6 address that carries
+ * an IPv4 address (IPv4-mapped, SIIT, NAT64 64:ff9b::/96, 6to4, Teredo's
+ * server and client) is judged by that IPv4 address; other IPv6 addresses
+ * pass only inside global unicast 2000::/3 and outside its special-purpose
+ * ranges (the tables in netguard.c). */
 const char *hs_netguard_classify(const struct sockaddr *sa);
 
 /* What a refused connection leaves behind for the error message. */
