@@ -39,6 +39,12 @@
 
 typedef enum { CALL_RUNNING, CALL_QUEUED, CALL_DELIVERING } call_state;
 
+/* Why we stopped reading a response that breaks our limits (outbound.h). */
+typedef enum { REFUSE_NONE = 0, REFUSE_HEADERS, REFUSE_CHUNK_SIZE, REFUSE_CHUNK_LINE, REFUSE_CHUNK_FORM } refusal;
+
+/* Where the chunk decoder is in a chunked body (RFC 9112 §7.1). */
+typedef enum { CH_SIZE = 0, CH_EXT, CH_DATA, CH_DATA_CR, CH_DATA_LF, CH_DONE } chunk_state;
+
 typedef struct sock_ctx {
     uv_poll_t poll;
     hs_http_client *c;
@@ -71,10 +77,18 @@ struct hs_http_call {
     hs_buf rh;
     size_t rh_lines;
     size_t header_bytes;
+    size_t header_total; /* every header byte received, 1xx blocks included */
     bool in_headers, headers_full;
     hs_buf body;
-    size_t drained;
+    size_t drained; /* bytes read and not kept */
     bool truncated, cut;
+    /* curl's transfer decoding is off: a chunked body comes with its
+     * framing, which unchunk() decodes (and bounds) */
+    bool chunked, ch_digits;
+    chunk_state ch_state;
+    uint64_t ch_left; /* the chunk size being read, then what is left of the chunk */
+    size_t ch_line;   /* bytes of the chunk-size line so far */
+    refusal refused;
     hs_out_resp *resp;
     hs_netguard_refusal guard; /* set when the SSRF guard refused the address */
     char errbuf[CURL_ERROR_SIZE];
@@ -288,9 +302,32 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
 
 static bool is_tchar(unsigned char ch) { return ch > 0x20 && ch < 0x7f && ch != ':'; }
 
+/* Does a Transfer-Encoding value name chunked? Read as curl 7.88 reads it
+ * (content_encoding.c): comma-separated names, blanks around them ignored,
+ * "chunked" anywhere in the list. Both must agree on which bodies are
+ * chunked: curl finds the body's end, unchunk() its content. */
+static bool te_chunked(const char *v, size_t len) {
+    size_t i = 0;
+    while (i < len) {
+        while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ',')) i++;
+        size_t start = i, end = i;
+        for (; i < len && v[i] != ','; i++)
+            if (v[i] != ' ' && v[i] != '\t') end = i + 1;
+        if (end - start == 7 && strncasecmp(v + start, "chunked", 7) == 0) return true;
+    }
+    return false;
+}
+
 static size_t on_header(char *p, size_t size, size_t n, void *ud) {
     hs_http_call *call = ud;
     size_t total = size * n, len = total;
+    /* a bound of our own, below curl's (its 100 KB per line comes out as
+     * "Out of memory", see finish()) */
+    call->header_total += total;
+    if (call->header_total > HS_OUT_RESP_HEADERS_LIMIT) {
+        call->refused = REFUSE_HEADERS;
+        return 0; /* curl stops the transfer */
+    }
     while (len && (p[len - 1] == '\n' || p[len - 1] == '\r')) len--;
     if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
         /* a new status line: only the final response's headers are kept
@@ -300,6 +337,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
         call->header_bytes = 0;
         call->headers_full = false;
         call->in_headers = true;
+        call->chunked = false;
         return total;
     }
     if (!call->in_headers) return total; /* trailers */
@@ -307,6 +345,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
         call->in_headers = false;
         return total;
     }
+    /* the prefix curl's own check uses; read even past the kept lines */
+    if (len > 18 && strncasecmp(p, "Transfer-Encoding:", 18) == 0 && te_chunked(p + 18, len - 18)) call->chunked = true;
     if (call->headers_full || total > HS_OUT_RESP_HEADERS_MAX - call->header_bytes ||
         call->rh_lines >= RESP_HEADER_LINES_MAX) {
         call->headers_full = true;
@@ -340,19 +380,95 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
     return total;
 }
 
-static size_t on_body(char *p, size_t size, size_t n, void *ud) {
-    hs_http_call *call = ud;
-    size_t len = size * n;
+/* Keeps what fits of len body bytes; returns how many. */
+static size_t keep_body(hs_http_call *call, const char *p, size_t len) {
     size_t room = HS_OUT_RESP_BODY_MAX - call->body.len;
     size_t keep = len < room ? len : room;
     if (keep) hs_buf_append(&call->body, p, keep);
-    if (len > keep) {
-        call->truncated = true;
-        call->drained += len - keep;
-        if (call->drained > HS_OUT_RESP_DRAIN_MAX) {
-            call->cut = true;
-            return CURL_WRITEFUNC_ERROR; /* the receiver keeps talking: stop reading */
+    if (len > keep) call->truncated = true;
+    return keep;
+}
+
+static void chunk_line_start(hs_http_call *call) {
+    call->ch_state = CH_SIZE;
+    call->ch_left = 0;
+    call->ch_line = 0;
+    call->ch_digits = false;
+}
+
+static int hex_digit(unsigned char ch) {
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'f') return (ch | 0x20) - 'a' + 10;
+    return -1;
+}
+
+/* One byte of a chunk-size line: 1*HEXDIG, then an extension (";...",
+ * blanks first allowed) skipped up to the LF. The size is refused as soon
+ * as it passes HS_OUT_RESP_CHUNK_MAX, so any number of digits is safe. */
+static void chunk_line_byte(hs_http_call *call, unsigned char ch) {
+    if (++call->ch_line > HS_OUT_RESP_CHUNK_LINE_MAX) {
+        call->refused = REFUSE_CHUNK_LINE;
+    } else if (ch == '\n') {
+        if (!call->ch_digits)
+            call->refused = REFUSE_CHUNK_FORM;
+        else
+            call->ch_state = call->ch_left ? CH_DATA : CH_DONE; /* after the last chunk: trailers */
+    } else if (call->ch_state == CH_EXT) {
+        /* skipped */
+    } else if (hex_digit(ch) >= 0) {
+        call->ch_left = call->ch_left * 16 + (uint64_t)hex_digit(ch);
+        call->ch_digits = true;
+        if (call->ch_left > HS_OUT_RESP_CHUNK_MAX) call->refused = REFUSE_CHUNK_SIZE;
+    } else if (call->ch_digits && (ch == ';' || ch == ' ' || ch == '\t' || ch == '\r')) {
+        call->ch_state = CH_EXT;
+    } else {
+        call->refused = REFUSE_CHUNK_FORM;
+    }
+}
+
+/* Decodes len bytes of a chunked body (with curl's transfer decoding off,
+ * it hands us the framing; it still finds the body's end itself). Returns
+ * the data bytes kept; sets call->refused on what breaks the rules. */
+static size_t unchunk(hs_http_call *call, const char *p, size_t len) {
+    size_t kept = 0, i = 0;
+    while (i < len && call->refused == REFUSE_NONE) {
+        unsigned char ch = (unsigned char)p[i];
+        switch (call->ch_state) {
+        case CH_SIZE:
+        case CH_EXT: chunk_line_byte(call, ch); break;
+        case CH_DATA: {
+            size_t take = len - i < call->ch_left ? len - i : (size_t)call->ch_left;
+            kept += keep_body(call, p + i, take);
+            call->ch_left -= take;
+            i += take;
+            if (call->ch_left == 0) call->ch_state = CH_DATA_CR;
+            continue;
         }
+        case CH_DATA_CR:
+        case CH_DATA_LF: /* the CRLF after the data (a bare LF will do) */
+            if (ch == '\n')
+                chunk_line_start(call);
+            else if (ch == '\r' && call->ch_state == CH_DATA_CR)
+                call->ch_state = CH_DATA_LF;
+            else
+                call->refused = REFUSE_CHUNK_FORM;
+            break;
+        case CH_DONE: return kept; /* trailers: read by curl, not ours */
+        }
+        i++;
+    }
+    return kept;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud) {
+    hs_http_call *call = ud;
+    size_t len = size * n;
+    size_t kept = call->chunked ? unchunk(call, p, len) : keep_body(call, p, len);
+    if (call->refused) return CURL_WRITEFUNC_ERROR;
+    call->drained += len - kept; /* chunk framing counts too */
+    if (call->drained > HS_OUT_RESP_DRAIN_MAX) {
+        call->cut = call->truncated = true;
+        return CURL_WRITEFUNC_ERROR; /* the receiver keeps talking: stop reading */
     }
     return len;
 }
@@ -383,6 +499,17 @@ static void call_release(hs_http_call *call) {
     call->req = NULL;
 }
 
+static void refusal_message(refusal why, char *out, size_t cap) {
+    switch (why) {
+    case REFUSE_HEADERS: snprintf(out, cap, "response headers larger than %d bytes", HS_OUT_RESP_HEADERS_LIMIT); break;
+    case REFUSE_CHUNK_SIZE: snprintf(out, cap, "response chunk size exceeds %u bytes", HS_OUT_RESP_CHUNK_MAX); break;
+    case REFUSE_CHUNK_LINE:
+        snprintf(out, cap, "response chunk-size line longer than %d bytes", HS_OUT_RESP_CHUNK_LINE_MAX);
+        break;
+    default: snprintf(out, cap, "malformed response chunk (RFC 9112 chunked framing)"); break;
+    }
+}
+
 /* Turns what curl collected into call->resp and lets go of curl. forced is
  * a non-zero hs_err when we stopped the transfer ourselves. */
 static void finish(hs_http_call *call, CURLcode rc, int forced, const char *forced_msg) {
@@ -398,6 +525,11 @@ static void finish(hs_http_call *call, CURLcode rc, int forced, const char *forc
     if (forced) {
         r->error = forced;
         snprintf(r->errmsg, sizeof r->errmsg, "%s", forced_msg);
+    } else if (call->refused || (rc == CURLE_OUT_OF_MEMORY && call->in_headers)) {
+        /* curl 7.88 reports a header line over its own 100 KB limit as "Out
+         * of memory": in the headers that is the same refusal as ours */
+        r->error = HS_ERR_IO;
+        refusal_message(call->refused ? call->refused : REFUSE_HEADERS, r->errmsg, sizeof r->errmsg);
     } else if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && call->cut)) {
         r->error = 0; /* a cut-off body still is the receiver's answer */
     } else if (call->guard.addr[0]) {
@@ -583,6 +715,7 @@ static int setup_easy(hs_http_call *call) {
     SET(CURLOPT_HEADERFUNCTION, on_header);
     SET(CURLOPT_HEADERDATA, (void *)call);
     SET(CURLOPT_WRITEFUNCTION, on_body);
+    SET(CURLOPT_HTTP_TRANSFER_DECODING, 0L); /* chunks: unchunk() */
     SET(CURLOPT_WRITEDATA, (void *)call);
     SET(CURLOPT_HTTPHEADER, call->hdrs);
     SET(CURLOPT_SOCKOPTFUNCTION, on_sockopt);

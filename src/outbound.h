@@ -17,6 +17,15 @@
 #define HS_OUT_RESP_BODY_MAX 4096        /* response body bytes kept (DESIGN.md §3) */
 #define HS_OUT_RESP_HEADERS_MAX 16384    /* response header bytes kept */
 #define HS_OUT_RESP_DRAIN_MAX (1u << 20) /* read and discard at most this much more */
+/* A response whose header lines (every header block: 1xx ones too) add up
+ * to more than this fails the attempt: "response headers larger than N
+ * bytes". */
+#define HS_OUT_RESP_HEADERS_LIMIT 65536
+/* A chunked response declaring a chunk larger than this fails the attempt
+ * at once ("response chunk size ... exceeds ..."); so does a malformed
+ * chunk-size line or one longer than HS_OUT_RESP_CHUNK_LINE_MAX. */
+#define HS_OUT_RESP_CHUNK_MAX (1u << 20)
+#define HS_OUT_RESP_CHUNK_LINE_MAX 1024
 
 /* name and value live in one allocation that name points to (value just
  * after it); change them only through hs_out_header_set / _clear. */

@@ -690,6 +690,162 @@ static void test_header_line_cap(void **state) {
     json_decref(h);
 }
 
+/* ---- what a hostile receiver sends back ---------------------------------- */
+
+/* Answer with the bytes in s (freed here) to one request (res[0], 5 s
+ * timeout), replacing an earlier raw receiver and result; returns the
+ * response and sets *took to the elapsed ms. */
+static hs_out_resp *scripted(fx *f, hs_buf *s, long long *took) {
+    if (f->raw) raw_stop(f->raw);
+    hs_out_resp_free(f->res[0].resp);
+    hs_free(f->res[0].resp);
+    f->res[0] = (result){.f = f, .idx = 0};
+    f->raw = raw_start(&f->loop, RAW_SCRIPT, s->data, s->len);
+    hs_buf_free(s);
+    long long t0 = mono_ms();
+    send_ok(f, mkreq("POST", f->raw->port, "/", "x", 1, 5000), 0);
+    RUN_UNTIL(f, f->res[0].done, 8000);
+    *took = mono_ms() - t0;
+    return f->res[0].resp;
+}
+
+/* A 200 whose chunked body is framing, as scripted(). */
+static hs_out_resp *chunked_answer(fx *f, const char *framing, long long *took) {
+    hs_buf s;
+    hs_buf_init(&s, SIZE_MAX);
+    hs_buf_appends(&s, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+    hs_buf_appends(&s, framing);
+    return scripted(f, &s, took);
+}
+
+/* Failed at once (not at the 5 s timeout), saying msg (a printf format
+ * with at most one number, n). */
+static void assert_fails_fast(const hs_out_resp *r, long long took, const char *msg, long n) {
+    char want[128];
+    snprintf(want, sizeof want, msg, n);
+    assert_int_equal(r->error, HS_ERR_IO);
+    if (!strstr(r->errmsg, want)) fail_msg("errmsg \"%s\" lacks \"%s\"", r->errmsg, want);
+    assert_true(took < 2000);
+}
+
+#define HEADERS_REFUSED "response headers larger than %ld bytes"
+
+/* One 2 MB header line: curl gives up on it at 100 KB with "Out of
+ * memory"; the attempt says what happened instead. */
+static void test_giant_header_line(void **state) {
+    fx *f = *state;
+    hs_buf s;
+    hs_buf_init(&s, SIZE_MAX);
+    hs_buf_appends(&s, "HTTP/1.1 200 OK\r\nX-Big: ");
+    for (int i = 0; i < 2048; i++) hs_buf_appendf(&s, "%01024d", i);
+    hs_buf_appends(&s, "\r\nContent-Length: 2\r\n\r\nok");
+    long long took;
+    hs_out_resp *r = scripted(f, &s, &took);
+    assert_fails_fast(r, took, HEADERS_REFUSED, HS_OUT_RESP_HEADERS_LIMIT);
+    assert_null(strstr(r->errmsg, "memory"));
+}
+
+/* Many medium lines adding up to more than the limit, each far below
+ * curl's own per-line limit; and 1xx blocks count too: endless 100
+ * Continue is no way around it. */
+static void test_many_headers_over_limit(void **state) {
+    fx *f = *state;
+    hs_buf s;
+    hs_buf_init(&s, SIZE_MAX);
+    hs_buf_appends(&s, "HTTP/1.1 200 OK\r\n");
+    for (int i = 0; i < 90; i++) hs_buf_appendf(&s, "X-M%d: %01000d\r\n", i, i);
+    hs_buf_appends(&s, "Content-Length: 2\r\n\r\nok");
+    long long took;
+    hs_out_resp *r = scripted(f, &s, &took);
+    assert_fails_fast(r, took, HEADERS_REFUSED, HS_OUT_RESP_HEADERS_LIMIT);
+    assert_int_equal(r->status, 200);
+
+    hs_buf_init(&s, SIZE_MAX);
+    for (int i = 0; i < 3000; i++) hs_buf_appends(&s, "HTTP/1.1 100 Continue\r\nX-Pad: 0123456789\r\n\r\n");
+    hs_buf_appends(&s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    r = scripted(f, &s, &took);
+    assert_fails_fast(r, took, HEADERS_REFUSED, HS_OUT_RESP_HEADERS_LIMIT);
+}
+
+static void test_chunk_size_huge(void **state) {
+    fx *f = *state;
+    long long took;
+    hs_out_resp *r = chunked_answer(f, "7fffffffffffffff\r\nabc", &took);
+    assert_fails_fast(r, took, "response chunk size exceeds %ld bytes", HS_OUT_RESP_CHUNK_MAX);
+    assert_int_equal(r->status, 200);
+    /* more hex digits than any 64-bit number: refused the same way, no overflow */
+    r = chunked_answer(f, "00000000000000000000000000000000fffffffffffffffffffff\r\nabc", &took);
+    assert_fails_fast(r, took, "response chunk size exceeds %ld bytes", HS_OUT_RESP_CHUNK_MAX);
+}
+
+static void test_chunk_size_malformed(void **state) {
+    fx *f = *state;
+    static const char *const bad[] = {
+        "zz\r\nhello\r\n0\r\n\r\n",  /* not hex */
+        "5x\r\nhello\r\n0\r\n\r\n",  /* hex, then junk */
+        "5\r\nhelloXY\r\n0\r\n\r\n", /* no CRLF after the data */
+        "\r\nhello\r\n0\r\n\r\n",    /* no digits */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        long long took;
+        hs_out_resp *r = chunked_answer(f, bad[i], &took);
+        assert_fails_fast(r, took, "malformed response chunk", 0);
+    }
+}
+
+/* A chunk extension that never ends is not waited for either. */
+static void test_chunk_line_too_long(void **state) {
+    fx *f = *state;
+    hs_buf ext;
+    hs_buf_init(&ext, SIZE_MAX);
+    hs_buf_appends(&ext, "5;ext=");
+    for (int i = 0; i < 100; i++) hs_buf_appendf(&ext, "%01000d", i);
+    long long took;
+    hs_out_resp *r = chunked_answer(f, ext.data, &took);
+    hs_buf_free(&ext);
+    assert_fails_fast(r, took, "response chunk-size line longer than %ld bytes", HS_OUT_RESP_CHUNK_LINE_MAX);
+}
+
+/* A well-formed chunked answer (extensions, small and split chunks,
+ * trailers) is still decoded: the first 4 KiB kept, the rest drained, and
+ * its end found without waiting. */
+static void test_chunked_body_recorded(void **state) {
+    fx *f = *state;
+    hs_buf s, want;
+    hs_buf_init(&s, SIZE_MAX);
+    hs_buf_init(&want, SIZE_MAX);
+    hs_buf_appends(&s, "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\nX-After: 1\r\n\r\n");
+    for (int i = 0; i < 800; i++) {
+        char piece[40];
+        int n = snprintf(piece, sizeof piece, "<%d:%s>", i, i % 2 ? "odd" : "even");
+        hs_buf_appendf(&s, i % 3 ? "%x\r\n" : "%X ; name=\"v\"\r\n", n);
+        hs_buf_append(&s, piece, (size_t)n);
+        hs_buf_appends(&s, "\r\n");
+        hs_buf_append(&want, piece, (size_t)n);
+    }
+    hs_buf_appends(&s, "0\r\nX-Trailer: t\r\n\r\n");
+    assert_true(want.len > HS_OUT_RESP_BODY_MAX);
+    long long took;
+    hs_out_resp *r = scripted(f, &s, &took);
+    assert_int_equal(r->error, 0);
+    assert_true(took < 2000); /* the end was found, the timeout not waited for */
+    assert_int_equal(r->status, 201);
+    assert_int_equal(r->body_len, HS_OUT_RESP_BODY_MAX);
+    assert_true(r->body_truncated);
+    assert_memory_equal(r->body, want.data, HS_OUT_RESP_BODY_MAX);
+    assert_string_equal(hs_headers_get(r->headers, r->headers_len, "x-after"), "1");
+    assert_null(hs_headers_get(r->headers, r->headers_len, "x-trailer"));
+    hs_buf_free(&want);
+
+    /* a short one: all of it, nothing more */
+    r = chunked_answer(f, "3\r\nabc\r\n1\r\nd\r\n0\r\n\r\n", &took);
+    assert_int_equal(r->error, 0);
+    assert_true(took < 2000);
+    assert_int_equal(r->body_len, 4);
+    assert_string_equal(r->body, "abcd");
+    assert_false(r->body_truncated);
+}
+
 static void chain_next(result *r) {
     fx *f = r->f;
     if (r->idx + 1 < 20) send_ok(f, mkreq("POST", f->port, "/", "x", 1, 5000), r->idx + 1);
@@ -879,6 +1035,12 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_endless_body_cut_off, setup, teardown),
         cmocka_unit_test_setup_teardown(test_header_line_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_header_block_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_giant_header_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_headers_over_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chunk_size_huge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chunk_size_malformed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chunk_line_too_long, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chunked_body_recorded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connection_reuse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_connection_closed_by_peer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
