@@ -1,5 +1,6 @@
 /* api_events.c — events and delivery attempts (threadpool): lists, reads,
  * manual retries. */
+#include <stdio.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -63,12 +64,13 @@ void hs_api_events_list(hs_api_call *c) {
     if (q.source_id && !hs_id_valid("src_", q.source_id))
         return hs_api_failf(c, HS_ERR_INVALID, "source_id", "is not a source id (src_ + 32 hex)");
     q.status = hs_query_get(&c->query, "status");
-    static const char *const statuses[] = {"received", "processing", "delivered", "failed"};
+    static const char *const statuses[] = {"received", "processing", "delivered", "failed", "cancelled"};
     if (q.status) {
         size_t i = 0;
-        while (i < 4 && strcmp(q.status, statuses[i])) i++;
-        if (i == 4)
-            return hs_api_failf(c, HS_ERR_INVALID, "status", "must be received, processing, delivered or failed");
+        while (i < 5 && strcmp(q.status, statuses[i])) i++;
+        if (i == 5)
+            return hs_api_failf(c, HS_ERR_INVALID, "status",
+                                "must be received, processing, delivered, failed or cancelled");
     }
     const char *names[2] = {"after", "before"};
     uint64_t *dst[2] = {&q.after, &q.before};
@@ -142,11 +144,23 @@ void hs_api_events_retry(hs_api_call *c) {
     hs_error err;
     hs_error_clear(&err);
     if (!hs_id_valid("evt_", c->param)) return hs_api_failf(c, HS_ERR_NOTFOUND, "", "no event \"%s\"", c->param);
-    if (hs_store_event_retry(c->api->store, c->param, &c->after_deliveries, &c->after_n, &err))
-        return hs_api_fail(c, &err);
+    hs_event_retry r;
+    if (hs_store_event_retry(c->api->store, c->param, &r, &err)) return hs_api_fail(c, &err);
+    c->after_deliveries = r.queued;
+    c->after_n = r.n;
     c->after = retried;
     c->status = 202;
-    c->body = retry_body(c->after_deliveries, c->after_n);
+    c->body = retry_body(r.queued, r.n);
+    /* what was left dead-lettered, and why */
+    json_t *skipped = json_array();
+    for (size_t i = 0; i < r.nskipped; i++) {
+        char why[64 + HS_ID_MAX];
+        snprintf(why, sizeof why, "destination %s was deleted", r.skipped[i].destination_id);
+        json_array_append_new(skipped, json_pack("{s:s, s:s, s:s}", "delivery_id", r.skipped[i].id, "destination_id",
+                                                 r.skipped[i].destination_id, "reason", why));
+    }
+    json_object_set_new(c->body, "skipped", skipped);
+    hs_free(r.skipped);
 }
 
 void hs_api_attempts_retry(hs_api_call *c) {

@@ -1008,6 +1008,7 @@ int hs_scheduler_new(uv_loop_t *loop, hs_store *s, hs_scheduler **out, hs_error 
     if (rc == HS_OK) rc = load_circuits(sc, err);
     hs_delivery *dl = NULL;
     size_t n = 0;
+    if (rc == HS_OK) rc = hs_store_settle_orphans(s, err); /* none is left pending without its destination */
     if (rc == HS_OK) rc = hs_store_pending_deliveries(s, &dl, &n, err);
     if (rc == HS_OK) {
         /* in arrival order (id), so that seq keeps it */

@@ -32,6 +32,7 @@
 
 #include "error.h"
 #include "id.h"
+#include "secretbox.h"
 
 typedef struct hs_store hs_store;
 
@@ -94,6 +95,37 @@ void hs_store_get_stats(hs_store *s, hs_store_stats *out);
 
 /* ---- resources (sync; any thread except the loop thread) ---- */
 
+/* Secrets at rest (store_resource.c): with a box, every secret of a
+ * resource doc (resource.h) is sealed as the row is written and opened as
+ * it is read, so callers only ever see clear docs; without one (tests) docs
+ * are stored as given. Set once, after open and before the first resource
+ * call; box is borrowed and must outlive the store. */
+void hs_store_set_secretbox(hs_store *s, const hs_secretbox *box);
+
+typedef struct hs_reseal_stats {
+    size_t rows;      /* resource rows read */
+    size_t clear;     /* secrets found in clear */
+    size_t sealed;    /* secrets found sealed (and opened) */
+    size_t rewritten; /* rows written back */
+    bool checkpointed; /* rows were written and the WAL then checkpointed and truncated */
+    hs_error checkpoint_err; /* why not, when rows were written but checkpointed is false */
+} hs_reseal_stats;
+
+/* Checks, and re-seals, every secret of the database file at path, on a
+ * connection of its own: before hs_store_open, or with no server running.
+ * A missing file or one without the resource tables is nothing to do. Each
+ * sealed secret must open under `from` (NULL: none may be sealed), else
+ * HS_ERR_UNAUTHORIZED naming the resource, the field and the key ids. With
+ * `to`, the rows that hold a clear secret (or every row with a secret, when
+ * to is another key than from) are written back sealed under `to`, all in
+ * one transaction with secure_delete on, and the WAL is then checkpointed
+ * and truncated, so no clear value stays in the file's free space or in
+ * the WAL. An error means nothing was committed; a checkpoint that could
+ * not finish after the commit (another connection reading) is reported in
+ * *st, not as an error. */
+int hs_store_reseal(const char *path, const hs_secretbox *from, const hs_secretbox *to, hs_reseal_stats *st,
+                    hs_error *err);
+
 /* Insert doc (must contain a fresh "id"). On success *out (if non-NULL) is
  * the stored doc as a read would return it.
  * Errors: HS_ERR_CONFLICT field "slug" on a duplicate slug; for connections
@@ -147,7 +179,7 @@ typedef struct hs_event {
     char *source_ip;
     char *content_type;   /* may be "" */
     uint64_t received_at; /* ms */
-    char status[16];      /* received | processing | delivered | failed */
+    char status[16];      /* received | processing | delivered | failed | cancelled */
 } hs_event;
 void hs_event_free(hs_event *e);
 
@@ -299,10 +331,24 @@ int hs_store_attempt_commit(hs_store *s, hs_attempt_op *op);
 /* Manual retries (sync, any thread but the loop). The delivery (or, for an
  * event, every delivery in status dlq or failed) goes back to pending, due
  * now; its dead-lettered attempts leave the DLQ; the event is processing
- * again. *out receives the deliveries to hand to the scheduler.
+ * again. *out receives the deliveries to hand to the scheduler. A delivery
+ * whose destination was deleted is never requeued (nothing would send it):
+ * the attempt retry fails with HS_ERR_CONFLICT naming the destination; the
+ * event retry leaves it in `skipped` and fails only when nothing is left.
  * HS_ERR_NOTFOUND: no such attempt/event; HS_ERR_CONFLICT: nothing to retry. */
 int hs_store_attempt_retry(hs_store *s, const char *attempt_id, hs_delivery *out, hs_error *err);
-int hs_store_event_retry(hs_store *s, const char *event_id, hs_delivery **out, size_t *n, hs_error *err);
+typedef struct hs_event_retry {
+    hs_delivery *queued; /* back to pending (free with hs_free) */
+    size_t n;
+    hs_delivery *skipped; /* left dead-lettered: destination deleted (hs_free) */
+    size_t nskipped;
+} hs_event_retry;
+int hs_store_event_retry(hs_store *s, const char *event_id, hs_event_retry *out, hs_error *err);
+/* At start, before the pending deliveries are read: cancel the pending
+ * deliveries of destinations that no longer exist, and settle every event
+ * left processing without a pending delivery (docs/api.md: delivered,
+ * failed or cancelled). Logs what it changed. */
+int hs_store_settle_orphans(hs_store *s, hs_error *err);
 
 /* Reads for the API, as the JSON objects of DESIGN.md §3 (times ISO 8601). */
 typedef struct hs_attempt_query {

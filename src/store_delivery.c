@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "id.h"
 #include "json_text.h"
+#include "log.h"
 #include "outbound.h"
 #include "store_int.h"
 #include "timeutil.h"
@@ -293,32 +294,93 @@ int hs_store_attempt_commit(hs_store *s, hs_attempt_op *op) {
 
 /* ---- cancelling (a destination is deleted) ---- */
 
+/* The end of the CASE that settles an event none of whose deliveries is
+ * pending any more, once failure was ruled out: delivered when one of them
+ * was, else cancelled (every delivery it had was cancelled). An event is
+ * never processing without a pending delivery. */
+#define SQL_SETTLED_NOT_FAILED                                                                                         \
+    "WHEN EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id AND d.status = 'delivered') "                \
+    "THEN 'delivered' ELSE 'cancelled' END"
+
+static const char SQL_CANCEL_SETTLE_EVENTS[] =
+    "UPDATE events SET open_deliveries = open_deliveries - (SELECT count(*) FROM deliveries d WHERE d.event_id = "
+    "events.id AND d.destination_id = ?1 AND d.status = 'pending'), status = CASE WHEN open_deliveries - (SELECT "
+    "count(*) FROM deliveries d WHERE d.event_id = events.id AND d.destination_id = ?1 AND d.status = 'pending') > 0 "
+    "THEN status WHEN failed_deliveries > 0 THEN 'failed' " SQL_SETTLED_NOT_FAILED " WHERE id IN (SELECT event_id "
+    "FROM deliveries WHERE destination_id = ?1 AND status = 'pending')";
+static const char SQL_CANCEL[] = "UPDATE deliveries SET status = 'cancelled', updated_at = ?2 WHERE destination_id = "
+                                 "?1 AND status = 'pending'";
+
 int hs_deliveries_cancel(hs_conn *w, const char *destination_id, uint64_t now, hs_error *err) {
-    /* the events first, while their pending deliveries can still be counted;
-     * an event left with none open ends as failed or delivered, or keeps its
-     * status when every delivery it had was cancelled */
-    sqlite3_stmt *st = hs_stmt(w,
-                               "UPDATE events SET open_deliveries = open_deliveries - (SELECT count(*) FROM "
-                               "deliveries d WHERE d.event_id = events.id AND d.destination_id = ?1 AND d.status = "
-                               "'pending'), status = CASE WHEN open_deliveries - (SELECT count(*) FROM deliveries d "
-                               "WHERE d.event_id = events.id AND d.destination_id = ?1 AND d.status = 'pending') > 0 "
-                               "THEN status WHEN failed_deliveries > 0 THEN 'failed' WHEN EXISTS (SELECT 1 FROM "
-                               "deliveries d WHERE d.event_id = events.id AND d.status = 'delivered') THEN "
-                               "'delivered' ELSE status END WHERE id IN (SELECT event_id FROM deliveries WHERE "
-                               "destination_id = ?1 AND status = 'pending')",
-                               err);
-    if (!st) return err->code;
-    sqlite3_bind_text(st, 1, destination_id, -1, SQLITE_STATIC);
-    int rc = step_done(w, st, "settling the events of cancelled deliveries", err);
-    if (rc != HS_OK) return rc;
-    st = hs_stmt(w,
-                 "UPDATE deliveries SET status = 'cancelled', updated_at = ?2 WHERE destination_id = ?1 AND "
-                 "status = 'pending'",
-                 err);
-    if (!st) return err->code;
-    sqlite3_bind_text(st, 1, destination_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (int64_t)now);
-    return step_done(w, st, "cancelling deliveries", err);
+    /* the events first, while their pending deliveries can still be counted */
+    int rc =
+        run_keyed(w, SQL_CANCEL_SETTLE_EVENTS, destination_id, 0, "settling the events of cancelled deliveries", err);
+    if (rc == HS_OK) rc = run_keyed(w, SQL_CANCEL, destination_id, (int64_t)now, "cancelling deliveries", err);
+    return rc;
+}
+
+/* ---- at start: what a deleted destination left behind ---- */
+
+/* pending deliveries of destinations that no longer exist (a retry of one
+ * before 409 refused it, or a database edited by hand) */
+static const char SQL_ORPHAN_DESTINATIONS[] = "SELECT DISTINCT destination_id FROM deliveries WHERE status = "
+                                              "'pending' AND destination_id NOT IN (SELECT id FROM destinations)";
+/* events processing without a pending delivery: settled from their
+ * deliveries (the counters are rebuilt with them) */
+#define SQL_HAS_FAILED                                                                                                 \
+    "EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id AND d.status IN ('dlq', 'failed'))"
+static const char SQL_SETTLE_STRANDED[] =
+    "UPDATE events SET open_deliveries = 0, failed_deliveries = (SELECT count(*) FROM deliveries d WHERE d.event_id "
+    "= events.id AND d.status IN ('dlq', 'failed')), status = CASE WHEN " SQL_HAS_FAILED " THEN "
+    "'failed' " SQL_SETTLED_NOT_FAILED " WHERE status = 'processing' AND NOT EXISTS (SELECT 1 FROM deliveries d "
+    "WHERE d.event_id = events.id AND d.status = 'pending')";
+
+typedef struct orphan_counts {
+    size_t deliveries, events;
+} orphan_counts;
+
+static int orphans_exec(hs_store *s, hs_wop *op) {
+    orphan_counts *oc = op->ud;
+    hs_conn *w = &s->writer;
+    char(*ids)[HS_ID_MAX] = NULL;
+    size_t n = 0, cap = 0;
+    sqlite3_stmt *st = hs_stmt(w, SQL_ORPHAN_DESTINATIONS, &op->err);
+    if (!st) return op->err.code;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            ids = hs_realloc(ids, cap * sizeof *ids);
+        }
+        hs_col_copy(ids[n++], HS_ID_MAX, st, 0);
+    }
+    hs_stmt_done(w, st);
+    int ret = rc == SQLITE_DONE ? HS_OK : hs_sqlite_fail(&op->err, w->db, rc, "finding deleted destinations");
+    uint64_t now = hs_now_ms();
+    for (size_t i = 0; ret == HS_OK && i < n; i++) {
+        ret = hs_deliveries_cancel(w, ids[i], now, &op->err);
+        if (ret == HS_OK) oc->deliveries += (size_t)sqlite3_changes(w->db);
+    }
+    hs_free(ids);
+    if (ret == HS_OK) {
+        st = hs_stmt(w, SQL_SETTLE_STRANDED, &op->err);
+        if (!st) return op->err.code;
+        ret = step_done(w, st, "settling events without a pending delivery", &op->err);
+        if (ret == HS_OK) oc->events = (size_t)sqlite3_changes(w->db);
+    }
+    return ret;
+}
+
+int hs_store_settle_orphans(hs_store *s, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    orphan_counts oc = {0};
+    hs_wop op = {.exec = orphans_exec, .ud = &oc};
+    int rc = hs_writer_submit(s, &op, err);
+    if (rc == HS_OK && (oc.deliveries || oc.events))
+        hs_warn("store: cancelled %zu pending deliveries of deleted destinations; settled %zu events left "
+                "processing without a pending delivery",
+                oc.deliveries, oc.events);
+    return rc;
 }
 
 /* ---- manual retries (sync) ---- */
@@ -326,8 +388,8 @@ int hs_deliveries_cancel(hs_conn *w, const char *destination_id, uint64_t now, h
 typedef struct retry_args {
     const char *attempt_id, *event_id;
     hs_delivery *out; /* attempt retry: one */
-    hs_delivery *list;
-    size_t n;
+    hs_delivery *list, *skipped;
+    size_t n, nskipped;
 } retry_args;
 
 static const char SQL_REQUEUE[] =
@@ -337,6 +399,19 @@ static const char SQL_DELIVERY_BY_ID[] = "SELECT " HS_DELIVERY_COLS " FROM deliv
 static const char SQL_RETRYABLE_OF_EVENT[] =
     "SELECT " HS_DELIVERY_COLS " FROM deliveries WHERE event_id = ?1 AND status IN ('dlq', 'failed') "
     "ORDER BY id";
+
+/* Whether d's destination still exists. Read in the retry's transaction:
+ * a delete is a write too, so it comes wholly before (refused here) or
+ * wholly after (it cancels the requeued delivery). */
+static int destination_exists(hs_conn *w, const hs_delivery *d, bool *exists, hs_error *err) {
+    sqlite3_stmt *st = hs_stmt(w, "SELECT 1 FROM destinations WHERE id = ?1", err);
+    if (!st) return err->code;
+    sqlite3_bind_text(st, 1, d->destination_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    hs_stmt_done(w, st);
+    *exists = rc == SQLITE_ROW;
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? HS_OK : hs_sqlite_fail(err, w->db, rc, "finding the destination");
+}
 
 /* Back to pending, due now; out of the DLQ; the event is processing again. */
 static int requeue(hs_conn *w, hs_delivery *d, hs_error *err) {
@@ -367,14 +442,17 @@ static int attempt_retry_exec(hs_store *s, hs_wop *op) {
     size_t n;
     int ret = hs_deliveries_select(w, SQL_DELIVERY_BY_ID, delivery_id, &d, &n, &op->err);
     if (ret != HS_OK) return ret;
-    if (n == 0 || (strcmp(d->status, "dlq") != 0 && strcmp(d->status, "failed") != 0)) {
+    bool exists = false;
+    if (n == 0 || (strcmp(d->status, "dlq") != 0 && strcmp(d->status, "failed") != 0))
         ret = hs_error_set(&op->err, HS_ERR_CONFLICT, NULL,
                            "delivery %s is %s; only dead-lettered or failed deliveries can be retried", delivery_id,
                            n ? d->status : "gone");
-        hs_free(d);
-        return ret;
-    }
-    ret = requeue(w, d, &op->err);
+    else
+        ret = destination_exists(w, d, &exists, &op->err);
+    if (ret == HS_OK && !exists)
+        ret = hs_error_set(&op->err, HS_ERR_CONFLICT, NULL, "delivery %s cannot be retried: destination %s was deleted",
+                           delivery_id, d->destination_id);
+    if (ret == HS_OK) ret = requeue(w, d, &op->err);
     if (ret == HS_OK) *ra->out = *d;
     hs_free(d);
     return ret;
@@ -388,6 +466,32 @@ int hs_store_attempt_retry(hs_store *s, const char *attempt_id, hs_delivery *out
     return hs_writer_submit(s, &op, err);
 }
 
+static void event_retry_undo(hs_wop *op) {
+    retry_args *ra = op->ud;
+    hs_free(ra->list);
+    hs_free(ra->skipped);
+    ra->list = ra->skipped = NULL;
+    ra->n = ra->nskipped = 0;
+}
+
+/* Split the retryable deliveries in place: those whose destination exists
+ * stay in list, the others move to skipped. */
+static int split_deleted(hs_conn *w, retry_args *ra, hs_error *err) {
+    ra->skipped = hs_malloc((ra->n ? ra->n : 1) * sizeof *ra->skipped);
+    size_t keep = 0;
+    for (size_t i = 0; i < ra->n; i++) {
+        bool exists = false;
+        int rc = destination_exists(w, &ra->list[i], &exists, err);
+        if (rc != HS_OK) return rc;
+        if (exists)
+            ra->list[keep++] = ra->list[i];
+        else
+            ra->skipped[ra->nskipped++] = ra->list[i];
+    }
+    ra->n = keep;
+    return HS_OK;
+}
+
 static int event_retry_exec(hs_store *s, hs_wop *op) {
     retry_args *ra = op->ud;
     hs_conn *w = &s->writer;
@@ -399,37 +503,33 @@ static int event_retry_exec(hs_store *s, hs_wop *op) {
     if (rc == SQLITE_DONE) return hs_error_set(&op->err, HS_ERR_NOTFOUND, NULL, "no event %s", ra->event_id);
     if (rc != SQLITE_ROW) return hs_sqlite_fail(&op->err, w->db, rc, "finding the event");
     int ret = hs_deliveries_select(w, SQL_RETRYABLE_OF_EVENT, ra->event_id, &ra->list, &ra->n, &op->err);
-    if (ret != HS_OK) return ret;
-    if (ra->n == 0)
+    if (ret == HS_OK) ret = split_deleted(w, ra, &op->err);
+    if (ret == HS_OK && ra->n == 0 && ra->nskipped == 0)
         ret = hs_error_set(&op->err, HS_ERR_CONFLICT, NULL, "event %s has no dead-lettered or failed deliveries",
                            ra->event_id);
+    else if (ret == HS_OK && ra->n == 0)
+        ret = hs_error_set(&op->err, HS_ERR_CONFLICT, NULL,
+                           "event %s has nothing to retry: destination %s was deleted (%zu dead-lettered "
+                           "deliveries to deleted destinations)",
+                           ra->event_id, ra->skipped[0].destination_id, ra->nskipped);
     for (size_t i = 0; ret == HS_OK && i < ra->n; i++) ret = requeue(w, &ra->list[i], &op->err);
-    if (ret != HS_OK) {
-        hs_free(ra->list);
-        ra->list = NULL;
-        ra->n = 0;
-    }
+    if (ret != HS_OK) event_retry_undo(op);
     return ret;
 }
 
-static void event_retry_undo(hs_wop *op) {
-    retry_args *ra = op->ud;
-    hs_free(ra->list);
-    ra->list = NULL;
-    ra->n = 0;
-}
-
-int hs_store_event_retry(hs_store *s, const char *event_id, hs_delivery **out, size_t *n, hs_error *err) {
+int hs_store_event_retry(hs_store *s, const char *event_id, hs_event_retry *out, hs_error *err) {
     HS_ERR_LOCAL(err);
-    *out = NULL;
-    *n = 0;
+    if (!out) return hs_error_set(err, HS_ERR_INVALID, NULL, "bad retry request");
+    memset(out, 0, sizeof *out);
     if (!event_id) return hs_error_set(err, HS_ERR_INVALID, NULL, "bad retry request");
     retry_args ra = {.event_id = event_id};
     hs_wop op = {.exec = event_retry_exec, .undo = event_retry_undo, .ud = &ra};
     int rc = hs_writer_submit(s, &op, err);
     if (rc == HS_OK) {
-        *out = ra.list;
-        *n = ra.n;
+        out->queued = ra.list;
+        out->n = ra.n;
+        out->skipped = ra.skipped;
+        out->nskipped = ra.nskipped;
     }
     return rc;
 }
