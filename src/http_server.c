@@ -105,6 +105,14 @@ struct conn {
     uint64_t body_expected; /* Content-Length, 0 if none */
     int pending_status;     /* set by a callback that stops the parser */
     const char *pending_msg;
+    /* obs-fold watch (see gap_scan): the input being parsed, and where the
+     * bytes after a field name's colon begin in it */
+    const char *feed_start, *feed_end;
+    const char *gap_from; /* NULL: before this input */
+    bool in_gap;          /* between a name's colon and its value */
+    bool gap_lf;          /* the last byte of the gap so far was LF */
+    bool gap_fold;        /* the gap held a line break followed by SP/HTAB */
+    bool value_done;      /* the value's line has ended */
 
     /* output */
     slot *q_head, *q_tail;
@@ -469,6 +477,7 @@ static int on_message_begin(http_parser *p) {
     c->target_len = 0;
     c->head_bytes = 0;
     c->hstate = H_NONE;
+    c->in_gap = false;
     c->in_body = false;
     c->body_expected = 0;
     return 0;
@@ -486,8 +495,45 @@ static int count_trailer(conn *c, size_t len) {
     return c->head_bytes > c->srv->cfg.max_header_bytes ? fail_cb(c, 431, "request header fields too large") : 0;
 }
 
+/* RFC 9110 §5.6.2: the characters of a token, which a field name is. */
+static bool is_tchar(unsigned char ch) {
+    if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')) return true;
+    return ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
+}
+
+/* A piece of a field name (a name may arrive in pieces). http-parser as
+ * distributions build it (not strict) lets SP into names, so "X-Foo : bar"
+ * would be the field "X-Foo "; RFC 9112 §5.1 says a server must answer
+ * such a request 400. Every other non-token byte is refused here as well,
+ * whatever the parser let through. */
+static int check_name(conn *c, const char *at, size_t len) {
+    for (size_t i = 0; i < len; i++) {
+        if (is_tchar((unsigned char)at[i])) continue;
+        if (at[i] == ' ' || at[i] == '\t')
+            return fail_cb(c, 400, "malformed request: whitespace in a header field name or before its colon");
+        return fail_cb(c, 400, "malformed request: invalid character in a header field name");
+    }
+    return 0;
+}
+
+/* obs-fold (RFC 9112 §5.2: a line break followed by SP or HTAB inside a
+ * field) is refused with 400; http-parser joins the lines silently. After
+ * a value's first bytes a fold shows as more value once the line ended
+ * (value_done); right after the colon the parser skips it unseen, so the
+ * bytes between the colon and the value are scanned here, by pieces when
+ * reads split them. */
+#define FOLD_MSG "malformed request: obsolete line folding in a header field"
+
+static void gap_scan(conn *c, const char *from, const char *to) {
+    for (const char *b = from; b < to; b++) {
+        if ((*b == ' ' || *b == '\t') && c->gap_lf) c->gap_fold = true;
+        c->gap_lf = *b == '\n';
+    }
+}
+
 static int on_header_field(http_parser *p, const char *at, size_t len) {
     conn *c = p->data;
+    if (check_name(c, at, len)) return -1;
     if (c->in_body) return count_trailer(c, len);
     if (c->hstate != H_FIELD) { /* a new header; otherwise the name continues */
         if (head_end_string(c)) return -1;
@@ -500,6 +546,11 @@ static int on_header_field(http_parser *p, const char *at, size_t len) {
         c->hstate = H_FIELD;
         c->head_bytes += 4; /* ": " and CRLF */
     }
+    if (at + len < c->feed_end && at[len] == ':') { /* the name is complete */
+        c->in_gap = true;
+        c->gap_from = at + len + 1;
+        c->gap_lf = c->gap_fold = false;
+    }
     return head_append(c, at, len);
 }
 
@@ -508,10 +559,21 @@ static int on_header_value(http_parser *p, const char *at, size_t len) {
     if (c->in_body) return count_trailer(c, len);
     if (c->hstate != H_VALUE) {
         if (c->nhdrs == 0) return -1; /* a value before any name: http-parser never does this */
+        if (c->head.len == c->hdrs[c->nhdrs - 1].name)
+            return fail_cb(c, 400, "malformed request: empty header field name");
+        if (c->in_gap) gap_scan(c, c->gap_from ? c->gap_from : c->feed_start, at);
+        c->in_gap = false;
+        if (c->gap_fold) return fail_cb(c, 400, FOLD_MSG);
         if (hs_buf_append(&c->head, "", 1) != HS_OK) return fail_cb(c, 431, "request header fields too large");
         c->hdrs[c->nhdrs - 1].val = c->head.len;
         c->hstate = H_VALUE;
+    } else if (c->value_done) { /* the line ended, yet the value goes on */
+        return fail_cb(c, 400, FOLD_MSG);
     }
+    /* The parser hands a value over at its line's end, or in pieces where a
+     * read ends; only the first is followed by CR or LF (an empty value's
+     * one call comes once the next line has begun). */
+    c->value_done = len == 0 || (at + len < c->feed_end && (at[len] == '\r' || at[len] == '\n'));
     return head_append(c, at, len);
 }
 
@@ -671,7 +733,13 @@ static void parse_failed(conn *c, enum http_errno err) {
 static void conn_feed(conn *c, const char *data, size_t len) {
     c->parsing = true;
     while (len > 0 && !c->closing && !c->stop_input && !conn_full(c)) {
+        c->feed_start = data;
+        c->feed_end = data + len;
         size_t n = http_parser_execute(&c->parser, &parser_settings, data, len);
+        if (c->in_gap) { /* the input ended between a colon and its value */
+            gap_scan(c, c->gap_from ? c->gap_from : data, data + n);
+            c->gap_from = NULL;
+        }
         data += n;
         len -= n;
         enum http_errno err = HTTP_PARSER_ERRNO(&c->parser);

@@ -18,6 +18,10 @@
  *   - request line + header block > max_header_bytes (16 KiB)  -> 431
  *   - body > max_body (Content-Length checked up front; chunked counted) -> 413
  *   - unparsable request                                        -> 400
+ *     (among them: a header or trailer field name that is not an RFC 9110
+ *     token, whitespace before its colon included, RFC 9112 §5.1; an empty
+ *     name; obs-fold, a field continued on a line that starts with SP or
+ *     HTAB, RFC 9112 §5.2)
  *   - request not complete within request_timeout_ms of its first byte -> 408
  *   - keep-alive connection idle for idle_timeout_ms            -> closed silently
  * `Expect: 100-continue` is answered with 100 when the declared length fits.

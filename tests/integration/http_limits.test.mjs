@@ -74,6 +74,38 @@ test('malformed requests: 400 and close', async () => {
   }
 });
 
+test('header field names: whitespace before the colon, non-token characters, obs-fold: 400 and close', async () => {
+  const mine = await makeSource(srv);
+  const ingest = `POST /v1/ingest/${mine.id} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n`;
+  const events = async () => (await srv.req('GET', `/v1/events?source_id=${mine.id}`)).body.events.length;
+  const cases = [
+    // [request, what the error names]
+    [`${ingest}X-Foo : bar\r\n\r\n{}`, /whitespace/], // RFC 9112 §5.1
+    [`${ingest}Content-Type : text/plain\r\n\r\n{}`, /whitespace/],
+    [`${ingest}X Foo: bar\r\n\r\n{}`, /whitespace/],
+    [`POST /v1/ingest/${mine.id} HTTP/1.1\r\n X-Foo: bar\r\nContent-Length: 2\r\n\r\n{}`, /whitespace/],
+    [`${ingest}X-Foo\t: bar\r\n\r\n{}`, /malformed request/],
+    [`${ingest}X-\x01Foo: bar\r\n\r\n{}`, /malformed request/],
+    [`${ingest}X@Foo: bar\r\n\r\n{}`, /malformed request/],
+    [`${ingest}: bar\r\n\r\n{}`, /malformed request/],
+    [`${ingest}X-Foo: a\r\n b\r\n\r\n{}`, /folding/], // RFC 9112 §5.2
+    [`${ingest}X-Foo:\r\n\tb\r\n\r\n{}`, /folding/],
+  ];
+  for (const [req, why] of cases) {
+    const r = await rawExchange(srv.port, req);
+    const rs = parseResponses(r.text);
+    assert.equal(rs.length, 1, JSON.stringify(req));
+    errorShape(rs[0], 400);
+    assert.match(JSON.parse(rs[0].body).error, why, JSON.stringify(req));
+    assert.ok(r.closed);
+  }
+  assert.equal(await events(), 0, 'none of them was ingested');
+  // the same request, well formed, is
+  const ok = parseResponses((await rawExchange(srv.port, `${ingest}X-Foo: bar\r\nConnection: close\r\n\r\n{}`)).text);
+  assert.equal(ok[0].status, 200);
+  assert.equal(await events(), 1);
+});
+
 test('a slow client gets 408 and does not stall others', async () => {
   const slow = rawExchange(srv.port, [`POST /v1/ingest/${src.id} HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc`], { waitMs: 3000 });
   // meanwhile another client is served at once

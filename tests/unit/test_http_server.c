@@ -360,8 +360,9 @@ static bool is_request_id(const char *s) {
     return true;
 }
 
-/* A server error: status, JSON shape, request id echoed in the header, then close. */
-static void expect_error_and_close(client *c, int status) {
+/* A server error: status, JSON shape (its "error" naming msg_part unless
+ * NULL), request id echoed in the header, then close. */
+static void expect_error_msg_and_close(client *c, int status, const char *msg_part) {
     resp r;
     assert_int_equal(read_response(c, &r), 0);
     assert_int_equal(r.status, status);
@@ -375,6 +376,8 @@ static void expect_error_and_close(client *c, int status) {
     json_t *j = json_loads(r.body, 0, &err);
     assert_non_null(j);
     assert_true(json_is_string(json_object_get(j, "error")));
+    if (msg_part && !strstr(json_string_value(json_object_get(j, "error")), msg_part))
+        fail_msg("error \"%s\" does not name \"%s\"", json_string_value(json_object_get(j, "error")), msg_part);
     assert_int_equal(json_integer_value(json_object_get(j, "status")), status);
     assert_string_equal(json_string_value(json_object_get(j, "request_id")), rid);
     assert_true(is_request_id(rid));
@@ -382,6 +385,8 @@ static void expect_error_and_close(client *c, int status) {
     resp_free(&r);
     assert_true(client_sees_close(c));
 }
+
+static void expect_error_and_close(client *c, int status) { expect_error_msg_and_close(c, status, NULL); }
 
 /* ---- tests ------------------------------------------------------------- */
 
@@ -649,6 +654,99 @@ static void test_garbage(void **state) {
     client_sends(&c, "GET / HTTP/1.1\r\nBad Header\r\n\r\n");
     expect_error_and_close(&c, 400);
     client_close(&c);
+}
+
+/* Send the pieces of a request with a pause between them (separate reads),
+ * then expect 400 naming msg_part, the handler never called. */
+static void expect_400_pieces(fixture *f, const char *const *pieces, size_t n, const char *msg_part) {
+    int handled = atomic_load(&f->handled);
+    client c;
+    client_open(&c, f);
+    for (size_t i = 0; i < n; i++) {
+        if (i) usleep(20000);
+        client_sends(&c, pieces[i]);
+    }
+    expect_error_msg_and_close(&c, 400, msg_part);
+    client_close(&c);
+    assert_int_equal(atomic_load(&f->handled), handled);
+}
+
+static void expect_400(fixture *f, const char *req, const char *msg_part) { expect_400_pieces(f, &req, 1, msg_part); }
+
+/* Send the pieces of a /hdr request and expect its echo. */
+static void expect_hdr_pieces(fixture *f, const char *const *pieces, size_t n, const char *want) {
+    client c;
+    client_open(&c, f);
+    for (size_t i = 0; i < n; i++) {
+        if (i) usleep(20000);
+        client_sends(&c, pieces[i]);
+    }
+    resp r;
+    assert_int_equal(read_response(&c, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, want);
+    resp_free(&r);
+    client_close(&c);
+}
+
+static void expect_hdr(fixture *f, const char *req, const char *want) { expect_hdr_pieces(f, &req, 1, want); }
+
+/* RFC 9112 §5.1: no whitespace between a field name and its colon, and a
+ * field name is an RFC 9110 token; a server must answer 400. */
+static void test_header_name_not_token(void **state) {
+    fixture *f = *state;
+    expect_400(f, "GET /hdr HTTP/1.1\r\nHost: t\r\nX-Test : v\r\n\r\n", "whitespace");
+    expect_400(f, "GET /hdr HTTP/1.1\r\nHost: t\r\nX-Test  : v\r\n\r\n", "whitespace");
+    expect_400(f, "GET /hdr HTTP/1.1\r\nX Test: v\r\n\r\n", "whitespace");
+    expect_400(f, "GET /hdr HTTP/1.1\r\n X-Test: v\r\n\r\n", "whitespace"); /* before the first field */
+    expect_400(f, "GET /hdr HTTP/1.1\r\nX-Test\t: v\r\n\r\n", "malformed request");
+    expect_400(f, "GET /hdr HTTP/1.1\r\nX-\x01Test: v\r\n\r\n", "malformed request");
+    expect_400(f, "GET /hdr HTTP/1.1\r\nX-Test\x7f: v\r\n\r\n", "malformed request");
+    expect_400(f, "GET /hdr HTTP/1.1\r\nX-T\xc3\xa9st: v\r\n\r\n", "malformed request");
+    expect_400(f, "GET /hdr HTTP/1.1\r\nX(Test): v\r\n\r\n", "malformed request");
+    expect_400(f, "GET /hdr HTTP/1.1\r\nX-Test/1: v\r\n\r\n", "malformed request");
+    expect_400(f, "GET /hdr HTTP/1.1\r\n: v\r\n\r\n", "malformed request"); /* empty name */
+    const char *split[] = {"GET /hdr HTTP/1.1\r\nX-Te", "st", " : v\r\n\r\n"};
+    expect_400_pieces(f, split, 3, "whitespace");
+    const char *split_colon[] = {"GET /hdr HTTP/1.1\r\nX-Test ", ": v\r\n\r\n"};
+    expect_400_pieces(f, split_colon, 2, "whitespace");
+    /* a chunked body's trailer fields obey the same rule */
+    expect_400(f, "POST /body HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nX-T : v\r\n\r\n",
+               "whitespace");
+    /* every tchar is fine, and so is no space after the colon */
+    expect_hdr(f, "GET /hdr HTTP/1.1\r\n!#$%&'*+-.^_`|~09azAZ: 1\r\nX-Test:v\r\n\r\n", "[v] ip=127.0.0.1 n=2 minor=1");
+}
+
+/* RFC 9112 §5.2: obs-fold (a line break followed by SP or HTAB inside a
+ * field) is refused with 400, wherever the reads split it. */
+static void test_header_obs_fold(void **state) {
+    fixture *f = *state;
+    expect_400(f, "GET /hdr HTTP/1.1\r\nX-Test: a\r\n b\r\n\r\n", "folding");
+    expect_400(f, "GET /hdr HTTP/1.1\r\nX-Test: a\r\n\tb\r\nHost: t\r\n\r\n", "folding");
+    expect_400(f, "GET /hdr HTTP/1.1\r\nX-Test: a\n b\n\n", "folding");
+    expect_400(f, "GET /hdr HTTP/1.1\r\nX-Test: a\r\n \r\n\r\n", "folding");
+    expect_400(f, "GET /hdr HTTP/1.1\r\nX-Test:\r\n b\r\n\r\n", "folding"); /* after an empty value */
+    expect_400(f, "GET /hdr HTTP/1.1\r\nX-Test:  \r\n\t\tb\r\n\r\n", "folding");
+    const char *a[] = {"GET /hdr HTTP/1.1\r\nX-Test: a", "\r\n b\r\n\r\n"};
+    expect_400_pieces(f, a, 2, "folding");
+    const char *b[] = {"GET /hdr HTTP/1.1\r\nX-Test: a\r\n", " b\r\n\r\n"};
+    expect_400_pieces(f, b, 2, "folding");
+    const char *c[] = {"GET /hdr HTTP/1.1\r\nX-Test:", "\r", "\n", " b\r\n\r\n"};
+    expect_400_pieces(f, c, 4, "folding");
+    const char *d[] = {"GET /hdr HTTP/1.1\r\nX-Test", ":\r\n", " b\r\n\r\n"};
+    expect_400_pieces(f, d, 3, "folding");
+    /* what is not a fold passes, however split */
+    expect_hdr(f, "GET /hdr HTTP/1.1\r\nX-Test:\r\nX-Other: 1\r\n\r\n", "[] ip=127.0.0.1 n=2 minor=1");
+    expect_hdr(f, "GET /hdr HTTP/1.1\r\nX-Test:   \r\n\r\n", "[] ip=127.0.0.1 n=1 minor=1");
+    expect_hdr(f, "GET /hdr HTTP/1.1\nX-Test: a b\tc\nX-Other: 1\n\n", "[a b\tc] ip=127.0.0.1 n=2 minor=1");
+    const char *e[] = {"GET /hdr HTTP/1.1\r\nX-Test: ab", "\r\n", "X-Other: 1\r\n\r\n"};
+    expect_hdr_pieces(f, e, 3, "[ab] ip=127.0.0.1 n=2 minor=1");
+    const char *g[] = {"GET /hdr HTTP/1.1\r\nX-Test:", "\r\n", "X-Other: 1\r\n\r\n"};
+    expect_hdr_pieces(f, g, 3, "[] ip=127.0.0.1 n=2 minor=1");
+    const char *h[] = {"GET /hdr HTTP/1.1\r\nX-Test: ", " a", "b \r\n\r\n"};
+    expect_hdr_pieces(f, h, 3, "[ab] ip=127.0.0.1 n=1 minor=1");
+    const char *i[] = {"GET /hdr HTTP/1.1\r\nX-Test: a ", "b\r", "\n\r\n"};
+    expect_hdr_pieces(f, i, 3, "[a b] ip=127.0.0.1 n=1 minor=1");
 }
 
 static void test_request_timeout(void **state) {
@@ -1015,6 +1113,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_content_length_too_large, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chunked_too_large, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_header_name_not_token, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_header_obs_fold, setup, teardown),
         cmocka_unit_test_setup_teardown(test_request_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_close, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expect_continue, setup, teardown),
