@@ -14,6 +14,8 @@ const char hs_usage_main[] = "hookstream — self-hosted webhook and event deliv
                              "\n"
                              "Usage:\n"
                              "  hookstream serve [options]   run the server (see `hookstream serve --help`)\n"
+                             "  hookstream secrets rotate-key [options]\n"
+                             "                               re-encrypt every stored secret under a new key\n"
                              "  hookstream --help            this text\n"
                              "  hookstream --version         print the version\n";
 
@@ -46,6 +48,16 @@ const char hs_usage_serve[] = "Usage: hookstream serve [options]\n"
                               "                          in-flight requests [HOOKSTREAM_SHUTDOWN_TIMEOUT_MS,\n"
                               "                          default 10000]\n"
                               "\n"
+                              "Secrets at rest (every stored secret is AES-256-GCM encrypted under one key):\n"
+                              "  --secret-key-file PATH  the key file: 64 hex digits or the base64 of 32\n"
+                              "                          bytes, mode 0600 [HOOKSTREAM_SECRET_KEY_FILE]\n"
+                              "  HOOKSTREAM_SECRET_KEY   the key itself, in either form, instead of a file\n"
+                              "                          (environment only: a command line is visible to ps)\n"
+                              "                          With neither, the key is DB.key beside the database,\n"
+                              "                          created (mode 0600) at the first start; a database\n"
+                              "                          whose secrets were sealed under another key refuses\n"
+                              "                          to start.\n"
+                              "\n"
                               "WebSocket clients (GET /v1/ws):\n"
                               "  --ws-max-message BYTES  largest message a client may send (closed with 1009\n"
                               "                          above it); 128 to 16M, suffixes k, M\n"
@@ -71,6 +83,24 @@ const char hs_usage_serve[] = "Usage: hookstream serve [options]\n"
                               "\n"
                               "The server prints one line, \"hookstream listening on http://HOST:PORT\", once\n"
                               "it is ready.\n";
+
+const char hs_usage_rotate_key[] = "Usage: hookstream secrets rotate-key [options]\n"
+                                   "\n"
+                                   "Re-encrypts every stored secret under a new key, in one transaction, then\n"
+                                   "replaces the key file. Stop the server first.\n"
+                                   "\n"
+                                   "  --db PATH               the database [HOOKSTREAM_DB, default ./hookstream.db]\n"
+                                   "  --secret-key-file PATH  the current key file [HOOKSTREAM_SECRET_KEY_FILE,\n"
+                                   "                          or HOOKSTREAM_SECRET_KEY, default DB.key]\n"
+                                   "  --new-key-file PATH     take the new key from this file (created with a new\n"
+                                   "                          random key when missing); default: a new random key\n"
+                                   "\n"
+                                   "The new key is first written to KEYFILE.new (mode 0600, fsynced); after the\n"
+                                   "commit it is renamed over KEYFILE. A crash before the commit leaves the old\n"
+                                   "key in use; one after it is completed by the next start, which finds the\n"
+                                   "database sealed under KEYFILE.new and renames it. With HOOKSTREAM_SECRET_KEY\n"
+                                   "(no key file) --new-key-file is required, and the variable must then be set\n"
+                                   "to the new key.\n";
 
 bool hs_parse_size(const char *s, size_t *out) {
     if (!s || !isdigit((unsigned char)*s)) return false;
@@ -186,6 +216,8 @@ typedef enum {
     OPT_WS_PING,
     OPT_WS_CLOSE,
     OPT_WS_SNDBUF,
+    OPT_SECRET_KEY_FILE,
+    OPT_NEW_KEY_FILE,
 } opt_id;
 
 static const struct {
@@ -209,6 +241,8 @@ static const struct {
     [OPT_WS_PING] = {"--ws-ping-interval", "HOOKSTREAM_WS_PING_INTERVAL_MS"},
     [OPT_WS_CLOSE] = {"--ws-close-timeout", "HOOKSTREAM_WS_CLOSE_TIMEOUT_MS"},
     [OPT_WS_SNDBUF] = {"--ws-send-buffer", "HOOKSTREAM_WS_SEND_BUFFER_BYTES"},
+    [OPT_SECRET_KEY_FILE] = {"--secret-key-file", "HOOKSTREAM_SECRET_KEY_FILE"},
+    [OPT_NEW_KEY_FILE] = {"--new-key-file", NULL},
 };
 #define NVALUE_OPTS (sizeof value_opts / sizeof value_opts[0])
 
@@ -258,13 +292,17 @@ static int apply(hs_config *cfg, opt_id id, const char *v, const char *from, cha
         }
         return 0;
     case OPT_DB:
+    case OPT_SECRET_KEY_FILE:
+    case OPT_NEW_KEY_FILE: {
         if (!*v) {
             snprintf(err, errlen, "%s: must not be empty", from);
             return -1;
         }
-        hs_free(cfg->db);
-        cfg->db = hs_strdup(v);
+        char **dst = id == OPT_DB ? &cfg->db : id == OPT_SECRET_KEY_FILE ? &cfg->secret_key_file : &cfg->new_key_file;
+        hs_free(*dst);
+        *dst = hs_strdup(v);
         return 0;
+    }
     case OPT_KEY:
         if (strlen(v) < 16 || strlen(v) > 256) {
             snprintf(err, errlen, "%s: an API key must have 16 to 256 characters", from);
@@ -339,26 +377,39 @@ int hs_config_parse(int argc, char **argv, hs_command *cmd, hs_config *cfg, char
         *cmd = HS_CMD_VERSION;
         return 0;
     }
-    if (strcmp(first, "serve") != 0) {
+    int a = 2;
+    bool rotate = strcmp(first, "secrets") == 0;
+    if (rotate) {
+        if (argc < 3 || strcmp(argv[2], "rotate-key") != 0) {
+            snprintf(err, errlen,
+                     "usage: hookstream secrets rotate-key [options] (try `hookstream secrets "
+                     "rotate-key --help`)");
+            return -1;
+        }
+        a = 3;
+    } else if (strcmp(first, "serve") != 0) {
         snprintf(err, errlen, "unknown command \"%s\" (try `hookstream --help`)", first);
         return -1;
     }
-    *cmd = HS_CMD_SERVE;
+    *cmd = rotate ? HS_CMD_ROTATE_KEY : HS_CMD_SERVE;
 
     /* environment first, so the command line overrides it */
     for (size_t i = 0; i < NVALUE_OPTS; i++) {
+        if (!value_opts[i].env || (rotate && i != OPT_DB && i != OPT_SECRET_KEY_FILE)) continue;
         const char *v = getenv(value_opts[i].env);
         if (v && *v && apply(cfg, (opt_id)i, v, value_opts[i].env, err, errlen)) return -1;
     }
-    if (truthy(getenv("HOOKSTREAM_ALLOW_PRIVATE_DESTINATIONS"))) cfg->allow_private_destinations = true;
+    const char *key = getenv("HOOKSTREAM_SECRET_KEY");
+    if (key && *key) cfg->secret_key = hs_strdup(key);
+    if (!rotate && truthy(getenv("HOOKSTREAM_ALLOW_PRIVATE_DESTINATIONS"))) cfg->allow_private_destinations = true;
 
-    for (int a = 2; a < argc; a++) {
+    for (; a < argc; a++) {
         const char *arg = argv[a];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            *cmd = HS_CMD_SERVE_HELP;
+            *cmd = rotate ? HS_CMD_ROTATE_KEY_HELP : HS_CMD_SERVE_HELP;
             return 0;
         }
-        if (strcmp(arg, "--allow-private-destinations") == 0) {
+        if (!rotate && strcmp(arg, "--allow-private-destinations") == 0) {
             cfg->allow_private_destinations = true;
             continue;
         }
@@ -379,8 +430,11 @@ int hs_config_parse(int argc, char **argv, hs_command *cmd, hs_config *cfg, char
                 break;
             }
         }
-        if (i == NVALUE_OPTS) {
-            snprintf(err, errlen, "unknown option \"%s\" (try `hookstream serve --help`)", arg);
+        bool allowed =
+            rotate ? i == OPT_DB || i == OPT_SECRET_KEY_FILE || i == OPT_NEW_KEY_FILE : i != OPT_NEW_KEY_FILE;
+        if (i == NVALUE_OPTS || !allowed) {
+            snprintf(err, errlen, "unknown option \"%s\" (try `hookstream %s --help`)", arg,
+                     rotate ? "secrets rotate-key" : "serve");
             return -1;
         }
         if (apply(cfg, (opt_id)i, val, value_opts[i].flag, err, errlen)) return -1;
@@ -391,6 +445,10 @@ int hs_config_parse(int argc, char **argv, hs_command *cmd, hs_config *cfg, char
 void hs_config_free(hs_config *cfg) {
     hs_free(cfg->db);
     hs_free_secret(cfg->api_key);
+    hs_free(cfg->secret_key_file);
+    hs_free_secret(cfg->secret_key);
+    hs_free(cfg->new_key_file);
     cfg->db = NULL;
     cfg->api_key = NULL;
+    cfg->secret_key_file = cfg->secret_key = cfg->new_key_file = NULL;
 }

@@ -17,10 +17,15 @@
 typedef struct hs_config {
     char listen_host[64];
     int listen_port;
-    char *db;        /* path or URL (heap) */
-    char *api_key;   /* NULL when none configured (heap, wiped on free) */
-    size_t max_body; /* bytes */
-    int log_level;   /* hs_log_level */
+    char *db;      /* path or URL (heap) */
+    char *api_key; /* NULL when none configured (heap, wiped on free) */
+    /* the key secrets are sealed with (secretbox.h): a file, or the key
+     * itself from HOOKSTREAM_SECRET_KEY; neither: <db>.key */
+    char *secret_key_file; /* heap or NULL */
+    char *secret_key;      /* heap or NULL, wiped on free */
+    char *new_key_file;    /* secrets rotate-key --new-key-file, heap or NULL */
+    size_t max_body;       /* bytes */
+    int log_level;         /* hs_log_level */
     bool allow_private_destinations;
     uint64_t request_timeout_ms;
     uint64_t idle_timeout_ms;
@@ -28,7 +33,14 @@ typedef struct hs_config {
     hs_ws_config ws; /* GET /v1/ws limits (--ws-*), handed to the hub as is */
 } hs_config;
 
-typedef enum { HS_CMD_SERVE, HS_CMD_HELP, HS_CMD_SERVE_HELP, HS_CMD_VERSION } hs_command;
+typedef enum {
+    HS_CMD_SERVE,
+    HS_CMD_HELP,
+    HS_CMD_SERVE_HELP,
+    HS_CMD_VERSION,
+    HS_CMD_ROTATE_KEY,      /* hookstream secrets rotate-key */
+    HS_CMD_ROTATE_KEY_HELP, /* hookstream secrets rotate-key --help */
+} hs_command;
 
 /* Parses argv (argv[0] is the program) and the environment.
  * Returns 0, or -1 with a message in err. */
@@ -42,5 +54,6 @@ bool hs_parse_listen(const char *s, char *host, size_t hostlen, int *port);
 
 extern const char hs_usage_main[];
 extern const char hs_usage_serve[];
+extern const char hs_usage_rotate_key[];
 
 #endif

@@ -1,11 +1,19 @@
 /* main.c — `hookstream serve`: wire the store, the API and the HTTP server to
- * one libuv loop, and shut them down in order on SIGTERM/SIGINT. */
+ * one libuv loop, and shut them down in order on SIGTERM/SIGINT; and
+ * `hookstream secrets rotate-key`, which runs without a server.
+ *
+ * Secrets at rest (secretbox.h): serve loads the key (--secret-key-file,
+ * HOOKSTREAM_SECRET_KEY, or <db>.key, created at the first start of a
+ * database with nothing sealed), then checks every stored secret opens
+ * under it and seals the ones still in clear (hs_store_reseal) before
+ * anything else reads the store. */
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "alloc.h"
@@ -18,6 +26,7 @@
 #include "netguard.h"
 #include "metrics.h"
 #include "scheduler.h"
+#include "secretbox.h"
 #include "store.h"
 #include "version.h"
 #include "ws.h"
@@ -32,6 +41,7 @@ typedef struct server {
     hs_http_server *http;
     hs_ws_hub *ws;
     hs_metrics *metrics;
+    hs_secretbox box;
     uv_signal_t sigterm, sigint;
     int stopping;
 } server;
@@ -96,6 +106,138 @@ static void release_thread_state(uv_loop_t *loop) {
     hs_free(w);
 }
 
+/* ---- the secret key ---- */
+
+/* The key file in use: --secret-key-file (or HOOKSTREAM_SECRET_KEY_FILE),
+ * else <db>.key unless HOOKSTREAM_SECRET_KEY gives the key itself (NULL). */
+static char *key_file_of(const hs_config *cfg) {
+    if (cfg->secret_key_file) return hs_strdup(cfg->secret_key_file);
+    if (cfg->secret_key) return NULL;
+    return hs_sprintf("%s.key", cfg->db);
+}
+
+/* The current key, from its file or the environment. */
+static int load_key(const hs_config *cfg, const char *file, hs_secretbox *box, hs_error *err) {
+    if (!file) return hs_secretbox_parse(cfg->secret_key, "HOOKSTREAM_SECRET_KEY", box, err);
+    return hs_secretbox_load_file(file, box, err);
+}
+
+/* A first start: a new key file, unless the database already holds sealed
+ * secrets (then the key was lost or not given: never start over). */
+static int create_key(const char *db, const char *file, hs_secretbox *box, hs_error *err) {
+    int rc = hs_store_reseal(db, NULL, NULL, NULL, err);
+    if (rc == HS_ERR_UNAUTHORIZED) {
+        char why[HS_ERROR_MSG_MAX];
+        snprintf(why, sizeof why, "%s", err->msg);
+        return hs_error_set(err, rc, NULL,
+                            "%s holds encrypted secrets but the key file %s does not exist; give the key "
+                            "(--secret-key-file or HOOKSTREAM_SECRET_KEY) — %s",
+                            db, file, why);
+    }
+    if (rc == HS_OK) rc = hs_secretbox_create_file(file, box, err);
+    if (rc == HS_OK) hs_info("created the secret key file %s (key %s): back it up with the database", file, box->id);
+    return rc;
+}
+
+/* A rotation that committed but crashed before renaming KEYFILE.new over
+ * KEYFILE left the database sealed under KEYFILE.new: finish it. */
+static int finish_rotation(const char *db, const char *file, hs_secretbox *box, hs_reseal_stats *st, hs_error *err) {
+    char *staged = hs_sprintf("%s.new", file);
+    hs_secretbox next;
+    hs_error ignored;
+    int rc = access(staged, F_OK) == 0 ? hs_secretbox_load_file(staged, &next, &ignored) : HS_ERR_NOTFOUND;
+    if (rc == HS_OK) rc = hs_store_reseal(db, &next, &next, st, &ignored);
+    if (rc == HS_OK) rc = hs_secretbox_replace_file(staged, file, err);
+    if (rc == HS_OK) {
+        hs_warn("completed an interrupted key rotation: %s (key %s) replaced %s (key %s)", staged, next.id, file,
+                box->id);
+        *box = next;
+    }
+    hs_secretbox_wipe(&next);
+    hs_free(staged);
+    return rc;
+}
+
+/* Load (or create) the key, check every stored secret opens under it and
+ * seal those still in clear. */
+static int open_secrets(server *s) {
+    hs_error err;
+    hs_error_clear(&err);
+    char *file = key_file_of(&s->cfg);
+    int rc = load_key(&s->cfg, file, &s->box, &err);
+    if (rc == HS_ERR_NOTFOUND && !s->cfg.secret_key_file) rc = create_key(s->cfg.db, file, &s->box, &err);
+    hs_reseal_stats st;
+    if (rc == HS_OK) rc = hs_store_reseal(s->cfg.db, &s->box, &s->box, &st, &err);
+    if (rc == HS_ERR_UNAUTHORIZED && file && finish_rotation(s->cfg.db, file, &s->box, &st, &err) == HS_OK) rc = HS_OK;
+    if (rc == HS_ERR_UNAUTHORIZED)
+        fprintf(stderr, "hookstream: the secret key (%s, key %s) does not open the secrets stored in %s: %s\n",
+                file ? file : "HOOKSTREAM_SECRET_KEY", s->box.id, s->cfg.db, err.msg);
+    else if (rc)
+        fprintf(stderr, "hookstream: secrets: %s\n", err.msg);
+    if (rc == HS_OK && st.clear)
+        hs_info("encrypted %zu secrets that were stored in clear (%zu rows)", st.clear, st.rewritten);
+    if (rc == HS_OK && st.rewritten && !st.checkpointed) hs_warn("%s", st.checkpoint_err.msg);
+    if (rc == HS_OK && file) {
+        char *staged = hs_sprintf("%s.new", file);
+        if (access(staged, F_OK) == 0)
+            hs_warn("%s is left from a key rotation that did not commit; it is not in use and may be deleted", staged);
+        hs_free(staged);
+    }
+    hs_free(file);
+    return rc;
+}
+
+/* `hookstream secrets rotate-key`: see hs_usage_rotate_key for the steps. */
+static int rotate_key(const hs_config *cfg) {
+    hs_error err;
+    hs_error_clear(&err);
+    char *file = key_file_of(cfg), *staged = file ? hs_sprintf("%s.new", file) : NULL;
+    hs_secretbox old, next;
+    memset(&next, 0, sizeof next);
+    int rc = HS_OK;
+    bool made = false; /* staged was created here */
+    if (access(cfg->db, F_OK) != 0) rc = hs_error_set(&err, HS_ERR_NOTFOUND, NULL, "no database at %s", cfg->db);
+    if (rc == HS_OK) rc = load_key(cfg, file, &old, &err);
+    if (rc == HS_OK && !file && !cfg->new_key_file)
+        rc = hs_error_set(&err, HS_ERR_INVALID, NULL,
+                          "the key comes from HOOKSTREAM_SECRET_KEY: give --new-key-file for the new one");
+    if (rc == HS_OK && cfg->new_key_file) {
+        rc = hs_secretbox_load_file(cfg->new_key_file, &next, &err);
+        if (rc == HS_ERR_NOTFOUND) rc = hs_secretbox_create_file(cfg->new_key_file, &next, &err);
+        if (rc == HS_OK && staged) rc = hs_secretbox_write_file(staged, &next, &err);
+        made = rc == HS_OK && staged;
+    } else if (rc == HS_OK) {
+        rc = hs_secretbox_create_file(staged, &next, &err);
+        made = rc == HS_OK;
+    }
+    if (rc == HS_ERR_CONFLICT && staged)
+        snprintf(err.msg, sizeof err.msg,
+                 "%s exists, left by an earlier rotation: if the server starts with %s, delete it and run again",
+                 staged, file);
+    if (rc == HS_OK && strcmp(old.id, next.id) == 0)
+        rc = hs_error_set(&err, HS_ERR_INVALID, NULL, "the new key is the current key");
+    hs_reseal_stats st;
+    if (rc == HS_OK) rc = hs_store_reseal(cfg->db, &old, &next, &st, &err);
+    if (rc != HS_OK && made) unlink(staged); /* nothing committed: the old key stays */
+    if (rc == HS_OK && staged) rc = hs_secretbox_replace_file(staged, file, &err);
+    if (rc == HS_OK) {
+        printf("hookstream: re-encrypted the secrets of %zu resources under key %s (was %s)\n", st.rewritten, next.id,
+               old.id);
+        if (st.rewritten && !st.checkpointed) fprintf(stderr, "hookstream: warning: %s\n", st.checkpoint_err.msg);
+        if (file)
+            printf("hookstream: %s now holds the new key\n", file);
+        else
+            printf("hookstream: set HOOKSTREAM_SECRET_KEY to the key in %s before the next start\n", cfg->new_key_file);
+    } else {
+        fprintf(stderr, "hookstream: secrets rotate-key: %s\n", err.msg);
+    }
+    hs_secretbox_wipe(&old);
+    hs_secretbox_wipe(&next);
+    hs_free(staged);
+    hs_free(file);
+    return rc == HS_OK ? 0 : 1;
+}
+
 static int serve(server *s) {
     hs_log_set_level((hs_log_level)s->cfg.log_level);
     hs_netguard_allow_private(s->cfg.allow_private_destinations); /* before any thread sends */
@@ -110,6 +252,11 @@ static int serve(server *s) {
                 err.msg[0] ? err.msg : hs_strerror(err.code));
         return 1;
     }
+    if (open_secrets(s)) {
+        hs_store_close(s->store);
+        return 1;
+    }
+    hs_store_set_secretbox(s->store, &s->box);
     char *created = NULL;
     if (hs_auth_init(s->store, s->cfg.api_key, &s->auth, &created, &err)) {
         fprintf(stderr, "hookstream: cannot load API keys: %s\n", err.msg);
@@ -214,7 +361,10 @@ int main(int argc, char **argv) {
     case HS_CMD_SERVE_HELP: fputs(hs_usage_serve, stdout); break;
     case HS_CMD_VERSION: printf("hookstream %s\n", HS_VERSION); break;
     case HS_CMD_SERVE: rc = serve(&s); break;
+    case HS_CMD_ROTATE_KEY_HELP: fputs(hs_usage_rotate_key, stdout); break;
+    case HS_CMD_ROTATE_KEY: rc = rotate_key(&s.cfg); break;
     }
+    hs_secretbox_wipe(&s.box);
     hs_config_free(&s.cfg);
     return rc;
 }

@@ -19,6 +19,7 @@
 #include "base64.h"
 #include "jsonv.h"
 #include "provider.h"
+#include "secretbox.h"
 #include "templates.h"
 
 #define INVALID(path, ...) hs_error_set(err, HS_ERR_INVALID, (path), __VA_ARGS__)
@@ -391,10 +392,25 @@ static void walk_secret(json_t *obj, const json_t *parent, const json_t *old, co
     visit_member(obj, old, key, rest, path, fn, ud);
 }
 
-/* Every secret of a destination doc: signing.secret, the template's secret
- * inputs and the provider's. */
-static void for_each_secret(json_t *doc, const json_t *old, secret_fn fn, void *ud) {
-    walk_secret(doc, NULL, old, "signing.secret", "", fn, ud);
+/* The secret fields of each kind, beside a destination's provider paths
+ * (provider.h secret_paths) and its template's secret inputs. Adding a
+ * secret field to a kind is one entry here (and the field in its spec):
+ * masking on read, PATCH keeping a read-back mask, and encryption at rest
+ * all follow this list. */
+static const char *const source_secrets[] = {NULL};
+static const char *const destination_secrets[] = {"signing.secret", NULL};
+static const char *const connection_secrets[] = {NULL};
+static const char *const *const kind_secrets[HS_KIND_COUNT] = {
+    [HS_KIND_SOURCE] = source_secrets,
+    [HS_KIND_DESTINATION] = destination_secrets,
+    [HS_KIND_CONNECTION] = connection_secrets,
+};
+
+/* Every secret of a doc of this kind. */
+static void for_each_secret(hs_kind kind, json_t *doc, const json_t *old, secret_fn fn, void *ud) {
+    if (!kind_ok(kind)) return;
+    for (const char *const *sp = kind_secrets[kind]; *sp; sp++) walk_secret(doc, NULL, old, *sp, "", fn, ud);
+    if (kind != HS_KIND_DESTINATION) return;
     const hs_template *t = hs_template_find(hs_jv_str(doc, "template"));
     json_t *inputs = json_object_get(doc, "template_inputs");
     const json_t *old_inputs = json_is_object(old) ? json_object_get(old, "template_inputs") : NULL;
@@ -456,8 +472,8 @@ static int prepare(hs_kind kind, const json_t *body, json_t **out, hs_error *err
 static int validate(hs_kind kind, json_t *doc, hs_error *err) {
     hs_error_clear(err);
     int rc = hs_jv_object(doc, "", specs[kind], err);
-    if (rc == HS_OK && kind == HS_KIND_DESTINATION) {
-        for_each_secret(doc, NULL, find_masked, err);
+    if (rc == HS_OK) {
+        for_each_secret(kind, doc, NULL, find_masked, err);
         rc = err->code;
     }
     return rc;
@@ -537,7 +553,7 @@ int hs_resource_patch_doc(hs_kind kind, const json_t *current, const json_t *pat
     }
     if (rc == HS_OK) {
         merged = hs_jv_merge_patch(base, p);
-        if (kind == HS_KIND_DESTINATION) for_each_secret(merged, base, unmask_one, NULL);
+        for_each_secret(kind, merged, base, unmask_one, NULL);
         rc = validate(kind, merged, err);
     }
     if (rc == HS_OK) {
@@ -554,6 +570,79 @@ int hs_resource_patch_doc(hs_kind kind, const json_t *current, const json_t *pat
 
 json_t *hs_resource_render(hs_kind kind, const json_t *doc) {
     json_t *out = json_deep_copy(doc);
-    if (kind == HS_KIND_DESTINATION) for_each_secret(out, NULL, mask_one, NULL);
+    for_each_secret(kind, out, NULL, mask_one, NULL);
     return out;
+}
+
+/* ---- encryption at rest ---- */
+
+typedef struct seal_ctx {
+    const hs_secretbox *box;
+    const char *id;
+    size_t clear; /* open: secrets found in clear */
+    hs_error *err;
+} seal_ctx;
+
+/* "dst_…/config.auth.token": where a sealed value may be opened */
+static void context_of(const seal_ctx *c, const char *path, char *out, size_t cap) {
+    snprintf(out, cap, "%s/%s", c->id, path);
+}
+
+static void seal_one(json_t *holder, const char *key, json_t *value, const json_t *old, const char *path, void *ud) {
+    (void)old;
+    seal_ctx *c = ud;
+    if (c->err->code != HS_OK || !json_is_string(value)) return;
+    char where[HS_ID_MAX + HS_JV_PATH_MAX + 2];
+    context_of(c, path, where, sizeof where);
+    char *sealed = hs_secretbox_seal(c->box, json_string_value(value), json_string_length(value), where, c->err);
+    if (!sealed) {
+        snprintf(c->err->field, sizeof c->err->field, "%s", path);
+        return;
+    }
+    json_object_set_new(holder, key, json_string(sealed));
+    hs_free(sealed);
+}
+
+static void open_one(json_t *holder, const char *key, json_t *value, const json_t *old, const char *path, void *ud) {
+    (void)old;
+    seal_ctx *c = ud;
+    if (c->err->code != HS_OK || !json_is_string(value)) return;
+    if (!hs_secretbox_is_sealed(json_string_value(value))) {
+        c->clear++;
+        return;
+    }
+    char where[HS_ID_MAX + HS_JV_PATH_MAX + 2], *plain = NULL;
+    size_t len = 0;
+    context_of(c, path, where, sizeof where);
+    hs_error why;
+    hs_error_clear(&why);
+    int rc = c->box ? hs_secretbox_open(c->box, json_string_value(value), where, &plain, &len, &why)
+                    : hs_error_set(&why, HS_ERR_UNAUTHORIZED, NULL, "no secret key was given");
+    if (rc) {
+        hs_error_set(c->err, rc, path, "%s %s: %s", c->id, path, why.msg);
+        return;
+    }
+    json_object_set_new(holder, key, json_stringn(plain, len));
+    hs_free_secret(plain);
+}
+
+int hs_resource_seal(hs_kind kind, json_t *doc, const hs_secretbox *box, hs_error *err) {
+    hs_error local;
+    if (!err) err = &local;
+    hs_error_clear(err);
+    seal_ctx c = {.box = box, .id = hs_jv_str(doc, "id"), .err = err};
+    if (!c.id) return hs_error_set(err, HS_ERR_INTERNAL, "id", "a document without an id cannot be sealed");
+    for_each_secret(kind, doc, NULL, seal_one, &c);
+    return err->code;
+}
+
+int hs_resource_unseal(hs_kind kind, json_t *doc, const hs_secretbox *box, size_t *clear, hs_error *err) {
+    hs_error local;
+    if (!err) err = &local;
+    hs_error_clear(err);
+    seal_ctx c = {.box = box, .id = hs_jv_str(doc, "id"), .err = err};
+    if (!c.id) c.id = "?";
+    for_each_secret(kind, doc, NULL, open_one, &c);
+    if (clear) *clear = c.clear;
+    return err->code;
 }

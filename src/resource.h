@@ -5,7 +5,8 @@
  * resolved (provider_config -> config, sqs -> aws_sqs, retry_max_attempts ->
  * retry_policy.max_retries, transform_expression -> transform, ...), defaults
  * filled in, every field type- and range-checked, unknown fields rejected.
- * Docs contain secrets in clear; hs_resource_render() masks them for output.
+ * Docs contain secrets in clear; hs_resource_render() masks them for output
+ * and hs_resource_seal() encrypts them for storage (the store's business).
  *
  * Errors are HS_ERR_INVALID with hs_error.field set to the dotted path of the
  * offending field ("config.auth.token", "retry_policy.intervals[2]") and a
@@ -22,6 +23,7 @@
 #include <stdbool.h>
 
 #include "error.h"
+#include "secretbox.h"
 #include "store.h"
 
 /* Validate a POST body; on success *doc is a new normalized doc without "id",
@@ -44,6 +46,18 @@ json_t *hs_resource_render(hs_kind kind, const json_t *doc);
  * more characters, else "********" alone (a short secret would be mostly
  * revealed by its tail). Returns a new JSON string. */
 json_t *hs_mask_secret(const char *secret);
+
+/* Encryption at rest (secretbox.h). Seal: every secret string of doc is
+ * replaced, in place, by its sealed form, bound to doc's "id" and the
+ * value's path ("dst_…/config.auth.token"); a value is sealed as it is,
+ * even one that looks sealed. HS_ERR_INTERNAL when doc has no id. */
+int hs_resource_seal(hs_kind kind, json_t *doc, const hs_secretbox *box, hs_error *err);
+/* Unseal: every sealed secret of doc is replaced by its clear value; values
+ * in clear (stored before secrets were encrypted) are left and counted in
+ * *clear (may be NULL). box NULL: any sealed value is an error. On error
+ * (HS_ERR_UNAUTHORIZED: another key, or altered) err names the resource and
+ * the field, and doc may be partly opened. */
+int hs_resource_unseal(hs_kind kind, json_t *doc, const hs_secretbox *box, size_t *clear, hs_error *err);
 
 /* True when a header of this name carries a credential: its value is
  * masked on read (config.headers) and in delivery attempt records. The rule

@@ -32,6 +32,7 @@
 
 #include "error.h"
 #include "id.h"
+#include "secretbox.h"
 
 typedef struct hs_store hs_store;
 
@@ -93,6 +94,36 @@ void hs_store_close(hs_store *s);
 void hs_store_get_stats(hs_store *s, hs_store_stats *out);
 
 /* ---- resources (sync; any thread except the loop thread) ---- */
+
+/* Secrets at rest (store_resource.c): with a box, every secret of a
+ * resource doc (resource.h) is sealed as the row is written and opened as
+ * it is read, so callers only ever see clear docs; without one (tests) docs
+ * are stored as given. Set once, after open and before the first resource
+ * call; box is borrowed and must outlive the store. */
+void hs_store_set_secretbox(hs_store *s, const hs_secretbox *box);
+
+typedef struct hs_reseal_stats {
+    size_t rows;             /* resource rows read */
+    size_t clear;            /* secrets found in clear */
+    size_t rewritten;        /* rows written back */
+    bool checkpointed;       /* rows were written and the WAL then checkpointed and truncated */
+    hs_error checkpoint_err; /* why not, when rows were written but checkpointed is false */
+} hs_reseal_stats;
+
+/* Checks, and re-seals, every secret of the database file at path, on a
+ * connection of its own: before hs_store_open, or with no server running.
+ * A missing file or one without the resource tables is nothing to do. Each
+ * sealed secret must open under `from` (NULL: none may be sealed), else
+ * HS_ERR_UNAUTHORIZED naming the resource, the field and the key ids. With
+ * `to`, the rows that hold a clear secret (or every row with a secret, when
+ * to is another key than from) are written back sealed under `to`, all in
+ * one transaction with secure_delete on, and the WAL is then checkpointed
+ * and truncated, so no clear value stays in the file's free space or in
+ * the WAL. An error means nothing was committed; a checkpoint that could
+ * not finish after the commit (another connection reading) is reported in
+ * *st, not as an error. */
+int hs_store_reseal(const char *path, const hs_secretbox *from, const hs_secretbox *to, hs_reseal_stats *st,
+                    hs_error *err);
 
 /* Insert doc (must contain a fresh "id"). On success *out (if non-NULL) is
  * the stored doc as a read would return it.

@@ -123,6 +123,8 @@ struct hs_store {
     hs_conn *pool_free;
     int pool_open; /* connections opened (or being opened) */
     int pool_out;  /* connections lent to callers */
+
+    const hs_secretbox *box; /* seals resource secrets (hs_store_set_secretbox), or NULL */
 };
 
 /* Point err at a local when the caller passed none, and clear it. */

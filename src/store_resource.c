@@ -4,11 +4,19 @@
  * timestamps) plus the columns the store looks up, checks or filters on,
  * re-extracted from the doc on every write. Writes run on the writer thread
  * (hs_wop exec functions); reads on a pooled read connection.
+ *
+ * Secrets at rest: with a box (hs_store_set_secretbox) the text written is
+ * that of a copy whose secrets are sealed (hs_resource_seal), and a doc read
+ * is unsealed before anyone sees it, so the clear values exist only in
+ * memory. hs_store_reseal() walks a whole file on its own connection: the
+ * start-up check and migration of clear values, and key rotation.
  */
+#include <openssl/crypto.h>
 #include <string.h>
 
 #include "alloc.h"
 #include "buf.h"
+#include "resource.h"
 #include "store_int.h"
 #include "timeutil.h"
 
@@ -161,8 +169,9 @@ typedef struct res_row {
     uint64_t updated_at;
 } res_row;
 
-/* Columns id, doc, created_at, updated_at of the current row. */
-static int row_read(sqlite3_stmt *st, res_row *r, hs_error *err) {
+/* Columns id, doc, created_at, updated_at of the current row, the doc's
+ * secrets unsealed with box (when set). */
+static int row_read(sqlite3_stmt *st, hs_kind kind, const hs_secretbox *box, res_row *r, hs_error *err) {
     const char *id = (const char *)sqlite3_column_text(st, 0);
     snprintf(r->id, sizeof r->id, "%s", id ? id : "");
     const void *text = sqlite3_column_blob(st, 1);
@@ -176,11 +185,18 @@ static int row_read(sqlite3_stmt *st, res_row *r, hs_error *err) {
         r->doc = NULL;
         return hs_error_set(err, HS_ERR_INTERNAL, NULL, "stored document of %s is not a JSON object", r->id);
     }
-    return HS_OK;
+    int rc = box ? hs_resource_unseal(kind, r->doc, box, NULL, err) : HS_OK;
+    if (rc != HS_OK) {
+        json_decref(r->doc);
+        r->doc = NULL;
+        err->field[0] = '\0'; /* not the caller's field: the stored doc's */
+    }
+    return rc;
 }
 
 /* Find by id, or by slug for kinds that have one. */
-static int row_load(hs_conn *c, const kind_def *k, const char *ref, res_row *r, hs_error *err) {
+static int row_load(hs_conn *c, hs_kind kind, const hs_secretbox *box, const char *ref, res_row *r, hs_error *err) {
+    const kind_def *k = &kinds[kind];
     const char *queries[2] = {k->sql_by_id, k->has_slug ? k->sql_by_slug : NULL};
     for (int i = 0; i < 2 && queries[i]; i++) {
         sqlite3_stmt *st = hs_stmt(c, queries[i], err);
@@ -189,7 +205,7 @@ static int row_load(hs_conn *c, const kind_def *k, const char *ref, res_row *r, 
         int rc = sqlite3_step(st);
         int ret = HS_ERR_NOTFOUND;
         if (rc == SQLITE_ROW)
-            ret = row_read(st, r, err);
+            ret = row_read(st, kind, box, r, err);
         else if (rc != SQLITE_DONE)
             ret = hs_sqlite_fail(err, c->db, rc, "reading a resource");
         hs_stmt_done(c, st);
@@ -254,16 +270,30 @@ static void bind_named_int(sqlite3_stmt *st, const char *name, int64_t value) {
 }
 
 /* INSERT or UPDATE (sql) the row for doc. */
-static int row_write(hs_conn *w, hs_kind kind, const char *sql, const char *id, const json_t *doc, uint64_t created_at,
+/* The text stored for doc: its secrets sealed when there is a box. */
+static char *doc_text(hs_kind kind, const json_t *doc, const hs_secretbox *box, hs_error *err) {
+    if (!box) return json_dumps(doc, JSON_COMPACT);
+    json_t *copy = json_deep_copy(doc);
+    char *text = hs_resource_seal(kind, copy, box, err) == HS_OK ? json_dumps(copy, JSON_COMPACT) : NULL;
+    json_decref(copy);
+    return text;
+}
+
+static int row_write(hs_store *s, hs_kind kind, const char *sql, const char *id, const json_t *doc, uint64_t created_at,
                      uint64_t updated_at, hs_error *err) {
     const kind_def *k = &kinds[kind];
+    hs_conn *w = &s->writer;
     doc_cols c;
     int rc = extract_cols(kind, doc, &c, err);
     if (rc == HS_OK) rc = check_constraints(w, k, id, &c, err);
     if (rc != HS_OK) return rc;
+    char *text = doc_text(kind, doc, s->box, err);
+    if (!text) return err->code ? err->code : hs_error_set(err, HS_ERR_INTERNAL, NULL, "cannot encode a document");
     sqlite3_stmt *st = hs_stmt(w, sql, err);
-    if (!st) return err->code;
-    char *text = json_dumps(doc, JSON_COMPACT);
+    if (!st) {
+        json_str_free(text);
+        return err->code;
+    }
     bind_named(st, ":id", id);
     bind_named(st, ":slug", c.slug);
     bind_named(st, ":status", c.status);
@@ -300,7 +330,7 @@ static int create_exec(hs_store *s, hs_wop *op) {
     if (rc == HS_OK) rc = first_match(&s->writer, k->sql_by_id, id, NULL, other, err);
     if (rc == HS_OK && other[0]) rc = hs_error_set(err, HS_ERR_CONFLICT, "id", "%s %s already exists", k->name, id);
     uint64_t now = hs_now_ms();
-    if (rc == HS_OK) rc = row_write(&s->writer, op->kind, k->sql_insert, id, doc, now, now, err);
+    if (rc == HS_OK) rc = row_write(s, op->kind, k->sql_insert, id, doc, now, now, err);
     if (rc != HS_OK) {
         json_decref(doc);
         return rc;
@@ -340,7 +370,7 @@ static int apply_fn(hs_wop *op, const res_row *r, json_t **doc_out) {
 static int update_exec(hs_store *s, hs_wop *op) {
     const kind_def *k = &kinds[op->kind];
     res_row r;
-    int rc = row_load(&s->writer, k, op->id, &r, &op->err);
+    int rc = row_load(&s->writer, op->kind, s->box, op->id, &r, &op->err);
     if (rc != HS_OK) return rc;
     json_t *doc = NULL;
     rc = apply_fn(op, &r, &doc);
@@ -348,7 +378,7 @@ static int update_exec(hs_store *s, hs_wop *op) {
     if (rc != HS_OK) return rc;
     uint64_t now = hs_now_ms();
     if (now < r.created_at) now = r.created_at; /* clock stepped back: keep updated >= created */
-    rc = row_write(&s->writer, op->kind, k->sql_update, r.id, doc, r.created_at, now, &op->err);
+    rc = row_write(s, op->kind, k->sql_update, r.id, doc, r.created_at, now, &op->err);
     if (rc != HS_OK) {
         json_decref(doc);
         return rc;
@@ -362,7 +392,7 @@ static int delete_exec(hs_store *s, hs_wop *op) {
     hs_conn *w = &s->writer;
     hs_error *err = &op->err;
     res_row r;
-    int rc = row_load(w, k, op->id, &r, err);
+    int rc = row_load(w, op->kind, s->box, op->id, &r, err);
     if (rc != HS_OK) return rc;
     json_decref(r.doc);
     char conn[HS_ID_MAX] = "";
@@ -431,7 +461,7 @@ int hs_store_resource_get(hs_store *s, hs_kind kind, const char *id_or_slug, jso
     hs_conn *c = hs_reader_get(s, err);
     if (!c) return err->code;
     res_row r;
-    int rc = row_load(c, &kinds[kind], id_or_slug, &r, err);
+    int rc = row_load(c, kind, s->box, id_or_slug, &r, err);
     hs_reader_put(s, c);
     if (rc == HS_OK) *out = doc_with_times(r.doc, r.created_at, r.updated_at);
     return rc;
@@ -465,7 +495,8 @@ static int list_sql(const kind_def *k, const hs_page *page, const hs_filter *fil
     return HS_OK;
 }
 
-static int list_rows(hs_conn *c, sqlite3_stmt *st, int limit, json_t *items, bool *has_more, hs_error *err) {
+static int list_rows(hs_conn *c, sqlite3_stmt *st, hs_kind kind, const hs_secretbox *box, int limit, json_t *items,
+                     bool *has_more, hs_error *err) {
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if ((int)json_array_size(items) == limit) {
@@ -473,7 +504,7 @@ static int list_rows(hs_conn *c, sqlite3_stmt *st, int limit, json_t *items, boo
             return HS_OK;
         }
         res_row r;
-        int ret = row_read(st, &r, err);
+        int ret = row_read(st, kind, box, &r, err);
         if (ret != HS_OK) return ret;
         json_array_append_new(items, doc_with_times(r.doc, r.created_at, r.updated_at));
     }
@@ -511,7 +542,7 @@ int hs_store_resource_list(hs_store *s, hs_kind kind, const hs_page *page, const
     }
     sqlite3_bind_int(st, i, page->limit + 1); /* one more tells whether another page exists */
     *items = json_array();
-    rc = list_rows(c, st, page->limit, *items, has_more, err);
+    rc = list_rows(c, st, kind, s->box, page->limit, *items, has_more, err);
     hs_stmt_done(c, st);
     hs_reader_put(s, c);
     if (rc != HS_OK) {
@@ -519,5 +550,133 @@ int hs_store_resource_list(hs_store *s, hs_kind kind, const hs_page *page, const
         *items = NULL;
         *has_more = false;
     }
+    return rc;
+}
+
+/* ---- secrets at rest ---- */
+
+void hs_store_set_secretbox(hs_store *s, const hs_secretbox *box) { s->box = box; }
+
+static int sql_exec(sqlite3 *db, const char *sql, const char *what, hs_error *err) {
+    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? HS_OK : hs_sqlite_fail(err, db, rc, what);
+}
+
+static bool has_table(sqlite3 *db, const char *table) {
+    sqlite3_stmt *st = NULL;
+    bool found = false;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", -1, &st, NULL) ==
+        SQLITE_OK) {
+        sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+        found = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+/* One row: its secrets opened with from, and when it is to be written back,
+ * its new text (sealed under to) appended to out as [id, text]. */
+static int reseal_row(hs_kind kind, const char *id, const void *text, size_t len, const hs_secretbox *from,
+                      const hs_secretbox *to, bool rekey, json_t *out, hs_reseal_stats *st, hs_error *err) {
+    json_t *doc = text ? json_loadb(text, len, 0, NULL) : NULL;
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        return hs_error_set(err, HS_ERR_INTERNAL, NULL, "stored document of %s is not a JSON object", id);
+    }
+    size_t clear = 0;
+    int rc = hs_resource_unseal(kind, doc, from, &clear, err);
+    st->rows++;
+    st->clear += clear;
+    if (rc == HS_OK && to && (clear || rekey)) {
+        rc = hs_resource_seal(kind, doc, to, err);
+        char *sealed = rc == HS_OK ? json_dumps(doc, JSON_COMPACT) : NULL;
+        if (sealed) {
+            json_array_append_new(out, json_pack("[s,s]", id, sealed));
+            json_str_free(sealed);
+        }
+    }
+    json_decref(doc);
+    return rc;
+}
+
+/* Every row of one kind: checked, and the ones to rewrite written back. */
+static int reseal_kind(sqlite3 *db, hs_kind kind, const hs_secretbox *from, const hs_secretbox *to, bool rekey,
+                       hs_reseal_stats *st, hs_error *err) {
+    const kind_def *k = &kinds[kind];
+    if (!has_table(db, k->table)) return HS_OK;
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT id, doc FROM %s", k->table);
+    sqlite3_stmt *q = NULL;
+    int src = sqlite3_prepare_v2(db, sql, -1, &q, NULL), rc = HS_OK;
+    if (src != SQLITE_OK) return hs_sqlite_fail(err, db, src, "reading resources");
+    json_t *out = json_array();
+    while (rc == HS_OK && (src = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(q, 0);
+        rc = reseal_row(kind, id ? id : "?", sqlite3_column_blob(q, 1), (size_t)sqlite3_column_bytes(q, 1), from, to,
+                        rekey, out, st, err);
+    }
+    if (rc == HS_OK && src != SQLITE_DONE) rc = hs_sqlite_fail(err, db, src, "reading resources");
+    sqlite3_finalize(q);
+    /* written after the scan: no statement reads a table it also changes */
+    snprintf(sql, sizeof sql, "UPDATE %s SET doc = ?1 WHERE id = ?2", k->table);
+    q = NULL;
+    if (rc == HS_OK && json_array_size(out) && (src = sqlite3_prepare_v2(db, sql, -1, &q, NULL)) != SQLITE_OK)
+        rc = hs_sqlite_fail(err, db, src, "writing resources");
+    size_t i;
+    json_t *row;
+    json_array_foreach(out, i, row) {
+        if (rc != HS_OK) break;
+        sqlite3_bind_text(q, 1, json_string_value(json_array_get(row, 1)), -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, json_string_value(json_array_get(row, 0)), -1, SQLITE_STATIC);
+        src = sqlite3_step(q);
+        if (src != SQLITE_DONE) rc = hs_sqlite_fail(err, db, src, "writing resources");
+        sqlite3_reset(q);
+        st->rewritten++;
+    }
+    sqlite3_finalize(q);
+    json_decref(out);
+    return rc;
+}
+
+/* Checkpoint the WAL into the file and truncate it: the pages that held
+ * clear values are overwritten in the file, and no old frame stays. */
+static int checkpoint(sqlite3 *db, const char *path, hs_error *err) {
+    int busy = 0, log = 0, done = 0;
+    int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
+    if (rc == SQLITE_BUSY) busy = 1;
+    if (rc != SQLITE_OK && !busy) return hs_sqlite_fail(err, db, rc, "checkpointing");
+    if (busy || log != done)
+        return hs_error_set(err, HS_ERR_BUSY, NULL,
+                            "%s: the WAL could not be checkpointed (is a server running on it?); the secrets are "
+                            "sealed, but older copies may stay in the file until the next checkpoint",
+                            path);
+    return HS_OK;
+}
+
+int hs_store_reseal(const char *path, const hs_secretbox *from, const hs_secretbox *to, hs_reseal_stats *st,
+                    hs_error *err) {
+    HS_ERR_LOCAL(err);
+    hs_reseal_stats local = {0};
+    if (!st) st = &local;
+    memset(st, 0, sizeof *st);
+    sqlite3 *db = NULL;
+    int src = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (src != SQLITE_OK) {
+        sqlite3_close(db);
+        if (src == SQLITE_CANTOPEN) return HS_OK; /* no database yet: nothing sealed, nothing to seal */
+        return hs_error_set(err, HS_ERR_IO, "db", "cannot open database %s: %s", path, sqlite3_errstr(src));
+    }
+    sqlite3_busy_timeout(db, 5000);
+    bool rekey = from && to && strcmp(from->id, to->id) != 0;
+    int rc = sql_exec(db, "PRAGMA secure_delete=ON; PRAGMA synchronous=FULL; BEGIN IMMEDIATE", "starting", err);
+    for (int kind = 0; rc == HS_OK && kind < HS_KIND_COUNT; kind++)
+        rc = reseal_kind(db, (hs_kind)kind, from, to, rekey, st, err);
+    if (rc == HS_OK)
+        rc = sql_exec(db, "COMMIT", "committing", err);
+    else
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    /* committed: a checkpoint that cannot finish is reported, not a failure */
+    if (rc == HS_OK && st->rewritten) st->checkpointed = checkpoint(db, path, &st->checkpoint_err) == HS_OK;
+    sqlite3_close(db);
     return rc;
 }
