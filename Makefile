@@ -6,6 +6,8 @@
 #   make asan       the same suite on an AddressSanitizer + UBSan build
 #   make lint       banned functions, formatting
 #   make bench      benchmarks (bench/), see docs/performance.md
+#   make fuzz       libFuzzer harnesses (tests/fuzz/), FUZZ_SECONDS each
+#   make fuzz-smoke the same for 10 s each (part of make test)
 
 CC      ?= cc
 BUILD   ?= build
@@ -32,6 +34,14 @@ MALLOC ?= jemalloc
 ifeq ($(SANITIZE),1)
 MALLOC := libc
 endif
+# FUZZ=1: the library for libFuzzer harnesses (make fuzz sets it, with clang
+# and BUILD=build/fuzz). clang warns about the schema's concatenated string
+# literals where gcc does not; that warning is off for this build only.
+ifeq ($(FUZZ),1)
+CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+           -fno-omit-frame-pointer -Wno-string-concatenation
+MALLOC := libc
+endif
 ifeq ($(MALLOC),jemalloc)
 SERVER_LIBS = $(shell pkg-config --libs jemalloc 2>/dev/null)
 endif
@@ -51,7 +61,8 @@ BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 WEB_FILES := $(sort $(wildcard web/*))
 LIB_OBJS  += $(BUILD)/gen/web_assets.o
 
-.PHONY: all deps test-deps run test unit integration asan lint format bench bench-bins clean
+.PHONY: all deps test-deps run test unit integration asan lint format bench bench-bins clean \
+        fuzz fuzz-smoke fuzz-bins
 all: $(BUILD)/hookstream
 
 $(BUILD)/%.o: %.c
@@ -102,8 +113,8 @@ run: deps
 unit: $(UNIT_BINS)
 
 test: test-deps
-	@$(MAKE) --no-print-directory all unit
-	@BUILD=$(BUILD) tests/run.sh
+	@$(MAKE) --no-print-directory all unit fuzz-bins
+	@BUILD=$(BUILD) FUZZ_SMOKE=1 tests/run.sh
 
 asan: test-deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 OPT=-O1 all unit
@@ -120,6 +131,29 @@ bench: deps
 	@bench/ingest
 	@bench/deliver
 	@$(BUILD)/bench/routing_cost
+
+# Fuzzing (docs/testing.md "Fuzzing"): every tests/fuzz/fuzz_<name>.c is
+# one harness, linked against a clang build of the library in build/fuzz.
+FUZZ_CC      ?= clang-14
+FUZZ_BUILD   ?= build/fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(BUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+ifeq ($(FUZZ),1)
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(BUILD)/libhookstream.a
+	$(CC) $(CFLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) -Isrc -o $@ $< $(BUILD)/libhookstream.a $(PKG_LIBS) $(LDLIBS)
+
+fuzz-bins-here: $(FUZZ_BINS)
+endif
+
+fuzz-bins:
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) FUZZ=1 CC=$(FUZZ_CC) OPT=-O1 fuzz-bins-here
+
+fuzz: fuzz-bins
+	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+
+fuzz-smoke: fuzz-bins
+	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=10 tests/fuzz/run.sh
 
 clean:
 	rm -rf build

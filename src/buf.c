@@ -71,7 +71,10 @@ int hs_buf_appendf(hs_buf *b, const char *fmt, ...) {
 }
 
 char *hs_buf_detach(hs_buf *b, size_t *len) {
-    if (!b->data) grow(b, 0);
+    if (!b->data) { /* nothing appended yet: hand out "", terminated like any other */
+        grow(b, 0);
+        b->data[0] = '\0';
+    }
     char *d = b->data;
     if (len) *len = b->len;
     b->data = NULL;

@@ -389,7 +389,7 @@ static jv *eval_path(jctx *c, jnode *n, jv *input, jenv *env) {
             if (v) jv_push(c, res, v);
         }
     }
-    if (n->keep_singleton) {
+    if (n->keep_singleton && res) { /* res is NULL when a first constructor step gave nothing */
         if (res->t == JV_ARR && res->u.a.cons && !res->u.a.seq)
             res = seq_of(c, res);
         else if (res->t == JV_ARR && !res->u.a.seq) {

@@ -34,6 +34,18 @@ for t in "$BUILD"/tests/test_*; do
   fi
 done
 
+# make test sets FUZZ_SMOKE=1: each libFuzzer harness (tests/fuzz, built
+# into build/fuzz by make fuzz-bins) runs briefly; each counts as one test.
+if [ -n "${FUZZ_SMOKE:-}" ]; then
+  echo "== fuzz smoke (${FUZZ_SMOKE_SECONDS:-10} s per harness)"
+  FUZZ_SECONDS=${FUZZ_SMOKE_SECONDS:-10} tests/fuzz/run.sh | tee "$log/fuzz" | grep -v '^fuzz: '
+  line=$(grep -E '^fuzz: [0-9]+ passed, [0-9]+ failed$' "$log/fuzz" | tail -1)
+  p=$(echo "$line" | grep -Eo '[0-9]+' | head -1)
+  f=$(echo "$line" | grep -Eo '[0-9]+' | tail -1)
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-1}))
+fi
+
 echo "== integration tests"
 files=${TEST_FILES:-$(ls tests/integration/*.test.mjs)}
 node --test --test-timeout=180000 --test-concurrency=2 \

@@ -83,6 +83,21 @@ static void test_buf_cap(void **state) {
     hs_buf_free(&b);
 }
 
+/* Detaching a buffer nothing was appended to gives "" (found by fuzzing:
+ * it gave unterminated memory). */
+static void test_buf_detach_empty(void **state) {
+    (void)state;
+    for (size_t cap = 0; cap < 3; cap++) {
+        hs_buf b;
+        hs_buf_init(&b, cap);
+        size_t n = 99;
+        char *d = hs_buf_detach(&b, &n);
+        assert_int_equal(n, 0);
+        assert_int_equal(d[0], '\0');
+        hs_free(d);
+    }
+}
+
 static void test_buf_uncapped(void **state) {
     (void)state;
     hs_buf b;
@@ -291,6 +306,7 @@ int main(void) {
         cmocka_unit_test(test_id_valid_rejects),
         cmocka_unit_test(test_id_copy),
         cmocka_unit_test(test_buf_cap),
+        cmocka_unit_test(test_buf_detach_empty),
         cmocka_unit_test(test_buf_uncapped),
         cmocka_unit_test(test_json_append_text),
         cmocka_unit_test(test_idmap),

@@ -71,6 +71,8 @@ static void test_paths(void **state) {
     check("missing", "undefined");
     check("missing.deeper[0]", "undefined");
     check("phones[0].type[]", "['home']");
+    /* a filtered-away constructor step, then a keep-array step (found by fuzzing) */
+    check("[1][$ = 3].a[]", "undefined");
     check("$.name", "'Fred'");
     check("*.type", "['home','mobile']");
     check("**.n", "['0203','077']");

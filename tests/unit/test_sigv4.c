@@ -251,6 +251,8 @@ static void test_canonical_query(void **state) {
     check_query("b=2&a=%7e&a=1&c", "a=1&a=~&b=2&c=");
     check_query("x=a+b&y=a%2Bb&z=a b", "x=a%20b&y=a%2Bb&z=a%20b");
     check_query("k=%zz&&k2=1=2", "k=%25zz&k2=1%3D2");
+    /* empty names and values (found by fuzzing: they were unterminated) */
+    check_query("a=&=b&c=", "=b&a=&c=");
     /* sorted by name first: "a" before "a-" although "a=" > "a-=" */
     check_query("a-=1&a=2", "a=2&a-=1");
     check_query("Action=SendMessage&MessageBody=h%C3%A9llo%21", "Action=SendMessage&MessageBody=h%C3%A9llo%21");
