@@ -48,10 +48,30 @@ fi
 
 echo "== integration tests"
 files=${TEST_FILES:-$(ls tests/integration/*.test.mjs)}
-node --test --test-timeout=180000 --test-concurrency=2 \
+# The runner gets a session of its own (its id in $log/sid): whatever the
+# tests start stays in it, so what they leave running (lib/children.mjs
+# kills its children unless the test process dies by SIGKILL) is found
+# afterwards, killed, and counted as a failure. Ctrl-C is passed on.
+setsid -w sh -c 'echo $$ >"$0"; exec "$@"' "$log/sid" \
+  node --test --test-force-exit --test-timeout=180000 --test-concurrency=2 \
   --test-reporter=spec --test-reporter-destination=stdout \
-  --test-reporter=tap --test-reporter-destination="$log/tap" $files
+  --test-reporter=tap --test-reporter-destination="$log/tap" $files &
+node_pid=$!
+trap 'kill -TERM -- "-$(cat "$log/sid")" 2>/dev/null' INT TERM
+wait "$node_pid"
 node_rc=$?
+while kill -0 "$node_pid" 2>/dev/null; do wait "$node_pid"; node_rc=$?; done # woken by a signal
+trap - INT TERM
+# live processes of that session (zombies are dead already), after a grace
+left_over() { ps -e -o pid=,sid=,stat=,args= | awk -v s="$(cat "$log/sid" 2>/dev/null)" '$2 == s && $3 !~ /^Z/'; }
+for _ in 1 2 3 4 5 6 7 8 9 10; do [ -z "$(left_over)" ] && break; sleep 0.2; done
+left=$(left_over)
+if [ -n "$left" ]; then
+  echo "FAIL the integration tests left processes running; killed:"
+  echo "$left"
+  kill -KILL $(echo "$left" | awk '{print $1}') 2>/dev/null
+  failed=$((failed + 1))
+fi
 p=$(grep -E '^# pass ' "$log/tap" | grep -Eo '[0-9]+' | tail -1)
 f=$(grep -E '^# fail ' "$log/tap" | grep -Eo '[0-9]+' | tail -1)
 passed=$((passed + ${p:-0}))

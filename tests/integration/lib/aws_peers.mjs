@@ -15,6 +15,7 @@
 // local-aws-sqs finds a queue by the last path segment of QueueUrl only, so
 // the proxy's host:port in the URL is fine.
 import { spawn } from 'node:child_process';
+import { track } from './children.mjs'; // killed with the test process
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -33,7 +34,7 @@ export function awsPeersAvailable() {
 // Spawn a node script as a direct child and wait for a stdout line matching re;
 // resolves {child, port, exited}.
 function startChild(name, args, re, children, timeoutMs = 15000) {
-  const child = spawn(process.execPath, args, { cwd: PEERS_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = track(spawn(process.execPath, args, { cwd: PEERS_DIR, stdio: ['ignore', 'pipe', 'pipe'] }));
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   children.push({ name, child, exited });
   let out = '';

@@ -1,6 +1,7 @@
 // Starts tests/peers/gcp-fake.mjs (the Pub/Sub + token endpoint stand-in) as
 // a direct child of the test process, and makes service accounts for it.
 import { spawn } from 'node:child_process';
+import { track } from './children.mjs'; // killed with the test process
 import crypto from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,7 +35,7 @@ export async function startGcpFake(opts) {
   const dir = mkdtempSync(path.join(tmpdir(), 'gcp-fake-'));
   const cfgFile = path.join(dir, 'config.json');
   writeFileSync(cfgFile, JSON.stringify({ port: 0, accounts: opts.accounts, topics: opts.topics, token_ttl_s: opts.tokenTtlS }));
-  const child = spawn(process.execPath, [FAKE, cfgFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = track(spawn(process.execPath, [FAKE, cfgFile], { stdio: ['ignore', 'pipe', 'pipe'] }));
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   let out = '';
   let err = '';

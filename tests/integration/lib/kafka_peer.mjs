@@ -2,6 +2,7 @@
 // stand-in) on 127.0.0.1 as a direct child of the test process; stop() kills
 // it by its PID.
 import { spawn } from 'node:child_process';
+import { track } from './children.mjs'; // killed with the test process
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,7 +23,7 @@ export async function startKafkaRest(opts = {}) {
   for (const c of opts.clusters || ['cluster-1']) args.push('--cluster', c);
   for (const t of opts.topics || ['topic-1']) args.push('--topic', t);
   if (opts.user) args.push('--user', opts.user, '--password', opts.password);
-  const child = spawn(process.execPath, args, { cwd: PEERS_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = track(spawn(process.execPath, args, { cwd: PEERS_DIR, stdio: ['ignore', 'pipe', 'pipe'] }));
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   let out = '';
   let err = '';

@@ -14,6 +14,7 @@
 // The helpers talk to the management API directly: declare exchanges,
 // queues, bindings, vhosts and users, and get messages from a queue.
 import { spawn } from 'node:child_process';
+import { track } from './children.mjs'; // killed with the test process
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -66,7 +67,7 @@ function canConnect(port) {
 }
 
 function spawnChild(cmd, args, env) {
-  const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = track(spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] }));
   let out = '';
   child.stdout.on('data', (d) => { out = (out + d).slice(-20000); });
   child.stderr.on('data', (d) => { out = (out + d).slice(-20000); });

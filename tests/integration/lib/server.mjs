@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { until } from './receiver.mjs';
+import { track } from './children.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const BIN = process.env.HOOKSTREAM_BIN || path.join(root, process.env.BUILD || 'build', 'hookstream');
@@ -26,10 +27,10 @@ export async function startServer(opts = {}) {
   const args = ['serve', '--listen', `127.0.0.1:${opts.port || 0}`, '--db', db, ...(opts.args || [])];
   if (!opts.guard && !args.includes('--allow-private-destinations')) args.push('--allow-private-destinations');
   if (opts.apiKey !== null) args.push('--api-key', opts.apiKey || API_KEY);
-  const child = spawn(BIN, args, {
+  const child = track(spawn(BIN, args, {
     env: { ...process.env, HOOKSTREAM_LOG_LEVEL: opts.logLevel || 'warn', ...(opts.env || {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  }));
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
