@@ -7,7 +7,7 @@ import {
   bytes, toast, throttle, loading,
 } from './ui.js';
 
-const STATUSES = ['received', 'processing', 'delivered', 'failed'];
+const STATUSES = ['received', 'processing', 'delivered', 'failed', 'cancelled'];
 const eventLink = (id) => h('a', { href: '#/events/' + encodeURIComponent(id) }, mono(id));
 
 export async function renderList(ctx) {

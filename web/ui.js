@@ -41,7 +41,7 @@ const KIND = {
   closed: 'ok', open: 'bad', half_open: 'warn',
   active: 'ok', paused: 'warn', disabled: '',
   delivered: 'ok', success: 'ok', failed: 'bad', dlq: 'bad', dead: 'bad',
-  processing: 'info', pending: 'info', queued: 'info', retrying: 'info', received: '',
+  processing: 'info', pending: 'info', queued: 'info', retrying: 'info', received: '', cancelled: '',
   enabled: 'ok', live: 'ok',
 };
 export function badge(text, kind, extra = '') {
