@@ -9,6 +9,9 @@ pkgs=(gcc make pkg-config libuv1-dev libhttp-parser-dev libcurl4-openssl-dev lib
       libssl-dev libjansson-dev libsqlite3-dev libpq-dev libjemalloc-dev)
 if [ "$what" = test ]; then
   pkgs+=(libcmocka-dev nginx-light wrk sqlite3 procps rabbitmq-server chromium)
+  # make fuzz-bins (the fuzz smoke of make test): clang, and libFuzzer with
+  # the sanitizer runtimes, which clang-14 only recommends
+  pkgs+=(clang-14 libclang-rt-14-dev)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

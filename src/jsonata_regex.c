@@ -232,6 +232,16 @@ static void parse_atom(rparse *p) {
     }
 }
 
+/* The decimal number at p->s[*j], advancing *j past its digits. Saturates
+ * above 100000: only counts up to 100 make a quantifier, and a long run of
+ * digits must not overflow. */
+static int parse_count(const rparse *p, size_t *j) {
+    int v = 0;
+    for (; *j < p->n && isdigit((unsigned char)p->s[*j]); (*j)++)
+        if (v <= 100000) v = v * 10 + (p->s[*j] - '0');
+    return v;
+}
+
 static void parse_seq(rparse *p) {
     while (p->i < p->n && p->s[p->i] != '|' && p->s[p->i] != ')' && !p->err) {
         int start = p->re->ncode;
@@ -248,14 +258,11 @@ static void parse_seq(rparse *p) {
             min = 0, max = 1, p->i++;
         else if (q == '{' && p->i + 1 < p->n && isdigit((unsigned char)p->s[p->i + 1])) {
             size_t j = p->i + 1;
-            int a = 0, b;
-            while (j < p->n && isdigit((unsigned char)p->s[j])) a = a * 10 + (p->s[j++] - '0');
-            b = a;
+            int a = parse_count(p, &j), b = a;
             if (j < p->n && p->s[j] == ',') {
                 j++;
                 if (j < p->n && isdigit((unsigned char)p->s[j])) {
-                    b = 0;
-                    while (j < p->n && isdigit((unsigned char)p->s[j])) b = b * 10 + (p->s[j++] - '0');
+                    b = parse_count(p, &j);
                 } else {
                     b = -1;
                 }

@@ -73,6 +73,9 @@ static void test_paths(void **state) {
     check("phones[0].type[]", "['home']");
     /* a filtered-away constructor step, then a keep-array step (found by fuzzing) */
     check("[1][$ = 3].a[]", "undefined");
+    /* a regex count too long for an int is no quantifier (found by fuzzing: overflowed) */
+    check("$contains('a{99999999999}', /a{99999999999}/)", "true");
+    check("$contains('aa', /^a{2,99999999999}$/)", "false");
     check("$.name", "'Fred'");
     check("*.type", "['home','mobile']");
     check("**.n", "['0203','077']");
