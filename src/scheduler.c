@@ -561,6 +561,14 @@ static void conclude(job *j, hs_out_resp *resp, int rc, const char *why) {
         hs_circuit_on_failure(&d->circuit, now);
     /* a probe that was not sent (build failure) still counts as the probe */
     d->circuit.probe_in_flight = false;
+    /* a 429 or 503 may say when to come back (Retry-After, capped): the
+     * next attempt waits at least that long, and so does the probe of a
+     * circuit that is open now */
+    uint64_t asked = 0;
+    if (!success && resp && !resp->error)
+        asked = hs_retry_after_ms(resp->status, hs_headers_get(resp->headers, resp->headers_len, "retry-after"), now);
+    if (asked && d->circuit.state == HS_CIRCUIT_OPEN && d->circuit.next_probe_at < now + asked)
+        d->circuit.next_probe_at = now + asked;
 
     hs_attempt_op *op = hs_attempt_op_new();
     hs_attempt_rec *a = &op->a;
@@ -594,7 +602,7 @@ static void conclude(job *j, hs_out_resp *resp, int rc, const char *why) {
     a->created_at = now;
     if (!success) {
         if (rc != HS_ERR_PERMANENT && hs_retry_more(&d->retry, j->attempt)) {
-            a->next_retry_at = now + hs_retry_delay_ms(&d->retry, j->attempt);
+            a->next_retry_at = now + hs_retry_wait_ms(&d->retry, j->attempt, asked);
         } else {
             a->is_dlq = true;
             a->dlq_at = now;
@@ -617,7 +625,8 @@ static void conclude(job *j, hs_out_resp *resp, int rc, const char *why) {
          * forgotten (api_resources.c); the attempt counts server-wide only */
         hs_metrics_attempt(j->sc->metrics, d->removed ? NULL : d->id, o, latency, now);
     }
-    if (before_c.state != d->circuit.state || before_c.consecutive_failures != d->circuit.consecutive_failures) {
+    if (before_c.state != d->circuit.state || before_c.consecutive_failures != d->circuit.consecutive_failures ||
+        before_c.next_probe_at != d->circuit.next_probe_at) {
         op->has_circuit = true;
         op->circuit = circuit_row(d);
     }
