@@ -40,7 +40,14 @@
 typedef enum { CALL_RUNNING, CALL_QUEUED, CALL_DELIVERING } call_state;
 
 /* Why we stopped reading a response that breaks our limits (outbound.h). */
-typedef enum { REFUSE_NONE = 0, REFUSE_HEADERS, REFUSE_CHUNK_SIZE, REFUSE_CHUNK_LINE, REFUSE_CHUNK_FORM } refusal;
+typedef enum {
+    REFUSE_NONE = 0,
+    REFUSE_HEADERS,
+    REFUSE_CHUNK_SIZE,
+    REFUSE_CHUNK_LINE,
+    REFUSE_CHUNK_FORM,
+    REFUSE_TRAILERS
+} refusal;
 
 /* Where the chunk decoder is in a chunked body (RFC 9112 §7.1). */
 typedef enum { CH_SIZE = 0, CH_EXT, CH_DATA, CH_DATA_CR, CH_DATA_LF, CH_DONE } chunk_state;
@@ -81,7 +88,7 @@ struct hs_http_call {
     bool in_headers, headers_full;
     hs_buf body;
     size_t drained; /* bytes read and not kept */
-    bool truncated, cut;
+    bool truncated, cut, body_seen;
     /* curl's transfer decoding is off: a chunked body comes with its
      * framing, which unchunk() decodes (and bounds) */
     bool chunked, ch_digits;
@@ -453,7 +460,10 @@ static size_t unchunk(hs_http_call *call, const char *p, size_t len) {
             else
                 call->refused = REFUSE_CHUNK_FORM;
             break;
-        case CH_DONE: return kept; /* trailers: read by curl, not ours */
+        case CH_DONE: /* trailers: curl reads them (not recorded); header bytes all the same */
+            call->header_total += len - i;
+            if (call->header_total > HS_OUT_RESP_HEADERS_LIMIT) call->refused = REFUSE_HEADERS;
+            return kept;
         }
         i++;
     }
@@ -463,6 +473,7 @@ static size_t unchunk(hs_http_call *call, const char *p, size_t len) {
 static size_t on_body(char *p, size_t size, size_t n, void *ud) {
     hs_http_call *call = ud;
     size_t len = size * n;
+    call->body_seen = true;
     size_t kept = call->chunked ? unchunk(call, p, len) : keep_body(call, p, len);
     if (call->refused) return CURL_WRITEFUNC_ERROR;
     call->drained += len - kept; /* chunk framing counts too */
@@ -506,8 +517,16 @@ static void refusal_message(refusal why, char *out, size_t cap) {
     case REFUSE_CHUNK_LINE:
         snprintf(out, cap, "response chunk-size line longer than %d bytes", HS_OUT_RESP_CHUNK_LINE_MAX);
         break;
+    case REFUSE_TRAILERS: snprintf(out, cap, "response trailers refused: a line over 4 KiB or malformed"); break;
     default: snprintf(out, cap, "malformed response chunk (RFC 9112 chunked framing)"); break;
     }
+}
+
+/* curl itself refused the trailers after the last chunk: a trailer line
+ * over its 4 KiB limit comes out as "Out of memory in chunked-encoding". */
+static bool trailers_refused(const hs_http_call *call, CURLcode rc) {
+    return rc == CURLE_RECV_ERROR && call->chunked && call->ch_state == CH_DONE &&
+           strstr(call->errbuf, "in chunked-encoding");
 }
 
 /* Turns what curl collected into call->resp and lets go of curl. forced is
@@ -525,11 +544,15 @@ static void finish(hs_http_call *call, CURLcode rc, int forced, const char *forc
     if (forced) {
         r->error = forced;
         snprintf(r->errmsg, sizeof r->errmsg, "%s", forced_msg);
-    } else if (call->refused || (rc == CURLE_OUT_OF_MEMORY && call->in_headers)) {
-        /* curl 7.88 reports a header line over its own 100 KB limit as "Out
-         * of memory": in the headers that is the same refusal as ours */
+    } else if (call->refused || (rc == CURLE_OUT_OF_MEMORY && !call->body_seen) || trailers_refused(call, rc)) {
+        /* curl 7.88 reports a status or header line over its own 100 KB
+         * limit as "Out of memory": before the body that is the same
+         * refusal as ours */
         r->error = HS_ERR_IO;
-        refusal_message(call->refused ? call->refused : REFUSE_HEADERS, r->errmsg, sizeof r->errmsg);
+        refusal_message(call->refused     ? call->refused
+                        : call->body_seen ? REFUSE_TRAILERS
+                                          : REFUSE_HEADERS,
+                        r->errmsg, sizeof r->errmsg);
     } else if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && call->cut)) {
         r->error = 0; /* a cut-off body still is the receiver's answer */
     } else if (call->guard.addr[0]) {

@@ -730,8 +730,9 @@ static void assert_fails_fast(const hs_out_resp *r, long long took, const char *
 
 #define HEADERS_REFUSED "response headers larger than %ld bytes"
 
-/* One 2 MB header line: curl gives up on it at 100 KB with "Out of
- * memory"; the attempt says what happened instead. */
+/* One 2 MB header line (or status line, or trailer): curl gives up on it
+ * at 100 KB (4 KB for a trailer) with "Out of memory"; the attempt says
+ * what happened instead. */
 static void test_giant_header_line(void **state) {
     fx *f = *state;
     hs_buf s;
@@ -743,6 +744,33 @@ static void test_giant_header_line(void **state) {
     hs_out_resp *r = scripted(f, &s, &took);
     assert_fails_fast(r, took, HEADERS_REFUSED, HS_OUT_RESP_HEADERS_LIMIT);
     assert_null(strstr(r->errmsg, "memory"));
+
+    /* the same in the status line */
+    hs_buf_init(&s, SIZE_MAX);
+    hs_buf_appends(&s, "HTTP/1.1 200 ");
+    for (int i = 0; i < 2048; i++) hs_buf_appendf(&s, "%01024d", i);
+    hs_buf_appends(&s, "\r\nContent-Length: 2\r\n\r\nok");
+    r = scripted(f, &s, &took);
+    assert_fails_fast(r, took, HEADERS_REFUSED, HS_OUT_RESP_HEADERS_LIMIT);
+
+    /* and in a chunked body's trailers */
+    hs_buf_init(&s, SIZE_MAX);
+    hs_buf_appends(&s, "0\r\nX-Trailer: ");
+    for (int i = 0; i < 2048; i++) hs_buf_appendf(&s, "%01024d", i);
+    hs_buf_appends(&s, "\r\n\r\n");
+    r = chunked_answer(f, s.data, &took);
+    hs_buf_free(&s);
+    assert_fails_fast(r, took, "response trailers refused", 0);
+    assert_null(strstr(r->errmsg, "memory"));
+
+    /* many short trailer lines count as header bytes */
+    hs_buf_init(&s, SIZE_MAX);
+    hs_buf_appends(&s, "0\r\n");
+    for (int i = 0; i < 100; i++) hs_buf_appendf(&s, "X-T%d: %01000d\r\n", i, i);
+    hs_buf_appends(&s, "\r\n");
+    r = chunked_answer(f, s.data, &took);
+    hs_buf_free(&s);
+    assert_fails_fast(r, took, HEADERS_REFUSED, HS_OUT_RESP_HEADERS_LIMIT);
 }
 
 /* Many medium lines adding up to more than the limit, each far below
