@@ -40,14 +40,7 @@
 typedef enum { CALL_RUNNING, CALL_QUEUED, CALL_DELIVERING } call_state;
 
 /* Why we stopped reading a response that breaks our limits (outbound.h). */
-typedef enum {
-    REFUSE_NONE = 0,
-    REFUSE_HEADERS,
-    REFUSE_CHUNK_SIZE,
-    REFUSE_CHUNK_LINE,
-    REFUSE_CHUNK_FORM,
-    REFUSE_TRAILERS
-} refusal;
+typedef enum { REFUSE_NONE = 0, REFUSE_HEADERS, REFUSE_CHUNK_LINE, REFUSE_CHUNK_FORM, REFUSE_TRAILERS } refusal;
 
 /* Where the chunk decoder is in a chunked body (RFC 9112 §7.1). */
 typedef enum { CH_SIZE = 0, CH_EXT, CH_DATA, CH_DATA_CR, CH_DATA_LF, CH_DONE } chunk_state;
@@ -410,8 +403,10 @@ static int hex_digit(unsigned char ch) {
 }
 
 /* One byte of a chunk-size line: 1*HEXDIG, then an extension (";...",
- * blanks first allowed) skipped up to the LF. The size is refused as soon
- * as it passes HS_OUT_RESP_CHUNK_MAX, so any number of digits is safe. */
+ * blanks first allowed) skipped up to the LF. A size past
+ * HS_OUT_RESP_CHUNK_MAX is more than would ever be read: the read is cut
+ * there and then (so any number of digits is safe, and a receiver that
+ * announces 2^63 bytes is not waited for). */
 static void chunk_line_byte(hs_http_call *call, unsigned char ch) {
     if (++call->ch_line > HS_OUT_RESP_CHUNK_LINE_MAX) {
         call->refused = REFUSE_CHUNK_LINE;
@@ -425,7 +420,7 @@ static void chunk_line_byte(hs_http_call *call, unsigned char ch) {
     } else if (hex_digit(ch) >= 0) {
         call->ch_left = call->ch_left * 16 + (uint64_t)hex_digit(ch);
         call->ch_digits = true;
-        if (call->ch_left > HS_OUT_RESP_CHUNK_MAX) call->refused = REFUSE_CHUNK_SIZE;
+        if (call->ch_left > HS_OUT_RESP_CHUNK_MAX) call->cut = true;
     } else if (call->ch_digits && (ch == ';' || ch == ' ' || ch == '\t' || ch == '\r')) {
         call->ch_state = CH_EXT;
     } else {
@@ -438,7 +433,7 @@ static void chunk_line_byte(hs_http_call *call, unsigned char ch) {
  * the data bytes kept; sets call->refused on what breaks the rules. */
 static size_t unchunk(hs_http_call *call, const char *p, size_t len) {
     size_t kept = 0, i = 0;
-    while (i < len && call->refused == REFUSE_NONE) {
+    while (i < len && call->refused == REFUSE_NONE && !call->cut) {
         unsigned char ch = (unsigned char)p[i];
         switch (call->ch_state) {
         case CH_SIZE:
@@ -477,7 +472,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud) {
     size_t kept = call->chunked ? unchunk(call, p, len) : keep_body(call, p, len);
     if (call->refused) return CURL_WRITEFUNC_ERROR;
     call->drained += len - kept; /* chunk framing counts too */
-    if (call->drained > HS_OUT_RESP_DRAIN_MAX) {
+    if (call->cut || call->drained > HS_OUT_RESP_DRAIN_MAX) {
         call->cut = call->truncated = true;
         return CURL_WRITEFUNC_ERROR; /* the receiver keeps talking: stop reading */
     }
@@ -513,7 +508,6 @@ static void call_release(hs_http_call *call) {
 static void refusal_message(refusal why, char *out, size_t cap) {
     switch (why) {
     case REFUSE_HEADERS: snprintf(out, cap, "response headers larger than %d bytes", HS_OUT_RESP_HEADERS_LIMIT); break;
-    case REFUSE_CHUNK_SIZE: snprintf(out, cap, "response chunk size exceeds %u bytes", HS_OUT_RESP_CHUNK_MAX); break;
     case REFUSE_CHUNK_LINE:
         snprintf(out, cap, "response chunk-size line longer than %d bytes", HS_OUT_RESP_CHUNK_LINE_MAX);
         break;

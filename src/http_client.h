@@ -7,10 +7,11 @@
  * Redirects are not followed (a webhook receiver answering 3xx has not
  * accepted the event). The response body is kept up to HS_OUT_RESP_BODY_MAX
  * bytes; the rest is read and discarded up to HS_OUT_RESP_DRAIN_MAX, after
- * which the transfer is cut (it still counts as a response with its status).
+ * which the transfer is cut (it still counts as a response with its status;
+ * so does one announcing a chunk over HS_OUT_RESP_CHUNK_MAX, cut at once).
  * A response breaking outbound.h's limits (headers over
- * HS_OUT_RESP_HEADERS_LIMIT, a chunk over HS_OUT_RESP_CHUNK_MAX, bad chunk
- * framing) is stopped at once and handed back as HS_ERR_IO.
+ * HS_OUT_RESP_HEADERS_LIMIT, bad chunk framing) is stopped at once and
+ * handed back as HS_ERR_IO.
  *
  * Threading: every function here on the loop thread only.
  */

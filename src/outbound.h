@@ -21,10 +21,13 @@
  * to more than this fails the attempt: "response headers larger than N
  * bytes". */
 #define HS_OUT_RESP_HEADERS_LIMIT 65536
-/* A chunked response declaring a chunk larger than this fails the attempt
- * at once ("response chunk size ... exceeds ..."); so does a malformed
- * chunk-size line or one longer than HS_OUT_RESP_CHUNK_LINE_MAX. */
-#define HS_OUT_RESP_CHUNK_MAX (1u << 20)
+/* A chunk larger than everything that is ever read of a body (kept plus
+ * drained) ends the read as soon as its size line says so: the response
+ * counts as the receiver's answer, cut (body_truncated), exactly as a long
+ * body is cut after HS_OUT_RESP_DRAIN_MAX, only without waiting for bytes
+ * that may never come. A malformed chunk-size line, or one longer than
+ * HS_OUT_RESP_CHUNK_LINE_MAX, fails the attempt at once. */
+#define HS_OUT_RESP_CHUNK_MAX (HS_OUT_RESP_BODY_MAX + HS_OUT_RESP_DRAIN_MAX)
 #define HS_OUT_RESP_CHUNK_LINE_MAX 1024
 
 /* name and value live in one allocation that name points to (value just
