@@ -52,16 +52,22 @@ files=${TEST_FILES:-$(ls tests/integration/*.test.mjs)}
 # tests start stays in it, so what they leave running (lib/children.mjs
 # kills its children unless the test process dies by SIGKILL) is found
 # afterwards, killed, and counted as a failure. Ctrl-C is passed on.
+# The counts come from the spec reporter's closing lines, on node's stdout
+# (a file here, written synchronously): with --test-force-exit a reporter
+# stream of its own (--test-reporter-destination=FILE) loses its last
+# lines, the summary among them, and the run counted no integration test.
 setsid -w sh -c 'echo $$ >"$0"; exec "$@"' "$log/sid" \
   node --test --test-force-exit --test-timeout=180000 --test-concurrency=2 \
-  --test-reporter=spec --test-reporter-destination=stdout \
-  --test-reporter=tap --test-reporter-destination="$log/tap" $files &
+  --test-reporter=spec --test-reporter-destination=stdout $files >"$log/spec" &
 node_pid=$!
+tail -n +1 -f --pid="$node_pid" "$log/spec" & # shown as it runs; ends after node
+tail_pid=$!
 trap 'kill -TERM -- "-$(cat "$log/sid")" 2>/dev/null' INT TERM
 wait "$node_pid"
 node_rc=$?
 while kill -0 "$node_pid" 2>/dev/null; do wait "$node_pid"; node_rc=$?; done # woken by a signal
 trap - INT TERM
+wait "$tail_pid"
 # live processes of that session (zombies are dead already), after a grace
 left_over() { ps -e -o pid=,sid=,stat=,args= | awk -v s="$(cat "$log/sid" 2>/dev/null)" '$2 == s && $3 !~ /^Z/'; }
 for _ in 1 2 3 4 5 6 7 8 9 10; do [ -z "$(left_over)" ] && break; sleep 0.2; done
@@ -72,8 +78,9 @@ if [ -n "$left" ]; then
   kill -KILL $(echo "$left" | awk '{print $1}') 2>/dev/null
   failed=$((failed + 1))
 fi
-p=$(grep -E '^# pass ' "$log/tap" | grep -Eo '[0-9]+' | tail -1)
-f=$(grep -E '^# fail ' "$log/tap" | grep -Eo '[0-9]+' | tail -1)
+p=$(grep -E '^ℹ pass [0-9]+$' "$log/spec" | grep -Eo '[0-9]+' | tail -1)
+f=$(grep -E '^ℹ fail [0-9]+$' "$log/spec" | grep -Eo '[0-9]+' | tail -1)
+[ -n "$p" ] || { echo "FAIL no summary from the integration runner"; failed=$((failed + 1)); }
 passed=$((passed + ${p:-0}))
 failed=$((failed + ${f:-0}))
 if [ "$node_rc" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
