@@ -366,7 +366,7 @@ static jv *eval_path(jctx *c, jnode *n, jv *input, jenv *env) {
     for (int i = 0; i < n->nitems; i++) {
         jnode *step = n->items[i];
         if (step->tuple) tuple_mode = true;
-        if (i == 0 && step->cons_array) {
+        if (i == 0 && step->cons_array && !step->tuple) {
             res = jx_eval(c, step, seq, env);
             if (res && res->t != JV_ARR) res = seq_of(c, res); /* e.g. a grouped constructor */
         } else if (tuple_mode) {

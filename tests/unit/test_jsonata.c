@@ -73,6 +73,12 @@ static void test_paths(void **state) {
     check("phones[0].type[]", "['home']");
     /* a filtered-away constructor step, then a keep-array step (found by fuzzing) */
     check("[1][$ = 3].a[]", "undefined");
+    /* an index binding on a constructor step with a predicate (found by
+     * fuzzing: it crashed); the index counts after the filter */
+    check("[1][0]#$i.a", "undefined");
+    check("[1,2][0]#$i.$i", "0");
+    check("[{'a':5},{'a':6}][a>5]#$i.$i", "0");
+    check("[{'a':5},{'a':6}]#$i[a>5].$i", "1");
     /* a regex count too long for an int is no quantifier (found by fuzzing: overflowed) */
     check("$contains('a{99999999999}', /a{99999999999}/)", "true");
     check("$contains('aa', /^a{2,99999999999}$/)", "false");
