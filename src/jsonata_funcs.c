@@ -205,8 +205,8 @@ FN(f_pad) {
     size_t pccp = jf_cplen(pc, pclen);
     size_t len = jf_cplen(s->u.s.p, s->u.s.len);
     double aw = fabs(trunc(w));
-    if (aw <= (double)len) return (jv *)s;
-    if (aw > 1e9) aw = 1e9; /* the memory limit stops it long before */
+    if (isnan(aw) || aw <= (double)len) return (jv *)s; /* NaN: no padding, as in JSONata */
+    if (aw > 1e9) aw = 1e9;                             /* the memory limit stops it long before */
     if (!pccp) pccp = 1, pc = " ", pclen = 1;
     size_t need = (size_t)aw - len;
     jsb pad = {.c = c};

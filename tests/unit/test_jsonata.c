@@ -144,6 +144,7 @@ static void test_functions(void **state) {
     check("$substringAfter('a-b-c', '-')", "'b-c'");
     check("$trim('  a   b ')", "'a b'");
     check("$pad('x', -3, '#')", "'##x'");
+    check("$pad('ab', 5 % 0)", "'ab'"); /* a NaN width pads nothing (fuzzing: a NaN cast to size_t) */
     check("$split('a,b,c', ',', 2)", "['a','b']");
     check("$join(['a','b'], '+')", "'a+b'");
     check("$replace('banana', 'an', 'AN', 1)", "'bANana'");
