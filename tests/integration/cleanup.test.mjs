@@ -67,7 +67,7 @@ test('run.sh kills what a SIGKILLed test process left, and fails the run', async
   const empty = mkdtempSync(path.join(tmpdir(), 'hookstream-cleanup-')); // no unit tests to run
   try {
     const { code, out } = await run('bash', ['tests/run.sh'], {
-      BUILD: empty, TEST_FILES: FIXTURE, FIXTURE_MODE: 'sigkill', HOOKSTREAM_ASAN: '',
+      BUILD: empty, TEST_FILES: FIXTURE, FIXTURE_MODE: 'sigkill', HOOKSTREAM_ASAN: '', FUZZ_SMOKE: '',
     });
     const pids = fixturePids(out);
     assert.notEqual(code, 0, out);
