@@ -51,11 +51,14 @@ endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-SRCS      := $(wildcard src/*.c)
-LIB_SRCS  := $(filter-out src/main.c,$(SRCS))
+# src/<subsystem>/ and lib/<library>/ (docs/architecture.md has the layers)
+SRCS      := $(sort $(shell find src lib -name '*.c'))
+LIB_SRCS  := $(filter-out src/app/main.c,$(SRCS))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
-UNIT_SRCS := $(wildcard tests/unit/test_*.c)
-UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+# unit tests, the store conformance suite and each library's own tests:
+# every test_<name>.c is one program, build/tests/test_<name>
+UNIT_SRCS := $(wildcard tests/unit/test_*.c tests/store/test_*.c lib/*/tests/test_*.c)
+UNIT_BINS := $(addprefix $(BUILD)/tests/,$(basename $(notdir $(UNIT_SRCS))))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 # The dashboard (web/*) is compiled in: tools/embed.c turns it into a C source
 WEB_FILES := $(sort $(wildcard web/*))
@@ -67,7 +70,7 @@ all: $(BUILD)/hookstream
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Isrc -c $< -o $@
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Isrc -Ilib -c $< -o $@
 
 # web/ itself is a prerequisite so that adding or removing a file regenerates
 $(BUILD)/tools/embed: tools/embed.c
@@ -78,19 +81,23 @@ $(BUILD)/gen/web_assets.c: $(BUILD)/tools/embed $(WEB_FILES) web
 	@mkdir -p $(dir $@)
 	$(BUILD)/tools/embed $(WEB_FILES) > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/gen/web_assets.o: $(BUILD)/gen/web_assets.c src/static.h
+$(BUILD)/gen/web_assets.o: $(BUILD)/gen/web_assets.c src/observe/static.h
 	$(CC) $(CFLAGS) -Isrc -c $< -o $@
 
 $(BUILD)/libhookstream.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/hookstream: $(BUILD)/src/main.o $(BUILD)/libhookstream.a
+$(BUILD)/hookstream: $(BUILD)/src/app/main.o $(BUILD)/libhookstream.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(SERVER_LIBS) $(PKG_LIBS) $(LDLIBS)
 
+TEST_LINK = $(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs cmocka 2>/dev/null) $(LDLIBS)
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libhookstream.a
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs cmocka 2>/dev/null) $(LDLIBS)
+	$(TEST_LINK)
+$(BUILD)/tests/%: $(BUILD)/tests/store/%.o $(BUILD)/libhookstream.a
+	$(TEST_LINK)
+$(BUILD)/tests/%: $(BUILD)/lib/jsonata/tests/%.o $(BUILD)/libhookstream.a
+	$(TEST_LINK)
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libhookstream.a
 	@mkdir -p $(dir $@)
@@ -124,7 +131,7 @@ lint:
 	@scripts/lint.sh
 
 format:
-	clang-format -i src/*.c src/*.h tests/unit/*.c bench/*.c
+	clang-format -i $$(find src lib tests/unit tests/store tests/fuzz bench -name '*.[ch]')
 
 bench: deps
 	@$(MAKE) --no-print-directory all bench-bins
@@ -141,7 +148,7 @@ FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(BUILD)/%,$(wildcard tests/fuzz/fuzz_
 
 ifeq ($(FUZZ),1)
 $(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(BUILD)/libhookstream.a
-	$(CC) $(CFLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) -Isrc -o $@ $< $(BUILD)/libhookstream.a $(PKG_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) -Isrc -Ilib -o $@ $< $(BUILD)/libhookstream.a $(PKG_LIBS) $(LDLIBS)
 
 fuzz-bins-here: $(FUZZ_BINS)
 endif

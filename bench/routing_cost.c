@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alloc.h"
-#include "filter.h"
-#include "timeutil.h"
-#include "transform.h"
+#include "base/alloc.h"
+#include "rules/filter.h"
+#include "base/timeutil.h"
+#include "rules/transform.h"
 
 static const char BODY[] =
     "{\"id\":\"evt_1\",\"type\":\"order.created\",\"created\":1732660000,\"data\":{\"object\":{\"id\":\"ord_123\","

@@ -1,5 +1,5 @@
 // live.js: one WebSocket to /v1/ws for the whole app. It subscribes to the
-// server's own channels (src/live.h):
+// server's own channels (src/observe/live.h):
 //   hookstream.events      event.received   {event_id, source_id, status, received_at}
 //   hookstream.deliveries  delivery.attempt {attempt: {...}, destination: {id, circuit, queued, ...}}
 //                          circuit.reset    {destination: {...}}

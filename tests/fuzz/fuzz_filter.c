@@ -1,4 +1,4 @@
-/* fuzz_filter.c — filter rules (filter.c): compile a rule document, match
+/* fuzz_filter.c — filter rules (src/rules/filter.c): compile a rule document, match
  * it against a fuzzed event.
  *
  * Input: rules JSON %% payload %% headers JSON object %% "method ctype ip"
@@ -13,8 +13,8 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "error.h"
-#include "filter.h"
+#include "base/error.h"
+#include "rules/filter.h"
 #include "fuzz_util.h"
 
 static json_t *load(const char *s, size_t n) { return json_loadb(s, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL); }

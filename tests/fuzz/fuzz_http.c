@@ -1,8 +1,8 @@
-/* fuzz_http.c — the inbound HTTP layer (http_server.c on http-parser):
+/* fuzz_http.c — the inbound HTTP layer (src/http/server.c on http-parser):
  * parsing callbacks, limits (431/413/400/505/408), Expect, pipelining with
  * backpressure and the ordered response FIFO, upgrades, EOF and shutdown.
  *
- * Seam: this file includes src/http_server.c, so it drives the server's
+ * Seam: this file includes src/http/server.c, so it drives the server's
  * own static functions on a connection whose socket is one end of a
  * socketpair (no listener, no network): the harness hands each read to
  * on_read exactly as libuv would (from on_alloc's buffer, and only while
@@ -25,7 +25,7 @@
  * answers to the handler's requests appear in the order the requests
  * arrived, whatever order they were answered in.
  */
-#include "http_server.c"
+#include "../../src/http/server.c"
 
 #include <sys/socket.h>
 #include <unistd.h>

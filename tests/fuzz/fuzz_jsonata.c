@@ -1,4 +1,4 @@
-/* fuzz_jsonata.c — the JSONata engine (jsonata*.c through jsonata.h):
+/* fuzz_jsonata.c — the JSONata engine (jsonata*.c through lib/jsonata/jsonata.h):
  * lexer, parser, evaluator and function library, with the limits on.
  *
  * Input: expression %% input JSON %% bindings JSON object (the later parts
@@ -12,9 +12,9 @@
 #include <jansson.h>
 #include <string.h>
 
-#include "error.h"
+#include "base/error.h"
 #include "fuzz_util.h"
-#include "jsonata.h"
+#include "jsonata/jsonata.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *part[FZ_MAX_PARTS];

@@ -1,4 +1,4 @@
-/* fuzz_resource.c — resource validation (resource.c: hs_resource_create_doc,
+/* fuzz_resource.c — resource validation (src/core/resource.c: hs_resource_create_doc,
  * _patch_doc, _render), and through it every provider's config rules (all
  * eight destination types), the templates, filter rules and transforms.
  *
@@ -16,9 +16,9 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "error.h"
+#include "base/error.h"
 #include "fuzz_util.h"
-#include "resource.h"
+#include "core/resource.h"
 
 static void check_refusal(int rc, const hs_error *err) {
     FZ_ASSERT(rc == HS_ERR_INVALID || rc == HS_ERR_UNSUPPORTED);

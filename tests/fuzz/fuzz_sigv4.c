@@ -1,4 +1,4 @@
-/* fuzz_sigv4.c — SigV4 canonicalisation and signing (sigv4.c).
+/* fuzz_sigv4.c — SigV4 canonicalisation and signing (src/providers/aws/sigv4.c).
  *
  * Input: a request in the AWS SigV4 test suite's ".req" form:
  *   METHOD target HTTP/1.1
@@ -20,11 +20,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "alloc.h"
-#include "error.h"
+#include "base/alloc.h"
+#include "base/error.h"
 #include "fuzz_util.h"
-#include "outbound.h"
-#include "sigv4.h"
+#include "http/outbound.h"
+#include "providers/aws/sigv4.h"
 
 #define MAX_HEADERS 80 /* more than an hs_out_req holds, to reach that limit */
 

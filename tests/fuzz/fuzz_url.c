@@ -1,5 +1,5 @@
-/* fuzz_url.c — destination URL parsing (url.c) and the SSRF guard's
- * address classification (netguard.c, hs_netguard_classify).
+/* fuzz_url.c — destination URL parsing (src/base/url.c) and the SSRF guard's
+ * address classification (src/http/netguard.c, hs_netguard_classify).
  *
  * Input: a URL. Its first byte also picks a second job: when it is '\x01'
  * ('\x02'), the next 4 (16) bytes are an IPv4 (IPv6) address for classify;
@@ -18,10 +18,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "error.h"
+#include "base/error.h"
 #include "fuzz_util.h"
-#include "netguard.h"
-#include "url.h"
+#include "http/netguard.h"
+#include "base/url.h"
 
 static bool must_refuse4(const uint8_t a[4]) {
     return a[0] == 0 || a[0] == 10 || a[0] == 127 || (a[0] == 169 && a[1] == 254) ||

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alloc.h"
-#include "log.h"
+#include "base/alloc.h"
+#include "base/log.h"
 
 #define FZ_SEP "\n%%\n"
 #define FZ_MAX_PARTS 4
@@ -61,7 +61,7 @@ static inline void fz_parts_free(char **part, size_t n) {
     for (size_t i = 0; i < n; i++) hs_free(part[i]);
 }
 
-/* Once per process: jansson through alloc.h, and quiet logs (a harness
+/* Once per process: jansson through src/base/alloc.h, and quiet logs (a harness
  * that logs every input is a slow harness). */
 static inline void fz_init(void) {
     hs_alloc_init_json();

@@ -5,7 +5,7 @@ import net from 'node:net';
 import { BIN, startServer, tempDir } from './lib/server.mjs';
 
 // The WebSocket hub's flags, their environment twins and their bounds
-// (ws.h): [flag, env, lowest, highest] as the options accept them.
+// (src/ws/ws.h): [flag, env, lowest, highest] as the options accept them.
 const WS_FLAGS = [
   ['--ws-max-message', 'HOOKSTREAM_WS_MAX_MESSAGE', '128', '16M'],
   ['--ws-max-queue', 'HOOKSTREAM_WS_MAX_QUEUE_BYTES', '4k', '4294967296'],

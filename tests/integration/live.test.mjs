@@ -1,4 +1,4 @@
-// The dashboard's live channels on /v1/ws (src/live.c): hookstream.events
+// The dashboard's live channels on /v1/ws (src/observe/live.c): hookstream.events
 // and hookstream.deliveries carry committed events, attempts with the
 // destination's circuit state, and circuit resets.
 import { test, before, after } from 'node:test';

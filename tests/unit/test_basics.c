@@ -8,16 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alloc.h"
-#include "base64.h"
-#include "buf.h"
-#include "config.h"
-#include "error.h"
-#include "id.h"
-#include "idmap.h"
-#include "json_text.h"
-#include "query.h"
-#include "timeutil.h"
+#include "base/alloc.h"
+#include "base/base64.h"
+#include "base/buf.h"
+#include "app/config.h"
+#include "base/error.h"
+#include "base/id.h"
+#include "base/idmap.h"
+#include "base/json_text.h"
+#include "http/query.h"
+#include "base/timeutil.h"
 
 static void test_id_format_and_order(void **state) {
     (void)state;

@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "test_util.h"
-#include "buf.h"
-#include "filter.h"
+#include "base/buf.h"
+#include "rules/filter.h"
 
 static const char *const ORDER = "{'type':'order.created','amount':49.5,'qty':2,'tags':['a','vip'],"
                                  "'customer':{'id':'cus_1','country':'DE'},'items':[{'sku':'A-1'},{'sku':'B-7'}],"

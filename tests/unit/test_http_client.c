@@ -31,12 +31,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "alloc.h"
-#include "buf.h"
-#include "error.h"
-#include "http_client.h"
-#include "netguard.h"
-#include "http_server.h"
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/error.h"
+#include "http/client.h"
+#include "http/netguard.h"
+#include "http/server.h"
 
 #define MAX_RESULTS 128
 

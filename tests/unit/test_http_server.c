@@ -36,8 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "alloc.h"
-#include "http_server.h"
+#include "base/alloc.h"
+#include "http/server.h"
 
 /* ---- server fixture ---------------------------------------------------- */
 

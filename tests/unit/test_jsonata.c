@@ -1,4 +1,4 @@
-/* test_jsonata.c — focused cases for the JSONata engine (src/jsonata.h):
+/* test_jsonata.c — focused cases for the JSONata engine (lib/jsonata/jsonata.h):
  * paths, operators, constructors, functions, errors and the limits. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "test_util.h"
-#include "error.h"
-#include "jsonata.h"
+#include "base/error.h"
+#include "jsonata/jsonata.h"
 
 static const char *const DATA =
     "{'name':'Fred','age':28,'phones':[{'type':'home','n':'0203'},{'type':'mobile','n':'077'}],"

@@ -14,10 +14,10 @@
 
 #include <cmocka.h>
 
-#include "alloc.h"
-#include "error.h"
-#include "jsonata.h"
-#include "timeutil.h"
+#include "base/alloc.h"
+#include "base/error.h"
+#include "jsonata/jsonata.h"
+#include "base/timeutil.h"
 
 /* measured pass count of the final engine; raise it when the engine improves */
 #define PASS_FLOOR 1229

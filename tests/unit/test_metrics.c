@@ -1,5 +1,5 @@
 /* test_metrics.c — counters, the latency histogram and its quantiles, the
- * Prometheus text and the overview's minute ring (metrics.c). */
+ * Prometheus text and the overview's minute ring (src/observe/metrics.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,9 +11,9 @@
 #include <cmocka.h>
 
 #include "test_util.h"
-#include "alloc.h"
-#include "buf.h"
-#include "metrics.h"
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "observe/metrics.h"
 
 #define T0 1800000000000ull /* a minute boundary: 1800000000000 / 60000 = 30000000 */
 

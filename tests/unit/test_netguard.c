@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "netguard.h"
+#include "http/netguard.h"
 
 /* The guard's verdict on a textual address: NULL (public) or its reason. */
 static const char *verdict(const char *text) {

@@ -1,6 +1,6 @@
 /* test_provider_aws.c — the delivery half of the AWS destination types
- * (provider_sqs.c, provider_s3.c, provider_eventbridge.c build and classify,
- * aws.c's shared fields, URL and error rules).
+ * (src/providers/sqs.c, src/providers/s3.c, src/providers/eventbridge.c build and classify,
+ * src/providers/aws/aws.c's shared fields, URL and error rules).
  *
  * Destination docs go through hs_resource_create_doc, so the builders see
  * exactly what the store holds. The SigV4 algorithm itself is tested in
@@ -20,13 +20,13 @@
 #include <cmocka.h>
 
 #include "test_util.h"
-#include "alloc.h"
-#include "buf.h"
-#include "base64.h"
-#include "digest.h"
-#include "outbound.h"
-#include "provider.h"
-#include "resource.h"
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/base64.h"
+#include "base/digest.h"
+#include "http/outbound.h"
+#include "providers/provider.h"
+#include "core/resource.h"
 
 #define EVT "evt_00112233445566778899aabbccddeeff"
 #define DLV "dlv_0123456789abcdef0123456789abcdef"
@@ -145,7 +145,7 @@ static int classify(const hs_provider *p, int status, const char *headers, const
     hs_out_resp resp;
     memset(&resp, 0, sizeof resp);
     resp.status = status;
-    if (headers) { /* given as a JSON object, kept as a header list (outbound.h) */
+    if (headers) { /* given as a JSON object, kept as a header list (src/http/outbound.h) */
         json_t *o = json_loads(headers, 0, NULL);
         assert_non_null(o);
         hs_buf list;

@@ -1,6 +1,6 @@
-/* test_provider_gcp.c — gcp_pubsub delivery: the RS256 JWT (jwt.c), the
- * shared token cache (oauth_token.c), the JWT-bearer grant (oauth_grant.c)
- * and the publish request and its judgement (provider_gcp.c).
+/* test_provider_gcp.c — gcp_pubsub delivery: the RS256 JWT (src/providers/gcp/jwt.c), the
+ * shared token cache (src/providers/gcp/oauth_token.c), the JWT-bearer grant (src/providers/gcp/oauth_grant.c)
+ * and the publish request and its judgement (src/providers/gcp_pubsub.c).
  *
  * Keys are generated per run with OpenSSL; every JWT is checked the way a
  * token endpoint checks it: decoded part by part and its signature verified
@@ -29,17 +29,17 @@
 #include <unistd.h>
 
 #include "test_util.h"
-#include "alloc.h"
-#include "base64.h"
-#include "jsonv.h"
-#include "jwt.h"
-#include "netguard.h"
-#include "oauth_grant.h"
-#include "oauth_token.h"
-#include "outbound.h"
-#include "provider.h"
-#include "resource.h"
-#include "timeutil.h"
+#include "base/alloc.h"
+#include "base/base64.h"
+#include "base/jsonv.h"
+#include "providers/gcp/jwt.h"
+#include "http/netguard.h"
+#include "providers/gcp/oauth_grant.h"
+#include "providers/gcp/oauth_token.h"
+#include "http/outbound.h"
+#include "providers/provider.h"
+#include "core/resource.h"
+#include "base/timeutil.h"
 
 #define EMAIL "pub@hook-project-1.iam.gserviceaccount.com"
 #define KID "0123456789abcdef0123456789abcdef01234567"

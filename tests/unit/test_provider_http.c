@@ -1,5 +1,5 @@
 /* test_provider_http.c — the delivery half of the http destination type
- * (provider_http.c build, provider.c hs_provider_classify_2xx).
+ * (src/providers/http.c build, src/providers/provider.c hs_provider_classify_2xx).
  *
  * Destination docs go through hs_resource_create_doc, so the builder sees
  * exactly what the store holds; the few tests about what validation already
@@ -17,10 +17,10 @@
 #include <cmocka.h>
 
 #include "test_util.h"
-#include "alloc.h"
-#include "outbound.h"
-#include "provider.h"
-#include "resource.h"
+#include "base/alloc.h"
+#include "http/outbound.h"
+#include "providers/provider.h"
+#include "core/resource.h"
 
 #define URL "https://example.com/hook"
 #define EVT "evt_00112233445566778899aabbccddeeff"

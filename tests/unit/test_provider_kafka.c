@@ -1,4 +1,4 @@
-/* test_provider_kafka.c — the kafka destination type (provider_kafka.c):
+/* test_provider_kafka.c — the kafka destination type (src/providers/kafka.c):
  * validation of config.key, the ProduceRequest it builds, and how it judges
  * the proxy's answers (HTTP status and per-record error_code).
  *
@@ -17,10 +17,10 @@
 #include <cmocka.h>
 
 #include "test_util.h"
-#include "alloc.h"
-#include "outbound.h"
-#include "provider.h"
-#include "resource.h"
+#include "base/alloc.h"
+#include "http/outbound.h"
+#include "providers/provider.h"
+#include "core/resource.h"
 
 #define EVT "evt_00112233445566778899aabbccddeeff"
 #define DST "dst_00000000000000000000000000000abc"

@@ -1,5 +1,5 @@
 /* test_provider_rabbitmq.c — the rabbitmq destination type
- * (provider_rabbitmq.c): validation details, the publish request build
+ * (src/providers/rabbitmq.c): validation details, the publish request build
  * makes (URL, headers, the management API's JSON body) and how classify
  * judges the broker's answers. The answers used are the ones RabbitMQ
  * 3.10 gives (see tests/integration/rabbitmq.test.mjs, which checks them
@@ -15,11 +15,11 @@
 #include <cmocka.h>
 
 #include "test_util.h"
-#include "alloc.h"
-#include "jsonv.h"
-#include "outbound.h"
-#include "provider.h"
-#include "resource.h"
+#include "base/alloc.h"
+#include "base/jsonv.h"
+#include "http/outbound.h"
+#include "providers/provider.h"
+#include "core/resource.h"
 
 #define EVT "evt_00112233445566778899aabbccddeeff"
 #define DLV "dlv_0123456789abcdef0123456789abcdef"

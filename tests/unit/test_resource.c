@@ -1,6 +1,6 @@
 /* test_resource.c — validation, normalization, patching and rendering of
- * sources, destinations and connections (resource.c, jsonv.c, provider_*.c,
- * url.c). JSON in these tests is written with ' for " to stay readable. */
+ * sources, destinations and connections (src/core/resource.c, src/base/jsonv.c, provider_*.c,
+ * src/base/url.c). JSON in these tests is written with ' for " to stay readable. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,11 +12,11 @@
 #include <cmocka.h>
 
 #include "test_util.h"
-#include "alloc.h"
-#include "jsonv.h"
-#include "provider.h"
-#include "resource.h"
-#include "url.h"
+#include "base/alloc.h"
+#include "base/jsonv.h"
+#include "providers/provider.h"
+#include "core/resource.h"
+#include "base/url.h"
 
 #define SRC HS_KIND_SOURCE
 #define DST HS_KIND_DESTINATION
@@ -1224,7 +1224,7 @@ static void test_connection_ids(void **state) {
 
 static void test_connection_filters_transforms(void **state) {
     (void)state;
-    /* filter rules are checked (filter.c; test_filter.c has the details) */
+    /* filter rules are checked (src/rules/filter.c; test_filter.c has the details) */
     static const char *const invalid[][2] = {
         {"'filter_rules':{'body':{'type':'order'}}", "filter_rules"},
         {"'filter_rules':'x'", "filter_rules"},

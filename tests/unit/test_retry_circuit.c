@@ -5,8 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "circuit.h"
-#include "retry.h"
+#include "core/circuit.h"
+#include "core/retry.h"
 
 static void test_retry_defaults(void **state) {
     (void)state;

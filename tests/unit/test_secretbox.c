@@ -1,5 +1,5 @@
 /* test_secretbox.c — sealing secrets at rest and the key file
- * (secretbox.c).
+ * (src/base/secretbox.c).
  *
  * The known-answer value below was made outside hookstream, with node 20's
  * crypto (createCipheriv aes-256-gcm, the key id from createHash sha256),
@@ -21,8 +21,8 @@
 
 #include <cmocka.h>
 
-#include "alloc.h"
-#include "secretbox.h"
+#include "base/alloc.h"
+#include "base/secretbox.h"
 
 #define KEY_HEX "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 #define KEY_B64 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="

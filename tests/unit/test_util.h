@@ -6,9 +6,9 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "alloc.h"
-#include "outbound.h"
-#include "resource.h"
+#include "base/alloc.h"
+#include "http/outbound.h"
+#include "core/resource.h"
 
 /* JSON from text written with single quotes (easier in C strings); fails
  * the test on bad JSON. */

@@ -1,8 +1,8 @@
-/* test_ws.c — the pure parts of the WebSocket hub (ws_upgrade.c: accept
+/* test_ws.c — the pure parts of the WebSocket hub (src/ws/upgrade.c: accept
  * value, handshake checks, channel names) and the websocket provider
- * (provider_websocket.c: config, the message build makes, classify,
+ * (src/providers/websocket.c: config, the message build makes, classify,
  * deliver_local against a hub with no client) and the --ws-* options that
- * fill the hub's config (config.c). Real clients are in
+ * fill the hub's config (src/app/config.c). Real clients are in
  * tests/integration/websocket.test.mjs. JSON is written with ' for ". */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,14 +15,14 @@
 #include <cmocka.h>
 
 #include "test_util.h"
-#include "alloc.h"
-#include "config.h"
-#include "digest.h"
-#include "id.h"
-#include "outbound.h"
-#include "provider.h"
-#include "resource.h"
-#include "ws.h"
+#include "base/alloc.h"
+#include "app/config.h"
+#include "base/digest.h"
+#include "base/id.h"
+#include "http/outbound.h"
+#include "providers/provider.h"
+#include "core/resource.h"
+#include "ws/ws.h"
 
 #define EVT "evt_00112233445566778899aabbccddeeff"
 #define DLV "dlv_0123456789abcdef0123456789abcdef"
@@ -277,7 +277,7 @@ static void test_deliver_local(void **state) {
     json_decref(d);
 }
 
-/* ---- the hub's options (config.c) ---- */
+/* ---- the hub's options (src/app/config.c) ---- */
 
 /* Parses `hookstream serve` + args; returns 0 or -1 with err. */
 static int parse_serve(hs_config *cfg, char *err, size_t errlen, ...) {

@@ -1,0 +1,34 @@
+/* src/api/api.h — the REST API under /v1 (DESIGN.md §2–3), plus /health.
+ *
+ * hs_api_handle is the HTTP server's handler. It routes on the loop thread:
+ * /health and ingest are answered from the loop (ingest asynchronously, after
+ * its commit); every other route checks the API key on the loop, then runs
+ * its handler on libuv's threadpool, where store calls may block, and the
+ * answer is sent back on the loop.
+ */
+#ifndef HS_API_H
+#define HS_API_H
+
+#include <uv.h>
+
+#include "api/auth.h"
+#include "http/server.h"
+#include "delivery/scheduler.h"
+#include "store/store.h"
+
+typedef struct hs_api hs_api;
+
+typedef struct hs_api_deps {
+    uv_loop_t *loop;
+    hs_store *store;            /* borrowed */
+    hs_auth *auth;              /* borrowed */
+    hs_scheduler *sched;        /* borrowed */
+    struct hs_ws_hub *ws;       /* borrowed; GET /v1/ws */
+    struct hs_metrics *metrics; /* borrowed; GET /metrics */
+} hs_api_deps;
+
+hs_api *hs_api_new(const hs_api_deps *deps);
+void hs_api_free(hs_api *api);
+void hs_api_handle(hs_http_req *req, void *ud);
+
+#endif

@@ -1,0 +1,53 @@
+/* src/api/circuit.c — GET /v1/destinations/:id/circuit, POST .../reset and
+ * GET /v1/circuits.
+ *
+ * Answered on the loop thread: the circuit lives in the scheduler's memory
+ * (the store has the last saved copy). Destinations are named by id here;
+ * the scheduler does not know slugs. */
+#include "base/alloc.h"
+#include "api/call.h"
+
+static void not_found(hs_http_req *req, const char *id) {
+    hs_error e;
+    hs_error_clear(&e);
+    hs_error_set(&e, HS_ERR_NOTFOUND, "", "no destination \"%s\" (use its id)", id);
+    hs_api_respond_error(req, &e);
+}
+
+void hs_api_circuit_get(hs_api *api, hs_http_req *req, const char *id) {
+    json_t *o = hs_scheduler_circuit_json(api->sched, id);
+    if (!o) return not_found(req, id);
+    hs_api_respond_json(req, 200, o);
+}
+
+static void reset_done(json_t *circuit, const hs_error *err, void *ud) {
+    hs_http_req *req = ud;
+    if (!circuit) return hs_api_respond_error(req, err);
+    hs_api_respond_json(req, 200, circuit);
+}
+
+void hs_api_circuit_reset(hs_api *api, hs_http_req *req, const char *id) {
+    int rc = hs_scheduler_circuit_reset(api->sched, id, reset_done, req);
+    if (rc == HS_ERR_NOTFOUND) return not_found(req, id);
+    if (rc != HS_OK) {
+        hs_error e;
+        hs_error_clear(&e);
+        hs_error_set(&e, rc, "", "%s", "the circuit state could not be saved; retry shortly");
+        hs_api_respond_error(req, &e);
+    }
+}
+
+static void add_status(const hs_dest_status *st, void *ud) {
+    json_array_append_new(ud, json_pack("{s:s, s:s, s:s, s:i, s:I, s:i}", "destination_id", st->id, "type", st->type,
+                                        "state", st->circuit, "consecutive_failures", st->consecutive_failures,
+                                        "queued", (json_int_t)st->queued, "in_flight", st->in_flight));
+}
+
+/* GET /v1/circuits: every destination's live state at once (the
+ * dashboard's list), in no particular order. */
+void hs_api_circuits_list(hs_api *api, hs_http_req *req, const char *id) {
+    (void)id;
+    json_t *items = json_array();
+    hs_scheduler_each(api->sched, add_status, items);
+    hs_api_respond_json(req, 200, json_pack("{s:o}", "circuits", items));
+}

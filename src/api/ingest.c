@@ -1,0 +1,124 @@
+/* src/api/ingest.c — ANY /v1/ingest/:source[/more/path]: store the request, answer
+ * 200 only after the commit that holds the event and its deliveries.
+ *
+ * Runs on the loop thread and never blocks: the store commits on its writer
+ * thread and calls back here (on the loop) when the group is durable. */
+#include <string.h>
+
+#include "base/alloc.h"
+#include "api/call.h"
+#include "base/json_text.h"
+#include "observe/live.h"
+#include "base/log.h"
+#include "observe/metrics.h"
+#include "base/timeutil.h"
+
+#define MAX_SOURCE_REF 64
+
+static bool method_allowed(const char *m) {
+    return !strcmp(m, "POST") || !strcmp(m, "PUT") || !strcmp(m, "PATCH") || !strcmp(m, "GET") || !strcmp(m, "DELETE");
+}
+
+/* {lowercase-name: value}; repeated headers are joined with ", " (RFC 9110
+ * §5.3), which is how their values combine anyway. Built by hand: this runs
+ * for every ingested request. */
+static char *headers_json(const hs_http_req *req) {
+    hs_buf b;
+    hs_buf_init(&b, SIZE_MAX);
+    hs_buf_append(&b, "{", 1);
+    char name[256];
+    for (size_t i = 0; i < req->nheaders; i++) {
+        const char *n = req->headers[i].name;
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++) seen = strcasecmp(req->headers[j].name, n) == 0;
+        if (seen) continue; /* already written, joined with this one */
+        size_t len = strnlen(n, sizeof name - 1);
+        for (size_t k = 0; k < len; k++) name[k] = (char)((n[k] >= 'A' && n[k] <= 'Z') ? n[k] + 32 : n[k]);
+        if (i) hs_buf_append(&b, ",", 1);
+        hs_json_append_text(&b, name, len);
+        hs_buf_append(&b, ":", 1);
+        const char *v = req->headers[i].value;
+        size_t vlen = strlen(v);
+        size_t dups = 0;
+        for (size_t j = i + 1; j < req->nheaders; j++) dups += strcasecmp(req->headers[j].name, n) == 0;
+        if (!dups) {
+            hs_json_append_text(&b, v, vlen);
+            continue;
+        }
+        hs_buf joined;
+        hs_buf_init(&joined, SIZE_MAX);
+        hs_buf_append(&joined, v, vlen);
+        for (size_t j = i + 1; j < req->nheaders; j++) {
+            if (strcasecmp(req->headers[j].name, n) != 0) continue;
+            hs_buf_append(&joined, ", ", 2);
+            hs_buf_appends(&joined, req->headers[j].value);
+        }
+        hs_json_append_text(&b, joined.data, joined.len);
+        hs_buf_free(&joined);
+    }
+    hs_buf_append(&b, "}", 1);
+    return b.data;
+}
+
+static void ingest_done(hs_ingest *ing, int status) {
+    hs_http_req *req = ing->ud;
+    hs_api *api = ing->ud2;
+    if (status == HS_OK) {
+        /* committed: the deliveries are the scheduler's from here on */
+        if (api->metrics) hs_metrics_ingested(api->metrics, ing->source_id, hs_now_ms());
+        hs_live_event(api->ws, ing);
+        hs_scheduler_add(api->sched, ing);
+        char body[160];
+        int n =
+            snprintf(body, sizeof body, "{\"event_id\":\"%s\",\"source_id\":\"%s\"}", ing->event_id, ing->source_id);
+        hs_http_respond(req, 200, "application/json", body, (size_t)n, NULL, 0);
+    } else {
+        hs_error err = ing->err;
+        if (err.code == HS_OK) err.code = status;
+        if (status == HS_ERR_NOTFOUND) hs_error_set(&err, HS_ERR_NOTFOUND, "", "no source \"%s\"", ing->source_ref);
+        if (status == HS_ERR_IO)
+            hs_logj(HS_LOG_ERROR, json_pack("{s:s, s:s}", "request_id", req->request_id, "error", err.msg),
+                    "ingest commit failed");
+        hs_api_respond_error(req, &err);
+    }
+    hs_ingest_free(ing);
+}
+
+void hs_ingest_handle(hs_api *api, hs_http_req *req, const char *rest) {
+    hs_error err;
+    hs_error_clear(&err);
+    if (!method_allowed(req->method)) {
+        hs_api_respond_not_allowed(req, "GET, POST, PUT, PATCH, DELETE");
+        return;
+    }
+    const char *slash = strchr(rest, '/');
+    size_t reflen = slash ? (size_t)(slash - rest) : strlen(rest);
+    if (reflen == 0 || reflen > MAX_SOURCE_REF) {
+        hs_error_set(&err, HS_ERR_NOTFOUND, "", "%s", "no such source");
+        hs_api_respond_error(req, &err);
+        return;
+    }
+    hs_ingest *ing = hs_ingest_new();
+    ing->source_ref = hs_strndup(rest, reflen);
+    ing->method = hs_strdup(req->method);
+    ing->path = hs_strdup(req->path);
+    ing->query = hs_strdup(req->query);
+    ing->headers_json = headers_json(req);
+    ing->body = hs_memdup(req->body, req->body_len + 1);
+    ing->body_len = req->body_len;
+    ing->source_ip = hs_strdup(req->remote_ip);
+    const char *ct = hs_http_req_header(req, "content-type");
+    ing->content_type = hs_strdup(ct ? ct : "");
+    ing->received_at = hs_now_ms();
+    ing->cb = ingest_done;
+    ing->ud = req;
+    ing->ud2 = api;
+    int rc = hs_store_ingest(api->store, ing);
+    if (rc) {
+        hs_error_set(&err, rc, "", "%s",
+                     rc == HS_ERR_BUSY ? "too many events waiting to be stored; retry shortly"
+                                       : "the server is shutting down");
+        hs_ingest_free(ing);
+        hs_api_respond_error(req, &err);
+    }
+}

@@ -1,0 +1,454 @@
+#include "app/config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/log.h"
+
+const char hs_usage_main[] = "hookstream — self-hosted webhook and event delivery server\n"
+                             "\n"
+                             "Usage:\n"
+                             "  hookstream serve [options]   run the server (see `hookstream serve --help`)\n"
+                             "  hookstream secrets rotate-key [options]\n"
+                             "                               re-encrypt every stored secret under a new key\n"
+                             "  hookstream --help            this text\n"
+                             "  hookstream --version         print the version\n";
+
+const char hs_usage_serve[] = "Usage: hookstream serve [options]\n"
+                              "\n"
+                              "Options (each also read from the environment variable shown):\n"
+                              "  --listen HOST:PORT      address to listen on; PORT 0 picks a free port\n"
+                              "                          [HOOKSTREAM_LISTEN, default 127.0.0.1:8080]\n"
+                              "  --db PATH               SQLite database file, created if missing\n"
+                              "                          [HOOKSTREAM_DB, default ./hookstream.db]\n"
+                              "  --api-key KEY           accept this API key (at least 16 characters) in\n"
+                              "                          addition to stored ones; with no key configured and\n"
+                              "                          none stored, the first start creates one and prints it\n"
+                              "                          [HOOKSTREAM_API_KEY]\n"
+                              "  --max-body BYTES        largest request body accepted (413 above it);\n"
+                              "                          suffixes k, M (KiB, MiB); at most 64M\n"
+                              "                          [HOOKSTREAM_MAX_BODY, default 1M]\n"
+                              "  --log-level LEVEL       debug, info, warn, error or off; logs are JSON lines\n"
+                              "                          on stderr [HOOKSTREAM_LOG_LEVEL, default info]\n"
+                              "  --allow-private-destinations\n"
+                              "                          allow deliveries to loopback, private and link-local\n"
+                              "                          addresses, which are refused otherwise (SSRF guard)\n"
+                              "                          [HOOKSTREAM_ALLOW_PRIVATE_DESTINATIONS=1]\n"
+                              "  --request-timeout MS    a request must arrive completely within MS of its\n"
+                              "                          first byte, else 408 [HOOKSTREAM_REQUEST_TIMEOUT_MS,\n"
+                              "                          default 30000]\n"
+                              "  --idle-timeout MS       close keep-alive connections idle this long\n"
+                              "                          [HOOKSTREAM_IDLE_TIMEOUT_MS, default 60000]\n"
+                              "  --shutdown-timeout MS   on SIGTERM/SIGINT, wait at most this long for\n"
+                              "                          in-flight requests [HOOKSTREAM_SHUTDOWN_TIMEOUT_MS,\n"
+                              "                          default 10000]\n"
+                              "\n"
+                              "Secrets at rest (every stored secret is AES-256-GCM encrypted under one key):\n"
+                              "  --secret-key-file PATH  the key file: 64 hex digits or the base64 of 32\n"
+                              "                          bytes, mode 0600 [HOOKSTREAM_SECRET_KEY_FILE]\n"
+                              "  HOOKSTREAM_SECRET_KEY   the key itself, in either form, instead of a file\n"
+                              "                          (environment only: a command line is visible to ps)\n"
+                              "                          With neither, the key is DB.key beside the database,\n"
+                              "                          created (mode 0600) at the first start; a database\n"
+                              "                          whose secrets were sealed under another key refuses\n"
+                              "                          to start.\n"
+                              "\n"
+                              "WebSocket clients (GET /v1/ws):\n"
+                              "  --ws-max-message BYTES  largest message a client may send (closed with 1009\n"
+                              "                          above it); 128 to 16M, suffixes k, M\n"
+                              "                          [HOOKSTREAM_WS_MAX_MESSAGE, default 64k]\n"
+                              "  --ws-max-queue BYTES    unsent bytes a client may fall behind before it is\n"
+                              "                          disconnected; 4k to 4096M\n"
+                              "                          [HOOKSTREAM_WS_MAX_QUEUE_BYTES, default 2M]\n"
+                              "  --ws-max-connections N  clients at once, 503 beyond; 1 to 1000000\n"
+                              "                          [HOOKSTREAM_WS_MAX_CONNECTIONS, default 1024]\n"
+                              "  --ws-max-subscriptions N\n"
+                              "                          channels per client; 1 to 100000\n"
+                              "                          [HOOKSTREAM_WS_MAX_SUBSCRIPTIONS, default 64]\n"
+                              "  --ws-ping-interval MS   ping each client this often; one that has not\n"
+                              "                          answered by the next ping is dropped; 50 to 3600000\n"
+                              "                          [HOOKSTREAM_WS_PING_INTERVAL_MS, default 30000]\n"
+                              "  --ws-close-timeout MS   wait at most this long for a client's close frame;\n"
+                              "                          50 to 600000 [HOOKSTREAM_WS_CLOSE_TIMEOUT_MS,\n"
+                              "                          default 5000]\n"
+                              "  --ws-send-buffer BYTES  kernel send buffer (SO_SNDBUF) per client; 4k to 64M\n"
+                              "                          [HOOKSTREAM_WS_SEND_BUFFER_BYTES, default 256k]\n"
+                              "\n"
+                              "  -h, --help              this text\n"
+                              "\n"
+                              "The server prints one line, \"hookstream listening on http://HOST:PORT\", once\n"
+                              "it is ready.\n";
+
+const char hs_usage_rotate_key[] = "Usage: hookstream secrets rotate-key [options]\n"
+                                   "\n"
+                                   "Re-encrypts every stored secret under a new key, in one transaction, then\n"
+                                   "replaces the key file. Stop the server first.\n"
+                                   "\n"
+                                   "  --db PATH               the database [HOOKSTREAM_DB, default ./hookstream.db]\n"
+                                   "  --secret-key-file PATH  the current key file [HOOKSTREAM_SECRET_KEY_FILE,\n"
+                                   "                          or HOOKSTREAM_SECRET_KEY, default DB.key]\n"
+                                   "  --new-key-file PATH     take the new key from this file (created with a new\n"
+                                   "                          random key when missing); default: a new random key\n"
+                                   "\n"
+                                   "The new key is first written to KEYFILE.new (mode 0600, fsynced); after the\n"
+                                   "commit it is renamed over KEYFILE. A crash before the commit leaves the old\n"
+                                   "key in use; one after it is completed by the next start, which finds the\n"
+                                   "database sealed under KEYFILE.new and renames it. With HOOKSTREAM_SECRET_KEY\n"
+                                   "(no key file) --new-key-file is required, and the variable must then be set\n"
+                                   "to the new key.\n";
+
+bool hs_parse_size(const char *s, size_t *out) {
+    if (!s || !isdigit((unsigned char)*s)) return false;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno) return false;
+    unsigned long long mul = 1;
+    if (*end == 'k' || *end == 'K') {
+        mul = 1024;
+        end++;
+    } else if (*end == 'm' || *end == 'M') {
+        mul = 1024 * 1024;
+        end++;
+    }
+    if (mul > 1 && (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0)) end += strlen(end);
+    if (*end) return false;
+    if (v > (unsigned long long)SIZE_MAX / mul) return false;
+    *out = (size_t)(v * mul);
+    return true;
+}
+
+bool hs_parse_listen(const char *s, char *host, size_t hostlen, int *port) {
+    if (!s) return false;
+    const char *colon;
+    const char *h = s;
+    size_t hl;
+    if (*s == '[') {
+        const char *rb = strchr(s, ']');
+        if (!rb || rb[1] != ':') return false;
+        h = s + 1;
+        hl = (size_t)(rb - h);
+        colon = rb + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon) return false;
+        hl = (size_t)(colon - s);
+    }
+    if (hl == 0 || hl >= hostlen) return false;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    unsigned char tmp[16];
+    if (inet_pton(AF_INET, host, tmp) != 1 && inet_pton(AF_INET6, host, tmp) != 1) {
+        if (strcmp(host, "localhost") != 0) return false;
+        snprintf(host, hostlen, "127.0.0.1");
+    }
+    const char *p = colon + 1;
+    if (!*p) return false;
+    long v = 0;
+    for (; *p; p++) {
+        if (!isdigit((unsigned char)*p)) return false;
+        v = v * 10 + (*p - '0');
+        if (v > 65535) return false;
+    }
+    *port = (int)v;
+    return true;
+}
+
+/* A decimal integer from lo to hi, digits only (no sign, no suffix). */
+static bool parse_range(const char *s, uint64_t lo, uint64_t hi, uint64_t *out) {
+    if (!s || !isdigit((unsigned char)*s)) return false;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v < lo || v > hi) return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_ms(const char *s, uint64_t *out) { return parse_range(s, 1, 86400000ULL, out); }
+
+/* The --ws-* values: sizes take the k / M suffixes of --max-body, counts
+ * and milliseconds plain digits; the message names the option, the range
+ * and what was given, like every other option's. */
+typedef enum { WS_BYTES, WS_COUNT, WS_MS } ws_kind;
+
+static int ws_value(const char *v, const char *from, ws_kind kind, uint64_t lo, uint64_t hi, uint64_t *out, char *err,
+                    size_t errlen) {
+    bool ok;
+    if (kind == WS_BYTES) {
+        size_t n = 0;
+        ok = hs_parse_size(v, &n) && n >= lo && n <= hi;
+        *out = n;
+    } else {
+        ok = parse_range(v, lo, hi, out);
+    }
+    if (ok) return 0;
+    static const char *const what[] = {[WS_BYTES] = "a size in bytes (suffixes k, M allowed)",
+                                       [WS_COUNT] = "a whole number",
+                                       [WS_MS] = "milliseconds"};
+    snprintf(err, errlen, "%s: expected %s from %llu to %llu, got \"%s\"", from, what[kind], (unsigned long long)lo,
+             (unsigned long long)hi, v);
+    return -1;
+}
+
+static bool truthy(const char *v) {
+    return v && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || strcmp(v, "yes") == 0);
+}
+
+typedef enum {
+    OPT_LISTEN,
+    OPT_DB,
+    OPT_KEY,
+    OPT_BODY,
+    OPT_LOG,
+    OPT_REQ_TO,
+    OPT_IDLE_TO,
+    OPT_SHUT_TO,
+    OPT_WS_MESSAGE,
+    OPT_WS_QUEUE,
+    OPT_WS_CONNS,
+    OPT_WS_SUBS,
+    OPT_WS_PING,
+    OPT_WS_CLOSE,
+    OPT_WS_SNDBUF,
+    OPT_SECRET_KEY_FILE,
+    OPT_NEW_KEY_FILE,
+} opt_id;
+
+static const struct {
+    const char *flag;
+    const char *env;
+} value_opts[] = {
+    [OPT_LISTEN] = {"--listen", "HOOKSTREAM_LISTEN"},
+    [OPT_DB] = {"--db", "HOOKSTREAM_DB"},
+    [OPT_KEY] = {"--api-key", "HOOKSTREAM_API_KEY"},
+    [OPT_BODY] = {"--max-body", "HOOKSTREAM_MAX_BODY"},
+    [OPT_LOG] = {"--log-level", "HOOKSTREAM_LOG_LEVEL"},
+    [OPT_REQ_TO] = {"--request-timeout", "HOOKSTREAM_REQUEST_TIMEOUT_MS"},
+    [OPT_IDLE_TO] = {"--idle-timeout", "HOOKSTREAM_IDLE_TIMEOUT_MS"},
+    [OPT_SHUT_TO] = {"--shutdown-timeout", "HOOKSTREAM_SHUTDOWN_TIMEOUT_MS"},
+    /* the flag drops the unit its metavar shows, as --request-timeout MS
+     * does for HOOKSTREAM_REQUEST_TIMEOUT_MS */
+    [OPT_WS_MESSAGE] = {"--ws-max-message", "HOOKSTREAM_WS_MAX_MESSAGE"},
+    [OPT_WS_QUEUE] = {"--ws-max-queue", "HOOKSTREAM_WS_MAX_QUEUE_BYTES"},
+    [OPT_WS_CONNS] = {"--ws-max-connections", "HOOKSTREAM_WS_MAX_CONNECTIONS"},
+    [OPT_WS_SUBS] = {"--ws-max-subscriptions", "HOOKSTREAM_WS_MAX_SUBSCRIPTIONS"},
+    [OPT_WS_PING] = {"--ws-ping-interval", "HOOKSTREAM_WS_PING_INTERVAL_MS"},
+    [OPT_WS_CLOSE] = {"--ws-close-timeout", "HOOKSTREAM_WS_CLOSE_TIMEOUT_MS"},
+    [OPT_WS_SNDBUF] = {"--ws-send-buffer", "HOOKSTREAM_WS_SEND_BUFFER_BYTES"},
+    [OPT_SECRET_KEY_FILE] = {"--secret-key-file", "HOOKSTREAM_SECRET_KEY_FILE"},
+    [OPT_NEW_KEY_FILE] = {"--new-key-file", NULL},
+};
+#define NVALUE_OPTS (sizeof value_opts / sizeof value_opts[0])
+
+/* The bounds are src/ws/ws.h's, so the hub and its options cannot disagree. */
+static int apply_ws(hs_ws_config *ws, opt_id id, const char *v, const char *from, char *err, size_t errlen) {
+    uint64_t n;
+    switch (id) {
+    case OPT_WS_MESSAGE:
+        if (ws_value(v, from, WS_BYTES, HS_WS_MAX_MESSAGE_MIN, HS_WS_MAX_MESSAGE_MAX, &n, err, errlen)) return -1;
+        ws->max_message = (size_t)n;
+        return 0;
+    case OPT_WS_QUEUE:
+        if (ws_value(v, from, WS_BYTES, HS_WS_MAX_QUEUE_MIN, HS_WS_MAX_QUEUE_MAX, &n, err, errlen)) return -1;
+        ws->max_queue_bytes = (size_t)n;
+        return 0;
+    case OPT_WS_CONNS:
+        if (ws_value(v, from, WS_COUNT, 1, HS_WS_MAX_CONNECTIONS_MAX, &n, err, errlen)) return -1;
+        ws->max_connections = (int)n;
+        return 0;
+    case OPT_WS_SUBS:
+        if (ws_value(v, from, WS_COUNT, 1, HS_WS_MAX_SUBSCRIPTIONS_MAX, &n, err, errlen)) return -1;
+        ws->max_subscriptions = (int)n;
+        return 0;
+    case OPT_WS_PING:
+        if (ws_value(v, from, WS_MS, HS_WS_PING_INTERVAL_MIN, HS_WS_PING_INTERVAL_MAX, &n, err, errlen)) return -1;
+        ws->ping_interval_ms = n;
+        return 0;
+    case OPT_WS_CLOSE:
+        if (ws_value(v, from, WS_MS, HS_WS_CLOSE_TIMEOUT_MIN, HS_WS_CLOSE_TIMEOUT_MAX, &n, err, errlen)) return -1;
+        ws->close_timeout_ms = n;
+        return 0;
+    case OPT_WS_SNDBUF:
+        if (ws_value(v, from, WS_BYTES, HS_WS_SEND_BUFFER_MIN, HS_WS_SEND_BUFFER_MAX, &n, err, errlen)) return -1;
+        ws->send_buffer_bytes = (int)n;
+        return 0;
+    default: return -1;
+    }
+}
+
+static int apply(hs_config *cfg, opt_id id, const char *v, const char *from, char *err, size_t errlen) {
+    switch (id) {
+    case OPT_LISTEN:
+        if (!hs_parse_listen(v, cfg->listen_host, sizeof cfg->listen_host, &cfg->listen_port)) {
+            snprintf(err, errlen, "%s: expected HOST:PORT with an IP address host (e.g. 127.0.0.1:8080), got \"%s\"",
+                     from, v);
+            return -1;
+        }
+        return 0;
+    case OPT_DB:
+    case OPT_SECRET_KEY_FILE:
+    case OPT_NEW_KEY_FILE: {
+        if (!*v) {
+            snprintf(err, errlen, "%s: must not be empty", from);
+            return -1;
+        }
+        char **dst = id == OPT_DB ? &cfg->db : id == OPT_SECRET_KEY_FILE ? &cfg->secret_key_file : &cfg->new_key_file;
+        hs_free(*dst);
+        *dst = hs_strdup(v);
+        return 0;
+    }
+    case OPT_KEY:
+        if (strlen(v) < 16 || strlen(v) > 256) {
+            snprintf(err, errlen, "%s: an API key must have 16 to 256 characters", from);
+            return -1;
+        }
+        for (const char *p = v; *p; p++)
+            if (*p <= ' ' || *p > '~') {
+                snprintf(err, errlen, "%s: an API key must be printable ASCII without spaces", from);
+                return -1;
+            }
+        hs_free_secret(cfg->api_key);
+        cfg->api_key = hs_strdup(v);
+        return 0;
+    case OPT_BODY:
+        if (!hs_parse_size(v, &cfg->max_body) || cfg->max_body < 1024 || cfg->max_body > HS_MAX_BODY_LIMIT) {
+            snprintf(err, errlen, "%s: expected a size from 1k to 64M (e.g. 1048576, 512k, 4M), got \"%s\"", from, v);
+            return -1;
+        }
+        return 0;
+    case OPT_LOG: {
+        int l = hs_log_parse_level(v);
+        if (l < 0) {
+            snprintf(err, errlen, "%s: expected debug, info, warn, error or off, got \"%s\"", from, v);
+            return -1;
+        }
+        cfg->log_level = l;
+        return 0;
+    }
+    case OPT_REQ_TO:
+    case OPT_IDLE_TO:
+    case OPT_SHUT_TO: {
+        uint64_t *dst = id == OPT_REQ_TO    ? &cfg->request_timeout_ms
+                        : id == OPT_IDLE_TO ? &cfg->idle_timeout_ms
+                                            : &cfg->shutdown_timeout_ms;
+        if (!parse_ms(v, dst)) {
+            snprintf(err, errlen, "%s: expected milliseconds from 1 to 86400000, got \"%s\"", from, v);
+            return -1;
+        }
+        return 0;
+    }
+    case OPT_WS_MESSAGE:
+    case OPT_WS_QUEUE:
+    case OPT_WS_CONNS:
+    case OPT_WS_SUBS:
+    case OPT_WS_PING:
+    case OPT_WS_CLOSE:
+    case OPT_WS_SNDBUF: return apply_ws(&cfg->ws, id, v, from, err, errlen);
+    }
+    return -1;
+}
+
+static void defaults(hs_config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    snprintf(cfg->listen_host, sizeof cfg->listen_host, "127.0.0.1");
+    cfg->listen_port = 8080;
+    cfg->db = hs_strdup("./hookstream.db");
+    cfg->max_body = 1u << 20;
+    cfg->log_level = HS_LOG_INFO;
+    cfg->request_timeout_ms = 30000;
+    cfg->idle_timeout_ms = 60000;
+    cfg->shutdown_timeout_ms = 10000;
+    hs_ws_config_defaults(&cfg->ws);
+}
+
+int hs_config_parse(int argc, char **argv, hs_command *cmd, hs_config *cfg, char *err, size_t errlen) {
+    defaults(cfg);
+    *cmd = HS_CMD_HELP;
+    if (argc < 2) return 0;
+    const char *first = argv[1];
+    if (strcmp(first, "--help") == 0 || strcmp(first, "-h") == 0 || strcmp(first, "help") == 0) return 0;
+    if (strcmp(first, "--version") == 0 || strcmp(first, "version") == 0) {
+        *cmd = HS_CMD_VERSION;
+        return 0;
+    }
+    int a = 2;
+    bool rotate = strcmp(first, "secrets") == 0;
+    if (rotate) {
+        if (argc < 3 || strcmp(argv[2], "rotate-key") != 0) {
+            snprintf(err, errlen,
+                     "usage: hookstream secrets rotate-key [options] (try `hookstream secrets "
+                     "rotate-key --help`)");
+            return -1;
+        }
+        a = 3;
+    } else if (strcmp(first, "serve") != 0) {
+        snprintf(err, errlen, "unknown command \"%s\" (try `hookstream --help`)", first);
+        return -1;
+    }
+    *cmd = rotate ? HS_CMD_ROTATE_KEY : HS_CMD_SERVE;
+
+    /* environment first, so the command line overrides it */
+    for (size_t i = 0; i < NVALUE_OPTS; i++) {
+        if (!value_opts[i].env || (rotate && i != OPT_DB && i != OPT_SECRET_KEY_FILE)) continue;
+        const char *v = getenv(value_opts[i].env);
+        if (v && *v && apply(cfg, (opt_id)i, v, value_opts[i].env, err, errlen)) return -1;
+    }
+    const char *key = getenv("HOOKSTREAM_SECRET_KEY");
+    if (key && *key) cfg->secret_key = hs_strdup(key);
+    if (!rotate && truthy(getenv("HOOKSTREAM_ALLOW_PRIVATE_DESTINATIONS"))) cfg->allow_private_destinations = true;
+
+    for (; a < argc; a++) {
+        const char *arg = argv[a];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            *cmd = rotate ? HS_CMD_ROTATE_KEY_HELP : HS_CMD_SERVE_HELP;
+            return 0;
+        }
+        if (!rotate && strcmp(arg, "--allow-private-destinations") == 0) {
+            cfg->allow_private_destinations = true;
+            continue;
+        }
+        size_t i;
+        const char *val = NULL;
+        for (i = 0; i < NVALUE_OPTS; i++) {
+            size_t fl = strlen(value_opts[i].flag);
+            if (strcmp(arg, value_opts[i].flag) == 0) {
+                if (a + 1 >= argc) {
+                    snprintf(err, errlen, "%s needs a value", arg);
+                    return -1;
+                }
+                val = argv[++a];
+                break;
+            }
+            if (strncmp(arg, value_opts[i].flag, fl) == 0 && arg[fl] == '=') {
+                val = arg + fl + 1;
+                break;
+            }
+        }
+        bool allowed =
+            rotate ? i == OPT_DB || i == OPT_SECRET_KEY_FILE || i == OPT_NEW_KEY_FILE : i != OPT_NEW_KEY_FILE;
+        if (i == NVALUE_OPTS || !allowed) {
+            snprintf(err, errlen, "unknown option \"%s\" (try `hookstream %s --help`)", arg,
+                     rotate ? "secrets rotate-key" : "serve");
+            return -1;
+        }
+        if (apply(cfg, (opt_id)i, val, value_opts[i].flag, err, errlen)) return -1;
+    }
+    return 0;
+}
+
+void hs_config_free(hs_config *cfg) {
+    hs_free(cfg->db);
+    hs_free_secret(cfg->api_key);
+    hs_free(cfg->secret_key_file);
+    hs_free_secret(cfg->secret_key);
+    hs_free(cfg->new_key_file);
+    cfg->db = NULL;
+    cfg->api_key = NULL;
+    cfg->secret_key_file = cfg->secret_key = cfg->new_key_file = NULL;
+}

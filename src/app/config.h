@@ -1,0 +1,59 @@
+/* src/app/config.h — command line and environment of `hookstream serve`.
+ *
+ * Every option has an environment twin (DESIGN.md §7); the command line wins.
+ * Parsing never exits: it returns an error message for main to print.
+ */
+#ifndef HS_CONFIG_H
+#define HS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ws/ws.h"
+
+#define HS_MAX_BODY_LIMIT (64u << 20)
+
+typedef struct hs_config {
+    char listen_host[64];
+    int listen_port;
+    char *db;      /* path or URL (heap) */
+    char *api_key; /* NULL when none configured (heap, wiped on free) */
+    /* the key secrets are sealed with (src/base/secretbox.h): a file, or the key
+     * itself from HOOKSTREAM_SECRET_KEY; neither: <db>.key */
+    char *secret_key_file; /* heap or NULL */
+    char *secret_key;      /* heap or NULL, wiped on free */
+    char *new_key_file;    /* secrets rotate-key --new-key-file, heap or NULL */
+    size_t max_body;       /* bytes */
+    int log_level;         /* hs_log_level */
+    bool allow_private_destinations;
+    uint64_t request_timeout_ms;
+    uint64_t idle_timeout_ms;
+    uint64_t shutdown_timeout_ms;
+    hs_ws_config ws; /* GET /v1/ws limits (--ws-*), handed to the hub as is */
+} hs_config;
+
+typedef enum {
+    HS_CMD_SERVE,
+    HS_CMD_HELP,
+    HS_CMD_SERVE_HELP,
+    HS_CMD_VERSION,
+    HS_CMD_ROTATE_KEY,      /* hookstream secrets rotate-key */
+    HS_CMD_ROTATE_KEY_HELP, /* hookstream secrets rotate-key --help */
+} hs_command;
+
+/* Parses argv (argv[0] is the program) and the environment.
+ * Returns 0, or -1 with a message in err. */
+int hs_config_parse(int argc, char **argv, hs_command *cmd, hs_config *cfg, char *err, size_t errlen);
+void hs_config_free(hs_config *cfg);
+
+/* "1048576", "512k", "1M", "1MiB" -> bytes. */
+bool hs_parse_size(const char *s, size_t *out);
+/* "127.0.0.1:8080", "[::1]:8080" -> host + port (0..65535). */
+bool hs_parse_listen(const char *s, char *host, size_t hostlen, int *port);
+
+extern const char hs_usage_main[];
+extern const char hs_usage_serve[];
+extern const char hs_usage_rotate_key[];
+
+#endif

@@ -1,0 +1,370 @@
+/* src/app/main.c — `hookstream serve`: wire the store, the API and the HTTP server to
+ * one libuv loop, and shut them down in order on SIGTERM/SIGINT; and
+ * `hookstream secrets rotate-key`, which runs without a server.
+ *
+ * Secrets at rest (src/base/secretbox.h): serve loads the key (--secret-key-file,
+ * HOOKSTREAM_SECRET_KEY, or <db>.key, created at the first start of a
+ * database with nothing sealed), then checks every stored secret opens
+ * under it and seals the ones still in clear (hs_store_reseal) before
+ * anything else reads the store. */
+#include <openssl/crypto.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "base/alloc.h"
+#include "api/api.h"
+#include "api/auth.h"
+#include "app/config.h"
+#include "http/server.h"
+#include "observe/live.h"
+#include "base/log.h"
+#include "http/netguard.h"
+#include "observe/metrics.h"
+#include "delivery/scheduler.h"
+#include "base/secretbox.h"
+#include "store/store.h"
+#include "base/version.h"
+#include "ws/ws.h"
+
+typedef struct server {
+    uv_loop_t *loop;
+    hs_config cfg;
+    hs_store *store;
+    hs_auth *auth;
+    hs_api *api;
+    hs_scheduler *sched;
+    hs_http_server *http;
+    hs_ws_hub *ws;
+    hs_metrics *metrics;
+    hs_secretbox box;
+    uv_signal_t sigterm, sigint;
+    int stopping;
+} server;
+
+static void after_scheduler_stop(void *ud) {
+    server *s = ud;
+    hs_info("deliveries stopped; closing the store");
+    hs_store_close(s->store); /* commits what is queued; frees in a close callback */
+    s->store = NULL;
+    if (uv_is_active((uv_handle_t *)&s->sigterm)) {
+        uv_close((uv_handle_t *)&s->sigterm, NULL);
+        uv_close((uv_handle_t *)&s->sigint, NULL);
+    }
+}
+
+/* Inbound first (no new events), then outbound (transfers cancelled: those
+ * deliveries stay pending and go out after the restart), then the store. */
+static void after_http_shutdown(void *ud) {
+    server *s = ud;
+    hs_info("connections drained; stopping deliveries");
+    hs_scheduler_stop(s->sched, after_scheduler_stop, s);
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+    server *s = h->data;
+    if (s->stopping++) {
+        hs_warn("second signal: exiting at once");
+        exit(1);
+    }
+    hs_info("received %s: shutting down gracefully", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    hs_ws_hub_shutdown(s->ws); /* clients get 1001 while requests drain */
+    hs_http_server_shutdown(s->http, after_http_shutdown, s);
+}
+
+/* OpenSSL keeps per-thread state (the error queue, a random generator) in
+ * every threadpool thread that signed or hashed something, and libuv's
+ * threads outlive main, so only the OS would reclaim it (valgrind reports
+ * it as lost). Before exit each pool thread releases its own: one job per
+ * thread, all held at a barrier until every one runs, so no thread takes
+ * two. */
+static pthread_barrier_t g_release_barrier;
+
+static void release_work(uv_work_t *w) {
+    (void)w;
+    OPENSSL_thread_stop();
+    pthread_barrier_wait(&g_release_barrier);
+}
+
+static void release_done(uv_work_t *w, int status) { (void)w, (void)status; }
+
+static void release_thread_state(uv_loop_t *loop) {
+    /* the pool's size as libuv reads it: 1..1024, 4 when unset */
+    const char *env = getenv("UV_THREADPOOL_SIZE");
+    long n = env ? strtol(env, NULL, 10) : 4;
+    if (n < 1) n = 1;
+    if (n > 1024) n = 1024;
+    if (pthread_barrier_init(&g_release_barrier, NULL, (unsigned)n) != 0) return;
+    uv_work_t *w = hs_calloc((size_t)n, sizeof *w);
+    for (long i = 0; i < n; i++) uv_queue_work(loop, &w[i], release_work, release_done);
+    uv_run(loop, UV_RUN_DEFAULT);
+    pthread_barrier_destroy(&g_release_barrier);
+    hs_free(w);
+}
+
+/* ---- the secret key ---- */
+
+/* The key file in use: --secret-key-file (or HOOKSTREAM_SECRET_KEY_FILE),
+ * else <db>.key unless HOOKSTREAM_SECRET_KEY gives the key itself (NULL). */
+static char *key_file_of(const hs_config *cfg) {
+    if (cfg->secret_key_file) return hs_strdup(cfg->secret_key_file);
+    if (cfg->secret_key) return NULL;
+    return hs_sprintf("%s.key", cfg->db);
+}
+
+/* The current key, from its file or the environment. */
+static int load_key(const hs_config *cfg, const char *file, hs_secretbox *box, hs_error *err) {
+    if (!file) return hs_secretbox_parse(cfg->secret_key, "HOOKSTREAM_SECRET_KEY", box, err);
+    return hs_secretbox_load_file(file, box, err);
+}
+
+/* A first start: a new key file, unless the database already holds sealed
+ * secrets (then the key was lost or not given: never start over). */
+static int create_key(const char *db, const char *file, hs_secretbox *box, hs_error *err) {
+    int rc = hs_store_reseal(db, NULL, NULL, NULL, err);
+    if (rc == HS_ERR_UNAUTHORIZED) {
+        char why[HS_ERROR_MSG_MAX];
+        snprintf(why, sizeof why, "%s", err->msg);
+        return hs_error_set(err, rc, NULL,
+                            "%s holds encrypted secrets but the key file %s does not exist; give the key "
+                            "(--secret-key-file or HOOKSTREAM_SECRET_KEY) — %s",
+                            db, file, why);
+    }
+    if (rc == HS_OK) rc = hs_secretbox_create_file(file, box, err);
+    if (rc == HS_OK) hs_info("created the secret key file %s (key %s): back it up with the database", file, box->id);
+    return rc;
+}
+
+/* A rotation that committed but crashed before renaming KEYFILE.new over
+ * KEYFILE left the database sealed under KEYFILE.new: finish it. */
+static int finish_rotation(const char *db, const char *file, hs_secretbox *box, hs_reseal_stats *st, hs_error *err) {
+    char *staged = hs_sprintf("%s.new", file);
+    hs_secretbox next;
+    hs_error ignored;
+    int rc = access(staged, F_OK) == 0 ? hs_secretbox_load_file(staged, &next, &ignored) : HS_ERR_NOTFOUND;
+    if (rc == HS_OK) rc = hs_store_reseal(db, &next, &next, st, &ignored);
+    if (rc == HS_OK) rc = hs_secretbox_replace_file(staged, file, err);
+    if (rc == HS_OK) {
+        hs_warn("completed an interrupted key rotation: %s (key %s) replaced %s (key %s)", staged, next.id, file,
+                box->id);
+        *box = next;
+    }
+    hs_secretbox_wipe(&next);
+    hs_free(staged);
+    return rc;
+}
+
+/* Load (or create) the key, check every stored secret opens under it and
+ * seal those still in clear. */
+static int open_secrets(server *s) {
+    hs_error err;
+    hs_error_clear(&err);
+    char *file = key_file_of(&s->cfg);
+    int rc = load_key(&s->cfg, file, &s->box, &err);
+    if (rc == HS_ERR_NOTFOUND && !s->cfg.secret_key_file) rc = create_key(s->cfg.db, file, &s->box, &err);
+    hs_reseal_stats st;
+    if (rc == HS_OK) rc = hs_store_reseal(s->cfg.db, &s->box, &s->box, &st, &err);
+    if (rc == HS_ERR_UNAUTHORIZED && file && finish_rotation(s->cfg.db, file, &s->box, &st, &err) == HS_OK) rc = HS_OK;
+    if (rc == HS_ERR_UNAUTHORIZED)
+        fprintf(stderr, "hookstream: the secret key (%s, key %s) does not open the secrets stored in %s: %s\n",
+                file ? file : "HOOKSTREAM_SECRET_KEY", s->box.id, s->cfg.db, err.msg);
+    else if (rc)
+        fprintf(stderr, "hookstream: secrets: %s\n", err.msg);
+    if (rc == HS_OK && st.clear)
+        hs_info("encrypted %zu secrets that were stored in clear (%zu rows)", st.clear, st.rewritten);
+    if (rc == HS_OK && st.rewritten && !st.checkpointed) hs_warn("%s", st.checkpoint_err.msg);
+    if (rc == HS_OK && file) {
+        char *staged = hs_sprintf("%s.new", file);
+        if (access(staged, F_OK) == 0)
+            hs_warn("%s is left from a key rotation that did not commit; it is not in use and may be deleted", staged);
+        hs_free(staged);
+    }
+    hs_free(file);
+    return rc;
+}
+
+/* `hookstream secrets rotate-key`: see hs_usage_rotate_key for the steps. */
+static int rotate_key(const hs_config *cfg) {
+    hs_error err;
+    hs_error_clear(&err);
+    char *file = key_file_of(cfg), *staged = file ? hs_sprintf("%s.new", file) : NULL;
+    hs_secretbox old, next;
+    memset(&next, 0, sizeof next);
+    int rc = HS_OK;
+    bool made = false; /* staged was created here */
+    if (access(cfg->db, F_OK) != 0) rc = hs_error_set(&err, HS_ERR_NOTFOUND, NULL, "no database at %s", cfg->db);
+    if (rc == HS_OK) rc = load_key(cfg, file, &old, &err);
+    if (rc == HS_OK && !file && !cfg->new_key_file)
+        rc = hs_error_set(&err, HS_ERR_INVALID, NULL,
+                          "the key comes from HOOKSTREAM_SECRET_KEY: give --new-key-file for the new one");
+    if (rc == HS_OK && cfg->new_key_file) {
+        rc = hs_secretbox_load_file(cfg->new_key_file, &next, &err);
+        if (rc == HS_ERR_NOTFOUND) rc = hs_secretbox_create_file(cfg->new_key_file, &next, &err);
+        if (rc == HS_OK && staged) rc = hs_secretbox_write_file(staged, &next, &err);
+        made = rc == HS_OK && staged;
+    } else if (rc == HS_OK) {
+        rc = hs_secretbox_create_file(staged, &next, &err);
+        made = rc == HS_OK;
+    }
+    if (rc == HS_ERR_CONFLICT && staged)
+        snprintf(err.msg, sizeof err.msg,
+                 "%s exists, left by an earlier rotation: if the server starts with %s, delete it and run again",
+                 staged, file);
+    if (rc == HS_OK && strcmp(old.id, next.id) == 0)
+        rc = hs_error_set(&err, HS_ERR_INVALID, NULL, "the new key is the current key");
+    hs_reseal_stats st;
+    if (rc == HS_OK) rc = hs_store_reseal(cfg->db, &old, &next, &st, &err);
+    if (rc != HS_OK && made) unlink(staged); /* nothing committed: the old key stays */
+    if (rc == HS_OK && staged) rc = hs_secretbox_replace_file(staged, file, &err);
+    if (rc == HS_OK) {
+        printf("hookstream: re-encrypted the secrets of %zu resources under key %s (was %s)\n", st.rewritten, next.id,
+               old.id);
+        if (st.rewritten && !st.checkpointed) fprintf(stderr, "hookstream: warning: %s\n", st.checkpoint_err.msg);
+        if (file)
+            printf("hookstream: %s now holds the new key\n", file);
+        else
+            printf("hookstream: set HOOKSTREAM_SECRET_KEY to the key in %s before the next start\n", cfg->new_key_file);
+    } else {
+        fprintf(stderr, "hookstream: secrets rotate-key: %s\n", err.msg);
+    }
+    hs_secretbox_wipe(&old);
+    hs_secretbox_wipe(&next);
+    hs_free(staged);
+    hs_free(file);
+    return rc == HS_OK ? 0 : 1;
+}
+
+static int serve(server *s) {
+    hs_log_set_level((hs_log_level)s->cfg.log_level);
+    hs_netguard_allow_private(s->cfg.allow_private_destinations); /* before any thread sends */
+    /* Handlers block on the store in the threadpool: give it room. */
+    if (!getenv("UV_THREADPOOL_SIZE")) setenv("UV_THREADPOOL_SIZE", "8", 1);
+    signal(SIGPIPE, SIG_IGN);
+
+    hs_error err;
+    hs_error_clear(&err);
+    if (hs_store_open(s->cfg.db, &s->store, &err)) {
+        fprintf(stderr, "hookstream: cannot open database %s: %s\n", s->cfg.db,
+                err.msg[0] ? err.msg : hs_strerror(err.code));
+        return 1;
+    }
+    if (open_secrets(s)) {
+        hs_store_close(s->store);
+        return 1;
+    }
+    hs_store_set_secretbox(s->store, &s->box);
+    char *created = NULL;
+    if (hs_auth_init(s->store, s->cfg.api_key, &s->auth, &created, &err)) {
+        fprintf(stderr, "hookstream: cannot load API keys: %s\n", err.msg);
+        hs_store_close(s->store);
+        return 1;
+    }
+    if (created) {
+        printf("hookstream: created an API key (shown only this once, store it safely):\n  %s\n", created);
+        fflush(stdout);
+        hs_free_secret(created);
+    }
+
+    s->loop = uv_default_loop();
+    hs_store_attach_loop(s->store, s->loop);
+    if (hs_scheduler_new(s->loop, s->store, &s->sched, &err)) {
+        fprintf(stderr, "hookstream: cannot load pending deliveries: %s\n", err.msg);
+        hs_scheduler_stop(s->sched, after_scheduler_stop, s);
+        uv_run(s->loop, UV_RUN_DEFAULT);
+        hs_scheduler_free(s->sched);
+        hs_auth_free(s->auth);
+        uv_loop_close(s->loop);
+        return 1;
+    }
+    s->ws = hs_ws_hub_new(s->loop, &s->cfg.ws, s->auth);
+    hs_scheduler_set_local_env(s->sched, s->ws);
+    s->metrics = hs_metrics_new();
+    hs_scheduler_set_metrics(s->sched, s->metrics);
+    hs_scheduler_set_observer(s->sched, hs_live_attempt, s->ws);
+    hs_api_deps deps = {
+        .loop = s->loop, .store = s->store, .auth = s->auth, .sched = s->sched, .ws = s->ws, .metrics = s->metrics};
+    s->api = hs_api_new(&deps);
+
+    hs_http_config hc;
+    hs_http_config_defaults(&hc);
+    hc.max_body = s->cfg.max_body;
+    hc.request_timeout_ms = s->cfg.request_timeout_ms;
+    hc.idle_timeout_ms = s->cfg.idle_timeout_ms;
+    hc.shutdown_timeout_ms = s->cfg.shutdown_timeout_ms;
+    int port = 0;
+    int rc = hs_http_server_new(s->loop, &hc, hs_api_handle, s->api, &s->http);
+    const char *why = rc ? hs_strerror(rc) : NULL;
+    if (rc == 0) {
+        rc = hs_http_server_listen(s->http, s->cfg.listen_host, s->cfg.listen_port, &port);
+        if (rc) why = uv_strerror(rc); /* listen reports libuv codes */
+    }
+    if (rc) {
+        fprintf(stderr, "hookstream: cannot listen on %s:%d: %s\n", s->cfg.listen_host, s->cfg.listen_port, why);
+        if (s->http) hs_http_server_free(s->http);
+        hs_ws_hub_free(s->ws);
+        hs_scheduler_stop(s->sched, after_scheduler_stop, s);
+        uv_run(s->loop, UV_RUN_DEFAULT); /* close callbacks free the handles */
+        hs_scheduler_free(s->sched);
+        hs_api_free(s->api);
+        hs_metrics_free(s->metrics);
+        hs_auth_free(s->auth);
+        uv_loop_close(s->loop);
+        return 1;
+    }
+    uv_signal_init(s->loop, &s->sigterm);
+    uv_signal_init(s->loop, &s->sigint);
+    s->sigterm.data = s->sigint.data = s;
+    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&s->sigint, on_signal, SIGINT);
+
+    const char *fmt = strchr(s->cfg.listen_host, ':') ? "http://[%s]:%d" : "http://%s:%d";
+    char url[96];
+    snprintf(url, sizeof url, fmt, s->cfg.listen_host, port);
+    hs_logj(HS_LOG_INFO, json_pack("{s:s, s:s, s:s}", "url", url, "db", s->cfg.db, "version", HS_VERSION), "ready");
+    printf("hookstream listening on %s\n", url);
+    printf("hookstream dashboard: %s/ (sign in with an API key)\n", url);
+    fflush(stdout);
+
+    uv_run(s->loop, UV_RUN_DEFAULT);
+
+    hs_http_server_free(s->http);
+    hs_ws_hub_free(s->ws);
+    uv_run(s->loop, UV_RUN_DEFAULT); /* let close callbacks run */
+    release_thread_state(s->loop);
+    hs_scheduler_free(s->sched);
+    hs_api_free(s->api);
+    hs_metrics_free(s->metrics);
+    hs_auth_free(s->auth);
+    uv_loop_close(s->loop);
+    hs_info("stopped");
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    hs_alloc_init_json();
+    server s;
+    memset(&s, 0, sizeof s);
+    hs_command cmd;
+    char err[512];
+    if (hs_config_parse(argc, argv, &cmd, &s.cfg, err, sizeof err)) {
+        fprintf(stderr, "hookstream: %s\n", err);
+        hs_config_free(&s.cfg);
+        return 2;
+    }
+    int rc = 0;
+    switch (cmd) {
+    case HS_CMD_HELP: fputs(hs_usage_main, stdout); break;
+    case HS_CMD_SERVE_HELP: fputs(hs_usage_serve, stdout); break;
+    case HS_CMD_VERSION: printf("hookstream %s\n", HS_VERSION); break;
+    case HS_CMD_SERVE: rc = serve(&s); break;
+    case HS_CMD_ROTATE_KEY_HELP: fputs(hs_usage_rotate_key, stdout); break;
+    case HS_CMD_ROTATE_KEY: rc = rotate_key(&s.cfg); break;
+    }
+    hs_secretbox_wipe(&s.box);
+    hs_config_free(&s.cfg);
+    return rc;
+}

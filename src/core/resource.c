@@ -1,0 +1,648 @@
+/* src/core/resource.c — sources, destinations and connections as validated docs.
+ *
+ * Each kind is a jsonv spec (below); create = aliases normalized, read-only
+ * fields refused, spec applied to a copy of the body. Patch = the same
+ * normalization on the patch, an RFC 7386 merge onto the current doc and the
+ * create-time validation of the result, so a patched doc is exactly as valid
+ * as a created one and removed fields get their defaults back.
+ */
+#include "rules/filter.h"
+#include "rules/transform.h"
+#include "core/resource.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/alloc.h"
+#include "base/base64.h"
+#include "base/jsonv.h"
+#include "providers/provider.h"
+#include "base/secretbox.h"
+#include "core/templates.h"
+
+#define INVALID(path, ...) hs_error_set(err, HS_ERR_INVALID, (path), __VA_ARGS__)
+#define MASK "********"
+
+/* ---- kinds ---- */
+
+static const struct {
+    const char *name, *plural, *prefix;
+} kinds[HS_KIND_COUNT] = {
+    [HS_KIND_SOURCE] = {"source", "sources", "src_"},
+    [HS_KIND_DESTINATION] = {"destination", "destinations", "dst_"},
+    [HS_KIND_CONNECTION] = {"connection", "connections", "conn_"},
+};
+
+static bool kind_ok(hs_kind kind) { return (unsigned)kind < HS_KIND_COUNT; }
+const char *hs_kind_name(hs_kind kind) { return kind_ok(kind) ? kinds[kind].name : "resource"; }
+const char *hs_kind_plural(hs_kind kind) { return kind_ok(kind) ? kinds[kind].plural : "resources"; }
+const char *hs_kind_id_prefix(hs_kind kind) { return kind_ok(kind) ? kinds[kind].prefix : ""; }
+
+/* ---- fields every kind shares ---- */
+
+static const char *const statuses[] = {"active", "paused", "disabled", NULL};
+
+/* Names are shown in lists and logs: printable, and not padded, so that
+ * "prod" and "prod " cannot both exist and confuse people. */
+/* clang-format off */
+#define NAME_FIELD(fl)                                                                                           \
+    {.name = "name", .type = HS_JV_STRING, .flags = (fl) | HS_JV_TRIMMED | HS_JV_NO_CTL, .min = 1, .max = 200, \
+     .dflt = "null"}
+/* no '_': a slug can never be mistaken for an id ("src_...") */
+#define SLUG_FIELD {.name = "slug", .type = HS_JV_STRING, .min = 1, .max = 64, .charset = "a-z0-9-", .dflt = "null"}
+#define DESCRIPTION_FIELD {.name = "description", .type = HS_JV_STRING, .max = 2000, .dflt = "null"}
+#define STATUS_FIELD HS_JV_ENUM("status", statuses, "\"active\"")
+
+static const hs_jv_field source_spec[] = {
+    NAME_FIELD(HS_JV_REQUIRED), SLUG_FIELD, DESCRIPTION_FIELD, STATUS_FIELD, HS_JV_END,
+};
+/* clang-format on */
+
+/* ---- destinations ---- */
+
+static const char *const backoffs[] = {"exponential", "linear", "fixed", NULL};
+/* a retry at most a week after the previous attempt */
+static const hs_jv_field interval_item = {.type = HS_JV_INT, .min = 1, .max = 604800};
+
+/* clang-format off */
+static const hs_jv_field retry_spec[] = {
+    HS_JV_INTR("max_retries", 0, 20, "5"),
+    HS_JV_ENUM("backoff_type", backoffs, "\"exponential\""),
+    {.name = "intervals", .type = HS_JV_ARRAY, .min = 1, .max = 20, .items = &interval_item,
+     .dflt = "[30,300,1800,7200,86400]"},
+    HS_JV_END,
+};
+/* clang-format on */
+
+/* threshold: 1..1000 consecutive failures (1 = open on the first failure);
+ * cooldown_ms: 1 s .. 24 h, shorter hammers a failing endpoint, longer
+ * leaves a recovered one idle for more than a day. */
+/* clang-format off */
+static const hs_jv_field circuit_spec[] = {
+    HS_JV_BOOLEAN("enabled", "true"),
+    HS_JV_INTR("threshold", 1, 1000, "5"),
+    HS_JV_INTR("cooldown_ms", 1000, 86400000, "60000"),
+    HS_JV_END,
+};
+/* clang-format on */
+
+static const char *const algorithms[] = {"sha256", "sha1", NULL};
+static const char *const schemes[] = {"hookstream", "standard_webhooks", NULL};
+
+static json_t *default_prefix(const json_t *signing) {
+    const char *alg = hs_jv_str(signing, "algorithm");
+    char prefix[16];
+    snprintf(prefix, sizeof prefix, "%s=", alg ? alg : "sha256");
+    return json_string(prefix);
+}
+
+/* clang-format off */
+static const hs_jv_field signing_spec[] = {
+    HS_JV_STR("secret", HS_JV_REQUIRED | HS_JV_NO_CTL, 16, 1024),
+    HS_JV_ENUM("algorithm", algorithms, "\"sha256\""),
+    HS_JV_HEADER_NAME("header", "\"X-hookstream-Signature\""),
+    {.name = "prefix", .type = HS_JV_STRING, .flags = HS_JV_NO_CTL, .max = 64, .derive = default_prefix},
+    HS_JV_BOOLEAN("include_timestamp", "false"),
+    HS_JV_HEADER_NAME("timestamp_header", "\"X-hookstream-Signature-Timestamp\""),
+    HS_JV_ENUM("scheme", schemes, "\"hookstream\""),
+    HS_JV_END,
+};
+/* clang-format on */
+
+/* Standard Webhooks: "whsec_" + base64 of the HMAC key. */
+static bool valid_whsec(const char *secret) {
+    if (strncmp(secret, "whsec_", 6) != 0) return false;
+    size_t len = 0;
+    unsigned char *key = hs_base64_decode(secret + 6, strlen(secret + 6), &len);
+    if (!key) return false;
+    OPENSSL_cleanse(key, len);
+    hs_free(key);
+    return len >= 16;
+}
+
+/* Rules across signing's members, after each is valid on its own. */
+static int check_signing(const hs_jv_at *at, json_t *signing, hs_error *err) {
+    char path[HS_JV_PATH_MAX];
+    if (strcasecmp(hs_jv_str(signing, "header"), hs_jv_str(signing, "timestamp_header")) == 0) {
+        hs_jv_path_key(path, at->path, "timestamp_header");
+        return INVALID(path, "must differ from header");
+    }
+    if (strcmp(hs_jv_str(signing, "scheme"), "standard_webhooks") != 0) return HS_OK;
+    if (strcmp(hs_jv_str(signing, "algorithm"), "sha256") != 0) {
+        hs_jv_path_key(path, at->path, "algorithm");
+        return INVALID(path, "must be sha256 for the standard_webhooks scheme");
+    }
+    if (!valid_whsec(hs_jv_str(signing, "secret"))) {
+        hs_jv_path_key(path, at->path, "secret");
+        return INVALID(path, "must be \"whsec_\" followed by the base64 of at least 16 bytes for the "
+                             "standard_webhooks scheme");
+    }
+    return HS_OK;
+}
+
+/* The template itself was expanded at create (hs_template_expand); the doc
+ * keeps its name, for template_inputs and for people reading it. */
+static int check_template(const hs_jv_at *at, json_t *value, hs_error *err) {
+    if (hs_template_find(json_string_value(value))) return HS_OK;
+    return INVALID(at->path, "is not a template: GET /v1/destination-templates lists them");
+}
+
+static int check_template_inputs(const hs_jv_at *at, json_t *value, hs_error *err) {
+    return hs_template_check_inputs(hs_jv_str(at->parent, "template"), value, at->path, err);
+}
+
+/* {} for a template's destination, so that its required inputs are checked */
+static json_t *default_inputs(const json_t *dest) { return hs_jv_str(dest, "template") ? json_object() : json_null(); }
+
+/* "http, aws_sqs, ... (aliases: sqs, ...)" for the error message */
+static void list_types(char *out, size_t cap) {
+    size_t len = 0;
+    out[0] = '\0';
+    for (int aliases = 0; aliases < 2; aliases++) {
+        const char *sep = aliases ? " (aliases: " : "";
+        for (const hs_provider *const *p = hs_provider_all(); *p; p++) {
+            const char *name = aliases ? (*p)->alias : (*p)->type;
+            if (!name) continue;
+            int w = snprintf(out + len, cap - len, "%s%s", sep, name);
+            if (w < 0 || (size_t)w >= cap - len) return;
+            len += (size_t)w;
+            sep = ", ";
+        }
+    }
+    snprintf(out + len, cap - len, ")");
+}
+
+static int check_type(const hs_jv_at *at, json_t *value, hs_error *err) {
+    const char *type = json_string_value(value);
+    const hs_provider *p = hs_provider_find(type);
+    if (!p) {
+        char list[256];
+        list_types(list, sizeof list);
+        return INVALID(at->path, "must be one of: %s", list);
+    }
+    if (strcmp(p->type, type) != 0) hs_jv_replace(at, json_string(p->type));
+    return HS_OK;
+}
+
+/* type precedes config in the spec, so it is valid and canonical here */
+static int check_config(const hs_jv_at *at, json_t *config, hs_error *err) {
+    return hs_provider_find(hs_jv_str(at->parent, "type"))->validate(config, err);
+}
+
+/* A transform is compiled when saved, so that a syntax error is a 400 now,
+ * not a failed delivery later. */
+static int check_transform(const hs_jv_at *at, json_t *value, hs_error *err) {
+    if (json_string_length(value) == 0) {
+        hs_jv_replace(at, json_null());
+        return HS_OK;
+    }
+    return hs_transform_compile(json_string_value(value), at->path, NULL, err);
+}
+
+#define TRANSFORM_FIELD                                                                                                \
+    { .name = "transform", .type = HS_JV_STRING, .max = 65536, .dflt = "null", .check = check_transform }
+
+static const char *const orderings[] = {"best_effort", "strict", NULL};
+
+/* clang-format off */
+static const hs_jv_field destination_spec[] = {
+    /* first: a template would supply fields that are otherwise "missing" */
+    {.name = "template", .type = HS_JV_STRING, .max = 64, .dflt = "null", .check = check_template},
+    {.name = "template_inputs", .type = HS_JV_ANY, .derive = default_inputs, .check = check_template_inputs},
+    NAME_FIELD(HS_JV_REQUIRED),
+    SLUG_FIELD,
+    DESCRIPTION_FIELD,
+    STATUS_FIELD,
+    {.name = "type", .type = HS_JV_STRING, .max = 32, .dflt = "\"http\"", .check = check_type},
+    {.name = "config", .type = HS_JV_OBJECT, .dflt = "{}", .check = check_config},
+    {.name = "retry_policy", .type = HS_JV_OBJECT, .dflt = "{}", .fields = retry_spec},
+    {.name = "circuit_breaker", .type = HS_JV_OBJECT, .dflt = "{}", .fields = circuit_spec},
+    {.name = "signing", .type = HS_JV_OBJECT, .dflt = "null", .fields = signing_spec, .check = check_signing},
+    HS_JV_INTR("max_concurrency", 1, 64, "1"),
+    HS_JV_ENUM("ordering", orderings, "\"best_effort\""),
+    TRANSFORM_FIELD,
+    HS_JV_END,
+};
+/* clang-format on */
+
+/* ---- connections ---- */
+
+/* src/rules/filter.c checks the rules (and compiles them when routes are loaded). */
+static int check_filter_rules(const hs_jv_at *at, json_t *value, hs_error *err) {
+    if (json_is_array(value) && json_array_size(value) == 0) {
+        hs_jv_replace(at, json_null());
+        return HS_OK;
+    }
+    return hs_filter_compile(value, at->path, NULL, err);
+}
+
+/* clang-format off */
+static const hs_jv_field connection_spec[] = {
+    NAME_FIELD(0),
+    {.name = "source_id", .type = HS_JV_STRING, .flags = HS_JV_REQUIRED, .max = 64, .check = hs_jv_check_id,
+     .arg = "src_"},
+    {.name = "destination_id", .type = HS_JV_STRING, .flags = HS_JV_REQUIRED, .max = 64, .check = hs_jv_check_id,
+     .arg = "dst_"},
+    HS_JV_BOOLEAN("enabled", "true"),
+    DESCRIPTION_FIELD,
+    {.name = "filter_rules", .type = HS_JV_ANY, .dflt = "null", .check = check_filter_rules},
+    TRANSFORM_FIELD,
+    HS_JV_END,
+};
+/* clang-format on */
+
+static const hs_jv_field *const specs[HS_KIND_COUNT] = {
+    [HS_KIND_SOURCE] = source_spec,
+    [HS_KIND_DESTINATION] = destination_spec,
+    [HS_KIND_CONNECTION] = connection_spec,
+};
+
+/* ---- aliases ---- */
+
+/* Alternative names accepted on input; the doc holds only the canonical
+ * one, at parent.key (or key at the top when parent is NULL). */
+typedef struct alias {
+    hs_kind kind;
+    const char *name;
+    const char *parent, *key;
+} alias;
+
+static const alias aliases[] = {
+    {HS_KIND_DESTINATION, "provider_config", NULL, "config"},
+    {HS_KIND_DESTINATION, "retry_max_attempts", "retry_policy", "max_retries"},
+    {HS_KIND_DESTINATION, "retry_backoff_type", "retry_policy", "backoff_type"},
+    {HS_KIND_DESTINATION, "retry_intervals", "retry_policy", "intervals"},
+    {HS_KIND_CONNECTION, "transform_expression", NULL, "transform"},
+};
+#define NALIASES (sizeof aliases / sizeof aliases[0])
+
+static void canonical_path(const alias *a, char out[HS_JV_PATH_MAX]) {
+    hs_jv_path_key(out, a->parent ? a->parent : "", a->key);
+}
+
+static int move_alias(json_t *body, const alias *a, hs_error *err) {
+    json_t *value = json_object_get(body, a->name), *holder = body;
+    char canon[HS_JV_PATH_MAX];
+    canonical_path(a, canon);
+    if (a->parent) {
+        holder = json_object_get(body, a->parent);
+        if (!holder) {
+            holder = json_object();
+            json_object_set_new(body, a->parent, holder);
+        }
+    }
+    if (!json_is_object(holder) || json_object_get(holder, a->key))
+        return INVALID(a->name, "is another name for %s: give only one of them", canon);
+    json_object_set(holder, a->key, value);
+    json_object_del(body, a->name);
+    return HS_OK;
+}
+
+/* Rewrites aliases in body to their canonical names. Errors found later
+ * name the canonical path ("transform", "retry_policy.intervals[1]"): one
+ * spelling per field in every error, whatever the client sent. */
+static int normalize_aliases(hs_kind kind, json_t *body, hs_error *err) {
+    for (size_t i = 0; i < NALIASES; i++) {
+        if (aliases[i].kind != kind || !json_object_get(body, aliases[i].name)) continue;
+        int rc = move_alias(body, &aliases[i], err);
+        if (rc) return rc;
+    }
+    return HS_OK;
+}
+
+/* ---- secrets ---- */
+
+json_t *hs_mask_secret(const char *secret) {
+    size_t n = secret ? strlen(secret) : 0;
+    if (hs_jv_utf8_len(secret, n) < 12) return json_string(MASK);
+    /* the last 4 characters, not bytes: half a UTF-8 sequence is not text */
+    const char *tail = secret + n;
+    for (int chars = 0; chars < 4;) {
+        tail--;
+        if (((unsigned char)*tail & 0xc0) != 0x80) chars++;
+    }
+    char out[sizeof MASK + 16];
+    snprintf(out, sizeof out, MASK "%s", tail);
+    json_t *masked = json_string(out);
+    return masked ? masked : json_string(MASK);
+}
+
+/* A header whose value is a credential, by name: any name containing, case-
+ * insensitively, one of the words below (Authorization, Proxy-Authorization,
+ * Cookie, Set-Cookie, X-Api-Key, Api-Key, X-Auth-Token, X-Hub-Signature,
+ * X-Session-Id, ...), or one the destination lists in secret_headers. A
+ * false positive only hides a value on read; a false negative shows a
+ * credential, so the words are broad. */
+bool hs_header_secret(const char *name, const json_t *secret_headers) {
+    static const char *const words[] = {"auth",   "cookie",    "credential", "key",   "passw",
+                                        "secret", "signature", "session",    "token", NULL};
+    if (!name) return false;
+    for (const char *const *w = words; *w; w++)
+        if (strcasestr(name, *w)) return true;
+    size_t i;
+    json_t *listed;
+    json_array_foreach(secret_headers, i, listed) {
+        if (json_is_string(listed) && strcasecmp(json_string_value(listed), name) == 0) return true;
+    }
+    return false;
+}
+
+/* Called for each secret string: holder[key] == value; old is the value at
+ * the same path in a second doc (or NULL); path is value's dotted path. */
+typedef void (*secret_fn)(json_t *holder, const char *key, json_t *value, const json_t *old, const char *path,
+                          void *ud);
+
+static void walk_secret(json_t *obj, const json_t *parent, const json_t *old, const char *sel, const char *path,
+                        secret_fn fn, void *ud);
+
+static void visit_member(json_t *obj, const json_t *old, const char *key, const char *rest, const char *path,
+                         secret_fn fn, void *ud) {
+    json_t *value = json_object_get(obj, key);
+    const json_t *old_value = json_is_object(old) ? json_object_get(old, key) : NULL;
+    char sub[HS_JV_PATH_MAX];
+    hs_jv_path_key(sub, path, key);
+    if (rest)
+        walk_secret(value, obj, old_value, rest, sub, fn, ud);
+    else if (value && !json_is_null(value))
+        fn(obj, key, value, old_value, sub, ud);
+}
+
+/* sel is a secret path relative to obj: "auth.token", "auth.headers.*"
+ * (every member), "headers.?" (the members hs_header_secret() names, with
+ * the secret_headers list beside the object: parent's). */
+static void walk_secret(json_t *obj, const json_t *parent, const json_t *old, const char *sel, const char *path,
+                        secret_fn fn, void *ud) {
+    if (!json_is_object(obj)) return;
+    const char *dot = strchr(sel, '.'), *rest = dot ? dot + 1 : NULL;
+    size_t n = dot ? (size_t)(dot - sel) : strlen(sel);
+    if (n == 1 && (sel[0] == '*' || sel[0] == '?')) {
+        const json_t *listed = json_object_get(parent, "secret_headers");
+        for (void *it = json_object_iter(obj); it; it = json_object_iter_next(obj, it)) {
+            const char *key = json_object_iter_key(it);
+            if (sel[0] == '*' || hs_header_secret(key, listed)) visit_member(obj, old, key, rest, path, fn, ud);
+        }
+        return;
+    }
+    char key[64];
+    if (n >= sizeof key) return;
+    memcpy(key, sel, n);
+    key[n] = '\0';
+    visit_member(obj, old, key, rest, path, fn, ud);
+}
+
+/* The secret fields of each kind, beside a destination's provider paths
+ * (src/providers/provider.h secret_paths) and its template's secret inputs. Adding a
+ * secret field to a kind is one entry here (and the field in its spec):
+ * masking on read, PATCH keeping a read-back mask, and encryption at rest
+ * all follow this list. */
+static const char *const source_secrets[] = {NULL};
+static const char *const destination_secrets[] = {"signing.secret", NULL};
+static const char *const connection_secrets[] = {NULL};
+static const char *const *const kind_secrets[HS_KIND_COUNT] = {
+    [HS_KIND_SOURCE] = source_secrets,
+    [HS_KIND_DESTINATION] = destination_secrets,
+    [HS_KIND_CONNECTION] = connection_secrets,
+};
+
+/* Every secret of a doc of this kind. */
+static void for_each_secret(hs_kind kind, json_t *doc, const json_t *old, secret_fn fn, void *ud) {
+    if (!kind_ok(kind)) return;
+    for (const char *const *sp = kind_secrets[kind]; *sp; sp++) walk_secret(doc, NULL, old, *sp, "", fn, ud);
+    if (kind != HS_KIND_DESTINATION) return;
+    const hs_template *t = hs_template_find(hs_jv_str(doc, "template"));
+    json_t *inputs = json_object_get(doc, "template_inputs");
+    const json_t *old_inputs = json_is_object(old) ? json_object_get(old, "template_inputs") : NULL;
+    for (const hs_template_input *in = t ? t->inputs : NULL; in && in->name; in++)
+        if (in->secret && in->payload) walk_secret(inputs, doc, old_inputs, in->name, "template_inputs", fn, ud);
+    const char *type = hs_jv_str(doc, "type");
+    const hs_provider *p = hs_provider_find(type ? type : "http");
+    if (!p || !p->secret_paths) return;
+    json_t *config = json_object_get(doc, "config");
+    const json_t *old_config = json_is_object(old) ? json_object_get(old, "config") : NULL;
+    for (const char *const *sp = p->secret_paths; *sp; sp++)
+        walk_secret(config, doc, old_config, *sp, "config", fn, ud);
+}
+
+static void mask_one(json_t *holder, const char *key, json_t *value, const json_t *old, const char *path, void *ud) {
+    (void)old, (void)path, (void)ud;
+    /* a non-string here would be a doc from an older version: hide it all */
+    json_object_set_new(holder, key, hs_mask_secret(json_is_string(value) ? json_string_value(value) : NULL));
+}
+
+/* A client that PATCHes back what it read sends masked secrets: keep the
+ * stored secret rather than overwrite it with its own mask. */
+static void unmask_one(json_t *holder, const char *key, json_t *value, const json_t *old, const char *path, void *ud) {
+    (void)path, (void)ud;
+    if (!json_is_string(old) || !json_is_string(value)) return;
+    json_t *masked = hs_mask_secret(json_string_value(old));
+    if (json_equal(masked, value)) json_object_set_new(holder, key, json_deep_copy(old));
+    json_decref(masked);
+}
+
+static void find_masked(json_t *holder, const char *key, json_t *value, const json_t *old, const char *path, void *ud) {
+    (void)holder, (void)key, (void)old;
+    hs_error *err = ud;
+    if (err->code == HS_OK && json_is_string(value) && strncmp(json_string_value(value), MASK, strlen(MASK)) == 0)
+        INVALID(path, "is a masked value as shown on read; send the secret itself");
+}
+
+/* ---- create, patch, render ---- */
+
+static const char *const read_only[] = {"id", "created_at", "updated_at", NULL};
+
+/* A copy of body with aliases resolved, or an error. */
+static int prepare(hs_kind kind, const json_t *body, json_t **out, hs_error *err) {
+    *out = NULL;
+    if (!kind_ok(kind)) return hs_error_set(err, HS_ERR_INTERNAL, "", "unknown resource kind");
+    if (!json_is_object(body)) return INVALID("", "the body must be a JSON object");
+    for (const char *const *f = read_only; *f; f++)
+        if (json_object_get(body, *f)) return INVALID(*f, "is a read-only field");
+    json_t *copy = json_deep_copy(body);
+    int rc = normalize_aliases(kind, copy, err);
+    if (rc) {
+        json_decref(copy);
+        return rc;
+    }
+    *out = copy;
+    return HS_OK;
+}
+
+static int validate(hs_kind kind, json_t *doc, hs_error *err) {
+    hs_error_clear(err);
+    int rc = hs_jv_object(doc, "", specs[kind], err);
+    if (rc == HS_OK) {
+        for_each_secret(kind, doc, NULL, find_masked, err);
+        rc = err->code;
+    }
+    return rc;
+}
+
+int hs_resource_create_doc(hs_kind kind, const json_t *body, json_t **doc, hs_error *err) {
+    hs_error local;
+    if (!err) err = &local;
+    json_t *d;
+    *doc = NULL;
+    int rc = prepare(kind, body, &d, err);
+    if (rc) return rc;
+    const json_t *tname = json_object_get(d, "template");
+    if (kind == HS_KIND_DESTINATION && tname && !json_is_null(tname)) {
+        json_t *expanded = NULL;
+        rc = hs_template_expand(d, &expanded, err);
+        json_decref(d);
+        if (rc) return rc;
+        d = expanded;
+    }
+    rc = validate(kind, d, err);
+    if (rc) {
+        json_decref(d);
+        return rc;
+    }
+    *doc = d;
+    return HS_OK;
+}
+
+/* Merging a new type's config into the old type's makes no sense: a type
+ * change replaces config as a whole, and so the patch must carry one. */
+static int prepare_type_change(json_t *base, const json_t *patch, hs_error *err) {
+    json_t *pt = json_object_get(patch, "type");
+    if (!pt || !(json_is_null(pt) || json_is_string(pt))) return HS_OK; /* wrong type: validation reports */
+    const hs_provider *to = hs_provider_find(json_is_null(pt) ? "http" : json_string_value(pt));
+    const char *cur = hs_jv_str(base, "type");
+    if (!to || to == hs_provider_find(cur ? cur : "http")) return HS_OK;
+    if (!json_is_object(json_object_get(patch, "config")))
+        return INVALID("config", "must be given in full when type changes (to %s)", to->type);
+    json_object_del(base, "config");
+    return HS_OK;
+}
+
+/* A template is expanded once, at create: the fields it filled in are the
+ * destination's own from then on, and a patch changes those. */
+static int template_unchanged(const json_t *base, const json_t *patch, hs_error *err) {
+    const json_t *to = json_object_get(patch, "template"), *from = json_object_get(base, "template");
+    if (!to || json_equal(to, from) || (json_is_null(to) && !from)) return HS_OK;
+    return INVALID("template", "is applied when a destination is created and cannot be changed; patch the "
+                               "fields it filled in, or create a new destination");
+}
+
+/* Stored values the patch makes obsolete are forgotten, so validation fills
+ * them in again: defaults derived from a sibling the patch may change
+ * (signing.prefix follows algorithm), and what the provider says. */
+static void forget_obsolete(json_t *base, const json_t *patch) {
+    hs_jv_drop_derived(base, destination_spec);
+    const char *type = hs_jv_str(base, "type");
+    const hs_provider *p = hs_provider_find(type ? type : "http");
+    json_t *config = json_object_get(base, "config");
+    if (p && p->prepare_patch && json_is_object(config)) p->prepare_patch(config, json_object_get(patch, "config"));
+}
+
+int hs_resource_patch_doc(hs_kind kind, const json_t *current, const json_t *patch, json_t **doc, hs_error *err) {
+    hs_error local;
+    if (!err) err = &local;
+    json_t *p, *merged = NULL;
+    *doc = NULL;
+    int rc = prepare(kind, patch, &p, err);
+    if (rc) return rc;
+    json_t *base = json_is_object(current) ? json_deep_copy(current) : json_object();
+    for (const char *const *f = read_only; *f; f++) json_object_del(base, *f);
+    if (kind == HS_KIND_DESTINATION) {
+        rc = template_unchanged(base, p, err);
+        if (rc == HS_OK) rc = prepare_type_change(base, p, err);
+        forget_obsolete(base, p);
+    }
+    if (rc == HS_OK) {
+        merged = hs_jv_merge_patch(base, p);
+        for_each_secret(kind, merged, base, unmask_one, NULL);
+        rc = validate(kind, merged, err);
+    }
+    if (rc == HS_OK) {
+        json_t *id = json_object_get(current, "id");
+        if (id) json_object_set(merged, "id", id);
+        *doc = merged;
+        merged = NULL;
+    }
+    json_decref(merged);
+    json_decref(base);
+    json_decref(p);
+    return rc;
+}
+
+json_t *hs_resource_render(hs_kind kind, const json_t *doc) {
+    json_t *out = json_deep_copy(doc);
+    for_each_secret(kind, out, NULL, mask_one, NULL);
+    return out;
+}
+
+/* ---- encryption at rest ---- */
+
+typedef struct seal_ctx {
+    const hs_secretbox *box;
+    const char *id;
+    size_t clear; /* open: secrets found in clear */
+    hs_error *err;
+} seal_ctx;
+
+/* "dst_…/config.auth.token": where a sealed value may be opened */
+static void context_of(const seal_ctx *c, const char *path, char *out, size_t cap) {
+    snprintf(out, cap, "%s/%s", c->id, path);
+}
+
+static void seal_one(json_t *holder, const char *key, json_t *value, const json_t *old, const char *path, void *ud) {
+    (void)old;
+    seal_ctx *c = ud;
+    if (c->err->code != HS_OK || !json_is_string(value)) return;
+    char where[HS_ID_MAX + HS_JV_PATH_MAX + 2];
+    context_of(c, path, where, sizeof where);
+    char *sealed = hs_secretbox_seal(c->box, json_string_value(value), json_string_length(value), where, c->err);
+    if (!sealed) {
+        snprintf(c->err->field, sizeof c->err->field, "%s", path);
+        return;
+    }
+    json_object_set_new(holder, key, json_string(sealed));
+    hs_free(sealed);
+}
+
+static void open_one(json_t *holder, const char *key, json_t *value, const json_t *old, const char *path, void *ud) {
+    (void)old;
+    seal_ctx *c = ud;
+    if (c->err->code != HS_OK || !json_is_string(value)) return;
+    if (!hs_secretbox_is_sealed(json_string_value(value))) {
+        c->clear++;
+        return;
+    }
+    char where[HS_ID_MAX + HS_JV_PATH_MAX + 2], *plain = NULL;
+    size_t len = 0;
+    context_of(c, path, where, sizeof where);
+    hs_error why;
+    hs_error_clear(&why);
+    int rc = c->box ? hs_secretbox_open(c->box, json_string_value(value), where, &plain, &len, &why)
+                    : hs_error_set(&why, HS_ERR_UNAUTHORIZED, NULL, "no secret key was given");
+    if (rc) {
+        hs_error_set(c->err, rc, path, "%s %s: %s", c->id, path, why.msg);
+        return;
+    }
+    json_object_set_new(holder, key, json_stringn(plain, len));
+    hs_free_secret(plain);
+}
+
+int hs_resource_seal(hs_kind kind, json_t *doc, const hs_secretbox *box, hs_error *err) {
+    hs_error local;
+    if (!err) err = &local;
+    hs_error_clear(err);
+    seal_ctx c = {.box = box, .id = hs_jv_str(doc, "id"), .err = err};
+    if (!c.id) return hs_error_set(err, HS_ERR_INTERNAL, "id", "a document without an id cannot be sealed");
+    for_each_secret(kind, doc, NULL, seal_one, &c);
+    return err->code;
+}
+
+int hs_resource_unseal(hs_kind kind, json_t *doc, const hs_secretbox *box, size_t *clear, hs_error *err) {
+    hs_error local;
+    if (!err) err = &local;
+    hs_error_clear(err);
+    seal_ctx c = {.box = box, .id = hs_jv_str(doc, "id"), .err = err};
+    if (!c.id) c.id = "?";
+    for_each_secret(kind, doc, NULL, open_one, &c);
+    if (clear) *clear = c.clear;
+    return err->code;
+}

@@ -1,0 +1,74 @@
+/* src/core/resource.h — validation and rendering of sources, destinations and
+ * connections (DESIGN.md §2–3).
+ *
+ * A "doc" is the normalized JSON object stored for a resource: aliases
+ * resolved (provider_config -> config, sqs -> aws_sqs, retry_max_attempts ->
+ * retry_policy.max_retries, transform_expression -> transform, ...), defaults
+ * filled in, every field type- and range-checked, unknown fields rejected.
+ * Docs contain secrets in clear; hs_resource_render() masks them for output
+ * and hs_resource_seal() encrypts them for storage (the store's business).
+ *
+ * Errors are HS_ERR_INVALID with hs_error.field set to the dotted path of the
+ * offending field ("config.auth.token", "retry_policy.intervals[2]") and a
+ * message saying what is wrong; HS_ERR_UNSUPPORTED (422) for fields that are
+ * valid but whose feature is not available in this build.
+ *
+ * Pure functions: no I/O, thread-safe. Referential checks (does source_id
+ * exist?) and uniqueness (slug) belong to the store.
+ */
+#ifndef HS_RESOURCE_H
+#define HS_RESOURCE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "base/error.h"
+#include "base/secretbox.h"
+#include "store/store.h"
+
+/* Validate a POST body; on success *doc is a new normalized doc without "id",
+ * "created_at" or "updated_at" (the caller adds "id"). body is borrowed. */
+int hs_resource_create_doc(hs_kind kind, const json_t *body, json_t **doc, hs_error *err);
+
+/* Apply a PATCH body to the current doc: aliases normalized, then JSON merge
+ * patch (RFC 7386: objects merge recursively, null removes a field, so a
+ * secret is kept unless the patch names it), then the whole result validated
+ * as on create. "id", "created_at", "updated_at" may not be patched (400);
+ * "type" of a destination may be changed only together with a full "config".
+ * On success *doc is a new doc keeping current's id (timestamps dropped). */
+int hs_resource_patch_doc(hs_kind kind, const json_t *current, const json_t *patch, json_t **doc, hs_error *err);
+
+/* A deep copy of doc fit for API output: secret values replaced by
+ * hs_mask_secret(). Never fails. */
+json_t *hs_resource_render(hs_kind kind, const json_t *doc);
+
+/* "********" followed by the last 4 characters when the secret has 12 or
+ * more characters, else "********" alone (a short secret would be mostly
+ * revealed by its tail). Returns a new JSON string. */
+json_t *hs_mask_secret(const char *secret);
+
+/* Encryption at rest (src/base/secretbox.h). Seal: every secret string of doc is
+ * replaced, in place, by its sealed form, bound to doc's "id" and the
+ * value's path ("dst_…/config.auth.token"); a value is sealed as it is,
+ * even one that looks sealed. HS_ERR_INTERNAL when doc has no id. */
+int hs_resource_seal(hs_kind kind, json_t *doc, const hs_secretbox *box, hs_error *err);
+/* Unseal: every sealed secret of doc is replaced by its clear value; values
+ * in clear (stored before secrets were encrypted) are left and counted in
+ * *clear (may be NULL). box NULL: any sealed value is an error. On error
+ * (HS_ERR_UNAUTHORIZED: another key, or altered) err names the resource and
+ * the field, and doc may be partly opened. */
+int hs_resource_unseal(hs_kind kind, json_t *doc, const hs_secretbox *box, size_t *clear, hs_error *err);
+
+/* True when a header of this name carries a credential: its value is
+ * masked on read (config.headers) and in delivery attempt records. The rule
+ * (src/core/resource.c): the name contains auth, cookie, credential, key, passw,
+ * secret, signature, session or token, case-insensitively, or is listed in
+ * secret_headers (a JSON array of names, case-insensitive; may be NULL). */
+bool hs_header_secret(const char *name, const json_t *secret_headers);
+
+/* Singular and plural resource names ("source", "sources"), id prefixes. */
+const char *hs_kind_name(hs_kind kind);
+const char *hs_kind_plural(hs_kind kind);
+const char *hs_kind_id_prefix(hs_kind kind); /* "src_", "dst_", "conn_" */
+
+#endif

@@ -1,0 +1,1076 @@
+/* src/delivery/scheduler.c — the DeliveryScheduler (see src/delivery/scheduler.h for the contract).
+ *
+ * Per destination: a heap of waiting deliveries, a count of deliveries in
+ * flight, a circuit breaker, one timer. pump() is the only place that sends:
+ * it takes deliveries off the heap while there is a free slot, the head is
+ * due and the circuit lets it through, and otherwise arms the timer for the
+ * moment that changes. A delivery then goes through three steps:
+ *
+ *   1. threadpool: read the event from the store, let the provider build the
+ *      request (signing included) and the masked copy of its headers;
+ *   2. loop: send it with the http client;
+ *   3. loop: judge the response, decide (delivered / retry at T / DLQ), feed
+ *      the circuit, and commit the attempt; when the commit is back the slot
+ *      is free and the delivery leaves or returns to the heap.
+ */
+#include "delivery/scheduler.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/idmap.h"
+#include "core/circuit.h"
+#include "base/json_text.h"
+#include "base/log.h"
+#include "observe/metrics.h"
+#include "providers/provider.h"
+#include "core/retry.h"
+#include "base/timeutil.h"
+#include "rules/transform.h"
+
+#define STORE_RETRY_MS 5000        /* an outcome the store could not record is retried after this */
+#define PAYLOAD_BUDGET (64u << 20) /* event bodies kept in memory for first attempts */
+
+/* An ingested event's content, shared by its deliveries for their first
+ * attempt so that it need not be read back from the store. */
+typedef struct payload {
+    int refs;
+    size_t bytes;
+    char source_id[HS_ID_MAX];
+    char *body;
+    size_t body_len;
+    char *content_type;
+    char *headers_json;
+    char method[16];
+    uint64_t received_at;
+} payload;
+
+/* A connection's or destination's compiled transform, shared with the jobs
+ * that run it. */
+typedef struct ctf {
+    char id[HS_ID_MAX];
+    hs_jsonata *tf; /* NULL: the stored expression no longer compiles */
+    int refs;       /* the map's and running jobs' (loop thread) */
+} ctf;
+
+typedef struct item {
+    char id[HS_ID_MAX];
+    char event_id[HS_ID_MAX];
+    char connection_id[HS_ID_MAX];
+    int attempts;      /* made so far */
+    uint64_t ready_at; /* ms */
+    uint64_t seq;      /* arrival order */
+    payload *pl;       /* NULL: read the event from the store */
+} item;
+
+/* A heap slot carries its sort key, so that sifting compares without
+ * reaching into the items (a cache miss per comparison otherwise). */
+typedef struct heap_entry {
+    uint64_t ready_at; /* the item's; 0 under strict ordering (arrival only) */
+    uint64_t seq;
+    item *it;
+} heap_entry;
+
+typedef struct dest {
+    char id[HS_ID_MAX];
+    hs_scheduler *sc;
+    json_t *doc; /* own reference; replaced, never modified */
+    const hs_provider *prov;
+    bool paused; /* paused or disabled: queue, do not send */
+    bool strict;
+    int max_conc;
+    hs_retry_policy retry;
+    hs_circuit circuit;
+    heap_entry *heap;
+    size_t n, cap;
+    int in_flight; /* slots taken */
+    int jobs;      /* jobs that still refer to this destination */
+    bool removed;
+    struct ctf *tf; /* the payload shape (a template's), or NULL */
+    uv_timer_t timer;
+} dest;
+
+struct hs_scheduler {
+    uv_loop_t *loop;
+    hs_store *store;
+    hs_http_client *http;
+    hs_idmap dests; /* id -> dest */
+    hs_idmap conns; /* connection id -> ctf, for connections with a transform */
+    uint64_t next_seq;
+    size_t payload_bytes; /* held by payloads, against PAYLOAD_BUDGET */
+    bool stopping;
+    int jobs; /* in flight anywhere: threadpool, transfer or commit */
+    int closing_handles;
+    void (*stop_done)(void *);
+    void *stop_ud;
+    void *local_env;     /* for providers' deliver_local */
+    hs_metrics *metrics; /* or NULL */
+    hs_scheduler_observer observer;
+    void *observer_ud;
+};
+
+typedef struct job {
+    uv_work_t work;
+    hs_scheduler *sc;
+    dest *d;
+    item *it;
+    json_t *doc;
+    ctf *tf;  /* the connection's transform, or NULL */
+    ctf *dtf; /* the destination's, or NULL */
+    int attempt;
+    bool resent;          /* sent again after HS_ERR_AGAIN */
+    hs_dest_status seen;  /* the destination as this attempt left it, for the observer */
+    uint64_t received_at; /* the event's, ms (0 until built) */
+    uint64_t now_ms;
+    /* built on the threadpool */
+    hs_out_req *req;
+    char *req_headers; /* header list, secrets masked */
+    size_t req_headers_len;
+    char *url, *method;
+    hs_error err;
+    int rc;
+} job;
+
+static dest *find(hs_scheduler *sc, const char *id) { return hs_idmap_get(&sc->dests, id); }
+
+/* ---- the heap: best effort orders by (ready_at, seq), strict by seq ---- */
+
+static bool before(const heap_entry *a, const heap_entry *b) {
+    if (a->ready_at != b->ready_at) return a->ready_at < b->ready_at;
+    return a->seq < b->seq;
+}
+
+static void heap_swap(dest *d, size_t i, size_t j) {
+    heap_entry t = d->heap[i];
+    d->heap[i] = d->heap[j];
+    d->heap[j] = t;
+}
+
+static void sift_up(dest *d, size_t i) {
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!before(&d->heap[i], &d->heap[p])) break;
+        heap_swap(d, i, p);
+        i = p;
+    }
+}
+
+static void sift_down(dest *d, size_t i) {
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < d->n && before(&d->heap[l], &d->heap[m])) m = l;
+        if (r < d->n && before(&d->heap[r], &d->heap[m])) m = r;
+        if (m == i) return;
+        heap_swap(d, i, m);
+        i = m;
+    }
+}
+
+static heap_entry entry_of(const dest *d, item *it) {
+    return (heap_entry){.ready_at = d->strict ? 0 : it->ready_at, .seq = it->seq, .it = it};
+}
+
+static void heap_push(dest *d, item *it) {
+    if (d->n == d->cap) {
+        d->cap = d->cap ? d->cap * 2 : 16;
+        d->heap = hs_realloc(d->heap, d->cap * sizeof *d->heap);
+    }
+    d->heap[d->n++] = entry_of(d, it);
+    sift_up(d, d->n - 1);
+}
+
+static item *heap_pop(dest *d) {
+    item *top = d->heap[0].it;
+    d->heap[0] = d->heap[--d->n];
+    if (d->n) sift_down(d, 0);
+    return top;
+}
+
+/* The ordering changed: new keys, then heapify. */
+static void heap_rebuild(dest *d) {
+    for (size_t i = 0; i < d->n; i++) d->heap[i] = entry_of(d, d->heap[i].it);
+    for (size_t i = d->n / 2 + 1; i-- > 0;) sift_down(d, i);
+}
+
+/* ---- payloads and items ---- */
+
+static void payload_unref(hs_scheduler *sc, payload *pl) {
+    if (!pl || --pl->refs > 0) return;
+    sc->payload_bytes -= pl->bytes;
+    hs_free(pl->body);
+    hs_free(pl->content_type);
+    hs_free(pl->headers_json);
+    hs_free(pl);
+}
+
+static void item_free(hs_scheduler *sc, item *it) {
+    payload_unref(sc, it->pl);
+    hs_free(it);
+}
+
+/* ---- destinations ---- */
+
+static void ctf_unref(ctf *t) {
+    if (!t || --t->refs > 0) return;
+    hs_jsonata_free(t->tf);
+    hs_free(t);
+}
+
+/* The compiled "transform" of a stored doc, or NULL when it has none. One
+ * that no longer compiles (stored by another version) is kept as a ctf
+ * without an expression: its deliveries fail with a clear error. */
+static ctf *ctf_from(const json_t *doc, const char *id) {
+    const char *expr = json_string_value(json_object_get(doc, "transform"));
+    if (!expr || !*expr) return NULL;
+    ctf *t = hs_calloc(1, sizeof *t);
+    snprintf(t->id, sizeof t->id, "%s", id);
+    t->refs = 1;
+    hs_error err;
+    hs_error_clear(&err);
+    if (hs_transform_compile(expr, "transform", &t->tf, &err) != HS_OK)
+        hs_warn("scheduler: %s: %s; its deliveries will fail", id, err.msg);
+    return t;
+}
+
+static void dest_configure(dest *d, const json_t *doc) {
+    ctf_unref(d->tf);
+    d->tf = ctf_from(doc, d->id);
+    json_t *old = d->doc;
+    d->doc = json_incref((json_t *)doc);
+    json_decref(old);
+    d->prov = hs_provider_find(json_string_value(json_object_get(doc, "type")));
+    const char *status = json_string_value(json_object_get(doc, "status"));
+    d->paused = status && strcmp(status, "active") != 0;
+    const char *ordering = json_string_value(json_object_get(doc, "ordering"));
+    bool strict = ordering && strcmp(ordering, "strict") == 0;
+    json_int_t mc = json_integer_value(json_object_get(doc, "max_concurrency"));
+    d->max_conc = mc >= 1 ? (int)mc : 1;
+    hs_retry_policy_from_json(json_object_get(doc, "retry_policy"), &d->retry);
+    const json_t *cb = json_object_get(doc, "circuit_breaker");
+    json_t *en = json_object_get(cb, "enabled");
+    json_int_t th = json_integer_value(json_object_get(cb, "threshold"));
+    json_int_t cd = json_integer_value(json_object_get(cb, "cooldown_ms"));
+    d->circuit.enabled = en ? json_is_true(en) : true;
+    d->circuit.threshold = th > 0 ? (int)th : 5;
+    d->circuit.cooldown_ms = cd > 0 ? (uint64_t)cd : 60000;
+    if (strict != d->strict) {
+        d->strict = strict;
+        heap_rebuild(d);
+    }
+}
+
+static dest *dest_new(hs_scheduler *sc, const json_t *doc) {
+    dest *d = hs_calloc(1, sizeof *d);
+    snprintf(d->id, sizeof d->id, "%s", json_string_value(json_object_get(doc, "id")));
+    d->sc = sc;
+    hs_circuit_init(&d->circuit, true, 5, 60000);
+    dest_configure(d, doc);
+    uv_timer_init(sc->loop, &d->timer);
+    d->timer.data = d;
+    hs_idmap_put(&sc->dests, d->id, d);
+    return d;
+}
+
+static void stop_check(hs_scheduler *sc);
+
+static void on_dest_closed(uv_handle_t *h) {
+    dest *d = h->data;
+    hs_scheduler *sc = d->sc;
+    ctf_unref(d->tf);
+    json_decref(d->doc);
+    hs_free(d->heap);
+    hs_free(d);
+    sc->closing_handles--;
+    stop_check(sc);
+}
+
+/* A removed destination goes once nothing of it is in flight. */
+static void dest_release(dest *d) {
+    if (!d->removed || d->jobs > 0) return;
+    d->sc->closing_handles++;
+    uv_close((uv_handle_t *)&d->timer, on_dest_closed);
+}
+
+static void drop_queue(dest *d) {
+    for (size_t i = 0; i < d->n; i++) item_free(d->sc, d->heap[i].it);
+    d->n = 0;
+}
+
+/* ---- sending ---- */
+
+static void pump(dest *d);
+static void start(dest *d, item *it);
+
+static void on_timer(uv_timer_t *t) { pump(t->data); }
+
+static void arm(dest *d, uint64_t when, uint64_t now) {
+    uv_timer_start(&d->timer, on_timer, when > now ? when - now : 0, 0);
+}
+
+static void pump(dest *d) {
+    hs_scheduler *sc = d->sc;
+    if (d->removed || d->paused || sc->stopping) return;
+    uint64_t now = hs_now_ms();
+    while (d->in_flight < d->max_conc && d->n > 0) {
+        item *top = d->heap[0].it;
+        if (top->ready_at > now) {
+            arm(d, top->ready_at, now);
+            return;
+        }
+        if (!hs_circuit_may_send(&d->circuit, now)) {
+            /* open: wake at the end of the cooldown; half open: the probe's
+             * outcome will pump again */
+            if (d->circuit.state == HS_CIRCUIT_OPEN) arm(d, d->circuit.next_probe_at, now);
+            return;
+        }
+        start(d, heap_pop(d));
+    }
+}
+
+/* The request's headers for the record, secret values masked, as a header
+ * list (src/http/outbound.h): a copy, turned into JSON on the writer thread rather
+ * than here on the loop. */
+static char *masked_headers(const hs_out_req *r, size_t *len) {
+    size_t n = 0;
+    for (size_t i = 0; i < r->nheaders; i++)
+        n += strlen(r->headers[i].name) + 1 + (r->headers[i].secret ? 8 : strlen(r->headers[i].value)) + 1;
+    char *list = hs_malloc(n ? n : 1), *p = list;
+    for (size_t i = 0; i < r->nheaders; i++) {
+        const hs_out_header *h = &r->headers[i];
+        const char *v = h->secret ? "********" : h->value;
+        size_t nl = strlen(h->name) + 1, vl = strlen(v) + 1;
+        memcpy(p, h->name, nl);
+        memcpy(p + nl, v, vl);
+        p += nl + vl;
+    }
+    *len = n;
+    return list;
+}
+
+/* Let the provider build the request for ctx (any thread). */
+static void build_from(job *j, const hs_delivery_ctx *ctx) {
+    if (!j->d->prov || !j->d->prov->build) {
+        j->rc = hs_error_set(&j->err, HS_ERR_UNSUPPORTED, NULL, "delivery to %s destinations is not available yet",
+                             json_string_value(json_object_get(j->doc, "type")));
+        return;
+    }
+    j->received_at = ctx->received_at;
+    j->req = hs_malloc(sizeof *j->req);
+    j->rc = hs_provider_build(j->d->prov, ctx, j->req, &j->err);
+    if (j->rc == HS_OK) {
+        j->req_headers = masked_headers(j->req, &j->req_headers_len);
+        j->url = hs_strdup(j->req->url ? j->req->url : "");
+        j->method = hs_strdup(j->req->method ? j->req->method : "");
+    } else {
+        hs_free(j->req); /* emptied by hs_provider_build */
+        j->req = NULL;
+    }
+}
+
+/* The context of j's attempt, on the event in memory (pl) or read back (e). */
+static void ctx_init(hs_delivery_ctx *ctx, const job *j, const payload *pl, const hs_event *e) {
+    memset(ctx, 0, sizeof *ctx);
+    ctx->destination = j->doc;
+    ctx->event_id = j->it->event_id;
+    ctx->delivery_id = j->it->id;
+    ctx->connection_id = j->it->connection_id;
+    ctx->attempt = j->attempt;
+    ctx->now_ms = j->now_ms;
+    if (pl) {
+        ctx->source_id = pl->source_id;
+        ctx->payload = pl->body;
+        ctx->payload_len = pl->body_len;
+        ctx->content_type = pl->content_type ? pl->content_type : "";
+        ctx->event_headers_json = pl->headers_json;
+        ctx->method = pl->method;
+        ctx->received_at = pl->received_at;
+    } else {
+        ctx->source_id = e->source_id;
+        ctx->payload = (const char *)e->body;
+        ctx->payload_len = e->body_len;
+        ctx->content_type = e->content_type ? e->content_type : "";
+        ctx->event_headers_json = e->headers_json;
+        ctx->method = e->method;
+        ctx->received_at = e->received_at;
+    }
+}
+
+/* Runs t (when there is one) on ctx's payload, which becomes the output
+ * (*out, the caller frees it). */
+static int transform(job *j, const ctf *t, const char *whose, hs_delivery_ctx *ctx, char **out) {
+    if (!t) return HS_OK;
+    if (!t->tf) return hs_error_set(&j->err, HS_ERR_INVALID, NULL, "the %s's transform does not compile", whose);
+    hs_transform_vars vars = {.headers_json = ctx->event_headers_json,
+                              .event_id = ctx->event_id,
+                              .source_id = ctx->source_id,
+                              .inputs = json_object_get(j->doc, "template_inputs")};
+    int rc = hs_transform_run(t->tf, ctx->payload, ctx->payload_len, &vars, out, &j->err);
+    if (rc != HS_OK) return rc;
+    ctx->payload = *out;
+    ctx->payload_len = strlen(*out);
+    ctx->content_type = "application/json";
+    return HS_OK;
+}
+
+/* Threadpool: read the event unless it is in memory, run the connection's
+ * and the destination's transforms if they have them (time-limited), then
+ * build. */
+static void build_work(uv_work_t *w) {
+    job *j = w->data;
+    const payload *pl = j->it->pl; /* immutable while the item holds it */
+    hs_event *e = NULL;
+    hs_delivery_ctx ctx;
+    if (!pl) {
+        j->rc = hs_store_event_get(j->sc->store, j->it->event_id, &e, &j->err);
+        if (j->rc != HS_OK) return;
+    }
+    ctx_init(&ctx, j, pl, e);
+    char *conn_out = NULL, *dest_out = NULL;
+    j->rc = transform(j, j->tf, "connection", &ctx, &conn_out);
+    if (j->rc == HS_OK) j->rc = transform(j, j->dtf, "destination", &ctx, &dest_out);
+    if (j->rc == HS_OK) build_from(j, &ctx);
+    hs_free(conn_out);
+    hs_free(dest_out);
+    hs_event_free(e);
+}
+
+static void job_free(job *j) {
+    if (j->req) {
+        hs_out_req_free(j->req);
+        hs_free(j->req);
+    }
+    hs_free(j->req_headers);
+    hs_free(j->url);
+    hs_free(j->method);
+    json_decref(j->doc);
+    ctf_unref(j->tf);
+    ctf_unref(j->dtf);
+    hs_free(j);
+}
+
+/* Stopped once no job runs and every handle is closed; done runs once. */
+static void stop_check(hs_scheduler *sc) {
+    if (!sc->stopping || sc->jobs > 0 || sc->closing_handles > 0 || !sc->stop_done) return;
+    void (*done)(void *) = sc->stop_done;
+    sc->stop_done = NULL;
+    done(sc->stop_ud);
+}
+
+/* The slot of j is free again; the item goes back to the heap (due at its
+ * ready_at) or away. */
+static void release(job *j, bool requeue) {
+    dest *d = j->d;
+    if (!j->it) return; /* released already */
+    d->in_flight--;
+    /* retries read the event back: bodies are not held across retry waits */
+    payload_unref(j->sc, j->it->pl);
+    j->it->pl = NULL;
+    if (requeue && !d->removed)
+        heap_push(d, j->it);
+    else
+        hs_free(j->it);
+    j->it = NULL;
+    if (!d->removed) pump(d);
+}
+
+/* The job is over: nothing refers to it any more. */
+static void job_end(job *j) {
+    dest *d = j->d;
+    hs_scheduler *sc = j->sc;
+    sc->jobs--;
+    d->jobs--;
+    job_free(j);
+    dest_release(d);
+    stop_check(sc);
+}
+
+static void finish(job *j, bool requeue) {
+    release(j, requeue);
+    job_end(j);
+}
+
+static hs_circuit_row circuit_row(const dest *d) {
+    hs_circuit_row r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.destination_id, sizeof r.destination_id, "%s", d->id);
+    snprintf(r.state, sizeof r.state, "%s", hs_circuit_state_name(d->circuit.state));
+    r.consecutive_failures = d->circuit.consecutive_failures;
+    r.opened_at = d->circuit.opened_at;
+    r.next_probe_at = d->circuit.next_probe_at;
+    r.last_transition_at = d->circuit.last_transition_at;
+    return r;
+}
+
+/* Apply the outcome to the item and give the slot back. */
+static void settle(job *j, const hs_attempt_rec *a) {
+    j->it->attempts = a->attempt_number;
+    j->it->ready_at = a->next_retry_at;
+    release(j, !a->success && !a->is_dlq);
+}
+
+static void observe(hs_scheduler *sc, const hs_attempt_rec *a, const hs_dest_status *st) {
+    if (sc->observer) sc->observer(a, st, sc->observer_ud);
+}
+
+static void on_committed(hs_attempt_op *op, int status) {
+    job *j = op->ud;
+    if (status == HS_OK && op->has_attempt) observe(j->sc, &op->a, &j->seen);
+    if (status != HS_OK) {
+        hs_error_log("scheduler: recording attempt %d of %s failed: %s", op->a.attempt_number, op->a.delivery_id,
+                     op->err.msg);
+        if (j->it) {
+            /* still ours: the delivery is pending in the store; try it again
+             * a little later (at least once, never lost) */
+            j->it->ready_at = hs_now_ms() + STORE_RETRY_MS;
+            release(j, true);
+        }
+        /* released early: the store still has it pending, so a restart
+         * sends it again */
+    } else if (j->it) {
+        settle(j, &op->a);
+    }
+    hs_attempt_op_free(op);
+    job_end(j);
+}
+
+/* Decide what the attempt means and commit it. resp may be NULL (nothing
+ * was sent: the event could not be read or the request built). */
+static hs_dest_status dest_status(const dest *d) {
+    hs_dest_status st = {.id = d->id,
+                         .type = d->prov ? d->prov->type : "http",
+                         .circuit = hs_circuit_state_name(d->circuit.state),
+                         .consecutive_failures = d->circuit.consecutive_failures,
+                         .queued = d->n,
+                         .in_flight = d->in_flight};
+    return st;
+}
+
+/* rc: HS_OK delivered; HS_ERR_PERMANENT failed for good (no retry: the
+ * receiver said the request can never succeed as it is); else failed. */
+static void conclude(job *j, hs_out_resp *resp, int rc, const char *why) {
+    bool success = rc == HS_OK;
+    dest *d = j->d;
+    item *it = j->it;
+    uint64_t now = hs_now_ms();
+    hs_circuit before_c = d->circuit;
+    if (success)
+        hs_circuit_on_success(&d->circuit, now);
+    else
+        hs_circuit_on_failure(&d->circuit, now);
+    /* a probe that was not sent (build failure) still counts as the probe */
+    d->circuit.probe_in_flight = false;
+    /* a 429 or 503 may say when to come back (Retry-After, capped): the
+     * next attempt waits at least that long, and so does the probe of a
+     * circuit that is open now */
+    uint64_t asked = 0;
+    if (!success && resp && !resp->error)
+        asked = hs_retry_after_ms(resp->status, hs_headers_get(resp->headers, resp->headers_len, "retry-after"), now);
+    if (asked && d->circuit.state == HS_CIRCUIT_OPEN && d->circuit.next_probe_at < now + asked)
+        d->circuit.next_probe_at = now + asked;
+
+    hs_attempt_op *op = hs_attempt_op_new();
+    hs_attempt_rec *a = &op->a;
+    op->has_attempt = true;
+    hs_id_new("da_", a->id);
+    hs_id_copy(a->delivery_id, it->id);
+    hs_id_copy(a->event_id, it->event_id);
+    hs_id_copy(a->destination_id, d->id);
+    hs_id_copy(a->connection_id, it->connection_id);
+    a->attempt_number = j->attempt;
+    a->success = success;
+    /* the record takes over what the job and the response leave behind */
+    a->request_url = j->url ? j->url : hs_strdup("");
+    a->request_method = j->method ? j->method : hs_strdup("");
+    a->request_headers = j->req_headers;
+    a->request_headers_len = j->req_headers ? j->req_headers_len : 0;
+    j->url = j->method = j->req_headers = NULL;
+    if (resp) {
+        a->response_status = resp->status;
+        a->response_headers = resp->headers;
+        a->response_headers_len = resp->headers ? resp->headers_len : 0;
+        a->response_body = resp->body;
+        a->response_body_len = resp->body ? resp->body_len : 0;
+        resp->headers = NULL;
+        resp->headers_len = 0;
+        resp->body = NULL;
+        resp->body_len = 0;
+        a->duration_ms = resp->duration_ms;
+    }
+    a->error = why ? hs_strdup(why) : NULL;
+    a->created_at = now;
+    if (!success) {
+        if (rc != HS_ERR_PERMANENT && hs_retry_more(&d->retry, j->attempt)) {
+            a->next_retry_at = now + hs_retry_wait_ms(&d->retry, j->attempt, asked);
+        } else {
+            a->is_dlq = true;
+            a->dlq_at = now;
+        }
+    }
+    hs_log_level lvl = a->is_dlq ? HS_LOG_WARN : HS_LOG_DEBUG; /* a dead letter needs a person */
+    if (hs_log_get_level() <= lvl)
+        hs_logj(lvl,
+                json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:s?}", "event_id", a->event_id, "delivery_id",
+                          a->delivery_id, "destination_id", a->destination_id, "attempt_id", a->id, "attempt",
+                          a->attempt_number, "response_status", a->response_status, "error", a->error),
+                "%s",
+                success     ? "delivered"
+                : a->is_dlq ? "dead-lettered"
+                            : "attempt failed, will retry");
+    if (j->sc->metrics) {
+        hs_outcome o = success ? HS_OUTCOME_SUCCESS : a->is_dlq ? HS_OUTCOME_DLQ : HS_OUTCOME_FAILED;
+        uint64_t latency = j->received_at && now > j->received_at ? now - j->received_at : 0;
+        /* a destination deleted while this attempt was out has had its series
+         * forgotten (src/api/resources.c); the attempt counts server-wide only */
+        hs_metrics_attempt(j->sc->metrics, d->removed ? NULL : d->id, o, latency, now);
+    }
+    if (before_c.state != d->circuit.state || before_c.consecutive_failures != d->circuit.consecutive_failures ||
+        before_c.next_probe_at != d->circuit.next_probe_at) {
+        op->has_circuit = true;
+        op->circuit = circuit_row(d);
+    }
+    j->seen = dest_status(d);
+    j->seen.in_flight--; /* this attempt is over: its slot is about to be freed */
+    op->cb = on_committed;
+    op->ud = j;
+    if (hs_store_attempt_commit(j->sc->store, op) != HS_OK) {
+        on_committed(op, op->err.code ? op->err.code : -1);
+        return;
+    }
+    /* best effort: the next delivery need not wait for this record's commit.
+     * A crash before it would send this one again after the restart,
+     * possibly after later ones: at-least-once, as always. Strict ordering
+     * keeps the slot until the record is on disk, so that cannot happen. */
+    if (!d->strict) settle(j, &op->a);
+}
+
+static void build_work(uv_work_t *w);
+static void build_done(uv_work_t *w, int status);
+
+/* The provider said its cached credentials went stale (HS_ERR_AGAIN, see
+ * src/providers/provider.h): build and send again at once, without recording this try. */
+static void send_again(job *j) {
+    j->resent = true;
+    j->now_ms = hs_now_ms();
+    hs_free(j->req_headers);
+    hs_free(j->url);
+    hs_free(j->method);
+    j->req_headers = j->url = j->method = NULL;
+    j->rc = HS_OK;
+    hs_error_clear(&j->err);
+    int rc = uv_queue_work(j->sc->loop, &j->work, build_work, build_done);
+    if (rc != 0) {
+        j->rc = hs_error_set(&j->err, HS_ERR_IO, NULL, "cannot queue the delivery: %s", uv_strerror(rc));
+        conclude(j, NULL, j->rc, j->err.msg);
+    }
+}
+
+static void on_response(hs_http_call *call, hs_out_resp *resp, void *ud) {
+    (void)call;
+    job *j = ud;
+    if (resp->error == HS_ERR_CLOSED && j->sc->stopping) {
+        /* cancelled by shutdown: not an outcome; pending in the store */
+        hs_out_resp_free(resp);
+        hs_free(resp);
+        finish(j, false);
+        return;
+    }
+    hs_error err;
+    hs_error_clear(&err);
+    int rc;
+    if (resp->error) {
+        rc = hs_error_set(&err, resp->error, NULL, "%s", resp->errmsg[0] ? resp->errmsg : hs_strerror(resp->error));
+    } else {
+        hs_delivery_ctx ctx = {.destination = j->doc, .event_id = j->it->event_id, .delivery_id = j->it->id};
+        rc = j->d->prov && j->d->prov->classify ? j->d->prov->classify(&ctx, resp, &err)
+                                                : hs_provider_classify_2xx(resp, &err);
+    }
+    if (rc == HS_ERR_AGAIN && !j->resent) {
+        hs_out_resp_free(resp);
+        hs_free(resp);
+        send_again(j);
+        return;
+    }
+    conclude(j, resp, rc, rc == HS_OK ? NULL : err.msg);
+    hs_out_resp_free(resp);
+    hs_free(resp);
+}
+
+static void send_built(job *j) {
+    if (j->rc != HS_OK) {
+        conclude(j, NULL, j->rc, j->err.msg[0] ? j->err.msg : hs_strerror(j->rc));
+        return;
+    }
+    const hs_provider *p = j->d->prov;
+    if (p && p->deliver_local) {
+        hs_out_resp *resp = hs_calloc(1, sizeof *resp);
+        uint64_t t0 = hs_now_ms();
+        p->deliver_local(j->sc->local_env, j->req, resp);
+        resp->duration_ms = hs_now_ms() - t0;
+        hs_out_req_free(j->req);
+        hs_free(j->req);
+        j->req = NULL;
+        on_response(NULL, resp, j);
+        return;
+    }
+    hs_out_req *req = j->req;
+    j->req = NULL; /* the client owns it now */
+    if (hs_http_client_send(j->sc->http, req, on_response, j, NULL) != HS_OK)
+        conclude(j, NULL, HS_ERR_IO, "the request could not be started");
+}
+
+static void build_done(uv_work_t *w, int status) {
+    job *j = w->data;
+    if (status == UV_ECANCELED || j->sc->stopping) {
+        finish(j, false);
+        return;
+    }
+    send_built(j);
+}
+
+static void start(dest *d, item *it) {
+    hs_scheduler *sc = d->sc;
+    job *j = hs_calloc(1, sizeof *j);
+    j->work.data = j;
+    j->sc = sc;
+    j->d = d;
+    j->it = it;
+    j->doc = json_incref(d->doc);
+    j->attempt = it->attempts + 1;
+    j->now_ms = hs_now_ms();
+    hs_error_clear(&j->err);
+    d->in_flight++;
+    d->jobs++;
+    sc->jobs++;
+    j->tf = hs_idmap_get(&sc->conns, it->connection_id);
+    if (j->tf) j->tf->refs++;
+    j->dtf = d->tf;
+    if (j->dtf) j->dtf->refs++;
+    if (it->pl && !j->tf && !j->dtf && !(d->prov && d->prov->slow_build)) {
+        /* the event is in memory and needs no transform: build here (signing
+         * is microseconds; a transform may take up to its time limit) */
+        hs_delivery_ctx ctx;
+        ctx_init(&ctx, j, it->pl, NULL);
+        build_from(j, &ctx);
+        send_built(j);
+        return;
+    }
+    int rc = uv_queue_work(sc->loop, &j->work, build_work, build_done);
+    if (rc != 0) {
+        j->rc = hs_error_set(&j->err, HS_ERR_IO, NULL, "cannot queue the delivery: %s", uv_strerror(rc));
+        conclude(j, NULL, j->rc, j->err.msg);
+    }
+}
+
+/* ---- adding work ---- */
+
+static item *enqueue(hs_scheduler *sc, dest *d, const char *id, const char *event_id, const char *connection_id,
+                     int attempts, uint64_t ready_at) {
+    item *it = hs_calloc(1, sizeof *it);
+    hs_id_copy(it->id, id);
+    hs_id_copy(it->event_id, event_id);
+    hs_id_copy(it->connection_id, connection_id);
+    it->attempts = attempts;
+    it->ready_at = ready_at;
+    it->seq = sc->next_seq++;
+    heap_push(d, it);
+    return it;
+}
+
+void hs_scheduler_add(hs_scheduler *sc, hs_ingest *ing) {
+    uint64_t now = hs_now_ms();
+    payload *pl = NULL;
+    if (ing->ndeliveries && sc->payload_bytes + ing->body_len <= PAYLOAD_BUDGET) {
+        /* take the committed event's content over from the ingest */
+        pl = hs_calloc(1, sizeof *pl);
+        snprintf(pl->source_id, sizeof pl->source_id, "%s", ing->source_id);
+        pl->body = ing->body;
+        pl->body_len = ing->body_len;
+        pl->content_type = ing->content_type;
+        pl->headers_json = ing->headers_json;
+        snprintf(pl->method, sizeof pl->method, "%s", ing->method ? ing->method : "");
+        pl->received_at = ing->received_at;
+        ing->body = ing->content_type = ing->headers_json = NULL;
+        ing->body_len = 0;
+        pl->bytes = sizeof *pl + pl->body_len;
+        sc->payload_bytes += pl->bytes;
+        pl->refs = 1; /* ours until the loop below is done */
+    }
+    for (size_t i = 0; i < ing->ndeliveries; i++) {
+        const hs_delivery_ref *r = &ing->deliveries[i];
+        dest *d = find(sc, r->destination_id);
+        if (!d || d->removed) continue;
+        item *it = enqueue(sc, d, r->id, ing->event_id, r->connection_id, 0, now);
+        if (pl) {
+            it->pl = pl;
+            pl->refs++;
+        }
+        pump(d);
+    }
+    payload_unref(sc, pl);
+}
+
+void hs_scheduler_add_deliveries(hs_scheduler *sc, const hs_delivery *dl, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        dest *d = find(sc, dl[i].destination_id);
+        if (!d || d->removed) continue;
+        enqueue(sc, d, dl[i].id, dl[i].event_id, dl[i].connection_id, dl[i].attempts, dl[i].next_attempt_at);
+        pump(d);
+    }
+}
+
+void hs_scheduler_destination_put(hs_scheduler *sc, const json_t *doc) {
+    const char *id = json_string_value(json_object_get(doc, "id"));
+    if (!id) return;
+    dest *d = find(sc, id);
+    if (d)
+        dest_configure(d, doc);
+    else
+        d = dest_new(sc, doc);
+    pump(d);
+}
+
+void hs_scheduler_destination_remove(hs_scheduler *sc, const char *id) {
+    dest *d = find(sc, id);
+    if (!d) return;
+    hs_idmap_del(&sc->dests, d->id);
+    d->removed = true;
+    uv_timer_stop(&d->timer);
+    drop_queue(d);
+    dest_release(d);
+}
+
+void hs_scheduler_connection_put(hs_scheduler *sc, const json_t *doc) {
+    const char *id = json_string_value(json_object_get(doc, "id"));
+    if (!id) return;
+    hs_scheduler_connection_remove(sc, id);
+    ctf *t = ctf_from(doc, id);
+    if (t) hs_idmap_put(&sc->conns, t->id, t);
+}
+
+void hs_scheduler_connection_remove(hs_scheduler *sc, const char *id) { ctf_unref(hs_idmap_del(&sc->conns, id)); }
+
+/* ---- circuit endpoints ---- */
+
+static json_t *circuit_json(const dest *d) {
+    json_t *o = json_object();
+    json_object_set_new(o, "destination_id", json_string(d->id));
+    json_object_set_new(o, "state", json_string(hs_circuit_state_name(d->circuit.state)));
+    json_object_set_new(o, "consecutive_failures", json_integer(d->circuit.consecutive_failures));
+    json_object_set_new(o, "threshold", json_integer(d->circuit.threshold));
+    json_object_set_new(o, "enabled", json_boolean(d->circuit.enabled));
+    json_object_set_new(o, "opened_at", hs_json_time(d->circuit.opened_at));
+    json_object_set_new(o, "next_probe_at", hs_json_time(d->circuit.next_probe_at));
+    json_object_set_new(o, "queued", json_integer((json_int_t)d->n));
+    json_object_set_new(o, "in_flight", json_integer(d->in_flight));
+    json_object_set_new(o, "last_transition_at", hs_json_time(d->circuit.last_transition_at));
+    return o;
+}
+
+json_t *hs_scheduler_circuit_json(hs_scheduler *sc, const char *destination_id) {
+    dest *d = find(sc, destination_id);
+    return d ? circuit_json(d) : NULL;
+}
+
+typedef struct reset_req {
+    hs_scheduler *sc;
+    char id[HS_ID_MAX];
+    hs_scheduler_reset_cb cb;
+    void *ud;
+} reset_req;
+
+static void on_reset_committed(hs_attempt_op *op, int status) {
+    reset_req *r = op->ud;
+    hs_scheduler *sc = r->sc;
+    dest *d = find(sc, r->id);
+    if (status != HS_OK || !d) {
+        hs_error err = op->err;
+        if (!d) hs_error_set(&err, HS_ERR_NOTFOUND, NULL, "destination %s was deleted", r->id);
+        r->cb(NULL, &err, r->ud);
+    } else {
+        r->cb(circuit_json(d), NULL, r->ud);
+        pump(d); /* the queue flushes in order */
+        hs_dest_status st = dest_status(d);
+        observe(sc, NULL, &st);
+    }
+    sc->jobs--;
+    hs_attempt_op_free(op);
+    hs_free(r);
+    stop_check(sc);
+}
+
+int hs_scheduler_circuit_reset(hs_scheduler *sc, const char *destination_id, hs_scheduler_reset_cb cb, void *ud) {
+    dest *d = find(sc, destination_id);
+    if (!d) return HS_ERR_NOTFOUND;
+    hs_circuit_reset(&d->circuit, hs_now_ms());
+    reset_req *r = hs_calloc(1, sizeof *r);
+    r->sc = sc;
+    snprintf(r->id, sizeof r->id, "%s", d->id);
+    r->cb = cb;
+    r->ud = ud;
+    hs_attempt_op *op = hs_attempt_op_new();
+    op->has_circuit = true;
+    op->circuit = circuit_row(d);
+    op->cb = on_reset_committed;
+    op->ud = r;
+    int rc = hs_store_attempt_commit(sc->store, op);
+    if (rc != HS_OK) {
+        hs_attempt_op_free(op);
+        hs_free(r);
+        return rc;
+    }
+    sc->jobs++;
+    return HS_OK;
+}
+
+/* ---- life cycle ---- */
+
+static void add_destination(hs_scheduler *sc, const json_t *doc) { dest_new(sc, doc); }
+
+/* Every page of a kind, each doc to fn. */
+static int load_all(hs_scheduler *sc, hs_kind kind, void (*fn)(hs_scheduler *, const json_t *), hs_error *err) {
+    hs_page page = {.limit = 100};
+    char cursor[HS_ID_MAX] = "";
+    for (;;) {
+        page.cursor = cursor[0] ? cursor : NULL;
+        json_t *items;
+        bool more;
+        int rc = hs_store_resource_list(sc->store, kind, &page, NULL, 0, &items, &more, err);
+        if (rc != HS_OK) return rc;
+        size_t i;
+        json_t *doc;
+        json_array_foreach(items, i, doc) {
+            fn(sc, doc);
+            snprintf(cursor, sizeof cursor, "%s", json_string_value(json_object_get(doc, "id")));
+        }
+        json_decref(items);
+        if (!more) return HS_OK;
+    }
+}
+
+static int load_circuits(hs_scheduler *sc, hs_error *err) {
+    hs_circuit_row *rows;
+    size_t n;
+    int rc = hs_store_circuits(sc->store, &rows, &n, err);
+    if (rc != HS_OK) return rc;
+    uint64_t now = hs_now_ms();
+    for (size_t i = 0; i < n; i++) {
+        dest *d = find(sc, rows[i].destination_id);
+        if (!d) continue;
+        hs_circuit_state st = HS_CIRCUIT_CLOSED;
+        hs_circuit_state_parse(rows[i].state, &st);
+        d->circuit.state = st;
+        d->circuit.consecutive_failures = rows[i].consecutive_failures;
+        d->circuit.opened_at = rows[i].opened_at;
+        d->circuit.next_probe_at = rows[i].next_probe_at;
+        d->circuit.last_transition_at = rows[i].last_transition_at;
+        /* a probe that was in flight when we stopped: probe again now */
+        if (st == HS_CIRCUIT_HALF_OPEN) {
+            d->circuit.state = HS_CIRCUIT_OPEN;
+            d->circuit.next_probe_at = now;
+        }
+    }
+    hs_free(rows);
+    return HS_OK;
+}
+
+static void pump_each(void *value, void *ud) {
+    (void)ud;
+    pump(value);
+}
+
+void hs_scheduler_set_local_env(hs_scheduler *sc, void *env) { sc->local_env = env; }
+void hs_scheduler_set_metrics(hs_scheduler *sc, hs_metrics *m) { sc->metrics = m; }
+void hs_scheduler_set_observer(hs_scheduler *sc, hs_scheduler_observer fn, void *ud) {
+    sc->observer = fn;
+    sc->observer_ud = ud;
+}
+
+typedef struct each_ctx {
+    void (*fn)(const hs_dest_status *st, void *ud);
+    void *ud;
+} each_ctx;
+
+static void each_dest(void *value, void *ud) {
+    const each_ctx *e = ud;
+    hs_dest_status st = dest_status(value);
+    e->fn(&st, e->ud);
+}
+
+void hs_scheduler_each(hs_scheduler *sc, void (*fn)(const hs_dest_status *st, void *ud), void *ud) {
+    each_ctx e = {fn, ud};
+    hs_idmap_each(&sc->dests, each_dest, &e);
+}
+
+int hs_scheduler_new(uv_loop_t *loop, hs_store *s, hs_scheduler **out, hs_error *err) {
+    hs_scheduler *sc = hs_calloc(1, sizeof *sc);
+    sc->loop = loop;
+    sc->store = s;
+    int rc = hs_http_client_new(loop, &sc->http);
+    if (rc != HS_OK) {
+        hs_free(sc);
+        return hs_error_set(err, rc, NULL, "cannot start the HTTP client");
+    }
+    rc = load_all(sc, HS_KIND_DESTINATION, add_destination, err);
+    if (rc == HS_OK) rc = load_all(sc, HS_KIND_CONNECTION, hs_scheduler_connection_put, err);
+    if (rc == HS_OK) rc = load_circuits(sc, err);
+    hs_delivery *dl = NULL;
+    size_t n = 0;
+    if (rc == HS_OK) rc = hs_store_settle_orphans(s, err); /* none is left pending without its destination */
+    if (rc == HS_OK) rc = hs_store_pending_deliveries(s, &dl, &n, err);
+    if (rc == HS_OK) {
+        /* in arrival order (id), so that seq keeps it */
+        for (size_t i = 0; i < n; i++) {
+            dest *d = find(sc, dl[i].destination_id);
+            if (d) enqueue(sc, d, dl[i].id, dl[i].event_id, dl[i].connection_id, dl[i].attempts, dl[i].next_attempt_at);
+        }
+        hs_free(dl);
+        hs_idmap_each(&sc->dests, pump_each, NULL);
+        hs_info("scheduler: %zu destinations, %zu pending deliveries", sc->dests.n, n);
+        *out = sc;
+        return HS_OK;
+    }
+    *out = sc; /* let stop/free tear down what was built */
+    return rc;
+}
+
+static void http_closed(void *ud) {
+    hs_scheduler *sc = ud;
+    sc->http = NULL;
+    sc->closing_handles--;
+    stop_check(sc);
+}
+
+static void conn_drop(void *value, void *ud) {
+    (void)ud;
+    ctf_unref(value);
+}
+
+static void stop_each(void *value, void *ud) {
+    (void)ud;
+    dest *d = value;
+    uv_timer_stop(&d->timer);
+    drop_queue(d);
+    d->removed = true;
+    dest_release(d);
+}
+
+void hs_scheduler_stop(hs_scheduler *sc, void (*done)(void *ud), void *ud) {
+    sc->stopping = true;
+    sc->stop_done = done;
+    sc->stop_ud = ud;
+    hs_idmap_each(&sc->dests, stop_each, NULL);
+    hs_idmap_free(&sc->dests);
+    hs_idmap_each(&sc->conns, conn_drop, NULL);
+    hs_idmap_free(&sc->conns);
+    sc->closing_handles++; /* the http client counts as one */
+    hs_http_client_close(sc->http, http_closed, sc);
+}
+
+void hs_scheduler_free(hs_scheduler *sc) {
+    if (!sc) return;
+    hs_idmap_free(&sc->dests);
+    hs_idmap_free(&sc->conns);
+    hs_free(sc);
+}

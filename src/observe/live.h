@@ -1,0 +1,29 @@
+/* src/observe/live.h — what the dashboard watches: events and attempts published on
+ * reserved WebSocket channels as they are committed.
+ *
+ *   hookstream.events      {"type":"event.received","channel","data":{event_id, source_id, status, received_at}}
+ *   hookstream.deliveries  {"type":"delivery.attempt","channel","data":{attempt: {id, event_id, delivery_id,
+ *                           destination_id, attempt_number, status, response_status, error, is_dlq,
+ *                           next_retry_at, duration_ms, created_at}, destination: {id, circuit,
+ *                           consecutive_failures, queued, in_flight}}}
+ *                          and {"type":"circuit.reset", ...destination} after a manual reset.
+ * Messages are built only when somebody subscribes to the channel. The
+ * "hookstream." prefix is reserved: websocket destinations cannot use it.
+ */
+#ifndef HS_LIVE_H
+#define HS_LIVE_H
+
+#include "delivery/scheduler.h"
+#include "store/store.h"
+#include "ws/ws.h"
+
+#define HS_LIVE_EVENTS "hookstream.events"
+#define HS_LIVE_DELIVERIES "hookstream.deliveries"
+#define HS_LIVE_PREFIX "hookstream."
+
+/* An event was committed (loop thread). hub may be NULL. */
+void hs_live_event(hs_ws_hub *hub, const hs_ingest *ing);
+/* A scheduler observer (hs_scheduler_set_observer); ud is the hub. */
+void hs_live_attempt(const hs_attempt_rec *a, const hs_dest_status *st, void *ud);
+
+#endif

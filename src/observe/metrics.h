@@ -1,0 +1,63 @@
+/* src/observe/metrics.h — what GET /metrics (Prometheus text format 0.0.4) and
+ * GET /v1/metrics/overview report.
+ *
+ * Counted on the loop thread (ingest answers, attempt outcomes), and
+ * forgotten there too (a delete's answer, src/api/resources.c), so the
+ * per-source and per-destination maps need no locks; the store's commit
+ * figures come from hs_store_get_stats and the per-destination gauges
+ * (queue, in flight, circuit) from the scheduler at render time. A ring of
+ * one-minute buckets over the last hour feeds the overview.
+ */
+#ifndef HS_METRICS_H
+#define HS_METRICS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "delivery/scheduler.h"
+#include "store/store.h"
+
+/* Upper bounds of the delivery latency buckets, in ms (+Inf implied). */
+#define HS_METRICS_LATENCY_BUCKETS 16
+extern const double hs_metrics_latency_le_ms[HS_METRICS_LATENCY_BUCKETS];
+
+typedef enum { HS_OUTCOME_SUCCESS = 0, HS_OUTCOME_FAILED, HS_OUTCOME_DLQ, HS_OUTCOME_COUNT } hs_outcome;
+
+typedef struct hs_metrics hs_metrics;
+
+hs_metrics *hs_metrics_new(void);
+void hs_metrics_free(hs_metrics *m);
+
+/* An event stored for source_id (after its commit). */
+void hs_metrics_ingested(hs_metrics *m, const char *source_id, uint64_t now_ms);
+/* An attempt recorded for destination_id; latency_ms: from the event's
+ * arrival to this attempt's answer (successes feed the histogram).
+ * destination_id NULL: the destination was deleted while the attempt was
+ * out; it counts in the server-wide figures only. */
+void hs_metrics_attempt(hs_metrics *m, const char *destination_id, hs_outcome outcome, uint64_t latency_ms,
+                        uint64_t now_ms);
+
+/* The source was deleted: its series leave the exposition and its memory
+ * is freed. The overview (server-wide) keeps what it did. Call it after
+ * hs_store_run_completions: every ingest of the source committed before
+ * the delete has then been counted, and no later one can commit. */
+void hs_metrics_forget_source(hs_metrics *m, const char *source_id);
+/* The destination was deleted: its series leave the exposition; the
+ * latency histogram and the overview keep its past attempts. Call it after
+ * hs_scheduler_destination_remove: from then on the scheduler reports the
+ * destination's late attempts (sent before the delete) without its id. */
+void hs_metrics_forget_destination(hs_metrics *m, const char *destination_id);
+
+/* The Prometheus exposition into out. sc and st may be NULL. */
+int hs_metrics_render(const hs_metrics *m, hs_scheduler *sc, hs_store *st, hs_buf *out);
+/* {"window_minutes", "series": [{"minute","ingested","delivered","failed"}],
+ *  "totals": {...}, "success_rate", "latency_ms": {"p50","p95","p99"}} over the last `minutes` (1..60). */
+json_t *hs_metrics_overview(const hs_metrics *m, int minutes, uint64_t now_ms);
+
+/* The q-quantile (0..1) of a bucketed histogram (counts per bucket, the
+ * last one +Inf), interpolated linearly inside the bucket; -1 when empty. */
+double hs_metrics_quantile(const uint64_t *counts, double q);
+
+#endif

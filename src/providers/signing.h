@@ -1,0 +1,35 @@
+/* src/providers/signing.h — outbound webhook signatures (DESIGN.md §3 `signing`, §4).
+ *
+ * Two schemes:
+ *   hookstream         header = prefix + hex(HMAC(secret, payload)), where
+ *                      payload = body, or "<unix_ts>.<body>" when
+ *                      include_timestamp (and then timestamp_header = unix_ts).
+ *                      algorithm sha256 (default) or sha1. prefix defaults to
+ *                      "<algorithm>=" (the validated doc already holds it).
+ *   standard_webhooks  webhook-id = the delivery id, webhook-timestamp =
+ *                      unix seconds, webhook-signature = "v1," +
+ *                      base64(HMAC-SHA256(base64decode(secret without
+ *                      "whsec_"), "<id>.<ts>.<body>")).
+ * Secrets are wiped from memory after use (OPENSSL_cleanse).
+ */
+#ifndef HS_SIGNING_H
+#define HS_SIGNING_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "http/outbound.h"
+
+/* Add the signature headers of the validated `signing` object (a JSON
+ * object as stored in the destination doc; NULL or json null: nothing to do)
+ * for this body to req. msg_id is the delivery id (standard_webhooks
+ * webhook-id); unix_ts the signing time in seconds. */
+int hs_sign_request(const json_t *signing, const char *msg_id, uint64_t unix_ts, hs_out_req *req, hs_error *err);
+
+/* The bare signature value for the hookstream scheme, for tests and docs:
+ * hex HMAC of payload into out (>= 129 bytes). algorithm "sha256"|"sha1". */
+int hs_sign_hmac_hex(const char *algorithm, const void *key, size_t key_len, const void *payload, size_t payload_len,
+                     char *out, size_t out_cap);
+
+#endif

@@ -1,0 +1,700 @@
+/* src/store/sqlite/deliveries.c — what the DeliveryScheduler reads and writes: pending
+ * deliveries, circuit states, attempts (and with them the DLQ), retries.
+ *
+ * An attempt is recorded in one transaction with everything it decides: the
+ * delivery moves to delivered, stays pending with its next retry time, or
+ * goes to the DLQ; the event's status is settled once none of its deliveries
+ * is pending; the circuit state after the attempt is saved. So after a crash
+ * the store never says "retry at T" without the attempt that led to it.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/id.h"
+#include "base/json_text.h"
+#include "base/log.h"
+#include "http/outbound.h"
+#include "store/store_int.h"
+#include "base/timeutil.h"
+
+/* ---- reads for the scheduler ---- */
+
+static const char SQL_PENDING[] =
+    "SELECT " HS_DELIVERY_COLS " FROM deliveries WHERE status = 'pending' ORDER BY destination_id, id";
+
+int hs_store_pending_deliveries(hs_store *s, hs_delivery **out, size_t *n, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    hs_conn *c = hs_reader_get(s, err);
+    if (!c) return err->code;
+    int rc = hs_deliveries_select(c, SQL_PENDING, NULL, out, n, err);
+    hs_reader_put(s, c);
+    return rc;
+}
+
+int hs_store_circuits(hs_store *s, hs_circuit_row **out, size_t *n, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    *out = NULL;
+    *n = 0;
+    hs_conn *c = hs_reader_get(s, err);
+    if (!c) return err->code;
+    sqlite3_stmt *st = hs_stmt(c,
+                               "SELECT destination_id, state, consecutive_failures, opened_at, next_probe_at, "
+                               "last_transition_at FROM circuits ORDER BY destination_id",
+                               err);
+    int rc = st ? SQLITE_OK : SQLITE_ERROR, ret = st ? HS_OK : err->code;
+    size_t cap = 0;
+    while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 8;
+            *out = hs_realloc(*out, cap * sizeof **out);
+        }
+        hs_circuit_row *r = &(*out)[(*n)++];
+        hs_col_copy(r->destination_id, sizeof r->destination_id, st, 0);
+        hs_col_copy(r->state, sizeof r->state, st, 1);
+        r->consecutive_failures = sqlite3_column_int(st, 2);
+        r->opened_at = (uint64_t)sqlite3_column_int64(st, 3);
+        r->next_probe_at = (uint64_t)sqlite3_column_int64(st, 4);
+        r->last_transition_at = (uint64_t)sqlite3_column_int64(st, 5);
+    }
+    if (st && rc != SQLITE_DONE) {
+        ret = hs_sqlite_fail(err, c->db, rc, "reading circuit states");
+        hs_free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    hs_stmt_done(c, st);
+    hs_reader_put(s, c);
+    return ret;
+}
+
+/* ---- recording an attempt (async, writer thread) ---- */
+
+typedef struct attempt_box {
+    hs_attempt_op op; /* first: the public part */
+    hs_wop w;
+} attempt_box;
+
+hs_attempt_op *hs_attempt_op_new(void) {
+    attempt_box *b = hs_calloc(1, sizeof *b);
+    b->op.priv_ = b;
+    return &b->op;
+}
+
+void hs_attempt_op_free(hs_attempt_op *op) {
+    if (!op) return;
+    hs_attempt_rec *a = &op->a;
+    hs_free(a->request_url);
+    hs_free(a->request_method);
+    hs_free(a->request_headers);
+    hs_free(a->response_headers);
+    hs_free(a->response_body);
+    hs_free(a->error);
+    hs_free(op->priv_);
+}
+
+static const char SQL_ATTEMPT_INSERT[] =
+    "INSERT INTO delivery_attempts(id, delivery_id, event_id, destination_id, connection_id, attempt_number, "
+    "status, request_url, request_method, request_headers, response_status, response_headers, response_body, "
+    "duration_ms, error, next_retry_at, is_dlq, dlq_at, created_at) "
+    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
+/* a delivery cancelled meanwhile (its destination deleted) stays cancelled */
+static const char SQL_DELIVERY_SETTLE[] = "UPDATE deliveries SET status = ?2, attempts = ?3, next_attempt_at = ?4, "
+                                          "updated_at = ?5 WHERE id = ?1 AND status = 'pending'";
+/* ?2 of the event's deliveries ended, ?3 of them in the DLQ: once none is
+ * open the status says how it went */
+static const char SQL_EVENT_SETTLE[] =
+    "UPDATE events SET open_deliveries = open_deliveries - ?2, failed_deliveries = failed_deliveries + ?3, "
+    "status = CASE WHEN open_deliveries > ?2 THEN status WHEN failed_deliveries + ?3 > 0 THEN 'failed' "
+    "ELSE 'delivered' END WHERE id = ?1";
+/* one of its deliveries is open again (a manual retry of a DLQ'd one) */
+static const char SQL_EVENT_REOPEN[] =
+    "UPDATE events SET open_deliveries = open_deliveries + 1, failed_deliveries = max(failed_deliveries - 1, 0), "
+    "status = 'processing' WHERE id = ?1";
+static const char SQL_CIRCUIT_SAVE[] =
+    "INSERT OR REPLACE INTO circuits(destination_id, state, consecutive_failures, opened_at, next_probe_at, "
+    "last_transition_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)";
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v) {
+    if (v)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static void bind_int_or_null(sqlite3_stmt *st, int i, uint64_t v) {
+    if (v)
+        sqlite3_bind_int64(st, i, (int64_t)v);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/* Step a statement that returns no rows; HS_OK or err filled. */
+static int step_done(hs_conn *w, sqlite3_stmt *st, const char *what, hs_error *err) {
+    int rc = sqlite3_step(st);
+    hs_stmt_done(w, st);
+    return rc == SQLITE_DONE ? HS_OK : hs_sqlite_fail(err, w->db, rc, what);
+}
+
+/* Run sql with ?1 = id and, when it has one, ?2 = num; no rows back. */
+static int run_keyed(hs_conn *w, const char *sql, const char *id, int64_t num, const char *what, hs_error *err) {
+    sqlite3_stmt *st = hs_stmt(w, sql, err);
+    if (!st) return err->code;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    if (sqlite3_bind_parameter_count(st) >= 2) sqlite3_bind_int64(st, 2, num);
+    return step_done(w, st, what, err);
+}
+
+typedef struct settle {
+    char event_id[HS_ID_MAX]; /* the map's key */
+    int settled, failed;
+} settle;
+
+/* The delivery just left pending (the UPDATE before changed one row):
+ * count that on its event, written by hs_settles_flush. */
+static void settle_event(hs_store *s, const char *event_id, bool dlq) {
+    if (sqlite3_changes(s->writer.db) != 1) return; /* cancelled meanwhile: counted then */
+    settle *e = hs_idmap_get(&s->settles, event_id);
+    if (!e) {
+        e = hs_calloc(1, sizeof *e);
+        hs_id_copy(e->event_id, event_id);
+        hs_idmap_put(&s->settles, e->event_id, e);
+    }
+    e->settled++;
+    e->failed += dlq;
+}
+
+static void free_settle(void *value, void *ud) {
+    (void)ud;
+    hs_free(value);
+}
+
+void hs_settles_clear(hs_store *s) {
+    hs_idmap_each(&s->settles, free_settle, NULL);
+    hs_idmap_free(&s->settles);
+}
+
+typedef struct flush_ctx {
+    hs_store *s;
+    hs_error *err;
+    int rc;
+} flush_ctx;
+
+static void flush_one(void *value, void *ud) {
+    flush_ctx *f = ud;
+    const settle *e = value;
+    if (f->rc != HS_OK) return; /* the group fails: the rest does not matter */
+    sqlite3_stmt *st = hs_stmt(&f->s->writer, SQL_EVENT_SETTLE, f->err);
+    if (!st) {
+        f->rc = f->err->code;
+        return;
+    }
+    sqlite3_bind_text(st, 1, e->event_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, e->settled);
+    sqlite3_bind_int(st, 3, e->failed);
+    f->rc = step_done(&f->s->writer, st, "updating the event status", f->err);
+}
+
+int hs_settles_flush(hs_store *s, hs_error *err) {
+    flush_ctx f = {.s = s, .err = err, .rc = HS_OK};
+    hs_idmap_each(&s->settles, flush_one, &f);
+    hs_settles_clear(s);
+    return f.rc;
+}
+
+static int record_attempt(hs_store *s, const hs_attempt_rec *a, hs_error *err) {
+    hs_conn *w = &s->writer;
+    sqlite3_stmt *st = hs_stmt(w, SQL_ATTEMPT_INSERT, err);
+    if (!st) return err->code;
+    sqlite3_bind_text(st, 1, a->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, a->delivery_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, a->event_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, a->destination_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, a->connection_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 6, a->attempt_number);
+    sqlite3_bind_text(st, 7, a->success ? "success" : "failed", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, a->request_url ? a->request_url : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, a->request_method ? a->request_method : "", -1, SQLITE_STATIC);
+    char *rq = hs_headers_json(a->request_headers, a->request_headers_len, false);
+    char *rs = hs_headers_json(a->response_headers, a->response_headers_len, true);
+    sqlite3_bind_text(st, 10, rq ? rq : "{}", -1, SQLITE_STATIC);
+    bind_int_or_null(st, 11, (uint64_t)(a->response_status > 0 ? a->response_status : 0));
+    bind_text_or_null(st, 12, rs);
+    if (a->response_body)
+        sqlite3_bind_blob64(st, 13, a->response_body, a->response_body_len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 13);
+    sqlite3_bind_int64(st, 14, (int64_t)a->duration_ms);
+    bind_text_or_null(st, 15, a->error);
+    bind_int_or_null(st, 16, a->next_retry_at);
+    sqlite3_bind_int(st, 17, a->is_dlq ? 1 : 0);
+    bind_int_or_null(st, 18, a->is_dlq ? a->dlq_at : 0);
+    sqlite3_bind_int64(st, 19, (int64_t)a->created_at);
+    int rc = step_done(w, st, "recording the attempt", err);
+    hs_free(rq);
+    hs_free(rs);
+    if (rc != HS_OK) return rc;
+
+    const char *status = a->success ? "delivered" : a->is_dlq ? "dlq" : "pending";
+    st = hs_stmt(w, SQL_DELIVERY_SETTLE, err);
+    if (!st) return err->code;
+    sqlite3_bind_text(st, 1, a->delivery_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, a->attempt_number);
+    sqlite3_bind_int64(st, 4, (int64_t)a->next_retry_at);
+    sqlite3_bind_int64(st, 5, (int64_t)a->created_at);
+    rc = step_done(w, st, "updating the delivery", err); /* resets it; sqlite3_changes still tells */
+    if (rc == HS_OK && strcmp(status, "pending") != 0) settle_event(s, a->event_id, a->is_dlq);
+    return rc;
+}
+
+static int save_circuit(hs_conn *w, const hs_circuit_row *c, hs_error *err) {
+    sqlite3_stmt *st = hs_stmt(w, SQL_CIRCUIT_SAVE, err);
+    if (!st) return err->code;
+    sqlite3_bind_text(st, 1, c->destination_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, c->state, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, c->consecutive_failures);
+    sqlite3_bind_int64(st, 4, (int64_t)c->opened_at);
+    sqlite3_bind_int64(st, 5, (int64_t)c->next_probe_at);
+    sqlite3_bind_int64(st, 6, (int64_t)c->last_transition_at);
+    return step_done(w, st, "saving the circuit state", err);
+}
+
+static int attempt_exec(hs_store *s, hs_wop *w) {
+    hs_attempt_op *op = w->ud;
+    int rc = HS_OK;
+    if (op->has_attempt) rc = record_attempt(s, &op->a, &w->err);
+    if (rc == HS_OK && op->has_circuit) rc = save_circuit(&s->writer, &op->circuit, &w->err);
+    w->wrote = rc != HS_OK; /* no savepoint (see run_op): a failure fails the group */
+    return rc;
+}
+
+static void attempt_complete(hs_wop *w) {
+    hs_attempt_op *op = w->ud;
+    if (w->status != HS_OK)
+        op->err = w->err; /* 450 bytes: not copied for every delivered attempt */
+    else
+        hs_error_clear(&op->err);
+    op->cb(op, w->status);
+}
+
+int hs_store_attempt_commit(hs_store *s, hs_attempt_op *op) {
+    hs_error_clear(&op->err);
+    if (!op->cb || !op->priv_)
+        return hs_error_set(&op->err, HS_ERR_INTERNAL, NULL, "an attempt op needs a callback and hs_attempt_op_new");
+    hs_wop *w = &((attempt_box *)op->priv_)->w;
+    memset(w, 0, sizeof *w);
+    w->exec = attempt_exec;
+    w->no_savepoint = true;
+    w->ud = op;
+    w->complete = attempt_complete;
+    return hs_writer_submit_async(s, w, &op->err);
+}
+
+/* ---- cancelling (a destination is deleted) ---- */
+
+/* The end of the CASE that settles an event none of whose deliveries is
+ * pending any more, once failure was ruled out: delivered when one of them
+ * was, else cancelled (every delivery it had was cancelled). An event is
+ * never processing without a pending delivery. */
+#define SQL_SETTLED_NOT_FAILED                                                                                         \
+    "WHEN EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id AND d.status = 'delivered') "                \
+    "THEN 'delivered' ELSE 'cancelled' END"
+
+static const char SQL_CANCEL_SETTLE_EVENTS[] =
+    "UPDATE events SET open_deliveries = open_deliveries - (SELECT count(*) FROM deliveries d WHERE d.event_id = "
+    "events.id AND d.destination_id = ?1 AND d.status = 'pending'), status = CASE WHEN open_deliveries - (SELECT "
+    "count(*) FROM deliveries d WHERE d.event_id = events.id AND d.destination_id = ?1 AND d.status = 'pending') > 0 "
+    "THEN status WHEN failed_deliveries > 0 THEN 'failed' " SQL_SETTLED_NOT_FAILED " WHERE id IN (SELECT event_id "
+    "FROM deliveries WHERE destination_id = ?1 AND status = 'pending')";
+static const char SQL_CANCEL[] = "UPDATE deliveries SET status = 'cancelled', updated_at = ?2 WHERE destination_id = "
+                                 "?1 AND status = 'pending'";
+
+int hs_deliveries_cancel(hs_conn *w, const char *destination_id, uint64_t now, hs_error *err) {
+    /* the events first, while their pending deliveries can still be counted */
+    int rc =
+        run_keyed(w, SQL_CANCEL_SETTLE_EVENTS, destination_id, 0, "settling the events of cancelled deliveries", err);
+    if (rc == HS_OK) rc = run_keyed(w, SQL_CANCEL, destination_id, (int64_t)now, "cancelling deliveries", err);
+    return rc;
+}
+
+/* ---- at start: what a deleted destination left behind ---- */
+
+/* pending deliveries of destinations that no longer exist (a retry of one
+ * before 409 refused it, or a database edited by hand) */
+static const char SQL_ORPHAN_DESTINATIONS[] = "SELECT DISTINCT destination_id FROM deliveries WHERE status = "
+                                              "'pending' AND destination_id NOT IN (SELECT id FROM destinations)";
+/* events processing without a pending delivery: settled from their
+ * deliveries (the counters are rebuilt with them) */
+#define SQL_HAS_FAILED                                                                                                 \
+    "EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id AND d.status IN ('dlq', 'failed'))"
+static const char SQL_SETTLE_STRANDED[] =
+    "UPDATE events SET open_deliveries = 0, failed_deliveries = (SELECT count(*) FROM deliveries d WHERE d.event_id "
+    "= events.id AND d.status IN ('dlq', 'failed')), status = CASE WHEN " SQL_HAS_FAILED " THEN "
+    "'failed' " SQL_SETTLED_NOT_FAILED " WHERE status = 'processing' AND NOT EXISTS (SELECT 1 FROM deliveries d "
+    "WHERE d.event_id = events.id AND d.status = 'pending')";
+
+typedef struct orphan_counts {
+    size_t deliveries, events;
+} orphan_counts;
+
+static int orphans_exec(hs_store *s, hs_wop *op) {
+    orphan_counts *oc = op->ud;
+    hs_conn *w = &s->writer;
+    char(*ids)[HS_ID_MAX] = NULL;
+    size_t n = 0, cap = 0;
+    sqlite3_stmt *st = hs_stmt(w, SQL_ORPHAN_DESTINATIONS, &op->err);
+    if (!st) return op->err.code;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            ids = hs_realloc(ids, cap * sizeof *ids);
+        }
+        hs_col_copy(ids[n++], HS_ID_MAX, st, 0);
+    }
+    hs_stmt_done(w, st);
+    int ret = rc == SQLITE_DONE ? HS_OK : hs_sqlite_fail(&op->err, w->db, rc, "finding deleted destinations");
+    uint64_t now = hs_now_ms();
+    for (size_t i = 0; ret == HS_OK && i < n; i++) {
+        ret = hs_deliveries_cancel(w, ids[i], now, &op->err);
+        if (ret == HS_OK) oc->deliveries += (size_t)sqlite3_changes(w->db);
+    }
+    hs_free(ids);
+    if (ret == HS_OK) {
+        st = hs_stmt(w, SQL_SETTLE_STRANDED, &op->err);
+        if (!st) return op->err.code;
+        ret = step_done(w, st, "settling events without a pending delivery", &op->err);
+        if (ret == HS_OK) oc->events = (size_t)sqlite3_changes(w->db);
+    }
+    return ret;
+}
+
+int hs_store_settle_orphans(hs_store *s, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    orphan_counts oc = {0};
+    hs_wop op = {.exec = orphans_exec, .ud = &oc};
+    int rc = hs_writer_submit(s, &op, err);
+    if (rc == HS_OK && (oc.deliveries || oc.events))
+        hs_warn("store: cancelled %zu pending deliveries of deleted destinations; settled %zu events left "
+                "processing without a pending delivery",
+                oc.deliveries, oc.events);
+    return rc;
+}
+
+/* ---- manual retries (sync) ---- */
+
+typedef struct retry_args {
+    const char *attempt_id, *event_id;
+    hs_delivery *out; /* attempt retry: one */
+    hs_delivery *list, *skipped;
+    size_t n, nskipped;
+} retry_args;
+
+static const char SQL_REQUEUE[] =
+    "UPDATE deliveries SET status = 'pending', next_attempt_at = ?2, updated_at = ?2 WHERE id = ?1";
+static const char SQL_UNDLQ[] = "UPDATE delivery_attempts SET is_dlq = 0 WHERE delivery_id = ?1 AND is_dlq = 1";
+static const char SQL_DELIVERY_BY_ID[] = "SELECT " HS_DELIVERY_COLS " FROM deliveries WHERE id = ?1";
+static const char SQL_RETRYABLE_OF_EVENT[] =
+    "SELECT " HS_DELIVERY_COLS " FROM deliveries WHERE event_id = ?1 AND status IN ('dlq', 'failed') "
+    "ORDER BY id";
+
+/* Whether d's destination still exists. Read in the retry's transaction:
+ * a delete is a write too, so it comes wholly before (refused here) or
+ * wholly after (it cancels the requeued delivery). */
+static int destination_exists(hs_conn *w, const hs_delivery *d, bool *exists, hs_error *err) {
+    sqlite3_stmt *st = hs_stmt(w, "SELECT 1 FROM destinations WHERE id = ?1", err);
+    if (!st) return err->code;
+    sqlite3_bind_text(st, 1, d->destination_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    hs_stmt_done(w, st);
+    *exists = rc == SQLITE_ROW;
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? HS_OK : hs_sqlite_fail(err, w->db, rc, "finding the destination");
+}
+
+/* Back to pending, due now; out of the DLQ; the event is processing again. */
+static int requeue(hs_conn *w, hs_delivery *d, hs_error *err) {
+    uint64_t now = hs_now_ms();
+    int rc = run_keyed(w, SQL_REQUEUE, d->id, (int64_t)now, "requeueing the delivery", err);
+    if (rc == HS_OK) rc = run_keyed(w, SQL_UNDLQ, d->id, 0, "taking the delivery out of the DLQ", err);
+    if (rc == HS_OK) rc = run_keyed(w, SQL_EVENT_REOPEN, d->event_id, 0, "updating the event status", err);
+    snprintf(d->status, sizeof d->status, "pending");
+    d->next_attempt_at = now;
+    d->updated_at = now;
+    return rc;
+}
+
+static int attempt_retry_exec(hs_store *s, hs_wop *op) {
+    retry_args *ra = op->ud;
+    hs_conn *w = &s->writer;
+    sqlite3_stmt *st = hs_stmt(w, "SELECT delivery_id FROM delivery_attempts WHERE id = ?1", &op->err);
+    if (!st) return op->err.code;
+    sqlite3_bind_text(st, 1, ra->attempt_id, -1, SQLITE_STATIC);
+    char delivery_id[HS_ID_MAX] = "";
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) hs_col_copy(delivery_id, sizeof delivery_id, st, 0);
+    hs_stmt_done(w, st);
+    if (rc == SQLITE_DONE)
+        return hs_error_set(&op->err, HS_ERR_NOTFOUND, NULL, "no delivery attempt %s", ra->attempt_id);
+    if (rc != SQLITE_ROW) return hs_sqlite_fail(&op->err, w->db, rc, "finding the attempt");
+    hs_delivery *d;
+    size_t n;
+    int ret = hs_deliveries_select(w, SQL_DELIVERY_BY_ID, delivery_id, &d, &n, &op->err);
+    if (ret != HS_OK) return ret;
+    bool exists = false;
+    if (n == 0 || (strcmp(d->status, "dlq") != 0 && strcmp(d->status, "failed") != 0))
+        ret = hs_error_set(&op->err, HS_ERR_CONFLICT, NULL,
+                           "delivery %s is %s; only dead-lettered or failed deliveries can be retried", delivery_id,
+                           n ? d->status : "gone");
+    else
+        ret = destination_exists(w, d, &exists, &op->err);
+    if (ret == HS_OK && !exists)
+        ret = hs_error_set(&op->err, HS_ERR_CONFLICT, NULL, "delivery %s cannot be retried: destination %s was deleted",
+                           delivery_id, d->destination_id);
+    if (ret == HS_OK) ret = requeue(w, d, &op->err);
+    if (ret == HS_OK) *ra->out = *d;
+    hs_free(d);
+    return ret;
+}
+
+int hs_store_attempt_retry(hs_store *s, const char *attempt_id, hs_delivery *out, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    if (!attempt_id || !out) return hs_error_set(err, HS_ERR_INVALID, NULL, "bad retry request");
+    retry_args ra = {.attempt_id = attempt_id, .out = out};
+    hs_wop op = {.exec = attempt_retry_exec, .ud = &ra};
+    return hs_writer_submit(s, &op, err);
+}
+
+static void event_retry_undo(hs_wop *op) {
+    retry_args *ra = op->ud;
+    hs_free(ra->list);
+    hs_free(ra->skipped);
+    ra->list = ra->skipped = NULL;
+    ra->n = ra->nskipped = 0;
+}
+
+/* Split the retryable deliveries in place: those whose destination exists
+ * stay in list, the others move to skipped. */
+static int split_deleted(hs_conn *w, retry_args *ra, hs_error *err) {
+    ra->skipped = hs_malloc((ra->n ? ra->n : 1) * sizeof *ra->skipped);
+    size_t keep = 0;
+    for (size_t i = 0; i < ra->n; i++) {
+        bool exists = false;
+        int rc = destination_exists(w, &ra->list[i], &exists, err);
+        if (rc != HS_OK) return rc;
+        if (exists)
+            ra->list[keep++] = ra->list[i];
+        else
+            ra->skipped[ra->nskipped++] = ra->list[i];
+    }
+    ra->n = keep;
+    return HS_OK;
+}
+
+static int event_retry_exec(hs_store *s, hs_wop *op) {
+    retry_args *ra = op->ud;
+    hs_conn *w = &s->writer;
+    sqlite3_stmt *st = hs_stmt(w, "SELECT 1 FROM events WHERE id = ?1", &op->err);
+    if (!st) return op->err.code;
+    sqlite3_bind_text(st, 1, ra->event_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    hs_stmt_done(w, st);
+    if (rc == SQLITE_DONE) return hs_error_set(&op->err, HS_ERR_NOTFOUND, NULL, "no event %s", ra->event_id);
+    if (rc != SQLITE_ROW) return hs_sqlite_fail(&op->err, w->db, rc, "finding the event");
+    int ret = hs_deliveries_select(w, SQL_RETRYABLE_OF_EVENT, ra->event_id, &ra->list, &ra->n, &op->err);
+    if (ret == HS_OK) ret = split_deleted(w, ra, &op->err);
+    if (ret == HS_OK && ra->n == 0 && ra->nskipped == 0)
+        ret = hs_error_set(&op->err, HS_ERR_CONFLICT, NULL, "event %s has no dead-lettered or failed deliveries",
+                           ra->event_id);
+    else if (ret == HS_OK && ra->n == 0)
+        ret = hs_error_set(&op->err, HS_ERR_CONFLICT, NULL,
+                           "event %s has nothing to retry: destination %s was deleted (%zu dead-lettered "
+                           "deliveries to deleted destinations)",
+                           ra->event_id, ra->skipped[0].destination_id, ra->nskipped);
+    for (size_t i = 0; ret == HS_OK && i < ra->n; i++) ret = requeue(w, &ra->list[i], &op->err);
+    if (ret != HS_OK) event_retry_undo(op);
+    return ret;
+}
+
+int hs_store_event_retry(hs_store *s, const char *event_id, hs_event_retry *out, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    if (!out) return hs_error_set(err, HS_ERR_INVALID, NULL, "bad retry request");
+    memset(out, 0, sizeof *out);
+    if (!event_id) return hs_error_set(err, HS_ERR_INVALID, NULL, "bad retry request");
+    retry_args ra = {.event_id = event_id};
+    hs_wop op = {.exec = event_retry_exec, .undo = event_retry_undo, .ud = &ra};
+    int rc = hs_writer_submit(s, &op, err);
+    if (rc == HS_OK) {
+        out->queued = ra.list;
+        out->n = ra.n;
+        out->skipped = ra.skipped;
+        out->nskipped = ra.nskipped;
+    }
+    return rc;
+}
+
+/* ---- reads for the API ---- */
+
+#define ATTEMPT_COLS                                                                                                   \
+    "id, delivery_id, event_id, destination_id, connection_id, attempt_number, status, request_url, "                  \
+    "request_method, request_headers, response_status, response_headers, response_body, duration_ms, error, "          \
+    "next_retry_at, is_dlq, dlq_at, created_at"
+
+static json_t *time_or_null(sqlite3_stmt *st, int col) {
+    if (sqlite3_column_type(st, col) == SQLITE_NULL) return json_null();
+    return hs_json_time((uint64_t)sqlite3_column_int64(st, col));
+}
+
+static json_t *text_col(sqlite3_stmt *st, int col) {
+    if (sqlite3_column_type(st, col) == SQLITE_NULL) return json_null();
+    return hs_json_text((const char *)sqlite3_column_text(st, col));
+}
+
+/* A JSON object column, parsed (null when missing or unparsable). */
+static json_t *object_col(sqlite3_stmt *st, int col) {
+    if (sqlite3_column_type(st, col) == SQLITE_NULL) return json_null();
+    json_t *v = json_loads((const char *)sqlite3_column_text(st, col), 0, NULL);
+    return v ? v : json_null();
+}
+
+static json_t *attempt_from_row(sqlite3_stmt *st) {
+    json_t *o = json_object();
+    static const char *const text_names[] = {"id", "delivery_id", "event_id", "destination_id", "connection_id"};
+    for (int i = 0; i < 5; i++) json_object_set_new(o, text_names[i], text_col(st, i));
+    json_object_set_new(o, "attempt_number", json_integer(sqlite3_column_int(st, 5)));
+    json_object_set_new(o, "status", text_col(st, 6));
+    json_object_set_new(o, "request_url", text_col(st, 7));
+    json_object_set_new(o, "request_method", text_col(st, 8));
+    json_object_set_new(o, "request_headers", object_col(st, 9));
+    json_object_set_new(o, "response_status",
+                        sqlite3_column_type(st, 10) == SQLITE_NULL ? json_null()
+                                                                   : json_integer(sqlite3_column_int(st, 10)));
+    json_object_set_new(o, "response_headers", object_col(st, 11));
+    json_t *body = json_null();
+    if (sqlite3_column_type(st, 12) != SQLITE_NULL) {
+        /* the blob as text: kept bytes that are not UTF-8 read as Latin-1 */
+        const char *b = sqlite3_column_blob(st, 12);
+        size_t len = (size_t)sqlite3_column_bytes(st, 12);
+        char *z = hs_malloc(len + 1);
+        if (len) memcpy(z, b, len);
+        z[len] = '\0';
+        body = hs_json_text(z);
+        hs_free(z);
+    }
+    json_object_set_new(o, "response_body", body);
+    json_object_set_new(o, "duration_ms", json_integer(sqlite3_column_int64(st, 13)));
+    json_object_set_new(o, "error", text_col(st, 14));
+    json_object_set_new(o, "next_retry_at", time_or_null(st, 15));
+    json_object_set_new(o, "is_dlq", json_boolean(sqlite3_column_int(st, 16) != 0));
+    json_object_set_new(o, "dlq_at", time_or_null(st, 17));
+    json_object_set_new(o, "created_at", time_or_null(st, 18));
+    return o;
+}
+
+/* Rows of st as an array of attempt objects. */
+static int collect_attempts(hs_conn *c, sqlite3_stmt *st, size_t limit, json_t **items, bool *more, hs_error *err) {
+    json_t *arr = json_array();
+    int rc;
+    if (more) *more = false;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (limit && json_array_size(arr) == limit) {
+            if (more) *more = true;
+            rc = SQLITE_DONE;
+            break;
+        }
+        json_array_append_new(arr, attempt_from_row(st));
+    }
+    if (rc != SQLITE_DONE) {
+        json_decref(arr);
+        return hs_sqlite_fail(err, c->db, rc, "reading delivery attempts");
+    }
+    *items = arr;
+    return HS_OK;
+}
+
+int hs_store_attempt_list(hs_store *s, const hs_attempt_query *q, json_t **items, bool *has_more, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    *items = NULL;
+    *has_more = false;
+    if (!q || q->page.limit < 1 || q->page.limit > 100)
+        return hs_error_set(err, HS_ERR_INVALID, "limit", "must be 1 to 100");
+    hs_buf sql;
+    hs_buf_init(&sql, 2048);
+    hs_buf_appends(&sql, "SELECT " ATTEMPT_COLS " FROM delivery_attempts a WHERE 1");
+    /* through the event's deliveries: attempts have no index by event */
+    if (q->event_id)
+        hs_buf_appends(&sql, " AND delivery_id IN (SELECT id FROM deliveries WHERE event_id = :event_id)"
+                             " AND event_id = :event_id");
+    if (q->destination_id) hs_buf_appends(&sql, " AND destination_id = :destination_id");
+    if (q->connection_id) hs_buf_appends(&sql, " AND connection_id = :connection_id");
+    if (q->dlq_only) hs_buf_appends(&sql, " AND is_dlq = 1");
+    if (q->status && strcmp(q->status, "pending") == 0) /* the latest attempt of a delivery that waits for its retry */
+        hs_buf_appends(&sql, " AND status = 'failed' AND next_retry_at IS NOT NULL AND is_dlq = 0"
+                             " AND id = (SELECT max(id) FROM delivery_attempts b WHERE b.delivery_id = a.delivery_id)"
+                             " AND delivery_id IN (SELECT id FROM deliveries WHERE status = 'pending')");
+    else if (q->status)
+        hs_buf_appends(&sql, " AND status = :status");
+    if (q->page.cursor) hs_buf_appends(&sql, " AND id < :cursor");
+    hs_buf_appends(&sql, " ORDER BY id DESC LIMIT :limit");
+    hs_conn *c = hs_reader_get(s, err);
+    sqlite3_stmt *st = c ? hs_stmt(c, sql.data, err) : NULL;
+    hs_buf_free(&sql);
+    if (!st) {
+        if (c) hs_reader_put(s, c);
+        return err->code;
+    }
+    hs_bind_opt_text(st, ":event_id", q->event_id);
+    hs_bind_opt_text(st, ":destination_id", q->destination_id);
+    hs_bind_opt_text(st, ":connection_id", q->connection_id);
+    hs_bind_opt_text(st, ":status", q->status);
+    hs_bind_opt_text(st, ":cursor", q->page.cursor);
+    hs_bind_opt_int(st, ":limit", q->page.limit + 1);
+    int rc = collect_attempts(c, st, (size_t)q->page.limit, items, has_more, err);
+    hs_stmt_done(c, st);
+    hs_reader_put(s, c);
+    return rc;
+}
+
+int hs_store_attempt_get(hs_store *s, const char *id, json_t **out, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    *out = NULL;
+    hs_conn *c = hs_reader_get(s, err);
+    if (!c) return err->code;
+    sqlite3_stmt *st = hs_stmt(c, "SELECT " ATTEMPT_COLS " FROM delivery_attempts WHERE id = ?1", err);
+    json_t *arr = NULL;
+    int rc = st ? HS_OK : err->code;
+    if (st) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        rc = collect_attempts(c, st, 0, &arr, NULL, err);
+    }
+    hs_stmt_done(c, st);
+    hs_reader_put(s, c);
+    if (rc != HS_OK) return rc;
+    if (json_array_size(arr) == 0) {
+        json_decref(arr);
+        return hs_error_set(err, HS_ERR_NOTFOUND, NULL, "no delivery attempt %s", id);
+    }
+    *out = json_incref(json_array_get(arr, 0));
+    json_decref(arr);
+    return HS_OK;
+}
+
+int hs_store_event_attempts(hs_store *s, const char *event_id, json_t **items, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    *items = NULL;
+    hs_conn *c = hs_reader_get(s, err);
+    if (!c) return err->code;
+    sqlite3_stmt *st = hs_stmt(c,
+                               "SELECT " ATTEMPT_COLS " FROM delivery_attempts WHERE delivery_id IN "
+                               "(SELECT id FROM deliveries WHERE event_id = ?1) ORDER BY id",
+                               err);
+    int rc = st ? HS_OK : err->code;
+    if (st) {
+        sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
+        rc = collect_attempts(c, st, 0, items, NULL, err);
+    }
+    hs_stmt_done(c, st);
+    hs_reader_put(s, c);
+    return rc;
+}

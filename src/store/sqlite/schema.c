@@ -1,0 +1,229 @@
+/* src/store/sqlite/schema.c — the SQLite schema, versioned in code.
+ *
+ * PRAGMA user_version holds the number of steps applied. Steps are
+ * append-only: a released step is never edited, a change is a new step. Each
+ * step runs in its own transaction together with the user_version bump, so a
+ * crash leaves the database at one version or the next, never in between.
+ * PRAGMA application_id marks the file as ours, so hookstream neither adopts
+ * another program's database nor lets an older build write to a newer schema.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "store/store_int.h"
+
+#define HS_APPLICATION_ID 0x686b7374 /* "hkst" */
+
+static const char *const steps[] = {
+    /* 1: initial schema. Resources keep their JSON doc plus the columns that
+     * are looked up or filtered on. No foreign keys from events or
+     * deliveries to resources: history outlives the resources it names.
+     * None from deliveries to events either: the check would cost a lookup
+     * per delivery on the ingest path, and both rows are written together
+     * (retention deletes deliveries with their event). Deliveries are small
+     * rows always found by id: WITHOUT ROWID saves the extra id index. */
+    "CREATE TABLE api_keys ("
+    "  id TEXT PRIMARY KEY,"
+    "  key_hash TEXT NOT NULL UNIQUE,"
+    "  name TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE sources ("
+    "  id TEXT PRIMARY KEY,"
+    "  slug TEXT UNIQUE,"
+    "  status TEXT NOT NULL,"
+    "  doc TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL);"
+    "CREATE TABLE destinations ("
+    "  id TEXT PRIMARY KEY,"
+    "  slug TEXT UNIQUE,"
+    "  status TEXT NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  doc TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL);"
+    "CREATE TABLE connections ("
+    "  id TEXT PRIMARY KEY,"
+    "  source_id TEXT NOT NULL REFERENCES sources(id),"
+    "  destination_id TEXT NOT NULL REFERENCES destinations(id),"
+    "  enabled INTEGER NOT NULL,"
+    "  doc TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL);"
+    "CREATE INDEX connections_source ON connections(source_id, enabled);"
+    "CREATE INDEX connections_destination ON connections(destination_id);"
+    "CREATE TABLE events ("
+    "  id TEXT PRIMARY KEY,"
+    "  source_id TEXT NOT NULL,"
+    "  method TEXT NOT NULL,"
+    "  path TEXT NOT NULL,"
+    "  query TEXT NOT NULL,"
+    "  headers TEXT NOT NULL,"
+    "  body BLOB NOT NULL,"
+    "  source_ip TEXT NOT NULL,"
+    "  content_type TEXT NOT NULL,"
+    "  received_at INTEGER NOT NULL,"
+    "  status TEXT NOT NULL);"
+    "CREATE INDEX events_source ON events(source_id, id);"
+    "CREATE INDEX events_status ON events(status, id);"
+    "CREATE TABLE deliveries ("
+    "  id TEXT PRIMARY KEY,"
+    "  event_id TEXT NOT NULL,"
+    "  destination_id TEXT NOT NULL,"
+    "  connection_id TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_attempt_at INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX deliveries_event ON deliveries(event_id);"
+    "CREATE INDEX deliveries_destination ON deliveries(destination_id, status, next_attempt_at);",
+
+    /* 2: the DeliveryScheduler's records. One row per attempt (bodies up to
+     * 4 KiB: a rowid table); the DLQ is the attempts with is_dlq = 1, kept in
+     * a partial index. Circuit breaker state per destination. */
+    "CREATE TABLE delivery_attempts ("
+    "  id TEXT PRIMARY KEY,"
+    "  delivery_id TEXT NOT NULL,"
+    "  event_id TEXT NOT NULL,"
+    "  destination_id TEXT NOT NULL,"
+    "  connection_id TEXT NOT NULL,"
+    "  attempt_number INTEGER NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  request_url TEXT NOT NULL,"
+    "  request_method TEXT NOT NULL,"
+    "  request_headers TEXT NOT NULL,"
+    "  response_status INTEGER,"
+    "  response_headers TEXT,"
+    "  response_body BLOB,"
+    "  duration_ms INTEGER NOT NULL,"
+    "  error TEXT,"
+    "  next_retry_at INTEGER,"
+    "  is_dlq INTEGER NOT NULL DEFAULT 0,"
+    "  dlq_at INTEGER,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE INDEX attempts_event ON delivery_attempts(event_id, id);"
+    "CREATE INDEX attempts_delivery ON delivery_attempts(delivery_id, id);"
+    "CREATE INDEX attempts_destination ON delivery_attempts(destination_id, id);"
+    "CREATE INDEX attempts_dlq ON delivery_attempts(id) WHERE is_dlq = 1;"
+    "CREATE TABLE circuits ("
+    "  destination_id TEXT PRIMARY KEY,"
+    "  state TEXT NOT NULL,"
+    "  consecutive_failures INTEGER NOT NULL,"
+    "  opened_at INTEGER NOT NULL,"
+    "  next_probe_at INTEGER NOT NULL,"
+    "  last_transition_at INTEGER NOT NULL) WITHOUT ROWID;"
+    /* how many of an event's deliveries are still pending, and how many
+     * ended in the DLQ: the event's status follows from these without
+     * reading its deliveries on every attempt (fan-out would make that
+     * quadratic) */
+    "ALTER TABLE events ADD COLUMN open_deliveries INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE events ADD COLUMN failed_deliveries INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE events SET open_deliveries = (SELECT count(*) FROM deliveries d WHERE d.event_id = events.id AND "
+    "d.status = 'pending') WHERE status = 'processing';",
+
+    /* 3: index only the pending deliveries by destination: every lookup by
+     * destination asks for the pending ones (rebuilding the schedulers at
+     * start, cancelling when a destination goes), and an entry that also
+     * held status and next_attempt_at moved on every attempt (a delete and
+     * an insert), while the settled ones piled up in it forever. Now an
+     * attempt that settles a delivery deletes its entry, a retry touches
+     * none. */
+    "DROP INDEX deliveries_destination;"
+    "CREATE INDEX deliveries_pending ON deliveries(destination_id, id) WHERE status = 'pending';",
+
+    /* 4: an event's attempts are found through its deliveries
+     * (deliveries_event, then attempts_delivery): one index less to write
+     * on every attempt. */
+    "DROP INDEX attempts_event;",
+};
+
+#define NSTEPS ((int)(sizeof steps / sizeof steps[0]))
+
+int hs_schema_version(void) { return NSTEPS; }
+
+static int read_int(sqlite3 *db, const char *sql, int *out) {
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK) return rc;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int(st, 0);
+        rc = SQLITE_OK;
+    } else if (rc == SQLITE_DONE) {
+        *out = 0;
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int fail(sqlite3 *db, int rc, const char *path, hs_error *err) {
+    if (rc == SQLITE_NOTADB)
+        return hs_error_set(err, HS_ERR_IO, "db", "%s is not a SQLite database (or it is encrypted)", path);
+    return hs_error_set(err, HS_ERR_IO, "db", "reading the schema of %s: %s", path, sqlite3_errmsg(db));
+}
+
+/* Refuse what we must not write to: a newer schema, another program's file. */
+static int check_ownership(sqlite3 *db, const char *path, hs_error *err) {
+    int version = 0, app_id = 0, ntables = 0;
+    int rc = read_int(db, "PRAGMA user_version", &version);
+    if (rc == SQLITE_OK) rc = read_int(db, "PRAGMA application_id", &app_id);
+    if (rc == SQLITE_OK) rc = read_int(db, "SELECT count(*) FROM sqlite_master", &ntables);
+    if (rc != SQLITE_OK) return fail(db, rc, path, err);
+    if (app_id != 0 && app_id != HS_APPLICATION_ID)
+        return hs_error_set(err, HS_ERR_INVALID, "db", "%s belongs to another application (application_id %d)", path,
+                            app_id);
+    if (version == 0 && ntables > 0)
+        return hs_error_set(err, HS_ERR_INVALID, "db",
+                            "%s already holds tables of another application; give hookstream its own file", path);
+    if (version > NSTEPS)
+        return hs_error_set(err, HS_ERR_UNSUPPORTED, "db",
+                            "%s has schema version %d but this hookstream knows only up to %d; "
+                            "upgrade hookstream (refusing to open it to avoid damaging it)",
+                            path, version, NSTEPS);
+    return HS_OK;
+}
+
+/* Apply the step after the current version, in one transaction. Reads the
+ * version inside the transaction so two processes never apply a step twice.
+ * Sets *current to the version reached. */
+static int apply_next(sqlite3 *db, const char *path, int *current, hs_error *err) {
+    int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    int version = 0;
+    if (rc == SQLITE_OK) rc = read_int(db, "PRAGMA user_version", &version);
+    if (rc == SQLITE_OK && version < NSTEPS) {
+        rc = sqlite3_exec(db, steps[version], NULL, NULL, NULL);
+        char bump[96];
+        snprintf(bump, sizeof bump, "PRAGMA user_version = %d; PRAGMA application_id = %d", version + 1,
+                 HS_APPLICATION_ID);
+        if (rc == SQLITE_OK) rc = sqlite3_exec(db, bump, NULL, NULL, NULL);
+        if (rc == SQLITE_OK) version++;
+    }
+    if (rc == SQLITE_OK) rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        int code = hs_error_set(err, HS_ERR_IO, "db", "migrating %s to schema version %d: %s", path, version + 1,
+                                sqlite3_errmsg(db));
+        if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        return code;
+    }
+    *current = version;
+    return HS_OK;
+}
+
+int hs_schema_migrate(sqlite3 *db, const char *path, hs_error *err) {
+    int rc = check_ownership(db, path, err);
+    if (rc != HS_OK) return rc;
+    int version = 0;
+    int src = read_int(db, "PRAGMA user_version", &version);
+    if (src != SQLITE_OK) return fail(db, src, path, err);
+    int from = version;
+    while (version < NSTEPS) {
+        rc = apply_next(db, path, &version, err);
+        if (rc != HS_OK) return rc;
+    }
+    if (version > NSTEPS) return check_ownership(db, path, err); /* upgraded under us */
+    if (from != version) hs_info("store: %s migrated from schema version %d to %d", path, from, version);
+    return HS_OK;
+}

@@ -1,0 +1,370 @@
+/* src/store/store.h — durable storage behind one interface.
+ *
+ * Threads: writes go to ONE writer thread that commits them in groups (many
+ * requests per transaction, SQLite WAL + synchronous=FULL) and completes each
+ * request only after the commit that holds it is durable. Reads use their own
+ * connections from a small pool and may be called from any thread (API
+ * handlers run them on libuv's threadpool). Nothing here may be called with
+ * a lock of the caller's held for long: sync calls block until commit.
+ *
+ * Two kinds of completion:
+ *   - sync (resource writes, from worker threads): the call blocks until its
+ *     group commits and returns the result;
+ *   - async (ingest, from the loop thread): the call returns at once and the
+ *     callback runs later ON THE LOOP THREAD (via a uv_async_t), after commit.
+ *
+ * Implementations: src/store/sqlite/sqlite.c (default; a file path). A "postgres://" or
+ * "postgresql://" URL is reserved for the PostgreSQL store (later issue) and
+ * is refused with HS_ERR_UNSUPPORTED for now. Nothing outside store_*.c
+ * speaks SQL.
+ *
+ * Ownership: json_t results are new references owned by the caller; inputs
+ * are borrowed unless a comment says "stolen".
+ */
+#ifndef HS_STORE_H
+#define HS_STORE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "base/error.h"
+#include "base/id.h"
+#include "base/secretbox.h"
+
+typedef struct hs_store hs_store;
+
+/* Resources whose representation is a validated JSON document (src/core/resource.h).
+ * The doc carries "id" and the user-visible fields; the store adds
+ * "created_at" and "updated_at" (ISO 8601 strings) on every read and keeps
+ * them in columns. */
+typedef enum hs_kind { HS_KIND_SOURCE = 0, HS_KIND_DESTINATION, HS_KIND_CONNECTION, HS_KIND_COUNT } hs_kind;
+
+/* Indexed columns extracted from a doc on write, by kind:
+ *   source:      slug (unique when set), status
+ *   destination: slug (unique when set), status, type
+ *   connection:  source_id, destination_id, enabled
+ * Listing filters may name these columns only. */
+
+#define HS_STORE_MAX_QUEUE 16384 /* writer queue bound: beyond it HS_ERR_BUSY */
+#define HS_STORE_MAX_GROUP 2048  /* requests per transaction at most */
+
+/* Bucket bounds of the commit histograms (+Inf implied): commit time in
+ * microseconds, batch size in requests. */
+#define HS_STORE_HIST_BUCKETS 12
+extern const uint64_t hs_store_commit_le_us[HS_STORE_HIST_BUCKETS];
+extern const uint64_t hs_store_batch_le[HS_STORE_HIST_BUCKETS];
+
+typedef struct hs_store_stats {
+    uint64_t commits;
+    uint64_t ops_committed;
+    uint64_t commit_failures;
+    uint64_t last_batch_size;
+    uint64_t commit_ns_total;                           /* time spent in COMMIT (fsync) */
+    uint64_t queue_depth;                               /* current */
+    uint64_t commit_us_hist[HS_STORE_HIST_BUCKETS + 1]; /* per bucket, the last +Inf */
+    uint64_t batch_hist[HS_STORE_HIST_BUCKETS + 1];
+    uint64_t batch_total; /* requests over all commits, for the histogram's _sum */
+} hs_store_stats;
+
+/* Open (creating and migrating as needed). url: a file path, ":memory:" is
+ * not allowed (durability). Schema migrations are versioned in code
+ * (PRAGMA user_version) and run in one transaction each. */
+int hs_store_open(const char *url, hs_store **out, hs_error *err);
+
+/* Enable async completions on loop (loop thread; once, before hs_store_ingest). */
+int hs_store_attach_loop(hs_store *s, uv_loop_t *loop);
+
+/* Run now, on the loop thread, the completions of every async write
+ * committed so far (they would otherwise run at the loop's next wake-up).
+ * A sync write's caller uses it to see everything committed before its own
+ * write completed first, whatever order libuv serves its wake-ups in. */
+void hs_store_run_completions(hs_store *s);
+
+/* Shut down: refuse new writes (HS_ERR_CLOSED), commit what is queued,
+ * deliver the remaining async completions, join the writer thread, close the
+ * database. Call on the loop thread (if attached) after the HTTP server has
+ * stopped. If a loop was attached, its uv_async handle is uv_close()d and the
+ * store memory is freed in the close callback: run the loop (uv_run) once
+ * more afterwards. Without a loop the store is freed at once. */
+void hs_store_close(hs_store *s);
+
+void hs_store_get_stats(hs_store *s, hs_store_stats *out);
+
+/* ---- resources (sync; any thread except the loop thread) ---- */
+
+/* Secrets at rest (src/store/sqlite/resources.c): with a box, every secret of a
+ * resource doc (src/core/resource.h) is sealed as the row is written and opened as
+ * it is read, so callers only ever see clear docs; without one (tests) docs
+ * are stored as given. Set once, after open and before the first resource
+ * call; box is borrowed and must outlive the store. */
+void hs_store_set_secretbox(hs_store *s, const hs_secretbox *box);
+
+typedef struct hs_reseal_stats {
+    size_t rows;             /* resource rows read */
+    size_t clear;            /* secrets found in clear */
+    size_t rewritten;        /* rows written back */
+    bool checkpointed;       /* rows were written and the WAL then checkpointed and truncated */
+    hs_error checkpoint_err; /* why not, when rows were written but checkpointed is false */
+} hs_reseal_stats;
+
+/* Checks, and re-seals, every secret of the database file at path, on a
+ * connection of its own: before hs_store_open, or with no server running.
+ * A missing file or one without the resource tables is nothing to do. Each
+ * sealed secret must open under `from` (NULL: none may be sealed), else
+ * HS_ERR_UNAUTHORIZED naming the resource, the field and the key ids. With
+ * `to`, the rows that hold a clear secret (or every row with a secret, when
+ * to is another key than from) are written back sealed under `to`, all in
+ * one transaction with secure_delete on, and the WAL is then checkpointed
+ * and truncated, so no clear value stays in the file's free space or in
+ * the WAL. An error means nothing was committed; a checkpoint that could
+ * not finish after the commit (another connection reading) is reported in
+ * *st, not as an error. */
+int hs_store_reseal(const char *path, const hs_secretbox *from, const hs_secretbox *to, hs_reseal_stats *st,
+                    hs_error *err);
+
+/* Insert doc (must contain a fresh "id"). On success *out (if non-NULL) is
+ * the stored doc as a read would return it.
+ * Errors: HS_ERR_CONFLICT field "slug" on a duplicate slug; for connections
+ * HS_ERR_INVALID field "source_id"/"destination_id" when the referenced
+ * object does not exist. */
+int hs_store_resource_create(hs_store *s, hs_kind kind, json_t *doc, json_t **out, hs_error *err);
+
+/* Read-modify-write in one transaction: fn runs ON THE WRITER THREAD with the
+ * current doc (borrowed, includes created_at/updated_at) and returns the new
+ * doc in *updated (new reference) or an error (which aborts the change and is
+ * returned). fn must be pure CPU work (validation), no I/O, no locks.
+ * HS_ERR_NOTFOUND when id does not exist. Same constraint errors as create. */
+typedef int (*hs_update_fn)(const json_t *current, json_t **updated, void *ud, hs_error *err);
+int hs_store_resource_update(hs_store *s, hs_kind kind, const char *id, hs_update_fn fn, void *ud, json_t **out,
+                             hs_error *err);
+
+/* Delete. HS_ERR_NOTFOUND when absent. A source or destination still named
+ * by a connection: HS_ERR_CONFLICT (message names one connection id).
+ * Deleting a destination marks its pending deliveries "cancelled". */
+int hs_store_resource_delete(hs_store *s, hs_kind kind, const char *id, hs_error *err);
+
+/* Get by id (or, for sources and destinations, by slug). */
+int hs_store_resource_get(hs_store *s, hs_kind kind, const char *id_or_slug, json_t **out, hs_error *err);
+
+typedef struct hs_filter {
+    const char *field; /* an indexed column of the kind (see above) */
+    const char *value; /* compared as text; "enabled" takes "true"/"false" */
+} hs_filter;
+
+typedef struct hs_page {
+    int limit;          /* 1..100 */
+    const char *cursor; /* NULL, or the id of the last item of the previous page */
+} hs_page;
+
+/* Newest first (id descending); items strictly older than cursor.
+ * *items: new JSON array. *has_more: another page exists. */
+int hs_store_resource_list(hs_store *s, hs_kind kind, const hs_page *page, const hs_filter *filters, size_t nfilters,
+                           json_t **items, bool *has_more, hs_error *err);
+
+/* ---- events ---- */
+
+typedef struct hs_event {
+    char id[HS_ID_MAX];
+    char source_id[HS_ID_MAX];
+    char *method;
+    char *path;
+    char *query;
+    char *headers_json;  /* JSON object {lowercase-name: value} (NULL in lists) */
+    unsigned char *body; /* raw bytes (NULL in lists) */
+    size_t body_len;     /* always set */
+    char *source_ip;
+    char *content_type;   /* may be "" */
+    uint64_t received_at; /* ms */
+    char status[16];      /* received | processing | delivered | failed | cancelled */
+} hs_event;
+void hs_event_free(hs_event *e);
+
+typedef struct hs_delivery {
+    char id[HS_ID_MAX];
+    char event_id[HS_ID_MAX];
+    char destination_id[HS_ID_MAX];
+    char connection_id[HS_ID_MAX];
+    char status[16]; /* pending | delivered | failed | dlq | cancelled */
+    int attempts;
+    uint64_t next_attempt_at; /* ms, 0 when none */
+    uint64_t created_at;
+    uint64_t updated_at;
+} hs_delivery;
+
+int hs_store_event_get(hs_store *s, const char *id, hs_event **out, hs_error *err);
+
+typedef struct hs_event_query {
+    const char *source_id; /* NULL = any */
+    const char *status;    /* NULL = any */
+    uint64_t after;        /* received_at > after (ms), 0 = unbounded */
+    uint64_t before;       /* received_at < before (ms), 0 = unbounded */
+    hs_page page;
+} hs_event_query;
+
+/* Newest first. *items: array of *n events without headers/body. Free each
+ * with hs_event_free and the array with hs_free. */
+int hs_store_event_list(hs_store *s, const hs_event_query *q, hs_event ***items, size_t *n, bool *has_more,
+                        hs_error *err);
+
+/* Deliveries of one event, oldest first. Free *items with hs_free. */
+int hs_store_event_deliveries(hs_store *s, const char *event_id, hs_delivery **items, size_t *n, hs_error *err);
+
+/* ---- ingest (async; loop thread) ----
+ *
+ * One transaction (shared with the rest of its group) that: resolves the
+ * source by id or slug (absent or disabled: HS_ERR_NOTFOUND); inserts the
+ * event; and, unless the source is paused, inserts one pending delivery per
+ * enabled connection of the source whose destination is not disabled
+ * (next_attempt_at = received_at). Event status: "processing" when it has
+ * deliveries, else "received". */
+typedef struct hs_delivery_ref {
+    char id[HS_ID_MAX];
+    char destination_id[HS_ID_MAX];
+    char connection_id[HS_ID_MAX];
+} hs_delivery_ref;
+
+typedef struct hs_ingest hs_ingest;
+typedef void (*hs_ingest_cb)(hs_ingest *ing, int status);
+
+struct hs_ingest {
+    /* input: heap strings owned by the ingest, freed by hs_ingest_free */
+    char *source_ref; /* id or slug */
+    char *method;
+    char *path;
+    char *query;
+    char *headers_json;
+    char *body;
+    size_t body_len;
+    char *source_ip;
+    char *content_type;
+    uint64_t received_at; /* ms */
+    /* output, valid in the callback */
+    char event_id[HS_ID_MAX];
+    char source_id[HS_ID_MAX];
+    char event_status[16];
+    hs_delivery_ref *deliveries;
+    size_t ndeliveries;
+    hs_error err;
+    /* completion: called on the loop thread, exactly once, after commit (or
+     * with the error). The callee frees with hs_ingest_free. */
+    hs_ingest_cb cb;
+    void *ud, *ud2; /* the caller's */
+    /* private to the store */
+    void *priv_;
+};
+
+hs_ingest *hs_ingest_new(void);
+void hs_ingest_free(hs_ingest *ing);
+/* 0: accepted, cb will run. <0 (HS_ERR_CLOSED, HS_ERR_BUSY): refused at once,
+ * cb will NOT run, the caller still owns ing. */
+int hs_store_ingest(hs_store *s, hs_ingest *ing);
+
+/* ---- delivery: what the DeliveryScheduler reads and writes ---- */
+
+/* Every delivery still pending (to be attempted), ordered by destination,
+ * then arrival (id). For rebuilding the schedulers at start (any thread). */
+int hs_store_pending_deliveries(hs_store *s, hs_delivery **out, size_t *n, hs_error *err);
+
+/* The stored state of one destination's circuit breaker. */
+typedef struct hs_circuit_row {
+    char destination_id[HS_ID_MAX];
+    char state[16]; /* closed | open | half_open */
+    int consecutive_failures;
+    uint64_t opened_at, next_probe_at, last_transition_at; /* ms, 0 when none */
+} hs_circuit_row;
+int hs_store_circuits(hs_store *s, hs_circuit_row **out, size_t *n, hs_error *err);
+
+/* One attempt's outcome (DESIGN.md §3 delivery attempts). Strings are heap,
+ * owned by the op that holds the record (freed by hs_attempt_op_free). */
+typedef struct hs_attempt_rec {
+    char id[HS_ID_MAX]; /* "da_..." */
+    char delivery_id[HS_ID_MAX];
+    char event_id[HS_ID_MAX];
+    char destination_id[HS_ID_MAX];
+    char connection_id[HS_ID_MAX];
+    int attempt_number; /* 1, 2, ... */
+    bool success;
+    char *request_url;
+    char *request_method;
+    /* header lists ("name\0value\0"..., src/http/outbound.h), made JSON by the
+     * writer: the loop only copies them */
+    char *request_headers; /* secrets masked */
+    size_t request_headers_len;
+    int response_status; /* 0: no response */
+    char *response_headers;
+    size_t response_headers_len;
+    char *response_body; /* first 4 KiB */
+    size_t response_body_len;
+    uint64_t duration_ms;
+    char *error;            /* NULL on success */
+    uint64_t next_retry_at; /* ms; 0: no retry planned */
+    bool is_dlq;
+    uint64_t dlq_at;
+    uint64_t created_at;
+} hs_attempt_rec;
+
+/* An async write for the scheduler: record an attempt (insert it, move its
+ * delivery to delivered / pending (retry) / dlq, settle its event's status)
+ * and/or save a circuit state, in one transaction. cb runs on the loop
+ * thread after the commit (status 0) or failure; the callee frees the op. */
+typedef struct hs_attempt_op hs_attempt_op;
+typedef void (*hs_attempt_cb)(hs_attempt_op *op, int status);
+struct hs_attempt_op {
+    bool has_attempt;
+    hs_attempt_rec a;
+    bool has_circuit;
+    hs_circuit_row circuit;
+    hs_error err;
+    hs_attempt_cb cb;
+    void *ud;
+    void *priv_;
+};
+hs_attempt_op *hs_attempt_op_new(void);
+void hs_attempt_op_free(hs_attempt_op *op);
+/* Loop thread. 0: accepted (cb will run); <0: refused now, cb will not run. */
+int hs_store_attempt_commit(hs_store *s, hs_attempt_op *op);
+
+/* Manual retries (sync, any thread but the loop). The delivery (or, for an
+ * event, every delivery in status dlq or failed) goes back to pending, due
+ * now; its dead-lettered attempts leave the DLQ; the event is processing
+ * again. *out receives the deliveries to hand to the scheduler. A delivery
+ * whose destination was deleted is never requeued (nothing would send it):
+ * the attempt retry fails with HS_ERR_CONFLICT naming the destination; the
+ * event retry leaves it in `skipped` and fails only when nothing is left.
+ * HS_ERR_NOTFOUND: no such attempt/event; HS_ERR_CONFLICT: nothing to retry. */
+int hs_store_attempt_retry(hs_store *s, const char *attempt_id, hs_delivery *out, hs_error *err);
+typedef struct hs_event_retry {
+    hs_delivery *queued; /* back to pending (free with hs_free) */
+    size_t n;
+    hs_delivery *skipped; /* left dead-lettered: destination deleted (hs_free) */
+    size_t nskipped;
+} hs_event_retry;
+int hs_store_event_retry(hs_store *s, const char *event_id, hs_event_retry *out, hs_error *err);
+/* At start, before the pending deliveries are read: cancel the pending
+ * deliveries of destinations that no longer exist, and settle every event
+ * left processing without a pending delivery (docs/api.md: delivered,
+ * failed or cancelled). Logs what it changed. */
+int hs_store_settle_orphans(hs_store *s, hs_error *err);
+
+/* Reads for the API, as the JSON objects of DESIGN.md §3 (times ISO 8601). */
+typedef struct hs_attempt_query {
+    const char *event_id, *destination_id, *connection_id;
+    const char *status; /* success | failed | pending (failed with a retry planned) */
+    bool dlq_only;
+    hs_page page;
+} hs_attempt_query;
+int hs_store_attempt_list(hs_store *s, const hs_attempt_query *q, json_t **items, bool *has_more, hs_error *err);
+int hs_store_attempt_get(hs_store *s, const char *id, json_t **out, hs_error *err);
+/* Every attempt of one event, oldest first (for GET /v1/events/:id). */
+int hs_store_event_attempts(hs_store *s, const char *event_id, json_t **items, hs_error *err);
+
+/* ---- API keys (sync) ---- */
+/* hash_hex: lowercase hex SHA-256 of the key. */
+int hs_store_apikey_add(hs_store *s, const char *id, const char *hash_hex, const char *name, hs_error *err);
+/* *hashes: array of *n heap strings (free each and the array with hs_free). */
+int hs_store_apikey_hashes(hs_store *s, char ***hashes, size_t *n, hs_error *err);
+
+#endif
