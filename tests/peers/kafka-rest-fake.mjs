@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // A stand-in for the Confluent REST Proxy's v3 produce endpoint (no Kafka
-// broker or REST Proxy can run here: see /work/shared/PEERS.md §6). Written
+// broker or REST Proxy is packaged in Debian or npm). Written
 // from Confluent's published contract: confluentinc/kafka-rest
 // api/v3/openapi.yaml (ProduceRequest, ProduceRequestData,
 // ProduceRequestHeader, ProduceResponse, the Error responses) and

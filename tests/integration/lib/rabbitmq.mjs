@@ -1,6 +1,6 @@
 // A real RabbitMQ broker (Debian's rabbitmq-server with the management
 // plugin) for the rabbitmq destination tests, run without systemd as a
-// direct child of the test process (see /work/shared/PEERS.md section 2):
+// direct child of the test process:
 //   - every path (config, mnesia, logs, Erlang cookie via HOME) in a
 //     temporary directory, removed by stop();
 //   - its own epmd, started in the foreground so that its PID is known (else
