@@ -18,6 +18,7 @@
 #include "base/alloc.h"
 #include "base/base64.h"
 #include "base/jsonv.h"
+#include "http/outbound.h"
 #include "providers/provider.h"
 #include "base/secretbox.h"
 #include "core/templates.h"
@@ -327,26 +328,6 @@ json_t *hs_mask_secret(const char *secret) {
     snprintf(out, sizeof out, MASK "%s", tail);
     json_t *masked = json_string(out);
     return masked ? masked : json_string(MASK);
-}
-
-/* A header whose value is a credential, by name: any name containing, case-
- * insensitively, one of the words below (Authorization, Proxy-Authorization,
- * Cookie, Set-Cookie, X-Api-Key, Api-Key, X-Auth-Token, X-Hub-Signature,
- * X-Session-Id, ...), or one the destination lists in secret_headers. A
- * false positive only hides a value on read; a false negative shows a
- * credential, so the words are broad. */
-bool hs_header_secret(const char *name, const json_t *secret_headers) {
-    static const char *const words[] = {"auth",   "cookie",    "credential", "key",   "passw",
-                                        "secret", "signature", "session",    "token", NULL};
-    if (!name) return false;
-    for (const char *const *w = words; *w; w++)
-        if (strcasestr(name, *w)) return true;
-    size_t i;
-    json_t *listed;
-    json_array_foreach(secret_headers, i, listed) {
-        if (json_is_string(listed) && strcasecmp(json_string_value(listed), name) == 0) return true;
-    }
-    return false;
 }
 
 /* Called for each secret string: holder[key] == value; old is the value at

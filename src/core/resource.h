@@ -59,13 +59,6 @@ int hs_resource_seal(hs_kind kind, json_t *doc, const hs_secretbox *box, hs_erro
  * the field, and doc may be partly opened. */
 int hs_resource_unseal(hs_kind kind, json_t *doc, const hs_secretbox *box, size_t *clear, hs_error *err);
 
-/* True when a header of this name carries a credential: its value is
- * masked on read (config.headers) and in delivery attempt records. The rule
- * (src/core/resource.c): the name contains auth, cookie, credential, key, passw,
- * secret, signature, session or token, case-insensitively, or is listed in
- * secret_headers (a JSON array of names, case-insensitive; may be NULL). */
-bool hs_header_secret(const char *name, const json_t *secret_headers);
-
 /* Singular and plural resource names ("source", "sources"), id prefixes. */
 const char *hs_kind_name(hs_kind kind);
 const char *hs_kind_plural(hs_kind kind);

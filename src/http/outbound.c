@@ -9,6 +9,26 @@
 #include "base/error.h"
 #include "base/json_text.h"
 
+/* A header whose value is a credential, by name: any name containing, case-
+ * insensitively, one of the words below (Authorization, Proxy-Authorization,
+ * Cookie, Set-Cookie, X-Api-Key, Api-Key, X-Auth-Token, X-Hub-Signature,
+ * X-Session-Id, ...), or one the destination lists in secret_headers. A
+ * false positive only hides a value on read; a false negative shows a
+ * credential, so the words are broad. */
+bool hs_header_secret(const char *name, const json_t *secret_headers) {
+    static const char *const words[] = {"auth",   "cookie",    "credential", "key",   "passw",
+                                        "secret", "signature", "session",    "token", NULL};
+    if (!name) return false;
+    for (const char *const *w = words; *w; w++)
+        if (strcasestr(name, *w)) return true;
+    size_t i;
+    json_t *listed;
+    json_array_foreach(secret_headers, i, listed) {
+        if (json_is_string(listed) && strcasecmp(json_string_value(listed), name) == 0) return true;
+    }
+    return false;
+}
+
 void hs_out_header_set(hs_out_header *h, const char *name, const char *value, bool secret) {
     size_t nl = strlen(name), vl = strlen(value);
     char *block = hs_malloc(nl + 1 + vl + 1); /* one allocation per header: several per delivery */

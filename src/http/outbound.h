@@ -9,6 +9,7 @@
 #ifndef HS_OUTBOUND_H
 #define HS_OUTBOUND_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,6 +38,14 @@ typedef struct hs_out_header {
     char *value;
     bool secret; /* recorded as "********" in delivery attempts */
 } hs_out_header;
+
+/* True when a header of this name carries a credential: its value is
+ * masked on read (a destination's config.headers, src/core/resource.c) and
+ * recorded as "********" in delivery attempts (the secret flag above). The
+ * rule: the name contains auth, cookie, credential, key, passw, secret,
+ * signature, session or token, case-insensitively, or is listed in
+ * secret_headers (a JSON array of names, case-insensitive; may be NULL). */
+bool hs_header_secret(const char *name, const json_t *secret_headers);
 
 /* (Re)sets h to a copy of name and value. */
 void hs_out_header_set(hs_out_header *h, const char *name, const char *value, bool secret);

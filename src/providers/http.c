@@ -6,7 +6,6 @@
 #include "base/alloc.h"
 #include "base/jsonv.h"
 #include "providers/provider.h"
-#include "core/resource.h"
 #include "base/version.h"
 #include "providers/signing.h"
 #include "base/timeutil.h"
