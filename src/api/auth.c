@@ -117,3 +117,7 @@ bool hs_auth_check(const hs_auth *a, const char *key) {
     for (size_t i = 0; i < a->n; i++) ok |= CRYPTO_memcmp(d, a->digests[i], sizeof d) == 0;
     return ok;
 }
+
+bool hs_auth_ws(const hs_http_req *req, const char *token, void *ud) {
+    return hs_auth_check(ud, token ? token : hs_auth_presented(req));
+}

@@ -28,6 +28,9 @@ void hs_auth_free(hs_auth *a);
 /* The key a request presents: "Authorization: Bearer <key>" or "X-API-Key". */
 const char *hs_auth_presented(const hs_http_req *req);
 bool hs_auth_check(const hs_auth *a, const char *key);
+/* The WebSocket hub's authorize function (src/ws/ws.h; ud is the hs_auth):
+ * token when there is one, else the key req presents. */
+bool hs_auth_ws(const hs_http_req *req, const char *token, void *ud);
 
 /* New random key (heap). */
 char *hs_auth_generate_key(void);

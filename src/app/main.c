@@ -280,7 +280,7 @@ static int serve(server *s) {
         uv_loop_close(s->loop);
         return 1;
     }
-    s->ws = hs_ws_hub_new(s->loop, &s->cfg.ws, s->auth);
+    s->ws = hs_ws_hub_new(s->loop, &s->cfg.ws, hs_auth_ws, s->auth);
     hs_scheduler_set_local_env(s->sched, s->ws);
     s->metrics = hs_metrics_new();
     hs_scheduler_set_metrics(s->sched, s->metrics);

@@ -8,7 +8,8 @@
  *                           consecutive_failures, queued, in_flight}}}
  *                          and {"type":"circuit.reset", ...destination} after a manual reset.
  * Messages are built only when somebody subscribes to the channel. The
- * "hookstream." prefix is reserved: websocket destinations cannot use it.
+ * "hookstream." prefix is reserved (HS_WS_RESERVED_PREFIX, src/ws/ws.h):
+ * websocket destinations cannot use it.
  */
 #ifndef HS_LIVE_H
 #define HS_LIVE_H
@@ -17,9 +18,9 @@
 #include "store/store.h"
 #include "ws/ws.h"
 
-#define HS_LIVE_EVENTS "hookstream.events"
-#define HS_LIVE_DELIVERIES "hookstream.deliveries"
-#define HS_LIVE_PREFIX "hookstream."
+/* on the channels src/ws/ws.h reserves for the server */
+#define HS_LIVE_EVENTS HS_WS_RESERVED_PREFIX "events"
+#define HS_LIVE_DELIVERIES HS_WS_RESERVED_PREFIX "deliveries"
 
 /* An event was committed (loop thread). hub may be NULL. */
 void hs_live_event(hs_ws_hub *hub, const hs_ingest *ing);

@@ -11,7 +11,6 @@
 
 #include "base/alloc.h"
 #include "base/jsonv.h"
-#include "observe/live.h"
 #include "providers/provider.h"
 #include "ws/ws.h"
 
@@ -26,13 +25,14 @@ static const hs_jv_field fields[] = {
 };
 /* clang-format on */
 
-/* "hookstream." channels carry the dashboard's live updates (src/observe/live.h). */
+/* Reserved channels (HS_WS_RESERVED_PREFIX) carry the server's own messages. */
 static int validate(json_t *config, hs_error *err) {
     int rc = hs_jv_object(config, "config", fields, err);
     const char *channel = hs_jv_str(config, "channel_name");
-    if (rc == HS_OK && strncmp(channel, HS_LIVE_PREFIX, strlen(HS_LIVE_PREFIX)) == 0)
+    if (rc == HS_OK && hs_ws_channel_reserved(channel))
         return hs_error_set(err, HS_ERR_INVALID, "config.channel_name",
-                            "must not begin with \"%s\" (reserved for hookstream's own channels)", HS_LIVE_PREFIX);
+                            "must not begin with \"%s\" (reserved for hookstream's own channels)",
+                            HS_WS_RESERVED_PREFIX);
     return rc;
 }
 

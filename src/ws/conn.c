@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "base/error.h"
 #include "base/json_text.h"
 #include "base/log.h"
 #include "ws/ws_int.h"

@@ -28,6 +28,10 @@ bool hs_ws_channel_valid(const char *s, size_t n) {
     return n >= 1 && n <= HS_WS_CHANNEL_MAX && strlen(s) == n && hs_jv_in_charset(s, n, "A-Za-z0-9._:-");
 }
 
+bool hs_ws_channel_reserved(const char *name) {
+    return strncmp(name, HS_WS_RESERVED_PREFIX, sizeof HS_WS_RESERVED_PREFIX - 1) == 0;
+}
+
 /* ---- lifecycle ---------------------------------------------------------- */
 
 static void on_tick(uv_timer_t *t) {
@@ -39,12 +43,13 @@ static void on_tick(uv_timer_t *t) {
     }
 }
 
-hs_ws_hub *hs_ws_hub_new(uv_loop_t *loop, const hs_ws_config *cfg, const hs_auth *auth) {
+hs_ws_hub *hs_ws_hub_new(uv_loop_t *loop, const hs_ws_config *cfg, hs_ws_authorize_fn authorize, void *authorize_ud) {
     hs_ws_hub *hub = hs_calloc(1, sizeof *hub);
     hub->loop = loop;
     hs_ws_config_defaults(&hub->cfg);
     if (cfg) hub->cfg = *cfg;
-    hub->auth = auth;
+    hub->authorize = authorize;
+    hub->authorize_ud = authorize_ud;
     uv_timer_init(loop, &hub->tick);
     hub->tick.data = hub;
     hub->tick_open = true;

@@ -88,16 +88,15 @@ static void reject(hs_http_req *req, int status, const char *msg) {
     if (body != stack) hs_free(body);
 }
 
-/* The key from ?token= (browsers cannot set headers on a WebSocket), else
- * from Authorization / X-API-Key. */
+/* The hub's authorize function judges, with ?token= when the URL has one
+ * (browsers cannot set headers on a WebSocket). */
 static bool authorized(const hs_ws_hub *hub, const hs_http_req *req) {
+    if (!hub->authorize) return false;
     hs_query q;
     hs_error err;
     bool ok = false;
-    if (hs_query_parse(req->query, &q, &err) == HS_OK) {
-        const char *token = hs_query_get(&q, "token");
-        ok = hs_auth_check(hub->auth, token ? token : hs_auth_presented(req));
-    }
+    if (hs_query_parse(req->query, &q, &err) == HS_OK)
+        ok = hub->authorize(req, hs_query_get(&q, "token"), hub->authorize_ud);
     hs_query_free(&q);
     return ok;
 }

@@ -23,7 +23,6 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "api/auth.h"
 #include "http/server.h"
 
 #define HS_WS_ACCEPT_LEN 28 /* base64 of a SHA-1 */
@@ -68,10 +67,17 @@ void hs_ws_hub_shutdown(hs_ws_hub *hub);
  * the hard way otherwise, whose memory the next loop run releases. */
 void hs_ws_hub_free(hs_ws_hub *hub);
 
-/* A hub on loop, owning no handle until a client comes. */
-hs_ws_hub *hs_ws_hub_new(uv_loop_t *loop, const hs_ws_config *cfg, const hs_auth *auth);
+/* Whether the client of req may connect. token: the ?token= of the URL
+ * (browsers cannot set headers on a WebSocket), or NULL; the headers are
+ * in req. The hub knows no keys: `hookstream serve` passes its API-key
+ * check (src/api/auth.h). Loop thread. */
+typedef bool (*hs_ws_authorize_fn)(const hs_http_req *req, const char *token, void *ud);
 
-/* The GET /v1/ws route: checks the key and the handshake and upgrades, or
+/* A hub on loop, owning no handle until a client comes. authorize NULL:
+ * every client is refused. */
+hs_ws_hub *hs_ws_hub_new(uv_loop_t *loop, const hs_ws_config *cfg, hs_ws_authorize_fn authorize, void *authorize_ud);
+
+/* The GET /v1/ws route: checks the key (authorize) and the handshake and upgrades, or
  * answers a JSON error (401 bad key; 400 / 426 bad handshake; 503 full or
  * shutting down). hub may be NULL (503). */
 void hs_ws_handle_upgrade(hs_ws_hub *hub, hs_http_req *req);
@@ -93,5 +99,10 @@ void hs_ws_accept_key(const char *client_key, char out[HS_WS_ACCEPT_LEN + 1]);
 int hs_ws_check_handshake(const hs_http_req *req, const char **why);
 /* A channel name: 1..128 of A-Za-z0-9._:- */
 bool hs_ws_channel_valid(const char *s, size_t n);
+/* Channels whose name begins with this are the server's own (the
+ * dashboard's live feed, src/observe/live.h): clients may subscribe to
+ * them, websocket destinations may not broadcast on them. */
+#define HS_WS_RESERVED_PREFIX "hookstream."
+bool hs_ws_channel_reserved(const char *name);
 
 #endif

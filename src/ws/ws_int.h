@@ -51,7 +51,8 @@ struct hs__ws_conn {
 struct hs_ws_hub {
     uv_loop_t *loop;
     hs_ws_config cfg;
-    const hs_auth *auth;
+    hs_ws_authorize_fn authorize; /* or NULL: nobody */
+    void *authorize_ud;
     hs__ws_conn *conns;
     size_t nconns;
     hs_idmap channels;

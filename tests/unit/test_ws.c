@@ -128,6 +128,11 @@ static void test_channel_names(void **state) {
     name[129] = '\0';
     assert_false(hs_ws_channel_valid(name, 129));
     assert_true(hs_ws_channel_valid(name + 1, 128));
+    /* the server's own channels (the live feed) */
+    assert_true(hs_ws_channel_reserved("hookstream.events"));
+    assert_true(hs_ws_channel_reserved(HS_WS_RESERVED_PREFIX));
+    assert_false(hs_ws_channel_reserved("hookstream"));
+    assert_false(hs_ws_channel_reserved("orders.hookstream.x"));
 }
 
 /* ---- provider ---- */
@@ -260,7 +265,7 @@ static void test_deliver_local(void **state) {
 
     uv_loop_t loop;
     uv_loop_init(&loop);
-    hs_ws_hub *hub = hs_ws_hub_new(&loop, NULL, NULL);
+    hs_ws_hub *hub = hs_ws_hub_new(&loop, NULL, NULL, NULL);
     memset(&resp, 0, sizeof resp);
     p->deliver_local(hub, &req, &resp);
     assert_int_equal(resp.error, 0);
