@@ -3,10 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/alloc.h"
-#include "base/error.h"
 #include "jsonata/jsonata_int.h"
-#include "base/timeutil.h"
 
 #define EXPR_MAX (64 * 1024)
 #define MAX_DEPTH_CAP 2000
@@ -32,9 +29,9 @@ int hs_jsonata_compile(const char *expr, hs_jsonata **out, hs_jsonata_error *err
     if (!expr || strlen(expr) > EXPR_MAX) {
         snprintf(err->code, sizeof err->code, "S0100");
         snprintf(err->message, sizeof err->message, "Expression missing or longer than %d bytes", EXPR_MAX);
-        return HS_ERR_INVALID;
+        return HS_JSONATA_EINVAL;
     }
-    hs_jsonata *j = hs_calloc(1, sizeof *j);
+    hs_jsonata *j = jx_sys_alloc(sizeof *j);
     jparse_err pe = {{0}, -1, {0}};
     j->root = jx_parse(&j->arena, expr, &pe);
     if (!j->root) {
@@ -42,17 +39,17 @@ int hs_jsonata_compile(const char *expr, hs_jsonata **out, hs_jsonata_error *err
         err->position = pe.pos;
         snprintf(err->message, sizeof err->message, "%s", pe.msg);
         ja_free_all(&j->arena);
-        hs_free(j);
-        return HS_ERR_INVALID;
+        jx_sys_free(j);
+        return HS_JSONATA_EINVAL;
     }
     *out = j;
-    return HS_OK;
+    return HS_JSONATA_OK;
 }
 
 void hs_jsonata_free(hs_jsonata *j) {
     if (!j) return;
     ja_free_all(&j->arena);
-    hs_free(j);
+    jx_sys_free(j);
 }
 
 int hs_jsonata_eval(const hs_jsonata *j, const json_t *input, const json_t *bindings, const hs_jsonata_limits *lim,
@@ -67,19 +64,19 @@ int hs_jsonata_eval(const hs_jsonata *j, const json_t *input, const json_t *bind
         hs_jsonata_limits_default(&dl);
         lim = &dl;
     }
-    jctx *c = hs_calloc(1, sizeof *c);
+    jctx *c = jx_sys_alloc(sizeof *c);
     c->err = err;
     c->arena.ctx = c;
     c->arena.limit = lim->max_memory;
     /* the C stack bounds how deep evaluation may go, whatever the caller asks */
     c->max_depth = lim->max_depth > 0 ? lim->max_depth : 200;
     if (c->max_depth > MAX_DEPTH_CAP) c->max_depth = MAX_DEPTH_CAP;
-    c->deadline_ns = lim->max_ms ? hs_monotonic_ns() + lim->max_ms * 1000000ull : 0;
-    c->now_ms = hs_now_ms();
+    c->deadline_ns = lim->max_ms ? jx_clock_ns() + lim->max_ms * 1000000ull : 0;
+    c->now_ms = jx_wall_ms();
     if (setjmp(c->jb)) {
         int rc = c->rc;
         ja_free_all(&c->arena);
-        hs_free(c);
+        jx_sys_free(c);
         return rc;
     }
     c->root = jv_from_json(c, input);
@@ -101,6 +98,6 @@ int hs_jsonata_eval(const hs_jsonata *j, const json_t *input, const json_t *bind
     jv *r = jx_eval(c, j->root, in, c->global);
     *out = jv_to_json(r);
     ja_free_all(&c->arena);
-    hs_free(c);
-    return HS_OK;
+    jx_sys_free(c);
+    return HS_JSONATA_OK;
 }

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "base/error.h"
 #include "jsonata/jsonata_int.h"
 
 static const char *const MONTHS[] = {"January", "February", "March",     "April",   "May",      "June",
@@ -208,7 +207,7 @@ static void fmt_int(jsb *b, int64_t v, const char *pres, int minw, int maxw) {
 static size_t read_marker(jctx *c, const char *pic, size_t *i, char *spec, size_t cap) {
     const char *end = strchr(pic + *i, ']');
     if (!end)
-        jx_throw(c, HS_ERR_INVALID, "D3135", c->err->position,
+        jx_throw(c, HS_JSONATA_EINVAL, "D3135", c->err->position,
                  "No matching closing bracket ']' in date/time picture string");
     size_t sn = 0;
     for (const char *q = pic + *i + 1; q < end && sn < cap - 1; q++)
@@ -251,7 +250,7 @@ static void fmt_tz(jctx *c, jsb *b, int off, const char *pres, bool gmt) {
             colon = true;
     char sep = colon ? p[strcspn(p, ":.")] : 0;
     if (nd > 4)
-        jx_throw(c, HS_ERR_INVALID, "D3134", c->err->position,
+        jx_throw(c, HS_JSONATA_EINVAL, "D3134", c->err->position,
                  "The timezone integer format specifier cannot have more than four digits");
     char sg = off < 0 ? '-' : '+';
     if (nd <= 2) {
@@ -294,7 +293,7 @@ jv *jx_format_datetime(jctx *c, double ms, const char *pic, const char *tz) {
         if (pic[i] == '[' && i + 1 < L && pic[i + 1] == '[')
             i++;
         else if (pic[i] == '[' && !strchr(pic + i, ']'))
-            jx_throw(c, HS_ERR_INVALID, "D3135", c->err->position,
+            jx_throw(c, HS_JSONATA_EINVAL, "D3135", c->err->position,
                      "No matching closing bracket ']' in date/time picture string");
     }
     for (size_t i = 0; i < L; i++) {
@@ -364,12 +363,12 @@ jv *jx_format_datetime(jctx *c, double ms, const char *pic, const char *tz) {
         case 'C': jsb_puts(&b, "ISO"); continue;
         case 'E': jsb_puts(&b, "ISO"); continue;
         default:
-            jx_throw(c, HS_ERR_INVALID, "D3132", c->err->position,
+            jx_throw(c, HS_JSONATA_EINVAL, "D3132", c->err->position,
                      "Unknown component specifier %c in date/time picture string", comp);
         }
         if ((pres[0] == 'N' || pres[0] == 'n') && !strchr("MxFP", comp))
-            jx_throw(c, HS_ERR_INVALID, "D3133", c->err->position, "The component %c cannot be represented as a name",
-                     comp);
+            jx_throw(c, HS_JSONATA_EINVAL, "D3133", c->err->position,
+                     "The component %c cannot be represented as a name", comp);
         const char *p = pres[0] ? pres : defp;
         if (comp == 'f' && !pres[0]) p = "1";
         if (comp == 'f') {
@@ -557,7 +556,7 @@ jv *jx_parse_datetime(jctx *c, const char *str, const char *pic) {
         }
         const char *pres = spec + 1;
         if (!strchr("YMDdFWwXxHhPmsfZz", comp) || !comp)
-            jx_throw(c, HS_ERR_INVALID, "D3132", c->err->position,
+            jx_throw(c, HS_JSONATA_EINVAL, "D3132", c->err->position,
                      "Unknown component specifier %c in date/time picture string", comp);
         if (comp == 'Z' || comp == 'z') {
             if (comp == 'z' && !strncmp(s, "GMT", 3)) s += 3;
@@ -586,10 +585,10 @@ jv *jx_parse_datetime(jctx *c, const char *str, const char *pic) {
             return NULL;
         }
         if ((pres[0] == 'N' || pres[0] == 'n') && !strchr("MxFP", comp))
-            jx_throw(c, HS_ERR_INVALID, "D3133", c->err->position, "The component %c cannot be represented as a name",
-                     comp);
+            jx_throw(c, HS_JSONATA_EINVAL, "D3133", c->err->position,
+                     "The component %c cannot be represented as a name", comp);
         if (strchr("XxWwF", comp) && !(comp == 'F' && (pres[0] == 'N' || pres[0] == 'n')))
-            jx_throw(c, HS_ERR_INVALID, "D3136", c->err->position, "Week-based date components cannot be parsed");
+            jx_throw(c, HS_JSONATA_EINVAL, "D3136", c->err->position, "Week-based date components cannot be parsed");
         ncomp++;
         int64_t v = 0;
         if ((pres[0] == 'N' || pres[0] == 'n') && (comp == 'M' || comp == 'F' || comp == 'x')) {
@@ -632,7 +631,7 @@ jv *jx_parse_datetime(jctx *c, const char *str, const char *pic) {
     }
     if (*s || !ncomp) return NULL;
     if (have['m'] && !have['H'] && !have['h'] && (have['Y'] || have['M'] || have['D']))
-        jx_throw(c, HS_ERR_INVALID, "D3136", c->err->position,
+        jx_throw(c, HS_JSONATA_EINVAL, "D3136", c->err->position,
                  "The date/time picture string is missing specifiers required to parse the timestamp");
     int64_t y, days;
     if (have['Y'] && (val['Y'] > 300000 || val['Y'] < -300000)) return NULL;
@@ -642,7 +641,7 @@ jv *jx_parse_datetime(jctx *c, const char *str, const char *pic) {
         days = jx_days_from_civil(val['Y'], 1, 1) + val['d'] - 1;
     } else {
         if (have['Y'] && !have['M'] && have['D'])
-            jx_throw(c, HS_ERR_INVALID, "D3136", c->err->position,
+            jx_throw(c, HS_JSONATA_EINVAL, "D3136", c->err->position,
                      "The date/time picture string is missing specifiers required to parse the timestamp");
         unsigned cm, cd;
         int64_t cy;

@@ -5,10 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/alloc.h"
-#include "base/error.h"
 #include "jsonata/jsonata_int.h"
-#include "base/timeutil.h"
 
 static jv *seq_of(jctx *c, jv *v) {
     jv *s = jv_seq(c);
@@ -150,14 +147,14 @@ static jv *eval_group(jctx *c, jnode **pairs, int np, jv *input, jenv *env, int 
                           : jx_eval(c, pairs[p], item, env);
             if (!key) continue;
             if (key->t != JV_STR)
-                jx_throw(c, HS_ERR_INVALID, "T1003", pairs[p]->pos,
+                jx_throw(c, HS_JSONATA_EINVAL, "T1003", pairs[p]->pos,
                          "Key in object structure must evaluate to a string");
             size_t g;
             for (g = 0; g < ng; g++)
                 if (!strcmp(keys[g], key->u.s.p)) break;
             if (g < ng) {
                 if (idx[g] != p)
-                    jx_throw(c, HS_ERR_INVALID, "D1009", pos, "Multiple key definitions evaluate to same key: %s",
+                    jx_throw(c, HS_JSONATA_EINVAL, "D1009", pos, "Multiple key definitions evaluate to same key: %s",
                              key->u.s.p);
                 data[g] = jx_append(c, data[g], item);
             } else {
@@ -240,10 +237,10 @@ static int sort_cmp(jctx *c, jv *a, jv *b, void *ud) {
         if (!x) return 1;
         if (!y) return -1;
         if ((x->t == JV_NUM || x->t == JV_STR) && (y->t == JV_NUM || y->t == JV_STR) && x->t != y->t)
-            jx_throw(c, HS_ERR_INVALID, "T2007", s->terms->pos,
+            jx_throw(c, HS_JSONATA_EINVAL, "T2007", s->terms->pos,
                      "Type mismatch when comparing values in order-by clause");
         if (!((x->t == JV_NUM || x->t == JV_STR) && x->t == y->t))
-            jx_throw(c, HS_ERR_INVALID, "T2008", s->terms->pos,
+            jx_throw(c, HS_JSONATA_EINVAL, "T2008", s->terms->pos,
                      "The expressions within an order-by clause must evaluate to numeric or string values");
         int r;
         if (x->t == JV_NUM)
@@ -420,10 +417,10 @@ static jv *eval_binary(jctx *c, jnode *n, jv *input, jenv *env) {
     case OP_DIV:
     case OP_MOD: {
         if (l && !is_num(l))
-            jx_throw(c, HS_ERR_INVALID, "T2001", n->pos,
+            jx_throw(c, HS_JSONATA_EINVAL, "T2001", n->pos,
                      "The left side of the arithmetic operator must evaluate to a number");
         if (r && !is_num(r))
-            jx_throw(c, HS_ERR_INVALID, "T2002", n->pos,
+            jx_throw(c, HS_JSONATA_EINVAL, "T2002", n->pos,
                      "The right side of the arithmetic operator must evaluate to a number");
         if (!l || !r) return NULL;
         double a = l->u.n, b = r->u.n, x;
@@ -448,11 +445,11 @@ static jv *eval_binary(jctx *c, jnode *n, jv *input, jenv *env) {
     case OP_GE: {
         bool lc = !l || l->t == JV_NUM || l->t == JV_STR, rc = !r || r->t == JV_NUM || r->t == JV_STR;
         if (!lc || !rc)
-            jx_throw(c, HS_ERR_INVALID, "T2010", n->pos,
+            jx_throw(c, HS_JSONATA_EINVAL, "T2010", n->pos,
                      "The expressions either side of operator must evaluate to numeric or string values");
         if (!l || !r) return NULL;
         if (l->t != r->t)
-            jx_throw(c, HS_ERR_INVALID, "T2009", n->pos,
+            jx_throw(c, HS_JSONATA_EINVAL, "T2009", n->pos,
                      "The values either side of the operator must be of the same data type");
         int cmp;
         if (l->t == JV_NUM)
@@ -478,16 +475,16 @@ static jv *eval_binary(jctx *c, jnode *n, jv *input, jenv *env) {
     }
     case OP_RANGE: {
         if (l && !is_int_num(l))
-            jx_throw(c, HS_ERR_INVALID, "T2003", n->pos,
+            jx_throw(c, HS_JSONATA_EINVAL, "T2003", n->pos,
                      "The left side of the range operator (..) must evaluate to an integer");
         if (r && !is_int_num(r))
-            jx_throw(c, HS_ERR_INVALID, "T2004", n->pos,
+            jx_throw(c, HS_JSONATA_EINVAL, "T2004", n->pos,
                      "The right side of the range operator (..) must evaluate to an integer");
         if (!l || !r) return NULL;
         if (l->u.n > r->u.n) return NULL;
         double size = r->u.n - l->u.n + 1;
         if (size > 1e7)
-            jx_throw(c, HS_ERR_INVALID, "D2014", n->pos,
+            jx_throw(c, HS_JSONATA_EINVAL, "D2014", n->pos,
                      "The size of the sequence allocated by the range operator (..) must not exceed 1e7");
         jv *s = jv_seq(c);
         for (double x = l->u.n; x <= r->u.n; x++) {
@@ -498,7 +495,7 @@ static jv *eval_binary(jctx *c, jnode *n, jv *input, jenv *env) {
     }
     default: break;
     }
-    jx_throw(c, HS_ERR_INVALID, "S0201", n->pos, "Unknown operator");
+    jx_throw(c, HS_JSONATA_EINVAL, "S0201", n->pos, "Unknown operator");
 }
 
 static jv *make_partial(jctx *c, jnode *n, jv *input, jenv *env) {
@@ -506,9 +503,9 @@ static jv *make_partial(jctx *c, jnode *n, jv *input, jenv *env) {
     if (!jv_isfunc(fn)) {
         if (n->lhs->t == N_PATH && n->lhs->nitems == 1 && n->lhs->items[0]->t == N_NAME &&
             jx_builtin_find(n->lhs->items[0]->str))
-            jx_throw(c, HS_ERR_INVALID, "T1007", n->pos,
+            jx_throw(c, HS_JSONATA_EINVAL, "T1007", n->pos,
                      "Attempted to partially apply a non-function. Did you mean $%s?", n->lhs->items[0]->str);
-        jx_throw(c, HS_ERR_INVALID, "T1008", n->pos, "Attempted to partially apply a non-function");
+        jx_throw(c, HS_JSONATA_EINVAL, "T1008", n->pos, "Attempted to partially apply a non-function");
     }
     jv *p = ja_alloc(&c->arena, sizeof *p);
     p->t = JV_PARTIAL;
@@ -539,9 +536,9 @@ static jv *eval_proc(jctx *c, jnode *call, jv *input, jenv *env) {
     if (!jv_isfunc(fn)) {
         if (call->lhs->t == N_PATH && call->lhs->nitems == 1 && call->lhs->items[0]->t == N_NAME &&
             jx_builtin_find(call->lhs->items[0]->str))
-            jx_throw(c, HS_ERR_INVALID, "T1005", call->pos, "Attempted to invoke a non-function. Did you mean $%s?",
+            jx_throw(c, HS_JSONATA_EINVAL, "T1005", call->pos, "Attempted to invoke a non-function. Did you mean $%s?",
                      call->lhs->items[0]->str);
-        jx_throw(c, HS_ERR_INVALID, "T1006", call->pos, "Attempted to invoke a non-function");
+        jx_throw(c, HS_JSONATA_EINVAL, "T1006", call->pos, "Attempted to invoke a non-function");
     }
     return fn;
 }
@@ -581,18 +578,18 @@ static jv **check_signature(jctx *c, const jnode *lam, jv **args, int *n, int po
                     a = w;
                 }
                 if (!(sp->types & type_bit(a)))
-                    jx_throw(c, HS_ERR_INVALID, "T0410", pos,
+                    jx_throw(c, HS_JSONATA_EINVAL, "T0410", pos,
                              "Argument %d of function does not match function signature", ai);
                 if (a->t == JV_ARR && sp->sub)
                     for (size_t k = 0; k < a->u.a.n; k++)
                         if (!(sp->sub & type_bit(a->u.a.v[k])))
-                            jx_throw(c, HS_ERR_INVALID, "T0412", pos,
+                            jx_throw(c, HS_JSONATA_EINVAL, "T0412", pos,
                                      "Argument %d of function must be an array of the signature's type", ai);
             }
             out[oi++] = a;
         }
     }
-    if (ai < *n) jx_throw(c, HS_ERR_INVALID, "T0410", pos, "Too many arguments for the function signature");
+    if (ai < *n) jx_throw(c, HS_JSONATA_EINVAL, "T0410", pos, "Too many arguments for the function signature");
     *n = oi;
     return out;
 }
@@ -649,9 +646,10 @@ static jv *apply_lambda(jctx *c, jv *fn, jv **args, int n) {
 }
 
 jv *jx_apply(jctx *c, jv *fn, jv **args, int n, jv *input, int pos) {
-    if (!jv_isfunc(fn)) jx_throw(c, HS_ERR_INVALID, "T1006", pos, "Attempted to invoke a non-function");
+    if (!jv_isfunc(fn)) jx_throw(c, HS_JSONATA_EINVAL, "T1006", pos, "Attempted to invoke a non-function");
     if (++c->depth > c->max_depth)
-        jx_throw(c, HS_ERR_TOOBIG, "U1003", pos, "Stack overflow error: Check for non-terminating recursive function");
+        jx_throw(c, HS_JSONATA_ELIMIT, "U1003", pos,
+                 "Stack overflow error: Check for non-terminating recursive function");
     jv *r = NULL;
     if (fn->t == JV_LAMBDA) {
         if (fn->u.f.node->ctx_sig && n < fn->u.f.node->nparams) {
@@ -680,9 +678,9 @@ jv *jx_apply(jctx *c, jv *fn, jv **args, int n, jv *input, int pos) {
             cnt = n + 1;
         }
         if (cnt < bi->min)
-            jx_throw(c, HS_ERR_INVALID, "T0410", pos, "Argument count mismatch for function $%s", bi->name);
+            jx_throw(c, HS_JSONATA_EINVAL, "T0410", pos, "Argument count mismatch for function $%s", bi->name);
         if (bi->max >= 0 && cnt > bi->max)
-            jx_throw(c, HS_ERR_INVALID, "T0410", pos, "Argument count mismatch for function $%s", bi->name);
+            jx_throw(c, HS_JSONATA_EINVAL, "T0410", pos, "Argument count mismatch for function $%s", bi->name);
         int total = bi->max >= 0 ? bi->max : cnt;
         if (total < cnt) total = cnt;
         jv **full = ja_alloc(&c->arena, sizeof(jv *) * (size_t)(total + 1));
@@ -710,7 +708,7 @@ jv *jx_eval(jctx *c, jnode *n, jv *input, jenv *env) { return eval_core(c, n, in
 static jv *eval_core(jctx *c, jnode *n, jv *input, jenv *env, bool preds) {
     jx_check(c);
     if (++c->depth > c->max_depth)
-        jx_throw(c, HS_ERR_TOOBIG, "U1003", n->pos,
+        jx_throw(c, HS_JSONATA_ELIMIT, "U1003", n->pos,
                  "Stack overflow error: Check for non-terminating recursive function");
     jv *r = NULL;
     switch (n->t) {
@@ -719,7 +717,7 @@ static jv *eval_core(jctx *c, jnode *n, jv *input, jenv *env, bool preds) {
     case N_NEG:
         r = jx_eval(c, n->lhs, input, env);
         if (r) {
-            if (r->t != JV_NUM) jx_throw(c, HS_ERR_INVALID, "D1002", n->pos, "Cannot negate a non-numeric value");
+            if (r->t != JV_NUM) jx_throw(c, HS_JSONATA_EINVAL, "D1002", n->pos, "Cannot negate a non-numeric value");
             r = jv_num(c, -r->u.n);
         }
         break;
@@ -796,7 +794,7 @@ static jv *eval_core(jctx *c, jnode *n, jv *input, jenv *env, bool preds) {
                 break;
             }
             if (!jv_isfunc(fn))
-                jx_throw(c, HS_ERR_INVALID, "T2006", n->pos,
+                jx_throw(c, HS_JSONATA_EINVAL, "T2006", n->pos,
                          "The right side of the function application operator ~> must be a function");
             jv *args[2] = {l, NULL};
             r = jx_apply(c, fn, args, 1, input, n->pos);
@@ -823,7 +821,7 @@ static jv *eval_core(jctx *c, jnode *n, jv *input, jenv *env, bool preds) {
         r->t = JV_REGEX;
         r->u.re = n->re;
         break;
-    default: jx_throw(c, HS_ERR_INVALID, "S0201", n->pos, "Unexpected expression");
+    default: jx_throw(c, HS_JSONATA_EINVAL, "S0201", n->pos, "Unexpected expression");
     }
     for (int i = 0; preds && i < n->npreds; i++) r = eval_filter(c, n->preds[i]->lhs, r, env);
     if (n->t != N_PATH && n->group) r = eval_group(c, n->group, n->ngroup, r, env, n->pos);

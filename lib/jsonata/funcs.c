@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/error.h"
 #include "jsonata/jsonata_int.h"
 
 #define FN(name) static jv *name(jctx *c, jv **a, int n, jv *input)
@@ -15,9 +14,9 @@
 
 void jf_argerr(jctx *c, int argi, const char *fname) {
     if (argi == 1 && c->ctx_inserted)
-        jx_throw(c, HS_ERR_INVALID, "T0411", c->err->position,
+        jx_throw(c, HS_JSONATA_EINVAL, "T0411", c->err->position,
                  "Context value is not a compatible type with argument %d of function \"%s\"", argi, fname);
-    jx_throw(c, HS_ERR_INVALID, "T0410", c->err->position,
+    jx_throw(c, HS_JSONATA_EINVAL, "T0410", c->err->position,
              "Argument %d of function \"%s\" does not match function signature", argi, fname);
 }
 
@@ -166,7 +165,7 @@ FN(f_match) {
         if (a[2]->t != JV_NUM) jf_argerr(c, 3, "match");
         lim = a[2]->u.n;
         if (lim < 0)
-            jx_throw(c, HS_ERR_INVALID, "D3040", c->err->position,
+            jx_throw(c, HS_JSONATA_EINVAL, "D3040", c->err->position,
                      "Third argument of match function must evaluate to a positive number");
     }
     if (!s) return NULL;
@@ -243,7 +242,7 @@ FN(f_split) {
     UNUSED;
     const jv *s = jf_str(c, a, 0, "split");
     if (a[1] && jv_isfunc(a[1]) && a[1]->t != JV_REGEX)
-        jx_throw(c, HS_ERR_INVALID, "T1010", c->err->position,
+        jx_throw(c, HS_JSONATA_EINVAL, "T1010", c->err->position,
                  "The matcher function argument passed to function split does not return the correct object structure");
     if (!a[1] || (a[1]->t != JV_STR && a[1]->t != JV_REGEX)) jf_argerr(c, 2, "split");
     double lim = -1;
@@ -251,7 +250,7 @@ FN(f_split) {
         if (a[2]->t != JV_NUM) jf_argerr(c, 3, "split");
         lim = a[2]->u.n;
         if (lim < 0)
-            jx_throw(c, HS_ERR_INVALID, "D3020", c->err->position,
+            jx_throw(c, HS_JSONATA_EINVAL, "D3020", c->err->position,
                      "Third argument of split function must evaluate to a positive number");
     }
     if (!s) return NULL;
@@ -291,7 +290,7 @@ FN(f_join) {
     for (size_t i = 0; i < arr->u.a.n; i++) {
         jv *x = arr->u.a.v[i];
         if (x->t != JV_STR)
-            jx_throw(c, HS_ERR_INVALID, "T0412", c->err->position,
+            jx_throw(c, HS_JSONATA_EINVAL, "T0412", c->err->position,
                      "Argument 1 of function \"join\" must be an array of strings");
         if (i && sep) jsb_put(&b, sep->u.s.p, sep->u.s.len);
         jsb_put(&b, x->u.s.p, x->u.s.len);
@@ -311,13 +310,13 @@ FN(f_replace) {
         if (a[3]->t != JV_NUM) jf_argerr(c, 4, "replace");
         lim = a[3]->u.n;
         if (lim < 0)
-            jx_throw(c, HS_ERR_INVALID, "D3011", c->err->position,
+            jx_throw(c, HS_JSONATA_EINVAL, "D3011", c->err->position,
                      "Fourth argument of replace function must evaluate to a positive number");
     }
     if (!s) return NULL;
     if (rx) return jx_regex_replace(c, a[1]->u.re, s, a[2], lim);
     if (a[1]->u.s.len == 0)
-        jx_throw(c, HS_ERR_INVALID, "D3010", c->err->position,
+        jx_throw(c, HS_JSONATA_EINVAL, "D3010", c->err->position,
                  "Second argument of replace function cannot be an empty string");
     jsb b = {.c = c};
     jsb_put(&b, "", 0);
@@ -375,7 +374,7 @@ FN(f_number) {
                 if (isfinite(d)) return jv_num(c, d);
             }
         }
-        jx_throw(c, HS_ERR_INVALID, "D3030", c->err->position, "Unable to cast value to a number: %s", s);
+        jx_throw(c, HS_JSONATA_EINVAL, "D3030", c->err->position, "Unable to cast value to a number: %s", s);
     }
     jf_argerr(c, 1, "number");
     return NULL;
@@ -405,7 +404,7 @@ FN(f_sqrt) {
     double x;
     if (!jf_num(c, a, 0, "sqrt", &x)) return NULL;
     if (x < 0)
-        jx_throw(c, HS_ERR_INVALID, "D3060", c->err->position,
+        jx_throw(c, HS_JSONATA_EINVAL, "D3060", c->err->position,
                  "The sqrt function cannot be applied to a negative number");
     return jv_num(c, sqrt(x));
 }
@@ -418,7 +417,7 @@ FN(f_power) {
     if (!hx) return NULL;
     double r = pow(x, y);
     if (!isfinite(r))
-        jx_throw(c, HS_ERR_INVALID, "D3061", c->err->position,
+        jx_throw(c, HS_JSONATA_EINVAL, "D3061", c->err->position,
                  "The power function has resulted in a value that cannot be represented as a JSON number");
     return jv_num(c, r);
 }
@@ -456,7 +455,7 @@ static jv *numarr(jctx *c, jv *v, const char *fname) {
     if (!arr) return NULL;
     for (size_t i = 0; i < arr->u.a.n; i++)
         if (arr->u.a.v[i]->t != JV_NUM)
-            jx_throw(c, HS_ERR_INVALID, "T0412", c->err->position,
+            jx_throw(c, HS_JSONATA_EINVAL, "T0412", c->err->position,
                      "Argument 1 of function \"%s\" must be an array of numbers", fname);
     return arr;
 }
@@ -578,7 +577,7 @@ FN(f_merge) {
     for (size_t i = 0; i < arr->u.a.n; i++) {
         jv *x = arr->u.a.v[i];
         if (x->t != JV_OBJ)
-            jx_throw(c, HS_ERR_INVALID, "T0412", c->err->position,
+            jx_throw(c, HS_JSONATA_EINVAL, "T0412", c->err->position,
                      "Argument 1 of function \"merge\" must be an array of objects");
         for (size_t k = 0; k < x->u.o.n; k++) jv_set(c, o, x->u.o.k[k], x->u.o.v[k]);
     }
@@ -718,13 +717,13 @@ FN(f_single) {
         bool ok = !a[1] || jv_truthy(jf_call(c, a[1], arr->u.a.v[i], jv_num(c, (double)i), arr, NULL));
         if (!ok) continue;
         if (have)
-            jx_throw(c, HS_ERR_INVALID, "D3138", c->err->position,
+            jx_throw(c, HS_JSONATA_EINVAL, "D3138", c->err->position,
                      "The $single() function expected exactly 1 matching result.  Instead it matched more.");
         found = arr->u.a.v[i];
         have = true;
     }
     if (!have)
-        jx_throw(c, HS_ERR_INVALID, "D3139", c->err->position,
+        jx_throw(c, HS_JSONATA_EINVAL, "D3139", c->err->position,
                  "The $single() function expected exactly 1 matching result.  Instead it matched 0.");
     return found;
 }
@@ -736,7 +735,7 @@ FN(f_reduce) {
     if (!jv_isfunc(a[1])) jf_argerr(c, 2, "reduce");
     int ar = jx_fn_arity(a[1]);
     if (ar < 2)
-        jx_throw(c, HS_ERR_INVALID, "D3050", c->err->position,
+        jx_throw(c, HS_JSONATA_EINVAL, "D3050", c->err->position,
                  "The second argument of reduce function must be a function with at least two arguments");
     size_t i = 0;
     jv *acc = a[2];
@@ -772,7 +771,7 @@ FN(f_sort) {
         int t = r->u.a.v[0]->t;
         for (size_t i = 0; i < r->u.a.n; i++)
             if (r->u.a.v[i]->t != t || (t != JV_NUM && t != JV_STR))
-                jx_throw(c, HS_ERR_INVALID, "D3070", c->err->position,
+                jx_throw(c, HS_JSONATA_EINVAL, "D3070", c->err->position,
                          "The single argument form of the sort function can only be applied to an array of strings or "
                          "an array of numbers.  Use the second argument to specify a comparison function");
         jx_sort(c, r->u.a.v, r->u.a.n, default_cmp, NULL);

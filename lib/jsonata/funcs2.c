@@ -6,29 +6,27 @@
 #include <string.h>
 #include <time.h>
 
-#include "base/base64.h"
-#include "base/alloc.h"
-#include "base/error.h"
 #include "jsonata/jsonata_int.h"
-#include "base/timeutil.h"
 
 #define FN(name) static jv *name(jctx *c, jv **a, int n, jv *input)
 #define UNUSED (void)n, (void)input
 
 double jf_random01(void) {
     static __thread uint64_t s;
-    if (!s) s = hs_monotonic_ns() | 1;
+    if (!s) s = jx_clock_ns() | 1;
     s ^= s << 13;
     s ^= s >> 7;
     s ^= s << 17;
     return (double)(s >> 11) / 9007199254740992.0;
 }
 
+static void iso_from_ms(double ms, char *out, size_t cap);
+
 FN(f_now) {
     UNUSED;
     (void)a;
-    char buf[HS_ISO8601_MAX];
-    hs_iso8601(c->now_ms, buf);
+    char buf[64];
+    iso_from_ms((double)c->now_ms, buf, sizeof buf);
     return jv_cstr(c, buf);
 }
 FN(f_millis) {
@@ -162,29 +160,64 @@ FN(f_toMillis) {
     if (pic) return jx_parse_datetime(c, s->u.s.p, pic->u.s.p);
     double ms;
     if (!parse_iso(s->u.s.p, &ms))
-        jx_throw(c, HS_ERR_INVALID, "D3110", c->err->position, "The timestamp cannot be parsed: %s", s->u.s.p);
+        jx_throw(c, HS_JSONATA_EINVAL, "D3110", c->err->position, "The timestamp cannot be parsed: %s", s->u.s.p);
     return jv_num(c, ms);
 }
+
+/* Standard base64 (RFC 4648 §4) with padding, into the arena. Decoding is
+ * strict (a length of a multiple of 4, padding only at the end, no
+ * whitespace), as it was when the engine used the server's decoder. The
+ * library does not link OpenSSL, so EVP_EncodeBlock/EVP_DecodeBlock are not
+ * an option (and EVP_DecodeBlock counts padding as data bytes and skips
+ * whitespace). */
+static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 FN(f_base64encode) {
     UNUSED;
     const jv *s = jf_str(c, a, 0, "base64encode");
     if (!s) return NULL;
-    char *e = hs_base64_encode(s->u.s.p, s->u.s.len);
-    jv *r = jv_cstr(c, e);
-    hs_free(e);
-    return r;
+    const unsigned char *p = (const unsigned char *)s->u.s.p;
+    size_t len = s->u.s.len;
+    jsb b = {.c = c};
+    jsb_put(&b, "", 0);
+    for (size_t i = 0; i < len; i += 3) {
+        size_t k = len - i < 3 ? len - i : 3;
+        unsigned v = (unsigned)p[i] << 16 | (k > 1 ? (unsigned)p[i + 1] << 8 : 0) | (k > 2 ? p[i + 2] : 0);
+        char q[4] = {B64[v >> 18], B64[(v >> 12) & 63], k > 1 ? B64[(v >> 6) & 63] : '=', k > 2 ? B64[v & 63] : '='};
+        jsb_put(&b, q, 4);
+    }
+    return jsb_done(&b);
 }
+
+static int b64val(unsigned char ch) {
+    const char *q = ch ? strchr(B64, ch) : NULL;
+    return q ? (int)(q - B64) : -1;
+}
+
 FN(f_base64decode) {
     UNUSED;
     const jv *s = jf_str(c, a, 0, "base64decode");
     if (!s) return NULL;
-    size_t ol;
-    unsigned char *d = hs_base64_decode(s->u.s.p, s->u.s.len, &ol);
-    if (!d) jx_throw(c, HS_ERR_INVALID, "D3137", c->err->position, "Invalid base64 string");
-    jv *r = jv_str(c, (const char *)d, ol);
-    hs_free(d);
-    return r;
+    const char *p = s->u.s.p;
+    size_t len = s->u.s.len;
+    if (len % 4) jx_throw(c, HS_JSONATA_EINVAL, "D3137", c->err->position, "Invalid base64 string");
+    jsb b = {.c = c};
+    jsb_put(&b, "", 0);
+    for (size_t i = 0; i < len; i += 4) {
+        unsigned v = 0;
+        int pad = 0;
+        for (int k = 0; k < 4; k++) {
+            int d = 0;
+            if (p[i + (size_t)k] == '=' && i + 4 == len && k >= 2)
+                pad++;
+            else if (pad || (d = b64val((unsigned char)p[i + (size_t)k])) < 0)
+                jx_throw(c, HS_JSONATA_EINVAL, "D3137", c->err->position, "Invalid base64 string");
+            v = v << 6 | (unsigned)d;
+        }
+        char out[3] = {(char)(v >> 16), (char)(v >> 8), (char)v};
+        jsb_put(&b, out, (size_t)(3 - pad));
+    }
+    return jsb_done(&b);
 }
 
 static bool utf8_valid(const char *s, size_t n) {
@@ -208,7 +241,7 @@ static jv *url_encode(jctx *c, jv **a, const char *keep, const char *fname) {
     const jv *s = jf_str(c, a, 0, fname);
     if (!s) return NULL;
     if (!utf8_valid(s->u.s.p, s->u.s.len))
-        jx_throw(c, HS_ERR_INVALID, "D3140", c->err->position, "Malformed URL passed to $%s()", fname);
+        jx_throw(c, HS_JSONATA_EINVAL, "D3140", c->err->position, "Malformed URL passed to $%s()", fname);
     jsb b = {.c = c};
     jsb_put(&b, "", 0);
     for (size_t i = 0; i < s->u.s.len; i++) {
@@ -249,7 +282,7 @@ static jv *url_decode(jctx *c, jv **a, const char *reserved, const char *fname) 
             int h1 = i + 2 < s->u.s.len + 0 ? hexv(s->u.s.p[i + 1]) : -1;
             int h2 = i + 2 < s->u.s.len + 1 ? hexv(s->u.s.p[i + 2]) : -1;
             if (h1 < 0 || h2 < 0)
-                jx_throw(c, HS_ERR_INVALID, "D3140", c->err->position, "Malformed URL passed to $%s()", fname);
+                jx_throw(c, HS_JSONATA_EINVAL, "D3140", c->err->position, "Malformed URL passed to $%s()", fname);
             char v = (char)(h1 * 16 + h2);
             if (v && strchr(reserved, v))
                 jsb_put(&b, s->u.s.p + i, 3);
@@ -261,7 +294,7 @@ static jv *url_decode(jctx *c, jv **a, const char *reserved, const char *fname) 
         }
     }
     if (!utf8_valid(b.p, b.n))
-        jx_throw(c, HS_ERR_INVALID, "D3140", c->err->position, "Malformed URL passed to $%s()", fname);
+        jx_throw(c, HS_JSONATA_EINVAL, "D3140", c->err->position, "Malformed URL passed to $%s()", fname);
     return jsb_done(&b);
 }
 FN(f_decodeUrlComponent) {
@@ -276,7 +309,7 @@ FN(f_decodeUrl) {
 FN(f_error) {
     UNUSED;
     const jv *m = jf_str(c, a, 0, "error");
-    jx_throw(c, HS_ERR_INVALID, "D3137", c->err->position, "%s", m ? m->u.s.p : "$error() function evaluated");
+    jx_throw(c, HS_JSONATA_EINVAL, "D3137", c->err->position, "%s", m ? m->u.s.p : "$error() function evaluated");
 }
 
 FN(f_assert) {
@@ -284,7 +317,7 @@ FN(f_assert) {
     if (!a[0] || a[0]->t != JV_BOOL) jf_argerr(c, 1, "assert");
     const jv *m = jf_str(c, a, 1, "assert");
     if (!a[0]->u.b)
-        jx_throw(c, HS_ERR_INVALID, "D3141", c->err->position, "%s", m ? m->u.s.p : "$assert() statement failed");
+        jx_throw(c, HS_JSONATA_EINVAL, "D3141", c->err->position, "%s", m ? m->u.s.p : "$assert() statement failed");
     return NULL;
 }
 
@@ -298,10 +331,10 @@ static jv *eval_guarded(jctx *c, jnode *root_in, jv *ctx_in) {
     if (setjmp(c->jb)) {
         memcpy(c->jb, saved, sizeof saved);
         c->depth = depth;
-        if (c->rc == HS_ERR_INVALID) {
+        if (c->rc == HS_JSONATA_EINVAL) {
             char msg[256];
             snprintf(msg, sizeof msg, "%s", c->err->message);
-            jx_throw(c, HS_ERR_INVALID, "D3121", c->err->position,
+            jx_throw(c, HS_JSONATA_EINVAL, "D3121", c->err->position,
                      "Dynamic error evaluating the expression passed to function eval: %.150s", msg);
         }
         longjmp(c->jb, 1);
@@ -320,8 +353,8 @@ FN(f_eval) {
     jnode *root = jx_parse(&c->arena, s->u.s.p, &pe);
     c->arena.limit = lim;
     if (!root)
-        jx_throw(c, HS_ERR_INVALID, "D3120", c->err->position, "Syntax error in expression passed to function eval: %s",
-                 pe.msg);
+        jx_throw(c, HS_JSONATA_EINVAL, "D3120", c->err->position,
+                 "Syntax error in expression passed to function eval: %s", pe.msg);
     return eval_guarded(c, root, n > 1 && a[1] ? a[1] : input);
 }
 
@@ -331,17 +364,17 @@ FN(f_formatBase) {
     if (!jf_num(c, a, 0, "formatBase", &x)) return NULL;
     jf_num(c, a, 1, "formatBase", &radix);
     if (!(radix >= 2 && radix <= 36))
-        jx_throw(c, HS_ERR_INVALID, "D3100", c->err->position,
+        jx_throw(c, HS_JSONATA_EINVAL, "D3100", c->err->position,
                  "The radix of the formatBase function must be between 2 and 36");
     int r = (int)radix;
     if (r < 2 || r > 36)
-        jx_throw(c, HS_ERR_INVALID, "D3100", c->err->position,
+        jx_throw(c, HS_JSONATA_EINVAL, "D3100", c->err->position,
                  "The radix of the formatBase function must be between 2 and 36");
     double v = floor(x + 0.5);
     if (fabs(v - x) == 0.5 && fmod(fabs(v), 2) == 1) v -= 1;
     bool neg = v < 0;
     if (!(fabs(v) < 9.2e18))
-        jx_throw(c, HS_ERR_INVALID, "D3100", c->err->position, "The number is too large for formatBase");
+        jx_throw(c, HS_JSONATA_EINVAL, "D3100", c->err->position, "The number is too large for formatBase");
     unsigned long long u = (unsigned long long)fabs(v);
     char buf[80];
     int i = 79;

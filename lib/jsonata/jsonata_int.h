@@ -10,6 +10,12 @@
 
 #include "jsonata/jsonata.h"
 
+/* ---- the system (lib/jsonata/sys.c) ---- */
+void *jx_sys_alloc(size_t n); /* zeroed; aborts when memory is exhausted */
+void jx_sys_free(void *p);
+uint64_t jx_clock_ns(void); /* monotonic, for the time limit */
+uint64_t jx_wall_ms(void);  /* ms since the epoch, for $now and $millis */
+
 /* ---- arena: every evaluation (and every compile) allocates from one ---- */
 typedef struct jchunk jchunk;
 typedef struct jarena {

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/error.h"
 #include "jsonata/jsonata_int.h"
 
 #define MAXCP 256
@@ -66,7 +65,7 @@ static bool is_active(const nfprops *pr, uint32_t c) {
 }
 
 static _Noreturn void nferr(jctx *c, const char *code) {
-    jx_throw(c, HS_ERR_INVALID, code, c->err->position, "Invalid picture string for $formatNumber (%s)", code);
+    jx_throw(c, HS_JSONATA_EINVAL, code, c->err->position, "Invalid picture string for $formatNumber (%s)", code);
 }
 
 static void analyse(jctx *c, const nfprops *pr, subpic *s) {

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/error.h"
 #include "jsonata/jsonata_int.h"
 
 enum { RI_CHAR, RI_ANY, RI_CLASS, RI_MATCH, RI_JMP, RI_SPLIT, RI_SAVE, RI_BOL, RI_EOL, RI_WORDB, RI_NWORDB };
@@ -366,7 +365,7 @@ static bool isword(int ch) { return isalnum(ch) || ch == '_'; }
 
 static bool bt(rexec *x, int pc, size_t sp) {
     if (++x->depth > 5000)
-        jx_throw(x->c, HS_ERR_INVALID, "D1004", -1, "Regular expression is too complex for the input");
+        jx_throw(x->c, HS_JSONATA_EINVAL, "D1004", -1, "Regular expression is too complex for the input");
     const jregex *re = x->re;
     bool ok = false;
     for (;;) {
@@ -554,7 +553,7 @@ jv *jx_regex_replace(jctx *c, const jregex *re, const jv *str, jv *rep, double l
     while (pos <= str->u.s.len && (limit < 0 || count < limit)) {
         if (!jx_regex_search(c, re, str->u.s.p, str->u.s.len, pos, caps)) break;
         if (caps[1] == caps[0])
-            jx_throw(c, HS_ERR_INVALID, "D1004", c->err->position, "Regular expression matches zero length string");
+            jx_throw(c, HS_JSONATA_EINVAL, "D1004", c->err->position, "Regular expression matches zero length string");
         jsb_put(&b, str->u.s.p + pos, (size_t)caps[0] - pos);
         if (rep->t == JV_STR) {
             subst(&b, re, str, caps, rep);
@@ -562,7 +561,7 @@ jv *jx_regex_replace(jctx *c, const jregex *re, const jv *str, jv *rep, double l
             jv *args[2] = {match_obj(c, re, str, caps), NULL};
             jv *r = jx_apply(c, rep, args, 1, NULL, c->err->position);
             if (!r || r->t != JV_STR)
-                jx_throw(c, HS_ERR_INVALID, "D3012", c->err->position,
+                jx_throw(c, HS_JSONATA_EINVAL, "D3012", c->err->position,
                          "Attempted to replace a matched string with a non-string value");
             jsb_put(&b, r->u.s.p, r->u.s.len);
         }

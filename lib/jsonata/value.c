@@ -6,10 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/alloc.h"
-#include "base/error.h"
 #include "jsonata/jsonata_int.h"
-#include "base/timeutil.h"
 
 #define CHUNK_MIN (64 * 1024)
 #define EXPR_MAX (64 * 1024)
@@ -29,8 +26,8 @@ void *ja_alloc(jarena *a, size_t n) {
     if (!h || h->used + n > h->cap) {
         size_t cap = n > CHUNK_MIN ? n : CHUNK_MIN;
         if (a->limit && a->total + cap + sizeof(jchunk) > a->limit && a->ctx)
-            jx_throw(a->ctx, HS_ERR_TOOBIG, "U1002", -1, "Memory limit of %zu bytes exceeded", a->limit);
-        h = hs_malloc(sizeof(jchunk) + cap);
+            jx_throw(a->ctx, HS_JSONATA_ELIMIT, "U1002", -1, "Memory limit of %zu bytes exceeded", a->limit);
+        h = jx_sys_alloc(sizeof(jchunk) + cap);
         h->cap = cap;
         h->used = 0;
         h->next = a->head;
@@ -54,7 +51,7 @@ void ja_free_all(jarena *a) {
     jchunk *h = a->head;
     while (h) {
         jchunk *nx = h->next;
-        hs_free(h);
+        jx_sys_free(h);
         h = nx;
     }
     a->head = NULL;
@@ -75,8 +72,8 @@ void jx_throw(jctx *c, int rc, const char *code, int pos, const char *fmt, ...) 
 }
 
 void jx_check(jctx *c) {
-    if ((++c->steps & 127) == 0 && c->deadline_ns && hs_monotonic_ns() > c->deadline_ns)
-        jx_throw(c, HS_ERR_TIMEOUT, "U1001", -1, "Expression evaluation timeout: Check for infinite loop");
+    if ((++c->steps & 127) == 0 && c->deadline_ns && jx_clock_ns() > c->deadline_ns)
+        jx_throw(c, HS_JSONATA_ETIME, "U1001", -1, "Expression evaluation timeout: Check for infinite loop");
 }
 
 /* ---- string builder ---- */
@@ -401,7 +398,7 @@ static void ser(jctx *c, jsb *b, const jv *v, bool pretty, int lvl) {
     case JV_NULL: jsb_puts(b, "null"); break;
     case JV_BOOL: jsb_puts(b, v->u.b ? "true" : "false"); break;
     case JV_NUM:
-        if (!isfinite(v->u.n)) jx_throw(c, HS_ERR_INVALID, "D1001", -1, "Number out of range: %g", v->u.n);
+        if (!isfinite(v->u.n)) jx_throw(c, HS_JSONATA_EINVAL, "D1001", -1, "Number out of range: %g", v->u.n);
         fmt_num15(v->u.n, nb, sizeof nb);
         jsb_puts(b, nb);
         break;
@@ -438,7 +435,7 @@ jv *jx_stringify(jctx *c, jv *v, bool pretty) {
     if (jv_isfunc(v)) return jv_cstr(c, "");
     if (v->t == JV_NUM) {
         if (!isfinite(v->u.n))
-            jx_throw(c, HS_ERR_INVALID, "D3001", -1, "Attempting to invoke string function on Infinity or NaN");
+            jx_throw(c, HS_JSONATA_EINVAL, "D3001", -1, "Attempting to invoke string function on Infinity or NaN");
         char nb[64];
         fmt_num15(v->u.n, nb, sizeof nb);
         return jv_cstr(c, nb);

@@ -2,7 +2,6 @@
  * (| location | update [, delete] |) and function composition ($f ~> $g). */
 #include <string.h>
 
-#include "base/error.h"
 #include "jsonata/jsonata_int.h"
 
 static jv *seq_of(jctx *c, jv *v) {
@@ -93,7 +92,7 @@ static jv *transform_fn(jctx *c, jv **args, int n, jv *input) {
     jv *obj = args[0];
     if (!obj) return NULL;
     if (obj->t != JV_OBJ && obj->t != JV_ARR && !jv_isfunc(obj))
-        jx_throw(c, HS_ERR_INVALID, "T0410", t->node->pos, "Argument 1 of transform must be an object or array");
+        jx_throw(c, HS_JSONATA_EINVAL, "T0410", t->node->pos, "Argument 1 of transform must be an object or array");
     jv *res = deep_copy(c, obj);
     jv *matches = jx_eval(c, t->node->lhs, res, t->env);
     if (!matches) return res;
@@ -104,7 +103,7 @@ static jv *transform_fn(jctx *c, jv **args, int n, jv *input) {
         jv *upd = jx_eval(c, t->node->rhs, m, t->env);
         if (upd) {
             if (upd->t != JV_OBJ)
-                jx_throw(c, HS_ERR_INVALID, "T2011", t->node->rhs->pos,
+                jx_throw(c, HS_JSONATA_EINVAL, "T2011", t->node->rhs->pos,
                          "The insert/update clause of the transform expression must evaluate to an object");
             for (size_t k = 0; k < upd->u.o.n; k++) jv_set(c, m, upd->u.o.k[k], upd->u.o.v[k]);
         }
@@ -115,7 +114,7 @@ static jv *transform_fn(jctx *c, jv **args, int n, jv *input) {
                 for (size_t k = 0; k < del->u.a.n; k++) {
                     jv *key = del->u.a.v[k];
                     if (key->t != JV_STR)
-                        jx_throw(c, HS_ERR_INVALID, "T2012", t->node->els->pos,
+                        jx_throw(c, HS_JSONATA_EINVAL, "T2012", t->node->els->pos,
                                  "The delete clause of the transform expression must evaluate to a string or array of "
                                  "strings");
                     for (size_t q = 0; q < m->u.o.n; q++)

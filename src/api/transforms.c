@@ -39,7 +39,7 @@ void hs_api_transforms_test(hs_api_call *c) {
     hs_jsonata_error je;
     memset(&je, 0, sizeof je);
     hs_jsonata *j = NULL;
-    if (hs_jsonata_compile(expr, &j, &je) != HS_OK) {
+    if (hs_jsonata_compile(expr, &j, &je) != HS_JSONATA_OK) {
         json_decref(body);
         return fail_jsonata(c, HS_ERR_INVALID, "expression", &je);
     }
@@ -50,7 +50,7 @@ void hs_api_transforms_test(hs_api_call *c) {
     hs_jsonata_free(j);
     json_decref(body);
     /* a well-formed expression that fails on this input: 422 */
-    if (rc != HS_OK) return fail_jsonata(c, HS_ERR_UNSUPPORTED, "", &je);
+    if (rc != HS_JSONATA_OK) return fail_jsonata(c, HS_ERR_UNSUPPORTED, "", &je);
     c->status = 200;
     c->body = out ? json_pack("{s:o}", "output", out) : json_pack("{s:b}", "output_undefined", 1);
 }

@@ -1,10 +1,20 @@
-/* src/rules/transform.c — connection and destination transforms on the JSONata engine. */
+/* src/rules/transform.c — connection and destination transforms on the JSONata
+ * engine (lib/jsonata), and the one place its return codes become hs_err codes. */
 #include "rules/transform.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "base/alloc.h"
+
+int hs_transform_err(int jsonata_rc) {
+    switch (jsonata_rc) {
+    case HS_JSONATA_OK: return HS_OK;
+    case HS_JSONATA_ETIME: return HS_ERR_TIMEOUT;
+    case HS_JSONATA_ELIMIT: return HS_ERR_TOOBIG;
+    default: return HS_ERR_INVALID;
+    }
+}
 
 void hs_transform_describe(const hs_jsonata_error *je, char *buf, size_t cap) {
     if (je->position >= 0)
@@ -17,7 +27,7 @@ int hs_transform_compile(const char *expr, const char *path, hs_jsonata **out, h
     hs_jsonata_error je;
     memset(&je, 0, sizeof je);
     hs_jsonata *j = NULL;
-    if (hs_jsonata_compile(expr, &j, &je) != HS_OK) {
+    if (hs_jsonata_compile(expr, &j, &je) != HS_JSONATA_OK) {
         char what[300];
         hs_transform_describe(&je, what, sizeof what);
         return hs_error_set(err, HS_ERR_INVALID, path, "is not a valid JSONata expression: %s", what);
@@ -45,7 +55,7 @@ int hs_transform_run(const hs_jsonata *tf, const char *body, size_t len, const h
     hs_jsonata_error je;
     memset(&je, 0, sizeof je);
     json_t *result = NULL;
-    int rc = hs_jsonata_eval(tf, input, bindings, &lim, &result, &je);
+    int rc = hs_transform_err(hs_jsonata_eval(tf, input, bindings, &lim, &result, &je));
     json_decref(input);
     json_decref(bindings);
     if (rc != HS_OK) {

@@ -37,6 +37,11 @@ typedef struct hs_transform_vars {
 int hs_transform_run(const hs_jsonata *tf, const char *body, size_t len, const hs_transform_vars *vars, char **out,
                      hs_error *err);
 
+/* The engine's return code (HS_JSONATA_*) as an hs_err code: HS_OK,
+ * HS_ERR_INVALID (syntax or evaluation error), HS_ERR_TIMEOUT (time limit),
+ * HS_ERR_TOOBIG (memory or depth limit). */
+int hs_transform_err(int jsonata_rc);
+
 /* The JSONata error as one human line: "T2001 at position 3: ..." */
 void hs_transform_describe(const hs_jsonata_error *je, char *buf, size_t cap);
 
