@@ -1,5 +1,6 @@
-/* lib/jsonata/datetime.c — $fromMillis / $toMillis picture strings (XPath F&O
- * 9.8 "format-dateTime" subset): numeric, name, word, roman and ordinal
+/* lib/jsonata/datetime.c — JSONata date/time functions ($now, $millis,
+ * $fromMillis, $toMillis) and their picture strings (XPath F&O 9.8
+ * "format-dateTime" subset): numeric, name, word, roman and ordinal
  * presentations, width modifiers and timezones. */
 #include <ctype.h>
 #include <math.h>
@@ -24,9 +25,6 @@ static const char *const TENS[] = {"",      "",      "twenty",  "thirty", "forty
                                    "fifty", "sixty", "seventy", "eighty", "ninety"};
 static const char *const TENS_ORD[] = {"",         "",         "twentieth",  "thirtieth", "fortieth",
                                        "fiftieth", "sixtieth", "seventieth", "eightieth", "ninetieth"};
-
-int64_t jx_days_from_civil(int64_t y, unsigned m, unsigned d);
-void jx_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
 
 static void words(jsb *b, int64_t n, bool ord) {
     if (n < 0) {
@@ -660,5 +658,147 @@ jv *jx_parse_datetime(jctx *c, const char *str, const char *pic) {
     }
     double ms = (double)days * 86400000.0 + (double)H * 3600000.0 + (double)(have['m'] ? val['m'] : 0) * 60000.0 +
                 (double)(have['s'] ? val['s'] : 0) * 1000.0 + (double)(have['f'] ? val['f'] : 0) - tzoff * 60000.0;
+    return jv_num(c, ms);
+}
+
+/* ---- the functions ---- */
+int64_t jx_days_from_civil(int64_t y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+void jx_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t yy = (int64_t)yoe + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = yy + (*m <= 2);
+}
+
+static void iso_from_ms(double ms, char *out, size_t cap) {
+    int64_t t = (int64_t)floor(ms);
+    int64_t days = t >= 0 ? t / 86400000 : -((-t + 86399999) / 86400000);
+    int64_t rem = t - days * 86400000;
+    int64_t y;
+    unsigned mo, d;
+    jx_civil_from_days(days, &y, &mo, &d);
+    snprintf(out, cap, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", (long long)y, mo, d, (int)(rem / 3600000),
+             (int)(rem / 60000 % 60), (int)(rem / 1000 % 60), (int)(rem % 1000));
+}
+
+JF_FN(jf_now) {
+    JF_UNUSED;
+    (void)a;
+    char buf[64];
+    iso_from_ms((double)c->now_ms, buf, sizeof buf);
+    return jv_cstr(c, buf);
+}
+
+JF_FN(jf_millis) {
+    JF_UNUSED;
+    (void)a;
+    return jv_num(c, (double)c->now_ms);
+}
+
+JF_FN(jf_fromMillis) {
+    JF_UNUSED;
+    double ms;
+    if (!jf_num(c, a, 0, "fromMillis", &ms)) return NULL;
+    if (!(fabs(ms) <= 8.64e15)) return NULL; /* outside the JavaScript Date range */
+    const jv *pic = jf_str(c, a, 1, "fromMillis"), *tz = jf_str(c, a, 2, "fromMillis");
+    if (pic || tz)
+        return jx_format_datetime(c, ms, pic ? pic->u.s.p : "[Y0001]-[M01]-[D01]T[H01]:[m01]:[s01].[f001][Z01:01t]",
+                                  tz ? tz->u.s.p : NULL);
+    char buf[64];
+    iso_from_ms(ms, buf, sizeof buf);
+    return jv_cstr(c, buf);
+}
+
+static int digits(const char **p, int n, int *out) {
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if ((*p)[i] < '0' || (*p)[i] > '9') return 0;
+        v = v * 10 + ((*p)[i] - '0');
+    }
+    *p += n;
+    *out = v;
+    return 1;
+}
+
+/* ISO 8601: YYYY[-MM[-DD[Thh:mm[:ss[.fff]][Z|±hh[:]mm]]]] */
+static bool parse_iso(const char *s, double *ms) {
+    const char *p = s;
+    int y, mo = 1, d = 1, h = 0, mi = 0, se = 0, frac = 0, fracdiv = 1;
+    int64_t off = 0;
+    if (!digits(&p, 4, &y)) return false;
+    if (*p == '-') {
+        p++;
+        if (!digits(&p, 2, &mo)) return false;
+        if (*p == '-') {
+            p++;
+            if (!digits(&p, 2, &d)) return false;
+            if (*p == 'T') {
+                p++;
+                if (!digits(&p, 2, &h)) return false;
+                if (*p != ':') return false;
+                p++;
+                if (!digits(&p, 2, &mi)) return false;
+                if (*p == ':') {
+                    p++;
+                    if (!digits(&p, 2, &se)) return false;
+                    if (*p == '.') {
+                        p++;
+                        int k = 0;
+                        while (*p >= '0' && *p <= '9') {
+                            if (k < 3) {
+                                frac = frac * 10 + (*p - '0');
+                                fracdiv *= 10;
+                            }
+                            k++;
+                            p++;
+                        }
+                        if (!k) return false;
+                    }
+                }
+                if (*p == 'Z')
+                    p++;
+                else if (*p == '+' || *p == '-') {
+                    int sign = *p == '-' ? -1 : 1, oh, om = 0;
+                    p++;
+                    if (!digits(&p, 2, &oh)) return false;
+                    if (*p == ':') p++;
+                    if (*p && !digits(&p, 2, &om)) return false;
+                    off = sign * (oh * 60 + om);
+                }
+            }
+        }
+    }
+    if (*p) return false;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 24 || mi > 59 || se > 60) return false;
+    int64_t days = jx_days_from_civil(y, (unsigned)mo, (unsigned)d);
+    double t = (double)days * 86400000.0 + h * 3600000.0 + mi * 60000.0 + se * 1000.0 +
+               (double)frac * 1000.0 / fracdiv - (double)off * 60000.0;
+    *ms = t;
+    return true;
+}
+
+JF_FN(jf_toMillis) {
+    JF_UNUSED;
+    const jv *s = jf_str(c, a, 0, "toMillis");
+    if (!s) return NULL;
+    const jv *pic = jf_str(c, a, 1, "toMillis");
+    if (pic) return jx_parse_datetime(c, s->u.s.p, pic->u.s.p);
+    double ms;
+    if (!parse_iso(s->u.s.p, &ms))
+        jx_throw(c, HS_JSONATA_EINVAL, "D3110", c->err->position, "The timestamp cannot be parsed: %s", s->u.s.p);
     return jv_num(c, ms);
 }

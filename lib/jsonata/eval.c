@@ -198,7 +198,6 @@ static jv *eval_group(jctx *c, jnode **pairs, int np, jv *input, jenv *env, int 
 }
 
 /* ---- sorting (stable merge sort with a comparator that may throw) ---- */
-typedef int (*jcmp)(jctx *c, jv *a, jv *b, void *ud);
 static void msort(jctx *c, jv **v, jv **tmp, size_t n, jcmp cmp, void *ud) {
     if (n < 2) return;
     size_t m = n / 2;
@@ -215,7 +214,6 @@ static void msort(jctx *c, jv **v, jv **tmp, size_t n, jcmp cmp, void *ud) {
     while (j < n) tmp[k++] = v[j++];
     memcpy(v, tmp, sizeof(jv *) * n);
 }
-void jx_sort(jctx *c, jv **v, size_t n, jcmp cmp, void *ud);
 void jx_sort(jctx *c, jv **v, size_t n, jcmp cmp, void *ud) {
     jv **tmp = ja_alloc(&c->arena, sizeof(jv *) * (n ? n : 1));
     msort(c, v, tmp, n, cmp, ud);

@@ -260,8 +260,82 @@ void jx_env_bind(jctx *c, jenv *e, const char *name, jv *v);
 jv *jx_env_lookup(jenv *e, const char *name, bool *found);
 const jbuiltin *jx_builtin_find(const char *name);
 void jx_check(jctx *c);
+typedef int (*jcmp)(jctx *c, jv *a, jv *b, void *ud);
+void jx_sort(jctx *c, jv **v, size_t n, jcmp cmp, void *ud); /* stable */
 
-/* function library helpers (lib/jsonata/funcs.c) */
+/* ---- the builtins: the table is lib/jsonata/builtins.c ---- */
+#define JF_FN(name) jv *name(jctx *c, jv **a, int n, jv *input)
+#define JF_UNUSED (void)n, (void)input
+/* strings.c */
+JF_FN(jf_string);
+JF_FN(jf_length);
+JF_FN(jf_substring);
+JF_FN(jf_substringBefore);
+JF_FN(jf_substringAfter);
+JF_FN(jf_uppercase);
+JF_FN(jf_lowercase);
+JF_FN(jf_trim);
+JF_FN(jf_pad);
+JF_FN(jf_contains);
+JF_FN(jf_split);
+JF_FN(jf_join);
+JF_FN(jf_match);
+JF_FN(jf_replace);
+JF_FN(jf_eval);
+/* numbers.c */
+JF_FN(jf_number);
+JF_FN(jf_abs);
+JF_FN(jf_floor);
+JF_FN(jf_ceil);
+JF_FN(jf_round);
+JF_FN(jf_power);
+JF_FN(jf_sqrt);
+JF_FN(jf_random);
+JF_FN(jf_formatNumber);
+JF_FN(jf_formatBase);
+JF_FN(jf_sum);
+JF_FN(jf_max);
+JF_FN(jf_min);
+JF_FN(jf_average);
+/* objects.c */
+JF_FN(jf_boolean);
+JF_FN(jf_not);
+JF_FN(jf_exists);
+JF_FN(jf_keys);
+JF_FN(jf_lookup);
+JF_FN(jf_spread);
+JF_FN(jf_merge);
+JF_FN(jf_sift);
+JF_FN(jf_each);
+JF_FN(jf_error);
+JF_FN(jf_assert);
+JF_FN(jf_type);
+/* arrays.c */
+JF_FN(jf_count);
+JF_FN(jf_append);
+JF_FN(jf_sort);
+JF_FN(jf_reverse);
+JF_FN(jf_shuffle);
+JF_FN(jf_distinct);
+JF_FN(jf_zip);
+JF_FN(jf_map);
+JF_FN(jf_filter);
+JF_FN(jf_single);
+JF_FN(jf_reduce);
+/* encoding.c */
+JF_FN(jf_base64encode);
+JF_FN(jf_base64decode);
+JF_FN(jf_encodeUrlComponent);
+JF_FN(jf_encodeUrl);
+JF_FN(jf_decodeUrlComponent);
+JF_FN(jf_decodeUrl);
+/* datetime.c */
+JF_FN(jf_now);
+JF_FN(jf_millis);
+JF_FN(jf_fromMillis);
+JF_FN(jf_toMillis);
+
+/* argument helpers (lib/jsonata/builtins.c) */
 _Noreturn void jf_argerr(jctx *c, int argi, const char *fname);
 const jv *jf_str(jctx *c, jv **a, int i, const char *fname);
 bool jf_num(jctx *c, jv **a, int i, const char *fname, double *out);
@@ -270,7 +344,8 @@ jv *jf_call(jctx *c, jv *fn, jv *x0, jv *x1, jv *x2, jv *x3);
 size_t jf_cplen(const char *s, size_t n);
 size_t jf_cpoff(const char *s, size_t n, size_t cp);
 double jf_random01(void);
-const jbuiltin *jf_builtin_find2(const char *name);
+int64_t jx_days_from_civil(int64_t y, unsigned m, unsigned d); /* proleptic Gregorian */
+void jx_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
 jv *jx_format_datetime(jctx *c, double ms, const char *pic, const char *tz);
 jv *jx_parse_datetime(jctx *c, const char *str, const char *pic);
 jv *jx_format_number(jctx *c, double x, const jv *picture, jv *opts);
