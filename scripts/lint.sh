@@ -42,7 +42,6 @@ layer() {
 # its include goes; a new upward include is an error.
 allowed_up='src/delivery/scheduler.c -> observe/metrics.h
 src/providers/websocket.c -> observe/live.h
-src/store/sqlite/resources.c -> core/resource.h
 src/ws/ws.h -> api/auth.h'
 up=""
 seen=""

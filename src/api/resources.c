@@ -78,11 +78,11 @@ void hs_api_resource_list(hs_api_call *c) {
     hs_page page;
     if (hs_api_page(c, hs_kind_id_prefix(c->kind), &page)) return;
 
-    hs_filter f[4];
+    hs_list_filter f[4];
     size_t nf = 0;
     for (const char *const *name = filters; *name; name++) {
         const char *v = hs_query_get(&c->query, *name);
-        if (v) f[nf++] = (hs_filter){*name, v};
+        if (v) f[nf++] = (hs_list_filter){*name, v};
     }
     json_t *items = NULL;
     bool has_more = false;

@@ -20,6 +20,7 @@
 #include "api/api.h"
 #include "api/auth.h"
 #include "app/config.h"
+#include "core/resource.h"
 #include "http/server.h"
 #include "observe/live.h"
 #include "base/log.h"
@@ -125,7 +126,7 @@ static int load_key(const hs_config *cfg, const char *file, hs_secretbox *box, h
 /* A first start: a new key file, unless the database already holds sealed
  * secrets (then the key was lost or not given: never start over). */
 static int create_key(const char *db, const char *file, hs_secretbox *box, hs_error *err) {
-    int rc = hs_store_reseal(db, NULL, NULL, NULL, err);
+    int rc = hs_store_reseal(db, &hs_resource_secret_codec, NULL, NULL, NULL, err);
     if (rc == HS_ERR_UNAUTHORIZED) {
         char why[HS_ERROR_MSG_MAX];
         snprintf(why, sizeof why, "%s", err->msg);
@@ -146,7 +147,7 @@ static int finish_rotation(const char *db, const char *file, hs_secretbox *box, 
     hs_secretbox next;
     hs_error ignored;
     int rc = access(staged, F_OK) == 0 ? hs_secretbox_load_file(staged, &next, &ignored) : HS_ERR_NOTFOUND;
-    if (rc == HS_OK) rc = hs_store_reseal(db, &next, &next, st, &ignored);
+    if (rc == HS_OK) rc = hs_store_reseal(db, &hs_resource_secret_codec, &next, &next, st, &ignored);
     if (rc == HS_OK) rc = hs_secretbox_replace_file(staged, file, err);
     if (rc == HS_OK) {
         hs_warn("completed an interrupted key rotation: %s (key %s) replaced %s (key %s)", staged, next.id, file,
@@ -167,7 +168,7 @@ static int open_secrets(server *s) {
     int rc = load_key(&s->cfg, file, &s->box, &err);
     if (rc == HS_ERR_NOTFOUND && !s->cfg.secret_key_file) rc = create_key(s->cfg.db, file, &s->box, &err);
     hs_reseal_stats st;
-    if (rc == HS_OK) rc = hs_store_reseal(s->cfg.db, &s->box, &s->box, &st, &err);
+    if (rc == HS_OK) rc = hs_store_reseal(s->cfg.db, &hs_resource_secret_codec, &s->box, &s->box, &st, &err);
     if (rc == HS_ERR_UNAUTHORIZED && file && finish_rotation(s->cfg.db, file, &s->box, &st, &err) == HS_OK) rc = HS_OK;
     if (rc == HS_ERR_UNAUTHORIZED)
         fprintf(stderr, "hookstream: the secret key (%s, key %s) does not open the secrets stored in %s: %s\n",
@@ -217,7 +218,7 @@ static int rotate_key(const hs_config *cfg) {
     if (rc == HS_OK && strcmp(old.id, next.id) == 0)
         rc = hs_error_set(&err, HS_ERR_INVALID, NULL, "the new key is the current key");
     hs_reseal_stats st;
-    if (rc == HS_OK) rc = hs_store_reseal(cfg->db, &old, &next, &st, &err);
+    if (rc == HS_OK) rc = hs_store_reseal(cfg->db, &hs_resource_secret_codec, &old, &next, &st, &err);
     if (rc != HS_OK && made) unlink(staged); /* nothing committed: the old key stays */
     if (rc == HS_OK && staged) rc = hs_secretbox_replace_file(staged, file, &err);
     if (rc == HS_OK) {
@@ -256,7 +257,7 @@ static int serve(server *s) {
         hs_store_close(s->store);
         return 1;
     }
-    hs_store_set_secretbox(s->store, &s->box);
+    hs_store_set_secretbox(s->store, &s->box, &hs_resource_secret_codec);
     char *created = NULL;
     if (hs_auth_init(s->store, s->cfg.api_key, &s->auth, &created, &err)) {
         fprintf(stderr, "hookstream: cannot load API keys: %s\n", err.msg);

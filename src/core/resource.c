@@ -627,3 +627,5 @@ int hs_resource_unseal(hs_kind kind, json_t *doc, const hs_secretbox *box, size_
     if (clear) *clear = c.clear;
     return err->code;
 }
+
+const hs_secret_codec hs_resource_secret_codec = {.seal = hs_resource_seal, .unseal = hs_resource_unseal};

@@ -58,6 +58,10 @@ int hs_resource_seal(hs_kind kind, json_t *doc, const hs_secretbox *box, hs_erro
  * (HS_ERR_UNAUTHORIZED: another key, or altered) err names the resource and
  * the field, and doc may be partly opened. */
 int hs_resource_unseal(hs_kind kind, json_t *doc, const hs_secretbox *box, size_t *clear, hs_error *err);
+/* The two above, as the store takes them (hs_store_set_secretbox,
+ * hs_store_reseal): the store seals and opens docs without knowing which
+ * of their fields are secrets. */
+extern const hs_secret_codec hs_resource_secret_codec;
 
 /* Singular and plural resource names ("source", "sources"), id prefixes. */
 const char *hs_kind_name(hs_kind kind);

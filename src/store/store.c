@@ -1,27 +1,446 @@
-/* src/store/store.c — what every store implementation shares: choosing one from the
- * url, and the life cycle of the plain structs of src/store/store.h. */
+/* src/store/store.c — the store's front: the list of backends, open and
+ * close, and every public call of src/store/store.h that is not the writer's
+ * (src/store/writer.c) or ingest (src/store/routing.c).
+ *
+ * A read checks its arguments, clears its outputs and calls the backend's
+ * read. A write checks its arguments and queues a writer op whose exec calls
+ * the backend's write on the writer thread, inside the group transaction.
+ * Also the life cycle of the plain structs of store.h.
+ */
 #include <string.h>
 
 #include "base/alloc.h"
-#include "store/store_int.h"
+#include "base/log.h"
+#include "store/routing.h"
+#include "store/writer.h"
+
+/* ---- the backends ---- */
 
 static bool has_prefix(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
 
+static bool is_postgres_url(const char *url) {
+    return has_prefix(url, "postgres://") || has_prefix(url, "postgresql://");
+}
+
+static int postgres_unavailable(hs_store *s, const char *url, hs_error *err) {
+    (void)s;
+    (void)url;
+    return hs_error_set(err, HS_ERR_UNSUPPORTED, "db",
+                        "PostgreSQL storage is not available in this build yet; use a SQLite file path");
+}
+
+/* Holds the place of src/store/pg/ (next issue): it claims PostgreSQL URLs
+ * and refuses to open them. It has nothing stored, so nothing to reseal. */
+static const hs_store_backend postgres_missing = {
+    .name = "postgres",
+    .match = is_postgres_url,
+    .open = postgres_unavailable,
+};
+
+/* Tried in order: the first whose match takes the URL. SQLite takes every
+ * plain file path: it stays last. */
+static const hs_store_backend *const backends[] = {
+    &postgres_missing,
+    &hs_sqlite_backend,
+};
+
+static const hs_store_backend *backend_for(const char *url) {
+    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
+        if (backends[i]->match(url)) return backends[i];
+    return NULL;
+}
+
+static int find_backend(const char *url, const hs_store_backend **out, hs_error *err) {
+    if (!url || !*url) return hs_error_set(err, HS_ERR_INVALID, "db", "a database path is required");
+    *out = backend_for(url);
+    if (!*out) return hs_error_set(err, HS_ERR_INVALID, "db", "no storage backend takes %s", url);
+    return HS_OK;
+}
+
+/* ---- open, close ---- */
+
+static void store_free(hs_store *s) {
+    hs__writer_destroy(s);
+    hs_free(s);
+}
+
 int hs_store_open(const char *url, hs_store **out, hs_error *err) {
     *out = NULL;
-    if (!url || !*url) return hs_error_set(err, HS_ERR_INVALID, "db", "a database path is required");
-    if (has_prefix(url, "postgres://") || has_prefix(url, "postgresql://"))
-        return hs_error_set(err, HS_ERR_UNSUPPORTED, "db",
-                            "PostgreSQL storage is not available in this build yet; use a SQLite file path");
-    /* an in-memory database would acknowledge events that a restart loses */
-    if (strcmp(url, ":memory:") == 0)
-        return hs_error_set(err, HS_ERR_INVALID, "db", "an in-memory database is not durable; give a file path");
-    /* Debian's SQLite treats "file:" names as URIs, whose parameters could
-     * turn durability off (mode=memory, nolock, ...): accept plain paths only */
-    if (has_prefix(url, "file:"))
-        return hs_error_set(err, HS_ERR_INVALID, "db", "SQLite URI filenames are not accepted; give a file path");
-    return hs_sqlite_open(url, out, err);
+    const hs_store_backend *be;
+    int rc = find_backend(url, &be, err);
+    if (rc != HS_OK) return rc;
+    hs_store *s = hs_calloc(1, sizeof *s);
+    s->be = be;
+    hs__writer_init(s);
+    rc = be->open(s, url, err);
+    if (rc == HS_OK) {
+        rc = hs__writer_start(s, err);
+        if (rc != HS_OK) be->close(s);
+    }
+    if (rc != HS_OK) {
+        store_free(s);
+        return rc;
+    }
+    *out = s;
+    return HS_OK;
 }
+
+static void on_async_closed(uv_handle_t *h) { store_free(h->data); }
+
+void hs_store_close(hs_store *s) {
+    if (!s) return;
+    hs__writer_stop(s);
+    s->be->close(s);
+    hs__routes_clear(s);
+    if (s->loop)
+        uv_close((uv_handle_t *)&s->async, on_async_closed);
+    else
+        store_free(s);
+}
+
+/* ---- secrets at rest ---- */
+
+void hs_store_set_secretbox(hs_store *s, const hs_secretbox *box, const hs_secret_codec *codec) {
+    s->box = box && codec ? box : NULL;
+    s->codec = box && codec ? codec : NULL;
+}
+
+int hs__store_seal(const hs_store *s, hs_kind kind, json_t *doc, hs_error *err) {
+    return s->box ? s->codec->seal(kind, doc, s->box, err) : HS_OK;
+}
+
+int hs__store_unseal(const hs_store *s, hs_kind kind, json_t *doc, hs_error *err) {
+    return s->box ? s->codec->unseal(kind, doc, s->box, NULL, err) : HS_OK;
+}
+
+int hs_store_reseal(const char *url, const hs_secret_codec *codec, const hs_secretbox *from, const hs_secretbox *to,
+                    hs_reseal_stats *st, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    hs_reseal_stats local = {0};
+    if (!st) st = &local;
+    memset(st, 0, sizeof *st);
+    const hs_store_backend *be;
+    int rc = find_backend(url, &be, err);
+    if (rc != HS_OK) return rc;
+    if (!codec) return hs_error_set(err, HS_ERR_INTERNAL, NULL, "hs_store_reseal needs a codec");
+    return be->reseal ? be->reseal(url, codec, from, to, st, err) : HS_OK;
+}
+
+/* ---- resources ---- */
+
+static bool kind_ok(hs_kind kind) { return kind >= HS_KIND_SOURCE && kind < HS_KIND_COUNT; }
+
+static void undo_out(hs_wop *op) {
+    json_decref(op->out);
+    op->out = NULL;
+}
+
+static int create_exec(hs_store *s, hs_wop *op) {
+    return s->be->resource_create(s, op->kind, op->doc, &op->out, &op->err);
+}
+
+static int update_exec(hs_store *s, hs_wop *op) {
+    return s->be->resource_update(s, op->kind, op->id, op->fn, op->ud, &op->out, &op->err);
+}
+
+static int delete_exec(hs_store *s, hs_wop *op) { return s->be->resource_delete(s, op->kind, op->id, &op->err); }
+
+/* Submit a sync op that may produce a doc, and hand the doc over. */
+static int submit_doc_op(hs_store *s, hs_wop *op, json_t **out, hs_error *err) {
+    int rc = hs__writer_submit(s, op, err);
+    if (out)
+        *out = op->out;
+    else
+        json_decref(op->out);
+    return rc;
+}
+
+int hs_store_resource_create(hs_store *s, hs_kind kind, json_t *doc, json_t **out, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    if (out) *out = NULL;
+    if (!kind_ok(kind) || !json_is_object(doc))
+        return hs_error_set(err, HS_ERR_INVALID, NULL, "a resource document must be a JSON object");
+    hs_wop op = {.exec = create_exec, .undo = undo_out, .kind = kind, .doc = doc};
+    return submit_doc_op(s, &op, out, err);
+}
+
+int hs_store_resource_update(hs_store *s, hs_kind kind, const char *id, hs_update_fn fn, void *ud, json_t **out,
+                             hs_error *err) {
+    HS_ERR_LOCAL(err);
+    if (out) *out = NULL;
+    if (!kind_ok(kind) || !id || !fn) return hs_error_set(err, HS_ERR_INVALID, NULL, "bad update request");
+    hs_wop op = {.exec = update_exec, .undo = undo_out, .kind = kind, .id = id, .fn = fn, .ud = ud};
+    return submit_doc_op(s, &op, out, err);
+}
+
+int hs_store_resource_delete(hs_store *s, hs_kind kind, const char *id, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    if (!kind_ok(kind) || !id) return hs_error_set(err, HS_ERR_INVALID, NULL, "bad delete request");
+    hs_wop op = {.exec = delete_exec, .kind = kind, .id = id};
+    return hs__writer_submit(s, &op, err);
+}
+
+int hs_store_resource_get(hs_store *s, hs_kind kind, const char *id_or_slug, json_t **out, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    *out = NULL;
+    if (!kind_ok(kind) || !id_or_slug) return hs_error_set(err, HS_ERR_INVALID, NULL, "bad get request");
+    return s->be->resource_get(s, kind, id_or_slug, out, err);
+}
+
+#define MAX_LIST_FILTERS 8
+
+/* The fields a listing may filter on, by kind (store.h): every backend
+ * indexes these. */
+static const struct {
+    const char *name;
+    const char *fields[3];
+} list_fields[HS_KIND_COUNT] = {
+    [HS_KIND_SOURCE] = {"source", {"slug", "status", NULL}},
+    [HS_KIND_DESTINATION] = {"destination", {"slug", "status", "type"}},
+    [HS_KIND_CONNECTION] = {"connection", {"source_id", "destination_id", "enabled"}},
+};
+
+static bool list_field_ok(hs_kind kind, const char *field) {
+    for (size_t i = 0; i < 3; i++)
+        if (list_fields[kind].fields[i] && field && strcmp(list_fields[kind].fields[i], field) == 0) return true;
+    return false;
+}
+
+static int check_list_filters(hs_kind kind, const hs_list_filter *filters, size_t nfilters, hs_error *err) {
+    if (nfilters > MAX_LIST_FILTERS) return hs_error_set(err, HS_ERR_INVALID, NULL, "too many filters");
+    for (size_t i = 0; i < nfilters; i++) {
+        const char *field = filters[i].field;
+        if (!list_field_ok(kind, field))
+            return hs_error_set(err, HS_ERR_INVALID, field ? field : "filter", "%ss cannot be filtered on this field",
+                                list_fields[kind].name);
+        if (!filters[i].value) return hs_error_set(err, HS_ERR_INVALID, field, "needs a value");
+        if (strcmp(field, "enabled") == 0 && strcmp(filters[i].value, "true") != 0 &&
+            strcmp(filters[i].value, "false") != 0)
+            return hs_error_set(err, HS_ERR_INVALID, field, "must be true or false");
+    }
+    return HS_OK;
+}
+
+int hs_store_resource_list(hs_store *s, hs_kind kind, const hs_page *page, const hs_list_filter *filters,
+                           size_t nfilters, json_t **items, bool *has_more, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    *items = NULL;
+    *has_more = false;
+    if (!kind_ok(kind) || !page) return hs_error_set(err, HS_ERR_INVALID, NULL, "bad list request");
+    if (page->limit < 1 || page->limit > 100) return hs_error_set(err, HS_ERR_INVALID, "limit", "must be 1 to 100");
+    int rc = check_list_filters(kind, filters, nfilters, err);
+    if (rc != HS_OK) return rc;
+    return s->be->resource_list(s, kind, page, filters, nfilters, items, has_more, err);
+}
+
+/* ---- events and deliveries: reads ---- */
+
+int hs_store_event_get(hs_store *s, const char *id, hs_event **out, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    *out = NULL;
+    if (!id) return hs_error_set(err, HS_ERR_INVALID, "id", "is required");
+    return s->be->event_get(s, id, out, err);
+}
+
+int hs_store_event_list(hs_store *s, const hs_event_query *q, hs_event ***items, size_t *n, bool *has_more,
+                        hs_error *err) {
+    HS_ERR_LOCAL(err);
+    *items = NULL;
+    *n = 0;
+    *has_more = false;
+    if (!q) return hs_error_set(err, HS_ERR_INVALID, NULL, "bad event query");
+    if (q->page.limit < 1 || q->page.limit > 100) return hs_error_set(err, HS_ERR_INVALID, "limit", "must be 1 to 100");
+    return s->be->event_list(s, q, items, n, has_more, err);
+}
+
+int hs_store_event_deliveries(hs_store *s, const char *event_id, hs_delivery **items, size_t *n, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    *items = NULL;
+    *n = 0;
+    if (!event_id) return hs_error_set(err, HS_ERR_INVALID, "event_id", "is required");
+    return s->be->event_deliveries(s, event_id, items, n, err);
+}
+
+int hs_store_pending_deliveries(hs_store *s, hs_delivery **out, size_t *n, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    *out = NULL;
+    *n = 0;
+    return s->be->pending_deliveries(s, out, n, err);
+}
+
+int hs_store_circuits(hs_store *s, hs_circuit_row **out, size_t *n, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    *out = NULL;
+    *n = 0;
+    return s->be->circuits(s, out, n, err);
+}
+
+int hs_store_attempt_list(hs_store *s, const hs_attempt_query *q, json_t **items, bool *has_more, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    *items = NULL;
+    *has_more = false;
+    if (!q || q->page.limit < 1 || q->page.limit > 100)
+        return hs_error_set(err, HS_ERR_INVALID, "limit", "must be 1 to 100");
+    return s->be->attempt_list(s, q, items, has_more, err);
+}
+
+int hs_store_attempt_get(hs_store *s, const char *id, json_t **out, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    *out = NULL;
+    if (!id) return hs_error_set(err, HS_ERR_INVALID, "id", "is required");
+    return s->be->attempt_get(s, id, out, err);
+}
+
+int hs_store_event_attempts(hs_store *s, const char *event_id, json_t **items, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    *items = NULL;
+    if (!event_id) return hs_error_set(err, HS_ERR_INVALID, "event_id", "is required");
+    return s->be->event_attempts(s, event_id, items, err);
+}
+
+/* ---- attempts (async, the scheduler's) ---- */
+
+typedef struct attempt_box {
+    hs_attempt_op op; /* first: the public part */
+    hs_wop w;
+} attempt_box;
+
+hs_attempt_op *hs_attempt_op_new(void) {
+    attempt_box *b = hs_calloc(1, sizeof *b);
+    b->op.priv_ = b;
+    return &b->op;
+}
+
+void hs_attempt_op_free(hs_attempt_op *op) {
+    if (!op) return;
+    hs_attempt_rec *a = &op->a;
+    hs_free(a->request_url);
+    hs_free(a->request_method);
+    hs_free(a->request_headers);
+    hs_free(a->response_headers);
+    hs_free(a->response_body);
+    hs_free(a->error);
+    hs_free(op->priv_);
+}
+
+static int attempt_exec(hs_store *s, hs_wop *w) {
+    int rc = s->be->attempt_record(s, w->ud, &w->err);
+    w->wrote = rc != HS_OK; /* no savepoint (src/store/writer.c): a failure fails the group */
+    return rc;
+}
+
+static void attempt_complete(hs_wop *w) {
+    hs_attempt_op *op = w->ud;
+    if (w->status != HS_OK)
+        op->err = w->err; /* 450 bytes: not copied for every delivered attempt */
+    else
+        hs_error_clear(&op->err);
+    op->cb(op, w->status);
+}
+
+int hs_store_attempt_commit(hs_store *s, hs_attempt_op *op) {
+    hs_error_clear(&op->err);
+    if (!op->cb || !op->priv_)
+        return hs_error_set(&op->err, HS_ERR_INTERNAL, NULL, "an attempt op needs a callback and hs_attempt_op_new");
+    hs_wop *w = &((attempt_box *)op->priv_)->w;
+    memset(w, 0, sizeof *w);
+    w->exec = attempt_exec;
+    w->no_savepoint = true;
+    w->ud = op;
+    w->complete = attempt_complete;
+    return hs__writer_submit_async(s, w, &op->err);
+}
+
+/* ---- manual retries, orphans (sync) ---- */
+
+static int attempt_retry_exec(hs_store *s, hs_wop *op) { return s->be->attempt_retry(s, op->id, op->ud, &op->err); }
+
+int hs_store_attempt_retry(hs_store *s, const char *attempt_id, hs_delivery *out, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    if (!attempt_id || !out) return hs_error_set(err, HS_ERR_INVALID, NULL, "bad retry request");
+    hs_delivery d;
+    hs_wop op = {.exec = attempt_retry_exec, .id = attempt_id, .ud = &d};
+    int rc = hs__writer_submit(s, &op, err);
+    if (rc == HS_OK) *out = d;
+    return rc;
+}
+
+static int event_retry_exec(hs_store *s, hs_wop *op) { return s->be->event_retry(s, op->id, op->ud, &op->err); }
+
+static void event_retry_undo(hs_wop *op) {
+    hs_event_retry *r = op->ud;
+    hs_free(r->queued);
+    hs_free(r->skipped);
+    memset(r, 0, sizeof *r);
+}
+
+int hs_store_event_retry(hs_store *s, const char *event_id, hs_event_retry *out, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    if (!out) return hs_error_set(err, HS_ERR_INVALID, NULL, "bad retry request");
+    memset(out, 0, sizeof *out);
+    if (!event_id) return hs_error_set(err, HS_ERR_INVALID, NULL, "bad retry request");
+    hs_wop op = {.exec = event_retry_exec, .undo = event_retry_undo, .id = event_id, .ud = out};
+    return hs__writer_submit(s, &op, err);
+}
+
+typedef struct orphan_counts {
+    size_t deliveries, events;
+} orphan_counts;
+
+static int orphans_exec(hs_store *s, hs_wop *op) {
+    orphan_counts *oc = op->ud;
+    return s->be->settle_orphans(s, &oc->deliveries, &oc->events, &op->err);
+}
+
+int hs_store_settle_orphans(hs_store *s, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    orphan_counts oc = {0};
+    hs_wop op = {.exec = orphans_exec, .ud = &oc};
+    int rc = hs__writer_submit(s, &op, err);
+    if (rc == HS_OK && (oc.deliveries || oc.events))
+        hs_warn("store: cancelled %zu pending deliveries of deleted destinations; settled %zu events left "
+                "processing without a pending delivery",
+                oc.deliveries, oc.events);
+    return rc;
+}
+
+/* ---- API keys (sync) ---- */
+
+static bool is_sha256_hex(const char *s) {
+    if (!s || strlen(s) != 64) return false;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) return false;
+    return true;
+}
+
+static int apikey_add_exec(hs_store *s, hs_wop *op) {
+    return s->be->apikey_add(s, op->id, op->arg2, op->arg3, &op->err);
+}
+
+int hs_store_apikey_add(hs_store *s, const char *id, const char *hash_hex, const char *name, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    if (!id || !*id) return hs_error_set(err, HS_ERR_INVALID, "id", "is required");
+    if (!is_sha256_hex(hash_hex))
+        return hs_error_set(err, HS_ERR_INVALID, "key_hash", "must be 64 lowercase hex digits (SHA-256)");
+    hs_wop op = {.exec = apikey_add_exec, .id = id, .arg2 = hash_hex, .arg3 = name};
+    return hs__writer_submit(s, &op, err);
+}
+
+int hs_store_apikey_hashes(hs_store *s, char ***hashes, size_t *n, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    *hashes = NULL;
+    *n = 0;
+    return s->be->apikey_hashes(s, hashes, n, err);
+}
+
+/* ---- the plain structs of store.h ---- */
+
+/* hs_ingest_new allocates an ingest together with its queue node, so that
+ * the hot path does not allocate per request. ing->priv_ points at op. */
+typedef struct hs_ingest_box {
+    hs_ingest ing;
+    hs_wop op;
+} hs_ingest_box;
 
 hs_ingest *hs_ingest_new(void) {
     hs_ingest_box *box = hs_calloc(1, sizeof *box);

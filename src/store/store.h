@@ -1,7 +1,7 @@
 /* src/store/store.h — durable storage behind one interface.
  *
  * Threads: writes go to ONE writer thread that commits them in groups (many
- * requests per transaction, SQLite WAL + synchronous=FULL) and completes each
+ * requests per transaction; SQLite: WAL + synchronous=FULL) and completes each
  * request only after the commit that holds it is durable. Reads use their own
  * connections from a small pool and may be called from any thread (API
  * handlers run them on libuv's threadpool). Nothing here may be called with
@@ -13,10 +13,11 @@
  *   - async (ingest, from the loop thread): the call returns at once and the
  *     callback runs later ON THE LOOP THREAD (via a uv_async_t), after commit.
  *
- * Implementations: src/store/sqlite/sqlite.c (default; a file path). A "postgres://" or
- * "postgresql://" URL is reserved for the PostgreSQL store (later issue) and
- * is refused with HS_ERR_UNSUPPORTED for now. Nothing outside store_*.c
- * speaks SQL.
+ * Backends (src/store/backend.h has the seam): src/store/sqlite/ takes a file
+ * path. A "postgres://" or "postgresql://" URL is reserved for the
+ * PostgreSQL store (later issue) and is refused with HS_ERR_UNSUPPORTED for
+ * now. Only the backends' folders speak SQL; the group commit
+ * (src/store/writer.c) and routing (src/store/routing.c) are shared.
  *
  * Ownership: json_t results are new references owned by the caller; inputs
  * are borrowed unless a comment says "stolen".
@@ -95,12 +96,22 @@ void hs_store_get_stats(hs_store *s, hs_store_stats *out);
 
 /* ---- resources (sync; any thread except the loop thread) ---- */
 
-/* Secrets at rest (src/store/sqlite/resources.c): with a box, every secret of a
- * resource doc (src/core/resource.h) is sealed as the row is written and opened as
- * it is read, so callers only ever see clear docs; without one (tests) docs
- * are stored as given. Set once, after open and before the first resource
- * call; box is borrowed and must outlive the store. */
-void hs_store_set_secretbox(hs_store *s, const hs_secretbox *box);
+/* Which fields of a resource doc are secrets, and how they are sealed, is
+ * the resources' business (src/core/resource.c provides
+ * hs_resource_secret_codec): the store is handed these two functions. Both
+ * work on doc in place; unseal counts the secrets it found in clear in
+ * *clear (may be NULL) and, with box NULL, fails on any sealed one. */
+typedef struct hs_secret_codec {
+    int (*seal)(hs_kind kind, json_t *doc, const hs_secretbox *box, hs_error *err);
+    int (*unseal)(hs_kind kind, json_t *doc, const hs_secretbox *box, size_t *clear, hs_error *err);
+} hs_secret_codec;
+
+/* Secrets at rest: with a box, every secret of a resource doc is sealed
+ * (codec->seal) as the row is written and opened as it is read, so callers
+ * only ever see clear docs; without one (tests) docs are stored as given.
+ * Set once, after open and before the first resource call; box and codec
+ * are borrowed and must outlive the store. */
+void hs_store_set_secretbox(hs_store *s, const hs_secretbox *box, const hs_secret_codec *codec);
 
 typedef struct hs_reseal_stats {
     size_t rows;             /* resource rows read */
@@ -110,9 +121,10 @@ typedef struct hs_reseal_stats {
     hs_error checkpoint_err; /* why not, when rows were written but checkpointed is false */
 } hs_reseal_stats;
 
-/* Checks, and re-seals, every secret of the database file at path, on a
- * connection of its own: before hs_store_open, or with no server running.
- * A missing file or one without the resource tables is nothing to do. Each
+/* Checks, and re-seals, every secret of the database at url (a SQLite
+ * file; nothing to do for a backend that stores none yet), on a connection
+ * of its own: before hs_store_open, or with no server running. A missing
+ * file or one without the resource tables is nothing to do. Each
  * sealed secret must open under `from` (NULL: none may be sealed), else
  * HS_ERR_UNAUTHORIZED naming the resource, the field and the key ids. With
  * `to`, the rows that hold a clear secret (or every row with a secret, when
@@ -122,8 +134,8 @@ typedef struct hs_reseal_stats {
  * the WAL. An error means nothing was committed; a checkpoint that could
  * not finish after the commit (another connection reading) is reported in
  * *st, not as an error. */
-int hs_store_reseal(const char *path, const hs_secretbox *from, const hs_secretbox *to, hs_reseal_stats *st,
-                    hs_error *err);
+int hs_store_reseal(const char *url, const hs_secret_codec *codec, const hs_secretbox *from, const hs_secretbox *to,
+                    hs_reseal_stats *st, hs_error *err);
 
 /* Insert doc (must contain a fresh "id"). On success *out (if non-NULL) is
  * the stored doc as a read would return it.
@@ -149,10 +161,12 @@ int hs_store_resource_delete(hs_store *s, hs_kind kind, const char *id, hs_error
 /* Get by id (or, for sources and destinations, by slug). */
 int hs_store_resource_get(hs_store *s, hs_kind kind, const char *id_or_slug, json_t **out, hs_error *err);
 
-typedef struct hs_filter {
+/* A listing filter: field = value (not a connection's filter_rules, which
+ * src/rules/filter.h compiles). */
+typedef struct hs_list_filter {
     const char *field; /* an indexed column of the kind (see above) */
     const char *value; /* compared as text; "enabled" takes "true"/"false" */
-} hs_filter;
+} hs_list_filter;
 
 typedef struct hs_page {
     int limit;          /* 1..100 */
@@ -161,8 +175,8 @@ typedef struct hs_page {
 
 /* Newest first (id descending); items strictly older than cursor.
  * *items: new JSON array. *has_more: another page exists. */
-int hs_store_resource_list(hs_store *s, hs_kind kind, const hs_page *page, const hs_filter *filters, size_t nfilters,
-                           json_t **items, bool *has_more, hs_error *err);
+int hs_store_resource_list(hs_store *s, hs_kind kind, const hs_page *page, const hs_list_filter *filters,
+                           size_t nfilters, json_t **items, bool *has_more, hs_error *err);
 
 /* ---- events ---- */
 

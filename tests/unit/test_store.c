@@ -19,7 +19,7 @@
 #include "base/id.h"
 #include "base/log.h"
 #include "store/store.h"
-#include "store/store_int.h"
+#include "store/sqlite/sqlite.h"
 #include "base/timeutil.h"
 
 /* ---- fixture: a fresh database in a temporary directory ---- */
@@ -458,27 +458,27 @@ static void test_resource_list(void **state) {
     hs_page page = {.limit = 100};
     json_t *items;
     bool more;
-    hs_filter f = {"status", "paused"};
+    hs_list_filter f = {"status", "paused"};
     assert_int_equal(hs_store_resource_list(fx->s, HS_KIND_SOURCE, &page, &f, 1, &items, &more, &err), HS_OK);
     assert_int_equal(json_array_size(items), 9);
     assert_false(more);
     json_decref(items);
-    hs_filter f2[2] = {{"status", "active"}, {"slug", "s4"}};
+    hs_list_filter f2[2] = {{"status", "active"}, {"slug", "s4"}};
     assert_int_equal(hs_store_resource_list(fx->s, HS_KIND_SOURCE, &page, f2, 2, &items, &more, &err), HS_OK);
     assert_int_equal(json_array_size(items), 1);
     assert_string_equal(jstr(json_array_get(items, 0), "id"), ids[4]);
     json_decref(items);
 
     /* only indexed columns; injection attempts are just unknown fields */
-    hs_filter bad = {"name", "s1"};
+    hs_list_filter bad = {"name", "s1"};
     assert_int_equal(hs_store_resource_list(fx->s, HS_KIND_SOURCE, &page, &bad, 1, &items, &more, &err),
                      HS_ERR_INVALID);
     assert_string_equal(err.field, "name");
     assert_null(items);
-    hs_filter evil = {"status = status OR 1 --", "x"};
+    hs_list_filter evil = {"status = status OR 1 --", "x"};
     assert_int_equal(hs_store_resource_list(fx->s, HS_KIND_SOURCE, &page, &evil, 1, &items, &more, &err),
                      HS_ERR_INVALID);
-    hs_filter evil_value = {"status", "' OR 1=1 --"};
+    hs_list_filter evil_value = {"status", "' OR 1=1 --"};
     assert_int_equal(hs_store_resource_list(fx->s, HS_KIND_SOURCE, &page, &evil_value, 1, &items, &more, &err), HS_OK);
     assert_int_equal(json_array_size(items), 0);
     json_decref(items);
@@ -492,15 +492,15 @@ static void test_resource_list(void **state) {
     json_t *dst = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"d\",\"type\":\"aws_sqs\"}");
     json_t *c1 = create_conn(fx->s, src, dst, true);
     json_t *c2 = create_conn(fx->s, src, dst, false);
-    hs_filter en[2] = {{"enabled", "false"}, {"source_id", jstr(src, "id")}};
+    hs_list_filter en[2] = {{"enabled", "false"}, {"source_id", jstr(src, "id")}};
     assert_int_equal(hs_store_resource_list(fx->s, HS_KIND_CONNECTION, &page, en, 2, &items, &more, &err), HS_OK);
     assert_int_equal(json_array_size(items), 1);
     assert_string_equal(jstr(json_array_get(items, 0), "id"), jstr(c2, "id"));
     json_decref(items);
-    hs_filter en_bad = {"enabled", "maybe"};
+    hs_list_filter en_bad = {"enabled", "maybe"};
     assert_int_equal(hs_store_resource_list(fx->s, HS_KIND_CONNECTION, &page, &en_bad, 1, &items, &more, &err),
                      HS_ERR_INVALID);
-    hs_filter ty = {"type", "aws_sqs"};
+    hs_list_filter ty = {"type", "aws_sqs"};
     assert_int_equal(hs_store_resource_list(fx->s, HS_KIND_DESTINATION, &page, &ty, 1, &items, &more, &err), HS_OK);
     assert_int_equal(json_array_size(items), 1);
     json_decref(items);

@@ -16,28 +16,24 @@
 #include "base/json_text.h"
 #include "base/log.h"
 #include "http/outbound.h"
-#include "store/store_int.h"
 #include "base/timeutil.h"
+#include "store/sqlite/sqlite.h"
 
 /* ---- reads for the scheduler ---- */
 
 static const char SQL_PENDING[] =
     "SELECT " HS_DELIVERY_COLS " FROM deliveries WHERE status = 'pending' ORDER BY destination_id, id";
 
-int hs_store_pending_deliveries(hs_store *s, hs_delivery **out, size_t *n, hs_error *err) {
-    HS_ERR_LOCAL(err);
-    hs_conn *c = hs_reader_get(s, err);
+int hs__sqlite_pending_deliveries(hs_store *s, hs_delivery **out, size_t *n, hs_error *err) {
+    hs_sqlite_db *c = hs_reader_get(s, err);
     if (!c) return err->code;
     int rc = hs_deliveries_select(c, SQL_PENDING, NULL, out, n, err);
     hs_reader_put(s, c);
     return rc;
 }
 
-int hs_store_circuits(hs_store *s, hs_circuit_row **out, size_t *n, hs_error *err) {
-    HS_ERR_LOCAL(err);
-    *out = NULL;
-    *n = 0;
-    hs_conn *c = hs_reader_get(s, err);
+int hs__sqlite_circuits(hs_store *s, hs_circuit_row **out, size_t *n, hs_error *err) {
+    hs_sqlite_db *c = hs_reader_get(s, err);
     if (!c) return err->code;
     sqlite3_stmt *st = hs_stmt(c,
                                "SELECT destination_id, state, consecutive_failures, opened_at, next_probe_at, "
@@ -70,29 +66,6 @@ int hs_store_circuits(hs_store *s, hs_circuit_row **out, size_t *n, hs_error *er
 }
 
 /* ---- recording an attempt (async, writer thread) ---- */
-
-typedef struct attempt_box {
-    hs_attempt_op op; /* first: the public part */
-    hs_wop w;
-} attempt_box;
-
-hs_attempt_op *hs_attempt_op_new(void) {
-    attempt_box *b = hs_calloc(1, sizeof *b);
-    b->op.priv_ = b;
-    return &b->op;
-}
-
-void hs_attempt_op_free(hs_attempt_op *op) {
-    if (!op) return;
-    hs_attempt_rec *a = &op->a;
-    hs_free(a->request_url);
-    hs_free(a->request_method);
-    hs_free(a->request_headers);
-    hs_free(a->response_headers);
-    hs_free(a->response_body);
-    hs_free(a->error);
-    hs_free(op->priv_);
-}
 
 static const char SQL_ATTEMPT_INSERT[] =
     "INSERT INTO delivery_attempts(id, delivery_id, event_id, destination_id, connection_id, attempt_number, "
@@ -131,14 +104,14 @@ static void bind_int_or_null(sqlite3_stmt *st, int i, uint64_t v) {
 }
 
 /* Step a statement that returns no rows; HS_OK or err filled. */
-static int step_done(hs_conn *w, sqlite3_stmt *st, const char *what, hs_error *err) {
+static int step_done(hs_sqlite_db *w, sqlite3_stmt *st, const char *what, hs_error *err) {
     int rc = sqlite3_step(st);
     hs_stmt_done(w, st);
     return rc == SQLITE_DONE ? HS_OK : hs_sqlite_fail(err, w->db, rc, what);
 }
 
 /* Run sql with ?1 = id and, when it has one, ?2 = num; no rows back. */
-static int run_keyed(hs_conn *w, const char *sql, const char *id, int64_t num, const char *what, hs_error *err) {
+static int run_keyed(hs_sqlite_db *w, const char *sql, const char *id, int64_t num, const char *what, hs_error *err) {
     sqlite3_stmt *st = hs_stmt(w, sql, err);
     if (!st) return err->code;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -154,12 +127,13 @@ typedef struct settle {
 /* The delivery just left pending (the UPDATE before changed one row):
  * count that on its event, written by hs_settles_flush. */
 static void settle_event(hs_store *s, const char *event_id, bool dlq) {
-    if (sqlite3_changes(s->writer.db) != 1) return; /* cancelled meanwhile: counted then */
-    settle *e = hs_idmap_get(&s->settles, event_id);
+    if (sqlite3_changes(hs__sq_writer(s)->db) != 1) return; /* cancelled meanwhile: counted then */
+    hs_idmap *settles = &hs__sq(s)->settles;
+    settle *e = hs_idmap_get(settles, event_id);
     if (!e) {
         e = hs_calloc(1, sizeof *e);
         hs_id_copy(e->event_id, event_id);
-        hs_idmap_put(&s->settles, e->event_id, e);
+        hs_idmap_put(settles, e->event_id, e);
     }
     e->settled++;
     e->failed += dlq;
@@ -171,8 +145,8 @@ static void free_settle(void *value, void *ud) {
 }
 
 void hs_settles_clear(hs_store *s) {
-    hs_idmap_each(&s->settles, free_settle, NULL);
-    hs_idmap_free(&s->settles);
+    hs_idmap_each(&hs__sq(s)->settles, free_settle, NULL);
+    hs_idmap_free(&hs__sq(s)->settles);
 }
 
 typedef struct flush_ctx {
@@ -185,7 +159,7 @@ static void flush_one(void *value, void *ud) {
     flush_ctx *f = ud;
     const settle *e = value;
     if (f->rc != HS_OK) return; /* the group fails: the rest does not matter */
-    sqlite3_stmt *st = hs_stmt(&f->s->writer, SQL_EVENT_SETTLE, f->err);
+    sqlite3_stmt *st = hs_stmt(hs__sq_writer(f->s), SQL_EVENT_SETTLE, f->err);
     if (!st) {
         f->rc = f->err->code;
         return;
@@ -193,18 +167,18 @@ static void flush_one(void *value, void *ud) {
     sqlite3_bind_text(st, 1, e->event_id, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, e->settled);
     sqlite3_bind_int(st, 3, e->failed);
-    f->rc = step_done(&f->s->writer, st, "updating the event status", f->err);
+    f->rc = step_done(hs__sq_writer(f->s), st, "updating the event status", f->err);
 }
 
 int hs_settles_flush(hs_store *s, hs_error *err) {
     flush_ctx f = {.s = s, .err = err, .rc = HS_OK};
-    hs_idmap_each(&s->settles, flush_one, &f);
+    hs_idmap_each(&hs__sq(s)->settles, flush_one, &f);
     hs_settles_clear(s);
     return f.rc;
 }
 
 static int record_attempt(hs_store *s, const hs_attempt_rec *a, hs_error *err) {
-    hs_conn *w = &s->writer;
+    hs_sqlite_db *w = hs__sq_writer(s);
     sqlite3_stmt *st = hs_stmt(w, SQL_ATTEMPT_INSERT, err);
     if (!st) return err->code;
     sqlite3_bind_text(st, 1, a->id, -1, SQLITE_STATIC);
@@ -249,7 +223,7 @@ static int record_attempt(hs_store *s, const hs_attempt_rec *a, hs_error *err) {
     return rc;
 }
 
-static int save_circuit(hs_conn *w, const hs_circuit_row *c, hs_error *err) {
+static int save_circuit(hs_sqlite_db *w, const hs_circuit_row *c, hs_error *err) {
     sqlite3_stmt *st = hs_stmt(w, SQL_CIRCUIT_SAVE, err);
     if (!st) return err->code;
     sqlite3_bind_text(st, 1, c->destination_id, -1, SQLITE_STATIC);
@@ -261,35 +235,11 @@ static int save_circuit(hs_conn *w, const hs_circuit_row *c, hs_error *err) {
     return step_done(w, st, "saving the circuit state", err);
 }
 
-static int attempt_exec(hs_store *s, hs_wop *w) {
-    hs_attempt_op *op = w->ud;
+int hs__sqlite_attempt_record(hs_store *s, const hs_attempt_op *op, hs_error *err) {
     int rc = HS_OK;
-    if (op->has_attempt) rc = record_attempt(s, &op->a, &w->err);
-    if (rc == HS_OK && op->has_circuit) rc = save_circuit(&s->writer, &op->circuit, &w->err);
-    w->wrote = rc != HS_OK; /* no savepoint (see run_op): a failure fails the group */
+    if (op->has_attempt) rc = record_attempt(s, &op->a, err);
+    if (rc == HS_OK && op->has_circuit) rc = save_circuit(hs__sq_writer(s), &op->circuit, err);
     return rc;
-}
-
-static void attempt_complete(hs_wop *w) {
-    hs_attempt_op *op = w->ud;
-    if (w->status != HS_OK)
-        op->err = w->err; /* 450 bytes: not copied for every delivered attempt */
-    else
-        hs_error_clear(&op->err);
-    op->cb(op, w->status);
-}
-
-int hs_store_attempt_commit(hs_store *s, hs_attempt_op *op) {
-    hs_error_clear(&op->err);
-    if (!op->cb || !op->priv_)
-        return hs_error_set(&op->err, HS_ERR_INTERNAL, NULL, "an attempt op needs a callback and hs_attempt_op_new");
-    hs_wop *w = &((attempt_box *)op->priv_)->w;
-    memset(w, 0, sizeof *w);
-    w->exec = attempt_exec;
-    w->no_savepoint = true;
-    w->ud = op;
-    w->complete = attempt_complete;
-    return hs_writer_submit_async(s, w, &op->err);
 }
 
 /* ---- cancelling (a destination is deleted) ---- */
@@ -311,7 +261,7 @@ static const char SQL_CANCEL_SETTLE_EVENTS[] =
 static const char SQL_CANCEL[] = "UPDATE deliveries SET status = 'cancelled', updated_at = ?2 WHERE destination_id = "
                                  "?1 AND status = 'pending'";
 
-int hs_deliveries_cancel(hs_conn *w, const char *destination_id, uint64_t now, hs_error *err) {
+int hs_deliveries_cancel(hs_sqlite_db *w, const char *destination_id, uint64_t now, hs_error *err) {
     /* the events first, while their pending deliveries can still be counted */
     int rc =
         run_keyed(w, SQL_CANCEL_SETTLE_EVENTS, destination_id, 0, "settling the events of cancelled deliveries", err);
@@ -335,17 +285,12 @@ static const char SQL_SETTLE_STRANDED[] =
     "'failed' " SQL_SETTLED_NOT_FAILED " WHERE status = 'processing' AND NOT EXISTS (SELECT 1 FROM deliveries d "
     "WHERE d.event_id = events.id AND d.status = 'pending')";
 
-typedef struct orphan_counts {
-    size_t deliveries, events;
-} orphan_counts;
-
-static int orphans_exec(hs_store *s, hs_wop *op) {
-    orphan_counts *oc = op->ud;
-    hs_conn *w = &s->writer;
+int hs__sqlite_settle_orphans(hs_store *s, size_t *deliveries, size_t *events, hs_error *err) {
+    hs_sqlite_db *w = hs__sq_writer(s);
     char(*ids)[HS_ID_MAX] = NULL;
     size_t n = 0, cap = 0;
-    sqlite3_stmt *st = hs_stmt(w, SQL_ORPHAN_DESTINATIONS, &op->err);
-    if (!st) return op->err.code;
+    sqlite3_stmt *st = hs_stmt(w, SQL_ORPHAN_DESTINATIONS, err);
+    if (!st) return err->code;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (n == cap) {
@@ -355,42 +300,23 @@ static int orphans_exec(hs_store *s, hs_wop *op) {
         hs_col_copy(ids[n++], HS_ID_MAX, st, 0);
     }
     hs_stmt_done(w, st);
-    int ret = rc == SQLITE_DONE ? HS_OK : hs_sqlite_fail(&op->err, w->db, rc, "finding deleted destinations");
+    int ret = rc == SQLITE_DONE ? HS_OK : hs_sqlite_fail(err, w->db, rc, "finding deleted destinations");
     uint64_t now = hs_now_ms();
     for (size_t i = 0; ret == HS_OK && i < n; i++) {
-        ret = hs_deliveries_cancel(w, ids[i], now, &op->err);
-        if (ret == HS_OK) oc->deliveries += (size_t)sqlite3_changes(w->db);
+        ret = hs_deliveries_cancel(w, ids[i], now, err);
+        if (ret == HS_OK) *deliveries += (size_t)sqlite3_changes(w->db);
     }
     hs_free(ids);
     if (ret == HS_OK) {
-        st = hs_stmt(w, SQL_SETTLE_STRANDED, &op->err);
-        if (!st) return op->err.code;
-        ret = step_done(w, st, "settling events without a pending delivery", &op->err);
-        if (ret == HS_OK) oc->events = (size_t)sqlite3_changes(w->db);
+        st = hs_stmt(w, SQL_SETTLE_STRANDED, err);
+        if (!st) return err->code;
+        ret = step_done(w, st, "settling events without a pending delivery", err);
+        if (ret == HS_OK) *events = (size_t)sqlite3_changes(w->db);
     }
     return ret;
 }
 
-int hs_store_settle_orphans(hs_store *s, hs_error *err) {
-    HS_ERR_LOCAL(err);
-    orphan_counts oc = {0};
-    hs_wop op = {.exec = orphans_exec, .ud = &oc};
-    int rc = hs_writer_submit(s, &op, err);
-    if (rc == HS_OK && (oc.deliveries || oc.events))
-        hs_warn("store: cancelled %zu pending deliveries of deleted destinations; settled %zu events left "
-                "processing without a pending delivery",
-                oc.deliveries, oc.events);
-    return rc;
-}
-
 /* ---- manual retries (sync) ---- */
-
-typedef struct retry_args {
-    const char *attempt_id, *event_id;
-    hs_delivery *out; /* attempt retry: one */
-    hs_delivery *list, *skipped;
-    size_t n, nskipped;
-} retry_args;
 
 static const char SQL_REQUEUE[] =
     "UPDATE deliveries SET status = 'pending', next_attempt_at = ?2, updated_at = ?2 WHERE id = ?1";
@@ -403,7 +329,7 @@ static const char SQL_RETRYABLE_OF_EVENT[] =
 /* Whether d's destination still exists. Read in the retry's transaction:
  * a delete is a write too, so it comes wholly before (refused here) or
  * wholly after (it cancels the requeued delivery). */
-static int destination_exists(hs_conn *w, const hs_delivery *d, bool *exists, hs_error *err) {
+static int destination_exists(hs_sqlite_db *w, const hs_delivery *d, bool *exists, hs_error *err) {
     sqlite3_stmt *st = hs_stmt(w, "SELECT 1 FROM destinations WHERE id = ?1", err);
     if (!st) return err->code;
     sqlite3_bind_text(st, 1, d->destination_id, -1, SQLITE_STATIC);
@@ -414,7 +340,7 @@ static int destination_exists(hs_conn *w, const hs_delivery *d, bool *exists, hs
 }
 
 /* Back to pending, due now; out of the DLQ; the event is processing again. */
-static int requeue(hs_conn *w, hs_delivery *d, hs_error *err) {
+static int requeue(hs_sqlite_db *w, hs_delivery *d, hs_error *err) {
     uint64_t now = hs_now_ms();
     int rc = run_keyed(w, SQL_REQUEUE, d->id, (int64_t)now, "requeueing the delivery", err);
     if (rc == HS_OK) rc = run_keyed(w, SQL_UNDLQ, d->id, 0, "taking the delivery out of the DLQ", err);
@@ -425,113 +351,82 @@ static int requeue(hs_conn *w, hs_delivery *d, hs_error *err) {
     return rc;
 }
 
-static int attempt_retry_exec(hs_store *s, hs_wop *op) {
-    retry_args *ra = op->ud;
-    hs_conn *w = &s->writer;
-    sqlite3_stmt *st = hs_stmt(w, "SELECT delivery_id FROM delivery_attempts WHERE id = ?1", &op->err);
-    if (!st) return op->err.code;
-    sqlite3_bind_text(st, 1, ra->attempt_id, -1, SQLITE_STATIC);
+int hs__sqlite_attempt_retry(hs_store *s, const char *attempt_id, hs_delivery *out, hs_error *err) {
+    hs_sqlite_db *w = hs__sq_writer(s);
+    sqlite3_stmt *st = hs_stmt(w, "SELECT delivery_id FROM delivery_attempts WHERE id = ?1", err);
+    if (!st) return err->code;
+    sqlite3_bind_text(st, 1, attempt_id, -1, SQLITE_STATIC);
     char delivery_id[HS_ID_MAX] = "";
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) hs_col_copy(delivery_id, sizeof delivery_id, st, 0);
     hs_stmt_done(w, st);
-    if (rc == SQLITE_DONE)
-        return hs_error_set(&op->err, HS_ERR_NOTFOUND, NULL, "no delivery attempt %s", ra->attempt_id);
-    if (rc != SQLITE_ROW) return hs_sqlite_fail(&op->err, w->db, rc, "finding the attempt");
+    if (rc == SQLITE_DONE) return hs_error_set(err, HS_ERR_NOTFOUND, NULL, "no delivery attempt %s", attempt_id);
+    if (rc != SQLITE_ROW) return hs_sqlite_fail(err, w->db, rc, "finding the attempt");
     hs_delivery *d;
     size_t n;
-    int ret = hs_deliveries_select(w, SQL_DELIVERY_BY_ID, delivery_id, &d, &n, &op->err);
+    int ret = hs_deliveries_select(w, SQL_DELIVERY_BY_ID, delivery_id, &d, &n, err);
     if (ret != HS_OK) return ret;
     bool exists = false;
     if (n == 0 || (strcmp(d->status, "dlq") != 0 && strcmp(d->status, "failed") != 0))
-        ret = hs_error_set(&op->err, HS_ERR_CONFLICT, NULL,
+        ret = hs_error_set(err, HS_ERR_CONFLICT, NULL,
                            "delivery %s is %s; only dead-lettered or failed deliveries can be retried", delivery_id,
                            n ? d->status : "gone");
     else
-        ret = destination_exists(w, d, &exists, &op->err);
+        ret = destination_exists(w, d, &exists, err);
     if (ret == HS_OK && !exists)
-        ret = hs_error_set(&op->err, HS_ERR_CONFLICT, NULL, "delivery %s cannot be retried: destination %s was deleted",
+        ret = hs_error_set(err, HS_ERR_CONFLICT, NULL, "delivery %s cannot be retried: destination %s was deleted",
                            delivery_id, d->destination_id);
-    if (ret == HS_OK) ret = requeue(w, d, &op->err);
-    if (ret == HS_OK) *ra->out = *d;
+    if (ret == HS_OK) ret = requeue(w, d, err);
+    if (ret == HS_OK) *out = *d;
     hs_free(d);
     return ret;
 }
 
-int hs_store_attempt_retry(hs_store *s, const char *attempt_id, hs_delivery *out, hs_error *err) {
-    HS_ERR_LOCAL(err);
-    if (!attempt_id || !out) return hs_error_set(err, HS_ERR_INVALID, NULL, "bad retry request");
-    retry_args ra = {.attempt_id = attempt_id, .out = out};
-    hs_wop op = {.exec = attempt_retry_exec, .ud = &ra};
-    return hs_writer_submit(s, &op, err);
-}
-
-static void event_retry_undo(hs_wop *op) {
-    retry_args *ra = op->ud;
-    hs_free(ra->list);
-    hs_free(ra->skipped);
-    ra->list = ra->skipped = NULL;
-    ra->n = ra->nskipped = 0;
+static void event_retry_clear(hs_event_retry *r) {
+    hs_free(r->queued);
+    hs_free(r->skipped);
+    memset(r, 0, sizeof *r);
 }
 
 /* Split the retryable deliveries in place: those whose destination exists
- * stay in list, the others move to skipped. */
-static int split_deleted(hs_conn *w, retry_args *ra, hs_error *err) {
-    ra->skipped = hs_malloc((ra->n ? ra->n : 1) * sizeof *ra->skipped);
+ * stay in queued, the others move to skipped. */
+static int split_deleted(hs_sqlite_db *w, hs_event_retry *r, hs_error *err) {
+    r->skipped = hs_malloc((r->n ? r->n : 1) * sizeof *r->skipped);
     size_t keep = 0;
-    for (size_t i = 0; i < ra->n; i++) {
+    for (size_t i = 0; i < r->n; i++) {
         bool exists = false;
-        int rc = destination_exists(w, &ra->list[i], &exists, err);
+        int rc = destination_exists(w, &r->queued[i], &exists, err);
         if (rc != HS_OK) return rc;
         if (exists)
-            ra->list[keep++] = ra->list[i];
+            r->queued[keep++] = r->queued[i];
         else
-            ra->skipped[ra->nskipped++] = ra->list[i];
+            r->skipped[r->nskipped++] = r->queued[i];
     }
-    ra->n = keep;
+    r->n = keep;
     return HS_OK;
 }
 
-static int event_retry_exec(hs_store *s, hs_wop *op) {
-    retry_args *ra = op->ud;
-    hs_conn *w = &s->writer;
-    sqlite3_stmt *st = hs_stmt(w, "SELECT 1 FROM events WHERE id = ?1", &op->err);
-    if (!st) return op->err.code;
-    sqlite3_bind_text(st, 1, ra->event_id, -1, SQLITE_STATIC);
+int hs__sqlite_event_retry(hs_store *s, const char *event_id, hs_event_retry *r, hs_error *err) {
+    hs_sqlite_db *w = hs__sq_writer(s);
+    sqlite3_stmt *st = hs_stmt(w, "SELECT 1 FROM events WHERE id = ?1", err);
+    if (!st) return err->code;
+    sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     hs_stmt_done(w, st);
-    if (rc == SQLITE_DONE) return hs_error_set(&op->err, HS_ERR_NOTFOUND, NULL, "no event %s", ra->event_id);
-    if (rc != SQLITE_ROW) return hs_sqlite_fail(&op->err, w->db, rc, "finding the event");
-    int ret = hs_deliveries_select(w, SQL_RETRYABLE_OF_EVENT, ra->event_id, &ra->list, &ra->n, &op->err);
-    if (ret == HS_OK) ret = split_deleted(w, ra, &op->err);
-    if (ret == HS_OK && ra->n == 0 && ra->nskipped == 0)
-        ret = hs_error_set(&op->err, HS_ERR_CONFLICT, NULL, "event %s has no dead-lettered or failed deliveries",
-                           ra->event_id);
-    else if (ret == HS_OK && ra->n == 0)
-        ret = hs_error_set(&op->err, HS_ERR_CONFLICT, NULL,
+    if (rc == SQLITE_DONE) return hs_error_set(err, HS_ERR_NOTFOUND, NULL, "no event %s", event_id);
+    if (rc != SQLITE_ROW) return hs_sqlite_fail(err, w->db, rc, "finding the event");
+    int ret = hs_deliveries_select(w, SQL_RETRYABLE_OF_EVENT, event_id, &r->queued, &r->n, err);
+    if (ret == HS_OK) ret = split_deleted(w, r, err);
+    if (ret == HS_OK && r->n == 0 && r->nskipped == 0)
+        ret = hs_error_set(err, HS_ERR_CONFLICT, NULL, "event %s has no dead-lettered or failed deliveries", event_id);
+    else if (ret == HS_OK && r->n == 0)
+        ret = hs_error_set(err, HS_ERR_CONFLICT, NULL,
                            "event %s has nothing to retry: destination %s was deleted (%zu dead-lettered "
                            "deliveries to deleted destinations)",
-                           ra->event_id, ra->skipped[0].destination_id, ra->nskipped);
-    for (size_t i = 0; ret == HS_OK && i < ra->n; i++) ret = requeue(w, &ra->list[i], &op->err);
-    if (ret != HS_OK) event_retry_undo(op);
+                           event_id, r->skipped[0].destination_id, r->nskipped);
+    for (size_t i = 0; ret == HS_OK && i < r->n; i++) ret = requeue(w, &r->queued[i], err);
+    if (ret != HS_OK) event_retry_clear(r);
     return ret;
-}
-
-int hs_store_event_retry(hs_store *s, const char *event_id, hs_event_retry *out, hs_error *err) {
-    HS_ERR_LOCAL(err);
-    if (!out) return hs_error_set(err, HS_ERR_INVALID, NULL, "bad retry request");
-    memset(out, 0, sizeof *out);
-    if (!event_id) return hs_error_set(err, HS_ERR_INVALID, NULL, "bad retry request");
-    retry_args ra = {.event_id = event_id};
-    hs_wop op = {.exec = event_retry_exec, .undo = event_retry_undo, .ud = &ra};
-    int rc = hs_writer_submit(s, &op, err);
-    if (rc == HS_OK) {
-        out->queued = ra.list;
-        out->n = ra.n;
-        out->skipped = ra.skipped;
-        out->nskipped = ra.nskipped;
-    }
-    return rc;
 }
 
 /* ---- reads for the API ---- */
@@ -593,7 +488,8 @@ static json_t *attempt_from_row(sqlite3_stmt *st) {
 }
 
 /* Rows of st as an array of attempt objects. */
-static int collect_attempts(hs_conn *c, sqlite3_stmt *st, size_t limit, json_t **items, bool *more, hs_error *err) {
+static int collect_attempts(hs_sqlite_db *c, sqlite3_stmt *st, size_t limit, json_t **items, bool *more,
+                            hs_error *err) {
     json_t *arr = json_array();
     int rc;
     if (more) *more = false;
@@ -613,12 +509,7 @@ static int collect_attempts(hs_conn *c, sqlite3_stmt *st, size_t limit, json_t *
     return HS_OK;
 }
 
-int hs_store_attempt_list(hs_store *s, const hs_attempt_query *q, json_t **items, bool *has_more, hs_error *err) {
-    HS_ERR_LOCAL(err);
-    *items = NULL;
-    *has_more = false;
-    if (!q || q->page.limit < 1 || q->page.limit > 100)
-        return hs_error_set(err, HS_ERR_INVALID, "limit", "must be 1 to 100");
+int hs__sqlite_attempt_list(hs_store *s, const hs_attempt_query *q, json_t **items, bool *has_more, hs_error *err) {
     hs_buf sql;
     hs_buf_init(&sql, 2048);
     hs_buf_appends(&sql, "SELECT " ATTEMPT_COLS " FROM delivery_attempts a WHERE 1");
@@ -637,7 +528,7 @@ int hs_store_attempt_list(hs_store *s, const hs_attempt_query *q, json_t **items
         hs_buf_appends(&sql, " AND status = :status");
     if (q->page.cursor) hs_buf_appends(&sql, " AND id < :cursor");
     hs_buf_appends(&sql, " ORDER BY id DESC LIMIT :limit");
-    hs_conn *c = hs_reader_get(s, err);
+    hs_sqlite_db *c = hs_reader_get(s, err);
     sqlite3_stmt *st = c ? hs_stmt(c, sql.data, err) : NULL;
     hs_buf_free(&sql);
     if (!st) {
@@ -656,10 +547,8 @@ int hs_store_attempt_list(hs_store *s, const hs_attempt_query *q, json_t **items
     return rc;
 }
 
-int hs_store_attempt_get(hs_store *s, const char *id, json_t **out, hs_error *err) {
-    HS_ERR_LOCAL(err);
-    *out = NULL;
-    hs_conn *c = hs_reader_get(s, err);
+int hs__sqlite_attempt_get(hs_store *s, const char *id, json_t **out, hs_error *err) {
+    hs_sqlite_db *c = hs_reader_get(s, err);
     if (!c) return err->code;
     sqlite3_stmt *st = hs_stmt(c, "SELECT " ATTEMPT_COLS " FROM delivery_attempts WHERE id = ?1", err);
     json_t *arr = NULL;
@@ -680,10 +569,8 @@ int hs_store_attempt_get(hs_store *s, const char *id, json_t **out, hs_error *er
     return HS_OK;
 }
 
-int hs_store_event_attempts(hs_store *s, const char *event_id, json_t **items, hs_error *err) {
-    HS_ERR_LOCAL(err);
-    *items = NULL;
-    hs_conn *c = hs_reader_get(s, err);
+int hs__sqlite_event_attempts(hs_store *s, const char *event_id, json_t **items, hs_error *err) {
+    hs_sqlite_db *c = hs_reader_get(s, err);
     if (!c) return err->code;
     sqlite3_stmt *st = hs_stmt(c,
                                "SELECT " ATTEMPT_COLS " FROM delivery_attempts WHERE delivery_id IN "

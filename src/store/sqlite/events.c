@@ -1,16 +1,17 @@
-/* src/store/sqlite/events.c — ingest (the hot path), event and delivery reads, API keys.
+/* src/store/sqlite/events.c — ingest's inserts (the hot path), event and
+ * delivery reads, API keys.
  *
- * Ingest runs on the writer thread inside the group transaction. It uses
- * only cached prepared statements and parses no JSON: resolve the source
- * (primary key or unique slug), pick its routes (one indexed join), insert
- * the event and one delivery per route.
+ * Ingest runs on the writer thread inside the group transaction, once
+ * src/store/routing.c has decided where the event goes. It uses only cached
+ * prepared statements and parses no JSON: insert the event and one delivery
+ * per route.
  */
 #include <string.h>
 
 #include "base/alloc.h"
 #include "base/buf.h"
-#include "store/store_int.h"
 #include "base/timeutil.h"
+#include "store/sqlite/sqlite.h"
 
 static const char SQL_EVENT_INSERT[] =
     "INSERT INTO events(id, source_id, method, path, query, headers, body, source_ip, content_type, "
@@ -28,7 +29,7 @@ static char *dup_col(sqlite3_stmt *st, int col) {
 
 static const char *or_empty(const char *s) { return s ? s : ""; }
 
-static int insert_event(hs_conn *w, const hs_ingest *ing, hs_error *err) {
+static int insert_event(hs_sqlite_db *w, const hs_ingest *ing, hs_error *err) {
     sqlite3_stmt *st = hs_stmt(w, SQL_EVENT_INSERT, err);
     if (!st) return err->code;
     sqlite3_bind_text(st, 1, ing->event_id, -1, SQLITE_STATIC);
@@ -49,7 +50,7 @@ static int insert_event(hs_conn *w, const hs_ingest *ing, hs_error *err) {
     return rc == SQLITE_DONE ? HS_OK : hs_sqlite_fail(err, w->db, rc, "storing the event");
 }
 
-static int insert_deliveries(hs_conn *w, const hs_ingest *ing, hs_error *err) {
+static int insert_deliveries(hs_sqlite_db *w, const hs_ingest *ing, hs_error *err) {
     if (ing->ndeliveries == 0) return HS_OK;
     sqlite3_stmt *st = hs_stmt(w, SQL_DELIVERY_INSERT, err);
     if (!st) return err->code;
@@ -71,59 +72,13 @@ static int insert_deliveries(hs_conn *w, const hs_ingest *ing, hs_error *err) {
     return ret;
 }
 
-void hs_ingest_undo(hs_wop *op) {
-    hs_ingest *ing = op->ing;
-    hs_free(ing->deliveries);
-    ing->deliveries = NULL;
-    ing->ndeliveries = 0;
-    ing->event_id[0] = '\0';
-    ing->source_id[0] = '\0';
-    ing->event_status[0] = '\0';
-}
-
-/* Runs without a savepoint of its own (see run_op): everything that can fail
- * for a reason other than the database comes before the first write, and a
- * failure after a write marks the op, which fails the whole group. */
-int hs_ingest_exec(hs_store *s, hs_wop *op) {
-    hs_ingest *ing = op->ing;
-    hs_conn *w = &s->writer;
-    hs_error *err = &op->err;
-    hs_ingest_undo(op); /* outputs start empty */
-    const hs_route_set *set;
-    int rc = hs_routes_get(s, ing->source_ref, &set, err);
-    if (rc != HS_OK) return rc;
-    if (strcmp(set->status, "disabled") == 0)
-        return hs_error_set(err, HS_ERR_NOTFOUND, NULL, "source %s not found", ing->source_ref);
-    snprintf(ing->source_id, sizeof ing->source_id, "%s", set->source_id);
-    /* a paused source keeps its events but routes none of them */
-    if (strcmp(set->status, "paused") != 0 && set->n > 0) {
-        hs_filter_input in = {.method = ing->method, .content_type = ing->content_type, .source_ip = ing->source_ip};
-        /* parsed once per event, and only when a filter looks there */
-        json_t *payload =
-            set->uses_payload && ing->body ? json_loadb(ing->body, ing->body_len, JSON_DECODE_ANY, NULL) : NULL;
-        json_t *headers = set->uses_headers && ing->headers_json ? json_loads(ing->headers_json, 0, NULL) : NULL;
-        in.payload = payload;
-        in.headers = headers;
-        ing->deliveries = hs_malloc(set->n * sizeof *ing->deliveries);
-        for (size_t i = 0; i < set->n; i++) {
-            if (!hs_filter_match(set->r[i].filter, &in)) continue;
-            hs_delivery_ref *d = &ing->deliveries[ing->ndeliveries++];
-            hs_id_new("dlv_", d->id);
-            memcpy(d->connection_id, set->r[i].connection_id, HS_ID_MAX);
-            memcpy(d->destination_id, set->r[i].destination_id, HS_ID_MAX);
-        }
-        json_decref(payload);
-        json_decref(headers);
-    }
-    if (ing->received_at == 0) ing->received_at = hs_now_ms();
-    hs_id_new("evt_", ing->event_id);
-    snprintf(ing->event_status, sizeof ing->event_status, "%s", ing->ndeliveries ? "processing" : "received");
-    rc = insert_event(w, ing, err); /* a failed statement leaves nothing behind */
+int hs__sqlite_ingest_insert(hs_store *s, const hs_ingest *ing, bool *wrote, hs_error *err) {
+    hs_sqlite_db *w = hs__sq_writer(s);
+    int rc = insert_event(w, ing, err); /* a failed statement leaves nothing behind */
     if (rc == HS_OK) {
         rc = insert_deliveries(w, ing, err);
-        if (rc != HS_OK) op->wrote = true;
+        if (rc != HS_OK) *wrote = true;
     }
-    if (rc != HS_OK) hs_ingest_undo(op);
     return rc;
 }
 
@@ -147,11 +102,8 @@ static hs_event *event_from_row(sqlite3_stmt *st) {
     return e;
 }
 
-int hs_store_event_get(hs_store *s, const char *id, hs_event **out, hs_error *err) {
-    HS_ERR_LOCAL(err);
-    *out = NULL;
-    if (!id) return hs_error_set(err, HS_ERR_INVALID, "id", "is required");
-    hs_conn *c = hs_reader_get(s, err);
+int hs__sqlite_event_get(hs_store *s, const char *id, hs_event **out, hs_error *err) {
+    hs_sqlite_db *c = hs_reader_get(s, err);
     if (!c) return err->code;
     sqlite3_stmt *st = hs_stmt(c, SQL_EVENT_GET, err);
     if (st) sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -177,8 +129,7 @@ int hs_store_event_get(hs_store *s, const char *id, hs_event **out, hs_error *er
     return ret;
 }
 
-static int event_list_sql(const hs_event_query *q, hs_buf *sql, hs_error *err) {
-    if (q->page.limit < 1 || q->page.limit > 100) return hs_error_set(err, HS_ERR_INVALID, "limit", "must be 1 to 100");
+static void event_list_sql(const hs_event_query *q, hs_buf *sql) {
     /* length(body) reads the blob's size, not its pages */
     hs_buf_appends(sql, "SELECT id, source_id, method, path, query, source_ip, content_type, received_at, status, "
                         "length(body) FROM events WHERE 1");
@@ -188,26 +139,21 @@ static int event_list_sql(const hs_event_query *q, hs_buf *sql, hs_error *err) {
     if (q->before) hs_buf_appends(sql, " AND received_at < :before");
     if (q->page.cursor) hs_buf_appends(sql, " AND id < :cursor");
     hs_buf_appends(sql, " ORDER BY id DESC LIMIT :limit");
-    return HS_OK;
 }
 
-int hs_store_event_list(hs_store *s, const hs_event_query *q, hs_event ***items, size_t *n, bool *has_more,
-                        hs_error *err) {
-    HS_ERR_LOCAL(err);
-    *items = NULL;
-    *n = 0;
-    *has_more = false;
-    if (!q) return hs_error_set(err, HS_ERR_INVALID, NULL, "bad event query");
+int hs__sqlite_event_list(hs_store *s, const hs_event_query *q, hs_event ***items, size_t *n, bool *has_more,
+                          hs_error *err) {
     hs_buf sql;
     hs_buf_init(&sql, 1024);
-    int ret = event_list_sql(q, &sql, err);
-    hs_conn *c = ret == HS_OK ? hs_reader_get(s, err) : NULL;
+    event_list_sql(q, &sql);
+    hs_sqlite_db *c = hs_reader_get(s, err);
     sqlite3_stmt *st = c ? hs_stmt(c, sql.data, err) : NULL;
     hs_buf_free(&sql);
     if (!st) {
         if (c) hs_reader_put(s, c);
-        return ret != HS_OK ? ret : err->code;
+        return err->code;
     }
+    int ret = HS_OK;
     hs_bind_opt_text(st, ":source_id", q->source_id);
     hs_bind_opt_text(st, ":status", q->status);
     hs_bind_opt_int(st, ":after", (int64_t)q->after);
@@ -243,7 +189,8 @@ int hs_store_event_list(hs_store *s, const hs_event_query *q, hs_event ***items,
 
 static const char SQL_DELIVERIES_OF[] = "SELECT " HS_DELIVERY_COLS " FROM deliveries WHERE event_id = ?1 ORDER BY id";
 
-int hs_deliveries_select(hs_conn *c, const char *sql, const char *arg, hs_delivery **items, size_t *n, hs_error *err) {
+int hs_deliveries_select(hs_sqlite_db *c, const char *sql, const char *arg, hs_delivery **items, size_t *n,
+                         hs_error *err) {
     *items = NULL;
     *n = 0;
     sqlite3_stmt *st = hs_stmt(c, sql, err);
@@ -281,12 +228,8 @@ int hs_deliveries_select(hs_conn *c, const char *sql, const char *arg, hs_delive
     return ret;
 }
 
-int hs_store_event_deliveries(hs_store *s, const char *event_id, hs_delivery **items, size_t *n, hs_error *err) {
-    HS_ERR_LOCAL(err);
-    *items = NULL;
-    *n = 0;
-    if (!event_id) return hs_error_set(err, HS_ERR_INVALID, "event_id", "is required");
-    hs_conn *c = hs_reader_get(s, err);
+int hs__sqlite_event_deliveries(hs_store *s, const char *event_id, hs_delivery **items, size_t *n, hs_error *err) {
+    hs_sqlite_db *c = hs_reader_get(s, err);
     if (!c) return err->code;
     int rc = hs_deliveries_select(c, SQL_DELIVERIES_OF, event_id, items, n, err);
     hs_reader_put(s, c);
@@ -295,46 +238,25 @@ int hs_store_event_deliveries(hs_store *s, const char *event_id, hs_delivery **i
 
 /* ---- API keys ---- */
 
-static bool is_sha256_hex(const char *s) {
-    if (!s || strlen(s) != 64) return false;
-    for (const char *p = s; *p; p++)
-        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) return false;
-    return true;
-}
-
-static int apikey_add_exec(hs_store *s, hs_wop *op) {
-    hs_conn *w = &s->writer;
-    sqlite3_stmt *st =
-        hs_stmt(w, "INSERT INTO api_keys(id, key_hash, name, created_at) VALUES(?1, ?2, ?3, ?4)", &op->err);
-    if (!st) return op->err.code;
-    sqlite3_bind_text(st, 1, op->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, op->arg2, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, op->arg3 ? op->arg3 : "", -1, SQLITE_STATIC);
+int hs__sqlite_apikey_add(hs_store *s, const char *id, const char *hash_hex, const char *name, hs_error *err) {
+    hs_sqlite_db *w = hs__sq_writer(s);
+    sqlite3_stmt *st = hs_stmt(w, "INSERT INTO api_keys(id, key_hash, name, created_at) VALUES(?1, ?2, ?3, ?4)", err);
+    if (!st) return err->code;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, hash_hex, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, name ? name : "", -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, (int64_t)hs_now_ms());
     int rc = sqlite3_step(st), ret = HS_OK;
     if ((rc & 0xff) == SQLITE_CONSTRAINT)
-        ret = hs_error_set(&op->err, HS_ERR_CONFLICT, NULL, "API key %s (or one with the same hash) already exists",
-                           op->id);
+        ret = hs_error_set(err, HS_ERR_CONFLICT, NULL, "API key %s (or one with the same hash) already exists", id);
     else if (rc != SQLITE_DONE)
-        ret = hs_sqlite_fail(&op->err, w->db, rc, "storing the API key");
+        ret = hs_sqlite_fail(err, w->db, rc, "storing the API key");
     hs_stmt_done(w, st);
     return ret;
 }
 
-int hs_store_apikey_add(hs_store *s, const char *id, const char *hash_hex, const char *name, hs_error *err) {
-    HS_ERR_LOCAL(err);
-    if (!id || !*id) return hs_error_set(err, HS_ERR_INVALID, "id", "is required");
-    if (!is_sha256_hex(hash_hex))
-        return hs_error_set(err, HS_ERR_INVALID, "key_hash", "must be 64 lowercase hex digits (SHA-256)");
-    hs_wop op = {.exec = apikey_add_exec, .id = id, .arg2 = hash_hex, .arg3 = name};
-    return hs_writer_submit(s, &op, err);
-}
-
-int hs_store_apikey_hashes(hs_store *s, char ***hashes, size_t *n, hs_error *err) {
-    HS_ERR_LOCAL(err);
-    *hashes = NULL;
-    *n = 0;
-    hs_conn *c = hs_reader_get(s, err);
+int hs__sqlite_apikey_hashes(hs_store *s, char ***hashes, size_t *n, hs_error *err) {
+    hs_sqlite_db *c = hs_reader_get(s, err);
     if (!c) return err->code;
     sqlite3_stmt *st = hs_stmt(c, "SELECT key_hash FROM api_keys ORDER BY id", err);
     if (!st) {

@@ -6,21 +6,19 @@
  * (hs_wop exec functions); reads on a pooled read connection.
  *
  * Secrets at rest: with a box (hs_store_set_secretbox) the text written is
- * that of a copy whose secrets are sealed (hs_resource_seal), and a doc read
- * is unsealed before anyone sees it, so the clear values exist only in
- * memory. hs_store_reseal() walks a whole file on its own connection: the
- * start-up check and migration of clear values, and key rotation.
+ * that of a copy whose secrets are sealed (the codec core hands the store,
+ * src/core/resource.c's), and a doc read is unsealed before anyone sees it,
+ * so the clear values exist only in memory. hs_store_reseal() walks a whole
+ * file on its own connection: the start-up check and migration of clear
+ * values, and key rotation.
  */
 #include <openssl/crypto.h>
 #include <string.h>
 
 #include "base/alloc.h"
 #include "base/buf.h"
-#include "core/resource.h"
-#include "store/store_int.h"
 #include "base/timeutil.h"
-
-#define MAX_FILTERS 8
+#include "store/sqlite/sqlite.h"
 
 /* The SQL of each kind, spelled out. Named parameters let one binder
  * (row_write) serve every kind. */
@@ -87,8 +85,6 @@ static const kind_def kinds[HS_KIND_COUNT] = {
                           "enabled = :enabled, doc = :doc, updated_at = :updated_at WHERE id = :id",
         },
 };
-
-static bool kind_ok(hs_kind kind) { return kind >= HS_KIND_SOURCE && kind < HS_KIND_COUNT; }
 
 /* ---- docs ---- */
 
@@ -170,8 +166,8 @@ typedef struct res_row {
 } res_row;
 
 /* Columns id, doc, created_at, updated_at of the current row, the doc's
- * secrets unsealed with box (when set). */
-static int row_read(sqlite3_stmt *st, hs_kind kind, const hs_secretbox *box, res_row *r, hs_error *err) {
+ * secrets unsealed with the store's box (when set). */
+static int row_read(sqlite3_stmt *st, hs_kind kind, const hs_store *s, res_row *r, hs_error *err) {
     const char *id = (const char *)sqlite3_column_text(st, 0);
     snprintf(r->id, sizeof r->id, "%s", id ? id : "");
     const void *text = sqlite3_column_blob(st, 1);
@@ -185,7 +181,7 @@ static int row_read(sqlite3_stmt *st, hs_kind kind, const hs_secretbox *box, res
         r->doc = NULL;
         return hs_error_set(err, HS_ERR_INTERNAL, NULL, "stored document of %s is not a JSON object", r->id);
     }
-    int rc = box ? hs_resource_unseal(kind, r->doc, box, NULL, err) : HS_OK;
+    int rc = hs__store_unseal(s, kind, r->doc, err);
     if (rc != HS_OK) {
         json_decref(r->doc);
         r->doc = NULL;
@@ -195,7 +191,7 @@ static int row_read(sqlite3_stmt *st, hs_kind kind, const hs_secretbox *box, res
 }
 
 /* Find by id, or by slug for kinds that have one. */
-static int row_load(hs_conn *c, hs_kind kind, const hs_secretbox *box, const char *ref, res_row *r, hs_error *err) {
+static int row_load(hs_sqlite_db *c, hs_kind kind, const hs_store *s, const char *ref, res_row *r, hs_error *err) {
     const kind_def *k = &kinds[kind];
     const char *queries[2] = {k->sql_by_id, k->has_slug ? k->sql_by_slug : NULL};
     for (int i = 0; i < 2 && queries[i]; i++) {
@@ -205,7 +201,7 @@ static int row_load(hs_conn *c, hs_kind kind, const hs_secretbox *box, const cha
         int rc = sqlite3_step(st);
         int ret = HS_ERR_NOTFOUND;
         if (rc == SQLITE_ROW)
-            ret = row_read(st, kind, box, r, err);
+            ret = row_read(st, kind, s, r, err);
         else if (rc != SQLITE_DONE)
             ret = hs_sqlite_fail(err, c->db, rc, "reading a resource");
         hs_stmt_done(c, st);
@@ -215,7 +211,7 @@ static int row_load(hs_conn *c, hs_kind kind, const hs_secretbox *box, const cha
 }
 
 /* The id of the row that has a matching column, or "" (or an error). */
-static int first_match(hs_conn *c, const char *sql, const char *a, const char *b, char *id_out, hs_error *err) {
+static int first_match(hs_sqlite_db *c, const char *sql, const char *a, const char *b, char *id_out, hs_error *err) {
     id_out[0] = '\0';
     sqlite3_stmt *st = hs_stmt(c, sql, err);
     if (!st) return err->code;
@@ -234,7 +230,7 @@ static int first_match(hs_conn *c, const char *sql, const char *a, const char *b
 
 /* Uniqueness and references, checked before writing so that the error can
  * name the field and the other object. */
-static int check_constraints(hs_conn *w, const kind_def *k, const char *id, const doc_cols *c, hs_error *err) {
+static int check_constraints(hs_sqlite_db *w, const kind_def *k, const char *id, const doc_cols *c, hs_error *err) {
     char other[HS_ID_MAX];
     int rc = HS_OK;
     if (k->has_slug && c->slug) {
@@ -269,25 +265,25 @@ static void bind_named_int(sqlite3_stmt *st, const char *name, int64_t value) {
     if (i) sqlite3_bind_int64(st, i, value);
 }
 
-/* INSERT or UPDATE (sql) the row for doc. */
 /* The text stored for doc: its secrets sealed when there is a box. */
-static char *doc_text(hs_kind kind, const json_t *doc, const hs_secretbox *box, hs_error *err) {
-    if (!box) return json_dumps(doc, JSON_COMPACT);
+static char *doc_text(const hs_store *s, hs_kind kind, const json_t *doc, hs_error *err) {
+    if (!s->box) return json_dumps(doc, JSON_COMPACT);
     json_t *copy = json_deep_copy(doc);
-    char *text = hs_resource_seal(kind, copy, box, err) == HS_OK ? json_dumps(copy, JSON_COMPACT) : NULL;
+    char *text = hs__store_seal(s, kind, copy, err) == HS_OK ? json_dumps(copy, JSON_COMPACT) : NULL;
     json_decref(copy);
     return text;
 }
 
+/* INSERT or UPDATE (sql) the row for doc. */
 static int row_write(hs_store *s, hs_kind kind, const char *sql, const char *id, const json_t *doc, uint64_t created_at,
                      uint64_t updated_at, hs_error *err) {
     const kind_def *k = &kinds[kind];
-    hs_conn *w = &s->writer;
+    hs_sqlite_db *w = hs__sq_writer(s);
     doc_cols c;
     int rc = extract_cols(kind, doc, &c, err);
     if (rc == HS_OK) rc = check_constraints(w, k, id, &c, err);
     if (rc != HS_OK) return rc;
-    char *text = doc_text(kind, doc, s->box, err);
+    char *text = doc_text(s, kind, doc, err);
     if (!text) return err->code ? err->code : hs_error_set(err, HS_ERR_INTERNAL, NULL, "cannot encode a document");
     sqlite3_stmt *st = hs_stmt(w, sql, err);
     if (!st) {
@@ -313,38 +309,31 @@ static int row_write(hs_store *s, hs_kind kind, const char *sql, const char *id,
 
 /* ---- writes (writer thread) ---- */
 
-static void undo_out(hs_wop *op) {
-    json_decref(op->out);
-    op->out = NULL;
-}
-
-static int create_exec(hs_store *s, hs_wop *op) {
-    const kind_def *k = &kinds[op->kind];
-    hs_error *err = &op->err;
-    json_t *doc = doc_stripped(op->doc);
+int hs__sqlite_resource_create(hs_store *s, hs_kind kind, const json_t *in, json_t **out, hs_error *err) {
+    const kind_def *k = &kinds[kind];
+    json_t *doc = doc_stripped(in);
     const char *id = json_string_value(json_object_get(doc, "id"));
     char other[HS_ID_MAX];
     int rc = HS_OK;
     if (!hs_id_valid(k->prefix, id))
         rc = hs_error_set(err, HS_ERR_INVALID, "id", "must be a %s id (%s + 32 hex digits)", k->name, k->prefix);
-    if (rc == HS_OK) rc = first_match(&s->writer, k->sql_by_id, id, NULL, other, err);
+    if (rc == HS_OK) rc = first_match(hs__sq_writer(s), k->sql_by_id, id, NULL, other, err);
     if (rc == HS_OK && other[0]) rc = hs_error_set(err, HS_ERR_CONFLICT, "id", "%s %s already exists", k->name, id);
     uint64_t now = hs_now_ms();
-    if (rc == HS_OK) rc = row_write(s, op->kind, k->sql_insert, id, doc, now, now, err);
+    if (rc == HS_OK) rc = row_write(s, kind, k->sql_insert, id, doc, now, now, err);
     if (rc != HS_OK) {
         json_decref(doc);
         return rc;
     }
-    op->out = doc_with_times(doc, now, now);
+    *out = doc_with_times(doc, now, now);
     return HS_OK;
 }
 
 /* Run the caller's fn on the current doc and check what it returns. */
-static int apply_fn(hs_wop *op, const res_row *r, json_t **doc_out) {
-    hs_error *err = &op->err;
+static int apply_fn(hs_update_fn fn, void *ud, const res_row *r, json_t **doc_out, hs_error *err) {
     json_t *current = doc_with_times(json_deep_copy(r->doc), r->created_at, r->updated_at);
     json_t *updated = NULL;
-    int rc = op->fn(current, &updated, op->ud, err);
+    int rc = fn(current, &updated, ud, err);
     json_decref(current);
     if (rc != HS_OK) {
         json_decref(updated);
@@ -367,46 +356,46 @@ static int apply_fn(hs_wop *op, const res_row *r, json_t **doc_out) {
     return HS_OK;
 }
 
-static int update_exec(hs_store *s, hs_wop *op) {
-    const kind_def *k = &kinds[op->kind];
+int hs__sqlite_resource_update(hs_store *s, hs_kind kind, const char *id, hs_update_fn fn, void *ud, json_t **out,
+                               hs_error *err) {
+    const kind_def *k = &kinds[kind];
     res_row r;
-    int rc = row_load(&s->writer, op->kind, s->box, op->id, &r, &op->err);
+    int rc = row_load(hs__sq_writer(s), kind, s, id, &r, err);
     if (rc != HS_OK) return rc;
     json_t *doc = NULL;
-    rc = apply_fn(op, &r, &doc);
+    rc = apply_fn(fn, ud, &r, &doc, err);
     json_decref(r.doc);
     if (rc != HS_OK) return rc;
     uint64_t now = hs_now_ms();
     if (now < r.created_at) now = r.created_at; /* clock stepped back: keep updated >= created */
-    rc = row_write(s, op->kind, k->sql_update, r.id, doc, r.created_at, now, &op->err);
+    rc = row_write(s, kind, k->sql_update, r.id, doc, r.created_at, now, err);
     if (rc != HS_OK) {
         json_decref(doc);
         return rc;
     }
-    op->out = doc_with_times(doc, r.created_at, now);
+    *out = doc_with_times(doc, r.created_at, now);
     return HS_OK;
 }
 
-static int delete_exec(hs_store *s, hs_wop *op) {
-    const kind_def *k = &kinds[op->kind];
-    hs_conn *w = &s->writer;
-    hs_error *err = &op->err;
+int hs__sqlite_resource_delete(hs_store *s, hs_kind kind, const char *id, hs_error *err) {
+    const kind_def *k = &kinds[kind];
+    hs_sqlite_db *w = hs__sq_writer(s);
     res_row r;
-    int rc = row_load(w, op->kind, s->box, op->id, &r, err);
+    int rc = row_load(w, kind, s, id, &r, err);
     if (rc != HS_OK) return rc;
     json_decref(r.doc);
     char conn[HS_ID_MAX] = "";
-    if (op->kind == HS_KIND_SOURCE)
+    if (kind == HS_KIND_SOURCE)
         rc = first_match(w, "SELECT id FROM connections WHERE source_id = ?1 ORDER BY id LIMIT 1", r.id, NULL, conn,
                          err);
-    else if (op->kind == HS_KIND_DESTINATION)
+    else if (kind == HS_KIND_DESTINATION)
         rc = first_match(w, "SELECT id FROM connections WHERE destination_id = ?1 ORDER BY id LIMIT 1", r.id, NULL,
                          conn, err);
     if (rc != HS_OK) return rc;
     if (conn[0])
         return hs_error_set(err, HS_ERR_CONFLICT, NULL, "%s %s is used by connection %s; delete that first", k->name,
                             r.id, conn);
-    if (op->kind == HS_KIND_DESTINATION) rc = hs_deliveries_cancel(w, r.id, hs_now_ms(), err);
+    if (kind == HS_KIND_DESTINATION) rc = hs_deliveries_cancel(w, r.id, hs_now_ms(), err);
     if (rc != HS_OK) return rc;
     sqlite3_stmt *st = hs_stmt(w, k->sql_delete, err);
     if (!st) return err->code;
@@ -417,51 +406,13 @@ static int delete_exec(hs_store *s, hs_wop *op) {
     return rc;
 }
 
-int hs_store_resource_create(hs_store *s, hs_kind kind, json_t *doc, json_t **out, hs_error *err) {
-    HS_ERR_LOCAL(err);
-    if (out) *out = NULL;
-    if (!kind_ok(kind) || !json_is_object(doc))
-        return hs_error_set(err, HS_ERR_INVALID, NULL, "a resource document must be a JSON object");
-    hs_wop op = {.exec = create_exec, .undo = undo_out, .kind = kind, .doc = doc};
-    int rc = hs_writer_submit(s, &op, err);
-    if (out)
-        *out = op.out;
-    else
-        json_decref(op.out);
-    return rc;
-}
-
-int hs_store_resource_update(hs_store *s, hs_kind kind, const char *id, hs_update_fn fn, void *ud, json_t **out,
-                             hs_error *err) {
-    HS_ERR_LOCAL(err);
-    if (out) *out = NULL;
-    if (!kind_ok(kind) || !id || !fn) return hs_error_set(err, HS_ERR_INVALID, NULL, "bad update request");
-    hs_wop op = {.exec = update_exec, .undo = undo_out, .kind = kind, .id = id, .fn = fn, .ud = ud};
-    int rc = hs_writer_submit(s, &op, err);
-    if (out)
-        *out = op.out;
-    else
-        json_decref(op.out);
-    return rc;
-}
-
-int hs_store_resource_delete(hs_store *s, hs_kind kind, const char *id, hs_error *err) {
-    HS_ERR_LOCAL(err);
-    if (!kind_ok(kind) || !id) return hs_error_set(err, HS_ERR_INVALID, NULL, "bad delete request");
-    hs_wop op = {.exec = delete_exec, .kind = kind, .id = id};
-    return hs_writer_submit(s, &op, err);
-}
-
 /* ---- reads (any thread) ---- */
 
-int hs_store_resource_get(hs_store *s, hs_kind kind, const char *id_or_slug, json_t **out, hs_error *err) {
-    HS_ERR_LOCAL(err);
-    *out = NULL;
-    if (!kind_ok(kind) || !id_or_slug) return hs_error_set(err, HS_ERR_INVALID, NULL, "bad get request");
-    hs_conn *c = hs_reader_get(s, err);
+int hs__sqlite_resource_get(hs_store *s, hs_kind kind, const char *id_or_slug, json_t **out, hs_error *err) {
+    hs_sqlite_db *c = hs_reader_get(s, err);
     if (!c) return err->code;
     res_row r;
-    int rc = row_load(c, kind, s->box, id_or_slug, &r, err);
+    int rc = row_load(c, kind, s, id_or_slug, &r, err);
     hs_reader_put(s, c);
     if (rc == HS_OK) *out = doc_with_times(r.doc, r.created_at, r.updated_at);
     return rc;
@@ -473,29 +424,23 @@ static const char *filter_column(const kind_def *k, const char *field) {
     return NULL;
 }
 
-/* SELECT for one page; column names come from the kind's whitelist only,
- * every value is a bound parameter. */
-static int list_sql(const kind_def *k, const hs_page *page, const hs_filter *filters, size_t nfilters, hs_buf *sql,
+/* SELECT for one page; column names come from the kind's whitelist only
+ * (the fields were checked by src/store/store.c), every value is a bound
+ * parameter. */
+static int list_sql(const kind_def *k, const hs_page *page, const hs_list_filter *filters, size_t nfilters, hs_buf *sql,
                     hs_error *err) {
-    if (nfilters > MAX_FILTERS) return hs_error_set(err, HS_ERR_INVALID, NULL, "too many filters");
     hs_buf_appendf(sql, "SELECT id, doc, created_at, updated_at FROM %s WHERE 1", k->table);
     if (page->cursor) hs_buf_appends(sql, " AND id < ?");
     for (size_t i = 0; i < nfilters; i++) {
         const char *col = filter_column(k, filters[i].field);
-        if (!col)
-            return hs_error_set(err, HS_ERR_INVALID, filters[i].field ? filters[i].field : "filter",
-                                "%ss cannot be filtered on this field", k->name);
-        if (!filters[i].value) return hs_error_set(err, HS_ERR_INVALID, col, "needs a value");
-        if (strcmp(col, "enabled") == 0 && strcmp(filters[i].value, "true") != 0 &&
-            strcmp(filters[i].value, "false") != 0)
-            return hs_error_set(err, HS_ERR_INVALID, col, "must be true or false");
+        if (!col) return hs_error_set(err, HS_ERR_INVALID, "filter", "%ss cannot be filtered on this field", k->name);
         hs_buf_appendf(sql, " AND %s = ?", col);
     }
     hs_buf_appends(sql, " ORDER BY id DESC LIMIT ?");
     return HS_OK;
 }
 
-static int list_rows(hs_conn *c, sqlite3_stmt *st, hs_kind kind, const hs_secretbox *box, int limit, json_t *items,
+static int list_rows(hs_sqlite_db *c, sqlite3_stmt *st, hs_kind kind, const hs_store *s, int limit, json_t *items,
                      bool *has_more, hs_error *err) {
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -504,24 +449,19 @@ static int list_rows(hs_conn *c, sqlite3_stmt *st, hs_kind kind, const hs_secret
             return HS_OK;
         }
         res_row r;
-        int ret = row_read(st, kind, box, &r, err);
+        int ret = row_read(st, kind, s, &r, err);
         if (ret != HS_OK) return ret;
         json_array_append_new(items, doc_with_times(r.doc, r.created_at, r.updated_at));
     }
     return rc == SQLITE_DONE ? HS_OK : hs_sqlite_fail(err, c->db, rc, "listing");
 }
 
-int hs_store_resource_list(hs_store *s, hs_kind kind, const hs_page *page, const hs_filter *filters, size_t nfilters,
-                           json_t **items, bool *has_more, hs_error *err) {
-    HS_ERR_LOCAL(err);
-    *items = NULL;
-    *has_more = false;
-    if (!kind_ok(kind) || !page) return hs_error_set(err, HS_ERR_INVALID, NULL, "bad list request");
-    if (page->limit < 1 || page->limit > 100) return hs_error_set(err, HS_ERR_INVALID, "limit", "must be 1 to 100");
+int hs__sqlite_resource_list(hs_store *s, hs_kind kind, const hs_page *page, const hs_list_filter *filters,
+                             size_t nfilters, json_t **items, bool *has_more, hs_error *err) {
     hs_buf sql;
     hs_buf_init(&sql, 1024);
     int rc = list_sql(&kinds[kind], page, filters, nfilters, &sql, err);
-    hs_conn *c = rc == HS_OK ? hs_reader_get(s, err) : NULL;
+    hs_sqlite_db *c = rc == HS_OK ? hs_reader_get(s, err) : NULL;
     if (!c) {
         hs_buf_free(&sql);
         return rc != HS_OK ? rc : err->code;
@@ -542,7 +482,7 @@ int hs_store_resource_list(hs_store *s, hs_kind kind, const hs_page *page, const
     }
     sqlite3_bind_int(st, i, page->limit + 1); /* one more tells whether another page exists */
     *items = json_array();
-    rc = list_rows(c, st, kind, s->box, page->limit, *items, has_more, err);
+    rc = list_rows(c, st, kind, s, page->limit, *items, has_more, err);
     hs_stmt_done(c, st);
     hs_reader_put(s, c);
     if (rc != HS_OK) {
@@ -554,8 +494,6 @@ int hs_store_resource_list(hs_store *s, hs_kind kind, const hs_page *page, const
 }
 
 /* ---- secrets at rest ---- */
-
-void hs_store_set_secretbox(hs_store *s, const hs_secretbox *box) { s->box = box; }
 
 static int sql_exec(sqlite3 *db, const char *sql, const char *what, hs_error *err) {
     int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
@@ -576,19 +514,20 @@ static bool has_table(sqlite3 *db, const char *table) {
 
 /* One row: its secrets opened with from, and when it is to be written back,
  * its new text (sealed under to) appended to out as [id, text]. */
-static int reseal_row(hs_kind kind, const char *id, const void *text, size_t len, const hs_secretbox *from,
-                      const hs_secretbox *to, bool rekey, json_t *out, hs_reseal_stats *st, hs_error *err) {
+static int reseal_row(const hs_secret_codec *codec, hs_kind kind, const char *id, const void *text, size_t len,
+                      const hs_secretbox *from, const hs_secretbox *to, bool rekey, json_t *out, hs_reseal_stats *st,
+                      hs_error *err) {
     json_t *doc = text ? json_loadb(text, len, 0, NULL) : NULL;
     if (!json_is_object(doc)) {
         json_decref(doc);
         return hs_error_set(err, HS_ERR_INTERNAL, NULL, "stored document of %s is not a JSON object", id);
     }
     size_t clear = 0;
-    int rc = hs_resource_unseal(kind, doc, from, &clear, err);
+    int rc = codec->unseal(kind, doc, from, &clear, err);
     st->rows++;
     st->clear += clear;
     if (rc == HS_OK && to && (clear || rekey)) {
-        rc = hs_resource_seal(kind, doc, to, err);
+        rc = codec->seal(kind, doc, to, err);
         char *sealed = rc == HS_OK ? json_dumps(doc, JSON_COMPACT) : NULL;
         if (sealed) {
             json_array_append_new(out, json_pack("[s,s]", id, sealed));
@@ -600,8 +539,8 @@ static int reseal_row(hs_kind kind, const char *id, const void *text, size_t len
 }
 
 /* Every row of one kind: checked, and the ones to rewrite written back. */
-static int reseal_kind(sqlite3 *db, hs_kind kind, const hs_secretbox *from, const hs_secretbox *to, bool rekey,
-                       hs_reseal_stats *st, hs_error *err) {
+static int reseal_kind(sqlite3 *db, const hs_secret_codec *codec, hs_kind kind, const hs_secretbox *from,
+                       const hs_secretbox *to, bool rekey, hs_reseal_stats *st, hs_error *err) {
     const kind_def *k = &kinds[kind];
     if (!has_table(db, k->table)) return HS_OK;
     char sql[128];
@@ -612,8 +551,8 @@ static int reseal_kind(sqlite3 *db, hs_kind kind, const hs_secretbox *from, cons
     json_t *out = json_array();
     while (rc == HS_OK && (src = sqlite3_step(q)) == SQLITE_ROW) {
         const char *id = (const char *)sqlite3_column_text(q, 0);
-        rc = reseal_row(kind, id ? id : "?", sqlite3_column_blob(q, 1), (size_t)sqlite3_column_bytes(q, 1), from, to,
-                        rekey, out, st, err);
+        rc = reseal_row(codec, kind, id ? id : "?", sqlite3_column_blob(q, 1), (size_t)sqlite3_column_bytes(q, 1), from,
+                        to, rekey, out, st, err);
     }
     if (rc == HS_OK && src != SQLITE_DONE) rc = hs_sqlite_fail(err, db, src, "reading resources");
     sqlite3_finalize(q);
@@ -653,12 +592,8 @@ static int checkpoint(sqlite3 *db, const char *path, hs_error *err) {
     return HS_OK;
 }
 
-int hs_store_reseal(const char *path, const hs_secretbox *from, const hs_secretbox *to, hs_reseal_stats *st,
-                    hs_error *err) {
-    HS_ERR_LOCAL(err);
-    hs_reseal_stats local = {0};
-    if (!st) st = &local;
-    memset(st, 0, sizeof *st);
+int hs__sqlite_reseal(const char *path, const hs_secret_codec *codec, const hs_secretbox *from, const hs_secretbox *to,
+                      hs_reseal_stats *st, hs_error *err) {
     sqlite3 *db = NULL;
     int src = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
     if (src != SQLITE_OK) {
@@ -670,7 +605,7 @@ int hs_store_reseal(const char *path, const hs_secretbox *from, const hs_secretb
     bool rekey = from && to && strcmp(from->id, to->id) != 0;
     int rc = sql_exec(db, "PRAGMA secure_delete=ON; PRAGMA synchronous=FULL; BEGIN IMMEDIATE", "starting", err);
     for (int kind = 0; rc == HS_OK && kind < HS_KIND_COUNT; kind++)
-        rc = reseal_kind(db, (hs_kind)kind, from, to, rekey, st, err);
+        rc = reseal_kind(db, codec, (hs_kind)kind, from, to, rekey, st, err);
     if (rc == HS_OK)
         rc = sql_exec(db, "COMMIT", "committing", err);
     else

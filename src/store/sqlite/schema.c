@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "base/log.h"
-#include "store/store_int.h"
+#include "store/sqlite/sqlite.h"
 
 #define HS_APPLICATION_ID 0x686b7374 /* "hkst" */
 

@@ -1,33 +1,18 @@
-/* src/store/sqlite/sqlite.c — the SQLite engine behind src/store/store.h.
+/* src/store/sqlite/sqlite.c — the SQLite backend (src/store/backend.h):
+ * connections, the statement cache, the read pool, the writer's
+ * transactions, open and close, and the backend's table.
  *
- * One writer connection, owned by one writer thread, executes every write.
- * Callers queue requests (hs_wop); the writer takes everything queued (up to
- * HS_STORE_MAX_GROUP) and runs it as one transaction:
- *
- *     BEGIN IMMEDIATE
- *       SAVEPOINT op; <op 1>; RELEASE op      (or ROLLBACK TO op: fails op 1 only)
- *       SAVEPOINT op; <op 2>; RELEASE op
- *       ...
- *     COMMIT                                  (WAL + synchronous=FULL: fsync)
- *
- * and only after COMMIT returns completes the ops: sync callers are woken
- * from their condvar, async ingests go to a completion list that a
- * uv_async_t hands to the loop thread. While one group commits (the fsync is
- * the expensive part) the next group accumulates, so the fsync cost is
- * shared by every request that arrived meanwhile. If the transaction cannot
- * commit, every op of the group fails with HS_ERR_IO and nothing is
- * acknowledged; the next group simply tries again.
- *
- * Reads use a small pool of read-only connections (WAL readers never block
- * the writer), opened lazily and usable from any thread.
+ * One write connection (WAL, synchronous=FULL), used by the writer thread
+ * of src/store/writer.c only: its groups are BEGIN IMMEDIATE ... COMMIT,
+ * with a SAVEPOINT per op that needs one. Reads use a small pool of
+ * read-only connections (WAL readers never block the writer), opened
+ * lazily and usable from any thread.
  */
-#include <signal.h>
 #include <string.h>
 
 #include "base/alloc.h"
 #include "base/log.h"
-#include "store/store_int.h"
-#include "base/timeutil.h"
+#include "store/sqlite/sqlite.h"
 
 /* ---- connections and the statement cache ---- */
 
@@ -43,7 +28,7 @@ int hs_sqlite_fail(hs_error *err, sqlite3 *db, int rc, const char *what) {
     return hs_error_set(err, code, NULL, "%s: %s", what, why);
 }
 
-sqlite3_stmt *hs_stmt(hs_conn *c, const char *sql, hs_error *err) {
+sqlite3_stmt *hs_stmt(hs_sqlite_db *c, const char *sql, hs_error *err) {
     /* SQL is almost always a string constant: its address finds the entry at
      * once (the text is still compared: a built query may reuse an address) */
     for (int i = 0; i < c->ncached; i++)
@@ -82,7 +67,7 @@ void hs_bind_opt_int(sqlite3_stmt *st, const char *name, int64_t v) {
     if (i) sqlite3_bind_int64(st, i, v);
 }
 
-void hs_stmt_done(hs_conn *c, sqlite3_stmt *st) {
+void hs_stmt_done(hs_sqlite_db *c, sqlite3_stmt *st) {
     if (!st) return;
     for (int i = 0; i < c->ncached; i++) {
         if (c->cached[i].st == st) {
@@ -96,7 +81,7 @@ void hs_stmt_done(hs_conn *c, sqlite3_stmt *st) {
 }
 
 /* Step a statement that returns nothing we need; a SQLite result code. */
-static int run_sql(hs_conn *c, const char *sql) {
+static int run_sql(hs_sqlite_db *c, const char *sql) {
     hs_error err;
     sqlite3_stmt *st = hs_stmt(c, sql, &err);
     if (!st) return sqlite3_errcode(c->db) != SQLITE_OK ? sqlite3_errcode(c->db) : SQLITE_ERROR;
@@ -105,7 +90,7 @@ static int run_sql(hs_conn *c, const char *sql) {
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
-static int conn_open(hs_conn *c, const char *path, int flags, hs_error *err) {
+static int conn_open(hs_sqlite_db *c, const char *path, int flags, hs_error *err) {
     memset(c, 0, sizeof *c);
     /* NOMUTEX: one thread uses a connection at a time, we guarantee that */
     int rc = sqlite3_open_v2(path, &c->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
@@ -120,7 +105,7 @@ static int conn_open(hs_conn *c, const char *path, int flags, hs_error *err) {
     return HS_OK;
 }
 
-static void conn_close(hs_conn *c) {
+static void conn_close(hs_sqlite_db *c) {
     for (int i = 0; i < c->ncached; i++) {
         sqlite3_finalize(c->cached[i].st);
         hs_free(c->cached[i].sql);
@@ -135,8 +120,8 @@ static void conn_close(hs_conn *c) {
 
 /* Durability settings of the writer; the first statement also tells whether
  * the file is a database at all. */
-static int writer_setup(hs_store *s, hs_error *err) {
-    sqlite3 *db = s->writer.db;
+static int writer_setup(hs__sqlite *q, hs_error *err) {
+    sqlite3 *db = q->writer.db;
     sqlite3_stmt *st = NULL;
     char mode[16] = "";
     int rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
@@ -150,14 +135,14 @@ static int writer_setup(hs_store *s, hs_error *err) {
     }
     sqlite3_finalize(st);
     if ((rc & 0xff) == SQLITE_NOTADB)
-        return hs_error_set(err, HS_ERR_IO, "db", "%s is not a SQLite database (or it is encrypted)", s->path);
+        return hs_error_set(err, HS_ERR_IO, "db", "%s is not a SQLite database (or it is encrypted)", q->path);
     if (rc != SQLITE_OK)
-        return hs_error_set(err, HS_ERR_IO, "db", "cannot use database %s: %s", s->path, sqlite3_errmsg(db));
+        return hs_error_set(err, HS_ERR_IO, "db", "cannot use database %s: %s", q->path, sqlite3_errmsg(db));
     /* SQLite quietly opens a file it may not write read-only */
     if (sqlite3_db_readonly(db, "main") == 1)
-        return hs_error_set(err, HS_ERR_IO, "db", "%s is read-only; hookstream needs to write to it", s->path);
+        return hs_error_set(err, HS_ERR_IO, "db", "%s is read-only; hookstream needs to write to it", q->path);
     if (strcmp(mode, "wal") != 0)
-        return hs_error_set(err, HS_ERR_IO, "db", "cannot switch %s to WAL mode (journal_mode is %s)", s->path, mode);
+        return hs_error_set(err, HS_ERR_IO, "db", "cannot switch %s to WAL mode (journal_mode is %s)", q->path, mode);
     rc = sqlite3_exec(db,
                       "PRAGMA synchronous=FULL;"
                       "PRAGMA foreign_keys=ON;"
@@ -165,16 +150,17 @@ static int writer_setup(hs_store *s, hs_error *err) {
                       "PRAGMA cache_size=-16384;"
                       "PRAGMA journal_size_limit=67108864",
                       NULL, NULL, NULL);
-    if (rc != SQLITE_OK) return hs_error_set(err, HS_ERR_IO, "db", "configuring %s: %s", s->path, sqlite3_errmsg(db));
+    if (rc != SQLITE_OK) return hs_error_set(err, HS_ERR_IO, "db", "configuring %s: %s", q->path, sqlite3_errmsg(db));
     return HS_OK;
 }
 
 /* ---- read pool ---- */
 
-hs_conn *hs_reader_get(hs_store *s, hs_error *err) {
+hs_sqlite_db *hs_reader_get(hs_store *st, hs_error *err) {
+    hs__sqlite *s = hs__sq(st);
     pthread_mutex_lock(&s->pool_lock);
     while (!s->pool_free && s->pool_open >= HS_READERS_MAX) pthread_cond_wait(&s->pool_cond, &s->pool_lock);
-    hs_conn *c = s->pool_free;
+    hs_sqlite_db *c = s->pool_free;
     if (c) {
         s->pool_free = c->next_free;
         s->pool_out++;
@@ -196,7 +182,8 @@ hs_conn *hs_reader_get(hs_store *s, hs_error *err) {
     return NULL;
 }
 
-void hs_reader_put(hs_store *s, hs_conn *c) {
+void hs_reader_put(hs_store *st, hs_sqlite_db *c) {
+    hs__sqlite *s = hs__sq(st);
     pthread_mutex_lock(&s->pool_lock);
     c->next_free = s->pool_free;
     s->pool_free = c;
@@ -205,327 +192,38 @@ void hs_reader_put(hs_store *s, hs_conn *c) {
     pthread_mutex_unlock(&s->pool_lock);
 }
 
-/* ---- the writer ---- */
+/* ---- the writer's transactions ---- */
 
-/* Run one op inside its savepoint. False when the enclosing transaction is
- * gone (SQLite rolls back the whole transaction on some I/O errors), in which
- * case the group cannot commit. */
-static bool run_op(hs_store *s, hs_wop *op) {
-    hs_conn *w = &s->writer;
-    hs_error_clear(&op->err);
-    op->wrote = false;
-    if (op->no_savepoint) {
-        /* Ingests and attempt records, the hot paths, skip the savepoint:
-         * they fail, if at all, before they write (unknown source), or on a
-         * database error, which sets op->wrote and fails the group. */
-        op->status = op->exec(s, op);
-        if (op->status != HS_OK && op->err.code == HS_OK) op->err.code = op->status;
-        return !op->wrote && !sqlite3_get_autocommit(w->db);
-    }
-    int rc = run_sql(w, "SAVEPOINT op");
-    if (rc != SQLITE_OK) {
-        op->status = hs_sqlite_fail(&op->err, w->db, rc, "savepoint");
-        return false;
-    }
-    op->status = op->exec(s, op);
-    if (op->status != HS_OK && op->err.code == HS_OK) op->err.code = op->status;
-    hs_routes_clear(s); /* it may have changed a source, destination or connection */
-    if (op->status == HS_OK) {
-        rc = run_sql(w, "RELEASE op");
-    } else {
-        rc = run_sql(w, "ROLLBACK TO op");
-        if (rc == SQLITE_OK) rc = run_sql(w, "RELEASE op");
-    }
-    return rc == SQLITE_OK && !sqlite3_get_autocommit(w->db);
+static int tx_sql(hs_store *s, const char *sql, const char *what, hs_error *err) {
+    hs_sqlite_db *w = hs__sq_writer(s);
+    int rc = run_sql(w, sql);
+    return rc == SQLITE_OK ? HS_OK : hs_sqlite_fail(err, w->db, rc, what);
 }
 
-/* Hand the results over: sync callers wake, ingests go to the loop. After the
- * unlock an op may be freed by its owner at any moment. */
-static void complete_ops(hs_store *s, hs_wop *ops) {
-    bool wake_loop = false;
-    pthread_mutex_lock(&s->lock);
-    for (hs_wop *op = ops, *next; op; op = next) {
-        next = op->next;
-        if (op->complete) {
-            op->next = NULL;
-            if (s->c_tail)
-                s->c_tail->next = op;
-            else
-                s->c_head = op;
-            s->c_tail = op;
-            wake_loop = true;
-        } else {
-            op->done = true;
-        }
-    }
-    pthread_cond_broadcast(&s->done_cond);
-    pthread_mutex_unlock(&s->lock);
-    if (wake_loop) uv_async_send(&s->async);
+static int tx_begin(hs_store *s, hs_error *err) {
+    return tx_sql(s, "BEGIN IMMEDIATE", "cannot start a transaction", err);
+}
+static int tx_commit(hs_store *s, hs_error *err) { return tx_sql(s, "COMMIT", "commit failed", err); }
+static int tx_rollback(hs_store *s, hs_error *err) { return tx_sql(s, "ROLLBACK", "rollback failed", err); }
+static int tx_savepoint(hs_store *s, hs_error *err) { return tx_sql(s, "SAVEPOINT op", "savepoint", err); }
+static int tx_release(hs_store *s, hs_error *err) { return tx_sql(s, "RELEASE op", "release", err); }
+static int tx_rollback_to(hs_store *s, hs_error *err) { return tx_sql(s, "ROLLBACK TO op", "rollback to", err); }
+static bool tx_open(hs_store *s) { return !sqlite3_get_autocommit(hs__sq_writer(s)->db); }
+static void tx_discard(hs_store *s) { hs_settles_clear(s); }
+
+/* ---- open, close ---- */
+
+/* A SQLite store is a plain file path: anything but another backend's URL. */
+static bool sqlite_match(const char *url) {
+    (void)url;
+    return true;
 }
 
-const uint64_t hs_store_commit_le_us[HS_STORE_HIST_BUCKETS] = {100,   250,   500,   1000,   2500,   5000,
-                                                               10000, 25000, 50000, 100000, 250000, 1000000};
-const uint64_t hs_store_batch_le[HS_STORE_HIST_BUCKETS] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048};
-
-/* The index of the first bucket whose bound is >= v (HS_STORE_HIST_BUCKETS: +Inf). */
-static size_t bucket_of(const uint64_t *le, uint64_t v) {
-    size_t i = 0;
-    while (i < HS_STORE_HIST_BUCKETS && v > le[i]) i++;
-    return i;
-}
-
-static void fail_group(hs_store *s, hs_wop *group, const hs_error *why) {
-    hs_conn *w = &s->writer;
-    hs_routes_clear(s); /* routes read inside the rolled-back transaction */
-    hs_settles_clear(s);
-    if (!sqlite3_get_autocommit(w->db)) {
-        int rc = run_sql(w, "ROLLBACK");
-        if (rc != SQLITE_OK) hs_warn("store: rollback failed: %s", sqlite3_errmsg(w->db));
-    }
-    for (hs_wop *op = group; op; op = op->next) {
-        if (op->status == HS_OK && op->undo) op->undo(op);
-        op->status = HS_ERR_IO;
-        op->err = *why;
-        op->err.code = HS_ERR_IO;
-    }
-    hs_error_log("store: a write transaction failed, nothing in it was acknowledged: %s", why->msg);
-}
-
-static void run_group(hs_store *s, hs_wop *group, size_t n) {
-    hs_conn *w = &s->writer;
-    hs_error why;
-    hs_error_clear(&why);
-    uint64_t commit_ns = 0;
-    bool ok = true;
-
-    int rc = run_sql(w, "BEGIN IMMEDIATE");
-    if (rc != SQLITE_OK) {
-        hs_sqlite_fail(&why, w->db, rc, "cannot start a transaction");
-        ok = false;
-    }
-    for (hs_wop *op = group; ok && op; op = op->next) {
-        /* an op with a savepoint may read or change what the counted
-         * settles change: write them first */
-        if (!op->no_savepoint && hs_settles_flush(s, &why) != HS_OK) {
-            ok = false;
-            break;
-        }
-        if (!run_op(s, op)) {
-            hs_error_set(&why, HS_ERR_IO, NULL, "transaction aborted: %s",
-                         op->err.msg[0] ? op->err.msg : sqlite3_errmsg(w->db));
-            ok = false;
-        }
-    }
-    if (ok && hs_settles_flush(s, &why) != HS_OK) ok = false;
-    if (ok) {
-        uint64_t t0 = hs_monotonic_ns();
-        rc = run_sql(w, "COMMIT");
-        commit_ns = hs_monotonic_ns() - t0;
-        if (rc != SQLITE_OK) {
-            hs_error_set(&why, HS_ERR_IO, NULL, "commit failed: %s", sqlite3_errmsg(w->db));
-            ok = false;
-        }
-    }
-    uint64_t ok_ops = 0;
-    for (hs_wop *op = group; ok && op; op = op->next) ok_ops += op->status == HS_OK;
-    pthread_mutex_lock(&s->lock);
-    if (ok) {
-        s->stats.commits++;
-        s->stats.ops_committed += ok_ops;
-        s->stats.commit_ns_total += commit_ns;
-        s->stats.batch_total += n;
-        s->stats.commit_us_hist[bucket_of(hs_store_commit_le_us, commit_ns / 1000)]++;
-        s->stats.batch_hist[bucket_of(hs_store_batch_le, n)]++;
-    } else {
-        s->stats.commit_failures++;
-    }
-    s->stats.last_batch_size = n;
-    pthread_mutex_unlock(&s->lock);
-    if (!ok) fail_group(s, group, &why);
-    complete_ops(s, group);
-}
-
-static void *writer_main(void *arg) {
-    hs_store *s = arg;
-    pthread_mutex_lock(&s->lock);
-    for (;;) {
-        while (!s->q_head && !s->closing) pthread_cond_wait(&s->work_cond, &s->lock);
-        if (!s->q_head) break; /* closing, and everything queued is done */
-        hs_wop *group = s->q_head, *last = group;
-        size_t n = 1;
-        while (n < HS_STORE_MAX_GROUP && last->next) {
-            last = last->next;
-            n++;
-        }
-        s->q_head = last->next;
-        if (!s->q_head) s->q_tail = NULL;
-        last->next = NULL;
-        s->q_len -= n;
-        s->stats.queue_depth = s->q_len;
-        pthread_mutex_unlock(&s->lock);
-        run_group(s, group, n);
-        pthread_mutex_lock(&s->lock);
-    }
-    pthread_mutex_unlock(&s->lock);
-    return NULL;
-}
-
-static int enqueue_locked(hs_store *s, hs_wop *op, hs_error *err) {
-    if (s->closing) return hs_error_set(err, HS_ERR_CLOSED, NULL, "the store is shutting down");
-    if (s->q_len >= HS_STORE_MAX_QUEUE)
-        return hs_error_set(err, HS_ERR_BUSY, NULL, "the write queue is full (%d requests waiting)",
-                            HS_STORE_MAX_QUEUE);
-    op->next = NULL;
-    op->status = HS_ERR_IO; /* what an op that never runs reports */
-    if (s->q_tail)
-        s->q_tail->next = op;
-    else
-        s->q_head = op;
-    s->q_tail = op;
-    s->q_len++;
-    s->stats.queue_depth = s->q_len;
-    pthread_cond_signal(&s->work_cond);
-    return HS_OK;
-}
-
-int hs_writer_submit(hs_store *s, hs_wop *op, hs_error *err) {
-    /* the writer waiting for itself would never wake */
-    if (s->thread_started && pthread_equal(pthread_self(), s->thread))
-        return hs_error_set(err, HS_ERR_INTERNAL, NULL, "store write called on the writer thread");
-    op->done = false;
-    op->ing = NULL;
-    op->complete = NULL;
-    pthread_mutex_lock(&s->lock);
-    int rc = enqueue_locked(s, op, err);
-    if (rc == HS_OK) {
-        s->sync_waiters++;
-        while (!op->done) pthread_cond_wait(&s->done_cond, &s->lock);
-        /* hs_store_close waits for this before it destroys the lock */
-        if (--s->sync_waiters == 0 && s->closing) pthread_cond_broadcast(&s->done_cond);
-    }
-    pthread_mutex_unlock(&s->lock);
-    if (rc != HS_OK) return rc;
-    if (op->status != HS_OK) {
-        if (err) *err = op->err;
-        return op->status;
-    }
-    hs_error_clear(err);
-    return HS_OK;
-}
-
-/* ---- async completions on the loop ---- */
-
-static void drain_completions(hs_store *s) {
-    pthread_mutex_lock(&s->lock);
-    hs_wop *op = s->c_head;
-    s->c_head = s->c_tail = NULL;
-    pthread_mutex_unlock(&s->lock);
-    while (op) {
-        hs_wop *next = op->next; /* complete may free op */
-        s->async_pending--;
-        op->complete(op);
-        op = next;
-    }
-    /* nothing outstanding: the store alone must not keep the loop alive */
-    if (s->async_pending == 0) uv_unref((uv_handle_t *)&s->async);
-}
-
-static void on_async(uv_async_t *h) { drain_completions(h->data); }
-
-void hs_store_run_completions(hs_store *s) {
-    if (s->loop) drain_completions(s);
-}
-
-int hs_store_attach_loop(hs_store *s, uv_loop_t *loop) {
-    if (s->loop) return HS_ERR_INVALID;
-    int rc = uv_async_init(loop, &s->async, on_async);
-    if (rc != 0) {
-        hs_error_log("store: uv_async_init: %s", uv_strerror(rc));
-        return HS_ERR_IO;
-    }
-    s->async.data = s;
-    uv_unref((uv_handle_t *)&s->async);
-    s->loop = loop;
-    return HS_OK;
-}
-
-int hs_writer_submit_async(hs_store *s, hs_wop *op, hs_error *err) {
-    if (!s->loop) return hs_error_set(err, HS_ERR_INTERNAL, NULL, "async store writes need an attached loop");
-    pthread_mutex_lock(&s->lock);
-    int rc = enqueue_locked(s, op, err);
-    pthread_mutex_unlock(&s->lock);
-    if (rc != HS_OK) return rc;
-    if (s->async_pending++ == 0) uv_ref((uv_handle_t *)&s->async);
-    return HS_OK;
-}
-
-static void ingest_complete(hs_wop *op) {
-    hs_ingest *ing = op->ing;
-    ing->err = op->err;
-    ing->cb(ing, op->status);
-}
-
-int hs_store_ingest(hs_store *s, hs_ingest *ing) {
-    hs_error_clear(&ing->err);
-    if (!s->loop || !ing->cb || !ing->priv_ || !ing->source_ref || (!ing->body && ing->body_len))
-        return hs_error_set(&ing->err, HS_ERR_INTERNAL, NULL,
-                            "hs_store_ingest needs an attached loop, a callback, a source and hs_ingest_new");
-    hs_wop *op = ing->priv_;
-    memset(op, 0, sizeof *op);
-    op->exec = hs_ingest_exec;
-    op->undo = hs_ingest_undo;
-    op->ing = ing;
-    op->no_savepoint = true;
-    op->complete = ingest_complete;
-    return hs_writer_submit_async(s, op, &ing->err);
-}
-
-/* ---- open, close, stats ---- */
-
-static hs_store *store_new(const char *path) {
-    hs_store *s = hs_calloc(1, sizeof *s);
-    s->path = hs_strdup(path);
-    pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->work_cond, NULL);
-    pthread_cond_init(&s->done_cond, NULL);
-    pthread_mutex_init(&s->pool_lock, NULL);
-    pthread_cond_init(&s->pool_cond, NULL);
-    return s;
-}
-
-static void store_free(hs_store *s) {
-    pthread_mutex_destroy(&s->lock);
-    pthread_cond_destroy(&s->work_cond);
-    pthread_cond_destroy(&s->done_cond);
-    pthread_mutex_destroy(&s->pool_lock);
-    pthread_cond_destroy(&s->pool_cond);
-    hs_free(s->path);
-    hs_free(s);
-}
-
-static void close_connections(hs_store *s) {
-    /* readers first: the last connection to close checkpoints the WAL */
-    while (s->pool_free) {
-        hs_conn *c = s->pool_free;
-        s->pool_free = c->next_free;
-        conn_close(c);
-        hs_free(c);
-    }
-    conn_close(&s->writer);
-    hs_routes_clear(s);
-    hs_settles_clear(s);
-}
-
-/* Signals belong to the loop thread (uv_signal_t): the writer blocks them. */
-static int start_writer(hs_store *s, hs_error *err) {
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = pthread_create(&s->thread, NULL, writer_main, s);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0) return hs_error_set(err, HS_ERR_IO, NULL, "cannot start the store writer thread: %s", strerror(rc));
-    s->thread_started = true;
-    return HS_OK;
+static void state_free(hs__sqlite *q) {
+    pthread_mutex_destroy(&q->pool_lock);
+    pthread_cond_destroy(&q->pool_cond);
+    hs_free(q->path);
+    hs_free(q);
 }
 
 /* Process-wide SQLite settings, applied once before the library initializes.
@@ -537,60 +235,93 @@ static void sqlite_configure(void) {
     sqlite3_initialize();
 }
 
-int hs_sqlite_open(const char *path, hs_store **out, hs_error *err) {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, sqlite_configure);
-    hs_store *s = store_new(path);
-    int rc = conn_open(&s->writer, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err);
-    if (rc == HS_OK) rc = writer_setup(s, err);
-    if (rc == HS_OK) rc = hs_schema_migrate(s->writer.db, path, err);
-    if (rc == HS_OK) rc = start_writer(s, err);
-    if (rc != HS_OK) {
-        conn_close(&s->writer);
-        store_free(s);
-        return rc;
-    }
-    hs_debug("store: opened %s (schema version %d)", path, hs_schema_version());
-    *out = s;
+/* Plain paths only: see below. */
+static int check_path(const char *path, hs_error *err) {
+    /* an in-memory database would acknowledge events that a restart loses */
+    if (strcmp(path, ":memory:") == 0)
+        return hs_error_set(err, HS_ERR_INVALID, "db", "an in-memory database is not durable; give a file path");
+    /* Debian's SQLite treats "file:" names as URIs, whose parameters could
+     * turn durability off (mode=memory, nolock, ...): accept plain paths only */
+    if (strncmp(path, "file:", 5) == 0)
+        return hs_error_set(err, HS_ERR_INVALID, "db", "SQLite URI filenames are not accepted; give a file path");
     return HS_OK;
 }
 
-static void on_async_closed(uv_handle_t *h) { store_free(h->data); }
-
-void hs_store_close(hs_store *s) {
-    if (!s) return;
-    pthread_mutex_lock(&s->lock);
-    s->closing = true; /* from now on enqueue refuses: HS_ERR_CLOSED */
-    pthread_cond_broadcast(&s->work_cond);
-    pthread_mutex_unlock(&s->lock);
-    /* the writer leaves only once the queue is empty, so everything accepted
-     * has been committed (or failed) and completed when join returns */
-    if (s->thread_started) pthread_join(s->thread, NULL);
-    if (s->stats.commits)
-        hs_info("store: %llu writes in %llu commits (%.1f per commit), %.3f ms per commit",
-                (unsigned long long)s->stats.ops_committed, (unsigned long long)s->stats.commits,
-                (double)s->stats.ops_committed / (double)s->stats.commits,
-                (double)s->stats.commit_ns_total / 1e6 / (double)s->stats.commits);
-    if (s->loop) drain_completions(s); /* we are on the loop thread */
-    /* sync callers woken by the last group may not have left the lock yet */
-    pthread_mutex_lock(&s->lock);
-    while (s->sync_waiters > 0) pthread_cond_wait(&s->done_cond, &s->lock);
-    pthread_mutex_unlock(&s->lock);
-
-    pthread_mutex_lock(&s->pool_lock);
-    while (s->pool_out > 0) pthread_cond_wait(&s->pool_cond, &s->pool_lock);
-    pthread_mutex_unlock(&s->pool_lock);
-    close_connections(s);
-
-    if (s->loop)
-        uv_close((uv_handle_t *)&s->async, on_async_closed);
-    else
-        store_free(s);
+static int sqlite_open(hs_store *s, const char *path, hs_error *err) {
+    int rc = check_path(path, err);
+    if (rc != HS_OK) return rc;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, sqlite_configure);
+    hs__sqlite *q = hs_calloc(1, sizeof *q);
+    q->path = hs_strdup(path);
+    pthread_mutex_init(&q->pool_lock, NULL);
+    pthread_cond_init(&q->pool_cond, NULL);
+    rc = conn_open(&q->writer, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err);
+    if (rc == HS_OK) rc = writer_setup(q, err);
+    if (rc == HS_OK) rc = hs_schema_migrate(q->writer.db, path, err);
+    if (rc != HS_OK) {
+        conn_close(&q->writer);
+        state_free(q);
+        return rc;
+    }
+    hs_debug("store: opened %s (schema version %d)", path, hs_schema_version());
+    s->be_state = q;
+    return HS_OK;
 }
 
-void hs_store_get_stats(hs_store *s, hs_store_stats *out) {
-    pthread_mutex_lock(&s->lock);
-    *out = s->stats;
-    out->queue_depth = s->q_len;
-    pthread_mutex_unlock(&s->lock);
+static void sqlite_close(hs_store *s) {
+    hs__sqlite *q = hs__sq(s);
+    pthread_mutex_lock(&q->pool_lock);
+    while (q->pool_out > 0) pthread_cond_wait(&q->pool_cond, &q->pool_lock);
+    pthread_mutex_unlock(&q->pool_lock);
+    /* readers first: the last connection to close checkpoints the WAL */
+    while (q->pool_free) {
+        hs_sqlite_db *c = q->pool_free;
+        q->pool_free = c->next_free;
+        conn_close(c);
+        hs_free(c);
+    }
+    conn_close(&q->writer);
+    hs_settles_clear(s);
+    state_free(q);
+    s->be_state = NULL;
 }
+
+const hs_store_backend hs_sqlite_backend = {
+    .name = "sqlite",
+    .match = sqlite_match,
+    .open = sqlite_open,
+    .close = sqlite_close,
+    .reseal = hs__sqlite_reseal,
+    .begin = tx_begin,
+    .commit = tx_commit,
+    .rollback = tx_rollback,
+    .savepoint = tx_savepoint,
+    .release = tx_release,
+    .rollback_to = tx_rollback_to,
+    .in_transaction = tx_open,
+    .flush = hs_settles_flush,
+    .discard = tx_discard,
+    .route_source = hs__sqlite_route_source,
+    .route_rows = hs__sqlite_route_rows,
+    .ingest_insert = hs__sqlite_ingest_insert,
+    .attempt_record = hs__sqlite_attempt_record,
+    .resource_create = hs__sqlite_resource_create,
+    .resource_update = hs__sqlite_resource_update,
+    .resource_delete = hs__sqlite_resource_delete,
+    .attempt_retry = hs__sqlite_attempt_retry,
+    .event_retry = hs__sqlite_event_retry,
+    .settle_orphans = hs__sqlite_settle_orphans,
+    .apikey_add = hs__sqlite_apikey_add,
+    .resource_get = hs__sqlite_resource_get,
+    .resource_list = hs__sqlite_resource_list,
+    .event_get = hs__sqlite_event_get,
+    .event_list = hs__sqlite_event_list,
+    .event_deliveries = hs__sqlite_event_deliveries,
+    .pending_deliveries = hs__sqlite_pending_deliveries,
+    .circuits = hs__sqlite_circuits,
+    .attempt_list = hs__sqlite_attempt_list,
+    .attempt_get = hs__sqlite_attempt_get,
+    .event_attempts = hs__sqlite_event_attempts,
+    .apikey_hashes = hs__sqlite_apikey_hashes,
+};

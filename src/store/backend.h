@@ -1,0 +1,179 @@
+/* src/store/backend.h — the seam between the store's shared machinery and a
+ * storage engine. Private to src/store/ (and the store's tests).
+ *
+ * src/store/store.h is what the rest of hookstream calls. Behind it:
+ *   src/store/store.c     the list of backends, open and close, the public
+ *                         calls: their argument checks, then the backend's
+ *                         read, or a writer op that runs the backend's write
+ *   src/store/writer.c    the group commit (src/store/writer.h), shared by
+ *                         every backend: it calls the backend's transaction
+ *                         functions and never speaks SQL
+ *   src/store/routing.c   where an ingested event goes: the route cache,
+ *                         filter rules, fan-out; the backend only reads rows
+ *   src/store/<name>/     one folder per backend, ending in one
+ *                         `const hs_store_backend hs_<name>_backend`
+ *
+ * A backend is a table of functions, as curl's `struct Curl_ssl` is for its
+ * TLS libraries. Its own state (connections, statement caches, a read pool)
+ * hangs off hs_store.be_state, which open sets and close frees; the shared
+ * parts of hs_store are below. Threads: the transaction functions and the
+ * writes run on the writer thread only, inside the group's transaction;
+ * the reads on any thread (API handlers, at the same time as the writer).
+ *
+ * Every write leaves nothing behind on failure (no output, and, for the ops
+ * with a savepoint, the savepoint undoes its rows). The writes that run
+ * without a savepoint (ingest_insert, attempt_record: the hot paths) may
+ * fail only before they write, or tell (`wrote`, or any failure of
+ * attempt_record), and the whole group then fails.
+ *
+ * Adding a backend (the next one is src/store/pg/, PostgreSQL through
+ * libpq): write the files of src/store/<name>/ with a table that fills every field
+ * (tests/store/ checks the behaviour), declare it below, add one line to the
+ * list in src/store/store.c before the SQLite entry (SQLite takes every plain file
+ * path, so it comes last), and run the conformance suite against it:
+ * HOOKSTREAM_TEST_STORE=<url> build/tests/test_store_conformance.
+ */
+#ifndef HS_STORE_BACKEND_H
+#define HS_STORE_BACKEND_H
+
+#include <pthread.h>
+
+#include "base/idmap.h"
+#include "store/store.h"
+
+/* What routing reads of a source (src/store/routing.c). */
+typedef struct hs_route_source {
+    char id[HS_ID_MAX];
+    char status[16]; /* active | paused | disabled */
+} hs_route_source;
+
+/* One enabled connection of a source, as the backend read it; strings are
+ * valid during the callback only. */
+typedef struct hs_route_row {
+    const char *connection_id;
+    const char *destination_id;
+    const char *destination_status; /* the destination's status */
+    const char *filter_rules;       /* the connection's filter_rules as JSON text, NULL when it has none */
+} hs_route_row;
+typedef void (*hs_route_row_fn)(const hs_route_row *row, void *ud);
+
+typedef struct hs_store_backend {
+    const char *name;
+    /* Does url name a store of this backend? Tried in the list's order. */
+    bool (*match)(const char *url);
+    /* Open (creating and migrating as needed) and set s->be_state; on
+     * failure leave nothing open. The writer thread starts afterwards. */
+    int (*open)(hs_store *s, const char *url, hs_error *err);
+    /* Close everything and free s->be_state, deferred writes included (the
+     * writer has stopped; wait for reads still running). Not called after
+     * a failed open. */
+    void (*close)(hs_store *s);
+    /* hs_store_reseal, on a store that is not open. */
+    int (*reseal)(const char *url, const hs_secret_codec *codec, const hs_secretbox *from, const hs_secretbox *to,
+                  hs_reseal_stats *st, hs_error *err);
+
+    /* ---- the writer's transaction (src/store/writer.c) ----
+     * begin and commit each group; a savepoint around every op that may
+     * fail after writing; in_transaction: false when the engine dropped the
+     * transaction (an I/O error), so that the group cannot commit. */
+    int (*begin)(hs_store *s, hs_error *err);
+    int (*commit)(hs_store *s, hs_error *err);
+    int (*rollback)(hs_store *s, hs_error *err);
+    int (*savepoint)(hs_store *s, hs_error *err);
+    int (*release)(hs_store *s, hs_error *err);
+    int (*rollback_to)(hs_store *s, hs_error *err);
+    bool (*in_transaction)(hs_store *s);
+    /* Write what attempt_record deferred (the counts of settled deliveries
+     * per event): before COMMIT and before every op with a savepoint. */
+    int (*flush)(hs_store *s, hs_error *err);
+    /* Drop what was deferred: the group failed. */
+    void (*discard)(hs_store *s);
+
+    /* ---- writes: writer thread, inside the group transaction ---- */
+    /* The source by id (by_slug false) or slug; HS_ERR_NOTFOUND (err need
+     * not be set) when there is none. */
+    int (*route_source)(hs_store *s, const char *ref, bool by_slug, hs_route_source *out, hs_error *err);
+    /* fn once per enabled connection of source_id, in connection id order. */
+    int (*route_rows)(hs_store *s, const char *source_id, hs_route_row_fn fn, void *ud, hs_error *err);
+    /* Insert the event and its deliveries as ing holds them (event_id,
+     * source_id, event_status, deliveries all set). No savepoint: *wrote
+     * when it failed after writing. */
+    int (*ingest_insert)(hs_store *s, const hs_ingest *ing, bool *wrote, hs_error *err);
+    /* An attempt and/or a circuit state (hs_store_attempt_commit). No
+     * savepoint: any failure fails the group. */
+    int (*attempt_record)(hs_store *s, const hs_attempt_op *op, hs_error *err);
+    /* As the hs_store_* calls of the same names (store.h), under a
+     * savepoint; arguments already checked; *out is set on success only. */
+    int (*resource_create)(hs_store *s, hs_kind kind, const json_t *doc, json_t **out, hs_error *err);
+    int (*resource_update)(hs_store *s, hs_kind kind, const char *id, hs_update_fn fn, void *ud, json_t **out,
+                           hs_error *err);
+    int (*resource_delete)(hs_store *s, hs_kind kind, const char *id, hs_error *err);
+    int (*attempt_retry)(hs_store *s, const char *attempt_id, hs_delivery *out, hs_error *err);
+    int (*event_retry)(hs_store *s, const char *event_id, hs_event_retry *out, hs_error *err);
+    int (*settle_orphans)(hs_store *s, size_t *deliveries, size_t *events, hs_error *err);
+    int (*apikey_add)(hs_store *s, const char *id, const char *hash_hex, const char *name, hs_error *err);
+
+    /* ---- reads: any thread; as the hs_store_* calls (arguments checked,
+     * outputs cleared, err not NULL) ---- */
+    int (*resource_get)(hs_store *s, hs_kind kind, const char *id_or_slug, json_t **out, hs_error *err);
+    int (*resource_list)(hs_store *s, hs_kind kind, const hs_page *page, const hs_list_filter *filters, size_t nfilters,
+                         json_t **items, bool *has_more, hs_error *err);
+    int (*event_get)(hs_store *s, const char *id, hs_event **out, hs_error *err);
+    int (*event_list)(hs_store *s, const hs_event_query *q, hs_event ***items, size_t *n, bool *has_more,
+                      hs_error *err);
+    int (*event_deliveries)(hs_store *s, const char *event_id, hs_delivery **items, size_t *n, hs_error *err);
+    int (*pending_deliveries)(hs_store *s, hs_delivery **out, size_t *n, hs_error *err);
+    int (*circuits)(hs_store *s, hs_circuit_row **out, size_t *n, hs_error *err);
+    int (*attempt_list)(hs_store *s, const hs_attempt_query *q, json_t **items, bool *has_more, hs_error *err);
+    int (*attempt_get)(hs_store *s, const char *id, json_t **out, hs_error *err);
+    int (*event_attempts)(hs_store *s, const char *event_id, json_t **items, hs_error *err);
+    int (*apikey_hashes)(hs_store *s, char ***hashes, size_t *n, hs_error *err);
+} hs_store_backend;
+
+typedef struct hs_wop hs_wop;
+
+/* The parts of a store every backend shares. */
+struct hs_store {
+    const hs_store_backend *be;
+    void *be_state; /* the backend's own (set by open, freed by close) */
+
+    /* secrets at rest (hs_store_set_secretbox): both set, or both NULL */
+    const hs_secretbox *box;
+    const hs_secret_codec *codec;
+
+    hs_idmap routes; /* writer thread: the route cache (src/store/routing.c) */
+
+    /* the writer (src/store/writer.c) */
+    pthread_t thread;
+    bool thread_started;
+    pthread_mutex_t lock;     /* guards everything down to stats */
+    pthread_cond_t work_cond; /* writer: queue not empty or closing */
+    pthread_cond_t done_cond; /* sync callers: some op is done */
+    hs_wop *q_head, *q_tail;
+    size_t q_len;
+    bool closing;
+    int sync_waiters;        /* callers blocked in hs__writer_submit */
+    hs_wop *c_head, *c_tail; /* async completions waiting for the loop */
+    hs_store_stats stats;
+
+    /* loop thread only */
+    uv_loop_t *loop;
+    uv_async_t async;
+    size_t async_pending; /* accepted async writes whose callback has not run */
+};
+
+/* The backends, one per folder; src/store/store.c lists them. */
+extern const hs_store_backend hs_sqlite_backend; /* src/store/sqlite/ */
+
+/* Point err at a local when the caller passed none, and clear it. */
+#define HS_ERR_LOCAL(err)                                                                                              \
+    hs_error err##_local_;                                                                                             \
+    if (!(err)) (err) = &err##_local_;                                                                                 \
+    hs_error_clear(err)
+
+/* doc's secrets sealed (for writing) or opened (as read) with the store's box
+ * and codec, in place; HS_OK and nothing done when the store has no box. */
+int hs__store_seal(const hs_store *s, hs_kind kind, json_t *doc, hs_error *err);
+int hs__store_unseal(const hs_store *s, hs_kind kind, json_t *doc, hs_error *err);
+
+#endif

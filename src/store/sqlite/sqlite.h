@@ -1,0 +1,127 @@
+/* src/store/sqlite/sqlite.h — the SQLite backend's insides. Private to
+ * src/store/sqlite/ (and tests/unit/test_store.c, which checks the schema).
+ *
+ *   sqlite.c     connections, statement cache, read pool, transactions,
+ *                open/close, the backend table (hs_sqlite_backend)
+ *   schema.c     versioned migrations (PRAGMA user_version)
+ *   routes.c     the rows routing reads (src/store/routing.c decides)
+ *   resources.c  sources, destinations, connections; secrets re-sealing
+ *   events.c     ingest's inserts, event and delivery reads, API keys
+ *   deliveries.c attempts, circuits, retries, orphans, attempt reads
+ *
+ * The functions named hs__sqlite_<op> are the table's entries, documented
+ * in src/store/backend.h.
+ */
+#ifndef HS_STORE_SQLITE_H
+#define HS_STORE_SQLITE_H
+
+#include <sqlite3.h>
+
+#include "store/backend.h"
+
+#define HS_STMT_CACHE 48 /* prepared statements kept per connection */
+#define HS_READERS_MAX 8 /* read connections at most */
+#define HS_BUSY_TIMEOUT_MS 5000
+
+/* One SQLite connection with its prepared-statement cache. A connection is
+ * used by one thread at a time (SQLITE_OPEN_NOMUTEX). */
+typedef struct hs_sqlite_db {
+    sqlite3 *db;
+    struct hs_sqlite_db *next_free; /* read pool free list */
+    int ncached;
+    struct {
+        const char *key; /* the caller's pointer: compared before the text */
+        char *sql;
+        sqlite3_stmt *st;
+    } cached[HS_STMT_CACHE];
+} hs_sqlite_db;
+
+/* The backend's state: hs_store.be_state. */
+typedef struct hs__sqlite {
+    char *path;
+    hs_sqlite_db writer; /* owned by the writer thread once it runs */
+    /* writer thread: event id -> how many of its deliveries settled in the
+     * open group, written once per event (hs_settles_flush) */
+    hs_idmap settles;
+
+    pthread_mutex_t pool_lock;
+    pthread_cond_t pool_cond;
+    hs_sqlite_db *pool_free;
+    int pool_open; /* connections opened (or being opened) */
+    int pool_out;  /* connections lent to callers */
+} hs__sqlite;
+
+static inline hs__sqlite *hs__sq(const hs_store *s) { return s->be_state; }
+/* The writer connection (writer thread only). */
+static inline hs_sqlite_db *hs__sq_writer(const hs_store *s) { return &hs__sq(s)->writer; }
+
+/* src/store/sqlite/sqlite.c */
+/* A cached prepared statement for sql on c (NULL and err filled on error).
+ * Give it back with hs_stmt_done, which resets it. */
+sqlite3_stmt *hs_stmt(hs_sqlite_db *c, const char *sql, hs_error *err);
+void hs_stmt_done(hs_sqlite_db *c, sqlite3_stmt *st);
+/* Bind a named parameter (":name") when the statement has it. */
+void hs_bind_opt_text(sqlite3_stmt *st, const char *name, const char *v);
+void hs_bind_opt_int(sqlite3_stmt *st, const char *name, int64_t v);
+/* Copy a text column into a fixed buffer ("" for NULL, truncated to cap). */
+void hs_col_copy(char *dst, size_t cap, sqlite3_stmt *st, int col);
+/* Map a SQLite result code to an hs_err code and fill err ("what: reason"). */
+int hs_sqlite_fail(hs_error *err, sqlite3 *db, int rc, const char *what);
+/* Borrow a read-only connection (blocks while all HS_READERS_MAX are lent). */
+hs_sqlite_db *hs_reader_get(hs_store *s, hs_error *err);
+void hs_reader_put(hs_store *s, hs_sqlite_db *c);
+
+/* src/store/sqlite/schema.c: bring db (the writer connection, WAL already set) to the
+ * current schema, one transaction per step. */
+int hs_schema_migrate(sqlite3 *db, const char *path, hs_error *err);
+int hs_schema_version(void); /* the newest version this build knows */
+
+/* src/store/sqlite/routes.c */
+int hs__sqlite_route_source(hs_store *s, const char *ref, bool by_slug, hs_route_source *out, hs_error *err);
+int hs__sqlite_route_rows(hs_store *s, const char *source_id, hs_route_row_fn fn, void *ud, hs_error *err);
+
+/* src/store/sqlite/resources.c */
+int hs__sqlite_resource_create(hs_store *s, hs_kind kind, const json_t *doc, json_t **out, hs_error *err);
+int hs__sqlite_resource_update(hs_store *s, hs_kind kind, const char *id, hs_update_fn fn, void *ud, json_t **out,
+                               hs_error *err);
+int hs__sqlite_resource_delete(hs_store *s, hs_kind kind, const char *id, hs_error *err);
+int hs__sqlite_resource_get(hs_store *s, hs_kind kind, const char *id_or_slug, json_t **out, hs_error *err);
+int hs__sqlite_resource_list(hs_store *s, hs_kind kind, const hs_page *page, const hs_list_filter *filters,
+                             size_t nfilters, json_t **items, bool *has_more, hs_error *err);
+int hs__sqlite_reseal(const char *path, const hs_secret_codec *codec, const hs_secretbox *from, const hs_secretbox *to,
+                      hs_reseal_stats *st, hs_error *err);
+
+/* src/store/sqlite/events.c */
+#define HS_DELIVERY_COLS                                                                                               \
+    "id, event_id, destination_id, connection_id, status, attempts, next_attempt_at, created_at, updated_at"
+/* Run sql (columns HS_DELIVERY_COLS, optional text ?1 = arg) on c. */
+int hs_deliveries_select(hs_sqlite_db *c, const char *sql, const char *arg, hs_delivery **items, size_t *n,
+                         hs_error *err);
+int hs__sqlite_ingest_insert(hs_store *s, const hs_ingest *ing, bool *wrote, hs_error *err);
+int hs__sqlite_event_get(hs_store *s, const char *id, hs_event **out, hs_error *err);
+int hs__sqlite_event_list(hs_store *s, const hs_event_query *q, hs_event ***items, size_t *n, bool *has_more,
+                          hs_error *err);
+int hs__sqlite_event_deliveries(hs_store *s, const char *event_id, hs_delivery **items, size_t *n, hs_error *err);
+int hs__sqlite_apikey_add(hs_store *s, const char *id, const char *hash_hex, const char *name, hs_error *err);
+int hs__sqlite_apikey_hashes(hs_store *s, char ***hashes, size_t *n, hs_error *err);
+
+/* src/store/sqlite/deliveries.c */
+/* Cancel a deleted destination's pending deliveries and settle their events
+ * (writer thread, inside the op's transaction). */
+int hs_deliveries_cancel(hs_sqlite_db *w, const char *destination_id, uint64_t now, hs_error *err);
+/* Attempt records count settled deliveries per event instead of rewriting
+ * the event row once per delivery (a fan-out event has one per
+ * destination): the table's flush writes the counts, discard drops them. */
+int hs_settles_flush(hs_store *s, hs_error *err);
+void hs_settles_clear(hs_store *s);
+int hs__sqlite_attempt_record(hs_store *s, const hs_attempt_op *op, hs_error *err);
+int hs__sqlite_pending_deliveries(hs_store *s, hs_delivery **out, size_t *n, hs_error *err);
+int hs__sqlite_circuits(hs_store *s, hs_circuit_row **out, size_t *n, hs_error *err);
+int hs__sqlite_attempt_retry(hs_store *s, const char *attempt_id, hs_delivery *out, hs_error *err);
+int hs__sqlite_event_retry(hs_store *s, const char *event_id, hs_event_retry *out, hs_error *err);
+int hs__sqlite_settle_orphans(hs_store *s, size_t *deliveries, size_t *events, hs_error *err);
+int hs__sqlite_attempt_list(hs_store *s, const hs_attempt_query *q, json_t **items, bool *has_more, hs_error *err);
+int hs__sqlite_attempt_get(hs_store *s, const char *id, json_t **out, hs_error *err);
+int hs__sqlite_event_attempts(hs_store *s, const char *event_id, json_t **items, hs_error *err);
+
+#endif
