@@ -132,13 +132,13 @@ JF_FN(jf_pad) {
     if (isnan(aw) || aw <= (double)len) return (jv *)s; /* NaN: no padding, as in JSONata */
     if (aw > 1e9) aw = 1e9;                             /* the memory limit stops it long before */
     if (!pccp) pccp = 1, pc = " ", pclen = 1;
-    size_t need = (size_t)aw - len;
+    /* whole copies of the pad string, then the code points that still fit:
+     * linear in the output, which the memory limit bounds (a code point at a
+     * time cost the pad's length per character: seconds past the time limit) */
+    size_t need = (size_t)aw - len, start = jf_cpoff(pc, pclen, 0);
     jsb pad = {.c = c};
-    for (size_t k = 0; k < need; k++) {
-        size_t idx = k % pccp;
-        size_t o0 = jf_cpoff(pc, pclen, idx), o1 = jf_cpoff(pc, pclen, idx + 1);
-        jsb_put(&pad, pc + o0, o1 - o0);
-    }
+    for (size_t k = need / pccp; k > 0; k--) jsb_put(&pad, pc + start, pclen - start);
+    jsb_put(&pad, pc + start, jf_cpoff(pc, pclen, need % pccp) - start);
     jsb b = {.c = c};
     if (w > 0) {
         jsb_put(&b, s->u.s.p, s->u.s.len);

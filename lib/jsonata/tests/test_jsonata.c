@@ -5,7 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "jsonata/jsonata.h"
 
@@ -284,6 +286,22 @@ static void test_limits(void **state) {
     check_err("($f := function($n){$n = 0 ? 0 : 1 + $f($n - 1)}; $f(1000000))", &lim, "U1003", HS_JSONATA_ELIMIT);
 }
 
+/* Fuzzing finds: each case once crashed, hung or hit undefined behaviour. */
+static void test_fuzz_regressions(void **state) {
+    (void)state;
+    /* $pad with a long pad string and a huge width did work quadratic in the
+     * pad's length, for seconds past the time limit; now linear, the memory
+     * limit stops it at once */
+    char expr[1024];
+    int n = snprintf(expr, sizeof expr, "$pad('x', 1e308, '%0700d')", 0);
+    assert_true(n > 0 && (size_t)n < sizeof expr);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    check_err(expr, NULL, "U1002", HS_JSONATA_ELIMIT);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_true(t1.tv_sec - t0.tv_sec < 3);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_paths),
@@ -295,6 +313,7 @@ int main(void) {
         cmocka_unit_test(test_bindings_and_undefined_input),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_fuzz_regressions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
