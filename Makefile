@@ -8,21 +8,35 @@
 #   make bench      benchmarks (bench/), see docs/performance.md
 #   make fuzz       libFuzzer harnesses (tests/fuzz/), FUZZ_SECONDS each
 #   make fuzz-smoke the same for 10 s each (part of make test)
+#   make check      build and run the unit tests only: no package install,
+#                   no network, no root (needs the build deps and libcmocka-dev)
+#   make install    $(DESTDIR)$(BINDIR)/hookstream and the systemd unit
+#                   (PREFIX, default /usr/local; docs/operations.md)
+#   make uninstall  removes what make install installed
+#
+# Warnings are errors (-Werror) in a git checkout, which is development and
+# CI; a tree without .git (a release tarball, a package build) warns only.
+# WERROR=1 or WERROR=0 overrides either way. CFLAGS, CPPFLAGS and LDFLAGS
+# from the command line or the environment are added to the project's own.
 
 CC      ?= cc
 BUILD   ?= build
 PKGS    := libuv libcurl jansson sqlite3 libcrypto
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-           -Wno-missing-field-initializers -fno-strict-aliasing -pthread -MMD -MP
+WERROR  ?= $(if $(wildcard .git),1,0)
+HS_WERROR := $(if $(filter 1,$(WERROR)),-Werror)
+# the project's flags (HS_CFLAGS) come first, so a packager's CFLAGS can
+# override -O and friends but not drop -std=c11 or the dependency files
+HS_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra $(HS_WERROR) -Wshadow \
+           -Wstrict-prototypes -Wno-missing-field-initializers -fno-strict-aliasing -pthread -MMD -MP
 LDLIBS  := -lhttp_parser -lwslay -pthread -lm
 
 ifeq ($(SANITIZE),1)
 # gcc 12 reports a false "null format string" under UBSan's instrumentation
-CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
+HS_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
            -Wno-format-truncation
-LDFLAGS += -fsanitize=address,undefined
+HS_LDFLAGS += -fsanitize=address,undefined
 endif
 
 # The server links jemalloc: every delivery and ingest allocates and frees
@@ -38,7 +52,7 @@ endif
 # and BUILD=build/fuzz). clang warns about the schema's concatenated string
 # literals where gcc does not; that warning is off for this build only.
 ifeq ($(FUZZ),1)
-CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+HS_CFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
            -fno-omit-frame-pointer -Wno-string-concatenation
 MALLOC := libc
 endif
@@ -64,46 +78,66 @@ BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 WEB_FILES := $(sort $(wildcard web/*))
 LIB_OBJS  += $(BUILD)/gen/web_assets.o
 
-.PHONY: all deps test-deps run test unit integration asan lint format bench bench-bins clean \
-        fuzz fuzz-smoke fuzz-bins
+.PHONY: all deps test-deps run test unit check check-cmocka integration asan lint format bench bench-bins \
+        clean fuzz fuzz-smoke fuzz-bins install uninstall
 all: $(BUILD)/hookstream
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Isrc -Ilib -c $< -o $@
+	$(CC) $(HS_CFLAGS) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) -Isrc -Ilib -c $< -o $@
 
 # web/ itself is a prerequisite so that adding or removing a file regenerates
 $(BUILD)/tools/embed: tools/embed.c
 	@mkdir -p $(dir $@)
-	$(CC) -O2 -std=c11 -Wall -Wextra -Werror -o $@ $<
+	$(CC) -O2 -std=c11 -Wall -Wextra $(HS_WERROR) -o $@ $<
 
 $(BUILD)/gen/web_assets.c: $(BUILD)/tools/embed $(WEB_FILES) web
 	@mkdir -p $(dir $@)
 	$(BUILD)/tools/embed $(WEB_FILES) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/gen/web_assets.o: $(BUILD)/gen/web_assets.c src/observe/static.h
-	$(CC) $(CFLAGS) -Isrc -c $< -o $@
+	$(CC) $(HS_CFLAGS) $(CFLAGS) $(CPPFLAGS) -Isrc -c $< -o $@
 
 $(BUILD)/libhookstream.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
 $(BUILD)/hookstream: $(BUILD)/src/app/main.o $(BUILD)/libhookstream.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(SERVER_LIBS) $(PKG_LIBS) $(LDLIBS)
+	$(CC) $(HS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(SERVER_LIBS) $(PKG_LIBS) $(LDLIBS)
 
-TEST_LINK = $(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs cmocka 2>/dev/null) $(LDLIBS)
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libhookstream.a
-	$(TEST_LINK)
-$(BUILD)/tests/%: $(BUILD)/tests/store/%.o $(BUILD)/libhookstream.a
-	$(TEST_LINK)
-$(BUILD)/tests/%: $(BUILD)/lib/jsonata/tests/%.o $(BUILD)/libhookstream.a
-	$(TEST_LINK)
+# One rule per test program, naming its object: an object reached only
+# through a chain of pattern rules is intermediate, and make deleted it
+# after each link and so recompiled every test on every run.
+define unit_prog
+$(BUILD)/tests/$(basename $(notdir $(1))): $(BUILD)/$(1:.c=.o) $(BUILD)/libhookstream.a
+	$$(CC) $$(HS_LDFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) $$(CMOCKA_LIBS) $$(LDLIBS)
+endef
+CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
+$(foreach t,$(UNIT_SRCS),$(eval $(call unit_prog,$(t))))
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libhookstream.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+	$(CC) $(HS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
 
 bench-bins: $(BENCH_BINS)
+
+# make install (docs/operations.md): the binary, and the systemd unit with
+# the binary's path written into its ExecStart. The unit goes under
+# PREFIX/lib/systemd/system: /usr/lib/... and /usr/local/lib/... are both
+# on systemd's search path; SYSTEMDUNITDIR moves it (e.g. to what
+# `pkg-config --variable=systemdsystemunitdir systemd` says).
+PREFIX         ?= /usr/local
+BINDIR         ?= $(PREFIX)/bin
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+
+install: $(BUILD)/hookstream dist/hookstream.service.in
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSTEMDUNITDIR)
+	install -m 0755 $(BUILD)/hookstream $(DESTDIR)$(BINDIR)/hookstream
+	sed 's|@BINDIR@|$(BINDIR)|g' dist/hookstream.service.in > $(DESTDIR)$(SYSTEMDUNITDIR)/hookstream.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/hookstream.service
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/hookstream $(DESTDIR)$(SYSTEMDUNITDIR)/hookstream.service
 
 deps:
 	@scripts/install-deps.sh build
@@ -118,6 +152,15 @@ run: deps
 	$(BUILD)/hookstream serve $(ARGS)
 
 unit: $(UNIT_BINS)
+
+# The unit tests alone, as tests/run.sh runs them in make test, with what
+# the build needs and cmocka; nothing is installed, nothing downloaded.
+check: check-cmocka
+	@$(MAKE) --no-print-directory unit
+	@BUILD=$(BUILD) tests/run.sh --unit-only
+
+check-cmocka:
+	@pkg-config --exists cmocka || { echo "make check: cmocka is missing (make deps installs libcmocka-dev)" >&2; exit 1; }
 
 test: test-deps
 	@$(MAKE) --no-print-directory all unit fuzz-bins
@@ -148,7 +191,7 @@ FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(BUILD)/%,$(wildcard tests/fuzz/fuzz_
 
 ifeq ($(FUZZ),1)
 $(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(BUILD)/libhookstream.a
-	$(CC) $(CFLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) -Isrc -Ilib -o $@ $< $(BUILD)/libhookstream.a $(PKG_LIBS) $(LDLIBS)
+	$(CC) $(HS_CFLAGS) $(CFLAGS) $(CPPFLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) -Isrc -Ilib -o $@ $< $(BUILD)/libhookstream.a $(PKG_LIBS) $(LDLIBS)
 
 fuzz-bins-here: $(FUZZ_BINS)
 endif

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages hookstream needs, only those missing.
-#   install-deps.sh build   compilers' libraries (make, make run)
+#   install-deps.sh build   the compiler and libraries (make, make run), and
+#                           cmocka, so that make check needs nothing more
 #   install-deps.sh test    the above plus what the test suite and benches use,
 #                           and the npm test peers in tests/peers (npm ci)
 set -euo pipefail
 what=${1:-build}
 pkgs=(gcc make pkg-config libuv1-dev libhttp-parser-dev libcurl4-openssl-dev libwslay-dev
-      libssl-dev libjansson-dev libsqlite3-dev libpq-dev libjemalloc-dev)
+      libssl-dev libjansson-dev libsqlite3-dev libpq-dev libjemalloc-dev libcmocka-dev)
 if [ "$what" = test ]; then
-  pkgs+=(libcmocka-dev nginx-light wrk sqlite3 procps rabbitmq-server chromium)
+  pkgs+=(nginx-light wrk sqlite3 procps rabbitmq-server chromium)
   # make fuzz-bins (the fuzz smoke of make test): clang, and libFuzzer with
   # the sanitizer runtimes, which clang-14 only recommends
   pkgs+=(clang-14 libclang-rt-14-dev)

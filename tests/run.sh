@@ -3,7 +3,10 @@
 # timeout), then the integration tests (node's test runner, each file its own
 # process) against the real binary. Prints one closing line:
 #   "tests: N passed, N failed"
+# --unit-only runs the unit tests alone (make check): no node, no network.
 set -uo pipefail
+unit_only=
+[ "${1:-}" = --unit-only ] && unit_only=1
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export HOOKSTREAM_BIN=${HOOKSTREAM_BIN:-$PWD/$BUILD/hookstream}
@@ -12,6 +15,11 @@ passed=0
 failed=0
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
+summary() {
+  echo
+  echo "tests: $passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
+}
 
 if [ -n "${HOOKSTREAM_ASAN:-}" ]; then
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
@@ -33,6 +41,11 @@ for t in "$BUILD"/tests/test_*; do
     cat "$log/$name.out"
   fi
 done
+if [ -n "$unit_only" ]; then
+  [ "$passed$failed" != 00 ] || { echo "FAIL no unit test programs in $BUILD/tests"; failed=1; }
+  summary
+  exit
+fi
 
 # make test sets FUZZ_SMOKE=1: each libFuzzer harness (tests/fuzz, built
 # into build/fuzz by make fuzz-bins) runs briefly; each counts as one test.
@@ -85,6 +98,4 @@ passed=$((passed + ${p:-0}))
 failed=$((failed + ${f:-0}))
 if [ "$node_rc" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
 
-echo
-echo "tests: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary
