@@ -1,0 +1,1297 @@
+/* test_store_conformance.c — what every store backend must do, through
+ * src/store/store.h only: resources (create, get by id and slug, update,
+ * delete, the constraint errors, listing), ingest (the event and its
+ * deliveries committed together; routing by filter rules, paused sources,
+ * disabled destinations, unknown sources), attempts moving deliveries
+ * through retry, DLQ and delivered and settling their events, manual
+ * retries, pending deliveries, circuits, API keys, the group commit's
+ * bounds and shutdown, and everything still there after a reopen.
+ *
+ * The store: HOOKSTREAM_TEST_STORE, a URL in which "{tmp}" is replaced by a
+ * fresh temporary directory and "{name}" by its name (unique per test: a
+ * server backend's database or schema); default "{tmp}/test.db", a new
+ * SQLite file. Each test expects an empty store. SQLite's own behaviour
+ * (schema, WAL, its failures) is tested in tests/unit/test_store.c. */
+#include <dirent.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/alloc.h"
+#include "base/id.h"
+#include "base/log.h"
+#include "store/store.h"
+#include "base/timeutil.h"
+
+/* ---- fixture: a fresh database in a temporary directory ---- */
+
+typedef struct fixture {
+    char dir[64];
+    char path[512];
+    hs_store *s;
+    uv_loop_t loop;
+} fixture;
+
+static void open_store(fixture *fx) {
+    hs_error err;
+    int rc = hs_store_open(fx->path, &fx->s, &err);
+    if (rc != HS_OK) fail_msg("hs_store_open: %s", err.msg);
+    assert_int_equal(hs_store_attach_loop(fx->s, &fx->loop), HS_OK);
+}
+
+/* Close as the server does: on the loop thread, then let the loop run the
+ * close callback that frees the store. */
+static void close_store(fixture *fx) {
+    hs_store_close(fx->s);
+    fx->s = NULL;
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+}
+
+static void reopen_store(fixture *fx) {
+    close_store(fx);
+    open_store(fx);
+}
+
+/* HOOKSTREAM_TEST_STORE with {tmp} and {name} filled in (see the top). */
+static void store_url(const char *dir, char *out, size_t cap) {
+    const char *tmpl = getenv("HOOKSTREAM_TEST_STORE");
+    if (!tmpl || !*tmpl) tmpl = "{tmp}/test.db";
+    const char *name = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+    size_t n = 0;
+    for (const char *p = tmpl; *p && n + 1 < cap;) {
+        const char *sub = strncmp(p, "{tmp}", 5) == 0 ? dir : strncmp(p, "{name}", 6) == 0 ? name : NULL;
+        if (sub) {
+            n += (size_t)snprintf(out + n, cap - n, "%s", sub);
+            p += sub == dir ? 5 : 6;
+        } else {
+            out[n++] = *p++;
+        }
+    }
+    out[n < cap ? n : cap - 1] = '\0';
+}
+
+static int setup(void **state) {
+    fixture *fx = hs_calloc(1, sizeof *fx);
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/hs_store_XXXXXX");
+    if (!mkdtemp(fx->dir)) return -1;
+    store_url(fx->dir, fx->path, sizeof fx->path);
+    uv_loop_init(&fx->loop);
+    open_store(fx);
+    *state = fx;
+    return 0;
+}
+
+static void remove_dir(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *de;
+    char p[512];
+    while ((de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        unlink(p);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+static int teardown(void **state) {
+    fixture *fx = *state;
+    if (fx->s) close_store(fx);
+    assert_int_equal(uv_loop_close(&fx->loop), 0);
+    remove_dir(fx->dir);
+    hs_free(fx);
+    return 0;
+}
+
+/* ---- helpers ---- */
+
+static const char *jstr(const json_t *o, const char *key) { return json_string_value(json_object_get(o, key)); }
+
+/* How many events the store holds, read page by page. */
+static size_t count_events(fixture *fx) {
+    size_t total = 0;
+    char cursor[HS_ID_MAX] = "";
+    for (;;) {
+        hs_event_query q = {.page = {.limit = 100, .cursor = cursor[0] ? cursor : NULL}};
+        hs_event **items;
+        size_t n;
+        bool more;
+        hs_error err;
+        assert_int_equal(hs_store_event_list(fx->s, &q, &items, &n, &more, &err), HS_OK);
+        total += n;
+        if (n) hs_id_copy(cursor, items[n - 1]->id);
+        for (size_t i = 0; i < n; i++) hs_event_free(items[i]);
+        hs_free(items);
+        if (!more) return total;
+    }
+}
+
+/* How many deliveries are pending. */
+static size_t count_pending(fixture *fx) {
+    hs_delivery *d;
+    size_t n;
+    hs_error err;
+    assert_int_equal(hs_store_pending_deliveries(fx->s, &d, &n, &err), HS_OK);
+    hs_free(d);
+    return n;
+}
+
+/* How many resources of kind the store holds. */
+static size_t count_resources(fixture *fx, hs_kind kind) {
+    size_t total = 0;
+    char cursor[HS_ID_MAX] = "";
+    for (;;) {
+        hs_page page = {.limit = 100, .cursor = cursor[0] ? cursor : NULL};
+        json_t *items;
+        bool more;
+        hs_error err;
+        assert_int_equal(hs_store_resource_list(fx->s, kind, &page, NULL, 0, &items, &more, &err), HS_OK);
+        size_t n = json_array_size(items);
+        total += n;
+        if (n) hs_id_copy(cursor, json_string_value(json_object_get(json_array_get(items, n - 1), "id")));
+        json_decref(items);
+        if (!more) return total;
+    }
+}
+
+/* The status of one delivery of an event. */
+static void expect_delivery(fixture *fx, const char *event_id, const char *delivery_id, const char *status) {
+    hs_delivery *d;
+    size_t n;
+    hs_error err;
+    assert_int_equal(hs_store_event_deliveries(fx->s, event_id, &d, &n, &err), HS_OK);
+    const char *got = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(d[i].id, delivery_id) == 0) got = d[i].status;
+    assert_non_null(got);
+    assert_string_equal(got, status);
+    hs_free(d);
+}
+
+/* Create a resource of kind from a JSON text (an "id" is added); returns the
+ * stored doc. */
+static json_t *create_res(hs_store *s, hs_kind kind, const char *json) {
+    static const char *const prefixes[] = {"src_", "dst_", "conn_"};
+    json_t *doc = json_loads(json, 0, NULL);
+    assert_non_null(doc);
+    char id[HS_ID_MAX];
+    hs_id_new(prefixes[kind], id);
+    json_object_set_new(doc, "id", json_string(id));
+    json_t *out = NULL;
+    hs_error err;
+    int rc = hs_store_resource_create(s, kind, doc, &out, &err);
+    if (rc != HS_OK) fail_msg("create %s: %s (%s)", json, err.msg, err.field);
+    json_decref(doc);
+    return out;
+}
+
+static json_t *create_conn(hs_store *s, const json_t *src, const json_t *dst, bool enabled) {
+    char text[256];
+    snprintf(text, sizeof text, "{\"name\":\"c\",\"source_id\":\"%s\",\"destination_id\":\"%s\",\"enabled\":%s}",
+             jstr(src, "id"), jstr(dst, "id"), enabled ? "true" : "false");
+    return create_res(s, HS_KIND_CONNECTION, text);
+}
+
+typedef struct ingest_result {
+    int done;
+    int status;
+    char event_id[HS_ID_MAX];
+    char source_id[HS_ID_MAX];
+    char event_status[16];
+    size_t ndeliveries;
+    hs_delivery_ref first;
+} ingest_result;
+
+static void on_ingest(hs_ingest *ing, int status) {
+    ingest_result *r = ing->ud;
+    r->done++;
+    r->status = status;
+    assert_int_equal(ing->err.code, status);
+    snprintf(r->event_id, sizeof r->event_id, "%s", ing->event_id);
+    snprintf(r->source_id, sizeof r->source_id, "%s", ing->source_id);
+    snprintf(r->event_status, sizeof r->event_status, "%s", ing->event_status);
+    r->ndeliveries = ing->ndeliveries;
+    if (ing->ndeliveries) r->first = ing->deliveries[0];
+    if (status != HS_OK) {
+        assert_string_equal(ing->event_id, "");
+        assert_int_equal(ing->ndeliveries, 0);
+    }
+    hs_ingest_free(ing);
+}
+
+static hs_ingest *new_ingest(const char *ref, const char *body, size_t body_len, ingest_result *r) {
+    hs_ingest *ing = hs_ingest_new();
+    ing->source_ref = hs_strdup(ref);
+    ing->method = hs_strdup("POST");
+    ing->path = hs_sprintf("/v1/ingest/%s", ref);
+    ing->query = hs_strdup("a=1");
+    ing->headers_json = hs_strdup("{\"content-type\":\"application/json\"}");
+    ing->body = body ? hs_memdup(body, body_len) : NULL;
+    ing->body_len = body ? body_len : 0;
+    ing->source_ip = hs_strdup("127.0.0.1");
+    ing->content_type = hs_strdup("application/json");
+    ing->cb = on_ingest;
+    ing->ud = r;
+    return ing;
+}
+
+/* Ingest one request and run the loop until its callback ran. */
+static int ingest_one(fixture *fx, const char *ref, const char *body, size_t len, ingest_result *r) {
+    memset(r, 0, sizeof *r);
+    assert_int_equal(hs_store_ingest(fx->s, new_ingest(ref, body, len, r)), HS_OK);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_int_equal(r->done, 1);
+    return r->status;
+}
+
+/* ---- open and schema ---- */
+
+/* ---- resources ---- */
+
+static int rename_fn(const json_t *current, json_t **updated, void *ud, hs_error *err) {
+    (void)err;
+    /* the current doc comes with its timestamps */
+    assert_non_null(jstr(current, "created_at"));
+    assert_non_null(jstr(current, "updated_at"));
+    assert_string_equal(jstr(current, "name"), "first");
+    *updated = json_deep_copy(current);
+    json_object_set_new(*updated, "name", json_string(ud));
+    return HS_OK;
+}
+
+static int set_slug_fn(const json_t *current, json_t **updated, void *ud, hs_error *err) {
+    (void)err;
+    *updated = json_deep_copy(current);
+    json_object_set_new(*updated, "slug", json_string(ud));
+    return HS_OK;
+}
+
+static int reject_fn(const json_t *current, json_t **updated, void *ud, hs_error *err) {
+    (void)current, (void)updated, (void)ud;
+    return hs_error_set(err, HS_ERR_INVALID, "name", "is not acceptable");
+}
+
+static int change_id_fn(const json_t *current, json_t **updated, void *ud, hs_error *err) {
+    (void)ud, (void)err;
+    *updated = json_deep_copy(current);
+    char id[HS_ID_MAX];
+    hs_id_new("src_", id);
+    json_object_set_new(*updated, "id", json_string(id));
+    return HS_OK;
+}
+
+static void test_resource_crud(void **state) {
+    fixture *fx = *state;
+    hs_error err;
+    json_t *a = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"first\",\"slug\":\"orders\",\"status\":\"active\"}");
+    const char *a_id = jstr(a, "id");
+    assert_true(hs_id_valid("src_", a_id));
+    assert_non_null(jstr(a, "created_at"));
+    assert_string_equal(jstr(a, "created_at"), jstr(a, "updated_at"));
+
+    json_t *got = NULL;
+    assert_int_equal(hs_store_resource_get(fx->s, HS_KIND_SOURCE, a_id, &got, &err), HS_OK);
+    assert_true(json_equal(got, a));
+    json_decref(got);
+    assert_int_equal(hs_store_resource_get(fx->s, HS_KIND_SOURCE, "orders", &got, &err), HS_OK);
+    assert_string_equal(jstr(got, "id"), a_id);
+    json_decref(got);
+    assert_int_equal(hs_store_resource_get(fx->s, HS_KIND_SOURCE, "nope", &got, &err), HS_ERR_NOTFOUND);
+    assert_null(got);
+
+    /* duplicate slug, duplicate id, malformed id */
+    json_t *doc =
+        json_pack("{s:s, s:s, s:s}", "id", "src_00000000000000000000000000000001", "name", "x", "slug", "orders");
+    assert_int_equal(hs_store_resource_create(fx->s, HS_KIND_SOURCE, doc, NULL, &err), HS_ERR_CONFLICT);
+    assert_string_equal(err.field, "slug");
+    assert_non_null(strstr(err.msg, a_id));
+    json_object_set_new(doc, "id", json_string(a_id));
+    json_object_del(doc, "slug");
+    assert_int_equal(hs_store_resource_create(fx->s, HS_KIND_SOURCE, doc, NULL, &err), HS_ERR_CONFLICT);
+    assert_string_equal(err.field, "id");
+    json_object_set_new(doc, "id", json_string("dst_00000000000000000000000000000001"));
+    assert_int_equal(hs_store_resource_create(fx->s, HS_KIND_SOURCE, doc, NULL, &err), HS_ERR_INVALID);
+    assert_string_equal(err.field, "id");
+    json_decref(doc);
+
+    /* update: fn sees the current doc; created_at kept */
+    json_t *out = NULL;
+    usleep(2000);
+    assert_int_equal(hs_store_resource_update(fx->s, HS_KIND_SOURCE, a_id, rename_fn, "second", &out, &err), HS_OK);
+    assert_string_equal(jstr(out, "name"), "second");
+    assert_string_equal(jstr(out, "created_at"), jstr(a, "created_at"));
+    assert_string_not_equal(jstr(out, "updated_at"), jstr(a, "updated_at"));
+    assert_int_equal(hs_store_resource_get(fx->s, HS_KIND_SOURCE, a_id, &got, &err), HS_OK);
+    assert_true(json_equal(got, out));
+    json_decref(got);
+    json_decref(out);
+
+    /* update to a used slug: conflict, nothing changes */
+    json_t *b = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"b\",\"slug\":\"b\"}");
+    assert_int_equal(hs_store_resource_update(fx->s, HS_KIND_SOURCE, jstr(b, "id"), set_slug_fn, "orders", &out, &err),
+                     HS_ERR_CONFLICT);
+    assert_null(out);
+    assert_string_equal(err.field, "slug");
+    assert_int_equal(hs_store_resource_get(fx->s, HS_KIND_SOURCE, "b", &got, &err), HS_OK);
+    json_decref(got);
+    /* keeping one's own slug is no conflict; freeing it lets another take it */
+    assert_int_equal(hs_store_resource_update(fx->s, HS_KIND_SOURCE, "b", set_slug_fn, "b", NULL, &err), HS_OK);
+    assert_int_equal(hs_store_resource_update(fx->s, HS_KIND_SOURCE, a_id, set_slug_fn, "orders-old", NULL, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_resource_update(fx->s, HS_KIND_SOURCE, "b", set_slug_fn, "orders", NULL, &err), HS_OK);
+
+    assert_int_equal(hs_store_resource_update(fx->s, HS_KIND_SOURCE, "src_00000000000000000000000000000009", rename_fn,
+                                              "x", &out, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_resource_update(fx->s, HS_KIND_SOURCE, a_id, reject_fn, NULL, &out, &err),
+                     HS_ERR_INVALID);
+    assert_string_equal(err.field, "name");
+    assert_int_equal(hs_store_resource_update(fx->s, HS_KIND_SOURCE, a_id, change_id_fn, NULL, &out, &err),
+                     HS_ERR_INTERNAL);
+
+    /* connections must name existing objects */
+    json_t *dst = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"d\",\"type\":\"http\"}");
+    doc = json_pack("{s:s, s:s, s:s}", "id", "conn_00000000000000000000000000000001", "source_id",
+                    "src_00000000000000000000000000000009", "destination_id", jstr(dst, "id"));
+    assert_int_equal(hs_store_resource_create(fx->s, HS_KIND_CONNECTION, doc, NULL, &err), HS_ERR_INVALID);
+    assert_string_equal(err.field, "source_id");
+    json_object_set_new(doc, "source_id", json_string(a_id));
+    json_object_set_new(doc, "destination_id", json_string("dst_00000000000000000000000000000009"));
+    assert_int_equal(hs_store_resource_create(fx->s, HS_KIND_CONNECTION, doc, NULL, &err), HS_ERR_INVALID);
+    assert_string_equal(err.field, "destination_id");
+    json_decref(doc);
+
+    /* delete */
+    assert_int_equal(hs_store_resource_delete(fx->s, HS_KIND_SOURCE, a_id, &err), HS_OK);
+    assert_int_equal(hs_store_resource_get(fx->s, HS_KIND_SOURCE, a_id, &got, &err), HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_resource_delete(fx->s, HS_KIND_SOURCE, a_id, &err), HS_ERR_NOTFOUND);
+    json_decref(a);
+    json_decref(b);
+    json_decref(dst);
+}
+
+static void test_resource_delete_referenced(void **state) {
+    fixture *fx = *state;
+    hs_error err;
+    json_t *src = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"s\"}");
+    json_t *dst = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"d\",\"slug\":\"dest\"}");
+    json_t *conn = create_conn(fx->s, src, dst, true);
+    assert_int_equal(hs_store_resource_delete(fx->s, HS_KIND_SOURCE, jstr(src, "id"), &err), HS_ERR_CONFLICT);
+    assert_non_null(strstr(err.msg, jstr(conn, "id")));
+    assert_int_equal(hs_store_resource_delete(fx->s, HS_KIND_DESTINATION, "dest", &err), HS_ERR_CONFLICT);
+    assert_non_null(strstr(err.msg, jstr(conn, "id")));
+    assert_int_equal(hs_store_resource_delete(fx->s, HS_KIND_CONNECTION, jstr(conn, "id"), &err), HS_OK);
+    assert_int_equal(hs_store_resource_delete(fx->s, HS_KIND_SOURCE, jstr(src, "id"), &err), HS_OK);
+    assert_int_equal(hs_store_resource_delete(fx->s, HS_KIND_DESTINATION, "dest", &err), HS_OK);
+    json_decref(src);
+    json_decref(dst);
+    json_decref(conn);
+}
+
+static void test_resource_list(void **state) {
+    fixture *fx = *state;
+    hs_error err;
+    char ids[25][HS_ID_MAX];
+    for (int i = 0; i < 25; i++) {
+        char text[96];
+        snprintf(text, sizeof text, "{\"name\":\"s%d\",\"slug\":\"s%d\",\"status\":\"%s\"}", i, i,
+                 i % 3 == 0 ? "paused" : "active");
+        json_t *o = create_res(fx->s, HS_KIND_SOURCE, text);
+        snprintf(ids[i], sizeof ids[i], "%s", jstr(o, "id"));
+        json_decref(o);
+    }
+    /* three pages, newest first */
+    char cursor[HS_ID_MAX] = "";
+    int seen = 0;
+    for (int pageno = 0; pageno < 3; pageno++) {
+        hs_page page = {.limit = 10, .cursor = cursor[0] ? cursor : NULL};
+        json_t *items;
+        bool more;
+        assert_int_equal(hs_store_resource_list(fx->s, HS_KIND_SOURCE, &page, NULL, 0, &items, &more, &err), HS_OK);
+        assert_int_equal(json_array_size(items), pageno < 2 ? 10 : 5);
+        assert_int_equal(more, pageno < 2);
+        for (size_t i = 0; i < json_array_size(items); i++) {
+            json_t *it = json_array_get(items, i);
+            assert_string_equal(jstr(it, "id"), ids[24 - seen]);
+            assert_non_null(jstr(it, "created_at"));
+            seen++;
+        }
+        snprintf(cursor, sizeof cursor, "%s", jstr(json_array_get(items, json_array_size(items) - 1), "id"));
+        json_decref(items);
+    }
+    assert_int_equal(seen, 25);
+
+    hs_page page = {.limit = 100};
+    json_t *items;
+    bool more;
+    hs_list_filter f = {"status", "paused"};
+    assert_int_equal(hs_store_resource_list(fx->s, HS_KIND_SOURCE, &page, &f, 1, &items, &more, &err), HS_OK);
+    assert_int_equal(json_array_size(items), 9);
+    assert_false(more);
+    json_decref(items);
+    hs_list_filter f2[2] = {{"status", "active"}, {"slug", "s4"}};
+    assert_int_equal(hs_store_resource_list(fx->s, HS_KIND_SOURCE, &page, f2, 2, &items, &more, &err), HS_OK);
+    assert_int_equal(json_array_size(items), 1);
+    assert_string_equal(jstr(json_array_get(items, 0), "id"), ids[4]);
+    json_decref(items);
+
+    /* only indexed columns; injection attempts are just unknown fields */
+    hs_list_filter bad = {"name", "s1"};
+    assert_int_equal(hs_store_resource_list(fx->s, HS_KIND_SOURCE, &page, &bad, 1, &items, &more, &err),
+                     HS_ERR_INVALID);
+    assert_string_equal(err.field, "name");
+    assert_null(items);
+    hs_list_filter evil = {"status = status OR 1 --", "x"};
+    assert_int_equal(hs_store_resource_list(fx->s, HS_KIND_SOURCE, &page, &evil, 1, &items, &more, &err),
+                     HS_ERR_INVALID);
+    hs_list_filter evil_value = {"status", "' OR 1=1 --"};
+    assert_int_equal(hs_store_resource_list(fx->s, HS_KIND_SOURCE, &page, &evil_value, 1, &items, &more, &err), HS_OK);
+    assert_int_equal(json_array_size(items), 0);
+    json_decref(items);
+    hs_page zero = {.limit = 0};
+    assert_int_equal(hs_store_resource_list(fx->s, HS_KIND_SOURCE, &zero, NULL, 0, &items, &more, &err),
+                     HS_ERR_INVALID);
+    assert_string_equal(err.field, "limit");
+
+    /* connections filter on enabled; destinations on type */
+    json_t *src = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"x\"}");
+    json_t *dst = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"d\",\"type\":\"aws_sqs\"}");
+    json_t *c1 = create_conn(fx->s, src, dst, true);
+    json_t *c2 = create_conn(fx->s, src, dst, false);
+    hs_list_filter en[2] = {{"enabled", "false"}, {"source_id", jstr(src, "id")}};
+    assert_int_equal(hs_store_resource_list(fx->s, HS_KIND_CONNECTION, &page, en, 2, &items, &more, &err), HS_OK);
+    assert_int_equal(json_array_size(items), 1);
+    assert_string_equal(jstr(json_array_get(items, 0), "id"), jstr(c2, "id"));
+    json_decref(items);
+    hs_list_filter en_bad = {"enabled", "maybe"};
+    assert_int_equal(hs_store_resource_list(fx->s, HS_KIND_CONNECTION, &page, &en_bad, 1, &items, &more, &err),
+                     HS_ERR_INVALID);
+    hs_list_filter ty = {"type", "aws_sqs"};
+    assert_int_equal(hs_store_resource_list(fx->s, HS_KIND_DESTINATION, &page, &ty, 1, &items, &more, &err), HS_OK);
+    assert_int_equal(json_array_size(items), 1);
+    json_decref(items);
+    assert_int_equal(hs_store_resource_list(fx->s, HS_KIND_SOURCE, &page, &ty, 1, &items, &more, &err), HS_ERR_INVALID);
+    json_decref(src);
+    json_decref(dst);
+    json_decref(c1);
+    json_decref(c2);
+}
+
+/* ---- ingest ---- */
+
+static void test_ingest_routing(void **state) {
+    fixture *fx = *state;
+    hs_error err;
+    json_t *src = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"shop\",\"slug\":\"shop\"}");
+    json_t *d1 = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"d1\"}");
+    json_t *d2 = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"d2\"}");
+    json_t *d3 = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"d3\",\"status\":\"disabled\"}");
+    json_t *c1 = create_conn(fx->s, src, d1, true);
+    json_t *c2 = create_conn(fx->s, src, d2, false); /* disabled connection */
+    json_t *c3 = create_conn(fx->s, src, d3, true);  /* disabled destination */
+    const char *src_id = jstr(src, "id");
+
+    static const char body[] = "{\"a\":1}\0binary\xff";
+    ingest_result r;
+    assert_int_equal(ingest_one(fx, src_id, body, sizeof body - 1, &r), HS_OK);
+    assert_true(hs_id_valid("evt_", r.event_id));
+    assert_string_equal(r.source_id, src_id);
+    assert_string_equal(r.event_status, "processing");
+    assert_int_equal(r.ndeliveries, 1);
+    assert_true(hs_id_valid("dlv_", r.first.id));
+    assert_string_equal(r.first.destination_id, jstr(d1, "id"));
+    assert_string_equal(r.first.connection_id, jstr(c1, "id"));
+
+    hs_event *e;
+    assert_int_equal(hs_store_event_get(fx->s, r.event_id, &e, &err), HS_OK);
+    assert_string_equal(e->id, r.event_id);
+    assert_string_equal(e->source_id, src_id);
+    assert_string_equal(e->method, "POST");
+    assert_string_equal(e->query, "a=1");
+    assert_string_equal(e->headers_json, "{\"content-type\":\"application/json\"}");
+    assert_int_equal(e->body_len, sizeof body - 1);
+    assert_memory_equal(e->body, body, sizeof body - 1);
+    assert_string_equal(e->source_ip, "127.0.0.1");
+    assert_string_equal(e->content_type, "application/json");
+    assert_string_equal(e->status, "processing");
+    assert_true(e->received_at > 0);
+    uint64_t received_at = e->received_at;
+    hs_event_free(e);
+
+    hs_delivery *dl;
+    size_t n;
+    assert_int_equal(hs_store_event_deliveries(fx->s, r.event_id, &dl, &n, &err), HS_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(dl[0].id, r.first.id);
+    assert_string_equal(dl[0].event_id, r.event_id);
+    assert_string_equal(dl[0].status, "pending");
+    assert_int_equal(dl[0].attempts, 0);
+    assert_int_equal(dl[0].next_attempt_at, received_at);
+    assert_true(dl[0].created_at > 0);
+    hs_free(dl);
+
+    /* by slug, with an empty body */
+    assert_int_equal(ingest_one(fx, "shop", NULL, 0, &r), HS_OK);
+    assert_string_equal(r.source_id, src_id);
+    assert_int_equal(r.ndeliveries, 1);
+    assert_int_equal(hs_store_event_get(fx->s, r.event_id, &e, &err), HS_OK);
+    assert_int_equal(e->body_len, 0);
+    hs_event_free(e);
+
+    /* paused: stored, not routed */
+    json_t *paused = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"p\",\"slug\":\"p\",\"status\":\"paused\"}");
+    json_t *c4 = create_conn(fx->s, paused, d1, true);
+    assert_int_equal(ingest_one(fx, "p", "x", 1, &r), HS_OK);
+    assert_string_equal(r.event_status, "received");
+    assert_int_equal(r.ndeliveries, 0);
+    assert_int_equal(hs_store_event_deliveries(fx->s, r.event_id, &dl, &n, &err), HS_OK);
+    assert_int_equal(n, 0);
+    hs_free(dl);
+    char paused_event[HS_ID_MAX];
+    snprintf(paused_event, sizeof paused_event, "%s", r.event_id);
+
+    /* disabled or unknown: 404, nothing stored */
+    json_t *off = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"o\",\"slug\":\"off\",\"status\":\"disabled\"}");
+    assert_int_equal(ingest_one(fx, "off", "x", 1, &r), HS_ERR_NOTFOUND);
+    assert_int_equal(ingest_one(fx, "nosuch", "x", 1, &r), HS_ERR_NOTFOUND);
+    assert_int_equal(ingest_one(fx, "src_00000000000000000000000000000009", "x", 1, &r), HS_ERR_NOTFOUND);
+    assert_int_equal(count_events(fx), 3);
+
+    /* event lists */
+    hs_event **items;
+    bool more;
+    hs_event_query q = {.page = {.limit = 2}};
+    assert_int_equal(hs_store_event_list(fx->s, &q, &items, &n, &more, &err), HS_OK);
+    assert_int_equal(n, 2);
+    assert_true(more);
+    assert_string_equal(items[0]->id, paused_event); /* newest first */
+    assert_null(items[0]->headers_json);
+    assert_null(items[0]->body);
+    assert_int_equal(items[0]->body_len, 1);
+    q.page.cursor = items[1]->id;
+    hs_event **rest;
+    size_t nrest;
+    assert_int_equal(hs_store_event_list(fx->s, &q, &rest, &nrest, &more, &err), HS_OK);
+    assert_int_equal(nrest, 1);
+    assert_false(more);
+    assert_int_equal(rest[0]->body_len, sizeof body - 1);
+    for (size_t i = 0; i < n; i++) hs_event_free(items[i]);
+    hs_free(items);
+    for (size_t i = 0; i < nrest; i++) hs_event_free(rest[i]);
+    hs_free(rest);
+
+    hs_event_query qs = {.source_id = src_id, .status = "processing", .page = {.limit = 10}};
+    assert_int_equal(hs_store_event_list(fx->s, &qs, &items, &n, &more, &err), HS_OK);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) hs_event_free(items[i]);
+    hs_free(items);
+    hs_event_query qt = {.after = received_at, .before = hs_now_ms() + 1000, .page = {.limit = 10}};
+    assert_int_equal(hs_store_event_list(fx->s, &qt, &items, &n, &more, &err), HS_OK);
+    for (size_t i = 0; i < n; i++) assert_true(items[i]->received_at > received_at);
+    for (size_t i = 0; i < n; i++) hs_event_free(items[i]);
+    hs_free(items);
+    hs_event_query qb = {.before = received_at + 1, .page = {.limit = 10}};
+    assert_int_equal(hs_store_event_list(fx->s, &qb, &items, &n, &more, &err), HS_OK);
+    assert_true(n >= 1);
+    for (size_t i = 0; i < n; i++) hs_event_free(items[i]);
+    hs_free(items);
+    hs_event_query qbad = {.page = {.limit = 101}};
+    assert_int_equal(hs_store_event_list(fx->s, &qbad, &items, &n, &more, &err), HS_ERR_INVALID);
+    assert_int_equal(hs_store_event_get(fx->s, "evt_00000000000000000000000000000000", &e, &err), HS_ERR_NOTFOUND);
+
+    json_t *all[] = {src, d1, d2, d3, c1, c2, c3, paused, c4, off};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) json_decref(all[i]);
+}
+
+/* One source fanned out to two destinations, one enabled connection each. */
+typedef struct fanout {
+    json_t *src, *d1, *d2, *c1, *c2;
+} fanout;
+
+static void fanout_make(fixture *fx, fanout *f) {
+    f->src = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"s\"}");
+    f->d1 = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"d1\"}");
+    f->d2 = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"d2\"}");
+    f->c1 = create_conn(fx->s, f->src, f->d1, true);
+    f->c2 = create_conn(fx->s, f->src, f->d2, true);
+}
+
+static void fanout_free(fanout *f) {
+    json_t *all[] = {f->src, f->d1, f->d2, f->c1, f->c2};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) json_decref(all[i]);
+}
+
+static void test_delete_destination_cancels_pending(void **state) {
+    fixture *fx = *state;
+    hs_error err;
+    fanout f;
+    fanout_make(fx, &f);
+    json_t *src = f.src, *gone = f.d2, *c2 = f.c2;
+    ingest_result r;
+    char events[3][HS_ID_MAX];
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(ingest_one(fx, jstr(src, "id"), "{}", 2, &r), HS_OK);
+        assert_int_equal(r.ndeliveries, 2);
+        snprintf(events[i], sizeof events[i], "%s", r.event_id);
+    }
+    assert_int_equal(hs_store_resource_delete(fx->s, HS_KIND_CONNECTION, jstr(c2, "id"), &err), HS_OK);
+    assert_int_equal(hs_store_resource_delete(fx->s, HS_KIND_DESTINATION, jstr(gone, "id"), &err), HS_OK);
+    for (int i = 0; i < 3; i++) {
+        hs_delivery *dl;
+        size_t n;
+        assert_int_equal(hs_store_event_deliveries(fx->s, events[i], &dl, &n, &err), HS_OK);
+        assert_int_equal(n, 2);
+        for (size_t j = 0; j < n; j++) {
+            bool is_gone = strcmp(dl[j].destination_id, jstr(gone, "id")) == 0;
+            assert_string_equal(dl[j].status, is_gone ? "cancelled" : "pending");
+            if (is_gone) assert_true(dl[j].updated_at >= dl[j].created_at);
+        }
+        hs_free(dl);
+    }
+    fanout_free(&f);
+}
+
+/* ---- the life of a delivery whose destination is deleted ---- */
+
+static void on_attempt(hs_attempt_op *op, int status) {
+    int *done = op->ud;
+    *done = status == HS_OK ? 1 : -1;
+    hs_attempt_op_free(op);
+}
+
+/* Record the one attempt of delivery d: delivered, or dead-lettered. */
+static void record_attempt(fixture *fx, const hs_delivery_ref *d, const char *event_id, bool success) {
+    hs_attempt_op *op = hs_attempt_op_new();
+    op->has_attempt = true;
+    hs_attempt_rec *a = &op->a;
+    hs_id_new("da_", a->id);
+    hs_id_copy(a->delivery_id, d->id);
+    hs_id_copy(a->event_id, event_id);
+    hs_id_copy(a->destination_id, d->destination_id);
+    hs_id_copy(a->connection_id, d->connection_id);
+    a->attempt_number = 1;
+    a->success = success;
+    a->is_dlq = !success;
+    a->created_at = a->dlq_at = hs_now_ms();
+    if (!success) a->error = hs_strdup("HTTP 500");
+    int done = 0;
+    op->cb = on_attempt;
+    op->ud = &done;
+    assert_int_equal(hs_store_attempt_commit(fx->s, op), HS_OK);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_int_equal(done, 1);
+}
+
+/* The event's status and how many of its deliveries are open (pending). */
+static char *event_status(fixture *fx, const char *event_id) {
+    hs_event *e;
+    hs_error err;
+    assert_int_equal(hs_store_event_get(fx->s, event_id, &e, &err), HS_OK);
+    hs_delivery *d;
+    size_t n, open = 0;
+    assert_int_equal(hs_store_event_deliveries(fx->s, event_id, &d, &n, &err), HS_OK);
+    for (size_t i = 0; i < n; i++) open += strcmp(d[i].status, "pending") == 0;
+    hs_free(d);
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s/%zu", e->status, open);
+    hs_event_free(e);
+    return hs_strdup(buf);
+}
+
+static void expect_event(fixture *fx, const char *event_id, const char *status_open) {
+    char *got = event_status(fx, event_id);
+    assert_string_equal(got, status_open);
+    hs_free(got);
+}
+
+/* One ingest through the fan-out; its two deliveries, d1's first. */
+static void fanout_ingest(fixture *fx, const fanout *f, char *event_id, hs_delivery_ref dl[2]) {
+    hs_error err;
+    ingest_result r;
+    assert_int_equal(ingest_one(fx, jstr(f->src, "id"), "{}", 2, &r), HS_OK);
+    assert_int_equal(r.ndeliveries, 2);
+    hs_id_copy(event_id, r.event_id);
+    hs_delivery *got;
+    size_t n;
+    assert_int_equal(hs_store_event_deliveries(fx->s, event_id, &got, &n, &err), HS_OK);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        size_t k = strcmp(got[i].destination_id, jstr(f->d1, "id")) == 0 ? 0 : 1;
+        hs_id_copy(dl[k].id, got[i].id);
+        hs_id_copy(dl[k].destination_id, got[i].destination_id);
+        hs_id_copy(dl[k].connection_id, got[i].connection_id);
+    }
+    hs_free(got);
+}
+
+static void delete_d2(fixture *fx, const fanout *f) {
+    hs_error err;
+    assert_int_equal(hs_store_resource_delete(fx->s, HS_KIND_CONNECTION, jstr(f->c2, "id"), &err), HS_OK);
+    assert_int_equal(hs_store_resource_delete(fx->s, HS_KIND_DESTINATION, jstr(f->d2, "id"), &err), HS_OK);
+}
+
+/* A refusal that names d2 and says it was deleted. */
+static void expect_says_deleted(const hs_error *err, const fanout *f) {
+    assert_int_equal(err->code, HS_ERR_CONFLICT);
+    assert_non_null(strstr(err->msg, jstr(f->d2, "id")));
+    assert_non_null(strstr(err->msg, "was deleted"));
+}
+
+/* An event is never processing without a pending delivery: when a deleted
+ * destination cancels what it still had pending, the event settles as its
+ * other deliveries went (delivered, failed), or cancelled when none went
+ * anywhere. */
+static void test_cancel_settles_events(void **state) {
+    fixture *fx = *state;
+    hs_error err;
+    fanout f;
+    fanout_make(fx, &f);
+    char delivered[HS_ID_MAX], failed[HS_ID_MAX], open[HS_ID_MAX], none[HS_ID_MAX];
+    hs_delivery_ref dl[2];
+    fanout_ingest(fx, &f, delivered, dl);
+    record_attempt(fx, &dl[0], delivered, true);
+    fanout_ingest(fx, &f, failed, dl);
+    record_attempt(fx, &dl[0], failed, false);
+    fanout_ingest(fx, &f, open, dl);
+    /* every delivery of this one goes to d2 */
+    assert_int_equal(hs_store_resource_delete(fx->s, HS_KIND_CONNECTION, jstr(f.c1, "id"), &err), HS_OK);
+    ingest_result r;
+    assert_int_equal(ingest_one(fx, jstr(f.src, "id"), "{}", 2, &r), HS_OK);
+    assert_int_equal(r.ndeliveries, 1);
+    hs_id_copy(none, r.event_id);
+    delete_d2(fx, &f);
+    expect_event(fx, delivered, "delivered/0");
+    expect_event(fx, failed, "failed/0");
+    expect_event(fx, open, "processing/1"); /* its d1 delivery is still pending */
+    expect_event(fx, none, "cancelled/0");
+    record_attempt(fx, &dl[0], open, true);
+    expect_event(fx, open, "delivered/0");
+    fanout_free(&f);
+}
+
+/* A dead-lettered delivery whose destination was deleted is not retried:
+ * nothing would ever send it. The check runs in the writer's transaction. */
+static void test_retry_after_destination_deleted(void **state) {
+    fixture *fx = *state;
+    hs_error err;
+    fanout f;
+    fanout_make(fx, &f);
+    char ev[HS_ID_MAX];
+    hs_delivery_ref dl[2];
+    fanout_ingest(fx, &f, ev, dl);
+    record_attempt(fx, &dl[0], ev, false);
+    record_attempt(fx, &dl[1], ev, false);
+    expect_event(fx, ev, "failed/0");
+    char da[HS_ID_MAX] = "";
+    json_t *attempts;
+    assert_int_equal(hs_store_event_attempts(fx->s, ev, &attempts, &err), HS_OK);
+    size_t i;
+    json_t *a;
+    json_array_foreach(attempts, i, a) {
+        if (strcmp(jstr(a, "delivery_id"), dl[1].id) == 0) hs_id_copy(da, jstr(a, "id"));
+    }
+    json_decref(attempts);
+    assert_true(da[0]);
+    delete_d2(fx, &f);
+
+    hs_delivery out;
+    assert_int_equal(hs_store_attempt_retry(fx->s, da, &out, &err), HS_ERR_CONFLICT);
+    expect_says_deleted(&err, &f);
+    expect_event(fx, ev, "failed/0");
+    expect_delivery(fx, ev, dl[1].id, "dlq");
+    fanout_free(&f);
+}
+
+/* A failed attempt that plans a retry, with the circuit state it led to,
+ * in one write. */
+static void record_retry(fixture *fx, const hs_delivery_ref *d, const char *event_id, uint64_t retry_at) {
+    hs_attempt_op *op = hs_attempt_op_new();
+    op->has_attempt = true;
+    hs_attempt_rec *a = &op->a;
+    hs_id_new("da_", a->id);
+    hs_id_copy(a->delivery_id, d->id);
+    hs_id_copy(a->event_id, event_id);
+    hs_id_copy(a->destination_id, d->destination_id);
+    hs_id_copy(a->connection_id, d->connection_id);
+    a->attempt_number = 1;
+    a->next_retry_at = retry_at;
+    a->created_at = hs_now_ms();
+    a->error = hs_strdup("HTTP 503");
+    op->has_circuit = true;
+    hs_id_copy(op->circuit.destination_id, d->destination_id);
+    snprintf(op->circuit.state, sizeof op->circuit.state, "open");
+    op->circuit.consecutive_failures = 5;
+    op->circuit.opened_at = op->circuit.last_transition_at = a->created_at;
+    op->circuit.next_probe_at = retry_at;
+    int done = 0;
+    op->cb = on_attempt;
+    op->ud = &done;
+    assert_int_equal(hs_store_attempt_commit(fx->s, op), HS_OK);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_int_equal(done, 1);
+}
+
+static void expect_open_circuit(fixture *fx, const char *destination_id, uint64_t probe_at) {
+    hs_circuit_row *rows;
+    size_t n;
+    hs_error err;
+    assert_int_equal(hs_store_circuits(fx->s, &rows, &n, &err), HS_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(rows[0].destination_id, destination_id);
+    assert_string_equal(rows[0].state, "open");
+    assert_int_equal(rows[0].consecutive_failures, 5);
+    assert_int_equal(rows[0].next_probe_at, probe_at);
+    hs_free(rows);
+}
+
+/* Attempts move a delivery through retry (still pending, due later),
+ * delivered and the DLQ, settle the event once none is open, and save the
+ * circuit state with them; all of it survives a reopen. */
+static void test_attempts_settle_and_circuits(void **state) {
+    fixture *fx = *state;
+    fanout f;
+    fanout_make(fx, &f);
+    char ev[HS_ID_MAX];
+    hs_delivery_ref dl[2];
+    fanout_ingest(fx, &f, ev, dl);
+    uint64_t retry_at = hs_now_ms() + 60000;
+    record_retry(fx, &dl[0], ev, retry_at);
+    expect_event(fx, ev, "processing/2");
+    expect_delivery(fx, ev, dl[0].id, "pending");
+    hs_delivery *p;
+    size_t n;
+    hs_error err;
+    assert_int_equal(hs_store_pending_deliveries(fx->s, &p, &n, &err), HS_OK);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(p[i].id, dl[0].id) != 0) continue;
+        assert_int_equal(p[i].attempts, 1);
+        assert_int_equal(p[i].next_attempt_at, retry_at);
+    }
+    hs_free(p);
+    expect_open_circuit(fx, dl[0].destination_id, retry_at);
+
+    record_attempt(fx, &dl[0], ev, true);
+    expect_delivery(fx, ev, dl[0].id, "delivered");
+    expect_event(fx, ev, "processing/1");
+    record_attempt(fx, &dl[1], ev, false);
+    expect_delivery(fx, ev, dl[1].id, "dlq");
+    expect_event(fx, ev, "failed/0");
+    assert_int_equal(count_pending(fx), 0);
+
+    json_t *dlq;
+    bool more;
+    hs_attempt_query q = {.dlq_only = true, .page = {.limit = 10}};
+    assert_int_equal(hs_store_attempt_list(fx->s, &q, &dlq, &more, &err), HS_OK);
+    assert_int_equal(json_array_size(dlq), 1);
+    assert_string_equal(jstr(json_array_get(dlq, 0), "delivery_id"), dl[1].id);
+    json_decref(dlq);
+
+    reopen_store(fx);
+    expect_event(fx, ev, "failed/0");
+    expect_open_circuit(fx, dl[0].destination_id, retry_at);
+    fanout_free(&f);
+}
+
+/* An event retry requeues the deliveries whose destination exists and
+ * reports the others as skipped; with only those left it is refused. */
+static void test_event_retry_skips_deleted(void **state) {
+    fixture *fx = *state;
+    hs_error err;
+    fanout f;
+    fanout_make(fx, &f);
+    char ev[HS_ID_MAX], ev2[HS_ID_MAX];
+    hs_delivery_ref dl[2], dl2[2];
+    fanout_ingest(fx, &f, ev, dl);
+    fanout_ingest(fx, &f, ev2, dl2);
+    record_attempt(fx, &dl[0], ev, false);
+    record_attempt(fx, &dl[1], ev, false);
+    record_attempt(fx, &dl2[0], ev2, true);
+    record_attempt(fx, &dl2[1], ev2, false);
+    delete_d2(fx, &f);
+
+    hs_event_retry r;
+    assert_int_equal(hs_store_event_retry(fx->s, ev, &r, &err), HS_OK);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.queued[0].id, dl[0].id);
+    assert_string_equal(r.queued[0].status, "pending");
+    assert_int_equal(r.nskipped, 1);
+    assert_string_equal(r.skipped[0].id, dl[1].id);
+    assert_string_equal(r.skipped[0].destination_id, jstr(f.d2, "id"));
+    hs_free(r.queued);
+    hs_free(r.skipped);
+    expect_event(fx, ev, "processing/1");
+    record_attempt(fx, &dl[0], ev, true);
+    expect_event(fx, ev, "failed/0"); /* d2's delivery is still dead-lettered */
+
+    assert_int_equal(hs_store_event_retry(fx->s, ev2, &r, &err), HS_ERR_CONFLICT);
+    assert_null(r.queued);
+    assert_null(r.skipped);
+    expect_says_deleted(&err, &f);
+    expect_event(fx, ev2, "failed/0");
+    fanout_free(&f);
+}
+
+/* hs_store_run_completions runs, from the caller on the loop thread, the
+ * completion of an ingest the writer has committed, without the loop
+ * running: a delete's after hook uses it so that every ingest committed
+ * before the delete has reported (metrics) before the source is forgotten. */
+static void test_run_completions(void **state) {
+    fixture *fx = *state;
+    json_t *src = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"s\"}");
+    ingest_result r;
+    memset(&r, 0, sizeof r);
+    assert_int_equal(hs_store_ingest(fx->s, new_ingest(jstr(src, "id"), "{}", 2, &r)), HS_OK);
+    for (int i = 0; i < 5000 && !r.done; i++) {
+        hs_store_run_completions(fx->s);
+        if (!r.done) usleep(1000);
+    }
+    assert_int_equal(r.done, 1);
+    assert_int_equal(r.status, HS_OK);
+    hs_store_run_completions(fx->s); /* nothing left: nothing runs twice */
+    assert_int_equal(r.done, 1);
+    json_decref(src);
+}
+
+typedef struct counter {
+    int done, ok, notfound, other;
+    size_t deliveries;
+} counter;
+
+static void on_count(hs_ingest *ing, int status) {
+    counter *c = ing->ud;
+    c->done++;
+    if (status == HS_OK) {
+        c->ok++;
+        c->deliveries += ing->ndeliveries;
+    } else if (status == HS_ERR_NOTFOUND) {
+        c->notfound++;
+    } else {
+        c->other++;
+    }
+    hs_ingest_free(ing);
+}
+
+static hs_ingest *counted_ingest(const char *ref, counter *c) {
+    hs_ingest *ing = new_ingest(ref, "{\"n\":1}", 7, NULL);
+    ing->cb = on_count;
+    ing->ud = c;
+    return ing;
+}
+
+static void test_ingest_many_grouped(void **state) {
+    fixture *fx = *state;
+    fanout f;
+    fanout_make(fx, &f);
+    json_t *src = f.src;
+    hs_store_stats before, after;
+    hs_store_get_stats(fx->s, &before);
+
+    enum { N = 5000 };
+    counter c = {0};
+    uint64_t t0 = hs_monotonic_ns();
+    for (int i = 0; i < N; i++) {
+        /* failures in the same groups: each fails alone */
+        const char *ref = i % 100 == 50 ? "no-such-source" : jstr(src, "id");
+        assert_int_equal(hs_store_ingest(fx->s, counted_ingest(ref, &c)), HS_OK);
+    }
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    uint64_t ms = (hs_monotonic_ns() - t0) / 1000000;
+    assert_int_equal(c.done, N);
+    assert_int_equal(c.notfound, N / 100);
+    assert_int_equal(c.ok, N - N / 100);
+    assert_int_equal(c.other, 0);
+    assert_int_equal(c.deliveries, 2 * (size_t)c.ok);
+    hs_store_get_stats(fx->s, &after);
+    uint64_t commits = after.commits - before.commits;
+    print_message("      %d ingests in %llu ms, %llu commits\n", N, (unsigned long long)ms,
+                  (unsigned long long)commits);
+    assert_true(commits < (uint64_t)N / 2); /* grouped */
+    assert_int_equal(after.ops_committed - before.ops_committed, c.ok);
+    assert_int_equal(after.commit_failures, 0);
+    assert_int_equal(after.queue_depth, 0);
+    assert_true(after.commit_ns_total > before.commit_ns_total);
+    assert_int_equal(count_events(fx), c.ok);
+    assert_int_equal(count_pending(fx), 2 * c.ok);
+    fanout_free(&f);
+}
+
+/* An update whose fn holds the writer until released: lets a test fill the
+ * queue deterministically. (Real fns must not block.) */
+typedef struct gate {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool entered, open;
+    hs_store *s;
+    const char *id;
+    int rc;
+} gate;
+
+static int gate_fn(const json_t *current, json_t **updated, void *ud, hs_error *err) {
+    (void)err;
+    gate *g = ud;
+    pthread_mutex_lock(&g->lock);
+    g->entered = true;
+    pthread_cond_broadcast(&g->cond);
+    while (!g->open) pthread_cond_wait(&g->cond, &g->lock);
+    pthread_mutex_unlock(&g->lock);
+    *updated = json_deep_copy(current);
+    return HS_OK;
+}
+
+static void *gate_thread(void *arg) {
+    gate *g = arg;
+    g->rc = hs_store_resource_update(g->s, HS_KIND_SOURCE, g->id, gate_fn, g, NULL, NULL);
+    return NULL;
+}
+
+static void test_queue_bound_and_group_cap(void **state) {
+    fixture *fx = *state;
+    json_t *src = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"s\"}");
+    gate g = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .s = fx->s, .id = jstr(src, "id")};
+    pthread_t t;
+    pthread_create(&t, NULL, gate_thread, &g);
+    pthread_mutex_lock(&g.lock);
+    while (!g.entered) pthread_cond_wait(&g.cond, &g.lock);
+    pthread_mutex_unlock(&g.lock);
+
+    counter c = {0};
+    for (int i = 0; i < HS_STORE_MAX_QUEUE; i++)
+        assert_int_equal(hs_store_ingest(fx->s, counted_ingest(jstr(src, "id"), &c)), HS_OK);
+    hs_store_stats st;
+    hs_store_get_stats(fx->s, &st);
+    assert_int_equal(st.queue_depth, HS_STORE_MAX_QUEUE);
+    hs_ingest *refused = counted_ingest(jstr(src, "id"), &c);
+    assert_int_equal(hs_store_ingest(fx->s, refused), HS_ERR_BUSY);
+    assert_int_equal(refused->err.code, HS_ERR_BUSY);
+    hs_ingest_free(refused); /* still ours */
+    hs_error err;
+    json_t *doc = json_pack("{s:s,s:s}", "id", "src_00000000000000000000000000000001", "name", "x");
+    assert_int_equal(hs_store_resource_create(fx->s, HS_KIND_SOURCE, doc, NULL, &err), HS_ERR_BUSY);
+    json_decref(doc);
+
+    pthread_mutex_lock(&g.lock);
+    g.open = true;
+    pthread_cond_broadcast(&g.cond);
+    pthread_mutex_unlock(&g.lock);
+    pthread_join(t, NULL);
+    assert_int_equal(g.rc, HS_OK);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_int_equal(c.ok, HS_STORE_MAX_QUEUE);
+    hs_store_get_stats(fx->s, &st);
+    /* the queued requests went in full groups of HS_STORE_MAX_GROUP */
+    assert_int_equal(st.last_batch_size, HS_STORE_MAX_GROUP);
+    assert_int_equal(count_events(fx), HS_STORE_MAX_QUEUE);
+    json_decref(src);
+}
+
+/* ---- concurrency, shutdown, persistence ---- */
+
+typedef struct worker {
+    hs_store *s;
+    int n;
+    int failures;
+} worker;
+
+static void *create_many(void *arg) {
+    worker *w = arg;
+    for (int i = 0; i < w->n; i++) {
+        json_t *doc = json_pack("{s:s}", "name", "threaded");
+        char id[HS_ID_MAX];
+        hs_id_new("src_", id);
+        json_object_set_new(doc, "id", json_string(id));
+        json_t *out = NULL;
+        hs_error err;
+        if (hs_store_resource_create(w->s, HS_KIND_SOURCE, doc, &out, &err) != HS_OK) w->failures++;
+        json_t *got = NULL;
+        /* read-your-writes from another connection */
+        if (hs_store_resource_get(w->s, HS_KIND_SOURCE, id, &got, &err) != HS_OK || !json_equal(got, out))
+            w->failures++;
+        json_decref(got);
+        json_decref(out);
+        json_decref(doc);
+    }
+    return NULL;
+}
+
+static void test_sync_writes_from_threads(void **state) {
+    fixture *fx = *state;
+    enum { T = 12, PER = 40 };
+    pthread_t th[T];
+    worker w[T];
+    for (int i = 0; i < T; i++) {
+        w[i] = (worker){.s = fx->s, .n = PER};
+        pthread_create(&th[i], NULL, create_many, &w[i]);
+    }
+    for (int i = 0; i < T; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(w[i].failures, 0);
+    }
+    assert_int_equal(count_resources(fx, HS_KIND_SOURCE), T * PER);
+    hs_store_stats st;
+    hs_store_get_stats(fx->s, &st);
+    assert_int_equal(st.ops_committed, T * PER);
+}
+
+typedef struct closing_ctx {
+    counter c;
+    hs_store *s;
+    int reentrant_rc;
+    bool tried;
+} closing_ctx;
+
+static void on_closing(hs_ingest *ing, int status) {
+    closing_ctx *ctx = ing->ud;
+    if (!ctx->tried) {
+        /* a callback run by hs_store_close may not queue more work */
+        ctx->tried = true;
+        hs_ingest *more = counted_ingest("whatever", &ctx->c);
+        ctx->reentrant_rc = hs_store_ingest(ctx->s, more);
+        hs_ingest_free(more);
+    }
+    ing->ud = &ctx->c;
+    on_count(ing, status);
+}
+
+static void test_close_commits_queued(void **state) {
+    fixture *fx = *state;
+    json_t *src = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"s\"}");
+    json_t *dst = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"d\"}");
+    json_t *conn = create_conn(fx->s, src, dst, true);
+    enum { N = 3000 };
+    closing_ctx ctx = {.s = fx->s};
+    for (int i = 0; i < N; i++) {
+        hs_ingest *ing = counted_ingest(jstr(src, "id"), &ctx.c);
+        ing->cb = on_closing;
+        ing->ud = &ctx;
+        assert_int_equal(hs_store_ingest(fx->s, ing), HS_OK);
+    }
+    /* no uv_run: close itself must commit and complete everything */
+    hs_store_close(fx->s);
+    fx->s = NULL;
+    assert_int_equal(ctx.c.done, N);
+    assert_int_equal(ctx.c.ok, N);
+    assert_true(ctx.tried);
+    assert_int_equal(ctx.reentrant_rc, HS_ERR_CLOSED);
+    uv_run(&fx->loop, UV_RUN_DEFAULT); /* frees the store */
+    open_store(fx);
+    assert_int_equal(count_events(fx), N);
+    assert_int_equal(count_pending(fx), N);
+    hs_event **items;
+    size_t n;
+    bool more;
+    hs_event_query q = {.source_id = jstr(src, "id"), .page = {.limit = 100}};
+    assert_int_equal(hs_store_event_list(fx->s, &q, &items, &n, &more, NULL), HS_OK);
+    assert_int_equal(n, 100);
+    assert_true(more);
+    for (size_t i = 0; i < n; i++) hs_event_free(items[i]);
+    hs_free(items);
+    json_decref(src);
+    json_decref(dst);
+    json_decref(conn);
+}
+
+static void test_persistence_and_apikeys(void **state) {
+    fixture *fx = *state;
+    hs_error err;
+    json_t *src = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"s\",\"slug\":\"keep\",\"nested\":{\"a\":[1,2]}}");
+    json_t *dst = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"d\"}");
+    json_t *conn = create_conn(fx->s, src, dst, true);
+    ingest_result r;
+    assert_int_equal(ingest_one(fx, "keep", "hello", 5, &r), HS_OK);
+
+    char h1[65], h2[65];
+    unsigned char raw[32];
+    hs_random_bytes(raw, sizeof raw);
+    hs_hex(raw, sizeof raw, h1);
+    hs_random_bytes(raw, sizeof raw);
+    hs_hex(raw, sizeof raw, h2);
+    char id1[HS_ID_MAX], id2[HS_ID_MAX];
+    hs_id_new("ak_", id1);
+    hs_id_new("ak_", id2);
+    assert_int_equal(hs_store_apikey_add(fx->s, id1, h1, "first", &err), HS_OK);
+    assert_int_equal(hs_store_apikey_add(fx->s, id2, h2, NULL, &err), HS_OK);
+    char id3[HS_ID_MAX];
+    hs_id_new("ak_", id3);
+    assert_int_equal(hs_store_apikey_add(fx->s, id3, h1, "dup", &err), HS_ERR_CONFLICT);
+    assert_int_equal(hs_store_apikey_add(fx->s, id3, "NOTHEX", "bad", &err), HS_ERR_INVALID);
+
+    reopen_store(fx);
+
+    json_t *got;
+    assert_int_equal(hs_store_resource_get(fx->s, HS_KIND_SOURCE, "keep", &got, &err), HS_OK);
+    assert_true(json_equal(got, src));
+    json_decref(got);
+    assert_int_equal(hs_store_resource_get(fx->s, HS_KIND_CONNECTION, jstr(conn, "id"), &got, &err), HS_OK);
+    assert_true(json_equal(got, conn));
+    json_decref(got);
+    hs_event *e;
+    assert_int_equal(hs_store_event_get(fx->s, r.event_id, &e, &err), HS_OK);
+    assert_memory_equal(e->body, "hello", 5);
+    hs_event_free(e);
+    char **hashes;
+    size_t n;
+    assert_int_equal(hs_store_apikey_hashes(fx->s, &hashes, &n, &err), HS_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(hashes[0], h1);
+    assert_string_equal(hashes[1], h2);
+    for (size_t i = 0; i < n; i++) hs_free(hashes[i]);
+    hs_free(hashes);
+    json_decref(src);
+    json_decref(dst);
+    json_decref(conn);
+}
+
+static void test_ingest_needs_loop(void **state) {
+    fixture *fx = *state;
+    char path[160];
+    snprintf(path, sizeof path, "%s/noloop.db", fx->dir);
+    hs_store *s;
+    hs_error err;
+    assert_int_equal(hs_store_open(path, &s, &err), HS_OK);
+    ingest_result r = {0};
+    hs_ingest *ing = new_ingest("x", "", 0, &r);
+    assert_true(hs_store_ingest(s, ing) < 0);
+    hs_ingest_free(ing);
+    hs_store_close(s); /* no loop: freed at once */
+    assert_int_equal(r.done, 0);
+}
+
+static int group_setup(void **state) {
+    (void)state;
+    hs_alloc_init_json();
+    hs_log_set_level(HS_LOG_OFF);
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_resource_crud, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resource_delete_referenced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resource_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ingest_routing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_destination_cancels_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_settles_events, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_after_destination_deleted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_attempts_settle_and_circuits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_event_retry_skips_deleted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_completions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ingest_many_grouped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_bound_and_group_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_writes_from_threads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_close_commits_queued, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_persistence_and_apikeys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ingest_needs_loop, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, group_setup, NULL);
+}
