@@ -70,9 +70,10 @@ typedef struct hs_store_stats {
     uint64_t batch_total; /* requests over all commits, for the histogram's _sum */
 } hs_store_stats;
 
-/* Open (creating and migrating as needed). url: a file path, ":memory:" is
- * not allowed (durability). Schema migrations are versioned in code
- * (PRAGMA user_version) and run in one transaction each. */
+/* Open (creating and migrating as needed) the backend the url names
+ * (src/store/store.c's list). SQLite: a file path, ":memory:" is not allowed
+ * (durability); schema migrations are versioned in code (PRAGMA
+ * user_version) and run in one transaction each. */
 int hs_store_open(const char *url, hs_store **out, hs_error *err);
 
 /* Enable async completions on loop (loop thread; once, before hs_store_ingest). */
