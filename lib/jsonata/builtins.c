@@ -102,6 +102,8 @@ static const jbuiltin BUILTINS[] = {
     {"random", jf_random, 0, 0, 0, NULL},
     {"formatNumber", jf_formatNumber, 2, 3, 0, NULL},
     {"formatBase", jf_formatBase, 1, 2, 1, NULL},
+    {"formatInteger", jf_formatInteger, 2, 2, 1, NULL},
+    {"parseInteger", jf_parseInteger, 2, 2, 1, NULL},
     /* aggregation (numbers.c) */
     {"sum", jf_sum, 1, 1, 0, NULL},
     {"max", jf_max, 1, 1, 0, NULL},

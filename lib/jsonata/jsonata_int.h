@@ -322,6 +322,9 @@ JF_FN(jf_map);
 JF_FN(jf_filter);
 JF_FN(jf_single);
 JF_FN(jf_reduce);
+/* intfmt.c */
+JF_FN(jf_formatInteger);
+JF_FN(jf_parseInteger);
 /* encoding.c */
 JF_FN(jf_base64encode);
 JF_FN(jf_base64decode);

@@ -286,6 +286,34 @@ static void test_limits(void **state) {
     check_err("($f := function($n){$n = 0 ? 0 : 1 + $f($n - 1)}; $f(1000000))", &lim, "U1003", HS_JSONATA_ELIMIT);
 }
 
+/* $formatInteger / $parseInteger (XPath format-integer pictures) */
+static void test_integer_pictures(void **state) {
+    (void)state;
+    check("$formatInteger(1234567, '#,##0')", "'1,234,567'");
+    check("$formatInteger(-3, '000')", "'-003'");
+    check("$formatInteger(12345, '##,##,##0')", "'12,345'"); /* separators only between digits */
+    check("$formatInteger(112, '0;o')", "'112th'");
+    check("$formatInteger(22, '0;o')", "'22nd'");
+    check("$formatInteger(1999, 'I')", "'MCMXCIX'");
+    check("$formatInteger(702, 'A')", "'ZZ'");
+    check("$formatInteger(21, 'w;o')", "'twenty-first'");
+    check("$formatInteger(-5, 'w')", "'-five'");
+    check("$formatInteger(1e21, '0')", "'1e+21'");
+    check("$formatInteger(1e308, 'a') ~> $length()", "218");
+    check("[1, 12, 100, 1001, 987654].($parseInteger($formatInteger($, 'Ww'), 'Ww'))", "[1, 12, 100, 1001, 987654]");
+    check("[1, 27, 703].($parseInteger($formatInteger($, 'a'), 'a'))", "[1, 27, 703]");
+    check("$parseInteger('1.234.567', '#.##0')", "1234567");
+    check("$parseInteger('٣٤', '#٠')", "34");
+    check_in("$parseInteger('twelve dozen', 'w')", NULL, "undefined");
+    check_in("$parseInteger('XQ', 'I')", NULL, "undefined");
+    check_in("$parseInteger('one,two', 'w')", NULL, "undefined");
+    check_err("$formatInteger(1, '#')", NULL, "D3130", HS_JSONATA_EINVAL);
+    check_err("$formatInteger(1, '0٠')", NULL, "D3131", HS_JSONATA_EINVAL);
+    check_err("$parseInteger('1', 'β')", NULL, "D3130", HS_JSONATA_EINVAL);
+    check_err("$formatInteger('1', '0')", NULL, "T0410", HS_JSONATA_EINVAL);
+    check_err("$formatInteger(1e300, 'I')", NULL, "U1002", HS_JSONATA_ELIMIT);
+}
+
 /* Fuzzing finds: each case once crashed, hung or hit undefined behaviour. */
 static void test_fuzz_regressions(void **state) {
     (void)state;
@@ -313,6 +341,7 @@ int main(void) {
         cmocka_unit_test(test_bindings_and_undefined_input),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_integer_pictures),
         cmocka_unit_test(test_fuzz_regressions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
