@@ -485,9 +485,10 @@ static jv *eval_binary(jctx *c, jnode *n, jv *input, jenv *env) {
             jx_throw(c, HS_JSONATA_EINVAL, "D2014", n->pos,
                      "The size of the sequence allocated by the range operator (..) must not exceed 1e7");
         jv *s = jv_seq(c);
-        for (double x = l->u.n; x <= r->u.n; x++) {
-            if (((long)x & 1023) == 0) jx_check(c);
-            jv_push(c, s, jv_num(c, x));
+        /* count in size_t: a bound like 1e300 does not fit a long (fuzzing: UB) */
+        for (size_t k = 0; k < (size_t)size; k++) {
+            if ((k & 1023) == 0) jx_check(c);
+            jv_push(c, s, jv_num(c, l->u.n + (double)k));
         }
         return s;
     }
