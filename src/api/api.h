@@ -5,6 +5,11 @@
  * its commit); every other route checks the API key on the loop, then runs
  * its handler on libuv's threadpool, where store calls may block, and the
  * answer is sent back on the loop.
+ *
+ * What the other modules must learn of (an ingest committed, a resource
+ * written or deleted, deliveries requeued by a manual retry) the API
+ * publishes on a hook (src/core/hooks.h), on the loop thread, and calls
+ * none of them: the scheduler, the metrics and the live feed subscribe.
  */
 #ifndef HS_API_H
 #define HS_API_H
@@ -12,6 +17,7 @@
 #include <uv.h>
 
 #include "api/auth.h"
+#include "core/hooks.h"
 #include "http/server.h"
 #include "delivery/scheduler.h"
 #include "store/store.h"
@@ -25,6 +31,7 @@ typedef struct hs_api_deps {
     hs_scheduler *sched;        /* borrowed */
     struct hs_ws_hub *ws;       /* borrowed; GET /v1/ws */
     struct hs_metrics *metrics; /* borrowed; GET /metrics */
+    const hs_hooks *hooks;      /* borrowed; where the API publishes */
 } hs_api_deps;
 
 hs_api *hs_api_new(const hs_api_deps *deps);

@@ -21,6 +21,7 @@ struct hs_api {
     hs_scheduler *sched;
     struct hs_ws_hub *ws;
     struct hs_metrics *metrics;
+    const hs_hooks *hooks;
 };
 
 typedef struct hs_api_call {
@@ -34,11 +35,12 @@ typedef struct hs_api_call {
     hs_error err;     /* when status >= 400 */
     json_t *err_more; /* extra members for the error body ("code", "position") */
     /* Set by a worker handler that succeeded: runs on the loop thread before
-     * the answer is sent (to tell the scheduler), with what the handler left
-     * in after_* (freed by the dispatcher). */
+     * the answer is sent (to fire a hook, src/core/hooks.h), with what the
+     * handler left in after_* (freed by the dispatcher). */
     void (*after)(struct hs_api_call *c);
     json_t *after_doc;
     char after_id[HS_ID_MAX];
+    hs_change after_change;
     hs_delivery *after_deliveries;
     size_t after_n;
 } hs_api_call;

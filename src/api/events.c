@@ -131,8 +131,9 @@ void hs_api_events_get(hs_api_call *c) {
     c->body = o;
 }
 
-/* After a manual retry committed: hand the deliveries to the scheduler. */
-static void retried(hs_api_call *c) { hs_scheduler_add_deliveries(c->api->sched, c->after_deliveries, c->after_n); }
+/* After a manual retry committed (loop thread): the deliveries are pending
+ * again, for the scheduler. */
+static void retried(hs_api_call *c) { hs_hooks_requeued(c->api->hooks, c->after_deliveries, c->after_n); }
 
 static json_t *retry_body(const hs_delivery *d, size_t n) {
     json_t *ids = json_array();

@@ -2,15 +2,15 @@
  * 200 only after the commit that holds the event and its deliveries.
  *
  * Runs on the loop thread and never blocks: the store commits on its writer
- * thread and calls back here (on the loop) when the group is durable. */
+ * thread and calls back here (on the loop) when the group is durable; the
+ * ingest hook (src/core/hooks.h) then tells the metrics, the live feed and
+ * the scheduler, before the 200 goes out. */
 #include <string.h>
 
 #include "base/alloc.h"
 #include "api/call.h"
 #include "base/json_text.h"
-#include "observe/live.h"
 #include "base/log.h"
-#include "observe/metrics.h"
 #include "base/timeutil.h"
 
 #define MAX_SOURCE_REF 64
@@ -65,9 +65,7 @@ static void ingest_done(hs_ingest *ing, int status) {
     hs_api *api = ing->ud2;
     if (status == HS_OK) {
         /* committed: the deliveries are the scheduler's from here on */
-        if (api->metrics) hs_metrics_ingested(api->metrics, ing->source_id, hs_now_ms());
-        hs_live_event(api->ws, ing);
-        hs_scheduler_add(api->sched, ing);
+        hs_hooks_ingest(api->hooks, ing);
         char body[160];
         int n =
             snprintf(body, sizeof body, "{\"event_id\":\"%s\",\"source_id\":\"%s\"}", ing->event_id, ing->source_id);

@@ -2,12 +2,13 @@
  *
  * One set of handlers serves all three kinds: validation and rendering are
  * kind-specific in src/core/resource.c, storage in the store; what is left here is
- * the HTTP shape, identical for every kind. Runs on the threadpool. */
+ * the HTTP shape, identical for every kind. Runs on the threadpool; every
+ * write is published on the resource hook (src/core/hooks.h) on the loop
+ * before its answer goes out. */
 #include <string.h>
 
 #include "base/alloc.h"
 #include "api/call.h"
-#include "observe/metrics.h"
 #include "core/resource.h"
 
 /* Listing filters each kind accepts: query parameter = indexed column. */
@@ -22,42 +23,25 @@ static const char *const *list_filters(hs_kind kind) {
     }
 }
 
-static void resource_written(hs_api_call *c) {
-    if (c->kind == HS_KIND_DESTINATION)
-        hs_scheduler_destination_put(c->api->sched, c->after_doc);
-    else
-        hs_scheduler_connection_put(c->api->sched, c->after_doc);
+/* On the loop thread (the dispatcher's after hook), before the answer goes
+ * out: once a client has its 2xx the scheduler uses the new doc, and a
+ * deleted resource's series are gone from GET /metrics. */
+static void publish(hs_api_call *c) {
+    /* the hook's promise for a deletion: ingests committed before it have
+     * fired first (their completions may be waiting behind this, and would
+     * bring a forgotten source's series back) */
+    if (c->after_change == HS_CHANGE_DELETED) hs_store_run_completions(c->api->store);
+    hs_resource_event e = {.kind = c->kind, .change = c->after_change, .id = c->after_id, .doc = c->after_doc};
+    hs_hooks_resource(c->api->hooks, &e);
 }
 
-/* On the loop thread (the dispatcher's after hook), where the scheduler and
- * the metrics live, before the answer goes out: once a client has its 200
- * the resource's series are gone from GET /metrics. */
-static void resource_deleted(hs_api_call *c) {
-    hs_metrics *m = c->api->metrics;
-    /* ingests committed before the delete report to the metrics first: their
-     * completions may be waiting behind this hook, and would bring a
-     * forgotten source's series back */
-    hs_store_run_completions(c->api->store);
-    switch (c->kind) {
-    case HS_KIND_DESTINATION:
-        /* the scheduler first: it marks the destination removed, so an attempt
-         * still out concludes without touching the series forgotten here */
-        hs_scheduler_destination_remove(c->api->sched, c->after_id);
-        if (m) hs_metrics_forget_destination(m, c->after_id);
-        break;
-    case HS_KIND_SOURCE:
-        if (m) hs_metrics_forget_source(m, c->after_id);
-        break;
-    default: hs_scheduler_connection_remove(c->api->sched, c->after_id); break;
-    }
-}
-
-/* A destination or connection was written: the scheduler gets the stored
- * doc (secrets and all) once the answer is about to go out. */
-static void notify_written(hs_api_call *c, json_t *stored) {
-    if (c->kind != HS_KIND_DESTINATION && c->kind != HS_KIND_CONNECTION) return;
+/* The answer to a write is about to go out: publish it, with the stored doc
+ * (secrets and all) or, deleted, the id. */
+static void publish_after(hs_api_call *c, hs_change change, const char *id, json_t *stored) {
+    snprintf(c->after_id, sizeof c->after_id, "%s", id);
+    c->after_change = change;
     c->after_doc = json_incref(stored);
-    c->after = resource_written;
+    c->after = publish;
 }
 
 static void render_into(hs_api_call *c, int status, json_t *doc) {
@@ -111,7 +95,7 @@ void hs_api_resource_create(hs_api_call *c) {
     rc = hs_store_resource_create(c->api->store, c->kind, doc, &stored, &err);
     json_decref(doc);
     if (rc) return hs_api_fail(c, &err);
-    notify_written(c, stored);
+    publish_after(c, HS_CHANGE_CREATED, id, stored);
     render_into(c, 201, stored);
 }
 
@@ -173,7 +157,7 @@ void hs_api_resource_patch(hs_api_call *c) {
             hs_error_set(&err, HS_ERR_NOTFOUND, "", "no %s \"%s\"", hs_kind_name(c->kind), c->param);
         return hs_api_fail(c, &err);
     }
-    notify_written(c, stored);
+    publish_after(c, HS_CHANGE_UPDATED, id, stored);
     render_into(c, 200, stored);
 }
 
@@ -184,9 +168,8 @@ void hs_api_resource_delete(hs_api_call *c) {
     if (resolve_id(c, id, &err)) return hs_api_fail(c, &err);
     if (hs_store_resource_delete(c->api->store, c->kind, id, &err)) return hs_api_fail(c, &err);
     /* every kind: the scheduler forgets destinations and connections, the
-     * metrics sources and destinations (on the loop, resource_deleted) */
-    snprintf(c->after_id, sizeof c->after_id, "%s", id);
-    c->after = resource_deleted;
+     * metrics sources and destinations (on the loop, publish) */
+    publish_after(c, HS_CHANGE_DELETED, id, NULL);
     c->status = 200;
     c->body = json_pack("{s:s, s:b}", "id", id, "deleted", 1);
 }

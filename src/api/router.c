@@ -347,6 +347,7 @@ hs_api *hs_api_new(const hs_api_deps *deps) {
     api->sched = deps->sched;
     api->ws = deps->ws;
     api->metrics = deps->metrics;
+    api->hooks = deps->hooks;
     return api;
 }
 

@@ -42,6 +42,7 @@ typedef struct server {
     hs_http_server *http;
     hs_ws_hub *ws;
     hs_metrics *metrics;
+    hs_hooks hooks; /* who hears of what; filled in subscribe() */
     hs_secretbox box;
     uv_signal_t sigterm, sigint;
     int stopping;
@@ -239,6 +240,29 @@ static int rotate_key(const hs_config *cfg) {
     return rc == HS_OK ? 0 : 1;
 }
 
+/* The subscribers of every hook (src/core/hooks.h), in the order they run. */
+static void subscribe(server *s) {
+    hs_hooks *h = &s->hooks;
+    /* ingest: the scheduler last. It takes the event's body out of the
+     * ingest and may send at once (a websocket destination broadcasts before
+     * returning): the event is counted and shown on the live feed first. */
+    hs_hooks_on_ingest(h, hs_metrics_on_ingest, s->metrics);
+    hs_hooks_on_ingest(h, hs_live_on_ingest, s->ws);
+    hs_hooks_on_ingest(h, hs_scheduler_on_ingest, s->sched);
+    /* resource: the scheduler first. A deleted destination is marked removed
+     * before the metrics forget its series, so an attempt still out counts
+     * server-wide only and does not bring them back. */
+    hs_hooks_on_resource(h, hs_scheduler_on_resource, s->sched);
+    hs_hooks_on_resource(h, hs_metrics_on_resource, s->metrics);
+    hs_hooks_on_requeued(h, hs_scheduler_on_requeued, s->sched);
+    /* attempts are counted as they are decided (an attempt visible in the
+     * store is counted already), shown once committed */
+    hs_hooks_on_attempt_decided(h, hs_metrics_on_attempt, s->metrics);
+    hs_hooks_on_attempt_recorded(h, hs_live_on_attempt, s->ws);
+    hs_hooks_on_circuit_reset(h, hs_live_on_circuit_reset, s->ws);
+    hs_scheduler_set_hooks(s->sched, h);
+}
+
 static int serve(server *s) {
     hs_log_set_level((hs_log_level)s->cfg.log_level);
     hs_netguard_allow_private(s->cfg.allow_private_destinations); /* before any thread sends */
@@ -284,10 +308,14 @@ static int serve(server *s) {
     s->ws = hs_ws_hub_new(s->loop, &s->cfg.ws, hs_auth_ws, s->auth);
     hs_scheduler_set_local_env(s->sched, s->ws);
     s->metrics = hs_metrics_new();
-    hs_scheduler_set_metrics(s->sched, s->metrics);
-    hs_scheduler_set_observer(s->sched, hs_live_attempt, s->ws);
-    hs_api_deps deps = {
-        .loop = s->loop, .store = s->store, .auth = s->auth, .sched = s->sched, .ws = s->ws, .metrics = s->metrics};
+    subscribe(s);
+    hs_api_deps deps = {.loop = s->loop,
+                        .store = s->store,
+                        .auth = s->auth,
+                        .sched = s->sched,
+                        .ws = s->ws,
+                        .metrics = s->metrics,
+                        .hooks = &s->hooks};
     s->api = hs_api_new(&deps);
 
     hs_http_config hc;

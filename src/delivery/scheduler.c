@@ -10,8 +10,9 @@
  *      request (signing included) and the masked copy of its headers;
  *   2. loop: send it with the http client;
  *   3. loop: judge the response, decide (delivered / retry at T / DLQ), feed
- *      the circuit, and commit the attempt; when the commit is back the slot
- *      is free and the delivery leaves or returns to the heap.
+ *      the circuit, fire attempt_decided, and commit the attempt; when the
+ *      commit is back (attempt_recorded) the slot is free and the delivery
+ *      leaves or returns to the heap.
  */
 #include "delivery/scheduler.h"
 
@@ -24,7 +25,6 @@
 #include "core/circuit.h"
 #include "base/json_text.h"
 #include "base/log.h"
-#include "observe/metrics.h"
 #include "providers/provider.h"
 #include "core/retry.h"
 #include "base/timeutil.h"
@@ -105,10 +105,8 @@ struct hs_scheduler {
     int closing_handles;
     void (*stop_done)(void *);
     void *stop_ud;
-    void *local_env;     /* for providers' deliver_local */
-    hs_metrics *metrics; /* or NULL */
-    hs_scheduler_observer observer;
-    void *observer_ud;
+    void *local_env;       /* for providers' deliver_local */
+    const hs_hooks *hooks; /* or NULL */
 };
 
 typedef struct job {
@@ -121,8 +119,9 @@ typedef struct job {
     ctf *dtf; /* the destination's, or NULL */
     int attempt;
     bool resent;          /* sent again after HS_ERR_AGAIN */
-    hs_dest_status seen;  /* the destination as this attempt left it, for the observer */
+    hs_dest_status seen;  /* the destination as this attempt left it, for the hooks */
     uint64_t received_at; /* the event's, ms (0 until built) */
+    uint64_t latency_ms;  /* from received_at to the outcome */
     uint64_t now_ms;
     /* built on the threadpool */
     hs_out_req *req;
@@ -510,13 +509,18 @@ static void settle(job *j, const hs_attempt_rec *a) {
     release(j, !a->success && !a->is_dlq);
 }
 
-static void observe(hs_scheduler *sc, const hs_attempt_rec *a, const hs_dest_status *st) {
-    if (sc->observer) sc->observer(a, st, sc->observer_ud);
+/* What the attempt hooks get about a's attempt by j. */
+static hs_attempt_event attempt_event(const job *j, const hs_attempt_rec *a) {
+    return (hs_attempt_event){
+        .a = a, .dest = &j->seen, .latency_ms = j->latency_ms, .destination_removed = j->d->removed};
 }
 
 static void on_committed(hs_attempt_op *op, int status) {
     job *j = op->ud;
-    if (status == HS_OK && op->has_attempt) observe(j->sc, &op->a, &j->seen);
+    if (status == HS_OK && op->has_attempt) {
+        hs_attempt_event ev = attempt_event(j, &op->a);
+        hs_hooks_attempt_recorded(j->sc->hooks, &ev);
+    }
     if (status != HS_OK) {
         hs_error_log("scheduler: recording attempt %d of %s failed: %s", op->a.attempt_number, op->a.delivery_id,
                      op->err.msg);
@@ -618,20 +622,16 @@ static void conclude(job *j, hs_out_resp *resp, int rc, const char *why) {
                 success     ? "delivered"
                 : a->is_dlq ? "dead-lettered"
                             : "attempt failed, will retry");
-    if (j->sc->metrics) {
-        hs_outcome o = success ? HS_OUTCOME_SUCCESS : a->is_dlq ? HS_OUTCOME_DLQ : HS_OUTCOME_FAILED;
-        uint64_t latency = j->received_at && now > j->received_at ? now - j->received_at : 0;
-        /* a destination deleted while this attempt was out has had its series
-         * forgotten (src/api/resources.c); the attempt counts server-wide only */
-        hs_metrics_attempt(j->sc->metrics, d->removed ? NULL : d->id, o, latency, now);
-    }
+    j->seen = dest_status(d);
+    j->seen.in_flight--; /* this attempt is over: its slot is about to be freed */
+    j->latency_ms = j->received_at && now > j->received_at ? now - j->received_at : 0;
+    hs_attempt_event ev = attempt_event(j, a);
+    hs_hooks_attempt_decided(j->sc->hooks, &ev);
     if (before_c.state != d->circuit.state || before_c.consecutive_failures != d->circuit.consecutive_failures ||
         before_c.next_probe_at != d->circuit.next_probe_at) {
         op->has_circuit = true;
         op->circuit = circuit_row(d);
     }
-    j->seen = dest_status(d);
-    j->seen.in_flight--; /* this attempt is over: its slot is about to be freed */
     op->cb = on_committed;
     op->ud = j;
     if (hs_store_attempt_commit(j->sc->store, op) != HS_OK) {
@@ -778,7 +778,8 @@ static item *enqueue(hs_scheduler *sc, dest *d, const char *id, const char *even
     return it;
 }
 
-void hs_scheduler_add(hs_scheduler *sc, hs_ingest *ing) {
+void hs_scheduler_on_ingest(hs_ingest *ing, void *ud) {
+    hs_scheduler *sc = ud;
     uint64_t now = hs_now_ms();
     payload *pl = NULL;
     if (ing->ndeliveries && sc->payload_bytes + ing->body_len <= PAYLOAD_BUDGET) {
@@ -811,7 +812,8 @@ void hs_scheduler_add(hs_scheduler *sc, hs_ingest *ing) {
     payload_unref(sc, pl);
 }
 
-void hs_scheduler_add_deliveries(hs_scheduler *sc, const hs_delivery *dl, size_t n) {
+void hs_scheduler_on_requeued(const hs_delivery *dl, size_t n, void *ud) {
+    hs_scheduler *sc = ud;
     for (size_t i = 0; i < n; i++) {
         dest *d = find(sc, dl[i].destination_id);
         if (!d || d->removed) continue;
@@ -820,7 +822,7 @@ void hs_scheduler_add_deliveries(hs_scheduler *sc, const hs_delivery *dl, size_t
     }
 }
 
-void hs_scheduler_destination_put(hs_scheduler *sc, const json_t *doc) {
+static void destination_put(hs_scheduler *sc, const json_t *doc) {
     const char *id = json_string_value(json_object_get(doc, "id"));
     if (!id) return;
     dest *d = find(sc, id);
@@ -831,7 +833,7 @@ void hs_scheduler_destination_put(hs_scheduler *sc, const json_t *doc) {
     pump(d);
 }
 
-void hs_scheduler_destination_remove(hs_scheduler *sc, const char *id) {
+static void destination_remove(hs_scheduler *sc, const char *id) {
     dest *d = find(sc, id);
     if (!d) return;
     hs_idmap_del(&sc->dests, d->id);
@@ -841,15 +843,31 @@ void hs_scheduler_destination_remove(hs_scheduler *sc, const char *id) {
     dest_release(d);
 }
 
-void hs_scheduler_connection_put(hs_scheduler *sc, const json_t *doc) {
+static void connection_remove(hs_scheduler *sc, const char *id) { ctf_unref(hs_idmap_del(&sc->conns, id)); }
+
+static void connection_put(hs_scheduler *sc, const json_t *doc) {
     const char *id = json_string_value(json_object_get(doc, "id"));
     if (!id) return;
-    hs_scheduler_connection_remove(sc, id);
+    connection_remove(sc, id);
     ctf *t = ctf_from(doc, id);
     if (t) hs_idmap_put(&sc->conns, t->id, t);
 }
 
-void hs_scheduler_connection_remove(hs_scheduler *sc, const char *id) { ctf_unref(hs_idmap_del(&sc->conns, id)); }
+void hs_scheduler_on_resource(const hs_resource_event *e, void *ud) {
+    hs_scheduler *sc = ud;
+    bool gone = e->change == HS_CHANGE_DELETED;
+    if (e->kind == HS_KIND_DESTINATION) {
+        if (gone)
+            destination_remove(sc, e->id);
+        else
+            destination_put(sc, e->doc);
+    } else if (e->kind == HS_KIND_CONNECTION) {
+        if (gone)
+            connection_remove(sc, e->id);
+        else
+            connection_put(sc, e->doc);
+    }
+}
 
 /* ---- circuit endpoints ---- */
 
@@ -892,7 +910,7 @@ static void on_reset_committed(hs_attempt_op *op, int status) {
         r->cb(circuit_json(d), NULL, r->ud);
         pump(d); /* the queue flushes in order */
         hs_dest_status st = dest_status(d);
-        observe(sc, NULL, &st);
+        hs_hooks_circuit_reset(sc->hooks, &st);
     }
     sc->jobs--;
     hs_attempt_op_free(op);
@@ -981,11 +999,7 @@ static void pump_each(void *value, void *ud) {
 }
 
 void hs_scheduler_set_local_env(hs_scheduler *sc, void *env) { sc->local_env = env; }
-void hs_scheduler_set_metrics(hs_scheduler *sc, hs_metrics *m) { sc->metrics = m; }
-void hs_scheduler_set_observer(hs_scheduler *sc, hs_scheduler_observer fn, void *ud) {
-    sc->observer = fn;
-    sc->observer_ud = ud;
-}
+void hs_scheduler_set_hooks(hs_scheduler *sc, const hs_hooks *hooks) { sc->hooks = hooks; }
 
 typedef struct each_ctx {
     void (*fn)(const hs_dest_status *st, void *ud);
@@ -1013,7 +1027,7 @@ int hs_scheduler_new(uv_loop_t *loop, hs_store *s, hs_scheduler **out, hs_error 
         return hs_error_set(err, rc, NULL, "cannot start the HTTP client");
     }
     rc = load_all(sc, HS_KIND_DESTINATION, add_destination, err);
-    if (rc == HS_OK) rc = load_all(sc, HS_KIND_CONNECTION, hs_scheduler_connection_put, err);
+    if (rc == HS_OK) rc = load_all(sc, HS_KIND_CONNECTION, connection_put, err);
     if (rc == HS_OK) rc = load_circuits(sc, err);
     hs_delivery *dl = NULL;
     size_t n = 0;

@@ -11,6 +11,9 @@
  *
  * Rebuilt from the store at start: destinations, their circuit states and
  * every pending delivery with its due time; overdue ones go out at once.
+ * From then on it learns of new work through hooks (src/core/hooks.h): it
+ * subscribes to ingest, resource and requeued, and fires attempt_decided,
+ * attempt_recorded and circuit_reset for the metrics and the live feed.
  *
  * Threading: every function on the loop thread.
  */
@@ -20,6 +23,7 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "core/hooks.h"
 #include "http/client.h"
 #include "store/store.h"
 
@@ -27,47 +31,29 @@ typedef struct hs_scheduler hs_scheduler;
 
 /* Loads everything from the store (blocking reads: call before serving). */
 int hs_scheduler_new(uv_loop_t *loop, hs_store *s, hs_scheduler **out, hs_error *err);
-/* Where attempts are counted (src/observe/metrics.h); NULL: nowhere. */
-struct hs_metrics;
-void hs_scheduler_set_metrics(hs_scheduler *sc, struct hs_metrics *m);
+/* Where it fires its hooks (borrowed, read only); NULL: nowhere. */
+void hs_scheduler_set_hooks(hs_scheduler *sc, const hs_hooks *hooks);
 
-/* One destination's live state, for metrics and the dashboard. */
-typedef struct hs_dest_status {
-    const char *id;
-    const char *type;
-    const char *circuit; /* closed | open | half_open */
-    int consecutive_failures;
-    size_t queued;
-    int in_flight;
-} hs_dest_status;
 /* Calls fn for every destination (loop thread). */
 void hs_scheduler_each(hs_scheduler *sc, void (*fn)(const hs_dest_status *st, void *ud), void *ud);
-
-/* Told of every attempt once it is recorded, and of every circuit reset
- * (a NULL attempt), with the destination's state after it; loop thread. */
-typedef void (*hs_scheduler_observer)(const hs_attempt_rec *a, const hs_dest_status *st, void *ud);
-void hs_scheduler_set_observer(hs_scheduler *sc, hs_scheduler_observer fn, void *ud);
 
 /* What providers that deliver without HTTP get (the websocket hub). */
 void hs_scheduler_set_local_env(hs_scheduler *sc, void *env);
 
-/* The deliveries of a committed ingest. The scheduler may take the event's
- * body, headers and content type out of ing (leaving NULL) to send the
- * first attempts without reading the event back. Deliveries that a manual
- * retry put back to pending come with hs_scheduler_add_deliveries. Unknown
- * destinations are ignored (deleted meanwhile). */
-void hs_scheduler_add(hs_scheduler *sc, hs_ingest *ing);
-void hs_scheduler_add_deliveries(hs_scheduler *sc, const hs_delivery *d, size_t n);
-
-/* A destination was created or changed (doc as stored, borrowed), or
- * deleted (its pending deliveries were cancelled by the store). */
-void hs_scheduler_destination_put(hs_scheduler *sc, const json_t *doc);
-void hs_scheduler_destination_remove(hs_scheduler *sc, const char *id);
-
-/* A connection was created or changed (its transform, if any, is compiled
- * and used for its deliveries from now on), or deleted. */
-void hs_scheduler_connection_put(hs_scheduler *sc, const json_t *doc);
-void hs_scheduler_connection_remove(hs_scheduler *sc, const char *id);
+/* Hook subscribers (src/core/hooks.h); ud is the scheduler.
+ * ingest: the deliveries of a committed ingest. The scheduler may take the
+ * event's body, headers and content type out of ing (leaving NULL) to send
+ * the first attempts without reading the event back.
+ * requeued: deliveries a manual retry put back to pending.
+ * Deliveries to unknown destinations are ignored (deleted meanwhile).
+ * resource: a destination created or changed (the stored doc is used from
+ * now on) or deleted (its pending deliveries were cancelled by the store;
+ * an attempt still out concludes with destination_removed); a connection
+ * created or changed (its transform, if any, is compiled and used for its
+ * deliveries from now on) or deleted. Sources are not its business. */
+void hs_scheduler_on_ingest(hs_ingest *ing, void *ud);
+void hs_scheduler_on_requeued(const hs_delivery *d, size_t n, void *ud);
+void hs_scheduler_on_resource(const hs_resource_event *e, void *ud);
 
 /* GET /v1/destinations/:id/circuit: the object of DESIGN.md §3, or NULL for
  * an unknown destination. */

@@ -14,7 +14,8 @@ static void publish(hs_ws_hub *hub, const char *channel, const char *type, json_
     hs_free(text);
 }
 
-void hs_live_event(hs_ws_hub *hub, const hs_ingest *ing) {
+void hs_live_on_ingest(hs_ingest *ing, void *ud) {
+    hs_ws_hub *hub = ud;
     if (!hub || hs_ws_hub_subscribers(hub, HS_LIVE_EVENTS) == 0) return;
     publish(hub, HS_LIVE_EVENTS, "event.received",
             json_pack("{s:s, s:s, s:s, s:o}", "event_id", ing->event_id, "source_id", ing->source_id, "status",
@@ -27,13 +28,17 @@ static json_t *destination(const hs_dest_status *st) {
                      st->in_flight);
 }
 
-void hs_live_attempt(const hs_attempt_rec *a, const hs_dest_status *st, void *ud) {
-    hs_ws_hub *hub = ud;
-    if (!hub || hs_ws_hub_subscribers(hub, HS_LIVE_DELIVERIES) == 0) return;
-    if (!a) {
-        publish(hub, HS_LIVE_DELIVERIES, "circuit.reset", json_pack("{s:o}", "destination", destination(st)));
-        return;
-    }
+/* Subscribers of the deliveries channel, or 0 when there is no hub. */
+static size_t watching(const hs_ws_hub *hub) { return hub ? hs_ws_hub_subscribers(hub, HS_LIVE_DELIVERIES) : 0; }
+
+void hs_live_on_circuit_reset(const hs_dest_status *st, void *ud) {
+    if (!watching(ud)) return;
+    publish(ud, HS_LIVE_DELIVERIES, "circuit.reset", json_pack("{s:o}", "destination", destination(st)));
+}
+
+void hs_live_on_attempt(const hs_attempt_event *e, void *ud) {
+    const hs_attempt_rec *a = e->a;
+    if (!watching(ud)) return;
     json_t *at =
         json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:i, s:o, s:b, s:o, s:I, s:o}", "id", a->id, "event_id", a->event_id,
                   "delivery_id", a->delivery_id, "destination_id", a->destination_id, "attempt_number",
@@ -41,6 +46,6 @@ void hs_live_attempt(const hs_attempt_rec *a, const hs_dest_status *st, void *ud
                   "error", a->error ? json_string(a->error) : json_null(), "is_dlq", a->is_dlq, "next_retry_at",
                   hs_json_time(a->next_retry_at), "duration_ms", (json_int_t)a->duration_ms, "created_at",
                   hs_json_time(a->created_at));
-    publish(hub, HS_LIVE_DELIVERIES, "delivery.attempt",
-            json_pack("{s:o, s:o}", "attempt", at, "destination", destination(st)));
+    publish(ud, HS_LIVE_DELIVERIES, "delivery.attempt",
+            json_pack("{s:o, s:o}", "attempt", at, "destination", destination(e->dest)));
 }

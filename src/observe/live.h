@@ -14,7 +14,7 @@
 #ifndef HS_LIVE_H
 #define HS_LIVE_H
 
-#include "delivery/scheduler.h"
+#include "core/hooks.h"
 #include "store/store.h"
 #include "ws/ws.h"
 
@@ -22,9 +22,11 @@
 #define HS_LIVE_EVENTS HS_WS_RESERVED_PREFIX "events"
 #define HS_LIVE_DELIVERIES HS_WS_RESERVED_PREFIX "deliveries"
 
-/* An event was committed (loop thread). hub may be NULL. */
-void hs_live_event(hs_ws_hub *hub, const hs_ingest *ing);
-/* A scheduler observer (hs_scheduler_set_observer); ud is the hub. */
-void hs_live_attempt(const hs_attempt_rec *a, const hs_dest_status *st, void *ud);
+/* Hook subscribers (src/core/hooks.h; loop thread); ud is the hub, which
+ * may be NULL. ingest: event.received; attempt_recorded: delivery.attempt;
+ * circuit_reset: circuit.reset. */
+void hs_live_on_ingest(hs_ingest *ing, void *ud);
+void hs_live_on_attempt(const hs_attempt_event *e, void *ud);
+void hs_live_on_circuit_reset(const hs_dest_status *st, void *ud);
 
 #endif

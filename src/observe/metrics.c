@@ -7,6 +7,7 @@
 #include "base/id.h"
 #include "base/idmap.h"
 #include "base/json_text.h"
+#include "base/timeutil.h"
 
 #define RING_MINUTES 60
 
@@ -105,15 +106,32 @@ void hs_metrics_attempt(hs_metrics *m, const char *destination_id, hs_outcome ou
 /* ---- deleted resources ---- */
 
 void hs_metrics_forget_source(hs_metrics *m, const char *source_id) {
-    /* nothing to remember: the caller ran the store's completions first, so
-     * every ingest of it committed before the delete is counted already */
+    /* nothing to remember: the resource hook fires after the store's
+     * completions, so every ingest of it committed before the delete is
+     * counted already */
     hs_free(hs_idmap_del(&m->sources, source_id));
 }
 
 void hs_metrics_forget_destination(hs_metrics *m, const char *destination_id) {
     /* nothing to remember: the scheduler marks the destination removed
-     * before this, and reports its late attempts without the id */
+     * before this, and reports its late attempts as destination_removed */
     hs_free(hs_idmap_del(&m->dests, destination_id));
+}
+
+/* ---- hook subscribers ---- */
+
+void hs_metrics_on_ingest(hs_ingest *ing, void *ud) { hs_metrics_ingested(ud, ing->source_id, hs_now_ms()); }
+
+void hs_metrics_on_attempt(const hs_attempt_event *e, void *ud) {
+    const hs_attempt_rec *a = e->a;
+    hs_outcome o = a->success ? HS_OUTCOME_SUCCESS : a->is_dlq ? HS_OUTCOME_DLQ : HS_OUTCOME_FAILED;
+    hs_metrics_attempt(ud, e->destination_removed ? NULL : a->destination_id, o, e->latency_ms, a->created_at);
+}
+
+void hs_metrics_on_resource(const hs_resource_event *e, void *ud) {
+    if (e->change != HS_CHANGE_DELETED) return;
+    if (e->kind == HS_KIND_SOURCE) hs_metrics_forget_source(ud, e->id);
+    if (e->kind == HS_KIND_DESTINATION) hs_metrics_forget_destination(ud, e->id);
 }
 
 double hs_metrics_quantile(const uint64_t *counts, double q) {

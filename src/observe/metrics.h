@@ -1,8 +1,9 @@
 /* src/observe/metrics.h — what GET /metrics (Prometheus text format 0.0.4) and
  * GET /v1/metrics/overview report.
  *
- * Counted on the loop thread (ingest answers, attempt outcomes), and
- * forgotten there too (a delete's answer, src/api/resources.c), so the
+ * Counted on the loop thread, where the hooks it subscribes to fire
+ * (src/core/hooks.h: ingest, attempt_decided, and resource for deletions,
+ * which forget a resource's series), so the
  * per-source and per-destination maps need no locks; the store's commit
  * figures come from hs_store_get_stats and the per-destination gauges
  * (queue, in flight, circuit) from the scheduler at render time. A ring of
@@ -16,6 +17,7 @@
 #include <stdint.h>
 
 #include "base/buf.h"
+#include "core/hooks.h"
 #include "delivery/scheduler.h"
 #include "store/store.h"
 
@@ -40,15 +42,22 @@ void hs_metrics_attempt(hs_metrics *m, const char *destination_id, hs_outcome ou
                         uint64_t now_ms);
 
 /* The source was deleted: its series leave the exposition and its memory
- * is freed. The overview (server-wide) keeps what it did. Call it after
- * hs_store_run_completions: every ingest of the source committed before
- * the delete has then been counted, and no later one can commit. */
+ * is freed. The overview (server-wide) keeps what it did. The resource
+ * hook promises that every ingest of the source committed before the
+ * delete has then been counted, and no later one can commit. */
 void hs_metrics_forget_source(hs_metrics *m, const char *source_id);
 /* The destination was deleted: its series leave the exposition; the
- * latency histogram and the overview keep its past attempts. Call it after
- * hs_scheduler_destination_remove: from then on the scheduler reports the
- * destination's late attempts (sent before the delete) without its id. */
+ * latency histogram and the overview keep its past attempts. The
+ * scheduler, before the metrics on the resource hook, has marked it
+ * removed: its late attempts (sent before the delete) come with
+ * destination_removed and count server-wide only. */
 void hs_metrics_forget_destination(hs_metrics *m, const char *destination_id);
+
+/* Hook subscribers (src/core/hooks.h); ud is the hs_metrics. The resource
+ * one acts on deletions of sources and destinations (the forgets above). */
+void hs_metrics_on_ingest(hs_ingest *ing, void *ud);
+void hs_metrics_on_attempt(const hs_attempt_event *e, void *ud);
+void hs_metrics_on_resource(const hs_resource_event *e, void *ud);
 
 /* The Prometheus exposition into out. sc and st may be NULL. */
 int hs_metrics_render(const hs_metrics *m, hs_scheduler *sc, hs_store *st, hs_buf *out);

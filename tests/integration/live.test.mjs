@@ -76,6 +76,38 @@ test('events and attempts arrive live, with the circuit opening and a reset', { 
   assert.equal(ok.data.attempt.event_id, ids[2]);
 });
 
+// A manual retry reaches the scheduler, then the metrics and the live feed,
+// through hooks only (src/core/hooks.h): a missing subscription shows here.
+test('a manual retry is sent, shown live and counted', { timeout: 30000 }, async () => {
+  const { msgs } = await subscribe('hookstream.deliveries');
+  const rx = await startReceiver(() => ({ status: 500 }));
+  open.push(rx);
+  const src = await makeSource(srv);
+  const dst = await makeDestination(srv, {
+    config: { url: rx.url }, retry_policy: { max_retries: 0 }, circuit_breaker: { enabled: false },
+  });
+  await makeConnection(srv, src.id, dst.id);
+  const r = await fetch(`${srv.url}/v1/ingest/${src.id}`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+  const { event_id } = await r.json();
+  const mine = (m) => m.type === 'delivery.attempt' && m.data.attempt.event_id === event_id;
+  const dead = await until(() => msgs.find((m) => mine(m) && m.data.attempt.is_dlq), 10000, 'dead-lettered');
+  assert.equal(dead.data.attempt.attempt_number, 1);
+  const counted = async (outcome) => {
+    const text = await (await fetch(`${srv.url}/metrics`, { headers: { authorization: `Bearer ${API_KEY}` } })).text();
+    const m = text.match(new RegExp(`^hookstream_delivery_attempts_total\\{destination_id="${dst.id}",outcome="${outcome}"\\} (\\d+)$`, 'm'));
+    return m ? Number(m[1]) : null;
+  };
+  assert.equal(await counted('dlq'), 1);
+  assert.equal(await counted('success'), 0);
+  rx.behave = () => ({ status: 200 });
+  assert.equal((await srv.req('POST', `/v1/events/${event_id}/retry`)).status, 202);
+  const ok = await until(() => msgs.find((m) => mine(m) && m.data.attempt.status === 'success'), 10000, 'retried live');
+  assert.equal(ok.data.attempt.attempt_number, 2);
+  assert.equal(ok.data.destination.id, dst.id);
+  assert.equal(await counted('success'), 1);
+  assert.equal(await counted('dlq'), 1);
+});
+
 test('the hookstream. channel prefix is reserved', async () => {
   const r = await srv.req('POST', '/v1/destinations', { name: 'x', type: 'websocket', config: { channel_name: 'hookstream.events' } });
   assert.equal(r.status, 400);

@@ -172,6 +172,52 @@ static void test_forget_late_updates(void **state) {
     hs_metrics_free(m);
 }
 
+/* The hook subscribers (src/core/hooks.h) count what the hooks carry: an
+ * ingest per source, an attempt's outcome from its record (a late one,
+ * destination_removed, server-wide only), and a deletion forgets. */
+static void test_subscribers(void **state) {
+    (void)state;
+    hs_metrics *m = hs_metrics_new();
+    hs_ingest ing = {0};
+    snprintf(ing.source_id, sizeof ing.source_id, "%s", "src_a");
+    hs_metrics_on_ingest(&ing, m);
+    hs_metrics_on_ingest(&ing, m);
+    hs_attempt_rec a = {.created_at = T0};
+    snprintf(a.destination_id, sizeof a.destination_id, "%s", "dst_x");
+    hs_attempt_event e = {.a = &a, .latency_ms = 3};
+    a.success = true;
+    hs_metrics_on_attempt(&e, m);
+    a.success = false;
+    hs_metrics_on_attempt(&e, m);
+    a.is_dlq = true;
+    hs_metrics_on_attempt(&e, m);
+    e.destination_removed = true; /* out when its destination was deleted */
+    hs_metrics_on_attempt(&e, m);
+    char *text = render(m);
+    assert_non_null(strstr(text, "hookstream_events_ingested_total{source_id=\"src_a\"} 2\n"));
+    static const char *const outcomes[] = {"success", "failed", "dlq"};
+    for (int i = 0; i < 3; i++) {
+        char line[160];
+        snprintf(line, sizeof line, "{destination_id=\"dst_x\",outcome=\"%s\"} 1\n", outcomes[i]);
+        assert_non_null(strstr(text, line));
+    }
+    hs_free(text);
+    assert_int_equal(overview_total(m, "failed", T0 + 2), 3);
+    /* written, not deleted: nothing is forgotten; then deleted */
+    for (int change = HS_CHANGE_CREATED; change <= HS_CHANGE_DELETED; change++) {
+        hs_resource_event r = {.kind = HS_KIND_SOURCE, .change = (hs_change)change, .id = "src_a"};
+        hs_metrics_on_resource(&r, m);
+        r.kind = HS_KIND_DESTINATION, r.id = "dst_x";
+        hs_metrics_on_resource(&r, m);
+        text = render(m);
+        bool kept = change != HS_CHANGE_DELETED;
+        assert_int_equal(strstr(text, "src_a") != NULL, kept);
+        assert_int_equal(strstr(text, "dst_x") != NULL, kept);
+        hs_free(text);
+    }
+    hs_metrics_free(m);
+}
+
 int main(void) {
     hs_alloc_init_json();
     const struct CMUnitTest tests[] = {
@@ -180,6 +226,7 @@ int main(void) {
         cmocka_unit_test(test_overview),
         cmocka_unit_test(test_forget),
         cmocka_unit_test(test_forget_late_updates),
+        cmocka_unit_test(test_subscribers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
