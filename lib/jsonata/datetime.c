@@ -695,9 +695,14 @@ static void iso_from_ms(double ms, char *out, size_t cap) {
              (int)(rem / 60000 % 60), (int)(rem / 1000 % 60), (int)(rem % 1000));
 }
 
+/* $now([picture [, timezone]]): the evaluation's start time, as $fromMillis */
 JF_FN(jf_now) {
     JF_UNUSED;
-    (void)a;
+    const jv *pic = n > 0 ? jf_str(c, a, 0, "now") : NULL, *tz = n > 1 ? jf_str(c, a, 1, "now") : NULL;
+    if (pic || tz)
+        return jx_format_datetime(c, (double)c->now_ms,
+                                  pic ? pic->u.s.p : "[Y0001]-[M01]-[D01]T[H01]:[m01]:[s01].[f001][Z01:01t]",
+                                  tz ? tz->u.s.p : NULL);
     char buf[64];
     iso_from_ms((double)c->now_ms, buf, sizeof buf);
     return jv_cstr(c, buf);

@@ -311,6 +311,8 @@ static void test_integer_pictures(void **state) {
     check_err("$formatInteger(1, '0٠')", NULL, "D3131", HS_JSONATA_EINVAL);
     check_err("$parseInteger('1', 'β')", NULL, "D3130", HS_JSONATA_EINVAL);
     check_err("$formatInteger('1', '0')", NULL, "T0410", HS_JSONATA_EINVAL);
+    check_in("$now('[Y0001]') = $fromMillis($millis(), '[Y0001]')", NULL, "true");
+    check_in("$now('[H01]:[m01]', '+0530') = $fromMillis($millis(), '[H01]:[m01]', '+0530')", NULL, "true");
     check_err("$formatInteger(1e300, 'I')", NULL, "U1002", HS_JSONATA_ELIMIT);
 }
 
