@@ -69,6 +69,7 @@ files=${TEST_FILES:-$(ls tests/integration/*.test.mjs)}
 # (a file here, written synchronously): with --test-force-exit a reporter
 # stream of its own (--test-reporter-destination=FILE) loses its last
 # lines, the summary among them, and the run counted no integration test.
+: >"$log/spec" # before tail -f opens it (it gives up on a missing file)
 setsid -w sh -c 'echo $$ >"$0"; exec "$@"' "$log/sid" \
   node --test --test-force-exit --test-timeout=180000 --test-concurrency=2 \
   --test-reporter=spec --test-reporter-destination=stdout $files >"$log/spec" &
