@@ -266,6 +266,12 @@ static void parse_seq(rparse *p) {
                     b = -1;
                 }
             }
+            if (j < p->n && p->s[j] == '}' && b >= 0 && b < a) {
+                /* {7,2}: a syntax error in JavaScript too (fuzzing: the
+                 * copies to allocate came out negative) */
+                p->err = "numbers out of order in {} quantifier";
+                return;
+            }
             if (j < p->n && p->s[j] == '}' && a <= 100 && b <= 100) {
                 min = a;
                 max = b;

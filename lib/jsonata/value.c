@@ -20,12 +20,15 @@ struct jchunk {
 jv jx_placeholder;
 
 void *ja_alloc(jarena *a, size_t n) {
+    /* a size near SIZE_MAX must not wrap round to a small one: it fails the
+     * memory limit below, or the system allocation (which aborts) */
+    n = n > SIZE_MAX - 15 - sizeof(jchunk) ? SIZE_MAX - 15 - sizeof(jchunk) : n;
     n = (n + 15) & ~(size_t)15;
     if (!n) n = 16;
     jchunk *h = a->head;
-    if (!h || h->used + n > h->cap) {
+    if (!h || n > h->cap - h->used) {
         size_t cap = n > CHUNK_MIN ? n : CHUNK_MIN;
-        if (a->limit && a->total + cap + sizeof(jchunk) > a->limit && a->ctx)
+        if (a->limit && a->ctx && (cap > a->limit || a->total + sizeof(jchunk) > a->limit - cap))
             jx_throw(a->ctx, HS_JSONATA_ELIMIT, "U1002", -1, "Memory limit of %zu bytes exceeded", a->limit);
         h = jx_sys_alloc(sizeof(jchunk) + cap);
         h->cap = cap;

@@ -334,6 +334,11 @@ static void test_fuzz_regressions(void **state) {
      * 1e300 never moved, so [1e300..1e300] ran to the time limit */
     check_in("[1e300..1e300]", NULL, "[1e300]");
     check_in("[-1e300..-1e300]", NULL, "[-1e300]");
+    /* {7,2} asked for max - min + 1 < 0 copies: a size_t near SIZE_MAX that
+     * wrapped round in the arena (negative-size memset). A syntax error now,
+     * as in JavaScript */
+    check_err("$match('aaa', /a{7,2}/)", NULL, "S0303", HS_JSONATA_EINVAL);
+    check("$match('aaaa', /a{2,3}/).match", "'aaa'");
 }
 
 int main(void) {
