@@ -1,4 +1,4 @@
-/* src/api/api.h — the REST API under /v1 (DESIGN.md §2–3), plus /health.
+/* src/api/api.h — the REST API under /v1 (docs/api.md), plus /health.
  *
  * hs_api_handle is the HTTP server's handler. It routes on the loop thread:
  * /health and ingest are answered from the loop (ingest asynchronously, after

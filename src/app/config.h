@@ -1,6 +1,6 @@
 /* src/app/config.h — command line and environment of `hookstream serve`.
  *
- * Every option has an environment twin (DESIGN.md §7); the command line wins.
+ * Every option has an environment twin (docs/operations.md); the command line wins.
  * Parsing never exits: it returns an error message for main to print.
  */
 #ifndef HS_CONFIG_H

@@ -1,4 +1,4 @@
-/* src/core/circuit.h — the circuit breaker of one destination (DESIGN.md §4).
+/* src/core/circuit.h — the circuit breaker of one destination (docs/scheduler.md).
  *
  *   closed    --threshold consecutive failures-->  open (cooldown starts)
  *   open      --cooldown over-->                   half_open (one probe)

@@ -1,5 +1,5 @@
 /* src/core/resource.h — validation and rendering of sources, destinations and
- * connections (DESIGN.md §2–3).
+ * connections (docs/api.md).
  *
  * A "doc" is the normalized JSON object stored for a resource: aliases
  * resolved (provider_config -> config, sqs -> aws_sqs, retry_max_attempts ->

@@ -1,4 +1,4 @@
-/* src/core/retry.h — when a failed delivery is tried again (DESIGN.md §4).
+/* src/core/retry.h — when a failed delivery is tried again (docs/scheduler.md).
  *
  * Attempt 1 is immediate. Retry k (k = 1..max_retries) waits
  *   exponential: intervals[min(k-1, n-1)]
@@ -27,7 +27,7 @@ typedef struct hs_retry_policy {
     size_t nintervals;
 } hs_retry_policy;
 
-/* The defaults of DESIGN.md §3: 5 retries, exponential, 30 s .. 1 day. */
+/* The defaults of docs/api.md: 5 retries, exponential, 30 s .. 1 day. */
 void hs_retry_policy_default(hs_retry_policy *p);
 /* From a validated destination's "retry_policy" object; missing members keep
  * their defaults. */

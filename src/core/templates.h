@@ -1,4 +1,4 @@
-/* src/core/templates.h — destination templates (DESIGN.md §6).
+/* src/core/templates.h — destination templates (docs/templates.md).
  *
  * A template is a prefilled http destination for one service (Slack,
  * PagerDuty, ...): URL, method, headers, auth, and a JSONata payload shape

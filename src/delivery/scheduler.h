@@ -55,7 +55,7 @@ void hs_scheduler_on_ingest(hs_ingest *ing, void *ud);
 void hs_scheduler_on_requeued(const hs_delivery *d, size_t n, void *ud);
 void hs_scheduler_on_resource(const hs_resource_event *e, void *ud);
 
-/* GET /v1/destinations/:id/circuit: the object of DESIGN.md §3, or NULL for
+/* GET /v1/destinations/:id/circuit: the object of docs/api.md, or NULL for
  * an unknown destination. */
 json_t *hs_scheduler_circuit_json(hs_scheduler *sc, const char *destination_id);
 /* POST .../circuit/reset: closes the circuit, saves it, and calls cb with the

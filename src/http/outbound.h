@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #define HS_OUT_MAX_HEADERS 64
-#define HS_OUT_RESP_BODY_MAX 4096        /* response body bytes kept (DESIGN.md §3) */
+#define HS_OUT_RESP_BODY_MAX 4096        /* response body bytes kept (docs/api.md) */
 #define HS_OUT_RESP_HEADERS_MAX 16384    /* response header bytes kept */
 #define HS_OUT_RESP_DRAIN_MAX (1u << 20) /* read and discard at most this much more */
 /* A response whose header lines (every header block: 1xx ones too) add up

@@ -13,7 +13,7 @@
  * its unsent output exceeds HS_HTTP_MAX_PENDING_WRITE, so a client that never
  * reads only stalls itself.
  *
- * Limits (each answered with the JSON error shape of DESIGN.md §2, then the
+ * Limits (each answered with the JSON error shape of docs/api.md, then the
  * connection is closed):
  *   - request line + header block > max_header_bytes (16 KiB)  -> 431
  *   - body > max_body (Content-Length checked up front; chunked counted) -> 413

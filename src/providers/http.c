@@ -1,4 +1,4 @@
-/* src/providers/http.c — plain HTTP(S) webhooks (DESIGN.md §3, §4, §5). */
+/* src/providers/http.c — plain HTTP(S) webhooks (docs/api.md, docs/scheduler.md). */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>

@@ -84,7 +84,7 @@ int hs_provider_classify_2xx(const hs_out_resp *resp, hs_error *err);
 
 /* By canonical name or alias; NULL when unknown. */
 const hs_provider *hs_provider_find(const char *type_or_alias);
-/* All providers, NULL-terminated, in DESIGN.md §5 order. */
+/* All providers, NULL-terminated, in the order docs/api.md lists the types. */
 const hs_provider *const *hs_provider_all(void);
 
 /* The table entries, one per provider_<family>.c. */

@@ -1,4 +1,4 @@
-/* src/providers/signing.c — outbound webhook signatures (src/providers/signing.h, DESIGN.md §3, §4).
+/* src/providers/signing.c — outbound webhook signatures (src/providers/signing.h, docs/api.md, docs/scheduler.md).
  *
  * HMAC through src/base/digest.h, fed part by part so that "<ts>.<body>" is never
  * assembled in a copy of the body. Bodies are byte

@@ -1,4 +1,4 @@
-/* src/providers/signing.h — outbound webhook signatures (DESIGN.md §3 `signing`, §4).
+/* src/providers/signing.h — outbound webhook signatures (docs/api.md `signing`, docs/scheduler.md).
  *
  * Two schemes:
  *   hookstream         header = prefix + hex(HMAC(secret, payload)), where

@@ -1,4 +1,4 @@
-/* src/rules/filter.h — connection filter rules (DESIGN.md §3 `filter_rules`).
+/* src/rules/filter.h — connection filter rules (docs/api.md `filter_rules`).
  *
  * A connection's filter_rules is an array of rules that must all hold. A rule
  * is {"field", "op", "value"}, or {"any": [rules]}, {"all": [rules]},

@@ -292,7 +292,7 @@ typedef struct hs_circuit_row {
 } hs_circuit_row;
 int hs_store_circuits(hs_store *s, hs_circuit_row **out, size_t *n, hs_error *err);
 
-/* One attempt's outcome (DESIGN.md §3 delivery attempts). Strings are heap,
+/* One attempt's outcome (docs/api.md, Delivery attempts). Strings are heap,
  * owned by the op that holds the record (freed by hs_attempt_op_free). */
 typedef struct hs_attempt_rec {
     char id[HS_ID_MAX]; /* "da_..." */
@@ -364,7 +364,7 @@ int hs_store_event_retry(hs_store *s, const char *event_id, hs_event_retry *out,
  * failed or cancelled). Logs what it changed. */
 int hs_store_settle_orphans(hs_store *s, hs_error *err);
 
-/* Reads for the API, as the JSON objects of DESIGN.md §3 (times ISO 8601). */
+/* Reads for the API, as the JSON objects of docs/api.md (times ISO 8601). */
 typedef struct hs_attempt_query {
     const char *event_id, *destination_id, *connection_id;
     const char *status; /* success | failed | pending (failed with a retry planned) */
