@@ -66,7 +66,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 # src/<subsystem>/ and lib/<library>/ (docs/architecture.md has the layers)
-SRCS      := $(sort $(shell find src lib -name '*.c'))
+SRCS      := $(sort $(shell find src lib -name '*.c' -not -path 'lib/*/tests/*'))
 LIB_SRCS  := $(filter-out src/app/main.c,$(SRCS))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 # unit tests, the store conformance suite and each library's own tests:
