@@ -2,94 +2,22 @@
  * migrations, WAL, the route cache, orphans left in a hand-edited file,
  * and storage failures (a full disk). What every backend must do is in
  * tests/store/test_store_conformance.c. */
-#include <dirent.h>
 #include <pthread.h>
-#include <setjmp.h>
-#include <stdarg.h>
 #include <stdatomic.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
-#include <cmocka.h>
 #include <sqlite3.h>
 
-#include "base/alloc.h"
-#include "base/id.h"
-#include "base/log.h"
-#include "store/store.h"
+#include "../store/fixtures.h"
 #include "store/sqlite/sqlite.h"
-#include "base/timeutil.h"
 
 /* ---- fixture: a fresh database in a temporary directory ---- */
 
-typedef struct fixture {
-    char dir[64];
-    char path[128];
-    hs_store *s;
-    uv_loop_t loop;
-} fixture;
+/* The SQLite file test.db in dir. */
+static void sqlite_path(const char *dir, char *out, size_t cap) { snprintf(out, cap, "%s/test.db", dir); }
 
-static void open_store(fixture *fx) {
-    hs_error err;
-    int rc = hs_store_open(fx->path, &fx->s, &err);
-    if (rc != HS_OK) fail_msg("hs_store_open: %s", err.msg);
-    assert_int_equal(hs_store_attach_loop(fx->s, &fx->loop), HS_OK);
-}
-
-/* Close as the server does: on the loop thread, then let the loop run the
- * close callback that frees the store. */
-static void close_store(fixture *fx) {
-    hs_store_close(fx->s);
-    fx->s = NULL;
-    uv_run(&fx->loop, UV_RUN_DEFAULT);
-}
-
-static void reopen_store(fixture *fx) {
-    close_store(fx);
-    open_store(fx);
-}
-
-static int setup(void **state) {
-    fixture *fx = hs_calloc(1, sizeof *fx);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/hs_store_XXXXXX");
-    if (!mkdtemp(fx->dir)) return -1;
-    snprintf(fx->path, sizeof fx->path, "%s/test.db", fx->dir);
-    uv_loop_init(&fx->loop);
-    open_store(fx);
-    *state = fx;
-    return 0;
-}
-
-static void remove_dir(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *de;
-    char p[512];
-    while ((de = readdir(d))) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
-        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-        unlink(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
-static int teardown(void **state) {
-    fixture *fx = *state;
-    if (fx->s) close_store(fx);
-    assert_int_equal(uv_loop_close(&fx->loop), 0);
-    remove_dir(fx->dir);
-    hs_free(fx);
-    return 0;
-}
+static int setup(void **state) { return fixture_setup(state, sqlite_path); }
 
 /* ---- helpers ---- */
-
-static const char *jstr(const json_t *o, const char *key) { return json_string_value(json_object_get(o, key)); }
 
 /* An integer from the database, read with a connection of our own. */
 static long long query_int(const char *path, const char *sql) {
@@ -121,82 +49,6 @@ static void raw_exec(const char *path, const char *sql) {
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
-}
-
-/* Create a resource of kind from a JSON text (an "id" is added); returns the
- * stored doc. */
-static json_t *create_res(hs_store *s, hs_kind kind, const char *json) {
-    static const char *const prefixes[] = {"src_", "dst_", "conn_"};
-    json_t *doc = json_loads(json, 0, NULL);
-    assert_non_null(doc);
-    char id[HS_ID_MAX];
-    hs_id_new(prefixes[kind], id);
-    json_object_set_new(doc, "id", json_string(id));
-    json_t *out = NULL;
-    hs_error err;
-    int rc = hs_store_resource_create(s, kind, doc, &out, &err);
-    if (rc != HS_OK) fail_msg("create %s: %s (%s)", json, err.msg, err.field);
-    json_decref(doc);
-    return out;
-}
-
-static json_t *create_conn(hs_store *s, const json_t *src, const json_t *dst, bool enabled) {
-    char text[256];
-    snprintf(text, sizeof text, "{\"name\":\"c\",\"source_id\":\"%s\",\"destination_id\":\"%s\",\"enabled\":%s}",
-             jstr(src, "id"), jstr(dst, "id"), enabled ? "true" : "false");
-    return create_res(s, HS_KIND_CONNECTION, text);
-}
-
-typedef struct ingest_result {
-    int done;
-    int status;
-    char event_id[HS_ID_MAX];
-    char source_id[HS_ID_MAX];
-    char event_status[16];
-    size_t ndeliveries;
-    hs_delivery_ref first;
-} ingest_result;
-
-static void on_ingest(hs_ingest *ing, int status) {
-    ingest_result *r = ing->ud;
-    r->done++;
-    r->status = status;
-    assert_int_equal(ing->err.code, status);
-    snprintf(r->event_id, sizeof r->event_id, "%s", ing->event_id);
-    snprintf(r->source_id, sizeof r->source_id, "%s", ing->source_id);
-    snprintf(r->event_status, sizeof r->event_status, "%s", ing->event_status);
-    r->ndeliveries = ing->ndeliveries;
-    if (ing->ndeliveries) r->first = ing->deliveries[0];
-    if (status != HS_OK) {
-        assert_string_equal(ing->event_id, "");
-        assert_int_equal(ing->ndeliveries, 0);
-    }
-    hs_ingest_free(ing);
-}
-
-static hs_ingest *new_ingest(const char *ref, const char *body, size_t body_len, ingest_result *r) {
-    hs_ingest *ing = hs_ingest_new();
-    ing->source_ref = hs_strdup(ref);
-    ing->method = hs_strdup("POST");
-    ing->path = hs_sprintf("/v1/ingest/%s", ref);
-    ing->query = hs_strdup("a=1");
-    ing->headers_json = hs_strdup("{\"content-type\":\"application/json\"}");
-    ing->body = body ? hs_memdup(body, body_len) : NULL;
-    ing->body_len = body ? body_len : 0;
-    ing->source_ip = hs_strdup("127.0.0.1");
-    ing->content_type = hs_strdup("application/json");
-    ing->cb = on_ingest;
-    ing->ud = r;
-    return ing;
-}
-
-/* Ingest one request and run the loop until its callback ran. */
-static int ingest_one(fixture *fx, const char *ref, const char *body, size_t len, ingest_result *r) {
-    memset(r, 0, sizeof *r);
-    assert_int_equal(hs_store_ingest(fx->s, new_ingest(ref, body, len, r)), HS_OK);
-    uv_run(&fx->loop, UV_RUN_DEFAULT);
-    assert_int_equal(r->done, 1);
-    return r->status;
 }
 
 /* ---- open and schema ---- */
@@ -281,13 +133,6 @@ static void test_migrations_and_reopen(void **state) {
 
 /* ---- resources ---- */
 
-static int set_slug_fn(const json_t *current, json_t **updated, void *ud, hs_error *err) {
-    (void)err;
-    *updated = json_deep_copy(current);
-    json_object_set_new(*updated, "slug", json_string(ud));
-    return HS_OK;
-}
-
 /* ---- ingest ---- */
 
 /* ud: "key=json" — sets one field of the doc */
@@ -364,54 +209,7 @@ static void test_route_cache_follows_changes(void **state) {
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) json_decref(all[i]);
 }
 
-/* One source fanned out to two destinations, one enabled connection each. */
-typedef struct fanout {
-    json_t *src, *d1, *d2, *c1, *c2;
-} fanout;
-
-static void fanout_make(fixture *fx, fanout *f) {
-    f->src = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"s\"}");
-    f->d1 = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"d1\"}");
-    f->d2 = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"d2\"}");
-    f->c1 = create_conn(fx->s, f->src, f->d1, true);
-    f->c2 = create_conn(fx->s, f->src, f->d2, true);
-}
-
-static void fanout_free(fanout *f) {
-    json_t *all[] = {f->src, f->d1, f->d2, f->c1, f->c2};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) json_decref(all[i]);
-}
-
 /* ---- the life of a delivery whose destination is deleted ---- */
-
-static void on_attempt(hs_attempt_op *op, int status) {
-    int *done = op->ud;
-    *done = status == HS_OK ? 1 : -1;
-    hs_attempt_op_free(op);
-}
-
-/* Record the one attempt of delivery d: delivered, or dead-lettered. */
-static void record_attempt(fixture *fx, const hs_delivery_ref *d, const char *event_id, bool success) {
-    hs_attempt_op *op = hs_attempt_op_new();
-    op->has_attempt = true;
-    hs_attempt_rec *a = &op->a;
-    hs_id_new("da_", a->id);
-    hs_id_copy(a->delivery_id, d->id);
-    hs_id_copy(a->event_id, event_id);
-    hs_id_copy(a->destination_id, d->destination_id);
-    hs_id_copy(a->connection_id, d->connection_id);
-    a->attempt_number = 1;
-    a->success = success;
-    a->is_dlq = !success;
-    a->created_at = a->dlq_at = hs_now_ms();
-    if (!success) a->error = hs_strdup("HTTP 500");
-    int done = 0;
-    op->cb = on_attempt;
-    op->ud = &done;
-    assert_int_equal(hs_store_attempt_commit(fx->s, op), HS_OK);
-    uv_run(&fx->loop, UV_RUN_DEFAULT);
-    assert_int_equal(done, 1);
-}
 
 /* The event's status and its open count, read with a connection of ours. */
 static char *event_status(fixture *fx, const char *event_id) {
@@ -424,32 +222,6 @@ static void expect_event(fixture *fx, const char *event_id, const char *status_o
     char *got = event_status(fx, event_id);
     assert_string_equal(got, status_open);
     hs_free(got);
-}
-
-/* One ingest through the fan-out; its two deliveries, d1's first. */
-static void fanout_ingest(fixture *fx, const fanout *f, char *event_id, hs_delivery_ref dl[2]) {
-    hs_error err;
-    ingest_result r;
-    assert_int_equal(ingest_one(fx, jstr(f->src, "id"), "{}", 2, &r), HS_OK);
-    assert_int_equal(r.ndeliveries, 2);
-    hs_id_copy(event_id, r.event_id);
-    hs_delivery *got;
-    size_t n;
-    assert_int_equal(hs_store_event_deliveries(fx->s, event_id, &got, &n, &err), HS_OK);
-    assert_int_equal(n, 2);
-    for (size_t i = 0; i < n; i++) {
-        size_t k = strcmp(got[i].destination_id, jstr(f->d1, "id")) == 0 ? 0 : 1;
-        hs_id_copy(dl[k].id, got[i].id);
-        hs_id_copy(dl[k].destination_id, got[i].destination_id);
-        hs_id_copy(dl[k].connection_id, got[i].connection_id);
-    }
-    hs_free(got);
-}
-
-static void delete_d2(fixture *fx, const fanout *f) {
-    hs_error err;
-    assert_int_equal(hs_store_resource_delete(fx->s, HS_KIND_CONNECTION, jstr(f->c2, "id"), &err), HS_OK);
-    assert_int_equal(hs_store_resource_delete(fx->s, HS_KIND_DESTINATION, jstr(f->d2, "id"), &err), HS_OK);
 }
 
 /* At start: a pending delivery whose destination is gone (left by a retry
@@ -548,32 +320,6 @@ static void test_migration_pending_index(void **state) {
     for (size_t i = 0; i < n; i++) assert_string_equal(dl[i].destination_id, jstr(d1, "id"));
     hs_free(dl);
     fanout_free(&f);
-}
-
-typedef struct counter {
-    int done, ok, notfound, other;
-    size_t deliveries;
-} counter;
-
-static void on_count(hs_ingest *ing, int status) {
-    counter *c = ing->ud;
-    c->done++;
-    if (status == HS_OK) {
-        c->ok++;
-        c->deliveries += ing->ndeliveries;
-    } else if (status == HS_ERR_NOTFOUND) {
-        c->notfound++;
-    } else {
-        c->other++;
-    }
-    hs_ingest_free(ing);
-}
-
-static hs_ingest *counted_ingest(const char *ref, counter *c) {
-    hs_ingest *ing = new_ingest(ref, "{\"n\":1}", 7, NULL);
-    ing->cb = on_count;
-    ing->ud = c;
-    return ing;
 }
 
 /* ---- storage failure: a VFS whose writes fail like a full disk ---- */
@@ -724,13 +470,6 @@ static void test_disk_full(void **state) {
     json_decref(src);
     json_decref(dst);
     json_decref(conn);
-}
-
-static int group_setup(void **state) {
-    (void)state;
-    hs_alloc_init_json();
-    hs_log_set_level(HS_LOG_OFF);
-    return 0;
 }
 
 int main(void) {
