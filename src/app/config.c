@@ -47,6 +47,13 @@ const char hs_usage_serve[] = "Usage: hookstream serve [options]\n"
                               "  --shutdown-timeout MS   on SIGTERM/SIGINT, wait at most this long for\n"
                               "                          in-flight requests [HOOKSTREAM_SHUTDOWN_TIMEOUT_MS,\n"
                               "                          default 10000]\n"
+                              "  --delivery-window N     pending deliveries of one destination the scheduler\n"
+                              "                          keeps in memory (the rest wait in the database);\n"
+                              "                          1 to 65536 [HOOKSTREAM_DELIVERY_WINDOW, default 256]\n"
+                              "  --retention DURATION    keep settled events this long, then delete them;\n"
+                              "                          a whole number with a unit s, m, h or d (90s, 15m,\n"
+                              "                          12h, 30d), at least 60s; 0 or off keeps them forever\n"
+                              "                          [HOOKSTREAM_RETENTION, default 30d]\n"
                               "\n"
                               "Secrets at rest (every stored secret is AES-256-GCM encrypted under one key):\n"
                               "  --secret-key-file PATH  the key file: 64 hex digits or the base64 of 32\n"
@@ -123,6 +130,25 @@ bool hs_parse_size(const char *s, size_t *out) {
     return true;
 }
 
+bool hs_parse_duration(const char *s, uint64_t *ms) {
+    if (!s || !isdigit((unsigned char)*s)) return false;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || !end[0] || end[1]) return false;
+    unsigned long long unit;
+    switch (*end) {
+    case 's': unit = 1000ULL; break;
+    case 'm': unit = 60000ULL; break;
+    case 'h': unit = 3600000ULL; break;
+    case 'd': unit = 86400000ULL; break;
+    default: return false;
+    }
+    if (v > UINT64_MAX / unit) return false;
+    *ms = (uint64_t)(v * unit);
+    return true;
+}
+
 bool hs_parse_listen(const char *s, char *host, size_t hostlen, int *port) {
     if (!s) return false;
     const char *colon;
@@ -172,15 +198,15 @@ static bool parse_range(const char *s, uint64_t lo, uint64_t hi, uint64_t *out) 
 
 static bool parse_ms(const char *s, uint64_t *out) { return parse_range(s, 1, 86400000ULL, out); }
 
-/* The --ws-* values: sizes take the k / M suffixes of --max-body, counts
- * and milliseconds plain digits; the message names the option, the range
- * and what was given, like every other option's. */
-typedef enum { WS_BYTES, WS_COUNT, WS_MS } ws_kind;
+/* The --ws-* values and --delivery-window: sizes take the k / M suffixes
+ * of --max-body, counts and milliseconds plain digits; the message names
+ * the option, the range and what was given, like every other option's. */
+typedef enum { VAL_BYTES, VAL_COUNT, VAL_MS } value_kind;
 
-static int ws_value(const char *v, const char *from, ws_kind kind, uint64_t lo, uint64_t hi, uint64_t *out, char *err,
-                    size_t errlen) {
+static int ranged_value(const char *v, const char *from, value_kind kind, uint64_t lo, uint64_t hi, uint64_t *out,
+                        char *err, size_t errlen) {
     bool ok;
-    if (kind == WS_BYTES) {
+    if (kind == VAL_BYTES) {
         size_t n = 0;
         ok = hs_parse_size(v, &n) && n >= lo && n <= hi;
         *out = n;
@@ -188,12 +214,37 @@ static int ws_value(const char *v, const char *from, ws_kind kind, uint64_t lo, 
         ok = parse_range(v, lo, hi, out);
     }
     if (ok) return 0;
-    static const char *const what[] = {[WS_BYTES] = "a size in bytes (suffixes k, M allowed)",
-                                       [WS_COUNT] = "a whole number",
-                                       [WS_MS] = "milliseconds"};
+    static const char *const what[] = {[VAL_BYTES] = "a size in bytes (suffixes k, M allowed)",
+                                       [VAL_COUNT] = "a whole number",
+                                       [VAL_MS] = "milliseconds"};
     snprintf(err, errlen, "%s: expected %s from %llu to %llu, got \"%s\"", from, what[kind], (unsigned long long)lo,
              (unsigned long long)hi, v);
     return -1;
+}
+
+/* --retention: "off" or "0" (kept forever), else a duration of at least
+ * a minute and at most HS_RETENTION_MAX_MS. */
+static int retention_value(const char *v, const char *from, uint64_t *out, char *err, size_t errlen) {
+    if (strcmp(v, "off") == 0 || strcmp(v, "0") == 0) {
+        *out = 0;
+        return 0;
+    }
+    uint64_t ms;
+    if (!hs_parse_duration(v, &ms)) {
+        snprintf(err, errlen,
+                 "%s: expected a whole number with a unit s, m, h or d (e.g. 90s, 12h, 30d), or 0 / off to keep "
+                 "events forever, got \"%s\"",
+                 from, v);
+        return -1;
+    }
+    if (ms < HS_RETENTION_MIN_MS || ms > HS_RETENTION_MAX_MS) {
+        snprintf(err, errlen,
+                 "%s: expected at least 60s and at most 36500d (or 0 / off to keep events forever), got \"%s\"", from,
+                 v);
+        return -1;
+    }
+    *out = ms;
+    return 0;
 }
 
 static bool truthy(const char *v) {
@@ -209,6 +260,8 @@ typedef enum {
     OPT_REQ_TO,
     OPT_IDLE_TO,
     OPT_SHUT_TO,
+    OPT_DELIVERY_WINDOW,
+    OPT_RETENTION,
     OPT_WS_MESSAGE,
     OPT_WS_QUEUE,
     OPT_WS_CONNS,
@@ -232,6 +285,8 @@ static const struct {
     [OPT_REQ_TO] = {"--request-timeout", "HOOKSTREAM_REQUEST_TIMEOUT_MS"},
     [OPT_IDLE_TO] = {"--idle-timeout", "HOOKSTREAM_IDLE_TIMEOUT_MS"},
     [OPT_SHUT_TO] = {"--shutdown-timeout", "HOOKSTREAM_SHUTDOWN_TIMEOUT_MS"},
+    [OPT_DELIVERY_WINDOW] = {"--delivery-window", "HOOKSTREAM_DELIVERY_WINDOW"},
+    [OPT_RETENTION] = {"--retention", "HOOKSTREAM_RETENTION"},
     /* the flag drops the unit its metavar shows, as --request-timeout MS
      * does for HOOKSTREAM_REQUEST_TIMEOUT_MS */
     [OPT_WS_MESSAGE] = {"--ws-max-message", "HOOKSTREAM_WS_MAX_MESSAGE"},
@@ -251,31 +306,31 @@ static int apply_ws(hs_ws_config *ws, opt_id id, const char *v, const char *from
     uint64_t n;
     switch (id) {
     case OPT_WS_MESSAGE:
-        if (ws_value(v, from, WS_BYTES, HS_WS_MAX_MESSAGE_MIN, HS_WS_MAX_MESSAGE_MAX, &n, err, errlen)) return -1;
+        if (ranged_value(v, from, VAL_BYTES, HS_WS_MAX_MESSAGE_MIN, HS_WS_MAX_MESSAGE_MAX, &n, err, errlen)) return -1;
         ws->max_message = (size_t)n;
         return 0;
     case OPT_WS_QUEUE:
-        if (ws_value(v, from, WS_BYTES, HS_WS_MAX_QUEUE_MIN, HS_WS_MAX_QUEUE_MAX, &n, err, errlen)) return -1;
+        if (ranged_value(v, from, VAL_BYTES, HS_WS_MAX_QUEUE_MIN, HS_WS_MAX_QUEUE_MAX, &n, err, errlen)) return -1;
         ws->max_queue_bytes = (size_t)n;
         return 0;
     case OPT_WS_CONNS:
-        if (ws_value(v, from, WS_COUNT, 1, HS_WS_MAX_CONNECTIONS_MAX, &n, err, errlen)) return -1;
+        if (ranged_value(v, from, VAL_COUNT, 1, HS_WS_MAX_CONNECTIONS_MAX, &n, err, errlen)) return -1;
         ws->max_connections = (int)n;
         return 0;
     case OPT_WS_SUBS:
-        if (ws_value(v, from, WS_COUNT, 1, HS_WS_MAX_SUBSCRIPTIONS_MAX, &n, err, errlen)) return -1;
+        if (ranged_value(v, from, VAL_COUNT, 1, HS_WS_MAX_SUBSCRIPTIONS_MAX, &n, err, errlen)) return -1;
         ws->max_subscriptions = (int)n;
         return 0;
     case OPT_WS_PING:
-        if (ws_value(v, from, WS_MS, HS_WS_PING_INTERVAL_MIN, HS_WS_PING_INTERVAL_MAX, &n, err, errlen)) return -1;
+        if (ranged_value(v, from, VAL_MS, HS_WS_PING_INTERVAL_MIN, HS_WS_PING_INTERVAL_MAX, &n, err, errlen)) return -1;
         ws->ping_interval_ms = n;
         return 0;
     case OPT_WS_CLOSE:
-        if (ws_value(v, from, WS_MS, HS_WS_CLOSE_TIMEOUT_MIN, HS_WS_CLOSE_TIMEOUT_MAX, &n, err, errlen)) return -1;
+        if (ranged_value(v, from, VAL_MS, HS_WS_CLOSE_TIMEOUT_MIN, HS_WS_CLOSE_TIMEOUT_MAX, &n, err, errlen)) return -1;
         ws->close_timeout_ms = n;
         return 0;
     case OPT_WS_SNDBUF:
-        if (ws_value(v, from, WS_BYTES, HS_WS_SEND_BUFFER_MIN, HS_WS_SEND_BUFFER_MAX, &n, err, errlen)) return -1;
+        if (ranged_value(v, from, VAL_BYTES, HS_WS_SEND_BUFFER_MIN, HS_WS_SEND_BUFFER_MAX, &n, err, errlen)) return -1;
         ws->send_buffer_bytes = (int)n;
         return 0;
     default: return -1;
@@ -343,6 +398,14 @@ static int apply(hs_config *cfg, opt_id id, const char *v, const char *from, cha
         }
         return 0;
     }
+    case OPT_DELIVERY_WINDOW: {
+        uint64_t n;
+        if (ranged_value(v, from, VAL_COUNT, HS_DELIVERY_WINDOW_MIN, HS_DELIVERY_WINDOW_MAX, &n, err, errlen))
+            return -1;
+        cfg->delivery_window = (int)n;
+        return 0;
+    }
+    case OPT_RETENTION: return retention_value(v, from, &cfg->retention_ms, err, errlen);
     case OPT_WS_MESSAGE:
     case OPT_WS_QUEUE:
     case OPT_WS_CONNS:
@@ -364,6 +427,8 @@ static void defaults(hs_config *cfg) {
     cfg->request_timeout_ms = 30000;
     cfg->idle_timeout_ms = 60000;
     cfg->shutdown_timeout_ms = 10000;
+    cfg->delivery_window = HS_DELIVERY_WINDOW_DEFAULT;
+    cfg->retention_ms = HS_RETENTION_DEFAULT_MS;
     hs_ws_config_defaults(&cfg->ws);
 }
 

@@ -14,6 +14,15 @@
 
 #define HS_MAX_BODY_LIMIT (64u << 20)
 
+/* --delivery-window: a destination's pending deliveries held in memory */
+#define HS_DELIVERY_WINDOW_DEFAULT 256
+#define HS_DELIVERY_WINDOW_MIN 1
+#define HS_DELIVERY_WINDOW_MAX 65536
+/* --retention: how long settled events are kept; 0 = forever */
+#define HS_RETENTION_DEFAULT_MS (30ULL * 86400000ULL)
+#define HS_RETENTION_MIN_MS 60000ULL
+#define HS_RETENTION_MAX_MS (36500ULL * 86400000ULL) /* 100 years: now - retention never wraps */
+
 typedef struct hs_config {
     char listen_host[64];
     int listen_port;
@@ -30,7 +39,9 @@ typedef struct hs_config {
     uint64_t request_timeout_ms;
     uint64_t idle_timeout_ms;
     uint64_t shutdown_timeout_ms;
-    hs_ws_config ws; /* GET /v1/ws limits (--ws-*), handed to the hub as is */
+    int delivery_window;   /* pending deliveries per destination in memory */
+    uint64_t retention_ms; /* settled events older than this go; 0: kept forever */
+    hs_ws_config ws;       /* GET /v1/ws limits (--ws-*), handed to the hub as is */
 } hs_config;
 
 typedef enum {
@@ -49,6 +60,9 @@ void hs_config_free(hs_config *cfg);
 
 /* "1048576", "512k", "1M", "1MiB" -> bytes. */
 bool hs_parse_size(const char *s, size_t *out);
+/* "90s", "15m", "12h", "30d" -> milliseconds: digits and one unit, s, m, h
+ * or d (nothing else; false on overflow). */
+bool hs_parse_duration(const char *s, uint64_t *ms);
 /* "127.0.0.1:8080", "[::1]:8080" -> host + port (0..65535). */
 bool hs_parse_listen(const char *s, char *host, size_t hostlen, int *port);
 

@@ -252,6 +252,26 @@ static void test_config_parsers(void **state) {
     assert_false(hs_parse_size("4G", &n));
     assert_false(hs_parse_size("-1", &n));
     assert_false(hs_parse_size("", &n));
+    uint64_t d;
+    assert_true(hs_parse_duration("90s", &d) && d == 90000);
+    assert_true(hs_parse_duration("15m", &d) && d == 900000);
+    assert_true(hs_parse_duration("12h", &d) && d == 43200000);
+    assert_true(hs_parse_duration("30d", &d) && d == 2592000000ULL);
+    assert_true(hs_parse_duration("0s", &d) && d == 0);
+    d = 7;
+    assert_false(hs_parse_duration("90", &d)); /* a unit is required */
+    assert_false(hs_parse_duration("1.5h", &d));
+    assert_false(hs_parse_duration("-1s", &d));
+    assert_false(hs_parse_duration(" 1s", &d));
+    assert_false(hs_parse_duration("1S", &d)); /* units are lower case */
+    assert_false(hs_parse_duration("1w", &d));
+    assert_false(hs_parse_duration("1ms", &d));
+    assert_false(hs_parse_duration("12hx", &d));
+    assert_false(hs_parse_duration("off", &d));
+    assert_false(hs_parse_duration("", &d));
+    assert_false(hs_parse_duration("213503982334601d", &d)); /* past 2^64 ms */
+    assert_false(hs_parse_duration("99999999999999999999999s", &d));
+    assert_int_equal(d, 7); /* untouched by a refusal */
     char host[64];
     int port;
     assert_true(hs_parse_listen("127.0.0.1:8080", host, sizeof host, &port));
@@ -300,6 +320,94 @@ static void test_config_cli(void **state) {
     unsetenv("HOOKSTREAM_LISTEN");
 }
 
+/* --delivery-window and --retention, with their environment twins */
+static void test_config_window_retention(void **state) {
+    (void)state;
+    hs_config cfg;
+    hs_command cmd;
+    char err[256];
+    char *none[] = {"hookstream", "serve", NULL};
+    assert_int_equal(hs_config_parse(2, none, &cmd, &cfg, err, sizeof err), 0);
+    assert_int_equal(cfg.delivery_window, 256);
+    assert_int_equal(cfg.retention_ms, 30ULL * 24 * 3600 * 1000);
+    hs_config_free(&cfg);
+
+    static const struct {
+        char *window, *retention;
+        int want_window;
+        uint64_t want_ms;
+    } good[] = {
+        {"1", "60s", 1, 60000},  {"65536", "1m", 65536, 60000}, {"64", "90s", 64, 90000},
+        {"8", "15m", 8, 900000}, {"300", "12h", 300, 43200000}, {"256", "30d", 256, 2592000000ULL},
+        {"16", "0", 16, 0},      {"32", "off", 32, 0},          {"2", "36500d", 2, 3153600000000ULL},
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        char *argv[] = {"hookstream",      "serve", "--delivery-window", good[i].window, "--retention",
+                        good[i].retention, NULL};
+        assert_int_equal(hs_config_parse(6, argv, &cmd, &cfg, err, sizeof err), 0);
+        assert_int_equal(cmd, HS_CMD_SERVE);
+        assert_int_equal(cfg.delivery_window, good[i].want_window);
+        assert_int_equal(cfg.retention_ms, good[i].want_ms);
+        hs_config_free(&cfg);
+    }
+    char *eq[] = {"hookstream", "serve", "--delivery-window=77", "--retention=2h", NULL};
+    assert_int_equal(hs_config_parse(4, eq, &cmd, &cfg, err, sizeof err), 0);
+    assert_int_equal(cfg.delivery_window, 77);
+    assert_int_equal(cfg.retention_ms, 7200000);
+    hs_config_free(&cfg);
+
+    /* refused, with a message naming the option and the value */
+    static char *const bad[][2] = {
+        {"--delivery-window", "0"},  {"--delivery-window", "65537"},
+        {"--delivery-window", "-1"}, {"--delivery-window", "1k"},
+        {"--delivery-window", ""},   {"--delivery-window", "many"},
+        {"--retention", "59s"},      {"--retention", "0s"},
+        {"--retention", "0d"},       {"--retention", "90"},
+        {"--retention", "1w"},       {"--retention", "12H"},
+        {"--retention", "1.5h"},     {"--retention", "-1d"},
+        {"--retention", "36501d"},   {"--retention", "OFF"},
+        {"--retention", ""},         {"--retention", "99999999999999999999d"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *argv[] = {"hookstream", "serve", bad[i][0], bad[i][1], NULL};
+        err[0] = '\0';
+        assert_int_equal(hs_config_parse(4, argv, &cmd, &cfg, err, sizeof err), -1);
+        assert_non_null(strstr(err, bad[i][0]));
+        char got[64];
+        snprintf(got, sizeof got, "got \"%s\"", bad[i][1]);
+        assert_non_null(strstr(err, got));
+        hs_config_free(&cfg);
+    }
+    char *short_r[] = {"hookstream", "serve", "--retention", "30s", NULL};
+    assert_int_equal(hs_config_parse(4, short_r, &cmd, &cfg, err, sizeof err), -1);
+    assert_non_null(strstr(err, "at least 60s"));
+    hs_config_free(&cfg);
+
+    /* the environment twins; the command line wins over them */
+    setenv("HOOKSTREAM_DELIVERY_WINDOW", "4096", 1);
+    setenv("HOOKSTREAM_RETENTION", "off", 1);
+    assert_int_equal(hs_config_parse(2, none, &cmd, &cfg, err, sizeof err), 0);
+    assert_int_equal(cfg.delivery_window, 4096);
+    assert_int_equal(cfg.retention_ms, 0);
+    hs_config_free(&cfg);
+    char *over[] = {"hookstream", "serve", "--delivery-window", "3", "--retention", "7d", NULL};
+    assert_int_equal(hs_config_parse(6, over, &cmd, &cfg, err, sizeof err), 0);
+    assert_int_equal(cfg.delivery_window, 3);
+    assert_int_equal(cfg.retention_ms, 7ULL * 86400000);
+    hs_config_free(&cfg);
+    /* a bad value in the environment is refused, naming the variable */
+    setenv("HOOKSTREAM_RETENTION", "10s", 1);
+    assert_int_equal(hs_config_parse(2, none, &cmd, &cfg, err, sizeof err), -1);
+    assert_non_null(strstr(err, "HOOKSTREAM_RETENTION"));
+    hs_config_free(&cfg);
+    unsetenv("HOOKSTREAM_RETENTION");
+    setenv("HOOKSTREAM_DELIVERY_WINDOW", "0", 1);
+    assert_int_equal(hs_config_parse(2, none, &cmd, &cfg, err, sizeof err), -1);
+    assert_non_null(strstr(err, "HOOKSTREAM_DELIVERY_WINDOW"));
+    hs_config_free(&cfg);
+    unsetenv("HOOKSTREAM_DELIVERY_WINDOW");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_id_format_and_order),
@@ -315,6 +423,7 @@ int main(void) {
         cmocka_unit_test(test_time),
         cmocka_unit_test(test_config_parsers),
         cmocka_unit_test(test_config_cli),
+        cmocka_unit_test(test_config_window_retention),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
