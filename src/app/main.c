@@ -296,8 +296,8 @@ static int serve(server *s) {
 
     s->loop = uv_default_loop();
     hs_store_attach_loop(s->store, s->loop);
-    if (hs_scheduler_new(s->loop, s->store, &s->sched, &err)) {
-        fprintf(stderr, "hookstream: cannot load pending deliveries: %s\n", err.msg);
+    if (hs_scheduler_new(s->loop, s->store, (size_t)s->cfg.delivery_window, &s->sched, &err)) {
+        fprintf(stderr, "hookstream: cannot load the destinations' queues: %s\n", err.msg);
         hs_scheduler_stop(s->sched, after_scheduler_stop, s);
         uv_run(s->loop, UV_RUN_DEFAULT);
         hs_scheduler_free(s->sched);

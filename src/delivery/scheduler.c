@@ -1,10 +1,15 @@
 /* src/delivery/scheduler.c — the DeliveryScheduler (see src/delivery/scheduler.h for the contract).
  *
- * Per destination: a heap of waiting deliveries, a count of deliveries in
- * flight, a circuit breaker, one timer. pump() is the only place that sends:
- * it takes deliveries off the heap while there is a free slot, the head is
- * due and the circuit lets it through, and otherwise arms the timer for the
- * moment that changes. A delivery then goes through three steps:
+ * Per destination: a window of its next deliveries (a heap), a count of
+ * deliveries in flight, a circuit breaker, one timer. The queue itself is
+ * in the store (docs/scheduler.md): the window is filled from it by bounded
+ * reads on the threadpool (fill), as it drains; a new delivery goes
+ * straight into the window only while nothing older waits in the store.
+ * pump() is the only place that sends: it takes deliveries off the heap
+ * while there is a free slot, the head is due and the circuit lets it
+ * through, starts a fill when the window runs low, and otherwise arms the
+ * timer for the moment that changes. A delivery then goes through three
+ * steps:
  *
  *   1. threadpool: read the event from the store, let the provider build the
  *      request (signing included) and the masked copy of its headers;
@@ -32,6 +37,8 @@
 
 #define STORE_RETRY_MS 5000        /* an outcome the store could not record is retried after this */
 #define PAYLOAD_BUDGET (64u << 20) /* event bodies kept in memory for first attempts */
+#define ITEMS_BUDGET 262144        /* deliveries in all windows together, beyond which fills shrink... */
+#define ITEMS_FLOOR 16             /* ...but a destination may always hold this many */
 
 /* An ingested event's content, shared by its deliveries for their first
  * attempt so that it need not be read back from the store. */
@@ -61,7 +68,7 @@ typedef struct item {
     char connection_id[HS_ID_MAX];
     int attempts;      /* made so far */
     uint64_t ready_at; /* ms */
-    uint64_t seq;      /* arrival order */
+    uint64_t seq;      /* the store's: arrival order */
     payload *pl;       /* NULL: read the event from the store */
 } item;
 
@@ -83,22 +90,32 @@ typedef struct dest {
     int max_conc;
     hs_retry_policy retry;
     hs_circuit circuit;
-    heap_entry *heap;
+    heap_entry *heap; /* the window */
     size_t n, cap;
-    int in_flight; /* slots taken */
-    int jobs;      /* jobs that still refer to this destination */
+    int in_flight;        /* slots taken */
+    int jobs;             /* jobs and fills that still refer to this destination */
+    struct job *job_list; /* jobs not yet over: their deliveries are still pending in the store */
     bool removed;
     struct ctf *tf; /* the payload shape (a template's), or NULL */
     uv_timer_t timer;
+    /* the queue in the store (docs/scheduler.md) */
+    uint64_t pending;   /* deliveries pending in the store, those in flight included */
+    uint64_t cursor;    /* the highest seq taken into the window since the last reset */
+    bool more;          /* the store may hold pending deliveries past cursor */
+    bool loading;       /* a fill is out */
+    bool load_again;    /* work arrived while it was: read once more */
+    uint64_t gen;       /* bumped by a reset: a fill of an older generation is void */
+    uint64_t retry_due; /* best effort: when the earliest retry waiting in the store is due (0: none) */
 } dest;
 
 struct hs_scheduler {
     uv_loop_t *loop;
     hs_store *store;
     hs_http_client *http;
-    hs_idmap dests; /* id -> dest */
-    hs_idmap conns; /* connection id -> ctf, for connections with a transform */
-    uint64_t next_seq;
+    hs_idmap dests;       /* id -> dest */
+    hs_idmap conns;       /* connection id -> ctf, for connections with a transform */
+    size_t window;        /* deliveries a destination holds in memory at most */
+    size_t items;         /* held in all windows */
     size_t payload_bytes; /* held by payloads, against PAYLOAD_BUDGET */
     bool stopping;
     int jobs; /* in flight anywhere: threadpool, transfer or commit */
@@ -113,6 +130,9 @@ typedef struct job {
     uv_work_t work;
     hs_scheduler *sc;
     dest *d;
+    struct job *next, *prev; /* d->job_list */
+    uint64_t seq;            /* its delivery's, while the job lasts */
+    bool terminal;           /* the outcome takes the delivery out of pending */
     item *it;
     json_t *doc;
     ctf *tf;  /* the connection's transform, or NULL */
@@ -172,6 +192,7 @@ static heap_entry entry_of(const dest *d, item *it) {
 }
 
 static void heap_push(dest *d, item *it) {
+    d->sc->items++;
     if (d->n == d->cap) {
         d->cap = d->cap ? d->cap * 2 : 16;
         d->heap = hs_realloc(d->heap, d->cap * sizeof *d->heap);
@@ -181,16 +202,11 @@ static void heap_push(dest *d, item *it) {
 }
 
 static item *heap_pop(dest *d) {
+    d->sc->items--;
     item *top = d->heap[0].it;
     d->heap[0] = d->heap[--d->n];
     if (d->n) sift_down(d, 0);
     return top;
-}
-
-/* The ordering changed: new keys, then heapify. */
-static void heap_rebuild(dest *d) {
-    for (size_t i = 0; i < d->n; i++) d->heap[i] = entry_of(d, d->heap[i].it);
-    for (size_t i = d->n / 2 + 1; i-- > 0;) sift_down(d, i);
 }
 
 /* ---- payloads and items ---- */
@@ -233,6 +249,8 @@ static ctf *ctf_from(const json_t *doc, const char *id) {
     return t;
 }
 
+static void dest_reset(dest *d);
+
 static void dest_configure(dest *d, const json_t *doc) {
     ctf_unref(d->tf);
     d->tf = ctf_from(doc, d->id);
@@ -241,7 +259,6 @@ static void dest_configure(dest *d, const json_t *doc) {
     json_decref(old);
     d->prov = hs_provider_find(json_string_value(json_object_get(doc, "type")));
     const char *status = json_string_value(json_object_get(doc, "status"));
-    d->paused = status && strcmp(status, "active") != 0;
     const char *ordering = json_string_value(json_object_get(doc, "ordering"));
     bool strict = ordering && strcmp(ordering, "strict") == 0;
     json_int_t mc = json_integer_value(json_object_get(doc, "max_concurrency"));
@@ -254,9 +271,13 @@ static void dest_configure(dest *d, const json_t *doc) {
     d->circuit.enabled = en ? json_is_true(en) : true;
     d->circuit.threshold = th > 0 ? (int)th : 5;
     d->circuit.cooldown_ms = cd > 0 ? (uint64_t)cd : 60000;
-    if (strict != d->strict) {
+    bool was_paused = d->paused;
+    d->paused = status && strcmp(status, "active") != 0;
+    if (strict != d->strict || was_paused != d->paused) {
+        /* the window is read by the ordering (best effort keeps retries in
+         * the store); a paused destination holds none */
         d->strict = strict;
-        heap_rebuild(d);
+        dest_reset(d);
     }
 }
 
@@ -294,7 +315,20 @@ static void dest_release(dest *d) {
 
 static void drop_queue(dest *d) {
     for (size_t i = 0; i < d->n; i++) item_free(d->sc, d->heap[i].it);
+    d->sc->items -= d->n;
     d->n = 0;
+}
+
+/* Forget the window and read the queue again from its start: the store
+ * holds the truth (a delivery requeued behind the cursor, an ordering
+ * changed, a pause). Deliveries in flight stay; a fill that is out is void. */
+static void dest_reset(dest *d) {
+    drop_queue(d);
+    d->cursor = 0;
+    d->more = d->pending > 0;
+    d->retry_due = d->strict || !d->pending ? 0 : 1; /* best effort: look for due retries */
+    d->gen++;
+    d->load_again = false;
 }
 
 /* ---- sending ---- */
@@ -308,23 +342,161 @@ static void arm(dest *d, uint64_t when, uint64_t now) {
     uv_timer_start(&d->timer, on_timer, when > now ? when - now : 0, 0);
 }
 
+static void fill(dest *d, uint64_t now);
+
+static uint64_t earliest(uint64_t a, uint64_t b) { return !a ? b : !b ? a : a < b ? a : b; }
+
 static void pump(dest *d) {
     hs_scheduler *sc = d->sc;
     if (d->removed || d->paused || sc->stopping) return;
     uint64_t now = hs_now_ms();
-    while (d->in_flight < d->max_conc && d->n > 0) {
+    uint64_t wake = 0;
+    for (;;) {
+        /* low water: read the next deliveries while these go out */
+        if (!d->loading && ((d->more && d->n <= sc->window / 2) || (d->retry_due && d->retry_due <= now))) fill(d, now);
+        if (d->in_flight >= d->max_conc || d->n == 0) break;
         item *top = d->heap[0].it;
         if (top->ready_at > now) {
-            arm(d, top->ready_at, now);
-            return;
+            wake = top->ready_at;
+            break;
         }
         if (!hs_circuit_may_send(&d->circuit, now)) {
             /* open: wake at the end of the cooldown; half open: the probe's
              * outcome will pump again */
-            if (d->circuit.state == HS_CIRCUIT_OPEN) arm(d, d->circuit.next_probe_at, now);
-            return;
+            if (d->circuit.state == HS_CIRCUIT_OPEN) wake = d->circuit.next_probe_at;
+            break;
         }
         start(d, heap_pop(d));
+    }
+    if (d->retry_due > now) wake = earliest(wake, d->retry_due);
+    if (wake) arm(d, wake, now);
+}
+
+/* ---- filling the window from the store (threadpool) ---- */
+
+typedef struct fill_job {
+    uv_work_t work;
+    dest *d;
+    hs_store *store;
+    char dest_id[HS_ID_MAX];
+    uint64_t gen, now;
+    bool fresh_only;   /* best effort: the page skips deliveries waiting for a retry */
+    uint64_t after;    /* the page: seq > after ... */
+    size_t page_limit; /* ... at most this many (0: no page) */
+    size_t due_limit;  /* best effort: due retries, at most this many (0: none) */
+    uint64_t *skip;    /* seqs held in memory: not read again */
+    size_t nskip;
+    hs_delivery *rows; /* page_limit + due_limit */
+    size_t n_page, n_due;
+    uint64_t next_due;
+    hs_error err;
+    int rc;
+} fill_job;
+
+static void fill_work(uv_work_t *w) {
+    fill_job *f = w->data;
+    f->rc = HS_OK;
+    if (f->page_limit)
+        f->rc = hs_store_queue_page(f->store, f->dest_id, f->after, f->fresh_only, f->page_limit, f->rows, &f->n_page,
+                                    &f->err);
+    if (f->rc == HS_OK && f->due_limit)
+        f->rc = hs_store_queue_due(f->store, f->dest_id, f->now, f->skip, f->nskip, f->due_limit,
+                                   f->rows + f->page_limit, &f->n_due, &f->next_due, &f->err);
+}
+
+static bool in_flight_seq(const dest *d, uint64_t seq) {
+    for (const job *j = d->job_list; j; j = j->next)
+        if (j->seq == seq) return true;
+    return false;
+}
+
+static void take_row(dest *d, const hs_delivery *r) {
+    if (in_flight_seq(d, r->seq)) return; /* read again while its attempt is out */
+    item *it = hs_calloc(1, sizeof *it);
+    hs_id_copy(it->id, r->id);
+    hs_id_copy(it->event_id, r->event_id);
+    hs_id_copy(it->connection_id, r->connection_id);
+    it->attempts = r->attempts;
+    it->ready_at = r->next_attempt_at;
+    it->seq = r->seq;
+    heap_push(d, it);
+}
+
+static void job_end_fill(dest *d);
+
+static void fill_done(uv_work_t *w, int status) {
+    fill_job *f = w->data;
+    dest *d = f->d;
+    hs_scheduler *sc = d->sc;
+    d->loading = false;
+    bool current = status == 0 && !d->removed && !sc->stopping && f->gen == d->gen;
+    if (current && f->rc != HS_OK) {
+        hs_error_log("scheduler: %s: reading its queue: %s; trying again in %d ms", d->id, f->err.msg, STORE_RETRY_MS);
+        d->retry_due = earliest(d->retry_due, hs_now_ms() + STORE_RETRY_MS);
+        d->more = true;
+    } else if (current) {
+        for (size_t i = 0; i < f->n_page; i++) {
+            take_row(d, &f->rows[i]);
+            if (f->rows[i].seq > d->cursor) d->cursor = f->rows[i].seq;
+        }
+        if (f->page_limit) d->more = f->n_page == f->page_limit || d->load_again;
+        for (size_t i = 0; i < f->n_due; i++) take_row(d, &f->rows[f->page_limit + i]);
+        /* retries parked while this read was out set retry_due already */
+        if (f->due_limit) d->retry_due = earliest(d->retry_due, f->next_due);
+        d->load_again = false;
+    } else if (!d->removed && !sc->stopping) {
+        d->more = d->more || d->pending > 0; /* void (reset meanwhile): read again */
+    }
+    hs_free(f->skip);
+    hs_free(f->rows);
+    hs_free(f);
+    job_end_fill(d);
+    if (!d->removed) pump(d);
+}
+
+/* Read what the window has room for: the next page of the queue and, for
+ * best effort, the retries that are due. */
+static void fill(dest *d, uint64_t now) {
+    hs_scheduler *sc = d->sc;
+    size_t room = d->n < sc->window ? sc->window - d->n : 0;
+    size_t budget = sc->items < ITEMS_BUDGET ? ITEMS_BUDGET - sc->items : 0;
+    if (room > budget) room = budget > ITEMS_FLOOR ? budget : ITEMS_FLOOR;
+    if (room > sc->window) room = sc->window;
+    if (room == 0) return;
+    fill_job *f = hs_calloc(1, sizeof *f);
+    f->work.data = f;
+    f->d = d;
+    f->store = sc->store;
+    snprintf(f->dest_id, sizeof f->dest_id, "%s", d->id);
+    f->gen = d->gen;
+    f->now = now;
+    f->fresh_only = !d->strict;
+    f->after = d->cursor;
+    f->page_limit = d->more ? room : 0;
+    bool due = d->retry_due && d->retry_due <= now;
+    if (due) {
+        /* the page first; due retries share what is left, at least a few */
+        size_t left = room > f->page_limit ? room - f->page_limit : 0;
+        f->due_limit = left ? left : (room < ITEMS_FLOOR ? room : ITEMS_FLOOR);
+        d->retry_due = 0; /* the read says when next; parks meanwhile lower it */
+        /* what memory holds is not read again */
+        f->skip = hs_malloc((d->n + (size_t)d->jobs + 1) * sizeof *f->skip);
+        for (size_t i = 0; i < d->n; i++) f->skip[f->nskip++] = d->heap[i].it->seq;
+        for (const job *j = d->job_list; j; j = j->next) f->skip[f->nskip++] = j->seq;
+    }
+    f->rows = hs_malloc((f->page_limit + f->due_limit + 1) * sizeof *f->rows);
+    d->loading = true;
+    d->jobs++;
+    sc->jobs++;
+    int rc = uv_queue_work(sc->loop, &f->work, fill_work, fill_done);
+    if (rc != 0) {
+        d->loading = false;
+        d->jobs--;
+        sc->jobs--;
+        if (due) d->retry_due = now + STORE_RETRY_MS;
+        hs_free(f->skip);
+        hs_free(f->rows);
+        hs_free(f);
     }
 }
 
@@ -478,9 +650,23 @@ static void release(job *j, bool requeue) {
 static void job_end(job *j) {
     dest *d = j->d;
     hs_scheduler *sc = j->sc;
+    if (j->prev)
+        j->prev->next = j->next;
+    else if (d->job_list == j)
+        d->job_list = j->next;
+    if (j->next) j->next->prev = j->prev;
     sc->jobs--;
     d->jobs--;
     job_free(j);
+    dest_release(d);
+    stop_check(sc);
+}
+
+/* A fill is over. */
+static void job_end_fill(dest *d) {
+    hs_scheduler *sc = d->sc;
+    sc->jobs--;
+    d->jobs--;
     dest_release(d);
     stop_check(sc);
 }
@@ -502,11 +688,15 @@ static hs_circuit_row circuit_row(const dest *d) {
     return r;
 }
 
-/* Apply the outcome to the item and give the slot back. */
+/* Apply the outcome to the item and give the slot back. A retry waits in
+ * the window under strict ordering (it holds back the rest); under best
+ * effort it waits in the store, and retry_due says when to read it back. */
 static void settle(job *j, const hs_attempt_rec *a) {
     j->it->attempts = a->attempt_number;
     j->it->ready_at = a->next_retry_at;
-    release(j, !a->success && !a->is_dlq);
+    bool retry = !a->success && !a->is_dlq;
+    if (retry && !j->d->strict) j->d->retry_due = earliest(j->d->retry_due, a->next_retry_at);
+    release(j, retry && j->d->strict);
 }
 
 /* What the attempt hooks get about a's attempt by j. */
@@ -524,14 +714,18 @@ static void on_committed(hs_attempt_op *op, int status) {
     if (status != HS_OK) {
         hs_error_log("scheduler: recording attempt %d of %s failed: %s", op->a.attempt_number, op->a.delivery_id,
                      op->err.msg);
+        if (j->terminal) j->d->pending++; /* still pending in the store */
         if (j->it) {
             /* still ours: the delivery is pending in the store; try it again
              * a little later (at least once, never lost) */
             j->it->ready_at = hs_now_ms() + STORE_RETRY_MS;
             release(j, true);
+        } else if (!j->d->removed) {
+            /* released early (best effort): the store still has it pending;
+             * read the queue again so that it goes out again */
+            dest_reset(j->d);
+            pump(j->d);
         }
-        /* released early: the store still has it pending, so a restart
-         * sends it again */
     } else if (j->it) {
         settle(j, &op->a);
     }
@@ -541,12 +735,17 @@ static void on_committed(hs_attempt_op *op, int status) {
 
 /* Decide what the attempt means and commit it. resp may be NULL (nothing
  * was sent: the event could not be read or the request built). */
+/* Pending and not in flight: in the window or still in the store. */
+static uint64_t queued(const dest *d) {
+    return d->pending > (uint64_t)d->in_flight ? d->pending - (uint64_t)d->in_flight : 0;
+}
+
 static hs_dest_status dest_status(const dest *d) {
     hs_dest_status st = {.id = d->id,
                          .type = d->prov ? d->prov->type : "http",
                          .circuit = hs_circuit_state_name(d->circuit.state),
                          .consecutive_failures = d->circuit.consecutive_failures,
-                         .queued = d->n,
+                         .queued = queued(d),
                          .in_flight = d->in_flight};
     return st;
 }
@@ -612,6 +811,8 @@ static void conclude(job *j, hs_out_resp *resp, int rc, const char *why) {
             a->dlq_at = now;
         }
     }
+    j->terminal = success || a->is_dlq;
+    if (j->terminal && d->pending) d->pending--;
     hs_log_level lvl = a->is_dlq ? HS_LOG_WARN : HS_LOG_DEBUG; /* a dead letter needs a person */
     if (hs_log_get_level() <= lvl)
         hs_logj(lvl,
@@ -740,6 +941,10 @@ static void start(dest *d, item *it) {
     j->attempt = it->attempts + 1;
     j->now_ms = hs_now_ms();
     hs_error_clear(&j->err);
+    j->seq = it->seq;
+    j->next = d->job_list;
+    if (d->job_list) d->job_list->prev = j;
+    d->job_list = j;
     d->in_flight++;
     d->jobs++;
     sc->jobs++;
@@ -765,17 +970,12 @@ static void start(dest *d, item *it) {
 
 /* ---- adding work ---- */
 
-static item *enqueue(hs_scheduler *sc, dest *d, const char *id, const char *event_id, const char *connection_id,
-                     int attempts, uint64_t ready_at) {
-    item *it = hs_calloc(1, sizeof *it);
-    hs_id_copy(it->id, id);
-    hs_id_copy(it->event_id, event_id);
-    hs_id_copy(it->connection_id, connection_id);
-    it->attempts = attempts;
-    it->ready_at = ready_at;
-    it->seq = sc->next_seq++;
-    heap_push(d, it);
-    return it;
+/* A new delivery goes straight into the window when the window has room
+ * and nothing older waits in the store (nor is being read from it);
+ * otherwise it is left to a fill, in its turn. */
+static bool window_takes(const hs_scheduler *sc, const dest *d, uint64_t seq) {
+    return !d->paused && !d->more && !d->loading && d->n < sc->window && seq > d->cursor &&
+           (sc->items < ITEMS_BUDGET || d->n < ITEMS_FLOOR);
 }
 
 void hs_scheduler_on_ingest(hs_ingest *ing, void *ud) {
@@ -802,10 +1002,23 @@ void hs_scheduler_on_ingest(hs_ingest *ing, void *ud) {
         const hs_delivery_ref *r = &ing->deliveries[i];
         dest *d = find(sc, r->destination_id);
         if (!d || d->removed) continue;
-        item *it = enqueue(sc, d, r->id, ing->event_id, r->connection_id, 0, now);
-        if (pl) {
-            it->pl = pl;
-            pl->refs++;
+        d->pending++;
+        if (!window_takes(sc, d, r->seq)) {
+            d->more = true;
+            if (d->loading) d->load_again = true;
+        } else {
+            item *it = hs_calloc(1, sizeof *it);
+            hs_id_copy(it->id, r->id);
+            hs_id_copy(it->event_id, ing->event_id);
+            hs_id_copy(it->connection_id, r->connection_id);
+            it->ready_at = now;
+            it->seq = r->seq;
+            d->cursor = r->seq;
+            if (pl) {
+                it->pl = pl;
+                pl->refs++;
+            }
+            heap_push(d, it);
         }
         pump(d);
     }
@@ -817,7 +1030,10 @@ void hs_scheduler_on_requeued(const hs_delivery *dl, size_t n, void *ud) {
     for (size_t i = 0; i < n; i++) {
         dest *d = find(sc, dl[i].destination_id);
         if (!d || d->removed) continue;
-        enqueue(sc, d, dl[i].id, dl[i].event_id, dl[i].connection_id, dl[i].attempts, dl[i].next_attempt_at);
+        d->pending++;
+        /* it keeps its place in the queue (its seq), likely behind the
+         * cursor: read the queue again */
+        dest_reset(d);
         pump(d);
     }
 }
@@ -880,7 +1096,7 @@ static json_t *circuit_json(const dest *d) {
     json_object_set_new(o, "enabled", json_boolean(d->circuit.enabled));
     json_object_set_new(o, "opened_at", hs_json_time(d->circuit.opened_at));
     json_object_set_new(o, "next_probe_at", hs_json_time(d->circuit.next_probe_at));
-    json_object_set_new(o, "queued", json_integer((json_int_t)d->n));
+    json_object_set_new(o, "queued", json_integer((json_int_t)queued(d)));
     json_object_set_new(o, "in_flight", json_integer(d->in_flight));
     json_object_set_new(o, "last_transition_at", hs_json_time(d->circuit.last_transition_at));
     return o;
@@ -998,6 +1214,11 @@ static void pump_each(void *value, void *ud) {
     pump(value);
 }
 
+static void reset_each(void *value, void *ud) {
+    (void)ud;
+    dest_reset(value);
+}
+
 void hs_scheduler_set_local_env(hs_scheduler *sc, void *env) { sc->local_env = env; }
 void hs_scheduler_set_hooks(hs_scheduler *sc, const hs_hooks *hooks) { sc->hooks = hooks; }
 
@@ -1017,10 +1238,11 @@ void hs_scheduler_each(hs_scheduler *sc, void (*fn)(const hs_dest_status *st, vo
     hs_idmap_each(&sc->dests, each_dest, &e);
 }
 
-int hs_scheduler_new(uv_loop_t *loop, hs_store *s, hs_scheduler **out, hs_error *err) {
+int hs_scheduler_new(uv_loop_t *loop, hs_store *s, size_t window, hs_scheduler **out, hs_error *err) {
     hs_scheduler *sc = hs_calloc(1, sizeof *sc);
     sc->loop = loop;
     sc->store = s;
+    sc->window = window ? window : HS_SCHEDULER_WINDOW;
     int rc = hs_http_client_new(loop, &sc->http);
     if (rc != HS_OK) {
         hs_free(sc);
@@ -1029,19 +1251,24 @@ int hs_scheduler_new(uv_loop_t *loop, hs_store *s, hs_scheduler **out, hs_error 
     rc = load_all(sc, HS_KIND_DESTINATION, add_destination, err);
     if (rc == HS_OK) rc = load_all(sc, HS_KIND_CONNECTION, connection_put, err);
     if (rc == HS_OK) rc = load_circuits(sc, err);
-    hs_delivery *dl = NULL;
+    hs_queue_count *qc = NULL;
     size_t n = 0;
+    uint64_t total = 0;
     if (rc == HS_OK) rc = hs_store_settle_orphans(s, err); /* none is left pending without its destination */
-    if (rc == HS_OK) rc = hs_store_pending_deliveries(s, &dl, &n, err);
+    /* the counts, not the backlog: each window fills as its destination
+     * needs it */
+    if (rc == HS_OK) rc = hs_store_queue_counts(s, &qc, &n, err);
     if (rc == HS_OK) {
-        /* in arrival order (id), so that seq keeps it */
         for (size_t i = 0; i < n; i++) {
-            dest *d = find(sc, dl[i].destination_id);
-            if (d) enqueue(sc, d, dl[i].id, dl[i].event_id, dl[i].connection_id, dl[i].attempts, dl[i].next_attempt_at);
+            dest *d = find(sc, qc[i].destination_id);
+            if (!d) continue;
+            d->pending = qc[i].pending;
+            total += qc[i].pending;
         }
-        hs_free(dl);
+        hs_free(qc);
+        hs_idmap_each(&sc->dests, reset_each, NULL);
         hs_idmap_each(&sc->dests, pump_each, NULL);
-        hs_info("scheduler: %zu destinations, %zu pending deliveries", sc->dests.n, n);
+        hs_info("scheduler: %zu destinations, %llu pending deliveries", sc->dests.n, (unsigned long long)total);
         *out = sc;
         return HS_OK;
     }

@@ -1,6 +1,7 @@
 /* src/delivery/scheduler.h — the DeliveryScheduler: one per destination, all on the loop.
  *
- * Each destination keeps its pending deliveries in memory, in FIFO order of
+ * Each destination's queue lives in the store; in memory it keeps a bounded
+ * window of its next deliveries (docs/scheduler.md), in FIFO order of
  * readiness (ordering "strict": in arrival order, and one waiting for its
  * retry holds back those behind it), sends at most max_concurrency at once
  * through its provider and the http client, and decides what an outcome
@@ -10,7 +11,8 @@
  * one, so a crash re-sends at most the deliveries that were in flight.
  *
  * Rebuilt from the store at start: destinations, their circuit states and
- * every pending delivery with its due time; overdue ones go out at once.
+ * how many deliveries each has pending; the windows fill lazily, and
+ * overdue deliveries go out at once.
  * From then on it learns of new work through hooks (src/core/hooks.h): it
  * subscribes to ingest, resource and requeued, and fires attempt_decided,
  * attempt_recorded and circuit_reset for the metrics and the live feed.
@@ -29,8 +31,13 @@
 
 typedef struct hs_scheduler hs_scheduler;
 
-/* Loads everything from the store (blocking reads: call before serving). */
-int hs_scheduler_new(uv_loop_t *loop, hs_store *s, hs_scheduler **out, hs_error *err);
+#define HS_SCHEDULER_WINDOW 256 /* deliveries a destination holds in memory at most, by default */
+
+/* Loads destinations, connections, circuit states and the queue counts from
+ * the store (blocking reads: call before serving), not the backlog: each
+ * destination's window of at most `window` deliveries (0: the default)
+ * fills from the store as it drains. */
+int hs_scheduler_new(uv_loop_t *loop, hs_store *s, size_t window, hs_scheduler **out, hs_error *err);
 /* Where it fires its hooks (borrowed, read only); NULL: nowhere. */
 void hs_scheduler_set_hooks(hs_scheduler *sc, const hs_hooks *hooks);
 

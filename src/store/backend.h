@@ -52,8 +52,10 @@ typedef struct hs_route_source {
 typedef struct hs_route_row {
     const char *connection_id;
     const char *destination_id;
-    const char *destination_status; /* the destination's status */
-    const char *filter_rules;       /* the connection's filter_rules as JSON text, NULL when it has none */
+    const char *destination_status;          /* the destination's status */
+    const char *filter_rules;                /* the connection's filter_rules as JSON text, NULL when it has none */
+    int64_t destination_key, connection_key; /* the backend's own numbers for the two, handed back in
+                                              * hs_delivery_ref (0 when it has none) */
 } hs_route_row;
 typedef void (*hs_route_row_fn)(const hs_route_row *row, void *ud);
 
@@ -96,9 +98,10 @@ typedef struct hs_store_backend {
     /* fn once per enabled connection of source_id, in connection id order. */
     int (*route_rows)(hs_store *s, const char *source_id, hs_route_row_fn fn, void *ud, hs_error *err);
     /* Insert the event and its deliveries as ing holds them (event_id,
-     * source_id, event_status, deliveries all set). No savepoint: *wrote
-     * when it failed after writing. */
-    int (*ingest_insert)(hs_store *s, const hs_ingest *ing, bool *wrote, hs_error *err);
+     * source_id, event_status set; each delivery's destination, connection
+     * and keys), giving each delivery its seq and id (hs__delivery_id).
+     * No savepoint: *wrote when it failed after writing. */
+    int (*ingest_insert)(hs_store *s, hs_ingest *ing, bool *wrote, hs_error *err);
     /* An attempt and/or a circuit state (hs_store_attempt_commit). No
      * savepoint: any failure fails the group. */
     int (*attempt_record)(hs_store *s, const hs_attempt_op *op, hs_error *err);
@@ -123,6 +126,11 @@ typedef struct hs_store_backend {
                       hs_error *err);
     int (*event_deliveries)(hs_store *s, const char *event_id, hs_delivery **items, size_t *n, hs_error *err);
     int (*pending_deliveries)(hs_store *s, hs_delivery **out, size_t *n, hs_error *err);
+    int (*queue_page)(hs_store *s, const char *destination_id, uint64_t after_seq, bool fresh_only, size_t limit,
+                      hs_delivery *out, size_t *n, hs_error *err);
+    int (*queue_due)(hs_store *s, const char *destination_id, uint64_t now, const uint64_t *skip, size_t nskip,
+                     size_t limit, hs_delivery *out, size_t *n, uint64_t *next_due, hs_error *err);
+    int (*queue_counts)(hs_store *s, hs_queue_count **out, size_t *n, hs_error *err);
     int (*circuits)(hs_store *s, hs_circuit_row **out, size_t *n, hs_error *err);
     int (*attempt_list)(hs_store *s, const hs_attempt_query *q, json_t **items, bool *has_more, hs_error *err);
     int (*attempt_get)(hs_store *s, const char *id, json_t **out, hs_error *err);
@@ -170,6 +178,12 @@ extern const hs_store_backend hs_sqlite_backend; /* src/store/sqlite/ */
     hs_error err##_local_;                                                                                             \
     if (!(err)) (err) = &err##_local_;                                                                                 \
     hs_error_clear(err)
+
+/* A delivery's public id from its creation time and seq ("dlv_" + 12 hex
+ * digits of ms + 20 of seq), and back: false when id is not of that form.
+ * Every backend names deliveries so; a lookup by id checks both parts. */
+void hs__delivery_id(uint64_t created_at, uint64_t seq, char *out);
+bool hs__delivery_id_parse(const char *id, uint64_t *created_at, uint64_t *seq);
 
 /* doc's secrets sealed (for writing) or opened (as read) with the store's box
  * and codec, in place; HS_OK and nothing done when the store has no box. */

@@ -36,7 +36,8 @@
 typedef struct hs_route {
     char connection_id[HS_ID_MAX];
     char destination_id[HS_ID_MAX];
-    hs_filter *filter; /* NULL: every event */
+    int64_t connection_key, destination_key; /* the backend's */
+    hs_filter *filter;                       /* NULL: every event */
 } hs_route;
 
 typedef struct hs_route_set {
@@ -90,6 +91,8 @@ static void add_route(const hs_route_row *row, void *ud) {
     hs_route *r = &set->r[set->n];
     snprintf(r->connection_id, sizeof r->connection_id, "%s", row->connection_id);
     snprintf(r->destination_id, sizeof r->destination_id, "%s", row->destination_id);
+    r->connection_key = row->connection_key;
+    r->destination_key = row->destination_key;
     if (!route_filter(row->filter_rules, r)) return;
     set->uses_payload |= hs_filter_uses_payload(r->filter);
     set->uses_headers |= hs_filter_uses_headers(r->filter);
@@ -155,9 +158,12 @@ static void fan_out(const hs_route_set *set, hs_ingest *ing) {
     for (size_t i = 0; i < set->n; i++) {
         if (!hs_filter_match(set->r[i].filter, &in)) continue;
         hs_delivery_ref *d = &ing->deliveries[ing->ndeliveries++];
-        hs_id_new("dlv_", d->id);
+        d->id[0] = '\0'; /* the backend names it as it stores it */
+        d->seq = 0;
         memcpy(d->connection_id, set->r[i].connection_id, HS_ID_MAX);
         memcpy(d->destination_id, set->r[i].destination_id, HS_ID_MAX);
+        d->connection_key = set->r[i].connection_key;
+        d->destination_key = set->r[i].destination_key;
     }
     json_decref(payload);
     json_decref(headers);

@@ -268,6 +268,49 @@ int hs_store_pending_deliveries(hs_store *s, hs_delivery **out, size_t *n, hs_er
     return s->be->pending_deliveries(s, out, n, err);
 }
 
+int hs_store_queue_page(hs_store *s, const char *destination_id, uint64_t after_seq, bool fresh_only, size_t limit,
+                        hs_delivery *out, size_t *n, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    *n = 0;
+    if (!destination_id || limit == 0) return HS_OK;
+    return s->be->queue_page(s, destination_id, after_seq, fresh_only, limit, out, n, err);
+}
+
+int hs_store_queue_due(hs_store *s, const char *destination_id, uint64_t now, const uint64_t *skip, size_t nskip,
+                       size_t limit, hs_delivery *out, size_t *n, uint64_t *next_due, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    *n = 0;
+    *next_due = 0;
+    if (!destination_id) return HS_OK;
+    return s->be->queue_due(s, destination_id, now, skip, nskip, limit, out, n, next_due, err);
+}
+
+int hs_store_queue_counts(hs_store *s, hs_queue_count **out, size_t *n, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    *out = NULL;
+    *n = 0;
+    return s->be->queue_counts(s, out, n, err);
+}
+
+void hs__delivery_id(uint64_t created_at, uint64_t seq, char *out) {
+    static const char hex[] = "0123456789abcdef";
+    memcpy(out, "dlv_", 4);
+    for (int i = 0; i < 12; i++) out[4 + i] = hex[(created_at >> (4 * (11 - i))) & 0xf];
+    memset(out + 16, '0', 4); /* seq is 64 bits: the top 16 of the 80 are zero */
+    for (int i = 0; i < 16; i++) out[20 + i] = hex[(seq >> (4 * (15 - i))) & 0xf];
+    out[36] = '\0';
+}
+
+bool hs__delivery_id_parse(const char *id, uint64_t *created_at, uint64_t *seq) {
+    if (!id || !hs_id_valid("dlv_", id) || memcmp(id + 16, "0000", 4) != 0) return false;
+    uint64_t t = 0, q = 0;
+    for (int i = 0; i < 12; i++) t = t << 4 | (uint64_t)(id[4 + i] <= '9' ? id[4 + i] - '0' : id[4 + i] - 'a' + 10);
+    for (int i = 0; i < 16; i++) q = q << 4 | (uint64_t)(id[20 + i] <= '9' ? id[20 + i] - '0' : id[20 + i] - 'a' + 10);
+    *created_at = t;
+    *seq = q;
+    return true;
+}
+
 int hs_store_circuits(hs_store *s, hs_circuit_row **out, size_t *n, hs_error *err) {
     HS_ERR_LOCAL(err);
     *out = NULL;
@@ -398,8 +441,7 @@ int hs_store_settle_orphans(hs_store *s, hs_error *err) {
     hs_wop op = {.exec = orphans_exec, .ud = &oc};
     int rc = hs__writer_submit(s, &op, err);
     if (rc == HS_OK && (oc.deliveries || oc.events))
-        hs_warn("store: cancelled %zu pending deliveries of deleted destinations; settled %zu events left "
-                "processing without a pending delivery",
+        hs_warn("store: cancelled %zu pending deliveries of deleted destinations and settled %zu of their events",
                 oc.deliveries, oc.events);
     return rc;
 }

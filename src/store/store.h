@@ -198,7 +198,8 @@ typedef struct hs_event {
 void hs_event_free(hs_event *e);
 
 typedef struct hs_delivery {
-    char id[HS_ID_MAX];
+    char id[HS_ID_MAX]; /* "dlv_" + 12 hex digits of created_at + 20 of seq */
+    uint64_t seq;       /* the queue order: a destination's deliveries go in ascending seq */
     char event_id[HS_ID_MAX];
     char destination_id[HS_ID_MAX];
     char connection_id[HS_ID_MAX];
@@ -237,8 +238,10 @@ int hs_store_event_deliveries(hs_store *s, const char *event_id, hs_delivery **i
  * deliveries, else "received". */
 typedef struct hs_delivery_ref {
     char id[HS_ID_MAX];
+    uint64_t seq; /* as hs_delivery.seq */
     char destination_id[HS_ID_MAX];
     char connection_id[HS_ID_MAX];
+    int64_t destination_key, connection_key; /* the backend's own numbers for them (private) */
 } hs_delivery_ref;
 
 typedef struct hs_ingest hs_ingest;
@@ -280,8 +283,33 @@ int hs_store_ingest(hs_store *s, hs_ingest *ing);
 /* ---- delivery: what the DeliveryScheduler reads and writes ---- */
 
 /* Every delivery still pending (to be attempted), ordered by destination,
- * then arrival (id). For rebuilding the schedulers at start (any thread). */
+ * then seq. Reads the whole backlog: for tests and tools, never on a
+ * server's path (any thread). */
 int hs_store_pending_deliveries(hs_store *s, hs_delivery **out, size_t *n, hs_error *err);
+
+/* A destination's queue, as the DeliveryScheduler pages it (any thread;
+ * docs/scheduler.md). Every read is bounded by its limit; none reads the
+ * backlog. out has room for limit deliveries (more for queue_due: see
+ * there); *n is how many were filled.
+ *
+ * queue_page: its pending deliveries with seq > after_seq, in seq order;
+ * fresh_only: only those never attempted (attempts = 0). */
+int hs_store_queue_page(hs_store *s, const char *destination_id, uint64_t after_seq, bool fresh_only, size_t limit,
+                        hs_delivery *out, size_t *n, hs_error *err);
+/* queue_due: its pending deliveries waiting for a retry (attempts > 0) that
+ * are due (next_attempt_at <= now), earliest first (then seq), leaving out
+ * the nskip seqs of skip (those the caller holds); out has room for limit.
+ * *next_due: when the earliest of those not returned is due (0: none is
+ * waiting); now or earlier when some due ones did not fit. */
+int hs_store_queue_due(hs_store *s, const char *destination_id, uint64_t now, const uint64_t *skip, size_t nskip,
+                       size_t limit, hs_delivery *out, size_t *n, uint64_t *next_due, hs_error *err);
+/* How many deliveries each destination has pending; destinations with
+ * none may be left out. Kept by every write (no backlog is read). */
+typedef struct hs_queue_count {
+    char destination_id[HS_ID_MAX];
+    uint64_t pending;
+} hs_queue_count;
+int hs_store_queue_counts(hs_store *s, hs_queue_count **out, size_t *n, hs_error *err);
 
 /* The stored state of one destination's circuit breaker. */
 typedef struct hs_circuit_row {
@@ -358,10 +386,10 @@ typedef struct hs_event_retry {
     size_t nskipped;
 } hs_event_retry;
 int hs_store_event_retry(hs_store *s, const char *event_id, hs_event_retry *out, hs_error *err);
-/* At start, before the pending deliveries are read: cancel the pending
- * deliveries of destinations that no longer exist, and settle every event
- * left processing without a pending delivery (docs/api.md: delivered,
- * failed or cancelled). Logs what it changed. */
+/* At start: cancel the pending deliveries of destinations that no longer
+ * exist (found through the queue counts, not the backlog) and settle their
+ * events (docs/api.md: delivered, failed or cancelled). Logs what it
+ * changed. */
 int hs_store_settle_orphans(hs_store *s, hs_error *err);
 
 /* Reads for the API, as the JSON objects of docs/api.md (times ISO 8601). */

@@ -103,7 +103,8 @@ static void test_migrations_and_reopen(void **state) {
     fixture *fx = *state;
     assert_int_equal(query_int(fx->path, "PRAGMA user_version"), hs_schema_version());
     assert_int_equal(query_int(fx->path, "PRAGMA application_id"), 0x686b7374);
-    const char *tables[] = {"api_keys", "sources", "destinations", "connections", "events", "deliveries"};
+    const char *tables[] = {"api_keys", "sources",    "destinations", "connections",
+                            "events",   "deliveries", "refs",         "queues"};
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
         char sql[128];
         snprintf(sql, sizeof sql, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '%s'", tables[i]);
@@ -111,8 +112,8 @@ static void test_migrations_and_reopen(void **state) {
     }
     assert_int_equal(query_int(fx->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
                                          "('events_source','events_status','deliveries_event',"
-                                         "'deliveries_pending')"),
-                     4);
+                                         "'deliveries_pending','deliveries_retry')"),
+                     5);
     /* steps 3 and 4 dropped them */
     assert_int_equal(query_int(fx->path, "SELECT count(*) FROM sqlite_master WHERE name IN "
                                          "('deliveries_destination', 'attempts_event')"),
@@ -225,101 +226,139 @@ static void expect_event(fixture *fx, const char *event_id, const char *status_o
 }
 
 /* At start: a pending delivery whose destination is gone (left by a retry
- * before the refusal existed) is cancelled and its event settled; an event
- * left processing without a pending delivery (the old cancel) settles. */
+ * before the refusal existed, or a hand-edited database) is cancelled and
+ * its event settled; it is found through the queue counts. */
 static void test_settle_orphans(void **state) {
     fixture *fx = *state;
     hs_error err;
     fanout f;
     fanout_make(fx, &f);
-    char stranded[HS_ID_MAX], requeued[HS_ID_MAX], mixed[HS_ID_MAX], live[HS_ID_MAX];
+    char mixed[HS_ID_MAX], only_d2[HS_ID_MAX], live[HS_ID_MAX];
     hs_delivery_ref dl[2];
-    fanout_ingest(fx, &f, stranded, dl);
-    fanout_ingest(fx, &f, requeued, dl);
     fanout_ingest(fx, &f, mixed, dl);
-    record_attempt(fx, &dl[0], mixed, true);
+    record_attempt(fx, &dl[0], mixed, true); /* d1's delivered, d2's pending */
+    fanout_ingest(fx, &f, only_d2, dl);
+    record_attempt(fx, &dl[0], only_d2, false); /* d1's dead-lettered */
     fanout_ingest(fx, &f, live, dl);
-    delete_d2(fx, &f);
+    char live_d1[HS_ID_MAX];
+    snprintf(live_d1, sizeof live_d1, "%s", dl[0].id);
     close_store(fx);
-    char sql[1200];
-    /* what the bugs left: all of `stranded` cancelled yet processing; a
-     * retried delivery of `requeued` pending for the deleted d2; `mixed`
-     * likewise, its other delivery delivered */
+    /* d2 removed behind the store's back: its pending deliveries stay */
+    char sql[600];
     snprintf(sql, sizeof sql,
-             "UPDATE deliveries SET status = 'cancelled' WHERE event_id = '%s';"
-             "UPDATE events SET status = 'processing', open_deliveries = 0 WHERE id = '%s';"
-             "UPDATE deliveries SET status = 'cancelled' WHERE event_id = '%s' AND destination_id = '%s';"
-             "UPDATE deliveries SET status = 'pending' WHERE event_id IN ('%s', '%s') AND destination_id = '%s';"
-             "UPDATE events SET status = 'processing', open_deliveries = 1 WHERE id IN "
-             "('%s', '%s');",
-             stranded, stranded, requeued, jstr(f.d1, "id"), requeued, mixed, jstr(f.d2, "id"), requeued, mixed);
+             "DELETE FROM connections WHERE destination_id = '%s'; DELETE FROM destinations WHERE id = '%s';",
+             jstr(f.d2, "id"), jstr(f.d2, "id"));
     raw_exec(fx->path, sql);
     open_store(fx);
-    expect_event(fx, requeued, "processing/1");
+    expect_event(fx, mixed, "processing/1");
     assert_int_equal(hs_store_settle_orphans(fx->s, &err), HS_OK);
-    expect_event(fx, stranded, "cancelled/0");
-    expect_event(fx, requeued, "cancelled/0");
     expect_event(fx, mixed, "delivered/0");
+    expect_event(fx, only_d2, "failed/0");
     expect_event(fx, live, "processing/1"); /* its d1 delivery is pending */
     hs_delivery *p;
     size_t n;
     assert_int_equal(hs_store_pending_deliveries(fx->s, &p, &n, &err), HS_OK);
     assert_int_equal(n, 1);
-    assert_string_equal(p[0].id, dl[0].id);
+    assert_string_equal(p[0].id, live_d1);
     hs_free(p);
-    assert_int_equal(query_int(fx->path, "SELECT count(*) FROM events WHERE status = 'processing' AND NOT EXISTS "
-                                         "(SELECT 1 FROM deliveries d WHERE d.event_id = events.id AND "
-                                         "d.status = 'pending')"),
-                     0);
+    hs_queue_count *qc;
+    assert_int_equal(hs_store_queue_counts(fx->s, &qc, &n, &err), HS_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(qc[0].destination_id, jstr(f.d1, "id"));
+    assert_int_equal(qc[0].pending, 1);
+    hs_free(qc);
     assert_int_equal(hs_store_settle_orphans(fx->s, &err), HS_OK); /* nothing left: no change */
     expect_event(fx, live, "processing/1");
     fanout_free(&f);
 }
 
-/* A database written by schema version 2 (every delivery in
- * deliveries_destination, attempts indexed by event) migrates through steps
- * 3 and 4, and the pending deliveries read the same before and after. */
-static void test_migration_pending_index(void **state) {
+/* A database of schema version 4 (deliveries named by text ids) migrates to
+ * 5: every delivery gets a seq in its old id order and a new id, attempts
+ * follow their deliveries, the queue counts are filled, and an event left
+ * processing without a pending delivery settles. */
+static void test_migration_v5(void **state) {
     fixture *fx = *state;
     hs_error err;
-    fanout f;
-    fanout_make(fx, &f);
-    json_t *src = f.src, *d1 = f.d1, *d2 = f.d2, *c2 = f.c2;
-    ingest_result r;
-    for (int i = 0; i < 4; i++) assert_int_equal(ingest_one(fx, jstr(src, "id"), "{}", 2, &r), HS_OK);
     close_store(fx);
-    /* back to version 2 as it was: its index, one delivery settled */
-    raw_exec(fx->path, "DROP INDEX deliveries_pending;"
-                       "CREATE INDEX deliveries_destination ON deliveries(destination_id, status, next_attempt_at);"
-                       "CREATE INDEX attempts_event ON delivery_attempts(event_id, id);"
-                       "UPDATE deliveries SET status = 'delivered' WHERE id = (SELECT min(id) FROM deliveries);"
-                       "PRAGMA user_version = 2;");
+    remove(fx->path);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+    assert_int_equal(hs_schema_migrate_to(db, fx->path, 4, &err), HS_OK);
+    const char *d1 = "dst_00000000000100000000000000000001", *d2 = "dst_00000000000100000000000000000002";
+    const char *c1 = "conn_00000000000100000000000000000001", *c2 = "conn_00000000000100000000000000000002";
+    char sql[4096];
+    snprintf(
+        sql, sizeof sql,
+        "INSERT INTO sources VALUES('src_00000000000100000000000000000001', NULL, 'active', "
+        "'{\"id\":\"src_00000000000100000000000000000001\",\"name\":\"s\",\"status\":\"active\"}', 1, 1);"
+        "INSERT INTO destinations VALUES('%s', NULL, 'active', 'http', '{\"id\":\"%s\"}', 1, 1);"
+        "INSERT INTO destinations VALUES('%s', NULL, 'active', 'http', '{\"id\":\"%s\"}', 1, 1);"
+        "INSERT INTO connections VALUES('%s', 'src_00000000000100000000000000000001', '%s', 1, '{}', 1, 1);"
+        "INSERT INTO connections VALUES('%s', 'src_00000000000100000000000000000001', '%s', 1, '{}', 1, 1);"
+        "INSERT INTO events(id, source_id, method, path, query, headers, body, source_ip, content_type, "
+        "received_at, status, open_deliveries) VALUES"
+        "('evt_1', 'src_00000000000100000000000000000001', 'POST', '/', '', '{}', x'', '', '', 5, 'processing', 2),"
+        "('evt_2', 'src_00000000000100000000000000000001', 'POST', '/', '', '{}', x'', '', '', 6, 'failed', 0),"
+        "('evt_3', 'src_00000000000100000000000000000001', 'POST', '/', '', '{}', x'', '', '', 7, 'processing', 0);"
+        "INSERT INTO deliveries VALUES"
+        "('dlv_b', 'evt_1', '%s', '%s', 'pending', 0, 5, 5, 5),"
+        "('dlv_a', 'evt_1', '%s', '%s', 'pending', 1, 9, 5, 5),"
+        "('dlv_c', 'evt_2', '%s', '%s', 'dlq', 3, 0, 6, 6),"
+        "('dlv_d', 'evt_3', '%s', '%s', 'cancelled', 0, 7, 7, 7);"
+        "INSERT INTO delivery_attempts(id, delivery_id, event_id, destination_id, connection_id, attempt_number, "
+        "status, request_url, request_method, request_headers, duration_ms, is_dlq, created_at) VALUES"
+        "('da_1', 'dlv_a', 'evt_1', '%s', '%s', 1, 'failed', '', 'POST', '{}', 1, 0, 8),"
+        "('da_2', 'dlv_c', 'evt_2', '%s', '%s', 3, 'failed', '', 'POST', '{}', 1, 1, 8);",
+        d1, d1, d2, d2, c1, d1, c2, d2, d1, c1, d2, c2, d1, c1, d2, c2, d2, c2, d1, c1);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
     open_store(fx);
     assert_int_equal(query_int(fx->path, "PRAGMA user_version"), hs_schema_version());
-    assert_int_equal(query_int(fx->path, "SELECT count(*) FROM sqlite_master WHERE name = 'deliveries_pending'"), 1);
-    assert_int_equal(query_int(fx->path, "SELECT count(*) FROM sqlite_master WHERE name IN "
-                                         "('deliveries_destination', 'attempts_event')"),
-                     0);
-    hs_delivery *dl;
+    hs_delivery *p;
     size_t n;
-    assert_int_equal(hs_store_pending_deliveries(fx->s, &dl, &n, &err), HS_OK);
-    assert_int_equal(n, 7); /* 8 written, 1 settled */
-    for (size_t i = 0; i < n; i++) {
-        assert_string_equal(dl[i].status, "pending");
-        if (i == 0) continue;
-        int by_dest = strcmp(dl[i - 1].destination_id, dl[i].destination_id);
-        assert_true(by_dest < 0 ||
-                    (by_dest == 0 && strcmp(dl[i - 1].id, dl[i].id) < 0)); /* destination, then arrival */
-    }
-    hs_free(dl);
-    /* deleting a destination still finds its pending deliveries through the index */
-    assert_int_equal(hs_store_resource_delete(fx->s, HS_KIND_CONNECTION, jstr(c2, "id"), &err), HS_OK);
-    assert_int_equal(hs_store_resource_delete(fx->s, HS_KIND_DESTINATION, jstr(d2, "id"), &err), HS_OK);
-    assert_int_equal(hs_store_pending_deliveries(fx->s, &dl, &n, &err), HS_OK);
-    assert_true(n == 3 || n == 4); /* d1's, less the settled one when it was d1's */
-    for (size_t i = 0; i < n; i++) assert_string_equal(dl[i].destination_id, jstr(d1, "id"));
-    hs_free(dl);
-    fanout_free(&f);
+    assert_int_equal(hs_store_pending_deliveries(fx->s, &p, &n, &err), HS_OK);
+    assert_int_equal(n, 2);
+    /* by destination: d1's dlv_b (seq 2: "dlv_a" < "dlv_b"), d2's dlv_a (seq 1) */
+    assert_string_equal(p[0].destination_id, d1);
+    assert_int_equal(p[0].seq, 2);
+    assert_string_equal(p[1].destination_id, d2);
+    assert_string_equal(p[1].connection_id, c2);
+    assert_int_equal(p[1].seq, 1);
+    assert_int_equal(p[1].attempts, 1);
+    uint64_t t, q;
+    assert_true(hs__delivery_id_parse(p[1].id, &t, &q));
+    assert_int_equal(t, 5);
+    assert_int_equal(q, 1);
+    /* the attempts were renamed with their deliveries */
+    snprintf(sql, sizeof sql, "SELECT delivery_id FROM delivery_attempts WHERE id = 'da_1'");
+    char *got = query_text(fx->path, sql);
+    assert_string_equal(got, p[1].id);
+    hs_free(got);
+    hs_free(p);
+    assert_int_equal(query_int(fx->path, "SELECT count(*) FROM delivery_attempts a WHERE NOT EXISTS "
+                                         "(SELECT 1 FROM deliveries d WHERE d.id = a.delivery_id)"),
+                     0);
+    hs_queue_count *qc;
+    assert_int_equal(hs_store_queue_counts(fx->s, &qc, &n, &err), HS_OK);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) assert_int_equal(qc[i].pending, 1);
+    hs_free(qc);
+    expect_event(fx, "evt_3", "cancelled/0");
+    expect_event(fx, "evt_1", "processing/2");
+    /* and the queue reads page it */
+    hs_delivery page[4];
+    assert_int_equal(hs_store_queue_page(fx->s, d2, 0, false, 4, page, &n, &err), HS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(hs_store_queue_page(fx->s, d2, 0, true, 4, page, &n, &err), HS_OK);
+    assert_int_equal(n, 0); /* attempted once: not fresh */
+    uint64_t next_due;
+    assert_int_equal(hs_store_queue_due(fx->s, d2, 8, NULL, 0, 4, page, &n, &next_due, &err), HS_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(next_due, 9);
+    assert_int_equal(hs_store_queue_due(fx->s, d2, 9, NULL, 0, 4, page, &n, &next_due, &err), HS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(next_due, 0);
+    assert_string_equal(page[0].event_id, "evt_1");
 }
 
 /* ---- storage failure: a VFS whose writes fail like a full disk ---- */
@@ -479,7 +518,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_doc_without_timestamps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_route_cache_follows_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_settle_orphans, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_migration_pending_index, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_v5, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disk_full, setup_full_disk, teardown_full_disk),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);

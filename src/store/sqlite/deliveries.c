@@ -22,7 +22,7 @@
 /* ---- reads for the scheduler ---- */
 
 static const char SQL_PENDING[] =
-    "SELECT " HS_DELIVERY_COLS " FROM deliveries WHERE status = 'pending' ORDER BY destination_id, id";
+    "SELECT " HS_DELIVERY_COLS " FROM deliveries_named WHERE status = 'pending' ORDER BY destination_id, seq";
 
 int hs__sqlite_pending_deliveries(hs_store *s, hs_delivery **out, size_t *n, hs_error *err) {
     hs_sqlite_db *c = hs_reader_get(s, err);
@@ -72,9 +72,11 @@ static const char SQL_ATTEMPT_INSERT[] =
     "status, request_url, request_method, request_headers, response_status, response_headers, response_body, "
     "duration_ms, error, next_retry_at, is_dlq, dlq_at, created_at) "
     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
-/* a delivery cancelled meanwhile (its destination deleted) stays cancelled */
+/* a delivery cancelled meanwhile (its destination deleted) stays cancelled;
+ * found by its seq, the id's time checked too (?6) */
 static const char SQL_DELIVERY_SETTLE[] = "UPDATE deliveries SET status = ?2, attempts = ?3, next_attempt_at = ?4, "
-                                          "updated_at = ?5 WHERE id = ?1 AND status = 'pending'";
+                                          "updated_at = ?5 WHERE seq = ?1 AND created_at = ?6 AND status = 'pending' "
+                                          "RETURNING destination";
 /* ?2 of the event's deliveries ended, ?3 of them in the DLQ: once none is
  * open the status says how it went */
 static const char SQL_EVENT_SETTLE[] =
@@ -124,10 +126,9 @@ typedef struct settle {
     int settled, failed;
 } settle;
 
-/* The delivery just left pending (the UPDATE before changed one row):
- * count that on its event, written by hs_settles_flush. */
+/* The delivery just left pending: count that on its event, written by
+ * hs_settles_flush. */
 static void settle_event(hs_store *s, const char *event_id, bool dlq) {
-    if (sqlite3_changes(hs__sq_writer(s)->db) != 1) return; /* cancelled meanwhile: counted then */
     hs_idmap *settles = &hs__sq(s)->settles;
     settle *e = hs_idmap_get(settles, event_id);
     if (!e) {
@@ -211,16 +212,27 @@ static int record_attempt(hs_store *s, const hs_attempt_rec *a, hs_error *err) {
     if (rc != HS_OK) return rc;
 
     const char *status = a->success ? "delivered" : a->is_dlq ? "dlq" : "pending";
+    uint64_t created, seq;
+    if (!hs__delivery_id_parse(a->delivery_id, &created, &seq)) return HS_OK; /* not ours: nothing to move */
     st = hs_stmt(w, SQL_DELIVERY_SETTLE, err);
     if (!st) return err->code;
-    sqlite3_bind_text(st, 1, a->delivery_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 1, (int64_t)seq);
     sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, a->attempt_number);
     sqlite3_bind_int64(st, 4, (int64_t)a->next_retry_at);
     sqlite3_bind_int64(st, 5, (int64_t)a->created_at);
-    rc = step_done(w, st, "updating the delivery", err); /* resets it; sqlite3_changes still tells */
-    if (rc == HS_OK && strcmp(status, "pending") != 0) settle_event(s, a->event_id, a->is_dlq);
-    return rc;
+    sqlite3_bind_int64(st, 6, (int64_t)created);
+    int src = sqlite3_step(st);
+    int64_t destination = src == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    if (src == SQLITE_ROW) src = sqlite3_step(st); /* one row at most: the statement ends */
+    hs_stmt_done(w, st);
+    if (src != SQLITE_DONE) return hs_sqlite_fail(err, w->db, src, "updating the delivery");
+    /* no row: cancelled meanwhile, counted then */
+    if (destination && strcmp(status, "pending") != 0) {
+        settle_event(s, a->event_id, a->is_dlq);
+        hs_queue_add(s, destination, -1);
+    }
+    return HS_OK;
 }
 
 static int save_circuit(hs_sqlite_db *w, const hs_circuit_row *c, hs_error *err) {
@@ -252,38 +264,51 @@ int hs__sqlite_attempt_record(hs_store *s, const hs_attempt_op *op, hs_error *er
     "WHEN EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id AND d.status = 'delivered') "                \
     "THEN 'delivered' ELSE 'cancelled' END"
 
+/* ?1: the destination's number (refs.n) */
 static const char SQL_CANCEL_SETTLE_EVENTS[] =
     "UPDATE events SET open_deliveries = open_deliveries - (SELECT count(*) FROM deliveries d WHERE d.event_id = "
-    "events.id AND d.destination_id = ?1 AND d.status = 'pending'), status = CASE WHEN open_deliveries - (SELECT "
-    "count(*) FROM deliveries d WHERE d.event_id = events.id AND d.destination_id = ?1 AND d.status = 'pending') > 0 "
+    "events.id AND d.destination = ?1 AND d.status = 'pending'), status = CASE WHEN open_deliveries - (SELECT "
+    "count(*) FROM deliveries d WHERE d.event_id = events.id AND d.destination = ?1 AND d.status = 'pending') > 0 "
     "THEN status WHEN failed_deliveries > 0 THEN 'failed' " SQL_SETTLED_NOT_FAILED " WHERE id IN (SELECT event_id "
-    "FROM deliveries WHERE destination_id = ?1 AND status = 'pending')";
-static const char SQL_CANCEL[] = "UPDATE deliveries SET status = 'cancelled', updated_at = ?2 WHERE destination_id = "
+    "FROM deliveries WHERE destination = ?1 AND status = 'pending')";
+static const char SQL_CANCEL[] = "UPDATE deliveries SET status = 'cancelled', updated_at = ?2 WHERE destination = "
                                  "?1 AND status = 'pending'";
+static const char SQL_QUEUE_DROP[] = "DELETE FROM queues WHERE destination = ?1";
 
-int hs_deliveries_cancel(hs_sqlite_db *w, const char *destination_id, uint64_t now, hs_error *err) {
+/* Run sql with ?1 = key and, when it has one, ?2 = num; no rows back. */
+static int run_numbered(hs_sqlite_db *w, const char *sql, int64_t key, int64_t num, const char *what, hs_error *err) {
+    sqlite3_stmt *st = hs_stmt(w, sql, err);
+    if (!st) return err->code;
+    sqlite3_bind_int64(st, 1, key);
+    if (sqlite3_bind_parameter_count(st) >= 2) sqlite3_bind_int64(st, 2, num);
+    return step_done(w, st, what, err);
+}
+
+int hs_deliveries_cancel(hs_store *s, const char *destination_id, uint64_t now, size_t *cancelled, size_t *events,
+                         hs_error *err) {
+    hs_sqlite_db *w = hs__sq_writer(s);
+    int64_t key;
+    int rc = hs_ref_key(w, destination_id, false, &key, err);
+    if (rc != HS_OK || key == 0) return rc; /* never named: nothing of it is stored */
     /* the events first, while their pending deliveries can still be counted */
-    int rc =
-        run_keyed(w, SQL_CANCEL_SETTLE_EVENTS, destination_id, 0, "settling the events of cancelled deliveries", err);
-    if (rc == HS_OK) rc = run_keyed(w, SQL_CANCEL, destination_id, (int64_t)now, "cancelling deliveries", err);
+    rc = run_numbered(w, SQL_CANCEL_SETTLE_EVENTS, key, 0, "settling the events of cancelled deliveries", err);
+    if (rc == HS_OK && events) *events += (size_t)sqlite3_changes(w->db);
+    if (rc == HS_OK) rc = run_numbered(w, SQL_CANCEL, key, (int64_t)now, "cancelling deliveries", err);
+    if (rc == HS_OK && cancelled) *cancelled += (size_t)sqlite3_changes(w->db);
+    /* written now, so that no delta of the open group may revive the row */
+    if (rc == HS_OK) rc = hs_queues_flush(s, err);
+    if (rc == HS_OK) rc = run_numbered(w, SQL_QUEUE_DROP, key, 0, "dropping the queue count", err);
     return rc;
 }
 
 /* ---- at start: what a deleted destination left behind ---- */
 
 /* pending deliveries of destinations that no longer exist (a retry of one
- * before 409 refused it, or a database edited by hand) */
-static const char SQL_ORPHAN_DESTINATIONS[] = "SELECT DISTINCT destination_id FROM deliveries WHERE status = "
-                                              "'pending' AND destination_id NOT IN (SELECT id FROM destinations)";
-/* events processing without a pending delivery: settled from their
- * deliveries (the counters are rebuilt with them) */
-#define SQL_HAS_FAILED                                                                                                 \
-    "EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id AND d.status IN ('dlq', 'failed'))"
-static const char SQL_SETTLE_STRANDED[] =
-    "UPDATE events SET open_deliveries = 0, failed_deliveries = (SELECT count(*) FROM deliveries d WHERE d.event_id "
-    "= events.id AND d.status IN ('dlq', 'failed')), status = CASE WHEN " SQL_HAS_FAILED " THEN "
-    "'failed' " SQL_SETTLED_NOT_FAILED " WHERE status = 'processing' AND NOT EXISTS (SELECT 1 FROM deliveries d "
-    "WHERE d.event_id = events.id AND d.status = 'pending')";
+ * before 409 refused it, or a database edited by hand), found through the
+ * queue counts: one row per destination, not the backlog */
+static const char SQL_ORPHAN_DESTINATIONS[] =
+    "SELECT r.id FROM queues q JOIN refs r ON r.n = q.destination WHERE q.pending > 0 AND r.id NOT IN "
+    "(SELECT id FROM destinations)";
 
 int hs__sqlite_settle_orphans(hs_store *s, size_t *deliveries, size_t *events, hs_error *err) {
     hs_sqlite_db *w = hs__sq_writer(s);
@@ -302,29 +327,22 @@ int hs__sqlite_settle_orphans(hs_store *s, size_t *deliveries, size_t *events, h
     hs_stmt_done(w, st);
     int ret = rc == SQLITE_DONE ? HS_OK : hs_sqlite_fail(err, w->db, rc, "finding deleted destinations");
     uint64_t now = hs_now_ms();
-    for (size_t i = 0; ret == HS_OK && i < n; i++) {
-        ret = hs_deliveries_cancel(w, ids[i], now, err);
-        if (ret == HS_OK) *deliveries += (size_t)sqlite3_changes(w->db);
-    }
+    for (size_t i = 0; ret == HS_OK && i < n; i++) ret = hs_deliveries_cancel(s, ids[i], now, deliveries, events, err);
     hs_free(ids);
-    if (ret == HS_OK) {
-        st = hs_stmt(w, SQL_SETTLE_STRANDED, err);
-        if (!st) return err->code;
-        ret = step_done(w, st, "settling events without a pending delivery", err);
-        if (ret == HS_OK) *events = (size_t)sqlite3_changes(w->db);
-    }
     return ret;
 }
 
 /* ---- manual retries (sync) ---- */
 
-static const char SQL_REQUEUE[] =
-    "UPDATE deliveries SET status = 'pending', next_attempt_at = ?2, updated_at = ?2 WHERE id = ?1";
+static const char SQL_REQUEUE[] = "UPDATE deliveries SET status = 'pending', next_attempt_at = ?2, updated_at = ?2 "
+                                  "WHERE seq = ?1 RETURNING destination";
 static const char SQL_UNDLQ[] = "UPDATE delivery_attempts SET is_dlq = 0 WHERE delivery_id = ?1 AND is_dlq = 1";
-static const char SQL_DELIVERY_BY_ID[] = "SELECT " HS_DELIVERY_COLS " FROM deliveries WHERE id = ?1";
+/* ?1: seq, as text (hs_deliveries_select binds text) */
+static const char SQL_DELIVERY_BY_SEQ[] =
+    "SELECT " HS_DELIVERY_COLS " FROM deliveries_named WHERE seq = CAST(?1 AS INTEGER)";
 static const char SQL_RETRYABLE_OF_EVENT[] =
-    "SELECT " HS_DELIVERY_COLS " FROM deliveries WHERE event_id = ?1 AND status IN ('dlq', 'failed') "
-    "ORDER BY id";
+    "SELECT " HS_DELIVERY_COLS " FROM deliveries_named WHERE event_id = ?1 AND status IN ('dlq', 'failed') "
+    "ORDER BY seq";
 
 /* Whether d's destination still exists. Read in the retry's transaction:
  * a delete is a write too, so it comes wholly before (refused here) or
@@ -340,9 +358,20 @@ static int destination_exists(hs_sqlite_db *w, const hs_delivery *d, bool *exist
 }
 
 /* Back to pending, due now; out of the DLQ; the event is processing again. */
-static int requeue(hs_sqlite_db *w, hs_delivery *d, hs_error *err) {
+static int requeue(hs_store *s, hs_delivery *d, hs_error *err) {
+    hs_sqlite_db *w = hs__sq_writer(s);
     uint64_t now = hs_now_ms();
-    int rc = run_keyed(w, SQL_REQUEUE, d->id, (int64_t)now, "requeueing the delivery", err);
+    sqlite3_stmt *st = hs_stmt(w, SQL_REQUEUE, err);
+    if (!st) return err->code;
+    sqlite3_bind_int64(st, 1, (int64_t)d->seq);
+    sqlite3_bind_int64(st, 2, (int64_t)now);
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        hs_queue_add(s, sqlite3_column_int64(st, 0), 1);
+        src = sqlite3_step(st);
+    }
+    hs_stmt_done(w, st);
+    int rc = src == SQLITE_DONE ? HS_OK : hs_sqlite_fail(err, w->db, src, "requeueing the delivery");
     if (rc == HS_OK) rc = run_keyed(w, SQL_UNDLQ, d->id, 0, "taking the delivery out of the DLQ", err);
     if (rc == HS_OK) rc = run_keyed(w, SQL_EVENT_REOPEN, d->event_id, 0, "updating the event status", err);
     snprintf(d->status, sizeof d->status, "pending");
@@ -363,8 +392,13 @@ int hs__sqlite_attempt_retry(hs_store *s, const char *attempt_id, hs_delivery *o
     if (rc == SQLITE_DONE) return hs_error_set(err, HS_ERR_NOTFOUND, NULL, "no delivery attempt %s", attempt_id);
     if (rc != SQLITE_ROW) return hs_sqlite_fail(err, w->db, rc, "finding the attempt");
     hs_delivery *d;
-    size_t n;
-    int ret = hs_deliveries_select(w, SQL_DELIVERY_BY_ID, delivery_id, &d, &n, err);
+    size_t n = 0;
+    uint64_t created = 0, seq = 0;
+    char seq_text[24];
+    bool ours = hs__delivery_id_parse(delivery_id, &created, &seq);
+    snprintf(seq_text, sizeof seq_text, "%llu", (unsigned long long)seq);
+    int ret = hs_deliveries_select(w, SQL_DELIVERY_BY_SEQ, seq_text, &d, &n, err);
+    if (ret == HS_OK && n && (!ours || d->created_at != created)) n = 0; /* another delivery's seq: gone */
     if (ret != HS_OK) return ret;
     bool exists = false;
     if (n == 0 || (strcmp(d->status, "dlq") != 0 && strcmp(d->status, "failed") != 0))
@@ -376,7 +410,7 @@ int hs__sqlite_attempt_retry(hs_store *s, const char *attempt_id, hs_delivery *o
     if (ret == HS_OK && !exists)
         ret = hs_error_set(err, HS_ERR_CONFLICT, NULL, "delivery %s cannot be retried: destination %s was deleted",
                            delivery_id, d->destination_id);
-    if (ret == HS_OK) ret = requeue(w, d, err);
+    if (ret == HS_OK) ret = requeue(s, d, err);
     if (ret == HS_OK) *out = *d;
     hs_free(d);
     return ret;
@@ -424,7 +458,7 @@ int hs__sqlite_event_retry(hs_store *s, const char *event_id, hs_event_retry *r,
                            "event %s has nothing to retry: destination %s was deleted (%zu dead-lettered "
                            "deliveries to deleted destinations)",
                            event_id, r->skipped[0].destination_id, r->nskipped);
-    for (size_t i = 0; ret == HS_OK && i < r->n; i++) ret = requeue(w, &r->queued[i], err);
+    for (size_t i = 0; ret == HS_OK && i < r->n; i++) ret = requeue(s, &r->queued[i], err);
     if (ret != HS_OK) event_retry_clear(r);
     return ret;
 }

@@ -17,7 +17,7 @@ static const char SQL_EVENT_INSERT[] =
     "INSERT INTO events(id, source_id, method, path, query, headers, body, source_ip, content_type, "
     "received_at, status, open_deliveries) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 static const char SQL_DELIVERY_INSERT[] =
-    "INSERT INTO deliveries(id, event_id, destination_id, connection_id, status, attempts, next_attempt_at, "
+    "INSERT INTO deliveries(seq, event_id, destination, connection, status, attempts, next_attempt_at, "
     "created_at, updated_at) VALUES(?1, ?2, ?3, ?4, 'pending', 0, ?5, ?6, ?6)";
 
 static char *dup_col(sqlite3_stmt *st, int col) {
@@ -50,33 +50,49 @@ static int insert_event(hs_sqlite_db *w, const hs_ingest *ing, hs_error *err) {
     return rc == SQLITE_DONE ? HS_OK : hs_sqlite_fail(err, w->db, rc, "storing the event");
 }
 
-static int insert_deliveries(hs_sqlite_db *w, const hs_ingest *ing, hs_error *err) {
+/* The numbers of d's destination and connection: routing hands them over
+ * from its rows; one that was missing there (a resource from before refs
+ * existed) is named now. */
+static int delivery_keys(hs_sqlite_db *w, hs_delivery_ref *d, hs_error *err) {
+    int rc = HS_OK;
+    if (d->destination_key <= 0) rc = hs_ref_key(w, d->destination_id, true, &d->destination_key, err);
+    if (rc == HS_OK && d->connection_key <= 0) rc = hs_ref_key(w, d->connection_id, true, &d->connection_key, err);
+    return rc;
+}
+
+static int insert_deliveries(hs_store *s, hs_ingest *ing, hs_error *err) {
     if (ing->ndeliveries == 0) return HS_OK;
-    sqlite3_stmt *st = hs_stmt(w, SQL_DELIVERY_INSERT, err);
-    if (!st) return err->code;
-    int64_t now = (int64_t)hs_now_ms();
+    hs_sqlite_db *w = hs__sq_writer(s);
+    hs__sqlite *q = hs__sq(s);
+    uint64_t now = hs_now_ms();
     int ret = HS_OK;
+    for (size_t i = 0; i < ing->ndeliveries && ret == HS_OK; i++) ret = delivery_keys(w, &ing->deliveries[i], err);
+    sqlite3_stmt *st = ret == HS_OK ? hs_stmt(w, SQL_DELIVERY_INSERT, err) : NULL;
+    if (ret == HS_OK && !st) ret = err->code;
     for (size_t i = 0; i < ing->ndeliveries && ret == HS_OK; i++) {
-        const hs_delivery_ref *d = &ing->deliveries[i];
-        sqlite3_bind_text(st, 1, d->id, -1, SQLITE_STATIC);
+        hs_delivery_ref *d = &ing->deliveries[i];
+        d->seq = q->next_seq++;
+        hs__delivery_id(now, d->seq, d->id);
+        sqlite3_bind_int64(st, 1, (int64_t)d->seq);
         sqlite3_bind_text(st, 2, ing->event_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, d->destination_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, d->connection_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, d->destination_key);
+        sqlite3_bind_int64(st, 4, d->connection_key);
         sqlite3_bind_int64(st, 5, (int64_t)ing->received_at);
-        sqlite3_bind_int64(st, 6, now);
+        sqlite3_bind_int64(st, 6, (int64_t)now);
         int rc = sqlite3_step(st);
         if (rc != SQLITE_DONE) ret = hs_sqlite_fail(err, w->db, rc, "storing a delivery");
         sqlite3_reset(st);
+        if (ret == HS_OK) hs_queue_add(s, d->destination_key, 1);
     }
     hs_stmt_done(w, st);
     return ret;
 }
 
-int hs__sqlite_ingest_insert(hs_store *s, const hs_ingest *ing, bool *wrote, hs_error *err) {
+int hs__sqlite_ingest_insert(hs_store *s, hs_ingest *ing, bool *wrote, hs_error *err) {
     hs_sqlite_db *w = hs__sq_writer(s);
     int rc = insert_event(w, ing, err); /* a failed statement leaves nothing behind */
     if (rc == HS_OK) {
-        rc = insert_deliveries(w, ing, err);
+        rc = insert_deliveries(s, ing, err);
         if (rc != HS_OK) *wrote = true;
     }
     return rc;
@@ -187,7 +203,22 @@ int hs__sqlite_event_list(hs_store *s, const hs_event_query *q, hs_event ***item
     return ret;
 }
 
-static const char SQL_DELIVERIES_OF[] = "SELECT " HS_DELIVERY_COLS " FROM deliveries WHERE event_id = ?1 ORDER BY id";
+static const char SQL_DELIVERIES_OF[] =
+    "SELECT " HS_DELIVERY_COLS " FROM deliveries_named WHERE event_id = ?1 ORDER BY seq";
+
+void hs_delivery_from_row(sqlite3_stmt *st, hs_delivery *d) {
+    memset(d, 0, sizeof *d);
+    hs_col_copy(d->id, sizeof d->id, st, 0);
+    hs_col_copy(d->event_id, sizeof d->event_id, st, 1);
+    hs_col_copy(d->destination_id, sizeof d->destination_id, st, 2);
+    hs_col_copy(d->connection_id, sizeof d->connection_id, st, 3);
+    hs_col_copy(d->status, sizeof d->status, st, 4);
+    d->attempts = sqlite3_column_int(st, 5);
+    d->next_attempt_at = (uint64_t)sqlite3_column_int64(st, 6);
+    d->created_at = (uint64_t)sqlite3_column_int64(st, 7);
+    d->updated_at = (uint64_t)sqlite3_column_int64(st, 8);
+    d->seq = (uint64_t)sqlite3_column_int64(st, 9);
+}
 
 int hs_deliveries_select(hs_sqlite_db *c, const char *sql, const char *arg, hs_delivery **items, size_t *n,
                          hs_error *err) {
@@ -204,17 +235,7 @@ int hs_deliveries_select(hs_sqlite_db *c, const char *sql, const char *arg, hs_d
             cap = cap ? cap * 2 : 4;
             v = hs_realloc(v, cap * sizeof *v);
         }
-        hs_delivery *d = &v[count++];
-        memset(d, 0, sizeof *d);
-        hs_col_copy(d->id, sizeof d->id, st, 0);
-        hs_col_copy(d->event_id, sizeof d->event_id, st, 1);
-        hs_col_copy(d->destination_id, sizeof d->destination_id, st, 2);
-        hs_col_copy(d->connection_id, sizeof d->connection_id, st, 3);
-        hs_col_copy(d->status, sizeof d->status, st, 4);
-        d->attempts = sqlite3_column_int(st, 5);
-        d->next_attempt_at = (uint64_t)sqlite3_column_int64(st, 6);
-        d->created_at = (uint64_t)sqlite3_column_int64(st, 7);
-        d->updated_at = (uint64_t)sqlite3_column_int64(st, 8);
+        hs_delivery_from_row(st, &v[count++]);
     }
     int ret = HS_OK;
     if (rc != SQLITE_DONE) {

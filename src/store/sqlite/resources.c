@@ -321,6 +321,9 @@ int hs__sqlite_resource_create(hs_store *s, hs_kind kind, const json_t *in, json
     if (rc == HS_OK && other[0]) rc = hs_error_set(err, HS_ERR_CONFLICT, "id", "%s %s already exists", k->name, id);
     uint64_t now = hs_now_ms();
     if (rc == HS_OK) rc = row_write(s, kind, k->sql_insert, id, doc, now, now, err);
+    /* deliveries name destinations and connections by number (queues.c) */
+    int64_t key;
+    if (rc == HS_OK && kind != HS_KIND_SOURCE) rc = hs_ref_key(hs__sq_writer(s), id, true, &key, err);
     if (rc != HS_OK) {
         json_decref(doc);
         return rc;
@@ -395,7 +398,7 @@ int hs__sqlite_resource_delete(hs_store *s, hs_kind kind, const char *id, hs_err
     if (conn[0])
         return hs_error_set(err, HS_ERR_CONFLICT, NULL, "%s %s is used by connection %s; delete that first", k->name,
                             r.id, conn);
-    if (kind == HS_KIND_DESTINATION) rc = hs_deliveries_cancel(w, r.id, hs_now_ms(), err);
+    if (kind == HS_KIND_DESTINATION) rc = hs_deliveries_cancel(s, r.id, hs_now_ms(), NULL, NULL, err);
     if (rc != HS_OK) return rc;
     sqlite3_stmt *st = hs_stmt(w, k->sql_delete, err);
     if (!st) return err->code;

@@ -10,9 +10,12 @@
 static const char SQL_SOURCE_BY_ID[] = "SELECT id, status FROM sources WHERE id = ?1";
 static const char SQL_SOURCE_BY_SLUG[] = "SELECT id, status FROM sources WHERE slug = ?1";
 /* enabled connections of a source */
-static const char SQL_ROUTES[] = "SELECT c.id, c.destination_id, d.status, json_extract(c.doc, '$.filter_rules') "
+static const char SQL_ROUTES[] = "SELECT c.id, c.destination_id, d.status, json_extract(c.doc, '$.filter_rules'), "
+                                 "rc.n, rd.n "
                                  "FROM connections c "
                                  "JOIN destinations d ON d.id = c.destination_id "
+                                 "LEFT JOIN refs rc ON rc.id = c.id "
+                                 "LEFT JOIN refs rd ON rd.id = c.destination_id "
                                  "WHERE c.source_id = ?1 AND c.enabled = 1 "
                                  "ORDER BY c.id";
 
@@ -47,7 +50,9 @@ int hs__sqlite_route_rows(hs_store *s, const char *source_id, hs_route_row_fn fn
         hs_route_row row = {.connection_id = conn ? conn : "",
                             .destination_id = dst ? dst : "",
                             .destination_status = text_or_null(st, 2),
-                            .filter_rules = text_or_null(st, 3)};
+                            .filter_rules = text_or_null(st, 3),
+                            .connection_key = sqlite3_column_int64(st, 4),
+                            .destination_key = sqlite3_column_int64(st, 5)};
         fn(&row, ud);
     }
     hs_stmt_done(w, st);

@@ -137,6 +137,63 @@ static const char *const steps[] = {
      * (deliveries_event, then attempts_delivery): one index less to write
      * on every attempt. */
     "DROP INDEX attempts_event;",
+
+    /* 5: a backlog that lives in the store (docs/scheduler.md). A delivery
+     * row was ~376 bytes with its indexes, four 36-byte ids in it; now:
+     *   - seq, the rowid, is the queue order (assigned by the one writer, so
+     *     it grows in commit order); the public id is derived from it and the
+     *     creation time ("dlv_" + 12 hex ms + 20 hex seq), a virtual column;
+     *   - destinations and connections are small numbers (refs: every id
+     *     ever named, never deleted, so history keeps its names);
+     *   - queues: the pending count per destination, kept with every write
+     *     that changes it, so a start reads counts, not the backlog;
+     *   - deliveries_pending orders by (destination, seq): a destination's
+     *     queue is paged in order; deliveries_retry holds only deliveries
+     *     waiting for a retry, by due time.
+     * Existing deliveries get a seq in id order and so new ids; their
+     * attempts are renamed with them. Events left processing without a
+     * pending delivery (an old bug) are settled here, once, instead of at
+     * every start. */
+    "CREATE TABLE refs (n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);"
+    "INSERT INTO refs(id) SELECT id FROM destinations UNION SELECT id FROM connections "
+    "UNION SELECT destination_id FROM deliveries UNION SELECT connection_id FROM deliveries ORDER BY 1;"
+    "CREATE TABLE deliveries5 ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  event_id TEXT NOT NULL,"
+    "  destination INTEGER NOT NULL,"
+    "  connection INTEGER NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  attempts INTEGER NOT NULL,"
+    "  next_attempt_at INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  id TEXT GENERATED ALWAYS AS ('dlv_' || printf('%012x%020x', created_at, seq)) VIRTUAL);"
+    "CREATE TEMP TABLE delivery_seq AS SELECT id, row_number() OVER (ORDER BY id) AS seq FROM deliveries;"
+    "CREATE UNIQUE INDEX temp.delivery_seq_id ON delivery_seq(id);"
+    "INSERT INTO deliveries5(seq, event_id, destination, connection, status, attempts, next_attempt_at, created_at, "
+    "updated_at) SELECT m.seq, d.event_id, (SELECT n FROM refs WHERE refs.id = d.destination_id), "
+    "(SELECT n FROM refs WHERE refs.id = d.connection_id), d.status, d.attempts, d.next_attempt_at, d.created_at, "
+    "d.updated_at FROM deliveries d JOIN delivery_seq m ON m.id = d.id;"
+    "UPDATE delivery_attempts SET delivery_id = (SELECT n.id FROM delivery_seq m JOIN deliveries5 n ON n.seq = m.seq "
+    "WHERE m.id = delivery_attempts.delivery_id) WHERE delivery_id IN (SELECT id FROM delivery_seq);"
+    "DROP TABLE delivery_seq;"
+    "DROP TABLE deliveries;"
+    "ALTER TABLE deliveries5 RENAME TO deliveries;"
+    "CREATE INDEX deliveries_event ON deliveries(event_id);"
+    "CREATE INDEX deliveries_pending ON deliveries(destination) WHERE status = 'pending';"
+    "CREATE INDEX deliveries_retry ON deliveries(destination, next_attempt_at) WHERE status = 'pending' AND "
+    "attempts > 0;"
+    "CREATE TABLE queues (destination INTEGER PRIMARY KEY, pending INTEGER NOT NULL);"
+    "INSERT INTO queues SELECT destination, count(*) FROM deliveries WHERE status = 'pending' GROUP BY destination;"
+    "CREATE VIEW deliveries_named AS SELECT d.seq, d.id, d.event_id, rd.id AS destination_id, rc.id AS "
+    "connection_id, d.status, d.attempts, d.next_attempt_at, d.created_at, d.updated_at FROM deliveries d "
+    "JOIN refs rd ON rd.n = d.destination JOIN refs rc ON rc.n = d.connection;"
+    "UPDATE events SET open_deliveries = 0, failed_deliveries = (SELECT count(*) FROM deliveries d WHERE "
+    "d.event_id = events.id AND d.status IN ('dlq', 'failed')), status = CASE WHEN EXISTS (SELECT 1 FROM "
+    "deliveries d WHERE d.event_id = events.id AND d.status IN ('dlq', 'failed')) THEN 'failed' WHEN EXISTS "
+    "(SELECT 1 FROM deliveries d WHERE d.event_id = events.id AND d.status = 'delivered') THEN 'delivered' ELSE "
+    "'cancelled' END WHERE status = 'processing' AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = "
+    "events.id AND d.status = 'pending');",
 };
 
 #define NSTEPS ((int)(sizeof steps / sizeof steps[0]))
@@ -213,13 +270,18 @@ static int apply_next(sqlite3 *db, const char *path, int *current, hs_error *err
 }
 
 int hs_schema_migrate(sqlite3 *db, const char *path, hs_error *err) {
+    return hs_schema_migrate_to(db, path, NSTEPS, err);
+}
+
+int hs_schema_migrate_to(sqlite3 *db, const char *path, int target, hs_error *err) {
     int rc = check_ownership(db, path, err);
     if (rc != HS_OK) return rc;
     int version = 0;
     int src = read_int(db, "PRAGMA user_version", &version);
     if (src != SQLITE_OK) return fail(db, src, path, err);
     int from = version;
-    while (version < NSTEPS) {
+    if (target > NSTEPS) target = NSTEPS;
+    while (version < target) {
         rc = apply_next(db, path, &version, err);
         if (rc != HS_OK) return rc;
     }

@@ -209,7 +209,29 @@ static int tx_savepoint(hs_store *s, hs_error *err) { return tx_sql(s, "SAVEPOIN
 static int tx_release(hs_store *s, hs_error *err) { return tx_sql(s, "RELEASE op", "release", err); }
 static int tx_rollback_to(hs_store *s, hs_error *err) { return tx_sql(s, "ROLLBACK TO op", "rollback to", err); }
 static bool tx_open(hs_store *s) { return !sqlite3_get_autocommit(hs__sq_writer(s)->db); }
-static void tx_discard(hs_store *s) { hs_settles_clear(s); }
+static void tx_discard(hs_store *s) {
+    hs_settles_clear(s);
+    hs_queues_clear(s);
+}
+/* What the group's writes deferred: event settles, queue counts. */
+static int tx_flush(hs_store *s, hs_error *err) {
+    int rc = hs_settles_flush(s, err);
+    if (rc == HS_OK)
+        rc = hs_queues_flush(s, err);
+    else
+        hs_queues_clear(s);
+    return rc;
+}
+
+/* Where new delivery seqs start: after the highest stored. */
+static int seq_start(hs__sqlite *q, hs_error *err) {
+    sqlite3_stmt *st = hs_stmt(&q->writer, "SELECT coalesce(max(seq), 0) + 1 FROM deliveries", err);
+    if (!st) return err->code;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) q->next_seq = (uint64_t)sqlite3_column_int64(st, 0);
+    hs_stmt_done(&q->writer, st);
+    return rc == SQLITE_ROW ? HS_OK : hs_sqlite_fail(err, q->writer.db, rc, "reading the delivery sequence");
+}
 
 /* ---- open, close ---- */
 
@@ -259,6 +281,7 @@ static int sqlite_open(hs_store *s, const char *path, hs_error *err) {
     rc = conn_open(&q->writer, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err);
     if (rc == HS_OK) rc = writer_setup(q, err);
     if (rc == HS_OK) rc = hs_schema_migrate(q->writer.db, path, err);
+    if (rc == HS_OK) rc = seq_start(q, err);
     if (rc != HS_OK) {
         conn_close(&q->writer);
         state_free(q);
@@ -283,6 +306,7 @@ static void sqlite_close(hs_store *s) {
     }
     conn_close(&q->writer);
     hs_settles_clear(s);
+    hs_free(q->qdelta);
     state_free(q);
     s->be_state = NULL;
 }
@@ -300,7 +324,7 @@ const hs_store_backend hs_sqlite_backend = {
     .release = tx_release,
     .rollback_to = tx_rollback_to,
     .in_transaction = tx_open,
-    .flush = hs_settles_flush,
+    .flush = tx_flush,
     .discard = tx_discard,
     .route_source = hs__sqlite_route_source,
     .route_rows = hs__sqlite_route_rows,
@@ -319,6 +343,9 @@ const hs_store_backend hs_sqlite_backend = {
     .event_list = hs__sqlite_event_list,
     .event_deliveries = hs__sqlite_event_deliveries,
     .pending_deliveries = hs__sqlite_pending_deliveries,
+    .queue_page = hs__sqlite_queue_page,
+    .queue_due = hs__sqlite_queue_due,
+    .queue_counts = hs__sqlite_queue_counts,
     .circuits = hs__sqlite_circuits,
     .attempt_list = hs__sqlite_attempt_list,
     .attempt_get = hs__sqlite_attempt_get,

@@ -8,6 +8,8 @@
  *   resources.c  sources, destinations, connections; secrets re-sealing
  *   events.c     ingest's inserts, event and delivery reads, API keys
  *   deliveries.c attempts, circuits, retries, orphans, attempt reads
+ *   queues.c     refs (destinations and connections by number), pending
+ *                counts per destination, the scheduler's paged reads
  *
  * The functions named hs__sqlite_<op> are the table's entries, documented
  * in src/store/backend.h.
@@ -36,6 +38,12 @@ typedef struct hs_sqlite_db {
     } cached[HS_STMT_CACHE];
 } hs_sqlite_db;
 
+/* A destination's pending count change in the open group (queues.c). */
+typedef struct hs_qdelta {
+    int64_t key; /* refs.n of the destination; 0: free slot */
+    int64_t delta;
+} hs_qdelta;
+
 /* The backend's state: hs_store.be_state. */
 typedef struct hs__sqlite {
     char *path;
@@ -43,6 +51,13 @@ typedef struct hs__sqlite {
     /* writer thread: event id -> how many of its deliveries settled in the
      * open group, written once per event (hs_settles_flush) */
     hs_idmap settles;
+    /* writer thread: pending count changes per destination in the open
+     * group (hs_queues_flush), an open-addressing table */
+    hs_qdelta *qdelta;
+    size_t qdelta_cap, nqdelta;
+    /* writer thread: the next delivery seq (max + 1 at open; one writer,
+     * so seqs grow in commit order; a failed group's are skipped) */
+    uint64_t next_seq;
 
     pthread_mutex_t pool_lock;
     pthread_cond_t pool_cond;
@@ -75,6 +90,8 @@ void hs_reader_put(hs_store *s, hs_sqlite_db *c);
  * current schema, one transaction per step. */
 int hs_schema_migrate(sqlite3 *db, const char *path, hs_error *err);
 int hs_schema_version(void); /* the newest version this build knows */
+/* The same, up to version target only (tests build old databases so). */
+int hs_schema_migrate_to(sqlite3 *db, const char *path, int target, hs_error *err);
 
 /* src/store/sqlite/routes.c */
 int hs__sqlite_route_source(hs_store *s, const char *ref, bool by_slug, hs_route_source *out, hs_error *err);
@@ -92,12 +109,15 @@ int hs__sqlite_reseal(const char *path, const hs_secret_codec *codec, const hs_s
                       hs_reseal_stats *st, hs_error *err);
 
 /* src/store/sqlite/events.c */
+/* from deliveries_named, the view that names the numbers (schema step 5) */
 #define HS_DELIVERY_COLS                                                                                               \
-    "id, event_id, destination_id, connection_id, status, attempts, next_attempt_at, created_at, updated_at"
+    "id, event_id, destination_id, connection_id, status, attempts, next_attempt_at, created_at, updated_at, seq"
+/* One row of columns HS_DELIVERY_COLS. */
+void hs_delivery_from_row(sqlite3_stmt *st, hs_delivery *d);
 /* Run sql (columns HS_DELIVERY_COLS, optional text ?1 = arg) on c. */
 int hs_deliveries_select(hs_sqlite_db *c, const char *sql, const char *arg, hs_delivery **items, size_t *n,
                          hs_error *err);
-int hs__sqlite_ingest_insert(hs_store *s, const hs_ingest *ing, bool *wrote, hs_error *err);
+int hs__sqlite_ingest_insert(hs_store *s, hs_ingest *ing, bool *wrote, hs_error *err);
 int hs__sqlite_event_get(hs_store *s, const char *id, hs_event **out, hs_error *err);
 int hs__sqlite_event_list(hs_store *s, const hs_event_query *q, hs_event ***items, size_t *n, bool *has_more,
                           hs_error *err);
@@ -106,9 +126,12 @@ int hs__sqlite_apikey_add(hs_store *s, const char *id, const char *hash_hex, con
 int hs__sqlite_apikey_hashes(hs_store *s, char ***hashes, size_t *n, hs_error *err);
 
 /* src/store/sqlite/deliveries.c */
-/* Cancel a deleted destination's pending deliveries and settle their events
- * (writer thread, inside the op's transaction). */
-int hs_deliveries_cancel(hs_sqlite_db *w, const char *destination_id, uint64_t now, hs_error *err);
+/* Cancel a deleted destination's pending deliveries, settle their events
+ * and drop its queue count (writer thread, inside the op's transaction);
+ * *cancelled and *events (either may be NULL) grow by how many deliveries
+ * were cancelled and events settled. */
+int hs_deliveries_cancel(hs_store *s, const char *destination_id, uint64_t now, size_t *cancelled, size_t *events,
+                         hs_error *err);
 /* Attempt records count settled deliveries per event instead of rewriting
  * the event row once per delivery (a fan-out event has one per
  * destination): the table's flush writes the counts, discard drops them. */
@@ -116,6 +139,20 @@ int hs_settles_flush(hs_store *s, hs_error *err);
 void hs_settles_clear(hs_store *s);
 int hs__sqlite_attempt_record(hs_store *s, const hs_attempt_op *op, hs_error *err);
 int hs__sqlite_pending_deliveries(hs_store *s, hs_delivery **out, size_t *n, hs_error *err);
+
+/* src/store/sqlite/queues.c */
+/* The number of a destination or connection id (refs); create: add it when
+ * missing (writer thread). *key is 0 when absent. */
+int hs_ref_key(hs_sqlite_db *w, const char *id, bool create, int64_t *key, hs_error *err);
+/* destination's pending count moves by delta in the open group. */
+void hs_queue_add(hs_store *s, int64_t destination, int64_t delta);
+int hs_queues_flush(hs_store *s, hs_error *err);
+void hs_queues_clear(hs_store *s);
+int hs__sqlite_queue_counts(hs_store *s, hs_queue_count **out, size_t *n, hs_error *err);
+int hs__sqlite_queue_page(hs_store *s, const char *destination_id, uint64_t after_seq, bool fresh_only, size_t limit,
+                          hs_delivery *out, size_t *n, hs_error *err);
+int hs__sqlite_queue_due(hs_store *s, const char *destination_id, uint64_t now, const uint64_t *skip, size_t nskip,
+                         size_t limit, hs_delivery *out, size_t *n, uint64_t *next_due, hs_error *err);
 int hs__sqlite_circuits(hs_store *s, hs_circuit_row **out, size_t *n, hs_error *err);
 int hs__sqlite_attempt_retry(hs_store *s, const char *attempt_id, hs_delivery *out, hs_error *err);
 int hs__sqlite_event_retry(hs_store *s, const char *event_id, hs_event_retry *out, hs_error *err);
