@@ -52,7 +52,7 @@ const char hs_usage_serve[] = "Usage: hookstream serve [options]\n"
                               "                          1 to 65536 [HOOKSTREAM_DELIVERY_WINDOW, default 256]\n"
                               "  --retention DURATION    keep settled events this long, then delete them;\n"
                               "                          a whole number with a unit s, m, h or d (90s, 15m,\n"
-                              "                          12h, 30d), at least 60s; 0 or off keeps them forever\n"
+                              "                          12h, 30d), at least 1s; 0 or off keeps them forever\n"
                               "                          [HOOKSTREAM_RETENTION, default 30d]\n"
                               "\n"
                               "Secrets at rest (every stored secret is AES-256-GCM encrypted under one key):\n"
@@ -223,7 +223,7 @@ static int ranged_value(const char *v, const char *from, value_kind kind, uint64
 }
 
 /* --retention: "off" or "0" (kept forever), else a duration of at least
- * a minute and at most HS_RETENTION_MAX_MS. */
+ * a second and at most HS_RETENTION_MAX_MS. */
 static int retention_value(const char *v, const char *from, uint64_t *out, char *err, size_t errlen) {
     if (strcmp(v, "off") == 0 || strcmp(v, "0") == 0) {
         *out = 0;
@@ -239,7 +239,7 @@ static int retention_value(const char *v, const char *from, uint64_t *out, char 
     }
     if (ms < HS_RETENTION_MIN_MS || ms > HS_RETENTION_MAX_MS) {
         snprintf(err, errlen,
-                 "%s: expected at least 60s and at most 36500d (or 0 / off to keep events forever), got \"%s\"", from,
+                 "%s: expected at least 1s and at most 36500d (or 0 / off to keep events forever), got \"%s\"", from,
                  v);
         return -1;
     }

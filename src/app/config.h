@@ -20,7 +20,7 @@
 #define HS_DELIVERY_WINDOW_MAX 65536
 /* --retention: how long settled events are kept; 0 = forever */
 #define HS_RETENTION_DEFAULT_MS (30ULL * 86400000ULL)
-#define HS_RETENTION_MIN_MS 60000ULL
+#define HS_RETENTION_MIN_MS 1000ULL
 #define HS_RETENTION_MAX_MS (36500ULL * 86400000ULL) /* 100 years: now - retention never wraps */
 
 typedef struct hs_config {

@@ -27,6 +27,7 @@
 #include "http/netguard.h"
 #include "observe/metrics.h"
 #include "delivery/scheduler.h"
+#include "maintenance/retention.h"
 #include "base/secretbox.h"
 #include "store/store.h"
 #include "base/version.h"
@@ -39,6 +40,7 @@ typedef struct server {
     hs_auth *auth;
     hs_api *api;
     hs_scheduler *sched;
+    hs_retention *retention; /* NULL: --retention off */
     hs_http_server *http;
     hs_ws_hub *ws;
     hs_metrics *metrics;
@@ -51,6 +53,8 @@ typedef struct server {
 static void after_scheduler_stop(void *ud) {
     server *s = ud;
     hs_info("deliveries stopped; closing the store");
+    hs_retention_stop(s->retention); /* a sweep under way completes as the store closes */
+    s->retention = NULL;
     hs_store_close(s->store); /* commits what is queued; frees in a close callback */
     s->store = NULL;
     if (uv_is_active((uv_handle_t *)&s->sigterm)) {
@@ -344,6 +348,8 @@ static int serve(server *s) {
         uv_loop_close(s->loop);
         return 1;
     }
+    if (s->cfg.retention_ms && hs_retention_start(s->loop, s->store, s->cfg.retention_ms, &s->retention, &err))
+        hs_warn("retention is off: %s", err.msg);
     uv_signal_init(s->loop, &s->sigterm);
     uv_signal_init(s->loop, &s->sigint);
     s->sigterm.data = s->sigint.data = s;

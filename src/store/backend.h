@@ -115,6 +115,8 @@ typedef struct hs_store_backend {
     int (*event_retry)(hs_store *s, const char *event_id, hs_event_retry *out, hs_error *err);
     int (*settle_orphans)(hs_store *s, size_t *deliveries, size_t *events, hs_error *err);
     int (*apikey_add)(hs_store *s, const char *id, const char *hash_hex, const char *name, hs_error *err);
+    /* hs_store_sweep's step (outputs in sw), under a savepoint. */
+    int (*sweep)(hs_store *s, hs_sweep *sw, hs_error *err);
 
     /* ---- reads: any thread; as the hs_store_* calls (arguments checked,
      * outputs cleared, err not NULL) ---- */

@@ -446,6 +446,60 @@ int hs_store_settle_orphans(hs_store *s, hs_error *err) {
     return rc;
 }
 
+/* ---- retention (async) ---- */
+
+typedef struct sweep_box {
+    hs_wop w;
+} sweep_box;
+
+hs_sweep *hs_sweep_new(void) {
+    hs_sweep *sw = hs_calloc(1, sizeof *sw);
+    sw->priv_ = hs_calloc(1, sizeof(sweep_box));
+    return sw;
+}
+
+void hs_sweep_free(hs_sweep *sw) {
+    if (!sw) return;
+    hs_free(sw->priv_);
+    hs_free(sw);
+}
+
+static void sweep_clear(hs_sweep *sw) {
+    sw->events = sw->deliveries = sw->attempts = sw->pages_freed = 0;
+    sw->more = false;
+}
+
+static int sweep_exec(hs_store *s, hs_wop *op) {
+    hs_sweep *sw = op->ud;
+    sweep_clear(sw);
+    int rc = s->be->sweep(s, sw, &op->err);
+    if (rc != HS_OK) sweep_clear(sw);
+    return rc;
+}
+
+static void sweep_undo(hs_wop *op) { sweep_clear(op->ud); }
+
+static void sweep_complete(hs_wop *op) {
+    hs_sweep *sw = op->ud;
+    sw->err = op->err;
+    sw->cb(sw, op->status);
+}
+
+int hs_store_sweep(hs_store *s, hs_sweep *sw) {
+    hs_error_clear(&sw->err);
+    if (!sw->cb || !sw->priv_)
+        return hs_error_set(&sw->err, HS_ERR_INTERNAL, NULL, "a sweep needs a callback and hs_sweep_new");
+    if (!s->be->sweep) return hs_error_set(&sw->err, HS_ERR_UNSUPPORTED, NULL, "this store keeps everything");
+    hs_wop *w = &((sweep_box *)sw->priv_)->w;
+    memset(w, 0, sizeof *w);
+    w->exec = sweep_exec;
+    w->undo = sweep_undo;
+    w->keeps_routes = true;
+    w->ud = sw;
+    w->complete = sweep_complete;
+    return hs__writer_submit_async(s, w, &sw->err);
+}
+
 /* ---- API keys (sync) ---- */
 
 static bool is_sha256_hex(const char *s) {

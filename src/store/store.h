@@ -404,6 +404,37 @@ int hs_store_attempt_get(hs_store *s, const char *id, json_t **out, hs_error *er
 /* Every attempt of one event, oldest first (for GET /v1/events/:id). */
 int hs_store_event_attempts(hs_store *s, const char *event_id, json_t **items, hs_error *err);
 
+/* ---- retention (async; loop thread) ----
+ *
+ * One small step of forgetting: deletes the oldest events received before
+ * before_ms whose every delivery has ended well or was cancelled (status
+ * received, delivered or cancelled), with their deliveries and delivery
+ * attempts, until about max_rows rows went (at least one event); then gives
+ * back free space (SQLite: an incremental vacuum of what this step freed).
+ * Events with a pending or dead-lettered delivery (processing, failed) are
+ * never deleted. It runs in the writer's group like any write, so each step
+ * must stay small; src/maintenance/retention.c paces them. cb runs on the
+ * loop thread after the commit; `more` says whether eligible events were
+ * left (call again soon). */
+typedef struct hs_sweep hs_sweep;
+typedef void (*hs_sweep_cb)(hs_sweep *sw, int status);
+struct hs_sweep {
+    uint64_t before_ms;
+    size_t max_rows;
+    /* output */
+    size_t events, deliveries, attempts; /* deleted */
+    size_t pages_freed;                  /* given back to the file system */
+    bool more;
+    hs_error err;
+    hs_sweep_cb cb;
+    void *ud;
+    void *priv_;
+};
+hs_sweep *hs_sweep_new(void);
+void hs_sweep_free(hs_sweep *sw);
+/* 0: accepted (cb will run); <0: refused now, cb will not run. */
+int hs_store_sweep(hs_store *s, hs_sweep *sw);
+
 /* ---- API keys (sync) ---- */
 /* hash_hex: lowercase hex SHA-256 of the key. */
 int hs_store_apikey_add(hs_store *s, const char *id, const char *hash_hex, const char *name, hs_error *err);

@@ -55,7 +55,7 @@ static bool run_op(hs_store *s, hs_wop *op, hs_error *why) {
     }
     op->status = op->exec(s, op);
     if (op->status != HS_OK && op->err.code == HS_OK) op->err.code = op->status;
-    hs__routes_clear(s); /* it may have changed a source, destination or connection */
+    if (!op->keeps_routes) hs__routes_clear(s); /* it may have changed a source, destination or connection */
     if (op->status == HS_OK) {
         rc = be->release(s, why);
     } else {

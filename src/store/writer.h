@@ -34,6 +34,7 @@ struct hs_wop {
     const char *arg2;
     const char *arg3;
     bool no_savepoint; /* runs bare; a failure after a write must set wrote */
+    bool keeps_routes; /* changes no source, destination or connection: the route cache stays */
     bool wrote;        /* the op changed the database before it failed */
     hs_update_fn fn;
     void *ud;

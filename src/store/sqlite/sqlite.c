@@ -223,6 +223,47 @@ static int tx_flush(hs_store *s, hs_error *err) {
     return rc;
 }
 
+/* ---- giving space back (retention.c frees, an incremental vacuum returns) ---- */
+
+#define VACUUM_CONVERT_MAX (256ll << 20) /* converted at open up to this size; beyond: docs/operations.md */
+
+static int64_t pragma_int(hs_sqlite_db *c, const char *sql) {
+    hs_error e;
+    sqlite3_stmt *st = hs_stmt(c, sql, &e);
+    if (!st) return -1;
+    int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    hs_stmt_done(c, st);
+    return v;
+}
+
+/* A new file is made with auto_vacuum = INCREMENTAL: it can only be set
+ * before the first table. */
+static int vacuum_mode_new(hs__sqlite *q, hs_error *err) {
+    if (pragma_int(&q->writer, "SELECT count(*) FROM sqlite_master") != 0) return HS_OK;
+    if (sqlite3_exec(q->writer.db, "PRAGMA auto_vacuum = INCREMENTAL", NULL, NULL, NULL) != SQLITE_OK)
+        return hs_error_set(err, HS_ERR_IO, "db", "configuring %s: %s", q->path, sqlite3_errmsg(q->writer.db));
+    return HS_OK;
+}
+
+/* A file made before (auto_vacuum NONE) keeps the space retention frees in
+ * its free list, for reuse: converted once when it is small enough to
+ * rewrite at start, else left as it is, with a warning. */
+static int vacuum_mode_convert(hs__sqlite *q, hs_error *err) {
+    if (pragma_int(&q->writer, "PRAGMA auto_vacuum") == 2) return HS_OK;
+    int64_t bytes = pragma_int(&q->writer, "PRAGMA page_count") * pragma_int(&q->writer, "PRAGMA page_size");
+    if (bytes > VACUUM_CONVERT_MAX) {
+        hs_warn("store: %s was made without incremental vacuum; space that retention frees is reused, not "
+                "returned (docs/operations.md: converting a large database)",
+                q->path);
+        return HS_OK;
+    }
+    hs_info("store: %s: switching to incremental vacuum (once; rewrites %lld bytes)", q->path, (long long)bytes);
+    if (sqlite3_exec(q->writer.db, "PRAGMA auto_vacuum = INCREMENTAL; VACUUM", NULL, NULL, NULL) != SQLITE_OK)
+        return hs_error_set(err, HS_ERR_IO, "db", "converting %s to incremental vacuum: %s", q->path,
+                            sqlite3_errmsg(q->writer.db));
+    return HS_OK;
+}
+
 /* Where new delivery seqs start: after the highest stored. */
 static int seq_start(hs__sqlite *q, hs_error *err) {
     sqlite3_stmt *st = hs_stmt(&q->writer, "SELECT coalesce(max(seq), 0) + 1 FROM deliveries", err);
@@ -280,7 +321,9 @@ static int sqlite_open(hs_store *s, const char *path, hs_error *err) {
     pthread_cond_init(&q->pool_cond, NULL);
     rc = conn_open(&q->writer, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err);
     if (rc == HS_OK) rc = writer_setup(q, err);
+    if (rc == HS_OK) rc = vacuum_mode_new(q, err);
     if (rc == HS_OK) rc = hs_schema_migrate(q->writer.db, path, err);
+    if (rc == HS_OK) rc = vacuum_mode_convert(q, err);
     if (rc == HS_OK) rc = seq_start(q, err);
     if (rc != HS_OK) {
         conn_close(&q->writer);
@@ -336,6 +379,7 @@ const hs_store_backend hs_sqlite_backend = {
     .attempt_retry = hs__sqlite_attempt_retry,
     .event_retry = hs__sqlite_event_retry,
     .settle_orphans = hs__sqlite_settle_orphans,
+    .sweep = hs__sqlite_sweep,
     .apikey_add = hs__sqlite_apikey_add,
     .resource_get = hs__sqlite_resource_get,
     .resource_list = hs__sqlite_resource_list,

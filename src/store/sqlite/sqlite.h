@@ -8,6 +8,7 @@
  *   resources.c  sources, destinations, connections; secrets re-sealing
  *   events.c     ingest's inserts, event and delivery reads, API keys
  *   deliveries.c attempts, circuits, retries, orphans, attempt reads
+ *   retention.c  deleting settled events past retention, giving space back
  *   queues.c     refs (destinations and connections by number), pending
  *                counts per destination, the scheduler's paged reads
  *
@@ -139,6 +140,9 @@ int hs_settles_flush(hs_store *s, hs_error *err);
 void hs_settles_clear(hs_store *s);
 int hs__sqlite_attempt_record(hs_store *s, const hs_attempt_op *op, hs_error *err);
 int hs__sqlite_pending_deliveries(hs_store *s, hs_delivery **out, size_t *n, hs_error *err);
+
+/* src/store/sqlite/retention.c */
+int hs__sqlite_sweep(hs_store *s, hs_sweep *sw, hs_error *err);
 
 /* src/store/sqlite/queues.c */
 /* The number of a destination or connection id (refs); create: add it when

@@ -1,0 +1,36 @@
+/* src/maintenance/retention.h — forgetting what is past --retention.
+ *
+ * A timer on the loop asks the store for one small sweep at a time
+ * (hs_store_sweep: settled events received before now - retention, with
+ * their deliveries and attempts, then the space they held given back). A
+ * step that left more to do is followed by the next one after a short
+ * pause, so that the writer's groups carry a sweep only now and then and
+ * ingest is never held up by a long one; otherwise the next look is an
+ * idle interval away (a tenth of the retention, between 1 s and 60 s).
+ * Events with a pending or dead-lettered delivery are never swept
+ * (docs/operations.md, Retention).
+ *
+ * Threads: every function on the loop thread.
+ */
+#ifndef HS_RETENTION_H
+#define HS_RETENTION_H
+
+#include <uv.h>
+
+#include "store/store.h"
+
+typedef struct hs_retention hs_retention;
+
+typedef struct hs_retention_stats {
+    uint64_t steps, events, deliveries, attempts, pages_freed, failures;
+} hs_retention_stats;
+
+/* retention_ms > 0. The first look is right away. */
+int hs_retention_start(uv_loop_t *loop, hs_store *s, uint64_t retention_ms, hs_retention **out, hs_error *err);
+void hs_retention_get_stats(const hs_retention *r, hs_retention_stats *out);
+/* Stop looking; a step under way finishes (its completion runs when the
+ * store delivers it, at the latest while the store closes). The object is
+ * freed once both are done; r must not be used after this call. */
+void hs_retention_stop(hs_retention *r);
+
+#endif
