@@ -396,7 +396,7 @@ static void test_config_window_retention(void **state) {
     assert_int_equal(cfg.retention_ms, 7ULL * 86400000);
     hs_config_free(&cfg);
     /* a bad value in the environment is refused, naming the variable */
-    setenv("HOOKSTREAM_RETENTION", "10s", 1);
+    setenv("HOOKSTREAM_RETENTION", "10x", 1);
     assert_int_equal(hs_config_parse(2, none, &cmd, &cfg, err, sizeof err), -1);
     assert_non_null(strstr(err, "HOOKSTREAM_RETENTION"));
     hs_config_free(&cfg);
