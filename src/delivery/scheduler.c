@@ -99,13 +99,14 @@ typedef struct dest {
     struct ctf *tf; /* the payload shape (a template's), or NULL */
     uv_timer_t timer;
     /* the queue in the store (docs/scheduler.md) */
-    uint64_t pending;   /* deliveries pending in the store, those in flight included */
-    uint64_t cursor;    /* the highest seq taken into the window since the last reset */
-    bool more;          /* the store may hold pending deliveries past cursor */
-    bool loading;       /* a fill is out */
-    bool load_again;    /* work arrived while it was: read once more */
-    uint64_t gen;       /* bumped by a reset: a fill of an older generation is void */
-    uint64_t retry_due; /* best effort: when the earliest retry waiting in the store is due (0: none) */
+    uint64_t pending;    /* deliveries pending in the store, those in flight included */
+    uint64_t cursor;     /* the highest seq taken into the window since the last reset */
+    bool more;           /* the store may hold pending deliveries past cursor */
+    bool loading;        /* a fill is out */
+    bool load_again;     /* work arrived while it was: read once more */
+    uint64_t gen;        /* bumped by a reset: a fill of an older generation is void */
+    uint64_t retry_due;  /* best effort: when the earliest retry waiting in the store is due (0: none) */
+    uint64_t fill_after; /* no fill before this (a read failed) */
 } dest;
 
 struct hs_scheduler {
@@ -132,6 +133,7 @@ typedef struct job {
     dest *d;
     struct job *next, *prev; /* d->job_list */
     uint64_t seq;            /* its delivery's, while the job lasts */
+    uint64_t parked_due;     /* best effort: the retry it left to the store is due then (0: none) */
     bool terminal;           /* the outcome takes the delivery out of pending */
     item *it;
     json_t *doc;
@@ -211,13 +213,19 @@ static item *heap_pop(dest *d) {
 
 /* ---- payloads and items ---- */
 
-static void payload_unref(hs_scheduler *sc, payload *pl) {
-    if (!pl || --pl->refs > 0) return;
-    sc->payload_bytes -= pl->bytes;
+/* Free a payload no one counts (not in the budget). */
+static void payload_drop(payload *pl) {
+    if (!pl) return;
     hs_free(pl->body);
     hs_free(pl->content_type);
     hs_free(pl->headers_json);
     hs_free(pl);
+}
+
+static void payload_unref(hs_scheduler *sc, payload *pl) {
+    if (!pl || --pl->refs > 0) return;
+    sc->payload_bytes -= pl->bytes;
+    payload_drop(pl);
 }
 
 static void item_free(hs_scheduler *sc, item *it) {
@@ -353,7 +361,9 @@ static void pump(dest *d) {
     uint64_t wake = 0;
     for (;;) {
         /* low water: read the next deliveries while these go out */
-        if (!d->loading && ((d->more && d->n <= sc->window / 2) || (d->retry_due && d->retry_due <= now))) fill(d, now);
+        if (!d->loading && now >= d->fill_after &&
+            ((d->more && d->n <= sc->window / 2) || (d->retry_due && d->retry_due <= now)))
+            fill(d, now);
         if (d->in_flight >= d->max_conc || d->n == 0) break;
         item *top = d->heap[0].it;
         if (top->ready_at > now) {
@@ -369,6 +379,7 @@ static void pump(dest *d) {
         start(d, heap_pop(d));
     }
     if (d->retry_due > now) wake = earliest(wake, d->retry_due);
+    if (d->fill_after > now && (d->more || d->retry_due)) wake = earliest(wake, d->fill_after);
     if (wake) arm(d, wake, now);
 }
 
@@ -388,10 +399,45 @@ typedef struct fill_job {
     size_t nskip;
     hs_delivery *rows; /* page_limit + due_limit */
     size_t n_page, n_due;
+    size_t payload_room;  /* bytes of event content the page may bring along */
+    struct payload **pls; /* the page's events, read with it (NULL: read at send time) */
     uint64_t next_due;
+    uint64_t parked_min; /* the earliest retry left by a job whose record the read may not see */
     hs_error err;
     int rc;
 } fill_job;
+
+/* An event read from the store, as the payload of its first attempts. */
+static payload *payload_of_event(hs_event *e) {
+    payload *pl = hs_calloc(1, sizeof *pl);
+    snprintf(pl->source_id, sizeof pl->source_id, "%s", e->source_id);
+    pl->body = (char *)e->body;
+    pl->body_len = e->body_len;
+    pl->content_type = e->content_type;
+    pl->headers_json = e->headers_json;
+    snprintf(pl->method, sizeof pl->method, "%s", e->method ? e->method : "");
+    pl->received_at = e->received_at;
+    e->body = NULL;
+    e->content_type = e->headers_json = NULL;
+    pl->bytes = sizeof *pl + pl->body_len;
+    return pl;
+}
+
+/* The page's events, read here with it rather than one threadpool trip per
+ * first attempt, as far as the payload budget goes. */
+static void fill_payloads(fill_job *f) {
+    f->pls = hs_calloc(f->n_page, sizeof *f->pls);
+    size_t used = 0;
+    for (size_t i = 0; i < f->n_page && used < f->payload_room; i++) {
+        if (f->rows[i].attempts > 0) continue; /* retries read theirs back when they go */
+        hs_event *e = NULL;
+        hs_error err;
+        if (hs_store_event_get(f->store, f->rows[i].event_id, &e, &err) != HS_OK) continue; /* read at send time */
+        f->pls[i] = payload_of_event(e);
+        used += f->pls[i]->bytes;
+        hs_event_free(e);
+    }
+}
 
 static void fill_work(uv_work_t *w) {
     fill_job *f = w->data;
@@ -399,6 +445,7 @@ static void fill_work(uv_work_t *w) {
     if (f->page_limit)
         f->rc = hs_store_queue_page(f->store, f->dest_id, f->after, f->fresh_only, f->page_limit, f->rows, &f->n_page,
                                     &f->err);
+    if (f->rc == HS_OK && f->n_page && f->payload_room) fill_payloads(f);
     if (f->rc == HS_OK && f->due_limit)
         f->rc = hs_store_queue_due(f->store, f->dest_id, f->now, f->skip, f->nskip, f->due_limit,
                                    f->rows + f->page_limit, &f->n_due, &f->next_due, &f->err);
@@ -410,9 +457,24 @@ static bool in_flight_seq(const dest *d, uint64_t seq) {
     return false;
 }
 
-static void take_row(dest *d, const hs_delivery *r) {
-    if (in_flight_seq(d, r->seq)) return; /* read again while its attempt is out */
+/* Into the window, with its event's content when the fill read it (pl,
+ * taken over; dropped when the row is not taken or the budget is spent). */
+static void take_row(dest *d, const hs_delivery *r, payload *pl) {
+    hs_scheduler *sc = d->sc;
+    if (in_flight_seq(d, r->seq)) { /* read again while its attempt is out */
+        payload_drop(pl);
+        return;
+    }
+    if (pl && sc->payload_bytes + pl->bytes > PAYLOAD_BUDGET) {
+        payload_drop(pl);
+        pl = NULL;
+    }
     item *it = hs_calloc(1, sizeof *it);
+    if (pl) {
+        pl->refs = 1;
+        sc->payload_bytes += pl->bytes;
+        it->pl = pl;
+    }
     hs_id_copy(it->id, r->id);
     hs_id_copy(it->event_id, r->event_id);
     hs_id_copy(it->connection_id, r->connection_id);
@@ -432,21 +494,27 @@ static void fill_done(uv_work_t *w, int status) {
     bool current = status == 0 && !d->removed && !sc->stopping && f->gen == d->gen;
     if (current && f->rc != HS_OK) {
         hs_error_log("scheduler: %s: reading its queue: %s; trying again in %d ms", d->id, f->err.msg, STORE_RETRY_MS);
-        d->retry_due = earliest(d->retry_due, hs_now_ms() + STORE_RETRY_MS);
-        d->more = true;
+        d->fill_after = hs_now_ms() + STORE_RETRY_MS;
+        d->more = d->more || f->page_limit;
+        if (f->due_limit) d->retry_due = f->now; /* read those again too */
     } else if (current) {
         for (size_t i = 0; i < f->n_page; i++) {
-            take_row(d, &f->rows[i]);
+            take_row(d, &f->rows[i], f->pls ? f->pls[i] : NULL);
+            if (f->pls) f->pls[i] = NULL;
             if (f->rows[i].seq > d->cursor) d->cursor = f->rows[i].seq;
         }
         if (f->page_limit) d->more = f->n_page == f->page_limit || d->load_again;
-        for (size_t i = 0; i < f->n_due; i++) take_row(d, &f->rows[f->page_limit + i]);
-        /* retries parked while this read was out set retry_due already */
-        if (f->due_limit) d->retry_due = earliest(d->retry_due, f->next_due);
+        for (size_t i = 0; i < f->n_due; i++) take_row(d, &f->rows[f->page_limit + i], NULL);
+        /* retries parked while this read was out set retry_due already;
+         * those parked before it, whose records it may have missed, are in
+         * parked_min */
+        if (f->due_limit) d->retry_due = earliest(d->retry_due, earliest(f->next_due, f->parked_min));
         d->load_again = false;
     } else if (!d->removed && !sc->stopping) {
         d->more = d->more || d->pending > 0; /* void (reset meanwhile): read again */
     }
+    for (size_t i = 0; f->pls && i < f->n_page; i++) payload_drop(f->pls[i]); /* those not taken */
+    hs_free(f->pls);
     hs_free(f->skip);
     hs_free(f->rows);
     hs_free(f);
@@ -473,7 +541,8 @@ static void fill(dest *d, uint64_t now) {
     f->fresh_only = !d->strict;
     f->after = d->cursor;
     f->page_limit = d->more ? room : 0;
-    bool due = d->retry_due && d->retry_due <= now;
+    f->payload_room = sc->payload_bytes < PAYLOAD_BUDGET ? (PAYLOAD_BUDGET - sc->payload_bytes) / 4 : 0;
+    bool due = !d->strict && d->retry_due && d->retry_due <= now;
     if (due) {
         /* the page first; due retries share what is left, at least a few */
         size_t left = room > f->page_limit ? room - f->page_limit : 0;
@@ -482,7 +551,10 @@ static void fill(dest *d, uint64_t now) {
         /* what memory holds is not read again */
         f->skip = hs_malloc((d->n + (size_t)d->jobs + 1) * sizeof *f->skip);
         for (size_t i = 0; i < d->n; i++) f->skip[f->nskip++] = d->heap[i].it->seq;
-        for (const job *j = d->job_list; j; j = j->next) f->skip[f->nskip++] = j->seq;
+        for (const job *j = d->job_list; j; j = j->next) {
+            f->skip[f->nskip++] = j->seq;
+            f->parked_min = earliest(f->parked_min, j->parked_due);
+        }
     }
     f->rows = hs_malloc((f->page_limit + f->due_limit + 1) * sizeof *f->rows);
     d->loading = true;
@@ -493,7 +565,8 @@ static void fill(dest *d, uint64_t now) {
         d->loading = false;
         d->jobs--;
         sc->jobs--;
-        if (due) d->retry_due = now + STORE_RETRY_MS;
+        d->fill_after = now + STORE_RETRY_MS;
+        if (due) d->retry_due = now;
         hs_free(f->skip);
         hs_free(f->rows);
         hs_free(f);
@@ -695,7 +768,10 @@ static void settle(job *j, const hs_attempt_rec *a) {
     j->it->attempts = a->attempt_number;
     j->it->ready_at = a->next_retry_at;
     bool retry = !a->success && !a->is_dlq;
-    if (retry && !j->d->strict) j->d->retry_due = earliest(j->d->retry_due, a->next_retry_at);
+    if (retry && !j->d->strict) {
+        j->d->retry_due = earliest(j->d->retry_due, a->next_retry_at);
+        j->parked_due = a->next_retry_at;
+    }
     release(j, retry && j->d->strict);
 }
 

@@ -316,3 +316,31 @@ test('best effort, 4 at a time: 20,000 pending, each delivered exactly once (win
     assert.equal(rx.log.length, N, 'no attempt besides the N successful ones');
     await finish(srv, rx);
   });
+
+// Best effort keeps a delivery that waits for its retry in the store, not in
+// the window: with every first attempt failing, the retries of a window's
+// worth pile up in the store while fresh deliveries keep going out, and each
+// comes back when due (read with the due ones, never twice).
+test('best effort: retries wait in the store while fresh deliveries flow; each arrives once (window 8)',
+  { timeout: 40000 }, async () => {
+    const N = 300;
+    const srv = await serve(8);
+    const rx = await seqReceiver((seq, attempt) => (attempt === 1 ? 500 : 200));
+    const { src, dst } = await route(srv, rx, {
+      ordering: 'best_effort', max_concurrency: 2, status: 'paused',
+      retry_policy: { max_retries: 3, backoff_type: 'fixed', intervals: [1] },
+      circuit_breaker: { enabled: false },
+    });
+    const ids = await ingest(srv, src, 0, N);
+    await resume(srv, dst);
+    // every first attempt goes out before the first retry is due: fresh
+    // ones are not held back behind the (far more than 8) waiting retries
+    await rx.waitOk(N, 30000, 'all delivered on their second attempt');
+    const firstOk = rx.log.findIndex((r) => r.status < 300);
+    const failedBefore = rx.log.slice(0, firstOk).length;
+    assert.ok(failedBefore > 8 * 4, `${failedBefore} first attempts failed before the first retry succeeded`);
+    assertExactlyOnce(rx.ok, ids.map((_, seq) => seq), 'best effort with retries');
+    assert.equal(rx.log.length, 2 * N, 'one failed and one successful attempt each');
+    await queuedIs(srv, dst, 0);
+    await finish(srv, rx);
+  });
