@@ -265,6 +265,7 @@ static inline void fanout_ingest(fixture *fx, const fanout *f, char *event_id, h
     for (size_t i = 0; i < n; i++) {
         size_t k = strcmp(got[i].destination_id, jstr(f->d1, "id")) == 0 ? 0 : 1;
         hs_id_copy(dl[k].id, got[i].id);
+        dl[k].seq = got[i].seq;
         hs_id_copy(dl[k].destination_id, got[i].destination_id);
         hs_id_copy(dl[k].connection_id, got[i].connection_id);
     }

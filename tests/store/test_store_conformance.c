@@ -997,6 +997,81 @@ static void test_ingest_needs_loop(void **state) {
     assert_int_equal(r.done, 0);
 }
 
+/* The scheduler's bounded reads: a destination's queue in seq order, paged
+ * from a cursor; the retries that are due, earliest first, leaving out what
+ * the caller holds and saying when to read again (now, when some did not
+ * fit); the pending counts that every write keeps. */
+static void test_queue_reads(void **state) {
+    fixture *fx = *state;
+    hs_error err;
+    fanout f;
+    fanout_make(fx, &f);
+    const char *d1 = jstr(f.d1, "id");
+    enum { N = 6 };
+    hs_delivery_ref dl[N][2];
+    char ev[N][HS_ID_MAX];
+    for (int i = 0; i < N; i++) fanout_ingest(fx, &f, ev[i], dl[i]);
+    /* pages in seq order from a cursor */
+    hs_delivery page[N];
+    size_t n;
+    assert_int_equal(hs_store_queue_page(fx->s, d1, 0, false, 4, page, &n, &err), HS_OK);
+    assert_int_equal(n, 4);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(page[i].id, dl[i][0].id);
+        assert_int_equal(page[i].seq, dl[i][0].seq);
+        assert_string_equal(page[i].destination_id, d1);
+        assert_string_equal(page[i].event_id, ev[i]);
+        if (i) assert_true(page[i].seq > page[i - 1].seq);
+    }
+    assert_int_equal(hs_store_queue_page(fx->s, d1, page[3].seq, false, 4, page, &n, &err), HS_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(page[1].id, dl[N - 1][0].id);
+    /* d1's first four fail once, due at 1000, 2000, 3000, 3000 */
+    uint64_t due[] = {1000, 2000, 3000, 3000};
+    for (int i = 0; i < 4; i++) {
+        hs_attempt_op *op = attempt_op_new(&dl[i][0], ev[i]);
+        op->a.error = hs_strdup("HTTP 500");
+        op->a.next_retry_at = due[i];
+        op->a.created_at = 500;
+        attempt_commit(fx, op);
+    }
+    /* fresh: only the two never attempted */
+    assert_int_equal(hs_store_queue_page(fx->s, d1, 0, true, N, page, &n, &err), HS_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(page[0].id, dl[4][0].id);
+    uint64_t next;
+    assert_int_equal(hs_store_queue_due(fx->s, d1, 999, NULL, 0, N, page, &n, &next, &err), HS_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(next, 1000);
+    /* at 3000 all four are due; the first is held by the caller; room for 2 */
+    uint64_t skip[] = {dl[0][0].seq};
+    assert_int_equal(hs_store_queue_due(fx->s, d1, 3000, skip, 1, 2, page, &n, &next, &err), HS_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(page[0].id, dl[1][0].id);
+    assert_int_equal(page[0].attempts, 1);
+    assert_int_equal(page[0].next_attempt_at, 2000);
+    assert_string_equal(page[1].id, dl[2][0].id);
+    assert_int_equal(next, 3000); /* one more is due: read again now */
+    /* the same when what the caller holds is not among the due ones: four
+     * due, room for two, three held elsewhere */
+    uint64_t held[] = {dl[4][0].seq, dl[5][0].seq, dl[5][1].seq};
+    assert_int_equal(hs_store_queue_due(fx->s, d1, 3000, held, 3, 2, page, &n, &next, &err), HS_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(page[0].id, dl[0][0].id);
+    assert_int_equal(next, 3000);
+    assert_int_equal(hs_store_queue_due(fx->s, d1, 3000, skip, 1, 8, page, &n, &next, &err), HS_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(next, 0); /* none waits beyond */
+    /* counts: d1 and d2 have N pending each; one delivered leaves N - 1 */
+    record_attempt(fx, &dl[5][1], ev[5], true);
+    hs_queue_count *qc;
+    assert_int_equal(hs_store_queue_counts(fx->s, &qc, &n, &err), HS_OK);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) assert_int_equal(qc[i].pending, strcmp(qc[i].destination_id, d1) == 0 ? N : N - 1);
+    hs_free(qc);
+    fanout_free(&f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_resource_crud, setup, teardown),
@@ -1015,6 +1090,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_close_commits_queued, setup, teardown),
         cmocka_unit_test_setup_teardown(test_persistence_and_apikeys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ingest_needs_loop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_reads, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

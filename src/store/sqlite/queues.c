@@ -149,15 +149,19 @@ static bool skipped(uint64_t seq, const uint64_t *skip, size_t nskip) {
     return false;
 }
 
-/* Rows of st into out (room for limit), those in skip left out. */
+/* Rows of st into out (room for limit), those in skip left out; *rows
+ * counts every row read, *cut those that did not fit. */
 static int collect(hs_sqlite_db *c, sqlite3_stmt *st, const uint64_t *skip, size_t nskip, size_t limit,
-                   hs_delivery *out, size_t *n, size_t *rows, hs_error *err) {
+                   hs_delivery *out, size_t *n, size_t *rows, size_t *cut, hs_error *err) {
     int rc;
-    *rows = 0;
+    *rows = *cut = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         (*rows)++;
         if (skipped((uint64_t)sqlite3_column_int64(st, 9), skip, nskip)) continue;
-        if (*n == limit) continue;
+        if (*n == limit) {
+            (*cut)++;
+            continue;
+        }
         hs_delivery_from_row(st, &out[(*n)++]);
     }
     return rc == SQLITE_DONE ? HS_OK : hs_sqlite_fail(err, c->db, rc, "reading a destination's queue");
@@ -173,8 +177,8 @@ int hs__sqlite_queue_page(hs_store *s, const char *destination_id, uint64_t afte
         sqlite3_bind_text(st, 1, destination_id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, (int64_t)after_seq);
         sqlite3_bind_int64(st, 3, (int64_t)limit);
-        size_t rows;
-        ret = collect(c, st, NULL, 0, limit, out, n, &rows, err);
+        size_t rows, cut;
+        ret = collect(c, st, NULL, 0, limit, out, n, &rows, &cut, err);
     }
     hs_stmt_done(c, st);
     hs_reader_put(s, c);
@@ -193,16 +197,16 @@ int hs__sqlite_queue_due(hs_store *s, const char *destination_id, uint64_t now, 
                   : hs_sqlite_fail(err, c->db, sqlite3_errcode(c->db), "reading a destination's queue");
     sqlite3_stmt *st = ret == HS_OK ? hs_stmt(c, SQL_DUE, err) : NULL;
     if (ret == HS_OK && !st) ret = err->code;
-    size_t rows = 0;
+    size_t rows = 0, cut = 0;
     if (st) {
         sqlite3_bind_text(st, 1, destination_id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, (int64_t)now);
         sqlite3_bind_int64(st, 3, (int64_t)(limit + nskip));
-        ret = collect(c, st, skip, nskip, limit, out, n, &rows, err);
+        ret = collect(c, st, skip, nskip, limit, out, n, &rows, &cut, err);
         hs_stmt_done(c, st);
     }
-    if (ret == HS_OK && rows == limit + nskip) {
-        *next_due = now; /* more are due than were read */
+    if (ret == HS_OK && (cut || rows == limit + nskip)) {
+        *next_due = now; /* more are due than were taken */
     } else if (ret == HS_OK) {
         st = hs_stmt(c, SQL_NEXT_DUE, err);
         if (!st) ret = err->code;
