@@ -5,8 +5,9 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 
-#define STEP_ROWS 2000       /* rows a step deletes, about */
-#define STEP_PAUSE_MS 10     /* between steps while there is more */
+#define STEP_ROWS 300        /* rows a step deletes, about: a step is a few ms of the writer */
+#define STEP_PAUSE_MS 10     /* between steps while there is more, at least... */
+#define WRITER_SHARE 5       /* ...and enough for a step to take at most 1/5 of the writer's time */
 #define IDLE_MIN_MS 1000     /* the idle interval: a tenth of the retention, */
 #define IDLE_MAX_MS 60000    /* within these */
 #define FAILED_PAUSE_MS 5000 /* after a step the store refused or failed */
@@ -35,6 +36,7 @@ static void on_swept(hs_sweep *sw, int status) {
     hs_retention *r = sw->ud;
     r->sw = NULL;
     bool more = false;
+    uint64_t sw_exec_us = sw->exec_us;
     if (status == HS_OK) {
         r->stats.steps++;
         r->stats.events += sw->events;
@@ -54,7 +56,12 @@ static void on_swept(hs_sweep *sw, int status) {
         maybe_free(r);
         return;
     }
-    next_in(r, status != HS_OK ? FAILED_PAUSE_MS : more ? STEP_PAUSE_MS : r->idle_ms);
+    /* while catching up, a step's own time sets the pause after it: the
+     * writer spends at most a fifth of its time deleting, whatever the
+     * load, and ingest the rest */
+    uint64_t busy_ms = (sw_exec_us + 999) / 1000 * (WRITER_SHARE - 1);
+    uint64_t pause = busy_ms > STEP_PAUSE_MS ? busy_ms : STEP_PAUSE_MS;
+    next_in(r, status != HS_OK ? FAILED_PAUSE_MS : more ? pause : r->idle_ms);
 }
 
 static void on_timer(uv_timer_t *t) {

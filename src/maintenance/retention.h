@@ -3,10 +3,12 @@
  * A timer on the loop asks the store for one small sweep at a time
  * (hs_store_sweep: settled events received before now - retention, with
  * their deliveries and attempts, then the space they held given back). A
- * step that left more to do is followed by the next one after a short
- * pause, so that the writer's groups carry a sweep only now and then and
- * ingest is never held up by a long one; otherwise the next look is an
- * idle interval away (a tenth of the retention, between 1 s and 60 s).
+ * step that left more to do is followed by the next one after a pause of
+ * at least four times the step's own time on the writer (and 10 ms), so
+ * that deleting takes at most a fifth of the writer whatever the load and
+ * ingest is never held up by a long run of steps; otherwise the next look
+ * is an idle interval away (a tenth of the retention, between 1 s and
+ * 60 s).
  * Events with a pending or dead-lettered delivery are never swept
  * (docs/operations.md, Retention).
  *

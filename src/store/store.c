@@ -11,6 +11,7 @@
 
 #include "base/alloc.h"
 #include "base/log.h"
+#include "base/timeutil.h"
 #include "store/routing.h"
 #include "store/writer.h"
 
@@ -472,8 +473,10 @@ static void sweep_clear(hs_sweep *sw) {
 static int sweep_exec(hs_store *s, hs_wop *op) {
     hs_sweep *sw = op->ud;
     sweep_clear(sw);
+    uint64_t t0 = hs_monotonic_ns();
     int rc = s->be->sweep(s, sw, &op->err);
     if (rc != HS_OK) sweep_clear(sw);
+    sw->exec_us = (hs_monotonic_ns() - t0) / 1000;
     return rc;
 }
 

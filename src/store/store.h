@@ -424,6 +424,7 @@ struct hs_sweep {
     /* output */
     size_t events, deliveries, attempts; /* deleted */
     size_t pages_freed;                  /* given back to the file system */
+    uint64_t exec_us;                    /* the step's own time on the writer thread */
     bool more;
     hs_error err;
     hs_sweep_cb cb;
