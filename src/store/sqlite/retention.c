@@ -16,7 +16,7 @@
 #include "base/id.h"
 #include "store/sqlite/sqlite.h"
 
-#define SWEEP_EVENTS 512 /* events looked at per status and step */
+#define SWEEP_EVENTS 512        /* events looked at per status and step */
 #define SWEEP_VACUUM_PAGES 2048 /* pages given back per step at most (8 MiB) */
 #define HS_STR_(x) #x
 #define HS_STR(x) HS_STR_(x)
