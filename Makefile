@@ -180,6 +180,7 @@ bench: deps
 	@$(MAKE) --no-print-directory all bench-bins
 	@bench/ingest
 	@bench/deliver
+	@bench/backlog
 	@$(BUILD)/bench/routing_cost
 
 # Fuzzing (docs/testing.md "Fuzzing"): every tests/fuzz/fuzz_<name>.c is
