@@ -94,16 +94,31 @@ void hs_api_events_list(hs_api_call *c) {
     c->body = hs_api_list_body("events", arr, has_more);
 }
 
+static json_t *event_detail(hs_api_call *c, hs_error *err);
+
 void hs_api_events_get(hs_api_call *c) {
     hs_error err;
     hs_error_clear(&err);
     static const char *const none[] = {NULL};
     if (hs_query_only(&c->query, none, &err)) return hs_api_fail(c, &err);
     if (!hs_id_valid("evt_", c->param)) return hs_api_failf(c, HS_ERR_NOTFOUND, "", "no event \"%s\"", c->param);
+    /* the event, its deliveries and their attempts as of one moment: an
+     * attempt committed in between must not show a delivery delivered
+     * under an event still processing */
+    if (hs_store_snapshot_begin(c->api->store, &err)) return hs_api_fail(c, &err);
+    json_t *o = event_detail(c, &err);
+    hs_store_snapshot_end(c->api->store);
+    if (!o) return hs_api_fail(c, &err);
+    c->status = 200;
+    c->body = o;
+}
+
+/* GET /v1/events/:id's object, or NULL and err. */
+static json_t *event_detail(hs_api_call *c, hs_error *err) {
     hs_event *e = NULL;
-    if (hs_store_event_get(c->api->store, c->param, &e, &err)) {
-        if (err.code == HS_ERR_NOTFOUND) hs_error_set(&err, HS_ERR_NOTFOUND, "", "no event \"%s\"", c->param);
-        return hs_api_fail(c, &err);
+    if (hs_store_event_get(c->api->store, c->param, &e, err)) {
+        if (err->code == HS_ERR_NOTFOUND) hs_error_set(err, HS_ERR_NOTFOUND, "", "no event \"%s\"", c->param);
+        return NULL;
     }
     json_t *o = render_summary(e);
     json_t *headers = e->headers_json ? json_loads(e->headers_json, 0, NULL) : NULL;
@@ -113,22 +128,21 @@ void hs_api_events_get(hs_api_call *c) {
 
     hs_delivery *d = NULL;
     size_t n = 0;
-    if (hs_store_event_deliveries(c->api->store, c->param, &d, &n, &err)) {
+    if (hs_store_event_deliveries(c->api->store, c->param, &d, &n, err)) {
         json_decref(o);
-        return hs_api_fail(c, &err);
+        return NULL;
     }
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) json_array_append_new(arr, render_delivery(&d[i]));
     hs_free(d);
     json_object_set_new(o, "deliveries", arr);
     json_t *attempts = NULL;
-    if (hs_store_event_attempts(c->api->store, c->param, &attempts, &err)) {
+    if (hs_store_event_attempts(c->api->store, c->param, &attempts, err)) {
         json_decref(o);
-        return hs_api_fail(c, &err);
+        return NULL;
     }
     json_object_set_new(o, "attempts", attempts);
-    c->status = 200;
-    c->body = o;
+    return o;
 }
 
 /* After a manual retry committed (loop thread): the deliveries are pending

@@ -138,6 +138,10 @@ typedef struct hs_store_backend {
     int (*attempt_get)(hs_store *s, const char *id, json_t **out, hs_error *err);
     int (*event_attempts)(hs_store *s, const char *event_id, json_t **items, hs_error *err);
     int (*apikey_hashes)(hs_store *s, char ***hashes, size_t *n, hs_error *err);
+    /* hs_store_snapshot_begin/end: the reads of the calling thread in
+     * between see one state of the store. */
+    int (*snapshot_begin)(hs_store *s, hs_error *err);
+    void (*snapshot_end)(hs_store *s);
 } hs_store_backend;
 
 typedef struct hs_wop hs_wop;

@@ -312,6 +312,15 @@ bool hs__delivery_id_parse(const char *id, uint64_t *created_at, uint64_t *seq) 
     return true;
 }
 
+int hs_store_snapshot_begin(hs_store *s, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    return s->be->snapshot_begin ? s->be->snapshot_begin(s, err) : HS_OK;
+}
+
+void hs_store_snapshot_end(hs_store *s) {
+    if (s->be->snapshot_end) s->be->snapshot_end(s);
+}
+
 int hs_store_circuits(hs_store *s, hs_circuit_row **out, size_t *n, hs_error *err) {
     HS_ERR_LOCAL(err);
     *out = NULL;

@@ -392,6 +392,13 @@ int hs_store_event_retry(hs_store *s, const char *event_id, hs_event_retry *out,
  * changed. */
 int hs_store_settle_orphans(hs_store *s, hs_error *err);
 
+/* Several reads that must agree (an event, its deliveries and their
+ * attempts): between begin and end, every read of the calling thread sees
+ * the same committed state. Not nested; not on the loop thread; end it on
+ * every path. */
+int hs_store_snapshot_begin(hs_store *s, hs_error *err);
+void hs_store_snapshot_end(hs_store *s);
+
 /* Reads for the API, as the JSON objects of docs/api.md (times ISO 8601). */
 typedef struct hs_attempt_query {
     const char *event_id, *destination_id, *connection_id;

@@ -1072,6 +1072,40 @@ static void test_queue_reads(void **state) {
     fanout_free(&f);
 }
 
+/* A snapshot: reads between begin and end see the state of begin, whatever
+ * commits meanwhile; after end, the new state. */
+static void test_snapshot(void **state) {
+    fixture *fx = *state;
+    hs_error err;
+    fanout f;
+    fanout_make(fx, &f);
+    char ev[HS_ID_MAX];
+    hs_delivery_ref dl[2];
+    fanout_ingest(fx, &f, ev, dl);
+    assert_int_equal(hs_store_snapshot_begin(fx->s, &err), HS_OK);
+    hs_event *e;
+    assert_int_equal(hs_store_event_get(fx->s, ev, &e, &err), HS_OK);
+    assert_string_equal(e->status, "processing");
+    hs_event_free(e);
+    /* both deliveries succeed, committed by the writer meanwhile */
+    record_attempt(fx, &dl[0], ev, true);
+    record_attempt(fx, &dl[1], ev, true);
+    hs_delivery *d;
+    size_t n;
+    assert_int_equal(hs_store_event_deliveries(fx->s, ev, &d, &n, &err), HS_OK);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) assert_string_equal(d[i].status, "pending"); /* as of begin */
+    hs_free(d);
+    assert_int_equal(hs_store_event_get(fx->s, ev, &e, &err), HS_OK);
+    assert_string_equal(e->status, "processing");
+    hs_event_free(e);
+    hs_store_snapshot_end(fx->s);
+    assert_int_equal(hs_store_event_get(fx->s, ev, &e, &err), HS_OK);
+    assert_string_equal(e->status, "delivered");
+    hs_event_free(e);
+    fanout_free(&f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_resource_crud, setup, teardown),
@@ -1091,6 +1125,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_persistence_and_apikeys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ingest_needs_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_reads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -192,7 +192,8 @@ int hs__sqlite_queue_due(hs_store *s, const char *destination_id, uint64_t now, 
     if (!c) return err->code;
     /* one read transaction for both statements: the rows and the next due
      * time come from the same state */
-    int ret = sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK
+    bool own = sqlite3_get_autocommit(c->db) != 0; /* not inside a snapshot already */
+    int ret = !own || sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK
                   ? HS_OK
                   : hs_sqlite_fail(err, c->db, sqlite3_errcode(c->db), "reading a destination's queue");
     sqlite3_stmt *st = ret == HS_OK ? hs_stmt(c, SQL_DUE, err) : NULL;
@@ -221,7 +222,7 @@ int hs__sqlite_queue_due(hs_store *s, const char *destination_id, uint64_t now, 
             hs_stmt_done(c, st);
         }
     }
-    sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+    if (own) sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
     hs_reader_put(s, c);
     if (ret != HS_OK) {
         *n = 0;

@@ -156,7 +156,48 @@ static int writer_setup(hs__sqlite *q, hs_error *err) {
 
 /* ---- read pool ---- */
 
+/* A connection this thread holds in a read transaction (hs_store_snapshot):
+ * its reads all go through it. */
+static _Thread_local hs_sqlite_db *pinned;
+static _Thread_local const hs_store *pinned_store;
+
+static hs_sqlite_db *pool_get(hs_store *st, hs_error *err);
+static void pool_put(hs_store *st, hs_sqlite_db *c);
+
 hs_sqlite_db *hs_reader_get(hs_store *st, hs_error *err) {
+    if (pinned && pinned_store == st) return pinned;
+    return pool_get(st, err);
+}
+
+void hs_reader_put(hs_store *st, hs_sqlite_db *c) {
+    if (c == pinned) return; /* given back when the snapshot ends */
+    pool_put(st, c);
+}
+
+static int snapshot_begin(hs_store *st, hs_error *err) {
+    if (pinned) return hs_error_set(err, HS_ERR_INTERNAL, NULL, "a snapshot is already open on this thread");
+    hs_sqlite_db *c = pool_get(st, err);
+    if (!c) return err->code;
+    if (sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+        int rc = hs_sqlite_fail(err, c->db, sqlite3_errcode(c->db), "starting a read");
+        pool_put(st, c);
+        return rc;
+    }
+    pinned = c;
+    pinned_store = st;
+    return HS_OK;
+}
+
+static void snapshot_end(hs_store *st) {
+    hs_sqlite_db *c = pinned;
+    if (!c || pinned_store != st) return;
+    pinned = NULL;
+    pinned_store = NULL;
+    sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+    pool_put(st, c);
+}
+
+static hs_sqlite_db *pool_get(hs_store *st, hs_error *err) {
     hs__sqlite *s = hs__sq(st);
     pthread_mutex_lock(&s->pool_lock);
     while (!s->pool_free && s->pool_open >= HS_READERS_MAX) pthread_cond_wait(&s->pool_cond, &s->pool_lock);
@@ -182,7 +223,7 @@ hs_sqlite_db *hs_reader_get(hs_store *st, hs_error *err) {
     return NULL;
 }
 
-void hs_reader_put(hs_store *st, hs_sqlite_db *c) {
+static void pool_put(hs_store *st, hs_sqlite_db *c) {
     hs__sqlite *s = hs__sq(st);
     pthread_mutex_lock(&s->pool_lock);
     c->next_free = s->pool_free;
@@ -395,4 +436,6 @@ const hs_store_backend hs_sqlite_backend = {
     .attempt_get = hs__sqlite_attempt_get,
     .event_attempts = hs__sqlite_event_attempts,
     .apikey_hashes = hs__sqlite_apikey_hashes,
+    .snapshot_begin = snapshot_begin,
+    .snapshot_end = snapshot_end,
 };
