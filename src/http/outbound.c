@@ -62,6 +62,21 @@ int hs_out_req_add_header(hs_out_req *r, const char *name, const char *value, bo
     return HS_OK;
 }
 
+void hs_out_req_unique_headers(hs_out_req *r) {
+    size_t kept = 0;
+    for (size_t i = 0; i < r->nheaders; i++) {
+        bool later = false;
+        for (size_t j = i + 1; j < r->nheaders && !later; j++)
+            later = strcasecmp(r->headers[j].name, r->headers[i].name) == 0;
+        if (later)
+            hs_out_header_clear(&r->headers[i]);
+        else
+            r->headers[kept++] = r->headers[i];
+    }
+    for (size_t i = kept; i < r->nheaders; i++) r->headers[i] = (hs_out_header){0};
+    r->nheaders = kept;
+}
+
 const char *hs_out_req_header(const hs_out_req *r, const char *name) {
     for (size_t i = 0; i < r->nheaders; i++)
         if (strcasecmp(r->headers[i].name, name) == 0) return r->headers[i].value;

@@ -62,8 +62,19 @@ typedef struct hs_out_req {
     uint64_t timeout_ms; /* whole transfer, connect included */
 } hs_out_req;
 
-/* Appends a header (copies name and value). Returns HS_ERR_TOOBIG when full. */
+/* Appends a header (copies name and value). Returns HS_ERR_TOOBIG when full.
+ * A name may be added more than once while a request is built: what is
+ * sent is decided by hs_out_req_unique_headers. */
 int hs_out_req_add_header(hs_out_req *r, const char *name, const char *value, bool secret);
+/* The one rule for repeated header names: no request carries two headers
+ * of one name (compared case-insensitively). Of the headers sharing a name
+ * the one added last wins: the earlier ones are dropped (wiped when
+ * secret) and the request is as if they had never been added, so a
+ * builder states precedence by the order it adds in (lowest first).
+ * hs_provider_build applies this to every request a provider builds, and
+ * the AWS signer before it signs, so that what is signed, sent and
+ * recorded is one set. */
+void hs_out_req_unique_headers(hs_out_req *r);
 /* "Basic base64(user:pass)" for an Authorization header: a secret, free it
  * with hs_free_secret (the clear intermediate copy is wiped here). */
 char *hs_basic_auth(const char *user, const char *pass);

@@ -116,47 +116,20 @@ static const char *const secrets[] = {"auth.token", "auth.password", "auth.key",
 #define USER_AGENT "hookstream/" HS_VERSION
 #define DEFAULT_TIMEOUT_MS 30000
 
-/* The headers hookstream sets after the user's: X-hookstream-* and the
- * signature headers of the configured scheme. A user or auth header of the
- * same name is left out, so that a receiver never sees two signatures or a
- * forged delivery id (validation already refuses X-hookstream-* in headers;
- * the signature header names are free to choose). */
-static bool ours(const json_t *signing, const char *name) {
-    if (strncasecmp(name, "X-hookstream-", 13) == 0) return true;
-    if (!json_is_object(signing)) return false;
-    const char *scheme = hs_jv_str(signing, "scheme");
-    if (scheme && strcmp(scheme, "standard_webhooks") == 0)
-        return strcasecmp(name, "webhook-id") == 0 || strcasecmp(name, "webhook-timestamp") == 0 ||
-               strcasecmp(name, "webhook-signature") == 0;
-    const char *sig = hs_jv_str(signing, "header"), *ts = hs_jv_str(signing, "timestamp_header");
-    return (sig && strcasecmp(name, sig) == 0) ||
-           (ts && json_is_true(json_object_get(signing, "include_timestamp")) && strcasecmp(name, ts) == 0);
-}
-
-static bool has_header(const json_t *headers, const char *name) {
-    const char *key;
-    json_t *value;
-    json_object_foreach((json_t *)headers, key, value) {
-        if (strcasecmp(key, name) == 0) return true;
-    }
-    return false;
-}
-
 static int add(hs_out_req *req, const char *name, const char *value, bool secret, hs_error *err) {
     if (!name || !value) return hs_error_set(err, HS_ERR_INVALID, "config", "header %s has no value", name ? name : "");
     int rc = hs_out_req_add_header(req, name, value, secret);
     return rc ? hs_error_set(err, rc, "config.headers", "too many headers (at most %d)", HS_OUT_MAX_HEADERS) : HS_OK;
 }
 
-/* Each string member of headers, in order, except the ones hookstream sets;
- * secret (masked in attempt records) when all are, or as hs_header_secret()
- * says with the config's secret_headers. */
-static int add_object(hs_out_req *req, const json_t *headers, const json_t *signing, bool secret,
-                      const json_t *secret_headers, hs_error *err) {
+/* Each string member of headers, in order; secret (masked in attempt
+ * records) when all are, or as hs_header_secret() says with the config's
+ * secret_headers. */
+static int add_object(hs_out_req *req, const json_t *headers, bool secret, const json_t *secret_headers,
+                      hs_error *err) {
     const char *name;
     json_t *value;
     json_object_foreach((json_t *)headers, name, value) {
-        if (ours(signing, name)) continue;
         int rc = add(req, name, json_string_value(value), secret || hs_header_secret(name, secret_headers), err);
         if (rc) return rc;
     }
@@ -164,14 +137,13 @@ static int add_object(hs_out_req *req, const json_t *headers, const json_t *sign
 }
 
 /* The credential of config.auth as a header (always secret). */
-static int add_auth(hs_out_req *req, const json_t *auth, const json_t *signing, hs_error *err) {
+static int add_auth(hs_out_req *req, const json_t *auth, hs_error *err) {
     const char *type = hs_jv_str(auth, "type");
     if (!type || strcmp(type, "none") == 0) return HS_OK;
-    if (strcmp(type, "custom") == 0) return add_object(req, json_object_get(auth, "headers"), signing, true, NULL, err);
+    if (strcmp(type, "custom") == 0) return add_object(req, json_object_get(auth, "headers"), true, NULL, err);
     if (strcmp(type, "api_key") == 0) {
         const char *name = hs_jv_str(auth, "header");
-        if (!name) name = "X-API-Key";
-        return ours(signing, name) ? HS_OK : add(req, name, hs_jv_str(auth, "key"), true, err);
+        return add(req, name ? name : "X-API-Key", hs_jv_str(auth, "key"), true, err);
     }
     char *value = NULL;
     if (strcmp(type, "bearer") == 0) {
@@ -184,7 +156,7 @@ static int add_auth(hs_out_req *req, const json_t *auth, const json_t *signing, 
         return hs_error_set(err, HS_ERR_INVALID, "config.auth.type", "unknown auth type %s", type);
     }
     if (!value) return hs_error_set(err, HS_ERR_INVALID, "config.auth", "is incomplete for type %s", type);
-    int rc = ours(signing, "Authorization") ? HS_OK : add(req, "Authorization", value, true, err);
+    int rc = add(req, "Authorization", value, true, err);
     hs_free_secret(value);
     return rc;
 }
@@ -225,14 +197,19 @@ static int build(const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err) {
         req->body_len = ctx->payload_len;
     }
 
-    /* the user's own Content-Type or User-Agent wins over ours */
-    const json_t *custom = json_object_get(auth, "headers");
+    /* Added lowest precedence first: of two headers of one name the later
+     * is the one sent (hs_provider_build, hs_out_req_unique_headers). So
+     * the user's headers replace our defaults (Content-Type, User-Agent);
+     * auth comes next (validation refuses a user header auth also sets);
+     * then X-hookstream-* (validation refuses them in headers) and the
+     * signature headers, which nothing configured can replace, and which
+     * replace X-hookstream-Timestamp when signing.timestamp_header names it
+     * (it then carries the signed Unix time: docs/http_client.md). */
     int rc = HS_OK;
-    if (ctx->content_type && ctx->content_type[0] && !has_header(headers, "Content-Type") &&
-        !has_header(custom, "Content-Type"))
-        rc = add(req, "Content-Type", ctx->content_type, false, err);
-    if (rc == HS_OK) rc = add_object(req, headers, signing, false, json_object_get(config, "secret_headers"), err);
-    if (rc == HS_OK) rc = add_auth(req, auth, signing, err);
+    if (ctx->content_type && ctx->content_type[0]) rc = add(req, "Content-Type", ctx->content_type, false, err);
+    if (rc == HS_OK) rc = add(req, "User-Agent", USER_AGENT, false, err);
+    if (rc == HS_OK) rc = add_object(req, headers, false, json_object_get(config, "secret_headers"), err);
+    if (rc == HS_OK) rc = add_auth(req, auth, err);
 
     char attempt[16], when[HS_ISO8601_MAX];
     snprintf(attempt, sizeof attempt, "%d", ctx->attempt);
@@ -242,7 +219,6 @@ static int build(const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err) {
     if (rc == HS_OK) rc = add(req, "X-hookstream-Delivery-Attempt", attempt, false, err);
     if (rc == HS_OK) rc = add(req, "X-hookstream-Timestamp", when, false, err);
     if (rc == HS_OK) rc = hs_sign_request(signing, ctx->delivery_id, ctx->now_ms / 1000, req, err);
-    if (rc == HS_OK && !hs_out_req_header(req, "User-Agent")) rc = add(req, "User-Agent", USER_AGENT, false, err);
     return rc ? rc : check_injection(req, err);
 }
 

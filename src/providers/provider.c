@@ -36,14 +36,19 @@ int hs_provider_classify_2xx(const hs_out_resp *resp, hs_error *err) {
     return hs_error_set(err, HS_ERR_IO, NULL, "HTTP %d", resp->status);
 }
 
+/* The one place a built request's header names are made unique, for every
+ * type (src/http/outbound.h): the builders add in order of precedence,
+ * lowest first, and the last header of a name is the one sent. */
 int hs_provider_build(const hs_provider *p, const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err) {
     memset(req, 0, sizeof *req);
     int rc = p->build(ctx, req, err);
     if (rc != HS_OK) {
         hs_out_req_free(req);
         memset(req, 0, sizeof *req);
+        return rc;
     }
-    return rc;
+    hs_out_req_unique_headers(req);
+    return HS_OK;
 }
 
 json_t *hs_payload_text(const hs_delivery_ctx *ctx, bool *b64) {

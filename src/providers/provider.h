@@ -72,7 +72,9 @@ typedef struct hs_provider {
 
 /* Runs p->build on a zeroed req; on failure req is left empty (what the
  * provider filled is freed), so callers and tests need not care how far it
- * got. */
+ * got. On success the header names are made unique
+ * (hs_out_req_unique_headers: of one name, the header added last is sent),
+ * so a build adds its headers lowest precedence first. */
 int hs_provider_build(const hs_provider *p, const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err);
 
 /* The payload as a JSON string: its text, or its base64 (with *b64 set)

@@ -1,6 +1,6 @@
 /* src/providers/s3.c — aws_s3: PutObject of each event to
  * {prefix}{YYYY}/{MM}/{DD}/{event_id}.json (the date the event was received,
- * UTC).
+ * UTC; a '/' is added to a prefix without one).
  *
  * format json writes {event_id, source_id, method, headers, body,
  * received_at} as application/json, body being the payload as JSON when it
@@ -98,12 +98,15 @@ static int object_url(const json_t *config, const char *key, hs_buf *url) {
     return rc == HS_OK ? hs_aws_encode_path(key, url) : rc;
 }
 
-/* {prefix}YYYY/MM/DD/{event_id}.json */
+/* {prefix}YYYY/MM/DD/{event_id}.json; a prefix that does not end in '/'
+ * gets one ("hooks" writes hooks/2026/...), as a folder name is meant. */
 static char *object_key(const json_t *config, const hs_delivery_ctx *ctx) {
     char when[HS_ISO8601_MAX];
     hs_iso8601(ctx->received_at ? ctx->received_at : ctx->now_ms, when); /* "2026-11-27T..." */
-    return hs_sprintf("%s%.4s/%.2s/%.2s/%s.json", hs_jv_str(config, "prefix") ? hs_jv_str(config, "prefix") : "", when,
-                      when + 5, when + 8, ctx->event_id);
+    const char *prefix = hs_jv_str(config, "prefix") ? hs_jv_str(config, "prefix") : "";
+    size_t n = strlen(prefix);
+    const char *slash = n > 0 && prefix[n - 1] != '/' ? "/" : "";
+    return hs_sprintf("%s%s%.4s/%.2s/%.2s/%s.json", prefix, slash, when, when + 5, when + 8, ctx->event_id);
 }
 
 /* The payload as a JSON value: parsed when it is JSON, else a string, else

@@ -24,7 +24,10 @@
 /* Add the signature headers of the validated `signing` object (a JSON
  * object as stored in the destination doc; NULL or json null: nothing to do)
  * for this body to req. msg_id is the delivery id (standard_webhooks
- * webhook-id); unix_ts the signing time in seconds. */
+ * webhook-id); unix_ts the signing time in seconds. Builders call this
+ * last, so a header of the same name added before (X-hookstream-Timestamp
+ * as timestamp_header) gives way to the signature's
+ * (hs_out_req_unique_headers). */
 int hs_sign_request(const json_t *signing, const char *msg_id, uint64_t unix_ts, hs_out_req *req, hs_error *err);
 
 /* The bare signature value for the hookstream scheme, for tests and docs:

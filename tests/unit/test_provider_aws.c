@@ -573,6 +573,13 @@ static void test_s3_urls(void **state) {
                   "https://my-events.s3.eu-west-1.amazonaws.com/my%20events/a%2Bb%28c%29/%C3%BC/" S3_KEY);
     EXPECT_S3_URL(",'prefix':'x-_.~y/','force_path_style':true",
                   "https://s3.eu-west-1.amazonaws.com/my-events/x-_.~y/" S3_KEY);
+    /* a prefix without a trailing '/' gets one (docs/provider_aws.md): a folder, not
+     * the start of a file name */
+    EXPECT_S3_URL(",'prefix':'hooks'", "https://my-events.s3.eu-west-1.amazonaws.com/hooks/" S3_KEY);
+    EXPECT_S3_URL(",'prefix':'a/b','force_path_style':true",
+                  "https://s3.eu-west-1.amazonaws.com/my-events/a/b/" S3_KEY);
+    EXPECT_S3_URL(",'prefix':'a//'", "https://my-events.s3.eu-west-1.amazonaws.com/a//" S3_KEY);
+    EXPECT_S3_URL(",'prefix':''", "https://my-events.s3.eu-west-1.amazonaws.com/" S3_KEY);
 
     /* Host follows the URL */
     json_t *doc = DEST(S3_DOC(",'endpoint':'http://127.0.0.1:9000'"));

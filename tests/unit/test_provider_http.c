@@ -1,5 +1,7 @@
 /* test_provider_http.c — the delivery half of the http destination type
- * (src/providers/http.c build, src/providers/provider.c hs_provider_classify_2xx).
+ * (src/providers/http.c build, src/providers/provider.c hs_provider_classify_2xx),
+ * and the rule that no provider's request repeats a header name
+ * (hs_provider_build, src/http/outbound.c hs_out_req_unique_headers).
  *
  * Destination docs go through hs_resource_create_doc, so the builder sees
  * exactly what the store holds; the few tests about what validation already
@@ -13,12 +15,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cmocka.h>
 
 #include "test_util.h"
 #include "base/alloc.h"
 #include "http/outbound.h"
+#include "providers/aws/aws.h"
+#include "providers/aws/sigv4.h"
 #include "providers/provider.h"
 #include "core/resource.h"
 
@@ -111,7 +116,7 @@ static void test_minimal(void **state) {
     assert_int_equal(req.body_len, strlen(BODY));
     assert_memory_equal(req.body, BODY, strlen(BODY));
     assert_ptr_not_equal(req.body, ctx.payload); /* a copy: the request outlives ctx */
-    EXPECT_HEADERS(&req, CT_JSON, OURS("1", NOW_ISO), UA_HDR);
+    EXPECT_HEADERS(&req, CT_JSON, UA_HDR, OURS("1", NOW_ISO));
     hs_out_req_free(&req);
     json_decref(doc);
 }
@@ -129,7 +134,7 @@ static void test_method_timeout_attempt(void **state) {
     assert_string_equal(req.url, URL "?a=1");
     assert_int_equal(req.timeout_ms, 2500);
     /* node -e 'console.log(new Date(1700000987654).toISOString())' */
-    EXPECT_HEADERS(&req, CT_JSON, OURS("12", "2023-11-14T22:29:47.654Z"), UA_HDR);
+    EXPECT_HEADERS(&req, CT_JSON, UA_HDR, OURS("12", "2023-11-14T22:29:47.654Z"));
     hs_out_req_free(&req);
     json_decref(doc);
 
@@ -177,7 +182,7 @@ static void test_content_type_rules(void **state) {
     /* unknown content type: none is sent */
     ctx.content_type = "";
     assert_int_equal(build(&ctx, &req, &err), HS_OK);
-    EXPECT_HEADERS(&req, OURS("1", NOW_ISO), UA_HDR);
+    EXPECT_HEADERS(&req, UA_HDR, OURS("1", NOW_ISO));
     hs_out_req_free(&req);
     ctx.content_type = NULL;
     assert_int_equal(build(&ctx, &req, &err), HS_OK);
@@ -187,7 +192,7 @@ static void test_content_type_rules(void **state) {
     /* the event's own, parameters and all */
     ctx.content_type = "text/plain; charset=utf-8";
     assert_int_equal(build(&ctx, &req, &err), HS_OK);
-    EXPECT_HEADERS(&req, {"Content-Type", "text/plain; charset=utf-8", false}, OURS("1", NOW_ISO), UA_HDR);
+    EXPECT_HEADERS(&req, {"Content-Type", "text/plain; charset=utf-8", false}, UA_HDR, OURS("1", NOW_ISO));
     hs_out_req_free(&req);
     json_decref(doc);
 
@@ -213,11 +218,11 @@ static void test_user_headers(void **state) {
     hs_out_req req;
     hs_error err;
     assert_int_equal(build(&ctx, &req, &err), HS_OK);
-    EXPECT_HEADERS(&req, CT_JSON, {"X-Tenant", "acme", false}, {"Authorization", "Token abc", true},
+    EXPECT_HEADERS(&req, CT_JSON, UA_HDR, {"X-Tenant", "acme", false}, {"Authorization", "Token abc", true},
                    {"proxy-authorization", "Basic eA==", true}, {"Cookie", "s=1", true}, {"Set-Cookie", "t=2", true},
                    {"X-Api-Key", "k1", true}, {"X-Auth-Token", "t1", true}, {"X-Client-Secret", "s1", true},
                    {"X-PASSWORD", "p1", true}, {"Accept", "text/plain", false}, {"X-Signer", "me", false},
-                   OURS("1", NOW_ISO), UA_HDR);
+                   OURS("1", NOW_ISO));
     hs_out_req_free(&req);
     json_decref(doc);
 }
@@ -230,8 +235,8 @@ static void test_auth_bearer(void **state) {
     hs_out_req req;
     hs_error err;
     assert_int_equal(build(&ctx, &req, &err), HS_OK);
-    EXPECT_HEADERS(&req, CT_JSON, {"X-Tenant", "acme", false}, {"Authorization", "Bearer tok-123", true},
-                   OURS("1", NOW_ISO), UA_HDR);
+    EXPECT_HEADERS(&req, CT_JSON, UA_HDR, {"X-Tenant", "acme", false}, {"Authorization", "Bearer tok-123", true},
+                   OURS("1", NOW_ISO));
     hs_out_req_free(&req);
     json_decref(doc);
 }
@@ -244,7 +249,7 @@ static void test_auth_basic(void **state) {
     hs_out_req req;
     hs_error err;
     assert_int_equal(build(&ctx, &req, &err), HS_OK);
-    EXPECT_HEADERS(&req, CT_JSON, {"Authorization", "Basic " BASIC_ALICE, true}, OURS("1", NOW_ISO), UA_HDR);
+    EXPECT_HEADERS(&req, CT_JSON, UA_HDR, {"Authorization", "Basic " BASIC_ALICE, true}, OURS("1", NOW_ISO));
     hs_out_req_free(&req);
     json_decref(doc);
 
@@ -265,14 +270,14 @@ static void test_auth_api_key(void **state) {
     hs_out_req req;
     hs_error err;
     assert_int_equal(build(&ctx, &req, &err), HS_OK);
-    EXPECT_HEADERS(&req, CT_JSON, {"X-API-Key", "k-777", true}, OURS("1", NOW_ISO), UA_HDR);
+    EXPECT_HEADERS(&req, CT_JSON, UA_HDR, {"X-API-Key", "k-777", true}, OURS("1", NOW_ISO));
     hs_out_req_free(&req);
     json_decref(doc);
 
     doc = DEST("{'name':'d','config':{'url':'" URL "','auth':{'type':'api_key','header':'X-Partner','key':'k-8'}}}");
     ctx = ctx_for(doc);
     assert_int_equal(build(&ctx, &req, &err), HS_OK);
-    EXPECT_HEADERS(&req, CT_JSON, {"X-Partner", "k-8", true}, OURS("1", NOW_ISO), UA_HDR);
+    EXPECT_HEADERS(&req, CT_JSON, UA_HDR, {"X-Partner", "k-8", true}, OURS("1", NOW_ISO));
     hs_out_req_free(&req);
     json_decref(doc);
 }
@@ -285,8 +290,8 @@ static void test_auth_custom(void **state) {
     hs_out_req req;
     hs_error err;
     assert_int_equal(build(&ctx, &req, &err), HS_OK);
-    EXPECT_HEADERS(&req, CT_JSON, {"Accept", "*/*", false}, {"X-One", "1", true}, {"X-Two", "two", true},
-                   OURS("1", NOW_ISO), UA_HDR);
+    EXPECT_HEADERS(&req, CT_JSON, UA_HDR, {"Accept", "*/*", false}, {"X-One", "1", true}, {"X-Two", "two", true},
+                   OURS("1", NOW_ISO));
     hs_out_req_free(&req);
     json_decref(doc);
 }
@@ -298,7 +303,7 @@ static void test_auth_none(void **state) {
     hs_out_req req;
     hs_error err;
     assert_int_equal(build(&ctx, &req, &err), HS_OK);
-    EXPECT_HEADERS(&req, CT_JSON, OURS("1", NOW_ISO), UA_HDR);
+    EXPECT_HEADERS(&req, CT_JSON, UA_HDR, OURS("1", NOW_ISO));
     hs_out_req_free(&req);
     json_decref(doc);
 }
@@ -310,7 +315,7 @@ static void test_signing_hookstream(void **state) {
     hs_out_req req;
     hs_error err;
     assert_int_equal(build(&ctx, &req, &err), HS_OK);
-    EXPECT_HEADERS(&req, CT_JSON, OURS("1", NOW_ISO), {"X-hookstream-Signature", "sha256=" HEX_SHA256, false}, UA_HDR);
+    EXPECT_HEADERS(&req, CT_JSON, UA_HDR, OURS("1", NOW_ISO), {"X-hookstream-Signature", "sha256=" HEX_SHA256, false});
     hs_out_req_free(&req);
     json_decref(doc);
 
@@ -318,8 +323,9 @@ static void test_signing_hookstream(void **state) {
     doc = DEST("{'name':'d','config':{'url':'" URL "'},'signing':{'secret':'" SECRET "','include_timestamp':true}}");
     ctx = ctx_for(doc);
     assert_int_equal(build(&ctx, &req, &err), HS_OK);
-    EXPECT_HEADERS(&req, CT_JSON, OURS("1", NOW_ISO), {"X-hookstream-Signature", "sha256=" HEX_TS_SHA256, false},
-                   {"X-hookstream-Signature-Timestamp", "1700000000", false}, UA_HDR);
+    EXPECT_HEADERS(&req, CT_JSON, UA_HDR, OURS("1", NOW_ISO),
+                   {"X-hookstream-Signature", "sha256=" HEX_TS_SHA256, false},
+                   {"X-hookstream-Signature-Timestamp", "1700000000", false});
     hs_out_req_free(&req);
     json_decref(doc);
 }
@@ -332,8 +338,8 @@ static void test_signing_standard_webhooks(void **state) {
     hs_out_req req;
     hs_error err;
     assert_int_equal(build(&ctx, &req, &err), HS_OK);
-    EXPECT_HEADERS(&req, CT_JSON, OURS("1", NOW_ISO), {"webhook-id", DLV, false},
-                   {"webhook-timestamp", "1700000000", false}, {"webhook-signature", WH_SIG, false}, UA_HDR);
+    EXPECT_HEADERS(&req, CT_JSON, UA_HDR, OURS("1", NOW_ISO), {"webhook-id", DLV, false},
+                   {"webhook-timestamp", "1700000000", false}, {"webhook-signature", WH_SIG, false});
     hs_out_req_free(&req);
     json_decref(doc);
 }
@@ -350,8 +356,8 @@ static void test_signature_header_not_forgeable(void **state) {
     hs_out_req req;
     hs_error err;
     assert_int_equal(build(&ctx, &req, &err), HS_OK);
-    EXPECT_HEADERS(&req, CT_JSON, {"X-Keep", "k", false}, OURS("1", NOW_ISO), {"X-Sig", "sha256=" HEX_TS_SHA256, false},
-                   {"X-Sig-Ts", "1700000000", false}, UA_HDR);
+    EXPECT_HEADERS(&req, CT_JSON, UA_HDR, {"X-Keep", "k", false}, OURS("1", NOW_ISO),
+                   {"X-Sig", "sha256=" HEX_TS_SHA256, false}, {"X-Sig-Ts", "1700000000", false});
     hs_out_req_free(&req);
     json_decref(doc);
 
@@ -359,8 +365,8 @@ static void test_signature_header_not_forgeable(void **state) {
                "'signing':{'scheme':'standard_webhooks','secret':'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'}}");
     ctx = ctx_for(doc);
     assert_int_equal(build(&ctx, &req, &err), HS_OK);
-    EXPECT_HEADERS(&req, CT_JSON, OURS("1", NOW_ISO), {"webhook-id", DLV, false},
-                   {"webhook-timestamp", "1700000000", false}, {"webhook-signature", WH_SIG, false}, UA_HDR);
+    EXPECT_HEADERS(&req, CT_JSON, UA_HDR, OURS("1", NOW_ISO), {"webhook-id", DLV, false},
+                   {"webhook-timestamp", "1700000000", false}, {"webhook-signature", WH_SIG, false});
     hs_out_req_free(&req);
     json_decref(doc);
 }
@@ -433,7 +439,7 @@ static void test_build_errors(void **state) {
     json_t *keyed = J("{'type':'http','config':{'url':'" URL "','auth':{'type':'api_key','key':'k-9'}}}");
     hs_delivery_ctx kctx = ctx_for(keyed);
     assert_int_equal(build(&kctx, &req, &err), HS_OK);
-    EXPECT_HEADERS(&req, CT_JSON, {"X-API-Key", "k-9", true}, OURS("1", NOW_ISO), UA_HDR);
+    EXPECT_HEADERS(&req, CT_JSON, UA_HDR, {"X-API-Key", "k-9", true}, OURS("1", NOW_ISO));
     hs_out_req_free(&req);
     json_decref(keyed);
 
@@ -557,6 +563,220 @@ static void test_graphql_errors(void **state) {
     assert_string_equal(err.msg, "HTTP 400");
 }
 
+/* ---- one header per name ----
+ *
+ * The one rule for repeated header names (src/http/outbound.h
+ * hs_out_req_unique_headers), applied to every request a provider builds
+ * (hs_provider_build) and before SigV4 signs one (hs_aws_sign): of the
+ * headers sharing a name, case-insensitively, the one added last is the
+ * only one sent. */
+
+#define KEYS                                                                                                           \
+    "'region':'eu-west-1','access_key_id':'AKIDEXAMPLE','secret_access_key':'wJalrXUtnFEMI/"                           \
+    "K7MDENG+bPxRfiCYEXAMPLEKEY'"
+
+/* No two headers of req share a name, compared case-insensitively. */
+static void expect_unique_at(const hs_out_req *req, int line) {
+    for (size_t i = 0; i < req->nheaders; i++)
+        for (size_t j = i + 1; j < req->nheaders; j++)
+            if (strcasecmp(req->headers[i].name, req->headers[j].name) == 0)
+                fail_msg("line %d: headers #%zu and #%zu are both %s", line, i, j, req->headers[i].name);
+}
+#define EXPECT_UNIQUE(req) expect_unique_at(req, __LINE__)
+
+static void test_later_wins(void **state) {
+    (void)state;
+    hs_out_req r = {0};
+    assert_int_equal(hs_out_req_add_header(&r, "X-A", "1", false), HS_OK);
+    assert_int_equal(hs_out_req_add_header(&r, "X-B", "2", false), HS_OK);
+    assert_int_equal(hs_out_req_add_header(&r, "x-a", "3", false), HS_OK);
+    assert_int_equal(hs_out_req_add_header(&r, "X-C", "s3cr3t", true), HS_OK);
+    assert_int_equal(hs_out_req_add_header(&r, "X-D", "4", false), HS_OK);
+    assert_int_equal(hs_out_req_add_header(&r, "x-c", "5", false), HS_OK);
+    assert_int_equal(hs_out_req_add_header(&r, "X-A", "6", true), HS_OK);
+    hs_out_req_unique_headers(&r);
+    /* the earlier ones are gone, the later keep their place, name, value
+     * and secret flag: as if the earlier had never been added */
+    EXPECT_HEADERS(&r, {"X-B", "2", false}, {"X-D", "4", false}, {"x-c", "5", false}, {"X-A", "6", true});
+    assert_null(r.headers[4].name); /* the slots left are empty */
+    /* applying it again changes nothing; adding goes on after the kept */
+    hs_out_req_unique_headers(&r);
+    assert_int_equal(r.nheaders, 4);
+    assert_int_equal(hs_out_req_add_header(&r, "X-E", "7", false), HS_OK);
+    assert_string_equal(r.headers[4].name, "X-E");
+    hs_out_req_free(&r);
+
+    /* nothing repeated: nothing moves */
+    assert_int_equal(hs_out_req_add_header(&r, "A", "1", false), HS_OK);
+    assert_int_equal(hs_out_req_add_header(&r, "B", "", false), HS_OK);
+    char *a = r.headers[0].name;
+    hs_out_req_unique_headers(&r);
+    EXPECT_HEADERS(&r, {"A", "1", false}, {"B", "", false});
+    assert_ptr_equal(r.headers[0].name, a);
+    hs_out_req_free(&r);
+
+    /* empty, and full of one name */
+    hs_out_req_unique_headers(&r);
+    assert_int_equal(r.nheaders, 0);
+    for (int i = 0; i < HS_OUT_MAX_HEADERS; i++) {
+        char v[8];
+        snprintf(v, sizeof v, "%d", i);
+        assert_int_equal(hs_out_req_add_header(&r, i & 1 ? "x-n" : "X-N", v, i & 1), HS_OK);
+    }
+    hs_out_req_unique_headers(&r);
+    EXPECT_HEADERS(&r, {"x-n", "63", true});
+    hs_out_req_free(&r);
+}
+
+/* A provider that repeats names on purpose: hs_provider_build sends the
+ * last of each, whatever the type, and a failed build stays empty. */
+static int repeating_build(const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err) {
+    (void)ctx;
+    (void)err;
+    req->method = hs_strdup("POST");
+    req->url = hs_strdup("https://example.com/");
+    hs_out_req_add_header(req, "Content-Type", "text/plain", false);
+    hs_out_req_add_header(req, "Authorization", "Bearer old", true);
+    hs_out_req_add_header(req, "X-Keep", "k", false);
+    hs_out_req_add_header(req, "content-type", "application/json", false);
+    hs_out_req_add_header(req, "AUTHORIZATION", "Bearer new", true);
+    return HS_OK;
+}
+
+static int failing_build(const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err) {
+    int rc = repeating_build(ctx, req, err);
+    return rc == HS_OK ? hs_error_set(err, HS_ERR_INVALID, "config", "no") : rc;
+}
+
+static void test_build_applies_it(void **state) {
+    (void)state;
+    const hs_provider p = {.type = "repeating", .build = repeating_build};
+    hs_delivery_ctx ctx = {.event_id = EVT, .delivery_id = DLV};
+    hs_out_req req;
+    hs_error err;
+    hs_error_clear(&err);
+    assert_int_equal(hs_provider_build(&p, &ctx, &req, &err), HS_OK);
+    EXPECT_HEADERS(&req, {"X-Keep", "k", false}, {"content-type", "application/json", false},
+                   {"AUTHORIZATION", "Bearer new", true});
+    hs_out_req_free(&req);
+
+    const hs_provider f = {.type = "failing", .build = failing_build};
+    assert_int_equal(hs_provider_build(&f, &ctx, &req, &err), HS_ERR_INVALID);
+    assert_int_equal(req.nheaders, 0);
+    assert_null(req.url);
+}
+
+/* ---- every type ---- */
+
+/* Each type's request, with a configuration that gives every header a
+ * chance to repeat, carries each name once. */
+static void test_every_type(void **state) {
+    (void)state;
+    static const char *const docs[] = {
+        /* http: defaults, configured, auth, ours and signature headers over
+         * each other; the signing timestamp in place of ours */
+        "{'name':'h','config':{'url':'https://example.com/hook','headers':{'content-type':'text/x','USER-AGENT':'me',"
+        "'X-Sig':'forged'},'auth':{'type':'bearer','token':'tok-123'}},'signing':{'secret':'" SECRET "',"
+        "'header':'X-Sig','include_timestamp':true,'timestamp_header':'x-hookstream-timestamp'}}",
+        "{'name':'h','config':{'url':'https://example.com/hook','auth':{'type':'custom','headers':{'User-Agent':'c',"
+        "'Content-Type':'text/c'}}},'signing':{'secret':'" SECRET "','header':'Authorization'}}",
+        "{'name':'h','config':{'url':'https://example.com/hook','headers':{'webhook-id':'x'}},'signing':{"
+        "'scheme':'standard_webhooks','secret':'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'}}",
+        "{'type':'aws_sqs','name':'q','config':{'queue_url':'https://sqs.eu-west-1.amazonaws.com/1/q',"
+        "'session_token':'tok'," KEYS "}}",
+        "{'type':'aws_s3','name':'b','config':{'bucket':'my-events','prefix':'hooks'," KEYS "}}",
+        "{'type':'aws_eventbridge','name':'e','config':{" KEYS "}}",
+        "{'type':'kafka','name':'k','config':{'rest_url':'https://kafka.example.com','cluster_id':'lkc-1',"
+        "'topic':'t','api_key':'k','api_secret':'s'}}",
+        "{'type':'rabbitmq','name':'r','config':{'url':'https://rabbit.example.com','exchange':'x','username':'u',"
+        "'password':'p'}}",
+        "{'type':'websocket','name':'w','config':{'channel_name':'c'}}",
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        json_t *doc = DEST(docs[i]);
+        const hs_provider *p = hs_provider_find(json_string_value(json_object_get(doc, "type")));
+        hs_delivery_ctx ctx = ctx_for(doc);
+        hs_out_req req;
+        hs_error err;
+        hs_error_clear(&err);
+        if (hs_provider_build(p, &ctx, &req, &err) != HS_OK) fail_msg("doc #%zu: %s: %s", i, err.field, err.msg);
+        EXPECT_UNIQUE(&req);
+        hs_out_req_free(&req);
+        json_decref(doc);
+    }
+}
+
+/* The issue's case: timestamp_header set to X-hookstream-Timestamp, in
+ * any case. One header of that name, carrying the signed Unix time; ours
+ * (ISO 8601) is not sent. */
+static void test_signing_timestamp_is_ours(void **state) {
+    (void)state;
+    static const char *const names[] = {"X-hookstream-Timestamp", "x-hookstream-timestamp"};
+    for (size_t i = 0; i < 2; i++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 "{'name':'d','config':{'url':'https://example.com/hook'},'signing':{'secret':'" SECRET "',"
+                 "'include_timestamp':true,'timestamp_header':'%s'}}",
+                 names[i]);
+        json_t *doc = DEST(text);
+        hs_delivery_ctx ctx = ctx_for(doc);
+        hs_out_req req;
+        hs_error err;
+        hs_error_clear(&err);
+        assert_int_equal(hs_provider_build(&hs_provider_http, &ctx, &req, &err), HS_OK);
+        EXPECT_HEADERS(&req, CT_JSON, UA_HDR, {"X-hookstream-Event-Id", EVT, false},
+                       {"X-hookstream-Delivery-Id", DLV, false}, {"X-hookstream-Delivery-Attempt", "1", false},
+                       {"X-hookstream-Signature", "sha256=" HEX_TS_SHA256, false}, {names[i], "1700000000", false});
+        hs_out_req_free(&req);
+        json_decref(doc);
+    }
+}
+
+/* ---- what SigV4 signs is what is sent ---- */
+
+static int aws_repeating_build(const hs_delivery_ctx *ctx, hs_out_req *req, hs_error *err) {
+    req->method = hs_strdup("POST");
+    req->url = hs_strdup("https://sqs.eu-west-1.amazonaws.com/");
+    req->body = hs_strdup("{}");
+    req->body_len = 2;
+    hs_out_req_add_header(req, "X-Amz-Target", "AmazonSQS.Old", false);
+    hs_out_req_add_header(req, "Content-Type", "application/x-amz-json-1.0", false);
+    hs_out_req_add_header(req, "x-amz-target", "AmazonSQS.SendMessage", false);
+    return hs_aws_sign(ctx, "sqs", false, req, err);
+}
+
+static void test_aws_signs_what_is_sent(void **state) {
+    (void)state;
+    json_t *doc = DEST("{'type':'aws_sqs','name':'q','config':{'queue_url':'https://sqs.eu-west-1.amazonaws.com/1/q',"
+                       "'region':'eu-west-1','access_key_id':'AKIDEXAMPLE',"
+                       "'secret_access_key':'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY'}}");
+    const hs_provider p = {.type = "aws_repeating", .build = aws_repeating_build};
+    hs_delivery_ctx ctx = ctx_for(doc);
+    hs_out_req req;
+    hs_error err;
+    hs_error_clear(&err);
+    assert_int_equal(hs_provider_build(&p, &ctx, &req, &err), HS_OK);
+    EXPECT_UNIQUE(&req);
+    assert_string_equal(hs_out_req_header(&req, "X-Amz-Target"), "AmazonSQS.SendMessage");
+
+    /* the same request built without the repetition signs the same */
+    hs_out_req once = {0};
+    once.method = hs_strdup("POST");
+    once.url = hs_strdup("https://sqs.eu-west-1.amazonaws.com/");
+    once.body = hs_strdup("{}");
+    once.body_len = 2;
+    hs_out_req_add_header(&once, "Content-Type", "application/x-amz-json-1.0", false);
+    hs_out_req_add_header(&once, "x-amz-target", "AmazonSQS.SendMessage", false);
+    hs_out_req_add_header(&once, "User-Agent", hs_out_req_header(&req, "User-Agent"), false);
+    hs_sigv4_key key = {"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", NULL};
+    hs_sigv4_opts opts = {.region = "eu-west-1", .service = "sqs", .now_unix = NOW_MS / 1000};
+    assert_int_equal(hs_sigv4_sign(&once, &key, &opts, &err), HS_OK);
+    assert_string_equal(hs_out_req_header(&req, "Authorization"), hs_out_req_header(&once, "Authorization"));
+    hs_out_req_free(&once);
+    hs_out_req_free(&req);
+    json_decref(doc);
+}
+
 int main(void) {
     hs_alloc_init_json();
     const struct CMUnitTest tests[] = {
@@ -579,6 +799,11 @@ int main(void) {
         cmocka_unit_test(test_build_errors),
         cmocka_unit_test(test_too_many_headers),
         cmocka_unit_test(test_classify_2xx),
+        cmocka_unit_test(test_later_wins),
+        cmocka_unit_test(test_build_applies_it),
+        cmocka_unit_test(test_every_type),
+        cmocka_unit_test(test_signing_timestamp_is_ours),
+        cmocka_unit_test(test_aws_signs_what_is_sent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -52,8 +52,10 @@ int hs_aws_sign(const hs_delivery_ctx *ctx, const char *service, bool s3, hs_out
                           .now_unix = (int64_t)(ctx->now_ms / 1000),
                           .s3_path = s3};
     int rc = hs_out_req_add_header(req, "User-Agent", USER_AGENT, false);
-    if (rc != HS_OK) hs_error_set(err, rc, NULL, "%s", "too many headers");
-    return rc == HS_OK ? hs_sigv4_sign(req, &key, &opts, err) : rc;
+    if (rc != HS_OK) return hs_error_set(err, rc, NULL, "%s", "too many headers");
+    /* what is signed is what is sent: the header set made unique first */
+    hs_out_req_unique_headers(req);
+    return hs_sigv4_sign(req, &key, &opts, err);
 }
 
 /* ---- error answers ---- */

@@ -43,7 +43,9 @@ int hs_aws_base_url(const json_t *config, const char *dflt, hs_buf *out);
 int hs_aws_encode_path(const char *s, hs_buf *out);
 
 /* Completes req (method, url, body set by the caller): timeout and
- * User-Agent from/for config, then signs it for service. */
+ * User-Agent from/for config, then makes its header names unique
+ * (hs_out_req_unique_headers) and signs it for service, so the signature
+ * covers exactly the headers sent. */
 int hs_aws_sign(const hs_delivery_ctx *ctx, const char *service, bool s3, hs_out_req *req, hs_error *err);
 
 /* The AWS error of a non-2xx answer, judged: HS_OK for 2xx; HS_ERR_IO
