@@ -262,52 +262,286 @@ static const hs_jv_field *const specs[HS_KIND_COUNT] = {
 
 /* ---- aliases ---- */
 
-/* Alternative names accepted on input; the doc holds only the canonical
- * one, at parent.key (or key at the top when parent is NULL). */
+/* Every other name a field is accepted under (docs/api.md "Aliases"): the
+ * original product's names and this project's older ones. Each is moved to
+ * its canonical path before validation, so it passes exactly the checks of
+ * the field it names, and a doc holds canonical names only. This table is
+ * the whole list; entries apply in its order (provider_config before the
+ * config.* entries that may sit in it, auth_config before auth_type, the
+ * retry counts before retry_enabled).
+ *
+ * A rename (no convert, or one that only converts the value) and its
+ * canonical field, or two names of one field, may not both be given: 400
+ * naming both, whatever their values. A switch (retry_enabled,
+ * transform_enabled) says something about its canonical field, so both may
+ * be given if they agree. A null alias is a null canonical field (PATCH:
+ * back to the default). */
+
+enum { ALIAS_SET, ALIAS_SKIP, ALIAS_CONFLICT, ALIAS_BAD };
+
+/* value: the alias's value, never null. given: the canonical field in the
+ * same body (switches only; NULL for a rename or when absent). stored: the
+ * canonical field in the doc being patched (NULL on create). Returns
+ * ALIAS_SET with *out (a new reference) the canonical value, ALIAS_SKIP
+ * (nothing to set), ALIAS_CONFLICT (disagrees with given) or ALIAS_BAD
+ * (value is not what the entry's expects says). */
+typedef int (*alias_convert)(const json_t *value, const json_t *given, const json_t *stored, json_t **out);
+
+/* timeout: seconds, possibly fractional -> timeout_ms */
+static int seconds_to_ms(const json_t *value, const json_t *given, const json_t *stored, json_t **out) {
+    (void)given, (void)stored;
+    if (!json_is_number(value)) return ALIAS_BAD;
+    double s = json_number_value(value);
+    if (s > 1e9) s = 1e9; /* out of timeout_ms's range either way */
+    if (s < -1e9) s = -1e9;
+    *out = json_integer((json_int_t)(s * 1000 + (s < 0 ? -0.5 : 0.5)));
+    return ALIAS_SET;
+}
+
+static bool is_zero(const json_t *v) { return json_is_integer(v) && json_integer_value(v) == 0; }
+
+/* retry_enabled: false = max_retries 0; true = retries, so max_retries
+ * other than 0: as given, else as stored, else (stored 0 or none) the
+ * default. */
+static int retry_switch(const json_t *value, const json_t *given, const json_t *stored, json_t **out) {
+    if (!json_is_boolean(value)) return ALIAS_BAD;
+    if (json_is_false(value)) {
+        if (given && !is_zero(given)) return ALIAS_CONFLICT;
+        *out = json_integer(0);
+        return ALIAS_SET;
+    }
+    if (given) return is_zero(given) ? ALIAS_CONFLICT : ALIAS_SKIP;
+    if (!is_zero(stored)) return ALIAS_SKIP;
+    *out = json_null();
+    return ALIAS_SET;
+}
+
+/* transform_enabled: false = no transform (the expression is not kept);
+ * true says nothing the transform itself does not. */
+static int transform_switch(const json_t *value, const json_t *given, const json_t *stored, json_t **out) {
+    (void)stored;
+    if (!json_is_boolean(value)) return ALIAS_BAD;
+    if (json_is_true(value)) return ALIAS_SKIP;
+    if (given && !json_is_null(given) && json_string_length(given) != 0) return ALIAS_CONFLICT;
+    *out = json_null();
+    return ALIAS_SET;
+}
+
+/* Kafka bootstrap_servers "host:9092,host2:9092" -> the Confluent REST
+ * endpoint on the first host: https://host:443/kafka (DESIGN §5). */
+static int kafka_rest_url(const json_t *value, const json_t *given, const json_t *stored, json_t **out) {
+    (void)given, (void)stored;
+    const char *s = json_string_value(value);
+    if (!s) return ALIAS_BAD;
+    while (*s == ' ') s++;
+    size_t n = strcspn(s, ",");
+    const char *scheme = strstr(s, "://"); /* SASL_SSL://host:9092 */
+    if (scheme && (size_t)(scheme - s) < n) {
+        n -= (size_t)(scheme + 3 - s);
+        s = scheme + 3;
+    }
+    size_t host = s[0] == '[' ? strcspn(s, "]") + 1 : strcspn(s, ":,");
+    if (host > n) host = n;
+    while (host > 0 && s[host - 1] == ' ') host--;
+    const char *set = s[0] == '[' ? "[]0-9a-fA-F:." : "A-Za-z0-9.-";
+    if (host == 0 || host > 255 || !hs_jv_in_charset(s, host, set)) return ALIAS_BAD;
+    char url[300];
+    snprintf(url, sizeof url, "https://%.*s:443/kafka", (int)host, s);
+    *out = json_string(url);
+    return ALIAS_SET;
+}
+
+#define K_SRC (1u << HS_KIND_SOURCE)
+#define K_DST (1u << HS_KIND_DESTINATION)
+#define K_CONN (1u << HS_KIND_CONNECTION)
+#define K_ALL (K_SRC | K_DST | K_CONN)
+
 typedef struct alias {
-    hs_kind kind;
-    const char *name;
-    const char *parent, *key;
+    unsigned kinds;        /* K_* of the kinds that accept it */
+    const char *name;      /* where the alias sits: "max_retries", "config.bootstrap_servers" */
+    const char *canonical; /* where its value goes; NULL: accepted and ignored */
+    const char *type;      /* destinations of this type only; NULL: any */
+    alias_convert convert; /* NULL: the value as it is */
+    const char *expects;   /* what convert takes, for its 400 */
+    bool is_switch;        /* may agree with a given canonical field (above) */
 } alias;
 
+/* The aliases of a destination type's name (sqs, s3, eventbridge, pubsub)
+ * are values, not fields: the provider table has them (hs_provider.alias,
+ * check_type above). */
+/* clang-format off */
 static const alias aliases[] = {
-    {HS_KIND_DESTINATION, "provider_config", NULL, "config"},
-    {HS_KIND_DESTINATION, "retry_max_attempts", "retry_policy", "max_retries"},
-    {HS_KIND_DESTINATION, "retry_backoff_type", "retry_policy", "backoff_type"},
-    {HS_KIND_DESTINATION, "retry_intervals", "retry_policy", "intervals"},
-    {HS_KIND_CONNECTION, "transform_expression", NULL, "transform"},
+    /* kinds  alias                        canonical                      type     convert, expects, switch */
+    {K_ALL,  "org_id",                     NULL},                         /* one tenant: ignored */
+    {K_ALL,  "env_id",                     NULL},
+    {K_DST,  "provider_config",            "config"},
+    {K_DST,  "url",                        "config.url",                  "http"},
+    {K_DST,  "method",                     "config.method",               "http"},
+    {K_DST,  "headers",                    "config.headers",              "http"},
+    {K_DST,  "timeout_ms",                 "config.timeout_ms",           "http"},
+    {K_DST,  "timeout",                    "config.timeout_ms",           "http",  seconds_to_ms,
+     "a number of seconds"},
+    {K_DST,  "auth_config",                "config.auth",                 "http"},
+    {K_DST,  "auth_type",                  "config.auth.type",            "http"},
+    {K_DST,  "config.bootstrap_servers",   "config.rest_url",             "kafka", kafka_rest_url,
+     "a string of host:port, comma-separated"},
+    {K_DST,  "max_retries",                "retry_policy.max_retries"},   /* the seed's flat names */
+    {K_DST,  "backoff_type",               "retry_policy.backoff_type"},
+    {K_DST,  "intervals",                  "retry_policy.intervals"},
+    {K_DST,  "retry_max_attempts",         "retry_policy.max_retries"},
+    {K_DST,  "retry_backoff_type",         "retry_policy.backoff_type"},
+    {K_DST,  "retry_intervals",            "retry_policy.intervals"},
+    {K_DST,  "retry_enabled",              "retry_policy.max_retries",    NULL,    retry_switch,
+     "a boolean", true},
+    {K_DST,  "circuit_breaker_enabled",    "circuit_breaker.enabled"},
+    {K_DST,  "circuit_breaker_threshold",  "circuit_breaker.threshold"},
+    {K_DST,  "circuit_breaker_reset_ms",   "circuit_breaker.cooldown_ms"},
+    {K_DST,  "signing_config",             "signing"},
+    {K_CONN, "transform_expression",       "transform"},
+    {K_CONN, "transform_enabled",          "transform",                   NULL,    transform_switch,
+     "a boolean", true},
 };
+/* clang-format on */
 #define NALIASES (sizeof aliases / sizeof aliases[0])
 
-static void canonical_path(const alias *a, char out[HS_JV_PATH_MAX]) {
-    hs_jv_path_key(out, a->parent ? a->parent : "", a->key);
-}
+/* Which canonical paths a body's aliases filled, so that later errors can
+ * say how the client spelled them. */
+typedef struct alias_trail {
+    size_t n;
+    const alias *used[NALIASES];
+} alias_trail;
 
-static int move_alias(json_t *body, const alias *a, hs_error *err) {
-    json_t *value = json_object_get(body, a->name), *holder = body;
-    char canon[HS_JV_PATH_MAX];
-    canonical_path(a, canon);
-    if (a->parent) {
-        holder = json_object_get(body, a->parent);
-        if (!holder) {
-            holder = json_object();
-            json_object_set_new(body, a->parent, holder);
+/* path as the client wrote it: the alias spelling of the longest canonical
+ * prefix an alias filled ("provider_config.url" for "config.url"), or path
+ * itself. */
+static void spelled(const alias_trail *t, const char *path, char out[HS_JV_PATH_MAX]) {
+    for (size_t i = t ? t->n : 0; i-- > 0;) {
+        const char *canon = t->used[i]->canonical;
+        size_t n = strlen(canon);
+        if (strncmp(path, canon, n) == 0 && (path[n] == '\0' || path[n] == '.' || path[n] == '[')) {
+            snprintf(out, HS_JV_PATH_MAX, "%s%s", t->used[i]->name, path + n);
+            return;
         }
     }
-    if (!json_is_object(holder) || json_object_get(holder, a->key))
-        return INVALID(a->name, "is another name for %s: give only one of them", canon);
-    json_object_set(holder, a->key, value);
-    json_object_del(body, a->name);
-    return HS_OK;
+    snprintf(out, HS_JV_PATH_MAX, "%s", path);
 }
 
-/* Rewrites aliases in body to their canonical names. Errors found later
- * name the canonical path ("transform", "retry_policy.intervals[1]"): one
- * spelling per field in every error, whatever the client sent. */
-static int normalize_aliases(hs_kind kind, json_t *body, hs_error *err) {
+/* A validation error about a field that came from an alias says so. */
+static void note_alias(const alias_trail *t, hs_error *err) {
+    char as[HS_JV_PATH_MAX];
+    spelled(t, err->field, as);
+    size_t len = strlen(err->msg);
+    if (strcmp(as, err->field) != 0 && len < sizeof err->msg)
+        snprintf(err->msg + len, sizeof err->msg - len, " (given as %s)", as);
+}
+
+enum { PATH_OK, PATH_MISSING, PATH_BLOCKED };
+
+/* The object that holds the last member of the dotted path, in *holder,
+ * that member's name in key. PATH_MISSING: an object on the way is absent
+ * (made, with create); PATH_BLOCKED: one is not an object (its path in
+ * key). */
+static int path_holder(json_t *root, const char *path, bool create, json_t **holder, char key[HS_JV_PATH_MAX]) {
+    const char *seg = path, *dot;
+    json_t *obj = root;
+    while ((dot = strchr(seg, '.'))) {
+        snprintf(key, HS_JV_PATH_MAX, "%.*s", (int)(dot - seg), seg);
+        json_t *next = json_object_get(obj, key);
+        if (!next && create) json_object_set_new(obj, key, next = json_object());
+        if (!next) return PATH_MISSING;
+        if (!json_is_object(next)) {
+            snprintf(key, HS_JV_PATH_MAX, "%.*s", (int)(dot - path), path);
+            return PATH_BLOCKED;
+        }
+        obj = next;
+        seg = dot + 1;
+    }
+    snprintf(key, HS_JV_PATH_MAX, "%s", seg);
+    *holder = obj;
+    return PATH_OK;
+}
+
+static json_t *path_get(const json_t *root, const char *path) {
+    json_t *holder;
+    char key[HS_JV_PATH_MAX];
+    if (!root || path_holder((json_t *)root, path, false, &holder, key) != PATH_OK) return NULL;
+    return json_object_get(holder, key);
+}
+
+/* The destination's type for type-bound aliases: the body's, else the
+ * stored one, else http; NULL when the body's is not a type. */
+static const char *dest_type(const json_t *body, const json_t *current) {
+    const json_t *t = json_object_get(body, "type");
+    if (!t && current) t = json_object_get(current, "type");
+    if (!t || json_is_null(t)) return "http";
+    const hs_provider *p = hs_provider_find(json_string_value(t));
+    return p ? p->type : NULL;
+}
+
+static int conflict(const alias *a, const alias_trail *t, const json_t *value, const json_t *given, hs_error *err) {
+    char other[HS_JV_PATH_MAX];
+    spelled(t, a->canonical, other);
+    if (!a->is_switch) {
+        if (strcmp(other, a->canonical) == 0)
+            return INVALID(a->name, "is another name for %s, which is given too: give only one of them", other);
+        return INVALID(a->name, "and %s are both names for %s: give only one of them", other, a->canonical);
+    }
+    char *v = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT), *g = json_dumps(given, JSON_ENCODE_ANY | JSON_COMPACT);
+    INVALID(a->name, "%s contradicts %s %.60s%s", v ? v : "", other, g ? g : "", g && strlen(g) > 60 ? "..." : "");
+    hs_free(v);
+    hs_free(g);
+    return HS_ERR_INVALID;
+}
+
+/* Moves one alias present in body to its canonical path. */
+static int apply_alias(const alias *a, json_t *body, const json_t *current, const char *type, alias_trail *t,
+                       hs_error *err) {
+    json_t *from, *holder, *value;
+    char key[HS_JV_PATH_MAX], ckey[HS_JV_PATH_MAX];
+    if (path_holder(body, a->name, false, &from, key) != PATH_OK || !(value = json_object_get(from, key))) return HS_OK;
+    if (a->type && (!type || strcmp(type, a->type) != 0))
+        return INVALID(a->name, "is another name for %s of %s destinations only (type is %s)",
+                       a->canonical ? a->canonical : "nothing", a->type, type ? type : "not valid");
+    json_incref(value);
+    json_object_del(from, key);
+    int rc = HS_OK, where = a->canonical ? path_holder(body, a->canonical, false, &holder, ckey) : PATH_MISSING;
+    json_t *given = where == PATH_OK ? json_object_get(holder, ckey) : NULL, *out = NULL;
+    int res = ALIAS_SKIP;
+    if (where == PATH_BLOCKED) {
+        char as[HS_JV_PATH_MAX];
+        spelled(t, ckey, as);
+        rc = INVALID(a->name, "goes to %s, but %s is not an object", a->canonical, as);
+    } else if (!a->canonical) {
+        res = ALIAS_SKIP;
+    } else if (given && (json_is_null(value) || !a->is_switch)) {
+        res = a->is_switch ? ALIAS_SKIP : ALIAS_CONFLICT;
+    } else if (json_is_null(value) || !a->convert) {
+        out = json_incref(value);
+        res = ALIAS_SET;
+    } else {
+        res = a->convert(value, given, path_get(current, a->canonical), &out);
+    }
+    if (rc == HS_OK && res == ALIAS_BAD) rc = INVALID(a->name, "must be %s", a->expects);
+    if (rc == HS_OK && res == ALIAS_CONFLICT) rc = conflict(a, t, value, given, err);
+    if (rc == HS_OK && res == ALIAS_SET) {
+        path_holder(body, a->canonical, true, &holder, ckey);
+        json_object_set_new(holder, ckey, out);
+        t->used[t->n++] = a;
+        out = NULL;
+    }
+    json_decref(out);
+    json_decref(value);
+    return rc;
+}
+
+/* Rewrites every alias in body to its canonical name (current: the doc a
+ * patch applies to, or NULL). Errors found later name the canonical path
+ * ("retry_policy.intervals[1]"), with the alias it was given as. */
+static int normalize_aliases(hs_kind kind, json_t *body, const json_t *current, alias_trail *t, hs_error *err) {
+    const char *type = kind == HS_KIND_DESTINATION ? dest_type(body, current) : NULL;
     for (size_t i = 0; i < NALIASES; i++) {
-        if (aliases[i].kind != kind || !json_object_get(body, aliases[i].name)) continue;
-        int rc = move_alias(body, &aliases[i], err);
+        if (!(aliases[i].kinds & (1u << kind))) continue;
+        int rc = apply_alias(&aliases[i], body, current, type, t, err);
         if (rc) return rc;
     }
     return HS_OK;
@@ -433,15 +667,17 @@ static void find_masked(json_t *holder, const char *key, json_t *value, const js
 
 static const char *const read_only[] = {"id", "created_at", "updated_at", NULL};
 
-/* A copy of body with aliases resolved, or an error. */
-static int prepare(hs_kind kind, const json_t *body, json_t **out, hs_error *err) {
+/* A copy of body with aliases resolved (current: the doc a patch applies
+ * to, or NULL), or an error. */
+static int prepare(hs_kind kind, const json_t *body, const json_t *current, alias_trail *t, json_t **out,
+                   hs_error *err) {
     *out = NULL;
     if (!kind_ok(kind)) return hs_error_set(err, HS_ERR_INTERNAL, "", "unknown resource kind");
     if (!json_is_object(body)) return INVALID("", "the body must be a JSON object");
     for (const char *const *f = read_only; *f; f++)
         if (json_object_get(body, *f)) return INVALID(*f, "is a read-only field");
     json_t *copy = json_deep_copy(body);
-    int rc = normalize_aliases(kind, copy, err);
+    int rc = normalize_aliases(kind, copy, current, t, err);
     if (rc) {
         json_decref(copy);
         return rc;
@@ -450,13 +686,14 @@ static int prepare(hs_kind kind, const json_t *body, json_t **out, hs_error *err
     return HS_OK;
 }
 
-static int validate(hs_kind kind, json_t *doc, hs_error *err) {
+static int validate(hs_kind kind, json_t *doc, const alias_trail *t, hs_error *err) {
     hs_error_clear(err);
     int rc = hs_jv_object(doc, "", specs[kind], err);
     if (rc == HS_OK) {
         for_each_secret(kind, doc, NULL, find_masked, err);
         rc = err->code;
     }
+    if (rc) note_alias(t, err);
     return rc;
 }
 
@@ -464,8 +701,9 @@ int hs_resource_create_doc(hs_kind kind, const json_t *body, json_t **doc, hs_er
     hs_error local;
     if (!err) err = &local;
     json_t *d;
+    alias_trail t = {0};
     *doc = NULL;
-    int rc = prepare(kind, body, &d, err);
+    int rc = prepare(kind, body, NULL, &t, &d, err);
     if (rc) return rc;
     const json_t *tname = json_object_get(d, "template");
     if (kind == HS_KIND_DESTINATION && tname && !json_is_null(tname)) {
@@ -475,7 +713,7 @@ int hs_resource_create_doc(hs_kind kind, const json_t *body, json_t **doc, hs_er
         if (rc) return rc;
         d = expanded;
     }
-    rc = validate(kind, d, err);
+    rc = validate(kind, d, &t, err);
     if (rc) {
         json_decref(d);
         return rc;
@@ -522,8 +760,9 @@ int hs_resource_patch_doc(hs_kind kind, const json_t *current, const json_t *pat
     hs_error local;
     if (!err) err = &local;
     json_t *p, *merged = NULL;
+    alias_trail t = {0};
     *doc = NULL;
-    int rc = prepare(kind, patch, &p, err);
+    int rc = prepare(kind, patch, current, &t, &p, err);
     if (rc) return rc;
     json_t *base = json_is_object(current) ? json_deep_copy(current) : json_object();
     for (const char *const *f = read_only; *f; f++) json_object_del(base, *f);
@@ -535,7 +774,7 @@ int hs_resource_patch_doc(hs_kind kind, const json_t *current, const json_t *pat
     if (rc == HS_OK) {
         merged = hs_jv_merge_patch(base, p);
         for_each_secret(kind, merged, base, unmask_one, NULL);
-        rc = validate(kind, merged, err);
+        rc = validate(kind, merged, &t, err);
     }
     if (rc == HS_OK) {
         json_t *id = json_object_get(current, "id");

@@ -2,9 +2,12 @@
  * connections (docs/api.md).
  *
  * A "doc" is the normalized JSON object stored for a resource: aliases
- * resolved (provider_config -> config, sqs -> aws_sqs, retry_max_attempts ->
- * retry_policy.max_retries, transform_expression -> transform, ...), defaults
- * filled in, every field type- and range-checked, unknown fields rejected.
+ * resolved (the other names of fields, all in one table in resource.c and
+ * in docs/api.md "Aliases": provider_config -> config, top-level url ->
+ * config.url, retry_enabled: false -> retry_policy.max_retries 0, ...; sqs
+ * -> aws_sqs), defaults filled in, every field type- and range-checked,
+ * unknown fields rejected. An error about a field given under an alias
+ * names the canonical field and says "(given as <alias>)".
  * Docs contain secrets in clear; hs_resource_render() masks them for output
  * and hs_resource_seal() encrypts them for storage (the store's business).
  *
@@ -30,7 +33,8 @@
  * "created_at" or "updated_at" (the caller adds "id"). body is borrowed. */
 int hs_resource_create_doc(hs_kind kind, const json_t *body, json_t **doc, hs_error *err);
 
-/* Apply a PATCH body to the current doc: aliases normalized, then JSON merge
+/* Apply a PATCH body to the current doc: aliases normalized (retry_enabled:
+ * true reads current's retry count), then JSON merge
  * patch (RFC 7386: objects merge recursively, null removes a field, so a
  * secret is kept unless the patch names it), then the whole result validated
  * as on create. "id", "created_at", "updated_at" may not be patched (400);

@@ -1262,6 +1262,267 @@ static void test_connection_filters_transforms(void **state) {
     CREATE_FAILS(CONN, "{'source_id':'" SRC_ID "','destination_id':'" DST_ID "','transform':5}", INV, "transform");
 }
 
+/* ---- aliases (src/core/resource.c, the table "aliases") ---- */
+
+#define CONN_IDS "'source_id':'" SRC_ID "','destination_id':'" DST_ID "'"
+#define KAFKA_MIN "'cluster_id':'lkc-1','topic':'t'"
+
+/* Every entry of the table: the alias alone, in a body that is otherwise
+ * valid, lands at its canonical path with the canonical value, and the
+ * alias itself is gone. */
+static void test_alias_table(void **state) {
+    (void)state;
+    static const struct {
+        hs_kind kind;
+        const char *body, *alias, *path, *want;
+    } rows[] = {
+        {DST, "{'name':'x','provider_config':" HTTP_CFG "}", "provider_config", "config.url",
+         "'https://example.com/hook'"},
+        {DST, "{'name':'x','url':'http://h.example/a'}", "url", "config.url", "'http://h.example/a'"},
+        {DST, "{'name':'x','url':'http://h/a','method':'PUT'}", "method", "config.method", "'PUT'"},
+        {DST, "{'name':'x','url':'http://h/a','headers':{'X-A':'1'}}", "headers", "config.headers", "{'X-A':'1'}"},
+        {DST, "{'name':'x','url':'http://h/a','timeout_ms':1500}", "timeout_ms", "config.timeout_ms", "1500"},
+        {DST, "{'name':'x','url':'http://h/a','timeout':7}", "timeout", "config.timeout_ms", "7000"},
+        {DST, "{'name':'x','url':'http://h/a','timeout':2.5}", "timeout", "config.timeout_ms", "2500"},
+        {DST, "{'name':'x','url':'http://h/a','auth_type':'bearer','auth_config':{'token':'tok-123456'}}",
+         "auth_config", "config.auth", "{'type':'bearer','token':'tok-123456'}"},
+        {DST, "{'name':'x','url':'http://h/a','auth_type':'none'}", "auth_type", "config.auth.type", "'none'"},
+        {DST,
+         "{'name':'x','type':'kafka','config':{'bootstrap_servers':'pkc-1.eu.confluent.cloud:9092'," KAFKA_MIN "}}",
+         "config.bootstrap_servers", "config.rest_url", "'https://pkc-1.eu.confluent.cloud:443/kafka'"},
+        {DST, "{'name':'x','url':'http://h/a','max_retries':2}", "max_retries", "retry_policy.max_retries", "2"},
+        {DST, "{'name':'x','url':'http://h/a','backoff_type':'fixed'}", "backoff_type", "retry_policy.backoff_type",
+         "'fixed'"},
+        {DST, "{'name':'x','url':'http://h/a','intervals':[4,5]}", "intervals", "retry_policy.intervals", "[4,5]"},
+        {DST, "{'name':'x','url':'http://h/a','retry_max_attempts':3}", "retry_max_attempts",
+         "retry_policy.max_retries", "3"},
+        {DST, "{'name':'x','url':'http://h/a','retry_backoff_type':'linear'}", "retry_backoff_type",
+         "retry_policy.backoff_type", "'linear'"},
+        {DST, "{'name':'x','url':'http://h/a','retry_intervals':[6]}", "retry_intervals", "retry_policy.intervals",
+         "[6]"},
+        {DST, "{'name':'x','url':'http://h/a','retry_enabled':false}", "retry_enabled", "retry_policy.max_retries",
+         "0"},
+        {DST, "{'name':'x','url':'http://h/a','retry_enabled':true}", "retry_enabled", "retry_policy.max_retries", "5"},
+        {DST, "{'name':'x','url':'http://h/a','circuit_breaker_enabled':false}", "circuit_breaker_enabled",
+         "circuit_breaker.enabled", "false"},
+        {DST, "{'name':'x','url':'http://h/a','circuit_breaker_threshold':9}", "circuit_breaker_threshold",
+         "circuit_breaker.threshold", "9"},
+        {DST, "{'name':'x','url':'http://h/a','circuit_breaker_reset_ms':5000}", "circuit_breaker_reset_ms",
+         "circuit_breaker.cooldown_ms", "5000"},
+        {DST, "{'name':'x','url':'http://h/a','signing_config':{'secret':'0123456789abcdef'}}", "signing_config",
+         "signing.secret", "'0123456789abcdef'"},
+        {DST, "{'name':'x','url':'http://h/a','org_id':'org_1'}", "org_id", "name", "'x'"},
+        {DST, "{'name':'x','url':'http://h/a','env_id':7}", "env_id", "name", "'x'"},
+        {SRC, "{'name':'x','org_id':'org_1','env_id':'env_1'}", "org_id", "name", "'x'"},
+        {SRC, "{'name':'x','env_id':'env_1'}", "env_id", "name", "'x'"},
+        {CONN, "{" CONN_IDS ",'org_id':'o','env_id':null}", "org_id", "enabled", "true"},
+        {CONN, "{" CONN_IDS ",'transform_expression':'$.a'}", "transform_expression", "transform", "'$.a'"},
+        {CONN, "{" CONN_IDS ",'transform_enabled':true,'transform':'$.b'}", "transform_enabled", "transform", "'$.b'"},
+        {CONN, "{" CONN_IDS ",'transform_enabled':false}", "transform_enabled", "transform", "null"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        json_t *d = create_ok_at(rows[i].kind, rows[i].body, __LINE__);
+        expect_at(d, rows[i].path, rows[i].want, __LINE__);
+        if (get(d, rows[i].alias)) fail_msg("row %zu: %s is still in the doc", i, rows[i].alias);
+        json_decref(d);
+    }
+}
+
+/* An error's message contains want. */
+static void expect_msg(const char *text, const json_t *cur, hs_kind kind, const char *field, const char *want,
+                       int line) {
+    hs_error err;
+    json_t *body = J(text), *doc = NULL;
+    hs_error_clear(&err);
+    int rc = cur ? hs_resource_patch_doc(kind, cur, body, &doc, &err) : hs_resource_create_doc(kind, body, &doc, &err);
+    json_decref(body);
+    assert_int_equal(rc, err.code);
+    expect_error(&err, doc, INV, field, line);
+    if (!strstr(err.msg, want)) fail_msg("line %d: message '%s' lacks '%s'", line, err.msg, want);
+}
+#define CREATE_MSG(kind, text, field, want) expect_msg(text, NULL, kind, field, want, __LINE__)
+#define PATCH_MSG(kind, cur, text, field, want) expect_msg(text, cur, kind, field, want, __LINE__)
+
+/* Two names of one field: a 400 naming both, whatever the values. */
+static void test_alias_conflicts(void **state) {
+    (void)state;
+    CREATE_MSG(DST, "{'name':'x','url':'http://h/a','config':{'url':'http://h/b'}}", "url", "config.url");
+    CREATE_MSG(DST, "{'name':'x','url':'http://h/a','config':{'url':'http://h/a'}}", "url", "config.url");
+    CREATE_MSG(DST, "{'name':'x','url':'http://h/a','provider_config':{'url':'http://h/a'}}", "url",
+               "provider_config.url");
+    CREATE_MSG(DST, "{'name':'x','url':'http://h/a','timeout_ms':1000,'timeout':1}", "timeout", "timeout_ms");
+    CREATE_MSG(DST, "{'name':'x','url':'http://h/a','max_retries':1,'retry_max_attempts':2}", "retry_max_attempts",
+               "max_retries");
+    CREATE_MSG(DST, "{'name':'x','url':'http://h/a','intervals':[1],'retry_policy':{'intervals':[2]}}", "intervals",
+               "retry_policy.intervals");
+    CREATE_MSG(DST, "{'name':'x','url':'http://h/a','backoff_type':'fixed','retry_backoff_type':'linear'}",
+               "retry_backoff_type", "backoff_type");
+    CREATE_MSG(DST, "{'name':'x','url':'http://h/a','circuit_breaker_threshold':3,'circuit_breaker':{'threshold':4}}",
+               "circuit_breaker_threshold", "circuit_breaker.threshold");
+    CREATE_MSG(DST,
+               "{'name':'x','url':'http://h/a','signing':{'secret':'0123456789abcdef'},"
+               "'signing_config':{'secret':'0123456789abcdef'}}",
+               "signing_config", "signing");
+    CREATE_MSG(DST, "{'name':'x','url':'http://h/a','auth_type':'basic','auth_config':{'type':'bearer','token':'t'}}",
+               "auth_type", "auth_config.type");
+    CREATE_MSG(
+        DST, "{'name':'x','type':'kafka','config':{'bootstrap_servers':'b:9092','rest_url':'https://b'," KAFKA_MIN "}}",
+        "config.bootstrap_servers", "config.rest_url");
+    CREATE_MSG(CONN, "{" CONN_IDS ",'transform':'$.a','transform_expression':'$.b'}", "transform_expression",
+               "transform");
+    CREATE_MSG(DST, "{'name':'x','url':'http://h/a','max_retries':1,'retry_policy':'x'}", "max_retries",
+               "retry_policy is not an object");
+    /* switches may be given with their field when they agree */
+    json_t *d =
+        CREATE_OK(DST, "{'name':'x','url':'http://h/a','retry_enabled':false,'retry_policy':{'max_retries':0}}");
+    EXPECT(d, "retry_policy.max_retries", "0");
+    json_decref(d);
+    d = CREATE_OK(DST, "{'name':'x','url':'http://h/a','retry_enabled':true,'retry_max_attempts':3}");
+    EXPECT(d, "retry_policy.max_retries", "3");
+    json_decref(d);
+    d = CREATE_OK(CONN, "{" CONN_IDS ",'transform_enabled':false,'transform_expression':null}");
+    EXPECT(d, "transform", "null");
+    json_decref(d);
+    CREATE_MSG(DST, "{'name':'x','url':'http://h/a','retry_enabled':false,'retry_max_attempts':3}", "retry_enabled",
+               "retry_max_attempts 3");
+    CREATE_MSG(DST, "{'name':'x','url':'http://h/a','retry_enabled':true,'max_retries':0}", "retry_enabled",
+               "max_retries 0");
+    CREATE_MSG(CONN, "{" CONN_IDS ",'transform_enabled':false,'transform_expression':'$.a'}", "transform_enabled",
+               "transform_expression");
+}
+
+/* An alias passes the canonical field's checks, and its errors say how it
+ * was given; an alias's own value is checked where it is converted. */
+static void test_alias_validation(void **state) {
+    (void)state;
+    CREATE_MSG(DST, "{'name':'x','url':'http://h/a','max_retries':21}", "retry_policy.max_retries",
+               "given as max_retries");
+    CREATE_MSG(DST, "{'name':'x','url':'http://h/a','retry_intervals':[1,0]}", "retry_policy.intervals[1]",
+               "given as retry_intervals[1]");
+    CREATE_MSG(DST, "{'name':'x','url':'http://h/a','timeout':0.05}", "config.timeout_ms", "given as timeout");
+    CREATE_MSG(DST, "{'name':'x','url':'http://h/a','timeout':301}", "config.timeout_ms", "300000");
+    CREATE_MSG(DST, "{'name':'x','url':'http://h/a','timeout':'30'}", "timeout", "a number of seconds");
+    CREATE_MSG(DST, "{'name':'x','url':'ftp://h/a'}", "config.url", "given as url");
+    CREATE_MSG(DST, "{'name':'x','url':'http://h/a','method':'GET'}", "config.method", "given as method");
+    CREATE_MSG(DST, "{'name':'x','url':'http://h/a','headers':{'X-hookstream-Event-Id':'x'}}",
+               "config.headers.X-hookstream-Event-Id", "given as headers.X-hookstream-Event-Id");
+    CREATE_MSG(DST, "{'name':'x','url':'http://h/a','circuit_breaker_reset_ms':10}", "circuit_breaker.cooldown_ms",
+               "given as circuit_breaker_reset_ms");
+    CREATE_MSG(DST, "{'name':'x','url':'http://h/a','signing_config':{'secret':'short'}}", "signing.secret",
+               "given as signing_config.secret");
+    CREATE_MSG(DST, "{'name':'x','url':'http://h/a','auth_type':'bearer'}", "config.auth.token", "");
+    CREATE_MSG(DST, "{'name':'x','url':'http://h/a','auth_type':'magic'}", "config.auth.type", "given as auth_type");
+    CREATE_MSG(DST, "{'name':'x','url':'http://h/a','retry_enabled':'no'}", "retry_enabled", "a boolean");
+    CREATE_MSG(CONN, "{" CONN_IDS ",'transform_enabled':0}", "transform_enabled", "a boolean");
+    CREATE_MSG(CONN, "{" CONN_IDS ",'transform_expression':'(1 + '}", "transform", "given as transform_expression");
+    /* unknown fields stay unknown */
+    CREATE_MSG(DST, "{'name':'x','url':'http://h/a','retry_count':3}", "retry_count", "unknown field");
+    CREATE_MSG(SRC, "{'name':'x','tenant_id':'t'}", "tenant_id", "unknown field");
+    CREATE_MSG(CONN, "{" CONN_IDS ",'transform_on':true}", "transform_on", "unknown field");
+    /* type-bound aliases */
+    CREATE_MSG(DST, "{'name':'x','type':'kafka','url':'http://h/a','config':{'rest_url':'https://b'," KAFKA_MIN "}}",
+               "url", "http destinations only (type is kafka)");
+    CREATE_MSG(DST, "{'name':'x','type':'pigeon','url':'http://h/a'}", "url", "type is not valid");
+    CREATE_MSG(DST, "{'name':'x','config':{'url':'http://h/a','bootstrap_servers':'b:9092'}}",
+               "config.bootstrap_servers", "kafka destinations only");
+    /* a masked secret and its rendering follow the canonical path */
+    json_t *d = CREATE_OK(DST, "{'name':'x','url':'http://h/a','auth_type':'bearer','auth_config':{'token':'"
+                               "abcdefghijkl9876'},'signing_config':{'secret':'0123456789abcdef'}}");
+    json_t *r = hs_resource_render(DST, d);
+    EXPECT(r, "config.auth.token", "'********9876'");
+    EXPECT(r, "signing.secret", "'********cdef'");
+    json_decref(r);
+    json_decref(d);
+}
+
+static void test_alias_kafka_bootstrap(void **state) {
+    (void)state;
+    static const char *const ok[][2] = {
+        {"b1.example.com:9092,b2.example.com:9092", "https://b1.example.com:443/kafka"},
+        {" SASL_SSL://b1.example.com:9092", "https://b1.example.com:443/kafka"},
+        {"broker", "https://broker:443/kafka"},
+        {"[2001:db8::1]:9092", "https://[2001:db8::1]:443/kafka"},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        char *body = hs_sprintf(
+            "{'name':'x','type':'kafka','provider_config':{'bootstrap_servers':'%s'," KAFKA_MIN "}}", ok[i][0]);
+        json_t *d = create_ok_at(DST, body, __LINE__);
+        assert_string_equal(get_str(d, "config.rest_url"), ok[i][1]);
+        ABSENT(d, "config.bootstrap_servers");
+        json_decref(d);
+        hs_free(body);
+    }
+    static const char *const bad[] = {"''", "':9092'", "'a/b:9092'", "'u@h:1'", "9092", "['b:9092']"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *body = hs_sprintf("{'name':'x','type':'kafka','config':{'bootstrap_servers':%s," KAFKA_MIN "}}", bad[i]);
+        create_fails_at(DST, body, INV, "config.bootstrap_servers", __LINE__);
+        hs_free(body);
+    }
+}
+
+static void test_alias_patch(void **state) {
+    (void)state;
+    json_t *cur = stored(CREATE_OK(DST, "{'name':'x','url':'http://h/a','retry_max_attempts':3}"), DST_ID);
+    /* retry_enabled: false is 0 retries; true keeps a count other than 0 */
+    json_t *off = PATCH_OK(DST, cur, "{'retry_enabled':false}");
+    EXPECT(off, "retry_policy.max_retries", "0");
+    json_t *d = PATCH_OK(DST, cur, "{'retry_enabled':true}");
+    EXPECT(d, "retry_policy.max_retries", "3");
+    json_decref(d);
+    /* ... and brings the default back after false */
+    stored(off, DST_ID);
+    d = PATCH_OK(DST, off, "{'retry_enabled':true}");
+    EXPECT(d, "retry_policy.max_retries", "5");
+    json_decref(d);
+    d = PATCH_OK(DST, off, "{'retry_enabled':true,'max_retries':2}");
+    EXPECT(d, "retry_policy.max_retries", "2");
+    json_decref(d);
+    PATCH_MSG(DST, off, "{'retry_enabled':true,'max_retries':0}", "retry_enabled", "contradicts");
+    json_decref(off);
+    /* null: back to the default */
+    d = PATCH_OK(DST, cur, "{'max_retries':null,'timeout':null}");
+    EXPECT(d, "retry_policy.max_retries", "5");
+    EXPECT(d, "config.timeout_ms", "30000");
+    json_decref(d);
+    d = PATCH_OK(DST, cur,
+                 "{'timeout':12,'url':'http://h/b','auth_type':'basic','auth_config':{'username':'u',"
+                 "'password':'p'},'circuit_breaker_enabled':false,'org_id':'o'}");
+    EXPECT(d, "config",
+           "{'url':'http://h/b','method':'POST','headers':{},'timeout_ms':12000,'auth':{'type':'basic',"
+           "'username':'u','password':'p'},'fail_on_graphql_errors':false}");
+    EXPECT(d, "circuit_breaker.enabled", "false");
+    json_decref(d);
+    PATCH_MSG(DST, cur, "{'timeout':1000}", "config.timeout_ms", "given as timeout");
+    PATCH_MSG(DST, cur, "{'circuit_breaker_threshold':0}", "circuit_breaker.threshold", "given as");
+    PATCH_MSG(DST, cur, "{'retry_policy':null,'retry_intervals':[1]}", "retry_intervals", "not an object");
+    /* a type change to kafka with its bootstrap servers */
+    d = PATCH_OK(DST, cur, "{'type':'kafka','config':{'bootstrap_servers':'k:9092'," KAFKA_MIN "}}");
+    EXPECT(d, "config.rest_url", "'https://k:443/kafka'");
+    json_decref(d);
+    PATCH_MSG(DST, cur, "{'type':'kafka','url':'http://h/c','config':{'rest_url':'https://k'," KAFKA_MIN "}}", "url",
+              "http destinations only");
+    json_decref(cur);
+
+    /* a stored kafka destination takes bootstrap_servers in a patch */
+    cur = stored(CREATE_OK(DST, "{'name':'k','type':'kafka','config':" KAFKA_CFG "}"), DST_ID);
+    d = PATCH_OK(DST, cur, "{'config':{'bootstrap_servers':'k2:9092'}}");
+    EXPECT(d, "config.rest_url", "'https://k2:443/kafka'");
+    json_decref(d);
+    PATCH_MSG(DST, cur, "{'timeout_ms':1000}", "timeout_ms", "http destinations only (type is kafka)");
+    json_decref(cur);
+
+    /* transform_enabled: false drops the connection's transform */
+    cur = stored(CREATE_OK(CONN, "{" CONN_IDS ",'transform':'$.a'}"), "conn_0123456789abcdef0123456789abcdef");
+    d = PATCH_OK(CONN, cur, "{'transform_enabled':false}");
+    EXPECT(d, "transform", "null");
+    json_decref(d);
+    d = PATCH_OK(CONN, cur, "{'transform_enabled':true,'env_id':'e'}");
+    EXPECT(d, "transform", "'$.a'");
+    ABSENT(d, "env_id");
+    json_decref(d);
+    json_decref(cur);
+}
+
 /* ---- patch ---- */
 
 static void test_patch_keeps_unpatched(void **state) {
@@ -1527,6 +1788,11 @@ int main(void) {
         cmocka_unit_test(test_connection_defaults),
         cmocka_unit_test(test_connection_ids),
         cmocka_unit_test(test_connection_filters_transforms),
+        cmocka_unit_test(test_alias_table),
+        cmocka_unit_test(test_alias_conflicts),
+        cmocka_unit_test(test_alias_validation),
+        cmocka_unit_test(test_alias_kafka_bootstrap),
+        cmocka_unit_test(test_alias_patch),
         cmocka_unit_test(test_patch_keeps_unpatched),
         cmocka_unit_test(test_patch_null_restores_defaults),
         cmocka_unit_test(test_patch_rejects),
