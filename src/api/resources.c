@@ -81,11 +81,40 @@ void hs_api_resource_list(hs_api_call *c) {
     c->body = hs_api_list_body(hs_kind_plural(c->kind), rendered, has_more);
 }
 
+/* A connection may name its source and destination by slug, as URLs do:
+ * the slugs become ids before the body is validated (an id stays as it is;
+ * the store checks that it exists). */
+static int resolve_refs(hs_api_call *c, json_t *body, hs_error *err) {
+    static const struct {
+        const char *field;
+        hs_kind kind;
+    } refs[] = {{"source_id", HS_KIND_SOURCE}, {"destination_id", HS_KIND_DESTINATION}};
+    if (c->kind != HS_KIND_CONNECTION || !json_is_object(body)) return HS_OK;
+    for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
+        const char *v = json_string_value(json_object_get(body, refs[i].field));
+        if (!v || hs_id_valid(hs_kind_id_prefix(refs[i].kind), v) || !*v) continue;
+        json_t *doc = NULL;
+        if (hs_store_resource_get(c->api->store, refs[i].kind, v, &doc, err)) {
+            if (err->code == HS_ERR_NOTFOUND)
+                hs_error_set(err, HS_ERR_INVALID, refs[i].field, "no %s with the id or slug \"%s\"",
+                             hs_kind_name(refs[i].kind), v);
+            return err->code;
+        }
+        json_object_set(body, refs[i].field, json_object_get(doc, "id"));
+        json_decref(doc);
+    }
+    return HS_OK;
+}
+
 void hs_api_resource_create(hs_api_call *c) {
     json_t *body, *doc = NULL, *stored = NULL;
     hs_error err;
     hs_error_clear(&err);
     if (hs_api_json_body(c, &body)) return;
+    if (resolve_refs(c, body, &err)) {
+        json_decref(body);
+        return hs_api_fail(c, &err);
+    }
     int rc = hs_resource_create_doc(c->kind, body, &doc, &err);
     json_decref(body);
     if (rc) return hs_api_fail(c, &err);
@@ -145,7 +174,7 @@ void hs_api_resource_patch(hs_api_call *c) {
     hs_error_clear(&err);
     char id[HS_ID_MAX];
     if (hs_api_json_body(c, &body)) return;
-    if (resolve_id(c, id, &err)) {
+    if (resolve_id(c, id, &err) || resolve_refs(c, body, &err)) {
         json_decref(body);
         return hs_api_fail(c, &err);
     }

@@ -276,10 +276,22 @@ static int serve(server *s) {
 
     hs_error err;
     hs_error_clear(&err);
+    /* a path that names no file yet: a new, empty database (a server
+     * started in another directory would otherwise look empty, silently) */
+    bool fresh = !strstr(s->cfg.db, "://") && access(s->cfg.db, F_OK) != 0;
     if (hs_store_open(s->cfg.db, &s->store, &err)) {
         fprintf(stderr, "hookstream: cannot open database %s: %s\n", s->cfg.db,
                 err.msg[0] ? err.msg : hs_strerror(err.code));
         return 1;
+    }
+    if (fresh) {
+        char *abs = realpath(s->cfg.db, NULL);
+        fprintf(stderr,
+                "hookstream: created a new, empty database at %s (give --db the path of an existing one "
+                "to keep its sources, destinations and events)\n",
+                abs ? abs : s->cfg.db);
+        hs_warn("created a new database at %s", abs ? abs : s->cfg.db);
+        free(abs); /* realpath's, from libc */
     }
     if (open_secrets(s)) {
         hs_store_close(s->store);
@@ -292,16 +304,12 @@ static int serve(server *s) {
         hs_store_close(s->store);
         return 1;
     }
-    if (created) {
-        printf("hookstream: created an API key (shown only this once, store it safely):\n  %s\n", created);
-        fflush(stdout);
-        hs_free_secret(created);
-    }
 
     s->loop = uv_default_loop();
     hs_store_attach_loop(s->store, s->loop);
     if (hs_scheduler_new(s->loop, s->store, (size_t)s->cfg.delivery_window, &s->sched, &err)) {
         fprintf(stderr, "hookstream: cannot load the destinations' queues: %s\n", err.msg);
+        hs_free_secret(created);
         hs_scheduler_stop(s->sched, after_scheduler_stop, s);
         uv_run(s->loop, UV_RUN_DEFAULT);
         hs_scheduler_free(s->sched);
@@ -337,6 +345,7 @@ static int serve(server *s) {
     }
     if (rc) {
         fprintf(stderr, "hookstream: cannot listen on %s:%d: %s\n", s->cfg.listen_host, s->cfg.listen_port, why);
+        hs_free_secret(created);
         if (s->http) hs_http_server_free(s->http);
         hs_ws_hub_free(s->ws);
         hs_scheduler_stop(s->sched, after_scheduler_stop, s);
@@ -362,6 +371,12 @@ static int serve(server *s) {
     hs_logj(HS_LOG_INFO, json_pack("{s:s, s:s, s:s}", "url", url, "db", s->cfg.db, "version", HS_VERSION), "ready");
     printf("hookstream listening on %s\n", url);
     printf("hookstream dashboard: %s/ (sign in with an API key)\n", url);
+    if (created) {
+        /* last, so that it is not lost among other output */
+        printf("\nhookstream: created an API key; it is shown only this once, store it safely:\n\n    %s\n\n", created);
+        hs_free_secret(created);
+        created = NULL;
+    }
     fflush(stdout);
 
     uv_run(s->loop, UV_RUN_DEFAULT);

@@ -67,3 +67,22 @@ test('filters and transforms are checked when saved (details in filters/transfor
   r = await srv.req('POST', '/v1/connections', { source_id: s.id, destination_id: d.id, filter_rules: [] });
   assert.equal(r.status, 201, r.text);
 });
+
+test('a connection may name its source and destination by slug; they are stored as ids', async () => {
+  const s = await makeSource(srv, { slug: 'shop-by-slug' });
+  const d = await makeDestination(srv, { slug: 'orders-by-slug' });
+  const c = await srv.req('POST', '/v1/connections', { source_id: 'shop-by-slug', destination_id: 'orders-by-slug' });
+  assert.equal(c.status, 201, c.text);
+  assert.equal(c.body.source_id, s.id);
+  assert.equal(c.body.destination_id, d.id);
+  // an unknown slug is a 400 naming the field
+  const bad = await srv.req('POST', '/v1/connections', { source_id: 'no-such-slug', destination_id: d.id });
+  assert.equal(bad.status, 400, bad.text);
+  assert.match(bad.text, /source_id/);
+  assert.match(bad.text, /no-such-slug/);
+  // and so does a PATCH
+  const d2 = await makeDestination(srv, { slug: 'orders-two' });
+  const p = await srv.req('PATCH', `/v1/connections/${c.body.id}`, { destination_id: 'orders-two' });
+  assert.equal(p.status, 200, p.text);
+  assert.equal(p.body.destination_id, d2.id);
+});

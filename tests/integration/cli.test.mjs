@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { BIN, startServer, tempDir } from './lib/server.mjs';
+import { until } from './lib/receiver.mjs';
 
 // The WebSocket hub's flags, their environment twins and their bounds
 // (src/ws/ws.h): [flag, env, lowest, highest] as the options accept them.
@@ -101,17 +102,22 @@ test('HOOKSTREAM_WS_* variables are validated like the flags: a bad one stops th
   assert.equal(run(['serve', '--help'], { HOOKSTREAM_WS_MAX_CONNECTIONS: '' }).status, 0);
 });
 
-test('first start creates an API key, prints it once, and it works', async () => {
+test('first start creates an API key, prints it once, last, and it works; a new database is said so', async () => {
   const dir = tempDir();
   let srv = await startServer({ dir, apiKey: null });
+  await until(() => /hs_live_[0-9a-f]{64}\n/.test(srv.stdout), 5000, 'the key printed');
   const m = srv.stdout.match(/(hs_live_[0-9a-f]{64})/);
   assert.ok(m, 'key printed: ' + srv.stdout);
   const key = m[1];
+  // after the listening and dashboard lines, so that it is the last thing shown
+  assert.ok(srv.stdout.indexOf(key) > srv.stdout.indexOf('hookstream dashboard:'), srv.stdout);
+  assert.match(srv.stderr, /created a new, empty database at \S+hookstream\.db/);
   let r = await fetch(srv.url + '/v1/sources', { headers: { authorization: `Bearer ${key}` } });
   assert.equal(r.status, 200);
   await srv.stop();
   srv = await startServer({ dir, apiKey: null });
   assert.ok(!srv.stdout.includes('hs_live_'), 'not printed again');
+  assert.doesNotMatch(srv.stderr, /created a new/, 'an existing database is not new');
   r = await fetch(srv.url + '/v1/sources', { headers: { 'x-api-key': key } });
   assert.equal(r.status, 200, 'stored key still accepted');
   await srv.stop();

@@ -361,8 +361,8 @@ static int sqlite_open(hs_store *s, const char *path, hs_error *err) {
     pthread_mutex_init(&q->pool_lock, NULL);
     pthread_cond_init(&q->pool_cond, NULL);
     rc = conn_open(&q->writer, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err);
+    if (rc == HS_OK) rc = vacuum_mode_new(q, err); /* before WAL writes the header */
     if (rc == HS_OK) rc = writer_setup(q, err);
-    if (rc == HS_OK) rc = vacuum_mode_new(q, err);
     if (rc == HS_OK) rc = hs_schema_migrate(q->writer.db, path, err);
     if (rc == HS_OK) rc = vacuum_mode_convert(q, err);
     if (rc == HS_OK) rc = seq_start(q, err);
