@@ -19,7 +19,6 @@ struct hs_retention {
     uv_timer_t timer;
     hs_sweep *sw; /* the step under way, or NULL */
     bool stopping, timer_closed;
-    hs_retention_stats stats;
 };
 
 static void maybe_free(hs_retention *r) {
@@ -38,17 +37,11 @@ static void on_swept(hs_sweep *sw, int status) {
     bool more = false;
     uint64_t sw_exec_us = sw->exec_us;
     if (status == HS_OK) {
-        r->stats.steps++;
-        r->stats.events += sw->events;
-        r->stats.deliveries += sw->deliveries;
-        r->stats.attempts += sw->attempts;
-        r->stats.pages_freed += sw->pages_freed;
         more = sw->more;
         if (sw->events)
             hs_debug("retention: %zu events, %zu deliveries, %zu attempts deleted; %zu pages given back%s", sw->events,
                      sw->deliveries, sw->attempts, sw->pages_freed, more ? "; more to go" : "");
     } else {
-        r->stats.failures++;
         hs_warn("retention: a sweep failed: %s", sw->err.msg);
     }
     hs_sweep_free(sw);
@@ -101,8 +94,6 @@ int hs_retention_start(uv_loop_t *loop, hs_store *s, uint64_t retention_ms, hs_r
     *out = r;
     return HS_OK;
 }
-
-void hs_retention_get_stats(const hs_retention *r, hs_retention_stats *out) { *out = r->stats; }
 
 static void on_timer_closed(uv_handle_t *h) {
     hs_retention *r = h->data;

@@ -10,7 +10,8 @@
  * is an idle interval away (a tenth of the retention, between 1 s and
  * 60 s).
  * Events with a pending or dead-lettered delivery are never swept
- * (docs/operations.md, Retention).
+ * (docs/operations.md, Retention). What it deleted is counted by the store
+ * (hs_store_stats, /metrics: hookstream_retention_*).
  *
  * Threads: every function on the loop thread.
  */
@@ -23,13 +24,8 @@
 
 typedef struct hs_retention hs_retention;
 
-typedef struct hs_retention_stats {
-    uint64_t steps, events, deliveries, attempts, pages_freed, failures;
-} hs_retention_stats;
-
 /* retention_ms > 0. The first look is right away. */
 int hs_retention_start(uv_loop_t *loop, hs_store *s, uint64_t retention_ms, hs_retention **out, hs_error *err);
-void hs_retention_get_stats(const hs_retention *r, hs_retention_stats *out);
 /* Stop looking; a step under way finishes (its completion runs when the
  * store delivers it, at the latest while the store closes). The object is
  * freed once both are done; r must not be used after this call. */

@@ -217,6 +217,16 @@ static void render_store(hs_store *st, hs_buf *out) {
     hs_buf_appendf(out, "hookstream_store_commit_failures_total %llu\n", (unsigned long long)s.commit_failures);
     header(out, "hookstream_store_queue_depth", "gauge", "Requests waiting for the writer thread.");
     hs_buf_appendf(out, "hookstream_store_queue_depth %llu\n", (unsigned long long)s.queue_depth);
+    header(out, "hookstream_retention_deleted_total", "counter", "Rows deleted by retention (--retention).");
+    hs_buf_appendf(out,
+                   "hookstream_retention_deleted_total{what=\"events\"} %llu\n"
+                   "hookstream_retention_deleted_total{what=\"deliveries\"} %llu\n"
+                   "hookstream_retention_deleted_total{what=\"attempts\"} %llu\n",
+                   (unsigned long long)s.swept_events, (unsigned long long)s.swept_deliveries,
+                   (unsigned long long)s.swept_attempts);
+    header(out, "hookstream_retention_pages_freed_total", "counter",
+           "Database pages retention gave back to the file system.");
+    hs_buf_appendf(out, "hookstream_retention_pages_freed_total %llu\n", (unsigned long long)s.swept_pages);
 }
 
 int hs_metrics_render(const hs_metrics *m, hs_scheduler *sc, hs_store *st, hs_buf *out) {

@@ -494,6 +494,15 @@ static void sweep_undo(hs_wop *op) { sweep_clear(op->ud); }
 static void sweep_complete(hs_wop *op) {
     hs_sweep *sw = op->ud;
     sw->err = op->err;
+    if (op->status == HS_OK) {
+        hs_store *s = sw->store_;
+        pthread_mutex_lock(&s->lock);
+        s->stats.swept_events += sw->events;
+        s->stats.swept_deliveries += sw->deliveries;
+        s->stats.swept_attempts += sw->attempts;
+        s->stats.swept_pages += sw->pages_freed;
+        pthread_mutex_unlock(&s->lock);
+    }
     sw->cb(sw, op->status);
 }
 
@@ -509,6 +518,7 @@ int hs_store_sweep(hs_store *s, hs_sweep *sw) {
     w->keeps_routes = true;
     w->ud = sw;
     w->complete = sweep_complete;
+    sw->store_ = s;
     return hs__writer_submit_async(s, w, &sw->err);
 }
 

@@ -68,6 +68,8 @@ typedef struct hs_store_stats {
     uint64_t commit_us_hist[HS_STORE_HIST_BUCKETS + 1]; /* per bucket, the last +Inf */
     uint64_t batch_hist[HS_STORE_HIST_BUCKETS + 1];
     uint64_t batch_total; /* requests over all commits, for the histogram's _sum */
+    /* retention (hs_store_sweep): rows deleted and pages given back */
+    uint64_t swept_events, swept_deliveries, swept_attempts, swept_pages;
 } hs_store_stats;
 
 /* Open (creating and migrating as needed) the backend the url names
@@ -437,6 +439,7 @@ struct hs_sweep {
     hs_sweep_cb cb;
     void *ud;
     void *priv_;
+    hs_store *store_; /* private: where the counts go */
 };
 hs_sweep *hs_sweep_new(void);
 void hs_sweep_free(hs_sweep *sw);

@@ -86,6 +86,13 @@ test('retention deletes only settled events past it, under ingest load, and lose
   assert.equal(sql(srv.db, 'PRAGMA auto_vacuum'), '2');
   assert.ok(Number(sql(srv.db, 'PRAGMA freelist_count')) < 64, sql(srv.db, 'PRAGMA freelist_count'));
 
+  // counted in /metrics
+  const metrics = (await srv.req('GET', '/metrics')).text;
+  const swept = Number(metrics.match(/hookstream_retention_deleted_total\{what="events"\} (\d+)/)?.[1]);
+  assert.ok(swept >= acked.received.length + acked.delivered.length, `${swept} events counted as deleted`);
+  assert.ok(Number(metrics.match(/hookstream_retention_deleted_total\{what="attempts"\} (\d+)/)?.[1]) >=
+    acked.delivered.length, 'their attempts counted');
+
   // the held events settle once their destination resumes, and then go too
   assert.equal((await srv.req('PATCH', `/v1/destinations/${dPaused.id}`, { status: 'active' })).status, 200);
   await until(async () => (await status(srv, acked.processing.at(-1).id)) === 'gone', 15000, 'resumed events swept');
