@@ -77,6 +77,8 @@ BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 # The dashboard (web/*) is compiled in: tools/embed.c turns it into a C source
 WEB_FILES := $(sort $(wildcard web/*))
 LIB_OBJS  += $(BUILD)/gen/web_assets.o
+# and so is the OpenAPI document (src/api/openapi.c serves it)
+LIB_OBJS  += $(BUILD)/gen/openapi_doc.o
 
 .PHONY: all deps test-deps run test unit check check-cmocka integration asan lint format bench bench-bins \
         clean fuzz fuzz-smoke fuzz-bins install uninstall
@@ -97,6 +99,16 @@ $(BUILD)/gen/web_assets.c: $(BUILD)/tools/embed $(WEB_FILES) web
 
 $(BUILD)/gen/web_assets.o: $(BUILD)/gen/web_assets.c src/observe/static.h
 	$(CC) $(HS_CFLAGS) $(CFLAGS) $(CPPFLAGS) -Isrc -c $< -o $@
+
+# The same tool embeds src/api/openapi.json, its table renamed so that the
+# document is not one of the dashboard's files (src/api/openapi.c)
+$(BUILD)/gen/openapi_doc.c: $(BUILD)/tools/embed src/api/openapi.json
+	@mkdir -p $(dir $@)
+	$(BUILD)/tools/embed src/api/openapi.json > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/openapi_doc.o: $(BUILD)/gen/openapi_doc.c src/observe/static.h
+	$(CC) $(HS_CFLAGS) $(CFLAGS) $(CPPFLAGS) -Dhs_static_files=hs_openapi_files -Dhs_static_nfiles=hs_openapi_nfiles \
+	    -Isrc -c $< -o $@
 
 $(BUILD)/libhookstream.a: $(LIB_OBJS)
 	@rm -f $@

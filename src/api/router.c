@@ -8,6 +8,7 @@
 
 #include "base/alloc.h"
 #include "api/call.h"
+#include "api/openapi.h"
 #include "base/json_text.h"
 #include "base/log.h"
 #include "core/resource.h"
@@ -56,8 +57,16 @@ static const route routes[] = {
     {"GET", "/v1/circuits", NULL, HS_KIND_COUNT, hs_api_circuits_list},
     {"GET", "/metrics", NULL, HS_KIND_COUNT, hs_api_metrics},
     {"GET", "/v1/metrics/overview", NULL, HS_KIND_COUNT, hs_api_metrics_overview},
+    {"GET", "/v1/openapi.json", NULL, HS_KIND_COUNT, hs_api_openapi},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
+
+bool hs_api_route_at(size_t i, const char **method, const char **pattern) {
+    if (i >= NROUTES) return false;
+    *method = routes[i].method;
+    *pattern = routes[i].pattern;
+    return true;
+}
 
 /* Does path match pattern? On a match the :id segment (raw) is returned
  * through seg/seglen. */
