@@ -33,6 +33,10 @@ JF_FN(jf_substring) {
     jf_num(c, a, 1, "substring", &start);
     bool haslen = jf_num(c, a, 2, "substring", &len);
     double total = (double)jf_cplen(s->u.s.p, s->u.s.len);
+    /* as JSONata's slice of code points: a NaN start is 0, a NaN length
+     * takes nothing (fuzzing: a NaN cast to size_t) */
+    if (isnan(start)) start = 0;
+    if (haslen && isnan(len)) return jv_cstr(c, "");
     start = trunc(start);
     if (start < 0) start = total + start;
     if (start < 0) start = 0;

@@ -286,10 +286,10 @@ static int serve(server *s) {
     }
     if (fresh) {
         char *abs = realpath(s->cfg.db, NULL);
-        fprintf(stderr,
-                "hookstream: created a new, empty database at %s (give --db the path of an existing one "
-                "to keep its sources, destinations and events)\n",
-                abs ? abs : s->cfg.db);
+        /* stdout, as the listening line (stderr carries JSON log lines only) */
+        printf("hookstream: created a new, empty database at %s (give --db the path of an existing one to keep "
+               "its sources, destinations and events)\n",
+               abs ? abs : s->cfg.db);
         hs_warn("created a new database at %s", abs ? abs : s->cfg.db);
         free(abs); /* realpath's, from libc */
     }

@@ -111,13 +111,13 @@ test('first start creates an API key, prints it once, last, and it works; a new 
   const key = m[1];
   // after the listening and dashboard lines, so that it is the last thing shown
   assert.ok(srv.stdout.indexOf(key) > srv.stdout.indexOf('hookstream dashboard:'), srv.stdout);
-  assert.match(srv.stderr, /created a new, empty database at \S+hookstream\.db/);
+  assert.match(srv.stdout, /created a new, empty database at \S+hookstream\.db/);
   let r = await fetch(srv.url + '/v1/sources', { headers: { authorization: `Bearer ${key}` } });
   assert.equal(r.status, 200);
   await srv.stop();
   srv = await startServer({ dir, apiKey: null });
   assert.ok(!srv.stdout.includes('hs_live_'), 'not printed again');
-  assert.doesNotMatch(srv.stderr, /created a new/, 'an existing database is not new');
+  assert.doesNotMatch(srv.stdout, /created a new/, 'an existing database is not new');
   r = await fetch(srv.url + '/v1/sources', { headers: { 'x-api-key': key } });
   assert.equal(r.status, 200, 'stored key still accepted');
   await srv.stop();

@@ -157,7 +157,10 @@ static void test_functions(void **state) {
     check("$substringAfter('a-b-c', '-')", "'b-c'");
     check("$trim('  a   b ')", "'a b'");
     check("$pad('x', -3, '#')", "'##x'");
-    check("$pad('ab', 5 % 0)", "'ab'"); /* a NaN width pads nothing (fuzzing: a NaN cast to size_t) */
+    check("$pad('ab', 5 % 0)", "'ab'");             /* a NaN width pads nothing (fuzzing: a NaN cast to size_t) */
+    check("$substring('hello', 5 % 0)", "'hello'"); /* a NaN start is 0 (fuzzing, as $pad) */
+    check("$substring('hello', 1, 5 % 0)", "''");   /* a NaN length takes nothing */
+    check("$substring('hello', -(5 % 0), 2)", "'he'");
     check("$split('a,b,c', ',', 2)", "['a','b']");
     check("$join(['a','b'], '+')", "'a+b'");
     check("$replace('banana', 'an', 'AN', 1)", "'bANana'");
