@@ -112,13 +112,28 @@ static int step_done(hs_sqlite_db *w, sqlite3_stmt *st, const char *what, hs_err
     return rc == SQLITE_DONE ? HS_OK : hs_sqlite_fail(err, w->db, rc, what);
 }
 
-/* Run sql with ?1 = id and, when it has one, ?2 = num; no rows back. */
-static int run_keyed(hs_sqlite_db *w, const char *sql, const char *id, int64_t num, const char *what, hs_error *err) {
+/* Run sql with ?1 = id (or, id NULL, the number key) and, when it has one,
+ * ?2 = num; no rows back. */
+static int run_keyed(hs_sqlite_db *w, const char *sql, const char *id, int64_t key, int64_t num, const char *what,
+                     hs_error *err) {
     sqlite3_stmt *st = hs_stmt(w, sql, err);
     if (!st) return err->code;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    if (id)
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_int64(st, 1, key);
     if (sqlite3_bind_parameter_count(st) >= 2) sqlite3_bind_int64(st, 2, num);
     return step_done(w, st, what, err);
+}
+
+/* Step a statement that returns at most one row of one integer (an UPDATE
+ * ... RETURNING): *out, 0 when it changed no row; HS_OK or err filled. */
+static int step_returning(hs_sqlite_db *w, sqlite3_stmt *st, int64_t *out, const char *what, hs_error *err) {
+    int rc = sqlite3_step(st);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    if (rc == SQLITE_ROW) rc = sqlite3_step(st); /* one row at most: the statement ends */
+    hs_stmt_done(w, st);
+    return rc == SQLITE_DONE ? HS_OK : hs_sqlite_fail(err, w->db, rc, what);
 }
 
 typedef struct settle {
@@ -222,11 +237,9 @@ static int record_attempt(hs_store *s, const hs_attempt_rec *a, hs_error *err) {
     sqlite3_bind_int64(st, 4, (int64_t)a->next_retry_at);
     sqlite3_bind_int64(st, 5, (int64_t)a->created_at);
     sqlite3_bind_int64(st, 6, (int64_t)created);
-    int src = sqlite3_step(st);
-    int64_t destination = src == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    if (src == SQLITE_ROW) src = sqlite3_step(st); /* one row at most: the statement ends */
-    hs_stmt_done(w, st);
-    if (src != SQLITE_DONE) return hs_sqlite_fail(err, w->db, src, "updating the delivery");
+    int64_t destination;
+    rc = step_returning(w, st, &destination, "updating the delivery", err);
+    if (rc != HS_OK) return rc;
     /* no row: cancelled meanwhile, counted then */
     if (destination && strcmp(status, "pending") != 0) {
         settle_event(s, a->event_id, a->is_dlq);
@@ -275,15 +288,6 @@ static const char SQL_CANCEL[] = "UPDATE deliveries SET status = 'cancelled', up
                                  "?1 AND status = 'pending'";
 static const char SQL_QUEUE_DROP[] = "DELETE FROM queues WHERE destination = ?1";
 
-/* Run sql with ?1 = key and, when it has one, ?2 = num; no rows back. */
-static int run_numbered(hs_sqlite_db *w, const char *sql, int64_t key, int64_t num, const char *what, hs_error *err) {
-    sqlite3_stmt *st = hs_stmt(w, sql, err);
-    if (!st) return err->code;
-    sqlite3_bind_int64(st, 1, key);
-    if (sqlite3_bind_parameter_count(st) >= 2) sqlite3_bind_int64(st, 2, num);
-    return step_done(w, st, what, err);
-}
-
 int hs_deliveries_cancel(hs_store *s, const char *destination_id, uint64_t now, size_t *cancelled, size_t *events,
                          hs_error *err) {
     hs_sqlite_db *w = hs__sq_writer(s);
@@ -291,13 +295,13 @@ int hs_deliveries_cancel(hs_store *s, const char *destination_id, uint64_t now, 
     int rc = hs_ref_key(w, destination_id, false, &key, err);
     if (rc != HS_OK || key == 0) return rc; /* never named: nothing of it is stored */
     /* the events first, while their pending deliveries can still be counted */
-    rc = run_numbered(w, SQL_CANCEL_SETTLE_EVENTS, key, 0, "settling the events of cancelled deliveries", err);
+    rc = run_keyed(w, SQL_CANCEL_SETTLE_EVENTS, NULL, key, 0, "settling the events of cancelled deliveries", err);
     if (rc == HS_OK && events) *events += (size_t)sqlite3_changes(w->db);
-    if (rc == HS_OK) rc = run_numbered(w, SQL_CANCEL, key, (int64_t)now, "cancelling deliveries", err);
+    if (rc == HS_OK) rc = run_keyed(w, SQL_CANCEL, NULL, key, (int64_t)now, "cancelling deliveries", err);
     if (rc == HS_OK && cancelled) *cancelled += (size_t)sqlite3_changes(w->db);
     /* written now, so that no delta of the open group may revive the row */
     if (rc == HS_OK) rc = hs_queues_flush(s, err);
-    if (rc == HS_OK) rc = run_numbered(w, SQL_QUEUE_DROP, key, 0, "dropping the queue count", err);
+    if (rc == HS_OK) rc = run_keyed(w, SQL_QUEUE_DROP, NULL, key, 0, "dropping the queue count", err);
     return rc;
 }
 
@@ -365,15 +369,11 @@ static int requeue(hs_store *s, hs_delivery *d, hs_error *err) {
     if (!st) return err->code;
     sqlite3_bind_int64(st, 1, (int64_t)d->seq);
     sqlite3_bind_int64(st, 2, (int64_t)now);
-    int src = sqlite3_step(st);
-    if (src == SQLITE_ROW) {
-        hs_queue_add(s, sqlite3_column_int64(st, 0), 1);
-        src = sqlite3_step(st);
-    }
-    hs_stmt_done(w, st);
-    int rc = src == SQLITE_DONE ? HS_OK : hs_sqlite_fail(err, w->db, src, "requeueing the delivery");
-    if (rc == HS_OK) rc = run_keyed(w, SQL_UNDLQ, d->id, 0, "taking the delivery out of the DLQ", err);
-    if (rc == HS_OK) rc = run_keyed(w, SQL_EVENT_REOPEN, d->event_id, 0, "updating the event status", err);
+    int64_t destination;
+    int rc = step_returning(w, st, &destination, "requeueing the delivery", err);
+    if (rc == HS_OK) hs_queue_add(s, destination, 1);
+    if (rc == HS_OK) rc = run_keyed(w, SQL_UNDLQ, d->id, 0, 0, "taking the delivery out of the DLQ", err);
+    if (rc == HS_OK) rc = run_keyed(w, SQL_EVENT_REOPEN, d->event_id, 0, 0, "updating the event status", err);
     snprintf(d->status, sizeof d->status, "pending");
     d->next_attempt_at = now;
     d->updated_at = now;

@@ -68,20 +68,17 @@ static int old_events(hs_sqlite_db *w, const char *cutoff, char (*ids)[HS_ID_MAX
 
 /* Hand free pages back to the file system, at most max. */
 static int give_back(hs_sqlite_db *w, size_t max, size_t *freed, hs_error *err) {
-    sqlite3_stmt *st = hs_stmt(w, "PRAGMA freelist_count", err);
-    if (!st) return err->code;
-    int rc = sqlite3_step(st);
-    size_t free_pages = rc == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
-    hs_stmt_done(w, st);
-    if (rc != SQLITE_ROW) return hs_sqlite_fail(err, w->db, rc, "reading the free list");
-    if (free_pages == 0) return HS_OK;
-    st = hs_stmt(w, "PRAGMA incremental_vacuum(" HS_STR(SWEEP_VACUUM_PAGES) ")", err);
+    int64_t free_pages = 0;
+    int rc = hs_sqlite_read_int(w->db, "PRAGMA freelist_count", &free_pages);
+    if (rc != SQLITE_OK) return hs_sqlite_fail(err, w->db, rc, "reading the free list");
+    if (free_pages <= 0) return HS_OK;
+    sqlite3_stmt *st = hs_stmt(w, "PRAGMA incremental_vacuum(" HS_STR(SWEEP_VACUUM_PAGES) ")", err);
     if (!st) return err->code;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     }
     hs_stmt_done(w, st);
     if (rc != SQLITE_DONE) return hs_sqlite_fail(err, w->db, rc, "giving free pages back");
-    *freed = free_pages < max ? free_pages : max;
+    *freed = (size_t)free_pages < max ? (size_t)free_pages : max;
     return HS_OK;
 }
 

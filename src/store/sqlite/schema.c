@@ -200,22 +200,6 @@ static const char *const steps[] = {
 
 int hs_schema_version(void) { return NSTEPS; }
 
-static int read_int(sqlite3 *db, const char *sql, int *out) {
-    sqlite3_stmt *st;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-    if (rc != SQLITE_OK) return rc;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *out = sqlite3_column_int(st, 0);
-        rc = SQLITE_OK;
-    } else if (rc == SQLITE_DONE) {
-        *out = 0;
-        rc = SQLITE_OK;
-    }
-    sqlite3_finalize(st);
-    return rc;
-}
-
 static int fail(sqlite3 *db, int rc, const char *path, hs_error *err) {
     if (rc == SQLITE_NOTADB)
         return hs_error_set(err, HS_ERR_IO, "db", "%s is not a SQLite database (or it is encrypted)", path);
@@ -224,14 +208,14 @@ static int fail(sqlite3 *db, int rc, const char *path, hs_error *err) {
 
 /* Refuse what we must not write to: a newer schema, another program's file. */
 static int check_ownership(sqlite3 *db, const char *path, hs_error *err) {
-    int version = 0, app_id = 0, ntables = 0;
-    int rc = read_int(db, "PRAGMA user_version", &version);
-    if (rc == SQLITE_OK) rc = read_int(db, "PRAGMA application_id", &app_id);
-    if (rc == SQLITE_OK) rc = read_int(db, "SELECT count(*) FROM sqlite_master", &ntables);
+    int64_t version = 0, app_id = 0, ntables = 0;
+    int rc = hs_sqlite_read_int(db, "PRAGMA user_version", &version);
+    if (rc == SQLITE_OK) rc = hs_sqlite_read_int(db, "PRAGMA application_id", &app_id);
+    if (rc == SQLITE_OK) rc = hs_sqlite_read_int(db, "SELECT count(*) FROM sqlite_master", &ntables);
     if (rc != SQLITE_OK) return fail(db, rc, path, err);
     if (app_id != 0 && app_id != HS_APPLICATION_ID)
         return hs_error_set(err, HS_ERR_INVALID, "db", "%s belongs to another application (application_id %d)", path,
-                            app_id);
+                            (int)app_id);
     if (version == 0 && ntables > 0)
         return hs_error_set(err, HS_ERR_INVALID, "db",
                             "%s already holds tables of another application; give hookstream its own file", path);
@@ -239,7 +223,7 @@ static int check_ownership(sqlite3 *db, const char *path, hs_error *err) {
         return hs_error_set(err, HS_ERR_UNSUPPORTED, "db",
                             "%s has schema version %d but this hookstream knows only up to %d; "
                             "upgrade hookstream (refusing to open it to avoid damaging it)",
-                            path, version, NSTEPS);
+                            path, (int)version, NSTEPS);
     return HS_OK;
 }
 
@@ -248,8 +232,9 @@ static int check_ownership(sqlite3 *db, const char *path, hs_error *err) {
  * Sets *current to the version reached. */
 static int apply_next(sqlite3 *db, const char *path, int *current, hs_error *err) {
     int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-    int version = 0;
-    if (rc == SQLITE_OK) rc = read_int(db, "PRAGMA user_version", &version);
+    int64_t stored = 0;
+    if (rc == SQLITE_OK) rc = hs_sqlite_read_int(db, "PRAGMA user_version", &stored);
+    int version = (int)stored;
     if (rc == SQLITE_OK && version < NSTEPS) {
         rc = sqlite3_exec(db, steps[version], NULL, NULL, NULL);
         char bump[96];
@@ -276,10 +261,10 @@ int hs_schema_migrate(sqlite3 *db, const char *path, hs_error *err) {
 int hs_schema_migrate_to(sqlite3 *db, const char *path, int target, hs_error *err) {
     int rc = check_ownership(db, path, err);
     if (rc != HS_OK) return rc;
-    int version = 0;
-    int src = read_int(db, "PRAGMA user_version", &version);
+    int64_t stored = 0;
+    int src = hs_sqlite_read_int(db, "PRAGMA user_version", &stored);
     if (src != SQLITE_OK) return fail(db, src, path, err);
-    int from = version;
+    int version = (int)stored, from = version;
     if (target > NSTEPS) target = NSTEPS;
     while (version < target) {
         rc = apply_next(db, path, &version, err);

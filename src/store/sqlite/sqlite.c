@@ -28,6 +28,17 @@ int hs_sqlite_fail(hs_error *err, sqlite3 *db, int rc, const char *what) {
     return hs_error_set(err, code, NULL, "%s: %s", what, why);
 }
 
+int hs_sqlite_read_int(sqlite3 *db, const char *sql, int64_t *out) {
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK) return rc;
+    rc = sqlite3_step(st);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE) rc = SQLITE_OK;
+    sqlite3_finalize(st);
+    return rc;
+}
+
 sqlite3_stmt *hs_stmt(hs_sqlite_db *c, const char *sql, hs_error *err) {
     /* SQL is almost always a string constant: its address finds the entry at
      * once (the text is still compared: a built query may reuse an address) */
@@ -257,24 +268,17 @@ static void tx_discard(hs_store *s) {
 /* What the group's writes deferred: event settles, queue counts. */
 static int tx_flush(hs_store *s, hs_error *err) {
     int rc = hs_settles_flush(s, err);
-    if (rc == HS_OK)
-        rc = hs_queues_flush(s, err);
-    else
-        hs_queues_clear(s);
-    return rc;
+    return rc == HS_OK ? hs_queues_flush(s, err) : rc; /* a failed group is discarded (tx_discard) */
 }
 
 /* ---- giving space back (retention.c frees, an incremental vacuum returns) ---- */
 
 #define VACUUM_CONVERT_MAX (256ll << 20) /* converted at open up to this size; beyond: docs/operations.md */
 
+/* sql's integer, or -1 when it cannot be read. */
 static int64_t pragma_int(hs_sqlite_db *c, const char *sql) {
-    hs_error e;
-    sqlite3_stmt *st = hs_stmt(c, sql, &e);
-    if (!st) return -1;
-    int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    hs_stmt_done(c, st);
-    return v;
+    int64_t v;
+    return hs_sqlite_read_int(c->db, sql, &v) == SQLITE_OK ? v : -1;
 }
 
 /* A new file is made with auto_vacuum = INCREMENTAL: it can only be set
@@ -307,12 +311,10 @@ static int vacuum_mode_convert(hs__sqlite *q, hs_error *err) {
 
 /* Where new delivery seqs start: after the highest stored. */
 static int seq_start(hs__sqlite *q, hs_error *err) {
-    sqlite3_stmt *st = hs_stmt(&q->writer, "SELECT coalesce(max(seq), 0) + 1 FROM deliveries", err);
-    if (!st) return err->code;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) q->next_seq = (uint64_t)sqlite3_column_int64(st, 0);
-    hs_stmt_done(&q->writer, st);
-    return rc == SQLITE_ROW ? HS_OK : hs_sqlite_fail(err, q->writer.db, rc, "reading the delivery sequence");
+    int64_t next = 0;
+    int rc = hs_sqlite_read_int(q->writer.db, "SELECT coalesce(max(seq), 0) + 1 FROM deliveries", &next);
+    q->next_seq = (uint64_t)next;
+    return rc == SQLITE_OK ? HS_OK : hs_sqlite_fail(err, q->writer.db, rc, "reading the delivery sequence");
 }
 
 /* ---- open, close ---- */

@@ -81,6 +81,9 @@ void hs_bind_opt_text(sqlite3_stmt *st, const char *name, const char *v);
 void hs_bind_opt_int(sqlite3_stmt *st, const char *name, int64_t v);
 /* Copy a text column into a fixed buffer ("" for NULL, truncated to cap). */
 void hs_col_copy(char *dst, size_t cap, sqlite3_stmt *st, int col);
+/* The integer the first row of sql holds (0 when it gives no row), on any
+ * connection of db's, uncached; a SQLite result code. */
+int hs_sqlite_read_int(sqlite3 *db, const char *sql, int64_t *out);
 /* Map a SQLite result code to an hs_err code and fill err ("what: reason"). */
 int hs_sqlite_fail(hs_error *err, sqlite3 *db, int rc, const char *what);
 /* Borrow a read-only connection (blocks while all HS_READERS_MAX are lent). */
