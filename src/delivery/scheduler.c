@@ -228,6 +228,19 @@ static void payload_unref(hs_scheduler *sc, payload *pl) {
     payload_drop(pl);
 }
 
+/* A delivery for the window (its payload, if any, attached by the caller). */
+static item *item_new(const char *id, const char *event_id, const char *connection_id, int attempts, uint64_t ready_at,
+                      uint64_t seq) {
+    item *it = hs_calloc(1, sizeof *it);
+    hs_id_copy(it->id, id);
+    hs_id_copy(it->event_id, event_id);
+    hs_id_copy(it->connection_id, connection_id);
+    it->attempts = attempts;
+    it->ready_at = ready_at;
+    it->seq = seq;
+    return it;
+}
+
 static void item_free(hs_scheduler *sc, item *it) {
     payload_unref(sc, it->pl);
     hs_free(it);
@@ -469,22 +482,16 @@ static void take_row(dest *d, const hs_delivery *r, payload *pl) {
         payload_drop(pl);
         pl = NULL;
     }
-    item *it = hs_calloc(1, sizeof *it);
+    item *it = item_new(r->id, r->event_id, r->connection_id, r->attempts, r->next_attempt_at, r->seq);
     if (pl) {
         pl->refs = 1;
         sc->payload_bytes += pl->bytes;
         it->pl = pl;
     }
-    hs_id_copy(it->id, r->id);
-    hs_id_copy(it->event_id, r->event_id);
-    hs_id_copy(it->connection_id, r->connection_id);
-    it->attempts = r->attempts;
-    it->ready_at = r->next_attempt_at;
-    it->seq = r->seq;
     heap_push(d, it);
 }
 
-static void job_end_fill(dest *d);
+static void dest_work_over(dest *d);
 
 static void fill_done(uv_work_t *w, int status) {
     fill_job *f = w->data;
@@ -518,7 +525,7 @@ static void fill_done(uv_work_t *w, int status) {
     hs_free(f->skip);
     hs_free(f->rows);
     hs_free(f);
-    job_end_fill(d);
+    dest_work_over(d);
     if (!d->removed) pump(d);
 }
 
@@ -719,29 +726,25 @@ static void release(job *j, bool requeue) {
     if (!d->removed) pump(d);
 }
 
-/* The job is over: nothing refers to it any more. */
-static void job_end(job *j) {
-    dest *d = j->d;
-    hs_scheduler *sc = j->sc;
-    if (j->prev)
-        j->prev->next = j->next;
-    else if (d->job_list == j)
-        d->job_list = j->next;
-    if (j->next) j->next->prev = j->prev;
-    sc->jobs--;
-    d->jobs--;
-    job_free(j);
-    dest_release(d);
-    stop_check(sc);
-}
-
-/* A fill is over. */
-static void job_end_fill(dest *d) {
+/* A job or a fill that referred to d is over. */
+static void dest_work_over(dest *d) {
     hs_scheduler *sc = d->sc;
     sc->jobs--;
     d->jobs--;
     dest_release(d);
     stop_check(sc);
+}
+
+/* The job is over: nothing refers to it any more. */
+static void job_end(job *j) {
+    dest *d = j->d;
+    if (j->prev)
+        j->prev->next = j->next;
+    else if (d->job_list == j)
+        d->job_list = j->next;
+    if (j->next) j->next->prev = j->prev;
+    job_free(j);
+    dest_work_over(d);
 }
 
 static void finish(job *j, bool requeue) {
@@ -809,8 +812,6 @@ static void on_committed(hs_attempt_op *op, int status) {
     job_end(j);
 }
 
-/* Decide what the attempt means and commit it. resp may be NULL (nothing
- * was sent: the event could not be read or the request built). */
 /* Pending and not in flight: in the window or still in the store. */
 static uint64_t queued(const dest *d) {
     return d->pending > (uint64_t)d->in_flight ? d->pending - (uint64_t)d->in_flight : 0;
@@ -826,7 +827,9 @@ static hs_dest_status dest_status(const dest *d) {
     return st;
 }
 
-/* rc: HS_OK delivered; HS_ERR_PERMANENT failed for good (no retry: the
+/* Decide what the attempt means and commit it. resp may be NULL (nothing
+ * was sent: the event could not be read or the request built).
+ * rc: HS_OK delivered; HS_ERR_PERMANENT failed for good (no retry: the
  * receiver said the request can never succeed as it is); else failed. */
 static void conclude(job *j, hs_out_resp *resp, int rc, const char *why) {
     bool success = rc == HS_OK;
@@ -1083,12 +1086,7 @@ void hs_scheduler_on_ingest(hs_ingest *ing, void *ud) {
             d->more = true;
             if (d->loading) d->load_again = true;
         } else {
-            item *it = hs_calloc(1, sizeof *it);
-            hs_id_copy(it->id, r->id);
-            hs_id_copy(it->event_id, ing->event_id);
-            hs_id_copy(it->connection_id, r->connection_id);
-            it->ready_at = now;
-            it->seq = r->seq;
+            item *it = item_new(r->id, ing->event_id, r->connection_id, 0, now, r->seq);
             d->cursor = r->seq;
             if (pl) {
                 it->pl = pl;
@@ -1108,7 +1106,10 @@ void hs_scheduler_on_requeued(const hs_delivery *dl, size_t n, void *ud) {
         if (!d || d->removed) continue;
         d->pending++;
         /* it keeps its place in the queue (its seq), likely behind the
-         * cursor: read the queue again */
+         * cursor: read the queue again, once for all of this destination's */
+        bool again = false;
+        for (size_t k = 0; k < i && !again; k++) again = strcmp(dl[k].destination_id, dl[i].destination_id) == 0;
+        if (again) continue;
         dest_reset(d);
         pump(d);
     }
