@@ -51,12 +51,15 @@ void hs_id_new_at(const char *prefix, uint64_t ms, char *out) {
     }
     memcpy(r, last_rand, sizeof r);
     pthread_mutex_unlock(&id_lock);
+    hs_id_compose(prefix, ms, r, out);
+}
 
+void hs_id_compose(const char *prefix, uint64_t ms, const unsigned char tail[10], char *out) {
     /* 48 bits of ms then the 80 bits, big-endian, so ids sort by time; by
      * hand rather than snprintf: two ids per ingested event */
     unsigned char raw[16];
     for (int i = 0; i < 6; i++) raw[i] = (unsigned char)(ms >> (8 * (5 - i)));
-    memcpy(raw + 6, r, sizeof r);
+    memcpy(raw + 6, tail, 10);
     size_t pl = strnlen(prefix, HS_ID_MAX - 2 * sizeof raw - 1);
     memcpy(out, prefix, pl);
     hs_hex(raw, sizeof raw, out + pl);

@@ -19,6 +19,10 @@
 void hs_id_new(const char *prefix, char *out);
 /* Same, with an explicit time (tests, or ids for a given instant). */
 void hs_id_new_at(const char *prefix, uint64_t ms, char *out);
+/* prefix + the 48 bits of ms + the 80 bits of tail, laid out as every id
+ * is: for ids whose tail is not random (a delivery's is its place in the
+ * store's queue). */
+void hs_id_compose(const char *prefix, uint64_t ms, const unsigned char tail[10], char *out);
 /* True when s is prefix followed by exactly 32 lowercase hex digits. */
 bool hs_id_valid(const char *prefix, const char *s);
 /* Creation time encoded in an id (0 if not an id). */

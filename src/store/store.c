@@ -7,6 +7,7 @@
  * the backend's write on the writer thread, inside the group transaction.
  * Also the life cycle of the plain structs of store.h.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -294,21 +295,15 @@ int hs_store_queue_counts(hs_store *s, hs_queue_count **out, size_t *n, hs_error
 }
 
 void hs__delivery_id(uint64_t created_at, uint64_t seq, char *out) {
-    static const char hex[] = "0123456789abcdef";
-    memcpy(out, "dlv_", 4);
-    for (int i = 0; i < 12; i++) out[4 + i] = hex[(created_at >> (4 * (11 - i))) & 0xf];
-    memset(out + 16, '0', 4); /* seq is 64 bits: the top 16 of the 80 are zero */
-    for (int i = 0; i < 16; i++) out[20 + i] = hex[(seq >> (4 * (15 - i))) & 0xf];
-    out[36] = '\0';
+    unsigned char tail[10] = {0}; /* seq is 64 bits: the top 16 of the 80 are zero */
+    for (int i = 0; i < 8; i++) tail[2 + i] = (unsigned char)(seq >> (8 * (7 - i)));
+    hs_id_compose("dlv_", created_at, tail, out);
 }
 
 bool hs__delivery_id_parse(const char *id, uint64_t *created_at, uint64_t *seq) {
     if (!id || !hs_id_valid("dlv_", id) || memcmp(id + 16, "0000", 4) != 0) return false;
-    uint64_t t = 0, q = 0;
-    for (int i = 0; i < 12; i++) t = t << 4 | (uint64_t)(id[4 + i] <= '9' ? id[4 + i] - '0' : id[4 + i] - 'a' + 10);
-    for (int i = 0; i < 16; i++) q = q << 4 | (uint64_t)(id[20 + i] <= '9' ? id[20 + i] - '0' : id[20 + i] - 'a' + 10);
-    *created_at = t;
-    *seq = q;
+    *created_at = hs_id_time_ms(id);
+    *seq = strtoull(id + 20, NULL, 16); /* the last 16 hex digits */
     return true;
 }
 
