@@ -84,6 +84,16 @@ void hs_api_resource_list(hs_api_call *c) {
 /* A connection may name its source and destination by slug, as URLs do:
  * the slugs become ids before the body is validated (an id stays as it is;
  * the store checks that it exists). */
+/* The id of the kind's object that ref names (its id or slug) into id;
+ * HS_ERR_NOTFOUND with err set by the store when there is none. */
+static int canonical_id(hs_api_call *c, hs_kind kind, const char *ref, char *id, hs_error *err) {
+    json_t *doc = NULL;
+    if (hs_store_resource_get(c->api->store, kind, ref, &doc, err)) return err->code;
+    snprintf(id, HS_ID_MAX, "%s", json_string_value(json_object_get(doc, "id")));
+    json_decref(doc);
+    return HS_OK;
+}
+
 static int resolve_refs(hs_api_call *c, json_t *body, hs_error *err) {
     static const struct {
         const char *field;
@@ -93,15 +103,14 @@ static int resolve_refs(hs_api_call *c, json_t *body, hs_error *err) {
     for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
         const char *v = json_string_value(json_object_get(body, refs[i].field));
         if (!v || hs_id_valid(hs_kind_id_prefix(refs[i].kind), v) || !*v) continue;
-        json_t *doc = NULL;
-        if (hs_store_resource_get(c->api->store, refs[i].kind, v, &doc, err)) {
+        char id[HS_ID_MAX];
+        if (canonical_id(c, refs[i].kind, v, id, err)) {
             if (err->code == HS_ERR_NOTFOUND)
                 hs_error_set(err, HS_ERR_INVALID, refs[i].field, "no %s with the id or slug \"%s\"",
                              hs_kind_name(refs[i].kind), v);
             return err->code;
         }
-        json_object_set(body, refs[i].field, json_object_get(doc, "id"));
-        json_decref(doc);
+        json_object_set_new(body, refs[i].field, json_string(id));
     }
     return HS_OK;
 }
@@ -157,15 +166,9 @@ static int apply_patch(const json_t *current, json_t **updated, void *ud, hs_err
 
 /* The canonical id of :id, which may be a slug for sources and destinations. */
 static int resolve_id(hs_api_call *c, char *id, hs_error *err) {
-    json_t *doc = NULL;
-    if (hs_store_resource_get(c->api->store, c->kind, c->param, &doc, err)) {
-        if (err->code == HS_ERR_NOTFOUND)
-            hs_error_set(err, HS_ERR_NOTFOUND, "", "no %s \"%s\"", hs_kind_name(c->kind), c->param);
-        return err->code;
-    }
-    snprintf(id, HS_ID_MAX, "%s", json_string_value(json_object_get(doc, "id")));
-    json_decref(doc);
-    return HS_OK;
+    int rc = canonical_id(c, c->kind, c->param, id, err);
+    if (rc == HS_ERR_NOTFOUND) hs_error_set(err, HS_ERR_NOTFOUND, "", "no %s \"%s\"", hs_kind_name(c->kind), c->param);
+    return rc;
 }
 
 void hs_api_resource_patch(hs_api_call *c) {
