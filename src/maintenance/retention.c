@@ -13,7 +13,6 @@
 #define FAILED_PAUSE_MS 5000 /* after a step the store refused or failed */
 
 struct hs_retention {
-    uv_loop_t *loop;
     hs_store *store;
     uint64_t retention_ms, idle_ms;
     uv_timer_t timer;
@@ -82,7 +81,6 @@ static void on_timer(uv_timer_t *t) {
 int hs_retention_start(uv_loop_t *loop, hs_store *s, uint64_t retention_ms, hs_retention **out, hs_error *err) {
     if (retention_ms == 0) return hs_error_set(err, HS_ERR_INVALID, "retention", "must be more than 0");
     hs_retention *r = hs_calloc(1, sizeof *r);
-    r->loop = loop;
     r->store = s;
     r->retention_ms = retention_ms;
     uint64_t idle = retention_ms / 10;
