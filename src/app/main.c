@@ -17,6 +17,7 @@
 #include <uv.h>
 
 #include "base/alloc.h"
+#include "base/mailbox.h"
 #include "api/api.h"
 #include "api/auth.h"
 #include "app/config.h"
@@ -35,6 +36,7 @@
 
 typedef struct server {
     uv_loop_t *loop;
+    hs_mailbox mb; /* the loop's (src/base/mailbox.h): store completions, other loops' messages */
     hs_config cfg;
     hs_store *store;
     hs_auth *auth;
@@ -267,6 +269,13 @@ static void subscribe(server *s) {
     hs_scheduler_set_hooks(s->sched, h);
 }
 
+/* The last of the loop: its mailbox, then the loop itself. */
+static void close_loop(server *s) {
+    hs_mailbox_close(&s->mb, NULL);
+    uv_run(s->loop, UV_RUN_DEFAULT);
+    uv_loop_close(s->loop);
+}
+
 static int serve(server *s) {
     hs_log_set_level((hs_log_level)s->cfg.log_level);
     hs_netguard_allow_private(s->cfg.allow_private_destinations); /* before any thread sends */
@@ -306,7 +315,8 @@ static int serve(server *s) {
     }
 
     s->loop = uv_default_loop();
-    hs_store_attach_loop(s->store, s->loop);
+    hs_mailbox_init(&s->mb, s->loop);
+    hs_mailbox_set_current(&s->mb);
     if (hs_scheduler_new(s->loop, s->store, (size_t)s->cfg.delivery_window, &s->sched, &err)) {
         fprintf(stderr, "hookstream: cannot load the destinations' queues: %s\n", err.msg);
         hs_free_secret(created);
@@ -314,7 +324,7 @@ static int serve(server *s) {
         uv_run(s->loop, UV_RUN_DEFAULT);
         hs_scheduler_free(s->sched);
         hs_auth_free(s->auth);
-        uv_loop_close(s->loop);
+        close_loop(s);
         return 1;
     }
     s->ws = hs_ws_hub_new(s->loop, &s->cfg.ws, hs_auth_ws, s->auth);
@@ -354,7 +364,7 @@ static int serve(server *s) {
         hs_api_free(s->api);
         hs_metrics_free(s->metrics);
         hs_auth_free(s->auth);
-        uv_loop_close(s->loop);
+        close_loop(s);
         return 1;
     }
     if (s->cfg.retention_ms && hs_retention_start(s->loop, s->store, s->cfg.retention_ms, &s->retention, &err))
@@ -389,7 +399,7 @@ static int serve(server *s) {
     hs_api_free(s->api);
     hs_metrics_free(s->metrics);
     hs_auth_free(s->auth);
-    uv_loop_close(s->loop);
+    close_loop(s);
     hs_info("stopped");
     return 0;
 }

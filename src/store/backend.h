@@ -166,14 +166,8 @@ struct hs_store {
     hs_wop *q_head, *q_tail;
     size_t q_len;
     bool closing;
-    int sync_waiters;        /* callers blocked in hs__writer_submit */
-    hs_wop *c_head, *c_tail; /* async completions waiting for the loop */
+    int sync_waiters; /* callers blocked in hs__writer_submit */
     hs_store_stats stats;
-
-    /* loop thread only */
-    uv_loop_t *loop;
-    uv_async_t async;
-    size_t async_pending; /* accepted async writes whose callback has not run */
 };
 
 /* The backends, one per folder; src/store/store.c lists them. */

@@ -200,9 +200,9 @@ static void ingest_complete(hs_wop *op) {
 
 int hs_store_ingest(hs_store *s, hs_ingest *ing) {
     hs_error_clear(&ing->err);
-    if (!s->loop || !ing->cb || !ing->priv_ || !ing->source_ref || (!ing->body && ing->body_len))
+    if (!ing->cb || !ing->priv_ || !ing->source_ref || (!ing->body && ing->body_len))
         return hs_error_set(&ing->err, HS_ERR_INTERNAL, NULL,
-                            "hs_store_ingest needs an attached loop, a callback, a source and hs_ingest_new");
+                            "hs_store_ingest needs a callback, a source and hs_ingest_new");
     hs_wop *op = ing->priv_;
     memset(op, 0, sizeof *op);
     op->exec = ingest_exec;

@@ -87,17 +87,12 @@ int hs_store_open(const char *url, hs_store **out, hs_error *err) {
     return HS_OK;
 }
 
-static void on_async_closed(uv_handle_t *h) { store_free(h->data); }
-
 void hs_store_close(hs_store *s) {
     if (!s) return;
     hs__writer_stop(s);
     s->be->close(s);
     hs__routes_clear(s);
-    if (s->loop)
-        uv_close((uv_handle_t *)&s->async, on_async_closed);
-    else
-        store_free(s);
+    store_free(s);
 }
 
 /* ---- secrets at rest ---- */

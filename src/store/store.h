@@ -10,8 +10,10 @@
  * Two kinds of completion:
  *   - sync (resource writes, from worker threads): the call blocks until its
  *     group commits and returns the result;
- *   - async (ingest, from the loop thread): the call returns at once and the
- *     callback runs later ON THE LOOP THREAD (via a uv_async_t), after commit.
+ *   - async (ingests, attempt records, from a loop thread): the call returns
+ *     at once and the callback runs later ON THAT LOOP'S THREAD, after
+ *     commit: the writer posts it to the mailbox the thread made current
+ *     (src/base/mailbox.h; a thread without one cannot submit async).
  *
  * Backends (src/store/backend.h has the seam): src/store/sqlite/ takes a file
  * path. A "postgres://" or "postgresql://" URL is reserved for the
@@ -78,21 +80,18 @@ typedef struct hs_store_stats {
  * user_version) and run in one transaction each. */
 int hs_store_open(const char *url, hs_store **out, hs_error *err);
 
-/* Enable async completions on loop (loop thread; once, before hs_store_ingest). */
-int hs_store_attach_loop(hs_store *s, uv_loop_t *loop);
-
-/* Run now, on the loop thread, the completions of every async write
- * committed so far (they would otherwise run at the loop's next wake-up).
- * A sync write's caller uses it to see everything committed before its own
- * write completed first, whatever order libuv serves its wake-ups in. */
+/* Run now, on the calling loop thread, everything its mailbox holds
+ * (src/base/mailbox.h): the completions of every async write it submitted
+ * that has committed so far (they would otherwise run at the loop's next
+ * wake-up), and any other message posted to it. A sync write's caller uses
+ * it to see everything committed before its own write completed first,
+ * whatever order libuv serves its wake-ups in. */
 void hs_store_run_completions(hs_store *s);
 
 /* Shut down: refuse new writes (HS_ERR_CLOSED), commit what is queued,
- * deliver the remaining async completions, join the writer thread, close the
- * database. Call on the loop thread (if attached) after the HTTP server has
- * stopped. If a loop was attached, its uv_async handle is uv_close()d and the
- * store memory is freed in the close callback: run the loop (uv_run) once
- * more afterwards. Without a loop the store is freed at once. */
+ * run the calling thread's remaining async completions, join the writer
+ * thread, close the database, free the store. Call after the HTTP server
+ * and every other loop that submits async writes have stopped. */
 void hs_store_close(hs_store *s);
 
 void hs_store_get_stats(hs_store *s, hs_store_stats *out);

@@ -11,8 +11,9 @@
  *     flush; commit                         (the durable part: an fsync)
  *
  * and only after the commit returns completes the ops: sync callers are
- * woken from their condvar, async ones (ingests, attempt records) go to a
- * completion list that a uv_async_t hands to the loop thread. While one
+ * woken from their condvar, async ones (ingests, attempt records) are
+ * posted to the mailbox of the loop thread that submitted them
+ * (src/base/mailbox.h). While one
  * group commits the next accumulates, so the cost of making a commit
  * durable is shared by every request that arrived meanwhile. If the
  * transaction cannot commit, every op of the group fails with HS_ERR_IO and
@@ -65,28 +66,32 @@ static bool run_op(hs_store *s, hs_wop *op, hs_error *why) {
     return rc == HS_OK && be->in_transaction(s);
 }
 
-/* Hand the results over: sync callers wake, async ops go to the loop. After
- * the unlock an op may be freed by its owner at any moment. */
+/* On the submitting thread's loop: the write is committed (or failed). */
+static void run_completion(hs_msg *m) {
+    hs_wop *op = (hs_wop *)m; /* msg is the op's first member */
+    hs_mailbox_answered(op->home);
+    op->complete(op); /* may free op */
+}
+
+/* Hand the results over: async ops go to their loops, sync callers wake.
+ * Once posted (or, for a sync op, after the unlock) an op may be freed by
+ * its owner at any moment. */
 static void complete_ops(hs_store *s, hs_wop *ops) {
-    bool wake_loop = false;
-    pthread_mutex_lock(&s->lock);
+    hs_wop *sync = NULL;
     for (hs_wop *op = ops, *next; op; op = next) {
         next = op->next;
         if (op->complete) {
-            op->next = NULL;
-            if (s->c_tail)
-                s->c_tail->next = op;
-            else
-                s->c_head = op;
-            s->c_tail = op;
-            wake_loop = true;
+            hs_mailbox_post(op->home, &op->msg, run_completion);
         } else {
-            op->done = true;
+            op->next = sync;
+            sync = op;
         }
     }
+    if (!sync) return;
+    pthread_mutex_lock(&s->lock);
+    for (hs_wop *op = sync; op; op = op->next) op->done = true;
     pthread_cond_broadcast(&s->done_cond);
     pthread_mutex_unlock(&s->lock);
-    if (wake_loop) uv_async_send(&s->async);
 }
 
 const uint64_t hs_store_commit_le_us[HS_STORE_HIST_BUCKETS] = {100,   250,   500,   1000,   2500,   5000,
@@ -231,49 +236,23 @@ int hs__writer_submit(hs_store *s, hs_wop *op, hs_error *err) {
     return HS_OK;
 }
 
-/* ---- async completions on the loop ---- */
-
-static void drain_completions(hs_store *s) {
-    pthread_mutex_lock(&s->lock);
-    hs_wop *op = s->c_head;
-    s->c_head = s->c_tail = NULL;
-    pthread_mutex_unlock(&s->lock);
-    while (op) {
-        hs_wop *next = op->next; /* complete may free op */
-        s->async_pending--;
-        op->complete(op);
-        op = next;
-    }
-    /* nothing outstanding: the store alone must not keep the loop alive */
-    if (s->async_pending == 0) uv_unref((uv_handle_t *)&s->async);
-}
-
-static void on_async(uv_async_t *h) { drain_completions(h->data); }
+/* ---- async completions, on the submitting thread's loop ---- */
 
 void hs_store_run_completions(hs_store *s) {
-    if (s->loop) drain_completions(s);
-}
-
-int hs_store_attach_loop(hs_store *s, uv_loop_t *loop) {
-    if (s->loop) return HS_ERR_INVALID;
-    int rc = uv_async_init(loop, &s->async, on_async);
-    if (rc != 0) {
-        hs_error_log("store: uv_async_init: %s", uv_strerror(rc));
-        return HS_ERR_IO;
-    }
-    s->async.data = s;
-    uv_unref((uv_handle_t *)&s->async);
-    s->loop = loop;
-    return HS_OK;
+    (void)s;
+    hs_mailbox *mb = hs_mailbox_current();
+    if (mb) hs_mailbox_drain(mb);
 }
 
 int hs__writer_submit_async(hs_store *s, hs_wop *op, hs_error *err) {
-    if (!s->loop) return hs_error_set(err, HS_ERR_INTERNAL, NULL, "async store writes need an attached loop");
+    op->home = hs_mailbox_current();
+    if (!op->home)
+        return hs_error_set(err, HS_ERR_INTERNAL, NULL, "async store writes need a loop thread with a mailbox");
     pthread_mutex_lock(&s->lock);
     int rc = enqueue_locked(s, op, err);
     pthread_mutex_unlock(&s->lock);
     if (rc != HS_OK) return rc;
-    if (s->async_pending++ == 0) uv_ref((uv_handle_t *)&s->async);
+    hs_mailbox_expect(op->home); /* the loop stays alive until the answer */
     return HS_OK;
 }
 
@@ -316,7 +295,7 @@ void hs__writer_stop(hs_store *s) {
                 (unsigned long long)s->stats.ops_committed, (unsigned long long)s->stats.commits,
                 (double)s->stats.ops_committed / (double)s->stats.commits,
                 (double)s->stats.commit_ns_total / 1e6 / (double)s->stats.commits);
-    if (s->loop) drain_completions(s); /* we are on the loop thread */
+    hs_store_run_completions(s); /* the calling loop's; other loops run theirs */
     /* sync callers woken by the last group may not have left the lock yet */
     pthread_mutex_lock(&s->lock);
     while (s->sync_waiters > 0) pthread_cond_wait(&s->done_cond, &s->lock);

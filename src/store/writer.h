@@ -8,6 +8,7 @@
 #ifndef HS_STORE_WRITER_H
 #define HS_STORE_WRITER_H
 
+#include "base/mailbox.h"
 #include "store/backend.h"
 
 /* Runs on the writer thread inside the op's savepoint. Returns 0 or an
@@ -17,12 +18,15 @@ typedef int (*hs_wop_exec_fn)(hs_store *s, hs_wop *op);
 typedef void (*hs_wop_undo_fn)(hs_wop *op);
 
 struct hs_wop {
-    hs_wop *next; /* writer queue, then completion list */
+    hs_msg msg;       /* an async op's completion, posted to home */
+    hs_mailbox *home; /* the mailbox of the thread that submitted it (async) */
+    hs_wop *next;     /* writer queue */
     hs_wop_exec_fn exec;
     hs_wop_undo_fn undo;
     hs_ingest *ing; /* set: an ingest */
-    /* set: an async op, completed on the loop thread by this call (which may
-     * free the op); unset: a sync op, whose caller waits for `done` */
+    /* set: an async op, completed on the submitting thread's loop by this
+     * call (which may free the op); unset: a sync op, whose caller waits for
+     * `done` */
     void (*complete)(hs_wop *op);
     int status;
     bool done; /* sync op: result is ready (under hs_store.lock) */
@@ -46,12 +50,13 @@ void hs__writer_init(hs_store *s);
 void hs__writer_destroy(hs_store *s);
 /* Start the writer thread (the backend is open). */
 int hs__writer_start(hs_store *s, hs_error *err);
-/* Refuse new writes, commit what is queued, join the thread, deliver the
- * remaining completions (loop thread, when attached) and wait for the sync
- * callers to leave. */
+/* Refuse new writes, commit what is queued, join the thread, run the
+ * remaining completions of the calling thread's mailbox and wait for the
+ * sync callers to leave. */
 void hs__writer_stop(hs_store *s);
-/* Queue an async op (op->complete set; loop attached); its completion runs
- * on the loop thread after the commit. Refusals return at once. */
+/* Queue an async op (op->complete set) from a thread with a mailbox
+ * (src/base/mailbox.h); its completion runs on that thread's loop after
+ * the commit. Refusals return at once. */
 int hs__writer_submit_async(hs_store *s, hs_wop *op, hs_error *err);
 /* Queue a sync op and wait for its group to commit. */
 int hs__writer_submit(hs_store *s, hs_wop *op, hs_error *err);
