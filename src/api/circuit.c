@@ -1,9 +1,10 @@
 /* src/api/circuit.c — GET /v1/destinations/:id/circuit, POST .../reset and
  * GET /v1/circuits.
  *
- * Answered on the loop thread: the circuit lives in the scheduler's memory
- * (the store has the last saved copy). Destinations are named by id here;
- * the scheduler does not know slugs. */
+ * Answered on the loop thread once the scheduler has it: the circuit lives
+ * in the memory of the destination's thread (the store has the last saved
+ * copy). Destinations are named by id here; the scheduler does not know
+ * slugs. */
 #include "base/alloc.h"
 #include "api/call.h"
 
@@ -14,10 +15,26 @@ static void not_found(hs_http_req *req, const char *id) {
     hs_api_respond_error(req, &e);
 }
 
+typedef struct circuit_get {
+    hs_http_req *req;
+    char *id;
+} circuit_get;
+
+static void got_circuit(json_t *circuit, void *ud) {
+    circuit_get *g = ud;
+    if (circuit)
+        hs_api_respond_json(g->req, 200, circuit);
+    else
+        not_found(g->req, g->id);
+    hs_free(g->id);
+    hs_free(g);
+}
+
 void hs_api_circuit_get(hs_api *api, hs_http_req *req, const char *id) {
-    json_t *o = hs_scheduler_circuit_json(api->sched, id);
-    if (!o) return not_found(req, id);
-    hs_api_respond_json(req, 200, o);
+    circuit_get *g = hs_malloc(sizeof *g);
+    g->req = req;
+    g->id = hs_strdup(id);
+    hs_scheduler_circuit(api->sched, id, got_circuit, g);
 }
 
 static void reset_done(json_t *circuit, const hs_error *err, void *ud) {
@@ -37,17 +54,21 @@ void hs_api_circuit_reset(hs_api *api, hs_http_req *req, const char *id) {
     }
 }
 
-static void add_status(const hs_dest_status *st, void *ud) {
-    json_array_append_new(ud, json_pack("{s:s, s:s, s:s, s:i, s:I, s:i}", "destination_id", st->id, "type", st->type,
-                                        "state", st->circuit, "consecutive_failures", st->consecutive_failures,
-                                        "queued", (json_int_t)st->queued, "in_flight", st->in_flight));
+static void add_status(const hs_dest_status *st, json_t *items) {
+    json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:i, s:I, s:i}", "destination_id", st->id, "type", st->type,
+                                           "state", st->circuit, "consecutive_failures", st->consecutive_failures,
+                                           "queued", (json_int_t)st->queued, "in_flight", st->in_flight));
 }
 
 /* GET /v1/circuits: every destination's live state at once (the
  * dashboard's list), in no particular order. */
+static void got_states(const hs_dest_status *st, size_t n, void *ud) {
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++) add_status(&st[i], items);
+    hs_api_respond_json(ud, 200, json_pack("{s:o}", "circuits", items));
+}
+
 void hs_api_circuits_list(hs_api *api, hs_http_req *req, const char *id) {
     (void)id;
-    json_t *items = json_array();
-    hs_scheduler_each(api->sched, add_status, items);
-    hs_api_respond_json(req, 200, json_pack("{s:o}", "circuits", items));
+    hs_scheduler_states(api->sched, got_states, req);
 }

@@ -15,11 +15,15 @@
 
 #define METRICS_MAX (8u << 20) /* a cap on the exposition: ~20k series */
 
-void hs_api_metrics(hs_api *api, hs_http_req *req, const char *id) {
-    (void)id;
+typedef struct render {
+    hs_api *api;
+    hs_http_req *req;
+} render;
+
+static void respond(hs_api *api, hs_http_req *req, const hs_dest_status *dests, size_t ndests) {
     hs_buf b;
     hs_buf_init(&b, METRICS_MAX);
-    int rc = api->metrics ? hs_metrics_render(api->metrics, api->sched, api->store, &b) : HS_OK;
+    int rc = api->metrics ? hs_metrics_render(api->metrics, dests, ndests, api->store, &b) : HS_OK;
     if (rc != HS_OK) {
         hs_buf_free(&b);
         hs_error e;
@@ -29,6 +33,24 @@ void hs_api_metrics(hs_api *api, hs_http_req *req, const char *id) {
     }
     hs_http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data ? b.data : "", b.len, NULL, 0);
     hs_buf_free(&b);
+}
+
+static void got_states(const hs_dest_status *st, size_t n, void *ud) {
+    render *r = ud;
+    static const hs_dest_status none;
+    respond(r->api, r->req, n ? st : &none, n); /* not NULL: a scheduler with no destination */
+    hs_free(r);
+}
+
+/* The destinations' gauges come from the threads that own them: gathered
+ * first. */
+void hs_api_metrics(hs_api *api, hs_http_req *req, const char *id) {
+    (void)id;
+    if (!api->sched) return respond(api, req, NULL, 0);
+    render *r = hs_malloc(sizeof *r);
+    r->api = api;
+    r->req = req;
+    hs_scheduler_states(api->sched, got_states, r);
 }
 
 void hs_api_metrics_overview(hs_api *api, hs_http_req *req, const char *id) {

@@ -50,6 +50,9 @@ const char hs_usage_serve[] = "Usage: hookstream serve [options]\n"
                               "  --delivery-window N     pending deliveries of one destination the scheduler\n"
                               "                          keeps in memory (the rest wait in the database);\n"
                               "                          1 to 65536 [HOOKSTREAM_DELIVERY_WINDOW, default 256]\n"
+                              "  --threads N             loop threads; destinations are split among them,\n"
+                              "                          each delivering from one thread; 1 to 64\n"
+                              "                          [HOOKSTREAM_THREADS, default: one per core]\n"
                               "  --retention DURATION    keep settled events this long, then delete them;\n"
                               "                          a whole number with a unit s, m, h or d (90s, 15m,\n"
                               "                          12h, 30d), at least 1s; 0 or off keeps them forever\n"
@@ -261,6 +264,7 @@ typedef enum {
     OPT_IDLE_TO,
     OPT_SHUT_TO,
     OPT_DELIVERY_WINDOW,
+    OPT_THREADS,
     OPT_RETENTION,
     OPT_WS_MESSAGE,
     OPT_WS_QUEUE,
@@ -286,6 +290,7 @@ static const struct {
     [OPT_IDLE_TO] = {"--idle-timeout", "HOOKSTREAM_IDLE_TIMEOUT_MS"},
     [OPT_SHUT_TO] = {"--shutdown-timeout", "HOOKSTREAM_SHUTDOWN_TIMEOUT_MS"},
     [OPT_DELIVERY_WINDOW] = {"--delivery-window", "HOOKSTREAM_DELIVERY_WINDOW"},
+    [OPT_THREADS] = {"--threads", "HOOKSTREAM_THREADS"},
     [OPT_RETENTION] = {"--retention", "HOOKSTREAM_RETENTION"},
     /* the flag drops the unit its metavar shows, as --request-timeout MS
      * does for HOOKSTREAM_REQUEST_TIMEOUT_MS */
@@ -403,6 +408,12 @@ static int apply(hs_config *cfg, opt_id id, const char *v, const char *from, cha
         if (ranged_value(v, from, VAL_COUNT, HS_DELIVERY_WINDOW_MIN, HS_DELIVERY_WINDOW_MAX, &n, err, errlen))
             return -1;
         cfg->delivery_window = (int)n;
+        return 0;
+    }
+    case OPT_THREADS: {
+        uint64_t n;
+        if (ranged_value(v, from, VAL_COUNT, HS_THREADS_MIN, HS_THREADS_MAX, &n, err, errlen)) return -1;
+        cfg->threads = (int)n;
         return 0;
     }
     case OPT_RETENTION: return retention_value(v, from, &cfg->retention_ms, err, errlen);

@@ -269,6 +269,12 @@ static void subscribe(server *s) {
     hs_scheduler_set_hooks(s->sched, h);
 }
 
+/* --threads, or one per core the process may use. */
+static size_t threads_of(const hs_config *cfg) {
+    size_t n = cfg->threads > 0 ? (size_t)cfg->threads : (size_t)uv_available_parallelism();
+    return n < HS_THREADS_MIN ? HS_THREADS_MIN : n > HS_THREADS_MAX ? HS_THREADS_MAX : n;
+}
+
 /* The last of the loop: its mailbox, then the loop itself. */
 static void close_loop(server *s) {
     hs_mailbox_close(&s->mb, NULL);
@@ -317,7 +323,8 @@ static int serve(server *s) {
     s->loop = uv_default_loop();
     hs_mailbox_init(&s->mb, s->loop);
     hs_mailbox_set_current(&s->mb);
-    if (hs_scheduler_new(s->loop, s->store, (size_t)s->cfg.delivery_window, &s->sched, &err)) {
+    hs_scheduler_config sched_cfg = {.window = (size_t)s->cfg.delivery_window, .threads = threads_of(&s->cfg)};
+    if (hs_scheduler_new(s->loop, s->store, &sched_cfg, &s->sched, &err)) {
         fprintf(stderr, "hookstream: cannot load the destinations' queues: %s\n", err.msg);
         hs_free_secret(created);
         hs_scheduler_stop(s->sched, after_scheduler_stop, s);
@@ -353,8 +360,11 @@ static int serve(server *s) {
         rc = hs_http_server_listen(s->http, s->cfg.listen_host, s->cfg.listen_port, &port);
         if (rc) why = uv_strerror(rc); /* listen reports libuv codes */
     }
-    if (rc) {
+    if (rc)
         fprintf(stderr, "hookstream: cannot listen on %s:%d: %s\n", s->cfg.listen_host, s->cfg.listen_port, why);
+    else if (hs_scheduler_start(s->sched, &err) != HS_OK) /* deliveries go out from now on */
+        rc = fprintf(stderr, "hookstream: cannot start the delivery threads: %s\n", err.msg);
+    if (rc) {
         hs_free_secret(created);
         if (s->http) hs_http_server_free(s->http);
         hs_ws_hub_free(s->ws);

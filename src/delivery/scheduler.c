@@ -1,1243 +1,559 @@
-/* src/delivery/scheduler.c — the DeliveryScheduler (see src/delivery/scheduler.h for the contract).
+/* src/delivery/scheduler.c — the DeliveryScheduler's front (see
+ * src/delivery/scheduler.h for the contract): its loop threads and shards
+ * (src/delivery/shard.h), and the messages between them and the server's
+ * loop.
  *
- * Per destination: a window of its next deliveries (a heap), a count of
- * deliveries in flight, a circuit breaker, one timer. The queue itself is
- * in the store (docs/scheduler.md): the window is filled from it by bounded
- * reads on the threadpool (fill), as it drains; a new delivery goes
- * straight into the window only while nothing older waits in the store.
- * pump() is the only place that sends: it takes deliveries off the heap
- * while there is a free slot, the head is due and the circuit lets it
- * through, starts a fill when the window runs low, and otherwise arms the
- * timer for the moment that changes. A delivery then goes through three
- * steps:
+ * Shard 0 runs on the server's loop; shards 1..n-1 each on a loop thread
+ * of their own, started here. A destination belongs to the shard its id
+ * hashes to. What the server's loop hears (the hooks ingest, resource,
+ * requeued, a circuit reset) goes to the destination's shard: called
+ * directly when that is shard 0, else posted to its mailbox as a message
+ * that owns copies of what it carries. What a shard tells (the attempt and
+ * circuit hooks, a local delivery for the WebSocket hub) comes back the
+ * same way, so that the hooks' subscribers still run on the server's loop
+ * alone. Reads (each, circuit_json) take the shards' published state under
+ * their locks.
  *
- *   1. threadpool: read the event from the store, let the provider build the
- *      request (signing included) and the masked copy of its headers;
- *   2. loop: send it with the http client;
- *   3. loop: judge the response, decide (delivered / retry at T / DLQ), feed
- *      the circuit, fire attempt_decided, and commit the attempt; when the
- *      commit is back (attempt_recorded) the slot is free and the delivery
- *      leaves or returns to the heap.
+ * With one thread nothing is posted: shard 0 is the whole scheduler, as
+ * it was before there were shards.
  */
 #include "delivery/scheduler.h"
 
-#include <stdint.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 
 #include "base/alloc.h"
-#include "base/buf.h"
 #include "base/idmap.h"
-#include "core/circuit.h"
-#include "base/json_text.h"
 #include "base/log.h"
-#include "providers/provider.h"
-#include "core/retry.h"
 #include "base/timeutil.h"
-#include "rules/transform.h"
+#include "delivery/shard.h"
 
-#define STORE_RETRY_MS 5000        /* an outcome the store could not record is retried after this */
-#define PAYLOAD_BUDGET (64u << 20) /* event bodies kept in memory for first attempts */
-#define ITEMS_BUDGET 262144        /* deliveries in all windows together, beyond which fills shrink... */
-#define ITEMS_FLOOR 16             /* ...but a destination may always hold this many */
+/* A loop thread of the scheduler's, running one shard. */
+typedef struct worker {
+    pthread_t thread;
+    bool started;
+    uv_loop_t loop;
+    hs_mailbox mb;
+} worker;
 
-/* An ingested event's content, shared by its deliveries for their first
- * attempt so that it need not be read back from the store. */
-typedef struct payload {
-    int refs;
-    size_t bytes;
-    char source_id[HS_ID_MAX];
-    char *body;
-    size_t body_len;
-    char *content_type;
-    char *headers_json;
-    char method[16];
-    uint64_t received_at;
-} payload;
-
-/* A connection's or destination's compiled transform, shared with the jobs
- * that run it. */
-typedef struct ctf {
-    char id[HS_ID_MAX];
-    hs_jsonata *tf; /* NULL: the stored expression no longer compiles */
-    int refs;       /* the map's and running jobs' (loop thread) */
-} ctf;
-
-typedef struct item {
-    char id[HS_ID_MAX];
-    char event_id[HS_ID_MAX];
-    char connection_id[HS_ID_MAX];
-    int attempts;      /* made so far */
-    uint64_t ready_at; /* ms */
-    uint64_t seq;      /* the store's: arrival order */
-    payload *pl;       /* NULL: read the event from the store */
-} item;
-
-/* A heap slot carries its sort key, so that sifting compares without
- * reaching into the items (a cache miss per comparison otherwise). */
-typedef struct heap_entry {
-    uint64_t ready_at; /* the item's; 0 under strict ordering (arrival only) */
-    uint64_t seq;
-    item *it;
-} heap_entry;
-
-typedef struct dest {
-    char id[HS_ID_MAX];
-    hs_scheduler *sc;
-    json_t *doc; /* own reference; replaced, never modified */
-    const hs_provider *prov;
-    bool paused; /* paused or disabled: queue, do not send */
-    bool strict;
-    int max_conc;
-    hs_retry_policy retry;
-    hs_circuit circuit;
-    heap_entry *heap; /* the window */
-    size_t n, cap;
-    int in_flight;        /* slots taken */
-    int jobs;             /* jobs and fills that still refer to this destination */
-    struct job *job_list; /* jobs not yet over: their deliveries are still pending in the store */
-    bool removed;
-    struct ctf *tf; /* the payload shape (a template's), or NULL */
-    uv_timer_t timer;
-    /* the queue in the store (docs/scheduler.md) */
-    uint64_t pending;    /* deliveries pending in the store, those in flight included */
-    uint64_t cursor;     /* the highest seq taken into the window since the last reset */
-    bool more;           /* the store may hold pending deliveries past cursor */
-    bool loading;        /* a fill is out */
-    bool load_again;     /* work arrived while it was: read once more */
-    uint64_t gen;        /* bumped by a reset: a fill of an older generation is void */
-    uint64_t retry_due;  /* best effort: when the earliest retry waiting in the store is due (0: none) */
-    uint64_t fill_after; /* no fill before this (a read failed) */
-} dest;
+typedef struct part {
+    hs__shard *sh;
+    hs_mailbox *mb; /* the mailbox of its loop */
+    worker *w;      /* NULL: shard 0, on the server's loop */
+} part;
 
 struct hs_scheduler {
-    uv_loop_t *loop;
+    uv_loop_t *loop;  /* the server's */
+    hs_mailbox *home; /* its mailbox */
     hs_store *store;
-    hs_http_client *http;
-    hs_idmap dests;       /* id -> dest */
-    hs_idmap conns;       /* connection id -> ctf, for connections with a transform */
-    size_t window;        /* deliveries a destination holds in memory at most */
-    size_t items;         /* held in all windows */
-    size_t payload_bytes; /* held by payloads, against PAYLOAD_BUDGET */
+    part *parts;
+    size_t n;
+    const hs_hooks *hooks; /* or NULL */
+    void *local_env;       /* for providers' deliver_local */
+    /* destinations deleted whose shard (on another thread) has not yet
+     * seen it: their attempts decided meanwhile count as removed */
+    hs_idmap removed;
     bool stopping;
-    int jobs; /* in flight anywhere: threadpool, transfer or commit */
-    int closing_handles;
+    size_t stops_left;
     void (*stop_done)(void *);
     void *stop_ud;
-    void *local_env;       /* for providers' deliver_local */
-    const hs_hooks *hooks; /* or NULL */
 };
 
-typedef struct job {
-    uv_work_t work;
-    hs_scheduler *sc;
-    dest *d;
-    struct job *next, *prev; /* d->job_list */
-    uint64_t seq;            /* its delivery's, while the job lasts */
-    uint64_t parked_due;     /* best effort: the retry it left to the store is due then (0: none) */
-    bool terminal;           /* the outcome takes the delivery out of pending */
-    item *it;
-    json_t *doc;
-    ctf *tf;  /* the connection's transform, or NULL */
-    ctf *dtf; /* the destination's, or NULL */
-    int attempt;
-    bool resent;          /* sent again after HS_ERR_AGAIN */
-    hs_dest_status seen;  /* the destination as this attempt left it, for the hooks */
-    uint64_t received_at; /* the event's, ms (0 until built) */
-    uint64_t latency_ms;  /* from received_at to the outcome */
-    uint64_t now_ms;
-    /* built on the threadpool */
-    hs_out_req *req;
-    char *req_headers; /* header list, secrets masked */
-    size_t req_headers_len;
-    char *url, *method;
-    hs_error err;
-    int rc;
-} job;
-
-static dest *find(hs_scheduler *sc, const char *id) { return hs_idmap_get(&sc->dests, id); }
-
-/* ---- the heap: best effort orders by (ready_at, seq), strict by seq ---- */
-
-static bool before(const heap_entry *a, const heap_entry *b) {
-    if (a->ready_at != b->ready_at) return a->ready_at < b->ready_at;
-    return a->seq < b->seq;
+/* FNV-1a of the id: the shard a destination belongs to, for good. */
+static part *part_of(hs_scheduler *sc, const char *destination_id) {
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)destination_id; *p; p++) h = (h ^ *p) * 16777619u;
+    return &sc->parts[h % sc->n];
 }
 
-static void heap_swap(dest *d, size_t i, size_t j) {
-    heap_entry t = d->heap[i];
-    d->heap[i] = d->heap[j];
-    d->heap[j] = t;
+/* ---- the server's loop → the shards ---- */
+
+/* m to p's shard: run at once when it is on this loop, else posted. */
+static void hand_to(part *p, hs_msg *m, hs_msg_fn run) {
+    if (p->w)
+        hs_mailbox_post(p->mb, m, run);
+    else
+        run(m);
 }
 
-static void sift_up(dest *d, size_t i) {
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!before(&d->heap[i], &d->heap[p])) break;
-        heap_swap(d, i, p);
-        i = p;
+typedef struct ingest_msg {
+    hs_msg msg;
+    hs__shard *sh;
+    char event_id[HS_ID_MAX];
+    hs__payload *pl;
+    size_t n;
+    hs_delivery_ref refs[];
+} ingest_msg;
+
+static void run_ingest(hs_msg *m) {
+    ingest_msg *x = (ingest_msg *)m;
+    hs__shard_ingest(x->sh, x->event_id, x->pl, x->refs, x->n);
+    hs_free(x);
+}
+
+/* The event's content for one shard: the ingest's own strings (take) or
+ * copies of them. */
+static hs__payload *payload_of(hs_ingest *ing, bool take) {
+    hs__payload *pl = hs_calloc(1, sizeof *pl);
+    snprintf(pl->source_id, sizeof pl->source_id, "%s", ing->source_id);
+    pl->body_len = ing->body_len;
+    if (take) {
+        pl->body = ing->body;
+        pl->content_type = ing->content_type;
+        pl->headers_json = ing->headers_json;
+        ing->body = ing->content_type = ing->headers_json = NULL;
+        ing->body_len = 0;
+    } else {
+        pl->body = ing->body ? hs_memdup(ing->body, ing->body_len + 1) : NULL;
+        pl->content_type = ing->content_type ? hs_strdup(ing->content_type) : NULL;
+        pl->headers_json = ing->headers_json ? hs_strdup(ing->headers_json) : NULL;
     }
-}
-
-static void sift_down(dest *d, size_t i) {
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < d->n && before(&d->heap[l], &d->heap[m])) m = l;
-        if (r < d->n && before(&d->heap[r], &d->heap[m])) m = r;
-        if (m == i) return;
-        heap_swap(d, i, m);
-        i = m;
-    }
-}
-
-static heap_entry entry_of(const dest *d, item *it) {
-    return (heap_entry){.ready_at = d->strict ? 0 : it->ready_at, .seq = it->seq, .it = it};
-}
-
-static void heap_push(dest *d, item *it) {
-    d->sc->items++;
-    if (d->n == d->cap) {
-        d->cap = d->cap ? d->cap * 2 : 16;
-        d->heap = hs_realloc(d->heap, d->cap * sizeof *d->heap);
-    }
-    d->heap[d->n++] = entry_of(d, it);
-    sift_up(d, d->n - 1);
-}
-
-static item *heap_pop(dest *d) {
-    d->sc->items--;
-    item *top = d->heap[0].it;
-    d->heap[0] = d->heap[--d->n];
-    if (d->n) sift_down(d, 0);
-    return top;
-}
-
-/* ---- payloads and items ---- */
-
-/* Free a payload no one counts (not in the budget). */
-static void payload_drop(payload *pl) {
-    if (!pl) return;
-    hs_free(pl->body);
-    hs_free(pl->content_type);
-    hs_free(pl->headers_json);
-    hs_free(pl);
-}
-
-static void payload_unref(hs_scheduler *sc, payload *pl) {
-    if (!pl || --pl->refs > 0) return;
-    sc->payload_bytes -= pl->bytes;
-    payload_drop(pl);
-}
-
-/* A delivery for the window (its payload, if any, attached by the caller). */
-static item *item_new(const char *id, const char *event_id, const char *connection_id, int attempts, uint64_t ready_at,
-                      uint64_t seq) {
-    item *it = hs_calloc(1, sizeof *it);
-    hs_id_copy(it->id, id);
-    hs_id_copy(it->event_id, event_id);
-    hs_id_copy(it->connection_id, connection_id);
-    it->attempts = attempts;
-    it->ready_at = ready_at;
-    it->seq = seq;
-    return it;
-}
-
-static void item_free(hs_scheduler *sc, item *it) {
-    payload_unref(sc, it->pl);
-    hs_free(it);
-}
-
-/* ---- destinations ---- */
-
-static void ctf_unref(ctf *t) {
-    if (!t || --t->refs > 0) return;
-    hs_jsonata_free(t->tf);
-    hs_free(t);
-}
-
-/* The compiled "transform" of a stored doc, or NULL when it has none. One
- * that no longer compiles (stored by another version) is kept as a ctf
- * without an expression: its deliveries fail with a clear error. */
-static ctf *ctf_from(const json_t *doc, const char *id) {
-    const char *expr = json_string_value(json_object_get(doc, "transform"));
-    if (!expr || !*expr) return NULL;
-    ctf *t = hs_calloc(1, sizeof *t);
-    snprintf(t->id, sizeof t->id, "%s", id);
-    t->refs = 1;
-    hs_error err;
-    hs_error_clear(&err);
-    if (hs_transform_compile(expr, "transform", &t->tf, &err) != HS_OK)
-        hs_warn("scheduler: %s: %s; its deliveries will fail", id, err.msg);
-    return t;
-}
-
-static void dest_reset(dest *d);
-
-static void dest_configure(dest *d, const json_t *doc) {
-    ctf_unref(d->tf);
-    d->tf = ctf_from(doc, d->id);
-    json_t *old = d->doc;
-    d->doc = json_incref((json_t *)doc);
-    json_decref(old);
-    d->prov = hs_provider_find(json_string_value(json_object_get(doc, "type")));
-    const char *status = json_string_value(json_object_get(doc, "status"));
-    const char *ordering = json_string_value(json_object_get(doc, "ordering"));
-    bool strict = ordering && strcmp(ordering, "strict") == 0;
-    json_int_t mc = json_integer_value(json_object_get(doc, "max_concurrency"));
-    d->max_conc = mc >= 1 ? (int)mc : 1;
-    hs_retry_policy_from_json(json_object_get(doc, "retry_policy"), &d->retry);
-    const json_t *cb = json_object_get(doc, "circuit_breaker");
-    json_t *en = json_object_get(cb, "enabled");
-    json_int_t th = json_integer_value(json_object_get(cb, "threshold"));
-    json_int_t cd = json_integer_value(json_object_get(cb, "cooldown_ms"));
-    d->circuit.enabled = en ? json_is_true(en) : true;
-    d->circuit.threshold = th > 0 ? (int)th : 5;
-    d->circuit.cooldown_ms = cd > 0 ? (uint64_t)cd : 60000;
-    bool was_paused = d->paused;
-    d->paused = status && strcmp(status, "active") != 0;
-    if (strict != d->strict || was_paused != d->paused) {
-        /* the window is read by the ordering (best effort keeps retries in
-         * the store); a paused destination holds none */
-        d->strict = strict;
-        dest_reset(d);
-    }
-}
-
-static dest *dest_new(hs_scheduler *sc, const json_t *doc) {
-    dest *d = hs_calloc(1, sizeof *d);
-    snprintf(d->id, sizeof d->id, "%s", json_string_value(json_object_get(doc, "id")));
-    d->sc = sc;
-    hs_circuit_init(&d->circuit, true, 5, 60000);
-    dest_configure(d, doc);
-    uv_timer_init(sc->loop, &d->timer);
-    d->timer.data = d;
-    hs_idmap_put(&sc->dests, d->id, d);
-    return d;
-}
-
-static void stop_check(hs_scheduler *sc);
-
-static void on_dest_closed(uv_handle_t *h) {
-    dest *d = h->data;
-    hs_scheduler *sc = d->sc;
-    ctf_unref(d->tf);
-    json_decref(d->doc);
-    hs_free(d->heap);
-    hs_free(d);
-    sc->closing_handles--;
-    stop_check(sc);
-}
-
-/* A removed destination goes once nothing of it is in flight. */
-static void dest_release(dest *d) {
-    if (!d->removed || d->jobs > 0) return;
-    d->sc->closing_handles++;
-    uv_close((uv_handle_t *)&d->timer, on_dest_closed);
-}
-
-static void drop_queue(dest *d) {
-    for (size_t i = 0; i < d->n; i++) item_free(d->sc, d->heap[i].it);
-    d->sc->items -= d->n;
-    d->n = 0;
-}
-
-/* Forget the window and read the queue again from its start: the store
- * holds the truth (a delivery requeued behind the cursor, an ordering
- * changed, a pause). Deliveries in flight stay; a fill that is out is void. */
-static void dest_reset(dest *d) {
-    drop_queue(d);
-    d->cursor = 0;
-    d->more = d->pending > 0;
-    d->retry_due = d->strict || !d->pending ? 0 : 1; /* best effort: look for due retries */
-    d->gen++;
-    d->load_again = false;
-}
-
-/* ---- sending ---- */
-
-static void pump(dest *d);
-static void start(dest *d, item *it);
-
-static void on_timer(uv_timer_t *t) { pump(t->data); }
-
-static void arm(dest *d, uint64_t when, uint64_t now) {
-    uv_timer_start(&d->timer, on_timer, when > now ? when - now : 0, 0);
-}
-
-static void fill(dest *d, uint64_t now);
-
-static uint64_t earliest(uint64_t a, uint64_t b) { return !a ? b : !b ? a : a < b ? a : b; }
-
-static void pump(dest *d) {
-    hs_scheduler *sc = d->sc;
-    if (d->removed || d->paused || sc->stopping) return;
-    uint64_t now = hs_now_ms();
-    uint64_t wake = 0;
-    for (;;) {
-        /* low water: read the next deliveries while these go out */
-        if (!d->loading && now >= d->fill_after &&
-            ((d->more && d->n <= sc->window / 2) || (d->retry_due && d->retry_due <= now)))
-            fill(d, now);
-        if (d->in_flight >= d->max_conc || d->n == 0) break;
-        item *top = d->heap[0].it;
-        if (top->ready_at > now) {
-            wake = top->ready_at;
-            break;
-        }
-        if (!hs_circuit_may_send(&d->circuit, now)) {
-            /* open: wake at the end of the cooldown; half open: the probe's
-             * outcome will pump again */
-            if (d->circuit.state == HS_CIRCUIT_OPEN) wake = d->circuit.next_probe_at;
-            break;
-        }
-        start(d, heap_pop(d));
-    }
-    if (d->retry_due > now) wake = earliest(wake, d->retry_due);
-    if (d->fill_after > now && (d->more || d->retry_due)) wake = earliest(wake, d->fill_after);
-    if (wake) arm(d, wake, now);
-}
-
-/* ---- filling the window from the store (threadpool) ---- */
-
-typedef struct fill_job {
-    uv_work_t work;
-    dest *d;
-    hs_store *store;
-    char dest_id[HS_ID_MAX];
-    uint64_t gen, now;
-    bool fresh_only;   /* best effort: the page skips deliveries waiting for a retry */
-    uint64_t after;    /* the page: seq > after ... */
-    size_t page_limit; /* ... at most this many (0: no page) */
-    size_t due_limit;  /* best effort: due retries, at most this many (0: none) */
-    uint64_t *skip;    /* seqs held in memory: not read again */
-    size_t nskip;
-    hs_delivery *rows; /* page_limit + due_limit */
-    size_t n_page, n_due;
-    size_t payload_room;  /* bytes of event content the page may bring along */
-    struct payload **pls; /* the page's events, read with it (NULL: read at send time) */
-    uint64_t next_due;
-    uint64_t parked_min; /* the earliest retry left by a job whose record the read may not see */
-    hs_error err;
-    int rc;
-} fill_job;
-
-/* An event read from the store, as the payload of its first attempts. */
-static payload *payload_of_event(hs_event *e) {
-    payload *pl = hs_calloc(1, sizeof *pl);
-    snprintf(pl->source_id, sizeof pl->source_id, "%s", e->source_id);
-    pl->body = (char *)e->body;
-    pl->body_len = e->body_len;
-    pl->content_type = e->content_type;
-    pl->headers_json = e->headers_json;
-    snprintf(pl->method, sizeof pl->method, "%s", e->method ? e->method : "");
-    pl->received_at = e->received_at;
-    e->body = NULL;
-    e->content_type = e->headers_json = NULL;
+    snprintf(pl->method, sizeof pl->method, "%s", ing->method ? ing->method : "");
+    pl->received_at = ing->received_at;
     pl->bytes = sizeof *pl + pl->body_len;
     return pl;
 }
 
-/* The page's events, read here with it rather than one threadpool trip per
- * first attempt, as far as the payload budget goes. */
-static void fill_payloads(fill_job *f) {
-    f->pls = hs_calloc(f->n_page, sizeof *f->pls);
-    size_t used = 0;
-    for (size_t i = 0; i < f->n_page && used < f->payload_room; i++) {
-        if (f->rows[i].attempts > 0) continue; /* retries read theirs back when they go */
-        hs_event *e = NULL;
-        hs_error err;
-        if (hs_store_event_get(f->store, f->rows[i].event_id, &e, &err) != HS_OK) continue; /* read at send time */
-        f->pls[i] = payload_of_event(e);
-        used += f->pls[i]->bytes;
-        hs_event_free(e);
-    }
-}
-
-static void fill_work(uv_work_t *w) {
-    fill_job *f = w->data;
-    f->rc = HS_OK;
-    if (f->page_limit)
-        f->rc = hs_store_queue_page(f->store, f->dest_id, f->after, f->fresh_only, f->page_limit, f->rows, &f->n_page,
-                                    &f->err);
-    if (f->rc == HS_OK && f->n_page && f->payload_room) fill_payloads(f);
-    if (f->rc == HS_OK && f->due_limit)
-        f->rc = hs_store_queue_due(f->store, f->dest_id, f->now, f->skip, f->nskip, f->due_limit,
-                                   f->rows + f->page_limit, &f->n_due, &f->next_due, &f->err);
-}
-
-static bool in_flight_seq(const dest *d, uint64_t seq) {
-    for (const job *j = d->job_list; j; j = j->next)
-        if (j->seq == seq) return true;
-    return false;
-}
-
-/* Into the window, with its event's content when the fill read it (pl,
- * taken over; dropped when the row is not taken or the budget is spent). */
-static void take_row(dest *d, const hs_delivery *r, payload *pl) {
-    hs_scheduler *sc = d->sc;
-    if (in_flight_seq(d, r->seq)) { /* read again while its attempt is out */
-        payload_drop(pl);
-        return;
-    }
-    if (pl && sc->payload_bytes + pl->bytes > PAYLOAD_BUDGET) {
-        payload_drop(pl);
-        pl = NULL;
-    }
-    item *it = item_new(r->id, r->event_id, r->connection_id, r->attempts, r->next_attempt_at, r->seq);
-    if (pl) {
-        pl->refs = 1;
-        sc->payload_bytes += pl->bytes;
-        it->pl = pl;
-    }
-    heap_push(d, it);
-}
-
-static void dest_work_over(dest *d);
-
-static void fill_done(uv_work_t *w, int status) {
-    fill_job *f = w->data;
-    dest *d = f->d;
-    hs_scheduler *sc = d->sc;
-    d->loading = false;
-    bool current = status == 0 && !d->removed && !sc->stopping && f->gen == d->gen;
-    if (current && f->rc != HS_OK) {
-        hs_error_log("scheduler: %s: reading its queue: %s; trying again in %d ms", d->id, f->err.msg, STORE_RETRY_MS);
-        d->fill_after = hs_now_ms() + STORE_RETRY_MS;
-        d->more = d->more || f->page_limit;
-        if (f->due_limit) d->retry_due = f->now; /* read those again too */
-    } else if (current) {
-        for (size_t i = 0; i < f->n_page; i++) {
-            take_row(d, &f->rows[i], f->pls ? f->pls[i] : NULL);
-            if (f->pls) f->pls[i] = NULL;
-            if (f->rows[i].seq > d->cursor) d->cursor = f->rows[i].seq;
-        }
-        if (f->page_limit) d->more = f->n_page == f->page_limit || d->load_again;
-        for (size_t i = 0; i < f->n_due; i++) take_row(d, &f->rows[f->page_limit + i], NULL);
-        /* retries parked while this read was out set retry_due already;
-         * those parked before it, whose records it may have missed, are in
-         * parked_min */
-        if (f->due_limit) d->retry_due = earliest(d->retry_due, earliest(f->next_due, f->parked_min));
-        d->load_again = false;
-    } else if (!d->removed && !sc->stopping) {
-        d->more = d->more || d->pending > 0; /* void (reset meanwhile): read again */
-    }
-    for (size_t i = 0; f->pls && i < f->n_page; i++) payload_drop(f->pls[i]); /* those not taken */
-    hs_free(f->pls);
-    hs_free(f->skip);
-    hs_free(f->rows);
-    hs_free(f);
-    dest_work_over(d);
-    if (!d->removed) pump(d);
-}
-
-/* Read what the window has room for: the next page of the queue and, for
- * best effort, the retries that are due. */
-static void fill(dest *d, uint64_t now) {
-    hs_scheduler *sc = d->sc;
-    size_t room = d->n < sc->window ? sc->window - d->n : 0;
-    size_t budget = sc->items < ITEMS_BUDGET ? ITEMS_BUDGET - sc->items : 0;
-    if (room > budget) room = budget > ITEMS_FLOOR ? budget : ITEMS_FLOOR;
-    if (room > sc->window) room = sc->window;
-    if (room == 0) return;
-    fill_job *f = hs_calloc(1, sizeof *f);
-    f->work.data = f;
-    f->d = d;
-    f->store = sc->store;
-    snprintf(f->dest_id, sizeof f->dest_id, "%s", d->id);
-    f->gen = d->gen;
-    f->now = now;
-    f->fresh_only = !d->strict;
-    f->after = d->cursor;
-    f->page_limit = d->more ? room : 0;
-    f->payload_room = sc->payload_bytes < PAYLOAD_BUDGET ? (PAYLOAD_BUDGET - sc->payload_bytes) / 4 : 0;
-    bool due = !d->strict && d->retry_due && d->retry_due <= now;
-    if (due) {
-        /* the page first; due retries share what is left, at least a few */
-        size_t left = room > f->page_limit ? room - f->page_limit : 0;
-        f->due_limit = left ? left : (room < ITEMS_FLOOR ? room : ITEMS_FLOOR);
-        d->retry_due = 0; /* the read says when next; parks meanwhile lower it */
-        /* what memory holds is not read again */
-        f->skip = hs_malloc((d->n + (size_t)d->jobs + 1) * sizeof *f->skip);
-        for (size_t i = 0; i < d->n; i++) f->skip[f->nskip++] = d->heap[i].it->seq;
-        for (const job *j = d->job_list; j; j = j->next) {
-            f->skip[f->nskip++] = j->seq;
-            f->parked_min = earliest(f->parked_min, j->parked_due);
-        }
-    }
-    f->rows = hs_malloc((f->page_limit + f->due_limit + 1) * sizeof *f->rows);
-    d->loading = true;
-    d->jobs++;
-    sc->jobs++;
-    int rc = uv_queue_work(sc->loop, &f->work, fill_work, fill_done);
-    if (rc != 0) {
-        d->loading = false;
-        d->jobs--;
-        sc->jobs--;
-        d->fill_after = now + STORE_RETRY_MS;
-        if (due) d->retry_due = now;
-        hs_free(f->skip);
-        hs_free(f->rows);
-        hs_free(f);
-    }
-}
-
-/* The request's headers for the record, secret values masked, as a header
- * list (src/http/outbound.h): a copy, turned into JSON on the writer thread rather
- * than here on the loop. */
-static char *masked_headers(const hs_out_req *r, size_t *len) {
-    size_t n = 0;
-    for (size_t i = 0; i < r->nheaders; i++)
-        n += strlen(r->headers[i].name) + 1 + (r->headers[i].secret ? 8 : strlen(r->headers[i].value)) + 1;
-    char *list = hs_malloc(n ? n : 1), *p = list;
-    for (size_t i = 0; i < r->nheaders; i++) {
-        const hs_out_header *h = &r->headers[i];
-        const char *v = h->secret ? "********" : h->value;
-        size_t nl = strlen(h->name) + 1, vl = strlen(v) + 1;
-        memcpy(p, h->name, nl);
-        memcpy(p + nl, v, vl);
-        p += nl + vl;
-    }
-    *len = n;
-    return list;
-}
-
-/* Let the provider build the request for ctx (any thread). */
-static void build_from(job *j, const hs_delivery_ctx *ctx) {
-    if (!j->d->prov || !j->d->prov->build) {
-        j->rc = hs_error_set(&j->err, HS_ERR_UNSUPPORTED, NULL, "delivery to %s destinations is not available yet",
-                             json_string_value(json_object_get(j->doc, "type")));
-        return;
-    }
-    j->received_at = ctx->received_at;
-    j->req = hs_malloc(sizeof *j->req);
-    j->rc = hs_provider_build(j->d->prov, ctx, j->req, &j->err);
-    if (j->rc == HS_OK) {
-        j->req_headers = masked_headers(j->req, &j->req_headers_len);
-        j->url = hs_strdup(j->req->url ? j->req->url : "");
-        j->method = hs_strdup(j->req->method ? j->req->method : "");
-    } else {
-        hs_free(j->req); /* emptied by hs_provider_build */
-        j->req = NULL;
-    }
-}
-
-/* The context of j's attempt, on the event in memory (pl) or read back (e). */
-static void ctx_init(hs_delivery_ctx *ctx, const job *j, const payload *pl, const hs_event *e) {
-    memset(ctx, 0, sizeof *ctx);
-    ctx->destination = j->doc;
-    ctx->event_id = j->it->event_id;
-    ctx->delivery_id = j->it->id;
-    ctx->connection_id = j->it->connection_id;
-    ctx->attempt = j->attempt;
-    ctx->now_ms = j->now_ms;
-    if (pl) {
-        ctx->source_id = pl->source_id;
-        ctx->payload = pl->body;
-        ctx->payload_len = pl->body_len;
-        ctx->content_type = pl->content_type ? pl->content_type : "";
-        ctx->event_headers_json = pl->headers_json;
-        ctx->method = pl->method;
-        ctx->received_at = pl->received_at;
-    } else {
-        ctx->source_id = e->source_id;
-        ctx->payload = (const char *)e->body;
-        ctx->payload_len = e->body_len;
-        ctx->content_type = e->content_type ? e->content_type : "";
-        ctx->event_headers_json = e->headers_json;
-        ctx->method = e->method;
-        ctx->received_at = e->received_at;
-    }
-}
-
-/* Runs t (when there is one) on ctx's payload, which becomes the output
- * (*out, the caller frees it). */
-static int transform(job *j, const ctf *t, const char *whose, hs_delivery_ctx *ctx, char **out) {
-    if (!t) return HS_OK;
-    if (!t->tf) return hs_error_set(&j->err, HS_ERR_INVALID, NULL, "the %s's transform does not compile", whose);
-    hs_transform_vars vars = {.headers_json = ctx->event_headers_json,
-                              .event_id = ctx->event_id,
-                              .source_id = ctx->source_id,
-                              .inputs = json_object_get(j->doc, "template_inputs")};
-    int rc = hs_transform_run(t->tf, ctx->payload, ctx->payload_len, &vars, out, &j->err);
-    if (rc != HS_OK) return rc;
-    ctx->payload = *out;
-    ctx->payload_len = strlen(*out);
-    ctx->content_type = "application/json";
-    return HS_OK;
-}
-
-/* Threadpool: read the event unless it is in memory, run the connection's
- * and the destination's transforms if they have them (time-limited), then
- * build. */
-static void build_work(uv_work_t *w) {
-    job *j = w->data;
-    const payload *pl = j->it->pl; /* immutable while the item holds it */
-    hs_event *e = NULL;
-    hs_delivery_ctx ctx;
-    if (!pl) {
-        j->rc = hs_store_event_get(j->sc->store, j->it->event_id, &e, &j->err);
-        if (j->rc != HS_OK) return;
-    }
-    ctx_init(&ctx, j, pl, e);
-    char *conn_out = NULL, *dest_out = NULL;
-    j->rc = transform(j, j->tf, "connection", &ctx, &conn_out);
-    if (j->rc == HS_OK) j->rc = transform(j, j->dtf, "destination", &ctx, &dest_out);
-    if (j->rc == HS_OK) build_from(j, &ctx);
-    hs_free(conn_out);
-    hs_free(dest_out);
-    hs_event_free(e);
-}
-
-static void job_free(job *j) {
-    if (j->req) {
-        hs_out_req_free(j->req);
-        hs_free(j->req);
-    }
-    hs_free(j->req_headers);
-    hs_free(j->url);
-    hs_free(j->method);
-    json_decref(j->doc);
-    ctf_unref(j->tf);
-    ctf_unref(j->dtf);
-    hs_free(j);
-}
-
-/* Stopped once no job runs and every handle is closed; done runs once. */
-static void stop_check(hs_scheduler *sc) {
-    if (!sc->stopping || sc->jobs > 0 || sc->closing_handles > 0 || !sc->stop_done) return;
-    void (*done)(void *) = sc->stop_done;
-    sc->stop_done = NULL;
-    done(sc->stop_ud);
-}
-
-/* The slot of j is free again; the item goes back to the heap (due at its
- * ready_at) or away. */
-static void release(job *j, bool requeue) {
-    dest *d = j->d;
-    if (!j->it) return; /* released already */
-    d->in_flight--;
-    /* retries read the event back: bodies are not held across retry waits */
-    payload_unref(j->sc, j->it->pl);
-    j->it->pl = NULL;
-    if (requeue && !d->removed)
-        heap_push(d, j->it);
-    else
-        hs_free(j->it);
-    j->it = NULL;
-    if (!d->removed) pump(d);
-}
-
-/* A job or a fill that referred to d is over. */
-static void dest_work_over(dest *d) {
-    hs_scheduler *sc = d->sc;
-    sc->jobs--;
-    d->jobs--;
-    dest_release(d);
-    stop_check(sc);
-}
-
-/* The job is over: nothing refers to it any more. */
-static void job_end(job *j) {
-    dest *d = j->d;
-    if (j->prev)
-        j->prev->next = j->next;
-    else if (d->job_list == j)
-        d->job_list = j->next;
-    if (j->next) j->next->prev = j->prev;
-    job_free(j);
-    dest_work_over(d);
-}
-
-static void finish(job *j, bool requeue) {
-    release(j, requeue);
-    job_end(j);
-}
-
-static hs_circuit_row circuit_row(const dest *d) {
-    hs_circuit_row r;
-    memset(&r, 0, sizeof r);
-    snprintf(r.destination_id, sizeof r.destination_id, "%s", d->id);
-    snprintf(r.state, sizeof r.state, "%s", hs_circuit_state_name(d->circuit.state));
-    r.consecutive_failures = d->circuit.consecutive_failures;
-    r.opened_at = d->circuit.opened_at;
-    r.next_probe_at = d->circuit.next_probe_at;
-    r.last_transition_at = d->circuit.last_transition_at;
-    return r;
-}
-
-/* Apply the outcome to the item and give the slot back. A retry waits in
- * the window under strict ordering (it holds back the rest); under best
- * effort it waits in the store, and retry_due says when to read it back. */
-static void settle(job *j, const hs_attempt_rec *a) {
-    j->it->attempts = a->attempt_number;
-    j->it->ready_at = a->next_retry_at;
-    bool retry = !a->success && !a->is_dlq;
-    if (retry && !j->d->strict) {
-        j->d->retry_due = earliest(j->d->retry_due, a->next_retry_at);
-        j->parked_due = a->next_retry_at;
-    }
-    release(j, retry && j->d->strict);
-}
-
-/* What the attempt hooks get about a's attempt by j. */
-static hs_attempt_event attempt_event(const job *j, const hs_attempt_rec *a) {
-    return (hs_attempt_event){
-        .a = a, .dest = &j->seen, .latency_ms = j->latency_ms, .destination_removed = j->d->removed};
-}
-
-static void on_committed(hs_attempt_op *op, int status) {
-    job *j = op->ud;
-    if (status == HS_OK && op->has_attempt) {
-        hs_attempt_event ev = attempt_event(j, &op->a);
-        hs_hooks_attempt_recorded(j->sc->hooks, &ev);
-    }
-    if (status != HS_OK) {
-        hs_error_log("scheduler: recording attempt %d of %s failed: %s", op->a.attempt_number, op->a.delivery_id,
-                     op->err.msg);
-        if (j->terminal) j->d->pending++; /* still pending in the store */
-        if (j->it) {
-            /* still ours: the delivery is pending in the store; try it again
-             * a little later (at least once, never lost) */
-            j->it->ready_at = hs_now_ms() + STORE_RETRY_MS;
-            release(j, true);
-        } else if (!j->d->removed) {
-            /* released early (best effort): the store still has it pending;
-             * read the queue again so that it goes out again */
-            dest_reset(j->d);
-            pump(j->d);
-        }
-    } else if (j->it) {
-        settle(j, &op->a);
-    }
-    hs_attempt_op_free(op);
-    job_end(j);
-}
-
-/* Pending and not in flight: in the window or still in the store. */
-static uint64_t queued(const dest *d) {
-    return d->pending > (uint64_t)d->in_flight ? d->pending - (uint64_t)d->in_flight : 0;
-}
-
-static hs_dest_status dest_status(const dest *d) {
-    hs_dest_status st = {.id = d->id,
-                         .type = d->prov ? d->prov->type : "http",
-                         .circuit = hs_circuit_state_name(d->circuit.state),
-                         .consecutive_failures = d->circuit.consecutive_failures,
-                         .queued = queued(d),
-                         .in_flight = d->in_flight};
-    return st;
-}
-
-/* Decide what the attempt means and commit it. resp may be NULL (nothing
- * was sent: the event could not be read or the request built).
- * rc: HS_OK delivered; HS_ERR_PERMANENT failed for good (no retry: the
- * receiver said the request can never succeed as it is); else failed. */
-static void conclude(job *j, hs_out_resp *resp, int rc, const char *why) {
-    bool success = rc == HS_OK;
-    dest *d = j->d;
-    item *it = j->it;
-    uint64_t now = hs_now_ms();
-    hs_circuit before_c = d->circuit;
-    if (success)
-        hs_circuit_on_success(&d->circuit, now);
-    else
-        hs_circuit_on_failure(&d->circuit, now);
-    /* a probe that was not sent (build failure) still counts as the probe */
-    d->circuit.probe_in_flight = false;
-    /* a 429 or 503 may say when to come back (Retry-After, capped): the
-     * next attempt waits at least that long, and so does the probe of a
-     * circuit that is open now */
-    uint64_t asked = 0;
-    if (!success && resp && !resp->error)
-        asked = hs_retry_after_ms(resp->status, hs_headers_get(resp->headers, resp->headers_len, "retry-after"), now);
-    if (asked && d->circuit.state == HS_CIRCUIT_OPEN && d->circuit.next_probe_at < now + asked)
-        d->circuit.next_probe_at = now + asked;
-
-    hs_attempt_op *op = hs_attempt_op_new();
-    hs_attempt_rec *a = &op->a;
-    op->has_attempt = true;
-    hs_id_new("da_", a->id);
-    hs_id_copy(a->delivery_id, it->id);
-    hs_id_copy(a->event_id, it->event_id);
-    hs_id_copy(a->destination_id, d->id);
-    hs_id_copy(a->connection_id, it->connection_id);
-    a->attempt_number = j->attempt;
-    a->success = success;
-    /* the record takes over what the job and the response leave behind */
-    a->request_url = j->url ? j->url : hs_strdup("");
-    a->request_method = j->method ? j->method : hs_strdup("");
-    a->request_headers = j->req_headers;
-    a->request_headers_len = j->req_headers ? j->req_headers_len : 0;
-    j->url = j->method = j->req_headers = NULL;
-    if (resp) {
-        a->response_status = resp->status;
-        a->response_headers = resp->headers;
-        a->response_headers_len = resp->headers ? resp->headers_len : 0;
-        a->response_body = resp->body;
-        a->response_body_len = resp->body ? resp->body_len : 0;
-        resp->headers = NULL;
-        resp->headers_len = 0;
-        resp->body = NULL;
-        resp->body_len = 0;
-        a->duration_ms = resp->duration_ms;
-    }
-    a->error = why ? hs_strdup(why) : NULL;
-    a->created_at = now;
-    if (!success) {
-        if (rc != HS_ERR_PERMANENT && hs_retry_more(&d->retry, j->attempt)) {
-            a->next_retry_at = now + hs_retry_wait_ms(&d->retry, j->attempt, asked);
-        } else {
-            a->is_dlq = true;
-            a->dlq_at = now;
-        }
-    }
-    j->terminal = success || a->is_dlq;
-    if (j->terminal && d->pending) d->pending--;
-    hs_log_level lvl = a->is_dlq ? HS_LOG_WARN : HS_LOG_DEBUG; /* a dead letter needs a person */
-    if (hs_log_get_level() <= lvl)
-        hs_logj(lvl,
-                json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:s?}", "event_id", a->event_id, "delivery_id",
-                          a->delivery_id, "destination_id", a->destination_id, "attempt_id", a->id, "attempt",
-                          a->attempt_number, "response_status", a->response_status, "error", a->error),
-                "%s",
-                success     ? "delivered"
-                : a->is_dlq ? "dead-lettered"
-                            : "attempt failed, will retry");
-    j->seen = dest_status(d);
-    j->seen.in_flight--; /* this attempt is over: its slot is about to be freed */
-    j->latency_ms = j->received_at && now > j->received_at ? now - j->received_at : 0;
-    hs_attempt_event ev = attempt_event(j, a);
-    hs_hooks_attempt_decided(j->sc->hooks, &ev);
-    if (before_c.state != d->circuit.state || before_c.consecutive_failures != d->circuit.consecutive_failures ||
-        before_c.next_probe_at != d->circuit.next_probe_at) {
-        op->has_circuit = true;
-        op->circuit = circuit_row(d);
-    }
-    op->cb = on_committed;
-    op->ud = j;
-    if (hs_store_attempt_commit(j->sc->store, op) != HS_OK) {
-        on_committed(op, op->err.code ? op->err.code : -1);
-        return;
-    }
-    /* best effort: the next delivery need not wait for this record's commit.
-     * A crash before it would send this one again after the restart,
-     * possibly after later ones: at-least-once, as always. Strict ordering
-     * keeps the slot until the record is on disk, so that cannot happen. */
-    if (!d->strict) settle(j, &op->a);
-}
-
-static void build_work(uv_work_t *w);
-static void build_done(uv_work_t *w, int status);
-
-/* The provider said its cached credentials went stale (HS_ERR_AGAIN, see
- * src/providers/provider.h): build and send again at once, without recording this try. */
-static void send_again(job *j) {
-    j->resent = true;
-    j->now_ms = hs_now_ms();
-    hs_free(j->req_headers);
-    hs_free(j->url);
-    hs_free(j->method);
-    j->req_headers = j->url = j->method = NULL;
-    j->rc = HS_OK;
-    hs_error_clear(&j->err);
-    int rc = uv_queue_work(j->sc->loop, &j->work, build_work, build_done);
-    if (rc != 0) {
-        j->rc = hs_error_set(&j->err, HS_ERR_IO, NULL, "cannot queue the delivery: %s", uv_strerror(rc));
-        conclude(j, NULL, j->rc, j->err.msg);
-    }
-}
-
-static void on_response(hs_http_call *call, hs_out_resp *resp, void *ud) {
-    (void)call;
-    job *j = ud;
-    if (resp->error == HS_ERR_CLOSED && j->sc->stopping) {
-        /* cancelled by shutdown: not an outcome; pending in the store */
-        hs_out_resp_free(resp);
-        hs_free(resp);
-        finish(j, false);
-        return;
-    }
-    hs_error err;
-    hs_error_clear(&err);
-    int rc;
-    if (resp->error) {
-        rc = hs_error_set(&err, resp->error, NULL, "%s", resp->errmsg[0] ? resp->errmsg : hs_strerror(resp->error));
-    } else {
-        hs_delivery_ctx ctx = {.destination = j->doc, .event_id = j->it->event_id, .delivery_id = j->it->id};
-        rc = j->d->prov && j->d->prov->classify ? j->d->prov->classify(&ctx, resp, &err)
-                                                : hs_provider_classify_2xx(resp, &err);
-    }
-    if (rc == HS_ERR_AGAIN && !j->resent) {
-        hs_out_resp_free(resp);
-        hs_free(resp);
-        send_again(j);
-        return;
-    }
-    conclude(j, resp, rc, rc == HS_OK ? NULL : err.msg);
-    hs_out_resp_free(resp);
-    hs_free(resp);
-}
-
-static void send_built(job *j) {
-    if (j->rc != HS_OK) {
-        conclude(j, NULL, j->rc, j->err.msg[0] ? j->err.msg : hs_strerror(j->rc));
-        return;
-    }
-    const hs_provider *p = j->d->prov;
-    if (p && p->deliver_local) {
-        hs_out_resp *resp = hs_calloc(1, sizeof *resp);
-        uint64_t t0 = hs_now_ms();
-        p->deliver_local(j->sc->local_env, j->req, resp);
-        resp->duration_ms = hs_now_ms() - t0;
-        hs_out_req_free(j->req);
-        hs_free(j->req);
-        j->req = NULL;
-        on_response(NULL, resp, j);
-        return;
-    }
-    hs_out_req *req = j->req;
-    j->req = NULL; /* the client owns it now */
-    if (hs_http_client_send(j->sc->http, req, on_response, j, NULL) != HS_OK)
-        conclude(j, NULL, HS_ERR_IO, "the request could not be started");
-}
-
-static void build_done(uv_work_t *w, int status) {
-    job *j = w->data;
-    if (status == UV_ECANCELED || j->sc->stopping) {
-        finish(j, false);
-        return;
-    }
-    send_built(j);
-}
-
-static void start(dest *d, item *it) {
-    hs_scheduler *sc = d->sc;
-    job *j = hs_calloc(1, sizeof *j);
-    j->work.data = j;
-    j->sc = sc;
-    j->d = d;
-    j->it = it;
-    j->doc = json_incref(d->doc);
-    j->attempt = it->attempts + 1;
-    j->now_ms = hs_now_ms();
-    hs_error_clear(&j->err);
-    j->seq = it->seq;
-    j->next = d->job_list;
-    if (d->job_list) d->job_list->prev = j;
-    d->job_list = j;
-    d->in_flight++;
-    d->jobs++;
-    sc->jobs++;
-    j->tf = hs_idmap_get(&sc->conns, it->connection_id);
-    if (j->tf) j->tf->refs++;
-    j->dtf = d->tf;
-    if (j->dtf) j->dtf->refs++;
-    if (it->pl && !j->tf && !j->dtf && !(d->prov && d->prov->slow_build)) {
-        /* the event is in memory and needs no transform: build here (signing
-         * is microseconds; a transform may take up to its time limit) */
-        hs_delivery_ctx ctx;
-        ctx_init(&ctx, j, it->pl, NULL);
-        build_from(j, &ctx);
-        send_built(j);
-        return;
-    }
-    int rc = uv_queue_work(sc->loop, &j->work, build_work, build_done);
-    if (rc != 0) {
-        j->rc = hs_error_set(&j->err, HS_ERR_IO, NULL, "cannot queue the delivery: %s", uv_strerror(rc));
-        conclude(j, NULL, j->rc, j->err.msg);
-    }
-}
-
-/* ---- adding work ---- */
-
-/* A new delivery goes straight into the window when the window has room
- * and nothing older waits in the store (nor is being read from it);
- * otherwise it is left to a fill, in its turn. */
-static bool window_takes(const hs_scheduler *sc, const dest *d, uint64_t seq) {
-    return !d->paused && !d->more && !d->loading && d->n < sc->window && seq > d->cursor &&
-           (sc->items < ITEMS_BUDGET || d->n < ITEMS_FLOOR);
-}
-
 void hs_scheduler_on_ingest(hs_ingest *ing, void *ud) {
     hs_scheduler *sc = ud;
-    uint64_t now = hs_now_ms();
-    payload *pl = NULL;
-    if (ing->ndeliveries && sc->payload_bytes + ing->body_len <= PAYLOAD_BUDGET) {
-        /* take the committed event's content over from the ingest */
-        pl = hs_calloc(1, sizeof *pl);
-        snprintf(pl->source_id, sizeof pl->source_id, "%s", ing->source_id);
-        pl->body = ing->body;
-        pl->body_len = ing->body_len;
-        pl->content_type = ing->content_type;
-        pl->headers_json = ing->headers_json;
-        snprintf(pl->method, sizeof pl->method, "%s", ing->method ? ing->method : "");
-        pl->received_at = ing->received_at;
-        ing->body = ing->content_type = ing->headers_json = NULL;
-        ing->body_len = 0;
-        pl->bytes = sizeof *pl + pl->body_len;
-        sc->payload_bytes += pl->bytes;
-        pl->refs = 1; /* ours until the loop below is done */
-    }
-    for (size_t i = 0; i < ing->ndeliveries; i++) {
-        const hs_delivery_ref *r = &ing->deliveries[i];
-        dest *d = find(sc, r->destination_id);
-        if (!d || d->removed) continue;
-        d->pending++;
-        if (!window_takes(sc, d, r->seq)) {
-            d->more = true;
-            if (d->loading) d->load_again = true;
-        } else {
-            item *it = item_new(r->id, ing->event_id, r->connection_id, 0, now, r->seq);
-            d->cursor = r->seq;
-            if (pl) {
-                it->pl = pl;
-                pl->refs++;
-            }
-            heap_push(d, it);
+    if (sc->stopping || !sc->n || !ing->ndeliveries) return;
+    size_t count[HS_SCHEDULER_MAX_THREADS] = {0}, shards = 0;
+    for (size_t i = 0; i < ing->ndeliveries; i++)
+        if (count[part_of(sc, ing->deliveries[i].destination_id) - sc->parts]++ == 0) shards++;
+    for (size_t k = 0; k < sc->n; k++) {
+        if (!count[k]) continue;
+        part *p = &sc->parts[k];
+        hs__payload *pl = payload_of(ing, --shards == 0); /* the last one takes the ingest's */
+        if (!p->w && count[k] == ing->ndeliveries) {
+            hs__shard_ingest(p->sh, ing->event_id, pl, ing->deliveries, ing->ndeliveries);
+            continue;
         }
-        pump(d);
+        ingest_msg *x = hs_malloc(sizeof *x + count[k] * sizeof x->refs[0]);
+        x->sh = p->sh;
+        hs_id_copy(x->event_id, ing->event_id);
+        x->pl = pl;
+        x->n = 0;
+        for (size_t i = 0; i < ing->ndeliveries; i++)
+            if (part_of(sc, ing->deliveries[i].destination_id) == p) x->refs[x->n++] = ing->deliveries[i];
+        hand_to(p, &x->msg, run_ingest);
     }
-    payload_unref(sc, pl);
+}
+
+typedef struct requeued_msg {
+    hs_msg msg;
+    hs__shard *sh;
+    size_t n;
+    char ids[][HS_ID_MAX];
+} requeued_msg;
+
+static void run_requeued(hs_msg *m) {
+    requeued_msg *x = (requeued_msg *)m;
+    hs__shard_requeued(x->sh, (const char(*)[HS_ID_MAX])x->ids, x->n);
+    hs_free(x);
 }
 
 void hs_scheduler_on_requeued(const hs_delivery *dl, size_t n, void *ud) {
     hs_scheduler *sc = ud;
-    for (size_t i = 0; i < n; i++) {
-        dest *d = find(sc, dl[i].destination_id);
-        if (!d || d->removed) continue;
-        d->pending++;
-        /* it keeps its place in the queue (its seq), likely behind the
-         * cursor: read the queue again, once for all of this destination's */
-        bool again = false;
-        for (size_t k = 0; k < i && !again; k++) again = strcmp(dl[k].destination_id, dl[i].destination_id) == 0;
-        if (again) continue;
-        dest_reset(d);
-        pump(d);
+    if (sc->stopping || !sc->n) return;
+    for (size_t k = 0; k < sc->n; k++) {
+        part *p = &sc->parts[k];
+        requeued_msg *x = NULL;
+        for (size_t i = 0; i < n; i++) {
+            if (part_of(sc, dl[i].destination_id) != p) continue;
+            if (!x) {
+                x = hs_malloc(sizeof *x + n * sizeof x->ids[0]);
+                x->sh = p->sh;
+                x->n = 0;
+            }
+            hs_id_copy(x->ids[x->n++], dl[i].destination_id);
+        }
+        if (x) hand_to(p, &x->msg, run_requeued);
     }
 }
 
-static void destination_put(hs_scheduler *sc, const json_t *doc) {
-    const char *id = json_string_value(json_object_get(doc, "id"));
-    if (!id) return;
-    dest *d = find(sc, id);
-    if (d)
-        dest_configure(d, doc);
+typedef struct resource_msg {
+    hs_msg msg;
+    hs_scheduler *sc;
+    hs__shard *sh;
+    hs_resource_event e;
+    char id[HS_ID_MAX];
+    json_t *doc;  /* the shard's own copy */
+    bool removal; /* a destination deleted on another thread: acknowledged */
+} resource_msg;
+
+/* Back on the server's loop: the shard has seen the deletion, and every
+ * attempt it decided before is in the mailbox ahead of this. */
+static void run_removed(hs_msg *m) {
+    resource_msg *x = (resource_msg *)m;
+    if (hs_idmap_get(&x->sc->removed, x->id) == x) hs_idmap_del(&x->sc->removed, x->id);
+    hs_free(x);
+}
+
+static void run_resource(hs_msg *m) {
+    resource_msg *x = (resource_msg *)m;
+    hs__shard_resource(x->sh, &x->e);
+    json_decref(x->doc);
+    x->doc = NULL;
+    if (x->removal)
+        hs_mailbox_post(x->sc->home, &x->msg, run_removed);
     else
-        d = dest_new(sc, doc);
-    pump(d);
+        hs_free(x);
 }
 
-static void destination_remove(hs_scheduler *sc, const char *id) {
-    dest *d = find(sc, id);
-    if (!d) return;
-    hs_idmap_del(&sc->dests, d->id);
-    d->removed = true;
-    uv_timer_stop(&d->timer);
-    drop_queue(d);
-    dest_release(d);
+static void send_resource(hs_scheduler *sc, part *p, const hs_resource_event *e) {
+    resource_msg *x = hs_calloc(1, sizeof *x);
+    x->sc = sc;
+    x->sh = p->sh;
+    x->e = *e;
+    hs_id_copy(x->id, e->id);
+    x->e.id = x->id;
+    x->doc = e->doc ? json_deep_copy(e->doc) : NULL; /* a doc is never shared between threads */
+    x->e.doc = x->doc;
+    if (!p->w) {
+        run_resource(&x->msg);
+        return;
+    }
+    if (e->kind == HS_KIND_DESTINATION && e->change == HS_CHANGE_DELETED) {
+        x->removal = true;
+        hs_idmap_put(&sc->removed, x->id, x);
+    }
+    hs_mailbox_post(p->mb, &x->msg, run_resource);
 }
 
-static void connection_remove(hs_scheduler *sc, const char *id) { ctf_unref(hs_idmap_del(&sc->conns, id)); }
-
-static void connection_put(hs_scheduler *sc, const json_t *doc) {
-    const char *id = json_string_value(json_object_get(doc, "id"));
-    if (!id) return;
-    connection_remove(sc, id);
-    ctf *t = ctf_from(doc, id);
-    if (t) hs_idmap_put(&sc->conns, t->id, t);
-}
-
+/* A destination to its shard; a connection to every shard (each compiles
+ * its transform for the deliveries it sends). */
 void hs_scheduler_on_resource(const hs_resource_event *e, void *ud) {
     hs_scheduler *sc = ud;
-    bool gone = e->change == HS_CHANGE_DELETED;
-    if (e->kind == HS_KIND_DESTINATION) {
-        if (gone)
-            destination_remove(sc, e->id);
-        else
-            destination_put(sc, e->doc);
-    } else if (e->kind == HS_KIND_CONNECTION) {
-        if (gone)
-            connection_remove(sc, e->id);
-        else
-            connection_put(sc, e->doc);
-    }
+    if (sc->stopping || !sc->n) return;
+    if (e->kind == HS_KIND_DESTINATION)
+        send_resource(sc, part_of(sc, e->id), e);
+    else if (e->kind == HS_KIND_CONNECTION)
+        for (size_t k = 0; k < sc->n; k++) send_resource(sc, &sc->parts[k], e);
 }
 
 /* ---- circuit endpoints ---- */
 
-static json_t *circuit_json(const dest *d) {
-    json_t *o = json_object();
-    json_object_set_new(o, "destination_id", json_string(d->id));
-    json_object_set_new(o, "state", json_string(hs_circuit_state_name(d->circuit.state)));
-    json_object_set_new(o, "consecutive_failures", json_integer(d->circuit.consecutive_failures));
-    json_object_set_new(o, "threshold", json_integer(d->circuit.threshold));
-    json_object_set_new(o, "enabled", json_boolean(d->circuit.enabled));
-    json_object_set_new(o, "opened_at", hs_json_time(d->circuit.opened_at));
-    json_object_set_new(o, "next_probe_at", hs_json_time(d->circuit.next_probe_at));
-    json_object_set_new(o, "queued", json_integer((json_int_t)queued(d)));
-    json_object_set_new(o, "in_flight", json_integer(d->in_flight));
-    json_object_set_new(o, "last_transition_at", hs_json_time(d->circuit.last_transition_at));
-    return o;
-}
-
-json_t *hs_scheduler_circuit_json(hs_scheduler *sc, const char *destination_id) {
-    dest *d = find(sc, destination_id);
-    return d ? circuit_json(d) : NULL;
-}
-
-typedef struct reset_req {
+typedef struct circuit_msg {
+    hs_msg msg;
     hs_scheduler *sc;
+    hs__shard *sh;
+    char id[HS_ID_MAX];
+    hs_scheduler_circuit_cb cb;
+    void *ud;
+    json_t *circuit;
+} circuit_msg;
+
+static void run_circuit_answer(hs_msg *m) {
+    circuit_msg *x = (circuit_msg *)m;
+    hs_mailbox_answered(x->sc->home);
+    x->cb(x->circuit, x->ud);
+    hs_free(x);
+}
+
+static void run_circuit(hs_msg *m) {
+    circuit_msg *x = (circuit_msg *)m;
+    x->circuit = hs__shard_circuit_json(x->sh, x->id);
+    hs_mailbox_post(x->sc->home, &x->msg, run_circuit_answer);
+}
+
+void hs_scheduler_circuit(hs_scheduler *sc, const char *destination_id, hs_scheduler_circuit_cb cb, void *ud) {
+    part *p = part_of(sc, destination_id);
+    if (!p->w) {
+        cb(hs__shard_circuit_json(p->sh, destination_id), ud);
+        return;
+    }
+    circuit_msg *x = hs_calloc(1, sizeof *x);
+    x->sc = sc;
+    x->sh = p->sh;
+    hs_id_copy(x->id, destination_id);
+    x->cb = cb;
+    x->ud = ud;
+    hs_mailbox_expect(sc->home);
+    hs_mailbox_post(p->mb, &x->msg, run_circuit);
+}
+
+/* A gathering of every shard's states. */
+typedef struct gather {
+    hs_scheduler *sc;
+    size_t left;
+    hs__states *parts;
+    hs_scheduler_states_cb cb;
+    void *ud;
+} gather;
+
+typedef struct states_msg {
+    hs_msg msg;
+    gather *g;
+    size_t k;
+} states_msg;
+
+static void gather_one(gather *g) {
+    if (--g->left > 0) return;
+    size_t n = 0;
+    for (size_t k = 0; k < g->sc->n; k++) n += g->parts[k].n;
+    hs_dest_status *all = hs_malloc((n ? n : 1) * sizeof *all);
+    n = 0;
+    for (size_t k = 0; k < g->sc->n; k++) {
+        memcpy(all + n, g->parts[k].st, g->parts[k].n * sizeof *all);
+        n += g->parts[k].n;
+    }
+    g->cb(all, n, g->ud);
+    hs_free(all);
+    for (size_t k = 0; k < g->sc->n; k++) {
+        hs_free(g->parts[k].st);
+        hs_free(g->parts[k].ids);
+    }
+    hs_free(g->parts);
+    hs_free(g);
+}
+
+static void run_states_answer(hs_msg *m) {
+    states_msg *x = (states_msg *)m;
+    gather *g = x->g;
+    hs_free(x);
+    hs_mailbox_answered(g->sc->home);
+    gather_one(g);
+}
+
+static void run_states(hs_msg *m) {
+    states_msg *x = (states_msg *)m;
+    hs__shard_states(x->g->sc->parts[x->k].sh, &x->g->parts[x->k]);
+    hs_mailbox_post(x->g->sc->home, &x->msg, run_states_answer);
+}
+
+void hs_scheduler_states(hs_scheduler *sc, hs_scheduler_states_cb cb, void *ud) {
+    gather *g = hs_calloc(1, sizeof *g);
+    g->sc = sc;
+    g->left = sc->n + 1; /* one more, released below: cb runs once all are in */
+    g->parts = hs_calloc(sc->n ? sc->n : 1, sizeof *g->parts);
+    g->cb = cb;
+    g->ud = ud;
+    for (size_t k = 0; k < sc->n; k++) {
+        if (!sc->parts[k].w) {
+            hs__shard_states(sc->parts[k].sh, &g->parts[k]);
+            g->left--;
+            continue;
+        }
+        states_msg *x = hs_calloc(1, sizeof *x);
+        x->g = g;
+        x->k = k;
+        hs_mailbox_expect(sc->home);
+        hs_mailbox_post(sc->parts[k].mb, &x->msg, run_states);
+    }
+    gather_one(g);
+}
+
+typedef struct reset_msg {
+    hs_msg msg;
+    hs_scheduler *sc;
+    part *p;
     char id[HS_ID_MAX];
     hs_scheduler_reset_cb cb;
     void *ud;
-} reset_req;
+    json_t *circuit;
+    hs_error err;
+} reset_msg;
 
-static void on_reset_committed(hs_attempt_op *op, int status) {
-    reset_req *r = op->ud;
-    hs_scheduler *sc = r->sc;
-    dest *d = find(sc, r->id);
-    if (status != HS_OK || !d) {
-        hs_error err = op->err;
-        if (!d) hs_error_set(&err, HS_ERR_NOTFOUND, NULL, "destination %s was deleted", r->id);
-        r->cb(NULL, &err, r->ud);
-    } else {
-        r->cb(circuit_json(d), NULL, r->ud);
-        pump(d); /* the queue flushes in order */
-        hs_dest_status st = dest_status(d);
-        hs_hooks_circuit_reset(sc->hooks, &st);
+/* Back on the server's loop: the answer. */
+static void run_reset_answer(hs_msg *m) {
+    reset_msg *x = (reset_msg *)m;
+    hs_mailbox_answered(x->sc->home);
+    x->cb(x->circuit, x->circuit ? NULL : &x->err, x->ud);
+    hs_free(x);
+}
+
+/* On the shard's thread: committed, or refused. */
+static void reset_done(json_t *circuit, const hs_error *err, void *ud) {
+    reset_msg *x = ud;
+    x->circuit = circuit;
+    if (err) x->err = *err;
+    hs_mailbox_post(x->sc->home, &x->msg, run_reset_answer);
+}
+
+static void run_reset(hs_msg *m) {
+    reset_msg *x = (reset_msg *)m;
+    hs_error err;
+    int rc = hs__shard_circuit_reset(x->p->sh, x->id, reset_done, x);
+    if (rc != HS_OK) {
+        if (rc == HS_ERR_NOTFOUND)
+            hs_error_set(&err, rc, "", "no destination \"%s\" (use its id)", x->id);
+        else
+            hs_error_set(&err, rc, "", "%s", "the circuit state could not be saved; retry shortly");
+        reset_done(NULL, &err, x);
     }
-    sc->jobs--;
-    hs_attempt_op_free(op);
-    hs_free(r);
-    stop_check(sc);
 }
 
 int hs_scheduler_circuit_reset(hs_scheduler *sc, const char *destination_id, hs_scheduler_reset_cb cb, void *ud) {
-    dest *d = find(sc, destination_id);
-    if (!d) return HS_ERR_NOTFOUND;
-    hs_circuit_reset(&d->circuit, hs_now_ms());
-    reset_req *r = hs_calloc(1, sizeof *r);
-    r->sc = sc;
-    snprintf(r->id, sizeof r->id, "%s", d->id);
-    r->cb = cb;
-    r->ud = ud;
-    hs_attempt_op *op = hs_attempt_op_new();
-    op->has_circuit = true;
-    op->circuit = circuit_row(d);
-    op->cb = on_reset_committed;
-    op->ud = r;
-    int rc = hs_store_attempt_commit(sc->store, op);
-    if (rc != HS_OK) {
-        hs_attempt_op_free(op);
-        hs_free(r);
-        return rc;
-    }
-    sc->jobs++;
+    part *p = part_of(sc, destination_id);
+    if (!p->w) return hs__shard_circuit_reset(p->sh, destination_id, cb, ud);
+    reset_msg *x = hs_calloc(1, sizeof *x);
+    x->sc = sc;
+    x->p = p;
+    hs_id_copy(x->id, destination_id);
+    x->cb = cb;
+    x->ud = ud;
+    hs_mailbox_expect(sc->home);
+    hs_mailbox_post(p->mb, &x->msg, run_reset);
     return HS_OK;
+}
+
+/* ---- the shards → the server's loop ---- */
+
+/* An attempt hook fired by a shard on another thread: what the hooks'
+ * subscribers read, copied (not the request's and response's headers and
+ * bodies, which no subscriber reads). */
+typedef struct attempt_note {
+    hs_msg msg;
+    hs_scheduler *sc;
+    bool recorded;
+    hs_attempt_rec a;
+    hs_dest_status dest;
+    char dest_id[HS_ID_MAX];
+    uint64_t latency_ms;
+    bool destination_removed;
+} attempt_note;
+
+static void run_attempt_note(hs_msg *m) {
+    attempt_note *x = (attempt_note *)m;
+    bool removed = x->destination_removed || hs_idmap_get(&x->sc->removed, x->a.destination_id);
+    hs_attempt_event e = {.a = &x->a, .dest = &x->dest, .latency_ms = x->latency_ms, .destination_removed = removed};
+    if (x->recorded)
+        hs_hooks_attempt_recorded(x->sc->hooks, &e);
+    else
+        hs_hooks_attempt_decided(x->sc->hooks, &e);
+    hs_free(x->a.error);
+    hs_free(x);
+}
+
+void hs__sched_attempt(hs_scheduler *sc, size_t index, bool recorded, const hs_attempt_event *e) {
+    if (!sc->parts[index].w) {
+        if (recorded)
+            hs_hooks_attempt_recorded(sc->hooks, e);
+        else
+            hs_hooks_attempt_decided(sc->hooks, e);
+        return;
+    }
+    if (!sc->hooks || !(recorded ? sc->hooks->attempt_recorded.n : sc->hooks->attempt_decided.n)) return;
+    attempt_note *x = hs_malloc(sizeof *x);
+    x->sc = sc;
+    x->recorded = recorded;
+    x->a = *e->a;
+    x->a.request_url = x->a.request_method = x->a.request_headers = NULL;
+    x->a.response_headers = x->a.response_body = NULL;
+    x->a.request_headers_len = x->a.response_headers_len = x->a.response_body_len = 0;
+    x->a.error = e->a->error ? hs_strdup(e->a->error) : NULL;
+    x->dest = *e->dest;
+    hs_id_copy(x->dest_id, e->dest->id);
+    x->dest.id = x->dest_id;
+    x->latency_ms = e->latency_ms;
+    x->destination_removed = e->destination_removed;
+    hs_mailbox_post(sc->home, &x->msg, run_attempt_note);
+}
+
+typedef struct circuit_note {
+    hs_msg msg;
+    hs_scheduler *sc;
+    hs_dest_status st;
+    char id[HS_ID_MAX];
+} circuit_note;
+
+static void run_circuit_note(hs_msg *m) {
+    circuit_note *x = (circuit_note *)m;
+    hs_hooks_circuit_reset(x->sc->hooks, &x->st);
+    hs_free(x);
+}
+
+void hs__sched_circuit_reset(hs_scheduler *sc, size_t index, const hs_dest_status *st) {
+    if (!sc->parts[index].w) {
+        hs_hooks_circuit_reset(sc->hooks, st);
+        return;
+    }
+    circuit_note *x = hs_malloc(sizeof *x);
+    x->sc = sc;
+    x->st = *st;
+    hs_id_copy(x->id, st->id);
+    x->st.id = x->id;
+    hs_mailbox_post(sc->home, &x->msg, run_circuit_note);
+}
+
+/* A local delivery: to the server's loop, and its answer back. */
+typedef struct local_msg {
+    hs_msg msg;
+    hs_scheduler *sc;
+    part *p;
+    const hs_provider *prov;
+    const hs_out_req *req;
+    hs__local_done done;
+    void *ud;
+    hs_out_resp *resp;
+} local_msg;
+
+static void run_local_answer(hs_msg *m) {
+    local_msg *x = (local_msg *)m;
+    x->done(x->resp, x->ud);
+    hs_free(x);
+}
+
+static void run_local(hs_msg *m) {
+    local_msg *x = (local_msg *)m;
+    x->resp = hs_calloc(1, sizeof *x->resp);
+    x->prov->deliver_local(x->sc->local_env, x->req, x->resp);
+    hs_mailbox_post(x->p->mb, &x->msg, run_local_answer);
+}
+
+void hs__sched_deliver_local(hs_scheduler *sc, size_t index, const hs_provider *p, const hs_out_req *req,
+                             hs__local_done done, void *ud) {
+    local_msg *x = hs_calloc(1, sizeof *x);
+    x->sc = sc;
+    x->p = &sc->parts[index];
+    x->prov = p;
+    x->req = req;
+    x->done = done;
+    x->ud = ud;
+    if (!x->p->w) {
+        x->resp = hs_calloc(1, sizeof *x->resp);
+        p->deliver_local(sc->local_env, req, x->resp);
+        run_local_answer(&x->msg);
+        return;
+    }
+    hs_mailbox_post(sc->home, &x->msg, run_local);
 }
 
 /* ---- life cycle ---- */
 
-static void add_destination(hs_scheduler *sc, const json_t *doc) { dest_new(sc, doc); }
+void hs_scheduler_set_local_env(hs_scheduler *sc, void *env) { sc->local_env = env; }
+void hs_scheduler_set_hooks(hs_scheduler *sc, const hs_hooks *hooks) { sc->hooks = hooks; }
+
+static void *worker_main(void *arg) {
+    part *p = arg;
+    hs_mailbox_set_current(p->mb);
+    hs__shard_start(p->sh);
+    uv_run(&p->w->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&p->w->loop);
+    return NULL;
+}
+
+/* A worker loop that never ran (its thread could not start): closed and run
+ * out here, on the server's thread. */
+static void close_unstarted(worker *w) {
+    hs_mailbox_answered(&w->mb);
+    hs_mailbox_close(&w->mb, NULL);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&w->loop);
+}
+
+/* Loop threads take no signal: they belong to the server's loop. */
+static int start_worker(part *p, hs_error *err) {
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&p->w->thread, NULL, worker_main, p);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) return hs_error_set(err, HS_ERR_IO, NULL, "cannot start a delivery thread: %s", strerror(rc));
+    p->w->started = true;
+    return HS_OK;
+}
 
 /* Every page of a kind, each doc to fn. */
 static int load_all(hs_scheduler *sc, hs_kind kind, void (*fn)(hs_scheduler *, const json_t *), hs_error *err) {
@@ -1260,135 +576,177 @@ static int load_all(hs_scheduler *sc, hs_kind kind, void (*fn)(hs_scheduler *, c
     }
 }
 
+static void load_destination(hs_scheduler *sc, const json_t *doc) {
+    const char *id = json_string_value(json_object_get(doc, "id"));
+    if (id) hs__shard_load_destination(part_of(sc, id)->sh, doc);
+}
+
+static void load_connection(hs_scheduler *sc, const json_t *doc) {
+    for (size_t k = 0; k < sc->n; k++) hs__shard_load_connection(sc->parts[k].sh, doc);
+}
+
 static int load_circuits(hs_scheduler *sc, hs_error *err) {
     hs_circuit_row *rows;
     size_t n;
     int rc = hs_store_circuits(sc->store, &rows, &n, err);
     if (rc != HS_OK) return rc;
     uint64_t now = hs_now_ms();
-    for (size_t i = 0; i < n; i++) {
-        dest *d = find(sc, rows[i].destination_id);
-        if (!d) continue;
-        hs_circuit_state st = HS_CIRCUIT_CLOSED;
-        hs_circuit_state_parse(rows[i].state, &st);
-        d->circuit.state = st;
-        d->circuit.consecutive_failures = rows[i].consecutive_failures;
-        d->circuit.opened_at = rows[i].opened_at;
-        d->circuit.next_probe_at = rows[i].next_probe_at;
-        d->circuit.last_transition_at = rows[i].last_transition_at;
-        /* a probe that was in flight when we stopped: probe again now */
-        if (st == HS_CIRCUIT_HALF_OPEN) {
-            d->circuit.state = HS_CIRCUIT_OPEN;
-            d->circuit.next_probe_at = now;
-        }
-    }
+    for (size_t i = 0; i < n; i++) hs__shard_load_circuit(part_of(sc, rows[i].destination_id)->sh, &rows[i], now);
     hs_free(rows);
     return HS_OK;
 }
 
-static void pump_each(void *value, void *ud) {
-    (void)ud;
-    pump(value);
-}
-
-static void reset_each(void *value, void *ud) {
-    (void)ud;
-    dest_reset(value);
-}
-
-void hs_scheduler_set_local_env(hs_scheduler *sc, void *env) { sc->local_env = env; }
-void hs_scheduler_set_hooks(hs_scheduler *sc, const hs_hooks *hooks) { sc->hooks = hooks; }
-
-typedef struct each_ctx {
-    void (*fn)(const hs_dest_status *st, void *ud);
-    void *ud;
-} each_ctx;
-
-static void each_dest(void *value, void *ud) {
-    const each_ctx *e = ud;
-    hs_dest_status st = dest_status(value);
-    e->fn(&st, e->ud);
-}
-
-void hs_scheduler_each(hs_scheduler *sc, void (*fn)(const hs_dest_status *st, void *ud), void *ud) {
-    each_ctx e = {fn, ud};
-    hs_idmap_each(&sc->dests, each_dest, &e);
-}
-
-int hs_scheduler_new(uv_loop_t *loop, hs_store *s, size_t window, hs_scheduler **out, hs_error *err) {
-    hs_scheduler *sc = hs_calloc(1, sizeof *sc);
-    sc->loop = loop;
-    sc->store = s;
-    sc->window = window ? window : HS_SCHEDULER_WINDOW;
-    int rc = hs_http_client_new(loop, &sc->http);
-    if (rc != HS_OK) {
-        hs_free(sc);
-        return hs_error_set(err, rc, NULL, "cannot start the HTTP client");
-    }
-    rc = load_all(sc, HS_KIND_DESTINATION, add_destination, err);
-    if (rc == HS_OK) rc = load_all(sc, HS_KIND_CONNECTION, connection_put, err);
-    if (rc == HS_OK) rc = load_circuits(sc, err);
+/* The counts, not the backlog: each window fills as its destination needs
+ * it. */
+static int load_queues(hs_scheduler *sc, uint64_t *total, hs_error *err) {
     hs_queue_count *qc = NULL;
     size_t n = 0;
-    uint64_t total = 0;
-    if (rc == HS_OK) rc = hs_store_settle_orphans(s, err); /* none is left pending without its destination */
-    /* the counts, not the backlog: each window fills as its destination
-     * needs it */
-    if (rc == HS_OK) rc = hs_store_queue_counts(s, &qc, &n, err);
-    if (rc == HS_OK) {
-        for (size_t i = 0; i < n; i++) {
-            dest *d = find(sc, qc[i].destination_id);
-            if (!d) continue;
-            d->pending = qc[i].pending;
-            total += qc[i].pending;
-        }
-        hs_free(qc);
-        hs_idmap_each(&sc->dests, reset_each, NULL);
-        hs_idmap_each(&sc->dests, pump_each, NULL);
-        hs_info("scheduler: %zu destinations, %llu pending deliveries", sc->dests.n, (unsigned long long)total);
-        *out = sc;
-        return HS_OK;
+    int rc = hs_store_queue_counts(sc->store, &qc, &n, err);
+    if (rc != HS_OK) return rc;
+    for (size_t i = 0; i < n; i++) {
+        hs__shard_load_pending(part_of(sc, qc[i].destination_id)->sh, qc[i].destination_id, qc[i].pending);
+        *total += qc[i].pending;
     }
-    *out = sc; /* let stop/free tear down what was built */
+    hs_free(qc);
+    return HS_OK;
+}
+
+static int load(hs_scheduler *sc, hs_error *err) {
+    uint64_t total = 0;
+    int rc = load_all(sc, HS_KIND_DESTINATION, load_destination, err);
+    if (rc == HS_OK) rc = load_all(sc, HS_KIND_CONNECTION, load_connection, err);
+    if (rc == HS_OK) rc = load_circuits(sc, err);
+    if (rc == HS_OK) rc = hs_store_settle_orphans(sc->store, err); /* none is left pending without its destination */
+    if (rc == HS_OK) rc = load_queues(sc, &total, err);
+    if (rc == HS_OK)
+        hs_info("scheduler: %llu pending deliveries, on %zu loop thread%s", (unsigned long long)total, sc->n,
+                sc->n == 1 ? "" : "s");
     return rc;
 }
 
-static void http_closed(void *ud) {
-    hs_scheduler *sc = ud;
-    sc->http = NULL;
-    sc->closing_handles--;
-    stop_check(sc);
+int hs_scheduler_new(uv_loop_t *loop, hs_store *s, const hs_scheduler_config *cfg, hs_scheduler **out, hs_error *err) {
+    hs_scheduler *sc = hs_calloc(1, sizeof *sc);
+    *out = sc; /* on failure too: stop and free tear down what was built */
+    sc->loop = loop;
+    sc->home = hs_mailbox_current();
+    sc->store = s;
+    size_t window = cfg && cfg->window ? cfg->window : HS_SCHEDULER_WINDOW;
+    size_t n = cfg && cfg->threads ? cfg->threads : 1;
+    if (n > HS_SCHEDULER_MAX_THREADS) n = HS_SCHEDULER_MAX_THREADS;
+    if (!sc->home) return hs_error_set(err, HS_ERR_INTERNAL, NULL, "the scheduler needs a loop with a mailbox");
+    sc->parts = hs_calloc(n, sizeof *sc->parts);
+    int rc = HS_OK;
+    for (size_t k = 0; k < n && rc == HS_OK; k++) {
+        part *p = &sc->parts[k];
+        uv_loop_t *l = loop;
+        p->mb = sc->home;
+        if (k > 0) {
+            p->w = hs_calloc(1, sizeof *p->w);
+            uv_loop_init(&p->w->loop);
+            hs_mailbox_init(&p->w->mb, &p->w->loop);
+            hs_mailbox_expect(&p->w->mb); /* the thread runs until its shard has stopped */
+            p->mb = &p->w->mb;
+            l = &p->w->loop;
+        }
+        p->sh = hs__shard_new(sc, k, n, l, s, window, err);
+        if (p->sh) {
+            sc->n = k + 1;
+            continue;
+        }
+        rc = err->code ? err->code : HS_ERR_INTERNAL;
+        if (p->w) { /* not a part: close what was opened for it */
+            close_unstarted(p->w);
+            hs_free(p->w);
+            p->w = NULL;
+        }
+    }
+    if (rc == HS_OK) rc = load(sc, err);
+    return rc;
 }
 
-static void conn_drop(void *value, void *ud) {
-    (void)ud;
-    ctf_unref(value);
+int hs_scheduler_start(hs_scheduler *sc, hs_error *err) {
+    for (size_t k = 1; k < sc->n; k++) {
+        int rc = start_worker(&sc->parts[k], err);
+        if (rc != HS_OK) return rc; /* those started stop with the others */
+    }
+    if (sc->n) hs__shard_start(sc->parts[0].sh);
+    return HS_OK;
 }
 
-static void stop_each(void *value, void *ud) {
-    (void)ud;
-    dest *d = value;
-    uv_timer_stop(&d->timer);
-    drop_queue(d);
-    d->removed = true;
-    dest_release(d);
+typedef struct stop_msg {
+    hs_msg msg;
+    hs_scheduler *sc;
+    part *p;
+} stop_msg;
+
+static void one_stopped(hs_scheduler *sc) {
+    if (--sc->stops_left > 0) return;
+    for (size_t k = 1; k < sc->n; k++)
+        if (sc->parts[k].w->started) pthread_join(sc->parts[k].w->thread, NULL);
+    void (*done)(void *) = sc->stop_done;
+    sc->stop_done = NULL;
+    if (done) done(sc->stop_ud);
 }
+
+/* On the server's loop: a shard on another thread has stopped. */
+static void run_stopped(hs_msg *m) {
+    stop_msg *x = (stop_msg *)m;
+    hs_scheduler *sc = x->sc;
+    hs_free(x);
+    hs_mailbox_answered(sc->home);
+    one_stopped(sc);
+}
+
+/* On the shard's thread: stopped; its loop ends with its mailbox. */
+static void worker_stopped(void *ud) {
+    stop_msg *x = ud;
+    worker *w = x->p->w;
+    hs_mailbox_post(x->sc->home, &x->msg, run_stopped);
+    hs_mailbox_answered(&w->mb);
+    hs_mailbox_close(&w->mb, NULL);
+}
+
+static void run_stop(hs_msg *m) {
+    stop_msg *x = (stop_msg *)m;
+    hs__shard_stop(x->p->sh, worker_stopped, x);
+}
+
+static void home_stopped(void *ud) { one_stopped(ud); }
 
 void hs_scheduler_stop(hs_scheduler *sc, void (*done)(void *ud), void *ud) {
     sc->stopping = true;
     sc->stop_done = done;
     sc->stop_ud = ud;
-    hs_idmap_each(&sc->dests, stop_each, NULL);
-    hs_idmap_free(&sc->dests);
-    hs_idmap_each(&sc->conns, conn_drop, NULL);
-    hs_idmap_free(&sc->conns);
-    sc->closing_handles++; /* the http client counts as one */
-    hs_http_client_close(sc->http, http_closed, sc);
+    sc->stops_left = sc->n + 1; /* one more, released below: done runs after every post */
+    for (size_t k = 0; k < sc->n; k++) {
+        part *p = &sc->parts[k];
+        if (!p->w) {
+            hs__shard_stop(p->sh, home_stopped, sc);
+            continue;
+        }
+        if (!p->w->started) { /* it never ran: nothing of it is out */
+            hs__shard_stop(p->sh, NULL, NULL);
+            close_unstarted(p->w);
+            sc->stops_left--;
+            continue;
+        }
+        stop_msg *x = hs_calloc(1, sizeof *x);
+        x->sc = sc;
+        x->p = p;
+        hs_mailbox_expect(sc->home);
+        hs_mailbox_post(p->mb, &x->msg, run_stop);
+    }
+    one_stopped(sc);
 }
 
 void hs_scheduler_free(hs_scheduler *sc) {
     if (!sc) return;
-    hs_idmap_free(&sc->dests);
-    hs_idmap_free(&sc->conns);
+    for (size_t k = 0; k < sc->n; k++) {
+        part *p = &sc->parts[k];
+        hs__shard_free(p->sh);
+        hs_free(p->w);
+    }
+    hs_idmap_free(&sc->removed);
+    hs_free(sc->parts);
     hs_free(sc);
 }

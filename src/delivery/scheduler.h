@@ -1,4 +1,5 @@
-/* src/delivery/scheduler.h — the DeliveryScheduler: one per destination, all on the loop.
+/* src/delivery/scheduler.h — the DeliveryScheduler: one per destination,
+ * each on one of the server's loop threads.
  *
  * Each destination's queue lives in the store; in memory it keeps a bounded
  * window of its next deliveries (docs/scheduler.md), in FIFO order of
@@ -17,7 +18,15 @@
  * subscribes to ingest, resource and requeued, and fires attempt_decided,
  * attempt_recorded and circuit_reset for the metrics and the live feed.
  *
- * Threading: every function on the loop thread.
+ * Threads (docs/scheduler.md "Threads"): the destinations are split among
+ * `threads` loop threads by a hash of their ids (src/delivery/shard.h):
+ * the first runs on the server's loop, the others on loops this module
+ * starts. A destination's deliveries, slots and circuit are its thread's
+ * alone, so order and the circuit stay per destination without locks;
+ * what crosses threads goes by mailbox (src/base/mailbox.h). The hooks it
+ * fires still run on the server's loop, and so do the callbacks below.
+ *
+ * Threading: every function on the server's loop thread.
  */
 #ifndef HS_SCHEDULER_H
 #define HS_SCHEDULER_H
@@ -31,20 +40,37 @@
 
 typedef struct hs_scheduler hs_scheduler;
 
-#define HS_SCHEDULER_WINDOW 256 /* deliveries a destination holds in memory at most, by default */
+#define HS_SCHEDULER_WINDOW 256     /* deliveries a destination holds in memory at most, by default */
+#define HS_SCHEDULER_MAX_THREADS 64 /* loop threads at most */
+
+typedef struct hs_scheduler_config {
+    size_t window;  /* 0: HS_SCHEDULER_WINDOW */
+    size_t threads; /* loop threads, the server's included; 0: 1 */
+} hs_scheduler_config;
 
 /* Loads destinations, connections, circuit states and the queue counts from
- * the store (blocking reads: call before serving), not the backlog: each
- * destination's window of at most `window` deliveries (0: the default)
- * fills from the store as it drains. */
-int hs_scheduler_new(uv_loop_t *loop, hs_store *s, size_t window, hs_scheduler **out, hs_error *err);
-/* Where it fires its hooks (borrowed, read only); NULL: nowhere. */
+ * the store (blocking reads: call before serving, on the server's loop
+ * thread, whose mailbox is current), not the backlog: each destination's
+ * window of at most `window` deliveries fills from the store as it drains.
+ * Nothing is sent before hs_scheduler_start. On failure *out is set all
+ * the same: stop, run the loop, free. */
+int hs_scheduler_new(uv_loop_t *loop, hs_store *s, const hs_scheduler_config *cfg, hs_scheduler **out, hs_error *err);
+/* Once its hooks and local env are set: starts the other loop threads, and
+ * sending (overdue deliveries go out at once). On failure, stop and free
+ * as above. */
+int hs_scheduler_start(hs_scheduler *sc, hs_error *err);
+/* Where it fires its hooks (borrowed, read only); NULL: nowhere. Before
+ * the start. */
 void hs_scheduler_set_hooks(hs_scheduler *sc, const hs_hooks *hooks);
 
-/* Calls fn for every destination (loop thread). */
-void hs_scheduler_each(hs_scheduler *sc, void (*fn)(const hs_dest_status *st, void *ud), void *ud);
+/* Every destination's status, gathered from the threads that own them:
+ * cb(st, n, ud) runs once, on the server's loop, when all have answered
+ * (before this returns when there is one thread). st is borrowed. */
+typedef void (*hs_scheduler_states_cb)(const hs_dest_status *st, size_t n, void *ud);
+void hs_scheduler_states(hs_scheduler *sc, hs_scheduler_states_cb cb, void *ud);
 
-/* What providers that deliver without HTTP get (the websocket hub). */
+/* What providers that deliver without HTTP get (the websocket hub);
+ * before the start. */
 void hs_scheduler_set_local_env(hs_scheduler *sc, void *env);
 
 /* Hook subscribers (src/core/hooks.h); ud is the scheduler.
@@ -62,11 +88,14 @@ void hs_scheduler_on_ingest(hs_ingest *ing, void *ud);
 void hs_scheduler_on_requeued(const hs_delivery *d, size_t n, void *ud);
 void hs_scheduler_on_resource(const hs_resource_event *e, void *ud);
 
-/* GET /v1/destinations/:id/circuit: the object of docs/api.md, or NULL for
- * an unknown destination. */
-json_t *hs_scheduler_circuit_json(hs_scheduler *sc, const char *destination_id);
+/* GET /v1/destinations/:id/circuit: cb gets the object of docs/api.md
+ * (taken over), or NULL for an unknown destination, on the server's loop
+ * (at once when the destination's thread is that one). */
+typedef void (*hs_scheduler_circuit_cb)(json_t *circuit, void *ud);
+void hs_scheduler_circuit(hs_scheduler *sc, const char *destination_id, hs_scheduler_circuit_cb cb, void *ud);
 /* POST .../circuit/reset: closes the circuit, saves it, and calls cb with the
- * circuit object (or NULL and an error) once that is committed. */
+ * circuit object (or NULL and an error) once that is committed.
+ * HS_ERR_NOTFOUND at once, or through cb, for an unknown destination. */
 typedef void (*hs_scheduler_reset_cb)(json_t *circuit, const hs_error *err, void *ud);
 int hs_scheduler_circuit_reset(hs_scheduler *sc, const char *destination_id, hs_scheduler_reset_cb cb, void *ud);
 

@@ -171,12 +171,12 @@ static void emit_dest(void *value, void *ud) {
 
 static const char *const circuit_states[] = {"closed", "open", "half_open"};
 
-static void emit_queue(const hs_dest_status *st, void *ud) {
-    hs_buf_appendf(ud, "hookstream_destination_queue_depth{destination_id=\"%s\",type=\"%s\"} %zu\n", st->id, st->type,
+static void emit_queue(const hs_dest_status *st, hs_buf *out) {
+    hs_buf_appendf(out, "hookstream_destination_queue_depth{destination_id=\"%s\",type=\"%s\"} %zu\n", st->id, st->type,
                    st->queued);
-    hs_buf_appendf(ud, "hookstream_destination_in_flight{destination_id=\"%s\"} %d\n", st->id, st->in_flight);
+    hs_buf_appendf(out, "hookstream_destination_in_flight{destination_id=\"%s\"} %d\n", st->id, st->in_flight);
     for (size_t i = 0; i < sizeof circuit_states / sizeof circuit_states[0]; i++)
-        hs_buf_appendf(ud, "hookstream_circuit_state{destination_id=\"%s\",state=\"%s\"} %d\n", st->id,
+        hs_buf_appendf(out, "hookstream_circuit_state{destination_id=\"%s\",state=\"%s\"} %d\n", st->id,
                        circuit_states[i], strcmp(st->circuit, circuit_states[i]) == 0);
 }
 
@@ -229,7 +229,7 @@ static void render_store(hs_store *st, hs_buf *out) {
     hs_buf_appendf(out, "hookstream_retention_pages_freed_total %llu\n", (unsigned long long)s.swept_pages);
 }
 
-int hs_metrics_render(const hs_metrics *m, hs_scheduler *sc, hs_store *st, hs_buf *out) {
+int hs_metrics_render(const hs_metrics *m, const hs_dest_status *dests, size_t ndests, hs_store *st, hs_buf *out) {
     header(out, "hookstream_events_ingested_total", "counter", "Events stored, by source.");
     hs_idmap_each(&m->sources, emit_source, out);
     header(out, "hookstream_delivery_attempts_total", "counter",
@@ -245,11 +245,11 @@ int hs_metrics_render(const hs_metrics *m, hs_scheduler *sc, hs_store *st, hs_bu
            "From an event's arrival to the answer of its successful delivery.");
     histogram(out, "hookstream_delivery_latency_seconds", m->latency, HS_METRICS_LATENCY_BUCKETS, le,
               (double)m->latency_sum_ms / 1000);
-    if (sc) {
+    if (dests) {
         header(out, "hookstream_destination_queue_depth", "gauge", "Deliveries waiting, by destination.");
         header(out, "hookstream_destination_in_flight", "gauge", "Deliveries being sent, by destination.");
         header(out, "hookstream_circuit_state", "gauge", "1 for the destination's current circuit state.");
-        hs_scheduler_each(sc, emit_queue, out);
+        for (size_t i = 0; i < ndests; i++) emit_queue(&dests[i], out);
     }
     if (st) render_store(st, out);
     return out->len < out->max ? HS_OK : HS_ERR_TOOBIG;

@@ -6,7 +6,8 @@
  * which forget a resource's series), so the
  * per-source and per-destination maps need no locks; the store's commit
  * figures come from hs_store_get_stats and the per-destination gauges
- * (queue, in flight, circuit) from the scheduler at render time. A ring of
+ * (queue, in flight, circuit) from the scheduler's states, gathered by the
+ * caller before render (hs_scheduler_states). A ring of
  * one-minute buckets over the last hour feeds the overview.
  */
 #ifndef HS_METRICS_H
@@ -18,7 +19,6 @@
 
 #include "base/buf.h"
 #include "core/hooks.h"
-#include "delivery/scheduler.h"
 #include "store/store.h"
 
 /* Upper bounds of the delivery latency buckets, in ms (+Inf implied). */
@@ -59,8 +59,9 @@ void hs_metrics_on_ingest(hs_ingest *ing, void *ud);
 void hs_metrics_on_attempt(const hs_attempt_event *e, void *ud);
 void hs_metrics_on_resource(const hs_resource_event *e, void *ud);
 
-/* The Prometheus exposition into out. sc and st may be NULL. */
-int hs_metrics_render(const hs_metrics *m, hs_scheduler *sc, hs_store *st, hs_buf *out);
+/* The Prometheus exposition into out, the destinations' gauges from
+ * dests[0..ndests) (NULL: none, no scheduler). st may be NULL. */
+int hs_metrics_render(const hs_metrics *m, const hs_dest_status *dests, size_t ndests, hs_store *st, hs_buf *out);
 /* {"window_minutes", "series": [{"minute","ingested","delivered","failed"}],
  *  "totals": {...}, "success_rate", "latency_ms": {"p50","p95","p99"}} over the last `minutes` (1..60). */
 json_t *hs_metrics_overview(const hs_metrics *m, int minutes, uint64_t now_ms);

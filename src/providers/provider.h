@@ -65,7 +65,8 @@ typedef struct hs_provider {
      * never on the loop thread. */
     bool slow_build;
     /* Optional: deliver without HTTP (the websocket broadcast). Runs on the
-     * loop thread with the request build made; fills resp as an answer
+     * server's loop thread (the scheduler posts it there from the
+     * destination's thread) with the request build made; fills resp as an answer
      * would (status, body); env is what hs_scheduler_set_local_env gave. */
     void (*deliver_local)(void *env, const hs_out_req *req, hs_out_resp *resp);
 } hs_provider;

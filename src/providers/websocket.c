@@ -1,8 +1,8 @@
 /* src/providers/websocket.c — broadcast to the WebSocket clients of a channel
  * (docs/provider_websocket.md).
  *
- * build makes the message every subscriber gets; deliver_local (loop
- * thread) hands it to the hub. The attempt records method "BROADCAST",
+ * build makes the message every subscriber gets; deliver_local (the
+ * server's loop thread, where the hub lives) hands it to the hub. The attempt records method "BROADCAST",
  * url "ws:channel/<name>" and a response {"subscribers":N,"dropped":M}.
  */
 #include <stdio.h>

@@ -20,7 +20,7 @@
 static char *render(hs_metrics *m) {
     hs_buf b;
     hs_buf_init(&b, 1u << 20);
-    assert_int_equal(hs_metrics_render(m, NULL, NULL, &b), HS_OK);
+    assert_int_equal(hs_metrics_render(m, NULL, 0, NULL, &b), HS_OK);
     return hs_buf_detach(&b, NULL);
 }
 
