@@ -6,10 +6,17 @@
  * its handler on libuv's threadpool, where store calls may block, and the
  * answer is sent back on the loop.
  *
+ * Several loops (src/base/loops.h): every loop's HTTP server calls
+ * hs_api_handle. /health and ingest are answered on the loop the request
+ * arrived on; any other request is handed to the server's loop (loop 0)
+ * and handled there as above, its answer going back to its connection's
+ * loop (src/http/server.h).
+ *
  * What the other modules must learn of (an ingest committed, a resource
  * written or deleted, deliveries requeued by a manual retry) the API
- * publishes on a hook (src/core/hooks.h), on the loop thread, and calls
- * none of them: the scheduler, the metrics and the live feed subscribe.
+ * publishes on a hook (src/core/hooks.h), on loop 0's thread (an ingest
+ * committed on another loop is posted there first), and calls none of
+ * them: the scheduler, the metrics and the live feed subscribe.
  */
 #ifndef HS_API_H
 #define HS_API_H
@@ -17,6 +24,7 @@
 #include <uv.h>
 
 #include "api/auth.h"
+#include "base/loops.h"
 #include "core/hooks.h"
 #include "http/server.h"
 #include "delivery/scheduler.h"
@@ -25,7 +33,7 @@
 typedef struct hs_api hs_api;
 
 typedef struct hs_api_deps {
-    uv_loop_t *loop;
+    hs_loops *loops;            /* borrowed; loop 0 is the API's */
     hs_store *store;            /* borrowed */
     hs_auth *auth;              /* borrowed */
     hs_scheduler *sched;        /* borrowed */

@@ -15,14 +15,23 @@
 #define HS_API_MAX_PARAM 200
 
 struct hs_api {
-    uv_loop_t *loop;
+    hs_loops *loops;
+    uv_loop_t *loop;  /* loop 0's */
+    hs_mailbox *home; /* its mailbox */
     hs_store *store;
     hs_auth *auth;
     hs_scheduler *sched;
     struct hs_ws_hub *ws;
     struct hs_metrics *metrics;
     const hs_hooks *hooks;
+    /* loop 0: committed ingests published in commit order (src/api/ingest.c) */
+    uint64_t ingest_next; /* the commit_no due next */
+    hs_ingest **held;     /* a heap of those that came early */
+    size_t nheld, held_cap;
 };
+
+/* Frees the ingests still held (at the end). */
+void hs__api_ingest_free(hs_api *api);
 
 typedef struct hs_api_call {
     hs_api *api;

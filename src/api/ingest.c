@@ -1,9 +1,10 @@
 /* src/api/ingest.c — ANY /v1/ingest/:source[/more/path]: store the request, answer
  * 200 only after the commit that holds the event and its deliveries.
  *
- * Runs on the loop thread and never blocks: the store commits on its writer
- * thread and calls back here (on the loop) when the group is durable; the
- * ingest hook (src/core/hooks.h) then tells the metrics, the live feed and
+ * Runs on the loop thread the request arrived on (any of the server's
+ * loops) and never blocks: the store commits on its writer thread and calls
+ * back here (on that loop) when the group is durable; the ingest hook
+ * (src/core/hooks.h), on loop 0, then tells the metrics, the live feed and
  * the scheduler, before the 200 goes out. */
 #include <string.h>
 
@@ -60,15 +61,99 @@ static char *headers_json(const hs_http_req *req) {
     return b.data;
 }
 
+/* ---- publishing, on loop 0, in commit order ---- */
+
+/* Ingests complete on the loop each arrived on, so they reach loop 0 in
+ * any order; the scheduler needs a destination's deliveries in commit
+ * order (its window reads the queue from where the last one left it). So
+ * the hook fires in commit order (hs_ingest.commit_no): one that comes
+ * early waits in a heap for those before it, which are on their way. */
+static bool held_before(const hs_ingest *a, const hs_ingest *b) { return a->commit_no < b->commit_no; }
+
+static void held_push(hs_api *api, hs_ingest *ing) {
+    if (api->nheld == api->held_cap) {
+        api->held_cap = api->held_cap ? api->held_cap * 2 : 16;
+        api->held = hs_realloc(api->held, api->held_cap * sizeof *api->held);
+    }
+    size_t i = api->nheld++;
+    api->held[i] = ing;
+    while (i > 0 && held_before(api->held[i], api->held[(i - 1) / 2])) {
+        hs_ingest *t = api->held[i];
+        api->held[i] = api->held[(i - 1) / 2];
+        api->held[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+}
+
+static hs_ingest *held_pop(hs_api *api) {
+    hs_ingest *top = api->held[0];
+    api->held[0] = api->held[--api->nheld];
+    for (size_t i = 0;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < api->nheld && held_before(api->held[l], api->held[m])) m = l;
+        if (r < api->nheld && held_before(api->held[r], api->held[m])) m = r;
+        if (m == i) break;
+        hs_ingest *t = api->held[i];
+        api->held[i] = api->held[m];
+        api->held[m] = t;
+        i = m;
+    }
+    return top;
+}
+
+static void fire(hs_api *api, hs_ingest *ing) {
+    api->ingest_next = ing->commit_no + 1;
+    hs_hooks_ingest(api->hooks, ing);
+    hs_ingest_free(ing);
+}
+
+/* Takes ing over. */
+static void publish(hs_api *api, hs_ingest *ing) {
+    if (ing->commit_no == api->ingest_next && api->nheld == 0) return fire(api, ing);
+    held_push(api, ing);
+    while (api->nheld && api->held[0]->commit_no <= api->ingest_next) fire(api, held_pop(api));
+}
+
+/* An ingest committed on another loop, to publish on loop 0. */
+typedef struct published {
+    hs_msg msg;
+    hs_api *api;
+    hs_ingest *ing;
+} published;
+
+static void run_published(hs_msg *m) {
+    published *x = (published *)m;
+    publish(x->api, x->ing);
+    hs_free(x);
+}
+
+void hs__api_ingest_free(hs_api *api) {
+    while (api->nheld) hs_ingest_free(held_pop(api));
+    hs_free(api->held);
+}
+
+/* ---- answering ---- */
+
 static void ingest_done(hs_ingest *ing, int status) {
     hs_http_req *req = ing->ud;
     hs_api *api = ing->ud2;
     if (status == HS_OK) {
-        /* committed: the deliveries are the scheduler's from here on */
-        hs_hooks_ingest(api->hooks, ing);
         char body[160];
         int n =
             snprintf(body, sizeof body, "{\"event_id\":\"%s\",\"source_id\":\"%s\"}", ing->event_id, ing->source_id);
+        /* committed: the deliveries are the scheduler's from here on. The
+         * hook fires on loop 0 before the answer leaves, or is posted there
+         * before it: whatever the client does after the answer comes after
+         * the hook */
+        if (hs_mailbox_current() == api->home) {
+            publish(api, ing);
+        } else {
+            published *x = hs_malloc(sizeof *x);
+            x->api = api;
+            x->ing = ing;
+            hs_mailbox_post(api->home, &x->msg, run_published);
+        }
+        ing = NULL; /* loop 0's now */
         hs_http_respond(req, 200, "application/json", body, (size_t)n, NULL, 0);
     } else {
         hs_error err = ing->err;

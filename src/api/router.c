@@ -223,6 +223,7 @@ typedef struct job {
     uv_work_t work;
     hs_api_call call;
     hs_api_fn fn;
+    int status; /* the threadpool's */
 } job;
 
 static void job_run(uv_work_t *w) {
@@ -230,9 +231,10 @@ static void job_run(uv_work_t *w) {
     j->fn(&j->call);
 }
 
-static void job_done(uv_work_t *w, int status) {
-    job *j = w->data;
+static void job_finish(void *ud) {
+    job *j = ud;
     hs_api_call *c = &j->call;
+    int status = j->status;
     if (status == UV_ECANCELED) hs_error_set(&c->err, HS_ERR_CLOSED, "", "the server is shutting down");
     if (status != UV_ECANCELED && c->status > 0 && c->status < 400 && c->after) c->after(c);
     json_decref(c->after_doc);
@@ -249,6 +251,20 @@ static void job_done(uv_work_t *w, int status) {
     hs_free(j);
 }
 
+/* A deletion is published only once every ingest committed before it has
+ * fired its hook (src/core/hooks.h): those of other loops come through
+ * their mailboxes, so each is passed once first. */
+static void job_done(uv_work_t *w, int status) {
+    job *j = w->data;
+    hs_api_call *c = &j->call;
+    j->status = status;
+    bool publishes = status != UV_ECANCELED && c->status > 0 && c->status < 400 && c->after;
+    if (publishes && c->after_change == HS_CHANGE_DELETED && hs_loops_count(c->api->loops) > 1)
+        hs_loops_barrier(c->api->loops, job_finish, j);
+    else
+        job_finish(j);
+}
+
 static void respond_simple(hs_http_req *req, int code, const char *field, const char *fmt, const char *arg) {
     hs_error e;
     hs_error_clear(&e);
@@ -261,9 +277,30 @@ static void health(hs_http_req *req) {
     hs_http_respond(req, 200, "application/json", body, sizeof body - 1, NULL, 0);
 }
 
+/* A request that arrived on another loop, to be handled on loop 0. */
+typedef struct handed {
+    hs_msg msg;
+    hs_api *api;
+    hs_http_req *req;
+} handed;
+
+static void run_handed(hs_msg *m) {
+    handed *x = (handed *)m;
+    hs_api_handle(x->req, x->api);
+    hs_free(x);
+}
+
 void hs_api_handle(hs_http_req *req, void *ud) {
     hs_api *api = ud;
     const char *path = req->path;
+    bool anywhere = strcmp(path, "/health") == 0 || strncmp(path, "/v1/ingest/", 11) == 0;
+    if (!anywhere && hs_mailbox_current() != api->home) {
+        handed *x = hs_malloc(sizeof *x);
+        x->api = api;
+        x->req = req;
+        hs_mailbox_post(api->home, &x->msg, run_handed);
+        return;
+    }
 
     if (strcmp(path, "/health") == 0) {
         if (strcmp(req->method, "GET") && strcmp(req->method, "HEAD"))
@@ -350,14 +387,21 @@ void hs_api_handle(hs_http_req *req, void *ud) {
 
 hs_api *hs_api_new(const hs_api_deps *deps) {
     hs_api *api = hs_calloc(1, sizeof *api);
-    api->loop = deps->loop;
+    api->loops = deps->loops;
+    api->loop = hs_loops_loop(deps->loops, 0);
+    api->home = hs_loops_mailbox(deps->loops, 0);
     api->store = deps->store;
     api->auth = deps->auth;
     api->sched = deps->sched;
     api->ws = deps->ws;
     api->metrics = deps->metrics;
     api->hooks = deps->hooks;
+    api->ingest_next = 1;
     return api;
 }
 
-void hs_api_free(hs_api *api) { hs_free(api); }
+void hs_api_free(hs_api *api) {
+    if (!api) return;
+    hs__api_ingest_free(api);
+    hs_free(api);
+}

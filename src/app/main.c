@@ -17,6 +17,7 @@
 #include <uv.h>
 
 #include "base/alloc.h"
+#include "base/loops.h"
 #include "base/mailbox.h"
 #include "api/api.h"
 #include "api/auth.h"
@@ -36,7 +37,13 @@
 
 typedef struct server {
     uv_loop_t *loop;
-    hs_mailbox mb; /* the loop's (src/base/mailbox.h): store completions, other loops' messages */
+    hs_mailbox mb;   /* the loop's (src/base/mailbox.h): store completions, other loops' messages */
+    hs_loops *loops; /* --threads: loop 0 is this one */
+    /* the HTTP servers of loops 1..n-1, serving connections the listening
+     * one (http, loop 0's) hands them; one per loop, freed on its thread */
+    hs_http_server **siblings;
+    size_t draining; /* servers whose shutdown has not completed */
+    hs_http_config hc;
     hs_config cfg;
     hs_store *store;
     hs_auth *auth;
@@ -69,8 +76,79 @@ static void after_scheduler_stop(void *ud) {
  * deliveries stay pending and go out after the restart), then the store. */
 static void after_http_shutdown(void *ud) {
     server *s = ud;
+    if (--s->draining > 0) return; /* every loop's server */
     hs_info("connections drained; stopping deliveries");
     hs_scheduler_stop(s->sched, after_scheduler_stop, s);
+}
+
+/* ---- the HTTP servers of the other loops ---- */
+
+typedef struct sibling_msg {
+    hs_msg msg;
+    server *s;
+    hs_http_server *srv;
+} sibling_msg;
+
+static void run_sibling_drained(hs_msg *m) {
+    sibling_msg *x = (sibling_msg *)m;
+    server *s = x->s;
+    hs_free(x);
+    hs_mailbox_answered(&s->mb);
+    after_http_shutdown(s);
+}
+
+/* On the sibling's loop. */
+static void sibling_drained(void *ud) {
+    sibling_msg *x = ud;
+    hs_mailbox_post(&x->s->mb, &x->msg, run_sibling_drained);
+}
+
+static void run_sibling_shutdown(hs_msg *m) {
+    sibling_msg *x = (sibling_msg *)m;
+    hs_http_server_shutdown(x->srv, sibling_drained, x);
+}
+
+/* Every loop's server drains; after_http_shutdown once all have. */
+static void http_shutdown(server *s) {
+    size_t n = hs_loops_count(s->loops);
+    s->draining = n;
+    for (size_t i = 1; i < n; i++) {
+        sibling_msg *x = hs_calloc(1, sizeof *x);
+        x->s = s;
+        x->srv = s->siblings[i - 1];
+        hs_mailbox_expect(&s->mb);
+        hs_mailbox_post(hs_loops_mailbox(s->loops, i), &x->msg, run_sibling_shutdown);
+    }
+    hs_http_server_shutdown(s->http, after_http_shutdown, s);
+}
+
+static void make_sibling(size_t i, void *ud) {
+    server *s = ud;
+    hs_http_server *srv = NULL;
+    if (hs_http_server_new(hs_loops_loop(s->loops, i), &s->hc, hs_api_handle, s->api, &srv) == HS_OK)
+        hs_http_server_serve_handed(srv);
+    s->siblings[i - 1] = srv;
+}
+
+static void free_sibling(size_t i, void *ud) {
+    server *s = ud;
+    hs_http_server_free(s->siblings[i - 1]); /* released as its loop runs out */
+    s->siblings[i - 1] = NULL;
+}
+
+/* A server on each other loop, fed by the listening one. */
+static void make_siblings(server *s) {
+    size_t n = hs_loops_count(s->loops);
+    s->siblings = hs_calloc(n, sizeof *s->siblings);
+    for (size_t i = 1; i < n; i++) hs_loops_run_sync(s->loops, i, make_sibling, s);
+    hs_http_server_spread(s->http, s->siblings, n - 1);
+}
+
+static void free_siblings(server *s) {
+    for (size_t i = 1; s->siblings && i < hs_loops_count(s->loops); i++)
+        if (s->siblings[i - 1]) hs_loops_run_sync(s->loops, i, free_sibling, s);
+    hs_free(s->siblings);
+    s->siblings = NULL;
 }
 
 static void on_signal(uv_signal_t *h, int signum) {
@@ -81,7 +159,7 @@ static void on_signal(uv_signal_t *h, int signum) {
     }
     hs_info("received %s: shutting down gracefully", signum == SIGTERM ? "SIGTERM" : "SIGINT");
     hs_ws_hub_shutdown(s->ws); /* clients get 1001 while requests drain */
-    hs_http_server_shutdown(s->http, after_http_shutdown, s);
+    http_shutdown(s);
 }
 
 /* OpenSSL keeps per-thread state (the error queue, a random generator) in
@@ -275,8 +353,14 @@ static size_t threads_of(const hs_config *cfg) {
     return n < HS_THREADS_MIN ? HS_THREADS_MIN : n > HS_THREADS_MAX ? HS_THREADS_MAX : n;
 }
 
-/* The last of the loop: its mailbox, then the loop itself. */
+/* The last of the loops: the other threads, the mailbox, then the loop
+ * itself. */
 static void close_loop(server *s) {
+    if (s->loops) {
+        hs_loops_stop(s->loops);
+        hs_loops_free(s->loops);
+        s->loops = NULL;
+    }
     hs_mailbox_close(&s->mb, NULL);
     uv_run(s->loop, UV_RUN_DEFAULT);
     uv_loop_close(s->loop);
@@ -323,8 +407,16 @@ static int serve(server *s) {
     s->loop = uv_default_loop();
     hs_mailbox_init(&s->mb, s->loop);
     hs_mailbox_set_current(&s->mb);
-    hs_scheduler_config sched_cfg = {.window = (size_t)s->cfg.delivery_window, .threads = threads_of(&s->cfg)};
-    if (hs_scheduler_new(s->loop, s->store, &sched_cfg, &s->sched, &err)) {
+    if (hs_loops_new(s->loop, &s->mb, threads_of(&s->cfg), &s->loops, &err)) {
+        fprintf(stderr, "hookstream: %s\n", err.msg);
+        hs_free_secret(created);
+        hs_auth_free(s->auth);
+        hs_store_close(s->store);
+        close_loop(s);
+        return 1;
+    }
+    hs_scheduler_config sched_cfg = {.window = (size_t)s->cfg.delivery_window};
+    if (hs_scheduler_new(s->loops, s->store, &sched_cfg, &s->sched, &err)) {
         fprintf(stderr, "hookstream: cannot load the destinations' queues: %s\n", err.msg);
         hs_free_secret(created);
         hs_scheduler_stop(s->sched, after_scheduler_stop, s);
@@ -338,7 +430,7 @@ static int serve(server *s) {
     hs_scheduler_set_local_env(s->sched, s->ws);
     s->metrics = hs_metrics_new();
     subscribe(s);
-    hs_api_deps deps = {.loop = s->loop,
+    hs_api_deps deps = {.loops = s->loops,
                         .store = s->store,
                         .auth = s->auth,
                         .sched = s->sched,
@@ -347,24 +439,21 @@ static int serve(server *s) {
                         .hooks = &s->hooks};
     s->api = hs_api_new(&deps);
 
-    hs_http_config hc;
-    hs_http_config_defaults(&hc);
-    hc.max_body = s->cfg.max_body;
-    hc.request_timeout_ms = s->cfg.request_timeout_ms;
-    hc.idle_timeout_ms = s->cfg.idle_timeout_ms;
-    hc.shutdown_timeout_ms = s->cfg.shutdown_timeout_ms;
+    hs_http_config *hc = &s->hc;
+    hs_http_config_defaults(hc);
+    hc->max_body = s->cfg.max_body;
+    hc->request_timeout_ms = s->cfg.request_timeout_ms;
+    hc->idle_timeout_ms = s->cfg.idle_timeout_ms;
+    hc->shutdown_timeout_ms = s->cfg.shutdown_timeout_ms;
     int port = 0;
-    int rc = hs_http_server_new(s->loop, &hc, hs_api_handle, s->api, &s->http);
+    int rc = hs_http_server_new(s->loop, hc, hs_api_handle, s->api, &s->http);
     const char *why = rc ? hs_strerror(rc) : NULL;
     if (rc == 0) {
         rc = hs_http_server_listen(s->http, s->cfg.listen_host, s->cfg.listen_port, &port);
         if (rc) why = uv_strerror(rc); /* listen reports libuv codes */
     }
-    if (rc)
-        fprintf(stderr, "hookstream: cannot listen on %s:%d: %s\n", s->cfg.listen_host, s->cfg.listen_port, why);
-    else if (hs_scheduler_start(s->sched, &err) != HS_OK) /* deliveries go out from now on */
-        rc = fprintf(stderr, "hookstream: cannot start the delivery threads: %s\n", err.msg);
     if (rc) {
+        fprintf(stderr, "hookstream: cannot listen on %s:%d: %s\n", s->cfg.listen_host, s->cfg.listen_port, why);
         hs_free_secret(created);
         if (s->http) hs_http_server_free(s->http);
         hs_ws_hub_free(s->ws);
@@ -377,6 +466,8 @@ static int serve(server *s) {
         close_loop(s);
         return 1;
     }
+    make_siblings(s);
+    hs_scheduler_start(s->sched); /* deliveries go out from now on */
     if (s->cfg.retention_ms && hs_retention_start(s->loop, s->store, s->cfg.retention_ms, &s->retention, &err))
         hs_warn("retention is off: %s", err.msg);
     uv_signal_init(s->loop, &s->sigterm);
@@ -402,6 +493,7 @@ static int serve(server *s) {
     uv_run(s->loop, UV_RUN_DEFAULT);
 
     hs_http_server_free(s->http);
+    free_siblings(s);
     hs_ws_hub_free(s->ws);
     uv_run(s->loop, UV_RUN_DEFAULT); /* let close callbacks run */
     release_thread_state(s->loop);

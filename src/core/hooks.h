@@ -18,11 +18,13 @@
  * says there why the order matters where it does; from then on the
  * registry is read only.
  *
- * Threading: every hook is fired on the server's loop thread (API handlers
- * on the threadpool hand theirs back to the loop, src/api/call.h; the
- * scheduler's delivery threads post theirs to it, src/delivery/scheduler.c),
- * so subscribers touch their loop-owned state without locks. A subscriber
- * must not fire a hook itself.
+ * Threading: every hook is fired on the server's loop thread, loop 0 of
+ * src/base/loops.h (API handlers on the threadpool hand theirs back to the
+ * loop, src/api/call.h; an ingest answered on another loop is posted to it,
+ * and ingests fire in commit order, src/api/ingest.c; the scheduler's
+ * shards post theirs, src/delivery/scheduler.c), so subscribers touch their
+ * loop-owned state without locks. A subscriber must not fire a hook
+ * itself.
  */
 #ifndef HS_HOOKS_H
 #define HS_HOOKS_H

@@ -3,8 +3,8 @@
  * (src/delivery/shard.h), and the messages between them and the server's
  * loop.
  *
- * Shard 0 runs on the server's loop; shards 1..n-1 each on a loop thread
- * of their own, started here. A destination belongs to the shard its id
+ * Shard i runs on loop i of the server's loop threads (src/base/loops.h):
+ * shard 0 on the server's loop, beside the API. A destination belongs to the shard its id
  * hashes to. What the server's loop hears (the hooks ingest, resource,
  * requeued, a circuit reset) goes to the destination's shard: called
  * directly when that is shard 0, else posted to its mailbox as a message
@@ -19,8 +19,6 @@
  */
 #include "delivery/scheduler.h"
 
-#include <pthread.h>
-#include <signal.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -29,23 +27,21 @@
 #include "base/timeutil.h"
 #include "delivery/shard.h"
 
-/* A loop thread of the scheduler's, running one shard. */
-typedef struct worker {
-    pthread_t thread;
-    bool started;
-    uv_loop_t loop;
-    hs_mailbox mb;
-} worker;
-
 typedef struct part {
     hs__shard *sh;
     hs_mailbox *mb; /* the mailbox of its loop */
-    worker *w;      /* NULL: shard 0, on the server's loop */
+    bool remote;    /* on another loop than the server's */
 } part;
 
+/* A message about one part. */
+typedef struct part_msg {
+    hs_msg msg;
+    part *p;
+} part_msg;
+
 struct hs_scheduler {
-    uv_loop_t *loop;  /* the server's */
-    hs_mailbox *home; /* its mailbox */
+    hs_loops *loops;
+    hs_mailbox *home; /* the server's loop's mailbox */
     hs_store *store;
     part *parts;
     size_t n;
@@ -71,7 +67,7 @@ static part *part_of(hs_scheduler *sc, const char *destination_id) {
 
 /* m to p's shard: run at once when it is on this loop, else posted. */
 static void hand_to(part *p, hs_msg *m, hs_msg_fn run) {
-    if (p->w)
+    if (p->remote)
         hs_mailbox_post(p->mb, m, run);
     else
         run(m);
@@ -125,7 +121,7 @@ void hs_scheduler_on_ingest(hs_ingest *ing, void *ud) {
         if (!count[k]) continue;
         part *p = &sc->parts[k];
         hs__payload *pl = payload_of(ing, --shards == 0); /* the last one takes the ingest's */
-        if (!p->w && count[k] == ing->ndeliveries) {
+        if (!p->remote && count[k] == ing->ndeliveries) {
             hs__shard_ingest(p->sh, ing->event_id, pl, ing->deliveries, ing->ndeliveries);
             continue;
         }
@@ -210,7 +206,7 @@ static void send_resource(hs_scheduler *sc, part *p, const hs_resource_event *e)
     x->e.id = x->id;
     x->doc = e->doc ? json_deep_copy(e->doc) : NULL; /* a doc is never shared between threads */
     x->e.doc = x->doc;
-    if (!p->w) {
+    if (!p->remote) {
         run_resource(&x->msg);
         return;
     }
@@ -259,7 +255,7 @@ static void run_circuit(hs_msg *m) {
 
 void hs_scheduler_circuit(hs_scheduler *sc, const char *destination_id, hs_scheduler_circuit_cb cb, void *ud) {
     part *p = part_of(sc, destination_id);
-    if (!p->w) {
+    if (!p->remote) {
         cb(hs__shard_circuit_json(p->sh, destination_id), ud);
         return;
     }
@@ -330,7 +326,7 @@ void hs_scheduler_states(hs_scheduler *sc, hs_scheduler_states_cb cb, void *ud) 
     g->cb = cb;
     g->ud = ud;
     for (size_t k = 0; k < sc->n; k++) {
-        if (!sc->parts[k].w) {
+        if (!sc->parts[k].remote) {
             hs__shard_states(sc->parts[k].sh, &g->parts[k]);
             g->left--;
             continue;
@@ -386,7 +382,7 @@ static void run_reset(hs_msg *m) {
 
 int hs_scheduler_circuit_reset(hs_scheduler *sc, const char *destination_id, hs_scheduler_reset_cb cb, void *ud) {
     part *p = part_of(sc, destination_id);
-    if (!p->w) return hs__shard_circuit_reset(p->sh, destination_id, cb, ud);
+    if (!p->remote) return hs__shard_circuit_reset(p->sh, destination_id, cb, ud);
     reset_msg *x = hs_calloc(1, sizeof *x);
     x->sc = sc;
     x->p = p;
@@ -427,7 +423,7 @@ static void run_attempt_note(hs_msg *m) {
 }
 
 void hs__sched_attempt(hs_scheduler *sc, size_t index, bool recorded, const hs_attempt_event *e) {
-    if (!sc->parts[index].w) {
+    if (!sc->parts[index].remote) {
         if (recorded)
             hs_hooks_attempt_recorded(sc->hooks, e);
         else
@@ -465,7 +461,7 @@ static void run_circuit_note(hs_msg *m) {
 }
 
 void hs__sched_circuit_reset(hs_scheduler *sc, size_t index, const hs_dest_status *st) {
-    if (!sc->parts[index].w) {
+    if (!sc->parts[index].remote) {
         hs_hooks_circuit_reset(sc->hooks, st);
         return;
     }
@@ -511,7 +507,7 @@ void hs__sched_deliver_local(hs_scheduler *sc, size_t index, const hs_provider *
     x->req = req;
     x->done = done;
     x->ud = ud;
-    if (!x->p->w) {
+    if (!x->p->remote) {
         x->resp = hs_calloc(1, sizeof *x->resp);
         p->deliver_local(sc->local_env, req, x->resp);
         run_local_answer(&x->msg);
@@ -525,50 +521,36 @@ void hs__sched_deliver_local(hs_scheduler *sc, size_t index, const hs_provider *
 void hs_scheduler_set_local_env(hs_scheduler *sc, void *env) { sc->local_env = env; }
 void hs_scheduler_set_hooks(hs_scheduler *sc, const hs_hooks *hooks) { sc->hooks = hooks; }
 
-static void *worker_main(void *arg) {
-    part *p = arg;
-    hs_mailbox_set_current(p->mb);
-    hs__shard_start(p->sh);
-    uv_run(&p->w->loop, UV_RUN_DEFAULT);
-    uv_loop_close(&p->w->loop);
-    return NULL;
-}
+/* What the store holds, read on the server's thread before the shards are
+ * built, each on its own thread, from it. */
+typedef struct loaded {
+    hs_scheduler *sc;
+    size_t window;
+    json_t *dests, *conns;
+    hs_circuit_row *circuits;
+    size_t ncircuits;
+    hs_queue_count *counts;
+    size_t ncounts;
+    uint64_t now;
+    bool failed; /* a shard could not be built */
+    hs_error err;
+} loaded;
 
-/* A worker loop that never ran (its thread could not start): closed and run
- * out here, on the server's thread. */
-static void close_unstarted(worker *w) {
-    hs_mailbox_answered(&w->mb);
-    hs_mailbox_close(&w->mb, NULL);
-    uv_run(&w->loop, UV_RUN_DEFAULT);
-    uv_loop_close(&w->loop);
-}
-
-/* Loop threads take no signal: they belong to the server's loop. */
-static int start_worker(part *p, hs_error *err) {
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = pthread_create(&p->w->thread, NULL, worker_main, p);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0) return hs_error_set(err, HS_ERR_IO, NULL, "cannot start a delivery thread: %s", strerror(rc));
-    p->w->started = true;
-    return HS_OK;
-}
-
-/* Every page of a kind, each doc to fn. */
-static int load_all(hs_scheduler *sc, hs_kind kind, void (*fn)(hs_scheduler *, const json_t *), hs_error *err) {
+/* Every page of a kind, appended to *out (a new array). */
+static int load_all(hs_store *st, hs_kind kind, json_t **out, hs_error *err) {
     hs_page page = {.limit = 100};
     char cursor[HS_ID_MAX] = "";
+    *out = json_array();
     for (;;) {
         page.cursor = cursor[0] ? cursor : NULL;
         json_t *items;
         bool more;
-        int rc = hs_store_resource_list(sc->store, kind, &page, NULL, 0, &items, &more, err);
+        int rc = hs_store_resource_list(st, kind, &page, NULL, 0, &items, &more, err);
         if (rc != HS_OK) return rc;
         size_t i;
         json_t *doc;
         json_array_foreach(items, i, doc) {
-            fn(sc, doc);
+            json_array_append(*out, doc);
             snprintf(cursor, sizeof cursor, "%s", json_string_value(json_object_get(doc, "id")));
         }
         json_decref(items);
@@ -576,101 +558,99 @@ static int load_all(hs_scheduler *sc, hs_kind kind, void (*fn)(hs_scheduler *, c
     }
 }
 
-static void load_destination(hs_scheduler *sc, const json_t *doc) {
-    const char *id = json_string_value(json_object_get(doc, "id"));
-    if (id) hs__shard_load_destination(part_of(sc, id)->sh, doc);
-}
-
-static void load_connection(hs_scheduler *sc, const json_t *doc) {
-    for (size_t k = 0; k < sc->n; k++) hs__shard_load_connection(sc->parts[k].sh, doc);
-}
-
-static int load_circuits(hs_scheduler *sc, hs_error *err) {
-    hs_circuit_row *rows;
-    size_t n;
-    int rc = hs_store_circuits(sc->store, &rows, &n, err);
-    if (rc != HS_OK) return rc;
-    uint64_t now = hs_now_ms();
-    for (size_t i = 0; i < n; i++) hs__shard_load_circuit(part_of(sc, rows[i].destination_id)->sh, &rows[i], now);
-    hs_free(rows);
-    return HS_OK;
-}
-
-/* The counts, not the backlog: each window fills as its destination needs
- * it. */
-static int load_queues(hs_scheduler *sc, uint64_t *total, hs_error *err) {
-    hs_queue_count *qc = NULL;
-    size_t n = 0;
-    int rc = hs_store_queue_counts(sc->store, &qc, &n, err);
-    if (rc != HS_OK) return rc;
-    for (size_t i = 0; i < n; i++) {
-        hs__shard_load_pending(part_of(sc, qc[i].destination_id)->sh, qc[i].destination_id, qc[i].pending);
-        *total += qc[i].pending;
-    }
-    hs_free(qc);
-    return HS_OK;
-}
-
-static int load(hs_scheduler *sc, hs_error *err) {
-    uint64_t total = 0;
-    int rc = load_all(sc, HS_KIND_DESTINATION, load_destination, err);
-    if (rc == HS_OK) rc = load_all(sc, HS_KIND_CONNECTION, load_connection, err);
-    if (rc == HS_OK) rc = load_circuits(sc, err);
+static int load(hs_scheduler *sc, loaded *ld, hs_error *err) {
+    int rc = load_all(sc->store, HS_KIND_DESTINATION, &ld->dests, err);
+    if (rc == HS_OK) rc = load_all(sc->store, HS_KIND_CONNECTION, &ld->conns, err);
+    if (rc == HS_OK) rc = hs_store_circuits(sc->store, &ld->circuits, &ld->ncircuits, err);
     if (rc == HS_OK) rc = hs_store_settle_orphans(sc->store, err); /* none is left pending without its destination */
-    if (rc == HS_OK) rc = load_queues(sc, &total, err);
-    if (rc == HS_OK)
-        hs_info("scheduler: %llu pending deliveries, on %zu loop thread%s", (unsigned long long)total, sc->n,
-                sc->n == 1 ? "" : "s");
+    /* the counts, not the backlog: each window fills as its destination
+     * needs it */
+    if (rc == HS_OK) rc = hs_store_queue_counts(sc->store, &ld->counts, &ld->ncounts, err);
+    ld->now = hs_now_ms();
     return rc;
 }
 
-int hs_scheduler_new(uv_loop_t *loop, hs_store *s, const hs_scheduler_config *cfg, hs_scheduler **out, hs_error *err) {
+/* On loop i's thread: shard i, and its share of what was loaded. */
+static void build_part(size_t i, void *ud) {
+    loaded *ld = ud;
+    hs_scheduler *sc = ld->sc;
+    part *p = &sc->parts[i];
+    hs_error err;
+    hs_error_clear(&err);
+    p->sh = hs__shard_new(sc, i, sc->n, hs_loops_loop(sc->loops, i), sc->store, ld->window, &err);
+    if (!p->sh) {
+        ld->failed = true;
+        ld->err = err;
+        return;
+    }
+    size_t k;
+    json_t *doc;
+    json_array_foreach(ld->dests, k, doc) {
+        const char *id = json_string_value(json_object_get(doc, "id"));
+        if (id && part_of(sc, id) == p) hs__shard_load_destination(p->sh, doc);
+    }
+    json_array_foreach(ld->conns, k, doc) hs__shard_load_connection(p->sh, doc);
+    for (k = 0; k < ld->ncircuits; k++)
+        if (part_of(sc, ld->circuits[k].destination_id) == p) hs__shard_load_circuit(p->sh, &ld->circuits[k], ld->now);
+    for (k = 0; k < ld->ncounts; k++)
+        if (part_of(sc, ld->counts[k].destination_id) == p)
+            hs__shard_load_pending(p->sh, ld->counts[k].destination_id, ld->counts[k].pending);
+}
+
+int hs_scheduler_new(hs_loops *loops, hs_store *s, const hs_scheduler_config *cfg, hs_scheduler **out, hs_error *err) {
     hs_scheduler *sc = hs_calloc(1, sizeof *sc);
     *out = sc; /* on failure too: stop and free tear down what was built */
-    sc->loop = loop;
-    sc->home = hs_mailbox_current();
+    sc->loops = loops;
+    sc->home = hs_loops_mailbox(loops, 0);
     sc->store = s;
-    size_t window = cfg && cfg->window ? cfg->window : HS_SCHEDULER_WINDOW;
-    size_t n = cfg && cfg->threads ? cfg->threads : 1;
+    size_t n = hs_loops_count(loops);
     if (n > HS_SCHEDULER_MAX_THREADS) n = HS_SCHEDULER_MAX_THREADS;
-    if (!sc->home) return hs_error_set(err, HS_ERR_INTERNAL, NULL, "the scheduler needs a loop with a mailbox");
-    sc->parts = hs_calloc(n, sizeof *sc->parts);
-    int rc = HS_OK;
-    for (size_t k = 0; k < n && rc == HS_OK; k++) {
-        part *p = &sc->parts[k];
-        uv_loop_t *l = loop;
-        p->mb = sc->home;
-        if (k > 0) {
-            p->w = hs_calloc(1, sizeof *p->w);
-            uv_loop_init(&p->w->loop);
-            hs_mailbox_init(&p->w->mb, &p->w->loop);
-            hs_mailbox_expect(&p->w->mb); /* the thread runs until its shard has stopped */
-            p->mb = &p->w->mb;
-            l = &p->w->loop;
+    loaded ld = {.sc = sc, .window = cfg && cfg->window ? cfg->window : HS_SCHEDULER_WINDOW};
+    int rc = load(sc, &ld, err);
+    if (rc == HS_OK) {
+        sc->parts = hs_calloc(n, sizeof *sc->parts);
+        sc->n = n;
+        for (size_t k = 0; k < n; k++) {
+            sc->parts[k].mb = hs_loops_mailbox(loops, k);
+            sc->parts[k].remote = k > 0;
         }
-        p->sh = hs__shard_new(sc, k, n, l, s, window, err);
-        if (p->sh) {
-            sc->n = k + 1;
-            continue;
-        }
-        rc = err->code ? err->code : HS_ERR_INTERNAL;
-        if (p->w) { /* not a part: close what was opened for it */
-            close_unstarted(p->w);
-            hs_free(p->w);
-            p->w = NULL;
+        for (size_t k = 0; k < n && !ld.failed; k++) hs_loops_run_sync(loops, k, build_part, &ld);
+        if (ld.failed) {
+            *err = ld.err;
+            rc = err->code ? err->code : HS_ERR_INTERNAL;
+            while (sc->n > 0 && !sc->parts[sc->n - 1].sh) sc->n--; /* the parts built */
         }
     }
-    if (rc == HS_OK) rc = load(sc, err);
+    if (rc == HS_OK) {
+        uint64_t total = 0;
+        for (size_t k = 0; k < ld.ncounts; k++) total += ld.counts[k].pending;
+        hs_info("scheduler: %llu pending deliveries, on %zu loop thread%s", (unsigned long long)total, n,
+                n == 1 ? "" : "s");
+    }
+    json_decref(ld.dests);
+    json_decref(ld.conns);
+    hs_free(ld.circuits);
+    hs_free(ld.counts);
     return rc;
 }
 
-int hs_scheduler_start(hs_scheduler *sc, hs_error *err) {
-    for (size_t k = 1; k < sc->n; k++) {
-        int rc = start_worker(&sc->parts[k], err);
-        if (rc != HS_OK) return rc; /* those started stop with the others */
+static void run_start(hs_msg *m) {
+    part *p = ((part_msg *)m)->p;
+    hs_free(m);
+    hs__shard_start(p->sh);
+}
+
+void hs_scheduler_start(hs_scheduler *sc) {
+    for (size_t k = 0; k < sc->n; k++) {
+        part *p = &sc->parts[k];
+        if (!p->remote) {
+            hs__shard_start(p->sh);
+            continue;
+        }
+        part_msg *x = hs_calloc(1, sizeof *x);
+        x->p = p;
+        hs_mailbox_post(p->mb, &x->msg, run_start);
     }
-    if (sc->n) hs__shard_start(sc->parts[0].sh);
-    return HS_OK;
 }
 
 typedef struct stop_msg {
@@ -681,8 +661,6 @@ typedef struct stop_msg {
 
 static void one_stopped(hs_scheduler *sc) {
     if (--sc->stops_left > 0) return;
-    for (size_t k = 1; k < sc->n; k++)
-        if (sc->parts[k].w->started) pthread_join(sc->parts[k].w->thread, NULL);
     void (*done)(void *) = sc->stop_done;
     sc->stop_done = NULL;
     if (done) done(sc->stop_ud);
@@ -697,18 +675,15 @@ static void run_stopped(hs_msg *m) {
     one_stopped(sc);
 }
 
-/* On the shard's thread: stopped; its loop ends with its mailbox. */
-static void worker_stopped(void *ud) {
+/* On the shard's thread: stopped, its handles closed. */
+static void remote_stopped(void *ud) {
     stop_msg *x = ud;
-    worker *w = x->p->w;
     hs_mailbox_post(x->sc->home, &x->msg, run_stopped);
-    hs_mailbox_answered(&w->mb);
-    hs_mailbox_close(&w->mb, NULL);
 }
 
 static void run_stop(hs_msg *m) {
     stop_msg *x = (stop_msg *)m;
-    hs__shard_stop(x->p->sh, worker_stopped, x);
+    hs__shard_stop(x->p->sh, remote_stopped, x);
 }
 
 static void home_stopped(void *ud) { one_stopped(ud); }
@@ -720,14 +695,8 @@ void hs_scheduler_stop(hs_scheduler *sc, void (*done)(void *ud), void *ud) {
     sc->stops_left = sc->n + 1; /* one more, released below: done runs after every post */
     for (size_t k = 0; k < sc->n; k++) {
         part *p = &sc->parts[k];
-        if (!p->w) {
+        if (!p->remote) {
             hs__shard_stop(p->sh, home_stopped, sc);
-            continue;
-        }
-        if (!p->w->started) { /* it never ran: nothing of it is out */
-            hs__shard_stop(p->sh, NULL, NULL);
-            close_unstarted(p->w);
-            sc->stops_left--;
             continue;
         }
         stop_msg *x = hs_calloc(1, sizeof *x);
@@ -741,11 +710,7 @@ void hs_scheduler_stop(hs_scheduler *sc, void (*done)(void *ud), void *ud) {
 
 void hs_scheduler_free(hs_scheduler *sc) {
     if (!sc) return;
-    for (size_t k = 0; k < sc->n; k++) {
-        part *p = &sc->parts[k];
-        hs__shard_free(p->sh);
-        hs_free(p->w);
-    }
+    for (size_t k = 0; k < sc->n; k++) hs__shard_free(sc->parts[k].sh);
     hs_idmap_free(&sc->removed);
     hs_free(sc->parts);
     hs_free(sc);

@@ -19,12 +19,10 @@
  * attempt_recorded and circuit_reset for the metrics and the live feed.
  *
  * Threads (docs/scheduler.md "Threads"): the destinations are split among
- * `threads` loop threads by a hash of their ids (src/delivery/shard.h):
- * the first runs on the server's loop, the others on loops this module
- * starts. A destination's deliveries, slots and circuit are its thread's
- * alone, so order and the circuit stay per destination without locks;
- * what crosses threads goes by mailbox (src/base/mailbox.h). The hooks it
- * fires still run on the server's loop, and so do the callbacks below.
+ * the server's loop threads (src/base/loops.h) by a hash of their ids
+ * (src/delivery/shard.h): the first runs on the server's loop. A destination's deliveries, slots and circuit are its
+ * thread's alone, so order and the circuit stay per destination without locks; what crosses threads goes by mailbox
+ * (src/base/mailbox.h). The hooks it fires still run on the server's loop, and so do the callbacks below.
  *
  * Threading: every function on the server's loop thread.
  */
@@ -34,6 +32,7 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "base/loops.h"
 #include "core/hooks.h"
 #include "http/client.h"
 #include "store/store.h"
@@ -44,21 +43,20 @@ typedef struct hs_scheduler hs_scheduler;
 #define HS_SCHEDULER_MAX_THREADS 64 /* loop threads at most */
 
 typedef struct hs_scheduler_config {
-    size_t window;  /* 0: HS_SCHEDULER_WINDOW */
-    size_t threads; /* loop threads, the server's included; 0: 1 */
+    size_t window; /* 0: HS_SCHEDULER_WINDOW */
 } hs_scheduler_config;
 
 /* Loads destinations, connections, circuit states and the queue counts from
- * the store (blocking reads: call before serving, on the server's loop
- * thread, whose mailbox is current), not the backlog: each destination's
- * window of at most `window` deliveries fills from the store as it drains.
+ * the store (blocking reads: call before serving, on loop 0's thread), not
+ * the backlog: each destination's window of at most `window` deliveries
+ * fills from the store as it drains. Builds one shard on each of loops
+ * (src/base/loops.h; at most HS_SCHEDULER_MAX_THREADS), on its thread.
  * Nothing is sent before hs_scheduler_start. On failure *out is set all
  * the same: stop, run the loop, free. */
-int hs_scheduler_new(uv_loop_t *loop, hs_store *s, const hs_scheduler_config *cfg, hs_scheduler **out, hs_error *err);
-/* Once its hooks and local env are set: starts the other loop threads, and
- * sending (overdue deliveries go out at once). On failure, stop and free
- * as above. */
-int hs_scheduler_start(hs_scheduler *sc, hs_error *err);
+int hs_scheduler_new(hs_loops *loops, hs_store *s, const hs_scheduler_config *cfg, hs_scheduler **out, hs_error *err);
+/* Once its hooks and local env are set: sending starts on every loop
+ * (overdue deliveries go out at once). */
+void hs_scheduler_start(hs_scheduler *sc);
 /* Where it fires its hooks (borrowed, read only); NULL: nowhere. Before
  * the start. */
 void hs_scheduler_set_hooks(hs_scheduler *sc, const hs_hooks *hooks);

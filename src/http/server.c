@@ -35,6 +35,7 @@
 #include <signal.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/buf.h"
@@ -42,6 +43,7 @@
 #include "http/response.h"
 #include "base/id.h"
 #include "base/log.h"
+#include "base/mailbox.h"
 #include "base/timeutil.h"
 
 #define READ_BUF_SIZE (64 * 1024)
@@ -67,6 +69,7 @@ typedef struct slot {
 typedef struct req_impl {
     slot s; /* first: freeing the slot frees the whole request block */
     hs_http_req pub;
+    hs_http_server *srv; /* its connection's, for answers from another loop */
     bool head_only;
     bool keep_alive;
     bool body_owned;
@@ -142,6 +145,7 @@ struct conn {
 
 struct hs_http_server {
     uv_loop_t *loop;
+    hs_mailbox *mb; /* the loop's (NULL: answers come on the loop thread only) */
     hs_http_config cfg;
     hs_http_handler_fn handler;
     void *ud;
@@ -157,6 +161,10 @@ struct hs_http_server {
     conn *conns;
     size_t nconns;
     conn *deferred;
+    /* servers on other loops that take a share of the accepted connections
+     * (hs_http_server_spread), in turn with this one */
+    hs_http_server **spread;
+    size_t nspread, next_spread;
     uint64_t accept_warned_ms;
     hs_http_stats stats;
 
@@ -656,6 +664,7 @@ static req_impl *req_build(conn *c) {
     }
 
     r->s.c = c;
+    r->srv = srv;
     r->s.is_req = true;
     r->keep_alive = c->keep_alive;
     r->head_only = c->parser.method == HTTP_HEAD;
@@ -863,24 +872,19 @@ static void peer_ip(conn *c) {
     }
 }
 
-static void on_connection(uv_stream_t *server, int status) {
-    hs_http_server *srv = server->data;
-    if (status < 0) { /* e.g. EMFILE, possibly for every connection attempt: warn once a second */
-        if (uv_now(srv->loop) - srv->accept_warned_ms >= 1000) {
-            srv->accept_warned_ms = uv_now(srv->loop);
-            hs_warn("http: accept failed: %s", uv_strerror(status));
-        }
-        return;
-    }
-    if (srv->shutting_down || srv->nconns >= (size_t)srv->cfg.max_connections) {
-        /* Take it off the backlog and close it: cheaper for everyone than a
-         * client waiting in a queue it cannot see. */
-        uv_tcp_t *t = hs_malloc(sizeof *t);
-        uv_tcp_init(srv->loop, t);
-        (void)uv_accept(server, (uv_stream_t *)t);
-        uv_close((uv_handle_t *)t, on_rejected_closed);
-        return;
-    }
+/* A new connection of srv on its socket t (initialised on srv's loop, its
+ * descriptor in it). */
+static void conn_start(hs_http_server *srv, conn *c) {
+    srv->stats.connections_accepted++;
+    uv_tcp_nodelay(&c->tcp, 1);
+    peer_ip(c);
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    c->idle_since = now_ms(c);
+    update_reading(c);
+}
+
+static conn *conn_new(hs_http_server *srv) {
     conn *c = hs_calloc(1, sizeof *c);
     c->srv = srv;
     uv_tcp_init(srv->loop, &c->tcp);
@@ -891,17 +895,90 @@ static void on_connection(uv_stream_t *server, int status) {
     srv->nconns++;
     hs_buf_init(&c->head, srv->cfg.max_header_bytes);
     hs_buf_init(&c->body, srv->cfg.max_body);
+    return c;
+}
+
+static bool refusing(const hs_http_server *srv) {
+    return srv->shutting_down || srv->free_requested || srv->nconns >= (size_t)srv->cfg.max_connections;
+}
+
+/* A connection accepted on another loop, given to this server. */
+typedef struct adopt_msg {
+    hs_msg msg;
+    hs_http_server *srv;
+    int fd;
+} adopt_msg;
+
+static void run_adopt(hs_msg *m) {
+    adopt_msg *x = (adopt_msg *)m;
+    hs_http_server *srv = x->srv;
+    int fd = x->fd;
+    hs_free(x);
+    if (refusing(srv)) {
+        close(fd);
+        return;
+    }
+    conn *c = conn_new(srv);
+    if (uv_tcp_open(&c->tcp, fd) != 0) {
+        close(fd);
+        conn_close(c);
+        return;
+    }
+    conn_start(srv, c);
+}
+
+/* The accepted connection in server goes to the loop of `to`: a libuv handle
+ * cannot move, so a duplicate of its descriptor does, and ours closes. */
+static void hand_to(hs_http_server *srv, uv_stream_t *server, hs_http_server *to) {
+    uv_tcp_t *t = hs_malloc(sizeof *t);
+    uv_tcp_init(srv->loop, t);
+    uv_os_fd_t fd;
+    int dup_fd = -1;
+    if (uv_accept(server, (uv_stream_t *)t) == 0 && uv_fileno((uv_handle_t *)t, &fd) == 0)
+        dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    uv_close((uv_handle_t *)t, on_rejected_closed);
+    if (dup_fd < 0) return;
+    adopt_msg *x = hs_malloc(sizeof *x);
+    x->srv = to;
+    x->fd = dup_fd;
+    hs_mailbox_post(to->mb, &x->msg, run_adopt);
+}
+
+static void on_connection(uv_stream_t *server, int status) {
+    hs_http_server *srv = server->data;
+    if (status < 0) { /* e.g. EMFILE, possibly for every connection attempt: warn once a second */
+        if (uv_now(srv->loop) - srv->accept_warned_ms >= 1000) {
+            srv->accept_warned_ms = uv_now(srv->loop);
+            hs_warn("http: accept failed: %s", uv_strerror(status));
+        }
+        return;
+    }
+    /* in turn: this server, then each of the others */
+    size_t turn = srv->next_spread;
+    srv->next_spread = (turn + 1) % (srv->nspread + 1);
+    if (turn > 0 && !srv->shutting_down) return hand_to(srv, server, srv->spread[turn - 1]);
+    if (refusing(srv)) {
+        /* Take it off the backlog and close it: cheaper for everyone than a
+         * client waiting in a queue it cannot see. */
+        uv_tcp_t *t = hs_malloc(sizeof *t);
+        uv_tcp_init(srv->loop, t);
+        (void)uv_accept(server, (uv_stream_t *)t);
+        uv_close((uv_handle_t *)t, on_rejected_closed);
+        return;
+    }
+    conn *c = conn_new(srv);
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
         conn_close(c);
         return;
     }
-    srv->stats.connections_accepted++;
-    uv_tcp_nodelay(&c->tcp, 1);
-    peer_ip(c);
-    http_parser_init(&c->parser, HTTP_REQUEST);
-    c->parser.data = c;
-    c->idle_since = now_ms(c);
-    update_reading(c);
+    conn_start(srv, c);
+}
+
+void hs_http_server_spread(hs_http_server *srv, hs_http_server *const *others, size_t n) {
+    hs_free(srv->spread);
+    srv->spread = n ? hs_memdup(others, n * sizeof *others) : NULL;
+    srv->nspread = n;
+    srv->next_spread = 0;
 }
 
 /* ---- timers ------------------------------------------------------------- */
@@ -947,6 +1024,7 @@ static void close_server_handle(uv_handle_t *h, bool *open) {
 }
 
 static void srv_release(hs_http_server *srv) {
+    hs_free(srv->spread);
     hs_free(srv->rbuf);
     hs_free(srv);
 }
@@ -985,6 +1063,7 @@ int hs_http_server_new(uv_loop_t *loop, const hs_http_config *cfg, hs_http_handl
         if (cfg->max_connections > 0) srv->cfg.max_connections = cfg->max_connections;
     }
     srv->loop = loop;
+    srv->mb = hs_mailbox_current();
     srv->handler = handler;
     srv->ud = ud;
     srv->rbuf = hs_malloc(READ_BUF_SIZE);
@@ -1003,6 +1082,8 @@ static void ignore_sigpipe(void) {
         sigaction(SIGPIPE, &sa, NULL);
     }
 }
+
+static void start_timers(hs_http_server *srv);
 
 int hs_http_server_listen(hs_http_server *srv, const char *host, int port, int *bound_port) {
     if (srv->listen_tried || srv->shutting_down) return UV_EALREADY; /* one listener per server */
@@ -1030,6 +1111,21 @@ int hs_http_server_listen(hs_http_server *srv, const char *host, int port, int *
         close_server_handle((uv_handle_t *)&srv->listener, &srv->listener_open);
         return rc;
     }
+    start_timers(srv);
+    return 0;
+}
+
+int hs_http_server_serve_handed(hs_http_server *srv) {
+    if (srv->listen_tried || srv->shutting_down) return UV_EALREADY;
+    srv->listen_tried = true;
+    ignore_sigpipe();
+    start_timers(srv);
+    return 0;
+}
+
+/* The sweep and the resume idle, whether the server listens or is handed
+ * its connections. */
+static void start_timers(hs_http_server *srv) {
     uv_timer_init(srv->loop, &srv->sweep);
     srv->sweep.data = srv;
     srv->sweep_open = true;
@@ -1041,7 +1137,6 @@ int hs_http_server_listen(hs_http_server *srv, const char *host, int port, int *
     srv->resume.data = srv;
     srv->resume_open = true;
     srv->handles_open++;
-    return 0;
 }
 
 static void on_shutdown_timeout(uv_timer_t *t) {
@@ -1101,14 +1196,61 @@ const char *hs_http_req_header(const hs_http_req *req, const char *name) {
     return NULL;
 }
 
+/* Called on another thread than the server's loop's. */
+static bool off_loop(const hs_http_server *srv) { return srv->mb && hs_mailbox_current() != srv->mb; }
+
 bool hs_http_req_orphaned(const hs_http_req *req) {
     const req_impl *r = container_of(req, const req_impl, pub);
+    if (off_loop(r->srv)) return false; /* not known here: answer, the answer is dropped */
     return r->s.c == NULL;
+}
+
+/* Answered on another thread than its connection's: the answer (copied)
+ * goes to the connection's loop. */
+typedef struct answer_msg {
+    hs_msg msg;
+    hs_http_req *req;
+    int status;
+    char *content_type, *body;
+    size_t body_len;
+    hs_http_header *extra;
+    size_t nextra;
+} answer_msg;
+
+static void run_answer(hs_msg *m) {
+    answer_msg *x = (answer_msg *)m;
+    hs_http_respond(x->req, x->status, x->content_type, x->body, x->body_len, x->extra, x->nextra);
+    for (size_t i = 0; i < x->nextra; i++) {
+        hs_free(x->extra[i].name);
+        hs_free(x->extra[i].value);
+    }
+    hs_free(x->extra);
+    hs_free(x->content_type);
+    hs_free(x->body);
+    hs_free(x);
+}
+
+static void answer_elsewhere(req_impl *r, int status, const char *content_type, const char *body, size_t body_len,
+                             const hs_http_header *extra, size_t nextra) {
+    answer_msg *x = hs_calloc(1, sizeof *x);
+    x->req = &r->pub;
+    x->status = status;
+    x->content_type = content_type ? hs_strdup(content_type) : NULL;
+    x->body = body ? hs_memdup(body, body_len + 1) : NULL;
+    x->body_len = body ? body_len : 0;
+    x->extra = nextra ? hs_calloc(nextra, sizeof *x->extra) : NULL;
+    for (size_t i = 0; i < nextra; i++) {
+        x->extra[i].name = hs_strdup(extra[i].name);
+        x->extra[i].value = hs_strdup(extra[i].value);
+    }
+    x->nextra = nextra;
+    hs_mailbox_post(r->srv->mb, &x->msg, run_answer);
 }
 
 void hs_http_respond(hs_http_req *req, int status, const char *content_type, const char *body, size_t body_len,
                      const hs_http_header *extra, size_t nextra) {
     req_impl *r = container_of(req, req_impl, pub);
+    if (off_loop(r->srv)) return answer_elsewhere(r, status, content_type, body, body_len, extra, nextra);
     conn *c = r->s.c;
     if (!c) { /* the connection is gone: nobody to tell */
         slot_free(&r->s);
@@ -1151,7 +1293,8 @@ void hs_http_respond(hs_http_req *req, int status, const char *content_type, con
 }
 
 void hs_http_respond_error(hs_http_req *req, int status, const char *message) {
-    if (hs_http_req_orphaned(req)) {
+    const req_impl *r = container_of(req, const req_impl, pub);
+    if (!off_loop(r->srv) && hs_http_req_orphaned(req)) {
         hs_http_respond(req, status, NULL, NULL, 0, NULL, 0); /* frees it */
         return;
     }
@@ -1185,8 +1328,53 @@ static void conn_hand_over(conn *c) {
     hs_free(rest);
 }
 
+/* An upgrade asked from another thread than the connection's: made on the
+ * connection's loop, its callback run back on the asking thread. */
+typedef struct upgrade_msg {
+    hs_msg msg;
+    hs_http_req *req;
+    hs_mailbox *asker;
+    hs_http_upgrade_fn cb;
+    void *ud;
+    int fd;
+    char *rest;
+    size_t rest_len;
+} upgrade_msg;
+
+static void run_upgraded(hs_msg *m) {
+    upgrade_msg *x = (upgrade_msg *)m;
+    x->cb(x->fd, x->rest ? x->rest : "", x->rest_len, x->ud);
+    hs_free(x->rest);
+    hs_free(x);
+}
+
+static void upgraded_elsewhere(int fd, const char *rest, size_t rest_len, void *ud) {
+    upgrade_msg *x = ud;
+    x->fd = fd;
+    x->rest = hs_memdup(rest, rest_len + 1);
+    x->rest_len = rest_len;
+    hs_mailbox_post(x->asker, &x->msg, run_upgraded);
+}
+
+static void run_upgrade(hs_msg *m) {
+    upgrade_msg *x = (upgrade_msg *)m;
+    hs_http_req *req = x->req;
+    if (hs_http_upgrade(req, upgraded_elsewhere, x) == HS_OK) return;
+    hs_free(x);
+    hs_http_respond_error(req, 400, "the connection cannot be upgraded now (responses to earlier requests are owed)");
+}
+
 int hs_http_upgrade(hs_http_req *req, hs_http_upgrade_fn cb, void *ud) {
     req_impl *r = container_of(req, req_impl, pub);
+    if (cb && off_loop(r->srv)) {
+        upgrade_msg *x = hs_calloc(1, sizeof *x);
+        x->req = req;
+        x->asker = hs_mailbox_current();
+        x->cb = cb;
+        x->ud = ud;
+        hs_mailbox_post(r->srv->mb, &x->msg, run_upgrade);
+        return HS_OK;
+    }
     conn *c = r->s.c;
     /* only the oldest unanswered request, with nothing of ours still to
      * write before it: the new protocol's bytes must come right after */

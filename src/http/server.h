@@ -26,6 +26,14 @@
  *   - keep-alive connection idle for idle_timeout_ms            -> closed silently
  * `Expect: 100-continue` is answered with 100 when the declared length fits.
  *
+ * Several loops (src/base/loops.h): one server per loop thread. The one
+ * that listens hands every other accepted connection, in turn, to the
+ * servers it spreads to (hs_http_server_spread), each serving it on its own
+ * loop from then on. A server remembers the mailbox current where it was
+ * created: hs_http_respond and hs_http_upgrade called on another thread
+ * post themselves there (the answer copied), so a request may be handled on
+ * any loop; everything else of a server is its loop thread's.
+ *
  * Shutdown (hs_http_server_shutdown): stop accepting, stop reading, close
  * idle connections, let requests already received be answered and their
  * bytes flushed (or the deadline pass), then call done. Free with
@@ -86,20 +94,29 @@ int hs_http_server_new(uv_loop_t *loop, const hs_http_config *cfg, hs_http_handl
 /* Bind and listen. host is an IPv4 or IPv6 literal; port 0 picks a free one,
  * written to *bound_port. Returns a negative libuv error code on failure. */
 int hs_http_server_listen(hs_http_server *srv, const char *host, int port, int *bound_port);
+/* A server that does not listen but serves the connections a listening one
+ * hands it (hs_http_server_spread). */
+int hs_http_server_serve_handed(hs_http_server *srv);
+/* The listening srv keeps one connection in n + 1 and hands the others,
+ * in turn, to others[0..n) (servers on other loops, serving handed
+ * connections; they must outlive srv's listening). Loop thread of srv. */
+void hs_http_server_spread(hs_http_server *srv, hs_http_server *const *others, size_t n);
 void hs_http_server_shutdown(hs_http_server *srv, void (*done)(void *ud), void *ud);
 void hs_http_server_free(hs_http_server *srv);
 
 /* Case-insensitive lookup; first match or NULL. */
 const char *hs_http_req_header(const hs_http_req *req, const char *name);
 
-/* Answer a request (loop thread only). Copies everything it is given.
+/* Answer a request (any thread: off its loop the answer is posted there).
+ * Copies everything it is given.
  * content_type may be NULL (no body type). extra headers are added as given;
  * the server adds Content-Length, Date, Connection and X-Request-Id. */
 void hs_http_respond(hs_http_req *req, int status, const char *content_type, const char *body, size_t body_len,
                      const hs_http_header *extra, size_t nextra);
 /* Answer with the JSON error shape {"error","status","request_id"}. */
 void hs_http_respond_error(hs_http_req *req, int status, const char *message);
-/* True once the client has gone (the response would be discarded). */
+/* True once the client has gone (the response would be discarded); false
+ * when asked off the request's loop, where it is not known. */
 bool hs_http_req_orphaned(const hs_http_req *req);
 
 /* Protocol upgrades (WebSocket). A request with an Upgrade header ends
@@ -113,7 +130,9 @@ bool hs_http_req_orphaned(const hs_http_req *req);
  * response itself. req counts as answered and must not be touched after a
  * successful call. Refused with HS_ERR_INVALID, changing nothing (answer as
  * usual), when the request did not ask for an upgrade, responses to earlier
- * pipelined requests are still owed, or the server is shutting down. */
+ * pipelined requests are still owed, or the server is shutting down.
+ * Called off the request's loop, it is made there and cb runs back on the
+ * calling thread; a refusal is then known only there, which answers 400. */
 typedef void (*hs_http_upgrade_fn)(int fd, const char *rest, size_t rest_len, void *ud);
 int hs_http_upgrade(hs_http_req *req, hs_http_upgrade_fn cb, void *ud);
 

@@ -168,6 +168,7 @@ struct hs_store {
     bool closing;
     int sync_waiters; /* callers blocked in hs__writer_submit */
     hs_store_stats stats;
+    uint64_t ingests_committed; /* writer thread: the last hs_ingest.commit_no */
 };
 
 /* The backends, one per folder; src/store/store.c lists them. */

@@ -264,6 +264,10 @@ struct hs_ingest {
     char event_id[HS_ID_MAX];
     char source_id[HS_ID_MAX];
     char event_status[16];
+    /* its place among the committed ingests of this store, in commit order
+     * (1, 2, ...): whoever hears of ingests on several threads can put
+     * them back in that order */
+    uint64_t commit_no;
     hs_delivery_ref *deliveries;
     size_t ndeliveries;
     hs_error err;

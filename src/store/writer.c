@@ -150,7 +150,10 @@ static void run_group(hs_store *s, hs_wop *group, size_t n) {
         commit_ns = hs_monotonic_ns() - t0;
     }
     uint64_t ok_ops = 0;
-    for (hs_wop *op = group; ok && op; op = op->next) ok_ops += op->status == HS_OK;
+    for (hs_wop *op = group; ok && op; op = op->next) {
+        ok_ops += op->status == HS_OK;
+        if (op->ing && op->status == HS_OK) op->ing->commit_no = ++s->ingests_committed;
+    }
     pthread_mutex_lock(&s->lock);
     if (ok) {
         s->stats.commits++;

@@ -1,12 +1,16 @@
-// Several loop threads (--threads): destinations are split among them by a
-// hash of their ids (src/delivery/scheduler.c), each delivering from its
-// own. Everything a user sees must be as with one thread: order per
-// destination, every event once, the circuit API, metrics, the live feed,
-// websocket destinations (whose hub lives on the first thread), deletes,
-// and a clean stop.
+// Several loop threads (--threads): connections are spread over them (the
+// listening loop hands every other one over, src/http/server.c), ingest is
+// answered where it arrives and the rest of the API on the first loop;
+// destinations are split among them by a hash of their ids
+// (src/delivery/scheduler.c), each delivering from its own. Everything a
+// user sees must be as with one thread: order per destination, every event
+// once, the API on any connection, the circuit API, metrics, the live feed,
+// websocket clients and destinations (whose hub lives on the first loop),
+// deletes, and a clean stop.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import http from 'node:http';
 import { createRequire } from 'node:module';
 import { BIN, startServer, stopClean, makeSource, makeDestination, makeConnection, API_KEY } from './lib/server.mjs';
 import { startReceiver, until, sleep } from './lib/receiver.mjs';
@@ -202,6 +206,73 @@ test('deleting destinations with deliveries out on other threads: their series g
   for (const d of dsts) assert.doesNotMatch(text, new RegExp(d.id), 'no series of a deleted destination');
   const list = await srv.req('GET', '/v1/circuits');
   for (const d of dsts) assert.ok(!list.body.circuits.some((c) => c.destination_id === d.id));
+});
+
+// One keep-alive connection per agent: with 8 of them, connections land on
+// every loop (handed over in turn).
+function agents(n) { return Array.from({ length: n }, () => new http.Agent({ keepAlive: true, maxSockets: 1 })); }
+function call(agent, method, path, body, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(srv.url + path);
+    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method, agent, headers: {
+      'content-type': 'application/json', authorization: `Bearer ${API_KEY}`, ...headers } }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        let json = null;
+        try { json = JSON.parse(text); } catch { /* not JSON */ }
+        resolve({ status: res.statusCode, body: json, text });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+test('over connections on every loop: ingests keep their order, the API answers on each, nothing is lost', { timeout: 60000 }, async () => {
+  const rx = await startReceiver();
+  open.push(rx);
+  const src = await makeSource(srv);
+  const dst = await makeDestination(srv, { config: { url: rx.url }, ordering: 'strict' });
+  await makeConnection(srv, src.id, dst.id);
+  const ag = agents(8);
+  // one after the other, each over the next connection: their commit order
+  // is this order, and so must be their delivery order
+  for (let n = 0; n < 120; n++) {
+    const r = await call(ag[n % 8], 'POST', `/v1/ingest/${src.id}`, JSON.stringify({ n }));
+    assert.equal(r.status, 200, r.text);
+  }
+  // every connection also serves the rest of the API (handled on the first loop)
+  for (const a of ag) {
+    const list = await call(a, 'GET', `/v1/destinations/${dst.id}`);
+    assert.equal(list.status, 200);
+    assert.equal(list.body.id, dst.id);
+    const none = await call(a, 'GET', '/v1/nothing-here');
+    assert.equal(none.status, 404);
+    assert.match(none.body.error, /no route/);
+    const health = await call(a, 'GET', '/health');
+    assert.equal(health.status, 200);
+  }
+  // and all at once: every one delivered, once
+  await Promise.all(Array.from({ length: 200 }, (_, i) =>
+    call(ag[i % 8], 'POST', `/v1/ingest/${src.id}`, JSON.stringify({ n: 120 + i })).then((r) => assert.equal(r.status, 200))));
+  await rx.waitFor(320, 30000);
+  await sleep(200);
+  const got = rx.requests.map((r) => JSON.parse(r.body).n);
+  assert.equal(got.length, 320, 'each once');
+  assert.deepEqual(got.slice(0, 120), [...Array(120).keys()], 'in commit order');
+  assert.deepEqual([...got].sort((a, b) => a - b), [...Array(320).keys()]);
+  for (const a of ag) a.destroy();
+});
+
+test('WebSocket clients on connections of every loop get the live feed', { timeout: 30000 }, async () => {
+  const clients = [];
+  for (let i = 0; i < 8; i++) clients.push(await subscribe('hookstream.events'));
+  const src = await makeSource(srv);
+  const id = await ingest(src, '{}');
+  for (const msgs of clients)
+    await until(() => msgs.some((m) => m.type === 'event.received' && m.data.event_id === id), 5000, 'event.received');
 });
 
 test('--threads takes 1 to 64 (and HOOKSTREAM_THREADS), and refuses anything else', () => {
