@@ -1236,7 +1236,7 @@ static void answer_elsewhere(req_impl *r, int status, const char *content_type, 
     x->req = &r->pub;
     x->status = status;
     x->content_type = content_type ? hs_strdup(content_type) : NULL;
-    x->body = body ? hs_memdup(body, body_len + 1) : NULL;
+    x->body = body ? hs_memdup(body, body_len ? body_len : 1) : NULL; /* not NUL-terminated */
     x->body_len = body ? body_len : 0;
     x->extra = nextra ? hs_calloc(nextra, sizeof *x->extra) : NULL;
     for (size_t i = 0; i < nextra; i++) {
@@ -1351,7 +1351,9 @@ static void run_upgraded(hs_msg *m) {
 static void upgraded_elsewhere(int fd, const char *rest, size_t rest_len, void *ud) {
     upgrade_msg *x = ud;
     x->fd = fd;
-    x->rest = hs_memdup(rest, rest_len + 1);
+    x->rest = hs_malloc(rest_len + 1); /* rest is not NUL-terminated */
+    memcpy(x->rest, rest, rest_len);
+    x->rest[rest_len] = '\0';
     x->rest_len = rest_len;
     hs_mailbox_post(x->asker, &x->msg, run_upgraded);
 }
