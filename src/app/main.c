@@ -130,8 +130,17 @@ static void make_sibling(size_t i, void *ud) {
     s->siblings[i - 1] = srv;
 }
 
+/* What a loop's server did, in the log at the stop. */
+static void log_served(size_t i, const hs_http_server *srv) {
+    hs_http_stats st;
+    hs_http_server_stats(srv, &st);
+    hs_info("http: loop %zu served %llu connections, %llu requests", i, (unsigned long long)st.connections_accepted,
+            (unsigned long long)st.requests);
+}
+
 static void free_sibling(size_t i, void *ud) {
     server *s = ud;
+    log_served(i, s->siblings[i - 1]);
     hs_http_server_free(s->siblings[i - 1]); /* released as its loop runs out */
     s->siblings[i - 1] = NULL;
 }
@@ -492,6 +501,7 @@ static int serve(server *s) {
 
     uv_run(s->loop, UV_RUN_DEFAULT);
 
+    log_served(0, s->http);
     hs_http_server_free(s->http);
     free_siblings(s);
     hs_ws_hub_free(s->ws);

@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -37,7 +38,7 @@ static void *thread_main(void *arg) {
 }
 
 /* Loop threads take no signal: they belong to the home loop. */
-static int start_thread(thread *t, hs_error *err) {
+static int start_thread(thread *t, size_t index, hs_error *err) {
     uv_loop_init(&t->loop);
     hs_mailbox_init(&t->mb, &t->loop);
     hs_mailbox_expect(&t->mb); /* alive until the quit message */
@@ -57,6 +58,9 @@ static int start_thread(thread *t, hs_error *err) {
     }
     uv_sem_wait(&t->ready);
     t->started = true;
+    char name[16];
+    snprintf(name, sizeof name, "hs-loop-%zu", index);
+    pthread_setname_np(t->th, name); /* what top -H and perf show */
     return HS_OK;
 }
 
@@ -69,7 +73,7 @@ int hs_loops_new(uv_loop_t *home, hs_mailbox *home_mb, size_t n, hs_loops **out,
     l->t = hs_calloc(n, sizeof *l->t);
     l->n = n;
     for (size_t i = 1; i < n; i++) {
-        int rc = start_thread(&l->t[i - 1], err);
+        int rc = start_thread(&l->t[i - 1], i, err);
         if (rc != HS_OK) { /* those started end again */
             hs_loops_stop(l);
             hs_loops_free(l);

@@ -281,6 +281,7 @@ int hs__writer_start(hs_store *s, hs_error *err) {
     int rc = pthread_create(&s->thread, NULL, writer_main, s);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) return hs_error_set(err, HS_ERR_IO, NULL, "cannot start the store writer thread: %s", strerror(rc));
+    pthread_setname_np(s->thread, "hs-writer"); /* what top -H and perf show */
     s->thread_started = true;
     return HS_OK;
 }
