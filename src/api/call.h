@@ -96,7 +96,7 @@ void hs_api_circuits_list(hs_api *api, hs_http_req *req, const char *id);
 void hs_api_metrics(hs_api *api, hs_http_req *req, const char *id);
 void hs_api_metrics_overview(hs_api *api, hs_http_req *req, const char *id);
 
-/* Ingest runs on the loop thread (src/api/ingest.c). */
+/* Ingest runs on the loop the request arrived on (src/api/ingest.c). */
 void hs_ingest_handle(hs_api *api, hs_http_req *req, const char *rest);
 
 #endif

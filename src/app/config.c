@@ -412,7 +412,7 @@ static int apply(hs_config *cfg, opt_id id, const char *v, const char *from, cha
     }
     case OPT_THREADS: {
         uint64_t n;
-        if (ranged_value(v, from, VAL_COUNT, HS_THREADS_MIN, HS_THREADS_MAX, &n, err, errlen)) return -1;
+        if (ranged_value(v, from, VAL_COUNT, 1, HS_LOOPS_MAX, &n, err, errlen)) return -1;
         cfg->threads = (int)n;
         return 0;
     }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/loops.h"
 #include "ws/ws.h"
 
 #define HS_MAX_BODY_LIMIT (64u << 20)
@@ -18,9 +19,6 @@
 #define HS_DELIVERY_WINDOW_DEFAULT 256
 #define HS_DELIVERY_WINDOW_MIN 1
 #define HS_DELIVERY_WINDOW_MAX 65536
-/* --threads: loop threads (0: one per core, at most the maximum) */
-#define HS_THREADS_MIN 1
-#define HS_THREADS_MAX 64
 /* --retention: how long settled events are kept; 0 = forever */
 #define HS_RETENTION_DEFAULT_MS (30ULL * 86400000ULL)
 #define HS_RETENTION_MIN_MS 1000ULL
@@ -43,7 +41,7 @@ typedef struct hs_config {
     uint64_t idle_timeout_ms;
     uint64_t shutdown_timeout_ms;
     int delivery_window;   /* pending deliveries per destination in memory */
-    int threads;           /* loop threads; 0: one per core */
+    int threads;           /* loop threads, 1..HS_LOOPS_MAX; 0: one per core */
     uint64_t retention_ms; /* settled events older than this go; 0: kept forever */
     hs_ws_config ws;       /* GET /v1/ws limits (--ws-*), handed to the hub as is */
 } hs_config;

@@ -359,7 +359,7 @@ static void subscribe(server *s) {
 /* --threads, or one per core the process may use. */
 static size_t threads_of(const hs_config *cfg) {
     size_t n = cfg->threads > 0 ? (size_t)cfg->threads : (size_t)uv_available_parallelism();
-    return n < HS_THREADS_MIN ? HS_THREADS_MIN : n > HS_THREADS_MAX ? HS_THREADS_MAX : n;
+    return n < 1 ? 1 : n > HS_LOOPS_MAX ? HS_LOOPS_MAX : n;
 }
 
 /* The last of the loops: the other threads, the mailbox, then the loop

@@ -114,7 +114,7 @@ static hs__payload *payload_of(hs_ingest *ing, bool take) {
 void hs_scheduler_on_ingest(hs_ingest *ing, void *ud) {
     hs_scheduler *sc = ud;
     if (sc->stopping || !sc->n || !ing->ndeliveries) return;
-    size_t count[HS_SCHEDULER_MAX_THREADS] = {0}, shards = 0;
+    size_t count[HS_LOOPS_MAX] = {0}, shards = 0;
     for (size_t i = 0; i < ing->ndeliveries; i++)
         if (count[part_of(sc, ing->deliveries[i].destination_id) - sc->parts]++ == 0) shards++;
     for (size_t k = 0; k < sc->n; k++) {
@@ -603,8 +603,7 @@ int hs_scheduler_new(hs_loops *loops, hs_store *s, const hs_scheduler_config *cf
     sc->loops = loops;
     sc->home = hs_loops_mailbox(loops, 0);
     sc->store = s;
-    size_t n = hs_loops_count(loops);
-    if (n > HS_SCHEDULER_MAX_THREADS) n = HS_SCHEDULER_MAX_THREADS;
+    size_t n = hs_loops_count(loops); /* at most HS_LOOPS_MAX */
     loaded ld = {.sc = sc, .window = cfg && cfg->window ? cfg->window : HS_SCHEDULER_WINDOW};
     int rc = load(sc, &ld, err);
     if (rc == HS_OK) {

@@ -39,8 +39,7 @@
 
 typedef struct hs_scheduler hs_scheduler;
 
-#define HS_SCHEDULER_WINDOW 256     /* deliveries a destination holds in memory at most, by default */
-#define HS_SCHEDULER_MAX_THREADS 64 /* loop threads at most */
+#define HS_SCHEDULER_WINDOW 256 /* deliveries a destination holds in memory at most, by default */
 
 typedef struct hs_scheduler_config {
     size_t window; /* 0: HS_SCHEDULER_WINDOW */
@@ -50,7 +49,7 @@ typedef struct hs_scheduler_config {
  * the store (blocking reads: call before serving, on loop 0's thread), not
  * the backlog: each destination's window of at most `window` deliveries
  * fills from the store as it drains. Builds one shard on each of loops
- * (src/base/loops.h; at most HS_SCHEDULER_MAX_THREADS), on its thread.
+ * (src/base/loops.h), on its thread.
  * Nothing is sent before hs_scheduler_start. On failure *out is set all
  * the same: stop, run the loop, free. */
 int hs_scheduler_new(hs_loops *loops, hs_store *s, const hs_scheduler_config *cfg, hs_scheduler **out, hs_error *err);

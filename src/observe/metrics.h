@@ -1,7 +1,7 @@
 /* src/observe/metrics.h — what GET /metrics (Prometheus text format 0.0.4) and
  * GET /v1/metrics/overview report.
  *
- * Counted on the loop thread, where the hooks it subscribes to fire
+ * Counted on the server's loop thread, where the hooks it subscribes to fire
  * (src/core/hooks.h: ingest, attempt_decided, and resource for deletions,
  * which forget a resource's series), so the
  * per-source and per-destination maps need no locks; the store's commit

@@ -271,8 +271,8 @@ struct hs_ingest {
     hs_delivery_ref *deliveries;
     size_t ndeliveries;
     hs_error err;
-    /* completion: called on the loop thread, exactly once, after commit (or
-     * with the error). The callee frees with hs_ingest_free. */
+    /* completion: called on the thread of the loop that submitted it,
+     * exactly once, after commit (or with the error). The callee frees with hs_ingest_free. */
     hs_ingest_cb cb;
     void *ud, *ud2; /* the caller's */
     /* private to the store */
