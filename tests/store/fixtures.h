@@ -144,6 +144,7 @@ typedef struct ingest_result {
     char event_status[16];
     size_t ndeliveries;
     hs_delivery_ref first;
+    uint64_t commit_no;
 } ingest_result;
 
 static inline void on_ingest(hs_ingest *ing, int status) {
@@ -155,6 +156,7 @@ static inline void on_ingest(hs_ingest *ing, int status) {
     snprintf(r->source_id, sizeof r->source_id, "%s", ing->source_id);
     snprintf(r->event_status, sizeof r->event_status, "%s", ing->event_status);
     r->ndeliveries = ing->ndeliveries;
+    r->commit_no = ing->commit_no;
     if (ing->ndeliveries) r->first = ing->deliveries[0];
     if (status != HS_OK) {
         assert_string_equal(ing->event_id, "");

@@ -698,6 +698,29 @@ static void test_event_retry_skips_deleted(void **state) {
     fanout_free(&f);
 }
 
+/* Committed ingests are numbered 1, 2, ... in commit order (those that
+ * fail take no number): whoever hears of them on several loops puts them
+ * back in that order with it. */
+static void test_commit_numbers(void **state) {
+    fixture *fx = *state;
+    json_t *src = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"s\"}");
+    ingest_result r[4];
+    memset(r, 0, sizeof r);
+    assert_int_equal(hs_store_ingest(fx->s, new_ingest(jstr(src, "id"), "{}", 2, &r[0])), HS_OK);
+    assert_int_equal(hs_store_ingest(fx->s, new_ingest("src_missing", "{}", 2, &r[1])), HS_OK);
+    assert_int_equal(hs_store_ingest(fx->s, new_ingest(jstr(src, "id"), "{}", 2, &r[2])), HS_OK);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_int_equal(hs_store_ingest(fx->s, new_ingest(jstr(src, "id"), "{}", 2, &r[3])), HS_OK);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_int_equal(r[0].status, HS_OK);
+    assert_int_equal(r[1].status, HS_ERR_NOTFOUND);
+    assert_int_equal(r[0].commit_no, 1);
+    assert_int_equal(r[1].commit_no, 0);
+    assert_int_equal(r[2].commit_no, 2);
+    assert_int_equal(r[3].commit_no, 3);
+    json_decref(src);
+}
+
 /* hs_store_run_completions runs, from the caller on the loop thread, the
  * completion of an ingest the writer has committed, without the loop
  * running: a delete's after hook uses it so that every ingest committed
@@ -1122,6 +1145,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_attempts_settle_and_circuits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_event_retry_skips_deleted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_completions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_numbers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ingest_many_grouped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_bound_and_group_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_writes_from_threads, setup, teardown),
