@@ -28,9 +28,10 @@ static const char *const *list_filters(hs_kind kind) {
  * deleted resource's series are gone from GET /metrics. */
 static void publish(hs_api_call *c) {
     /* the hook's promise for a deletion: ingests committed before it have
-     * fired first (their completions may be waiting behind this, and would
-     * bring a forgotten source's series back) */
-    if (c->after_change == HS_CHANGE_DELETED) hs_store_run_completions(c->api->store);
+     * fired first (their completions may be waiting in this loop's mailbox,
+     * and would bring a forgotten source's series back; those of other
+     * loops have come through the barrier of src/api/router.c) */
+    if (c->after_change == HS_CHANGE_DELETED) hs_mailbox_drain(c->api->home);
     hs_resource_event e = {.kind = c->kind, .change = c->after_change, .id = c->after_id, .doc = c->after_doc};
     hs_hooks_resource(c->api->hooks, &e);
 }

@@ -53,7 +53,8 @@ int hs_mailbox_init(hs_mailbox *mb, uv_loop_t *loop);
 void hs_mailbox_post(hs_mailbox *mb, hs_msg *m, hs_msg_fn run);
 /* Run now what has been posted so far (owner thread), as the loop would at
  * its next wake-up: a caller that must see every answer posted before a
- * point (src/store/store.h, hs_store_run_completions). */
+ * point (src/api/resources.c: the store's completions of ingests committed
+ * before a deletion). */
 void hs_mailbox_drain(hs_mailbox *mb);
 /* The loop waits for one more answer (it stays alive until then); each
  * run of a message posted as an answer ends one with hs_mailbox_answered.

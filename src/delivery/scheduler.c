@@ -286,6 +286,11 @@ typedef struct states_msg {
 
 static void gather_one(gather *g) {
     if (--g->left > 0) return;
+    /* the server's loop's own shard last, now: its destinations' states
+     * then match what its hooks have counted so far (with two loops, every
+     * shard's do: the other's answer is the last message it posted) */
+    for (size_t k = 0; k < g->sc->n; k++)
+        if (!g->sc->parts[k].remote) hs__shard_states(g->sc->parts[k].sh, &g->parts[k]);
     size_t n = 0;
     for (size_t k = 0; k < g->sc->n; k++) n += g->parts[k].n;
     hs_dest_status *all = hs_malloc((n ? n : 1) * sizeof *all);
@@ -327,8 +332,7 @@ void hs_scheduler_states(hs_scheduler *sc, hs_scheduler_states_cb cb, void *ud) 
     g->ud = ud;
     for (size_t k = 0; k < sc->n; k++) {
         if (!sc->parts[k].remote) {
-            hs__shard_states(sc->parts[k].sh, &g->parts[k]);
-            g->left--;
+            g->left--; /* read when the others are in */
             continue;
         }
         states_msg *x = hs_calloc(1, sizeof *x);

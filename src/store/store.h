@@ -13,7 +13,9 @@
  *   - async (ingests, attempt records, from a loop thread): the call returns
  *     at once and the callback runs later ON THAT LOOP'S THREAD, after
  *     commit: the writer posts it to the mailbox the thread made current
- *     (src/base/mailbox.h; a thread without one cannot submit async).
+ *     (src/base/mailbox.h; a thread without one cannot submit async), so
+ *     hs_mailbox_drain of that mailbox runs at once every completion
+ *     committed so far.
  *
  * Backends (src/store/backend.h has the seam): src/store/sqlite/ takes a file
  * path. A "postgres://" or "postgresql://" URL is reserved for the
@@ -79,14 +81,6 @@ typedef struct hs_store_stats {
  * (durability); schema migrations are versioned in code (PRAGMA
  * user_version) and run in one transaction each. */
 int hs_store_open(const char *url, hs_store **out, hs_error *err);
-
-/* Run now, on the calling loop thread, everything its mailbox holds
- * (src/base/mailbox.h): the completions of every async write it submitted
- * that has committed so far (they would otherwise run at the loop's next
- * wake-up), and any other message posted to it. A sync write's caller uses
- * it to see everything committed before its own write completed first,
- * whatever order libuv serves its wake-ups in. */
-void hs_store_run_completions(hs_store *s);
 
 /* Shut down: refuse new writes (HS_ERR_CLOSED), commit what is queued,
  * run the calling thread's remaining async completions, join the writer

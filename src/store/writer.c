@@ -241,12 +241,6 @@ int hs__writer_submit(hs_store *s, hs_wop *op, hs_error *err) {
 
 /* ---- async completions, on the submitting thread's loop ---- */
 
-void hs_store_run_completions(hs_store *s) {
-    (void)s;
-    hs_mailbox *mb = hs_mailbox_current();
-    if (mb) hs_mailbox_drain(mb);
-}
-
 int hs__writer_submit_async(hs_store *s, hs_wop *op, hs_error *err) {
     op->home = hs_mailbox_current();
     if (!op->home)
@@ -299,7 +293,8 @@ void hs__writer_stop(hs_store *s) {
                 (unsigned long long)s->stats.ops_committed, (unsigned long long)s->stats.commits,
                 (double)s->stats.ops_committed / (double)s->stats.commits,
                 (double)s->stats.commit_ns_total / 1e6 / (double)s->stats.commits);
-    hs_store_run_completions(s); /* the calling loop's; other loops run theirs */
+    hs_mailbox *mb = hs_mailbox_current(); /* the calling loop's completions; other loops run theirs */
+    if (mb) hs_mailbox_drain(mb);
     /* sync callers woken by the last group may not have left the lock yet */
     pthread_mutex_lock(&s->lock);
     while (s->sync_waiters > 0) pthread_cond_wait(&s->done_cond, &s->lock);
