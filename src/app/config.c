@@ -16,6 +16,9 @@ const char hs_usage_main[] = "hookstream — self-hosted webhook and event deliv
                              "  hookstream serve [options]   run the server (see `hookstream serve --help`)\n"
                              "  hookstream secrets rotate-key [options]\n"
                              "                               re-encrypt every stored secret under a new key\n"
+                             "  hookstream events list [options]\n"
+                             "                               the events a running server received (see\n"
+                             "                               `hookstream events list --help`)\n"
                              "  hookstream --help            this text\n"
                              "  hookstream --version         print the version\n";
 

@@ -21,6 +21,7 @@
 #include "base/mailbox.h"
 #include "api/api.h"
 #include "api/auth.h"
+#include "app/client.h"
 #include "app/config.h"
 #include "core/resource.h"
 #include "http/server.h"
@@ -518,6 +519,7 @@ static int serve(server *s) {
 
 int main(int argc, char **argv) {
     hs_alloc_init_json();
+    if (argc >= 2 && strcmp(argv[1], "events") == 0) return hs_client_main(argc, argv); /* a client of a server */
     server s;
     memset(&s, 0, sizeof s);
     hs_command cmd;

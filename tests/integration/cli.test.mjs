@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
-import { BIN, startServer, tempDir } from './lib/server.mjs';
+import { BIN, API_KEY, startServer, stopClean, makeSource, tempDir } from './lib/server.mjs';
 import { until } from './lib/receiver.mjs';
 
 // The WebSocket hub's flags, their environment twins and their bounds
@@ -149,4 +149,60 @@ test('a busy port or a bad database path fails cleanly', async () => {
   r = run(['serve', '--listen', '127.0.0.1:0', '--db', 'postgres://localhost/x', '--api-key', 'k'.repeat(20)]);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /postgres/i);
+});
+
+// `hookstream events list`: a client of a running server, over its API.
+test('events list: a running server\'s events, newest first, filtered, as a table or JSON lines; clear errors', async () => {
+  const srv = await startServer();
+  try {
+    const a = await makeSource(srv);
+    const b = await makeSource(srv);
+    const ids = [];
+    for (const src of [a, b, a]) {
+      const r = await fetch(`${srv.url}/v1/ingest/${src.id}`, { method: 'POST', body: '{}' });
+      ids.push((await r.json()).event_id);
+    }
+    const list = (args, env = {}) => run(['events', 'list', '--url', srv.url + '/', ...args], { HOOKSTREAM_API_KEY: API_KEY, ...env });
+    let r = list([]);
+    assert.equal(r.status, 0, r.stderr);
+    const rows = r.stdout.trim().split('\n');
+    assert.match(rows[0], /^EVENT\s+SOURCE\s+STATUS\s+RECEIVED$/);
+    assert.deepEqual(rows.slice(1).map((l) => l.split(/\s+/)[0]), [...ids].reverse(), 'newest first');
+    assert.match(rows[1], new RegExp(`^${ids[2]}\\s+${a.id}\\s+received\\s+\\d{4}-\\d\\d-\\d\\dT`));
+    r = list(['--source', a.id, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const objs = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(objs.map((o) => o.id), [ids[2], ids[0]]);
+    assert.ok(objs.every((o) => o.source_id === a.id && o.status === 'received'));
+    r = list(['--limit', '1']);
+    assert.equal(r.stdout.trim().split('\n').length, 2);
+    r = list(['--status', 'delivered']);
+    assert.equal(r.stdout.trim(), r.stdout.trim().split('\n')[0], 'only the header');
+    // errors: the server's own message, an unreachable server, bad usage
+    r = list([], { HOOKSTREAM_API_KEY: 'hs_wrong_' + 'x'.repeat(30) });
+    assert.equal(r.status, 1);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^hookstream: the server answered 401: a valid API key is required/);
+    r = run(['events', 'list', '--url', 'http://127.0.0.1:1', '--api-key', API_KEY]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^hookstream: cannot reach http:\/\/127\.0\.0\.1:1: /);
+    r = list(['--status', 'nonsense']);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /answered 400/);
+    for (const bad of [['--limit', '0'], ['--limit', 'x'], ['--frobnicate'], ['--source']]) {
+      r = list(bad);
+      assert.equal(r.status, 2, bad.join(' '));
+      assert.match(r.stderr, /^hookstream: /);
+    }
+    r = run(['events', 'list'], { HOOKSTREAM_API_KEY: '' });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /API key is needed/);
+    assert.equal(run(['events']).status, 2);
+    r = run(['events', 'list', '--help']);
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, /^Usage: hookstream events list/);
+    assert.match(run(['--help']).stdout, /hookstream events list/);
+  } finally {
+    await stopClean(srv);
+  }
 });
