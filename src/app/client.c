@@ -38,9 +38,13 @@ typedef struct opts {
     bool json;
 } opts;
 
-static size_t on_body(char *data, size_t size, size_t n, void *ud) {
-    hs_buf *b = ud;
-    return hs_buf_append(b, data, size * n) == 0 ? size * n : 0;
+size_t hs__curl_to_buf(char *data, size_t size, size_t n, void *ud) {
+    return hs_buf_append(ud, data, size * n) == 0 ? size * n : 0;
+}
+
+const char *hs__env_or(const char *name, const char *dflt) {
+    const char *v = getenv(name);
+    return v && *v ? v : dflt;
 }
 
 /* GET url+path; *status and the parsed body (NULL when not JSON). */
@@ -52,7 +56,7 @@ static int get(CURL *c, const opts *o, const char *path, long *status, json_t **
     struct curl_slist *h = curl_slist_append(NULL, auth);
     curl_easy_setopt(c, CURLOPT_URL, u);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, hs__curl_to_buf);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
     CURLcode rc = curl_easy_perform(c);
@@ -141,19 +145,14 @@ static int list(const opts *o) {
     return rc;
 }
 
-static const char *env_or(const char *name, const char *dflt) {
-    const char *v = getenv(name);
-    return v && *v ? v : dflt;
-}
-
 int hs_client_main(int argc, char **argv) {
     /* argv[1] is "events" */
     if (argc < 3 || strcmp(argv[2], "list") != 0) {
         fprintf(stderr, "hookstream: usage: hookstream events list [options] (try `hookstream events list --help`)\n");
         return 2;
     }
-    opts o = {.url = env_or("HOOKSTREAM_URL", "http://127.0.0.1:8080"),
-              .key = env_or("HOOKSTREAM_API_KEY", NULL),
+    opts o = {.url = hs__env_or("HOOKSTREAM_URL", "http://127.0.0.1:8080"),
+              .key = hs__env_or("HOOKSTREAM_API_KEY", NULL),
               .limit = 20};
     for (int a = 3; a < argc; a++) {
         const char *arg = argv[a];

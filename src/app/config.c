@@ -19,6 +19,9 @@ const char hs_usage_main[] = "hookstream — self-hosted webhook and event deliv
                              "  hookstream events list [options]\n"
                              "                               the events a running server received (see\n"
                              "                               `hookstream events list --help`)\n"
+                             "  hookstream listen SOURCE --forward URL\n"
+                             "                               replay a running server's events of SOURCE to\n"
+                             "                               your receiver as they arrive\n"
                              "  hookstream --help            this text\n"
                              "  hookstream --version         print the version\n";
 

@@ -519,7 +519,9 @@ static int serve(server *s) {
 
 int main(int argc, char **argv) {
     hs_alloc_init_json();
-    if (argc >= 2 && strcmp(argv[1], "events") == 0) return hs_client_main(argc, argv); /* a client of a server */
+    /* clients of a running server */
+    if (argc >= 2 && strcmp(argv[1], "events") == 0) return hs_client_main(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "listen") == 0) return hs_listen_main(argc, argv);
     server s;
     memset(&s, 0, sizeof s);
     hs_command cmd;

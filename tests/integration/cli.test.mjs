@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { BIN, API_KEY, startServer, stopClean, makeSource, tempDir } from './lib/server.mjs';
-import { until } from './lib/receiver.mjs';
+import { until, startReceiver } from './lib/receiver.mjs';
+import { spawn } from 'node:child_process';
 
 // The WebSocket hub's flags, their environment twins and their bounds
 // (src/ws/ws.h): [flag, env, lowest, highest] as the options accept them.
@@ -203,6 +204,59 @@ test('events list: a running server\'s events, newest first, filtered, as a tabl
     assert.match(r.stdout, /^Usage: hookstream events list/);
     assert.match(run(['--help']).stdout, /hookstream events list/);
   } finally {
+    await stopClean(srv);
+  }
+});
+
+// `hookstream listen`: the live feed of a source replayed to a receiver.
+test('listen: each new event of the source goes again to the forward URL, method, headers and body; Ctrl-C stops', async () => {
+  const srv = await startServer();
+  const rx = await startReceiver(() => ({ status: 202 }));
+  let child;
+  try {
+    const src = await makeSource(srv, { slug: 'shop-' + Date.now() });
+    const other = await makeSource(srv);
+    child = spawn(BIN, ['listen', src.slug, '--forward', rx.url, '--url', srv.url, '--api-key', API_KEY], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let errOut = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { errOut += d; });
+    const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    await until(() => out.includes(`forwarding the events of ${src.id} to ${rx.url}`), 10000, 'listening');
+    const sent = [];
+    for (const [body, ct] of [['{"n":1}', 'application/json'], ['a=1&b=2', 'application/x-www-form-urlencoded']]) {
+      const r = await fetch(`${srv.url}/v1/ingest/${src.id}`, { method: 'PUT', body, headers: { 'content-type': ct, 'x-custom': 'yes' } });
+      sent.push({ id: (await r.json()).event_id, body, ct });
+    }
+    await fetch(`${srv.url}/v1/ingest/${other.id}`, { method: 'POST', body: '{"other":true}' });
+    await rx.waitFor(2, 10000);
+    await until(() => sent.every((e) => out.includes(`${e.id}  PUT ${rx.url} -> 202`)), 5000, 'each forward reported');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(rx.requests.length, 2, 'only the source\'s events');
+    rx.requests.forEach((r, i) => {
+      assert.equal(r.method, 'PUT');
+      assert.equal(r.body.toString(), sent[i].body);
+      assert.equal(r.headers['content-type'], sent[i].ct);
+      assert.equal(r.headers['x-custom'], 'yes');
+    });
+    child.kill('SIGINT');
+    const { code } = await exited;
+    assert.equal(code, 0, errOut);
+    child = null;
+    // what cannot start says why
+    let r = run(['listen', 'no-such-source', '--forward', rx.url, '--url', srv.url, '--api-key', API_KEY]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^hookstream: source no-such-source: the server answered 404/);
+    r = run(['listen', src.id, '--url', srv.url, '--api-key', API_KEY]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--forward: the URL to send the events to is required/);
+    r = run(['listen', src.id, '--forward', 'ftp://x', '--api-key', API_KEY]);
+    assert.equal(r.status, 2);
+    assert.equal(run(['listen']).status, 2);
+    assert.match(run(['listen', '--help']).stdout, /^Usage: hookstream listen SOURCE --forward URL/);
+  } finally {
+    if (child) child.kill('SIGKILL');
+    await rx.close();
     await stopClean(srv);
   }
 });
