@@ -260,7 +260,7 @@ static void job_done(uv_work_t *w, int status) {
     j->status = status;
     bool publishes = status != UV_ECANCELED && c->status > 0 && c->status < 400 && c->after;
     if (publishes && c->after_change == HS_CHANGE_DELETED && hs_loops_count(c->api->loops) > 1)
-        hs_loops_barrier(c->api->loops, job_finish, j);
+        hs_loops_each(c->api->loops, NULL, job_finish, j);
     else
         job_finish(j);
 }

@@ -122,53 +122,58 @@ typedef struct quit_msg {
     thread *t;
 } quit_msg;
 
-/* A barrier: one message to every other loop and back. */
-typedef struct barrier {
+/* hs_loops_each: one message to every other loop and back. */
+typedef struct each {
     hs_loops *l;
     size_t left;
+    void (*fn)(size_t i, void *ud);
     void (*done)(void *ud);
     void *ud;
-} barrier;
+} each;
 
-typedef struct barrier_msg {
+typedef struct each_msg {
     hs_msg msg;
-    barrier *b;
-} barrier_msg;
+    each *e;
+    size_t i;
+} each_msg;
 
-static void barrier_one(barrier *b) {
-    if (--b->left > 0) return;
-    void (*done)(void *) = b->done;
-    void *ud = b->ud;
-    hs_free(b);
+static void each_one(each *e) {
+    if (--e->left > 0) return;
+    void (*done)(void *) = e->done;
+    void *ud = e->ud;
+    hs_free(e);
     done(ud);
 }
 
-static void run_barrier_back(hs_msg *m) {
-    barrier_msg *x = (barrier_msg *)m;
-    barrier *b = x->b;
+static void run_each_back(hs_msg *m) {
+    each_msg *x = (each_msg *)m;
+    each *e = x->e;
     hs_free(x);
-    hs_mailbox_answered(b->l->home_mb);
-    barrier_one(b);
+    hs_mailbox_answered(e->l->home_mb);
+    each_one(e);
 }
 
-static void run_barrier(hs_msg *m) {
-    barrier_msg *x = (barrier_msg *)m;
-    hs_mailbox_post(x->b->l->home_mb, &x->msg, run_barrier_back);
+static void run_each(hs_msg *m) {
+    each_msg *x = (each_msg *)m;
+    if (x->e->fn) x->e->fn(x->i, x->e->ud);
+    hs_mailbox_post(x->e->l->home_mb, &x->msg, run_each_back);
 }
 
-void hs_loops_barrier(hs_loops *l, void (*done)(void *ud), void *ud) {
-    barrier *b = hs_calloc(1, sizeof *b);
-    b->l = l;
-    b->left = l->n; /* the others, and one released below */
-    b->done = done;
-    b->ud = ud;
+void hs_loops_each(hs_loops *l, void (*fn)(size_t i, void *ud), void (*done)(void *ud), void *ud) {
+    each *e = hs_calloc(1, sizeof *e);
+    e->l = l;
+    e->left = l->n; /* the others, and one released below */
+    e->fn = fn;
+    e->done = done;
+    e->ud = ud;
     for (size_t i = 1; i < l->n; i++) {
-        barrier_msg *x = hs_calloc(1, sizeof *x);
-        x->b = b;
+        each_msg *x = hs_calloc(1, sizeof *x);
+        x->e = e;
+        x->i = i;
         hs_mailbox_expect(l->home_mb);
-        hs_mailbox_post(&l->t[i - 1].mb, &x->msg, run_barrier);
+        hs_mailbox_post(&l->t[i - 1].mb, &x->msg, run_each);
     }
-    barrier_one(b);
+    each_one(e);
 }
 
 static void run_quit_msg(hs_msg *m) {

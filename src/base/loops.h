@@ -32,10 +32,12 @@ hs_mailbox *hs_loops_mailbox(const hs_loops *l, size_t i);
 /* fn(i, ud) on loop i's thread; returns once it has run (loop 0: at once). */
 void hs_loops_run_sync(hs_loops *l, size_t i, void (*fn)(size_t i, void *ud), void *ud);
 
-/* done(ud) runs on loop 0 once every other loop has run everything posted
- * to it before this call (at once when there is one loop): what those
- * messages posted to loop 0 in turn has run there before done too. */
-void hs_loops_barrier(hs_loops *l, void (*done)(void *ud), void *ud);
+/* fn(i, ud) on each loop i but 0, on its thread (fn NULL: nothing), then
+ * done(ud) on loop 0 once every other loop has run it (at once when there
+ * is one loop). A barrier too: each loop has first run everything posted
+ * to it before this call, and what that posted to loop 0 in turn has run
+ * there before done. */
+void hs_loops_each(hs_loops *l, void (*fn)(size_t i, void *ud), void (*done)(void *ud), void *ud);
 
 /* Ends the threads: each loop runs until its handles are closed (whoever
  * opened them closes them first), then its thread is joined. Blocks. */

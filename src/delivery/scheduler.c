@@ -269,28 +269,27 @@ void hs_scheduler_circuit(hs_scheduler *sc, const char *destination_id, hs_sched
     hs_mailbox_post(p->mb, &x->msg, run_circuit);
 }
 
-/* A gathering of every shard's states. */
+/* A gathering of every shard's states (hs_loops_each: shard k is loop k's). */
 typedef struct gather {
     hs_scheduler *sc;
-    size_t left;
     hs__states *parts;
     hs_scheduler_states_cb cb;
     void *ud;
 } gather;
 
-typedef struct states_msg {
-    hs_msg msg;
-    gather *g;
-    size_t k;
-} states_msg;
+/* On loop k's thread. */
+static void gather_remote(size_t k, void *ud) {
+    gather *g = ud;
+    if (k < g->sc->n) hs__shard_states(g->sc->parts[k].sh, &g->parts[k]);
+}
 
-static void gather_one(gather *g) {
-    if (--g->left > 0) return;
+/* On the server's loop, once the others are in. */
+static void gather_done(void *ud) {
+    gather *g = ud;
     /* the server's loop's own shard last, now: its destinations' states
      * then match what its hooks have counted so far (with two loops, every
      * shard's do: the other's answer is the last message it posted) */
-    for (size_t k = 0; k < g->sc->n; k++)
-        if (!g->sc->parts[k].remote) hs__shard_states(g->sc->parts[k].sh, &g->parts[k]);
+    if (g->sc->n) hs__shard_states(g->sc->parts[0].sh, &g->parts[0]);
     size_t n = 0;
     for (size_t k = 0; k < g->sc->n; k++) n += g->parts[k].n;
     hs_dest_status *all = hs_malloc((n ? n : 1) * sizeof *all);
@@ -309,39 +308,13 @@ static void gather_one(gather *g) {
     hs_free(g);
 }
 
-static void run_states_answer(hs_msg *m) {
-    states_msg *x = (states_msg *)m;
-    gather *g = x->g;
-    hs_free(x);
-    hs_mailbox_answered(g->sc->home);
-    gather_one(g);
-}
-
-static void run_states(hs_msg *m) {
-    states_msg *x = (states_msg *)m;
-    hs__shard_states(x->g->sc->parts[x->k].sh, &x->g->parts[x->k]);
-    hs_mailbox_post(x->g->sc->home, &x->msg, run_states_answer);
-}
-
 void hs_scheduler_states(hs_scheduler *sc, hs_scheduler_states_cb cb, void *ud) {
     gather *g = hs_calloc(1, sizeof *g);
     g->sc = sc;
-    g->left = sc->n + 1; /* one more, released below: cb runs once all are in */
-    g->parts = hs_calloc(sc->n ? sc->n : 1, sizeof *g->parts);
+    g->parts = hs_calloc(hs_loops_count(sc->loops), sizeof *g->parts);
     g->cb = cb;
     g->ud = ud;
-    for (size_t k = 0; k < sc->n; k++) {
-        if (!sc->parts[k].remote) {
-            g->left--; /* read when the others are in */
-            continue;
-        }
-        states_msg *x = hs_calloc(1, sizeof *x);
-        x->g = g;
-        x->k = k;
-        hs_mailbox_expect(sc->home);
-        hs_mailbox_post(sc->parts[k].mb, &x->msg, run_states);
-    }
-    gather_one(g);
+    hs_loops_each(sc->loops, gather_remote, gather_done, g);
 }
 
 typedef struct reset_msg {
