@@ -47,29 +47,51 @@ const char *hs__env_or(const char *name, const char *dflt) {
     return v && *v ? v : dflt;
 }
 
-/* GET url+path; *status and the parsed body (NULL when not JSON). */
-static int get(CURL *c, const opts *o, const char *path, long *status, json_t **body, char *err, size_t errlen) {
+int hs__http_request(CURL *c, const char *method, const char *url, struct curl_slist *headers, const char *body,
+                     size_t body_len, long *status, hs_buf *out, char *err, size_t errlen) {
+    curl_easy_reset(c);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, hs__curl_to_buf);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body_len);
+    }
+    CURLcode rc = curl_easy_perform(c);
+    if (rc != CURLE_OK) {
+        snprintf(err, errlen, "%s", curl_easy_strerror(rc));
+        return -1;
+    }
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+    return 0;
+}
+
+json_t *hs__api_get(CURL *c, const char *base, const char *key, const char *path, long *status, char *err,
+                    size_t errlen) {
+    char *url = hs_sprintf("%s%s", base, path);
+    char *auth = hs_sprintf("Authorization: Bearer %s", key);
+    struct curl_slist *h = curl_slist_append(NULL, auth);
     hs_buf b;
     hs_buf_init(&b, MAX_ANSWER);
-    char *u = hs_sprintf("%s%s", o->url, path);
-    char *auth = hs_sprintf("Authorization: Bearer %s", o->key);
-    struct curl_slist *h = curl_slist_append(NULL, auth);
-    curl_easy_setopt(c, CURLOPT_URL, u);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, hs__curl_to_buf);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-    CURLcode rc = curl_easy_perform(c);
-    curl_slist_free_all(h);
-    hs_free_secret(auth);
-    if (rc != CURLE_OK) snprintf(err, errlen, "cannot reach %s: %s", o->url, curl_easy_strerror(rc));
-    hs_free(u);
-    if (rc == CURLE_OK) {
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-        *body = b.len ? json_loadb(b.data, b.len, 0, NULL) : NULL;
+    *status = 0;
+    json_t *v = NULL;
+    if (hs__http_request(c, "GET", url, h, NULL, 0, status, &b, err, errlen) == 0) {
+        v = b.len ? json_loadb(b.data, b.len, 0, NULL) : NULL;
+        if (*status != 200) {
+            const char *msg = json_string_value(json_object_get(v, "error"));
+            snprintf(err, errlen, "the server answered %ld: %s", *status, msg ? msg : "(no error message)");
+            json_decref(v);
+            v = NULL;
+        }
     }
     hs_buf_free(&b);
-    return rc == CURLE_OK ? 0 : -1;
+    curl_slist_free_all(h);
+    hs_free_secret(auth);
+    hs_free(url);
+    return v;
 }
 
 static void print_event(const json_t *e, bool json) {
@@ -109,20 +131,15 @@ static int list(const opts *o) {
             curl_free(esc);
         }
         if (cursor) hs_buf_appendf(&q, "&cursor=%s", cursor);
-        long status = 0;
-        json_t *body = NULL;
+        long status;
         char err[512];
-        int got = get(c, o, q.data, &status, &body, err, sizeof err);
+        json_t *body = hs__api_get(c, o->url, o->key, q.data, &status, err, sizeof err);
         hs_buf_free(&q);
-        if (got != 0) {
-            fprintf(stderr, "hookstream: %s\n", err);
-            rc = 1;
-            break;
-        }
         if (status != 200) {
-            const char *msg = json_string_value(json_object_get(body, "error"));
-            fprintf(stderr, "hookstream: the server answered %ld: %s\n", status, msg ? msg : "(no error message)");
-            json_decref(body);
+            if (status == 0)
+                fprintf(stderr, "hookstream: cannot reach %s: %s\n", o->url, err);
+            else
+                fprintf(stderr, "hookstream: %s\n", err);
             rc = 1;
             break;
         }

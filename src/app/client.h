@@ -4,7 +4,11 @@
 #ifndef HS_APP_CLIENT_H
 #define HS_APP_CLIENT_H
 
+#include <curl/curl.h>
+#include <jansson.h>
 #include <stddef.h>
+
+#include "base/buf.h"
 
 extern const char hs_usage_events_list[];
 
@@ -21,5 +25,14 @@ int hs_listen_main(int argc, char **argv);
  * unset or empty; a libcurl write function appending to an hs_buf. */
 const char *hs__env_or(const char *name, const char *dflt);
 size_t hs__curl_to_buf(char *data, size_t size, size_t n, void *ud);
+/* One request with c (reset first): 0 with *status and the body appended
+ * to out, or -1 with libcurl's reason in err. */
+int hs__http_request(CURL *c, const char *method, const char *url, struct curl_slist *headers, const char *body,
+                     size_t body_len, long *status, hs_buf *out, char *err, size_t errlen);
+/* GET base+path of the API with the key: the JSON answer of a 200 (NULL
+ * when not JSON), else NULL with err saying why: *status 0 when the server
+ * was not reached (err is libcurl's reason), else its status and message. */
+json_t *hs__api_get(CURL *c, const char *base, const char *key, const char *path, long *status, char *err,
+                    size_t errlen);
 
 #endif

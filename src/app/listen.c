@@ -61,53 +61,10 @@ typedef struct listener {
 
 /* ---- HTTP to the server and to the receiver (libcurl) ---- */
 
-/* One request; *status and the answer's body (the caller frees it). */
-static int request(listener *l, const char *method, const char *url, struct curl_slist *headers, const char *body,
-                   size_t body_len, long *status, hs_buf *out, char *err, size_t errlen) {
-    CURL *c = l->curl;
-    curl_easy_reset(c);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, hs__curl_to_buf);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body_len);
-    }
-    CURLcode rc = curl_easy_perform(c);
-    if (rc != CURLE_OK) {
-        snprintf(err, errlen, "%s", curl_easy_strerror(rc));
-        return -1;
-    }
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-    return 0;
-}
-
 /* GET path of the server's API: the JSON answer, or NULL with err set. */
 static json_t *api_get(listener *l, const char *path, char *err, size_t errlen) {
-    char *url = hs_sprintf("%s%s", l->url, path);
-    char *auth = hs_sprintf("Authorization: Bearer %s", l->key);
-    struct curl_slist *h = curl_slist_append(NULL, auth);
-    hs_buf b;
-    hs_buf_init(&b, MAX_FRAME);
-    long status = 0;
-    json_t *v = NULL;
-    if (request(l, "GET", url, h, NULL, 0, &status, &b, err, errlen) == 0) {
-        v = b.len ? json_loadb(b.data, b.len, 0, NULL) : NULL;
-        if (status != 200) {
-            const char *msg = json_string_value(json_object_get(v, "error"));
-            snprintf(err, errlen, "the server answered %ld: %s", status, msg ? msg : "(no error message)");
-            json_decref(v);
-            v = NULL;
-        }
-    }
-    hs_buf_free(&b);
-    curl_slist_free_all(h);
-    hs_free_secret(auth);
-    hs_free(url);
-    return v;
+    long status;
+    return hs__api_get(l->curl, l->url, l->key, path, &status, err, errlen);
 }
 
 static bool hop_by_hop(const char *name) {
@@ -153,7 +110,8 @@ static void forward(listener *l, const char *event_id) {
     long status = 0;
     uint64_t t0 = hs_now_ms();
     const char *m = method && *method ? method : "POST";
-    if (request(l, m, l->forward, h, body ? body : "", body ? len : 0, &status, &answer, err, sizeof err) == 0)
+    if (hs__http_request(l->curl, m, l->forward, h, body ? body : "", body ? len : 0, &status, &answer, err,
+                         sizeof err) == 0)
         printf("%s  %s %s -> %ld (%llu ms)\n", event_id, m, l->forward, status, (unsigned long long)(hs_now_ms() - t0));
     else
         printf("%s  %s %s -> failed: %s\n", event_id, m, l->forward, err);
