@@ -30,6 +30,17 @@ void hs_jv_replace(const hs_jv_at *at, json_t *value) {
 
 const char *hs_jv_str(const json_t *obj, const char *key) { return json_string_value(json_object_get(obj, key)); }
 
+json_t *hs_jv_dig(const json_t *root, const char *dotted) {
+    json_t *at = (json_t *)root;
+    while (at && *dotted) {
+        const char *dot = strchr(dotted, '.');
+        size_t n = dot ? (size_t)(dot - dotted) : strlen(dotted);
+        at = json_is_object(at) ? json_object_getn(at, dotted, n) : NULL;
+        dotted += n + (dot ? 1 : 0);
+    }
+    return at;
+}
+
 size_t hs_jv_utf8_len(const char *s, size_t n) {
     size_t chars = 0;
     for (size_t i = 0; i < n; i++)

@@ -133,6 +133,9 @@ void hs_jv_drop_derived(json_t *obj, const hs_jv_field *spec);
 
 /* String value of member key, or NULL when absent or not a string. */
 const char *hs_jv_str(const json_t *obj, const char *key);
+/* The member at a dotted path of objects under root ("config.auth.key"),
+ * or NULL when a step is missing or not an object. */
+json_t *hs_jv_dig(const json_t *root, const char *dotted);
 /* Characters (UTF-8 code points) in s[0..n). */
 size_t hs_jv_utf8_len(const char *s, size_t n);
 /* True when every byte of s[0..n) is in charset ("a-z0-9._-": ranges, and

@@ -461,13 +461,6 @@ static int path_holder(json_t *root, const char *path, bool create, json_t **hol
     return PATH_OK;
 }
 
-static json_t *path_get(const json_t *root, const char *path) {
-    json_t *holder;
-    char key[HS_JV_PATH_MAX];
-    if (!root || path_holder((json_t *)root, path, false, &holder, key) != PATH_OK) return NULL;
-    return json_object_get(holder, key);
-}
-
 /* The destination's type for type-bound aliases: the body's, else the
  * stored one, else http; NULL when the body's is not a type. */
 static const char *dest_type(const json_t *body, const json_t *current) {
@@ -519,7 +512,7 @@ static int apply_alias(const alias *a, json_t *body, const json_t *current, cons
         out = json_incref(value);
         res = ALIAS_SET;
     } else {
-        res = a->convert(value, given, path_get(current, a->canonical), &out);
+        res = a->convert(value, given, hs_jv_dig(current, a->canonical), &out);
     }
     if (rc == HS_OK && res == ALIAS_BAD) rc = INVALID(a->name, "must be %s", a->expects);
     if (rc == HS_OK && res == ALIAS_CONFLICT) rc = conflict(a, t, value, given, err);

@@ -341,13 +341,7 @@ int hs_template_check_inputs(const char *template_name, json_t *inputs, const ch
 
 /* Does the body give the field at dotted path ("config.auth.key")? */
 static bool body_has(const json_t *body, const char *path) {
-    const json_t *at = body;
-    while (at && *path) {
-        const char *dot = strchr(path, '.');
-        size_t n = dot ? (size_t)(dot - path) : strlen(path);
-        at = json_is_object(at) ? json_object_getn(at, path, n) : NULL;
-        path += n + (dot ? 1 : 0);
-    }
+    const json_t *at = hs_jv_dig(body, path);
     return at && !json_is_null(at);
 }
 
