@@ -21,7 +21,7 @@
 
 CC      ?= cc
 BUILD   ?= build
-PKGS    := libuv libcurl jansson sqlite3 libcrypto
+PKGS    := libuv libcurl jansson sqlite3 libpq libcrypto
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 WERROR  ?= $(if $(wildcard .git),1,0)

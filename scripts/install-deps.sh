@@ -9,7 +9,7 @@ what=${1:-build}
 pkgs=(gcc make pkg-config libuv1-dev libhttp-parser-dev libcurl4-openssl-dev libwslay-dev
       libssl-dev libjansson-dev libsqlite3-dev libpq-dev libjemalloc-dev libcmocka-dev)
 if [ "$what" = test ]; then
-  pkgs+=(nginx-light wrk sqlite3 procps rabbitmq-server chromium)
+  pkgs+=(nginx-light wrk sqlite3 procps rabbitmq-server chromium postgresql-15)
   # make fuzz-bins (the fuzz smoke of make test): clang, and libFuzzer with
   # the sanitizer runtimes, which clang-14 only recommends
   pkgs+=(clang-14 libclang-rt-14-dev)

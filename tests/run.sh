@@ -14,7 +14,6 @@ export BUILD
 passed=0
 failed=0
 log=$(mktemp -d)
-trap 'rm -rf "$log"' EXIT
 summary() {
   echo
   echo "tests: $passed passed, $failed failed"
@@ -25,6 +24,26 @@ if [ -n "${HOOKSTREAM_ASAN:-}" ]; then
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 fi
+
+# A PostgreSQL cluster (tests/pg/cluster.sh) for the store conformance suite
+# and the integration core on PostgreSQL; stopped on exit. HOOKSTREAM_NO_PG=1
+# (or --unit-only) runs on SQLite only.
+# PG_CORE: the integration files run again on PostgreSQL (none by default
+# when TEST_FILES picks files).
+if [ -n "${TEST_FILES:-}" ]; then PG_CORE=${PG_CORE:-}; else
+  PG_CORE=${PG_CORE-"ingest delivery retry circuit delivery_crash backlog filters api_sources api_destinations api_connections"}
+fi
+pg_dir=
+if [ -z "$unit_only" ] && [ -z "${HOOKSTREAM_NO_PG:-}" ]; then
+  if pg=$(tests/pg/cluster.sh start); then
+    pg_dir=${pg%% *}
+    export HOOKSTREAM_TEST_PG=${pg#* }
+  else
+    echo "FAIL cannot start PostgreSQL (tests/pg/cluster.sh)"
+    failed=$((failed + 1))
+  fi
+fi
+trap 'rm -rf "$log"; [ -z "$pg_dir" ] || tests/pg/cluster.sh stop "$pg_dir"' EXIT
 
 echo "== unit tests"
 for t in "$BUILD"/tests/test_*; do
@@ -41,6 +60,20 @@ for t in "$BUILD"/tests/test_*; do
     cat "$log/$name.out"
   fi
 done
+if [ -n "${HOOKSTREAM_TEST_PG:-}" ] && [ -x "$BUILD/tests/test_store_conformance" ]; then
+  name="test_store_conformance on PostgreSQL"
+  if HOOKSTREAM_TEST_STORE="$HOOKSTREAM_TEST_PG/{name}" timeout 300 "$BUILD/tests/test_store_conformance" \
+      >"$log/conformance_pg.out" 2>&1; then
+    n=$(grep -Eo '\[  PASSED  \] [0-9]+' "$log/conformance_pg.out" | grep -Eo '[0-9]+$' | tail -1)
+    passed=$((passed + ${n:-1}))
+    echo "ok   $name (${n:-1} tests)"
+  else
+    n=$(grep -Eo '\[  FAILED  \] [0-9]+' "$log/conformance_pg.out" | grep -Eo '[0-9]+$' | tail -1)
+    failed=$((failed + ${n:-1}))
+    echo "FAIL $name"
+    cat "$log/conformance_pg.out"
+  fi
+fi
 if [ -n "$unit_only" ]; then
   [ "$passed$failed" != 00 ] || { echo "FAIL no unit test programs in $BUILD/tests"; failed=1; }
   summary
@@ -59,8 +92,10 @@ if [ -n "${FUZZ_SMOKE:-}" ]; then
   failed=$((failed + ${f:-1}))
 fi
 
-echo "== integration tests"
-files=${TEST_FILES:-$(ls tests/integration/*.test.mjs)}
+# One run of node's test runner over files ($2), its counts added.
+integration() {
+echo "== integration tests$1"
+files=$2
 # The runner gets a session of its own (its id in $log/sid): whatever the
 # tests start stays in it, so what they leave running (lib/children.mjs
 # kills its children unless the test process dies by SIGKILL) is found
@@ -98,5 +133,16 @@ f=$(grep -E '^ℹ fail [0-9]+$' "$log/spec" | grep -Eo '[0-9]+' | tail -1)
 passed=$((passed + ${p:-0}))
 failed=$((failed + ${f:-0}))
 if [ "$node_rc" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
+
+}
+
+integration "" "${TEST_FILES:-$(ls tests/integration/*.test.mjs)}"
+# The core of the suite again with every server on PostgreSQL (a database
+# of its own each, tests/integration/lib/server.mjs)
+if [ -n "${HOOKSTREAM_TEST_PG:-}" ] && [ -n "$PG_CORE" ]; then
+  pg_files=""
+  for f in $PG_CORE; do pg_files="$pg_files tests/integration/$f.test.mjs"; done
+  HOOKSTREAM_TEST_SERVER_PG=$HOOKSTREAM_TEST_PG integration " on PostgreSQL" "$pg_files"
+fi
 
 summary

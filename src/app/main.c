@@ -17,6 +17,7 @@
 #include <uv.h>
 
 #include "base/alloc.h"
+#include "base/url.h"
 #include "base/loops.h"
 #include "base/mailbox.h"
 #include "api/api.h"
@@ -46,6 +47,7 @@ typedef struct server {
     size_t draining; /* servers whose shutdown has not completed */
     hs_http_config hc;
     hs_config cfg;
+    char db_shown[512]; /* cfg.db as messages show it: no password (hs_url_redact) */
     hs_store *store;
     hs_auth *auth;
     hs_api *api;
@@ -204,11 +206,17 @@ static void release_thread_state(uv_loop_t *loop) {
 
 /* ---- the secret key ---- */
 
+/* A store on a server (a URL such as postgresql://...), not a file. */
+static bool db_is_url(const char *db) { return strstr(db, "://") != NULL; }
+
 /* The key file in use: --secret-key-file (or HOOKSTREAM_SECRET_KEY_FILE),
- * else <db>.key unless HOOKSTREAM_SECRET_KEY gives the key itself (NULL). */
+ * else <db>.key beside a file store, hookstream.key in the working
+ * directory for a store on a server, unless HOOKSTREAM_SECRET_KEY gives the
+ * key itself (NULL). */
 static char *key_file_of(const hs_config *cfg) {
     if (cfg->secret_key_file) return hs_strdup(cfg->secret_key_file);
     if (cfg->secret_key) return NULL;
+    if (db_is_url(cfg->db)) return hs_strdup("hookstream.key");
     return hs_sprintf("%s.key", cfg->db);
 }
 
@@ -220,7 +228,7 @@ static int load_key(const hs_config *cfg, const char *file, hs_secretbox *box, h
 
 /* A first start: a new key file, unless the database already holds sealed
  * secrets (then the key was lost or not given: never start over). */
-static int create_key(const char *db, const char *file, hs_secretbox *box, hs_error *err) {
+static int create_key(const char *db, const char *db_shown, const char *file, hs_secretbox *box, hs_error *err) {
     int rc = hs_store_reseal(db, &hs_resource_secret_codec, NULL, NULL, NULL, err);
     if (rc == HS_ERR_UNAUTHORIZED) {
         char why[HS_ERROR_MSG_MAX];
@@ -228,7 +236,7 @@ static int create_key(const char *db, const char *file, hs_secretbox *box, hs_er
         return hs_error_set(err, rc, NULL,
                             "%s holds encrypted secrets but the key file %s does not exist; give the key "
                             "(--secret-key-file or HOOKSTREAM_SECRET_KEY) — %s",
-                            db, file, why);
+                            db_shown, file, why);
     }
     if (rc == HS_OK) rc = hs_secretbox_create_file(file, box, err);
     if (rc == HS_OK) hs_info("created the secret key file %s (key %s): back it up with the database", file, box->id);
@@ -261,13 +269,13 @@ static int open_secrets(server *s) {
     hs_error_clear(&err);
     char *file = key_file_of(&s->cfg);
     int rc = load_key(&s->cfg, file, &s->box, &err);
-    if (rc == HS_ERR_NOTFOUND && !s->cfg.secret_key_file) rc = create_key(s->cfg.db, file, &s->box, &err);
+    if (rc == HS_ERR_NOTFOUND && !s->cfg.secret_key_file) rc = create_key(s->cfg.db, s->db_shown, file, &s->box, &err);
     hs_reseal_stats st;
     if (rc == HS_OK) rc = hs_store_reseal(s->cfg.db, &hs_resource_secret_codec, &s->box, &s->box, &st, &err);
     if (rc == HS_ERR_UNAUTHORIZED && file && finish_rotation(s->cfg.db, file, &s->box, &st, &err) == HS_OK) rc = HS_OK;
     if (rc == HS_ERR_UNAUTHORIZED)
         fprintf(stderr, "hookstream: the secret key (%s, key %s) does not open the secrets stored in %s: %s\n",
-                file ? file : "HOOKSTREAM_SECRET_KEY", s->box.id, s->cfg.db, err.msg);
+                file ? file : "HOOKSTREAM_SECRET_KEY", s->box.id, s->db_shown, err.msg);
     else if (rc)
         fprintf(stderr, "hookstream: secrets: %s\n", err.msg);
     if (rc == HS_OK && st.clear)
@@ -292,7 +300,8 @@ static int rotate_key(const hs_config *cfg) {
     memset(&next, 0, sizeof next);
     int rc = HS_OK;
     bool made = false; /* staged was created here */
-    if (access(cfg->db, F_OK) != 0) rc = hs_error_set(&err, HS_ERR_NOTFOUND, NULL, "no database at %s", cfg->db);
+    if (!db_is_url(cfg->db) && access(cfg->db, F_OK) != 0)
+        rc = hs_error_set(&err, HS_ERR_NOTFOUND, NULL, "no database at %s", cfg->db); /* a path: no password */
     if (rc == HS_OK) rc = load_key(cfg, file, &old, &err);
     if (rc == HS_OK && !file && !cfg->new_key_file)
         rc = hs_error_set(&err, HS_ERR_INVALID, NULL,
@@ -387,9 +396,10 @@ static int serve(server *s) {
     hs_error_clear(&err);
     /* a path that names no file yet: a new, empty database (a server
      * started in another directory would otherwise look empty, silently) */
-    bool fresh = !strstr(s->cfg.db, "://") && access(s->cfg.db, F_OK) != 0;
+    bool fresh = !db_is_url(s->cfg.db) && access(s->cfg.db, F_OK) != 0;
+    hs_url_redact(s->cfg.db, s->db_shown, sizeof s->db_shown);
     if (hs_store_open(s->cfg.db, &s->store, &err)) {
-        fprintf(stderr, "hookstream: cannot open database %s: %s\n", s->cfg.db,
+        fprintf(stderr, "hookstream: cannot open database %s: %s\n", s->db_shown,
                 err.msg[0] ? err.msg : hs_strerror(err.code));
         return 1;
     }
@@ -489,7 +499,7 @@ static int serve(server *s) {
     const char *fmt = strchr(s->cfg.listen_host, ':') ? "http://[%s]:%d" : "http://%s:%d";
     char url[96];
     snprintf(url, sizeof url, fmt, s->cfg.listen_host, port);
-    hs_logj(HS_LOG_INFO, json_pack("{s:s, s:s, s:s}", "url", url, "db", s->cfg.db, "version", HS_VERSION), "ready");
+    hs_logj(HS_LOG_INFO, json_pack("{s:s, s:s, s:s}", "url", url, "db", s->db_shown, "version", HS_VERSION), "ready");
     printf("hookstream listening on %s\n", url);
     printf("hookstream dashboard: %s/ (sign in with an API key)\n", url);
     if (created) {

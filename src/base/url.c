@@ -1,5 +1,6 @@
 #include "base/url.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -88,4 +89,29 @@ int hs_url_parse(const char *s, hs_url *u, const char **why) {
     if (rc) return rc;
     u->rest = end;
     return HS_OK;
+}
+
+void hs_url_redact(const char *url, char *out, size_t cap) {
+    snprintf(out, cap, "%s", url);
+    char *scheme = strstr(out, "://");
+    if (scheme) {
+        char *user = scheme + 3, *at = strchr(user, '@'), *slash = strchr(user, '/');
+        char *colon = strchr(user, ':');
+        if (at && (!slash || at < slash) && colon && colon < at) {
+            size_t tail = strlen(at);
+            if ((size_t)(colon + 1 - out) + 3 + tail < cap) {
+                memmove(colon + 4, at, tail + 1);
+                memcpy(colon + 1, "***", 3);
+            }
+        }
+    }
+    for (char *pw = strstr(out, "password="); pw; pw = strstr(pw + 1, "password=")) {
+        char *v = pw + 9, *end = strchr(v, '&');
+        size_t tail = end ? strlen(end) : 0;
+        if ((size_t)(v - out) + 3 + tail < cap) {
+            if (end) memmove(v + 3, end, tail + 1);
+            memcpy(v, "***", 3);
+            if (!end) v[3] = '\0';
+        }
+    }
 }

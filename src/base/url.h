@@ -10,6 +10,7 @@
 #define HS_URL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #define HS_URL_MAX 2048     /* characters in a URL we accept */
 #define HS_URL_HOST_MAX 255 /* a DNS name is at most 253; an IPv6 literal less */
@@ -25,5 +26,10 @@ typedef struct hs_url {
  * and sets *why to a static phrase ("must use http or https") fit to follow a
  * field name in an error message. */
 int hs_url_parse(const char *s, hs_url *u, const char **why);
+
+/* url as messages and logs may show it: the password of "user:pass@" and of
+ * a "password=" parameter replaced by "***" (a database URL, say);
+ * truncated to cap. */
+void hs_url_redact(const char *url, char *out, size_t cap);
 
 #endif

@@ -26,8 +26,7 @@
  * fail only before they write, or tell (`wrote`, or any failure of
  * attempt_record), and the whole group then fails.
  *
- * Adding a backend (the next one is src/store/pg/, PostgreSQL through
- * libpq): write the files of src/store/<name>/ with a table that fills every field
+ * Adding a backend: write the files of src/store/<name>/ with a table that fills every field
  * (tests/store/ checks the behaviour), declare it below, add one line to the
  * list in src/store/store.c before the SQLite entry (SQLite takes every plain file
  * path, so it comes last), and run the conformance suite against it:
@@ -172,6 +171,7 @@ struct hs_store {
 };
 
 /* The backends, one per folder; src/store/store.c lists them. */
+extern const hs_store_backend hs_pg_backend;     /* src/store/pg/ */
 extern const hs_store_backend hs_sqlite_backend; /* src/store/sqlite/ */
 
 /* Point err at a local when the caller passed none, and clear it. */

@@ -18,31 +18,10 @@
 
 /* ---- the backends ---- */
 
-static bool has_prefix(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
-
-static bool is_postgres_url(const char *url) {
-    return has_prefix(url, "postgres://") || has_prefix(url, "postgresql://");
-}
-
-static int postgres_unavailable(hs_store *s, const char *url, hs_error *err) {
-    (void)s;
-    (void)url;
-    return hs_error_set(err, HS_ERR_UNSUPPORTED, "db",
-                        "PostgreSQL storage is not available in this build yet; use a SQLite file path");
-}
-
-/* Holds the place of src/store/pg/ (next issue): it claims PostgreSQL URLs
- * and refuses to open them. It has nothing stored, so nothing to reseal. */
-static const hs_store_backend postgres_missing = {
-    .name = "postgres",
-    .match = is_postgres_url,
-    .open = postgres_unavailable,
-};
-
 /* Tried in order: the first whose match takes the URL. SQLite takes every
  * plain file path: it stays last. */
 static const hs_store_backend *const backends[] = {
-    &postgres_missing,
+    &hs_pg_backend,
     &hs_sqlite_backend,
 };
 

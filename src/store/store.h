@@ -17,11 +17,9 @@
  *     hs_mailbox_drain of that mailbox runs at once every completion
  *     committed so far.
  *
- * Backends (src/store/backend.h has the seam): src/store/sqlite/ takes a file
- * path. A "postgres://" or "postgresql://" URL is reserved for the
- * PostgreSQL store (later issue) and is refused with HS_ERR_UNSUPPORTED for
- * now. Only the backends' folders speak SQL; the group commit
- * (src/store/writer.c) and routing (src/store/routing.c) are shared.
+ * Backends (src/store/backend.h has the seam): src/store/pg/ takes a
+ * "postgres://" or "postgresql://" URL, src/store/sqlite/ a file path. Only the backends' folders speak SQL; the group
+ * commit (src/store/writer.c) and routing (src/store/routing.c) are shared.
  *
  * Ownership: json_t results are new references owned by the caller; inputs
  * are borrowed unless a comment says "stolen".

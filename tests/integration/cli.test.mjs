@@ -147,9 +147,11 @@ test('a busy port or a bad database path fails cleanly', async () => {
   r = run(['serve', '--listen', '127.0.0.1:0', '--db', '/nonexistent/dir/x.db', '--api-key', 'k'.repeat(20)]);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /database/);
-  r = run(['serve', '--listen', '127.0.0.1:0', '--db', 'postgres://localhost/x', '--api-key', 'k'.repeat(20)]);
+  // nothing listens on port 1: a clear message naming the server, not its password
+  r = run(['serve', '--listen', '127.0.0.1:0', '--db', 'postgres://hs:secretpw@127.0.0.1:1/x', '--api-key', 'k'.repeat(20)]);
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /postgres/i);
+  assert.match(r.stderr, /cannot connect to PostgreSQL at postgres:\/\/hs:\*\*\*@127\.0\.0\.1:1\/x/);
+  assert.doesNotMatch(r.stderr, /secretpw/);
 });
 
 // `hookstream events list`: a client of a running server, over its API.

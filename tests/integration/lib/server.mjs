@@ -2,6 +2,7 @@
 // and gives tests a small HTTP client for it.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -17,18 +18,34 @@ export function tempDir(prefix = 'hookstream-test-') {
   return mkdtempSync(path.join(tmpdir(), prefix));
 }
 
+// The database of a new server: a SQLite file in dir, or, when tests/run.sh
+// runs the suite on PostgreSQL (HOOKSTREAM_TEST_SERVER_PG, a server URL),
+// a database there named after dir (the server creates it on first start),
+// so that a restart in the same dir finds it again.
+export function newDb(dir) {
+  const pg = process.env.HOOKSTREAM_TEST_SERVER_PG;
+  if (!pg) return path.join(dir, 'hookstream.db');
+  return `${pg}/hs_${createHash('sha256').update(path.resolve(dir)).digest('hex').slice(0, 16)}`;
+}
+
+// A server on PostgreSQL has no file to keep its secret key beside: the
+// servers of one test process share this one (a restart finds it again).
+const PG_SECRET_KEY = randomBytes(32).toString('hex');
+
 // Start `hookstream serve`. Resolves once the ready line is printed.
 // Every receiver in the tests listens on 127.0.0.1, so the server starts
 // with --allow-private-destinations unless opts.guard is true (the SSRF
 // guard's own tests).
 export async function startServer(opts = {}) {
   const dir = opts.dir || tempDir();
-  const db = opts.db || path.join(dir, 'hookstream.db');
+  const db = opts.db || newDb(dir);
   const args = ['serve', '--listen', `127.0.0.1:${opts.port || 0}`, '--db', db, ...(opts.args || [])];
   if (!opts.guard && !args.includes('--allow-private-destinations')) args.push('--allow-private-destinations');
   if (opts.apiKey !== null) args.push('--api-key', opts.apiKey || API_KEY);
+  const keyed = args.includes('--secret-key-file') || Object.keys(opts.env || {}).some((k) => k.startsWith('HOOKSTREAM_SECRET_KEY'));
+  const pgKey = db.includes('://') && !keyed ? { HOOKSTREAM_SECRET_KEY: PG_SECRET_KEY } : {};
   const child = track(spawn(BIN, args, {
-    env: { ...process.env, HOOKSTREAM_LOG_LEVEL: opts.logLevel || 'warn', ...(opts.env || {}) },
+    env: { ...process.env, HOOKSTREAM_LOG_LEVEL: opts.logLevel || 'warn', ...pgKey, ...(opts.env || {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
   }));
   let stdout = '';

@@ -1,0 +1,525 @@
+/* src/store/pg/deliveries.c — what the DeliveryScheduler reads and writes
+ * in PostgreSQL: pending deliveries, circuit states, attempts (and with
+ * them the DLQ), retries.
+ *
+ * An attempt is recorded in one transaction with everything it decides: the
+ * delivery moves to delivered, stays pending with its next retry time, or
+ * goes to the DLQ; the event's status is settled once none of its deliveries
+ * is pending; the circuit state after the attempt is saved. So after a crash
+ * the store never says "retry at T" without the attempt that led to it.
+ *
+ * Threads: attempt records on the writer thread, queued in its pipeline
+ * without waiting for an answer (the delivery, its queue count and its
+ * event move in one statement); retries, orphans and cancelling on the
+ * writer thread inside their op's savepoint, where waiting is fine; the
+ * reads on any thread, on a read connection.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/id.h"
+#include "base/json_text.h"
+#include "base/log.h"
+#include "base/timeutil.h"
+#include "http/outbound.h"
+#include "store/pg/pg.h"
+
+/* ---- reads for the scheduler ---- */
+
+static const char SQL_PENDING[] =
+    "SELECT " HS_PG_DELIVERY_COLS " FROM deliveries_named WHERE status = 'pending' ORDER BY destination_id, seq";
+
+int hs__pg_pending_deliveries(hs_store *s, hs_delivery **out, size_t *n, hs_error *err) {
+    hs_pg_conn *c = hs_pg_reader_get(s, err);
+    if (!c) return err->code;
+    int rc = hs_pg_deliveries_select(c, SQL_PENDING, NULL, out, n, err);
+    hs_pg_reader_put(s, c);
+    return rc;
+}
+
+int hs__pg_circuits(hs_store *s, hs_circuit_row **out, size_t *n, hs_error *err) {
+    hs_pg_conn *c = hs_pg_reader_get(s, err);
+    if (!c) return err->code;
+    PGresult *r = hs_pg_exec(c,
+                             "SELECT destination_id, state, consecutive_failures, opened_at, next_probe_at, "
+                             "last_transition_at FROM circuits ORDER BY destination_id",
+                             NULL, "reading circuit states", err);
+    hs_pg_reader_put(s, c);
+    if (!r) return err->code;
+    int rows = PQntuples(r);
+    if (rows > 0) *out = hs_malloc((size_t)rows * sizeof **out);
+    for (int i = 0; i < rows; i++) {
+        hs_circuit_row *cr = &(*out)[(*n)++];
+        hs_pg_copy(cr->destination_id, sizeof cr->destination_id, r, i, 0);
+        hs_pg_copy(cr->state, sizeof cr->state, r, i, 1);
+        cr->consecutive_failures = (int)hs_pg_get_int(r, i, 2);
+        cr->opened_at = (uint64_t)hs_pg_get_int(r, i, 3);
+        cr->next_probe_at = (uint64_t)hs_pg_get_int(r, i, 4);
+        cr->last_transition_at = (uint64_t)hs_pg_get_int(r, i, 5);
+    }
+    PQclear(r);
+    return HS_OK;
+}
+
+/* ---- recording an attempt (async, writer thread) ---- */
+
+static const char SQL_ATTEMPT_INSERT[] =
+    "INSERT INTO delivery_attempts(id, delivery_id, event_id, destination_id, connection_id, attempt_number, "
+    "status, request_url, request_method, request_headers, response_status, response_headers, response_body, "
+    "duration_ms, error, next_retry_at, is_dlq, dlq_at, created_at) "
+    "VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)";
+/* The delivery leaves pending (or stays, with its next retry time), and
+ * when it left its event settles ($7: 1 when it went to the DLQ), in one
+ * statement, so the writer never waits for the delivery's row. (Its
+ * destination's count goes down through hs_pg_queue_add.) A delivery
+ * cancelled meanwhile (its destination deleted) stays cancelled and settles
+ * nothing (counted then); found by its seq, the id's time checked too
+ * ($6). Once none of the event's deliveries is open, its status says how it
+ * went. */
+static const char SQL_DELIVERY_SETTLE[] =
+    "WITH d AS (UPDATE deliveries SET status = $2::text, attempts = $3::integer, next_attempt_at = $4::bigint, "
+    "updated_at = $5::bigint WHERE seq = $1::bigint AND created_at = $6::bigint AND status = 'pending' "
+    "RETURNING event_id) "
+    "UPDATE events SET open_deliveries = open_deliveries - 1, failed_deliveries = failed_deliveries + $7::integer, "
+    "status = CASE WHEN open_deliveries > 1 THEN status WHEN failed_deliveries + $7::integer > 0 THEN 'failed' "
+    "ELSE 'delivered' END WHERE $2::text <> 'pending' AND id = (SELECT event_id FROM d)";
+/* one of its deliveries is open again (a manual retry of a DLQ'd one) */
+static const char SQL_EVENT_REOPEN[] =
+    "UPDATE events SET open_deliveries = open_deliveries + 1, failed_deliveries = greatest(failed_deliveries - 1, 0), "
+    "status = 'processing' WHERE id = $1";
+static const char SQL_CIRCUIT_SAVE[] =
+    "INSERT INTO circuits(destination_id, state, consecutive_failures, opened_at, next_probe_at, "
+    "last_transition_at) VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT (destination_id) DO UPDATE SET "
+    "state = excluded.state, consecutive_failures = excluded.consecutive_failures, opened_at = excluded.opened_at, "
+    "next_probe_at = excluded.next_probe_at, last_transition_at = excluded.last_transition_at";
+
+static int record_attempt(hs_store *s, const hs_attempt_rec *a, hs_error *err) {
+    hs_pg_conn *w = hs__pg_writer(s);
+    char *rq = hs_headers_json(a->request_headers, a->request_headers_len, false);
+    char *rs = hs_headers_json(a->response_headers, a->response_headers_len, true);
+    hs_pg_params p = {0};
+    hs_pg_text(&p, a->id);
+    hs_pg_text(&p, a->delivery_id);
+    hs_pg_text(&p, a->event_id);
+    hs_pg_text(&p, a->destination_id);
+    hs_pg_text(&p, a->connection_id);
+    hs_pg_int(&p, a->attempt_number);
+    hs_pg_text(&p, a->success ? "success" : "failed");
+    hs_pg_text(&p, a->request_url ? a->request_url : "");
+    hs_pg_text(&p, a->request_method ? a->request_method : "");
+    hs_pg_text(&p, rq ? rq : "{}");
+    hs_pg_int_or_null(&p, a->response_status > 0 ? a->response_status : 0);
+    hs_pg_text(&p, rs);
+    hs_pg_bytes(&p, a->response_body, a->response_body ? a->response_body_len : 0);
+    hs_pg_int(&p, (int64_t)a->duration_ms);
+    hs_pg_text(&p, a->error);
+    hs_pg_int_or_null(&p, (int64_t)a->next_retry_at);
+    hs_pg_int(&p, a->is_dlq ? 1 : 0);
+    hs_pg_int_or_null(&p, a->is_dlq ? (int64_t)a->dlq_at : 0);
+    hs_pg_int(&p, (int64_t)a->created_at);
+    /* libpq copies the parameters as it sends: rq and rs may go now */
+    int rc = hs_pg_queue(w, SQL_ATTEMPT_INSERT, &p, "recording the attempt", err);
+    hs_free(rq);
+    hs_free(rs);
+    if (rc != HS_OK) return rc;
+
+    const char *status = a->success ? "delivered" : a->is_dlq ? "dlq" : "pending";
+    uint64_t created, seq;
+    if (!hs__delivery_id_parse(a->delivery_id, &created, &seq)) return HS_OK; /* not ours: nothing to move */
+    hs_pg_params d = {0};
+    hs_pg_int(&d, (int64_t)seq);
+    hs_pg_text(&d, status);
+    hs_pg_int(&d, a->attempt_number);
+    hs_pg_int(&d, (int64_t)a->next_retry_at);
+    hs_pg_int(&d, (int64_t)a->created_at);
+    hs_pg_int(&d, (int64_t)created);
+    hs_pg_int(&d, a->is_dlq ? 1 : 0);
+    rc = hs_pg_queue(w, SQL_DELIVERY_SETTLE, &d, "updating the delivery", err);
+    if (rc != HS_OK || strcmp(status, "pending") == 0) return rc;
+    /* it left pending (had it been cancelled meanwhile, the queue row went
+     * with the destination: a -1 then writes a 0) */
+    int64_t key = 0;
+    rc = hs_pg_dest_key(s, a->destination_id, &key, err);
+    if (rc == HS_OK) hs_pg_queue_add(s, key, -1);
+    return rc;
+}
+
+static int save_circuit(hs_pg_conn *w, const hs_circuit_row *c, hs_error *err) {
+    hs_pg_params p = {0};
+    hs_pg_text(&p, c->destination_id);
+    hs_pg_text(&p, c->state);
+    hs_pg_int(&p, c->consecutive_failures);
+    hs_pg_int(&p, (int64_t)c->opened_at);
+    hs_pg_int(&p, (int64_t)c->next_probe_at);
+    hs_pg_int(&p, (int64_t)c->last_transition_at);
+    return hs_pg_queue(w, SQL_CIRCUIT_SAVE, &p, "saving the circuit state", err);
+}
+
+int hs__pg_attempt_record(hs_store *s, const hs_attempt_op *op, hs_error *err) {
+    int rc = HS_OK;
+    if (op->has_attempt) rc = record_attempt(s, &op->a, err);
+    if (rc == HS_OK && op->has_circuit) rc = save_circuit(hs__pg_writer(s), &op->circuit, err);
+    return rc;
+}
+
+/* ---- cancelling (a destination is deleted) ---- */
+
+/* The end of the CASE that settles an event none of whose deliveries is
+ * pending any more, once failure was ruled out: delivered when one of them
+ * was, else cancelled (every delivery it had was cancelled). An event is
+ * never processing without a pending delivery. */
+#define SQL_SETTLED_NOT_FAILED                                                                                         \
+    "WHEN EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id AND d.status = 'delivered') "                \
+    "THEN 'delivered' ELSE 'cancelled' END"
+
+/* $1: the destination's number (refs.n) */
+static const char SQL_CANCEL_SETTLE_EVENTS[] =
+    "UPDATE events SET open_deliveries = open_deliveries - (SELECT count(*) FROM deliveries d WHERE d.event_id = "
+    "events.id AND d.destination = $1 AND d.status = 'pending'), status = CASE WHEN open_deliveries - (SELECT "
+    "count(*) FROM deliveries d WHERE d.event_id = events.id AND d.destination = $1 AND d.status = 'pending') > 0 "
+    "THEN status WHEN failed_deliveries > 0 THEN 'failed' " SQL_SETTLED_NOT_FAILED " WHERE id IN (SELECT event_id "
+    "FROM deliveries WHERE destination = $1 AND status = 'pending')";
+static const char SQL_CANCEL[] = "UPDATE deliveries SET status = 'cancelled', updated_at = $2 WHERE destination = "
+                                 "$1 AND status = 'pending'";
+static const char SQL_QUEUE_DROP[] = "DELETE FROM queues WHERE destination = $1";
+
+int hs_pg_deliveries_cancel(hs_store *s, const char *destination_id, uint64_t now, size_t *cancelled, size_t *events,
+                            hs_error *err) {
+    hs_pg_conn *w = hs__pg_writer(s);
+    int64_t key;
+    int rc = hs_pg_ref_key(w, destination_id, false, &key, err);
+    if (rc != HS_OK || key == 0) return rc; /* never named: nothing of it is stored */
+    hs_pg_params p = {0};
+    hs_pg_int(&p, key);
+    int64_t changed = 0;
+    /* the events first, while their pending deliveries can still be counted */
+    rc = hs_pg_run(w, SQL_CANCEL_SETTLE_EVENTS, &p, "settling the events of cancelled deliveries", &changed, err);
+    if (rc == HS_OK && events) *events += (size_t)changed;
+    if (rc == HS_OK) {
+        hs_pg_params pc = {0};
+        hs_pg_int(&pc, key);
+        hs_pg_int(&pc, (int64_t)now);
+        rc = hs_pg_run(w, SQL_CANCEL, &pc, "cancelling deliveries", &changed, err);
+    }
+    if (rc == HS_OK && cancelled) *cancelled += (size_t)changed;
+    /* written now, so that no delta of the open group may revive the row
+     * (queued: the DELETE comes after it on the same connection) */
+    if (rc == HS_OK) rc = hs_pg_queues_flush(s, err);
+    if (rc == HS_OK) rc = hs_pg_run(w, SQL_QUEUE_DROP, &p, "dropping the queue count", NULL, err);
+    return rc;
+}
+
+/* ---- at start: what a deleted destination left behind ---- */
+
+/* pending deliveries of destinations that no longer exist (a retry of one
+ * before 409 refused it, or a database edited by hand), found through the
+ * queue counts: one row per destination, not the backlog */
+static const char SQL_ORPHAN_DESTINATIONS[] =
+    "SELECT r.id FROM queues q JOIN refs r ON r.n = q.destination WHERE q.pending > 0 AND r.id NOT IN "
+    "(SELECT id FROM destinations)";
+
+int hs__pg_settle_orphans(hs_store *s, size_t *deliveries, size_t *events, hs_error *err) {
+    hs_pg_conn *w = hs__pg_writer(s);
+    PGresult *r = hs_pg_exec(w, SQL_ORPHAN_DESTINATIONS, NULL, "finding deleted destinations", err);
+    if (!r) return err->code;
+    int n = PQntuples(r);
+    char(*ids)[HS_ID_MAX] = hs_malloc((size_t)(n ? n : 1) * sizeof *ids);
+    for (int i = 0; i < n; i++) hs_pg_copy(ids[i], HS_ID_MAX, r, i, 0);
+    PQclear(r);
+    int ret = HS_OK;
+    uint64_t now = hs_now_ms();
+    for (int i = 0; ret == HS_OK && i < n; i++) ret = hs_pg_deliveries_cancel(s, ids[i], now, deliveries, events, err);
+    hs_free(ids);
+    return ret;
+}
+
+/* ---- manual retries (sync) ---- */
+
+static const char SQL_REQUEUE[] = "UPDATE deliveries SET status = 'pending', next_attempt_at = $2, updated_at = $2 "
+                                  "WHERE seq = $1 RETURNING destination";
+static const char SQL_UNDLQ[] = "UPDATE delivery_attempts SET is_dlq = 0 WHERE delivery_id = $1 AND is_dlq = 1";
+static const char SQL_DELIVERY_BY_SEQ[] = "SELECT " HS_PG_DELIVERY_COLS " FROM deliveries_named WHERE seq = $1";
+static const char SQL_RETRYABLE_OF_EVENT[] =
+    "SELECT " HS_PG_DELIVERY_COLS " FROM deliveries_named WHERE event_id = $1 AND status IN ('dlq', 'failed') "
+    "ORDER BY seq";
+
+/* Whether d's destination still exists. Read in the retry's transaction:
+ * a delete is a write too, so it comes wholly before (refused here) or
+ * wholly after (it cancels the requeued delivery). */
+static int destination_exists(hs_pg_conn *w, const hs_delivery *d, bool *exists, hs_error *err) {
+    hs_pg_params p = {0};
+    hs_pg_text(&p, d->destination_id);
+    PGresult *r = hs_pg_exec(w, "SELECT 1 FROM destinations WHERE id = $1", &p, "finding the destination", err);
+    *exists = false;
+    if (!r) return err->code;
+    *exists = PQntuples(r) > 0;
+    PQclear(r);
+    return HS_OK;
+}
+
+/* Back to pending, due now; out of the DLQ; the event is processing again.
+ * The last two are queued: the caller waits for them (hs_pg_sync) before
+ * its op ends, so that a failure fails the op. */
+static int requeue(hs_store *s, hs_delivery *d, hs_error *err) {
+    hs_pg_conn *w = hs__pg_writer(s);
+    uint64_t now = hs_now_ms();
+    hs_pg_params p = {0};
+    hs_pg_int(&p, (int64_t)d->seq);
+    hs_pg_int(&p, (int64_t)now);
+    PGresult *r = hs_pg_exec(w, SQL_REQUEUE, &p, "requeueing the delivery", err);
+    int rc = r ? HS_OK : err->code;
+    if (r) {
+        int64_t destination = PQntuples(r) > 0 ? hs_pg_get_int(r, 0, 0) : 0;
+        PQclear(r);
+        hs_pg_queue_add(s, destination, 1);
+    }
+    if (rc == HS_OK) {
+        hs_pg_params u = {0};
+        hs_pg_text(&u, d->id);
+        rc = hs_pg_queue(w, SQL_UNDLQ, &u, "taking the delivery out of the DLQ", err);
+    }
+    if (rc == HS_OK) {
+        hs_pg_params e = {0};
+        hs_pg_text(&e, d->event_id);
+        rc = hs_pg_queue(w, SQL_EVENT_REOPEN, &e, "updating the event status", err);
+    }
+    snprintf(d->status, sizeof d->status, "pending");
+    d->next_attempt_at = now;
+    d->updated_at = now;
+    return rc;
+}
+
+int hs__pg_attempt_retry(hs_store *s, const char *attempt_id, hs_delivery *out, hs_error *err) {
+    hs_pg_conn *w = hs__pg_writer(s);
+    hs_pg_params p = {0};
+    hs_pg_text(&p, attempt_id);
+    PGresult *r =
+        hs_pg_exec(w, "SELECT delivery_id FROM delivery_attempts WHERE id = $1", &p, "finding the attempt", err);
+    if (!r) return err->code;
+    char delivery_id[HS_ID_MAX] = "";
+    bool found = PQntuples(r) > 0;
+    if (found) hs_pg_copy(delivery_id, sizeof delivery_id, r, 0, 0);
+    PQclear(r);
+    if (!found) return hs_error_set(err, HS_ERR_NOTFOUND, NULL, "no delivery attempt %s", attempt_id);
+    hs_delivery *d = NULL;
+    size_t n = 0;
+    uint64_t created = 0, seq = 0;
+    bool ours = hs__delivery_id_parse(delivery_id, &created, &seq);
+    hs_pg_params ps = {0};
+    hs_pg_int(&ps, (int64_t)seq);
+    int ret = hs_pg_deliveries_select(w, SQL_DELIVERY_BY_SEQ, &ps, &d, &n, err);
+    if (ret == HS_OK && n && (!ours || d->created_at != created)) n = 0; /* another delivery's seq: gone */
+    if (ret != HS_OK) return ret;
+    bool exists = false;
+    if (n == 0 || (strcmp(d->status, "dlq") != 0 && strcmp(d->status, "failed") != 0))
+        ret = hs_error_set(err, HS_ERR_CONFLICT, NULL,
+                           "delivery %s is %s; only dead-lettered or failed deliveries can be retried", delivery_id,
+                           n ? d->status : "gone");
+    else
+        ret = destination_exists(w, d, &exists, err);
+    if (ret == HS_OK && !exists)
+        ret = hs_error_set(err, HS_ERR_CONFLICT, NULL, "delivery %s cannot be retried: destination %s was deleted",
+                           delivery_id, d->destination_id);
+    if (ret == HS_OK) ret = requeue(s, d, err);
+    if (ret == HS_OK) ret = hs_pg_sync(w, err);
+    if (ret == HS_OK) *out = *d;
+    hs_free(d);
+    return ret;
+}
+
+static void event_retry_clear(hs_event_retry *r) {
+    hs_free(r->queued);
+    hs_free(r->skipped);
+    memset(r, 0, sizeof *r);
+}
+
+/* Split the retryable deliveries in place: those whose destination exists
+ * stay in queued, the others move to skipped. */
+static int split_deleted(hs_pg_conn *w, hs_event_retry *r, hs_error *err) {
+    r->skipped = hs_malloc((r->n ? r->n : 1) * sizeof *r->skipped);
+    size_t keep = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        bool exists = false;
+        int rc = destination_exists(w, &r->queued[i], &exists, err);
+        if (rc != HS_OK) return rc;
+        if (exists)
+            r->queued[keep++] = r->queued[i];
+        else
+            r->skipped[r->nskipped++] = r->queued[i];
+    }
+    r->n = keep;
+    return HS_OK;
+}
+
+int hs__pg_event_retry(hs_store *s, const char *event_id, hs_event_retry *r, hs_error *err) {
+    hs_pg_conn *w = hs__pg_writer(s);
+    hs_pg_params p = {0};
+    hs_pg_text(&p, event_id);
+    PGresult *res = hs_pg_exec(w, "SELECT 1 FROM events WHERE id = $1", &p, "finding the event", err);
+    if (!res) return err->code;
+    bool found = PQntuples(res) > 0;
+    PQclear(res);
+    if (!found) return hs_error_set(err, HS_ERR_NOTFOUND, NULL, "no event %s", event_id);
+    int ret = hs_pg_deliveries_select(w, SQL_RETRYABLE_OF_EVENT, &p, &r->queued, &r->n, err);
+    if (ret == HS_OK) ret = split_deleted(w, r, err);
+    if (ret == HS_OK && r->n == 0 && r->nskipped == 0)
+        ret = hs_error_set(err, HS_ERR_CONFLICT, NULL, "event %s has no dead-lettered or failed deliveries", event_id);
+    else if (ret == HS_OK && r->n == 0)
+        ret = hs_error_set(err, HS_ERR_CONFLICT, NULL,
+                           "event %s has nothing to retry: destination %s was deleted (%zu dead-lettered "
+                           "deliveries to deleted destinations)",
+                           event_id, r->skipped[0].destination_id, r->nskipped);
+    for (size_t i = 0; ret == HS_OK && i < r->n; i++) ret = requeue(s, &r->queued[i], err);
+    if (ret == HS_OK) ret = hs_pg_sync(w, err);
+    if (ret != HS_OK) event_retry_clear(r);
+    return ret;
+}
+
+/* ---- reads for the API ---- */
+
+#define ATTEMPT_COLS                                                                                                   \
+    "id, delivery_id, event_id, destination_id, connection_id, attempt_number, status, request_url, "                  \
+    "request_method, request_headers, response_status, response_headers, response_body, duration_ms, error, "          \
+    "next_retry_at, is_dlq, dlq_at, created_at"
+
+static json_t *time_or_null(const PGresult *r, int row, int col) {
+    if (hs_pg_null(r, row, col)) return json_null();
+    return hs_json_time((uint64_t)hs_pg_get_int(r, row, col));
+}
+
+static json_t *text_col(const PGresult *r, int row, int col) {
+    if (hs_pg_null(r, row, col)) return json_null();
+    return hs_json_text(hs_pg_get_text(r, row, col));
+}
+
+/* A JSON object column, parsed (null when missing or unparsable). */
+static json_t *object_col(const PGresult *r, int row, int col) {
+    if (hs_pg_null(r, row, col)) return json_null();
+    json_t *v = json_loads(hs_pg_get_text(r, row, col), 0, NULL);
+    return v ? v : json_null();
+}
+
+static json_t *attempt_from_row(const PGresult *r, int row) {
+    json_t *o = json_object();
+    static const char *const text_names[] = {"id", "delivery_id", "event_id", "destination_id", "connection_id"};
+    for (int i = 0; i < 5; i++) json_object_set_new(o, text_names[i], text_col(r, row, i));
+    json_object_set_new(o, "attempt_number", json_integer((int)hs_pg_get_int(r, row, 5)));
+    json_object_set_new(o, "status", text_col(r, row, 6));
+    json_object_set_new(o, "request_url", text_col(r, row, 7));
+    json_object_set_new(o, "request_method", text_col(r, row, 8));
+    json_object_set_new(o, "request_headers", object_col(r, row, 9));
+    json_object_set_new(o, "response_status",
+                        hs_pg_null(r, row, 10) ? json_null() : json_integer((int)hs_pg_get_int(r, row, 10)));
+    json_object_set_new(o, "response_headers", object_col(r, row, 11));
+    json_t *body = json_null();
+    size_t len;
+    char *z = hs_pg_get_bytes(r, row, 12, &len);
+    if (z) {
+        /* the bytes as text: kept bytes that are not UTF-8 read as Latin-1 */
+        body = hs_json_text(z);
+        hs_free(z);
+    }
+    json_object_set_new(o, "response_body", body);
+    json_object_set_new(o, "duration_ms", json_integer(hs_pg_get_int(r, row, 13)));
+    json_object_set_new(o, "error", text_col(r, row, 14));
+    json_object_set_new(o, "next_retry_at", time_or_null(r, row, 15));
+    json_object_set_new(o, "is_dlq", json_boolean(hs_pg_get_int(r, row, 16) != 0));
+    json_object_set_new(o, "dlq_at", time_or_null(r, row, 17));
+    json_object_set_new(o, "created_at", time_or_null(r, row, 18));
+    return o;
+}
+
+/* Run sql with p on a read connection: its rows as an array of attempt
+ * objects, limit of them at most (0: all; *more: there were more). */
+static int select_attempts(hs_store *s, const char *sql, const hs_pg_params *p, size_t limit, json_t **items,
+                           bool *more, hs_error *err) {
+    if (more) *more = false;
+    hs_pg_conn *c = hs_pg_reader_get(s, err);
+    if (!c) return err->code;
+    PGresult *r = hs_pg_exec(c, sql, p, "reading delivery attempts", err);
+    hs_pg_reader_put(s, c);
+    if (!r) return err->code;
+    json_t *arr = json_array();
+    int rows = PQntuples(r);
+    for (int i = 0; i < rows; i++) {
+        if (limit && json_array_size(arr) == limit) {
+            if (more) *more = true;
+            break;
+        }
+        json_array_append_new(arr, attempt_from_row(r, i));
+    }
+    PQclear(r);
+    *items = arr;
+    return HS_OK;
+}
+
+/* ids of the deliveries of a table's rows: the public id, computed */
+#define DELIVERY_ID "hs_delivery_id(created_at, seq)"
+
+int hs__pg_attempt_list(hs_store *s, const hs_attempt_query *q, json_t **items, bool *has_more, hs_error *err) {
+    hs_buf sql;
+    hs_buf_init(&sql, 2048);
+    hs_pg_params p = {0};
+    hs_buf_appends(&sql, "SELECT " ATTEMPT_COLS " FROM delivery_attempts a WHERE true");
+    /* through the event's deliveries: attempts have no index by event */
+    if (q->event_id) {
+        hs_pg_text(&p, q->event_id);
+        hs_buf_appendf(&sql,
+                       " AND delivery_id IN (SELECT " DELIVERY_ID " FROM deliveries WHERE event_id = $%d)"
+                       " AND event_id = $%d",
+                       p.n, p.n);
+    }
+    if (q->destination_id) {
+        hs_pg_text(&p, q->destination_id);
+        hs_buf_appendf(&sql, " AND destination_id = $%d", p.n);
+    }
+    if (q->connection_id) {
+        hs_pg_text(&p, q->connection_id);
+        hs_buf_appendf(&sql, " AND connection_id = $%d", p.n);
+    }
+    if (q->dlq_only) hs_buf_appends(&sql, " AND is_dlq = 1");
+    /* pending: the latest attempt of a delivery that waits for its retry */
+    if (q->status && strcmp(q->status, "pending") == 0) {
+        hs_buf_appends(&sql, " AND status = 'failed' AND next_retry_at IS NOT NULL AND is_dlq = 0"
+                             " AND id = (SELECT max(id) FROM delivery_attempts b WHERE b.delivery_id = a.delivery_id)"
+                             " AND delivery_id IN (SELECT " DELIVERY_ID " FROM deliveries WHERE status = 'pending')");
+    } else if (q->status) {
+        hs_pg_text(&p, q->status);
+        hs_buf_appendf(&sql, " AND status = $%d", p.n);
+    }
+    if (q->page.cursor) {
+        hs_pg_text(&p, q->page.cursor);
+        hs_buf_appendf(&sql, " AND id < $%d", p.n);
+    }
+    hs_pg_int(&p, q->page.limit + 1);
+    hs_buf_appendf(&sql, " ORDER BY id DESC LIMIT $%d", p.n);
+    int rc = select_attempts(s, sql.data, &p, (size_t)q->page.limit, items, has_more, err);
+    hs_buf_free(&sql);
+    return rc;
+}
+
+int hs__pg_attempt_get(hs_store *s, const char *id, json_t **out, hs_error *err) {
+    hs_pg_params p = {0};
+    hs_pg_text(&p, id);
+    json_t *arr = NULL;
+    int rc = select_attempts(s, "SELECT " ATTEMPT_COLS " FROM delivery_attempts WHERE id = $1", &p, 0, &arr, NULL, err);
+    if (rc != HS_OK) return rc;
+    if (json_array_size(arr) == 0) {
+        json_decref(arr);
+        return hs_error_set(err, HS_ERR_NOTFOUND, NULL, "no delivery attempt %s", id);
+    }
+    *out = json_incref(json_array_get(arr, 0));
+    json_decref(arr);
+    return HS_OK;
+}
+
+int hs__pg_event_attempts(hs_store *s, const char *event_id, json_t **items, hs_error *err) {
+    hs_pg_params p = {0};
+    hs_pg_text(&p, event_id);
+    return select_attempts(s,
+                           "SELECT " ATTEMPT_COLS " FROM delivery_attempts WHERE delivery_id IN "
+                           "(SELECT " DELIVERY_ID " FROM deliveries WHERE event_id = $1) ORDER BY id",
+                           &p, 0, items, NULL, err);
+}

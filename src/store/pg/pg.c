@@ -1,0 +1,745 @@
+/* src/store/pg/pg.c — the PostgreSQL backend (src/store/backend.h):
+ * connections, statements, results, the writer's transactions and
+ * reconnecting, the read pool, open and close, and the backend's table.
+ *
+ * One write connection, used by the writer thread of src/store/writer.c
+ * only, in pipeline mode: a group is BEGIN, the transaction's id read back
+ * (one round trip), then the ops' statements sent without waiting (a wait
+ * only where an op needs a row back: routing on a cache miss, resources,
+ * retries), a SAVEPOINT around each op that needs one, and COMMIT: with
+ * synchronous_commit on, the group is durable when COMMIT answers.
+ *
+ * A lost connection fails the group that was running (503 for its
+ * ingests: nothing of it was acknowledged) and the next group reconnects,
+ * at most every HS_PG_RECONNECT_MS while PostgreSQL is away. A connection
+ * lost while COMMIT was on its way leaves the outcome unknown: the writer
+ * reconnects (for up to HS_PG_RESOLVE_MS) and asks pg_xact_status() about
+ * the transaction's id, so the group is acknowledged exactly when it
+ * committed. Reads use a pool of connections in the normal mode, from any
+ * thread, each reconnected when found lost.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/alloc.h"
+#include "base/log.h"
+#include "base/timeutil.h"
+#include "base/url.h"
+#include "store/pg/pg.h"
+
+#define HS_PG_CONNECT_TIMEOUT "5" /* seconds, unless the URL says otherwise */
+#define HS_PG_RECONNECT_MS 500    /* between two reconnection attempts of the writer */
+#define HS_PG_RESOLVE_MS 10000    /* how long a commit of unknown outcome is chased */
+
+/* ---- parameters ---- */
+
+static int param_slot(hs_pg_params *p) {
+    if (p->n >= HS_PG_PARAMS_MAX) {
+        hs_error_log("store: more than %d parameters in one statement", HS_PG_PARAMS_MAX);
+        abort();
+    }
+    int i = p->n++;
+    p->len[i] = 0;
+    p->fmt[i] = 0;
+    return i;
+}
+
+void hs_pg_text(hs_pg_params *p, const char *v) { p->v[param_slot(p)] = v; }
+
+void hs_pg_int(hs_pg_params *p, int64_t v) {
+    int i = param_slot(p);
+    snprintf(p->num[i], sizeof p->num[i], "%lld", (long long)v);
+    p->v[i] = p->num[i];
+}
+
+void hs_pg_int_or_null(hs_pg_params *p, int64_t v) {
+    if (v)
+        hs_pg_int(p, v);
+    else
+        hs_pg_text(p, NULL);
+}
+
+void hs_pg_bytes(hs_pg_params *p, const void *v, size_t len) {
+    int i = param_slot(p);
+    /* a non-NULL pointer for an empty value: empty bytes, not NULL */
+    p->v[i] = v ? (len ? v : "") : NULL;
+    p->len[i] = (int)len;
+    p->fmt[i] = 1;
+}
+
+/* ---- errors ---- */
+
+/* PostgreSQL's message without its trailing newline. */
+static void message_of(const char *msg, char *out, size_t cap) {
+    snprintf(out, cap, "%s", msg && *msg ? msg : "unknown error");
+    size_t n = strlen(out);
+    while (n && (out[n - 1] == '\n' || out[n - 1] == ' ')) out[--n] = '\0';
+}
+
+static bool lost(const hs_pg_conn *c) { return !c->pg || PQstatus(c->pg) != CONNECTION_OK; }
+
+/* Map a failed result (or a connection failure, r NULL) to an hs_err code
+ * and fill err ("what: reason"). */
+static int fail(hs_error *err, const hs_pg_conn *c, const PGresult *r, const char *what) {
+    char msg[400];
+    message_of(r ? PQresultErrorMessage(r) : c->pg ? PQerrorMessage(c->pg) : NULL, msg, sizeof msg);
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    int code = HS_ERR_IO;
+    if (state && strcmp(state, "23505") == 0)
+        code = HS_ERR_CONFLICT; /* unique_violation */
+    else if (state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0))
+        code = HS_ERR_BUSY; /* serialization failure, deadlock, lock not available */
+    if (lost(c)) return hs_error_set(err, HS_ERR_IO, NULL, "%s: the connection to PostgreSQL was lost: %s", what, msg);
+    return hs_error_set(err, code, NULL, "%s: %s", what, msg);
+}
+
+/* ---- statements ---- */
+
+static void cache_clear(hs_pg_conn *c) {
+    for (int i = 0; i < c->nprepared; i++) hs_free(c->prepared[i].sql);
+    c->nprepared = 0;
+}
+
+/* The name of sql's prepared statement on c, preparing it the first time
+ * ("" when the cache is full: the statement goes unnamed); NULL and err
+ * filled when preparing failed. In pipeline mode the preparation is queued
+ * like a statement. */
+static const char *stmt_name(hs_pg_conn *c, const char *sql, char name[16], hs_error *err);
+static void sent_push(hs_pg_conn *c, PGresult **keep, const char *what);
+
+static const char *stmt_name(hs_pg_conn *c, const char *sql, char name[16], hs_error *err) {
+    /* SQL is almost always a string constant: its address finds the entry
+     * at once (the text is still compared: a built query may reuse one) */
+    int found = -1;
+    for (int i = 0; i < c->nprepared && found < 0; i++)
+        if (c->prepared[i].key == sql && strcmp(c->prepared[i].sql, sql) == 0) found = i;
+    for (int i = 0; i < c->nprepared && found < 0; i++)
+        if (strcmp(c->prepared[i].sql, sql) == 0) found = i;
+    if (found >= 0) {
+        snprintf(name, 16, "hs%d", found);
+        return name;
+    }
+    if (c->nprepared == HS_PG_STMT_CACHE) {
+        name[0] = '\0';
+        return name;
+    }
+    int i = c->nprepared;
+    snprintf(name, 16, "hs%d", i);
+    if (c->pipeline) {
+        if (!PQsendPrepare(c->pg, name, sql, 0, NULL)) {
+            fail(err, c, NULL, "preparing a statement");
+            return NULL;
+        }
+        sent_push(c, NULL, "preparing a statement");
+    } else {
+        PGresult *r = PQprepare(c->pg, name, sql, 0, NULL);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            fail(err, c, r, "preparing a statement");
+            PQclear(r);
+            return NULL;
+        }
+        PQclear(r);
+    }
+    c->prepared[i].key = sql;
+    c->prepared[i].sql = hs_strdup(sql);
+    c->nprepared++;
+    return name;
+}
+
+static void sent_push(hs_pg_conn *c, PGresult **keep, const char *what) {
+    if (c->nsent == c->sent_cap) {
+        c->sent_cap = c->sent_cap ? c->sent_cap * 2 : 64;
+        c->sent = hs_realloc(c->sent, c->sent_cap * sizeof *c->sent);
+    }
+    c->sent[c->nsent].keep = keep;
+    c->sent[c->nsent].what = what;
+    c->nsent++;
+}
+
+static const hs_pg_params no_params;
+
+/* Send sql in the pipeline (its result to *keep when keep is set). */
+static int send_stmt(hs_pg_conn *c, const char *sql, const hs_pg_params *p, const char *what, PGresult **keep,
+                     hs_error *err) {
+    if (!p) p = &no_params;
+    if (lost(c)) return fail(err, c, NULL, what);
+    char name[16];
+    if (!stmt_name(c, sql, name, err)) return err->code;
+    int ok = name[0] ? PQsendQueryPrepared(c->pg, name, p->n, p->v, p->len, p->fmt, 0)
+                     : PQsendQueryParams(c->pg, sql, p->n, NULL, p->v, p->len, p->fmt, 0);
+    if (!ok) return fail(err, c, NULL, what);
+    sent_push(c, keep, what);
+    return HS_OK;
+}
+
+/* Note the first failure of the open transaction on c. */
+static void note_failure(hs_pg_conn *c, const PGresult *r, const char *what) {
+    if (c->failed) return;
+    c->failed = true;
+    fail(&c->qerr, c, r, what);
+}
+
+int hs_pg_sync(hs_pg_conn *c, hs_error *err) {
+    if (c->nsent == 0) return HS_OK;
+    bool was_failed = c->failed;
+    if (!PQpipelineSync(c->pg)) note_failure(c, NULL, "sending to PostgreSQL");
+    size_t i = 0;
+    int nulls = 0;
+    for (;;) {
+        PGresult *r = PQgetResult(c->pg);
+        if (!r) {
+            /* the end of one statement's results; twice in a row: nothing more will come */
+            if (++nulls > 2 || lost(c)) break;
+            continue;
+        }
+        nulls = 0;
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            break;
+        }
+        const hs_pg_sent *sent = i < c->nsent ? &c->sent[i] : NULL;
+        i++;
+        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+            if (sent && sent->keep)
+                *sent->keep = r;
+            else
+                PQclear(r);
+            continue;
+        }
+        if (st != PGRES_PIPELINE_ABORTED) note_failure(c, r, sent ? sent->what : "a statement");
+        PQclear(r);
+    }
+    if (lost(c)) note_failure(c, NULL, i < c->nsent ? c->sent[i].what : "waiting for PostgreSQL");
+    c->nsent = 0;
+    if (c->failed && !was_failed) {
+        *err = c->qerr;
+        return err->code;
+    }
+    if (c->failed) return hs_error_set(err, HS_ERR_IO, NULL, "%s", c->qerr.msg);
+    return HS_OK;
+}
+
+int hs_pg_queue(hs_pg_conn *c, const char *sql, const hs_pg_params *p, const char *what, hs_error *err) {
+    if (c->nsent >= HS_PG_QUEUE_MAX) {
+        int rc = hs_pg_sync(c, err);
+        if (rc != HS_OK) return rc;
+    }
+    return send_stmt(c, sql, p, what, NULL, err);
+}
+
+PGresult *hs_pg_exec(hs_pg_conn *c, const char *sql, const hs_pg_params *p, const char *what, hs_error *err) {
+    if (c->pipeline) {
+        PGresult *r = NULL;
+        if (send_stmt(c, sql, p, what, &r, err) != HS_OK) return NULL;
+        if (hs_pg_sync(c, err) != HS_OK) {
+            PQclear(r);
+            return NULL;
+        }
+        if (!r) hs_error_set(err, HS_ERR_IO, NULL, "%s: no result from PostgreSQL", what);
+        return r;
+    }
+    if (!p) p = &no_params;
+    if (lost(c)) {
+        fail(err, c, NULL, what);
+        return NULL;
+    }
+    char name[16];
+    if (!stmt_name(c, sql, name, err)) return NULL;
+    PGresult *r = name[0] ? PQexecPrepared(c->pg, name, p->n, p->v, p->len, p->fmt, 0)
+                          : PQexecParams(c->pg, sql, p->n, NULL, p->v, p->len, p->fmt, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) return r;
+    fail(err, c, r, what);
+    PQclear(r);
+    return NULL;
+}
+
+int hs_pg_run(hs_pg_conn *c, const char *sql, const hs_pg_params *p, const char *what, int64_t *changed,
+              hs_error *err) {
+    PGresult *r = hs_pg_exec(c, sql, p, what, err);
+    if (!r) return err->code;
+    if (changed) *changed = strtoll(PQcmdTuples(r), NULL, 10);
+    PQclear(r);
+    return HS_OK;
+}
+
+/* ---- results ---- */
+
+bool hs_pg_null(const PGresult *r, int row, int col) { return PQgetisnull(r, row, col) != 0; }
+
+int64_t hs_pg_get_int(const PGresult *r, int row, int col) {
+    return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+const char *hs_pg_get_text(const PGresult *r, int row, int col) {
+    return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+void hs_pg_copy(char *dst, size_t cap, const PGresult *r, int row, int col) {
+    const char *v = hs_pg_get_text(r, row, col);
+    snprintf(dst, cap, "%s", v ? v : "");
+}
+
+char *hs_pg_dup(const PGresult *r, int row, int col) {
+    const char *v = hs_pg_get_text(r, row, col);
+    return hs_strdup(v ? v : "");
+}
+
+static int hexval(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* bytea in text results: "\x" and two hex digits per byte (bytea_output is
+ * set to hex on every connection). */
+char *hs_pg_get_bytes(const PGresult *r, int row, int col, size_t *len) {
+    *len = 0;
+    if (PQgetisnull(r, row, col)) return NULL;
+    const char *v = PQgetvalue(r, row, col);
+    size_t n = (size_t)PQgetlength(r, row, col);
+    if (n >= 2 && v[0] == '\\' && v[1] == 'x') {
+        v += 2;
+        n -= 2;
+    }
+    char *out = hs_malloc(n / 2 + 1);
+    size_t k = 0;
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        int hi = hexval(v[i]), lo = hexval(v[i + 1]);
+        if (hi < 0 || lo < 0) break;
+        out[k++] = (char)(hi << 4 | lo);
+    }
+    out[k] = '\0';
+    *len = k;
+    return out;
+}
+
+/* ---- connections ---- */
+
+/* Session settings every connection needs, whatever the server's defaults
+ * say: a commit is durable when it answers; bytea in hex (hs_pg_get_bytes). */
+static const char SQL_SESSION[] = "SET synchronous_commit TO on; SET bytea_output TO hex; "
+                                  "SET client_encoding TO 'UTF8'; SET standard_conforming_strings TO on";
+
+static int session_setup(hs_pg_conn *c, hs_error *err) {
+    PGresult *r = PQexec(c->pg, SQL_SESSION);
+    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? HS_OK : fail(err, c, r, "configuring the connection");
+    PQclear(r);
+    return rc;
+}
+
+/* Connect with url; dbname_override names another database of the same
+ * server (creating ours). */
+static PGconn *connect_url(const char *url, const char *dbname_override) {
+    const char *keys[] = {"connect_timeout", "application_name", "dbname", dbname_override ? "dbname" : NULL, NULL};
+    const char *vals[] = {HS_PG_CONNECT_TIMEOUT, "hookstream", url, dbname_override, NULL};
+    return PQconnectdbParams(keys, vals, 1);
+}
+
+/* The database the URL names does not exist: create it (the role must be
+ * allowed to), as a first start on a fresh server would want. */
+static int create_database(const char *url, const char *name, hs_error *err) {
+    PGconn *pg = connect_url(url, "postgres");
+    int rc = HS_OK;
+    if (PQstatus(pg) != CONNECTION_OK) {
+        char msg[300];
+        message_of(PQerrorMessage(pg), msg, sizeof msg);
+        rc = hs_error_set(err, HS_ERR_IO, "db", "database %s does not exist, and creating it failed: %s", name, msg);
+    } else {
+        char *ident = PQescapeIdentifier(pg, name, strlen(name));
+        char sql[256];
+        snprintf(sql, sizeof sql, "CREATE DATABASE %s", ident ? ident : "\"?\"");
+        PQfreemem(ident);
+        PGresult *r = PQexec(pg, sql);
+        /* 42P04: another node created it meanwhile */
+        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && !(state && strcmp(state, "42P04") == 0)) {
+            char msg[300];
+            message_of(PQresultErrorMessage(r), msg, sizeof msg);
+            rc =
+                hs_error_set(err, HS_ERR_IO, "db", "database %s does not exist, and creating it failed: %s", name, msg);
+        } else {
+            hs_info("store: created PostgreSQL database %s", name);
+        }
+        PQclear(r);
+    }
+    PQfinish(pg);
+    return rc;
+}
+
+static int conn_open(hs_pg_conn *c, const char *url, bool may_create, hs_error *err) {
+    memset(c, 0, sizeof *c);
+    char shown[512];
+    hs_url_redact(url, shown, sizeof shown);
+    c->pg = connect_url(url, NULL);
+    if (PQstatus(c->pg) != CONNECTION_OK && may_create && strstr(PQerrorMessage(c->pg), "does not exist") &&
+        PQdb(c->pg) && strstr(PQerrorMessage(c->pg), PQdb(c->pg))) {
+        char name[128];
+        snprintf(name, sizeof name, "%s", PQdb(c->pg));
+        PQfinish(c->pg);
+        c->pg = NULL;
+        int rc = create_database(url, name, err);
+        if (rc != HS_OK) return rc;
+        c->pg = connect_url(url, NULL);
+    }
+    if (PQstatus(c->pg) != CONNECTION_OK) {
+        char msg[400];
+        message_of(PQerrorMessage(c->pg), msg, sizeof msg);
+        hs_error_set(err, HS_ERR_IO, "db", "cannot connect to PostgreSQL at %s: %s", shown, msg);
+        PQfinish(c->pg);
+        c->pg = NULL;
+        return HS_ERR_IO;
+    }
+    return session_setup(c, err);
+}
+
+static void conn_close(hs_pg_conn *c) {
+    cache_clear(c);
+    hs_free(c->sent);
+    c->sent = NULL;
+    c->nsent = c->sent_cap = 0;
+    if (c->pg) PQfinish(c->pg);
+    c->pg = NULL;
+}
+
+/* Reconnect a lost connection in place (its prepared statements went with
+ * the server session). */
+static int conn_reset(hs_pg_conn *c, hs_error *err) {
+    cache_clear(c);
+    c->nsent = 0;
+    c->failed = false;
+    PQreset(c->pg);
+    if (PQstatus(c->pg) != CONNECTION_OK) {
+        char msg[400];
+        message_of(PQerrorMessage(c->pg), msg, sizeof msg);
+        return hs_error_set(err, HS_ERR_IO, NULL, "PostgreSQL is unreachable: %s", msg);
+    }
+    int rc = session_setup(c, err);
+    if (rc == HS_OK && c->pipeline && !PQenterPipelineMode(c->pg)) rc = fail(err, c, NULL, "entering pipeline mode");
+    return rc;
+}
+
+/* ---- read pool ---- */
+
+/* A connection this thread holds in a read transaction (hs_store_snapshot):
+ * its reads all go through it. */
+static _Thread_local hs_pg_conn *pinned;
+static _Thread_local const hs_store *pinned_store;
+
+static hs_pg_conn *pool_get(hs_store *st, hs_error *err);
+static void pool_put(hs_store *st, hs_pg_conn *c);
+
+hs_pg_conn *hs_pg_reader_get(hs_store *st, hs_error *err) {
+    if (pinned && pinned_store == st) return pinned;
+    return pool_get(st, err);
+}
+
+void hs_pg_reader_put(hs_store *st, hs_pg_conn *c) {
+    if (c == pinned) return; /* given back when the snapshot ends */
+    pool_put(st, c);
+}
+
+static int snapshot_begin(hs_store *st, hs_error *err) {
+    if (pinned) return hs_error_set(err, HS_ERR_INTERNAL, NULL, "a snapshot is already open on this thread");
+    hs_pg_conn *c = pool_get(st, err);
+    if (!c) return err->code;
+    int rc = hs_pg_run(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL, "starting a read", NULL, err);
+    if (rc != HS_OK) {
+        pool_put(st, c);
+        return rc;
+    }
+    pinned = c;
+    pinned_store = st;
+    return HS_OK;
+}
+
+static void snapshot_end(hs_store *st) {
+    hs_pg_conn *c = pinned;
+    if (!c || pinned_store != st) return;
+    pinned = NULL;
+    pinned_store = NULL;
+    PGresult *r = PQexec(c->pg, "COMMIT");
+    PQclear(r);
+    pool_put(st, c);
+}
+
+static hs_pg_conn *pool_get(hs_store *st, hs_error *err) {
+    hs__pg *q = hs__pgs(st);
+    pthread_mutex_lock(&q->pool_lock);
+    while (!q->pool_free && q->pool_open >= HS_PG_READERS_MAX) pthread_cond_wait(&q->pool_cond, &q->pool_lock);
+    hs_pg_conn *c = q->pool_free;
+    if (c) {
+        q->pool_free = c->next_free;
+        q->pool_out++;
+        pthread_mutex_unlock(&q->pool_lock);
+        if (!lost(c) || conn_reset(c, err) == HS_OK) return c;
+        pool_put(st, c);
+        return NULL;
+    }
+    q->pool_open++; /* reserve the slot, open outside the lock */
+    q->pool_out++;
+    pthread_mutex_unlock(&q->pool_lock);
+
+    c = hs_malloc(sizeof *c);
+    if (conn_open(c, q->url, false, err) == HS_OK) return c;
+    conn_close(c);
+    hs_free(c);
+    pthread_mutex_lock(&q->pool_lock);
+    q->pool_open--;
+    q->pool_out--;
+    pthread_cond_broadcast(&q->pool_cond);
+    pthread_mutex_unlock(&q->pool_lock);
+    return NULL;
+}
+
+static void pool_put(hs_store *st, hs_pg_conn *c) {
+    hs__pg *q = hs__pgs(st);
+    pthread_mutex_lock(&q->pool_lock);
+    c->next_free = q->pool_free;
+    q->pool_free = c;
+    q->pool_out--;
+    pthread_cond_broadcast(&q->pool_cond);
+    pthread_mutex_unlock(&q->pool_lock);
+}
+
+/* ---- the writer's transactions ---- */
+
+static uint64_t monotonic_ms(void) { return hs_monotonic_ns() / 1000000u; }
+
+/* The writer's connection, reconnected when it was lost (at most every
+ * HS_PG_RECONNECT_MS: while PostgreSQL is away, groups fail at once). */
+static int writer_ready(hs_store *s, hs_error *err) {
+    hs__pg *q = hs__pgs(s);
+    hs_pg_conn *w = &q->writer;
+    if (!lost(w)) return HS_OK;
+    uint64_t now = monotonic_ms();
+    if (now < q->reconnect_at) return hs_error_set(err, HS_ERR_IO, NULL, "PostgreSQL is unreachable (reconnecting)");
+    q->reconnect_at = now + HS_PG_RECONNECT_MS;
+    int rc = conn_reset(w, err);
+    if (rc == HS_OK) hs_info("store: reconnected to PostgreSQL");
+    return rc;
+}
+
+static int tx_begin(hs_store *s, hs_error *err) {
+    hs__pg *q = hs__pgs(s);
+    hs_pg_conn *w = &q->writer;
+    int rc = writer_ready(s, err);
+    if (rc != HS_OK) return rc;
+    w->failed = false;
+    q->xact[0] = '\0';
+    rc = hs_pg_queue(w, "BEGIN", NULL, "cannot start a transaction", err);
+    PGresult *r = rc == HS_OK
+                      ? hs_pg_exec(w, "SELECT pg_current_xact_id()::text", NULL, "cannot start a transaction", err)
+                      : NULL;
+    if (!r) return err->code;
+    hs_pg_copy(q->xact, sizeof q->xact, r, 0, 0);
+    PQclear(r);
+    return HS_OK;
+}
+
+static void sleep_ms(unsigned ms) {
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* COMMIT went out and the connection was lost before its answer: did it
+ * commit? Reconnect and ask, until HS_PG_RESOLVE_MS have passed. */
+static int resolve_commit(hs_store *s, hs_error *err) {
+    hs__pg *q = hs__pgs(s);
+    hs_pg_conn *w = &q->writer;
+    uint64_t deadline = monotonic_ms() + HS_PG_RESOLVE_MS;
+    hs_warn("store: the connection to PostgreSQL was lost during a commit (transaction %s); finding out whether it "
+            "committed",
+            q->xact);
+    while (monotonic_ms() < deadline) {
+        hs_error e;
+        if (lost(w) && conn_reset(w, &e) != HS_OK) {
+            sleep_ms(200);
+            continue;
+        }
+        hs_pg_params p = {0};
+        hs_pg_text(&p, q->xact);
+        PGresult *r = hs_pg_exec(w, "SELECT pg_xact_status($1::xid8)", &p, "asking about a commit", &e);
+        if (!r) {
+            sleep_ms(200);
+            continue;
+        }
+        char status[32];
+        hs_pg_copy(status, sizeof status, r, 0, 0);
+        PQclear(r);
+        if (strcmp(status, "committed") == 0) {
+            hs_info("store: transaction %s had committed: its writes are acknowledged", q->xact);
+            return HS_OK;
+        }
+        if (strcmp(status, "aborted") == 0 || !status[0])
+            return hs_error_set(err, HS_ERR_IO, NULL,
+                                "the connection to PostgreSQL was lost during a commit, which did not go through");
+        sleep_ms(50); /* in progress: the server is still finishing it */
+    }
+    return hs_error_set(err, HS_ERR_IO, NULL,
+                        "the connection to PostgreSQL was lost during a commit (transaction %s) and the outcome "
+                        "could not be learnt within %d s; nothing of it was acknowledged",
+                        q->xact, HS_PG_RESOLVE_MS / 1000);
+}
+
+static int tx_commit(hs_store *s, hs_error *err) {
+    hs_pg_conn *w = hs__pg_writer(s);
+    int rc = hs_pg_queue(w, "COMMIT", NULL, "commit failed", err);
+    bool sent = rc == HS_OK;
+    if (rc == HS_OK) rc = hs_pg_sync(w, err);
+    if (rc != HS_OK && sent && lost(w) && hs__pgs(s)->xact[0]) rc = resolve_commit(s, err);
+    w->failed = false;
+    return rc;
+}
+
+static int tx_rollback(hs_store *s, hs_error *err) {
+    hs_pg_conn *w = hs__pg_writer(s);
+    w->nsent = 0;
+    if (lost(w)) return HS_OK; /* the server dropped the transaction with the connection */
+    w->failed = false;
+    int rc = hs_pg_queue(w, "ROLLBACK", NULL, "rollback failed", err);
+    if (rc == HS_OK) rc = hs_pg_sync(w, err);
+    w->failed = false;
+    return rc;
+}
+
+static int tx_savepoint(hs_store *s, hs_error *err) {
+    return hs_pg_queue(hs__pg_writer(s), "SAVEPOINT op", NULL, "savepoint", err);
+}
+static int tx_release(hs_store *s, hs_error *err) {
+    return hs_pg_queue(hs__pg_writer(s), "RELEASE op", NULL, "release", err);
+}
+
+static int tx_rollback_to(hs_store *s, hs_error *err) {
+    hs_pg_conn *w = hs__pg_writer(s);
+    if (lost(w)) return fail(err, w, NULL, "rollback to");
+    w->failed = false; /* the op's failure is undone with its savepoint */
+    int rc = hs_pg_queue(w, "ROLLBACK TO op", NULL, "rollback to", err);
+    return rc == HS_OK ? hs_pg_sync(w, err) : rc;
+}
+
+static bool tx_open(hs_store *s) {
+    const hs_pg_conn *w = hs__pg_writer(s);
+    return !lost(w) && !w->failed;
+}
+
+static void tx_discard(hs_store *s) { hs_pg_queues_clear(s); }
+
+/* What the group's writes deferred (queue counts), then every queued
+ * statement's outcome. */
+static int tx_flush(hs_store *s, hs_error *err) {
+    int rc = hs_pg_queues_flush(s, err);
+    return rc == HS_OK ? hs_pg_sync(hs__pg_writer(s), err) : rc;
+}
+
+/* ---- open, close ---- */
+
+static bool has_prefix(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
+
+static bool pg_match(const char *url) { return has_prefix(url, "postgres://") || has_prefix(url, "postgresql://"); }
+
+/* Where new delivery seqs start: after the highest stored. */
+static int seq_start(hs__pg *q, hs_error *err) {
+    PGresult *r = hs_pg_exec(&q->writer, "SELECT coalesce(max(seq), 0) + 1 FROM deliveries", NULL,
+                             "reading the delivery sequence", err);
+    if (!r) return err->code;
+    q->next_seq = (uint64_t)hs_pg_get_int(r, 0, 0);
+    PQclear(r);
+    return HS_OK;
+}
+
+static void state_free(hs__pg *q) {
+    pthread_mutex_destroy(&q->pool_lock);
+    pthread_cond_destroy(&q->pool_cond);
+    hs_free(q->qdelta);
+    hs_free(q->url);
+    hs_free(q);
+}
+
+static int pg_open(hs_store *s, const char *url, hs_error *err) {
+    hs__pg *q = hs_calloc(1, sizeof *q);
+    q->url = hs_strdup(url);
+    pthread_mutex_init(&q->pool_lock, NULL);
+    pthread_cond_init(&q->pool_cond, NULL);
+    int rc = conn_open(&q->writer, url, true, err);
+    if (rc == HS_OK) rc = hs_pg_schema_migrate(&q->writer, url, err);
+    if (rc == HS_OK) rc = seq_start(q, err);
+    if (rc == HS_OK && !PQenterPipelineMode(q->writer.pg)) rc = fail(err, &q->writer, NULL, "entering pipeline mode");
+    if (rc != HS_OK) {
+        conn_close(&q->writer);
+        state_free(q);
+        return rc;
+    }
+    q->writer.pipeline = true;
+    char shown[512];
+    hs_url_redact(url, shown, sizeof shown);
+    hs_debug("store: opened %s (PostgreSQL %d, schema version %d)", shown, PQserverVersion(q->writer.pg),
+             hs_pg_schema_version());
+    s->be_state = q;
+    return HS_OK;
+}
+
+static void pg_close(hs_store *s) {
+    hs__pg *q = hs__pgs(s);
+    pthread_mutex_lock(&q->pool_lock);
+    while (q->pool_out > 0) pthread_cond_wait(&q->pool_cond, &q->pool_lock);
+    pthread_mutex_unlock(&q->pool_lock);
+    while (q->pool_free) {
+        hs_pg_conn *c = q->pool_free;
+        q->pool_free = c->next_free;
+        conn_close(c);
+        hs_free(c);
+    }
+    conn_close(&q->writer);
+    hs_pg_dest_keys_free(s);
+    state_free(q);
+    s->be_state = NULL;
+}
+
+const hs_store_backend hs_pg_backend = {
+    .name = "postgres",
+    .match = pg_match,
+    .open = pg_open,
+    .close = pg_close,
+    .reseal = hs__pg_reseal,
+    .begin = tx_begin,
+    .commit = tx_commit,
+    .rollback = tx_rollback,
+    .savepoint = tx_savepoint,
+    .release = tx_release,
+    .rollback_to = tx_rollback_to,
+    .in_transaction = tx_open,
+    .flush = tx_flush,
+    .discard = tx_discard,
+    .route_source = hs__pg_route_source,
+    .route_rows = hs__pg_route_rows,
+    .ingest_insert = hs__pg_ingest_insert,
+    .attempt_record = hs__pg_attempt_record,
+    .resource_create = hs__pg_resource_create,
+    .resource_update = hs__pg_resource_update,
+    .resource_delete = hs__pg_resource_delete,
+    .attempt_retry = hs__pg_attempt_retry,
+    .event_retry = hs__pg_event_retry,
+    .settle_orphans = hs__pg_settle_orphans,
+    .sweep = hs__pg_sweep,
+    .apikey_add = hs__pg_apikey_add,
+    .resource_get = hs__pg_resource_get,
+    .resource_list = hs__pg_resource_list,
+    .event_get = hs__pg_event_get,
+    .event_list = hs__pg_event_list,
+    .event_deliveries = hs__pg_event_deliveries,
+    .pending_deliveries = hs__pg_pending_deliveries,
+    .queue_page = hs__pg_queue_page,
+    .queue_due = hs__pg_queue_due,
+    .queue_counts = hs__pg_queue_counts,
+    .circuits = hs__pg_circuits,
+    .attempt_list = hs__pg_attempt_list,
+    .attempt_get = hs__pg_attempt_get,
+    .event_attempts = hs__pg_event_attempts,
+    .apikey_hashes = hs__pg_apikey_hashes,
+    .snapshot_begin = snapshot_begin,
+    .snapshot_end = snapshot_end,
+};

@@ -1,0 +1,233 @@
+/* src/store/pg/pg.h — the PostgreSQL backend's insides. Private to
+ * src/store/pg/.
+ *
+ *   pg.c         connections (the writer's, in pipeline mode; a read pool),
+ *                statements and their cache, results, errors, the writer's
+ *                transactions, reconnecting, open/close, the backend table
+ *                (hs_pg_backend)
+ *   schema.c     versioned migrations (table hookstream_schema), under an
+ *                advisory lock so that several nodes never race
+ *   routes.c     the rows routing reads (src/store/routing.c decides)
+ *   resources.c  sources, destinations, connections; secrets re-sealing
+ *   events.c     ingest's inserts, event and delivery reads, API keys
+ *   deliveries.c attempts, circuits, retries, orphans, attempt reads
+ *   retention.c  deleting settled events past retention
+ *   queues.c     refs, pending counts per destination, the scheduler's
+ *                paged reads
+ *
+ * The schema is SQLite's (src/store/sqlite/schema.c, step 5) in PostgreSQL
+ * types: ids are text COLLATE "C" (byte order, as SQLite compares), times
+ * bigint milliseconds, bodies bytea, JSON documents text (kept byte for
+ * byte as written). A delivery's public id is computed from its created_at
+ * and seq by the view deliveries_named, never stored.
+ *
+ * Statements: every call names its SQL with $1..$n parameters, bound from
+ * an hs_pg_params; each connection prepares a statement once and keeps it
+ * (HS_PG_STMT_CACHE). Integers travel as text, bytea in binary.
+ *
+ * The writer's connection is in pipeline mode: hs_pg_queue sends a
+ * statement without waiting (ingest's and attempt records' inserts and
+ * updates, the hot paths), hs_pg_exec sends one and waits for it and for
+ * everything queued before it. A queued statement that fails fails the
+ * group at the next wait (the backend's flush or commit at the latest).
+ *
+ * The functions named hs__pg_<op> are the table's entries, documented in
+ * src/store/backend.h.
+ */
+#ifndef HS_STORE_PG_H
+#define HS_STORE_PG_H
+
+#include <libpq-fe.h>
+
+#include "store/backend.h"
+
+#define HS_PG_STMT_CACHE 64  /* prepared statements kept per connection */
+#define HS_PG_READERS_MAX 8  /* read connections at most */
+#define HS_PG_PARAMS_MAX 24  /* parameters of one statement at most */
+#define HS_PG_QUEUE_MAX 1024 /* statements queued in the pipeline before a wait */
+
+/* A statement sent in the pipeline whose result is still to be read. */
+typedef struct hs_pg_sent {
+    PGresult **keep; /* where its result goes (NULL: checked and dropped) */
+    const char *what;
+} hs_pg_sent;
+
+/* One connection with its prepared statements. Used by one thread at a
+ * time. */
+typedef struct hs_pg_conn {
+    PGconn *pg;
+    struct hs_pg_conn *next_free; /* read pool free list */
+    int nprepared;
+    struct {
+        const char *key; /* the caller's pointer: compared before the text */
+        char *sql;
+    } prepared[HS_PG_STMT_CACHE]; /* statement i is named "hs<i>" */
+    /* pipeline mode (the writer's connection) */
+    bool pipeline;
+    hs_pg_sent *sent;
+    size_t nsent, sent_cap;
+    bool failed;   /* a statement of the open transaction failed: it cannot commit */
+    hs_error qerr; /* why (the first failure) */
+} hs_pg_conn;
+
+/* The values of $1..$n. Integers are kept as text in num. */
+typedef struct hs_pg_params {
+    int n;
+    const char *v[HS_PG_PARAMS_MAX];
+    int len[HS_PG_PARAMS_MAX];
+    int fmt[HS_PG_PARAMS_MAX]; /* 0 text, 1 binary */
+    char num[HS_PG_PARAMS_MAX][24];
+} hs_pg_params;
+
+/* A destination's pending count change in the open group (queues.c). */
+typedef struct hs_pg_qdelta {
+    int64_t key; /* refs.n of the destination; 0: free slot */
+    int64_t delta;
+} hs_pg_qdelta;
+
+/* The backend's state: hs_store.be_state. */
+typedef struct hs__pg {
+    char *url;
+    hs_pg_conn writer; /* owned by the writer thread once it runs */
+    /* writer thread: the next delivery seq (max + 1 at open and after a
+     * reconnect; one writer, so seqs grow in commit order) */
+    uint64_t next_seq;
+    /* writer thread: pending count changes of ingests in the open group
+     * (hs_pg_queues_flush), an open-addressing table */
+    hs_pg_qdelta *qdelta;
+    size_t qdelta_cap, nqdelta;
+    /* writer thread: destination id -> refs.n, as learnt (refs never
+     * change: a number once given stays that id's) */
+    hs_idmap dest_keys;
+    /* writer thread: the open transaction's id (pg_current_xact_id), to
+     * learn after a lost connection whether its COMMIT went through */
+    char xact[32];
+    uint64_t reconnect_at; /* writer: no new attempt before (monotonic ms) */
+
+    pthread_mutex_t pool_lock;
+    pthread_cond_t pool_cond;
+    hs_pg_conn *pool_free;
+    int pool_open; /* connections opened (or being opened) */
+    int pool_out;  /* connections lent to callers */
+} hs__pg;
+
+static inline hs__pg *hs__pgs(const hs_store *s) { return s->be_state; }
+/* The writer connection (writer thread only). */
+static inline hs_pg_conn *hs__pg_writer(const hs_store *s) { return &hs__pgs(s)->writer; }
+
+/* ---- src/store/pg/pg.c ---- */
+
+/* Parameters, in order: $1 is the first added. */
+void hs_pg_text(hs_pg_params *p, const char *v); /* NULL: SQL NULL */
+void hs_pg_int(hs_pg_params *p, int64_t v);
+void hs_pg_int_or_null(hs_pg_params *p, int64_t v);           /* 0: SQL NULL */
+void hs_pg_bytes(hs_pg_params *p, const void *v, size_t len); /* bytea; v NULL: SQL NULL */
+
+/* Run sql with p (may be NULL) and wait for it: its result, with status
+ * PGRES_TUPLES_OK or PGRES_COMMAND_OK (PQclear it), or NULL with err filled
+ * ("what: reason", the code from the SQLSTATE: HS_ERR_CONFLICT for a unique
+ * violation, HS_ERR_BUSY for a serialization failure or deadlock, HS_ERR_IO
+ * otherwise). On the writer, what was queued before is read first; if any
+ * of it failed, this fails too. */
+PGresult *hs_pg_exec(hs_pg_conn *c, const char *sql, const hs_pg_params *p, const char *what, hs_error *err);
+/* The same for a statement whose rows are not needed; *changed (may be
+ * NULL): the rows it inserted, updated or deleted. */
+int hs_pg_run(hs_pg_conn *c, const char *sql, const hs_pg_params *p, const char *what, int64_t *changed, hs_error *err);
+/* Writer only: send sql with p in the pipeline without waiting. A failure
+ * to send is returned; a failure of the statement shows at the next wait
+ * (hs_pg_exec, hs_pg_run, hs_pg_sync) and the transaction cannot commit. */
+int hs_pg_queue(hs_pg_conn *c, const char *sql, const hs_pg_params *p, const char *what, hs_error *err);
+/* Writer only: wait for everything queued; the first failure. */
+int hs_pg_sync(hs_pg_conn *c, hs_error *err);
+
+/* Cells of a result (row, col). */
+bool hs_pg_null(const PGresult *r, int row, int col);
+int64_t hs_pg_get_int(const PGresult *r, int row, int col);                  /* 0 for NULL */
+const char *hs_pg_get_text(const PGresult *r, int row, int col);             /* NULL for NULL */
+void hs_pg_copy(char *dst, size_t cap, const PGresult *r, int row, int col); /* "" for NULL, truncated */
+char *hs_pg_dup(const PGresult *r, int row, int col);                        /* hs_strdup; "" for NULL */
+/* A bytea cell, decoded: hs_malloc'd, NUL after the bytes; NULL for NULL. */
+char *hs_pg_get_bytes(const PGresult *r, int row, int col, size_t *len);
+
+/* Borrow a read connection (blocks while all HS_PG_READERS_MAX are lent;
+ * reconnects one that was lost). */
+hs_pg_conn *hs_pg_reader_get(hs_store *s, hs_error *err);
+void hs_pg_reader_put(hs_store *s, hs_pg_conn *c);
+
+/* ---- src/store/pg/schema.c ---- */
+/* Bring the database of c (not in pipeline mode) to the current schema,
+ * one transaction per step, under an advisory lock; url for messages. */
+int hs_pg_schema_migrate(hs_pg_conn *c, const char *url, hs_error *err);
+int hs_pg_schema_version(void);
+
+/* ---- src/store/pg/routes.c ---- */
+int hs__pg_route_source(hs_store *s, const char *ref, bool by_slug, hs_route_source *out, hs_error *err);
+int hs__pg_route_rows(hs_store *s, const char *source_id, hs_route_row_fn fn, void *ud, hs_error *err);
+
+/* ---- src/store/pg/resources.c ---- */
+int hs__pg_resource_create(hs_store *s, hs_kind kind, const json_t *doc, json_t **out, hs_error *err);
+int hs__pg_resource_update(hs_store *s, hs_kind kind, const char *id, hs_update_fn fn, void *ud, json_t **out,
+                           hs_error *err);
+int hs__pg_resource_delete(hs_store *s, hs_kind kind, const char *id, hs_error *err);
+int hs__pg_resource_get(hs_store *s, hs_kind kind, const char *id_or_slug, json_t **out, hs_error *err);
+int hs__pg_resource_list(hs_store *s, hs_kind kind, const hs_page *page, const hs_list_filter *filters, size_t nfilters,
+                         json_t **items, bool *has_more, hs_error *err);
+int hs__pg_reseal(const char *url, const hs_secret_codec *codec, const hs_secretbox *from, const hs_secretbox *to,
+                  hs_reseal_stats *st, hs_error *err);
+
+/* ---- src/store/pg/events.c ---- */
+/* from deliveries_named */
+#define HS_PG_DELIVERY_COLS                                                                                            \
+    "id, event_id, destination_id, connection_id, status, attempts, next_attempt_at, created_at, updated_at, seq"
+/* Row i of a result with columns HS_PG_DELIVERY_COLS. */
+void hs_pg_delivery_from_row(const PGresult *r, int row, hs_delivery *d);
+/* Run sql (columns HS_PG_DELIVERY_COLS; p may be NULL) on c: all its rows. */
+int hs_pg_deliveries_select(hs_pg_conn *c, const char *sql, const hs_pg_params *p, hs_delivery **items, size_t *n,
+                            hs_error *err);
+int hs__pg_ingest_insert(hs_store *s, hs_ingest *ing, bool *wrote, hs_error *err);
+int hs__pg_event_get(hs_store *s, const char *id, hs_event **out, hs_error *err);
+int hs__pg_event_list(hs_store *s, const hs_event_query *q, hs_event ***items, size_t *n, bool *has_more,
+                      hs_error *err);
+int hs__pg_event_deliveries(hs_store *s, const char *event_id, hs_delivery **items, size_t *n, hs_error *err);
+int hs__pg_apikey_add(hs_store *s, const char *id, const char *hash_hex, const char *name, hs_error *err);
+int hs__pg_apikey_hashes(hs_store *s, char ***hashes, size_t *n, hs_error *err);
+
+/* ---- src/store/pg/deliveries.c ---- */
+/* Cancel a deleted destination's pending deliveries, settle their events,
+ * drop its queue count (writer thread); *cancelled and *events (either may
+ * be NULL) grow by how many deliveries were cancelled and events settled. */
+int hs_pg_deliveries_cancel(hs_store *s, const char *destination_id, uint64_t now, size_t *cancelled, size_t *events,
+                            hs_error *err);
+int hs__pg_attempt_record(hs_store *s, const hs_attempt_op *op, hs_error *err);
+int hs__pg_pending_deliveries(hs_store *s, hs_delivery **out, size_t *n, hs_error *err);
+int hs__pg_circuits(hs_store *s, hs_circuit_row **out, size_t *n, hs_error *err);
+int hs__pg_attempt_retry(hs_store *s, const char *attempt_id, hs_delivery *out, hs_error *err);
+int hs__pg_event_retry(hs_store *s, const char *event_id, hs_event_retry *out, hs_error *err);
+int hs__pg_settle_orphans(hs_store *s, size_t *deliveries, size_t *events, hs_error *err);
+int hs__pg_attempt_list(hs_store *s, const hs_attempt_query *q, json_t **items, bool *has_more, hs_error *err);
+int hs__pg_attempt_get(hs_store *s, const char *id, json_t **out, hs_error *err);
+int hs__pg_event_attempts(hs_store *s, const char *event_id, json_t **items, hs_error *err);
+
+/* ---- src/store/pg/retention.c ---- */
+int hs__pg_sweep(hs_store *s, hs_sweep *sw, hs_error *err);
+
+/* ---- src/store/pg/queues.c ---- */
+/* The number of a destination or connection id (refs); create: add it when
+ * missing (writer thread). *key is 0 when absent. */
+int hs_pg_ref_key(hs_pg_conn *w, const char *id, bool create, int64_t *key, hs_error *err);
+/* destination's pending count moves by delta in the open group; written by
+ * hs_pg_queues_flush (the backend's flush), dropped by hs_pg_queues_clear. */
+void hs_pg_queue_add(hs_store *s, int64_t destination, int64_t delta);
+/* The number of a destination id that has one (0 when none), remembered
+ * after the first lookup (writer thread). */
+int hs_pg_dest_key(hs_store *s, const char *destination_id, int64_t *key, hs_error *err);
+void hs_pg_dest_keys_free(hs_store *s);
+int hs_pg_queues_flush(hs_store *s, hs_error *err);
+void hs_pg_queues_clear(hs_store *s);
+int hs__pg_queue_counts(hs_store *s, hs_queue_count **out, size_t *n, hs_error *err);
+int hs__pg_queue_page(hs_store *s, const char *destination_id, uint64_t after_seq, bool fresh_only, size_t limit,
+                      hs_delivery *out, size_t *n, hs_error *err);
+int hs__pg_queue_due(hs_store *s, const char *destination_id, uint64_t now, const uint64_t *skip, size_t nskip,
+                     size_t limit, hs_delivery *out, size_t *n, uint64_t *next_due, hs_error *err);
+
+#endif

@@ -1,0 +1,272 @@
+/* src/store/pg/queues.c — destinations' queues in PostgreSQL: the refs that
+ * name destinations and connections by small numbers, the pending count per
+ * destination (table queues), and the bounded reads the DeliveryScheduler
+ * pages its queues with (docs/scheduler.md).
+ *
+ * Counts: the writes of ingests and manual retries that move a delivery
+ * into pending add +1 for its destination here, on the writer thread; the
+ * sums are queued once per destination per group, before COMMIT (the
+ * table's flush), so a fan-out event updates each count once. A failed
+ * group drops them (discard). An attempt that settles a delivery adds -1
+ * the same way (deliveries.c), its destination's number from a cache of
+ * the writer's: a group of many attempts to one destination updates its
+ * row once. (Updating one row again and again in one transaction walks an
+ * ever longer chain of its versions: quadratic in the group's size.)
+ *
+ * Threads: refs, counts and flush on the writer thread (its connection, in
+ * pipeline mode); the reads on any thread, on a read connection.
+ */
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/log.h"
+#include "store/pg/pg.h"
+
+/* ---- refs ---- */
+
+int hs_pg_ref_key(hs_pg_conn *w, const char *id, bool create, int64_t *key, hs_error *err) {
+    *key = 0;
+    hs_pg_params p = {0};
+    hs_pg_text(&p, id);
+    if (create) {
+        /* in pipeline mode the SELECT below waits for both: one round trip;
+         * a separate statement (not a CTE) sees a row another node added */
+        static const char SQL_REF_ADD[] = "INSERT INTO refs(id) VALUES($1) ON CONFLICT (id) DO NOTHING";
+        int rc = w->pipeline ? hs_pg_queue(w, SQL_REF_ADD, &p, "naming a resource", err)
+                             : hs_pg_run(w, SQL_REF_ADD, &p, "naming a resource", NULL, err);
+        if (rc != HS_OK) return rc;
+    }
+    PGresult *r = hs_pg_exec(w, "SELECT n FROM refs WHERE id = $1", &p, "finding a resource", err);
+    if (!r) return err->code;
+    if (PQntuples(r) > 0) *key = hs_pg_get_int(r, 0, 0);
+    PQclear(r);
+    return HS_OK;
+}
+
+typedef struct dest_key {
+    char id[HS_ID_MAX]; /* the map's key */
+    int64_t key;
+} dest_key;
+
+int hs_pg_dest_key(hs_store *s, const char *destination_id, int64_t *key, hs_error *err) {
+    hs__pg *q = hs__pgs(s);
+    dest_key *k = hs_idmap_get(&q->dest_keys, destination_id);
+    if (k) {
+        *key = k->key;
+        return HS_OK;
+    }
+    int rc = hs_pg_ref_key(&q->writer, destination_id, false, key, err);
+    if (rc != HS_OK || *key == 0) return rc;
+    k = hs_calloc(1, sizeof *k);
+    snprintf(k->id, sizeof k->id, "%s", destination_id);
+    k->key = *key;
+    hs_idmap_put(&q->dest_keys, k->id, k);
+    return HS_OK;
+}
+
+static void free_value(void *value, void *ud) {
+    (void)ud;
+    hs_free(value);
+}
+
+void hs_pg_dest_keys_free(hs_store *s) {
+    hs_idmap_each(&hs__pgs(s)->dest_keys, free_value, NULL);
+    hs_idmap_free(&hs__pgs(s)->dest_keys);
+}
+
+/* ---- pending counts (writer thread) ---- */
+
+/* Open addressing on the destination key (never 0). */
+void hs_pg_queue_add(hs_store *s, int64_t destination, int64_t delta) {
+    hs__pg *q = hs__pgs(s);
+    if (destination <= 0 || delta == 0) return;
+    if (2 * (q->nqdelta + 1) > q->qdelta_cap) {
+        size_t cap = q->qdelta_cap ? q->qdelta_cap * 2 : 64;
+        hs_pg_qdelta *old = q->qdelta, *v = hs_calloc(cap, sizeof *v);
+        for (size_t i = 0; i < q->qdelta_cap; i++) {
+            if (!old[i].key) continue;
+            size_t j = (size_t)old[i].key & (cap - 1);
+            while (v[j].key) j = (j + 1) & (cap - 1);
+            v[j] = old[i];
+        }
+        hs_free(old);
+        q->qdelta = v;
+        q->qdelta_cap = cap;
+    }
+    size_t j = (size_t)destination & (q->qdelta_cap - 1);
+    while (q->qdelta[j].key && q->qdelta[j].key != destination) j = (j + 1) & (q->qdelta_cap - 1);
+    if (!q->qdelta[j].key) {
+        q->qdelta[j].key = destination;
+        q->nqdelta++;
+    }
+    q->qdelta[j].delta += delta;
+}
+
+void hs_pg_queues_clear(hs_store *s) {
+    hs__pg *q = hs__pgs(s);
+    if (q->nqdelta) memset(q->qdelta, 0, q->qdelta_cap * sizeof *q->qdelta);
+    q->nqdelta = 0;
+}
+
+static const char SQL_QUEUE_ADD[] =
+    "INSERT INTO queues(destination, pending) VALUES($1, greatest($2::bigint, 0)) "
+    "ON CONFLICT (destination) DO UPDATE SET pending = greatest(queues.pending + $2::bigint, 0)";
+
+/* Queued, not waited for: a failure shows at the next wait (the backend's
+ * flush syncs right after). */
+int hs_pg_queues_flush(hs_store *s, hs_error *err) {
+    hs__pg *q = hs__pgs(s);
+    if (!q->nqdelta) return HS_OK;
+    hs_pg_conn *w = hs__pg_writer(s);
+    int ret = HS_OK;
+    for (size_t i = 0; ret == HS_OK && i < q->qdelta_cap; i++) {
+        if (!q->qdelta[i].key || !q->qdelta[i].delta) continue;
+        hs_pg_params p = {0};
+        hs_pg_int(&p, q->qdelta[i].key);
+        hs_pg_int(&p, q->qdelta[i].delta);
+        ret = hs_pg_queue(w, SQL_QUEUE_ADD, &p, "counting pending deliveries", err);
+    }
+    hs_pg_queues_clear(s);
+    return ret;
+}
+
+/* ---- reads (any thread) ---- */
+
+int hs__pg_queue_counts(hs_store *s, hs_queue_count **out, size_t *n, hs_error *err) {
+    hs_pg_conn *c = hs_pg_reader_get(s, err);
+    if (!c) return err->code;
+    PGresult *r =
+        hs_pg_exec(c, "SELECT r.id, q.pending FROM queues q JOIN refs r ON r.n = q.destination WHERE q.pending > 0",
+                   NULL, "reading the queue counts", err);
+    hs_pg_reader_put(s, c);
+    if (!r) return err->code;
+    int rows = PQntuples(r);
+    if (rows > 0) *out = hs_malloc((size_t)rows * sizeof **out);
+    for (int i = 0; i < rows; i++) {
+        hs_queue_count *qc = &(*out)[(*n)++];
+        hs_pg_copy(qc->destination_id, sizeof qc->destination_id, r, i, 0);
+        qc->pending = (uint64_t)hs_pg_get_int(r, i, 1);
+    }
+    PQclear(r);
+    return HS_OK;
+}
+
+/* The columns of HS_PG_DELIVERY_COLS (hs_pg_delivery_from_row), from
+ * deliveries d with the connection's id through refs rc; the
+ * destination's is $1. */
+#define QUEUE_COLS                                                                                                     \
+    "hs_delivery_id(d.created_at, d.seq), d.event_id, $1::text, rc.id, d.status, d.attempts, d.next_attempt_at, "      \
+    "d.created_at, d.updated_at, d.seq"
+
+static const char SQL_PAGE[] =
+    "SELECT " QUEUE_COLS " FROM deliveries d JOIN refs rc ON rc.n = d.connection "
+    "WHERE d.destination = (SELECT n FROM refs WHERE id = $1::text) AND d.status = 'pending' AND d.seq > $2 "
+    "ORDER BY d.seq LIMIT $3";
+static const char SQL_PAGE_FRESH[] =
+    "SELECT " QUEUE_COLS " FROM deliveries d JOIN refs rc ON rc.n = d.connection "
+    "WHERE d.destination = (SELECT n FROM refs WHERE id = $1::text) AND d.status = 'pending' AND d.seq > $2 "
+    "AND d.attempts = 0 ORDER BY d.seq LIMIT $3";
+/* through deliveries_retry: only the deliveries waiting for a retry */
+static const char SQL_DUE[] =
+    "SELECT " QUEUE_COLS " FROM deliveries d JOIN refs rc ON rc.n = d.connection "
+    "WHERE d.destination = (SELECT n FROM refs WHERE id = $1::text) AND d.status = 'pending' AND d.attempts > 0 "
+    "AND d.next_attempt_at <= $2 ORDER BY d.next_attempt_at, d.seq LIMIT $3";
+static const char SQL_NEXT_DUE[] =
+    "SELECT min(next_attempt_at) FROM deliveries WHERE destination = (SELECT n FROM refs WHERE id = $1::text) "
+    "AND status = 'pending' AND attempts > 0 AND next_attempt_at > $2";
+
+static bool skipped(uint64_t seq, const uint64_t *skip, size_t nskip) {
+    for (size_t i = 0; i < nskip; i++)
+        if (skip[i] == seq) return true;
+    return false;
+}
+
+/* Rows of r into out (room for limit), those in skip left out; *rows
+ * counts every row read, *cut those that did not fit. */
+static void collect(const PGresult *r, const uint64_t *skip, size_t nskip, size_t limit, hs_delivery *out, size_t *n,
+                    size_t *rows, size_t *cut) {
+    int count = PQntuples(r);
+    *rows = *cut = 0;
+    for (int i = 0; i < count; i++) {
+        (*rows)++;
+        if (skipped((uint64_t)hs_pg_get_int(r, i, 9), skip, nskip)) continue;
+        if (*n == limit) {
+            (*cut)++;
+            continue;
+        }
+        hs_pg_delivery_from_row(r, i, &out[(*n)++]);
+    }
+}
+
+int hs__pg_queue_page(hs_store *s, const char *destination_id, uint64_t after_seq, bool fresh_only, size_t limit,
+                      hs_delivery *out, size_t *n, hs_error *err) {
+    hs_pg_conn *c = hs_pg_reader_get(s, err);
+    if (!c) return err->code;
+    hs_pg_params p = {0};
+    hs_pg_text(&p, destination_id);
+    hs_pg_int(&p, (int64_t)after_seq);
+    hs_pg_int(&p, (int64_t)limit);
+    PGresult *r = hs_pg_exec(c, fresh_only ? SQL_PAGE_FRESH : SQL_PAGE, &p, "reading a destination's queue", err);
+    hs_pg_reader_put(s, c);
+    if (!r) {
+        *n = 0;
+        return err->code;
+    }
+    size_t rows, cut;
+    collect(r, NULL, 0, limit, out, n, &rows, &cut);
+    PQclear(r);
+    return HS_OK;
+}
+
+int hs__pg_queue_due(hs_store *s, const char *destination_id, uint64_t now, const uint64_t *skip, size_t nskip,
+                     size_t limit, hs_delivery *out, size_t *n, uint64_t *next_due, hs_error *err) {
+    hs_pg_conn *c = hs_pg_reader_get(s, err);
+    if (!c) return err->code;
+    /* one read transaction for both statements: the rows and the next due
+     * time come from the same state (a snapshot of the caller's already is
+     * one) */
+    bool own = PQtransactionStatus(c->pg) == PQTRANS_IDLE;
+    int ret = own ? hs_pg_run(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL,
+                              "reading a destination's queue", NULL, err)
+                  : HS_OK;
+    bool began = own && ret == HS_OK;
+    hs_pg_params p = {0};
+    hs_pg_text(&p, destination_id);
+    hs_pg_int(&p, (int64_t)now);
+    hs_pg_int(&p, (int64_t)(limit + nskip));
+    size_t rows = 0, cut = 0;
+    if (ret == HS_OK) {
+        PGresult *r = hs_pg_exec(c, SQL_DUE, &p, "reading a destination's queue", err);
+        if (r) {
+            collect(r, skip, nskip, limit, out, n, &rows, &cut);
+            PQclear(r);
+        } else {
+            ret = err->code;
+        }
+    }
+    if (ret == HS_OK && (cut || rows == limit + nskip)) {
+        *next_due = now; /* more are due than were taken */
+    } else if (ret == HS_OK) {
+        hs_pg_params np = {0};
+        hs_pg_text(&np, destination_id);
+        hs_pg_int(&np, (int64_t)now);
+        PGresult *r = hs_pg_exec(c, SQL_NEXT_DUE, &np, "reading a destination's queue", err);
+        if (r) {
+            *next_due = PQntuples(r) > 0 ? (uint64_t)hs_pg_get_int(r, 0, 0) : 0;
+            PQclear(r);
+        } else {
+            ret = err->code;
+        }
+    }
+    if (began) {
+        /* ends a failed transaction too (as a rollback) */
+        hs_error e;
+        if (hs_pg_run(c, "COMMIT", NULL, "ending a read", NULL, &e) != HS_OK) hs_debug("store: %s", e.msg);
+    }
+    hs_pg_reader_put(s, c);
+    if (ret != HS_OK) {
+        *n = 0;
+        *next_due = 0;
+    }
+    return ret;
+}
