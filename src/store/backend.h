@@ -10,6 +10,18 @@
  *                         functions and never speaks SQL
  *   src/store/routing.c   where an ingested event goes: the route cache,
  *                         filter rules, fan-out; the backend only reads rows
+ *   what the backends call, speaking no SQL (each header private to
+ *   src/store/):
+ *   src/store/docs.c      resource documents: the kinds' facts, a doc's
+ *                         columns, timestamps and stored text, an update's
+ *                         checks, re-sealing one row
+ *   src/store/resources.c a resource write's checks, messages and times;
+ *                         the backend runs its statements
+ *   src/store/counts.c    the open group's pending-count changes per
+ *                         destination (the backend's flush writes them)
+ *   src/store/pool.c      the read connections and the snapshot's pinned one
+ *   src/store/retention.c which settled events a sweep step deletes
+ *   src/store/retry.c     what a manual retry may requeue, and why not
  *   src/store/<name>/     one folder per backend, ending in one
  *                         `const hs_store_backend hs_<name>_backend`
  *

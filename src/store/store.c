@@ -13,6 +13,8 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "base/timeutil.h"
+#include "store/docs.h"
+#include "store/retry.h"
 #include "store/routing.h"
 #include "store/writer.h"
 
@@ -165,30 +167,15 @@ int hs_store_resource_get(hs_store *s, hs_kind kind, const char *id_or_slug, jso
 
 #define MAX_LIST_FILTERS 8
 
-/* The fields a listing may filter on, by kind (store.h): every backend
- * indexes these. */
-static const struct {
-    const char *name;
-    const char *fields[3];
-} list_fields[HS_KIND_COUNT] = {
-    [HS_KIND_SOURCE] = {"source", {"slug", "status", NULL}},
-    [HS_KIND_DESTINATION] = {"destination", {"slug", "status", "type"}},
-    [HS_KIND_CONNECTION] = {"connection", {"source_id", "destination_id", "enabled"}},
-};
-
-static bool list_field_ok(hs_kind kind, const char *field) {
-    for (size_t i = 0; i < 3; i++)
-        if (list_fields[kind].fields[i] && field && strcmp(list_fields[kind].fields[i], field) == 0) return true;
-    return false;
-}
-
+/* The fields a listing may filter on are the kind's indexed columns
+ * (store.h, src/store/docs.c): every backend indexes these. */
 static int check_list_filters(hs_kind kind, const hs_list_filter *filters, size_t nfilters, hs_error *err) {
     if (nfilters > MAX_LIST_FILTERS) return hs_error_set(err, HS_ERR_INVALID, NULL, "too many filters");
     for (size_t i = 0; i < nfilters; i++) {
         const char *field = filters[i].field;
-        if (!list_field_ok(kind, field))
+        if (!hs__kind_column(kind, field))
             return hs_error_set(err, HS_ERR_INVALID, field ? field : "filter", "%ss cannot be filtered on this field",
-                                list_fields[kind].name);
+                                hs__kinds[kind].name);
         if (!filters[i].value) return hs_error_set(err, HS_ERR_INVALID, field, "needs a value");
         if (strcmp(field, "enabled") == 0 && strcmp(filters[i].value, "true") != 0 &&
             strcmp(filters[i].value, "false") != 0)
@@ -389,12 +376,7 @@ int hs_store_attempt_retry(hs_store *s, const char *attempt_id, hs_delivery *out
 
 static int event_retry_exec(hs_store *s, hs_wop *op) { return s->be->event_retry(s, op->id, op->ud, &op->err); }
 
-static void event_retry_undo(hs_wop *op) {
-    hs_event_retry *r = op->ud;
-    hs_free(r->queued);
-    hs_free(r->skipped);
-    memset(r, 0, sizeof *r);
-}
+static void event_retry_undo(hs_wop *op) { hs__event_retry_clear(op->ud); }
 
 int hs_store_event_retry(hs_store *s, const char *event_id, hs_event_retry *out, hs_error *err) {
     HS_ERR_LOCAL(err);

@@ -25,6 +25,7 @@
 #include "base/timeutil.h"
 #include "http/outbound.h"
 #include "store/pg/pg.h"
+#include "store/retry.h"
 
 /* ---- reads for the scheduler ---- */
 
@@ -73,7 +74,7 @@ static const char SQL_ATTEMPT_INSERT[] =
 /* The delivery leaves pending (or stays, with its next retry time), and
  * when it left its event settles ($7: 1 when it went to the DLQ), in one
  * statement, so the writer never waits for the delivery's row. (Its
- * destination's count goes down through hs_pg_queue_add.) A delivery
+ * destination's count goes down through hs__pg.pending.) A delivery
  * cancelled meanwhile (its destination deleted) stays cancelled and settles
  * nothing (counted then); found by its seq, the id's time checked too
  * ($6). Once none of the event's deliveries is open, its status says how it
@@ -142,7 +143,7 @@ static int record_attempt(hs_store *s, const hs_attempt_rec *a, hs_error *err) {
      * with the destination: a -1 then writes a 0) */
     int64_t key = 0;
     rc = hs_pg_dest_key(s, a->destination_id, &key, err);
-    if (rc == HS_OK) hs_pg_queue_add(s, key, -1);
+    if (rc == HS_OK) hs__counts_add(&hs__pgs(s)->pending, key, -1);
     return rc;
 }
 
@@ -245,13 +246,12 @@ static const char SQL_RETRYABLE_OF_EVENT[] =
     "SELECT " HS_PG_DELIVERY_COLS " FROM deliveries_named WHERE event_id = $1 AND status IN ('dlq', 'failed') "
     "ORDER BY seq";
 
-/* Whether d's destination still exists. Read in the retry's transaction:
- * a delete is a write too, so it comes wholly before (refused here) or
- * wholly after (it cancels the requeued delivery). */
-static int destination_exists(hs_pg_conn *w, const hs_delivery *d, bool *exists, hs_error *err) {
+/* Whether the destination still exists (hs__destination_exists_fn; ctx:
+ * the writer's connection). */
+static int destination_exists(void *ctx, const char *destination_id, bool *exists, hs_error *err) {
     hs_pg_params p = {0};
-    hs_pg_text(&p, d->destination_id);
-    PGresult *r = hs_pg_exec(w, "SELECT 1 FROM destinations WHERE id = $1", &p, "finding the destination", err);
+    hs_pg_text(&p, destination_id);
+    PGresult *r = hs_pg_exec(ctx, "SELECT 1 FROM destinations WHERE id = $1", &p, "finding the destination", err);
     *exists = false;
     if (!r) return err->code;
     *exists = PQntuples(r) > 0;
@@ -273,7 +273,7 @@ static int requeue(hs_store *s, hs_delivery *d, hs_error *err) {
     if (r) {
         int64_t destination = PQntuples(r) > 0 ? hs_pg_get_int(r, 0, 0) : 0;
         PQclear(r);
-        hs_pg_queue_add(s, destination, 1);
+        hs__counts_add(&hs__pgs(s)->pending, destination, 1);
     }
     if (rc == HS_OK) {
         hs_pg_params u = {0};
@@ -312,45 +312,12 @@ int hs__pg_attempt_retry(hs_store *s, const char *attempt_id, hs_delivery *out, 
     int ret = hs_pg_deliveries_select(w, SQL_DELIVERY_BY_SEQ, &ps, &d, &n, err);
     if (ret == HS_OK && n && (!ours || d->created_at != created)) n = 0; /* another delivery's seq: gone */
     if (ret != HS_OK) return ret;
-    bool exists = false;
-    if (n == 0 || (strcmp(d->status, "dlq") != 0 && strcmp(d->status, "failed") != 0))
-        ret = hs_error_set(err, HS_ERR_CONFLICT, NULL,
-                           "delivery %s is %s; only dead-lettered or failed deliveries can be retried", delivery_id,
-                           n ? d->status : "gone");
-    else
-        ret = destination_exists(w, d, &exists, err);
-    if (ret == HS_OK && !exists)
-        ret = hs_error_set(err, HS_ERR_CONFLICT, NULL, "delivery %s cannot be retried: destination %s was deleted",
-                           delivery_id, d->destination_id);
+    ret = hs__retry_check(delivery_id, n ? d : NULL, destination_exists, w, err);
     if (ret == HS_OK) ret = requeue(s, d, err);
     if (ret == HS_OK) ret = hs_pg_sync(w, err);
     if (ret == HS_OK) *out = *d;
     hs_free(d);
     return ret;
-}
-
-static void event_retry_clear(hs_event_retry *r) {
-    hs_free(r->queued);
-    hs_free(r->skipped);
-    memset(r, 0, sizeof *r);
-}
-
-/* Split the retryable deliveries in place: those whose destination exists
- * stay in queued, the others move to skipped. */
-static int split_deleted(hs_pg_conn *w, hs_event_retry *r, hs_error *err) {
-    r->skipped = hs_malloc((r->n ? r->n : 1) * sizeof *r->skipped);
-    size_t keep = 0;
-    for (size_t i = 0; i < r->n; i++) {
-        bool exists = false;
-        int rc = destination_exists(w, &r->queued[i], &exists, err);
-        if (rc != HS_OK) return rc;
-        if (exists)
-            r->queued[keep++] = r->queued[i];
-        else
-            r->skipped[r->nskipped++] = r->queued[i];
-    }
-    r->n = keep;
-    return HS_OK;
 }
 
 int hs__pg_event_retry(hs_store *s, const char *event_id, hs_event_retry *r, hs_error *err) {
@@ -363,17 +330,10 @@ int hs__pg_event_retry(hs_store *s, const char *event_id, hs_event_retry *r, hs_
     PQclear(res);
     if (!found) return hs_error_set(err, HS_ERR_NOTFOUND, NULL, "no event %s", event_id);
     int ret = hs_pg_deliveries_select(w, SQL_RETRYABLE_OF_EVENT, &p, &r->queued, &r->n, err);
-    if (ret == HS_OK) ret = split_deleted(w, r, err);
-    if (ret == HS_OK && r->n == 0 && r->nskipped == 0)
-        ret = hs_error_set(err, HS_ERR_CONFLICT, NULL, "event %s has no dead-lettered or failed deliveries", event_id);
-    else if (ret == HS_OK && r->n == 0)
-        ret = hs_error_set(err, HS_ERR_CONFLICT, NULL,
-                           "event %s has nothing to retry: destination %s was deleted (%zu dead-lettered "
-                           "deliveries to deleted destinations)",
-                           event_id, r->skipped[0].destination_id, r->nskipped);
+    if (ret == HS_OK) ret = hs__retry_split(event_id, r, destination_exists, w, err);
     for (size_t i = 0; ret == HS_OK && i < r->n; i++) ret = requeue(s, &r->queued[i], err);
     if (ret == HS_OK) ret = hs_pg_sync(w, err);
-    if (ret != HS_OK) event_retry_clear(r);
+    if (ret != HS_OK) hs__event_retry_clear(r);
     return ret;
 }
 

@@ -78,7 +78,7 @@ static int insert_deliveries(hs_store *s, hs_ingest *ing, hs_error *err) {
         hs_pg_int(&p, (int64_t)ing->received_at);
         hs_pg_int(&p, (int64_t)now);
         ret = hs_pg_queue(w, SQL_DELIVERY_INSERT, &p, "storing a delivery", err);
-        if (ret == HS_OK) hs_pg_queue_add(s, d->destination_key, 1);
+        if (ret == HS_OK) hs__counts_add(&q->pending, d->destination_key, 1);
     }
     return ret;
 }

@@ -16,7 +16,7 @@
  * reconnects (for up to HS_PG_RESOLVE_MS) and asks pg_xact_status() about
  * the transaction's id, so the group is acknowledged exactly when it
  * committed. Reads use a pool of connections in the normal mode, from any
- * thread, each reconnected when found lost.
+ * thread (src/store/pool.c lends them), each reconnected when found lost.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -422,88 +422,48 @@ static int conn_reset(hs_pg_conn *c, hs_error *err) {
     return rc;
 }
 
-/* ---- read pool ---- */
+/* ---- read pool (src/store/pool.h) ---- */
 
-/* A connection this thread holds in a read transaction (hs_store_snapshot):
- * its reads all go through it. */
-static _Thread_local hs_pg_conn *pinned;
-static _Thread_local const hs_store *pinned_store;
-
-static hs_pg_conn *pool_get(hs_store *st, hs_error *err);
-static void pool_put(hs_store *st, hs_pg_conn *c);
-
-hs_pg_conn *hs_pg_reader_get(hs_store *st, hs_error *err) {
-    if (pinned && pinned_store == st) return pinned;
-    return pool_get(st, err);
-}
-
-void hs_pg_reader_put(hs_store *st, hs_pg_conn *c) {
-    if (c == pinned) return; /* given back when the snapshot ends */
-    pool_put(st, c);
-}
-
-static int snapshot_begin(hs_store *st, hs_error *err) {
-    if (pinned) return hs_error_set(err, HS_ERR_INTERNAL, NULL, "a snapshot is already open on this thread");
-    hs_pg_conn *c = pool_get(st, err);
-    if (!c) return err->code;
-    int rc = hs_pg_run(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL, "starting a read", NULL, err);
-    if (rc != HS_OK) {
-        pool_put(st, c);
-        return rc;
-    }
-    pinned = c;
-    pinned_store = st;
-    return HS_OK;
-}
-
-static void snapshot_end(hs_store *st) {
-    hs_pg_conn *c = pinned;
-    if (!c || pinned_store != st) return;
-    pinned = NULL;
-    pinned_store = NULL;
-    PGresult *r = PQexec(c->pg, "COMMIT");
-    PQclear(r);
-    pool_put(st, c);
-}
-
-static hs_pg_conn *pool_get(hs_store *st, hs_error *err) {
-    hs__pg *q = hs__pgs(st);
-    pthread_mutex_lock(&q->pool_lock);
-    while (!q->pool_free && q->pool_open >= HS_PG_READERS_MAX) pthread_cond_wait(&q->pool_cond, &q->pool_lock);
-    hs_pg_conn *c = q->pool_free;
-    if (c) {
-        q->pool_free = c->next_free;
-        q->pool_out++;
-        pthread_mutex_unlock(&q->pool_lock);
-        if (!lost(c) || conn_reset(c, err) == HS_OK) return c;
-        pool_put(st, c);
-        return NULL;
-    }
-    q->pool_open++; /* reserve the slot, open outside the lock */
-    q->pool_out++;
-    pthread_mutex_unlock(&q->pool_lock);
-
-    c = hs_malloc(sizeof *c);
+static void *reader_open(void *ctx, hs_error *err) {
+    const hs__pg *q = ctx;
+    hs_pg_conn *c = hs_malloc(sizeof *c);
     if (conn_open(c, q->url, false, err) == HS_OK) return c;
     conn_close(c);
     hs_free(c);
-    pthread_mutex_lock(&q->pool_lock);
-    q->pool_open--;
-    q->pool_out--;
-    pthread_cond_broadcast(&q->pool_cond);
-    pthread_mutex_unlock(&q->pool_lock);
     return NULL;
 }
 
-static void pool_put(hs_store *st, hs_pg_conn *c) {
-    hs__pg *q = hs__pgs(st);
-    pthread_mutex_lock(&q->pool_lock);
-    c->next_free = q->pool_free;
-    q->pool_free = c;
-    q->pool_out--;
-    pthread_cond_broadcast(&q->pool_cond);
-    pthread_mutex_unlock(&q->pool_lock);
+/* A connection found lost is reconnected before it is lent again. */
+static int reader_check(void *conn, hs_error *err) {
+    hs_pg_conn *c = conn;
+    return !lost(c) ? HS_OK : conn_reset(c, err);
 }
+
+static void reader_close(void *conn) {
+    conn_close(conn);
+    hs_free(conn);
+}
+
+static int reader_snapshot_begin(void *conn, hs_error *err) {
+    return hs_pg_run(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL, "starting a read", NULL, err);
+}
+
+static void reader_snapshot_end(void *conn) {
+    hs_pg_conn *c = conn;
+    PGresult *r = PQexec(c->pg, "COMMIT");
+    PQclear(r);
+}
+
+static const hs__pool_ops reader_ops = {
+    .open = reader_open,
+    .check = reader_check,
+    .close = reader_close,
+    .snapshot_begin = reader_snapshot_begin,
+    .snapshot_end = reader_snapshot_end,
+};
+
+static int snapshot_begin(hs_store *s, hs_error *err) { return hs__pool_snapshot_begin(&hs__pgs(s)->pool, err); }
+static void snapshot_end(hs_store *s) { hs__pool_snapshot_end(&hs__pgs(s)->pool); }
 
 /* ---- the writer's transactions ---- */
 
@@ -626,7 +586,7 @@ static bool tx_open(hs_store *s) {
     return !lost(w) && !w->failed;
 }
 
-static void tx_discard(hs_store *s) { hs_pg_queues_clear(s); }
+static void tx_discard(hs_store *s) { hs__counts_clear(&hs__pgs(s)->pending); }
 
 /* What the group's writes deferred (queue counts), then every queued
  * statement's outcome. */
@@ -652,9 +612,8 @@ static int seq_start(hs__pg *q, hs_error *err) {
 }
 
 static void state_free(hs__pg *q) {
-    pthread_mutex_destroy(&q->pool_lock);
-    pthread_cond_destroy(&q->pool_cond);
-    hs_free(q->qdelta);
+    hs__pool_free(&q->pool);
+    hs__counts_free(&q->pending);
     hs_free(q->url);
     hs_free(q);
 }
@@ -662,8 +621,7 @@ static void state_free(hs__pg *q) {
 static int pg_open(hs_store *s, const char *url, hs_error *err) {
     hs__pg *q = hs_calloc(1, sizeof *q);
     q->url = hs_strdup(url);
-    pthread_mutex_init(&q->pool_lock, NULL);
-    pthread_cond_init(&q->pool_cond, NULL);
+    hs__pool_init(&q->pool, &reader_ops, q, HS_PG_READERS_MAX);
     int rc = conn_open(&q->writer, url, true, err);
     if (rc == HS_OK) rc = hs_pg_schema_migrate(&q->writer, url, err);
     if (rc == HS_OK) rc = seq_start(q, err);
@@ -684,15 +642,7 @@ static int pg_open(hs_store *s, const char *url, hs_error *err) {
 
 static void pg_close(hs_store *s) {
     hs__pg *q = hs__pgs(s);
-    pthread_mutex_lock(&q->pool_lock);
-    while (q->pool_out > 0) pthread_cond_wait(&q->pool_cond, &q->pool_lock);
-    pthread_mutex_unlock(&q->pool_lock);
-    while (q->pool_free) {
-        hs_pg_conn *c = q->pool_free;
-        q->pool_free = c->next_free;
-        conn_close(c);
-        hs_free(c);
-    }
+    hs__pool_drain(&q->pool);
     conn_close(&q->writer);
     hs_pg_dest_keys_free(s);
     state_free(q);

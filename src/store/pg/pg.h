@@ -1,7 +1,8 @@
 /* src/store/pg/pg.h — the PostgreSQL backend's insides. Private to
  * src/store/pg/.
  *
- *   pg.c         connections (the writer's, in pipeline mode; a read pool),
+ *   pg.c         connections (the writer's, in pipeline mode; the read
+ *                pool's, src/store/pool.h),
  *                statements and their cache, results, errors, the writer's
  *                transactions, reconnecting, open/close, the backend table
  *                (hs_pg_backend)
@@ -31,8 +32,9 @@
  * everything queued before it. A queued statement that fails fails the
  * group at the next wait (the backend's flush or commit at the latest).
  *
- * The functions named hs__pg_<op> are the table's entries, documented in
- * src/store/backend.h.
+ * What speaks no SQL is shared with the other backends (src/store/docs.h,
+ * resources.h, counts.h, pool.h, retention.h, retry.h). The functions named hs__pg_<op>
+ * are the table's entries, documented in src/store/backend.h.
  */
 #ifndef HS_STORE_PG_H
 #define HS_STORE_PG_H
@@ -40,6 +42,8 @@
 #include <libpq-fe.h>
 
 #include "store/backend.h"
+#include "store/counts.h"
+#include "store/pool.h"
 
 #define HS_PG_STMT_CACHE 64  /* prepared statements kept per connection */
 #define HS_PG_READERS_MAX 8  /* read connections at most */
@@ -56,7 +60,6 @@ typedef struct hs_pg_sent {
  * time. */
 typedef struct hs_pg_conn {
     PGconn *pg;
-    struct hs_pg_conn *next_free; /* read pool free list */
     int nprepared;
     struct {
         const char *key; /* the caller's pointer: compared before the text */
@@ -79,12 +82,6 @@ typedef struct hs_pg_params {
     char num[HS_PG_PARAMS_MAX][24];
 } hs_pg_params;
 
-/* A destination's pending count change in the open group (queues.c). */
-typedef struct hs_pg_qdelta {
-    int64_t key; /* refs.n of the destination; 0: free slot */
-    int64_t delta;
-} hs_pg_qdelta;
-
 /* The backend's state: hs_store.be_state. */
 typedef struct hs__pg {
     char *url;
@@ -92,10 +89,10 @@ typedef struct hs__pg {
     /* writer thread: the next delivery seq (max + 1 at open and after a
      * reconnect; one writer, so seqs grow in commit order) */
     uint64_t next_seq;
-    /* writer thread: pending count changes of ingests in the open group
-     * (hs_pg_queues_flush), an open-addressing table */
-    hs_pg_qdelta *qdelta;
-    size_t qdelta_cap, nqdelta;
+    /* writer thread: pending count changes per destination (refs.n) in the
+     * open group, written by hs_pg_queues_flush (the backend's flush),
+     * dropped by its discard (src/store/counts.h) */
+    hs__counts pending;
     /* writer thread: destination id -> refs.n, as learnt (refs never
      * change: a number once given stays that id's) */
     hs_idmap dest_keys;
@@ -103,12 +100,8 @@ typedef struct hs__pg {
      * learn after a lost connection whether its COMMIT went through */
     char xact[32];
     uint64_t reconnect_at; /* writer: no new attempt before (monotonic ms) */
-
-    pthread_mutex_t pool_lock;
-    pthread_cond_t pool_cond;
-    hs_pg_conn *pool_free;
-    int pool_open; /* connections opened (or being opened) */
-    int pool_out;  /* connections lent to callers */
+    /* read connections, HS_PG_READERS_MAX at most (src/store/pool.h) */
+    hs__pool pool;
 } hs__pg;
 
 static inline hs__pg *hs__pgs(const hs_store *s) { return s->be_state; }
@@ -150,9 +143,9 @@ char *hs_pg_dup(const PGresult *r, int row, int col);                        /* 
 char *hs_pg_get_bytes(const PGresult *r, int row, int col, size_t *len);
 
 /* Borrow a read connection (blocks while all HS_PG_READERS_MAX are lent;
- * reconnects one that was lost). */
-hs_pg_conn *hs_pg_reader_get(hs_store *s, hs_error *err);
-void hs_pg_reader_put(hs_store *s, hs_pg_conn *c);
+ * reconnects one that was lost; the thread's snapshot's when it has one). */
+static inline hs_pg_conn *hs_pg_reader_get(hs_store *s, hs_error *err) { return hs__pool_get(&hs__pgs(s)->pool, err); }
+static inline void hs_pg_reader_put(hs_store *s, hs_pg_conn *c) { hs__pool_put(&hs__pgs(s)->pool, c); }
 
 /* ---- src/store/pg/schema.c ---- */
 /* Bring the database of c (not in pipeline mode) to the current schema,
@@ -215,15 +208,13 @@ int hs__pg_sweep(hs_store *s, hs_sweep *sw, hs_error *err);
 /* The number of a destination or connection id (refs); create: add it when
  * missing (writer thread). *key is 0 when absent. */
 int hs_pg_ref_key(hs_pg_conn *w, const char *id, bool create, int64_t *key, hs_error *err);
-/* destination's pending count moves by delta in the open group; written by
- * hs_pg_queues_flush (the backend's flush), dropped by hs_pg_queues_clear. */
-void hs_pg_queue_add(hs_store *s, int64_t destination, int64_t delta);
 /* The number of a destination id that has one (0 when none), remembered
  * after the first lookup (writer thread). */
 int hs_pg_dest_key(hs_store *s, const char *destination_id, int64_t *key, hs_error *err);
 void hs_pg_dest_keys_free(hs_store *s);
+/* Queue the open group's pending count changes (hs__pg.pending) and clear
+ * them. */
 int hs_pg_queues_flush(hs_store *s, hs_error *err);
-void hs_pg_queues_clear(hs_store *s);
 int hs__pg_queue_counts(hs_store *s, hs_queue_count **out, size_t *n, hs_error *err);
 int hs__pg_queue_page(hs_store *s, const char *destination_id, uint64_t after_seq, bool fresh_only, size_t limit,
                       hs_delivery *out, size_t *n, hs_error *err);

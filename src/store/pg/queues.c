@@ -74,39 +74,7 @@ void hs_pg_dest_keys_free(hs_store *s) {
     hs_idmap_free(&hs__pgs(s)->dest_keys);
 }
 
-/* ---- pending counts (writer thread) ---- */
-
-/* Open addressing on the destination key (never 0). */
-void hs_pg_queue_add(hs_store *s, int64_t destination, int64_t delta) {
-    hs__pg *q = hs__pgs(s);
-    if (destination <= 0 || delta == 0) return;
-    if (2 * (q->nqdelta + 1) > q->qdelta_cap) {
-        size_t cap = q->qdelta_cap ? q->qdelta_cap * 2 : 64;
-        hs_pg_qdelta *old = q->qdelta, *v = hs_calloc(cap, sizeof *v);
-        for (size_t i = 0; i < q->qdelta_cap; i++) {
-            if (!old[i].key) continue;
-            size_t j = (size_t)old[i].key & (cap - 1);
-            while (v[j].key) j = (j + 1) & (cap - 1);
-            v[j] = old[i];
-        }
-        hs_free(old);
-        q->qdelta = v;
-        q->qdelta_cap = cap;
-    }
-    size_t j = (size_t)destination & (q->qdelta_cap - 1);
-    while (q->qdelta[j].key && q->qdelta[j].key != destination) j = (j + 1) & (q->qdelta_cap - 1);
-    if (!q->qdelta[j].key) {
-        q->qdelta[j].key = destination;
-        q->nqdelta++;
-    }
-    q->qdelta[j].delta += delta;
-}
-
-void hs_pg_queues_clear(hs_store *s) {
-    hs__pg *q = hs__pgs(s);
-    if (q->nqdelta) memset(q->qdelta, 0, q->qdelta_cap * sizeof *q->qdelta);
-    q->nqdelta = 0;
-}
+/* ---- pending counts (writer thread; the changes: src/store/counts.h) ---- */
 
 static const char SQL_QUEUE_ADD[] =
     "INSERT INTO queues(destination, pending) VALUES($1, greatest($2::bigint, 0)) "
@@ -115,18 +83,18 @@ static const char SQL_QUEUE_ADD[] =
 /* Queued, not waited for: a failure shows at the next wait (the backend's
  * flush syncs right after). */
 int hs_pg_queues_flush(hs_store *s, hs_error *err) {
-    hs__pg *q = hs__pgs(s);
-    if (!q->nqdelta) return HS_OK;
+    hs__counts *c = &hs__pgs(s)->pending;
+    if (!c->n) return HS_OK;
     hs_pg_conn *w = hs__pg_writer(s);
     int ret = HS_OK;
-    for (size_t i = 0; ret == HS_OK && i < q->qdelta_cap; i++) {
-        if (!q->qdelta[i].key || !q->qdelta[i].delta) continue;
+    for (size_t i = 0; ret == HS_OK && i < c->cap; i++) {
+        if (!c->v[i].key || !c->v[i].delta) continue;
         hs_pg_params p = {0};
-        hs_pg_int(&p, q->qdelta[i].key);
-        hs_pg_int(&p, q->qdelta[i].delta);
+        hs_pg_int(&p, c->v[i].key);
+        hs_pg_int(&p, c->v[i].delta);
         ret = hs_pg_queue(w, SQL_QUEUE_ADD, &p, "counting pending deliveries", err);
     }
-    hs_pg_queues_clear(s);
+    hs__counts_clear(c);
     return ret;
 }
 

@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "http/outbound.h"
 #include "base/timeutil.h"
+#include "store/retry.h"
 #include "store/sqlite/sqlite.h"
 
 /* ---- reads for the scheduler ---- */
@@ -243,7 +244,7 @@ static int record_attempt(hs_store *s, const hs_attempt_rec *a, hs_error *err) {
     /* no row: cancelled meanwhile, counted then */
     if (destination && strcmp(status, "pending") != 0) {
         settle_event(s, a->event_id, a->is_dlq);
-        hs_queue_add(s, destination, -1);
+        hs__counts_add(&hs__sq(s)->pending, destination, -1);
     }
     return HS_OK;
 }
@@ -348,13 +349,13 @@ static const char SQL_RETRYABLE_OF_EVENT[] =
     "SELECT " HS_DELIVERY_COLS " FROM deliveries_named WHERE event_id = ?1 AND status IN ('dlq', 'failed') "
     "ORDER BY seq";
 
-/* Whether d's destination still exists. Read in the retry's transaction:
- * a delete is a write too, so it comes wholly before (refused here) or
- * wholly after (it cancels the requeued delivery). */
-static int destination_exists(hs_sqlite_db *w, const hs_delivery *d, bool *exists, hs_error *err) {
+/* Whether the destination still exists (hs__destination_exists_fn; ctx:
+ * the writer's connection). */
+static int destination_exists(void *ctx, const char *destination_id, bool *exists, hs_error *err) {
+    hs_sqlite_db *w = ctx;
     sqlite3_stmt *st = hs_stmt(w, "SELECT 1 FROM destinations WHERE id = ?1", err);
     if (!st) return err->code;
-    sqlite3_bind_text(st, 1, d->destination_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 1, destination_id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     hs_stmt_done(w, st);
     *exists = rc == SQLITE_ROW;
@@ -371,7 +372,7 @@ static int requeue(hs_store *s, hs_delivery *d, hs_error *err) {
     sqlite3_bind_int64(st, 2, (int64_t)now);
     int64_t destination;
     int rc = step_returning(w, st, &destination, "requeueing the delivery", err);
-    if (rc == HS_OK) hs_queue_add(s, destination, 1);
+    if (rc == HS_OK) hs__counts_add(&hs__sq(s)->pending, destination, 1);
     if (rc == HS_OK) rc = run_keyed(w, SQL_UNDLQ, d->id, 0, 0, "taking the delivery out of the DLQ", err);
     if (rc == HS_OK) rc = run_keyed(w, SQL_EVENT_REOPEN, d->event_id, 0, 0, "updating the event status", err);
     snprintf(d->status, sizeof d->status, "pending");
@@ -400,44 +401,11 @@ int hs__sqlite_attempt_retry(hs_store *s, const char *attempt_id, hs_delivery *o
     int ret = hs_deliveries_select(w, SQL_DELIVERY_BY_SEQ, seq_text, &d, &n, err);
     if (ret == HS_OK && n && (!ours || d->created_at != created)) n = 0; /* another delivery's seq: gone */
     if (ret != HS_OK) return ret;
-    bool exists = false;
-    if (n == 0 || (strcmp(d->status, "dlq") != 0 && strcmp(d->status, "failed") != 0))
-        ret = hs_error_set(err, HS_ERR_CONFLICT, NULL,
-                           "delivery %s is %s; only dead-lettered or failed deliveries can be retried", delivery_id,
-                           n ? d->status : "gone");
-    else
-        ret = destination_exists(w, d, &exists, err);
-    if (ret == HS_OK && !exists)
-        ret = hs_error_set(err, HS_ERR_CONFLICT, NULL, "delivery %s cannot be retried: destination %s was deleted",
-                           delivery_id, d->destination_id);
+    ret = hs__retry_check(delivery_id, n ? d : NULL, destination_exists, w, err);
     if (ret == HS_OK) ret = requeue(s, d, err);
     if (ret == HS_OK) *out = *d;
     hs_free(d);
     return ret;
-}
-
-static void event_retry_clear(hs_event_retry *r) {
-    hs_free(r->queued);
-    hs_free(r->skipped);
-    memset(r, 0, sizeof *r);
-}
-
-/* Split the retryable deliveries in place: those whose destination exists
- * stay in queued, the others move to skipped. */
-static int split_deleted(hs_sqlite_db *w, hs_event_retry *r, hs_error *err) {
-    r->skipped = hs_malloc((r->n ? r->n : 1) * sizeof *r->skipped);
-    size_t keep = 0;
-    for (size_t i = 0; i < r->n; i++) {
-        bool exists = false;
-        int rc = destination_exists(w, &r->queued[i], &exists, err);
-        if (rc != HS_OK) return rc;
-        if (exists)
-            r->queued[keep++] = r->queued[i];
-        else
-            r->skipped[r->nskipped++] = r->queued[i];
-    }
-    r->n = keep;
-    return HS_OK;
 }
 
 int hs__sqlite_event_retry(hs_store *s, const char *event_id, hs_event_retry *r, hs_error *err) {
@@ -450,16 +418,9 @@ int hs__sqlite_event_retry(hs_store *s, const char *event_id, hs_event_retry *r,
     if (rc == SQLITE_DONE) return hs_error_set(err, HS_ERR_NOTFOUND, NULL, "no event %s", event_id);
     if (rc != SQLITE_ROW) return hs_sqlite_fail(err, w->db, rc, "finding the event");
     int ret = hs_deliveries_select(w, SQL_RETRYABLE_OF_EVENT, event_id, &r->queued, &r->n, err);
-    if (ret == HS_OK) ret = split_deleted(w, r, err);
-    if (ret == HS_OK && r->n == 0 && r->nskipped == 0)
-        ret = hs_error_set(err, HS_ERR_CONFLICT, NULL, "event %s has no dead-lettered or failed deliveries", event_id);
-    else if (ret == HS_OK && r->n == 0)
-        ret = hs_error_set(err, HS_ERR_CONFLICT, NULL,
-                           "event %s has nothing to retry: destination %s was deleted (%zu dead-lettered "
-                           "deliveries to deleted destinations)",
-                           event_id, r->skipped[0].destination_id, r->nskipped);
+    if (ret == HS_OK) ret = hs__retry_split(event_id, r, destination_exists, w, err);
     for (size_t i = 0; ret == HS_OK && i < r->n; i++) ret = requeue(s, &r->queued[i], err);
-    if (ret != HS_OK) event_retry_clear(r);
+    if (ret != HS_OK) hs__event_retry_clear(r);
     return ret;
 }
 

@@ -82,7 +82,7 @@ static int insert_deliveries(hs_store *s, hs_ingest *ing, hs_error *err) {
         int rc = sqlite3_step(st);
         if (rc != SQLITE_DONE) ret = hs_sqlite_fail(err, w->db, rc, "storing a delivery");
         sqlite3_reset(st);
-        if (ret == HS_OK) hs_queue_add(s, d->destination_key, 1);
+        if (ret == HS_OK) hs__counts_add(&q->pending, d->destination_key, 1);
     }
     hs_stmt_done(w, st);
     return ret;

@@ -36,59 +36,27 @@ int hs_ref_key(hs_sqlite_db *w, const char *id, bool create, int64_t *key, hs_er
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? HS_OK : hs_sqlite_fail(err, w->db, rc, "finding a resource");
 }
 
-/* ---- pending counts (writer thread) ---- */
-
-/* Open addressing on the destination key (never 0). */
-void hs_queue_add(hs_store *s, int64_t destination, int64_t delta) {
-    hs__sqlite *q = hs__sq(s);
-    if (destination <= 0 || delta == 0) return;
-    if (2 * (q->nqdelta + 1) > q->qdelta_cap) {
-        size_t cap = q->qdelta_cap ? q->qdelta_cap * 2 : 64;
-        hs_qdelta *old = q->qdelta, *v = hs_calloc(cap, sizeof *v);
-        for (size_t i = 0; i < q->qdelta_cap; i++) {
-            if (!old[i].key) continue;
-            size_t j = (size_t)old[i].key & (cap - 1);
-            while (v[j].key) j = (j + 1) & (cap - 1);
-            v[j] = old[i];
-        }
-        hs_free(old);
-        q->qdelta = v;
-        q->qdelta_cap = cap;
-    }
-    size_t j = (size_t)destination & (q->qdelta_cap - 1);
-    while (q->qdelta[j].key && q->qdelta[j].key != destination) j = (j + 1) & (q->qdelta_cap - 1);
-    if (!q->qdelta[j].key) {
-        q->qdelta[j].key = destination;
-        q->nqdelta++;
-    }
-    q->qdelta[j].delta += delta;
-}
-
-void hs_queues_clear(hs_store *s) {
-    hs__sqlite *q = hs__sq(s);
-    if (q->nqdelta) memset(q->qdelta, 0, q->qdelta_cap * sizeof *q->qdelta);
-    q->nqdelta = 0;
-}
+/* ---- pending counts (writer thread; the changes: src/store/counts.h) ---- */
 
 static const char SQL_QUEUE_ADD[] = "INSERT INTO queues(destination, pending) VALUES(?1, max(?2, 0)) "
                                     "ON CONFLICT(destination) DO UPDATE SET pending = max(pending + ?2, 0)";
 
 int hs_queues_flush(hs_store *s, hs_error *err) {
-    hs__sqlite *q = hs__sq(s);
-    if (!q->nqdelta) return HS_OK;
+    hs__counts *c = &hs__sq(s)->pending;
+    if (!c->n) return HS_OK;
     hs_sqlite_db *w = hs__sq_writer(s);
     sqlite3_stmt *st = hs_stmt(w, SQL_QUEUE_ADD, err);
     int ret = st ? HS_OK : err->code;
-    for (size_t i = 0; st && ret == HS_OK && i < q->qdelta_cap; i++) {
-        if (!q->qdelta[i].key || !q->qdelta[i].delta) continue;
-        sqlite3_bind_int64(st, 1, q->qdelta[i].key);
-        sqlite3_bind_int64(st, 2, q->qdelta[i].delta);
+    for (size_t i = 0; st && ret == HS_OK && i < c->cap; i++) {
+        if (!c->v[i].key || !c->v[i].delta) continue;
+        sqlite3_bind_int64(st, 1, c->v[i].key);
+        sqlite3_bind_int64(st, 2, c->v[i].delta);
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
         if (rc != SQLITE_DONE) ret = hs_sqlite_fail(err, w->db, rc, "counting pending deliveries");
     }
     hs_stmt_done(w, st);
-    hs_queues_clear(s);
+    hs__counts_clear(c);
     return ret;
 }
 

@@ -1,12 +1,12 @@
 /* src/store/sqlite/sqlite.c — the SQLite backend (src/store/backend.h):
- * connections, the statement cache, the read pool, the writer's
- * transactions, open and close, and the backend's table.
+ * connections, the statement cache, the read pool's connections, the
+ * writer's transactions, open and close, and the backend's table.
  *
  * One write connection (WAL, synchronous=FULL), used by the writer thread
  * of src/store/writer.c only: its groups are BEGIN IMMEDIATE ... COMMIT,
  * with a SAVEPOINT per op that needs one. Reads use a small pool of
  * read-only connections (WAL readers never block the writer), opened
- * lazily and usable from any thread.
+ * lazily and usable from any thread (src/store/pool.c lends them).
  */
 #include <string.h>
 
@@ -165,84 +165,42 @@ static int writer_setup(hs__sqlite *q, hs_error *err) {
     return HS_OK;
 }
 
-/* ---- read pool ---- */
+/* ---- read pool (src/store/pool.h) ---- */
 
-/* A connection this thread holds in a read transaction (hs_store_snapshot):
- * its reads all go through it. */
-static _Thread_local hs_sqlite_db *pinned;
-static _Thread_local const hs_store *pinned_store;
-
-static hs_sqlite_db *pool_get(hs_store *st, hs_error *err);
-static void pool_put(hs_store *st, hs_sqlite_db *c);
-
-hs_sqlite_db *hs_reader_get(hs_store *st, hs_error *err) {
-    if (pinned && pinned_store == st) return pinned;
-    return pool_get(st, err);
-}
-
-void hs_reader_put(hs_store *st, hs_sqlite_db *c) {
-    if (c == pinned) return; /* given back when the snapshot ends */
-    pool_put(st, c);
-}
-
-static int snapshot_begin(hs_store *st, hs_error *err) {
-    if (pinned) return hs_error_set(err, HS_ERR_INTERNAL, NULL, "a snapshot is already open on this thread");
-    hs_sqlite_db *c = pool_get(st, err);
-    if (!c) return err->code;
-    if (sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-        int rc = hs_sqlite_fail(err, c->db, sqlite3_errcode(c->db), "starting a read");
-        pool_put(st, c);
-        return rc;
-    }
-    pinned = c;
-    pinned_store = st;
-    return HS_OK;
-}
-
-static void snapshot_end(hs_store *st) {
-    hs_sqlite_db *c = pinned;
-    if (!c || pinned_store != st) return;
-    pinned = NULL;
-    pinned_store = NULL;
-    sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
-    pool_put(st, c);
-}
-
-static hs_sqlite_db *pool_get(hs_store *st, hs_error *err) {
-    hs__sqlite *s = hs__sq(st);
-    pthread_mutex_lock(&s->pool_lock);
-    while (!s->pool_free && s->pool_open >= HS_READERS_MAX) pthread_cond_wait(&s->pool_cond, &s->pool_lock);
-    hs_sqlite_db *c = s->pool_free;
-    if (c) {
-        s->pool_free = c->next_free;
-        s->pool_out++;
-        pthread_mutex_unlock(&s->pool_lock);
-        return c;
-    }
-    s->pool_open++; /* reserve the slot, open outside the lock */
-    s->pool_out++;
-    pthread_mutex_unlock(&s->pool_lock);
-
-    c = hs_malloc(sizeof *c);
-    if (conn_open(c, s->path, SQLITE_OPEN_READONLY, err) == HS_OK) return c;
+static void *reader_open(void *ctx, hs_error *err) {
+    const hs__sqlite *q = ctx;
+    hs_sqlite_db *c = hs_malloc(sizeof *c);
+    if (conn_open(c, q->path, SQLITE_OPEN_READONLY, err) == HS_OK) return c;
     hs_free(c);
-    pthread_mutex_lock(&s->pool_lock);
-    s->pool_open--;
-    s->pool_out--;
-    pthread_cond_broadcast(&s->pool_cond);
-    pthread_mutex_unlock(&s->pool_lock);
     return NULL;
 }
 
-static void pool_put(hs_store *st, hs_sqlite_db *c) {
-    hs__sqlite *s = hs__sq(st);
-    pthread_mutex_lock(&s->pool_lock);
-    c->next_free = s->pool_free;
-    s->pool_free = c;
-    s->pool_out--;
-    pthread_cond_broadcast(&s->pool_cond);
-    pthread_mutex_unlock(&s->pool_lock);
+static void reader_close(void *conn) {
+    conn_close(conn);
+    hs_free(conn);
 }
+
+static int reader_snapshot_begin(void *conn, hs_error *err) {
+    hs_sqlite_db *c = conn;
+    if (sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        return hs_sqlite_fail(err, c->db, sqlite3_errcode(c->db), "starting a read");
+    return HS_OK;
+}
+
+static void reader_snapshot_end(void *conn) {
+    hs_sqlite_db *c = conn;
+    sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+}
+
+static const hs__pool_ops reader_ops = {
+    .open = reader_open,
+    .close = reader_close,
+    .snapshot_begin = reader_snapshot_begin,
+    .snapshot_end = reader_snapshot_end,
+};
+
+static int snapshot_begin(hs_store *s, hs_error *err) { return hs__pool_snapshot_begin(&hs__sq(s)->pool, err); }
+static void snapshot_end(hs_store *s) { hs__pool_snapshot_end(&hs__sq(s)->pool); }
 
 /* ---- the writer's transactions ---- */
 
@@ -263,7 +221,7 @@ static int tx_rollback_to(hs_store *s, hs_error *err) { return tx_sql(s, "ROLLBA
 static bool tx_open(hs_store *s) { return !sqlite3_get_autocommit(hs__sq_writer(s)->db); }
 static void tx_discard(hs_store *s) {
     hs_settles_clear(s);
-    hs_queues_clear(s);
+    hs__counts_clear(&hs__sq(s)->pending);
 }
 /* What the group's writes deferred: event settles, queue counts. */
 static int tx_flush(hs_store *s, hs_error *err) {
@@ -326,8 +284,7 @@ static bool sqlite_match(const char *url) {
 }
 
 static void state_free(hs__sqlite *q) {
-    pthread_mutex_destroy(&q->pool_lock);
-    pthread_cond_destroy(&q->pool_cond);
+    hs__pool_free(&q->pool);
     hs_free(q->path);
     hs_free(q);
 }
@@ -360,8 +317,7 @@ static int sqlite_open(hs_store *s, const char *path, hs_error *err) {
     pthread_once(&once, sqlite_configure);
     hs__sqlite *q = hs_calloc(1, sizeof *q);
     q->path = hs_strdup(path);
-    pthread_mutex_init(&q->pool_lock, NULL);
-    pthread_cond_init(&q->pool_cond, NULL);
+    hs__pool_init(&q->pool, &reader_ops, q, HS_READERS_MAX);
     rc = conn_open(&q->writer, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err);
     if (rc == HS_OK) rc = vacuum_mode_new(q, err); /* before WAL writes the header */
     if (rc == HS_OK) rc = writer_setup(q, err);
@@ -380,19 +336,11 @@ static int sqlite_open(hs_store *s, const char *path, hs_error *err) {
 
 static void sqlite_close(hs_store *s) {
     hs__sqlite *q = hs__sq(s);
-    pthread_mutex_lock(&q->pool_lock);
-    while (q->pool_out > 0) pthread_cond_wait(&q->pool_cond, &q->pool_lock);
-    pthread_mutex_unlock(&q->pool_lock);
     /* readers first: the last connection to close checkpoints the WAL */
-    while (q->pool_free) {
-        hs_sqlite_db *c = q->pool_free;
-        q->pool_free = c->next_free;
-        conn_close(c);
-        hs_free(c);
-    }
+    hs__pool_drain(&q->pool);
     conn_close(&q->writer);
     hs_settles_clear(s);
-    hs_free(q->qdelta);
+    hs__counts_free(&q->pending);
     state_free(q);
     s->be_state = NULL;
 }

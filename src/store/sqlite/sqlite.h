@@ -1,8 +1,9 @@
 /* src/store/sqlite/sqlite.h — the SQLite backend's insides. Private to
  * src/store/sqlite/ (and tests/unit/test_store.c, which checks the schema).
  *
- *   sqlite.c     connections, statement cache, read pool, transactions,
- *                open/close, the backend table (hs_sqlite_backend)
+ *   sqlite.c     connections, statement cache, the read pool's connections
+ *                (src/store/pool.h), transactions, open/close, the backend
+ *                table (hs_sqlite_backend)
  *   schema.c     versioned migrations (PRAGMA user_version)
  *   routes.c     the rows routing reads (src/store/routing.c decides)
  *   resources.c  sources, destinations, connections; secrets re-sealing
@@ -12,8 +13,10 @@
  *   queues.c     refs (destinations and connections by number), pending
  *                counts per destination, the scheduler's paged reads
  *
- * The functions named hs__sqlite_<op> are the table's entries, documented
- * in src/store/backend.h.
+ * What speaks no SQL is shared with the other backends (src/store/docs.h,
+ * resources.h, counts.h, pool.h, retention.h, retry.h). The functions named
+ * hs__sqlite_<op> are the table's entries, documented in
+ * src/store/backend.h.
  */
 #ifndef HS_STORE_SQLITE_H
 #define HS_STORE_SQLITE_H
@@ -21,6 +24,8 @@
 #include <sqlite3.h>
 
 #include "store/backend.h"
+#include "store/counts.h"
+#include "store/pool.h"
 
 #define HS_STMT_CACHE 48 /* prepared statements kept per connection */
 #define HS_READERS_MAX 8 /* read connections at most */
@@ -30,7 +35,6 @@
  * used by one thread at a time (SQLITE_OPEN_NOMUTEX). */
 typedef struct hs_sqlite_db {
     sqlite3 *db;
-    struct hs_sqlite_db *next_free; /* read pool free list */
     int ncached;
     struct {
         const char *key; /* the caller's pointer: compared before the text */
@@ -39,12 +43,6 @@ typedef struct hs_sqlite_db {
     } cached[HS_STMT_CACHE];
 } hs_sqlite_db;
 
-/* A destination's pending count change in the open group (queues.c). */
-typedef struct hs_qdelta {
-    int64_t key; /* refs.n of the destination; 0: free slot */
-    int64_t delta;
-} hs_qdelta;
-
 /* The backend's state: hs_store.be_state. */
 typedef struct hs__sqlite {
     char *path;
@@ -52,19 +50,14 @@ typedef struct hs__sqlite {
     /* writer thread: event id -> how many of its deliveries settled in the
      * open group, written once per event (hs_settles_flush) */
     hs_idmap settles;
-    /* writer thread: pending count changes per destination in the open
-     * group (hs_queues_flush), an open-addressing table */
-    hs_qdelta *qdelta;
-    size_t qdelta_cap, nqdelta;
+    /* writer thread: pending count changes per destination (refs.n) in the
+     * open group, written by hs_queues_flush (src/store/counts.h) */
+    hs__counts pending;
     /* writer thread: the next delivery seq (max + 1 at open; one writer,
      * so seqs grow in commit order; a failed group's are skipped) */
     uint64_t next_seq;
-
-    pthread_mutex_t pool_lock;
-    pthread_cond_t pool_cond;
-    hs_sqlite_db *pool_free;
-    int pool_open; /* connections opened (or being opened) */
-    int pool_out;  /* connections lent to callers */
+    /* read-only connections, HS_READERS_MAX at most (src/store/pool.h) */
+    hs__pool pool;
 } hs__sqlite;
 
 static inline hs__sqlite *hs__sq(const hs_store *s) { return s->be_state; }
@@ -86,9 +79,10 @@ void hs_col_copy(char *dst, size_t cap, sqlite3_stmt *st, int col);
 int hs_sqlite_read_int(sqlite3 *db, const char *sql, int64_t *out);
 /* Map a SQLite result code to an hs_err code and fill err ("what: reason"). */
 int hs_sqlite_fail(hs_error *err, sqlite3 *db, int rc, const char *what);
-/* Borrow a read-only connection (blocks while all HS_READERS_MAX are lent). */
-hs_sqlite_db *hs_reader_get(hs_store *s, hs_error *err);
-void hs_reader_put(hs_store *s, hs_sqlite_db *c);
+/* Borrow a read-only connection (blocks while all HS_READERS_MAX are lent;
+ * the thread's snapshot's when it has one). */
+static inline hs_sqlite_db *hs_reader_get(hs_store *s, hs_error *err) { return hs__pool_get(&hs__sq(s)->pool, err); }
+static inline void hs_reader_put(hs_store *s, hs_sqlite_db *c) { hs__pool_put(&hs__sq(s)->pool, c); }
 
 /* src/store/sqlite/schema.c: bring db (the writer connection, WAL already set) to the
  * current schema, one transaction per step. */
@@ -151,10 +145,9 @@ int hs__sqlite_sweep(hs_store *s, hs_sweep *sw, hs_error *err);
 /* The number of a destination or connection id (refs); create: add it when
  * missing (writer thread). *key is 0 when absent. */
 int hs_ref_key(hs_sqlite_db *w, const char *id, bool create, int64_t *key, hs_error *err);
-/* destination's pending count moves by delta in the open group. */
-void hs_queue_add(hs_store *s, int64_t destination, int64_t delta);
+/* Write the open group's pending count changes (hs__sqlite.pending) and
+ * clear them. */
 int hs_queues_flush(hs_store *s, hs_error *err);
-void hs_queues_clear(hs_store *s);
 int hs__sqlite_queue_counts(hs_store *s, hs_queue_count **out, size_t *n, hs_error *err);
 int hs__sqlite_queue_page(hs_store *s, const char *destination_id, uint64_t after_seq, bool fresh_only, size_t limit,
                           hs_delivery *out, size_t *n, hs_error *err);

@@ -1,0 +1,40 @@
+/* src/store/retention.h — one step of forgetting settled events
+ * (hs_store_sweep), decided here for every backend (src/store/retention.c).
+ * Private to src/store/.
+ *
+ * Which events go (settled: received, delivered or cancelled; received
+ * before sw->before_ms, told by their ids, which begin with the creation
+ * time: base/id.h), how many per step, oldest first per status, and in
+ * which order an event's rows are deleted: here. The backend runs the
+ * statements (hs__sweep_ops) and gives the space back as its engine can.
+ * Writer thread, inside the op's savepoint.
+ */
+#ifndef HS_STORE_RETENTION_H
+#define HS_STORE_RETENTION_H
+
+#include "store/backend.h"
+
+/* The rows of an event, deleted in this order. */
+typedef enum hs__sweep_rows {
+    HS_SWEEP_ATTEMPTS = 0, /* its attempts (found through its deliveries) */
+    HS_SWEEP_DELIVERIES,
+    HS_SWEEP_EVENT,
+    HS_SWEEP_ROWS_COUNT
+} hs__sweep_rows;
+
+typedef struct hs__sweep_ops {
+    /* Up to limit ids of the events in status whose ids are below cutoff,
+     * in id order, into ids; *n how many. */
+    int (*old_events)(void *ctx, const char *status, const char *cutoff, size_t limit, char (*ids)[HS_ID_MAX],
+                      size_t *n, hs_error *err);
+    /* Delete the rows `what` of event id; *changed grows by how many. */
+    int (*delete_rows)(void *ctx, hs__sweep_rows what, const char *id, size_t *changed, hs_error *err);
+} hs__sweep_ops;
+
+/* Delete the oldest settled events of sw's cutoff with their deliveries and
+ * attempts, counting them in sw (events, deliveries, attempts), at least
+ * one event and then until sw->max_rows rows; sw->more when some are left.
+ * sw->pages_freed is the backend's. */
+int hs__sweep_events(hs_sweep *sw, const hs__sweep_ops *ops, void *ctx, hs_error *err);
+
+#endif
