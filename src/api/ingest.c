@@ -198,9 +198,12 @@ void hs_ingest_handle(hs_api *api, hs_http_req *req, const char *rest) {
     ing->ud2 = api;
     int rc = hs_store_ingest(api->store, ing);
     if (rc) {
-        hs_error_set(&err, rc, "", "%s",
-                     rc == HS_ERR_BUSY ? "too many events waiting to be stored; retry shortly"
-                                       : "the server is shutting down");
+        if (rc == HS_ERR_INVALID) /* the request's text is not UTF-8: its own message */
+            err = ing->err;
+        else
+            hs_error_set(&err, rc, "", "%s",
+                         rc == HS_ERR_BUSY ? "too many events waiting to be stored; retry shortly"
+                                           : "the server is shutting down");
         hs_ingest_free(ing);
         hs_api_respond_error(req, &err);
     }

@@ -26,8 +26,8 @@ json_t *hs_json_text(const char *s) {
     return j;
 }
 
-/* Strict UTF-8 (RFC 3629): no overlongs, no surrogates, nothing past U+10FFFF. */
-static bool utf8_valid(const unsigned char *s, size_t n) {
+size_t hs_utf8_prefix(const char *text, size_t n) {
+    const unsigned char *s = (const unsigned char *)text;
     size_t i = 0;
     while (i < n) {
         unsigned c = s[i];
@@ -43,17 +43,25 @@ static bool utf8_valid(const unsigned char *s, size_t n) {
         } else if ((c & 0xf8) == 0xf0) {
             len = 4, min = 0x10000, cp = c & 0x07;
         } else {
-            return false;
+            return i;
         }
-        if (n - i < len) return false;
+        if (n - i < len) return i;
         for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80) return false;
+            if ((s[i + k] & 0xc0) != 0x80) return i;
             cp = (cp << 6) | (s[i + k] & 0x3f);
         }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
         i += len;
     }
-    return true;
+    return n;
+}
+
+bool hs_utf8_valid(const char *s, size_t n) { return hs_utf8_prefix(s, n) == n; }
+
+void hs_utf8_fix(char *s) {
+    if (!s) return;
+    size_t n = strlen(s);
+    for (size_t i = hs_utf8_prefix(s, n); i < n; i += hs_utf8_prefix(s + i, n - i)) s[i++] = '?';
 }
 
 /* Printable ASCII other than '"' and '\\': copied as it is. */
@@ -76,7 +84,7 @@ void hs_json_append_text(hs_buf *b, const char *s, size_t n) {
         hs_buf_append(b, quoted, n + 2);
         return;
     }
-    bool latin1 = !utf8_valid(p, n);
+    bool latin1 = !hs_utf8_valid((const char *)p, n);
     hs_buf_append(b, "\"", 1);
     size_t run = 0; /* bytes copied as they are, appended in one go */
     for (size_t i = 0; i < n; i++) {

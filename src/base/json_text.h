@@ -13,6 +13,15 @@
  * and the output is always valid JSON. */
 json_t *hs_json_text(const char *s);
 
+/* Whether n bytes of s are strict UTF-8 (RFC 3629): no overlongs, no
+ * surrogates, nothing past U+10FFFF. */
+bool hs_utf8_valid(const char *s, size_t n);
+/* How many of the n bytes of s, from the start, are valid UTF-8. */
+size_t hs_utf8_prefix(const char *s, size_t n);
+/* Every byte of the string s that is not part of valid UTF-8 becomes '?',
+ * in place (NULL: nothing). */
+void hs_utf8_fix(char *s);
+
 /* ms since the epoch as an ISO 8601 JSON string; json null for 0 ("never"). */
 json_t *hs_json_time(uint64_t ms);
 

@@ -97,6 +97,9 @@ typedef struct dest {
     uint64_t gen;        /* bumped by a reset: a fill of an older generation is void */
     uint64_t retry_due;  /* best effort: when the earliest retry waiting in the store is due (0: none) */
     uint64_t fill_after; /* no fill before this (a read failed) */
+    /* no send before this: an attempt could not be recorded (the database
+     * is away), so sending more would only repeat them when it is back */
+    uint64_t send_after;
 } dest;
 
 struct hs__shard {
@@ -371,6 +374,10 @@ static void pump(dest *d) {
             ((d->more && d->n <= sc->window / 2) || (d->retry_due && d->retry_due <= now)))
             fill(d, now);
         if (d->in_flight >= d->max_conc || d->n == 0) break;
+        if (d->send_after > now) {
+            wake = d->send_after;
+            break;
+        }
         item *top = d->heap[0].it;
         if (top->ready_at > now) {
             wake = top->ready_at;
@@ -786,7 +793,8 @@ static void on_committed(hs_attempt_op *op, int status) {
     if (status != HS_OK) {
         hs_error_log("scheduler: recording attempt %d of %s failed: %s", op->a.attempt_number, op->a.delivery_id,
                      op->err.msg);
-        if (j->terminal) j->d->pending++; /* still pending in the store */
+        if (j->terminal) j->d->pending++;                /* still pending in the store */
+        j->d->send_after = hs_now_ms() + STORE_RETRY_MS; /* pause this destination, not just this delivery */
         if (j->it) {
             /* still ours: the delivery is pending in the store; try it again
              * a little later (at least once, never lost) */

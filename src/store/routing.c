@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/json_text.h"
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "rules/filter.h"
@@ -203,6 +204,15 @@ int hs_store_ingest(hs_store *s, hs_ingest *ing) {
     if (!ing->cb || !ing->priv_ || !ing->source_ref || (!ing->body && ing->body_len))
         return hs_error_set(&ing->err, HS_ERR_INTERNAL, NULL,
                             "hs_store_ingest needs a callback, a source and hs_ingest_new");
+    /* text the backends store as text: a database that checks its encoding
+     * (PostgreSQL) would fail the whole group over one bad value */
+    const char *texts[] = {ing->source_ref, ing->method,       ing->path,        ing->query,
+                           ing->source_ip,  ing->headers_json, ing->content_type};
+    static const char *const names[] = {"source",         "method",  "path",        "query",
+                                        "source address", "headers", "content type"};
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        if (texts[i] && !hs_utf8_valid(texts[i], strlen(texts[i])))
+            return hs_error_set(&ing->err, HS_ERR_INVALID, NULL, "the request's %s is not valid UTF-8", names[i]);
     hs_wop *op = ing->priv_;
     memset(op, 0, sizeof *op);
     op->exec = ingest_exec;

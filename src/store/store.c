@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/json_text.h"
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "store/docs.h"
@@ -351,6 +352,14 @@ int hs_store_attempt_commit(hs_store *s, hs_attempt_op *op) {
     hs_error_clear(&op->err);
     if (!op->cb || !op->priv_)
         return hs_error_set(&op->err, HS_ERR_INTERNAL, NULL, "an attempt op needs a callback and hs_attempt_op_new");
+    if (op->has_attempt) {
+        /* text that is not UTF-8 (a message cut inside a character, a
+         * receiver's words) would fail the group on a database that checks
+         * encodings (PostgreSQL), and the attempt again at every retry */
+        hs_utf8_fix(op->a.error);
+        hs_utf8_fix(op->a.request_url);
+        hs_utf8_fix(op->a.request_method);
+    }
     hs_wop *w = &((attempt_box *)op->priv_)->w;
     memset(w, 0, sizeof *w);
     w->exec = attempt_exec;

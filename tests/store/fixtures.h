@@ -104,7 +104,7 @@ static inline int teardown(void **state) {
 static inline int group_setup(void **state) {
     (void)state;
     hs_alloc_init_json();
-    hs_log_set_level(HS_LOG_OFF);
+    hs_log_set_level(getenv("HS_TEST_LOG") ? HS_LOG_DEBUG : HS_LOG_OFF);
     return 0;
 }
 

@@ -135,6 +135,37 @@ static void test_json_append_text(void **state) {
     }
 }
 
+/* UTF-8 checks: valid text passes whole; each byte that is not part of a
+ * valid character becomes '?' and nothing else changes. */
+static void test_utf8_fix(void **state) {
+    (void)state;
+    static const struct {
+        const char *in, *out;
+        size_t prefix;
+    } cases[] = {
+        {"plain", "plain", 5},
+        {"caf\xc3\xa9 \xe2\x82\xac", "caf\xc3\xa9 \xe2\x82\xac", 9},
+        {"x\xff\xfey", "x??y", 1},
+        {"cut \xc3", "cut ?", 4},                       /* a message cut inside a character */
+        {"cut \xe2\x82", "cut ??", 4},                  /* ... two bytes of three */
+        {"\xed\xa0\x80 surrogate", "??? surrogate", 0}, /* UTF-16 surrogates are not UTF-8 */
+        {"\xc0\xaf overlong", "?? overlong", 0},
+        {"\xf4\x90\x80\x80 past", "???? past", 0}, /* past U+10FFFF */
+        {"", "", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = strlen(cases[i].in);
+        assert_int_equal(hs_utf8_prefix(cases[i].in, n), cases[i].prefix);
+        assert_int_equal(hs_utf8_valid(cases[i].in, n), strcmp(cases[i].in, cases[i].out) == 0);
+        char *s = hs_strdup(cases[i].in);
+        hs_utf8_fix(s);
+        assert_string_equal(s, cases[i].out);
+        assert_true(hs_utf8_valid(s, strlen(s)));
+        hs_free(s);
+    }
+    hs_utf8_fix(NULL);
+}
+
 static void count_each(void *value, void *ud) { *(size_t *)ud += value != NULL; }
 
 /* Many keys, deletes in the middle of probe runs, replace, lookups after. */
@@ -421,6 +452,7 @@ int main(void) {
         cmocka_unit_test(test_base64),
         cmocka_unit_test(test_query),
         cmocka_unit_test(test_time),
+        cmocka_unit_test(test_utf8_fix),
         cmocka_unit_test(test_config_parsers),
         cmocka_unit_test(test_config_cli),
         cmocka_unit_test(test_config_window_retention),

@@ -3,12 +3,16 @@
  *
  * Ingest runs on the writer thread inside the group transaction, once
  * src/store/routing.c has decided where the event goes. It parses no JSON
- * and waits for nothing: the event's insert and one delivery insert per
- * route are queued in the writer's pipeline (hs_pg_queue), their outcome
- * read with the rest of the group at the next wait (the flush or commit at
- * the latest). Only a destination or connection without its number (refs)
- * costs a round trip, to name it. Reads run on a connection of the read
- * pool, from any thread.
+ * and waits for nothing: it gives each delivery its seq and id and keeps
+ * the ingest in the group's list; the backend's flush (before COMMIT, and
+ * before any op that might read what the group wrote) sends the rows of
+ * all of them, up to ROWS_MAX per INSERT, in the writer's pipeline. So a
+ * group of a hundred ingests costs PostgreSQL a few statements, not two
+ * hundred: each statement has a fixed cost (its protocol messages, the
+ * executor's start) that rows share. Their outcome is read with the rest
+ * of the group; a failure fails the group. Only a destination or
+ * connection without its number (refs) costs a round trip, to name it.
+ * Reads run on a connection of the read pool, from any thread.
  */
 #include <string.h>
 
@@ -17,35 +21,154 @@
 #include "base/timeutil.h"
 #include "store/pg/pg.h"
 
-static const char SQL_EVENT_INSERT[] =
-    "INSERT INTO events(id, source_id, method, path, query, headers, body, source_ip, content_type, "
-    "received_at, status, open_deliveries) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
-static const char SQL_DELIVERY_INSERT[] =
-    "INSERT INTO deliveries(seq, event_id, destination, connection, status, attempts, next_attempt_at, "
-    "created_at, updated_at) VALUES($1, $2, $3, $4, 'pending', 0, $5, $6, $6)";
-
 /* ---- ingest (writer thread) ---- */
+
+/* An ingest of the open group whose rows are not sent yet. */
+typedef struct hs_pg_ingest_row {
+    hs_ingest *ing; /* the op's: lives until its group completes */
+    uint64_t now;   /* its deliveries' created_at (in their ids) */
+} hs_pg_ingest_row;
+
+#define EVENT_COLS 12
+#define DELIVERY_COLS 6
+static const int chunk_rows[3] = {64, 8, 1}; /* rows per INSERT, the largest that fits first */
+#define ROWS_MAX 64
+
+static const char *const insert_head[2] = {
+    "INSERT INTO events(id, source_id, method, path, query, headers, body, source_ip, content_type, "
+    "received_at, status, open_deliveries) VALUES",
+    "INSERT INTO deliveries(seq, event_id, destination, connection, status, attempts, next_attempt_at, "
+    "created_at, updated_at) VALUES",
+};
+
+/* The INSERT of `rows` rows into table t (0 events, 1 deliveries), made
+ * once per store. */
+static const char *rows_sql(hs__pg *q, int t, int k) {
+    if (q->sql_rows[t][k]) return q->sql_rows[t][k];
+    hs_buf b;
+    hs_buf_init(&b, 1 << 16); /* a cap: the 64 rows of events take ~6 KiB */
+    hs_buf_appends(&b, insert_head[t]);
+    int cols = t == 0 ? EVENT_COLS : DELIVERY_COLS;
+    for (int r = 0; r < chunk_rows[k]; r++) {
+        int p = r * cols;
+        if (t == 0)
+            hs_buf_appendf(&b, "%s($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", r ? ", " : "", p + 1,
+                           p + 2, p + 3, p + 4, p + 5, p + 6, p + 7, p + 8, p + 9, p + 10, p + 11, p + 12);
+        else
+            hs_buf_appendf(&b, "%s($%d, $%d, $%d, $%d, 'pending', 0, $%d, $%d, $%d)", r ? ", " : "", p + 1, p + 2,
+                           p + 3, p + 4, p + 5, p + 6, p + 6);
+    }
+    q->sql_rows[t][k] = hs_strdup(b.data);
+    hs_buf_free(&b);
+    return q->sql_rows[t][k];
+}
+
+/* The parameters of one multi-row INSERT. */
+typedef struct rows_params {
+    int n;
+    const char *v[ROWS_MAX * EVENT_COLS];
+    int len[ROWS_MAX * EVENT_COLS];
+    int fmt[ROWS_MAX * EVENT_COLS];
+    char num[ROWS_MAX * EVENT_COLS][24];
+} rows_params;
+
+static void rp_text(rows_params *p, const char *v) {
+    p->len[p->n] = 0;
+    p->fmt[p->n] = 0;
+    p->v[p->n++] = v;
+}
+
+static void rp_int(rows_params *p, int64_t v) {
+    snprintf(p->num[p->n], sizeof p->num[p->n], "%lld", (long long)v);
+    rp_text(p, p->num[p->n]);
+}
+
+static void rp_bytes(rows_params *p, const void *v, size_t len) {
+    p->len[p->n] = (int)len;
+    p->fmt[p->n] = 1;
+    p->v[p->n++] = len ? v : ""; /* empty bytes, not NULL */
+}
 
 static const char *or_empty(const char *s) { return s ? s : ""; }
 
-/* Queue the event's insert: a failure here is a failure to send, before
- * anything was written. */
-static int insert_event(hs_pg_conn *w, const hs_ingest *ing, hs_error *err) {
-    hs_pg_params p = {0};
-    hs_pg_text(&p, ing->event_id);
-    hs_pg_text(&p, ing->source_id);
-    hs_pg_text(&p, or_empty(ing->method));
-    hs_pg_text(&p, or_empty(ing->path));
-    hs_pg_text(&p, or_empty(ing->query));
-    hs_pg_text(&p, ing->headers_json ? ing->headers_json : "{}");
-    /* a non-NULL pointer, so that an empty body is empty bytes, not NULL */
-    hs_pg_bytes(&p, ing->body ? ing->body : "", ing->body_len);
-    hs_pg_text(&p, or_empty(ing->source_ip));
-    hs_pg_text(&p, or_empty(ing->content_type));
-    hs_pg_int(&p, (int64_t)ing->received_at);
-    hs_pg_text(&p, ing->event_status);
-    hs_pg_int(&p, (int64_t)ing->ndeliveries);
-    return hs_pg_queue(w, SQL_EVENT_INSERT, &p, "storing the event", err);
+static void event_row(rows_params *p, const hs_ingest *ing) {
+    rp_text(p, ing->event_id);
+    rp_text(p, ing->source_id);
+    rp_text(p, or_empty(ing->method));
+    rp_text(p, or_empty(ing->path));
+    rp_text(p, or_empty(ing->query));
+    rp_text(p, ing->headers_json ? ing->headers_json : "{}");
+    rp_bytes(p, ing->body, ing->body ? ing->body_len : 0);
+    rp_text(p, or_empty(ing->source_ip));
+    rp_text(p, or_empty(ing->content_type));
+    rp_int(p, (int64_t)ing->received_at);
+    rp_text(p, ing->event_status);
+    rp_int(p, (int64_t)ing->ndeliveries);
+}
+
+static void delivery_row(rows_params *p, const hs_pg_ingest_row *r, const hs_delivery_ref *d) {
+    rp_int(p, (int64_t)d->seq);
+    rp_text(p, r->ing->event_id);
+    rp_int(p, d->destination_key);
+    rp_int(p, d->connection_key);
+    rp_int(p, (int64_t)r->ing->received_at);
+    rp_int(p, (int64_t)r->now);
+}
+
+/* The chunk size index for `left` rows: the largest that is not more. */
+static int chunk_for(size_t left) {
+    int k = 0;
+    while ((size_t)chunk_rows[k] > left) k++;
+    return k;
+}
+
+/* Send the rows of table t: events (one per ingest) or deliveries. */
+static int send_rows(hs_store *s, int t, rows_params *p, hs_error *err) {
+    hs__pg *q = hs__pgs(s);
+    size_t total = 0;
+    for (size_t i = 0; i < q->ningests; i++) total += t == 0 ? 1 : q->ingests[i].ing->ndeliveries;
+    size_t i = 0, j = 0; /* the next ingest, and its next delivery */
+    int rc = HS_OK;
+    while (total && rc == HS_OK) {
+        int k = chunk_for(total);
+        p->n = 0;
+        for (int r = 0; r < chunk_rows[k]; r++) {
+            while (t == 1 && j == q->ingests[i].ing->ndeliveries) i++, j = 0;
+            if (t == 0)
+                event_row(p, q->ingests[i++].ing);
+            else
+                delivery_row(p, &q->ingests[i], &q->ingests[i].ing->deliveries[j++]);
+        }
+        total -= (size_t)chunk_rows[k];
+        rc = hs_pg_queue_raw(hs__pg_writer(s), rows_sql(q, t, k), p->n, p->v, p->len, p->fmt,
+                             t == 0 ? "storing the events" : "storing the deliveries", err);
+    }
+    return rc;
+}
+
+int hs_pg_ingests_flush(hs_store *s, hs_error *err) {
+    hs__pg *q = hs__pgs(s);
+    if (!q->ningests) return HS_OK;
+    rows_params *p = hs_malloc(sizeof *p);
+    int rc = send_rows(s, 0, p, err);
+    if (rc == HS_OK) rc = send_rows(s, 1, p, err);
+    hs_free(p);
+    hs_pg_ingests_clear(s);
+    return rc;
+}
+
+void hs_pg_ingests_clear(hs_store *s) { hs__pgs(s)->ningests = 0; }
+
+void hs_pg_ingests_free(hs_store *s) {
+    hs__pg *q = hs__pgs(s);
+    hs_free(q->ingests);
+    q->ingests = NULL;
+    q->ningests = q->ingests_cap = 0;
+    for (int t = 0; t < 2; t++)
+        for (int k = 0; k < 3; k++) {
+            hs_free(q->sql_rows[t][k]);
+            q->sql_rows[t][k] = NULL;
+        }
 }
 
 /* The numbers of d's destination and connection: routing hands them over
@@ -58,40 +181,26 @@ static int delivery_keys(hs_pg_conn *w, hs_delivery_ref *d, hs_error *err) {
     return rc;
 }
 
-static int insert_deliveries(hs_store *s, hs_ingest *ing, hs_error *err) {
-    if (ing->ndeliveries == 0) return HS_OK;
-    hs_pg_conn *w = hs__pg_writer(s);
+int hs__pg_ingest_insert(hs_store *s, hs_ingest *ing, bool *wrote, hs_error *err) {
+    (void)wrote; /* nothing is written here: the flush sends the rows, and its failure fails the group */
     hs__pg *q = hs__pgs(s);
+    hs_pg_conn *w = hs__pg_writer(s);
+    int rc = HS_OK;
+    for (size_t i = 0; i < ing->ndeliveries && rc == HS_OK; i++) rc = delivery_keys(w, &ing->deliveries[i], err);
+    if (rc != HS_OK) return rc;
     uint64_t now = hs_now_ms();
-    int ret = HS_OK;
-    for (size_t i = 0; i < ing->ndeliveries && ret == HS_OK; i++) ret = delivery_keys(w, &ing->deliveries[i], err);
-    for (size_t i = 0; i < ing->ndeliveries && ret == HS_OK; i++) {
+    for (size_t i = 0; i < ing->ndeliveries; i++) {
         hs_delivery_ref *d = &ing->deliveries[i];
         d->seq = q->next_seq++;
         hs__delivery_id(now, d->seq, d->id);
-        /* libpq copies the values when it sends: parameters on the stack are fine */
-        hs_pg_params p = {0};
-        hs_pg_int(&p, (int64_t)d->seq);
-        hs_pg_text(&p, ing->event_id);
-        hs_pg_int(&p, d->destination_key);
-        hs_pg_int(&p, d->connection_key);
-        hs_pg_int(&p, (int64_t)ing->received_at);
-        hs_pg_int(&p, (int64_t)now);
-        ret = hs_pg_queue(w, SQL_DELIVERY_INSERT, &p, "storing a delivery", err);
-        if (ret == HS_OK) hs__counts_add(&q->pending, d->destination_key, 1);
+        hs__counts_add(&q->pending, d->destination_key, 1);
     }
-    return ret;
-}
-
-int hs__pg_ingest_insert(hs_store *s, hs_ingest *ing, bool *wrote, hs_error *err) {
-    hs_pg_conn *w = hs__pg_writer(s);
-    int rc = insert_event(w, ing, err); /* not sent: nothing written */
-    if (rc == HS_OK) {
-        /* the event's insert is on its way: any failure from here on fails the group */
-        rc = insert_deliveries(s, ing, err);
-        if (rc != HS_OK) *wrote = true;
+    if (q->ningests == q->ingests_cap) {
+        q->ingests_cap = q->ingests_cap ? q->ingests_cap * 2 : 64;
+        q->ingests = hs_realloc(q->ingests, q->ingests_cap * sizeof *q->ingests);
     }
-    return rc;
+    q->ingests[q->ningests++] = (hs_pg_ingest_row){.ing = ing, .now = now};
+    return HS_OK;
 }
 
 /* ---- events (any thread) ---- */

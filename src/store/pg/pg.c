@@ -160,17 +160,22 @@ static void sent_push(hs_pg_conn *c, PGresult **keep, const char *what) {
 static const hs_pg_params no_params;
 
 /* Send sql in the pipeline (its result to *keep when keep is set). */
-static int send_stmt(hs_pg_conn *c, const char *sql, const hs_pg_params *p, const char *what, PGresult **keep,
-                     hs_error *err) {
-    if (!p) p = &no_params;
+static int send_raw(hs_pg_conn *c, const char *sql, int n, const char *const *v, const int *len, const int *fmt,
+                    const char *what, PGresult **keep, hs_error *err) {
     if (lost(c)) return fail(err, c, NULL, what);
     char name[16];
     if (!stmt_name(c, sql, name, err)) return err->code;
-    int ok = name[0] ? PQsendQueryPrepared(c->pg, name, p->n, p->v, p->len, p->fmt, 0)
-                     : PQsendQueryParams(c->pg, sql, p->n, NULL, p->v, p->len, p->fmt, 0);
+    int ok = name[0] ? PQsendQueryPrepared(c->pg, name, n, v, len, fmt, 0)
+                     : PQsendQueryParams(c->pg, sql, n, NULL, v, len, fmt, 0);
     if (!ok) return fail(err, c, NULL, what);
     sent_push(c, keep, what);
     return HS_OK;
+}
+
+static int send_stmt(hs_pg_conn *c, const char *sql, const hs_pg_params *p, const char *what, PGresult **keep,
+                     hs_error *err) {
+    if (!p) p = &no_params;
+    return send_raw(c, sql, p->n, p->v, p->len, p->fmt, what, keep, err);
 }
 
 /* Note the first failure of the open transaction on c. */
@@ -222,11 +227,17 @@ int hs_pg_sync(hs_pg_conn *c, hs_error *err) {
 }
 
 int hs_pg_queue(hs_pg_conn *c, const char *sql, const hs_pg_params *p, const char *what, hs_error *err) {
+    if (!p) p = &no_params;
+    return hs_pg_queue_raw(c, sql, p->n, p->v, p->len, p->fmt, what, err);
+}
+
+int hs_pg_queue_raw(hs_pg_conn *c, const char *sql, int n, const char *const *v, const int *len, const int *fmt,
+                    const char *what, hs_error *err) {
     if (c->nsent >= HS_PG_QUEUE_MAX) {
         int rc = hs_pg_sync(c, err);
         if (rc != HS_OK) return rc;
     }
-    return send_stmt(c, sql, p, what, NULL, err);
+    return send_raw(c, sql, n, v, len, fmt, what, NULL, err);
 }
 
 PGresult *hs_pg_exec(hs_pg_conn *c, const char *sql, const hs_pg_params *p, const char *what, hs_error *err) {
@@ -490,7 +501,11 @@ static int tx_begin(hs_store *s, hs_error *err) {
     if (rc != HS_OK) return rc;
     w->failed = false;
     q->xact[0] = '\0';
-    rc = hs_pg_queue(w, "BEGIN", NULL, "cannot start a transaction", err);
+    /* a failed group's transaction that the writer did not roll back (it
+     * saw no transaction to keep: in_transaction is false once a statement
+     * failed) is still open, aborted, on the server: end it first */
+    if (PQtransactionStatus(w->pg) != PQTRANS_IDLE) rc = hs_pg_queue(w, "ROLLBACK", NULL, "rollback failed", err);
+    if (rc == HS_OK) rc = hs_pg_queue(w, "BEGIN", NULL, "cannot start a transaction", err);
     PGresult *r = rc == HS_OK
                       ? hs_pg_exec(w, "SELECT pg_current_xact_id()::text", NULL, "cannot start a transaction", err)
                       : NULL;
@@ -586,12 +601,16 @@ static bool tx_open(hs_store *s) {
     return !lost(w) && !w->failed;
 }
 
-static void tx_discard(hs_store *s) { hs__counts_clear(&hs__pgs(s)->pending); }
+static void tx_discard(hs_store *s) {
+    hs__counts_clear(&hs__pgs(s)->pending);
+    hs_pg_ingests_clear(s);
+}
 
-/* What the group's writes deferred (queue counts), then every queued
- * statement's outcome. */
+/* What the group's writes deferred (its ingests' rows, queue counts), then
+ * every queued statement's outcome. */
 static int tx_flush(hs_store *s, hs_error *err) {
-    int rc = hs_pg_queues_flush(s, err);
+    int rc = hs_pg_ingests_flush(s, err);
+    if (rc == HS_OK) rc = hs_pg_queues_flush(s, err);
     return rc == HS_OK ? hs_pg_sync(hs__pg_writer(s), err) : rc;
 }
 
@@ -645,6 +664,7 @@ static void pg_close(hs_store *s) {
     hs__pool_drain(&q->pool);
     conn_close(&q->writer);
     hs_pg_dest_keys_free(s);
+    hs_pg_ingests_free(s);
     state_free(q);
     s->be_state = NULL;
 }

@@ -93,6 +93,11 @@ typedef struct hs__pg {
      * open group, written by hs_pg_queues_flush (the backend's flush),
      * dropped by its discard (src/store/counts.h) */
     hs__counts pending;
+    /* writer thread: the open group's ingests whose rows are still to be
+     * sent (events.c: several rows per INSERT at the flush) */
+    struct hs_pg_ingest_row *ingests;
+    size_t ningests, ingests_cap;
+    char *sql_rows[2][3]; /* the multi-row INSERTs (events, deliveries) by chunk size */
     /* writer thread: destination id -> refs.n, as learnt (refs never
      * change: a number once given stays that id's) */
     hs_idmap dest_keys;
@@ -130,6 +135,9 @@ int hs_pg_run(hs_pg_conn *c, const char *sql, const hs_pg_params *p, const char 
  * to send is returned; a failure of the statement shows at the next wait
  * (hs_pg_exec, hs_pg_run, hs_pg_sync) and the transaction cannot commit. */
 int hs_pg_queue(hs_pg_conn *c, const char *sql, const hs_pg_params *p, const char *what, hs_error *err);
+/* hs_pg_queue with the parameters as libpq takes them (n of them). */
+int hs_pg_queue_raw(hs_pg_conn *c, const char *sql, int n, const char *const *v, const int *len, const int *fmt,
+                    const char *what, hs_error *err);
 /* Writer only: wait for everything queued; the first failure. */
 int hs_pg_sync(hs_pg_conn *c, hs_error *err);
 
@@ -178,6 +186,11 @@ void hs_pg_delivery_from_row(const PGresult *r, int row, hs_delivery *d);
 int hs_pg_deliveries_select(hs_pg_conn *c, const char *sql, const hs_pg_params *p, hs_delivery **items, size_t *n,
                             hs_error *err);
 int hs__pg_ingest_insert(hs_store *s, hs_ingest *ing, bool *wrote, hs_error *err);
+/* Send the rows of the group's ingests, several per INSERT (the backend's
+ * flush); drop them (discard); free what that takes (close). */
+int hs_pg_ingests_flush(hs_store *s, hs_error *err);
+void hs_pg_ingests_clear(hs_store *s);
+void hs_pg_ingests_free(hs_store *s);
 int hs__pg_event_get(hs_store *s, const char *id, hs_event **out, hs_error *err);
 int hs__pg_event_list(hs_store *s, const hs_event_query *q, hs_event ***items, size_t *n, bool *has_more,
                       hs_error *err);
