@@ -8,11 +8,12 @@
  * is pending; the circuit state after the attempt is saved. So after a crash
  * the store never says "retry at T" without the attempt that led to it.
  *
- * Threads: attempt records on the writer thread, queued in its pipeline
- * without waiting for an answer (the delivery, its queue count and its
- * event move in one statement); retries, orphans and cancelling on the
- * writer thread inside their op's savepoint, where waiting is fine; the
- * reads on any thread, on a read connection.
+ * Threads: attempt records on the writer thread, kept until the group's
+ * flush, which sends them all as a few multi-row statements (rows.c) in its
+ * pipeline without waiting for an answer: the attempts' INSERT, then one
+ * UPDATE per 64 deliveries that also settles their events; retries,
+ * orphans and cancelling on the writer thread inside their op's savepoint,
+ * where waiting is fine; the reads on any thread, on a read connection.
  */
 #include <stdio.h>
 #include <string.h>
@@ -66,26 +67,39 @@ int hs__pg_circuits(hs_store *s, hs_circuit_row **out, size_t *n, hs_error *err)
 
 /* ---- recording an attempt (async, writer thread) ---- */
 
-static const char SQL_ATTEMPT_INSERT[] =
-    "INSERT INTO delivery_attempts(id, delivery_id, event_id, destination_id, connection_id, attempt_number, "
-    "status, request_url, request_method, request_headers, response_status, response_headers, response_body, "
-    "duration_ms, error, next_retry_at, is_dlq, dlq_at, created_at) "
-    "VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)";
-/* The delivery leaves pending (or stays, with its next retry time), and
- * when it left its event settles ($7: 1 when it went to the DLQ), in one
- * statement, so the writer never waits for the delivery's row. (Its
- * destination's count goes down through hs__pg.pending.) A delivery
- * cancelled meanwhile (its destination deleted) stays cancelled and settles
- * nothing (counted then); found by its seq, the id's time checked too
- * ($6). Once none of the event's deliveries is open, its status says how it
- * went. */
-static const char SQL_DELIVERY_SETTLE[] =
-    "WITH d AS (UPDATE deliveries SET status = $2::text, attempts = $3::integer, next_attempt_at = $4::bigint, "
-    "updated_at = $5::bigint WHERE seq = $1::bigint AND created_at = $6::bigint AND status = 'pending' "
-    "RETURNING event_id) "
-    "UPDATE events SET open_deliveries = open_deliveries - 1, failed_deliveries = failed_deliveries + $7::integer, "
-    "status = CASE WHEN open_deliveries > 1 THEN status WHEN failed_deliveries + $7::integer > 0 THEN 'failed' "
-    "ELSE 'delivered' END WHERE $2::text <> 'pending' AND id = (SELECT event_id FROM d)";
+static const hs_pg_rows_def ATTEMPT_ROWS = {
+    .head = "INSERT INTO delivery_attempts(id, delivery_id, event_id, destination_id, connection_id, attempt_number, "
+            "status, request_url, request_method, request_headers, response_status, response_headers, response_body, "
+            "duration_ms, error, next_retry_at, is_dlq, dlq_at, created_at) VALUES",
+    .first_row =
+        "(?, ?, ?, ?, ?, ?::integer, ?, ?, ?, ?, ?::integer, ?, ?::bytea, ?::bigint, ?, ?::bigint, ?::integer, "
+        "?::bigint, ?::bigint)",
+    .row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    .tail = "",
+};
+/* Each delivery leaves pending (or stays, with its next retry time), and
+ * those that left settle their events (dlq: 1 when it went to the DLQ),
+ * counted per event, in one statement: the writer never waits for a
+ * delivery's row. (Its destination's count goes down through
+ * hs__pg.pending.) A delivery cancelled meanwhile (its destination deleted)
+ * stays cancelled and settles nothing (counted then); found by its seq, the
+ * id's time checked too. Once none of an event's deliveries is open, its
+ * status says how it went. A seq appears once per statement (an UPDATE ...
+ * FROM takes one of several matching rows, unpredictably): attempts_flush
+ * cuts the rows there. */
+static const hs_pg_rows_def SETTLE_ROWS = {
+    .head = "WITH v(seq, status, attempts, next_at, updated_at, created, dlq) AS (VALUES ",
+    .first_row = "(?::bigint, ?::text, ?::integer, ?::bigint, ?::bigint, ?::bigint, ?::integer)",
+    .row = "(?, ?, ?, ?, ?, ?, ?)",
+    .tail = "), d AS (UPDATE deliveries SET status = v.status, attempts = v.attempts, next_attempt_at = v.next_at, "
+            "updated_at = v.updated_at FROM v WHERE deliveries.seq = v.seq AND deliveries.created_at = v.created AND "
+            "deliveries.status = 'pending' RETURNING deliveries.event_id, v.status, v.dlq), "
+            "e AS (SELECT event_id, count(*) AS settled, sum(dlq) AS failed FROM d WHERE status <> 'pending' "
+            "GROUP BY event_id) "
+            "UPDATE events SET open_deliveries = open_deliveries - e.settled, failed_deliveries = failed_deliveries + "
+            "e.failed, status = CASE WHEN open_deliveries > e.settled THEN events.status WHEN failed_deliveries + "
+            "e.failed > 0 THEN 'failed' ELSE 'delivered' END FROM e WHERE events.id = e.event_id",
+};
 /* one of its deliveries is open again (a manual retry of a DLQ'd one) */
 static const char SQL_EVENT_REOPEN[] =
     "UPDATE events SET open_deliveries = open_deliveries + 1, failed_deliveries = greatest(failed_deliveries - 1, 0), "
@@ -96,55 +110,134 @@ static const char SQL_CIRCUIT_SAVE[] =
     "state = excluded.state, consecutive_failures = excluded.consecutive_failures, opened_at = excluded.opened_at, "
     "next_probe_at = excluded.next_probe_at, last_transition_at = excluded.last_transition_at";
 
-static int record_attempt(hs_store *s, const hs_attempt_rec *a, hs_error *err) {
-    hs_pg_conn *w = hs__pg_writer(s);
-    char *rq = hs_headers_json(a->request_headers, a->request_headers_len, false);
-    char *rs = hs_headers_json(a->response_headers, a->response_headers_len, true);
-    hs_pg_params p = {0};
-    hs_pg_text(&p, a->id);
-    hs_pg_text(&p, a->delivery_id);
-    hs_pg_text(&p, a->event_id);
-    hs_pg_text(&p, a->destination_id);
-    hs_pg_text(&p, a->connection_id);
-    hs_pg_int(&p, a->attempt_number);
-    hs_pg_text(&p, a->success ? "success" : "failed");
-    hs_pg_text(&p, a->request_url ? a->request_url : "");
-    hs_pg_text(&p, a->request_method ? a->request_method : "");
-    hs_pg_text(&p, rq ? rq : "{}");
-    hs_pg_int_or_null(&p, a->response_status > 0 ? a->response_status : 0);
-    hs_pg_text(&p, rs);
-    hs_pg_bytes(&p, a->response_body, a->response_body ? a->response_body_len : 0);
-    hs_pg_int(&p, (int64_t)a->duration_ms);
-    hs_pg_text(&p, a->error);
-    hs_pg_int_or_null(&p, (int64_t)a->next_retry_at);
-    hs_pg_int(&p, a->is_dlq ? 1 : 0);
-    hs_pg_int_or_null(&p, a->is_dlq ? (int64_t)a->dlq_at : 0);
-    hs_pg_int(&p, (int64_t)a->created_at);
-    /* libpq copies the parameters as it sends: rq and rs may go now */
-    int rc = hs_pg_queue(w, SQL_ATTEMPT_INSERT, &p, "recording the attempt", err);
-    hs_free(rq);
-    hs_free(rs);
-    if (rc != HS_OK) return rc;
+/* The group's attempt records, and what their rows need: each one's
+ * headers as JSON, its delivery's seq and created_at. */
+typedef struct attempt_item {
+    const hs_attempt_rec *a;
+    char *rq, *rs;         /* request and response headers as JSON */
+    uint64_t seq, created; /* 0: not one of our delivery ids, nothing to move */
+} attempt_item;
 
-    const char *status = a->success ? "delivered" : a->is_dlq ? "dlq" : "pending";
-    uint64_t created, seq;
-    if (!hs__delivery_id_parse(a->delivery_id, &created, &seq)) return HS_OK; /* not ours: nothing to move */
-    hs_pg_params d = {0};
-    hs_pg_int(&d, (int64_t)seq);
-    hs_pg_text(&d, status);
-    hs_pg_int(&d, a->attempt_number);
-    hs_pg_int(&d, (int64_t)a->next_retry_at);
-    hs_pg_int(&d, (int64_t)a->created_at);
-    hs_pg_int(&d, (int64_t)created);
-    hs_pg_int(&d, a->is_dlq ? 1 : 0);
-    rc = hs_pg_queue(w, SQL_DELIVERY_SETTLE, &d, "updating the delivery", err);
-    if (rc != HS_OK || strcmp(status, "pending") == 0) return rc;
-    /* it left pending (had it been cancelled meanwhile, the queue row went
-     * with the destination: a -1 then writes a 0) */
-    int64_t key = 0;
-    rc = hs_pg_dest_key(s, a->destination_id, &key, err);
-    if (rc == HS_OK) hs__counts_add(&hs__pgs(s)->pending, key, -1);
+static const char *status_of(const hs_attempt_rec *a) {
+    return a->success ? "delivered" : a->is_dlq ? "dlq" : "pending";
+}
+
+static void attempt_row(size_t i, hs_pg_params *p, void *ud) {
+    const attempt_item *it = &((const attempt_item *)ud)[i];
+    const hs_attempt_rec *a = it->a;
+    hs_pg_text(p, a->id);
+    hs_pg_text(p, a->delivery_id);
+    hs_pg_text(p, a->event_id);
+    hs_pg_text(p, a->destination_id);
+    hs_pg_text(p, a->connection_id);
+    hs_pg_int(p, a->attempt_number);
+    hs_pg_text(p, a->success ? "success" : "failed");
+    hs_pg_text(p, a->request_url ? a->request_url : "");
+    hs_pg_text(p, a->request_method ? a->request_method : "");
+    hs_pg_text(p, it->rq ? it->rq : "{}");
+    hs_pg_int_or_null(p, a->response_status > 0 ? a->response_status : 0);
+    hs_pg_text(p, it->rs);
+    hs_pg_bytes(p, a->response_body, a->response_body ? a->response_body_len : 0);
+    hs_pg_int(p, (int64_t)a->duration_ms);
+    hs_pg_text(p, a->error);
+    hs_pg_int_or_null(p, (int64_t)a->next_retry_at);
+    hs_pg_int(p, a->is_dlq ? 1 : 0);
+    hs_pg_int_or_null(p, a->is_dlq ? (int64_t)a->dlq_at : 0);
+    hs_pg_int(p, (int64_t)a->created_at);
+}
+
+/* Over the items that move a delivery (settle[]: their indexes). */
+typedef struct settle_ctx {
+    const attempt_item *items;
+    const size_t *settle;
+} settle_ctx;
+
+static void settle_row(size_t i, hs_pg_params *p, void *ud) {
+    const settle_ctx *c = ud;
+    const attempt_item *it = &c->items[c->settle[i]];
+    hs_pg_int(p, (int64_t)it->seq);
+    hs_pg_text(p, status_of(it->a));
+    hs_pg_int(p, it->a->attempt_number);
+    hs_pg_int(p, (int64_t)it->a->next_retry_at);
+    hs_pg_int(p, (int64_t)it->a->created_at);
+    hs_pg_int(p, (int64_t)it->created);
+    hs_pg_int(p, it->a->is_dlq ? 1 : 0);
+}
+
+/* Send the settles in runs where no seq repeats (in order: a later attempt
+ * of the same delivery goes in a later statement). */
+static int send_settles(hs_store *s, settle_ctx *c, size_t n, hs_error *err) {
+    int rc = HS_OK;
+    for (size_t from = 0; from < n && rc == HS_OK;) {
+        size_t to = from + 1;
+        for (; to < n && to - from < HS_PG_ROWS_MAX; to++) {
+            bool again = false;
+            for (size_t k = from; k < to && !again; k++)
+                again = c->items[c->settle[k]].seq == c->items[c->settle[to]].seq;
+            if (again) break;
+        }
+        rc = hs_pg_rows_send(s, &SETTLE_ROWS, from, to, settle_row, c, "updating the deliveries", err);
+        from = to;
+    }
     return rc;
+}
+
+int hs_pg_attempts_flush(hs_store *s, hs_error *err) {
+    hs__pg *q = hs__pgs(s);
+    size_t n = q->nattempts;
+    if (!n) return HS_OK;
+    attempt_item *items = hs_calloc(n, sizeof *items);
+    size_t *settle = hs_malloc(n * sizeof *settle), nsettle = 0;
+    for (size_t i = 0; i < n; i++) {
+        const hs_attempt_rec *a = &q->attempts[i]->a;
+        items[i].a = a;
+        items[i].rq = hs_headers_json(a->request_headers, a->request_headers_len, false);
+        items[i].rs = hs_headers_json(a->response_headers, a->response_headers_len, true);
+        if (hs__delivery_id_parse(a->delivery_id, &items[i].created, &items[i].seq)) settle[nsettle++] = i;
+    }
+    /* libpq copies the parameters as it sends: the strings may go after */
+    int rc = hs_pg_rows_send(s, &ATTEMPT_ROWS, 0, n, attempt_row, items, "recording the attempts", err);
+    settle_ctx c = {.items = items, .settle = settle};
+    if (rc == HS_OK) rc = send_settles(s, &c, nsettle, err);
+    for (size_t i = 0; i < n; i++) {
+        hs_free(items[i].rq);
+        hs_free(items[i].rs);
+    }
+    hs_free(items);
+    hs_free(settle);
+    hs_pg_attempts_clear(s);
+    return rc;
+}
+
+void hs_pg_attempts_clear(hs_store *s) { hs__pgs(s)->nattempts = 0; }
+
+void hs_pg_attempts_free(hs_store *s) {
+    hs__pg *q = hs__pgs(s);
+    hs_free(q->attempts);
+    q->attempts = NULL;
+    q->nattempts = q->attempts_cap = 0;
+}
+
+/* Keep op for the flush (it lives until its group completes), and move its
+ * destination's pending count now. */
+static int record_attempt(hs_store *s, const hs_attempt_op *op, hs_error *err) {
+    hs__pg *q = hs__pgs(s);
+    const hs_attempt_rec *a = &op->a;
+    uint64_t created, seq;
+    if (strcmp(status_of(a), "pending") != 0 && hs__delivery_id_parse(a->delivery_id, &created, &seq)) {
+        /* it leaves pending (had it been cancelled meanwhile, the queue row
+         * went with the destination: a -1 then writes a 0) */
+        int64_t key = 0;
+        int rc = hs_pg_dest_key(s, a->destination_id, &key, err);
+        if (rc != HS_OK) return rc;
+        hs__counts_add(&q->pending, key, -1);
+    }
+    if (q->nattempts == q->attempts_cap) {
+        q->attempts_cap = q->attempts_cap ? q->attempts_cap * 2 : 64;
+        q->attempts = hs_realloc(q->attempts, q->attempts_cap * sizeof *q->attempts);
+    }
+    q->attempts[q->nattempts++] = op;
+    return HS_OK;
 }
 
 static int save_circuit(hs_pg_conn *w, const hs_circuit_row *c, hs_error *err) {
@@ -160,7 +253,7 @@ static int save_circuit(hs_pg_conn *w, const hs_circuit_row *c, hs_error *err) {
 
 int hs__pg_attempt_record(hs_store *s, const hs_attempt_op *op, hs_error *err) {
     int rc = HS_OK;
-    if (op->has_attempt) rc = record_attempt(s, &op->a, err);
+    if (op->has_attempt) rc = record_attempt(s, op, err);
     if (rc == HS_OK && op->has_circuit) rc = save_circuit(hs__pg_writer(s), &op->circuit, err);
     return rc;
 }

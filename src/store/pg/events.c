@@ -29,130 +29,68 @@ typedef struct hs_pg_ingest_row {
     uint64_t now;   /* its deliveries' created_at (in their ids) */
 } hs_pg_ingest_row;
 
-#define EVENT_COLS 12
-#define DELIVERY_COLS 6
-static const int chunk_rows[3] = {64, 8, 1}; /* rows per INSERT, the largest that fits first */
-#define ROWS_MAX 64
-
-static const char *const insert_head[2] = {
-    "INSERT INTO events(id, source_id, method, path, query, headers, body, source_ip, content_type, "
-    "received_at, status, open_deliveries) VALUES",
-    "INSERT INTO deliveries(seq, event_id, destination, connection, status, attempts, next_attempt_at, "
-    "created_at, updated_at) VALUES",
+static const hs_pg_rows_def EVENT_ROWS = {
+    .head = "INSERT INTO events(id, source_id, method, path, query, headers, body, source_ip, content_type, "
+            "received_at, status, open_deliveries) VALUES",
+    .first_row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    .row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    .tail = "",
 };
-
-/* The INSERT of `rows` rows into table t (0 events, 1 deliveries), made
- * once per store. */
-static const char *rows_sql(hs__pg *q, int t, int k) {
-    if (q->sql_rows[t][k]) return q->sql_rows[t][k];
-    hs_buf b;
-    hs_buf_init(&b, 1 << 16); /* a cap: the 64 rows of events take ~6 KiB */
-    hs_buf_appends(&b, insert_head[t]);
-    int cols = t == 0 ? EVENT_COLS : DELIVERY_COLS;
-    for (int r = 0; r < chunk_rows[k]; r++) {
-        int p = r * cols;
-        if (t == 0)
-            hs_buf_appendf(&b, "%s($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", r ? ", " : "", p + 1,
-                           p + 2, p + 3, p + 4, p + 5, p + 6, p + 7, p + 8, p + 9, p + 10, p + 11, p + 12);
-        else
-            hs_buf_appendf(&b, "%s($%d, $%d, $%d, $%d, 'pending', 0, $%d, $%d, $%d)", r ? ", " : "", p + 1, p + 2,
-                           p + 3, p + 4, p + 5, p + 6, p + 6);
-    }
-    q->sql_rows[t][k] = hs_strdup(b.data);
-    hs_buf_free(&b);
-    return q->sql_rows[t][k];
-}
-
-/* The parameters of one multi-row INSERT. */
-typedef struct rows_params {
-    int n;
-    const char *v[ROWS_MAX * EVENT_COLS];
-    int len[ROWS_MAX * EVENT_COLS];
-    int fmt[ROWS_MAX * EVENT_COLS];
-    char num[ROWS_MAX * EVENT_COLS][24];
-} rows_params;
-
-static void rp_text(rows_params *p, const char *v) {
-    p->len[p->n] = 0;
-    p->fmt[p->n] = 0;
-    p->v[p->n++] = v;
-}
-
-static void rp_int(rows_params *p, int64_t v) {
-    snprintf(p->num[p->n], sizeof p->num[p->n], "%lld", (long long)v);
-    rp_text(p, p->num[p->n]);
-}
-
-static void rp_bytes(rows_params *p, const void *v, size_t len) {
-    p->len[p->n] = (int)len;
-    p->fmt[p->n] = 1;
-    p->v[p->n++] = len ? v : ""; /* empty bytes, not NULL */
-}
+static const hs_pg_rows_def DELIVERY_ROWS = {
+    .head = "INSERT INTO deliveries(seq, event_id, destination, connection, status, attempts, next_attempt_at, "
+            "created_at, updated_at) VALUES",
+    .first_row = "(?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
+    .row = "(?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
+    .tail = "",
+};
 
 static const char *or_empty(const char *s) { return s ? s : ""; }
 
-static void event_row(rows_params *p, const hs_ingest *ing) {
-    rp_text(p, ing->event_id);
-    rp_text(p, ing->source_id);
-    rp_text(p, or_empty(ing->method));
-    rp_text(p, or_empty(ing->path));
-    rp_text(p, or_empty(ing->query));
-    rp_text(p, ing->headers_json ? ing->headers_json : "{}");
-    rp_bytes(p, ing->body, ing->body ? ing->body_len : 0);
-    rp_text(p, or_empty(ing->source_ip));
-    rp_text(p, or_empty(ing->content_type));
-    rp_int(p, (int64_t)ing->received_at);
-    rp_text(p, ing->event_status);
-    rp_int(p, (int64_t)ing->ndeliveries);
+static void event_row(size_t i, hs_pg_params *p, void *ud) {
+    const hs_ingest *ing = ((hs__pg *)ud)->ingests[i].ing;
+    hs_pg_text(p, ing->event_id);
+    hs_pg_text(p, ing->source_id);
+    hs_pg_text(p, or_empty(ing->method));
+    hs_pg_text(p, or_empty(ing->path));
+    hs_pg_text(p, or_empty(ing->query));
+    hs_pg_text(p, ing->headers_json ? ing->headers_json : "{}");
+    hs_pg_bytes(p, ing->body ? ing->body : "", ing->body ? ing->body_len : 0);
+    hs_pg_text(p, or_empty(ing->source_ip));
+    hs_pg_text(p, or_empty(ing->content_type));
+    hs_pg_int(p, (int64_t)ing->received_at);
+    hs_pg_text(p, ing->event_status);
+    hs_pg_int(p, (int64_t)ing->ndeliveries);
 }
 
-static void delivery_row(rows_params *p, const hs_pg_ingest_row *r, const hs_delivery_ref *d) {
-    rp_int(p, (int64_t)d->seq);
-    rp_text(p, r->ing->event_id);
-    rp_int(p, d->destination_key);
-    rp_int(p, d->connection_key);
-    rp_int(p, (int64_t)r->ing->received_at);
-    rp_int(p, (int64_t)r->now);
-}
+/* The group's deliveries, one after the other. */
+typedef struct delivery_item {
+    const hs_pg_ingest_row *r;
+    const hs_delivery_ref *d;
+} delivery_item;
 
-/* The chunk size index for `left` rows: the largest that is not more. */
-static int chunk_for(size_t left) {
-    int k = 0;
-    while ((size_t)chunk_rows[k] > left) k++;
-    return k;
-}
-
-/* Send the rows of table t: events (one per ingest) or deliveries. */
-static int send_rows(hs_store *s, int t, rows_params *p, hs_error *err) {
-    hs__pg *q = hs__pgs(s);
-    size_t total = 0;
-    for (size_t i = 0; i < q->ningests; i++) total += t == 0 ? 1 : q->ingests[i].ing->ndeliveries;
-    size_t i = 0, j = 0; /* the next ingest, and its next delivery */
-    int rc = HS_OK;
-    while (total && rc == HS_OK) {
-        int k = chunk_for(total);
-        p->n = 0;
-        for (int r = 0; r < chunk_rows[k]; r++) {
-            while (t == 1 && j == q->ingests[i].ing->ndeliveries) i++, j = 0;
-            if (t == 0)
-                event_row(p, q->ingests[i++].ing);
-            else
-                delivery_row(p, &q->ingests[i], &q->ingests[i].ing->deliveries[j++]);
-        }
-        total -= (size_t)chunk_rows[k];
-        rc = hs_pg_queue_raw(hs__pg_writer(s), rows_sql(q, t, k), p->n, p->v, p->len, p->fmt,
-                             t == 0 ? "storing the events" : "storing the deliveries", err);
-    }
-    return rc;
+static void delivery_row(size_t i, hs_pg_params *p, void *ud) {
+    const delivery_item *it = &((const delivery_item *)ud)[i];
+    hs_pg_int(p, (int64_t)it->d->seq);
+    hs_pg_text(p, it->r->ing->event_id);
+    hs_pg_int(p, it->d->destination_key);
+    hs_pg_int(p, it->d->connection_key);
+    hs_pg_int(p, (int64_t)it->r->ing->received_at);
+    hs_pg_int(p, (int64_t)it->r->now);
+    hs_pg_int(p, (int64_t)it->r->now);
 }
 
 int hs_pg_ingests_flush(hs_store *s, hs_error *err) {
     hs__pg *q = hs__pgs(s);
     if (!q->ningests) return HS_OK;
-    rows_params *p = hs_malloc(sizeof *p);
-    int rc = send_rows(s, 0, p, err);
-    if (rc == HS_OK) rc = send_rows(s, 1, p, err);
-    hs_free(p);
+    int rc = hs_pg_rows_send(s, &EVENT_ROWS, 0, q->ningests, event_row, q, "storing the events", err);
+    size_t n = 0;
+    for (size_t i = 0; i < q->ningests; i++) n += q->ingests[i].ing->ndeliveries;
+    delivery_item *items = rc == HS_OK && n ? hs_malloc(n * sizeof *items) : NULL;
+    for (size_t i = 0, k = 0; items && i < q->ningests; i++)
+        for (size_t j = 0; j < q->ingests[i].ing->ndeliveries; j++)
+            items[k++] = (delivery_item){.r = &q->ingests[i], .d = &q->ingests[i].ing->deliveries[j]};
+    if (items) rc = hs_pg_rows_send(s, &DELIVERY_ROWS, 0, n, delivery_row, items, "storing the deliveries", err);
+    hs_free(items);
     hs_pg_ingests_clear(s);
     return rc;
 }
@@ -164,11 +102,6 @@ void hs_pg_ingests_free(hs_store *s) {
     hs_free(q->ingests);
     q->ingests = NULL;
     q->ningests = q->ingests_cap = 0;
-    for (int t = 0; t < 2; t++)
-        for (int k = 0; k < 3; k++) {
-            hs_free(q->sql_rows[t][k]);
-            q->sql_rows[t][k] = NULL;
-        }
 }
 
 /* The numbers of d's destination and connection: routing hands them over

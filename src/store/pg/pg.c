@@ -35,22 +35,26 @@
 /* ---- parameters ---- */
 
 static int param_slot(hs_pg_params *p) {
-    if (p->n >= HS_PG_PARAMS_MAX) {
-        hs_error_log("store: more than %d parameters in one statement", HS_PG_PARAMS_MAX);
+    int cap = p->wide ? HS_PG_ROWS_PARAMS : HS_PG_PARAMS_MAX;
+    if (p->n >= cap) {
+        hs_error_log("store: more than %d parameters in one statement", cap);
         abort();
     }
     int i = p->n++;
-    p->len[i] = 0;
-    p->fmt[i] = 0;
+    (p->wide ? p->wide->len : p->len)[i] = 0;
+    (p->wide ? p->wide->fmt : p->fmt)[i] = 0;
     return i;
 }
 
-void hs_pg_text(hs_pg_params *p, const char *v) { p->v[param_slot(p)] = v; }
+static const char **values(hs_pg_params *p) { return p->wide ? p->wide->v : p->v; }
+
+void hs_pg_text(hs_pg_params *p, const char *v) { values(p)[param_slot(p)] = v; }
 
 void hs_pg_int(hs_pg_params *p, int64_t v) {
     int i = param_slot(p);
-    snprintf(p->num[i], sizeof p->num[i], "%lld", (long long)v);
-    p->v[i] = p->num[i];
+    char *num = p->wide ? p->wide->num[i] : p->num[i];
+    snprintf(num, 24, "%lld", (long long)v);
+    values(p)[i] = num;
 }
 
 void hs_pg_int_or_null(hs_pg_params *p, int64_t v) {
@@ -63,9 +67,9 @@ void hs_pg_int_or_null(hs_pg_params *p, int64_t v) {
 void hs_pg_bytes(hs_pg_params *p, const void *v, size_t len) {
     int i = param_slot(p);
     /* a non-NULL pointer for an empty value: empty bytes, not NULL */
-    p->v[i] = v ? (len ? v : "") : NULL;
-    p->len[i] = (int)len;
-    p->fmt[i] = 1;
+    values(p)[i] = v ? (len ? v : "") : NULL;
+    (p->wide ? p->wide->len : p->len)[i] = (int)len;
+    (p->wide ? p->wide->fmt : p->fmt)[i] = 1;
 }
 
 /* ---- errors ---- */
@@ -175,7 +179,9 @@ static int send_raw(hs_pg_conn *c, const char *sql, int n, const char *const *v,
 static int send_stmt(hs_pg_conn *c, const char *sql, const hs_pg_params *p, const char *what, PGresult **keep,
                      hs_error *err) {
     if (!p) p = &no_params;
-    return send_raw(c, sql, p->n, p->v, p->len, p->fmt, what, keep, err);
+    const hs_pg_wide *w = p->wide;
+    return w ? send_raw(c, sql, p->n, w->v, w->len, w->fmt, what, keep, err)
+             : send_raw(c, sql, p->n, p->v, p->len, p->fmt, what, keep, err);
 }
 
 /* Note the first failure of the open transaction on c. */
@@ -227,17 +233,11 @@ int hs_pg_sync(hs_pg_conn *c, hs_error *err) {
 }
 
 int hs_pg_queue(hs_pg_conn *c, const char *sql, const hs_pg_params *p, const char *what, hs_error *err) {
-    if (!p) p = &no_params;
-    return hs_pg_queue_raw(c, sql, p->n, p->v, p->len, p->fmt, what, err);
-}
-
-int hs_pg_queue_raw(hs_pg_conn *c, const char *sql, int n, const char *const *v, const int *len, const int *fmt,
-                    const char *what, hs_error *err) {
     if (c->nsent >= HS_PG_QUEUE_MAX) {
         int rc = hs_pg_sync(c, err);
         if (rc != HS_OK) return rc;
     }
-    return send_raw(c, sql, n, v, len, fmt, what, NULL, err);
+    return send_stmt(c, sql, p, what, NULL, err);
 }
 
 PGresult *hs_pg_exec(hs_pg_conn *c, const char *sql, const hs_pg_params *p, const char *what, hs_error *err) {
@@ -604,12 +604,14 @@ static bool tx_open(hs_store *s) {
 static void tx_discard(hs_store *s) {
     hs__counts_clear(&hs__pgs(s)->pending);
     hs_pg_ingests_clear(s);
+    hs_pg_attempts_clear(s);
 }
 
-/* What the group's writes deferred (its ingests' rows, queue counts), then
- * every queued statement's outcome. */
+/* What the group's writes deferred (its ingests' and attempts' rows, queue
+ * counts), then every queued statement's outcome. */
 static int tx_flush(hs_store *s, hs_error *err) {
     int rc = hs_pg_ingests_flush(s, err);
+    if (rc == HS_OK) rc = hs_pg_attempts_flush(s, err);
     if (rc == HS_OK) rc = hs_pg_queues_flush(s, err);
     return rc == HS_OK ? hs_pg_sync(hs__pg_writer(s), err) : rc;
 }
@@ -665,6 +667,8 @@ static void pg_close(hs_store *s) {
     conn_close(&q->writer);
     hs_pg_dest_keys_free(s);
     hs_pg_ingests_free(s);
+    hs_pg_attempts_free(s);
+    hs_pg_rows_free(q);
     state_free(q);
     s->be_state = NULL;
 }

@@ -13,6 +13,8 @@
  *   events.c     ingest's inserts, event and delivery reads, API keys
  *   deliveries.c attempts, circuits, retries, orphans, attempt reads
  *   retention.c  deleting settled events past retention
+ *   rows.c       statements over many rows (the group's deferred inserts
+ *                and updates, sent at its flush)
  *   queues.c     refs, pending counts per destination, the scheduler's
  *                paged reads
  *
@@ -73,12 +75,25 @@ typedef struct hs_pg_conn {
     hs_error qerr; /* why (the first failure) */
 } hs_pg_conn;
 
-/* The values of $1..$n. Integers are kept as text in num. */
+#define HS_PG_ROWS_PARAMS 1280 /* parameters of one multi-row statement at most (64 rows of 20, rows.c) */
+
+/* Room for the parameters of a multi-row statement (rows.c). */
+typedef struct hs_pg_wide {
+    const char *v[HS_PG_ROWS_PARAMS];
+    int len[HS_PG_ROWS_PARAMS];
+    int fmt[HS_PG_ROWS_PARAMS];
+    char num[HS_PG_ROWS_PARAMS][24];
+} hs_pg_wide;
+
+/* The values of $1..$n, in its own arrays (HS_PG_PARAMS_MAX of them) or,
+ * when wide is set, in those (rows.c). Integers are kept as text in num;
+ * fmt: 0 text, 1 binary. */
 typedef struct hs_pg_params {
     int n;
+    hs_pg_wide *wide;
     const char *v[HS_PG_PARAMS_MAX];
     int len[HS_PG_PARAMS_MAX];
-    int fmt[HS_PG_PARAMS_MAX]; /* 0 text, 1 binary */
+    int fmt[HS_PG_PARAMS_MAX];
     char num[HS_PG_PARAMS_MAX][24];
 } hs_pg_params;
 
@@ -97,7 +112,17 @@ typedef struct hs__pg {
      * sent (events.c: several rows per INSERT at the flush) */
     struct hs_pg_ingest_row *ingests;
     size_t ningests, ingests_cap;
-    char *sql_rows[2][3]; /* the multi-row INSERTs (events, deliveries) by chunk size */
+    /* writer thread: the open group's attempt records whose rows are still
+     * to be sent (deliveries.c, at the flush as well) */
+    const hs_attempt_op **attempts;
+    size_t nattempts, attempts_cap;
+    /* the multi-row statements' SQL, by definition and size (rows.c) */
+    struct {
+        const struct hs_pg_rows_def *def;
+        int k;
+        char *sql;
+    } rows_sql[16];
+    size_t nrows_sql;
     /* writer thread: destination id -> refs.n, as learnt (refs never
      * change: a number once given stays that id's) */
     hs_idmap dest_keys;
@@ -135,11 +160,27 @@ int hs_pg_run(hs_pg_conn *c, const char *sql, const hs_pg_params *p, const char 
  * to send is returned; a failure of the statement shows at the next wait
  * (hs_pg_exec, hs_pg_run, hs_pg_sync) and the transaction cannot commit. */
 int hs_pg_queue(hs_pg_conn *c, const char *sql, const hs_pg_params *p, const char *what, hs_error *err);
-/* hs_pg_queue with the parameters as libpq takes them (n of them). */
-int hs_pg_queue_raw(hs_pg_conn *c, const char *sql, int n, const char *const *v, const int *len, const int *fmt,
-                    const char *what, hs_error *err);
 /* Writer only: wait for everything queued; the first failure. */
 int hs_pg_sync(hs_pg_conn *c, hs_error *err);
+
+/* ---- src/store/pg/rows.c: statements over many rows (writer thread) ---- */
+
+#define HS_PG_ROWS_MAX 64   /* rows per statement at most (then 8, then 1) */
+#define HS_PG_ROWS_CHUNKS 3 /* statement sizes: HS_PG_ROWS_MAX, 8, 1 rows */
+
+/* A statement over rows: head, then each row's tuple with a '?' per
+ * parameter (the first row's may carry the casts), then tail. */
+typedef struct hs_pg_rows_def {
+    const char *head, *first_row, *row, *tail;
+} hs_pg_rows_def;
+
+/* Adds item i's parameters (one row's) to p. */
+typedef void (*hs_pg_row_fn)(size_t i, hs_pg_params *p, void *ud);
+/* Queue items from..to-1 in the writer's pipeline as statements of def,
+ * 64, 8 or 1 rows each. */
+int hs_pg_rows_send(hs_store *s, const hs_pg_rows_def *def, size_t from, size_t to, hs_pg_row_fn row, void *ud,
+                    const char *what, hs_error *err);
+void hs_pg_rows_free(hs__pg *q);
 
 /* Cells of a result (row, col). */
 bool hs_pg_null(const PGresult *r, int row, int col);
@@ -205,6 +246,11 @@ int hs__pg_apikey_hashes(hs_store *s, char ***hashes, size_t *n, hs_error *err);
 int hs_pg_deliveries_cancel(hs_store *s, const char *destination_id, uint64_t now, size_t *cancelled, size_t *events,
                             hs_error *err);
 int hs__pg_attempt_record(hs_store *s, const hs_attempt_op *op, hs_error *err);
+/* Send the rows of the group's attempt records (the backend's flush);
+ * drop them (discard); free what that takes (close). */
+int hs_pg_attempts_flush(hs_store *s, hs_error *err);
+void hs_pg_attempts_clear(hs_store *s);
+void hs_pg_attempts_free(hs_store *s);
 int hs__pg_pending_deliveries(hs_store *s, hs_delivery **out, size_t *n, hs_error *err);
 int hs__pg_circuits(hs_store *s, hs_circuit_row **out, size_t *n, hs_error *err);
 int hs__pg_attempt_retry(hs_store *s, const char *attempt_id, hs_delivery *out, hs_error *err);
