@@ -15,6 +15,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "base/secretbox.h"
+#include "core/resource.h"
 #include "fixtures.h"
 
 /* ---- fixture: a fresh database in a temporary directory ---- */
@@ -1133,6 +1135,160 @@ static void test_snapshot(void **state) {
     fanout_free(&f);
 }
 
+/* ---- retention ---- */
+
+static void on_sweep(hs_sweep *sw, int status) {
+    int *done = sw->ud;
+    *done = status == HS_OK ? 1 : -1;
+}
+
+/* One sweep step, run to its callback. */
+static void sweep_once(fixture *fx, hs_sweep *sw, uint64_t before_ms, size_t max_rows) {
+    int done = 0;
+    sw->events = sw->deliveries = sw->attempts = sw->pages_freed = 0;
+    sw->more = false;
+    sw->before_ms = before_ms;
+    sw->max_rows = max_rows;
+    sw->cb = on_sweep;
+    sw->ud = &done;
+    assert_int_equal(hs_store_sweep(fx->s, sw), HS_OK);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_int_equal(done, 1);
+}
+
+/* Settled events older than the cutoff go with their deliveries and
+ * attempts, oldest first and in bounded steps; an event whose delivery is
+ * pending or dead-lettered stays, and so does everything newer. */
+static void test_sweep(void **state) {
+    fixture *fx = *state;
+    fanout f;
+    fanout_make(fx, &f);
+    json_t *lone = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"no connections\"}");
+    char delivered[3][HS_ID_MAX], failed[HS_ID_MAX], pending[HS_ID_MAX];
+    hs_delivery_ref dl[2];
+    for (int i = 0; i < 3; i++) {
+        fanout_ingest(fx, &f, delivered[i], dl);
+        record_attempt(fx, &dl[0], delivered[i], true);
+        record_attempt(fx, &dl[1], delivered[i], true);
+    }
+    fanout_ingest(fx, &f, failed, dl);
+    record_attempt(fx, &dl[0], failed, true);
+    record_attempt(fx, &dl[1], failed, false);
+    fanout_ingest(fx, &f, pending, dl);
+    ingest_result received;
+    assert_int_equal(ingest_one(fx, jstr(lone, "id"), "{}", 2, &received), HS_OK);
+    assert_string_equal(received.event_status, "received");
+    assert_int_equal(count_events(fx), 6);
+
+    hs_sweep *sw = hs_sweep_new();
+    sweep_once(fx, sw, 1, 1000); /* nothing is that old */
+    assert_int_equal(sw->events, 0);
+    assert_false(sw->more);
+
+    uint64_t cutoff = hs_now_ms() + 1000;
+    sweep_once(fx, sw, cutoff, 1); /* one event at least, then the bound */
+    assert_int_equal(sw->events, 1);
+    assert_true(sw->more);
+    size_t events = sw->events, deliveries = sw->deliveries, attempts = sw->attempts;
+    for (int guard = 0; sw->more && guard < 10; guard++) {
+        sweep_once(fx, sw, cutoff, 1000);
+        events += sw->events;
+        deliveries += sw->deliveries;
+        attempts += sw->attempts;
+    }
+    assert_false(sw->more);
+    /* the three delivered (2 deliveries, 2 attempts each) and the received one */
+    assert_int_equal(events, 4);
+    assert_int_equal(deliveries, 6);
+    assert_int_equal(attempts, 6);
+    hs_error err;
+    hs_event *e;
+    for (int i = 0; i < 3; i++) assert_int_equal(hs_store_event_get(fx->s, delivered[i], &e, &err), HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_event_get(fx->s, received.event_id, &e, &err), HS_ERR_NOTFOUND);
+    const char *kept[] = {failed, pending};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(hs_store_event_get(fx->s, kept[i], &e, &err), HS_OK);
+        hs_event_free(e);
+        json_t *atts;
+        assert_int_equal(hs_store_event_attempts(fx->s, kept[i], &atts, &err), HS_OK);
+        assert_int_equal(json_array_size(atts), i == 0 ? 2 : 0);
+        json_decref(atts);
+    }
+    assert_int_equal(count_events(fx), 2);
+    assert_int_equal(count_pending(fx), 2);
+    hs_sweep_free(sw);
+    json_decref(lone);
+    fanout_free(&f);
+}
+
+/* ---- secrets at rest ---- */
+
+/* A destination's signing secret as the store hands it back. */
+static char *stored_secret(fixture *fx, const char *id) {
+    hs_error err;
+    json_t *d;
+    assert_int_equal(hs_store_resource_get(fx->s, HS_KIND_DESTINATION, id, &d, &err), HS_OK);
+    char *secret = hs_strdup(json_string_value(json_object_get(json_object_get(d, "signing"), "secret")));
+    json_decref(d);
+    return secret;
+}
+
+static void box_of(hs_secretbox *box, unsigned char fill) {
+    unsigned char key[HS_SECRETBOX_KEY_LEN];
+    memset(key, fill, sizeof key);
+    hs_secretbox_init(box, key);
+}
+
+/* hs_store_reseal on a closed store: secrets stored in clear are sealed, a
+ * store read with the key opens them and one without sees no clear value;
+ * a new key re-seals them; the wrong key is refused and changes nothing. */
+static void test_reseal(void **state) {
+    fixture *fx = *state;
+    const char *secret = "a-long-shared-secret-for-signing";
+    json_t *d = create_res(fx->s, HS_KIND_DESTINATION,
+                           "{\"name\":\"signed\",\"signing\":{\"secret\":\"a-long-shared-secret-for-signing\"}}");
+    const char *id = jstr(d, "id");
+    char *got = stored_secret(fx, id);
+    assert_string_equal(got, secret); /* no box yet: in clear */
+    hs_free(got);
+    close_store(fx);
+
+    hs_secretbox k1, k2;
+    box_of(&k1, 1);
+    box_of(&k2, 2);
+    hs_reseal_stats st;
+    hs_error err;
+    assert_int_equal(hs_store_reseal(fx->path, &hs_resource_secret_codec, &k1, &k1, &st, &err), HS_OK);
+    assert_int_equal(st.clear, 1);
+    assert_int_equal(st.rewritten, 1);
+    assert_int_equal(hs_store_reseal(fx->path, &hs_resource_secret_codec, &k1, &k1, &st, &err), HS_OK);
+    assert_int_equal(st.clear, 0); /* sealed now: nothing to do */
+    assert_int_equal(st.rewritten, 0);
+
+    open_store(fx);
+    got = stored_secret(fx, id); /* no box: what is stored, sealed */
+    assert_string_not_equal(got, secret);
+    assert_null(strstr(got, secret));
+    hs_free(got);
+    hs_store_set_secretbox(fx->s, &k1, &hs_resource_secret_codec);
+    got = stored_secret(fx, id);
+    assert_string_equal(got, secret);
+    hs_free(got);
+    close_store(fx);
+
+    /* the wrong key: refused, nothing changed */
+    assert_int_equal(hs_store_reseal(fx->path, &hs_resource_secret_codec, &k2, &k2, &st, &err), HS_ERR_UNAUTHORIZED);
+    /* rotation: k1 to k2 */
+    assert_int_equal(hs_store_reseal(fx->path, &hs_resource_secret_codec, &k1, &k2, &st, &err), HS_OK);
+    assert_int_equal(st.rewritten, 1);
+    open_store(fx);
+    hs_store_set_secretbox(fx->s, &k2, &hs_resource_secret_codec);
+    got = stored_secret(fx, id);
+    assert_string_equal(got, secret);
+    hs_free(got);
+    json_decref(d);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_resource_crud, setup, teardown),
@@ -1154,6 +1310,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_ingest_needs_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sweep, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reseal, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }
