@@ -27,8 +27,10 @@ export class ApiError extends Error {
   }
 }
 
+// key null: no Authorization header at all (ingest, below)
 async function send(method, path, body, key) {
-  const headers = { authorization: 'Bearer ' + key, accept: 'application/json' };
+  const headers = { accept: 'application/json' };
+  if (key !== null) headers.authorization = 'Bearer ' + key;
   if (body !== undefined) headers['content-type'] = 'application/json';
   let res;
   try {
@@ -58,6 +60,14 @@ export async function api(method, path, body) {
   }
 }
 export const get = (path) => api('GET', path);
+
+// What a sender does: POST a JSON body to a source's ingest URL ("Send a
+// test event"). Without the key on purpose: ingest needs none, and the
+// request's headers are stored with the event, where an API key sent along
+// would be kept and shown in clear. Answers {event_id, source_id}.
+export function ingest(sourceId, body) {
+  return send('POST', '/v1/ingest/' + encodeURIComponent(sourceId), body, null);
+}
 
 // Is key accepted? (true / false; throws when the server cannot say)
 export async function checkKey(key) {

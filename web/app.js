@@ -27,6 +27,12 @@ const names = {
   },
   source(id) { return this.sources.get(id)?.name || id; },
   destination(id) { return this.destinations.get(id)?.name || id; },
+  // a connection's name, else "source → destination" (names are optional)
+  connection(id) {
+    const c = this.connections.get(id);
+    if (!c) return id;
+    return c.name || `${this.source(c.source_id)} → ${this.destination(c.destination_id)}`;
+  },
 };
 
 // ---- nav counters: open circuits and dead letters ----

@@ -3,9 +3,12 @@
 // /v1/destinations/:id with only what the user changed. A secret field
 // starts empty: left empty it keeps the stored secret (and is not sent);
 // typed into, it replaces it. The type is fixed here (changing it needs a
-// whole new config: create a new destination).
+// whole new config: create a new destination). Signing (http) is in
+// signing.js: off sends `signing: null`, on a stored signing only what
+// changed; its secret field works as the auth secrets do.
 import { h, card, field, select, button } from './ui.js';
 import { mergePatch, parseJson, num, textOrNull, FieldError, resourcePath, onSavePatch } from './forms.js';
+import { signingFields } from './signing.js';
 
 const AUTH_TYPES = ['none', 'bearer', 'basic', 'api_key', 'custom'];
 // each auth type's settings: [name, secret?]
@@ -52,6 +55,8 @@ export function editDestinationForm(d, { saved, close }) {
       h('div', { class: 'field' }, h('label', { class: 'check' }, c.graphql, 'Fail on GraphQL errors')));
     c.authType.addEventListener('change', syncAuth);
     syncAuth();
+    c.signing = signingFields(d.signing);
+    configFields.append(h('h3', { class: 'label field wide' }, 'Signing'), c.signing.el);
   } else {
     c.config = area('config', json(cfg), { rows: 8 });
     configFields.append(field(`Config (${d.type}, JSON)`, c.config, 'secrets come masked: leave a masked value as it is to keep the secret, or type the new one', true));
@@ -121,6 +126,7 @@ export function editDestinationForm(d, { saved, close }) {
       w.config.headers = parseJson(c.headers.value, 'config.headers', {});
       w.config.fail_on_graphql_errors = c.graphql.checked;
       w.config.auth = authWanted();
+      w.signing = c.signing.wanted();
     } else {
       w.config = parseJson(c.config.value, 'config', {});
     }

@@ -27,6 +27,12 @@ export async function render(ctx) {
     return;
   }
   for (const c of conns) listSlot.append(connectionCard(ctx, c, play));
+  // #/connections?id=conn_…: the card a link named (an event's delivery)
+  const target = ctx.query.get('id') && listSlot.querySelector(`.connection[data-id="${CSS.escape(ctx.query.get('id'))}"]`);
+  if (target) {
+    target.classList.add('target');
+    target.scrollIntoView({ block: 'center' });
+  }
 }
 
 function connectionCard(ctx, c, play) {

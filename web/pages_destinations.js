@@ -1,15 +1,18 @@
 // Destinations: the list with each one's live circuit state and queue, the
-// "new destination" form (blank, or from a template), and a destination's
-// page: its circuit (with the reset button), config, retry policy and
-// recent attempts. Circuit badges and counts change in place from the
-// hookstream.deliveries channel.
+// "new destination" form (blank, or from a template; http with its signing
+// settings), and a destination's page: its circuit (with the reset
+// button), config, signing, retry policy and recent attempts, and "Send
+// test event" from a source connected to it. Circuit badges and counts
+// change in place from the hookstream.deliveries channel.
 import { api, get, qs } from './api.js';
 import {
-  h, card, pageHead, table, row, badge, circuitBadge, setBadge, time, mono, empty, select, field, button, errorBox,
+  h, card, pageHead, table, row, badge, circuitBadge, setBadge, time, mono, empty, select, field, button,
   kv, code, value, duration, toast, throttle, loading,
 } from './ui.js';
 import { editDestinationForm } from './edit_destination.js';
-import { resourcePath, patchThen, deleteThen } from './forms.js';
+import { resourcePath, patchThen, deleteThen, showError } from './forms.js';
+import { signingFields, signingView } from './signing.js';
+import { testEventPanel } from './test_event.js';
 
 const TYPES = ['http', 'aws_sqs', 'aws_s3', 'aws_eventbridge', 'gcp_pubsub', 'kafka', 'rabbitmq', 'websocket'];
 const CONFIG_HINTS = {
@@ -100,7 +103,9 @@ function newDestinationForm(ctx, close) {
   const retries = h('input', { type: 'number', name: 'max_retries', min: 0, max: 20, value: '5' });
   const threshold = h('input', { type: 'number', name: 'threshold', min: 1, max: 1000, value: '5' });
   const inputs = h('div', { class: 'form span' });
-  const httpFields = [field('URL', url), field('Method', method), field('Bearer token', token, 'sent as Authorization; stored masked')];
+  const signing = signingFields(null);
+  const httpFields = [field('URL', url), field('Method', method), field('Bearer token', token, 'sent as Authorization; stored masked'),
+    h('h3', { class: 'label field wide' }, 'Signing'), signing.el];
   const configField = field('Config (JSON)', config, 'see docs/provider_*.md for each type\'s fields', true);
   const typeFields = h('div', { class: 'form span' });
   let templates = [];
@@ -161,6 +166,8 @@ function newDestinationForm(ctx, close) {
         if (type.value === 'http') {
           body.config = { url: url.value.trim(), method: method.value };
           if (token.value) body.config.auth = { type: 'bearer', token: token.value };
+          const sig = signing.wanted();
+          if (sig) body.signing = sig;
         } else {
           try { body.config = JSON.parse(config.value || '{}'); } catch (e) { throw new Error('config: not valid JSON (' + e.message + ')'); }
         }
@@ -169,7 +176,7 @@ function newDestinationForm(ctx, close) {
       toast(`Destination “${d.name}” created`);
       ctx.go('#/destinations/' + encodeURIComponent(d.id));
     } catch (e) {
-      if (e.status !== 401) err.replaceChildren(errorBox(e));
+      if (e.status !== 401) showError(err, form, e);
     }
   });
   return card('New destination', form);
@@ -193,13 +200,41 @@ export async function renderDetail(ctx) {
   const delBtn = button('Delete', remove, 'btn-danger');
   const editBtn = button('Edit', toggleEdit, '', { id: 'edit-destination-open' });
   const editSlot = h('div');
+  // the sources an enabled connection routes here, to send a test event from
+  const via = new Map(); // source id -> names of the connections
+  for (const c of ctx.names.connections.values()) {
+    if (c.destination_id !== d.id || !c.enabled || ctx.names.sources.get(c.source_id)?.status === 'disabled') continue;
+    if (!via.has(c.source_id)) via.set(c.source_id, []);
+    if (c.name) via.get(c.source_id).push(c.name);
+  }
+  const choices = [...via].map(([id, conns]) => ({ id, label: ctx.names.source(id) + (conns.length ? ` (via ${conns.join(', ')})` : '') }));
+  const testBtn = button('Send test event', testEvent, '', {
+    id: 'send-test-event', disabled: !choices.length,
+    title: choices.length ? 'POST a sample event to a source connected here' : 'no enabled connection routes a source here',
+  });
+  const testSlot = h('div');
   ctx.view.append(pageHead(d.name, {
     crumb: h('span', null, h('a', { href: '#/destinations' }, 'Destinations'), ' / ', mono(d.id)),
     badges: [h('code', null, d.type), badge(d.status)],
-    actions: [editBtn, resetBtn, pauseBtn, delBtn],
+    actions: [editBtn, testBtn, resetBtn, pauseBtn, delBtn],
   }));
   if (d.description) ctx.view.append(h('p', { class: 'muted description' }, d.description));
-  ctx.view.append(editSlot);
+  ctx.view.append(editSlot, testSlot);
+
+  // the panel stays open for more sends (another source, another body)
+  let panel = null;
+  function testEvent() {
+    if (!panel) {
+      ctx.hold(true);
+      panel = testEventPanel(ctx, choices, {
+        title: 'Send a test event',
+        hint: `it goes wherever the source's connections route it, here when “${d.name}”'s connection lets it through`,
+        close: () => { panel = null; testSlot.replaceChildren(); ctx.hold(Boolean(editSlot.firstChild)); },
+      });
+      testSlot.append(panel.el);
+    }
+    panel.send();
+  }
 
   // While the form is open a reconnect does not re-render the page (it
   // would throw away what the user typed); a save re-reads it.
@@ -211,7 +246,7 @@ export async function renderDetail(ctx) {
   }
   function closeEdit() {
     editSlot.replaceChildren();
-    ctx.hold(false);
+    ctx.hold(Boolean(panel));
   }
 
   const circuitBody = h('div');
@@ -220,7 +255,9 @@ export async function renderDetail(ctx) {
     h('div', { class: 'grid' },
       card(h('div', { class: 'title actions' }, h('h2', null, 'Circuit breaker'), headBadge), circuitBody),
       card('Retry policy', retryPolicy(d))),
-    card('Configuration', configView(d)),
+    d.type === 'http' || d.signing
+      ? h('div', { class: 'grid' }, card('Configuration', configView(d)), card('Signing', signingView(d.signing), { cls: 'signing' }))
+      : card('Configuration', configView(d)),
     card('Recent attempts', attemptsSlot, { flush: true, actions: h('a', { href: '#/dlq?destination_id=' + encodeURIComponent(d.id) }, 'Dead letters') }),
   );
 
@@ -322,7 +359,8 @@ function retryPolicy(d) {
   ]);
 }
 
-// Config as key paths (secrets come masked from the server).
+// Config as key paths (secrets come masked from the server). Signing has
+// its own card (signing.js).
 function configView(d) {
   const pairs = [];
   const walk = (obj, prefix) => {
@@ -334,7 +372,6 @@ function configView(d) {
   };
   walk(d.config, '');
   const parts = [kv(pairs)];
-  if (d.signing) parts.push(h('h3', { class: 'muted small' }, 'Signing'), kv(Object.entries(d.signing).map(([k, v]) => [k, value(v)])));
   if (d.template) parts.push(h('p', { class: 'muted' }, 'Made from the ', mono(d.template), ' template.'));
   if (d.transform) parts.push(h('h3', { class: 'muted small' }, 'Payload shape (JSONata)'), code(d.transform));
   return parts;

@@ -4,11 +4,14 @@
 import { api, get, qs } from './api.js';
 import {
   h, card, pageHead, table, row, badge, setBadge, time, mono, empty, select, button, errorBox, kv, code, pretty,
-  bytes, toast, throttle, loading,
+  bytes, toast, throttle, loading, named,
 } from './ui.js';
 
 const STATUSES = ['received', 'processing', 'delivered', 'failed', 'cancelled'];
 const eventLink = (id) => h('a', { href: '#/events/' + encodeURIComponent(id) }, mono(id));
+const destHref = (id) => '#/destinations/' + encodeURIComponent(id);
+// the connections page scrolls to and marks the card of ?id=
+const connHref = (id) => '#/connections' + qs({ id });
 
 export async function renderList(ctx) {
   await ctx.names.load();
@@ -153,8 +156,8 @@ function draw(ctx, slot, e) {
   const dcols = [{ label: 'Destination' }, { label: 'Connection' }, { label: 'Status' }, { label: 'Attempts', cls: 'num' }, { label: 'Next attempt' }];
   const deliveries = e.deliveries.length
     ? table(dcols, e.deliveries.map((d) => [
-      h('a', { href: '#/destinations/' + encodeURIComponent(d.destination_id) }, ctx.names.destination(d.destination_id)),
-      mono(d.connection_id),
+      named(destHref(d.destination_id), ctx.names.destination(d.destination_id), d.destination_id),
+      named(connHref(d.connection_id), ctx.names.connection(d.connection_id), d.connection_id),
       badge(d.status === 'dlq' ? 'dead-lettered' : d.status, d.status === 'dlq' ? 'bad' : undefined),
       String(d.attempts),
       d.next_attempt_at ? time(d.next_attempt_at) : '—',
@@ -198,7 +201,8 @@ function attemptView(ctx, a) {
       h('strong', null, `Attempt ${a.attempt_number}`),
       a.is_dlq ? badge('dead-lettered', 'bad') : badge(a.status),
       a.response_status ? badge(`HTTP ${a.response_status}`, a.response_status < 300 ? 'ok' : 'bad', 'plain') : null,
-      h('span', { class: 'muted' }, '→ ', h('a', { href: '#/destinations/' + encodeURIComponent(a.destination_id) }, ctx.names.destination(a.destination_id))),
+      h('span', { class: 'muted' }, '→ ', h('a', { href: destHref(a.destination_id), title: a.destination_id }, ctx.names.destination(a.destination_id)),
+        a.connection_id ? [' via ', h('a', { href: connHref(a.connection_id), title: a.connection_id }, ctx.names.connection(a.connection_id))] : null),
       h('span', { class: 'muted' }, `${a.duration_ms} ms · `, time(a.created_at)),
       a.next_retry_at ? h('span', { class: 'muted' }, 'next retry ', time(a.next_retry_at)) : null),
     a.error ? h('p', { class: 'error-text' }, a.error) : null,

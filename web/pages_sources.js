@@ -1,8 +1,10 @@
 // Sources: where events come in. Each row shows the ingest URL to give a
-// sender (no key needed to post there), with a copy button.
+// sender (no key needed to post there), with a copy button, and "Send test
+// event", which posts a sample there (test_event.js).
 import { api } from './api.js';
 import { h, card, pageHead, table, badge, time, empty, field, button, errorBox, copyField, toast, select } from './ui.js';
 import { mergePatch, textOrNull, resourcePath, onSavePatch, patchThen, deleteThen } from './forms.js';
+import { testEventPanel } from './test_event.js';
 
 export function ingestUrl(s) {
   return `${location.origin}/v1/ingest/${encodeURIComponent(s.slug || s.id)}`;
@@ -28,7 +30,9 @@ export async function render(ctx) {
     h('div', null, h('a', { href: '#/events?source_id=' + encodeURIComponent(s.id), title: 'events of this source' }, s.name),
       h('div', { class: 'muted small mono' }, s.id), s.description ? h('div', { class: 'muted small' }, s.description) : null),
     badge(s.status),
-    copyField(ingestUrl(s)),
+    h('div', { class: 'ingest' }, copyField(ingestUrl(s)),
+      button('Send test event', () => testEvent(s), 'btn-sm send-test', s.status === 'disabled'
+        ? { disabled: true, title: 'a disabled source refuses ingest' } : { title: 'POST a sample JSON event to this URL' })),
     time(s.created_at),
     h('div', { class: 'actions' },
       button('Edit', () => edit(s), 'btn-sm edit-source'),
@@ -36,7 +40,21 @@ export async function render(ctx) {
       button('Delete', () => remove(ctx, s), 'btn-sm btn-danger')),
   ]), { id: 'sources-table' }));
 
-  // one form at a time, above the list, in the place of the "new" one
+  // one form (or test panel) at a time, above the list, in the place of
+  // the "new" one; the test panel stays for more sends from its source
+  let panel = null;
+  function testEvent(s) {
+    if (panel?.sourceId !== s.id || !formSlot.contains(panel.el)) {
+      ctx.hold(true);
+      panel = testEventPanel(ctx, [{ id: s.id, label: s.name }], {
+        title: `Send a test event to “${s.name}”`,
+        close: () => { formSlot.replaceChildren(); ctx.hold(false); },
+      });
+      panel.sourceId = s.id;
+      formSlot.replaceChildren(panel.el);
+    }
+    panel.send();
+  }
   function edit(s) {
     ctx.hold(true);
     formSlot.replaceChildren(editSourceForm(s, {

@@ -107,6 +107,12 @@ export function bytes(n) {
 export function shortId(id) {
   return h('code', { title: id }, id && id.length > 20 ? `${id.slice(0, 10)}…${id.slice(-6)}` : id);
 }
+// a name linking to its page, with the id under it (muted, selectable for
+// copy and paste); an unknown id (deleted since) is shown once, as code
+export function named(href, name, id) {
+  if (name === id) return h('a', { href }, mono(id));
+  return h('div', { class: 'named' }, h('a', { href, title: id }, name), h('div', { class: 'muted small mono' }, id));
+}
 export function mono(text, title) { return h('code', { title: title || null }, text ?? '—'); }
 // a body as text: pretty JSON when it parses, else as it came
 export function pretty(text) {

@@ -9,9 +9,14 @@
 // writes them where the README shows them. Then the edit forms: a
 // destination moved to another receiver (the API's 400 first), a
 // connection's rules and transform, a source's name; each checked on the
-// page, through the API, and by what the receiver gets.
+// page, through the API, and by what the receiver gets. Then signing: a
+// destination created with it from the form, "Send test event" on the
+// source's page and on the destination's, each delivery's HMAC checked
+// with node:crypto, the secret never on the page, a save with the secret
+// field blank keeping it, and the event page naming the connections.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,6 +39,7 @@ let srv;
 let failing; // the receiver the circuit opens on: 500 until told otherwise
 let healthy;
 let fixed; // where the edit form points the failing destination: answers 200
+let signedRx; // the signing destination's receiver: answers 200
 let browser;
 let page;
 const problems = []; // console errors and uncaught exceptions in the page
@@ -45,6 +51,7 @@ before(async () => {
   failing = await startReceiver(() => ({ status: 500, body: 'receiver is down' }));
   healthy = await startReceiver(() => ({ status: 200, body: '{"ok":true}', headers: { 'content-type': 'application/json' } }));
   fixed = await startReceiver(() => ({ status: 200, body: 'thanks' }));
+  signedRx = await startReceiver(() => ({ status: 200, body: 'verified' }));
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.setDefaultTimeout(T);
@@ -66,6 +73,7 @@ after(async () => {
   await failing?.close();
   await healthy?.close();
   await fixed?.close();
+  await signedRx?.close();
   if (srv) { await srv.stop(); srv.cleanup(); }
   if (!process.env.HOOKSTREAM_SCREENSHOTS) rmSync(SHOTS, { recursive: true, force: true });
 });
@@ -89,6 +97,26 @@ const text = (sel) => page.textContent(sel);
 const ingest = (body) => fetch(`${srv.url}/v1/ingest/shop`, {
   method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
 }).then((r) => r.json());
+// The signing secret typed into the form. A request signed with it under
+// the hookstream scheme with a timestamp carries <header>: sha256=<hex
+// HMAC-SHA256 of "<unix time>.<body>"> and the time in
+// X-hookstream-Signature-Timestamp, five minutes from now at most.
+const SECRET = 'a-signing-secret-5678';
+function assertSigned(req, header) {
+  const ts = req.headers['x-hookstream-signature-timestamp'];
+  assert.match(ts || '', /^\d+$/, 'the signed timestamp is sent');
+  assert.ok(Math.abs(Date.now() / 1000 - Number(ts)) < 300, 'and fresh');
+  const want = 'sha256=' + crypto.createHmac('sha256', SECRET).update(`${ts}.`).update(req.body).digest('hex');
+  const got = req.headers[header.toLowerCase()] || '';
+  assert.ok(got.length === want.length && crypto.timingSafeEqual(Buffer.from(got), Buffer.from(want)), `${header} verifies: ${got}`);
+}
+// the secret is nowhere in the page: not in its markup, not in an input
+async function assertNoSecret() {
+  assert.ok(!(await page.content()).includes(SECRET), 'the secret is not in the page');
+  const values = await page.$$eval('input, textarea', (els) => els.map((e) => e.value));
+  assert.ok(!values.some((v) => v.includes(SECRET)), 'nor in a field');
+}
+
 // set a marker in the page: it survives anything but a reload
 const mark = () => page.evaluate(() => { window.__noReload = 'still here'; });
 const marked = () => page.evaluate(() => window.__noReload);
@@ -488,6 +516,163 @@ test('the dashboard, end to end in Chromium', { timeout: 240000 * SLOW }, async 
     await page.waitForSelector(rowOf('Spare'), { state: 'detached' });
     assert.match(asked, /^Delete source “Spare”\?/);
     assert.equal((await srv.req('GET', '/v1/sources/' + spare.id)).status, 404);
+  });
+
+  let billing; // the source the signed destination is fed from
+  let signedId; // that destination
+  let feed; // the connection between them (named)
+  let unnamed; // Billing to Audit log, without a name
+  let firstTest; // the event the source page's "Send test event" made
+
+  await t.test('signing from the New destination form; "Send test event" on the source delivers it signed', async () => {
+    billing = (await srv.req('POST', '/v1/sources', { name: 'Billing', slug: 'billing' })).body;
+    await go('#/destinations', '#destinations-table');
+    await page.click('.page-head button:text("New destination")');
+    const f = (name) => `#new-destination [name="${name}"]`;
+    await page.fill(f('name'), 'Signed hook');
+    await page.fill(f('url'), signedRx.url);
+    assert.equal(await page.isVisible(f('signing.secret')), false, 'signing is off until ticked');
+    await page.check(f('signing'));
+    assert.equal(await page.inputValue(f('signing.scheme')), 'hookstream');
+    assert.equal(await page.inputValue(f('signing.header')), 'X-hookstream-Signature');
+    await page.fill(f('signing.header'), 'X-Billing-Signature');
+    assert.equal(await page.isVisible(f('signing.timestamp_header')), false);
+    await page.check(f('signing.include_timestamp'));
+    assert.equal(await page.inputValue(f('signing.timestamp_header')), 'X-hookstream-Signature-Timestamp');
+    // what the server refuses shows next to the form, on the field it names
+    await page.fill(f('signing.secret'), 'too-short');
+    allowStatus.add(400);
+    await page.click('#new-destination button[type=submit]');
+    await page.waitForSelector('#new-destination .form-error[data-field="signing.secret"]');
+    allowStatus.delete(400);
+    assert.equal(await text('#new-destination .form-error'), 'signing.secret: must be at least 16 characters');
+    assert.equal(await page.getAttribute(f('signing.secret'), 'aria-invalid'), 'true');
+    assert.equal(await page.inputValue(f('signing.header')), 'X-Billing-Signature', 'the input is kept');
+    await shot('destination-signing');
+    await page.fill(f('signing.secret'), SECRET);
+    await page.click('#new-destination button[type=submit]');
+    await page.waitForSelector('#circuit-state');
+    signedId = decodeURIComponent(page.url().split('#/destinations/')[1]);
+    const d = (await srv.req('GET', '/v1/destinations/' + signedId)).body;
+    assert.equal(d.name, 'Signed hook');
+    assert.deepEqual(d.signing, {
+      scheme: 'hookstream', secret: '********5678', algorithm: 'sha256', header: 'X-Billing-Signature', prefix: 'sha256=',
+      include_timestamp: true, timestamp_header: 'X-hookstream-Signature-Timestamp',
+    });
+    // the Signing card: the secret as the API gave it, masked
+    assert.equal(await text('.signing #signing-secret'), '********5678');
+    assert.match(await text('.signing'), /X-Billing-Signature: sha256=<hex>/);
+    await assertNoSecret();
+
+    feed = (await srv.req('POST', '/v1/connections', { name: 'billing feed', source_id: billing.id, destination_id: signedId })).body;
+    const audit = (await srv.req('GET', '/v1/destinations?limit=100')).body.destinations.find((x) => x.name === 'Audit log');
+    unnamed = (await srv.req('POST', '/v1/connections', { source_id: billing.id, destination_id: audit.id })).body;
+    assert.equal(unnamed.name, null);
+
+    await go('#/sources', '#sources-table');
+    const before = healthy.requests.length;
+    await page.click('#sources-table tr:has(a:text-is("Billing")) button.send-test');
+    await page.waitForSelector('#test-event-result li a.event-link');
+    firstTest = (await text('#test-event-result li a.event-link')).trim();
+    assert.match(firstTest, /^evt_[0-9a-f]{32}$/);
+    assert.equal(await page.getAttribute('#test-event-result li a.event-link', 'href'), '#/events/' + firstTest);
+    // where it went, named
+    await page.waitForSelector('#test-event-result li .routed a');
+    const routed = await text('#test-event-result li .routed');
+    assert.ok(routed.includes('Signed hook via billing feed') && routed.includes('Audit log'), routed);
+
+    await signedRx.waitFor(1, T);
+    const got = signedRx.requests[0];
+    assert.equal(got.headers['x-hookstream-event-id'], firstTest);
+    assertSigned(got, 'X-Billing-Signature');
+    const sample = JSON.parse(got.body);
+    assert.equal(sample.type, 'hookstream.test');
+    await healthy.waitFor(before + 1, T); // the unnamed connection's copy
+    // ingest was posted as a sender does: the API key is not among the
+    // headers stored with the event
+    const ev = (await srv.req('GET', '/v1/events/' + firstTest)).body;
+    assert.equal(ev.source_id, billing.id);
+    assert.equal(ev.headers.authorization, undefined);
+    assert.ok(!JSON.stringify(ev.headers).includes(API_KEY));
+    assert.deepEqual(JSON.parse(ev.body), sample);
+    await shot('source-test-event');
+  });
+
+  await t.test('the event page names the connections, with their ids', async () => {
+    await page.click('#test-event-result li a.event-link');
+    await page.waitForSelector('#deliveries-table');
+    assert.ok(page.url().endsWith('#/events/' + firstTest));
+    const rowOf = (c) => `#deliveries-table tr:has(a[href="#/connections?id=${c.id}"])`;
+    assert.equal(await text(`${rowOf(feed)} a[href="#/connections?id=${feed.id}"]`), 'billing feed');
+    assert.match(await text(rowOf(feed)), /Signed hook/);
+    assert.ok((await text(rowOf(feed))).includes(feed.id), 'the id stays visible');
+    assert.ok((await text(rowOf(feed))).includes(signedId));
+    // a connection without a name: "source → destination"
+    assert.equal(await text(`${rowOf(unnamed)} a[href="#/connections?id=${unnamed.id}"]`), 'Billing → Audit log');
+    // the attempts say which connection too; the link finds the card
+    await page.waitForSelector(`.attempt a[href="#/connections?id=${feed.id}"]`);
+    await page.click(`${rowOf(feed)} a[href="#/connections?id=${feed.id}"]`);
+    await page.waitForSelector('.connection.target');
+    assert.equal(await page.getAttribute('.connection.target', 'data-id'), feed.id);
+  });
+
+  await t.test('edit the signed destination: no secret in the form; a blank secret field keeps it; a test event from its page still verifies', async () => {
+    await go('#/destinations/' + signedId, '#circuit-state');
+    await assertNoSecret();
+    await page.click('#edit-destination-open');
+    const f = (name) => `#edit-destination [name="${name}"]`;
+    await page.waitForSelector(f('signing.secret'));
+    assert.equal(await page.isChecked(f('signing')), true);
+    assert.equal(await page.inputValue(f('signing.scheme')), 'hookstream');
+    assert.equal(await page.inputValue(f('signing.secret')), '', 'the secret field starts empty');
+    assert.match(await page.getAttribute(f('signing.secret'), 'placeholder'), /^\*{8}5678 \(leave blank to keep\)$/);
+    assert.equal(await page.inputValue(f('signing.header')), 'X-Billing-Signature');
+    assert.equal(await page.isChecked(f('signing.include_timestamp')), true);
+    await assertNoSecret();
+
+    // Standard Webhooks needs a whsec_ secret: the server says so, nothing is saved
+    const sent = patches.length;
+    await page.selectOption(f('signing.scheme'), 'standard_webhooks');
+    assert.equal(await page.isVisible(f('signing.header')), false, 'the hookstream scheme\'s fields are hidden');
+    allowStatus.add(400);
+    await page.click('#edit-destination button[type=submit]');
+    await page.waitForSelector('#edit-destination .form-error[data-field="signing.secret"]');
+    allowStatus.delete(400);
+    assert.match(await text('#edit-destination .form-error'), /^signing\.secret: must be "whsec_"/);
+    assert.equal((await srv.req('GET', '/v1/destinations/' + signedId)).body.signing.scheme, 'hookstream');
+
+    await page.selectOption(f('signing.scheme'), 'hookstream');
+    await page.fill(f('signing.header'), 'X-Billing-Sig');
+    await page.click('#edit-destination button[type=submit]');
+    await page.waitForSelector('#edit-destination', { state: 'detached' });
+    await page.waitForSelector('.signing :text("X-Billing-Sig: sha256=<hex>")');
+    // the secret was never sent: only what changed
+    assert.deepEqual(patches.slice(sent), [
+      { path: '/v1/destinations/' + signedId, body: { signing: { scheme: 'standard_webhooks' } } },
+      { path: '/v1/destinations/' + signedId, body: { signing: { header: 'X-Billing-Sig' } } },
+    ]);
+    const d = (await srv.req('GET', '/v1/destinations/' + signedId)).body;
+    assert.equal(d.signing.secret, '********5678');
+    assert.equal(d.signing.header, 'X-Billing-Sig');
+    assert.equal(await text('.signing #signing-secret'), '********5678');
+    await assertNoSecret();
+
+    // "Send test event" on the destination's page: from Billing, its only source
+    await mark();
+    await page.click('#send-test-event');
+    await page.waitForSelector('#test-event-result li a.event-link');
+    assert.equal(await page.$('#test-event [name=source_id]'), null, 'one source: nothing to pick');
+    const ev = (await text('#test-event-result li a.event-link')).trim();
+    assert.notEqual(ev, firstTest);
+    await signedRx.waitFor(2, T);
+    const got = signedRx.requests[1];
+    assert.equal(got.headers['x-hookstream-event-id'], ev);
+    assert.equal(got.headers['x-billing-signature'], undefined, 'the old header name is gone');
+    assertSigned(got, 'X-Billing-Sig');
+    // its attempt shows up live in the page's recent attempts
+    await page.waitForSelector(`tr[data-attempt]:has(a[href="#/events/${ev}"]) .badge:text-is("success")`);
+    assert.equal(await marked(), 'still here');
+    await assertNoSecret();
   });
 
   await t.test('signing out forgets the key', async () => {
