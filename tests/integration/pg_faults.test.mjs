@@ -149,10 +149,28 @@ test('PostgreSQL crashes and restarts under load, then hookstream is killed -9: 
       assert.equal(r.status, 200, `acknowledged event ${a.id} is stored`);
     }
     await until(() => acked.every((a) => delivered(rx).has(a.id)), 30000, 'every acknowledged event delivered');
-    console.log(`acknowledged ${acked.length}, refused ${refused.length} (503) around the restart`);
+    console.log(`acknowledged ${acked.length} (${acked.filter((a) => a.at > upAt).length} after the restart), refused ${refused.length} (503) around the restart`);
     await rx.close();
     await srv.stop();
   } finally {
     execFileSync(cluster, ['stop', dir]);
   }
+});
+
+test('one server per database: a second one on the same PostgreSQL database refuses to start, clearly', { skip: !PG && 'no PostgreSQL' }, async () => {
+  const db = `${PG}/${dbName()}`;
+  const a = await startServer({ db });
+  await assert.rejects(startServer({ db }), /another hookstream server is using this database/);
+  // the first one is undisturbed
+  const rx = await startReceiver();
+  const src = await setup(a, rx);
+  const r = await ingest(a, src, { one: 1 });
+  assert.equal(r.status, 200, r.text);
+  await until(() => delivered(rx).has(r.json.event_id), 10000, 'delivered');
+  await a.stop();
+  // once it has stopped, another may take the database over
+  const b = await startServer({ db });
+  assert.equal((await b.req('GET', `/v1/events/${r.json.event_id}`)).status, 200);
+  await b.stop();
+  await rx.close();
 });

@@ -28,9 +28,10 @@
 #include "base/url.h"
 #include "store/pg/pg.h"
 
-#define HS_PG_CONNECT_TIMEOUT "5" /* seconds, unless the URL says otherwise */
-#define HS_PG_RECONNECT_MS 500    /* between two reconnection attempts of the writer */
-#define HS_PG_RESOLVE_MS 10000    /* how long a commit of unknown outcome is chased */
+#define HS_PG_CONNECT_TIMEOUT "5"              /* seconds, unless the URL says otherwise */
+#define HS_PG_RECONNECT_MS 500                 /* between two reconnection attempts of the writer */
+#define HS_PG_RESOLVE_MS 10000                 /* how long a commit of unknown outcome is chased */
+#define HS_PG_SERVER_LOCK 0x686b737400000001LL /* "hkst" + 1: the writer's session advisory lock */
 
 /* ---- parameters ---- */
 
@@ -383,6 +384,7 @@ static int create_database(const char *url, const char *name, hs_error *err) {
 
 static int conn_open(hs_pg_conn *c, const char *url, bool may_create, hs_error *err) {
     memset(c, 0, sizeof *c);
+    c->url = url;
     char shown[512];
     hs_url_redact(url, shown, sizeof shown);
     c->pg = connect_url(url, NULL);
@@ -422,7 +424,10 @@ static int conn_reset(hs_pg_conn *c, hs_error *err) {
     cache_clear(c);
     c->nsent = 0;
     c->failed = false;
-    PQreset(c->pg);
+    if (c->pg)
+        PQreset(c->pg);
+    else
+        c->pg = connect_url(c->url, NULL);
     if (PQstatus(c->pg) != CONNECTION_OK) {
         char msg[400];
         message_of(PQerrorMessage(c->pg), msg, sizeof msg);
@@ -482,6 +487,38 @@ static uint64_t monotonic_ms(void) { return hs_monotonic_ns() / 1000000u; }
 
 /* The writer's connection, reconnected when it was lost (at most every
  * HS_PG_RECONNECT_MS: while PostgreSQL is away, groups fail at once). */
+/* One server writes to a database: until several nodes share one (with
+ * leases per destination), two would each deliver every destination and
+ * number deliveries from their own counters. The writer's connection holds
+ * a session advisory lock while it lives; a server that cannot take it does
+ * not start, and one that took it back after a lost connection finds it
+ * taken by whoever started meanwhile: it then writes nothing. */
+static int writer_claim(hs_pg_conn *w, hs_error *err) {
+    hs_pg_params p = {0};
+    hs_pg_int(&p, HS_PG_SERVER_LOCK);
+    PGresult *r = hs_pg_exec(w, "SELECT pg_try_advisory_lock($1)", &p, "claiming the database", err);
+    if (!r) return err->code;
+    bool got = strcmp(hs_pg_get_text(r, 0, 0) ? hs_pg_get_text(r, 0, 0) : "", "t") == 0;
+    PQclear(r);
+    if (got) return HS_OK;
+    return hs_error_set(err, HS_ERR_CONFLICT, "db",
+                        "another hookstream server is using this database (one server per database: several "
+                        "nodes sharing one are not supported yet)");
+}
+
+/* The writer's connection again, with its claim on the database. */
+static int writer_reconnect(hs_pg_conn *w, hs_error *err) {
+    int rc = conn_reset(w, err);
+    if (rc == HS_OK) rc = writer_claim(w, err);
+    if (rc == HS_ERR_CONFLICT) {
+        hs_error_log("store: %s; writing nothing", err->msg);
+        PQfinish(w->pg);
+        w->pg = NULL;
+        rc = HS_ERR_IO;
+    }
+    return rc;
+}
+
 static int writer_ready(hs_store *s, hs_error *err) {
     hs__pg *q = hs__pgs(s);
     hs_pg_conn *w = &q->writer;
@@ -489,7 +526,7 @@ static int writer_ready(hs_store *s, hs_error *err) {
     uint64_t now = monotonic_ms();
     if (now < q->reconnect_at) return hs_error_set(err, HS_ERR_IO, NULL, "PostgreSQL is unreachable (reconnecting)");
     q->reconnect_at = now + HS_PG_RECONNECT_MS;
-    int rc = conn_reset(w, err);
+    int rc = writer_reconnect(w, err);
     if (rc == HS_OK) hs_info("store: reconnected to PostgreSQL");
     return rc;
 }
@@ -531,7 +568,7 @@ static int resolve_commit(hs_store *s, hs_error *err) {
             q->xact);
     while (monotonic_ms() < deadline) {
         hs_error e;
-        if (lost(w) && conn_reset(w, &e) != HS_OK) {
+        if (lost(w) && writer_reconnect(w, &e) != HS_OK) {
             sleep_ms(200);
             continue;
         }
@@ -644,6 +681,7 @@ static int pg_open(hs_store *s, const char *url, hs_error *err) {
     q->url = hs_strdup(url);
     hs__pool_init(&q->pool, &reader_ops, q, HS_PG_READERS_MAX);
     int rc = conn_open(&q->writer, url, true, err);
+    if (rc == HS_OK) rc = writer_claim(&q->writer, err);
     if (rc == HS_OK) rc = hs_pg_schema_migrate(&q->writer, url, err);
     if (rc == HS_OK) rc = seq_start(q, err);
     if (rc == HS_OK && !PQenterPipelineMode(q->writer.pg)) rc = fail(err, &q->writer, NULL, "entering pipeline mode");

@@ -61,7 +61,8 @@ typedef struct hs_pg_sent {
 /* One connection with its prepared statements. Used by one thread at a
  * time. */
 typedef struct hs_pg_conn {
-    PGconn *pg;
+    PGconn *pg;      /* NULL: closed, conn_reset connects again */
+    const char *url; /* the store's (hs__pg.url) */
     int nprepared;
     struct {
         const char *key; /* the caller's pointer: compared before the text */
