@@ -33,13 +33,14 @@
 typedef struct hs_api hs_api;
 
 typedef struct hs_api_deps {
-    hs_loops *loops;            /* borrowed; loop 0 is the API's */
-    hs_store *store;            /* borrowed */
-    hs_auth *auth;              /* borrowed */
-    hs_scheduler *sched;        /* borrowed */
-    struct hs_ws_hub *ws;       /* borrowed; GET /v1/ws */
-    struct hs_metrics *metrics; /* borrowed; GET /metrics */
-    const hs_hooks *hooks;      /* borrowed; where the API publishes */
+    hs_loops *loops;                /* borrowed; loop 0 is the API's */
+    hs_store *store;                /* borrowed */
+    hs_auth *auth;                  /* borrowed */
+    hs_scheduler *sched;            /* borrowed */
+    struct hs_ws_hub *ws;           /* borrowed; GET /v1/ws */
+    struct hs_metrics *metrics;     /* borrowed; GET /metrics */
+    const hs_hooks *hooks;          /* borrowed; where the API publishes */
+    struct hs_frontdoor *frontdoor; /* borrowed; ingest's IP lists and rate limits (NULL: none) */
 } hs_api_deps;
 
 hs_api *hs_api_new(const hs_api_deps *deps);

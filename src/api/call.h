@@ -24,6 +24,7 @@ struct hs_api {
     struct hs_ws_hub *ws;
     struct hs_metrics *metrics;
     const hs_hooks *hooks;
+    struct hs_frontdoor *frontdoor; /* IP lists, rate limits (src/api/frontdoor.h) */
     /* loop 0: committed ingests published in commit order (src/api/ingest.c) */
     uint64_t ingest_next; /* the commit_no due next */
     hs_ingest **held;     /* a heap of those that came early */
@@ -69,6 +70,9 @@ json_t *hs_api_list_body(const char *plural, json_t *items, bool has_more);
 
 /* Send {"error","status","request_id"[,"field"]} for err on the loop thread. */
 void hs_api_respond_error(hs_http_req *req, const hs_error *err);
+/* The same for a status no hs_err code maps to (403, 429), with extra
+ * headers (copied before it returns). */
+void hs_api_respond_status(hs_http_req *req, int status, const char *msg, const hs_http_header *extra, size_t nextra);
 /* The same with an Allow header (405). */
 void hs_api_respond_not_allowed(hs_http_req *req, const char *allow);
 void hs_api_respond_json(hs_http_req *req, int status, json_t *body /* stolen */);

@@ -2,7 +2,9 @@
  * 200 only after the commit that holds the event and its deliveries.
  *
  * Runs on the loop thread the request arrived on (any of the server's
- * loops) and never blocks: the store commits on its writer thread and calls
+ * loops) and never blocks. First the source's front door (src/api/frontdoor.h:
+ * IP lists 403, then rate limit 429), from memory: a refused request
+ * stores nothing. Then the store commits on its writer thread and calls
  * back here (on that loop) when the group is durable; the ingest hook
  * (src/core/hooks.h), on loop 0, then tells the metrics, the live feed and
  * the scheduler, before the 200 goes out. */
@@ -10,6 +12,7 @@
 
 #include "base/alloc.h"
 #include "api/call.h"
+#include "api/frontdoor.h"
 #include "base/json_text.h"
 #include "base/log.h"
 #include "base/timeutil.h"
@@ -167,6 +170,23 @@ static void ingest_done(hs_ingest *ing, int status) {
     hs_ingest_free(ing);
 }
 
+/* 403 (IP lists) or 429 (rate limit, with Retry-After and RateLimit-*). */
+static void refuse(hs_http_req *req, const hs_frontdoor_verdict *v) {
+    if (v->status != 429) return hs_api_respond_status(req, v->status, v->error, NULL, 0);
+    char after[24], limit[24], remaining[24], reset[24];
+    snprintf(after, sizeof after, "%llu", (unsigned long long)v->retry_after_s);
+    snprintf(limit, sizeof limit, "%llu", (unsigned long long)v->limit);
+    snprintf(remaining, sizeof remaining, "%llu", (unsigned long long)v->remaining);
+    snprintf(reset, sizeof reset, "%llu", (unsigned long long)v->reset_s);
+    hs_http_header h[] = {
+        {"Retry-After", after},
+        {"RateLimit-Limit", limit},
+        {"RateLimit-Remaining", remaining},
+        {"RateLimit-Reset", reset},
+    };
+    hs_api_respond_status(req, 429, v->error, h, sizeof h / sizeof h[0]);
+}
+
 void hs_ingest_handle(hs_api *api, hs_http_req *req, const char *rest) {
     hs_error err;
     hs_error_clear(&err);
@@ -181,6 +201,13 @@ void hs_ingest_handle(hs_api *api, hs_http_req *req, const char *rest) {
         hs_api_respond_error(req, &err);
         return;
     }
+    /* the front door: IP lists (403), then the rate limit (429), before
+     * anything is queued for the writer */
+    char client_ip[HS_CIDR_TEXT_MAX];
+    hs_frontdoor_client_ip(api->frontdoor, req, client_ip);
+    hs_frontdoor_verdict v;
+    hs_frontdoor_check(api->frontdoor, rest, reflen, client_ip, &v);
+    if (v.status) return refuse(req, &v);
     hs_ingest *ing = hs_ingest_new();
     ing->source_ref = hs_strndup(rest, reflen);
     ing->method = hs_strdup(req->method);
@@ -189,7 +216,7 @@ void hs_ingest_handle(hs_api *api, hs_http_req *req, const char *rest) {
     ing->headers_json = headers_json(req);
     ing->body = hs_memdup(req->body, req->body_len + 1);
     ing->body_len = req->body_len;
-    ing->source_ip = hs_strdup(req->remote_ip);
+    ing->source_ip = hs_strdup(client_ip);
     const char *ct = hs_http_req_header(req, "content-type");
     ing->content_type = hs_strdup(ct ? ct : "");
     ing->received_at = hs_now_ms();

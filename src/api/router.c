@@ -101,26 +101,36 @@ void hs_api_respond_json(hs_http_req *req, int status, json_t *body) {
     hs_free(text);
 }
 
-static void respond_error_h(hs_http_req *req, const hs_error *err, const char *allow, const json_t *more) {
-    int status = hs_err_http_status(err->code);
-    const char *msg = err->msg[0] ? err->msg : hs_strerror(err->code);
+/* {"error","status","request_id"[,"field"]} (+ more) with the given headers. */
+static void send_error(hs_http_req *req, int status, const char *field, const char *msg, const json_t *more,
+                       const hs_http_header *extra, size_t nextra) {
     json_t *o = json_object();
-    char *full = err->field[0] ? hs_sprintf("%s: %s", err->field, msg) : hs_strdup(msg);
+    char *full = field[0] ? hs_sprintf("%s: %s", field, msg) : hs_strdup(msg);
     json_object_set_new(o, "error", hs_json_text(full));
     hs_free(full);
     json_object_set_new(o, "status", json_integer(status));
     json_object_set_new(o, "request_id", json_string(req->request_id));
-    if (err->field[0]) json_object_set_new(o, "field", hs_json_text(err->field));
+    if (field[0]) json_object_set_new(o, "field", hs_json_text(field));
     if (more) json_object_update_missing(o, (json_t *)more);
     char *text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
+    hs_http_respond(req, status, "application/json", text, strlen(text), extra, nextra);
+    hs_free(text);
+}
+
+static void respond_error_h(hs_http_req *req, const hs_error *err, const char *allow, const json_t *more) {
+    int status = hs_err_http_status(err->code);
+    const char *msg = err->msg[0] ? err->msg : hs_strerror(err->code);
     hs_http_header extra[2];
     size_t nextra = 0;
     if (status == 401) extra[nextra++] = (hs_http_header){"WWW-Authenticate", "Bearer"};
     if (status == 503) extra[nextra++] = (hs_http_header){"Retry-After", "1"};
     if (allow) extra[nextra++] = (hs_http_header){"Allow", (char *)allow};
-    hs_http_respond(req, status, "application/json", text, strlen(text), extra, nextra);
-    hs_free(text);
+    send_error(req, status, err->field, msg, more, extra, nextra);
+}
+
+void hs_api_respond_status(hs_http_req *req, int status, const char *msg, const hs_http_header *extra, size_t nextra) {
+    send_error(req, status, "", msg, NULL, extra, nextra);
 }
 
 void hs_api_respond_error(hs_http_req *req, const hs_error *err) { respond_error_h(req, err, NULL, NULL); }
@@ -396,6 +406,7 @@ hs_api *hs_api_new(const hs_api_deps *deps) {
     api->ws = deps->ws;
     api->metrics = deps->metrics;
     api->hooks = deps->hooks;
+    api->frontdoor = deps->frontdoor;
     api->ingest_next = 1;
     return api;
 }

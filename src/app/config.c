@@ -66,6 +66,14 @@ const char hs_usage_serve[] = "Usage: hookstream serve [options]\n"
                               "                          a whole number with a unit s, m, h or d (90s, 15m,\n"
                               "                          12h, 30d), at least 1s; 0 or off keeps them forever\n"
                               "                          [HOOKSTREAM_RETENTION, default 30d]\n"
+                              "  --trusted-proxies LIST  addresses and CIDR blocks, comma-separated, of the\n"
+                              "                          reverse proxies in front of the server: only when\n"
+                              "                          the connection comes from one of them is\n"
+                              "                          X-Forwarded-For read (its right-most address that\n"
+                              "                          is not a trusted proxy is the client's, for the\n"
+                              "                          sources' IP lists and the events' source_ip);\n"
+                              "                          otherwise the header is ignored, as any client can\n"
+                              "                          write it [HOOKSTREAM_TRUSTED_PROXIES, default none]\n"
                               "\n"
                               "Secrets at rest (every stored secret is AES-256-GCM encrypted under one key):\n"
                               "  --secret-key-file PATH  the key file: 64 hex digits or the base64 of 32\n"
@@ -287,6 +295,7 @@ typedef enum {
     OPT_WS_SNDBUF,
     OPT_SECRET_KEY_FILE,
     OPT_NEW_KEY_FILE,
+    OPT_TRUSTED_PROXIES,
 } opt_id;
 
 static const struct {
@@ -315,6 +324,7 @@ static const struct {
     [OPT_WS_SNDBUF] = {"--ws-send-buffer", "HOOKSTREAM_WS_SEND_BUFFER_BYTES"},
     [OPT_SECRET_KEY_FILE] = {"--secret-key-file", "HOOKSTREAM_SECRET_KEY_FILE"},
     [OPT_NEW_KEY_FILE] = {"--new-key-file", NULL},
+    [OPT_TRUSTED_PROXIES] = {"--trusted-proxies", "HOOKSTREAM_TRUSTED_PROXIES"},
 };
 #define NVALUE_OPTS (sizeof value_opts / sizeof value_opts[0])
 
@@ -352,6 +362,41 @@ static int apply_ws(hs_ws_config *ws, opt_id id, const char *v, const char *from
         return 0;
     default: return -1;
     }
+}
+
+/* --trusted-proxies: addresses and CIDR blocks, comma-separated; "" or
+ * "none" trusts none. */
+static int trusted_value(hs_config *cfg, const char *v, const char *from, char *err, size_t errlen) {
+    hs_free(cfg->trusted_proxies);
+    cfg->trusted_proxies = NULL;
+    cfg->ntrusted_proxies = 0;
+    if (strcmp(v, "none") == 0) return 0;
+    hs_cidr list[HS_TRUSTED_PROXIES_MAX];
+    size_t n = 0;
+    for (const char *p = v; *p;) {
+        while (*p == ' ' || *p == ',') p++;
+        size_t len = strcspn(p, ", ");
+        if (!len) break;
+        char one[HS_CIDR_TEXT_MAX + 1], why[HS_CIDR_WHY_MAX];
+        snprintf(one, sizeof one, "%.*s", (int)(len < HS_CIDR_TEXT_MAX ? len : HS_CIDR_TEXT_MAX), p);
+        if (n == HS_TRUSTED_PROXIES_MAX) {
+            snprintf(err, errlen, "%s: at most %d addresses or CIDR blocks", from, HS_TRUSTED_PROXIES_MAX);
+            return -1;
+        }
+        if (len > HS_CIDR_TEXT_MAX || !hs_cidr_parse(one, &list[n], why)) {
+            snprintf(err, errlen, "%s: \"%.*s\" %s", from, (int)len, p,
+                     len > HS_CIDR_TEXT_MAX ? "is not an IPv4 or IPv6 address or CIDR block" : why);
+            return -1;
+        }
+        n++;
+        p += len;
+    }
+    if (n) {
+        cfg->trusted_proxies = hs_malloc(n * sizeof *list);
+        memcpy(cfg->trusted_proxies, list, n * sizeof *list);
+        cfg->ntrusted_proxies = n;
+    }
+    return 0;
 }
 
 static int apply(hs_config *cfg, opt_id id, const char *v, const char *from, char *err, size_t errlen) {
@@ -429,6 +474,7 @@ static int apply(hs_config *cfg, opt_id id, const char *v, const char *from, cha
         return 0;
     }
     case OPT_RETENTION: return retention_value(v, from, &cfg->retention_ms, err, errlen);
+    case OPT_TRUSTED_PROXIES: return trusted_value(cfg, v, from, err, errlen);
     case OPT_WS_MESSAGE:
     case OPT_WS_QUEUE:
     case OPT_WS_CONNS:
@@ -536,6 +582,9 @@ void hs_config_free(hs_config *cfg) {
     hs_free(cfg->secret_key_file);
     hs_free_secret(cfg->secret_key);
     hs_free(cfg->new_key_file);
+    hs_free(cfg->trusted_proxies);
+    cfg->trusted_proxies = NULL;
+    cfg->ntrusted_proxies = 0;
     cfg->db = NULL;
     cfg->api_key = NULL;
     cfg->secret_key_file = cfg->secret_key = cfg->new_key_file = NULL;

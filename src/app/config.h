@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/cidr.h"
 #include "base/loops.h"
 #include "ws/ws.h"
 
@@ -22,6 +23,8 @@
 /* --retention: how long settled events are kept; 0 = forever */
 #define HS_RETENTION_DEFAULT_MS (30ULL * 86400000ULL)
 #define HS_RETENTION_MIN_MS 1000ULL
+/* --trusted-proxies: entries at most */
+#define HS_TRUSTED_PROXIES_MAX 64
 #define HS_RETENTION_MAX_MS (36500ULL * 86400000ULL) /* 100 years: now - retention never wraps */
 
 typedef struct hs_config {
@@ -44,6 +47,9 @@ typedef struct hs_config {
     int threads;           /* loop threads, 1..HS_LOOPS_MAX; 0: one per core */
     uint64_t retention_ms; /* settled events older than this go; 0: kept forever */
     hs_ws_config ws;       /* GET /v1/ws limits (--ws-*), handed to the hub as is */
+    /* --trusted-proxies: peers whose X-Forwarded-For is believed (heap or NULL) */
+    hs_cidr *trusted_proxies;
+    size_t ntrusted_proxies;
 } hs_config;
 
 typedef enum {

@@ -21,6 +21,7 @@
 #include "base/loops.h"
 #include "base/mailbox.h"
 #include "api/api.h"
+#include "api/frontdoor.h"
 #include "api/auth.h"
 #include "app/client.h"
 #include "app/config.h"
@@ -56,7 +57,8 @@ typedef struct server {
     hs_http_server *http;
     hs_ws_hub *ws;
     hs_metrics *metrics;
-    hs_hooks hooks; /* who hears of what; filled in subscribe() */
+    hs_frontdoor *frontdoor; /* sources' IP lists and rate limits; freed after serve() */
+    hs_hooks hooks;          /* who hears of what; filled in subscribe() */
     hs_secretbox box;
     uv_signal_t sigterm, sigint;
     int stopping;
@@ -357,6 +359,8 @@ static void subscribe(server *s) {
      * server-wide only and does not bring them back. */
     hs_hooks_on_resource(h, hs_scheduler_on_resource, s->sched);
     hs_hooks_on_resource(h, hs_metrics_on_resource, s->metrics);
+    /* the front door after them: it only reads the source's doc */
+    hs_hooks_on_resource(h, hs_frontdoor_on_resource, s->frontdoor);
     hs_hooks_on_requeued(h, hs_scheduler_on_requeued, s->sched);
     /* attempts are counted as they are decided (an attempt visible in the
      * store is counted already), shown once committed */
@@ -424,6 +428,15 @@ static int serve(server *s) {
         return 1;
     }
 
+    /* before any loop serves: ingest reads it from every loop */
+    if (hs_frontdoor_new(s->store, s->cfg.trusted_proxies, s->cfg.ntrusted_proxies, &s->frontdoor, &err)) {
+        fprintf(stderr, "hookstream: cannot load the sources' IP lists and rate limits: %s\n", err.msg);
+        hs_free_secret(created);
+        hs_auth_free(s->auth);
+        hs_store_close(s->store);
+        return 1;
+    }
+
     s->loop = uv_default_loop();
     hs_mailbox_init(&s->mb, s->loop);
     hs_mailbox_set_current(&s->mb);
@@ -456,7 +469,8 @@ static int serve(server *s) {
                         .sched = s->sched,
                         .ws = s->ws,
                         .metrics = s->metrics,
-                        .hooks = &s->hooks};
+                        .hooks = &s->hooks,
+                        .frontdoor = s->frontdoor};
     s->api = hs_api_new(&deps);
 
     hs_http_config *hc = &s->hc;
@@ -546,7 +560,10 @@ int main(int argc, char **argv) {
     case HS_CMD_HELP: fputs(hs_usage_main, stdout); break;
     case HS_CMD_SERVE_HELP: fputs(hs_usage_serve, stdout); break;
     case HS_CMD_VERSION: printf("hookstream %s\n", HS_VERSION); break;
-    case HS_CMD_SERVE: rc = serve(&s); break;
+    case HS_CMD_SERVE:
+        rc = serve(&s);
+        hs_frontdoor_free(s.frontdoor); /* every loop has stopped */
+        break;
     case HS_CMD_ROTATE_KEY_HELP: fputs(hs_usage_rotate_key, stdout); break;
     case HS_CMD_ROTATE_KEY: rc = rotate_key(&s.cfg); break;
     }

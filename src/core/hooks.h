@@ -5,7 +5,7 @@
  *
  *   hook              fired by                          subscribers, in order
  *   ingest            src/api/ingest.c, after commit    metrics, live feed, scheduler
- *   resource          src/api/resources.c, after write  scheduler, metrics
+ *   resource          src/api/resources.c, after write  scheduler, metrics, front door
  *   requeued          src/api/events.c (manual retry)   scheduler
  *   attempt_decided   src/delivery/scheduler.c          metrics
  *   attempt_recorded  src/delivery/scheduler.c          live feed

@@ -17,6 +17,7 @@
 
 #include "base/alloc.h"
 #include "base/base64.h"
+#include "base/cidr.h"
 #include "base/jsonv.h"
 #include "http/outbound.h"
 #include "providers/provider.h"
@@ -56,8 +57,58 @@ static const char *const statuses[] = {"active", "paused", "disabled", NULL};
 #define DESCRIPTION_FIELD {.name = "description", .type = HS_JV_STRING, .max = 2000, .dflt = "null"}
 #define STATUS_FIELD HS_JV_ENUM("status", statuses, "\"active\"")
 
+/* clang-format on */
+
+/* ---- sources: the front door (docs/api.md "The front door") ---- */
+
+/* An address or CIDR block; written back in its canonical form
+ * ("2001:DB8::/32" -> "2001:db8::/32"). A block with host bits set is
+ * refused (src/base/cidr.h says why). */
+static int check_ip_entry(const hs_jv_at *at, json_t *value, hs_error *err) {
+    const char *text = json_string_value(value);
+    hs_cidr c;
+    char why[HS_CIDR_WHY_MAX];
+    if (!hs_cidr_parse(text, &c, why)) return INVALID(at->path, "\"%s\" %s", text, why);
+    char canon[HS_CIDR_TEXT_MAX];
+    hs_cidr_format(&c, canon);
+    if (strcmp(canon, text) != 0) hs_jv_replace(at, json_string(canon));
+    return HS_OK;
+}
+
+static const hs_jv_field ip_entry = {
+    .type = HS_JV_STRING, .min = 1, .max = HS_CIDR_TEXT_MAX - 1, .check = check_ip_entry};
+#define IP_LIST_FIELD(n)                                                                                               \
+    { .name = (n), .type = HS_JV_ARRAY, .max = HS_SOURCE_IP_LIST_MAX, .items = &ip_entry, .dflt = "[]" }
+
+/* requests_per_second: a number (fractions allowed: 0.5 is one request
+ * every two seconds) from HS_RATE_LIMIT_RPS_MIN to HS_RATE_LIMIT_RPS_MAX */
+static int check_rps(const hs_jv_at *at, json_t *value, hs_error *err) {
+    double r = json_number_value(value);
+    if (!json_is_number(value) || !(r >= HS_RATE_LIMIT_RPS_MIN && r <= HS_RATE_LIMIT_RPS_MAX))
+        return INVALID(at->path, "must be a number from %g to %d", HS_RATE_LIMIT_RPS_MIN, HS_RATE_LIMIT_RPS_MAX);
+    return HS_OK;
+}
+
+/* burst defaults to requests_per_second rounded up: one second's worth */
+static json_t *default_burst(const json_t *limit) {
+    double r = json_number_value(json_object_get(limit, "requests_per_second"));
+    json_int_t b = (json_int_t)r;
+    if ((double)b < r) b++;
+    return json_integer(b < 1 ? 1 : b);
+}
+
+/* clang-format off */
+static const hs_jv_field rate_limit_spec[] = {
+    {.name = "requests_per_second", .type = HS_JV_ANY, .flags = HS_JV_REQUIRED, .check = check_rps},
+    {.name = "burst", .type = HS_JV_INT, .min = 1, .max = HS_RATE_LIMIT_BURST_MAX, .derive = default_burst},
+    HS_JV_END,
+};
+
 static const hs_jv_field source_spec[] = {
-    NAME_FIELD(HS_JV_REQUIRED), SLUG_FIELD, DESCRIPTION_FIELD, STATUS_FIELD, HS_JV_END,
+    NAME_FIELD(HS_JV_REQUIRED), SLUG_FIELD, DESCRIPTION_FIELD, STATUS_FIELD,
+    IP_LIST_FIELD("ip_allowlist"), IP_LIST_FIELD("ip_denylist"),
+    {.name = "rate_limit", .type = HS_JV_OBJECT, .fields = rate_limit_spec, .dflt = "null"},
+    HS_JV_END,
 };
 /* clang-format on */
 

@@ -29,6 +29,13 @@
 #include "base/secretbox.h"
 #include "store/store.h"
 
+/* Caps on a source's front-door settings (docs/api.md "The front door"):
+ * entries per IP list, and the rate limit's range. */
+#define HS_SOURCE_IP_LIST_MAX 256
+#define HS_RATE_LIMIT_RPS_MIN 0.001 /* one request every 1000 s */
+#define HS_RATE_LIMIT_RPS_MAX 100000
+#define HS_RATE_LIMIT_BURST_MAX 100000
+
 /* Validate a POST body; on success *doc is a new normalized doc without "id",
  * "created_at" or "updated_at" (the caller adds "id"). body is borrowed. */
 int hs_resource_create_doc(hs_kind kind, const json_t *body, json_t **doc, hs_error *err);

@@ -191,6 +191,13 @@ test('real answers of every route validate against the document', async () => {
     await call(m, '/v1/ingest/{source}', { ...S({ source: src.id }), suffix: '/sub/path?x=1', body: m === 'GET' || m === 'DELETE' ? undefined : 'raw', headers: { 'content-type': 'text/plain' }, expect: 200 });
   }
   await call('POST', '/v1/ingest/{source}', { ...S({ source: 'no-such-source' }), body: {}, expect: 404 });
+  // the front door: a source with an IP list and a rate limit (403, 429)
+  const door = (await call('POST', '/v1/sources', { body: { name: 'door', slug: 'oas-door', ip_allowlist: ['127.0.0.1', '2001:db8::/32'], ip_denylist: ['10.0.0.0/8'], rate_limit: { requests_per_second: 0.01 } }, expect: 201 })).body;
+  await call('PATCH', '/v1/sources/{id}', { ...S({ id: door.id }), body: { ip_denylist: null, rate_limit: { burst: 1 } }, expect: 200 });
+  await call('POST', '/v1/ingest/{source}', { ...S({ source: 'oas-door' }), body: {}, expect: 200 });
+  await call('POST', '/v1/ingest/{source}', { ...S({ source: 'oas-door' }), body: {}, expect: 429 });
+  await call('PATCH', '/v1/sources/{id}', { ...S({ id: door.id }), body: { ip_allowlist: ['192.0.2.1'], rate_limit: null }, expect: 200 });
+  await call('POST', '/v1/ingest/{source}', { ...S({ source: 'oas-door' }), body: {}, expect: 403 });
 
   // wait for the failing delivery to be dead-lettered
   let attempts;

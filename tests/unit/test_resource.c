@@ -291,7 +291,8 @@ static void test_merge_patch_rfc7386(void **state) {
 static void test_source_defaults(void **state) {
     (void)state;
     json_t *d = CREATE_OK(SRC, "{'name':'Stripe'}");
-    json_t *want = J("{'name':'Stripe','slug':null,'description':null,'status':'active'}");
+    json_t *want = J("{'name':'Stripe','slug':null,'description':null,'status':'active','ip_allowlist':[],"
+                     "'ip_denylist':[],'rate_limit':null}");
     assert_true(json_equal(d, want));
     json_decref(want);
     json_decref(d);
@@ -349,6 +350,68 @@ static void test_source_field_rules(void **state) {
     CREATE_FAILS(SRC, body, INV, "description");
     hs_free(body);
     hs_free(d2000);
+}
+
+static void test_source_ip_lists(void **state) {
+    (void)state;
+    json_t *d = CREATE_OK(SRC, "{'name':'x','ip_allowlist':['10.0.0.0/8','2001:DB8::/32','::ffff:1.2.3.4','::1'],"
+                               "'ip_denylist':['10.1.2.3/32']}");
+    /* written back canonical: lowercase, a full prefix as the address alone */
+    EXPECT(d, "ip_allowlist", "['10.0.0.0/8','2001:db8::/32','1.2.3.4','::1']");
+    EXPECT(d, "ip_denylist", "['10.1.2.3']");
+    json_t *p = PATCH_OK(SRC, stored(d, "src_00000000000000000000000000000001"), "{'ip_allowlist':null}");
+    EXPECT(p, "ip_allowlist", "[]");
+    json_decref(p);
+    json_decref(d);
+    CREATE_FAILS(SRC, "{'name':'x','ip_allowlist':['10.0.0.0/8','bogus']}", INV, "ip_allowlist[1]");
+    CREATE_FAILS(SRC, "{'name':'x','ip_allowlist':['10.0.0.0/33']}", INV, "ip_allowlist[0]");
+    CREATE_FAILS(SRC, "{'name':'x','ip_denylist':['10.0.0.1/24']}", INV, "ip_denylist[0]");
+    CREATE_FAILS(SRC, "{'name':'x','ip_denylist':['2001:db8::/129']}", INV, "ip_denylist[0]");
+    CREATE_FAILS(SRC, "{'name':'x','ip_denylist':[5]}", INV, "ip_denylist[0]");
+    CREATE_FAILS(SRC, "{'name':'x','ip_denylist':'10.0.0.0/8'}", INV, "ip_denylist");
+    hs_error err;
+    json_t *body = J("{'name':'x','ip_allowlist':['10.1.2.3/32/1']}"), *none = create_json(SRC, body, &err);
+    assert_null(none);
+    assert_non_null(strstr(err.msg, "10.1.2.3/32/1"));
+    json_decref(body);
+    /* at most HS_SOURCE_IP_LIST_MAX entries */
+    json_t *list = json_array();
+    for (int i = 0; i <= HS_SOURCE_IP_LIST_MAX; i++) json_array_append_new(list, json_string("10.0.0.1"));
+    body = json_pack("{s:s, s:O}", "name", "x", "ip_allowlist", list);
+    expect_error(&err, create_json(SRC, body, &err), INV, "ip_allowlist", __LINE__);
+    json_decref(body);
+    json_array_remove(list, 0);
+    body = json_pack("{s:s, s:o}", "name", "x", "ip_allowlist", list);
+    json_decref(create_json(SRC, body, &err));
+    assert_int_equal(err.code, HS_OK);
+    json_decref(body);
+}
+
+static void test_source_rate_limit(void **state) {
+    (void)state;
+    json_t *d = CREATE_OK(SRC, "{'name':'x','rate_limit':{'requests_per_second':10,'burst':20}}");
+    EXPECT(d, "rate_limit", "{'requests_per_second':10,'burst':20}");
+    json_decref(d);
+    d = CREATE_OK(SRC, "{'name':'x','rate_limit':{'requests_per_second':2.5}}"); /* burst: one second's, up */
+    EXPECT(d, "rate_limit", "{'requests_per_second':2.5,'burst':3}");
+    json_t *p = PATCH_OK(SRC, stored(d, "src_00000000000000000000000000000001"), "{'rate_limit':{'burst':7}}");
+    EXPECT(p, "rate_limit", "{'requests_per_second':2.5,'burst':7}");
+    json_decref(p);
+    p = PATCH_OK(SRC, d, "{'rate_limit':null}");
+    EXPECT(p, "rate_limit", "null");
+    json_decref(p);
+    json_decref(d);
+    CREATE_FAILS(SRC, "{'name':'x','rate_limit':{}}", INV, "rate_limit.requests_per_second");
+    CREATE_FAILS(SRC, "{'name':'x','rate_limit':{'requests_per_second':0}}", INV, "rate_limit.requests_per_second");
+    CREATE_FAILS(SRC, "{'name':'x','rate_limit':{'requests_per_second':-1}}", INV, "rate_limit.requests_per_second");
+    CREATE_FAILS(SRC, "{'name':'x','rate_limit':{'requests_per_second':'5'}}", INV, "rate_limit.requests_per_second");
+    CREATE_FAILS(SRC, "{'name':'x','rate_limit':{'requests_per_second':100001}}", INV,
+                 "rate_limit.requests_per_second");
+    CREATE_FAILS(SRC, "{'name':'x','rate_limit':{'requests_per_second':1,'burst':0}}", INV, "rate_limit.burst");
+    CREATE_FAILS(SRC, "{'name':'x','rate_limit':{'requests_per_second':1,'burst':1.5}}", INV, "rate_limit.burst");
+    CREATE_FAILS(SRC, "{'name':'x','rate_limit':{'requests_per_second':1,'burst':100001}}", INV, "rate_limit.burst");
+    CREATE_FAILS(SRC, "{'name':'x','rate_limit':{'requests_per_second':1,'window':1}}", INV, "rate_limit.window");
+    CREATE_FAILS(SRC, "{'name':'x','rate_limit':5}", INV, "rate_limit");
 }
 
 static void test_unknown_and_later_fields(void **state) {
@@ -1754,6 +1817,8 @@ int main(void) {
         cmocka_unit_test(test_source_defaults),
         cmocka_unit_test(test_source_name_rules),
         cmocka_unit_test(test_source_field_rules),
+        cmocka_unit_test(test_source_ip_lists),
+        cmocka_unit_test(test_source_rate_limit),
         cmocka_unit_test(test_unknown_and_later_fields),
         cmocka_unit_test(test_read_only_fields),
         cmocka_unit_test(test_body_not_object),
