@@ -26,7 +26,7 @@ fi
 layer() {
   case $1 in
   base) echo 0 ;;
-  http | ws | jsonata) echo 1 ;;
+  http | ws | jsonata | jsonschema) echo 1 ;;
   rules) echo 2 ;;
   providers) echo 3 ;;
   store) echo 4 ;;
