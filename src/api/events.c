@@ -54,7 +54,8 @@ static void set_body(json_t *o, const hs_event *e) {
 }
 
 void hs_api_events_list(hs_api_call *c) {
-    static const char *const allowed[] = {"limit", "cursor", "source_id", "status", "after", "before", NULL};
+    static const char *const allowed[] = {"limit",  "cursor", "source_id", "status", "after",
+                                          "before", "method", "search",    NULL};
     hs_error err;
     hs_error_clear(&err);
     if (hs_query_only(&c->query, allowed, &err)) return hs_api_fail(c, &err);
@@ -72,6 +73,18 @@ void hs_api_events_list(hs_api_call *c) {
             return hs_api_failf(c, HS_ERR_INVALID, "status",
                                 "must be received, processing, delivered, failed or cancelled");
     }
+    /* method in any case, as the store keeps it: in capitals */
+    char method[HS_METHOD_MAX + 1];
+    const char *m = hs_query_get(&c->query, "method");
+    if (m) {
+        size_t i = 0;
+        for (; m[i] && i < HS_METHOD_MAX; i++) method[i] = (char)(m[i] >= 'a' && m[i] <= 'z' ? m[i] - 32 : m[i]);
+        if (m[i])
+            return hs_api_failf(c, HS_ERR_INVALID, "method", "must be an HTTP method (1 to %d letters)", HS_METHOD_MAX);
+        method[i] = '\0';
+        q.method = method;
+    }
+    q.search = hs_query_get(&c->query, "search");
     const char *names[2] = {"after", "before"};
     uint64_t *dst[2] = {&q.after, &q.before};
     for (int k = 0; k < 2; k++) {

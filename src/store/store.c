@@ -214,6 +214,18 @@ int hs_store_event_list(hs_store *s, const hs_event_query *q, hs_event ***items,
     *has_more = false;
     if (!q) return hs_error_set(err, HS_ERR_INVALID, NULL, "bad event query");
     if (q->page.limit < 1 || q->page.limit > 100) return hs_error_set(err, HS_ERR_INVALID, "limit", "must be 1 to 100");
+    if (q->method) {
+        size_t len = strlen(q->method), i = 0;
+        while (i < len && q->method[i] >= 'A' && q->method[i] <= 'Z') i++;
+        if (len == 0 || len > HS_METHOD_MAX || i != len)
+            return hs_error_set(err, HS_ERR_INVALID, "method", "must be an HTTP method in capitals (1 to %d letters)",
+                                HS_METHOD_MAX);
+    }
+    if (q->search) {
+        size_t len = strlen(q->search);
+        if (len == 0 || len > HS_SEARCH_MAX || !hs_utf8_valid(q->search, len))
+            return hs_error_set(err, HS_ERR_INVALID, "search", "must be 1 to %d bytes of UTF-8 text", HS_SEARCH_MAX);
+    }
     return s->be->event_list(s, q, items, n, has_more, err);
 }
 

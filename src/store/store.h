@@ -208,10 +208,17 @@ int hs_store_event_get(hs_store *s, const char *id, hs_event **out, hs_error *er
 typedef struct hs_event_query {
     const char *source_id; /* NULL = any */
     const char *status;    /* NULL = any */
-    uint64_t after;        /* received_at > after (ms), 0 = unbounded */
-    uint64_t before;       /* received_at < before (ms), 0 = unbounded */
+    const char *method;    /* NULL = any; as received (an uppercase token) */
+    /* NULL = any; an event id prefix ("evt_...": the ids that start with
+     * it), else text the body contains (bytes, case-sensitive) */
+    const char *search;
+    uint64_t after;  /* received_at > after (ms), 0 = unbounded */
+    uint64_t before; /* received_at < before (ms), 0 = unbounded */
     hs_page page;
 } hs_event_query;
+
+#define HS_METHOD_MAX 16  /* letters of an event list's method filter */
+#define HS_SEARCH_MAX 256 /* bytes of an event list's search */
 
 /* Newest first. *items: array of *n events without headers/body. Free each
  * with hs_event_free and the array with hs_free. */

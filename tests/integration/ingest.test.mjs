@@ -179,3 +179,34 @@ test('a path, query or content type that is not UTF-8 is a 400 of its own; the e
     assert.equal(e.body.query, 'x=%FF%C3%A9');
   }
 });
+
+// GET /v1/events?method=&search=: the request's method in any case; an
+// event id prefix, or text the body contains; bad values are 400s that
+// name the parameter.
+test('events list by method and by search (id prefix or body text)', async () => {
+  const s = await makeSource(srv);
+  const send = async (method, body) => {
+    const r = await ingest(`/v1/ingest/${s.id}`, { method, body, headers: { 'content-type': 'application/json' } });
+    assert.equal(r.status, 200);
+    return r.body.event_id;
+  };
+  const a = await send('POST', JSON.stringify({ order: 'needle-1' }));
+  const b = await send('PUT', JSON.stringify({ order: 'other' }));
+  const c = await send('POST', JSON.stringify({ order: 'needle-2', note: 'café' }));
+  const ids = async (qs) => {
+    const r = await srv.req('GET', `/v1/events?source_id=${s.id}&${qs}`);
+    assert.equal(r.status, 200, r.text);
+    return r.body.events.map((e) => e.id);
+  };
+  assert.deepEqual(await ids('method=post'), [c, a]);
+  assert.deepEqual(await ids('method=PUT'), [b]);
+  assert.deepEqual(await ids('search=needle'), [c, a]);
+  assert.deepEqual(await ids(`search=${encodeURIComponent('café')}&method=POST`), [c]);
+  assert.deepEqual(await ids(`search=${b.slice(0, 30)}`).then((v) => v.filter((id) => id === b)), [b]);
+  assert.deepEqual(await ids(`search=${b}`), [b]);
+  for (const [qs, field] of [['method=G3T', 'method'], ['search=', 'search'], [`search=${'x'.repeat(257)}`, 'search']]) {
+    const r = await srv.req('GET', `/v1/events?${qs}`);
+    assert.equal(r.status, 400, qs);
+    assert.equal(r.body.field, field, r.text);
+  }
+});

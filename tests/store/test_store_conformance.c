@@ -1135,6 +1135,95 @@ static void test_snapshot(void **state) {
     fanout_free(&f);
 }
 
+/* ---- event list filters ---- */
+
+/* The ids of the events q lists (one page of up to 100), newest first. */
+static size_t list_ids(fixture *fx, hs_event_query *q, char (*ids)[HS_ID_MAX], int *rc) {
+    q->page.limit = 100;
+    hs_event **items;
+    size_t n = 0;
+    bool more;
+    hs_error err;
+    *rc = hs_store_event_list(fx->s, q, &items, &n, &more, &err);
+    if (*rc != HS_OK) return 0;
+    for (size_t i = 0; i < n; i++) {
+        hs_id_copy(ids[i], items[i]->id);
+        hs_event_free(items[i]);
+    }
+    hs_free(items);
+    return n;
+}
+
+/* method and search (an id prefix, or bytes of the body) narrow the list,
+ * alone and with the other filters; bad values are refused. */
+static void test_event_filters(void **state) {
+    fixture *fx = *state;
+    json_t *src = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"s\"}");
+    const char *bodies[] = {"{\"order\":\"A-1\"}", "{\"order\":\"B-7\"}", "caf\xc3\xa9 A-1\x00tail", "plain"};
+    const char *methods[] = {"POST", "PUT", "POST", "PATCH"};
+    char ids[4][HS_ID_MAX];
+    for (int i = 0; i < 4; i++) {
+        ingest_result r;
+        memset(&r, 0, sizeof r);
+        size_t len = i == 2 ? 15 : strlen(bodies[i]);
+        hs_ingest *ing = new_ingest(jstr(src, "id"), bodies[i], len, &r);
+        hs_free(ing->method);
+        ing->method = hs_strdup(methods[i]);
+        assert_int_equal(hs_store_ingest(fx->s, ing), HS_OK);
+        uv_run(&fx->loop, UV_RUN_DEFAULT);
+        assert_int_equal(r.status, HS_OK);
+        hs_id_copy(ids[i], r.event_id);
+    }
+    char got[100][HS_ID_MAX];
+    int rc;
+    hs_event_query q = {.method = "POST"};
+    assert_int_equal(list_ids(fx, &q, got, &rc), 2);
+    assert_string_equal(got[0], ids[2]);
+    assert_string_equal(got[1], ids[0]);
+    q = (hs_event_query){.search = "A-1"}; /* in a JSON body, and in one with bytes after a NUL */
+    assert_int_equal(list_ids(fx, &q, got, &rc), 2);
+    assert_string_equal(got[0], ids[2]);
+    assert_string_equal(got[1], ids[0]);
+    q = (hs_event_query){.search = "tail"}; /* past the NUL: bytes, not a C string */
+    assert_int_equal(list_ids(fx, &q, got, &rc), 1);
+    assert_string_equal(got[0], ids[2]);
+    q = (hs_event_query){.search = "caf\xc3\xa9", .method = "POST"};
+    assert_int_equal(list_ids(fx, &q, got, &rc), 1);
+    q = (hs_event_query){.search = "a-1"}; /* case-sensitive */
+    assert_int_equal(list_ids(fx, &q, got, &rc), 0);
+    char prefix[HS_ID_MAX];
+    snprintf(prefix, sizeof prefix, "%.*s", 30, ids[3]); /* evt_ + 26 of its 32 digits */
+    q = (hs_event_query){.search = prefix};
+    size_t n = list_ids(fx, &q, got, &rc);
+    assert_true(n >= 1);
+    bool found = false;
+    for (size_t i = 0; i < n; i++) {
+        assert_memory_equal(got[i], prefix, strlen(prefix));
+        found |= strcmp(got[i], ids[3]) == 0;
+    }
+    assert_true(found);
+    q = (hs_event_query){.search = ids[1], .status = "received"};
+    assert_int_equal(list_ids(fx, &q, got, &rc), 1);
+    assert_string_equal(got[0], ids[1]);
+    /* refused */
+    const char *bad_methods[] = {"post", "", "GET1", "ABCDEFGHIJKLMNOPQ"};
+    for (size_t i = 0; i < 4; i++) {
+        q = (hs_event_query){.method = bad_methods[i]};
+        list_ids(fx, &q, got, &rc);
+        assert_int_equal(rc, HS_ERR_INVALID);
+    }
+    char longer[HS_SEARCH_MAX + 2];
+    memset(longer, 'x', sizeof longer - 1);
+    longer[sizeof longer - 1] = '\0';
+    const char *bad_searches[] = {"", "\xff\xfe", longer};
+    for (size_t i = 0; i < 3; i++) {
+        q = (hs_event_query){.search = bad_searches[i]};
+        list_ids(fx, &q, got, &rc);
+        assert_int_equal(rc, HS_ERR_INVALID);
+    }
+    json_decref(src);
+}
+
 /* ---- retention ---- */
 
 static void on_sweep(hs_sweep *sw, int status) {
@@ -1310,6 +1399,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_ingest_needs_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_event_filters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sweep, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reseal, setup, teardown),
     };

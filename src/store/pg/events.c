@@ -193,6 +193,18 @@ static void event_list_sql(const hs_event_query *q, hs_buf *sql, hs_pg_params *p
         hs_pg_text(p, q->status);
         hs_buf_appendf(sql, " AND status = $%d", p->n);
     }
+    if (q->method) {
+        hs_pg_text(p, q->method);
+        hs_buf_appendf(sql, " AND method = $%d", p->n);
+    }
+    /* an id prefix, or bytes of the body */
+    if (q->search) {
+        hs_pg_text(p, q->search);
+        if (strncmp(q->search, "evt_", 4) == 0)
+            hs_buf_appendf(sql, " AND left(id, length($%d::text)) = $%d::text", p->n, p->n);
+        else
+            hs_buf_appendf(sql, " AND position(convert_to($%d::text, 'UTF8') in body) > 0", p->n);
+    }
     if (q->after) {
         hs_pg_int(p, (int64_t)q->after);
         hs_buf_appendf(sql, " AND received_at > $%d", p->n);

@@ -151,6 +151,12 @@ static void event_list_sql(const hs_event_query *q, hs_buf *sql) {
                         "length(body) FROM events WHERE 1");
     if (q->source_id) hs_buf_appends(sql, " AND source_id = :source_id");
     if (q->status) hs_buf_appends(sql, " AND status = :status");
+    if (q->method) hs_buf_appends(sql, " AND method = :method");
+    /* an id prefix, or bytes of the body (both blobs: instr compares bytes) */
+    if (q->search && strncmp(q->search, "evt_", 4) == 0)
+        hs_buf_appends(sql, " AND substr(id, 1, length(:search)) = :search");
+    else if (q->search)
+        hs_buf_appends(sql, " AND instr(body, :search) > 0");
     if (q->after) hs_buf_appends(sql, " AND received_at > :after");
     if (q->before) hs_buf_appends(sql, " AND received_at < :before");
     if (q->page.cursor) hs_buf_appends(sql, " AND id < :cursor");
@@ -172,6 +178,12 @@ int hs__sqlite_event_list(hs_store *s, const hs_event_query *q, hs_event ***item
     int ret = HS_OK;
     hs_bind_opt_text(st, ":source_id", q->source_id);
     hs_bind_opt_text(st, ":status", q->status);
+    hs_bind_opt_text(st, ":method", q->method);
+    int si = q->search ? sqlite3_bind_parameter_index(st, ":search") : 0;
+    if (si && strncmp(q->search, "evt_", 4) == 0)
+        sqlite3_bind_text(st, si, q->search, -1, SQLITE_STATIC);
+    else if (si)
+        sqlite3_bind_blob(st, si, q->search, (int)strlen(q->search), SQLITE_STATIC);
     hs_bind_opt_int(st, ":after", (int64_t)q->after);
     hs_bind_opt_int(st, ":before", (int64_t)q->before);
     hs_bind_opt_text(st, ":cursor", q->page.cursor);
