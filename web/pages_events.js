@@ -1,5 +1,6 @@
-// Events: the list (filter by source and status, find one by id, newest
-// first, new ones added live) and an event's page: headers, body, its
+// Events: the list (filter by source, status, method and search text: an
+// id prefix or text in the body; open one by its whole id; newest first,
+// new ones added live) and an event's page: headers, body, its
 // deliveries and every attempt with the request sent and the response.
 import { api, get, qs } from './api.js';
 import {
@@ -8,6 +9,9 @@ import {
 } from './ui.js';
 
 const STATUSES = ['received', 'processing', 'delivered', 'failed', 'cancelled'];
+const METHODS = ['POST', 'PUT', 'PATCH', 'GET', 'DELETE'];
+// a whole event id: the search box opens that event instead of filtering
+const WHOLE_ID = /^evt_[0-9a-f]{32}$/;
 const eventLink = (id) => h('a', { href: '#/events/' + encodeURIComponent(id) }, mono(id));
 const destHref = (id) => '#/destinations/' + encodeURIComponent(id);
 // the connections page scrolls to and marks the card of ?id=
@@ -18,21 +22,31 @@ export async function renderList(ctx) {
   if (!ctx.alive()) return;
   const sourceId = ctx.query.get('source_id') || '';
   const status = ctx.query.get('status') || '';
-  const search = h('input', { type: 'search', class: 'grow', placeholder: 'Find an event by id: evt_…', 'aria-label': 'event id', spellcheck: 'false' });
+  const method = ctx.query.get('method') || '';
+  const text = ctx.query.get('search') || '';
+  const filtered = Boolean(sourceId || status || method || text);
+  const search = h('input', {
+    type: 'search', class: 'grow', name: 'search', value: text, spellcheck: 'false', 'aria-label': 'search',
+    placeholder: 'Search: an event id (evt_…, or its start) or text in the body',
+  });
   const srcSel = select([['', 'All sources'], ...[...ctx.names.sources.values()].map((s) => [s.id, s.name])], { 'aria-label': 'source' });
   const stSel = select([['', 'Any status'], ...STATUSES.map((s) => [s, s])], { 'aria-label': 'status' });
+  const mSel = select([['', 'Any method'], ...METHODS.map((m) => [m, m])], { 'aria-label': 'method', name: 'method' });
   srcSel.value = sourceId;
   stSel.value = status;
+  mSel.value = method;
   const msg = h('div');
-  const filter = () => ctx.go('#/events' + qs({ source_id: srcSel.value, status: stSel.value }));
+  const filter = () => ctx.go('#/events' + qs({ source_id: srcSel.value, status: stSel.value, method: mSel.value, search: search.value.trim() }));
   srcSel.addEventListener('change', filter);
   stSel.addEventListener('change', filter);
-  const searchForm = h('form', { class: 'toolbar grow', id: 'event-search' }, search, h('button', { type: 'submit', class: 'btn' }, 'Find'));
+  mSel.addEventListener('change', filter);
+  const searchForm = h('form', { class: 'toolbar grow', id: 'event-search' }, search, h('button', { type: 'submit', class: 'btn' }, 'Search'));
   searchForm.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const id = search.value.trim();
     msg.replaceChildren();
-    if (!id) return;
+    // anything but a whole id filters the list (blank: no search)
+    if (!WHOLE_ID.test(id)) { if (id !== text) filter(); return; }
     try {
       await get('/v1/events/' + encodeURIComponent(id));
       ctx.go('#/events/' + encodeURIComponent(id));
@@ -44,7 +58,7 @@ export async function renderList(ctx) {
   const listSlot = h('div', null, loading());
   ctx.view.append(
     pageHead('Events'),
-    h('div', { class: 'toolbar' }, searchForm, srcSel, stSel),
+    h('div', { class: 'toolbar' }, searchForm, srcSel, stSel, mSel),
     msg,
     card(null, listSlot, { flush: true }),
   );
@@ -64,13 +78,13 @@ export async function renderList(ctx) {
   const more = button('Load more', () => loadPage().catch((e) => toast(e.message, true)), 'btn-sm');
   const moreBar = h('div', { class: 'more' }, more);
   async function loadPage() {
-    const page = await get('/v1/events' + qs({ source_id: sourceId, status, limit: 50, cursor }));
+    const page = await get('/v1/events' + qs({ source_id: sourceId, status, method, search: text, limit: 50, cursor }));
     if (!ctx.alive()) return;
     if (!tbody) {
       if (!page.events.length) {
-        listSlot.replaceChildren(empty(sourceId || status ? 'No events match' : 'No events yet',
-          sourceId || status ? 'Try other filters.' : 'Events appear here as soon as a sender posts to a source\'s ingest URL.',
-          h('a', { class: 'btn', href: sourceId || status ? '#/events' : '#/sources' }, sourceId || status ? 'Clear filters' : 'Show sources')));
+        listSlot.replaceChildren(empty(filtered ? 'No events match' : 'No events yet',
+          filtered ? 'Try other filters.' : 'Events appear here as soon as a sender posts to a source\'s ingest URL.',
+          h('a', { class: 'btn', href: filtered ? '#/events' : '#/sources' }, filtered ? 'Clear filters' : 'Show sources')));
         return;
       }
       const t = table(cols, [], { id: 'events-table' });
@@ -97,14 +111,32 @@ export async function renderList(ctx) {
       tr.children[4].textContent = bytes(e.body_size);
     }
   }, 1000);
+  function ensureTable() {
+    if (tbody) return;
+    const t = table(cols, [], { id: 'events-table' });
+    tbody = t.querySelector('tbody');
+    moreBar.hidden = true;
+    listSlot.replaceChildren(t, moreBar);
+  }
+  // The live message has no method nor body: with those filters, the
+  // newest matching events are asked for and the new ones added.
+  const refilter = throttle(async () => {
+    let page;
+    try { page = await get('/v1/events' + qs({ source_id: sourceId, status, method, search: text, limit: 50 })); } catch { return; }
+    if (!ctx.alive()) return;
+    const fresh = page.events.filter((e) => !tbody?.querySelector(`tr[data-id="${CSS.escape(e.id)}"]`));
+    if (!fresh.length) return;
+    ensureTable();
+    for (const e of fresh.reverse()) {
+      const tr = eventRow(e);
+      tr.classList.add('fresh');
+      tbody.prepend(tr);
+    }
+  }, 1000);
   ctx.on('event.received', (e) => {
     if ((sourceId && e.source_id !== sourceId) || (status && e.status !== status)) return;
-    if (!tbody) {
-      const t = table(cols, [], { id: 'events-table' });
-      tbody = t.querySelector('tbody');
-      moreBar.hidden = true;
-      listSlot.replaceChildren(t, moreBar);
-    }
+    if (method || text) { refilter(); return; }
+    ensureTable();
     const tr = eventRow({ id: e.event_id, source_id: e.source_id, status: e.status, received_at: e.received_at });
     tr.classList.add('fresh');
     tbody.prepend(tr);

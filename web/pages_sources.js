@@ -1,9 +1,12 @@
 // Sources: where events come in. Each row shows the ingest URL to give a
 // sender (no key needed to post there), with a copy button, and "Send test
-// event", which posts a sample there (test_event.js).
+// event", which posts a sample there (test_event.js), and a summary of
+// its front door (IP lists, rate limit: front_door.js), which the create
+// and edit forms set.
 import { api } from './api.js';
-import { h, card, pageHead, table, badge, time, empty, field, button, errorBox, copyField, toast, select } from './ui.js';
-import { mergePatch, textOrNull, resourcePath, onSavePatch, patchThen, deleteThen } from './forms.js';
+import { h, card, pageHead, table, badge, time, empty, field, button, copyField, toast, select } from './ui.js';
+import { mergePatch, textOrNull, resourcePath, onSavePatch, patchThen, deleteThen, showError } from './forms.js';
+import { frontDoorFields, frontDoorSummary, frontDoorTitle } from './front_door.js';
 import { testEventPanel } from './test_event.js';
 
 export function ingestUrl(s) {
@@ -25,11 +28,12 @@ export async function render(ctx) {
     listSlot.replaceChildren(empty('No sources yet', 'A source receives webhooks at its own ingest URL.', button('New source', toggle, 'btn-primary')));
     return;
   }
-  const cols = [{ label: 'Name' }, { label: 'Status' }, { label: 'Ingest URL' }, { label: 'Created' }, { label: '' }];
+  const cols = [{ label: 'Name' }, { label: 'Status' }, { label: 'Front door' }, { label: 'Ingest URL' }, { label: 'Created' }, { label: '' }];
   listSlot.replaceChildren(table(cols, sources.map((s) => [
     h('div', null, h('a', { href: '#/events?source_id=' + encodeURIComponent(s.id), title: 'events of this source' }, s.name),
       h('div', { class: 'muted small mono' }, s.id), s.description ? h('div', { class: 'muted small' }, s.description) : null),
     badge(s.status),
+    frontDoorSummary(s) ? h('span', { class: 'front-door small', title: frontDoorTitle(s) }, frontDoorSummary(s)) : h('span', { class: 'muted' }, '—'),
     h('div', { class: 'ingest' }, copyField(ingestUrl(s)),
       button('Send test event', () => testEvent(s), 'btn-sm send-test', s.status === 'disabled'
         ? { disabled: true, title: 'a disabled source refuses ingest' } : { title: 'POST a sample JSON event to this URL' })),
@@ -65,21 +69,29 @@ export async function render(ctx) {
   }
 }
 
-// Edit: name, description, status; PATCH sends what changed.
+// Edit: name, description, status, the front door; PATCH sends what
+// changed (a changed list or rate limit whole: the server replaces it).
 function editSourceForm(s, { saved, close }) {
   const err = h('div', { class: 'field wide' });
   const name = h('input', { type: 'text', name: 'name', 'data-path': 'name', value: s.name || '' });
   const desc = h('input', { type: 'text', name: 'description', 'data-path': 'description', value: s.description || '', placeholder: 'optional' });
   const status = select(['active', 'paused', 'disabled'].map((x) => [x, x]), { name: 'status', 'data-path': 'status' });
   status.value = s.status || 'active';
+  const door = frontDoorFields(s);
   const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save changes');
   const form = h('form', { class: 'form', id: 'edit-source', novalidate: true },
     field('Name', name), field('Description', desc), field('Status', status, 'paused: events are stored, not delivered; disabled: ingest answers 404'),
+    door.el,
     h('div', { class: 'form-actions' }, submit, button('Cancel', close, 'btn-ghost')),
     err);
   onSavePatch(form, {
     submit, err, path: resourcePath('sources', s.id), what: 'Source', saved, close,
-    patchBody: () => mergePatch(s, { ...s, name: name.value.trim(), description: textOrNull(desc), status: status.value }),
+    patchBody: () => {
+      const w = { ...s, name: name.value.trim(), description: textOrNull(desc), status: status.value, ...door.wanted() };
+      const p = mergePatch(s, w);
+      if (p.rate_limit) p.rate_limit = w.rate_limit; // all of it, not a patch of it
+      return p;
+    },
   });
   return card(`Edit source “${s.name}”`, form, { cls: 'edit' });
 }
@@ -91,25 +103,31 @@ const remove = (ctx, s) => deleteThen(`Delete source “${s.name}”? Its ingest
 
 function sourceForm(ctx, close) {
   const err = h('div', { class: 'field wide' });
-  const name = h('input', { type: 'text', name: 'name', required: true, placeholder: 'Shop' });
-  const slug = h('input', { type: 'text', name: 'slug', placeholder: 'shop' });
-  const desc = h('input', { type: 'text', name: 'description', placeholder: 'optional' });
-  const form = h('form', { class: 'form', id: 'new-source' },
+  const name = h('input', { type: 'text', name: 'name', 'data-path': 'name', required: true, placeholder: 'Shop' });
+  const slug = h('input', { type: 'text', name: 'slug', 'data-path': 'slug', placeholder: 'shop' });
+  const desc = h('input', { type: 'text', name: 'description', 'data-path': 'description', placeholder: 'optional' });
+  const door = frontDoorFields(null);
+  const form = h('form', { class: 'form', id: 'new-source', novalidate: true },
     field('Name', name), field('Slug', slug, 'optional; used in the ingest URL instead of the id'), field('Description', desc),
+    door.el,
     h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Create source'), button('Cancel', close, 'btn-ghost')),
     err);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     err.replaceChildren();
-    const body = { name: name.value.trim() };
-    if (slug.value.trim()) body.slug = slug.value.trim();
-    if (desc.value.trim()) body.description = desc.value.trim();
     try {
+      const body = { name: name.value.trim() };
+      if (slug.value.trim()) body.slug = slug.value.trim();
+      if (desc.value.trim()) body.description = desc.value.trim();
+      const fd = door.wanted();
+      if (fd.ip_allowlist.length) body.ip_allowlist = fd.ip_allowlist;
+      if (fd.ip_denylist.length) body.ip_denylist = fd.ip_denylist;
+      if (fd.rate_limit) body.rate_limit = fd.rate_limit;
       const s = await api('POST', '/v1/sources', body);
       toast(`Source “${s.name}” created`);
       ctx.refresh();
     } catch (e) {
-      if (e.status !== 401) err.replaceChildren(errorBox(e));
+      if (e.status !== 401) showError(err, form, e);
     }
   });
   return card('New source', form);

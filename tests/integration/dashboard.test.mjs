@@ -9,7 +9,9 @@
 // writes them where the README shows them. Then the edit forms: a
 // destination moved to another receiver (the API's 400 first), a
 // connection's rules and transform, a source's name; each checked on the
-// page, through the API, and by what the receiver gets. Then signing: a
+// page, through the API, and by what the receiver gets. A source's front
+// door from its forms (an IP entry's 400 on its box, a rate limit set and
+// cleared), and the events page's method and search filters. Then signing: a
 // destination created with it from the form, "Send test event" on the
 // source's page and on the destination's, each delivery's HMAC checked
 // with node:crypto, the secret never on the page, a save with the secret
@@ -516,6 +518,118 @@ test('the dashboard, end to end in Chromium', { timeout: 240000 * SLOW }, async 
     await page.waitForSelector(rowOf('Spare'), { state: 'detached' });
     assert.match(asked, /^Delete source “Spare”\?/);
     assert.equal((await srv.req('GET', '/v1/sources/' + spare.id)).status, 404);
+  });
+
+  await t.test('the front door from the source forms: an IP list\'s 400 at the field, then saved; a rate limit set and cleared', async () => {
+    await go('#/sources', '#sources-table');
+    await page.click('.page-head button:text("New source")');
+    const n = (name) => `#new-source [name="${name}"]`;
+    await page.fill(n('name'), 'Gate');
+    await page.fill(n('slug'), 'gate');
+    await page.fill(n('ip_allowlist'), '10.0.0.0/8\nnope');
+    await page.fill(n('ip_denylist'), '192.0.2.1');
+    allowStatus.add(400);
+    await page.click('#new-source button[type=submit]');
+    await page.waitForSelector('#new-source .form-error[data-field="ip_allowlist[1]"]');
+    allowStatus.delete(400);
+    assert.match(await text('#new-source .form-error'), /^ip_allowlist\[1\]: .*"nope" is not an IPv4 or IPv6/);
+    assert.equal(await page.getAttribute(n('ip_allowlist'), 'aria-invalid'), 'true');
+    assert.equal(await page.evaluate(() => document.activeElement?.name), 'ip_allowlist', 'the box is focused');
+    assert.equal(await page.inputValue(n('ip_allowlist')), '10.0.0.0/8\nnope', 'the input is kept');
+    assert.equal(await page.inputValue(n('name')), 'Gate');
+    assert.equal((await srv.req('GET', '/v1/sources/gate')).status, 404, 'nothing saved');
+
+    await page.fill(n('ip_allowlist'), '10.0.0.0/8\n\n2001:DB8::/32\n');
+    await page.click('#new-source button[type=submit]');
+    const rowOf = (name) => `#sources-table tr:has(a:text-is("${name}"))`;
+    await page.waitForSelector(`${rowOf('Gate')} .front-door`);
+    let s = (await srv.req('GET', '/v1/sources/gate')).body;
+    assert.deepEqual(s.ip_allowlist, ['10.0.0.0/8', '2001:db8::/32'], 'one entry a line, kept in canonical form');
+    assert.deepEqual(s.ip_denylist, ['192.0.2.1']);
+    assert.equal(s.rate_limit, null);
+    assert.equal(await text(`${rowOf('Gate')} .front-door`), 'allow 2 · deny 1');
+    assert.equal(await text(`${rowOf('Web shop')} td:nth-child(3)`), '—', 'nothing set: a dash');
+
+    // edit: the lists as read, one a line; a bad deny entry is refused too
+    const f = (name) => `#edit-source [name="${name}"]`;
+    await page.click(`${rowOf('Gate')} button.edit-source`);
+    await page.waitForSelector(f('ip_allowlist'));
+    assert.equal(await page.inputValue(f('ip_allowlist')), '10.0.0.0/8\n2001:db8::/32');
+    assert.equal(await page.inputValue(f('ip_denylist')), '192.0.2.1');
+    assert.equal(await page.inputValue(f('rate_limit.requests_per_second')), '');
+    const sent = patches.length;
+    await page.fill(f('ip_denylist'), '192.0.2.1\n10.9.9.1/24');
+    allowStatus.add(400);
+    await page.click('#edit-source button[type=submit]');
+    await page.waitForSelector('#edit-source .form-error[data-field="ip_denylist[1]"]');
+    allowStatus.delete(400);
+    assert.match(await text('#edit-source .form-error'), /10\.9\.9\.0\/24/);
+    assert.equal(await page.getAttribute(f('ip_denylist'), 'aria-invalid'), 'true');
+    assert.deepEqual((await srv.req('GET', '/v1/sources/gate')).body.ip_denylist, ['192.0.2.1'], 'nothing saved');
+    await page.fill(f('ip_denylist'), '192.0.2.1');
+    await page.fill(f('rate_limit.requests_per_second'), '5');
+    await page.fill(f('rate_limit.burst'), '10');
+    await page.click('#edit-source button[type=submit]');
+    await page.waitForSelector(`${rowOf('Gate')} .front-door:text-is("allow 2 · deny 1 · 5/s burst 10")`);
+    assert.equal(await page.$('#edit-source'), null, 'the form is closed');
+    s = (await srv.req('GET', '/v1/sources/gate')).body;
+    assert.deepEqual(s.rate_limit, { requests_per_second: 5, burst: 10 });
+    assert.deepEqual(s.ip_allowlist, ['10.0.0.0/8', '2001:db8::/32'], 'the lists as they were');
+
+    // both boxes emptied: no limit
+    await page.click(`${rowOf('Gate')} button.edit-source`);
+    await page.waitForSelector(f('rate_limit.burst'));
+    assert.equal(await page.inputValue(f('rate_limit.requests_per_second')), '5');
+    assert.equal(await page.inputValue(f('rate_limit.burst')), '10');
+    await page.fill(f('rate_limit.requests_per_second'), '');
+    await page.fill(f('rate_limit.burst'), '');
+    await page.click('#edit-source button[type=submit]');
+    await page.waitForSelector(`${rowOf('Gate')} .front-door:text-is("allow 2 · deny 1")`);
+    assert.equal((await srv.req('GET', '/v1/sources/gate')).body.rate_limit, null);
+    // only what changed was sent (the refused deny list first)
+    assert.deepEqual(patches.slice(sent), [
+      { path: '/v1/sources/' + s.id, body: { ip_denylist: ['192.0.2.1', '10.9.9.1/24'] } },
+      { path: '/v1/sources/' + s.id, body: { rate_limit: { requests_per_second: 5, burst: 10 } } },
+      { path: '/v1/sources/' + s.id, body: { rate_limit: null } },
+    ]);
+    assert.equal((await srv.req('DELETE', '/v1/sources/' + s.id)).status, 200);
+  });
+
+  await t.test('events: filter by method and by text in the body, kept in the URL', async () => {
+    const needle = 'needle-' + crypto.randomBytes(4).toString('hex');
+    const ev = (await ingest({ type: 'note.added', note: `a ${needle} in the body` })).event_id;
+    await go('#/events', '#events-table');
+    await page.waitForSelector(`#events-table tr[data-id="${ev}"]`);
+    assert.ok((await page.$$('#events-table tbody tr')).length > 1);
+    await page.fill('#event-search input', needle);
+    await page.click('#event-search button');
+    await page.waitForFunction((n) => location.hash.includes('search=' + n), needle);
+    await page.waitForFunction((id) => {
+      const rows = [...document.querySelectorAll('#events-table tbody tr')];
+      return rows.length === 1 && rows[0].dataset.id === id;
+    }, ev);
+    assert.equal(await page.inputValue('#event-search input'), needle);
+    // and a method: POST keeps it, GET matches nothing
+    await page.selectOption('.toolbar select[name=method]', 'POST');
+    await page.waitForFunction(() => location.hash.includes('method=POST'));
+    await page.waitForFunction((id) => {
+      const rows = [...document.querySelectorAll('#events-table tbody tr')];
+      return rows.length === 1 && rows[0].dataset.id === id;
+    }, ev);
+    assert.ok(page.url().includes('search=' + needle), 'the search stays');
+    await page.selectOption('.toolbar select[name=method]', 'GET');
+    await page.waitForSelector('.view :text("No events match")');
+    // the URL opens the page filtered
+    await go('#/', '.stat');
+    await go(`#/events?method=POST&search=${needle}`, '#events-table');
+    assert.equal(await page.inputValue('.toolbar select[name=method]'), 'POST');
+    assert.equal(await page.inputValue('#event-search input'), needle);
+    assert.deepEqual(await page.$$eval('#events-table tbody tr', (trs) => trs.map((tr) => tr.dataset.id)), [ev]);
+    // an id prefix filters too
+    await page.fill('#event-search input', ev.slice(0, 20));
+    await page.click('#event-search button');
+    await page.waitForFunction(() => location.hash.includes('search=evt_'));
+    await page.waitForFunction((id) => [...document.querySelectorAll('#events-table tbody tr')].some((tr) => tr.dataset.id === id), ev);
   });
 
   let billing; // the source the signed destination is fed from
