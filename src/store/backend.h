@@ -116,12 +116,12 @@ typedef struct hs_store_backend {
     /* An attempt and/or a circuit state (hs_store_attempt_commit). No
      * savepoint: any failure fails the group. */
     int (*attempt_record)(hs_store *s, const hs_attempt_op *op, hs_error *err);
+    /* The statements behind hs_store_resource_create, update and delete:
+     * src/store/resources.c decides what each write checks and runs them,
+     * under a savepoint (src/store/resources.h). */
+    const struct hs__res_ops *resources;
     /* As the hs_store_* calls of the same names (store.h), under a
      * savepoint; arguments already checked; *out is set on success only. */
-    int (*resource_create)(hs_store *s, hs_kind kind, const json_t *doc, json_t **out, hs_error *err);
-    int (*resource_update)(hs_store *s, hs_kind kind, const char *id, hs_update_fn fn, void *ud, json_t **out,
-                           hs_error *err);
-    int (*resource_delete)(hs_store *s, hs_kind kind, const char *id, hs_error *err);
     int (*attempt_retry)(hs_store *s, const char *attempt_id, hs_delivery *out, hs_error *err);
     int (*event_retry)(hs_store *s, const char *event_id, hs_event_retry *out, hs_error *err);
     int (*settle_orphans)(hs_store *s, size_t *deliveries, size_t *events, hs_error *err);

@@ -6,9 +6,9 @@
  * source and destination; the connections still using a source or
  * destination), in which order and with which message, and the times it
  * gives the row: here, on top of src/store/docs.h. The backend runs the
- * statements (hs__res_ops) on its writer connection. Writer thread, inside
- * the op's savepoint (hs_store_backend.resource_create, resource_update,
- * resource_delete).
+ * statements (hs__res_ops, its hs_store_backend.resources) on its writer
+ * connection. Writer thread, inside the op's savepoint (src/store/store.c
+ * calls these).
  */
 #ifndef HS_STORE_RESOURCES_H
 #define HS_STORE_RESOURCES_H
@@ -45,8 +45,9 @@ typedef struct hs__res_ops {
     int (*remove)(hs_store *s, hs_kind kind, const char *id, hs_error *err);
 } hs__res_ops;
 
-/* As hs_store_backend's resource_create, resource_update and
- * resource_delete, with the backend's statements. */
+/* As hs_store_resource_create, update and delete (store.h), arguments
+ * already checked, with the backend's statements; *out is set on success
+ * only. */
 int hs__resource_create(hs_store *s, const hs__res_ops *ops, hs_kind kind, const json_t *in, json_t **out,
                         hs_error *err);
 int hs__resource_update(hs_store *s, const hs__res_ops *ops, hs_kind kind, const char *id, hs_update_fn fn, void *ud,

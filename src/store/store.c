@@ -16,6 +16,7 @@
 #include "base/timeutil.h"
 #include "store/docs.h"
 #include "store/retry.h"
+#include "store/resources.h"
 #include "store/routing.h"
 #include "store/writer.h"
 
@@ -115,14 +116,16 @@ static void undo_out(hs_wop *op) {
 }
 
 static int create_exec(hs_store *s, hs_wop *op) {
-    return s->be->resource_create(s, op->kind, op->doc, &op->out, &op->err);
+    return hs__resource_create(s, s->be->resources, op->kind, op->doc, &op->out, &op->err);
 }
 
 static int update_exec(hs_store *s, hs_wop *op) {
-    return s->be->resource_update(s, op->kind, op->id, op->fn, op->ud, &op->out, &op->err);
+    return hs__resource_update(s, s->be->resources, op->kind, op->id, op->fn, op->ud, &op->out, &op->err);
 }
 
-static int delete_exec(hs_store *s, hs_wop *op) { return s->be->resource_delete(s, op->kind, op->id, &op->err); }
+static int delete_exec(hs_store *s, hs_wop *op) {
+    return hs__resource_delete(s, s->be->resources, op->kind, op->id, &op->err);
+}
 
 /* Submit a sync op that may produce a doc, and hand the doc over. */
 static int submit_doc_op(hs_store *s, hs_wop *op, json_t **out, hs_error *err) {

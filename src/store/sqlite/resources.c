@@ -202,7 +202,7 @@ static int res_remove(hs_store *s, hs_kind kind, const char *id, hs_error *err) 
     return rc;
 }
 
-static const hs__res_ops res_ops = {
+const hs__res_ops hs__sqlite_res_ops = {
     .load = res_load,
     .find = res_find,
     .write = res_write,
@@ -210,19 +210,6 @@ static const hs__res_ops res_ops = {
     .cancel = res_cancel,
     .remove = res_remove,
 };
-
-int hs__sqlite_resource_create(hs_store *s, hs_kind kind, const json_t *in, json_t **out, hs_error *err) {
-    return hs__resource_create(s, &res_ops, kind, in, out, err);
-}
-
-int hs__sqlite_resource_update(hs_store *s, hs_kind kind, const char *id, hs_update_fn fn, void *ud, json_t **out,
-                               hs_error *err) {
-    return hs__resource_update(s, &res_ops, kind, id, fn, ud, out, err);
-}
-
-int hs__sqlite_resource_delete(hs_store *s, hs_kind kind, const char *id, hs_error *err) {
-    return hs__resource_delete(s, &res_ops, kind, id, err);
-}
 
 /* ---- reads (any thread) ---- */
 

@@ -96,10 +96,8 @@ int hs__sqlite_route_source(hs_store *s, const char *ref, bool by_slug, hs_route
 int hs__sqlite_route_rows(hs_store *s, const char *source_id, hs_route_row_fn fn, void *ud, hs_error *err);
 
 /* src/store/sqlite/resources.c */
-int hs__sqlite_resource_create(hs_store *s, hs_kind kind, const json_t *doc, json_t **out, hs_error *err);
-int hs__sqlite_resource_update(hs_store *s, hs_kind kind, const char *id, hs_update_fn fn, void *ud, json_t **out,
-                               hs_error *err);
-int hs__sqlite_resource_delete(hs_store *s, hs_kind kind, const char *id, hs_error *err);
+/* the statements of resource writes (src/store/resources.h) */
+extern const struct hs__res_ops hs__sqlite_res_ops;
 int hs__sqlite_resource_get(hs_store *s, hs_kind kind, const char *id_or_slug, json_t **out, hs_error *err);
 int hs__sqlite_resource_list(hs_store *s, hs_kind kind, const hs_page *page, const hs_list_filter *filters,
                              size_t nfilters, json_t **items, bool *has_more, hs_error *err);
