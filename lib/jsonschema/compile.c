@@ -25,8 +25,7 @@ typedef struct cctx {
     hs_jsonschema *s;
     hs_jsonschema_error *err;
     int rc;
-    char path[1024];
-    size_t plen;
+    js_path path;
     size_t nschemas;
     id_entry *ids;
     size_t nids, capids;
@@ -39,36 +38,13 @@ __attribute__((format(printf, 3, 4))) static int cfail(cctx *c, int rc, const ch
     if (c->rc) return c->rc;
     c->rc = rc;
     if (c->err) {
-        js_copy(c->err->path, sizeof c->err->path, c->path);
+        js_copy(c->err->path, sizeof c->err->path, c->path.s);
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(c->err->message, sizeof c->err->message, fmt, ap);
         va_end(ap);
     }
     return rc;
-}
-
-/* append one JSON Pointer segment to c->path (escaped); returns the old length */
-static size_t push(cctx *c, const char *seg) {
-    size_t old = c->plen;
-    if (c->plen + 1 < sizeof c->path) c->path[c->plen++] = '/';
-    for (const char *p = seg; *p && c->plen + 2 < sizeof c->path; p++) {
-        if (*p == '~' || *p == '/') {
-            c->path[c->plen++] = '~';
-            c->path[c->plen++] = *p == '~' ? '0' : '1';
-        } else {
-            c->path[c->plen++] = *p;
-        }
-    }
-    c->path[c->plen] = 0;
-    return old;
-}
-static void pop(cctx *c, size_t old) { c->path[c->plen = old] = 0; }
-
-static size_t push_index(cctx *c, size_t i) {
-    char b[32];
-    snprintf(b, sizeof b, "%zu", i);
-    return push(c, b);
 }
 
 /* --- limits on the raw document --- */
@@ -192,36 +168,36 @@ static bool type_name_ok(const json_t *v) {
 static int walk(cctx *c, const json_t *s, const char *base, int depth);
 
 static int walk_kw(cctx *c, const json_t *s, const char *kw, const char *base, int depth) {
-    size_t old = push(c, kw);
+    size_t old = js_path_push(&c->path, kw);
     walk(c, json_object_get(s, kw), base, depth + 1);
-    pop(c, old);
+    js_path_pop(&c->path, old);
     return c->rc;
 }
 
 static int walk_array(cctx *c, const json_t *s, const char *kw, const char *base, int depth, bool nonempty) {
     const json_t *a = json_object_get(s, kw);
-    size_t old = push(c, kw);
+    size_t old = js_path_push(&c->path, kw);
     if (!json_is_array(a) || (nonempty && !json_array_size(a))) {
         cfail(c, HS_JSONSCHEMA_EINVAL, "'%s' must be a%s array of schemas", kw, nonempty ? " non-empty" : "n");
     }
     for (size_t i = 0; !c->rc && i < json_array_size(a); i++) {
-        size_t o2 = push_index(c, i);
+        size_t o2 = js_path_push_index(&c->path, i);
         walk(c, json_array_get(a, i), base, depth + 1);
-        pop(c, o2);
+        js_path_pop(&c->path, o2);
     }
-    pop(c, old);
+    js_path_pop(&c->path, old);
     return c->rc;
 }
 
 static int walk_members(cctx *c, const json_t *s, const char *kw, const char *base, int depth, bool lists_too) {
     const json_t *o = json_object_get(s, kw);
-    size_t old = push(c, kw);
+    size_t old = js_path_push(&c->path, kw);
     if (!json_is_object(o)) cfail(c, HS_JSONSCHEMA_EINVAL, "'%s' must be an object", kw);
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)o, k, v) {
         if (c->rc) break;
-        size_t o2 = push(c, k);
+        size_t o2 = js_path_push(&c->path, k);
         if (lists_too && json_is_array(v)) {
             for (size_t i = 0; i < json_array_size(v); i++)
                 if (!json_is_string(json_array_get(v, i)))
@@ -229,9 +205,9 @@ static int walk_members(cctx *c, const json_t *s, const char *kw, const char *ba
         } else {
             walk(c, v, base, depth + 1);
         }
-        pop(c, o2);
+        js_path_pop(&c->path, o2);
     }
-    pop(c, old);
+    js_path_pop(&c->path, old);
     return c->rc;
 }
 
@@ -428,13 +404,13 @@ static int resolve_refs(cctx *c) {
             if (hash) *hash = 0, frag = hash + 1;
             const json_t *d = (!*doc || !strcmp(doc, c->root_base)) ? c->s->root : find_id(c, doc);
             if (!d) {
-                c->path[0] = 0, c->plen = 0;
+                js_path_pop(&c->path, 0);
                 return cfail(c, HS_JSONSCHEMA_EUNSUPPORTED,
                              "$ref '%s' is outside this document: remote references are not supported", uri);
             }
             target = *frag == '/' ? pointer_get(d, frag) : (*frag ? NULL : d);
             if (target && !js_map_get(&c->s->nodes, target) && !json_is_boolean(target)) {
-                c->path[0] = 0, c->plen = 0; /* a target no keyword leads to: compile it now */
+                js_path_pop(&c->path, 0); /* a target no keyword leads to: compile it now */
                 walk(c, target, doc, 0);
             }
         }

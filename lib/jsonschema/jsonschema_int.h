@@ -20,6 +20,17 @@ char *js_strdup(const char *s);
 /* src into dst[cap], truncated */
 void js_copy(char *dst, size_t cap, const char *src);
 
+/* A JSON Pointer built as a walk goes down and up (compile: the schema's
+ * location, validate: the instance's), truncated at its capacity. */
+typedef struct js_path {
+    char s[1024];
+    size_t len;
+} js_path;
+/* Append one segment, escaped (~0, ~1); return the length before, for pop. */
+size_t js_path_push(js_path *p, const char *seg);
+size_t js_path_push_index(js_path *p, size_t i);
+void js_path_pop(js_path *p, size_t old);
+
 /* open-addressing map from a pointer to a pointer */
 typedef struct js_map {
     const void **keys;

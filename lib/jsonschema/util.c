@@ -118,3 +118,26 @@ size_t js_utf8_len(const char *s, size_t n) {
         if (((unsigned char)s[i] & 0xC0) != 0x80) c++;
     return c;
 }
+
+size_t js_path_push(js_path *p, const char *seg) {
+    size_t old = p->len;
+    if (p->len + 1 < sizeof p->s) p->s[p->len++] = '/';
+    for (const char *c = seg; *c && p->len + 2 < sizeof p->s; c++) {
+        if (*c == '~' || *c == '/') {
+            p->s[p->len++] = '~';
+            p->s[p->len++] = *c == '~' ? '0' : '1';
+        } else {
+            p->s[p->len++] = *c;
+        }
+    }
+    p->s[p->len] = 0;
+    return old;
+}
+
+size_t js_path_push_index(js_path *p, size_t i) {
+    char b[32];
+    snprintf(b, sizeof b, "%zu", i);
+    return js_path_push(p, b);
+}
+
+void js_path_pop(js_path *p, size_t old) { p->s[p->len = old] = 0; }

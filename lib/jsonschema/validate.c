@@ -18,8 +18,7 @@
 typedef struct vctx {
     const hs_jsonschema *s;
     hs_jsonschema_result *res;
-    char path[1024];
-    size_t plen;
+    js_path path;
     int quiet, depth, limit;
     size_t steps;
     struct {
@@ -35,7 +34,7 @@ static void record(vctx *c, const char *fmt, va_list ap) {
         return;
     }
     hs_jsonschema_error *e = &r->errors[r->nerrors++];
-    js_copy(e->path, sizeof e->path, c->path);
+    js_copy(e->path, sizeof e->path, c->path.s);
     vsnprintf(e->message, sizeof e->message, fmt, ap);
 }
 
@@ -64,27 +63,6 @@ static bool charge(vctx *c, size_t n) {
     return !c->limit;
 }
 
-static size_t push(vctx *c, const char *seg) {
-    size_t old = c->plen;
-    if (c->plen + 1 < sizeof c->path) c->path[c->plen++] = '/';
-    for (const char *p = seg; *p && c->plen + 2 < sizeof c->path; p++) {
-        if (*p == '~' || *p == '/') {
-            c->path[c->plen++] = '~';
-            c->path[c->plen++] = *p == '~' ? '0' : '1';
-        } else {
-            c->path[c->plen++] = *p;
-        }
-    }
-    c->path[c->plen] = 0;
-    return old;
-}
-static size_t push_index(vctx *c, size_t i) {
-    char b[32];
-    snprintf(b, sizeof b, "%zu", i);
-    return push(c, b);
-}
-static void pop(vctx *c, size_t old) { c->path[c->plen = old] = 0; }
-
 static bool v_schema(vctx *c, const json_t *s, const json_t *inst);
 
 /* s evaluated quietly: only whether it holds */
@@ -96,9 +74,9 @@ static bool v_quiet(vctx *c, const json_t *s, const json_t *inst) {
 }
 
 static bool v_child(vctx *c, const json_t *s, const json_t *inst, const char *seg, size_t index) {
-    size_t old = seg ? push(c, seg) : push_index(c, index);
+    size_t old = seg ? js_path_push(&c->path, seg) : js_path_push_index(&c->path, index);
     bool ok = v_schema(c, s, inst);
-    pop(c, old);
+    js_path_pop(&c->path, old);
     return ok;
 }
 
@@ -268,9 +246,9 @@ static bool v_object(vctx *c, const json_t *s, const js_node *n, const json_t *i
         if (!matched && add) {
             if (json_is_false(add)) {
                 ok = false;
-                size_t old = push(c, k);
+                size_t old = js_path_push(&c->path, k);
                 fail(c, "additional property '%s' is not allowed", k);
-                pop(c, old);
+                js_path_pop(&c->path, old);
             } else if (!json_is_boolean(add) && !v_child(c, add, x, k, 0)) {
                 ok = false;
             }
