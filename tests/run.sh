@@ -45,34 +45,31 @@ if [ -z "$unit_only" ] && [ -z "${HOOKSTREAM_NO_PG:-}" ]; then
 fi
 trap 'rm -rf "$log"; [ -z "$pg_dir" ] || tests/pg/cluster.sh stop "$pg_dir"' EXIT
 
+# cmocka NAME OUT SECONDS PROGRAM...: run one test program, add its counts
+cmocka() {
+  local name=$1 out=$2 secs=$3
+  shift 3
+  if timeout "$secs" "$@" >"$out" 2>&1; then
+    n=$(grep -Eo '\[  PASSED  \] [0-9]+' "$out" | grep -Eo '[0-9]+$' | tail -1)
+    passed=$((passed + ${n:-1}))
+    echo "ok   $name (${n:-1} tests)"
+  else
+    n=$(grep -Eo '\[  FAILED  \] [0-9]+' "$out" | grep -Eo '[0-9]+$' | tail -1)
+    failed=$((failed + ${n:-1}))
+    echo "FAIL $name"
+    cat "$out"
+  fi
+}
+
 echo "== unit tests"
 for t in "$BUILD"/tests/test_*; do
   [ -x "$t" ] || continue
   name=$(basename "$t")
-  if timeout 120 "$t" >"$log/$name.out" 2>&1; then
-    n=$(grep -Eo '\[  PASSED  \] [0-9]+' "$log/$name.out" | grep -Eo '[0-9]+$' | tail -1)
-    passed=$((passed + ${n:-1}))
-    echo "ok   $name (${n:-1} tests)"
-  else
-    n=$(grep -Eo '\[  FAILED  \] [0-9]+' "$log/$name.out" | grep -Eo '[0-9]+$' | tail -1)
-    failed=$((failed + ${n:-1}))
-    echo "FAIL $name"
-    cat "$log/$name.out"
-  fi
+  cmocka "$name" "$log/$name.out" 120 "$t"
 done
 if [ -n "${HOOKSTREAM_TEST_PG:-}" ] && [ -x "$BUILD/tests/test_store_conformance" ]; then
-  name="test_store_conformance on PostgreSQL"
-  if HOOKSTREAM_TEST_STORE="$HOOKSTREAM_TEST_PG/{name}" timeout 300 "$BUILD/tests/test_store_conformance" \
-      >"$log/conformance_pg.out" 2>&1; then
-    n=$(grep -Eo '\[  PASSED  \] [0-9]+' "$log/conformance_pg.out" | grep -Eo '[0-9]+$' | tail -1)
-    passed=$((passed + ${n:-1}))
-    echo "ok   $name (${n:-1} tests)"
-  else
-    n=$(grep -Eo '\[  FAILED  \] [0-9]+' "$log/conformance_pg.out" | grep -Eo '[0-9]+$' | tail -1)
-    failed=$((failed + ${n:-1}))
-    echo "FAIL $name"
-    cat "$log/conformance_pg.out"
-  fi
+  cmocka "test_store_conformance on PostgreSQL" "$log/conformance_pg.out" 300 \
+    env HOOKSTREAM_TEST_STORE="$HOOKSTREAM_TEST_PG/{name}" "$BUILD/tests/test_store_conformance"
 fi
 if [ -n "$unit_only" ]; then
   [ "$passed$failed" != 00 ] || { echo "FAIL no unit test programs in $BUILD/tests"; failed=1; }
