@@ -382,14 +382,23 @@ static int create_database(const char *url, const char *name, hs_error *err) {
     return rc;
 }
 
-static int conn_open(hs_pg_conn *c, const char *url, bool may_create, hs_error *err) {
+/* The connection failed because the database it names does not exist. */
+static bool db_missing(PGconn *pg) {
+    const char *db = PQdb(pg), *msg = PQerrorMessage(pg);
+    if (!db || !msg) return false;
+    char want[256];
+    snprintf(want, sizeof want, "database \"%s\" does not exist", db);
+    return strstr(msg, want) != NULL;
+}
+
+int hs_pg_conn_open(hs_pg_conn *c, const char *url, bool may_create, bool *missing, hs_error *err) {
     memset(c, 0, sizeof *c);
     c->url = url;
+    if (missing) *missing = false;
     char shown[512];
     hs_url_redact(url, shown, sizeof shown);
     c->pg = connect_url(url, NULL);
-    if (PQstatus(c->pg) != CONNECTION_OK && may_create && strstr(PQerrorMessage(c->pg), "does not exist") &&
-        PQdb(c->pg) && strstr(PQerrorMessage(c->pg), PQdb(c->pg))) {
+    if (PQstatus(c->pg) != CONNECTION_OK && may_create && db_missing(c->pg)) {
         char name[128];
         snprintf(name, sizeof name, "%s", PQdb(c->pg));
         PQfinish(c->pg);
@@ -402,6 +411,7 @@ static int conn_open(hs_pg_conn *c, const char *url, bool may_create, hs_error *
         char msg[400];
         message_of(PQerrorMessage(c->pg), msg, sizeof msg);
         hs_error_set(err, HS_ERR_IO, "db", "cannot connect to PostgreSQL at %s: %s", shown, msg);
+        if (missing) *missing = db_missing(c->pg);
         PQfinish(c->pg);
         c->pg = NULL;
         return HS_ERR_IO;
@@ -409,7 +419,7 @@ static int conn_open(hs_pg_conn *c, const char *url, bool may_create, hs_error *
     return session_setup(c, err);
 }
 
-static void conn_close(hs_pg_conn *c) {
+void hs_pg_conn_close(hs_pg_conn *c) {
     cache_clear(c);
     hs_free(c->sent);
     c->sent = NULL;
@@ -443,8 +453,8 @@ static int conn_reset(hs_pg_conn *c, hs_error *err) {
 static void *reader_open(void *ctx, hs_error *err) {
     const hs__pg *q = ctx;
     hs_pg_conn *c = hs_malloc(sizeof *c);
-    if (conn_open(c, q->url, false, err) == HS_OK) return c;
-    conn_close(c);
+    if (hs_pg_conn_open(c, q->url, false, NULL, err) == HS_OK) return c;
+    hs_pg_conn_close(c);
     hs_free(c);
     return NULL;
 }
@@ -456,7 +466,7 @@ static int reader_check(void *conn, hs_error *err) {
 }
 
 static void reader_close(void *conn) {
-    conn_close(conn);
+    hs_pg_conn_close(conn);
     hs_free(conn);
 }
 
@@ -680,13 +690,13 @@ static int pg_open(hs_store *s, const char *url, hs_error *err) {
     hs__pg *q = hs_calloc(1, sizeof *q);
     q->url = hs_strdup(url);
     hs__pool_init(&q->pool, &reader_ops, q, HS_PG_READERS_MAX);
-    int rc = conn_open(&q->writer, url, true, err);
+    int rc = hs_pg_conn_open(&q->writer, url, true, NULL, err);
     if (rc == HS_OK) rc = writer_claim(&q->writer, err);
     if (rc == HS_OK) rc = hs_pg_schema_migrate(&q->writer, url, err);
     if (rc == HS_OK) rc = seq_start(q, err);
     if (rc == HS_OK && !PQenterPipelineMode(q->writer.pg)) rc = fail(err, &q->writer, NULL, "entering pipeline mode");
     if (rc != HS_OK) {
-        conn_close(&q->writer);
+        hs_pg_conn_close(&q->writer);
         state_free(q);
         return rc;
     }
@@ -702,7 +712,7 @@ static int pg_open(hs_store *s, const char *url, hs_error *err) {
 static void pg_close(hs_store *s) {
     hs__pg *q = hs__pgs(s);
     hs__pool_drain(&q->pool);
-    conn_close(&q->writer);
+    hs_pg_conn_close(&q->writer);
     hs_pg_dest_keys_free(s);
     hs_pg_ingests_free(s);
     hs_pg_attempts_free(s);

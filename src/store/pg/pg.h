@@ -192,6 +192,14 @@ char *hs_pg_dup(const PGresult *r, int row, int col);                        /* 
 /* A bytea cell, decoded: hs_malloc'd, NUL after the bytes; NULL for NULL. */
 char *hs_pg_get_bytes(const PGresult *r, int row, int col, size_t *len);
 
+/* A connection in the normal mode (not the writer's pipeline), with the
+ * session settings every connection of the store has; may_create: create
+ * the database the URL names when it is missing; *missing (may be NULL):
+ * the connection failed because that database does not exist. Close with
+ * hs_pg_conn_close (also after a failed open). */
+int hs_pg_conn_open(hs_pg_conn *c, const char *url, bool may_create, bool *missing, hs_error *err);
+void hs_pg_conn_close(hs_pg_conn *c);
+
 /* Borrow a read connection (blocks while all HS_PG_READERS_MAX are lent;
  * reconnects one that was lost; the thread's snapshot's when it has one). */
 static inline hs_pg_conn *hs_pg_reader_get(hs_store *s, hs_error *err) { return hs__pool_get(&hs__pgs(s)->pool, err); }

@@ -309,80 +309,15 @@ int hs__pg_resource_list(hs_store *s, hs_kind kind, const hs_page *page, const h
 /* ---- secrets at rest ----
  *
  * hs_store_reseal runs on a store that is not open, on a connection of its
- * own (not an hs_pg_conn: nothing here is worth preparing), in the normal
- * mode. */
-
-/* Session settings, as pg.c's connections have them (a commit is durable
- * when it answers), and lock waits bounded as SQLite's busy timeout bounds
- * them: a running node holding a resource row fails the walk with
+ * own in the normal mode, with lock waits bounded as SQLite's busy timeout
+ * bounds them: a running node holding a resource row fails the walk with
  * HS_ERR_BUSY instead of hanging it. */
-static const char SQL_RESEAL_SESSION[] = "SET synchronous_commit TO on; SET bytea_output TO hex; "
-                                         "SET client_encoding TO 'UTF8'; SET standard_conforming_strings TO on; "
-                                         "SET lock_timeout TO '5s'";
-
-/* Connect with url (a postgres:// URL or a conninfo string, expanded as
- * dbname). */
-static PGconn *reseal_connect(const char *url) {
-    const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-    const char *vals[] = {"5", "hookstream", url, NULL};
-    return PQconnectdbParams(keys, vals, 1);
-}
-
-/* PostgreSQL's message without its trailing newline. */
-static void pq_message(const char *msg, char *out, size_t cap) {
-    snprintf(out, cap, "%s", msg && *msg ? msg : "unknown error");
-    size_t n = strlen(out);
-    while (n && (out[n - 1] == '\n' || out[n - 1] == ' ')) out[--n] = '\0';
-}
-
-/* The connection failed because the database it names does not exist. */
-static bool db_missing(PGconn *pg) {
-    const char *db = PQdb(pg), *msg = PQerrorMessage(pg);
-    if (!db || !msg) return false;
-    char want[256];
-    snprintf(want, sizeof want, "database \"%s\" does not exist", db);
-    return strstr(msg, want) != NULL;
-}
-
-/* A failed statement (r) or connection (r NULL) into err ("what: reason"),
- * its code from the SQLSTATE as pg.c maps it. */
-static int pq_fail(hs_error *err, PGconn *pg, const PGresult *r, const char *what) {
-    char msg[400];
-    pq_message(r ? PQresultErrorMessage(r) : PQerrorMessage(pg), msg, sizeof msg);
-    if (PQstatus(pg) != CONNECTION_OK)
-        return hs_error_set(err, HS_ERR_IO, NULL, "%s: the connection to PostgreSQL was lost: %s", what, msg);
-    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-    int code = HS_ERR_IO;
-    if (state && strcmp(state, "23505") == 0)
-        code = HS_ERR_CONFLICT;
-    else if (state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0))
-        code = HS_ERR_BUSY;
-    return hs_error_set(err, code, NULL, "%s: %s", what, msg);
-}
-
-/* Run sql (p may be NULL) unprepared: its result (PQclear it), or NULL and
- * err filled. */
-static PGresult *pq_exec(PGconn *pg, const char *sql, const hs_pg_params *p, const char *what, hs_error *err) {
-    PGresult *r = p ? PQexecParams(pg, sql, p->n, NULL, p->v, p->len, p->fmt, 0) : PQexec(pg, sql);
-    ExecStatusType st = PQresultStatus(r);
-    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) return r;
-    pq_fail(err, pg, r, what);
-    PQclear(r);
-    return NULL;
-}
-
-static int pq_run(PGconn *pg, const char *sql, const hs_pg_params *p, const char *what, hs_error *err) {
-    PGresult *r = pq_exec(pg, sql, p, what, err);
-    if (!r) return err->code;
-    PQclear(r);
-    return HS_OK;
-}
 
 /* Does the current schema (search_path) hold a table or view of that name? */
-static int has_table(PGconn *pg, const char *table, bool *found, hs_error *err) {
+static int has_table(hs_pg_conn *c, const char *table, bool *found, hs_error *err) {
     hs_pg_params p = {0};
     hs_pg_text(&p, table);
-    PGresult *r = pq_exec(pg, "SELECT to_regclass($1) IS NOT NULL", &p, "reading resources", err);
+    PGresult *r = hs_pg_exec(c, "SELECT to_regclass($1) IS NOT NULL", &p, "reading resources", err);
     if (!r) return err->code;
     const char *v = hs_pg_get_text(r, 0, 0);
     *found = v && strcmp(v, "t") == 0;
@@ -393,15 +328,15 @@ static int has_table(PGconn *pg, const char *table, bool *found, hs_error *err) 
 /* Every row of one kind: checked, and the ones to rewrite written back. The
  * rows are locked (FOR UPDATE) when they may be written: a node running on
  * the same database cannot change one in between. */
-static int reseal_kind(PGconn *pg, const hs_secret_codec *codec, hs_kind kind, const hs_secretbox *from,
+static int reseal_kind(hs_pg_conn *c, const hs_secret_codec *codec, hs_kind kind, const hs_secretbox *from,
                        const hs_secretbox *to, bool rekey, hs_reseal_stats *st, hs_error *err) {
     const kind_def *k = &kinds[kind];
     bool found = false;
-    int rc = has_table(pg, k->table, &found, err);
+    int rc = has_table(c, k->table, &found, err);
     if (rc != HS_OK || !found) return rc;
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT id, doc FROM %s ORDER BY id%s", k->table, to ? " FOR UPDATE" : "");
-    PGresult *res = pq_exec(pg, sql, NULL, "reading resources", err);
+    PGresult *res = hs_pg_exec(c, sql, NULL, "reading resources", err);
     if (!res) return err->code;
     /* the whole result is in memory: rows are written back as they are
      * walked */
@@ -418,7 +353,7 @@ static int reseal_kind(PGconn *pg, const hs_secret_codec *codec, hs_kind kind, c
             hs_pg_params p = {0};
             hs_pg_text(&p, sealed);
             hs_pg_text(&p, id);
-            rc = pq_run(pg, upd, &p, "writing resources", err);
+            rc = hs_pg_run(c, upd, &p, "writing resources", NULL, err);
             st->rewritten++;
         }
         if (sealed) hs__json_str_free(sealed);
@@ -429,31 +364,26 @@ static int reseal_kind(PGconn *pg, const hs_secret_codec *codec, hs_kind kind, c
 
 int hs__pg_reseal(const char *url, const hs_secret_codec *codec, const hs_secretbox *from, const hs_secretbox *to,
                   hs_reseal_stats *st, hs_error *err) {
-    PGconn *pg = reseal_connect(url);
-    if (PQstatus(pg) != CONNECTION_OK) {
-        /* no database yet: nothing sealed, nothing to seal */
-        int rc = HS_OK;
-        if (!db_missing(pg)) {
-            char msg[400];
-            pq_message(PQerrorMessage(pg), msg, sizeof msg);
-            const char *db = PQdb(pg);
-            rc = hs_error_set(err, HS_ERR_IO, "db", "cannot open database %s: %s", db ? db : "?", msg);
-        }
-        PQfinish(pg);
-        return rc;
+    hs_pg_conn c;
+    bool missing = false;
+    int rc = hs_pg_conn_open(&c, url, false, &missing, err);
+    if (rc != HS_OK) {
+        hs_pg_conn_close(&c);
+        if (missing) hs_error_clear(err);
+        return missing ? HS_OK : rc; /* no database yet: nothing sealed, nothing to seal */
     }
     bool rekey = from && to && strcmp(from->id, to->id) != 0;
-    int rc = pq_run(pg, SQL_RESEAL_SESSION, NULL, "starting", err);
+    rc = hs_pg_run(&c, "SET lock_timeout TO '5s'", NULL, "starting", NULL, err);
     /* no hookstream schema in this database (search_path): nothing to do */
     bool ours = false;
-    if (rc == HS_OK) rc = has_table(pg, "hookstream_schema", &ours, err);
-    if (rc == HS_OK && ours) rc = pq_run(pg, "BEGIN", NULL, "starting", err);
+    if (rc == HS_OK) rc = has_table(&c, "hookstream_schema", &ours, err);
+    if (rc == HS_OK && ours) rc = hs_pg_run(&c, "BEGIN", NULL, "starting", NULL, err);
     for (int kind = 0; rc == HS_OK && ours && kind < HS_KIND_COUNT; kind++)
-        rc = reseal_kind(pg, codec, (hs_kind)kind, from, to, rekey, st, err);
+        rc = reseal_kind(&c, codec, (hs_kind)kind, from, to, rekey, st, err);
     if (rc == HS_OK && ours) {
-        rc = pq_run(pg, "COMMIT", NULL, "committing", err);
-    } else if (ours && PQtransactionStatus(pg) != PQTRANS_IDLE) {
-        PGresult *r = PQexec(pg, "ROLLBACK");
+        rc = hs_pg_run(&c, "COMMIT", NULL, "committing", NULL, err);
+    } else if (ours && PQtransactionStatus(c.pg) != PQTRANS_IDLE) {
+        PGresult *r = PQexec(c.pg, "ROLLBACK");
         PQclear(r);
     }
     /* There is no WAL of ours to checkpoint: PostgreSQL's files are the
@@ -464,6 +394,6 @@ int hs__pg_reseal(const char *url, const hs_secret_codec *codec, const hs_secret
      * autovacuum. The rewrite itself is committed and durable: reported as
      * done. */
     if (rc == HS_OK && st->rewritten) st->checkpointed = true;
-    PQfinish(pg);
+    hs_pg_conn_close(&c);
     return rc;
 }
