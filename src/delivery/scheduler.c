@@ -111,12 +111,18 @@ static hs__payload *payload_of(hs_ingest *ing, bool take) {
     return pl;
 }
 
+_Static_assert(HS_LOOPS_MAX <= 256, "a shard's index fits a byte");
+
 void hs_scheduler_on_ingest(hs_ingest *ing, void *ud) {
     hs_scheduler *sc = ud;
     if (sc->stopping || !sc->n || !ing->ndeliveries) return;
+    /* each delivery's shard, hashed once */
+    uint8_t local[64], *shard_of = ing->ndeliveries <= sizeof local ? local : hs_malloc(ing->ndeliveries);
     size_t count[HS_LOOPS_MAX] = {0}, shards = 0;
-    for (size_t i = 0; i < ing->ndeliveries; i++)
-        if (count[part_of(sc, ing->deliveries[i].destination_id) - sc->parts]++ == 0) shards++;
+    for (size_t i = 0; i < ing->ndeliveries; i++) {
+        shard_of[i] = (uint8_t)(part_of(sc, ing->deliveries[i].destination_id) - sc->parts);
+        if (count[shard_of[i]]++ == 0) shards++;
+    }
     for (size_t k = 0; k < sc->n; k++) {
         if (!count[k]) continue;
         part *p = &sc->parts[k];
@@ -131,9 +137,10 @@ void hs_scheduler_on_ingest(hs_ingest *ing, void *ud) {
         x->pl = pl;
         x->n = 0;
         for (size_t i = 0; i < ing->ndeliveries; i++)
-            if (part_of(sc, ing->deliveries[i].destination_id) == p) x->refs[x->n++] = ing->deliveries[i];
+            if (shard_of[i] == k) x->refs[x->n++] = ing->deliveries[i];
         hand_to(p, &x->msg, run_ingest);
     }
+    if (shard_of != local) hs_free(shard_of);
 }
 
 typedef struct requeued_msg {
