@@ -285,6 +285,10 @@ int64_t hs_pg_get_int(const PGresult *r, int row, int col) {
     return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
 
+bool hs_pg_get_bool(const PGresult *r, int row, int col) {
+    return !PQgetisnull(r, row, col) && strcmp(PQgetvalue(r, row, col), "t") == 0;
+}
+
 const char *hs_pg_get_text(const PGresult *r, int row, int col) {
     return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
 }
@@ -508,7 +512,7 @@ static int writer_claim(hs_pg_conn *w, hs_error *err) {
     hs_pg_int(&p, HS_PG_SERVER_LOCK);
     PGresult *r = hs_pg_exec(w, "SELECT pg_try_advisory_lock($1)", &p, "claiming the database", err);
     if (!r) return err->code;
-    bool got = strcmp(hs_pg_get_text(r, 0, 0) ? hs_pg_get_text(r, 0, 0) : "", "t") == 0;
+    bool got = hs_pg_get_bool(r, 0, 0);
     PQclear(r);
     if (got) return HS_OK;
     return hs_error_set(err, HS_ERR_CONFLICT, "db",

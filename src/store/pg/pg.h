@@ -187,6 +187,7 @@ void hs_pg_rows_free(hs__pg *q);
 bool hs_pg_null(const PGresult *r, int row, int col);
 int64_t hs_pg_get_int(const PGresult *r, int row, int col);                  /* 0 for NULL */
 const char *hs_pg_get_text(const PGresult *r, int row, int col);             /* NULL for NULL */
+bool hs_pg_get_bool(const PGresult *r, int row, int col);                    /* "t"; false for NULL */
 void hs_pg_copy(char *dst, size_t cap, const PGresult *r, int row, int col); /* "" for NULL, truncated */
 char *hs_pg_dup(const PGresult *r, int row, int col);                        /* hs_strdup; "" for NULL */
 /* A bytea cell, decoded: hs_malloc'd, NUL after the bytes; NULL for NULL. */

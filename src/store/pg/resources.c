@@ -319,8 +319,7 @@ static int has_table(hs_pg_conn *c, const char *table, bool *found, hs_error *er
     hs_pg_text(&p, table);
     PGresult *r = hs_pg_exec(c, "SELECT to_regclass($1) IS NOT NULL", &p, "reading resources", err);
     if (!r) return err->code;
-    const char *v = hs_pg_get_text(r, 0, 0);
-    *found = v && strcmp(v, "t") == 0;
+    *found = hs_pg_get_bool(r, 0, 0);
     PQclear(r);
     return HS_OK;
 }

@@ -139,7 +139,7 @@ static int read_state(hs_pg_conn *c, int *version, int64_t *foreign, hs_error *e
                              "pg_tables WHERE schemaname = current_schema() AND tablename <> 'hookstream_schema')",
                              NULL, "reading the schema", err);
     if (!r) return err->code;
-    bool ours = strcmp(hs_pg_get_text(r, 0, 0), "t") == 0;
+    bool ours = hs_pg_get_bool(r, 0, 0);
     *foreign = hs_pg_get_int(r, 0, 1);
     PQclear(r);
     if (!ours) return HS_OK;
