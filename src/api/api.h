@@ -31,6 +31,7 @@
 #include "store/store.h"
 
 typedef struct hs_api hs_api;
+struct hs_cluster;
 
 typedef struct hs_api_deps {
     hs_loops *loops;                /* borrowed; loop 0 is the API's */
@@ -44,6 +45,10 @@ typedef struct hs_api_deps {
 } hs_api_deps;
 
 hs_api *hs_api_new(const hs_api_deps *deps);
+/* Several nodes: GET /v1/cluster answers from c, circuits name their
+ * owner; with deliver_only (--role deliver) only /health and /metrics are
+ * served. Loop 0, before serving or at once after. */
+void hs_api_set_cluster(hs_api *api, struct hs_cluster *c, bool deliver_only);
 void hs_api_free(hs_api *api);
 void hs_api_handle(hs_http_req *req, void *ud);
 

@@ -25,6 +25,8 @@ struct hs_api {
     struct hs_metrics *metrics;
     const hs_hooks *hooks;
     struct hs_frontdoor *frontdoor; /* IP lists, rate limits (src/api/frontdoor.h) */
+    struct hs_cluster *cluster;     /* several nodes (NULL: one server) */
+    bool deliver_only;              /* --role deliver: /health and /metrics only */
     /* loop 0: committed ingests published in commit order (src/api/ingest.c) */
     uint64_t ingest_next; /* the commit_no due next */
     hs_ingest **held;     /* a heap of those that came early */
@@ -97,6 +99,7 @@ void hs_api_attempts_retry(hs_api_call *c);
 void hs_api_circuit_get(hs_api *api, hs_http_req *req, const char *id);
 void hs_api_circuit_reset(hs_api *api, hs_http_req *req, const char *id);
 void hs_api_circuits_list(hs_api *api, hs_http_req *req, const char *id);
+void hs_api_cluster_get(hs_api *api, hs_http_req *req, const char *id);
 void hs_api_metrics(hs_api *api, hs_http_req *req, const char *id);
 void hs_api_metrics_overview(hs_api *api, hs_http_req *req, const char *id);
 

@@ -7,6 +7,7 @@
  * slugs. */
 #include "base/alloc.h"
 #include "api/call.h"
+#include "cluster/cluster.h"
 
 static void not_found(hs_http_req *req, const char *id) {
     hs_error e;
@@ -15,13 +16,20 @@ static void not_found(hs_http_req *req, const char *id) {
     hs_api_respond_error(req, &e);
 }
 
-typedef struct circuit_get {
+typedef struct circuit_get_x {
     hs_http_req *req;
     char *id;
-} circuit_get;
+    struct hs_cluster *cluster;
+} circuit_get_x;
 
 static void got_circuit(json_t *circuit, void *ud) {
-    circuit_get *g = ud;
+    circuit_get_x *g = ud;
+    /* the node delivering it: this one when it holds the lease (null:
+     * another node does; its answer has the live state) */
+    if (circuit && g->cluster) {
+        const char *owner = hs_cluster_owns(g->cluster, g->id) ? hs_cluster_node(g->cluster) : NULL;
+        json_object_set_new(circuit, "node_id", owner ? json_string(owner) : json_null());
+    }
     if (circuit)
         hs_api_respond_json(g->req, 200, circuit);
     else
@@ -31,10 +39,25 @@ static void got_circuit(json_t *circuit, void *ud) {
 }
 
 void hs_api_circuit_get(hs_api *api, hs_http_req *req, const char *id) {
-    circuit_get *g = hs_malloc(sizeof *g);
+    circuit_get_x *g = hs_malloc(sizeof *g);
     g->req = req;
     g->id = hs_strdup(id);
+    g->cluster = api->cluster;
     hs_scheduler_circuit(api->sched, id, got_circuit, g);
+}
+
+/* GET /v1/cluster: the nodes as of the last heartbeat. */
+void hs_api_cluster_get(hs_api *api, hs_http_req *req, const char *id) {
+    (void)id;
+    if (!api->cluster) {
+        hs_error e;
+        hs_error_clear(&e);
+        hs_error_set(
+            &e, HS_ERR_NOTFOUND, "",
+            "this server is not in a cluster: several nodes share a PostgreSQL database (--db postgresql://...)");
+        return hs_api_respond_error(req, &e);
+    }
+    hs_api_respond_json(req, 200, hs_cluster_json(api->cluster));
 }
 
 static void reset_done(json_t *circuit, const hs_error *err, void *ud) {

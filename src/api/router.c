@@ -55,6 +55,7 @@ static const route routes[] = {
     {"GET", "/v1/destinations/:id/circuit", NULL, HS_KIND_COUNT, hs_api_circuit_get},
     {"POST", "/v1/destinations/:id/circuit/reset", NULL, HS_KIND_COUNT, hs_api_circuit_reset},
     {"GET", "/v1/circuits", NULL, HS_KIND_COUNT, hs_api_circuits_list},
+    {"GET", "/v1/cluster", NULL, HS_KIND_COUNT, hs_api_cluster_get},
     {"GET", "/metrics", NULL, HS_KIND_COUNT, hs_api_metrics},
     {"GET", "/v1/metrics/overview", NULL, HS_KIND_COUNT, hs_api_metrics_overview},
     {"GET", "/v1/openapi.json", NULL, HS_KIND_COUNT, hs_api_openapi},
@@ -317,6 +318,9 @@ void hs_api_handle(hs_http_req *req, void *ud) {
             return hs_api_respond_not_allowed(req, "GET, HEAD");
         return health(req);
     }
+    if (api->deliver_only && strcmp(path, "/metrics") != 0)
+        return respond_simple(req, HS_ERR_NOTFOUND, "", "this node delivers only (%s): it serves /health and /metrics",
+                              "--role deliver");
     if (strncmp(path, "/v1/ingest/", 11) == 0) return hs_ingest_handle(api, req, path + 11);
     /* before the generic key check: a browser's WebSocket sends the key as ?token= */
     if (strcmp(path, "/v1/ws") == 0) return hs_ws_handle_upgrade(api->ws, req);
@@ -409,6 +413,11 @@ hs_api *hs_api_new(const hs_api_deps *deps) {
     api->frontdoor = deps->frontdoor;
     api->ingest_next = 1;
     return api;
+}
+
+void hs_api_set_cluster(hs_api *api, struct hs_cluster *c, bool deliver_only) {
+    api->cluster = c;
+    api->deliver_only = deliver_only;
 }
 
 void hs_api_free(hs_api *api) {

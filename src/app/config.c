@@ -75,6 +75,17 @@ const char hs_usage_serve[] = "Usage: hookstream serve [options]\n"
                               "                          otherwise the header is ignored, as any client can\n"
                               "                          write it [HOOKSTREAM_TRUSTED_PROXIES, default none]\n"
                               "\n"
+                              "Several nodes (a PostgreSQL --db shared by several servers; docs/cluster.md):\n"
+                              "  --node-id ID            this node's name in the cluster [HOOKSTREAM_NODE_ID,\n"
+                              "                          default HOST:PORT of --listen]\n"
+                              "  --role ROLE             all: API, ingest and deliveries; api: no deliveries;\n"
+                              "                          deliver: deliveries, and only /health and /metrics\n"
+                              "                          over HTTP [HOOKSTREAM_ROLE, default all]\n"
+                              "  --lease-ms MS           how long a node's hold on a destination lasts without\n"
+                              "                          renewal: a node that stops takes this long, plus a\n"
+                              "                          second, to be replaced; 3000 to 600000\n"
+                              "                          [HOOKSTREAM_LEASE_MS, default 5000]\n"
+                              "\n"
                               "Secrets at rest (every stored secret is AES-256-GCM encrypted under one key):\n"
                               "  --secret-key-file PATH  the key file: 64 hex digits or the base64 of 32\n"
                               "                          bytes, mode 0600 [HOOKSTREAM_SECRET_KEY_FILE]\n"
@@ -296,6 +307,9 @@ typedef enum {
     OPT_SECRET_KEY_FILE,
     OPT_NEW_KEY_FILE,
     OPT_TRUSTED_PROXIES,
+    OPT_NODE_ID,
+    OPT_ROLE,
+    OPT_LEASE_MS,
 } opt_id;
 
 static const struct {
@@ -325,6 +339,9 @@ static const struct {
     [OPT_SECRET_KEY_FILE] = {"--secret-key-file", "HOOKSTREAM_SECRET_KEY_FILE"},
     [OPT_NEW_KEY_FILE] = {"--new-key-file", NULL},
     [OPT_TRUSTED_PROXIES] = {"--trusted-proxies", "HOOKSTREAM_TRUSTED_PROXIES"},
+    [OPT_NODE_ID] = {"--node-id", "HOOKSTREAM_NODE_ID"},
+    [OPT_ROLE] = {"--role", "HOOKSTREAM_ROLE"},
+    [OPT_LEASE_MS] = {"--lease-ms", "HOOKSTREAM_LEASE_MS"},
 };
 #define NVALUE_OPTS (sizeof value_opts / sizeof value_opts[0])
 
@@ -475,6 +492,33 @@ static int apply(hs_config *cfg, opt_id id, const char *v, const char *from, cha
     }
     case OPT_RETENTION: return retention_value(v, from, &cfg->retention_ms, err, errlen);
     case OPT_TRUSTED_PROXIES: return trusted_value(cfg, v, from, err, errlen);
+    case OPT_NODE_ID: {
+        size_t n = strlen(v);
+        bool ok = n > 0 && n < sizeof cfg->node_id;
+        for (const char *c = v; ok && *c; c++)
+            ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '.' ||
+                 *c == '_' || *c == ':' || *c == '-';
+        if (!ok) {
+            snprintf(err, errlen, "%s: expected 1 to %zu letters, digits, '.', '_', ':' or '-', got \"%s\"", from,
+                     sizeof cfg->node_id - 1, v);
+            return -1;
+        }
+        snprintf(cfg->node_id, sizeof cfg->node_id, "%s", v);
+        return 0;
+    }
+    case OPT_ROLE:
+        if (strcmp(v, "all") != 0 && strcmp(v, "api") != 0 && strcmp(v, "deliver") != 0) {
+            snprintf(err, errlen, "%s: expected all, api or deliver, got \"%s\"", from, v);
+            return -1;
+        }
+        snprintf(cfg->role, sizeof cfg->role, "%s", v);
+        return 0;
+    case OPT_LEASE_MS: {
+        uint64_t n;
+        if (ranged_value(v, from, VAL_COUNT, 3000, 600000, &n, err, errlen)) return -1;
+        cfg->lease_ms = n;
+        return 0;
+    }
     case OPT_WS_MESSAGE:
     case OPT_WS_QUEUE:
     case OPT_WS_CONNS:
@@ -498,6 +542,8 @@ static void defaults(hs_config *cfg) {
     cfg->shutdown_timeout_ms = 10000;
     cfg->delivery_window = HS_DELIVERY_WINDOW_DEFAULT;
     cfg->retention_ms = HS_RETENTION_DEFAULT_MS;
+    snprintf(cfg->role, sizeof cfg->role, "all");
+    cfg->lease_ms = 5000;
     hs_ws_config_defaults(&cfg->ws);
 }
 

@@ -50,6 +50,10 @@ typedef struct hs_config {
     /* --trusted-proxies: peers whose X-Forwarded-For is believed (heap or NULL) */
     hs_cidr *trusted_proxies;
     size_t ntrusted_proxies;
+    /* several nodes on one PostgreSQL (src/cluster/) */
+    char node_id[64];  /* --node-id; "": host:port of --listen */
+    char role[16];     /* --role: all | api | deliver */
+    uint64_t lease_ms; /* --lease-ms */
 } hs_config;
 
 typedef enum {

@@ -31,6 +31,7 @@
 #include "base/log.h"
 #include "http/netguard.h"
 #include "observe/metrics.h"
+#include "cluster/cluster.h"
 #include "delivery/scheduler.h"
 #include "maintenance/retention.h"
 #include "base/secretbox.h"
@@ -53,6 +54,7 @@ typedef struct server {
     hs_auth *auth;
     hs_api *api;
     hs_scheduler *sched;
+    hs_cluster *cluster;     /* NULL: a store of one server (SQLite) */
     hs_retention *retention; /* NULL: --retention off */
     hs_http_server *http;
     hs_ws_hub *ws;
@@ -67,7 +69,8 @@ typedef struct server {
 static void after_scheduler_stop(void *ud) {
     server *s = ud;
     hs_info("deliveries stopped; closing the store");
-    hs_retention_stop(s->retention); /* a sweep under way completes as the store closes */
+    hs_cluster_stop(s->cluster, NULL, NULL); /* the leases go back now that nothing is sent */
+    hs_retention_stop(s->retention);         /* a sweep under way completes as the store closes */
     s->retention = NULL;
     hs_store_close(s->store); /* commits what is queued; frees in a close callback */
     s->store = NULL;
@@ -345,6 +348,26 @@ static int rotate_key(const hs_config *cfg) {
     return rc == HS_OK ? 0 : 1;
 }
 
+/* This node in the cluster of servers sharing its database. */
+static int start_cluster(server *s, int port, hs_error *err) {
+    char listen[128];
+    const char *fmt = strchr(s->cfg.listen_host, ':') ? "[%s]:%d" : "%s:%d";
+    snprintf(listen, sizeof listen, fmt, s->cfg.listen_host, port);
+    char node[HS_NODE_ID_MAX];
+    if (s->cfg.node_id[0])
+        snprintf(node, sizeof node, "%s", s->cfg.node_id);
+    else
+        snprintf(node, sizeof node, "%.*s", (int)sizeof node - 1, listen);
+    if (!s->cfg.node_id[0]) /* brackets are not in a node id's alphabet */
+        for (char *c = node; *c; c++)
+            if (*c == '[' || *c == ']') *c = '_';
+    hs_store_set_node_id(s->store, node);
+    hs_cluster_config cc = {.node_id = node, .listen = listen, .role = s->cfg.role, .lease_ms = s->cfg.lease_ms};
+    int rc = hs_cluster_start(s->loop, &s->mb, s->store, s->sched, &s->hooks, &cc, &s->cluster, err);
+    if (rc == HS_OK) hs_api_set_cluster(s->api, s->cluster, strcmp(s->cfg.role, "deliver") == 0);
+    return rc;
+}
+
 /* The subscribers of every hook (src/core/hooks.h), in the order they run. */
 static void subscribe(server *s) {
     hs_hooks *h = &s->hooks;
@@ -448,7 +471,7 @@ static int serve(server *s) {
         close_loop(s);
         return 1;
     }
-    hs_scheduler_config sched_cfg = {.window = (size_t)s->cfg.delivery_window};
+    hs_scheduler_config sched_cfg = {.window = (size_t)s->cfg.delivery_window, .clustered = hs_store_shared(s->store)};
     if (hs_scheduler_new(s->loops, s->store, &sched_cfg, &s->sched, &err)) {
         fprintf(stderr, "hookstream: cannot load the destinations' queues: %s\n", err.msg);
         hs_free_secret(created);
@@ -501,7 +524,11 @@ static int serve(server *s) {
         return 1;
     }
     make_siblings(s);
-    hs_scheduler_start(s->sched); /* deliveries go out from now on */
+    hs_scheduler_start(s->sched); /* deliveries go out from now on (with several nodes: once leased) */
+    if (hs_store_shared(s->store) && start_cluster(s, port, &err)) {
+        fprintf(stderr, "hookstream: %s\n", err.msg);
+        raise(SIGTERM);
+    }
     if (s->cfg.retention_ms && hs_retention_start(s->loop, s->store, s->cfg.retention_ms, &s->retention, &err))
         hs_warn("retention is off: %s", err.msg);
     uv_signal_init(s->loop, &s->sigterm);
@@ -533,6 +560,7 @@ static int serve(server *s) {
     uv_run(s->loop, UV_RUN_DEFAULT); /* let close callbacks run */
     release_thread_state(s->loop);
     hs_scheduler_free(s->sched);
+    hs_cluster_free(s->cluster);
     hs_api_free(s->api);
     hs_metrics_free(s->metrics);
     hs_auth_free(s->auth);

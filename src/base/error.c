@@ -23,6 +23,7 @@ const char *hs_strerror(int code) {
     case HS_ERR_MEDIA_TYPE: return "unsupported media type";
     case HS_ERR_PERMANENT: return "refused for good";
     case HS_ERR_AGAIN: return "stale credentials";
+    case HS_ERR_STALE: return "lease moved";
     default: return "unknown error";
     }
 }
@@ -39,6 +40,7 @@ int hs_err_http_status(int code) {
     case HS_ERR_MEDIA_TYPE: return 415;
     case HS_ERR_PERMANENT: return 422;
     case HS_ERR_AGAIN: return 503;
+    case HS_ERR_STALE: return 409;
     case HS_ERR_UNSUPPORTED: return 422;
     case HS_ERR_IO:
     case HS_ERR_BUSY:

@@ -29,6 +29,7 @@ typedef enum hs_err {
     HS_ERR_MEDIA_TYPE = -14,  /* body in a content type we do not take: 415 */
     HS_ERR_PERMANENT = -15,   /* a receiver refused a delivery for good: no retry (422) */
     HS_ERR_AGAIN = -16,       /* stale cached credentials: rebuild and resend at once (503) */
+    HS_ERR_STALE = -17,       /* a write under a lease that moved to another node: refused (409) */
 } hs_err;
 
 #define HS_ERROR_FIELD_MAX 128

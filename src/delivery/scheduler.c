@@ -457,6 +457,66 @@ void hs__sched_circuit_reset(hs_scheduler *sc, size_t index, const hs_dest_statu
     hs_mailbox_post(sc->home, &x->msg, run_circuit_note);
 }
 
+/* ---- leases (several nodes) ---- */
+
+typedef struct lease_msg {
+    hs_msg msg;
+    hs_scheduler *sc;
+    hs__shard *sh;
+    hs_lease_msg m;
+    hs_scheduler_released_cb cb;
+    void *ud;
+} lease_msg;
+
+static void run_lease(hs_msg *m) {
+    lease_msg *x = (lease_msg *)m;
+    hs__shard_lease(x->sh, &x->m, x->cb, x->ud);
+    hs_free(x);
+}
+
+void hs_scheduler_lease(hs_scheduler *sc, const hs_lease_msg *m, hs_scheduler_released_cb cb, void *ud) {
+    if (sc->stopping || !sc->n) {
+        if (m->op == HS_LEASE_RELEASE && cb) cb(m->destination_id, m->epoch, ud);
+        return;
+    }
+    part *p = part_of(sc, m->destination_id);
+    lease_msg *x = hs_malloc(sizeof *x);
+    x->sc = sc;
+    x->sh = p->sh;
+    x->m = *m;
+    x->cb = cb;
+    x->ud = ud;
+    hand_to(p, &x->msg, run_lease);
+}
+
+typedef struct released_note {
+    hs_msg msg;
+    char id[HS_ID_MAX];
+    uint64_t epoch;
+    hs_scheduler_released_cb cb;
+    void *ud;
+} released_note;
+
+static void run_released(hs_msg *m) {
+    released_note *x = (released_note *)m;
+    x->cb(x->id, x->epoch, x->ud);
+    hs_free(x);
+}
+
+void hs__sched_released(hs_scheduler *sc, size_t index, const char *destination_id, uint64_t epoch,
+                        hs_scheduler_released_cb cb, void *ud) {
+    if (!cb) return;
+    released_note *x = hs_malloc(sizeof *x);
+    hs_id_copy(x->id, destination_id);
+    x->epoch = epoch;
+    x->cb = cb;
+    x->ud = ud;
+    if (!sc->parts[index].remote)
+        run_released(&x->msg);
+    else
+        hs_mailbox_post(sc->home, &x->msg, run_released);
+}
+
 /* A local delivery: to the server's loop, and its answer back. */
 typedef struct local_msg {
     hs_msg msg;
@@ -510,6 +570,7 @@ void hs_scheduler_set_hooks(hs_scheduler *sc, const hs_hooks *hooks) { sc->hooks
 typedef struct loaded {
     hs_scheduler *sc;
     size_t window;
+    bool clustered;
     json_t *dests, *conns;
     hs_circuit_row *circuits;
     size_t ncircuits;
@@ -567,6 +628,7 @@ static void build_part(size_t i, void *ud) {
         ld->err = err;
         return;
     }
+    if (ld->clustered) hs__shard_set_clustered(p->sh);
     size_t k;
     json_t *doc;
     json_array_foreach(ld->dests, k, doc) {
@@ -588,7 +650,8 @@ int hs_scheduler_new(hs_loops *loops, hs_store *s, const hs_scheduler_config *cf
     sc->home = hs_loops_mailbox(loops, 0);
     sc->store = s;
     size_t n = hs_loops_count(loops); /* at most HS_LOOPS_MAX */
-    loaded ld = {.sc = sc, .window = cfg && cfg->window ? cfg->window : HS_SCHEDULER_WINDOW};
+    loaded ld = {
+        .sc = sc, .window = cfg && cfg->window ? cfg->window : HS_SCHEDULER_WINDOW, .clustered = cfg && cfg->clustered};
     int rc = load(sc, &ld, err);
     if (rc == HS_OK) {
         sc->parts = hs_calloc(n, sizeof *sc->parts);

@@ -42,7 +42,8 @@ typedef struct hs_scheduler hs_scheduler;
 #define HS_SCHEDULER_WINDOW 256 /* deliveries a destination holds in memory at most, by default */
 
 typedef struct hs_scheduler_config {
-    size_t window; /* 0: HS_SCHEDULER_WINDOW */
+    size_t window;  /* 0: HS_SCHEDULER_WINDOW */
+    bool clustered; /* several nodes: a destination is delivered only while leased (hs_scheduler_lease) */
 } hs_scheduler_config;
 
 /* Loads destinations, connections, circuit states and the queue counts from
@@ -95,6 +96,32 @@ void hs_scheduler_circuit(hs_scheduler *sc, const char *destination_id, hs_sched
  * HS_ERR_NOTFOUND at once, or through cb, for an unknown destination. */
 typedef void (*hs_scheduler_reset_cb)(json_t *circuit, const hs_error *err, void *ud);
 int hs_scheduler_circuit_reset(hs_scheduler *sc, const char *destination_id, hs_scheduler_reset_cb cb, void *ud);
+
+/* ---- several nodes (src/cluster/) ----
+ * With cfg.clustered, a destination is delivered only while this node
+ * holds its lease: src/cluster/ says so, and what it hears from the other
+ * nodes, with these messages (to the destination's thread). Every attempt
+ * record and circuit save carries the lease's epoch; the store refuses one
+ * whose lease has moved (HS_ERR_STALE), and the destination stops here. */
+typedef enum hs_lease_op {
+    HS_LEASE_OWN,     /* held now under epoch: its circuit (if has_circuit), pending, last_seq, requeues */
+    HS_LEASE_DROP,    /* lost (epoch 0: whichever): stop at once, transfers cancelled, nothing recorded */
+    HS_LEASE_RELEASE, /* give it back: stop sending, let the attempts out finish and record, then cb */
+    HS_LEASE_MORE,    /* another node committed n deliveries, up to last_seq */
+    HS_LEASE_REREAD,  /* n deliveries were requeued behind the cursor: read the queue again */
+    HS_LEASE_MARK,    /* the store's counts (the periodic backstop): pending, last_seq, requeues, epoch */
+} hs_lease_op;
+typedef struct hs_lease_msg {
+    hs_lease_op op;
+    char destination_id[HS_ID_MAX];
+    uint64_t epoch;
+    bool has_circuit;
+    hs_circuit_row circuit;
+    uint64_t pending, last_seq, requeues, n;
+} hs_lease_msg;
+/* RELEASE's answer, on the server's loop: nothing of it is in flight. */
+typedef void (*hs_scheduler_released_cb)(const char *destination_id, uint64_t epoch, void *ud);
+void hs_scheduler_lease(hs_scheduler *sc, const hs_lease_msg *m, hs_scheduler_released_cb cb, void *ud);
 
 /* Stop sending: running transfers are cancelled (those deliveries stay
  * pending in the store and go out again after a restart); outcomes already

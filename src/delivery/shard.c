@@ -100,6 +100,16 @@ typedef struct dest {
     /* no send before this: an attempt could not be recorded (the database
      * is away), so sending more would only repeat them when it is back */
     uint64_t send_after;
+    /* several nodes (src/cluster/): whether this node holds the
+     * destination's lease, under which epoch (every write carries it), and
+     * the store's count of requeues last seen; a lease being given back
+     * waits for the attempts in flight, then calls released */
+    bool leased;
+    uint64_t epoch;
+    uint64_t requeues;
+    uint64_t known_last; /* the highest seq the store has given it, as last heard */
+    hs_scheduler_released_cb released;
+    void *released_ud;
 } dest;
 
 struct hs__shard {
@@ -116,7 +126,8 @@ struct hs__shard {
     size_t payload_bytes;  /* held by payloads, against payload_budget */
     size_t payload_budget; /* this shard's part of PAYLOAD_BUDGET */
     bool stopping;
-    int jobs; /* in flight anywhere: threadpool, transfer or commit */
+    bool clustered; /* a destination is sent only while leased (src/cluster/) */
+    int jobs;       /* in flight anywhere: threadpool, transfer or commit */
     int closing_handles;
     void (*stop_done)(void *);
     void *stop_ud;
@@ -136,6 +147,8 @@ typedef struct job {
     ctf *dtf; /* the destination's, or NULL */
     int attempt;
     bool resent;          /* sent again after HS_ERR_AGAIN */
+    bool dropped;         /* its destination's lease was lost: no outcome, nothing recorded */
+    hs_http_call *call;   /* while its transfer runs */
     uint64_t local_t0;    /* a local delivery was handed over then */
     hs_dest_status seen;  /* the destination as this attempt left it, for the hooks */
     uint64_t received_at; /* the event's, ms (0 until built) */
@@ -302,6 +315,7 @@ static dest *dest_new(shard *sc, const json_t *doc) {
     dest *d = hs_calloc(1, sizeof *d);
     snprintf(d->id, sizeof d->id, "%s", json_string_value(json_object_get(doc, "id")));
     d->sc = sc;
+    d->leased = !sc->clustered;
     hs_circuit_init(&d->circuit, true, 5, 60000);
     dest_configure(d, doc);
     uv_timer_init(sc->loop, &d->timer);
@@ -365,7 +379,7 @@ static uint64_t earliest(uint64_t a, uint64_t b) { return !a ? b : !b ? a : a < 
 
 static void pump(dest *d) {
     shard *sc = d->sc;
-    if (d->removed || d->paused || sc->stopping) return;
+    if (d->removed || d->paused || sc->stopping || !d->leased) return;
     uint64_t now = hs_now_ms();
     uint64_t wake = 0;
     for (;;) {
@@ -416,6 +430,7 @@ typedef struct fill_job {
     payload **pls;       /* the page's events, read with it (NULL: read at send time) */
     uint64_t next_due;
     uint64_t parked_min; /* the earliest retry left by a job whose record the read may not see */
+    uint64_t known_last; /* the destination's, when the read began */
     hs_error err;
     int rc;
 } fill_job;
@@ -511,6 +526,10 @@ static void fill_done(uv_work_t *w, int status) {
             if (f->rows[i].seq > d->cursor) d->cursor = f->rows[i].seq;
         }
         if (f->page_limit) d->more = f->n_page == f->page_limit || d->load_again;
+        /* the page ran out: every delivery up to the last seq the store
+         * had given when the read began is in memory or done (a
+         * destination's seqs grow in commit order) */
+        if (f->page_limit && f->n_page < f->page_limit && f->known_last > d->cursor) d->cursor = f->known_last;
         for (size_t i = 0; i < f->n_due; i++) take_row(d, &f->rows[f->page_limit + i], NULL);
         /* retries parked while this read was out set retry_due already;
          * those parked before it, whose records it may have missed, are in
@@ -547,6 +566,7 @@ static void fill(dest *d, uint64_t now) {
     f->now = now;
     f->fresh_only = !d->strict;
     f->after = d->cursor;
+    f->known_last = d->known_last;
     f->page_limit = d->more ? room : 0;
     f->payload_room = sc->payload_bytes < sc->payload_budget ? (sc->payload_budget - sc->payload_bytes) / 4 : 0;
     bool due = !d->strict && d->retry_due && d->retry_due <= now;
@@ -727,10 +747,13 @@ static void release(job *j, bool requeue) {
 }
 
 /* A job or a fill that referred to d is over. */
+static void lease_over(dest *d);
+
 static void dest_work_over(dest *d) {
     shard *sc = d->sc;
     sc->jobs--;
     d->jobs--;
+    lease_over(d);
     dest_release(d);
     stop_check(sc);
 }
@@ -786,6 +809,22 @@ static hs_attempt_event attempt_event(const job *j, const hs_attempt_rec *a) {
 
 static void on_committed(hs_attempt_op *op, int status) {
     job *j = op->ud;
+    if (status == HS_ERR_STALE) {
+        /* the lease had moved: the new owner sends it; nothing of this
+         * attempt was recorded, and nothing more goes out from here */
+        hs_warn("scheduler: %s", op->err.msg);
+        if (j->d->leased && j->d->epoch == op->epoch) {
+            j->d->leased = false;
+            drop_queue(j->d);
+            uv_timer_stop(&j->d->timer);
+        }
+        if (j->it) release(j, false);
+        hs_attempt_op_free(op);
+        dest *d = j->d;
+        job_end(j);
+        lease_over(d);
+        return;
+    }
     if (status == HS_OK && op->has_attempt) {
         hs_attempt_event ev = attempt_event(j, &op->a);
         hs__sched_attempt(j->sc->owner, j->sc->index, true, &ev);
@@ -915,6 +954,7 @@ static void conclude(job *j, hs_out_resp *resp, int rc, const char *why) {
     }
     op->cb = on_committed;
     op->ud = j;
+    op->epoch = d->epoch;
     if (hs_store_attempt_commit(j->sc->store, op) != HS_OK) {
         on_committed(op, op->err.code ? op->err.code : -1);
         return;
@@ -950,7 +990,8 @@ static void send_again(job *j) {
 static void on_response(hs_http_call *call, hs_out_resp *resp, void *ud) {
     (void)call;
     job *j = ud;
-    if (resp->error == HS_ERR_CLOSED && j->sc->stopping) {
+    j->call = NULL;
+    if (resp->error == HS_ERR_CLOSED && (j->sc->stopping || j->dropped)) {
         /* cancelled by shutdown: not an outcome; pending in the store */
         hs_out_resp_free(resp);
         hs_free(resp);
@@ -1000,14 +1041,20 @@ static void send_built(job *j) {
         return;
     }
     hs_out_req *req = j->req;
-    j->req = NULL; /* the client owns it now */
-    if (hs_http_client_send(j->sc->http, req, on_response, j, NULL) != HS_OK)
+    j->req = NULL;    /* the client owns it now */
+    if (j->dropped) { /* the lease went while it was being built */
+        hs_out_req_free(req);
+        hs_free(req);
+        finish(j, false);
+        return;
+    }
+    if (hs_http_client_send(j->sc->http, req, on_response, j, &j->call) != HS_OK)
         conclude(j, NULL, HS_ERR_IO, "the request could not be started");
 }
 
 static void build_done(uv_work_t *w, int status) {
     job *j = w->data;
-    if (status == UV_ECANCELED || j->sc->stopping) {
+    if (status == UV_ECANCELED || j->sc->stopping || j->dropped) {
         finish(j, false);
         return;
     }
@@ -1075,9 +1122,11 @@ void hs__shard_ingest(shard *sc, const char *event_id, payload *pl, const hs_del
     for (size_t i = 0; i < n; i++) {
         const hs_delivery_ref *r = &refs[i];
         dest *d = find(sc, r->destination_id);
-        if (!d || d->removed) continue;
+        if (!d || d->removed || !d->leased) continue; /* another node's: it hears of it from the store */
         d->pending++;
-        if (!window_takes(sc, d, r->seq)) {
+        if (!window_takes(sc, d, r->seq) || r->prev_seq > d->cursor) {
+            /* older deliveries wait in the store (or another node's lie
+             * in between): a fill brings this one in its turn */
             d->more = true;
             if (d->loading) d->load_again = true;
         } else {
@@ -1097,11 +1146,11 @@ void hs__shard_ingest(shard *sc, const char *event_id, payload *pl, const hs_del
 void hs__shard_requeued(shard *sc, const char (*ids)[HS_ID_MAX], size_t n) {
     for (size_t i = 0; i < n; i++) {
         dest *d = find(sc, ids[i]);
-        if (d && !d->removed) d->pending++;
+        if (d && !d->removed && d->leased) d->pending++;
     }
     for (size_t i = 0; i < n; i++) {
         dest *d = find(sc, ids[i]);
-        if (!d || d->removed) continue;
+        if (!d || d->removed || !d->leased) continue;
         /* it keeps its place in the queue (its seq), likely behind the
          * cursor: read the queue again, once for all of this destination's */
         bool again = false;
@@ -1157,6 +1206,101 @@ void hs__shard_resource(shard *sc, const hs_resource_event *e) {
             connection_put(sc, e->doc);
     }
 }
+
+/* ---- leases (several nodes: src/cluster/) ---- */
+
+/* A lease being given back: once nothing of d is in flight (its attempts'
+ * records committed under the lease), the scheduler is told. */
+static void lease_over(dest *d) {
+    if (!d->released || d->jobs > 0) return;
+    hs_scheduler_released_cb cb = d->released;
+    d->released = NULL;
+    hs__sched_released(d->sc->owner, d->sc->index, d->id, d->epoch, cb, d->released_ud);
+}
+
+/* Stop sending d: its window goes; abort: its transfers are cancelled
+ * (nothing of them is recorded; the next owner sends them again). */
+static void lease_stop(dest *d, bool abort) {
+    d->leased = false;
+    uv_timer_stop(&d->timer);
+    drop_queue(d);
+    if (!abort) return;
+    for (job *j = d->job_list; j; j = j->next) {
+        j->dropped = true;
+        if (j->call) hs_http_client_cancel(d->sc->http, j->call);
+    }
+}
+
+static void lease_take(dest *d, const hs_lease_msg *m) {
+    d->leased = true;
+    d->epoch = m->epoch;
+    if (m->has_circuit) hs__shard_load_circuit(d->sc, &m->circuit, hs_now_ms());
+    d->pending = m->pending;
+    d->requeues = m->requeues;
+    d->known_last = m->last_seq;
+    d->send_after = 0;
+    dest_reset(d);
+    d->more = true; /* whatever the count says: a read that finds nothing is cheap */
+    pump(d);
+}
+
+void hs__shard_lease(shard *sc, const hs_lease_msg *m, hs_scheduler_released_cb cb, void *ud) {
+    dest *d = find(sc, m->destination_id);
+    if (d && d->removed) d = NULL;
+    switch (m->op) {
+    case HS_LEASE_OWN:
+        if (d) lease_take(d, m);
+        break;
+    case HS_LEASE_DROP:
+        if (d && d->leased && (!m->epoch || d->epoch == m->epoch)) lease_stop(d, true);
+        break;
+    case HS_LEASE_RELEASE:
+        if (!d || !d->leased || d->epoch != m->epoch) {
+            hs__sched_released(sc->owner, sc->index, m->destination_id, m->epoch, cb, ud);
+            break;
+        }
+        lease_stop(d, false);
+        d->released = cb;
+        d->released_ud = ud;
+        lease_over(d);
+        break;
+    case HS_LEASE_MORE:
+        if (!d || !d->leased) break;
+        d->pending += m->n;
+        if (m->last_seq > d->known_last) d->known_last = m->last_seq;
+        if (m->last_seq > d->cursor) {
+            d->more = true;
+            if (d->loading) d->load_again = true;
+        }
+        pump(d);
+        break;
+    case HS_LEASE_REREAD:
+        if (!d || !d->leased) break;
+        d->pending += m->n;
+        dest_reset(d);
+        pump(d);
+        break;
+    case HS_LEASE_MARK:
+        if (!d) break;
+        if (!d->leased || d->epoch != m->epoch) {
+            lease_take(d, m); /* a lease it had not heard of (the destination arrived after) */
+            break;
+        }
+        if (m->last_seq > d->known_last) d->known_last = m->last_seq;
+        if (m->requeues != d->requeues) {
+            d->requeues = m->requeues;
+            dest_reset(d);
+        } else if (m->last_seq > d->cursor && !d->more) {
+            d->more = true;
+            if (d->loading) d->load_again = true;
+        }
+        if (d->jobs == 0 && d->n == 0) d->pending = m->pending; /* the store's count, while nothing moves */
+        pump(d);
+        break;
+    }
+}
+
+void hs__shard_set_clustered(shard *sc) { sc->clustered = true; }
 
 /* ---- circuit endpoints ---- */
 
@@ -1219,6 +1363,7 @@ int hs__shard_circuit_reset(shard *sc, const char *destination_id, hs_scheduler_
     hs_attempt_op *op = hs_attempt_op_new();
     op->has_circuit = true;
     op->circuit = circuit_row(d);
+    op->epoch = d->epoch;
     op->cb = on_reset_committed;
     op->ud = r;
     int rc = hs_store_attempt_commit(sc->store, op);

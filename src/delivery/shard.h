@@ -66,6 +66,10 @@ void hs__shard_requeued(hs__shard *sh, const char (*destination_ids)[HS_ID_MAX],
 /* A destination or connection written (e->doc is the shard's own copy,
  * borrowed for the call). */
 void hs__shard_resource(hs__shard *sh, const hs_resource_event *e);
+/* Several nodes: destinations are sent only while leased (before loading). */
+void hs__shard_set_clustered(hs__shard *sh);
+/* hs_scheduler_lease for one of this shard's destinations. */
+void hs__shard_lease(hs__shard *sh, const hs_lease_msg *m, hs_scheduler_released_cb cb, void *ud);
 /* POST .../circuit/reset: cb runs on this shard's thread once committed. */
 int hs__shard_circuit_reset(hs__shard *sh, const char *destination_id, hs_scheduler_reset_cb cb, void *ud);
 /* Stop (hs_scheduler_stop); done runs on this thread once nothing is left. */
@@ -90,6 +94,9 @@ json_t *hs__shard_circuit_json(hs__shard *sh, const char *destination_id);
 /* Fire attempt_decided or attempt_recorded (recorded true) on the
  * server's loop, which is this one or another. */
 void hs__sched_attempt(hs_scheduler *sc, size_t index, bool recorded, const hs_attempt_event *e);
+/* Call cb (RELEASE's answer) on the server's loop. */
+void hs__sched_released(hs_scheduler *sc, size_t index, const char *destination_id, uint64_t epoch,
+                        hs_scheduler_released_cb cb, void *ud);
 /* Fire circuit_reset. */
 void hs__sched_circuit_reset(hs_scheduler *sc, size_t index, const hs_dest_status *st);
 /* Deliver req with p->deliver_local on the server's loop (where the

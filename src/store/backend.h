@@ -153,7 +153,30 @@ typedef struct hs_store_backend {
      * between see one state of the store. */
     int (*snapshot_begin)(hs_store *s, hs_error *err);
     void (*snapshot_end)(hs_store *s);
+
+    /* Several nodes (store.h "several nodes"): NULL for a backend one
+     * server has to itself. Its attempt_record then also honours
+     * hs_attempt_op.epoch. */
+    const struct hs_store_cluster_ops *cluster;
 } hs_store_backend;
+
+/* The calls of store.h "several nodes", on a connection of the backend's
+ * own (conn). */
+typedef struct hs_store_cluster_ops {
+    int (*open)(hs_store *s, void **conn, hs_error *err);
+    void (*close)(void *conn);
+    int (*beat)(void *conn, const hs_node_info *me, uint64_t *now, hs_error *err);
+    int (*leave)(void *conn, const char *node_id, hs_error *err);
+    int (*list)(void *conn, hs_node_info **out, size_t *count, uint64_t *now, hs_error *err);
+    int (*total)(void *conn, size_t *total, hs_error *err);
+    int (*renew)(void *conn, const char *node_id, uint64_t ttl_ms, hs_lease **held, size_t *count, hs_error *err);
+    int (*claim)(void *conn, const char *node_id, uint64_t ttl_ms, size_t limit, hs_lease **got, size_t *count,
+                 hs_error *err);
+    int (*release)(void *conn, const char *node_id, const hs_lease *l, hs_error *err);
+    int (*marks)(void *conn, const char *node_id, hs_queue_mark **out, size_t *count, hs_error *err);
+    int (*listen)(void *conn, hs_error *err);
+    int (*wait)(void *conn, int timeout_ms, hs_feed_fn fn, void *ud, hs_error *err);
+} hs_store_cluster_ops;
 
 typedef struct hs_wop hs_wop;
 
@@ -179,7 +202,8 @@ struct hs_store {
     bool closing;
     int sync_waiters; /* callers blocked in hs__writer_submit */
     hs_store_stats stats;
-    uint64_t ingests_committed; /* writer thread: the last hs_ingest.commit_no */
+    uint64_t ingests_committed;   /* writer thread: the last hs_ingest.commit_no */
+    char node_id[HS_NODE_ID_MAX]; /* hs_store_set_node_id; "" until then */
 };
 
 /* The backends, one per folder; src/store/store.c lists them. */

@@ -356,6 +356,13 @@ static int attempt_exec(hs_store *s, hs_wop *w) {
 
 static void attempt_complete(hs_wop *w) {
     hs_attempt_op *op = w->ud;
+    if (op->stale && w->status == HS_OK) {
+        /* the backend left it out of its committed group */
+        w->status = HS_ERR_STALE;
+        hs_error_set(&w->err, HS_ERR_STALE, NULL,
+                     "destination %s is no longer this node's (its lease moved on): nothing recorded",
+                     op->has_attempt ? op->a.destination_id : op->circuit.destination_id);
+    }
     if (w->status != HS_OK)
         op->err = w->err; /* 450 bytes: not copied for every delivered attempt */
     else
@@ -375,6 +382,7 @@ int hs_store_attempt_commit(hs_store *s, hs_attempt_op *op) {
         hs_utf8_fix(op->a.request_url);
         hs_utf8_fix(op->a.request_method);
     }
+    op->stale = false;
     hs_wop *w = &((attempt_box *)op->priv_)->w;
     memset(w, 0, sizeof *w);
     w->exec = attempt_exec;

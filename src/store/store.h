@@ -239,6 +239,11 @@ int hs_store_event_deliveries(hs_store *s, const char *event_id, hs_delivery **i
 typedef struct hs_delivery_ref {
     char id[HS_ID_MAX];
     uint64_t seq; /* as hs_delivery.seq */
+    /* the highest seq of the same destination committed before this one (0:
+     * none, or a backend that does not say): a scheduler that has taken
+     * everything up to it may take this one straight into its window; with
+     * several nodes, another node's delivery may lie in between */
+    uint64_t prev_seq;
     char destination_id[HS_ID_MAX];
     char connection_id[HS_ID_MAX];
     int64_t destination_key, connection_key; /* the backend's own numbers for them (private) */
@@ -364,6 +369,11 @@ struct hs_attempt_op {
     hs_attempt_rec a;
     bool has_circuit;
     hs_circuit_row circuit;
+    /* the lease of the destination this write is made under (src/cluster/):
+     * the store refuses it (HS_ERR_STALE, nothing written) when the lease
+     * moved on meanwhile. 0: not fenced (one node). */
+    uint64_t epoch;
+    bool stale; /* set by the store: refused because the lease had moved */
     hs_error err;
     hs_attempt_cb cb;
     void *ud;
@@ -453,5 +463,94 @@ int hs_store_sweep(hs_store *s, hs_sweep *sw);
 int hs_store_apikey_add(hs_store *s, const char *id, const char *hash_hex, const char *name, hs_error *err);
 /* *hashes: array of *n heap strings (free each and the array with hs_free). */
 int hs_store_apikey_hashes(hs_store *s, char ***hashes, size_t *n, hs_error *err);
+
+/* ---- several nodes on one store (src/cluster/ uses these) ----
+ * A backend that several servers can share (PostgreSQL) keeps the nodes, a
+ * lease per destination (owner node, fencing epoch, expiry) and a change
+ * feed. Times are the database's clock (ms), so that nodes whose clocks
+ * disagree still agree on expiry. hs_store_node is a connection of its own
+ * for the cluster's thread, never behind the writer's groups; its calls
+ * block for at most HS_STORE_NODE_TIMEOUT_MS: a database that stops
+ * answering fails them (and the connection is opened again by the next
+ * call) instead of hanging the thread. One thread at a time per
+ * hs_store_node. */
+#define HS_STORE_NODE_TIMEOUT_MS 2000
+#define HS_NODE_ID_MAX 64
+
+/* Can several servers share this store? (SQLite: no.) */
+bool hs_store_shared(const hs_store *s);
+/* This server's node id: the change feed messages it sends carry it (set
+ * before serving; id: [A-Za-z0-9._:-], at most HS_NODE_ID_MAX - 1). */
+void hs_store_set_node_id(hs_store *s, const char *node_id);
+const char *hs_store_node_id(const hs_store *s);
+
+typedef struct hs_node_info {
+    char id[HS_NODE_ID_MAX];
+    char listen[128];
+    char role[16]; /* all | api | deliver */
+    uint64_t started_at, last_seen_at;
+    size_t destinations; /* leases it holds (unexpired) */
+} hs_node_info;
+typedef struct hs_lease {
+    char destination_id[HS_ID_MAX];
+    uint64_t epoch;
+} hs_lease;
+/* A destination's queue as the store counts it. */
+typedef struct hs_queue_mark {
+    char destination_id[HS_ID_MAX];
+    uint64_t pending;
+    uint64_t last_seq; /* the highest seq ever given to one of its deliveries */
+    uint64_t requeues; /* bumped whenever deliveries go back to pending behind last_seq */
+} hs_queue_mark;
+
+/* A change feed message (another node's commit). */
+typedef enum hs_feed_kind {
+    HS_FEED_DELIVERIES, /* id: a destination; n new deliveries, up to last_seq */
+    HS_FEED_REQUEUED,   /* id: a destination; n deliveries back to pending behind its cursor */
+    HS_FEED_RESOURCE,   /* id: a resource of res_kind written or deleted */
+    HS_FEED_KEYS,       /* the API keys changed */
+} hs_feed_kind;
+typedef struct hs_feed_msg {
+    hs_feed_kind kind;
+    char node[HS_NODE_ID_MAX]; /* who committed it */
+    char id[HS_ID_MAX];
+    hs_kind res_kind;
+    bool deleted;
+    uint64_t n, last_seq;
+} hs_feed_msg;
+typedef void (*hs_feed_fn)(const hs_feed_msg *m, void *ud);
+
+typedef struct hs_store_node hs_store_node;
+int hs_store_node_open(hs_store *s, hs_store_node **out, hs_error *err);
+void hs_store_node_close(hs_store_node *n);
+/* Say me is alive (its row's last_seen_at = now); forget nodes not seen
+ * for an hour. *now: the database's clock. */
+int hs_store_node_beat(hs_store_node *n, const hs_node_info *me, uint64_t *now, hs_error *err);
+/* node_id leaves (a clean stop): the others count it out at once. */
+int hs_store_node_leave(hs_store_node *n, const char *node_id, hs_error *err);
+/* Every node known, with how many unexpired leases each holds; *now: the
+ * database's clock (hs_free *out). */
+int hs_store_node_list(hs_store_node *n, hs_node_info **out, size_t *count, uint64_t *now, hs_error *err);
+/* How many destinations there are: the leases to spread. */
+int hs_store_lease_total(hs_store_node *n, size_t *total, hs_error *err);
+/* Extend by ttl_ms every lease node_id holds; *held: those (hs_free). */
+int hs_store_lease_renew(hs_store_node *n, const char *node_id, uint64_t ttl_ms, hs_lease **held, size_t *count,
+                         hs_error *err);
+/* Take at most limit destinations whose lease is free, expired or
+ * missing, each with a new epoch; *got: those (hs_free). */
+int hs_store_lease_claim(hs_store_node *n, const char *node_id, uint64_t ttl_ms, size_t limit, hs_lease **got,
+                         size_t *count, hs_error *err);
+/* Give one back (only if it is still node_id's at that epoch). */
+int hs_store_lease_release(hs_store_node *n, const char *node_id, const hs_lease *l, hs_error *err);
+/* The queue marks of the destinations node_id holds (hs_free *out). */
+int hs_store_queue_marks(hs_store_node *n, const char *node_id, hs_queue_mark **out, size_t *count, hs_error *err);
+/* Subscribe n to the change feed (again after a lost connection: the
+ * caller learns that from an error and catches up with queue marks). */
+int hs_store_feed_listen(hs_store_node *n, hs_error *err);
+/* Wait up to timeout_ms for messages; fn for each (own ones included). */
+int hs_store_feed_wait(hs_store_node *n, int timeout_ms, hs_feed_fn fn, void *ud, hs_error *err);
+/* The route cache of the writer is dropped (another node changed a
+ * source or connection). Sync, not on a loop thread. */
+int hs_store_routes_reload(hs_store *s, hs_error *err);
 
 #endif

@@ -176,16 +176,108 @@ static int send_settles(hs_store *s, settle_ctx *c, size_t n, hs_error *err) {
                 again = c->items[c->settle[k]].seq == c->items[c->settle[to]].seq;
             if (again) break;
         }
-        rc = hs_pg_rows_send(s, &SETTLE_ROWS, from, to, settle_row, c, "updating the deliveries", err);
+        rc = hs_pg_rows_send(s, &SETTLE_ROWS, from, to, settle_row, c, "updating the deliveries", NULL, err);
         from = to;
+    }
+    return rc;
+}
+
+static int save_circuit(hs_pg_conn *w, const hs_circuit_row *c, hs_error *err);
+
+static const char SQL_FENCE[] =
+    "SELECT l.destination_id, l.epoch FROM leases l JOIN unnest($1::text[], $2::bigint[]) AS v(d, e) "
+    "ON l.destination_id = v.d AND l.epoch = v.e WHERE l.owner = $3 ORDER BY l.destination_id FOR SHARE OF l";
+
+static const char *op_destination(const hs_attempt_op *op) {
+    return op->has_attempt ? op->a.destination_id : op->circuit.destination_id;
+}
+
+/* Is (destination, epoch) among the rows of r? */
+static bool lease_held(const PGresult *r, const char *destination_id, uint64_t epoch) {
+    for (int i = 0; i < PQntuples(r); i++)
+        if ((uint64_t)hs_pg_get_int(r, i, 1) == epoch && strcmp(hs_pg_get_text(r, i, 0), destination_id) == 0)
+            return true;
+    return false;
+}
+
+/* The leases of the group's fenced ops, locked until the commit; those
+ * that moved are marked stale and leave the list. */
+static int fence(hs_store *s, hs_error *err) {
+    hs__pg *q = hs__pgs(s);
+    size_t n = 0;
+    for (size_t i = 0; i < q->nattempts; i++) n += q->attempts[i]->epoch > 0;
+    if (!n) return HS_OK;
+    const char **ids = hs_malloc(n * sizeof *ids);
+    int64_t *epochs = hs_malloc(n * sizeof *epochs);
+    n = 0;
+    for (size_t i = 0; i < q->nattempts; i++) {
+        if (!q->attempts[i]->epoch) continue;
+        ids[n] = op_destination(q->attempts[i]);
+        epochs[n++] = (int64_t)q->attempts[i]->epoch;
+    }
+    hs_buf a, b;
+    hs_buf_init(&a, 1 << 24);
+    hs_buf_init(&b, 1 << 24);
+    hs_pg_array_texts(&a, ids, n);
+    hs_pg_array_ints(&b, epochs, n);
+    hs_pg_params p = {0};
+    hs_pg_text(&p, a.data);
+    hs_pg_text(&p, b.data);
+    hs_pg_text(&p, q->node);
+    PGresult *r = hs_pg_exec(&q->writer, SQL_FENCE, &p, "checking the leases", err);
+    hs_buf_free(&a);
+    hs_buf_free(&b);
+    hs_free(ids);
+    hs_free(epochs);
+    if (!r) return err->code;
+    size_t kept = 0;
+    for (size_t i = 0; i < q->nattempts; i++) {
+        hs_attempt_op *op = q->attempts[i];
+        if (op->epoch && !lease_held(r, op_destination(op), op->epoch)) {
+            op->stale = true; /* src/store/store.c completes it with HS_ERR_STALE */
+            continue;
+        }
+        q->attempts[kept++] = op;
+    }
+    q->nattempts = kept;
+    PQclear(r);
+    return HS_OK;
+}
+
+int hs_pg_attempts_fence(hs_store *s, hs_error *err) {
+    hs__pg *q = hs__pgs(s);
+    int rc = fence(s, err);
+    /* the deliveries that leave pending, for the queue counts */
+    for (size_t i = 0; i < q->nattempts && rc == HS_OK; i++) {
+        const hs_attempt_rec *a = &q->attempts[i]->a;
+        uint64_t created, seq;
+        if (!q->attempts[i]->has_attempt || strcmp(status_of(a), "pending") == 0 ||
+            !hs__delivery_id_parse(a->delivery_id, &created, &seq))
+            continue;
+        /* (had it been cancelled meanwhile, the queue row went with the
+         * destination: a -1 then writes a 0) */
+        int64_t key = 0;
+        rc = hs_pg_dest_key(s, a->destination_id, &key, err);
+        hs__counts_add(&q->pending, key, -1);
     }
     return rc;
 }
 
 int hs_pg_attempts_flush(hs_store *s, hs_error *err) {
     hs__pg *q = hs__pgs(s);
-    size_t n = q->nattempts;
-    if (!n) return HS_OK;
+    size_t n = 0;
+    int rc = HS_OK;
+    for (size_t i = 0; i < q->nattempts && rc == HS_OK; i++)
+        if (q->attempts[i]->has_circuit) rc = save_circuit(&q->writer, &q->attempts[i]->circuit, err);
+    /* the attempts first in the list: only ops with a circuit alone are not */
+    hs_attempt_op **ops = q->attempts;
+    for (size_t i = 0; i < q->nattempts; i++)
+        if (ops[i]->has_attempt) ops[n++] = ops[i];
+    q->nattempts = n;
+    if (!n || rc != HS_OK) {
+        hs_pg_attempts_clear(s);
+        return rc;
+    }
     attempt_item *items = hs_calloc(n, sizeof *items);
     size_t *settle = hs_malloc(n * sizeof *settle), nsettle = 0;
     for (size_t i = 0; i < n; i++) {
@@ -196,7 +288,7 @@ int hs_pg_attempts_flush(hs_store *s, hs_error *err) {
         if (hs__delivery_id_parse(a->delivery_id, &items[i].created, &items[i].seq)) settle[nsettle++] = i;
     }
     /* libpq copies the parameters as it sends: the strings may go after */
-    int rc = hs_pg_rows_send(s, &ATTEMPT_ROWS, 0, n, attempt_row, items, "recording the attempts", err);
+    rc = hs_pg_rows_send(s, &ATTEMPT_ROWS, 0, n, attempt_row, items, "recording the attempts", NULL, err);
     settle_ctx c = {.items = items, .settle = settle};
     if (rc == HS_OK) rc = send_settles(s, &c, nsettle, err);
     for (size_t i = 0; i < n; i++) {
@@ -218,28 +310,6 @@ void hs_pg_attempts_free(hs_store *s) {
     q->nattempts = q->attempts_cap = 0;
 }
 
-/* Keep op for the flush (it lives until its group completes), and move its
- * destination's pending count now. */
-static int record_attempt(hs_store *s, const hs_attempt_op *op, hs_error *err) {
-    hs__pg *q = hs__pgs(s);
-    const hs_attempt_rec *a = &op->a;
-    uint64_t created, seq;
-    if (strcmp(status_of(a), "pending") != 0 && hs__delivery_id_parse(a->delivery_id, &created, &seq)) {
-        /* it leaves pending (had it been cancelled meanwhile, the queue row
-         * went with the destination: a -1 then writes a 0) */
-        int64_t key = 0;
-        int rc = hs_pg_dest_key(s, a->destination_id, &key, err);
-        if (rc != HS_OK) return rc;
-        hs__counts_add(&q->pending, key, -1);
-    }
-    if (q->nattempts == q->attempts_cap) {
-        q->attempts_cap = q->attempts_cap ? q->attempts_cap * 2 : 64;
-        q->attempts = hs_realloc(q->attempts, q->attempts_cap * sizeof *q->attempts);
-    }
-    q->attempts[q->nattempts++] = op;
-    return HS_OK;
-}
-
 static int save_circuit(hs_pg_conn *w, const hs_circuit_row *c, hs_error *err) {
     hs_pg_params p = {0};
     hs_pg_text(&p, c->destination_id);
@@ -251,11 +321,17 @@ static int save_circuit(hs_pg_conn *w, const hs_circuit_row *c, hs_error *err) {
     return hs_pg_queue(w, SQL_CIRCUIT_SAVE, &p, "saving the circuit state", err);
 }
 
+/* Keep op for the flush (it lives until its group completes): its lease
+ * is checked there, then its rows and its circuit go out. */
 int hs__pg_attempt_record(hs_store *s, const hs_attempt_op *op, hs_error *err) {
-    int rc = HS_OK;
-    if (op->has_attempt) rc = record_attempt(s, op, err);
-    if (rc == HS_OK && op->has_circuit) rc = save_circuit(hs__pg_writer(s), &op->circuit, err);
-    return rc;
+    (void)err;
+    hs__pg *q = hs__pgs(s);
+    if (q->nattempts == q->attempts_cap) {
+        q->attempts_cap = q->attempts_cap ? q->attempts_cap * 2 : 64;
+        q->attempts = hs_realloc(q->attempts, q->attempts_cap * sizeof *q->attempts);
+    }
+    q->attempts[q->nattempts++] = (hs_attempt_op *)op; /* the fence may mark it stale */
+    return HS_OK;
 }
 
 /* ---- cancelling (a destination is deleted) ---- */
@@ -377,6 +453,22 @@ static int requeue(hs_store *s, hs_delivery *d, hs_error *err) {
         hs_pg_params e = {0};
         hs_pg_text(&e, d->event_id);
         rc = hs_pg_queue(w, SQL_EVENT_REOPEN, &e, "updating the event status", err);
+    }
+    /* behind the cursor of whichever node owns the destination: it reads
+     * its queue again when it hears of it (the feed), or when its poll sees
+     * the count of requeues move */
+    if (rc == HS_OK) {
+        hs_pg_params q = {0};
+        hs_pg_text(&q, d->destination_id);
+        rc = hs_pg_queue(w,
+                         "UPDATE queues SET requeues = requeues + 1 WHERE destination = (SELECT n FROM refs WHERE id "
+                         "= $1)",
+                         &q, "counting the requeue", err);
+    }
+    if (rc == HS_OK) {
+        char m[160];
+        snprintf(m, sizeof m, "q %s %s 1", hs__pgs(s)->node[0] ? hs__pgs(s)->node : "-", d->destination_id);
+        rc = hs_pg_feed_send(s, m, err);
     }
     snprintf(d->status, sizeof d->status, "pending");
     d->next_attempt_at = now;

@@ -3,8 +3,8 @@
  *
  * Ingest runs on the writer thread inside the group transaction, once
  * src/store/routing.c has decided where the event goes. It parses no JSON
- * and waits for nothing: it gives each delivery its seq and id and keeps
- * the ingest in the group's list; the backend's flush (before COMMIT, and
+ * and waits for nothing: it keeps the ingest in the group's list; the
+ * backend's flush (before COMMIT, and
  * before any op that might read what the group wrote) sends the rows of
  * all of them, up to ROWS_MAX per INSERT, in the writer's pipeline. So a
  * group of a hundred ingests costs PostgreSQL a few statements, not two
@@ -36,12 +36,16 @@ static const hs_pg_rows_def EVENT_ROWS = {
     .row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     .tail = "",
 };
+/* Each row takes its seq from the sequence as it is inserted, in the
+ * order of the rows (hs_pg_queues_flush locked the destinations' queue
+ * rows first). The answer names each row, so that a seq reaches its
+ * delivery whatever order the rows come back in. */
 static const hs_pg_rows_def DELIVERY_ROWS = {
     .head = "INSERT INTO deliveries(seq, event_id, destination, connection, status, attempts, next_attempt_at, "
             "created_at, updated_at) VALUES",
-    .first_row = "(?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
-    .row = "(?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
-    .tail = "",
+    .first_row = "(nextval('delivery_seq'), ?, ?::bigint, ?::bigint, 'pending', 0, ?::bigint, ?::bigint, ?::bigint)",
+    .row = "(nextval('delivery_seq'), ?, ?, ?, 'pending', 0, ?, ?, ?)",
+    .tail = " RETURNING seq, event_id, connection",
 };
 
 static const char *or_empty(const char *s) { return s ? s : ""; }
@@ -70,7 +74,6 @@ typedef struct delivery_item {
 
 static void delivery_row(size_t i, hs_pg_params *p, void *ud) {
     const delivery_item *it = &((const delivery_item *)ud)[i];
-    hs_pg_int(p, (int64_t)it->d->seq);
     hs_pg_text(p, it->r->ing->event_id);
     hs_pg_int(p, it->d->destination_key);
     hs_pg_int(p, it->d->connection_key);
@@ -82,20 +85,100 @@ static void delivery_row(size_t i, hs_pg_params *p, void *ud) {
 int hs_pg_ingests_flush(hs_store *s, hs_error *err) {
     hs__pg *q = hs__pgs(s);
     if (!q->ningests) return HS_OK;
-    int rc = hs_pg_rows_send(s, &EVENT_ROWS, 0, q->ningests, event_row, q, "storing the events", err);
+    int rc = hs_pg_rows_send(s, &EVENT_ROWS, 0, q->ningests, event_row, q, "storing the events", NULL, err);
     size_t n = 0;
     for (size_t i = 0; i < q->ningests; i++) n += q->ingests[i].ing->ndeliveries;
     delivery_item *items = rc == HS_OK && n ? hs_malloc(n * sizeof *items) : NULL;
     for (size_t i = 0, k = 0; items && i < q->ningests; i++)
         for (size_t j = 0; j < q->ingests[i].ing->ndeliveries; j++)
             items[k++] = (delivery_item){.r = &q->ingests[i], .d = &q->ingests[i].ing->deliveries[j]};
-    if (items) rc = hs_pg_rows_send(s, &DELIVERY_ROWS, 0, n, delivery_row, items, "storing the deliveries", err);
+    if (items) {
+        q->nseqs_kept = hs_pg_rows_statements(n);
+        q->seqs_kept = hs_calloc(q->nseqs_kept, sizeof *q->seqs_kept);
+        rc = hs_pg_rows_send(s, &DELIVERY_ROWS, 0, n, delivery_row, items, "storing the deliveries", q->seqs_kept, err);
+    }
     hs_free(items);
+    /* the ingests stay listed until hs_pg_ingests_kept has given their
+     * deliveries their seqs */
+    q->ingests_sent = q->ningests;
+    return rc;
+}
+
+/* The row of a result of DELIVERY_ROWS that is d's (from k on, as they
+ * normally come back in the order of the rows); -1 when none. */
+static int row_of(const PGresult *r, int k, const hs_ingest *ing, const hs_delivery_ref *d) {
+    int n = PQntuples(r);
+    for (int t = 0; t < n; t++) {
+        int i = (k + t) % n;
+        const char *ev = hs_pg_get_text(r, i, 1);
+        if (ev && strcmp(ev, ing->event_id) == 0 && hs_pg_get_int(r, i, 2) == d->connection_key) return i;
+    }
+    return -1;
+}
+
+/* Grows marks (one per destination) by one delivery of destination key. */
+static void mark_add(hs_pg_mark **marks, size_t *n, size_t *cap, const hs_delivery_ref *d) {
+    for (size_t i = 0; i < *n; i++)
+        if ((*marks)[i].key == d->destination_key) {
+            (*marks)[i].added++;
+            if (d->seq > (*marks)[i].last_seq) (*marks)[i].last_seq = d->seq;
+            return;
+        }
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 16;
+        *marks = hs_realloc(*marks, *cap * sizeof **marks);
+    }
+    (*marks)[(*n)++] =
+        (hs_pg_mark){.key = d->destination_key, .destination_id = d->destination_id, .added = 1, .last_seq = d->seq};
+}
+
+int hs_pg_ingests_kept(hs_store *s, hs_error *err) {
+    hs__pg *q = hs__pgs(s);
+    size_t sent = q->ingests_sent;
+    q->ingests_sent = 0;
+    if (!sent) return HS_OK;
+    int rc = HS_OK;
+    size_t stmt = 0;
+    int row = 0;
+    hs_pg_mark *marks = NULL;
+    size_t nmarks = 0, cap = 0;
+    for (size_t i = 0; i < sent && rc == HS_OK; i++) {
+        hs_ingest *ing = q->ingests[i].ing;
+        for (size_t j = 0; j < ing->ndeliveries && rc == HS_OK; j++) {
+            hs_delivery_ref *d = &ing->deliveries[j];
+            while (stmt < q->nseqs_kept && q->seqs_kept[stmt] && row >= PQntuples(q->seqs_kept[stmt])) {
+                stmt++;
+                row = 0;
+            }
+            const PGresult *r = stmt < q->nseqs_kept ? q->seqs_kept[stmt] : NULL;
+            int at = r ? row_of(r, row, ing, d) : -1;
+            if (at < 0) {
+                rc = hs_error_set(err, HS_ERR_INTERNAL, NULL, "storing the deliveries: a row came back unnamed");
+                break;
+            }
+            row++;
+            d->seq = (uint64_t)hs_pg_get_int(r, at, 0);
+            hs__delivery_id(q->ingests[i].now, d->seq, d->id);
+            /* what came before it in its destination's queue: the row's
+             * last_seq, then the group's own */
+            int64_t prev = hs_pg_last_seq(s, d->destination_key);
+            for (size_t m = 0; m < nmarks; m++)
+                if (marks[m].key == d->destination_key) prev = (int64_t)marks[m].last_seq;
+            d->prev_seq = prev > 0 ? (uint64_t)prev : 0;
+            mark_add(&marks, &nmarks, &cap, d);
+        }
+    }
+    if (rc == HS_OK) rc = hs_pg_queues_mark(s, marks, nmarks, err);
+    hs_free(marks);
     hs_pg_ingests_clear(s);
     return rc;
 }
 
-void hs_pg_ingests_clear(hs_store *s) { hs__pgs(s)->ningests = 0; }
+void hs_pg_ingests_clear(hs_store *s) {
+    hs__pg *q = hs__pgs(s);
+    q->ningests = 0;
+    q->ingests_sent = 0;
+}
 
 void hs_pg_ingests_free(hs_store *s) {
     hs__pg *q = hs__pgs(s);
@@ -122,12 +205,8 @@ int hs__pg_ingest_insert(hs_store *s, hs_ingest *ing, bool *wrote, hs_error *err
     for (size_t i = 0; i < ing->ndeliveries && rc == HS_OK; i++) rc = delivery_keys(w, &ing->deliveries[i], err);
     if (rc != HS_OK) return rc;
     uint64_t now = hs_now_ms();
-    for (size_t i = 0; i < ing->ndeliveries; i++) {
-        hs_delivery_ref *d = &ing->deliveries[i];
-        d->seq = q->next_seq++;
-        hs__delivery_id(now, d->seq, d->id);
-        hs__counts_add(&q->pending, d->destination_key, 1);
-    }
+    /* seqs and ids come with the flush (hs_pg_ingests_kept) */
+    for (size_t i = 0; i < ing->ndeliveries; i++) hs__counts_add(&q->pending, ing->deliveries[i].destination_key, 1);
     if (q->ningests == q->ingests_cap) {
         q->ingests_cap = q->ingests_cap ? q->ingests_cap * 2 : 64;
         q->ingests = hs_realloc(q->ingests, q->ingests_cap * sizeof *q->ingests);

@@ -18,6 +18,7 @@
  * committed. Reads use a pool of connections in the normal mode, from any
  * thread (src/store/pool.c lends them), each reconnected when found lost.
  */
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,10 +29,9 @@
 #include "base/url.h"
 #include "store/pg/pg.h"
 
-#define HS_PG_CONNECT_TIMEOUT "5"              /* seconds, unless the URL says otherwise */
-#define HS_PG_RECONNECT_MS 500                 /* between two reconnection attempts of the writer */
-#define HS_PG_RESOLVE_MS 10000                 /* how long a commit of unknown outcome is chased */
-#define HS_PG_SERVER_LOCK 0x686b737400000001LL /* "hkst" + 1: the writer's session advisory lock */
+#define HS_PG_CONNECT_TIMEOUT "5" /* seconds, unless the URL says otherwise */
+#define HS_PG_RECONNECT_MS 500    /* between two reconnection attempts of the writer */
+#define HS_PG_RESOLVE_MS 10000    /* how long a commit of unknown outcome is chased */
 
 /* ---- parameters ---- */
 
@@ -233,12 +233,36 @@ int hs_pg_sync(hs_pg_conn *c, hs_error *err) {
     return HS_OK;
 }
 
-int hs_pg_queue(hs_pg_conn *c, const char *sql, const hs_pg_params *p, const char *what, hs_error *err) {
+int hs_pg_queue_keep(hs_pg_conn *c, const char *sql, const hs_pg_params *p, const char *what, PGresult **keep,
+                     hs_error *err) {
     if (c->nsent >= HS_PG_QUEUE_MAX) {
         int rc = hs_pg_sync(c, err);
         if (rc != HS_OK) return rc;
     }
-    return send_stmt(c, sql, p, what, NULL, err);
+    return send_stmt(c, sql, p, what, keep, err);
+}
+
+int hs_pg_queue(hs_pg_conn *c, const char *sql, const hs_pg_params *p, const char *what, hs_error *err) {
+    return hs_pg_queue_keep(c, sql, p, what, NULL, err);
+}
+
+void hs_pg_array_ints(hs_buf *b, const int64_t *v, size_t n) {
+    hs_buf_appends(b, "{");
+    for (size_t i = 0; i < n; i++) hs_buf_appendf(b, "%s%lld", i ? "," : "", (long long)v[i]);
+    hs_buf_appends(b, "}");
+}
+
+void hs_pg_array_texts(hs_buf *b, const char *const *v, size_t n) {
+    hs_buf_appends(b, "{");
+    for (size_t i = 0; i < n; i++) {
+        hs_buf_appends(b, i ? ",\"" : "\"");
+        for (const char *c = v[i]; *c; c++) {
+            if (*c == '"' || *c == '\\') hs_buf_append(b, "\\", 1);
+            hs_buf_append(b, c, 1);
+        }
+        hs_buf_appends(b, "\"");
+    }
+    hs_buf_appends(b, "}");
 }
 
 PGresult *hs_pg_exec(hs_pg_conn *c, const char *sql, const hs_pg_params *p, const char *what, hs_error *err) {
@@ -266,6 +290,61 @@ PGresult *hs_pg_exec(hs_pg_conn *c, const char *sql, const hs_pg_params *p, cons
     fail(err, c, r, what);
     PQclear(r);
     return NULL;
+}
+
+/* Wait until c's socket is readable (or writable) or deadline (monotonic
+ * ms) passes: false on the deadline or an error. */
+static bool wait_socket(hs_pg_conn *c, bool writable, uint64_t deadline) {
+    uint64_t now = hs_monotonic_ns() / 1000000u;
+    if (now >= deadline) return false;
+    struct pollfd pfd = {.fd = PQsocket(c->pg), .events = writable ? POLLOUT : POLLIN};
+    int n = poll(&pfd, 1, (int)(deadline - now));
+    return n > 0;
+}
+
+PGresult *hs_pg_exec_timed(hs_pg_conn *c, const char *sql, const hs_pg_params *p, int timeout_ms, const char *what,
+                           hs_error *err) {
+    if (!p) p = &no_params;
+    if (lost(c)) {
+        fail(err, c, NULL, what);
+        return NULL;
+    }
+    uint64_t deadline = hs_monotonic_ns() / 1000000u + (uint64_t)timeout_ms;
+    bool ok = PQsendQueryParams(c->pg, sql, p->n, NULL, p->v, p->len, p->fmt, 0) != 0;
+    int f = 0;
+    while (ok && (f = PQflush(c->pg)) == 1) ok = wait_socket(c, true, deadline);
+    ok = ok && f == 0;
+    PGresult *last = NULL;
+    bool failed = !ok;
+    while (ok) {
+        while (ok && PQisBusy(c->pg)) ok = wait_socket(c, false, deadline) && PQconsumeInput(c->pg);
+        if (!ok) break;
+        PGresult *r = PQgetResult(c->pg);
+        if (!r) break;
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+            PQclear(last);
+            last = r;
+        } else {
+            if (!failed) fail(err, c, r, what);
+            failed = true;
+            PQclear(r);
+        }
+    }
+    if (!ok) {
+        /* no answer in time (or the connection broke): this connection is
+         * done; the next call opens another */
+        hs_error_set(err, HS_ERR_TIMEOUT, NULL, "%s: PostgreSQL did not answer within %d ms", what, timeout_ms);
+        PQfinish(c->pg);
+        c->pg = NULL;
+        failed = true;
+    }
+    if (failed) {
+        PQclear(last);
+        return NULL;
+    }
+    if (!last) hs_error_set(err, HS_ERR_IO, NULL, "%s: no result from PostgreSQL", what);
+    return last;
 }
 
 int hs_pg_run(hs_pg_conn *c, const char *sql, const hs_pg_params *p, const char *what, int64_t *changed,
@@ -350,8 +429,19 @@ static int session_setup(hs_pg_conn *c, hs_error *err) {
 /* Connect with url; dbname_override names another database of the same
  * server (creating ours). */
 static PGconn *connect_url(const char *url, const char *dbname_override) {
-    const char *keys[] = {"connect_timeout", "application_name", "dbname", dbname_override ? "dbname" : NULL, NULL};
-    const char *vals[] = {HS_PG_CONNECT_TIMEOUT, "hookstream", url, dbname_override, NULL};
+    /* a server that stops answering (a cut network: no reset ever comes)
+     * fails the connection's calls within seconds, not the kernel's
+     * quarter of an hour; the URL's own settings win (they come after) */
+    const char *keys[] = {"connect_timeout",
+                          "application_name",
+                          "keepalives_idle",
+                          "keepalives_interval",
+                          "keepalives_count",
+                          "tcp_user_timeout",
+                          "dbname",
+                          dbname_override ? "dbname" : NULL,
+                          NULL};
+    const char *vals[] = {HS_PG_CONNECT_TIMEOUT, "hookstream", "5", "2", "3", "10000", url, dbname_override, NULL};
     return PQconnectdbParams(keys, vals, 1);
 }
 
@@ -501,37 +591,9 @@ static uint64_t monotonic_ms(void) { return hs_monotonic_ns() / 1000000u; }
 
 /* The writer's connection, reconnected when it was lost (at most every
  * HS_PG_RECONNECT_MS: while PostgreSQL is away, groups fail at once). */
-/* One server writes to a database: until several nodes share one (with
- * leases per destination), two would each deliver every destination and
- * number deliveries from their own counters. The writer's connection holds
- * a session advisory lock while it lives; a server that cannot take it does
- * not start, and one that took it back after a lost connection finds it
- * taken by whoever started meanwhile: it then writes nothing. */
-static int writer_claim(hs_pg_conn *w, hs_error *err) {
-    hs_pg_params p = {0};
-    hs_pg_int(&p, HS_PG_SERVER_LOCK);
-    PGresult *r = hs_pg_exec(w, "SELECT pg_try_advisory_lock($1)", &p, "claiming the database", err);
-    if (!r) return err->code;
-    bool got = hs_pg_get_bool(r, 0, 0);
-    PQclear(r);
-    if (got) return HS_OK;
-    return hs_error_set(err, HS_ERR_CONFLICT, "db",
-                        "another hookstream server is using this database (one server per database: several "
-                        "nodes sharing one are not supported yet)");
-}
-
-/* The writer's connection again, with its claim on the database. */
-static int writer_reconnect(hs_pg_conn *w, hs_error *err) {
-    int rc = conn_reset(w, err);
-    if (rc == HS_OK) rc = writer_claim(w, err);
-    if (rc == HS_ERR_CONFLICT) {
-        hs_error_log("store: %s; writing nothing", err->msg);
-        PQfinish(w->pg);
-        w->pg = NULL;
-        rc = HS_ERR_IO;
-    }
-    return rc;
-}
+/* The writer's connection again (several servers may share the database:
+ * src/cluster/ gives each destination to one of them). */
+static int writer_reconnect(hs_pg_conn *w, hs_error *err) { return conn_reset(w, err); }
 
 static int writer_ready(hs_store *s, hs_error *err) {
     hs__pg *q = hs__pgs(s);
@@ -652,19 +714,43 @@ static bool tx_open(hs_store *s) {
     return !lost(w) && !w->failed;
 }
 
+static void kept_clear(hs__pg *q) {
+    PQclear(q->queues_kept);
+    q->queues_kept = NULL;
+    for (size_t i = 0; i < q->nseqs_kept; i++) PQclear(q->seqs_kept[i]);
+    hs_free(q->seqs_kept);
+    q->seqs_kept = NULL;
+    q->nseqs_kept = 0;
+    hs__counts_clear(&q->last_seq);
+}
+
 static void tx_discard(hs_store *s) {
     hs__counts_clear(&hs__pgs(s)->pending);
     hs_pg_ingests_clear(s);
     hs_pg_attempts_clear(s);
+    kept_clear(hs__pgs(s));
 }
 
-/* What the group's writes deferred (its ingests' and attempts' rows, queue
- * counts), then every queued statement's outcome. */
+/* What the group's writes deferred, in this order: the attempts' leases
+ * checked (a wait, only when some attempt was made under a lease), the
+ * queue counts (locking the destinations' rows), the events and their
+ * deliveries (which take their seqs now), the attempts' rows; then every
+ * queued statement's outcome; then the deliveries get their seqs and ids,
+ * and the destinations' last_seq and the change feed messages are queued
+ * (their outcome is read with the commit's). */
 static int tx_flush(hs_store *s, hs_error *err) {
-    int rc = hs_pg_ingests_flush(s, err);
-    if (rc == HS_OK) rc = hs_pg_attempts_flush(s, err);
+    hs__pg *q = hs__pgs(s);
+    int rc = hs_pg_attempts_fence(s, err);
     if (rc == HS_OK) rc = hs_pg_queues_flush(s, err);
-    return rc == HS_OK ? hs_pg_sync(hs__pg_writer(s), err) : rc;
+    if (rc == HS_OK) rc = hs_pg_ingests_flush(s, err);
+    if (rc == HS_OK) rc = hs_pg_attempts_flush(s, err);
+    if (rc == HS_OK) rc = hs_pg_sync(hs__pg_writer(s), err);
+    if (rc == HS_OK) {
+        hs_pg_queues_kept(s);
+        rc = hs_pg_ingests_kept(s, err);
+    }
+    kept_clear(q);
+    return rc;
 }
 
 /* ---- open, close ---- */
@@ -673,12 +759,13 @@ static bool has_prefix(const char *s, const char *prefix) { return strncmp(s, pr
 
 static bool pg_match(const char *url) { return has_prefix(url, "postgres://") || has_prefix(url, "postgresql://"); }
 
-/* Where new delivery seqs start: after the highest stored. */
-static int seq_start(hs__pg *q, hs_error *err) {
-    PGresult *r = hs_pg_exec(&q->writer, "SELECT coalesce(max(seq), 0) + 1 FROM deliveries", NULL,
-                             "reading the delivery sequence", err);
+/* The change feed's channel: one per schema, so that hookstreams side by
+ * side in one database do not hear each other. */
+static int channel_name(hs__pg *q, hs_error *err) {
+    PGresult *r = hs_pg_exec(&q->writer, "SELECT 'hookstream_' || left(current_schema(), 40)", NULL,
+                             "reading the schema's name", err);
     if (!r) return err->code;
-    q->next_seq = (uint64_t)hs_pg_get_int(r, 0, 0);
+    hs_pg_copy(q->channel, sizeof q->channel, r, 0, 0);
     PQclear(r);
     return HS_OK;
 }
@@ -686,6 +773,7 @@ static int seq_start(hs__pg *q, hs_error *err) {
 static void state_free(hs__pg *q) {
     hs__pool_free(&q->pool);
     hs__counts_free(&q->pending);
+    hs__counts_free(&q->last_seq);
     hs_free(q->url);
     hs_free(q);
 }
@@ -694,10 +782,10 @@ static int pg_open(hs_store *s, const char *url, hs_error *err) {
     hs__pg *q = hs_calloc(1, sizeof *q);
     q->url = hs_strdup(url);
     hs__pool_init(&q->pool, &reader_ops, q, HS_PG_READERS_MAX);
+    q->node = s->node_id;
     int rc = hs_pg_conn_open(&q->writer, url, true, NULL, err);
-    if (rc == HS_OK) rc = writer_claim(&q->writer, err);
     if (rc == HS_OK) rc = hs_pg_schema_migrate(&q->writer, url, err);
-    if (rc == HS_OK) rc = seq_start(q, err);
+    if (rc == HS_OK) rc = channel_name(q, err);
     if (rc == HS_OK && !PQenterPipelineMode(q->writer.pg)) rc = fail(err, &q->writer, NULL, "entering pipeline mode");
     if (rc != HS_OK) {
         hs_pg_conn_close(&q->writer);
@@ -720,6 +808,7 @@ static void pg_close(hs_store *s) {
     hs_pg_dest_keys_free(s);
     hs_pg_ingests_free(s);
     hs_pg_attempts_free(s);
+    kept_clear(q);
     hs_pg_rows_free(q);
     state_free(q);
     s->be_state = NULL;
@@ -766,4 +855,5 @@ const hs_store_backend hs_pg_backend = {
     .apikey_hashes = hs__pg_apikey_hashes,
     .snapshot_begin = snapshot_begin,
     .snapshot_end = snapshot_end,
+    .cluster = &hs__pg_cluster_ops,
 };

@@ -16,7 +16,9 @@
  *   rows.c       statements over many rows (the group's deferred inserts
  *                and updates, sent at its flush)
  *   queues.c     refs, pending counts per destination, the scheduler's
- *                paged reads
+ *                paged reads, the change feed's messages
+ *   cluster.c    nodes, leases, listening to the change feed (several
+ *                nodes on one database: src/cluster/)
  *
  * The schema is SQLite's (src/store/sqlite/schema.c, step 5) in PostgreSQL
  * types: ids are text COLLATE "C" (byte order, as SQLite compares), times
@@ -43,6 +45,7 @@
 
 #include <libpq-fe.h>
 
+#include "base/buf.h"
 #include "store/backend.h"
 #include "store/counts.h"
 #include "store/pool.h"
@@ -102,9 +105,8 @@ typedef struct hs_pg_params {
 typedef struct hs__pg {
     char *url;
     hs_pg_conn writer; /* owned by the writer thread once it runs */
-    /* writer thread: the next delivery seq (max + 1 at open and after a
-     * reconnect; one writer, so seqs grow in commit order) */
-    uint64_t next_seq;
+    char channel[64];  /* the change feed's NOTIFY channel: "hookstream_" + schema */
+    const char *node;  /* the store's node id (hs_store.node_id) */
     /* writer thread: pending count changes per destination (refs.n) in the
      * open group, written by hs_pg_queues_flush (the backend's flush),
      * dropped by its discard (src/store/counts.h) */
@@ -113,9 +115,17 @@ typedef struct hs__pg {
      * sent (events.c: several rows per INSERT at the flush) */
     struct hs_pg_ingest_row *ingests;
     size_t ningests, ingests_cap;
+    size_t ingests_sent; /* the first ones, whose rows went out: seqs to give */
+    /* writer thread: what the flush's statements answer, read after its
+     * wait: each destination's last_seq before the group (queues.c) and
+     * the seqs the deliveries' INSERTs took (events.c) */
+    PGresult *queues_kept;
+    PGresult **seqs_kept;
+    size_t nseqs_kept;
+    hs__counts last_seq; /* destination number -> the highest seq committed before, then given */
     /* writer thread: the open group's attempt records whose rows are still
      * to be sent (deliveries.c, at the flush as well) */
-    const hs_attempt_op **attempts;
+    hs_attempt_op **attempts;
     size_t nattempts, attempts_cap;
     /* the multi-row statements' SQL, by definition and size (rows.c) */
     struct {
@@ -161,8 +171,21 @@ int hs_pg_run(hs_pg_conn *c, const char *sql, const hs_pg_params *p, const char 
  * to send is returned; a failure of the statement shows at the next wait
  * (hs_pg_exec, hs_pg_run, hs_pg_sync) and the transaction cannot commit. */
 int hs_pg_queue(hs_pg_conn *c, const char *sql, const hs_pg_params *p, const char *what, hs_error *err);
+/* Not the writer's: as hs_pg_exec, waiting at most timeout_ms for the
+ * answer; past that (HS_ERR_TIMEOUT) the connection is closed (c->pg NULL),
+ * so that a database that stopped answering never holds the caller. */
+PGresult *hs_pg_exec_timed(hs_pg_conn *c, const char *sql, const hs_pg_params *p, int timeout_ms, const char *what,
+                           hs_error *err);
+/* Writer only: as hs_pg_queue, and the statement's result goes to *keep
+ * at the next wait (the caller PQclears it; NULL when it failed). */
+int hs_pg_queue_keep(hs_pg_conn *c, const char *sql, const hs_pg_params *p, const char *what, PGresult **keep,
+                     hs_error *err);
 /* Writer only: wait for everything queued; the first failure. */
 int hs_pg_sync(hs_pg_conn *c, hs_error *err);
+/* A PostgreSQL array literal of n numbers or n strings (quoted), for one
+ * parameter of type bigint[] or text[]. */
+void hs_pg_array_ints(hs_buf *b, const int64_t *v, size_t n);
+void hs_pg_array_texts(hs_buf *b, const char *const *v, size_t n);
 
 /* ---- src/store/pg/rows.c: statements over many rows (writer thread) ---- */
 
@@ -178,9 +201,12 @@ typedef struct hs_pg_rows_def {
 /* Adds item i's parameters (one row's) to p. */
 typedef void (*hs_pg_row_fn)(size_t i, hs_pg_params *p, void *ud);
 /* Queue items from..to-1 in the writer's pipeline as statements of def,
- * 64, 8 or 1 rows each. */
+ * 64, 8 or 1 rows each. keep (may be NULL): room for the results of
+ * hs_pg_rows_statements(to - from) statements, in order (hs_pg_queue_keep). */
 int hs_pg_rows_send(hs_store *s, const hs_pg_rows_def *def, size_t from, size_t to, hs_pg_row_fn row, void *ud,
-                    const char *what, hs_error *err);
+                    const char *what, PGresult **keep, hs_error *err);
+/* How many statements hs_pg_rows_send makes of n rows. */
+size_t hs_pg_rows_statements(size_t n);
 void hs_pg_rows_free(hs__pg *q);
 
 /* Cells of a result (row, col). */
@@ -236,8 +262,11 @@ int hs_pg_deliveries_select(hs_pg_conn *c, const char *sql, const hs_pg_params *
                             hs_error *err);
 int hs__pg_ingest_insert(hs_store *s, hs_ingest *ing, bool *wrote, hs_error *err);
 /* Send the rows of the group's ingests, several per INSERT (the backend's
- * flush); drop them (discard); free what that takes (close). */
+ * flush; the deliveries take their seqs from the sequence delivery_seq);
+ * after its wait, give each delivery its seq and id (hs_pg_ingests_kept);
+ * drop them (discard); free what that takes (close). */
 int hs_pg_ingests_flush(hs_store *s, hs_error *err);
+int hs_pg_ingests_kept(hs_store *s, hs_error *err);
 void hs_pg_ingests_clear(hs_store *s);
 void hs_pg_ingests_free(hs_store *s);
 int hs__pg_event_get(hs_store *s, const char *id, hs_event **out, hs_error *err);
@@ -254,6 +283,12 @@ int hs__pg_apikey_hashes(hs_store *s, char ***hashes, size_t *n, hs_error *err);
 int hs_pg_deliveries_cancel(hs_store *s, const char *destination_id, uint64_t now, size_t *cancelled, size_t *events,
                             hs_error *err);
 int hs__pg_attempt_record(hs_store *s, const hs_attempt_op *op, hs_error *err);
+/* Before the flush's other statements: the group's attempt ops made under
+ * a lease (epoch) are checked against the leases, whose rows stay locked
+ * (FOR SHARE) until the commit, so that no other node takes one over
+ * meanwhile; those whose lease moved are dropped from the group and
+ * complete with HS_ERR_STALE. Then their destinations' pending counts. */
+int hs_pg_attempts_fence(hs_store *s, hs_error *err);
 /* Send the rows of the group's attempt records (the backend's flush);
  * drop them (discard); free what that takes (close). */
 int hs_pg_attempts_flush(hs_store *s, hs_error *err);
@@ -268,6 +303,9 @@ int hs__pg_attempt_list(hs_store *s, const hs_attempt_query *q, json_t **items, 
 int hs__pg_attempt_get(hs_store *s, const char *id, json_t **out, hs_error *err);
 int hs__pg_event_attempts(hs_store *s, const char *event_id, json_t **items, hs_error *err);
 
+/* ---- src/store/pg/cluster.c ---- */
+extern const hs_store_cluster_ops hs__pg_cluster_ops;
+
 /* ---- src/store/pg/retention.c ---- */
 int hs__pg_sweep(hs_store *s, hs_sweep *sw, hs_error *err);
 
@@ -279,9 +317,30 @@ int hs_pg_ref_key(hs_pg_conn *w, const char *id, bool create, int64_t *key, hs_e
  * after the first lookup (writer thread). */
 int hs_pg_dest_key(hs_store *s, const char *destination_id, int64_t *key, hs_error *err);
 void hs_pg_dest_keys_free(hs_store *s);
-/* Queue the open group's pending count changes (hs__pg.pending) and clear
- * them. */
+/* Queue the open group's pending count changes (hs__pg.pending), one
+ * statement for all, which locks the destinations' queue rows in the order
+ * of their numbers (the group's delivery seqs are taken after it: one
+ * destination's seqs grow in commit order whichever node commits, and two
+ * nodes' groups never wait for each other in a cycle), and clear them. Its
+ * answer (each row's last_seq) goes to hs__pg.queues_kept. */
 int hs_pg_queues_flush(hs_store *s, hs_error *err);
+/* After the flush's wait: the last_seq each destination had before the
+ * group, into hs__pg.last_seq (the answer is freed). */
+void hs_pg_queues_kept(hs_store *s);
+/* The last_seq a destination (its number) had before the group, as
+ * hs_pg_queues_kept read it (0: none). */
+int64_t hs_pg_last_seq(const hs_store *s, int64_t key);
+/* One destination's new deliveries in the group. */
+typedef struct hs_pg_mark {
+    int64_t key;
+    const char *destination_id;
+    uint64_t added, last_seq;
+} hs_pg_mark;
+/* Queue: each destination's new last_seq, and a change feed message per
+ * destination (read by the other nodes at the commit). */
+int hs_pg_queues_mark(hs_store *s, const hs_pg_mark *marks, size_t n, hs_error *err);
+/* Queue one change feed message (a NOTIFY: sent at the commit). */
+int hs_pg_feed_send(hs_store *s, const char *msg, hs_error *err);
 int hs__pg_queue_counts(hs_store *s, hs_queue_count **out, size_t *n, hs_error *err);
 int hs__pg_queue_page(hs_store *s, const char *destination_id, uint64_t after_seq, bool fresh_only, size_t limit,
                       hs_delivery *out, size_t *n, hs_error *err);

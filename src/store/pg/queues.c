@@ -16,6 +16,8 @@
  * Threads: refs, counts and flush on the writer thread (its connection, in
  * pipeline mode); the reads on any thread, on a read connection.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -76,26 +78,125 @@ void hs_pg_dest_keys_free(hs_store *s) {
 
 /* ---- pending counts (writer thread; the changes: src/store/counts.h) ---- */
 
-static const char SQL_QUEUE_ADD[] =
-    "INSERT INTO queues(destination, pending) VALUES($1, greatest($2::bigint, 0)) "
-    "ON CONFLICT (destination) DO UPDATE SET pending = greatest(queues.pending + $2::bigint, 0)";
+/* Every destination the group touched, in the order of their numbers: the
+ * rows are locked in that order (the INSERT takes them as the SELECT gives
+ * them), so two groups never wait for each other in a cycle. A destination
+ * whose changes cancel out is still there (its row is locked all the
+ * same: the group may give it new deliveries). */
+static const char SQL_QUEUES_ADD[] =
+    "WITH v(d, n) AS (SELECT * FROM unnest($1::bigint[], $2::bigint[])) "
+    "INSERT INTO queues(destination, pending) SELECT d, greatest(n, 0) FROM v ORDER BY d "
+    "ON CONFLICT (destination) DO UPDATE SET pending = greatest(queues.pending + (SELECT n FROM v WHERE v.d = "
+    "excluded.destination), 0) RETURNING destination, last_seq";
+
+static int cmp_count(const void *a, const void *b) {
+    int64_t x = ((const hs__count *)a)->key, y = ((const hs__count *)b)->key;
+    return x < y ? -1 : x > y;
+}
 
 /* Queued, not waited for: a failure shows at the next wait (the backend's
  * flush syncs right after). */
 int hs_pg_queues_flush(hs_store *s, hs_error *err) {
-    hs__counts *c = &hs__pgs(s)->pending;
+    hs__pg *q = hs__pgs(s);
+    hs__counts *c = &q->pending;
     if (!c->n) return HS_OK;
-    hs_pg_conn *w = hs__pg_writer(s);
-    int ret = HS_OK;
-    for (size_t i = 0; ret == HS_OK && i < c->cap; i++) {
-        if (!c->v[i].key || !c->v[i].delta) continue;
-        hs_pg_params p = {0};
-        hs_pg_int(&p, c->v[i].key);
-        hs_pg_int(&p, c->v[i].delta);
-        ret = hs_pg_queue(w, SQL_QUEUE_ADD, &p, "counting pending deliveries", err);
+    hs__count *v = hs_malloc(c->n * sizeof *v);
+    size_t n = 0;
+    for (size_t i = 0; i < c->cap; i++)
+        if (c->v[i].key) v[n++] = c->v[i];
+    qsort(v, n, sizeof *v, cmp_count);
+    int64_t *keys = hs_malloc(n * sizeof *keys), *deltas = hs_malloc(n * sizeof *deltas);
+    for (size_t i = 0; i < n; i++) {
+        keys[i] = v[i].key;
+        deltas[i] = v[i].delta;
     }
+    hs_buf a, b;
+    hs_buf_init(&a, 1 << 24);
+    hs_buf_init(&b, 1 << 24);
+    hs_pg_array_ints(&a, keys, n);
+    hs_pg_array_ints(&b, deltas, n);
+    hs_pg_params p = {0};
+    hs_pg_text(&p, a.data);
+    hs_pg_text(&p, b.data);
+    PQclear(q->queues_kept);
+    q->queues_kept = NULL;
+    int ret = hs_pg_queue_keep(&q->writer, SQL_QUEUES_ADD, &p, "counting pending deliveries", &q->queues_kept, err);
+    hs_buf_free(&a);
+    hs_buf_free(&b);
+    hs_free(keys);
+    hs_free(deltas);
+    hs_free(v);
     hs__counts_clear(c);
     return ret;
+}
+
+void hs_pg_queues_kept(hs_store *s) {
+    hs__pg *q = hs__pgs(s);
+    hs__counts_clear(&q->last_seq);
+    const PGresult *r = q->queues_kept;
+    for (int i = 0; r && i < PQntuples(r); i++) {
+        int64_t key = hs_pg_get_int(r, i, 0), last = hs_pg_get_int(r, i, 1);
+        /* a count of 0 marks "touched" as well: +1 then the value */
+        hs__counts_add(&q->last_seq, key, last + 1);
+    }
+}
+
+static const char SQL_QUEUES_LAST[] =
+    "UPDATE queues SET last_seq = greatest(queues.last_seq, v.s) FROM unnest($1::bigint[], $2::bigint[]) AS v(d, s) "
+    "WHERE queues.destination = v.d";
+static const char SQL_FEED_MANY[] = "SELECT pg_notify($1, m) FROM unnest($2::text[]) AS m";
+
+int hs_pg_feed_send(hs_store *s, const char *msg, hs_error *err) {
+    hs__pg *q = hs__pgs(s);
+    hs_pg_params p = {0};
+    hs_pg_text(&p, q->channel);
+    hs_pg_text(&p, msg);
+    return hs_pg_queue(&q->writer, "SELECT pg_notify($1, $2)", &p, "sending a change feed message", err);
+}
+
+int hs_pg_queues_mark(hs_store *s, const hs_pg_mark *marks, size_t n, hs_error *err) {
+    hs__pg *q = hs__pgs(s);
+    if (!n) return HS_OK;
+    int64_t *keys = hs_malloc(n * sizeof *keys), *seqs = hs_malloc(n * sizeof *seqs);
+    char **msgs = hs_malloc(n * sizeof *msgs);
+    for (size_t i = 0; i < n; i++) {
+        keys[i] = marks[i].key;
+        seqs[i] = (int64_t)marks[i].last_seq;
+        char m[256];
+        snprintf(m, sizeof m, "d %s %s %llu %llu", q->node[0] ? q->node : "-", marks[i].destination_id,
+                 (unsigned long long)marks[i].added, (unsigned long long)marks[i].last_seq);
+        msgs[i] = hs_strdup(m);
+    }
+    hs_buf a, b, c;
+    hs_buf_init(&a, 1 << 24);
+    hs_buf_init(&b, 1 << 24);
+    hs_buf_init(&c, 1 << 26);
+    hs_pg_array_ints(&a, keys, n);
+    hs_pg_array_ints(&b, seqs, n);
+    hs_pg_array_texts(&c, (const char *const *)msgs, n);
+    hs_pg_params p = {0};
+    hs_pg_text(&p, a.data);
+    hs_pg_text(&p, b.data);
+    int rc = hs_pg_queue(&q->writer, SQL_QUEUES_LAST, &p, "noting the last seqs", err);
+    hs_pg_params f = {0};
+    hs_pg_text(&f, q->channel);
+    hs_pg_text(&f, c.data);
+    if (rc == HS_OK) rc = hs_pg_queue(&q->writer, SQL_FEED_MANY, &f, "sending change feed messages", err);
+    hs_buf_free(&a);
+    hs_buf_free(&b);
+    hs_buf_free(&c);
+    for (size_t i = 0; i < n; i++) hs_free(msgs[i]);
+    hs_free(msgs);
+    hs_free(keys);
+    hs_free(seqs);
+    return rc;
+}
+
+int64_t hs_pg_last_seq(const hs_store *s, int64_t key) {
+    const hs__counts *c = &hs__pgs(s)->last_seq;
+    for (size_t j = c->cap ? (size_t)key & (c->cap - 1) : 0; c->cap && c->v[j].key; j = (j + 1) & (c->cap - 1))
+        if (c->v[j].key == key) return c->v[j].delta - 1; /* kept as last + 1 (hs_pg_queues_kept) */
+    return 0;
 }
 
 /* ---- reads (any thread) ---- */

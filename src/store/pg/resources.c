@@ -13,6 +13,7 @@
  * on its own connection, in one transaction: the start-up check and
  * migration of clear values, and key rotation.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -191,12 +192,22 @@ static void bind_write(hs_pg_params *p, const write_sql *ws, const char *id, con
 
 /* INSERT or UPDATE the row: each statement says which value is its $1,
  * $2, ... */
+/* The other nodes hear of a resource written or deleted at the commit
+ * (the change feed: they read it again and apply it as this node does). */
+static int res_announce(hs_store *s, hs_kind kind, const char *id, bool deleted, hs_error *err) {
+    const char *node = hs__pgs(s)->node;
+    char m[160];
+    snprintf(m, sizeof m, "r %s %d %s %d", node[0] ? node : "-", (int)kind, id, deleted ? 1 : 0);
+    return hs_pg_feed_send(s, m, err);
+}
+
 static int res_write(hs_store *s, hs_kind kind, bool insert, const char *id, const hs__doc_cols *c, const char *text,
                      uint64_t created_at, uint64_t updated_at, hs_error *err) {
     const write_sql *ws = insert ? &kinds[kind].insert : &kinds[kind].update;
     hs_pg_params p = {0};
     bind_write(&p, ws, id, c, text, created_at, updated_at);
-    return hs_pg_run(hs__pg_writer(s), ws->sql, &p, "writing a resource", NULL, err);
+    int rc = hs_pg_run(hs__pg_writer(s), ws->sql, &p, "writing a resource", NULL, err);
+    return rc == HS_OK ? res_announce(s, kind, id, false, err) : rc;
 }
 
 /* deliveries name destinations and connections by number (queues.c) */
@@ -212,7 +223,12 @@ static int res_cancel(hs_store *s, const char *destination_id, hs_error *err) {
 static int res_remove(hs_store *s, hs_kind kind, const char *id, hs_error *err) {
     hs_pg_params p = {0};
     hs_pg_text(&p, id);
-    return hs_pg_run(hs__pg_writer(s), kinds[kind].sql_delete, &p, "deleting a resource", NULL, err);
+    int rc = hs_pg_run(hs__pg_writer(s), kinds[kind].sql_delete, &p, "deleting a resource", NULL, err);
+    /* a deleted destination's lease goes with it */
+    if (rc == HS_OK && kind == HS_KIND_DESTINATION)
+        rc = hs_pg_run(hs__pg_writer(s), "DELETE FROM leases WHERE destination_id = $1", &p, "dropping the lease", NULL,
+                       err);
+    return rc == HS_OK ? res_announce(s, kind, id, true, err) : rc;
 }
 
 const hs__res_ops hs__pg_res_ops = {

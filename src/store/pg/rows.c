@@ -65,17 +65,26 @@ void hs_pg_rows_free(hs__pg *q) {
 
 /* ---- sending ---- */
 
+size_t hs_pg_rows_statements(size_t n) {
+    size_t k = 0;
+    for (int c = 0; c < HS_PG_ROWS_CHUNKS; c++) {
+        k += n / (size_t)chunk_rows[c];
+        n %= (size_t)chunk_rows[c];
+    }
+    return k;
+}
+
 int hs_pg_rows_send(hs_store *s, const hs_pg_rows_def *def, size_t from, size_t to, hs_pg_row_fn row, void *ud,
-                    const char *what, hs_error *err) {
+                    const char *what, PGresult **keep, hs_error *err) {
     hs__pg *q = hs__pgs(s);
     hs_pg_params p = {.wide = hs_malloc(sizeof *p.wide)};
     int rc = HS_OK;
-    for (size_t i = from; i < to && rc == HS_OK;) {
+    for (size_t i = from, stmt = 0; i < to && rc == HS_OK; stmt++) {
         int k = 0;
         while ((size_t)chunk_rows[k] > to - i) k++;
         p.n = 0;
         for (int r = 0; r < chunk_rows[k]; r++) row(i++, &p, ud);
-        rc = hs_pg_queue(&q->writer, rows_sql(q, def, k), &p, what, err);
+        rc = hs_pg_queue_keep(&q->writer, rows_sql(q, def, k), &p, what, keep ? &keep[stmt] : NULL, err);
     }
     hs_free(p.wide);
     return rc;

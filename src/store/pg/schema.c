@@ -123,6 +123,32 @@ static const char *const steps[] = {
     "  opened_at bigint NOT NULL,"
     "  next_probe_at bigint NOT NULL,"
     "  last_transition_at bigint NOT NULL);",
+    /* 2: several nodes (src/cluster/). Delivery seqs come from a sequence,
+     * taken while the transaction holds its destinations' queue rows (the
+     * writer locks them first, in order), so one destination's seqs grow in
+     * commit order whichever node commits; queues say the highest seq given
+     * (a node that owns the destination compares it with what it has seen)
+     * and count requeues; nodes and leases; the database's clock in ms. */
+    "CREATE FUNCTION hs_now_ms() RETURNS bigint LANGUAGE sql VOLATILE RETURN "
+    "(extract(epoch FROM clock_timestamp()) * 1000)::bigint;"
+    "CREATE SEQUENCE delivery_seq AS bigint;"
+    "SELECT setval('delivery_seq', coalesce((SELECT max(seq) FROM deliveries), 0) + 1, false);"
+    "ALTER TABLE queues ADD COLUMN last_seq bigint NOT NULL DEFAULT 0, "
+    "  ADD COLUMN requeues bigint NOT NULL DEFAULT 0;"
+    "UPDATE queues SET last_seq = coalesce((SELECT max(d.seq) FROM deliveries d "
+    "  WHERE d.destination = queues.destination), 0);"
+    "CREATE TABLE nodes ("
+    "  id text COLLATE \"C\" PRIMARY KEY,"
+    "  listen text NOT NULL,"
+    "  role text NOT NULL,"
+    "  started_at bigint NOT NULL,"
+    "  last_seen_at bigint NOT NULL);"
+    "CREATE TABLE leases ("
+    "  destination_id text COLLATE \"C\" PRIMARY KEY,"
+    "  owner text COLLATE \"C\","
+    "  epoch bigint NOT NULL,"
+    "  expires_at bigint NOT NULL);"
+    "CREATE INDEX leases_owner ON leases(owner);",
 };
 
 #define NSTEPS ((int)(sizeof steps / sizeof steps[0]))

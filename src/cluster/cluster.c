@@ -1,0 +1,584 @@
+/* src/cluster/cluster.c — this node in a cluster (src/cluster/cluster.h).
+ *
+ * Two halves. The thread (thread_main) does every database call, on its
+ * own connection (hs_store_node), and posts what it learnt to the server's
+ * loop. The loop's half (the run_* functions) keeps the set of leases this
+ * node holds (owned), tells the scheduler, fires the resource hook for
+ * resources written elsewhere, and guards the deadline: past it, no
+ * lease is trusted any more.
+ *
+ * Spreading: every tick a node that delivers counts the destinations and
+ * the live nodes that deliver; its share is the ceiling of the quotient.
+ * Below it, it claims free and expired leases (a new node takes its share
+ * within a tick or two); above it, it gives back the excess, each lease
+ * only once the attempts in flight under it are recorded (the others claim
+ * it at their next tick: a handover pauses a destination for about one
+ * tick).
+ */
+#include "cluster/cluster.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/idmap.h"
+#include "base/json_text.h"
+#include "base/log.h"
+#include "base/mailbox.h"
+#include "base/timeutil.h"
+
+#define GUARD_MS 100   /* the loop checks the deadline this often */
+#define MARGIN_MS 1500 /* stop delivering this long before a lease can expire */
+
+typedef struct owned_lease {
+    char id[HS_ID_MAX]; /* the map's key */
+    uint64_t epoch;
+} owned_lease;
+
+struct hs_cluster {
+    uv_loop_t *loop;
+    hs_mailbox *home;
+    hs_store *store;
+    hs_scheduler *sched;
+    const hs_hooks *hooks;
+    char node[HS_NODE_ID_MAX], listen[128], role[16];
+    uint64_t lease_ms, renew_ms, poll_ms;
+    uint64_t started_at;
+
+    pthread_t thread;
+    bool thread_started;
+    atomic_bool stopping;
+    _Atomic uint64_t deadline; /* monotonic ms: leases trusted until then */
+
+    /* loop 0 */
+    hs_idmap owned; /* id -> owned_lease */
+    uv_timer_t guard;
+    bool guard_closed;
+
+    /* shared, under lock */
+    pthread_mutex_t lock;
+    hs_node_info *nodes; /* the last heartbeat's view */
+    size_t nnodes;
+    uint64_t nodes_now;
+    hs_lease *given; /* released by the scheduler: to give back in the database */
+    size_t ngiven, given_cap;
+    size_t giving; /* asked to be given back, not yet released */
+};
+
+bool hs_cluster_node_id_valid(const char *id) {
+    size_t n = id ? strlen(id) : 0;
+    if (n == 0 || n >= HS_NODE_ID_MAX) return false;
+    for (const char *p = id; *p; p++) {
+        char c = *p;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+              c == ':' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+static uint64_t mono_ms(void) { return hs_monotonic_ns() / 1000000u; }
+
+/* ---- the loop's half ---- */
+
+typedef enum what { W_OWN, W_HELD, W_GIVE, W_FORWARD, W_RESOURCE } what;
+
+typedef struct cl_msg {
+    hs_msg msg;
+    hs_cluster *c;
+    what w;
+    hs_lease_msg *items; /* W_OWN, W_GIVE, W_FORWARD: scheduler messages; W_HELD: the leases held */
+    size_t n;
+    hs_resource_event ev; /* W_RESOURCE */
+    char id[HS_ID_MAX];
+    json_t *doc;
+} cl_msg;
+
+static void drop_one(hs_cluster *c, owned_lease *o) {
+    hs_lease_msg m = {.op = HS_LEASE_DROP, .epoch = o->epoch};
+    hs_id_copy(m.destination_id, o->id);
+    hs_scheduler_lease(c->sched, &m, NULL, NULL);
+    hs_idmap_del(&c->owned, o->id);
+    hs_free(o);
+}
+
+typedef struct drop_scan {
+    hs_cluster *c;
+    const hs_lease_msg *held;
+    size_t n;
+    owned_lease **gone;
+    size_t ngone;
+} drop_scan;
+
+static void scan_one(void *value, void *ud) {
+    drop_scan *d = ud;
+    owned_lease *o = value;
+    for (size_t i = 0; i < d->n; i++)
+        if (d->held[i].epoch == o->epoch && strcmp(d->held[i].destination_id, o->id) == 0) return;
+    d->gone[d->ngone++] = o;
+}
+
+/* Drop what owned holds beyond held (held NULL: everything). */
+static void drop_beyond(hs_cluster *c, const hs_lease_msg *held, size_t n, const char *why) {
+    if (!c->owned.n) return;
+    drop_scan d = {.c = c, .held = held, .n = n, .gone = hs_malloc(c->owned.n * sizeof *d.gone)};
+    hs_idmap_each(&c->owned, scan_one, &d);
+    if (d.ngone) hs_warn("cluster: %s: stopped delivering to %zu destinations", why, d.ngone);
+    for (size_t i = 0; i < d.ngone; i++) drop_one(c, d.gone[i]);
+    hs_free(d.gone);
+}
+
+static void given_back(const char *destination_id, uint64_t epoch, void *ud) {
+    hs_cluster *c = ud;
+    pthread_mutex_lock(&c->lock);
+    if (c->ngiven == c->given_cap) {
+        c->given_cap = c->given_cap ? c->given_cap * 2 : 16;
+        c->given = hs_realloc(c->given, c->given_cap * sizeof *c->given);
+    }
+    hs_lease *l = &c->given[c->ngiven++];
+    hs_id_copy(l->destination_id, destination_id);
+    l->epoch = epoch;
+    pthread_mutex_unlock(&c->lock);
+}
+
+static void run_msg(hs_msg *m) {
+    cl_msg *x = (cl_msg *)m;
+    hs_cluster *c = x->c;
+    bool live = !atomic_load(&c->stopping);
+    switch (x->w) {
+    case W_OWN:
+        for (size_t i = 0; live && i < x->n; i++) {
+            owned_lease *o = hs_idmap_get(&c->owned, x->items[i].destination_id);
+            if (!o) {
+                o = hs_calloc(1, sizeof *o);
+                hs_id_copy(o->id, x->items[i].destination_id);
+                hs_idmap_put(&c->owned, o->id, o);
+            }
+            o->epoch = x->items[i].epoch;
+            hs_scheduler_lease(c->sched, &x->items[i], NULL, NULL);
+        }
+        break;
+    case W_HELD:
+        if (live) drop_beyond(c, x->items, x->n, "leases lost to another node");
+        break;
+    case W_GIVE:
+        for (size_t i = 0; i < x->n; i++) {
+            owned_lease *o = hs_idmap_get(&c->owned, x->items[i].destination_id);
+            if (o && o->epoch == x->items[i].epoch) {
+                hs_idmap_del(&c->owned, o->id);
+                hs_free(o);
+            }
+            hs_scheduler_lease(c->sched, &x->items[i], given_back, c);
+        }
+        break;
+    case W_FORWARD:
+        for (size_t i = 0; live && i < x->n; i++) {
+            owned_lease *o = hs_idmap_get(&c->owned, x->items[i].destination_id);
+            if (!o) continue; /* not ours (any more) */
+            if (x->items[i].op == HS_LEASE_MARK) x->items[i].epoch = o->epoch;
+            hs_scheduler_lease(c->sched, &x->items[i], NULL, NULL);
+        }
+        break;
+    case W_RESOURCE:
+        if (live) hs_hooks_resource(c->hooks, &x->ev);
+        break;
+    }
+    json_decref(x->doc);
+    hs_free(x->items);
+    hs_free(x);
+}
+
+static void post(hs_cluster *c, what w, hs_lease_msg *items, size_t n) {
+    cl_msg *x = hs_calloc(1, sizeof *x);
+    x->c = c;
+    x->w = w;
+    x->items = items;
+    x->n = n;
+    hs_mailbox_post(c->home, &x->msg, run_msg);
+}
+
+/* The deadline passed without a renewal: the database may have given the
+ * leases to others by the time it expires; stop now. */
+static void on_guard(uv_timer_t *t) {
+    hs_cluster *c = t->data;
+    if (c->owned.n && mono_ms() >= atomic_load(&c->deadline))
+        drop_beyond(c, NULL, 0, "no contact with the database: the leases may expire");
+}
+
+/* ---- the thread ---- */
+
+static hs_lease_msg lease_msg_of(hs_lease_op op, const char *id, uint64_t epoch) {
+    hs_lease_msg m;
+    memset(&m, 0, sizeof m);
+    m.op = op;
+    hs_id_copy(m.destination_id, id);
+    m.epoch = epoch;
+    return m;
+}
+
+/* New leases: with their circuits and queue counts, to the scheduler. */
+static void announce_claims(hs_cluster *c, hs_store_node *n, const hs_lease *got, size_t ngot) {
+    hs_circuit_row *circ = NULL;
+    size_t ncirc = 0;
+    hs_queue_mark *marks = NULL;
+    size_t nmarks = 0;
+    hs_error err;
+    if (hs_store_circuits(c->store, &circ, &ncirc, &err) != HS_OK) hs_debug("cluster: %s", err.msg);
+    if (hs_store_queue_marks(n, c->node, &marks, &nmarks, &err) != HS_OK) hs_debug("cluster: %s", err.msg);
+    hs_lease_msg *items = hs_calloc(ngot, sizeof *items);
+    for (size_t i = 0; i < ngot; i++) {
+        items[i] = lease_msg_of(HS_LEASE_OWN, got[i].destination_id, got[i].epoch);
+        for (size_t k = 0; k < ncirc; k++)
+            if (strcmp(circ[k].destination_id, got[i].destination_id) == 0) {
+                items[i].has_circuit = true;
+                items[i].circuit = circ[k];
+            }
+        for (size_t k = 0; k < nmarks; k++)
+            if (strcmp(marks[k].destination_id, got[i].destination_id) == 0) {
+                items[i].pending = marks[k].pending;
+                items[i].last_seq = marks[k].last_seq;
+                items[i].requeues = marks[k].requeues;
+            }
+    }
+    hs_free(circ);
+    hs_free(marks);
+    post(c, W_OWN, items, ngot);
+}
+
+static void post_marks(hs_cluster *c, hs_store_node *n) {
+    hs_queue_mark *marks = NULL;
+    size_t nmarks = 0;
+    hs_error err;
+    if (hs_store_queue_marks(n, c->node, &marks, &nmarks, &err) != HS_OK) {
+        hs_debug("cluster: %s", err.msg);
+        return;
+    }
+    hs_lease_msg *items = hs_calloc(nmarks ? nmarks : 1, sizeof *items);
+    for (size_t i = 0; i < nmarks; i++) {
+        items[i] = lease_msg_of(HS_LEASE_MARK, marks[i].destination_id, 0);
+        items[i].pending = marks[i].pending;
+        items[i].last_seq = marks[i].last_seq;
+        items[i].requeues = marks[i].requeues;
+    }
+    hs_free(marks);
+    post(c, W_FORWARD, items, nmarks);
+}
+
+/* Live nodes that deliver, by the database's clock. */
+static size_t deliverers(const hs_cluster *c, const hs_node_info *nodes, size_t n, uint64_t now) {
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(nodes[i].role, "api") != 0 && nodes[i].last_seen_at + c->lease_ms > now) k++;
+    return k;
+}
+
+/* Give back count of held (the scheduler stops them first). */
+static void give_back(hs_cluster *c, const hs_lease *held, size_t nheld, size_t count) {
+    if (count > nheld) count = nheld;
+    hs_lease_msg *items = hs_calloc(count ? count : 1, sizeof *items);
+    for (size_t i = 0; i < count; i++)
+        items[i] = lease_msg_of(HS_LEASE_RELEASE, held[nheld - 1 - i].destination_id, held[nheld - 1 - i].epoch);
+    pthread_mutex_lock(&c->lock);
+    c->giving += count;
+    pthread_mutex_unlock(&c->lock);
+    hs_info("cluster: giving back %zu leases to spread them over the nodes", count);
+    post(c, W_GIVE, items, count);
+}
+
+/* What the scheduler has let go: give them back in the database. */
+static void release_given(hs_cluster *c, hs_store_node *n) {
+    pthread_mutex_lock(&c->lock);
+    hs_lease *given = c->given;
+    size_t ngiven = c->ngiven;
+    c->given = NULL;
+    c->ngiven = c->given_cap = 0;
+    c->giving -= ngiven <= c->giving ? ngiven : c->giving;
+    pthread_mutex_unlock(&c->lock);
+    for (size_t i = 0; i < ngiven; i++) {
+        hs_error err;
+        if (hs_store_lease_release(n, c->node, &given[i], &err) != HS_OK) hs_debug("cluster: %s", err.msg);
+    }
+    hs_free(given);
+}
+
+/* One heartbeat: alive, renew, spread. */
+static void tick(hs_cluster *c, hs_store_node *n) {
+    hs_error err;
+    uint64_t t0 = mono_ms(), now = 0;
+    hs_node_info me = {0};
+    snprintf(me.id, sizeof me.id, "%s", c->node);
+    snprintf(me.listen, sizeof me.listen, "%s", c->listen);
+    snprintf(me.role, sizeof me.role, "%s", c->role);
+    me.started_at = c->started_at;
+    if (hs_store_node_beat(n, &me, &now, &err) != HS_OK) {
+        hs_debug("cluster: %s", err.msg);
+        return;
+    }
+    release_given(c, n);
+    hs_lease *held = NULL;
+    size_t nheld = 0;
+    if (hs_store_lease_renew(n, c->node, c->lease_ms, &held, &nheld, &err) != HS_OK) {
+        hs_debug("cluster: %s", err.msg);
+        return;
+    }
+    atomic_store(&c->deadline, t0 + c->lease_ms - MARGIN_MS);
+    hs_lease_msg *hm = hs_calloc(nheld ? nheld : 1, sizeof *hm);
+    for (size_t i = 0; i < nheld; i++) hm[i] = lease_msg_of(HS_LEASE_OWN, held[i].destination_id, held[i].epoch);
+    post(c, W_HELD, hm, nheld);
+
+    hs_node_info *nodes = NULL;
+    size_t nnodes = 0;
+    if (hs_store_node_list(n, &nodes, &nnodes, &now, &err) == HS_OK) {
+        pthread_mutex_lock(&c->lock);
+        hs_free(c->nodes);
+        c->nodes = nodes;
+        c->nnodes = nnodes;
+        c->nodes_now = now;
+        size_t giving = c->giving;
+        pthread_mutex_unlock(&c->lock);
+        size_t total = 0, alive = deliverers(c, nodes, nnodes, now);
+        if (strcmp(c->role, "api") != 0 && alive && hs_store_lease_total(n, &total, &err) == HS_OK) {
+            /* each node holds floor or ceil of total / alive; while some
+             * node holds less than floor, the others keep floor and claim
+             * nothing more, so that the free ones go to it */
+            size_t lo = total / alive, hi = (total + alive - 1) / alive;
+            bool starving = false;
+            for (size_t i = 0; i < nnodes; i++)
+                if (strcmp(nodes[i].role, "api") != 0 && nodes[i].last_seen_at + c->lease_ms > now &&
+                    strcmp(nodes[i].id, c->node) != 0 && nodes[i].destinations < lo)
+                    starving = true;
+            size_t have = nheld > giving ? nheld - giving : 0;
+            size_t keep = starving ? lo : hi;
+            size_t want = starving && have >= lo ? 0 : hi > have ? hi - have : 0;
+            if (want) {
+                hs_lease *got = NULL;
+                size_t ngot = 0;
+                if (hs_store_lease_claim(n, c->node, c->lease_ms, want, &got, &ngot, &err) != HS_OK)
+                    hs_debug("cluster: %s", err.msg);
+                if (ngot) {
+                    hs_info("cluster: took %zu leases (%zu to %zu each of %zu over %zu nodes)", ngot, lo, hi, total,
+                            alive);
+                    announce_claims(c, n, got, ngot);
+                }
+                hs_free(got);
+            } else if (have > keep && !giving) {
+                give_back(c, held, nheld, have - keep);
+            }
+        }
+    } else {
+        hs_debug("cluster: %s", err.msg);
+    }
+    hs_free(held);
+}
+
+typedef struct feed_ctx {
+    hs_cluster *c;
+    hs_lease_msg *items;
+    size_t n, cap;
+    hs_feed_msg *res; /* resources to read */
+    size_t nres, res_cap;
+} feed_ctx;
+
+static void on_feed(const hs_feed_msg *m, void *ud) {
+    feed_ctx *f = ud;
+    if (strcmp(m->node, f->c->node) == 0) return; /* this node's own commits: it knows */
+    if (m->kind == HS_FEED_RESOURCE) {
+        if (f->nres == f->res_cap) {
+            f->res_cap = f->res_cap ? f->res_cap * 2 : 8;
+            f->res = hs_realloc(f->res, f->res_cap * sizeof *f->res);
+        }
+        f->res[f->nres++] = *m;
+        return;
+    }
+    if (m->kind != HS_FEED_DELIVERIES && m->kind != HS_FEED_REQUEUED) return;
+    if (f->n == f->cap) {
+        f->cap = f->cap ? f->cap * 2 : 32;
+        f->items = hs_realloc(f->items, f->cap * sizeof *f->items);
+    }
+    hs_lease_msg *x = &f->items[f->n++];
+    *x = lease_msg_of(m->kind == HS_FEED_DELIVERIES ? HS_LEASE_MORE : HS_LEASE_REREAD, m->id, 0);
+    x->n = m->n;
+    x->last_seq = m->last_seq;
+}
+
+/* A resource another node wrote: read it, drop the writer's route cache,
+ * and let the hooks hear of it as if this node had written it. */
+static void resource_changed(hs_cluster *c, const hs_feed_msg *m) {
+    hs_error err;
+    json_t *doc = NULL;
+    bool gone = m->deleted;
+    if (!gone) {
+        int rc = hs_store_resource_get(c->store, m->res_kind, m->id, &doc, &err);
+        if (rc == HS_ERR_NOTFOUND)
+            gone = true;
+        else if (rc != HS_OK) {
+            hs_warn("cluster: reading %s written by node %s: %s", m->id, m->node, err.msg);
+            return;
+        }
+    }
+    if (m->res_kind != HS_KIND_DESTINATION && hs_store_routes_reload(c->store, &err) != HS_OK)
+        hs_warn("cluster: %s", err.msg);
+    cl_msg *x = hs_calloc(1, sizeof *x);
+    x->c = c;
+    x->w = W_RESOURCE;
+    hs_id_copy(x->id, m->id);
+    x->doc = doc;
+    x->ev = (hs_resource_event){
+        .kind = m->res_kind, .change = gone ? HS_CHANGE_DELETED : HS_CHANGE_UPDATED, .id = x->id, .doc = doc};
+    hs_mailbox_post(c->home, &x->msg, run_msg);
+}
+
+static void *thread_main(void *arg) {
+    hs_cluster *c = arg;
+    hs_store_node *n = NULL;
+    hs_error err;
+    bool listening = false;
+    uint64_t next_tick = 0, next_marks = 0;
+    while (!atomic_load(&c->stopping)) {
+        if (!n && hs_store_node_open(c->store, &n, &err) != HS_OK) {
+            hs_debug("cluster: %s", err.msg);
+            n = NULL;
+            struct timespec ts = {.tv_sec = 0, .tv_nsec = 200 * 1000000L};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        if (!listening) {
+            listening = hs_store_feed_listen(n, &err) == HS_OK;
+            if (listening) next_marks = 0; /* what was said meanwhile is lost: catch up */
+        }
+        uint64_t now = mono_ms();
+        if (now >= next_tick) {
+            next_tick = now + c->renew_ms;
+            tick(c, n);
+        }
+        if (listening && now >= next_marks && strcmp(c->role, "api") != 0) {
+            next_marks = now + c->poll_ms;
+            post_marks(c, n);
+        }
+        now = mono_ms();
+        int wait = next_tick > now ? (int)(next_tick - now) : 0;
+        feed_ctx f = {.c = c};
+        if (!listening || hs_store_feed_wait(n, wait, on_feed, &f, &err) != HS_OK) {
+            listening = false;
+            if (wait) {
+                struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)(wait < 200 ? wait : 200) * 1000000L};
+                nanosleep(&ts, NULL);
+            }
+        }
+        if (f.n)
+            post(c, W_FORWARD, f.items, f.n);
+        else
+            hs_free(f.items);
+        for (size_t i = 0; i < f.nres; i++) resource_changed(c, &f.res[i]);
+        hs_free(f.res);
+    }
+    /* stopping: the scheduler has stopped; give everything back so that the
+     * others need not wait for the expiry */
+    if (n) {
+        hs_lease *held = NULL;
+        size_t nheld = 0;
+        if (hs_store_lease_renew(n, c->node, c->lease_ms, &held, &nheld, &err) == HS_OK)
+            for (size_t i = 0; i < nheld; i++) hs_store_lease_release(n, c->node, &held[i], &err);
+        if (nheld) hs_info("cluster: gave back %zu leases", nheld);
+        hs_free(held);
+        if (hs_store_node_leave(n, c->node, &err) != HS_OK) hs_debug("cluster: %s", err.msg);
+        hs_store_node_close(n);
+    }
+    return NULL;
+}
+
+/* ---- start, stop ---- */
+
+int hs_cluster_start(uv_loop_t *loop, hs_mailbox *mb, hs_store *s, hs_scheduler *sc, const hs_hooks *hooks,
+                     const hs_cluster_config *cfg, hs_cluster **out, hs_error *err) {
+    *out = NULL;
+    if (!hs_cluster_node_id_valid(cfg->node_id))
+        return hs_error_set(err, HS_ERR_INVALID, "node-id",
+                            "must be 1 to %d characters of letters, digits and . _ : - (got \"%s\")",
+                            HS_NODE_ID_MAX - 1, cfg->node_id ? cfg->node_id : "");
+    hs_cluster *c = hs_calloc(1, sizeof *c);
+    c->loop = loop;
+    c->home = mb;
+    c->store = s;
+    c->sched = sc;
+    c->hooks = hooks;
+    snprintf(c->node, sizeof c->node, "%s", cfg->node_id);
+    snprintf(c->listen, sizeof c->listen, "%s", cfg->listen ? cfg->listen : "");
+    snprintf(c->role, sizeof c->role, "%s", cfg->role ? cfg->role : "all");
+    c->lease_ms = cfg->lease_ms ? cfg->lease_ms : HS_CLUSTER_LEASE_MS;
+    c->renew_ms = cfg->renew_ms ? cfg->renew_ms : HS_CLUSTER_RENEW_MS;
+    c->poll_ms = cfg->poll_ms ? cfg->poll_ms : HS_CLUSTER_POLL_MS;
+    if (c->lease_ms < 2 * MARGIN_MS) c->lease_ms = 2 * MARGIN_MS;
+    c->started_at = hs_now_ms();
+    pthread_mutex_init(&c->lock, NULL);
+    uv_timer_init(loop, &c->guard);
+    c->guard.data = c;
+    uv_timer_start(&c->guard, on_guard, GUARD_MS, GUARD_MS);
+    uv_unref((uv_handle_t *)&c->guard);
+    if (pthread_create(&c->thread, NULL, thread_main, c) != 0) {
+        hs_cluster_free(c);
+        return hs_error_set(err, HS_ERR_IO, NULL, "cannot start the cluster's thread");
+    }
+    c->thread_started = true;
+    hs_info("cluster: node %s (%s) joined; leases last %llu ms", c->node, c->role, (unsigned long long)c->lease_ms);
+    *out = c;
+    return HS_OK;
+}
+
+static void guard_closed(uv_handle_t *h) {
+    hs_cluster *c = h->data;
+    c->guard_closed = true;
+}
+
+static void free_owned(void *value, void *ud) {
+    (void)ud;
+    hs_free(value);
+}
+
+void hs_cluster_stop(hs_cluster *c, void (*done)(void *ud), void *ud) {
+    if (c) {
+        atomic_store(&c->stopping, true);
+        if (c->thread_started) pthread_join(c->thread, NULL);
+        c->thread_started = false;
+        uv_timer_stop(&c->guard);
+        if (!uv_is_closing((uv_handle_t *)&c->guard)) uv_close((uv_handle_t *)&c->guard, guard_closed);
+    }
+    if (done) done(ud);
+}
+
+void hs_cluster_free(hs_cluster *c) {
+    if (!c) return;
+    if (c->thread_started) {
+        atomic_store(&c->stopping, true);
+        pthread_join(c->thread, NULL);
+    }
+    hs_idmap_each(&c->owned, free_owned, NULL);
+    hs_idmap_free(&c->owned);
+    hs_free(c->nodes);
+    hs_free(c->given);
+    pthread_mutex_destroy(&c->lock);
+    hs_free(c);
+}
+
+const char *hs_cluster_node(const hs_cluster *c) { return c->node; }
+
+bool hs_cluster_owns(hs_cluster *c, const char *destination_id) {
+    return hs_idmap_get(&c->owned, destination_id) != NULL;
+}
+
+json_t *hs_cluster_json(hs_cluster *c) {
+    json_t *nodes = json_array();
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < c->nnodes; i++) {
+        const hs_node_info *ni = &c->nodes[i];
+        bool alive = ni->last_seen_at + c->lease_ms > c->nodes_now;
+        json_array_append_new(nodes,
+                              json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:I}", "id", ni->id, "listen", ni->listen,
+                                        "role", ni->role, "status", alive ? "alive" : "dead", "started_at",
+                                        hs_json_time(ni->started_at), "last_seen_at", hs_json_time(ni->last_seen_at),
+                                        "destinations", (json_int_t)ni->destinations));
+    }
+    pthread_mutex_unlock(&c->lock);
+    return json_pack("{s:s, s:o}", "node_id", c->node, "nodes", nodes);
+}

@@ -1,0 +1,204 @@
+// Several nodes on one PostgreSQL (src/cluster/, docs/cluster.md): the
+// leases spread over the nodes, ingest at any node reaches every
+// destination in order, a killed owner's destinations move to the others
+// with nothing acknowledged lost and never two requests of one destination
+// in flight at once, and a joining node takes its share. Needs
+// tests/run.sh's PostgreSQL (HOOKSTREAM_TEST_PG).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { startServer, makeSource, makeDestination, makeConnection } from './lib/server.mjs';
+import { startReceiver, sleep, until } from './lib/receiver.mjs';
+
+const PG = process.env.HOOKSTREAM_TEST_PG;
+const skip = !PG && 'no PostgreSQL (tests/run.sh starts one)';
+const dbName = () => `hs_${randomBytes(6).toString('hex')}`;
+const LEASE = ['--lease-ms', '3000'];
+
+async function ingest(srv, src, body) {
+  try {
+    const r = await fetch(`${srv.url}/v1/ingest/${src}`, {
+      method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' },
+      signal: AbortSignal.timeout(10000),
+    });
+    const json = await r.json().catch(() => undefined);
+    return { status: r.status, json };
+  } catch (e) {
+    return { status: 0, error: String(e) };
+  }
+}
+
+// n destinations, strict order, one receiver each (which tracks its own
+// requests in flight: two at once would mean two senders)
+async function fanout(srv, n, behave) {
+  const src = await makeSource(srv);
+  const dests = [];
+  for (let i = 0; i < n; i++) {
+    const rx = await startReceiver(behave);
+    const d = await makeDestination(srv, { ordering: 'strict', config: { url: rx.url } });
+    await makeConnection(srv, src.id, d.id);
+    dests.push({ id: d.id, rx });
+  }
+  return { src: src.id, dests };
+}
+
+const seqsOf = (rx) => rx.requests.map((r) => JSON.parse(r.body.toString()).i);
+
+async function clusterView(srv) {
+  const r = await srv.req('GET', '/v1/cluster');
+  assert.equal(r.status, 200, r.text);
+  return r.body;
+}
+
+test('three nodes: leases spread evenly, ingest at every node reaches every destination in order', { skip }, async () => {
+  const db = `${PG}/${dbName()}`;
+  const a = await startServer({ db, args: [...LEASE, '--node-id', 'node-a'] });
+  const { src, dests } = await fanout(a, 6);
+  const b = await startServer({ db, args: [...LEASE, '--node-id', 'node-b'] });
+  const c = await startServer({ db, args: [...LEASE, '--node-id', 'node-c'] });
+  const nodes = [a, b, c];
+  await until(async () => {
+    const v = await clusterView(a);
+    return v.nodes.length === 3 && v.nodes.every((n) => n.status === 'alive' && n.destinations === 2);
+  }, 15000, 'two leases on each of the three nodes');
+  const v = await clusterView(b);
+  assert.equal(v.node_id, 'node-b');
+  assert.deepEqual(v.nodes.map((n) => n.id), ['node-a', 'node-b', 'node-c']);
+
+  // one sender, round robin over the nodes: each event is acknowledged
+  // before the next is sent, so strict order is the sending order
+  const N = 60;
+  for (let i = 0; i < N; i++) {
+    const r = await ingest(nodes[i % 3], src, { i });
+    assert.equal(r.status, 200, JSON.stringify(r));
+  }
+  for (const d of dests) {
+    await until(() => d.rx.requests.length >= N, 20000, `destination ${d.id} got all ${N}`);
+    assert.deepEqual(seqsOf(d.rx), [...Array(N).keys()], 'in the order acknowledged, each once');
+    assert.equal(d.rx.maxInFlight, 1);
+  }
+  // the circuit names the owner on the node that holds the lease
+  let named = 0;
+  for (const n of nodes) {
+    const r = await n.req('GET', `/v1/destinations/${dests[0].id}/circuit`);
+    assert.equal(r.status, 200, r.text);
+    if (r.body.node_id) named++;
+  }
+  assert.equal(named, 1, 'exactly one node owns the destination');
+  for (const n of nodes) await n.stop();
+  for (const d of dests) await d.rx.close();
+});
+
+test('kill -9 of an owner: its destinations move within 15 s, nothing acknowledged is lost, order holds, never two in flight', { skip }, async () => {
+  const db = `${PG}/${dbName()}`;
+  const slow = () => ({ delayMs: 20 });
+  const logLevel = process.env.HS_TEST_LOG ? 'info' : undefined;
+  const a = await startServer({ db, logLevel, args: [...LEASE, '--node-id', 'k-a'] });
+  const { src, dests } = await fanout(a, 4, slow);
+  const b = await startServer({ db, logLevel, args: [...LEASE, '--node-id', 'k-b'] });
+  const c = await startServer({ db, logLevel, args: [...LEASE, '--node-id', 'k-c'] });
+  await until(async () => (await clusterView(a)).nodes.every((n) => n.destinations >= 1), 15000, 'leases spread');
+  const victim = (await clusterView(a)).nodes.find((n) => n.id !== 'k-a' && n.destinations > 0);
+  const [killMe, other] = victim.id === 'k-b' ? [b, c] : [c, b];
+
+  let i = 0;
+  const acked = [];
+  let stop = false;
+  const sender = (async () => {
+    while (!stop) {
+      const to = [a, other][i % 2];
+      const r = await ingest(to, src, { i });
+      if (r.status === 200) acked.push(i);
+      i++;
+      await sleep(5);
+    }
+  })();
+  await sleep(1500);
+  const t0 = Date.now();
+  await killMe.kill9();
+  // failover: the survivors hold every lease again
+  await until(async () => {
+    const v = await clusterView(a);
+    return v.nodes.filter((n) => n.id !== victim.id).reduce((k, n) => k + n.destinations, 0) === dests.length;
+  }, 15000, 'the killed node\'s leases taken over');
+  const moved = Date.now() - t0;
+  stop = true;
+  await sender;
+  const last = acked[acked.length - 1];
+  // every destination gets every acknowledged event, the killed owner's too
+  for (const d of dests) {
+    await until(() => {
+      const got = new Set(seqsOf(d.rx));
+      return acked.every((k) => got.has(k));
+    }, 30000, `destination ${d.id} got every acknowledged event`);
+  }
+  console.log(`acknowledged ${acked.length}; leases moved ${moved} ms after the kill; all delivered ${Date.now() - t0} ms after`);
+  if (process.env.HS_TEST_LOG) console.log(`kill at ${new Date(t0).toISOString()}\n${a.stderr}\n${other.stderr}`);
+  assert.ok(moved < 15000, `failover took ${moved} ms`);
+  for (const d of dests) {
+    assert.equal(d.rx.maxInFlight, 1, 'never two requests of one destination at once');
+    // strict: the first arrival of each event is in order (a request the
+    // killed node had sent may come again: at least once)
+    const first = [];
+    const seen = new Set();
+    for (const k of seqsOf(d.rx)) if (!seen.has(k)) { seen.add(k); first.push(k); }
+    const sorted = [...first].sort((x, y) => x - y);
+    assert.deepEqual(first, sorted, 'strict order across the failover');
+    assert.ok(first.includes(last));
+  }
+  await a.stop();
+  await other.stop();
+  for (const d of dests) await d.rx.close();
+});
+
+test('a node joining takes its share; one leaving gives its leases back at once', { skip }, async () => {
+  const db = `${PG}/${dbName()}`;
+  const a = await startServer({ db, args: [...LEASE, '--node-id', 'j-a'] });
+  const { src, dests } = await fanout(a, 4);
+  await until(async () => (await clusterView(a)).nodes[0].destinations === 4, 10000, 'the only node holds all');
+  const b = await startServer({ db, args: [...LEASE, '--node-id', 'j-b'] });
+  await until(async () => {
+    const v = await clusterView(a);
+    return v.nodes.length === 2 && v.nodes.every((n) => n.destinations === 2);
+  }, 15000, 'two and two');
+  // events keep flowing through the handover
+  for (let i = 0; i < 20; i++) assert.equal((await ingest(i % 2 ? b : a, src, { i })).status, 200);
+  for (const d of dests) await until(() => d.rx.requests.length >= 20, 15000, 'all delivered');
+  // a clean stop gives the leases back: the other takes them well before
+  // they would have expired
+  const t0 = Date.now();
+  await b.stop();
+  await until(async () => (await clusterView(a)).nodes.find((n) => n.id === 'j-a').destinations === 4, 10000,
+    'the leaving node\'s leases taken over');
+  console.log(`leases taken over ${Date.now() - t0} ms after a clean stop`);
+  for (let i = 20; i < 30; i++) assert.equal((await ingest(a, src, { i })).status, 200);
+  for (const d of dests) {
+    await until(() => d.rx.requests.length >= 30, 15000, 'all delivered after the leave');
+    assert.deepEqual(seqsOf(d.rx), [...Array(30).keys()]);
+  }
+  await a.stop();
+  for (const d of dests) await d.rx.close();
+});
+
+test('--role api holds no lease; --role deliver serves only /health and /metrics', { skip }, async () => {
+  const db = `${PG}/${dbName()}`;
+  const api = await startServer({ db, args: [...LEASE, '--node-id', 'r-api', '--role', 'api'] });
+  const { src, dests } = await fanout(api, 2);
+  const r = await ingest(api, src, { i: 0 });
+  assert.equal(r.status, 200);
+  await sleep(1500);
+  assert.equal(dests[0].rx.requests.length, 0, 'an api node delivers nothing');
+  const del = await startServer({ db, args: [...LEASE, '--node-id', 'r-del', '--role', 'deliver'] });
+  for (const d of dests) await until(() => d.rx.requests.length === 1, 10000, 'the deliver node delivers');
+  assert.equal((await del.req('GET', '/health')).status, 200);
+  assert.equal((await del.req('GET', '/metrics')).status, 200);
+  const refused = await del.req('GET', '/v1/sources');
+  assert.equal(refused.status, 404);
+  assert.match(refused.body.error, /--role deliver/);
+  assert.equal((await ingest(del, src, { i: 1 })).status, 404);
+  await until(async () => JSON.stringify((await clusterView(api)).nodes.map((n) => [n.id, n.role, n.destinations])) ===
+    JSON.stringify([['r-api', 'api', 0], ['r-del', 'deliver', 2]]), 10000, 'the api node sees the deliver node holding both');
+  await api.stop();
+  await del.stop();
+  for (const d of dests) await d.rx.close();
+});
