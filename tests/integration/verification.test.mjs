@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { startServer, makeSource, API_KEY } from './lib/server.mjs';
+import { startServer, stopClean, makeSource, API_KEY } from './lib/server.mjs';
 import { until } from './lib/receiver.mjs';
 import { PEERS_DIR } from './lib/aws_peers.mjs';
 
@@ -23,7 +23,7 @@ const octokit = await import(pathToFileURL(`${PEERS_DIR}/node_modules/@octokit/w
 
 let srv;
 before(async () => { srv = await startServer(); });
-after(async () => { await srv.stop(); srv.cleanup(); });
+after(async () => { await stopClean(srv); });
 
 const now = () => Math.floor(Date.now() / 1000);
 const hmac = (alg, key, data, enc = 'hex') => crypto.createHmac(alg, key).update(data).digest(enc);
