@@ -27,7 +27,7 @@ layer() {
   case $1 in
   base) echo 0 ;;
   http | ws | jsonata | jsonschema) echo 1 ;;
-  rules) echo 2 ;;
+  rules | verify) echo 2 ;;
   providers) echo 3 ;;
   store) echo 4 ;;
   core) echo 5 ;;

@@ -1,13 +1,14 @@
 // Sources: where events come in. Each row shows the ingest URL to give a
 // sender (no key needed to post there), with a copy button, and "Send test
 // event", which posts a sample there (test_event.js), and a summary of
-// its front door (IP lists, rate limit: front_door.js), which the create
-// and edit forms set.
+// its front door (IP lists, rate limit: front_door.js; the sender's
+// signature: verification.js), which the create and edit forms set.
 import { api } from './api.js';
 import { h, card, pageHead, table, badge, time, empty, field, button, copyField, toast, select } from './ui.js';
 import { mergePatch, textOrNull, resourcePath, onSavePatch, patchThen, deleteThen, showError } from './forms.js';
 import { frontDoorFields, frontDoorSummary, frontDoorTitle } from './front_door.js';
 import { testEventPanel } from './test_event.js';
+import { verificationFields, verificationSummary, setOnly } from './verification.js';
 
 export function ingestUrl(s) {
   return `${location.origin}/v1/ingest/${encodeURIComponent(s.slug || s.id)}`;
@@ -33,7 +34,7 @@ export async function render(ctx) {
     h('div', null, h('a', { href: '#/events?source_id=' + encodeURIComponent(s.id), title: 'events of this source' }, s.name),
       h('div', { class: 'muted small mono' }, s.id), s.description ? h('div', { class: 'muted small' }, s.description) : null),
     badge(s.status),
-    frontDoorSummary(s) ? h('span', { class: 'front-door small', title: frontDoorTitle(s) }, frontDoorSummary(s)) : h('span', { class: 'muted' }, '—'),
+    doorCell(s),
     h('div', { class: 'ingest' }, copyField(ingestUrl(s)),
       button('Send test event', () => testEvent(s), 'btn-sm send-test', s.status === 'disabled'
         ? { disabled: true, title: 'a disabled source refuses ingest' } : { title: 'POST a sample JSON event to this URL' })),
@@ -78,22 +79,31 @@ function editSourceForm(s, { saved, close }) {
   const status = select(['active', 'paused', 'disabled'].map((x) => [x, x]), { name: 'status', 'data-path': 'status' });
   status.value = s.status || 'active';
   const door = frontDoorFields(s);
+  const verify = verificationFields(s);
   const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save changes');
   const form = h('form', { class: 'form', id: 'edit-source', novalidate: true },
     field('Name', name), field('Description', desc), field('Status', status, 'paused: events are stored, not delivered; disabled: ingest answers 404'),
-    door.el,
+    door.el, verify.el,
     h('div', { class: 'form-actions' }, submit, button('Cancel', close, 'btn-ghost')),
     err);
   onSavePatch(form, {
     submit, err, path: resourcePath('sources', s.id), what: 'Source', saved, close,
     patchBody: () => {
-      const w = { ...s, name: name.value.trim(), description: textOrNull(desc), status: status.value, ...door.wanted() };
+      const w = { ...s, name: name.value.trim(), description: textOrNull(desc), status: status.value, ...door.wanted(), ...verify.wanted() };
       const p = mergePatch(s, w);
       if (p.rate_limit) p.rate_limit = w.rate_limit; // all of it, not a patch of it
       return p;
     },
   });
   return card(`Edit source “${s.name}”`, form, { cls: 'edit' });
+}
+
+// IP lists, rate limit and signature in a few words, the details in its title
+function doorCell(s) {
+  const text = [frontDoorSummary(s), verificationSummary(s)].filter(Boolean).join(' · ');
+  if (!text) return h('span', { class: 'muted' }, '—');
+  const title = [frontDoorTitle(s), verificationSummary(s)].filter(Boolean).join('\n');
+  return h('span', { class: 'front-door small', title }, text);
 }
 
 const patch = (ctx, s, body) => patchThen(resourcePath('sources', s.id), body, () => ctx.refresh());
@@ -107,9 +117,10 @@ function sourceForm(ctx, close) {
   const slug = h('input', { type: 'text', name: 'slug', 'data-path': 'slug', placeholder: 'shop' });
   const desc = h('input', { type: 'text', name: 'description', 'data-path': 'description', placeholder: 'optional' });
   const door = frontDoorFields(null);
+  const verify = verificationFields(null);
   const form = h('form', { class: 'form', id: 'new-source', novalidate: true },
     field('Name', name), field('Slug', slug, 'optional; used in the ingest URL instead of the id'), field('Description', desc),
-    door.el,
+    door.el, verify.el,
     h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Create source'), button('Cancel', close, 'btn-ghost')),
     err);
   form.addEventListener('submit', async (ev) => {
@@ -123,6 +134,7 @@ function sourceForm(ctx, close) {
       if (fd.ip_allowlist.length) body.ip_allowlist = fd.ip_allowlist;
       if (fd.ip_denylist.length) body.ip_denylist = fd.ip_denylist;
       if (fd.rate_limit) body.rate_limit = fd.rate_limit;
+      Object.assign(body, setOnly(verify.wanted()));
       const s = await api('POST', '/v1/sources', body);
       toast(`Source “${s.name}” created`);
       ctx.refresh();

@@ -75,6 +75,8 @@ void hs_api_respond_error(hs_http_req *req, const hs_error *err);
 /* The same for a status no hs_err code maps to (403, 429), with extra
  * headers (copied before it returns). */
 void hs_api_respond_status(hs_http_req *req, int status, const char *msg, const hs_http_header *extra, size_t nextra);
+/* The same with more members in the JSON error ({"reason": ...}). */
+void hs_api_respond_more(hs_http_req *req, int status, const char *msg, const json_t *more);
 /* The same with an Allow header (405). */
 void hs_api_respond_not_allowed(hs_http_req *req, const char *allow);
 void hs_api_respond_json(hs_http_req *req, int status, json_t *body /* stolen */);
@@ -91,6 +93,8 @@ void hs_api_events_retry(hs_api_call *c);
 void hs_api_transforms_test(hs_api_call *c);
 void hs_api_templates_list(hs_api_call *c);
 void hs_api_templates_get(hs_api_call *c);
+void hs_api_source_templates_list(hs_api_call *c);
+void hs_api_source_templates_get(hs_api_call *c);
 void hs_api_attempts_list(hs_api_call *c);
 void hs_api_attempts_get(hs_api_call *c);
 void hs_api_attempts_retry(hs_api_call *c);

@@ -1,5 +1,6 @@
-/* src/api/frontdoor.c — IP lists and rate limits of sources, in memory
- * (see frontdoor.h for the threads and why one bucket per source). */
+/* src/api/frontdoor.c — IP lists, rate limits and signature verifiers of
+ * sources, in memory (see frontdoor.h for the threads and why one bucket
+ * per source). */
 #include "api/frontdoor.h"
 
 #include <math.h>
@@ -12,6 +13,7 @@
 #include "base/id.h"
 #include "base/idmap.h"
 #include "base/jsonv.h"
+#include "verify/verify.h"
 
 #define REF_MAX 64 /* ids and slugs are shorter */
 
@@ -23,7 +25,8 @@ typedef struct gate {
     /* rate limit; rate 0: none */
     double rate, burst;
     double tokens;
-    uint64_t last_ns; /* when tokens was counted */
+    uint64_t last_ns;      /* when tokens was counted */
+    hs_verifier *verifier; /* signature verification; NULL: none */
 } gate;
 
 struct hs_frontdoor {
@@ -38,6 +41,7 @@ static void gate_free(gate *g) {
     hs_free(g->slug);
     hs_free(g->allow);
     hs_free(g->deny);
+    hs_verifier_unref(g->verifier);
     hs_free(g);
 }
 
@@ -73,7 +77,8 @@ static gate *gate_of(const char *id, const json_t *doc) {
         g->tokens = g->burst;
         g->last_ns = uv_hrtime();
     }
-    if (!g->nallow && !g->ndeny && g->rate <= 0) {
+    g->verifier = hs_verifier_new(doc);
+    if (!g->nallow && !g->ndeny && g->rate <= 0 && !g->verifier) {
         gate_free(g);
         return NULL;
     }
@@ -244,6 +249,7 @@ static void take_token(gate *g, hs_frontdoor_verdict *v) {
     }
     v->status = 429;
     v->error = "rate limit exceeded";
+    v->reason = "rate_limited";
     v->retry_after_s = ceil_s((1 - g->tokens) / g->rate);
     if (v->retry_after_s < 1) v->retry_after_s = 1;
     v->limit = (uint64_t)g->burst;
@@ -267,14 +273,18 @@ void hs_frontdoor_check(hs_frontdoor *fd, const char *ref, size_t len, const cha
     }
     /* an address that does not parse (none should reach here) matches no
      * entry: refused by an allow list, let past a deny list */
+    snprintf(v->source_id, sizeof v->source_id, "%s", g->id);
     if (g->ndeny && have_ip && hs_cidr_any(g->deny, g->ndeny, &ip)) {
         v->status = 403;
         v->error = "IP is in deny list";
+        v->reason = "ip_denied";
     } else if (g->nallow && !(have_ip && hs_cidr_any(g->allow, g->nallow, &ip))) {
         v->status = 403;
         v->error = "IP is not in allow list";
+        v->reason = "ip_not_allowed";
     } else if (g->rate > 0) {
         take_token(g, v);
     }
+    if (!v->status) v->verifier = hs_verifier_ref(g->verifier);
     uv_mutex_unlock(&fd->mu);
 }

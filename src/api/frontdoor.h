@@ -1,14 +1,16 @@
 /* src/api/frontdoor.h — a source's front door on the ingest path: its IP
  * lists (403) and its rate limit (429), checked on the loop thread a
  * request arrived on, before anything is queued for the writer (the first
- * two steps of ingest, docs/api.md "The front door").
+ * two steps of ingest, docs/api.md "The front door"); and the source's
+ * signature verifier (src/verify/verify.h), handed to ingest for the third
+ * step (401), run outside the lock.
  *
  * The settings live in memory: loaded from the store once at start, then
  * kept current by the resource hook (src/core/hooks.h), which fires on
  * loop 0 before the API answers a create, PATCH or DELETE, so a client
  * holding its 2xx sees the new settings applied on every loop. A request
- * never reads the store here. Only sources that have an IP list or a rate
- * limit are held; a disabled one is not (ingest answers 404 for it anyway).
+ * never reads the store here. Only sources that have an IP list, a rate
+ * limit or verification are held; a disabled one is not (ingest answers 404 for it anyway).
  *
  * Threads: ingest is answered on every loop thread, so the table and the
  * token buckets are shared by all of them under one mutex, held for a map
@@ -30,9 +32,11 @@
 
 #include "base/cidr.h"
 #include "base/error.h"
+#include "base/id.h"
 #include "core/hooks.h"
 #include "http/server.h"
 #include "store/store.h"
+#include "verify/verify.h"
 
 /* X-Forwarded-For entries looked at, from the right; beyond them the
  * address is the last one looked at (all of them trusted proxies). */
@@ -58,8 +62,13 @@ void hs_frontdoor_on_resource(const hs_resource_event *e, void *ud);
 void hs_frontdoor_client_ip(const hs_frontdoor *fd, const hs_http_req *req, char out[HS_CIDR_TEXT_MAX]);
 
 typedef struct hs_frontdoor_verdict {
-    int status;        /* 0: pass; 403 or 429 */
-    const char *error; /* the JSON error's message (static) */
+    int status;                /* 0: pass; 403 or 429 */
+    const char *error;         /* the JSON error's message (static) */
+    const char *reason;        /* the metrics' label: "ip_denied", "ip_not_allowed", "rate_limited" */
+    char source_id[HS_ID_MAX]; /* the source's id when it has a front door, else "" */
+    /* pass only: the source's verifier with a reference for the caller
+     * (hs_verifier_unref), NULL when it verifies nothing */
+    hs_verifier *verifier;
     /* 429 only: whole seconds, rounded up */
     uint64_t retry_after_s; /* until one request fits */
     uint64_t limit;         /* the burst: requests the bucket holds */
@@ -69,7 +78,8 @@ typedef struct hs_frontdoor_verdict {
 
 /* The front door of the source named by ref (an id or a slug, ref[0..len))
  * for a request from client_ip: deny list, then allow list, then the rate
- * limit (a passing request takes one token). Any loop thread. */
+ * limit (a passing request takes one token); a passing request gets the
+ * source's verifier. Any loop thread. */
 void hs_frontdoor_check(hs_frontdoor *fd, const char *ref, size_t len, const char *client_ip, hs_frontdoor_verdict *v);
 
 #endif

@@ -3,8 +3,10 @@
  *
  * Runs on the loop thread the request arrived on (any of the server's
  * loops) and never blocks. First the source's front door (src/api/frontdoor.h:
- * IP lists 403, then rate limit 429), from memory: a refused request
- * stores nothing. Then the store commits on its writer thread and calls
+ * IP lists 403, then rate limit 429), from memory, then its signature
+ * (src/verify/verify.h, 401): a refused request stores nothing, and is
+ * published on the refused hook (on loop 0) for the metrics and the live
+ * feed. Then the store commits on its writer thread and calls
  * back here (on that loop) when the group is durable; the ingest hook
  * (src/core/hooks.h), on loop 0, then tells the metrics, the live feed and
  * the scheduler, before the 200 goes out. */
@@ -16,6 +18,7 @@
 #include "base/json_text.h"
 #include "base/log.h"
 #include "base/timeutil.h"
+#include "verify/verify.h"
 
 #define MAX_SOURCE_REF 64
 
@@ -170,6 +173,55 @@ static void ingest_done(hs_ingest *ing, int status) {
     hs_ingest_free(ing);
 }
 
+/* ---- refusals ---- */
+
+/* A refusal on its way to loop 0's refused hook. */
+typedef struct refusal {
+    hs_msg msg;
+    hs_api *api;
+    hs_refusal_event e;
+    char source_id[HS_ID_MAX];
+    char request_id[HS_REQUEST_ID_MAX];
+    char *message;
+} refusal;
+
+static void run_refusal(hs_msg *m) {
+    refusal *r = (refusal *)m;
+    hs_hooks_refused(r->api->hooks, &r->e);
+    hs_free(r->message);
+    hs_free(r);
+}
+
+/* reason: static. Only sources with a front door (v->source_id) refuse. */
+static void publish_refusal(hs_api *api, const hs_http_req *req, const char *source_id, int status, const char *reason,
+                            const char *message) {
+    if (!source_id[0] || !api->hooks || !api->hooks->refused.n) return;
+    refusal *r = hs_calloc(1, sizeof *r);
+    r->api = api;
+    snprintf(r->source_id, sizeof r->source_id, "%s", source_id);
+    snprintf(r->request_id, sizeof r->request_id, "%s", req->request_id);
+    r->message = hs_strdup(message);
+    r->e = (hs_refusal_event){.source_id = r->source_id,
+                              .status = status,
+                              .reason = reason,
+                              .message = r->message,
+                              .request_id = r->request_id,
+                              .at_ms = hs_now_ms()};
+    if (hs_mailbox_current() == api->home)
+        run_refusal(&r->msg);
+    else
+        hs_mailbox_post(api->home, &r->msg, run_refusal);
+}
+
+/* 401: what failed, and the reason as the metrics count it. */
+static void refuse_signature(hs_api *api, hs_http_req *req, const char *source_id, const hs_verify_outcome *o) {
+    const char *reason = hs_verify_status_reason(o->status);
+    publish_refusal(api, req, source_id, 401, reason, o->message);
+    json_t *more = json_pack("{s:s}", "reason", reason);
+    hs_api_respond_more(req, 401, o->message, more);
+    json_decref(more);
+}
+
 /* 403 (IP lists) or 429 (rate limit, with Retry-After and RateLimit-*). */
 static void refuse(hs_http_req *req, const hs_frontdoor_verdict *v) {
     if (v->status != 429) return hs_api_respond_status(req, v->status, v->error, NULL, 0);
@@ -207,7 +259,17 @@ void hs_ingest_handle(hs_api *api, hs_http_req *req, const char *rest) {
     hs_frontdoor_client_ip(api->frontdoor, req, client_ip);
     hs_frontdoor_verdict v;
     hs_frontdoor_check(api->frontdoor, rest, reflen, client_ip, &v);
-    if (v.status) return refuse(req, &v);
+    if (v.status) {
+        publish_refusal(api, req, v.source_id, v.status, v.reason, v.error);
+        return refuse(req, &v);
+    }
+    /* then the sender's signature (401), on this loop: an HMAC over the body */
+    if (v.verifier) {
+        hs_verify_outcome o;
+        hs_verifier_run(v.verifier, req, (int64_t)(hs_now_ms() / 1000), &o);
+        hs_verifier_unref(v.verifier);
+        if (o.status != HS_VERIFY_PASS) return refuse_signature(api, req, v.source_id, &o);
+    }
     hs_ingest *ing = hs_ingest_new();
     ing->source_ref = hs_strndup(rest, reflen);
     ing->method = hs_strdup(req->method);

@@ -49,6 +49,8 @@ static const route routes[] = {
     {"POST", "/v1/transforms/test", hs_api_transforms_test, HS_KIND_COUNT},
     {"GET", "/v1/destination-templates", hs_api_templates_list, HS_KIND_COUNT},
     {"GET", "/v1/destination-templates/:id", hs_api_templates_get, HS_KIND_COUNT},
+    {"GET", "/v1/source-templates", hs_api_source_templates_list, HS_KIND_COUNT},
+    {"GET", "/v1/source-templates/:id", hs_api_source_templates_get, HS_KIND_COUNT},
     {"GET", "/v1/delivery-attempts", hs_api_attempts_list, HS_KIND_COUNT},
     {"GET", "/v1/delivery-attempts/:id", hs_api_attempts_get, HS_KIND_COUNT},
     {"POST", "/v1/delivery-attempts/:id/retry", hs_api_attempts_retry, HS_KIND_COUNT},
@@ -132,6 +134,10 @@ static void respond_error_h(hs_http_req *req, const hs_error *err, const char *a
 
 void hs_api_respond_status(hs_http_req *req, int status, const char *msg, const hs_http_header *extra, size_t nextra) {
     send_error(req, status, "", msg, NULL, extra, nextra);
+}
+
+void hs_api_respond_more(hs_http_req *req, int status, const char *msg, const json_t *more) {
+    send_error(req, status, "", msg, more, NULL, 0);
 }
 
 void hs_api_respond_error(hs_http_req *req, const hs_error *err) { respond_error_h(req, err, NULL, NULL); }

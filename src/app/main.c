@@ -390,6 +390,9 @@ static void subscribe(server *s) {
     hs_hooks_on_attempt_decided(h, hs_metrics_on_attempt, s->metrics);
     hs_hooks_on_attempt_recorded(h, hs_live_on_attempt, s->ws);
     hs_hooks_on_circuit_reset(h, hs_live_on_circuit_reset, s->ws);
+    /* refusals at the front door: counted, then shown */
+    hs_hooks_on_refused(h, hs_metrics_on_refused, s->metrics);
+    hs_hooks_on_refused(h, hs_live_on_refused, s->ws);
     hs_scheduler_set_hooks(s->sched, h);
 }
 

@@ -33,6 +33,7 @@ void hs_hooks_on_attempt_recorded(hs_hooks *h, hs_on_attempt fn, void *ud) {
 void hs_hooks_on_circuit_reset(hs_hooks *h, hs_on_circuit_reset fn, void *ud) {
     ADD(h->circuit_reset, "circuit_reset");
 }
+void hs_hooks_on_refused(hs_hooks *h, hs_on_refused fn, void *ud) { ADD(h->refused, "refused"); }
 
 /* Every subscriber of list, in order, with the event's arguments. */
 #define FIRE(list, ...)                                                                                                \
@@ -47,3 +48,4 @@ void hs_hooks_requeued(const hs_hooks *h, const hs_delivery *d, size_t n) { FIRE
 void hs_hooks_attempt_decided(const hs_hooks *h, const hs_attempt_event *e) { FIRE(h->attempt_decided, e); }
 void hs_hooks_attempt_recorded(const hs_hooks *h, const hs_attempt_event *e) { FIRE(h->attempt_recorded, e); }
 void hs_hooks_circuit_reset(const hs_hooks *h, const hs_dest_status *st) { FIRE(h->circuit_reset, st); }
+void hs_hooks_refused(const hs_hooks *h, const hs_refusal_event *e) { FIRE(h->refused, e); }

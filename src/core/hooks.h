@@ -10,6 +10,7 @@
  *   attempt_decided   src/delivery/scheduler.c          metrics
  *   attempt_recorded  src/delivery/scheduler.c          live feed
  *   circuit_reset     src/delivery/scheduler.c          live feed
+ *   refused           src/api/ingest.c (front door)     metrics, live feed
  *
  * Subscribers run one after the other, in the order they were registered,
  * called directly (a fixed array per hook: firing allocates nothing, and
@@ -69,6 +70,18 @@ typedef struct hs_attempt_event {
     bool destination_removed;
 } hs_attempt_event;
 
+/* An ingest the front door refused (IP lists 403, rate limit 429,
+ * signature 401): nothing was stored. */
+typedef struct hs_refusal_event {
+    const char *source_id;  /* the source's id (a request may name its slug) */
+    int status;             /* 401, 403 or 429 */
+    const char *reason;     /* "ip_denied", "ip_not_allowed", "rate_limited", "signature_missing",
+                               "signature_malformed", "timestamp_stale", "signature_mismatch" */
+    const char *message;    /* the error the sender was answered */
+    const char *request_id; /* "req_..." */
+    uint64_t at_ms;         /* when it was refused */
+} hs_refusal_event;
+
 /* ingest: the event and its deliveries are committed. A subscriber may take
  * the body, content type and headers out of ing (the scheduler does, to
  * send first attempts without reading the event back), so those that read
@@ -88,6 +101,9 @@ typedef void (*hs_on_requeued)(const hs_delivery *d, size_t n, void *ud);
 typedef void (*hs_on_attempt)(const hs_attempt_event *e, void *ud);
 /* circuit_reset: POST .../circuit/reset committed; the destination after it. */
 typedef void (*hs_on_circuit_reset)(const hs_dest_status *st, void *ud);
+/* refused: an ingest refused at the front door (posted to loop 0 from the
+ * loop that refused it, so refusals may fire after later ingests). */
+typedef void (*hs_on_refused)(const hs_refusal_event *e, void *ud);
 
 #define HS__HOOK_LIST(fn_type)                                                                                         \
     struct {                                                                                                           \
@@ -106,6 +122,7 @@ typedef struct hs_hooks {
     HS__HOOK_LIST(hs_on_attempt) attempt_decided;
     HS__HOOK_LIST(hs_on_attempt) attempt_recorded;
     HS__HOOK_LIST(hs_on_circuit_reset) circuit_reset;
+    HS__HOOK_LIST(hs_on_refused) refused;
 } hs_hooks;
 
 /* Register fn(…, ud) at the end of a hook's list. More than HS_HOOKS_MAX
@@ -116,6 +133,7 @@ void hs_hooks_on_requeued(hs_hooks *h, hs_on_requeued fn, void *ud);
 void hs_hooks_on_attempt_decided(hs_hooks *h, hs_on_attempt fn, void *ud);
 void hs_hooks_on_attempt_recorded(hs_hooks *h, hs_on_attempt fn, void *ud);
 void hs_hooks_on_circuit_reset(hs_hooks *h, hs_on_circuit_reset fn, void *ud);
+void hs_hooks_on_refused(hs_hooks *h, hs_on_refused fn, void *ud);
 
 /* Fire: every subscriber, in registration order (loop thread). h may be
  * NULL (nobody listens). */
@@ -125,5 +143,6 @@ void hs_hooks_requeued(const hs_hooks *h, const hs_delivery *d, size_t n);
 void hs_hooks_attempt_decided(const hs_hooks *h, const hs_attempt_event *e);
 void hs_hooks_attempt_recorded(const hs_hooks *h, const hs_attempt_event *e);
 void hs_hooks_circuit_reset(const hs_hooks *h, const hs_dest_status *st);
+void hs_hooks_refused(const hs_hooks *h, const hs_refusal_event *e);
 
 #endif

@@ -23,6 +23,7 @@
 #include "providers/provider.h"
 #include "base/secretbox.h"
 #include "core/templates.h"
+#include "verify/verify.h"
 
 #define INVALID(path, ...) hs_error_set(err, HS_ERR_INVALID, (path), __VA_ARGS__)
 #define MASK "********"
@@ -97,7 +98,132 @@ static json_t *default_burst(const json_t *limit) {
     return json_integer(b < 1 ? 1 : b);
 }
 
+/* ---- sources: signature verification (docs/verification.md) ---- */
+
+static int check_source_template(const hs_jv_at *at, json_t *value, hs_error *err) {
+    if (hs_verify_template_find(json_string_value(value))) return HS_OK;
+    return INVALID(at->path, "is not a source template: GET /v1/source-templates lists them");
+}
+
+static const hs_verify_template *source_template(const json_t *src) {
+    return hs_verify_template_find(hs_jv_str(src, "template"));
+}
+
+/* verification_type as given, else the template's */
+static const char *effective_type(const json_t *src) {
+    const char *type = hs_jv_str(src, "verification_type");
+    const hs_verify_template *t = source_template(src);
+    return type ? type : t ? t->type : NULL;
+}
+
+/* a template that verifies turns verification on */
+static json_t *default_verify_enabled(const json_t *src) {
+    const hs_verify_template *t = source_template(src);
+    return json_boolean(t && strcmp(t->type, "none") != 0);
+}
+
+static json_t *default_verify_type(const json_t *src) {
+    const hs_verify_template *t = source_template(src);
+    return t ? json_string(t->type) : json_null();
+}
+
+/* the template's header where it uses this scheme, else the scheme's own
+ * (none for schemes with fixed headers) */
+static json_t *default_verify_header(const json_t *src) {
+    const char *type = effective_type(src);
+    const hs_verify_scheme *s = hs_verify_scheme_find(type);
+    const hs_verify_template *t = source_template(src);
+    if (!s || !hs_verify_scheme_header(s)) return json_null();
+    if (t && t->header && strcmp(t->type, type) == 0) return json_string(t->header);
+    return json_string(hs_verify_scheme_header(s));
+}
+
+static int check_verify_type(const hs_jv_at *at, json_t *value, hs_error *err) {
+    if (hs_verify_scheme_find(json_string_value(value))) return HS_OK;
+    char list[256];
+    hs_verify_scheme_list(list, sizeof list);
+    return INVALID(at->path, "must be one of: %s", list);
+}
+
+static int check_secret_for(hs_verify_key_kind kind, const json_t *secret, const char *path, hs_error *err) {
+    char why[160];
+    if (!json_is_string(secret) || hs_verify_secret_ok(kind, json_string_value(secret), why, sizeof why)) return HS_OK;
+    return INVALID(path, "%s", why);
+}
+
+/* Rules across the verification fields, each valid on its own by now (the
+ * check of verification_config, the last of them). */
+static int check_verification(const hs_jv_at *at, json_t *config, hs_error *err) {
+    const json_t *src = at->parent;
+    const char *type = effective_type(src);
+    const hs_verify_scheme *s = hs_verify_scheme_find(type);
+    if (s && !hs_verify_scheme_header(s) && hs_jv_str(src, "verification_header"))
+        return INVALID("verification_header", "does not apply to %s, which reads its own headers", type);
+    if (s && !hs_verify_scheme_takes_format(s)) {
+        if (json_object_get(config, "encoding"))
+            return INVALID("verification_config.encoding",
+                           "applies to hmac_sha256 and hmac_sha1 only (%s has its "
+                           "own)",
+                           type);
+        if (json_object_get(config, "prefix"))
+            return INVALID("verification_config.prefix", "applies to hmac_sha256 and hmac_sha1 only (%s has its own)",
+                           type);
+    }
+    if (s && !hs_verify_scheme_has_timestamp(s) && json_object_get(config, "tolerance_s"))
+        return INVALID("verification_config.tolerance_s", "does not apply to %s, which signs no timestamp", type);
+    const json_t *secret = json_object_get(src, "verification_secret");
+    const json_t *more = json_object_get(src, "verification_secrets");
+    if (json_is_null(secret)) secret = NULL;
+    if (json_array_size(more) && !secret)
+        return INVALID("verification_secrets", "holds the other secrets accepted during a rotation: "
+                                               "verification_secret is required with it");
+    if (!json_is_true(json_object_get(src, "verification_enabled"))) return HS_OK;
+    if (!s) {
+        char list[256];
+        hs_verify_scheme_list(list, sizeof list);
+        return INVALID("verification_type",
+                       "is required when verification_enabled is true (or give a template): "
+                       "one of %s",
+                       list);
+    }
+    hs_verify_key_kind kind = hs_verify_scheme_key(s);
+    if (kind == HS_VERIFY_KEY_NONE) return HS_OK;
+    if (!secret) return INVALID("verification_secret", "is required when verification_enabled is true (%s)", type);
+    int rc = check_secret_for(kind, secret, "verification_secret", err);
+    size_t i;
+    const json_t *one;
+    json_array_foreach(more, i, one) {
+        char path[HS_JV_PATH_MAX];
+        hs_jv_path_index(path, "verification_secrets", i);
+        if (rc == HS_OK) rc = check_secret_for(kind, one, path, err);
+    }
+    return rc;
+}
+
+static const char *const encodings[] = {"hex", "base64", NULL};
+static const hs_jv_field verify_secret_item = {.type = HS_JV_STRING, .min = 1, .max = HS_VERIFY_SECRET_MAX};
+
 /* clang-format off */
+static const hs_jv_field verification_config_spec[] = {
+    {.name = "encoding", .type = HS_JV_STRING, .choices = encodings},
+    {.name = "prefix", .type = HS_JV_STRING, .flags = HS_JV_NO_CTL, .max = 64},
+    {.name = "tolerance_s", .type = HS_JV_INT, .min = 0, .max = HS_VERIFY_TOLERANCE_MAX},
+    HS_JV_END,
+};
+
+#define VERIFICATION_FIELDS                                                                                       \
+    {.name = "template", .type = HS_JV_STRING, .max = 64, .dflt = "null", .check = check_source_template},        \
+    {.name = "verification_enabled", .type = HS_JV_BOOL, .derive = default_verify_enabled},                       \
+    {.name = "verification_type", .type = HS_JV_STRING, .max = 64, .derive = default_verify_type,                 \
+     .check = check_verify_type},                                                                                 \
+    {.name = "verification_secret", .type = HS_JV_STRING, .min = 1, .max = HS_VERIFY_SECRET_MAX, .dflt = "null"}, \
+    {.name = "verification_secrets", .type = HS_JV_ARRAY, .max = HS_VERIFY_SECRETS_MAX - 1,                       \
+     .items = &verify_secret_item, .dflt = "null"},                                                               \
+    {.name = "verification_header", .type = HS_JV_STRING, .min = 1, .max = 256, .derive = default_verify_header,  \
+     .check = hs_jv_check_header_name},                                                                           \
+    {.name = "verification_config", .type = HS_JV_OBJECT, .fields = verification_config_spec, .dflt = "{}",       \
+     .check = check_verification}
+
 static const hs_jv_field rate_limit_spec[] = {
     {.name = "requests_per_second", .type = HS_JV_ANY, .flags = HS_JV_REQUIRED, .check = check_rps},
     {.name = "burst", .type = HS_JV_INT, .min = 1, .max = HS_RATE_LIMIT_BURST_MAX, .derive = default_burst},
@@ -108,6 +234,7 @@ static const hs_jv_field source_spec[] = {
     NAME_FIELD(HS_JV_REQUIRED), SLUG_FIELD, DESCRIPTION_FIELD, STATUS_FIELD,
     IP_LIST_FIELD("ip_allowlist"), IP_LIST_FIELD("ip_denylist"),
     {.name = "rate_limit", .type = HS_JV_OBJECT, .fields = rate_limit_spec, .dflt = "null"},
+    VERIFICATION_FIELDS,
     HS_JV_END,
 };
 /* clang-format on */
@@ -608,10 +735,24 @@ json_t *hs_mask_secret(const char *secret) {
     return masked ? masked : json_string(MASK);
 }
 
-/* Called for each secret string: holder[key] == value; old is the value at
- * the same path in a second doc (or NULL); path is value's dotted path. */
-typedef void (*secret_fn)(json_t *holder, const char *key, json_t *value, const json_t *old, const char *path,
-                          void *ud);
+/* Where a secret sits: holder[key], or holder[index] when key is NULL (an
+ * item of a list of secrets). */
+typedef struct slot {
+    json_t *holder;
+    const char *key;
+    size_t index;
+} slot;
+
+static void slot_set(const slot *at, json_t *value) {
+    if (at->key)
+        json_object_set_new(at->holder, at->key, value);
+    else
+        json_array_set_new(at->holder, at->index, value);
+}
+
+/* Called for each secret string: at holds value; old is the value at the
+ * same path in a second doc (or NULL); path is value's dotted path. */
+typedef void (*secret_fn)(const slot *at, json_t *value, const json_t *old, const char *path, void *ud);
 
 static void walk_secret(json_t *obj, const json_t *parent, const json_t *old, const char *sel, const char *path,
                         secret_fn fn, void *ud);
@@ -625,12 +766,28 @@ static void visit_member(json_t *obj, const json_t *old, const char *key, const 
     if (rest)
         walk_secret(value, obj, old_value, rest, sub, fn, ud);
     else if (value && !json_is_null(value))
-        fn(obj, key, value, old_value, sub, ud);
+        fn(&(slot){obj, key, 0}, value, old_value, sub, ud);
+}
+
+/* "name[]": every item of the list obj[key] */
+static void visit_items(json_t *obj, const json_t *old, const char *key, const char *path, secret_fn fn, void *ud) {
+    json_t *list = json_object_get(obj, key);
+    const json_t *old_list = json_is_object(old) ? json_object_get(old, key) : NULL;
+    char base[HS_JV_PATH_MAX], sub[HS_JV_PATH_MAX];
+    hs_jv_path_key(base, path, key);
+    size_t i;
+    json_t *item;
+    json_array_foreach(list, i, item) {
+        if (json_is_null(item)) continue;
+        hs_jv_path_index(sub, base, i);
+        fn(&(slot){list, NULL, i}, item, json_is_array(old_list) ? json_array_get(old_list, i) : NULL, sub, ud);
+    }
 }
 
 /* sel is a secret path relative to obj: "auth.token", "auth.headers.*"
  * (every member), "headers.?" (the members hs_header_secret() names, with
- * the secret_headers list beside the object: parent's). */
+ * the secret_headers list beside the object: parent's), "secrets[]" (every
+ * item of a list, last in a path). */
 static void walk_secret(json_t *obj, const json_t *parent, const json_t *old, const char *sel, const char *path,
                         secret_fn fn, void *ud) {
     if (!json_is_object(obj)) return;
@@ -648,6 +805,10 @@ static void walk_secret(json_t *obj, const json_t *parent, const json_t *old, co
     if (n >= sizeof key) return;
     memcpy(key, sel, n);
     key[n] = '\0';
+    if (!rest && n > 2 && strcmp(key + n - 2, "[]") == 0) {
+        key[n - 2] = '\0';
+        return visit_items(obj, old, key, path, fn, ud);
+    }
     visit_member(obj, old, key, rest, path, fn, ud);
 }
 
@@ -656,7 +817,7 @@ static void walk_secret(json_t *obj, const json_t *parent, const json_t *old, co
  * secret field to a kind is one entry here (and the field in its spec):
  * masking on read, PATCH keeping a read-back mask, and encryption at rest
  * all follow this list. */
-static const char *const source_secrets[] = {NULL};
+static const char *const source_secrets[] = {"verification_secret", "verification_secrets[]", NULL};
 static const char *const destination_secrets[] = {"signing.secret", NULL};
 static const char *const connection_secrets[] = {NULL};
 static const char *const *const kind_secrets[HS_KIND_COUNT] = {
@@ -684,24 +845,24 @@ static void for_each_secret(hs_kind kind, json_t *doc, const json_t *old, secret
         walk_secret(config, doc, old_config, *sp, "config", fn, ud);
 }
 
-static void mask_one(json_t *holder, const char *key, json_t *value, const json_t *old, const char *path, void *ud) {
+static void mask_one(const slot *at, json_t *value, const json_t *old, const char *path, void *ud) {
     (void)old, (void)path, (void)ud;
     /* a non-string here would be a doc from an older version: hide it all */
-    json_object_set_new(holder, key, hs_mask_secret(json_is_string(value) ? json_string_value(value) : NULL));
+    slot_set(at, hs_mask_secret(json_is_string(value) ? json_string_value(value) : NULL));
 }
 
 /* A client that PATCHes back what it read sends masked secrets: keep the
  * stored secret rather than overwrite it with its own mask. */
-static void unmask_one(json_t *holder, const char *key, json_t *value, const json_t *old, const char *path, void *ud) {
+static void unmask_one(const slot *at, json_t *value, const json_t *old, const char *path, void *ud) {
     (void)path, (void)ud;
     if (!json_is_string(old) || !json_is_string(value)) return;
     json_t *masked = hs_mask_secret(json_string_value(old));
-    if (json_equal(masked, value)) json_object_set_new(holder, key, json_deep_copy(old));
+    if (json_equal(masked, value)) slot_set(at, json_deep_copy(old));
     json_decref(masked);
 }
 
-static void find_masked(json_t *holder, const char *key, json_t *value, const json_t *old, const char *path, void *ud) {
-    (void)holder, (void)key, (void)old;
+static void find_masked(const slot *at, json_t *value, const json_t *old, const char *path, void *ud) {
+    (void)at, (void)old;
     hs_error *err = ud;
     if (err->code == HS_OK && json_is_string(value) && strncmp(json_string_value(value), MASK, strlen(MASK)) == 0)
         INVALID(path, "is a masked value as shown on read; send the secret itself");
@@ -810,6 +971,7 @@ int hs_resource_patch_doc(hs_kind kind, const json_t *current, const json_t *pat
     if (rc) return rc;
     json_t *base = json_is_object(current) ? json_deep_copy(current) : json_object();
     for (const char *const *f = read_only; *f; f++) json_object_del(base, *f);
+    if (kind == HS_KIND_SOURCE) hs_jv_drop_derived(base, source_spec); /* verification follows template */
     if (kind == HS_KIND_DESTINATION) {
         rc = template_unchanged(base, p, err);
         if (rc == HS_OK) rc = prepare_type_change(base, p, err);
@@ -852,7 +1014,7 @@ static void context_of(const seal_ctx *c, const char *path, char *out, size_t ca
     snprintf(out, cap, "%s/%s", c->id, path);
 }
 
-static void seal_one(json_t *holder, const char *key, json_t *value, const json_t *old, const char *path, void *ud) {
+static void seal_one(const slot *at, json_t *value, const json_t *old, const char *path, void *ud) {
     (void)old;
     seal_ctx *c = ud;
     if (c->err->code != HS_OK || !json_is_string(value)) return;
@@ -863,11 +1025,11 @@ static void seal_one(json_t *holder, const char *key, json_t *value, const json_
         snprintf(c->err->field, sizeof c->err->field, "%s", path);
         return;
     }
-    json_object_set_new(holder, key, json_string(sealed));
+    slot_set(at, json_string(sealed));
     hs_free(sealed);
 }
 
-static void open_one(json_t *holder, const char *key, json_t *value, const json_t *old, const char *path, void *ud) {
+static void open_one(const slot *at, json_t *value, const json_t *old, const char *path, void *ud) {
     (void)old;
     seal_ctx *c = ud;
     if (c->err->code != HS_OK || !json_is_string(value)) return;
@@ -886,7 +1048,7 @@ static void open_one(json_t *holder, const char *key, json_t *value, const json_
         hs_error_set(c->err, rc, path, "%s %s: %s", c->id, path, why.msg);
         return;
     }
-    json_object_set_new(holder, key, json_stringn(plain, len));
+    slot_set(at, json_stringn(plain, len));
     hs_free_secret(plain);
 }
 

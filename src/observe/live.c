@@ -22,6 +22,15 @@ void hs_live_on_ingest(hs_ingest *ing, void *ud) {
                       ing->event_status, "received_at", hs_json_time(ing->received_at)));
 }
 
+void hs_live_on_refused(const hs_refusal_event *e, void *ud) {
+    hs_ws_hub *hub = ud;
+    if (!hub || hs_ws_hub_subscribers(hub, HS_LIVE_EVENTS) == 0) return;
+    publish(hub, HS_LIVE_EVENTS, "ingest.refused",
+            json_pack("{s:s, s:i, s:s, s:s, s:s, s:o}", "source_id", e->source_id, "status", e->status, "reason",
+                      e->reason, "error", e->message, "request_id", e->request_id, "refused_at",
+                      hs_json_time(e->at_ms)));
+}
+
 static json_t *destination(const hs_dest_status *st) {
     return json_pack("{s:s, s:s, s:s, s:i, s:I, s:i}", "id", st->id, "type", st->type, "circuit", st->circuit,
                      "consecutive_failures", st->consecutive_failures, "queued", (json_int_t)st->queued, "in_flight",

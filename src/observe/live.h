@@ -2,6 +2,8 @@
  * reserved WebSocket channels as they are committed.
  *
  *   hookstream.events      {"type":"event.received","channel","data":{event_id, source_id, status, received_at}}
+ *                          and {"type":"ingest.refused","channel","data":{source_id, status, reason, error,
+ *                           request_id, refused_at}} when the front door refuses one (401, 403, 429)
  *   hookstream.deliveries  {"type":"delivery.attempt","channel","data":{attempt: {id, event_id, delivery_id,
  *                           destination_id, attempt_number, status, response_status, error, is_dlq,
  *                           next_retry_at, duration_ms, created_at}, destination: {id, circuit,
@@ -24,9 +26,10 @@
 
 /* Hook subscribers (src/core/hooks.h; loop thread); ud is the hub, which
  * may be NULL. ingest: event.received; attempt_recorded: delivery.attempt;
- * circuit_reset: circuit.reset. */
+ * circuit_reset: circuit.reset; refused: ingest.refused. */
 void hs_live_on_ingest(hs_ingest *ing, void *ud);
 void hs_live_on_attempt(const hs_attempt_event *e, void *ud);
 void hs_live_on_circuit_reset(const hs_dest_status *st, void *ud);
+void hs_live_on_refused(const hs_refusal_event *e, void *ud);
 
 #endif

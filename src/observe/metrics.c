@@ -14,9 +14,17 @@
 const double hs_metrics_latency_le_ms[HS_METRICS_LATENCY_BUCKETS] = {
     1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 60000, 300000, 3600000};
 
+/* Why the front door refused an ingest (hs_refusal_event.reason). */
+static const char *const refusal_reasons[] = {
+    "ip_denied",           "ip_not_allowed",  "rate_limited",       "signature_missing",
+    "signature_malformed", "timestamp_stale", "signature_mismatch",
+};
+#define NREASONS (sizeof refusal_reasons / sizeof refusal_reasons[0])
+
 typedef struct per_source {
     char id[HS_ID_MAX];
     uint64_t events;
+    uint64_t refused[NREASONS];
 } per_source;
 
 typedef struct per_dest {
@@ -71,15 +79,24 @@ static size_t latency_bucket(uint64_t ms) {
     return i;
 }
 
-void hs_metrics_ingested(hs_metrics *m, const char *source_id, uint64_t now_ms) {
+static per_source *source_of(hs_metrics *m, const char *source_id) {
     per_source *s = hs_idmap_get(&m->sources, source_id);
     if (!s) {
         s = hs_calloc(1, sizeof *s);
         hs_id_copy(s->id, source_id);
         hs_idmap_put(&m->sources, s->id, s);
     }
-    s->events++;
+    return s;
+}
+
+void hs_metrics_ingested(hs_metrics *m, const char *source_id, uint64_t now_ms) {
+    source_of(m, source_id)->events++;
     this_minute(m, now_ms)->ingested++;
+}
+
+void hs_metrics_refused(hs_metrics *m, const char *source_id, const char *reason) {
+    for (size_t i = 0; i < NREASONS; i++)
+        if (reason && strcmp(refusal_reasons[i], reason) == 0) source_of(m, source_id)->refused[i]++;
 }
 
 void hs_metrics_attempt(hs_metrics *m, const char *destination_id, hs_outcome outcome, uint64_t latency_ms,
@@ -128,6 +145,8 @@ void hs_metrics_on_attempt(const hs_attempt_event *e, void *ud) {
     hs_metrics_attempt(ud, e->destination_removed ? NULL : a->destination_id, o, e->latency_ms, a->created_at);
 }
 
+void hs_metrics_on_refused(const hs_refusal_event *e, void *ud) { hs_metrics_refused(ud, e->source_id, e->reason); }
+
 void hs_metrics_on_resource(const hs_resource_event *e, void *ud) {
     if (e->change != HS_CHANGE_DELETED) return;
     if (e->kind == HS_KIND_SOURCE) hs_metrics_forget_source(ud, e->id);
@@ -160,6 +179,14 @@ static void emit_source(void *value, void *ud) {
     const per_source *s = value;
     hs_buf_appendf(ud, "hookstream_events_ingested_total{source_id=\"%s\"} %llu\n", s->id,
                    (unsigned long long)s->events);
+}
+
+static void emit_refused(void *value, void *ud) {
+    const per_source *s = value;
+    for (size_t i = 0; i < NREASONS; i++)
+        if (s->refused[i])
+            hs_buf_appendf(ud, "hookstream_ingest_refused_total{source_id=\"%s\",reason=\"%s\"} %llu\n", s->id,
+                           refusal_reasons[i], (unsigned long long)s->refused[i]);
 }
 
 static void emit_dest(void *value, void *ud) {
@@ -232,6 +259,9 @@ static void render_store(hs_store *st, hs_buf *out) {
 int hs_metrics_render(const hs_metrics *m, const hs_dest_status *dests, size_t ndests, hs_store *st, hs_buf *out) {
     header(out, "hookstream_events_ingested_total", "counter", "Events stored, by source.");
     hs_idmap_each(&m->sources, emit_source, out);
+    header(out, "hookstream_ingest_refused_total", "counter",
+           "Ingests refused at the front door, by source and reason (IP lists, rate limit, signature).");
+    hs_idmap_each(&m->sources, emit_refused, out);
     header(out, "hookstream_delivery_attempts_total", "counter",
            "Delivery attempts recorded, by destination and outcome (success, failed and retried later, dlq).");
     hs_idmap_each(&m->dests, emit_dest, out);

@@ -2,7 +2,7 @@
  * GET /v1/metrics/overview report.
  *
  * Counted on the server's loop thread, where the hooks it subscribes to fire
- * (src/core/hooks.h: ingest, attempt_decided, and resource for deletions,
+ * (src/core/hooks.h: ingest, attempt_decided, refused, and resource for deletions,
  * which forget a resource's series), so the
  * per-source and per-destination maps need no locks; the store's commit
  * figures come from hs_store_get_stats and the per-destination gauges
@@ -34,6 +34,9 @@ void hs_metrics_free(hs_metrics *m);
 
 /* An event stored for source_id (after its commit). */
 void hs_metrics_ingested(hs_metrics *m, const char *source_id, uint64_t now_ms);
+/* An ingest of source_id refused at the front door for reason
+ * (hs_refusal_event.reason; an unknown reason is not counted). */
+void hs_metrics_refused(hs_metrics *m, const char *source_id, const char *reason);
 /* An attempt recorded for destination_id; latency_ms: from the event's
  * arrival to this attempt's answer (successes feed the histogram).
  * destination_id NULL: the destination was deleted while the attempt was
@@ -58,6 +61,7 @@ void hs_metrics_forget_destination(hs_metrics *m, const char *destination_id);
 void hs_metrics_on_ingest(hs_ingest *ing, void *ud);
 void hs_metrics_on_attempt(const hs_attempt_event *e, void *ud);
 void hs_metrics_on_resource(const hs_resource_event *e, void *ud);
+void hs_metrics_on_refused(const hs_refusal_event *e, void *ud);
 
 /* The Prometheus exposition into out, the destinations' gauges from
  * dests[0..ndests) (NULL: none, no scheduler). st may be NULL. */

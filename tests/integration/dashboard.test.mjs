@@ -595,6 +595,51 @@ test('the dashboard, end to end in Chromium', { timeout: 240000 * SLOW }, async 
     assert.equal((await srv.req('DELETE', '/v1/sources/' + s.id)).status, 200);
   });
 
+  await t.test('the sender signature from the source forms: a template, its 400 at the field, the secret masked, a rotation', async () => {
+    await go('#/sources', '#sources-table');
+    await page.click('.page-head button:text("New source")');
+    const n = (name) => `#new-source [name="${name}"]`;
+    await page.fill(n('name'), 'Signed');
+    await page.fill(n('slug'), 'signed');
+    await page.waitForSelector(`${n('template')} option[value="github"]`, { state: 'attached' });
+    await page.selectOption(n('template'), 'github');
+    assert.equal(await page.isChecked(n('verification_enabled')), true, 'a signing template turns verification on');
+    assert.match(await text('#new-source .verification-about'), /X-Hub-Signature-256/);
+    allowStatus.add(400);
+    await page.click('#new-source button[type=submit]');
+    await page.waitForSelector('#new-source .form-error[data-field="verification_secret"]');
+    allowStatus.delete(400);
+    assert.equal(await page.getAttribute(n('verification_secret'), 'aria-invalid'), 'true');
+    await page.fill(n('verification_secret'), 'dashboard-secret-1');
+    await page.click('#new-source button[type=submit]');
+    const rowOf = (name) => `#sources-table tr:has(a:text-is("${name}"))`;
+    await page.waitForSelector(`${rowOf('Signed')} .front-door:text-is("signed: github")`);
+    let s = (await srv.req('GET', '/v1/sources/signed')).body;
+    assert.equal(s.verification_type, 'hmac_sha256');
+    assert.equal(s.verification_header, 'X-Hub-Signature-256');
+    assert.equal(s.verification_secret, '********et-1');
+
+    // edit: the secret shows masked and is not sent back; an old one added for a rotation
+    const f = (name) => `#edit-source [name="${name}"]`;
+    await page.click(`${rowOf('Signed')} button.edit-source`);
+    await page.waitForSelector(f('verification_secret'));
+    assert.equal(await page.inputValue(f('verification_secret')), '********et-1');
+    await page.waitForSelector(`${f('template')} option[value="github"]`, { state: 'attached' });
+    assert.equal(await page.inputValue(f('template')), 'github');
+    const sent = patches.length;
+    await page.fill(f('verification_secrets'), 'the-old-secret');
+    await page.click('#edit-source button[type=submit]');
+    await page.waitForSelector('#edit-source', { state: 'detached' });
+    assert.deepEqual(patches.slice(sent), [{ path: '/v1/sources/' + s.id, body: { verification_secrets: ['the-old-secret'] } }]);
+    const sig = (secret) => 'sha256=' + crypto.createHmac('sha256', secret).update('{}').digest('hex');
+    for (const secret of ['dashboard-secret-1', 'the-old-secret']) {
+      const r = await fetch(`${srv.url}/v1/ingest/signed`, { method: 'POST', body: '{}', headers: { 'x-hub-signature-256': sig(secret) } });
+      assert.equal(r.status, 200, secret);
+    }
+    assert.equal((await fetch(`${srv.url}/v1/ingest/signed`, { method: 'POST', body: '{}' })).status, 401);
+    assert.equal((await srv.req('DELETE', '/v1/sources/' + s.id)).status, 200);
+  });
+
   await t.test('events: filter by method and by text in the body, kept in the URL', async () => {
     const needle = 'needle-' + crypto.randomBytes(4).toString('hex');
     const ev = (await ingest({ type: 'note.added', note: `a ${needle} in the body` })).event_id;

@@ -198,6 +198,9 @@ test('real answers of every route validate against the document', async () => {
   await call('POST', '/v1/ingest/{source}', { ...S({ source: 'oas-door' }), body: {}, expect: 429 });
   await call('PATCH', '/v1/sources/{id}', { ...S({ id: door.id }), body: { ip_allowlist: ['192.0.2.1'], rate_limit: null }, expect: 200 });
   await call('POST', '/v1/ingest/{source}', { ...S({ source: 'oas-door' }), body: {}, expect: 403 });
+  // a signature the source cannot verify (401 with its reason)
+  await call('POST', '/v1/sources', { body: { name: 'signed', slug: 'oas-signed', template: 'github', verification_secret: 'oas-secret-123456', verification_secrets: ['older-secret'], verification_config: {} }, expect: 201 });
+  await call('POST', '/v1/ingest/{source}', { ...S({ source: 'oas-signed' }), body: {}, headers: { 'x-hub-signature-256': 'sha256=00' }, expect: 401 });
 
   // wait for the failing delivery to be dead-lettered
   let attempts;
@@ -242,6 +245,9 @@ test('real answers of every route validate against the document', async () => {
   await call('GET', '/v1/destination-templates', { expect: 200 });
   await call('GET', '/v1/destination-templates/{id}', { ...S({ id: 'slack' }), expect: 200 });
   await call('GET', '/v1/destination-templates/{id}', { ...S({ id: 'nope' }), expect: 404 });
+  await call('GET', '/v1/source-templates', { expect: 200 });
+  await call('GET', '/v1/source-templates/{id}', { ...S({ id: 'stripe' }), expect: 200 });
+  await call('GET', '/v1/source-templates/{id}', { ...S({ id: 'nope' }), expect: 404 });
   await call('POST', '/v1/transforms/test', { body: { expression: '$.a', input: { a: 1 } }, expect: 200 });
   await call('POST', '/v1/transforms/test', { body: { expression: 'nothing', input: {} }, expect: 200 });
   await call('POST', '/v1/transforms/test', { body: { expression: '$.(' }, expect: 400 });
