@@ -52,6 +52,9 @@ static const route routes[] = {
     {"GET", "/v1/delivery-attempts", hs_api_attempts_list, HS_KIND_COUNT},
     {"GET", "/v1/delivery-attempts/:id", hs_api_attempts_get, HS_KIND_COUNT},
     {"POST", "/v1/delivery-attempts/:id/retry", hs_api_attempts_retry, HS_KIND_COUNT},
+    {"POST", "/v1/auth/api-keys", hs_api_apikeys_create, HS_KIND_COUNT},
+    {"GET", "/v1/auth/api-keys", hs_api_apikeys_list, HS_KIND_COUNT},
+    {"DELETE", "/v1/auth/api-keys/:id", hs_api_apikeys_revoke, HS_KIND_COUNT},
     {"GET", "/v1/destinations/:id/circuit", NULL, HS_KIND_COUNT, hs_api_circuit_get},
     {"POST", "/v1/destinations/:id/circuit/reset", NULL, HS_KIND_COUNT, hs_api_circuit_reset},
     {"GET", "/v1/circuits", NULL, HS_KIND_COUNT, hs_api_circuits_list},
@@ -351,6 +354,7 @@ void hs_api_handle(hs_http_req *req, void *ud) {
     if (!hs_auth_check(api->auth, hs_auth_presented(req)))
         return respond_simple(req, HS_ERR_UNAUTHORIZED, "", "%s",
                               "a valid API key is required (Authorization: Bearer <key> or X-API-Key)");
+    if (hs_auth_sync_due(api->auth)) hs__api_auth_sync(api);
     if (!found) return hs_api_respond_not_allowed(req, allow);
     if (found->loop_fn) {
         char *d = seg ? hs_percent_decode(seg, seglen, 0) : hs_strdup("");

@@ -238,6 +238,16 @@ test('real answers of every route validate against the document', async () => {
   await call('GET', '/v1/metrics/overview', { suffix: '?minutes=5', expect: 200 });
   await call('GET', '/v1/metrics/overview', { suffix: '?minutes=61', expect: 400 });
 
+  // API keys
+  const made = (await call('POST', '/v1/auth/api-keys', { body: { name: 'OAS key' }, expect: 201 })).body.api_key;
+  await srv.req('GET', '/v1/sources', undefined, { authorization: `Bearer ${made.key}` });
+  await call('POST', '/v1/auth/api-keys', { body: { name: '' }, expect: 400 }).catch((e) => {
+    assert.match(e.message, /request body of POST \/v1\/auth\/api-keys does not match/);
+  });
+  await call('GET', '/v1/auth/api-keys', { expect: 200 });
+  await call('DELETE', '/v1/auth/api-keys/{id}', { ...S({ id: made.id }), expect: 200 });
+  await call('DELETE', '/v1/auth/api-keys/{id}', { ...S({ id: made.id }), expect: 404 });
+
   // templates, transforms
   await call('GET', '/v1/destination-templates', { expect: 200 });
   await call('GET', '/v1/destination-templates/{id}', { ...S({ id: 'slack' }), expect: 200 });

@@ -749,7 +749,7 @@ const hs_store_backend hs_pg_backend = {
     .event_retry = hs__pg_event_retry,
     .settle_orphans = hs__pg_settle_orphans,
     .sweep = hs__pg_sweep,
-    .apikey_add = hs__pg_apikey_add,
+    .apikeys = &hs__pg_apikey_ops,
     .resource_get = hs__pg_resource_get,
     .resource_list = hs__pg_resource_list,
     .event_get = hs__pg_event_get,
@@ -763,7 +763,6 @@ const hs_store_backend hs_pg_backend = {
     .attempt_list = hs__pg_attempt_list,
     .attempt_get = hs__pg_attempt_get,
     .event_attempts = hs__pg_event_attempts,
-    .apikey_hashes = hs__pg_apikey_hashes,
     .snapshot_begin = snapshot_begin,
     .snapshot_end = snapshot_end,
 };

@@ -123,6 +123,11 @@ static const char *const steps[] = {
     "  opened_at bigint NOT NULL,"
     "  next_probe_at bigint NOT NULL,"
     "  last_transition_at bigint NOT NULL);",
+
+    /* 2 (API keys): SQLite's step 6 — a key's prefix, when it was last
+     * used, when it was revoked. Self-contained: it touches api_keys only. */
+    "ALTER TABLE api_keys ADD COLUMN prefix text NOT NULL DEFAULT '', ADD COLUMN last_used_at bigint, "
+    "ADD COLUMN revoked_at bigint;",
 };
 
 #define NSTEPS ((int)(sizeof steps / sizeof steps[0]))
