@@ -83,6 +83,7 @@ void hs_api_resource_create(hs_api_call *c);
 void hs_api_resource_get(hs_api_call *c);
 void hs_api_resource_patch(hs_api_call *c);
 void hs_api_resource_delete(hs_api_call *c);
+void hs_api_destination_rotate_secret(hs_api_call *c);
 void hs_api_events_list(hs_api_call *c);
 void hs_api_events_get(hs_api_call *c);
 void hs_api_events_retry(hs_api_call *c);

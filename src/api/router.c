@@ -38,6 +38,7 @@ static const route routes[] = {
     {"GET", "/v1/destinations/:id", hs_api_resource_get, HS_KIND_DESTINATION},
     {"PATCH", "/v1/destinations/:id", hs_api_resource_patch, HS_KIND_DESTINATION},
     {"DELETE", "/v1/destinations/:id", hs_api_resource_delete, HS_KIND_DESTINATION},
+    {"POST", "/v1/destinations/:id/rotate-secret", hs_api_destination_rotate_secret, HS_KIND_DESTINATION},
     {"GET", "/v1/connections", hs_api_resource_list, HS_KIND_CONNECTION},
     {"POST", "/v1/connections", hs_api_resource_create, HS_KIND_CONNECTION},
     {"GET", "/v1/connections/:id", hs_api_resource_get, HS_KIND_CONNECTION},

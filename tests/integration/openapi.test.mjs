@@ -176,6 +176,9 @@ test('real answers of every route validate against the document', async () => {
   await call('GET', '/v1/destinations', { expect: 200 });
   await call('GET', '/v1/destinations/{id}', { ...S({ id: dst.id }), expect: 200 });
   await call('PATCH', '/v1/destinations/{id}', { ...S({ id: okDst.id }), body: { max_concurrency: 2 }, expect: 200 });
+  await call('POST', '/v1/destinations/{id}/rotate-secret', { ...S({ id: dst.id }), body: { expire_old_after_s: 60 }, expect: 200 });
+  await call('POST', '/v1/destinations/{id}/rotate-secret', { ...S({ id: okDst.id }), body: {}, expect: 409 });
+  await call('POST', '/v1/destinations/{id}/rotate-secret', { ...S({ id: 'dst_00000000000000000000000000000000' }), body: {}, expect: 404 });
 
   // connections
   const conn = (await call('POST', '/v1/connections', { body: { source_id: 'oas-src', destination_id: dst.id }, expect: 201 })).body;
