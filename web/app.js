@@ -10,6 +10,7 @@ import * as events from './pages_events.js';
 import * as dlq from './pages_dlq.js';
 import * as sources from './pages_sources.js';
 import * as connections from './pages_connections.js';
+import * as settings from './pages_settings.js';
 
 const $ = (id) => document.getElementById(id);
 const live = new Live(getKey);
@@ -62,6 +63,7 @@ const routes = [
   [/^dlq$/, dlq.render, 'dlq'],
   [/^sources$/, sources.render, 'sources'],
   [/^connections$/, connections.render, 'connections'],
+  [/^settings$/, settings.render, 'settings'],
 ];
 
 let current = null; // {offs: [], view}

@@ -1,9 +1,33 @@
 /* src/api/auth.h — API keys.
  *
- * Keys look like "hs_live_" + 64 hex. Only their SHA-256 is stored; the set of
- * accepted digests is loaded once at start (plus the configured key, which is
- * kept in memory only), so a check is one hash and a constant-time compare,
- * cheap enough for the loop thread. The set is read-only after init.
+ * Keys look like "hs_live_" + 64 hex. Only their SHA-256 is stored (table
+ * api_keys, src/store/store.h); the server keeps the digests of the keys
+ * not revoked in memory (plus the configured key, --api-key, which is kept
+ * in memory only), so a check is one hash and a constant-time compare of
+ * every digest, cheap enough for the loop thread.
+ *
+ * The set changes while the server runs:
+ *   - hs_auth_added / hs_auth_revoked: this node created or revoked a key
+ *     (the API, after the store committed it); the cache follows before
+ *     the API answers, so a revoked key is refused from then on;
+ *   - hs_auth_reload: the set changed elsewhere (another node, the CLI):
+ *     read it again from the store. A change feed between nodes calls
+ *     this; until there is one, the server calls it itself every
+ *     HS_AUTH_SYNC_MS (hs_auth_sync_due).
+ * Changes are serialised (one at a time, a store read and its swap
+ * together), so a reload that read the set before a revocation committed
+ * never puts the revoked key back.
+ *
+ * Last use: a check notes the time in memory only; hs_auth_flush writes
+ * the keys used since their last write in one store call. The server runs
+ * it (with a reload) at most every HS_AUTH_SYNC_MS, when a request comes
+ * (hs_auth_sync_due), and once more at shutdown. The API's list shows the
+ * later of the stored and the remembered time.
+ *
+ * Threads: check, ws and sync_due on any thread (a mutex guards the set;
+ * held for the compare only); init, reload, added, revoked, flush and
+ * last_used block on the store or on a reload: not on the loop thread,
+ * except flush at shutdown.
  */
 #ifndef HS_AUTH_H
 #define HS_AUTH_H
@@ -15,22 +39,49 @@
 #include "store/store.h"
 
 #define HS_API_KEY_PREFIX "hs_live_"
+/* characters of a key kept as its prefix (the store's prefix column) */
+#define HS_API_KEY_SHOWN 12
+/* how often remembered uses are written and the key set read again */
+#define HS_AUTH_SYNC_MS 30000
 
 typedef struct hs_auth hs_auth;
 
 /* Loads the stored digests. With no configured key and none stored, creates
  * a key, stores its digest and returns the key itself in *created (heap,
  * the caller prints it once and frees with hs_free_secret); else *created is
- * NULL. */
+ * NULL. store is borrowed and must outlive the hs_auth. */
 int hs_auth_init(hs_store *store, const char *configured_key, hs_auth **out, char **created, hs_error *err);
 void hs_auth_free(hs_auth *a);
 
 /* The key a request presents: "Authorization: Bearer <key>" or "X-API-Key". */
 const char *hs_auth_presented(const hs_http_req *req);
-bool hs_auth_check(const hs_auth *a, const char *key);
+/* Is key accepted? Notes its use (in memory). */
+bool hs_auth_check(hs_auth *a, const char *key);
 /* The WebSocket hub's authorize function (src/ws/ws.h; ud is the hs_auth):
  * token when there is one, else the key req presents. */
 bool hs_auth_ws(const hs_http_req *req, const char *token, void *ud);
+
+/* Creates a key: stores it (name may be NULL) and fills *out as stored;
+ * *key: the key itself (heap; shown once, free with hs_free_secret). With
+ * a (may be NULL: the CLI) the server's set accepts it at once. */
+int hs_auth_create(hs_store *store, hs_auth *a, const char *name, hs_apikey *out, char **key, hs_error *err);
+/* Revokes key id in the store, then drops it from a's set (a may be NULL). */
+int hs_auth_revoke(hs_store *store, hs_auth *a, const char *id, hs_error *err);
+
+/* The key set changed elsewhere: read it again (uses remembered for keys
+ * still there are kept). */
+int hs_auth_reload(hs_auth *a, hs_error *err);
+/* True at most once every HS_AUTH_SYNC_MS (the caller then runs
+ * hs_auth_flush and hs_auth_reload off the loop). */
+bool hs_auth_sync_due(hs_auth *a);
+/* Writes the uses not yet written (one store call). */
+int hs_auth_flush(hs_auth *a, hs_error *err);
+/* The last flush, before the store closes; afterwards reload and flush do
+ * nothing (one still running is waited for). */
+int hs_auth_close(hs_auth *a, hs_error *err);
+/* When key id was last used as far as this server knows (ms; 0: not since
+ * the start). */
+uint64_t hs_auth_last_used(hs_auth *a, const char *id);
 
 /* New random key (heap). */
 char *hs_auth_generate_key(void);

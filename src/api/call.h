@@ -87,6 +87,7 @@ void hs_api_resource_create(hs_api_call *c);
 void hs_api_resource_get(hs_api_call *c);
 void hs_api_resource_patch(hs_api_call *c);
 void hs_api_resource_delete(hs_api_call *c);
+void hs_api_destination_rotate_secret(hs_api_call *c);
 void hs_api_events_list(hs_api_call *c);
 void hs_api_events_get(hs_api_call *c);
 void hs_api_events_retry(hs_api_call *c);
@@ -98,6 +99,12 @@ void hs_api_source_templates_get(hs_api_call *c);
 void hs_api_attempts_list(hs_api_call *c);
 void hs_api_attempts_get(hs_api_call *c);
 void hs_api_attempts_retry(hs_api_call *c);
+void hs_api_apikeys_create(hs_api_call *c);
+void hs_api_apikeys_list(hs_api_call *c);
+void hs_api_apikeys_revoke(hs_api_call *c);
+/* On the loop, when hs_auth_sync_due: write the keys' remembered uses and
+ * read the key set again, on the threadpool (src/api/apikeys.c). */
+void hs__api_auth_sync(hs_api *api);
 
 /* Routes answered on the loop thread (they read the scheduler's memory). */
 void hs_api_circuit_get(hs_api *api, hs_http_req *req, const char *id);

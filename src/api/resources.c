@@ -4,11 +4,15 @@
  * kind-specific in src/core/resource.c, storage in the store; what is left here is
  * the HTTP shape, identical for every kind. Runs on the threadpool; every
  * write is published on the resource hook (src/core/hooks.h) on the loop
- * before its answer goes out. */
+ * before its answer goes out. A destination's signing secret is rotated
+ * here too (an update like PATCH's, published the same way). */
+#include <openssl/crypto.h>
 #include <string.h>
 
 #include "base/alloc.h"
 #include "api/call.h"
+#include "base/base64.h"
+#include "base/timeutil.h"
 #include "core/resource.h"
 
 /* Listing filters each kind accepts: query parameter = indexed column. */
@@ -172,6 +176,21 @@ static int resolve_id(hs_api_call *c, char *id, hs_error *err) {
     return rc;
 }
 
+/* The update of object id by fn (on the writer), published once stored:
+ * HS_OK with *stored (the caller's), or the failure recorded in c. */
+static int update_published(hs_api_call *c, const char *id, hs_update_fn fn, void *ud, json_t **stored) {
+    hs_error err;
+    hs_error_clear(&err);
+    if (hs_store_resource_update(c->api->store, c->kind, id, fn, ud, stored, &err)) {
+        if (err.code == HS_ERR_NOTFOUND && !err.msg[0])
+            hs_error_set(&err, HS_ERR_NOTFOUND, "", "no %s \"%s\"", hs_kind_name(c->kind), c->param);
+        hs_api_fail(c, &err);
+        return err.code;
+    }
+    publish_after(c, HS_CHANGE_UPDATED, id, *stored);
+    return HS_OK;
+}
+
 void hs_api_resource_patch(hs_api_call *c) {
     json_t *body, *stored = NULL;
     hs_error err;
@@ -183,15 +202,9 @@ void hs_api_resource_patch(hs_api_call *c) {
         return hs_api_fail(c, &err);
     }
     patch_ctx p = {c->kind, body};
-    int rc = hs_store_resource_update(c->api->store, c->kind, id, apply_patch, &p, &stored, &err);
+    int rc = update_published(c, id, apply_patch, &p, &stored);
     json_decref(body);
-    if (rc) {
-        if (err.code == HS_ERR_NOTFOUND && !err.msg[0])
-            hs_error_set(&err, HS_ERR_NOTFOUND, "", "no %s \"%s\"", hs_kind_name(c->kind), c->param);
-        return hs_api_fail(c, &err);
-    }
-    publish_after(c, HS_CHANGE_UPDATED, id, stored);
-    render_into(c, 200, stored);
+    if (rc == HS_OK) render_into(c, 200, stored);
 }
 
 void hs_api_resource_delete(hs_api_call *c) {
@@ -205,4 +218,102 @@ void hs_api_resource_delete(hs_api_call *c) {
     publish_after(c, HS_CHANGE_DELETED, id, NULL);
     c->status = 200;
     c->body = json_pack("{s:s, s:b}", "id", id, "deleted", 1);
+}
+
+/* ---- POST /v1/destinations/:id/rotate-secret ---- */
+
+#define ROTATE_OVERLAP_DEFAULT_S 86400
+#define ROTATE_OVERLAP_MAX_S (30 * 86400)
+
+typedef struct rotate_ctx {
+    const char *secret; /* given, or NULL: generated */
+    json_int_t overlap_s;
+    uint64_t now;
+    char *generated; /* heap, wiped: the secret made here */
+} rotate_ctx;
+
+/* A new random secret in the form the scheme takes. */
+static char *new_secret(const char *scheme) {
+    unsigned char raw[32];
+    hs_random_bytes(raw, sizeof raw);
+    char *s;
+    if (strcmp(scheme, "standard_webhooks") == 0) {
+        char *b64 = hs_base64_encode(raw, sizeof raw);
+        s = hs_sprintf("whsec_%s", b64);
+        hs_free_secret(b64);
+    } else {
+        char hex[65];
+        hs_hex(raw, sizeof raw, hex);
+        s = hs_strdup(hex);
+        OPENSSL_cleanse(hex, sizeof hex);
+    }
+    OPENSSL_cleanse(raw, sizeof raw);
+    return s;
+}
+
+/* Runs on the store's writer thread: the current secret becomes the
+ * previous one (until now + overlap), the new one takes its place; the
+ * result is validated as a PATCH would be. */
+static int apply_rotation(const json_t *current, json_t **updated, void *ud, hs_error *err) {
+    rotate_ctx *r = ud;
+    const json_t *signing = json_object_get(current, "signing");
+    if (!json_is_object(signing))
+        return hs_error_set(err, HS_ERR_CONFLICT, "signing", "the destination signs nothing: set signing first");
+    const char *old = json_string_value(json_object_get(signing, "secret"));
+    hs_free_secret(r->generated); /* a group tried again runs this again */
+    r->generated = NULL;
+    const char *secret = r->secret;
+    if (!secret) secret = r->generated = new_secret(json_string_value(json_object_get(signing, "scheme")));
+    if (old && strcmp(old, secret) == 0)
+        return hs_error_set(err, HS_ERR_INVALID, "secret", "must differ from the current secret");
+    char until[HS_ISO8601_MAX];
+    hs_iso8601(r->now + (uint64_t)r->overlap_s * 1000, until);
+    json_t *patch = json_pack("{s:{s:s, s:o, s:o}}", "signing", "secret", secret, "previous_secret",
+                              r->overlap_s && old ? json_string(old) : json_null(), "previous_secret_expires_at",
+                              r->overlap_s && old ? json_string(until) : json_null());
+    int rc = hs_resource_patch_doc(HS_KIND_DESTINATION, current, patch, updated, err);
+    json_decref(patch);
+    return rc;
+}
+
+void hs_api_destination_rotate_secret(hs_api_call *c) {
+    json_t *body, *stored = NULL;
+    hs_error err;
+    hs_error_clear(&err);
+    char id[HS_ID_MAX];
+    if (hs_api_json_body(c, &body)) return;
+    rotate_ctx r = {.overlap_s = ROTATE_OVERLAP_DEFAULT_S, .now = hs_now_ms()};
+    const char *k;
+    json_t *v;
+    json_object_foreach(body, k, v) {
+        if (strcmp(k, "secret") == 0 && json_is_string(v) && json_string_length(v) >= 16 &&
+            json_string_length(v) <= 1024)
+            r.secret = json_string_value(v);
+        else if (strcmp(k, "secret") == 0)
+            hs_error_set(&err, HS_ERR_INVALID, "secret", "must be a string of 16 to 1024 characters");
+        else if (strcmp(k, "expire_old_after_s") == 0 && json_is_integer(v) && json_integer_value(v) >= 0 &&
+                 json_integer_value(v) <= ROTATE_OVERLAP_MAX_S)
+            r.overlap_s = json_integer_value(v);
+        else if (strcmp(k, "expire_old_after_s") == 0)
+            hs_error_set(&err, HS_ERR_INVALID, "expire_old_after_s", "must be an integer from 0 to %d (30 days)",
+                         ROTATE_OVERLAP_MAX_S);
+        else
+            hs_error_set(&err, HS_ERR_INVALID, k, "is not a field of a rotation (secret, expire_old_after_s)");
+        if (err.code) break;
+    }
+    if (err.code || resolve_id(c, id, &err)) {
+        json_decref(body);
+        return hs_api_fail(c, &err);
+    }
+    int rc = update_published(c, id, apply_rotation, &r, &stored);
+    json_decref(body);
+    if (rc) {
+        hs_free_secret(r.generated);
+        return;
+    }
+    c->status = 200;
+    c->body = json_pack("{s:o, s:o}", "destination", hs_resource_render(c->kind, stored), "new_secret",
+                        r.generated ? json_string(r.generated) : json_null());
+    hs_free_secret(r.generated);
+    json_decref(stored);
 }

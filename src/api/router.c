@@ -38,6 +38,7 @@ static const route routes[] = {
     {"GET", "/v1/destinations/:id", hs_api_resource_get, HS_KIND_DESTINATION},
     {"PATCH", "/v1/destinations/:id", hs_api_resource_patch, HS_KIND_DESTINATION},
     {"DELETE", "/v1/destinations/:id", hs_api_resource_delete, HS_KIND_DESTINATION},
+    {"POST", "/v1/destinations/:id/rotate-secret", hs_api_destination_rotate_secret, HS_KIND_DESTINATION},
     {"GET", "/v1/connections", hs_api_resource_list, HS_KIND_CONNECTION},
     {"POST", "/v1/connections", hs_api_resource_create, HS_KIND_CONNECTION},
     {"GET", "/v1/connections/:id", hs_api_resource_get, HS_KIND_CONNECTION},
@@ -54,6 +55,9 @@ static const route routes[] = {
     {"GET", "/v1/delivery-attempts", hs_api_attempts_list, HS_KIND_COUNT},
     {"GET", "/v1/delivery-attempts/:id", hs_api_attempts_get, HS_KIND_COUNT},
     {"POST", "/v1/delivery-attempts/:id/retry", hs_api_attempts_retry, HS_KIND_COUNT},
+    {"POST", "/v1/auth/api-keys", hs_api_apikeys_create, HS_KIND_COUNT},
+    {"GET", "/v1/auth/api-keys", hs_api_apikeys_list, HS_KIND_COUNT},
+    {"DELETE", "/v1/auth/api-keys/:id", hs_api_apikeys_revoke, HS_KIND_COUNT},
     {"GET", "/v1/destinations/:id/circuit", NULL, HS_KIND_COUNT, hs_api_circuit_get},
     {"POST", "/v1/destinations/:id/circuit/reset", NULL, HS_KIND_COUNT, hs_api_circuit_reset},
     {"GET", "/v1/circuits", NULL, HS_KIND_COUNT, hs_api_circuits_list},
@@ -361,6 +365,7 @@ void hs_api_handle(hs_http_req *req, void *ud) {
     if (!hs_auth_check(api->auth, hs_auth_presented(req)))
         return respond_simple(req, HS_ERR_UNAUTHORIZED, "", "%s",
                               "a valid API key is required (Authorization: Bearer <key> or X-API-Key)");
+    if (hs_auth_sync_due(api->auth)) hs__api_auth_sync(api);
     if (!found) return hs_api_respond_not_allowed(req, allow);
     if (found->loop_fn) {
         char *d = seg ? hs_percent_decode(seg, seglen, 0) : hs_strdup("");

@@ -1,6 +1,7 @@
 /* src/app/client.h — commands that are clients of a running server:
  * `hookstream events list` (src/app/client.c) and `hookstream listen`
- * (src/app/listen.c). */
+ * (src/app/listen.c); and `hookstream api-keys` (src/app/apikeys.c), which
+ * works on the database instead. */
 #ifndef HS_APP_CLIENT_H
 #define HS_APP_CLIENT_H
 
@@ -20,6 +21,11 @@ extern const char hs_usage_listen[];
 /* `hookstream listen SOURCE --forward URL ...`: runs until SIGINT/SIGTERM
  * (0), or 1 when it cannot start (server, key, source), 2 (bad usage). */
 int hs_listen_main(int argc, char **argv);
+
+extern const char hs_usage_apikeys[];
+/* `hookstream api-keys create|list|revoke` (src/app/apikeys.c): on the
+ * database itself, no server needed; 0, 1 (failed), 2 (bad usage). */
+int hs_apikeys_main(int argc, char **argv);
 
 /* Shared by the two (src/app/client.c): an environment variable unless
  * unset or empty; a libcurl write function appending to an hs_buf. */

@@ -72,6 +72,9 @@ static void after_scheduler_stop(void *ud) {
     hs_cluster_stop(s->cluster, NULL, NULL); /* the leases go back now that nothing is sent */
     hs_retention_stop(s->retention);         /* a sweep under way completes as the store closes */
     s->retention = NULL;
+    hs_error err;
+    hs_error_clear(&err);
+    if (hs_auth_close(s->auth, &err)) hs_warn("api keys: could not note when keys were last used: %s", err.msg);
     hs_store_close(s->store); /* commits what is queued; frees in a close callback */
     s->store = NULL;
     if (uv_is_active((uv_handle_t *)&s->sigterm)) {
@@ -577,6 +580,8 @@ int main(int argc, char **argv) {
     /* clients of a running server */
     if (argc >= 2 && strcmp(argv[1], "events") == 0) return hs_client_main(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "listen") == 0) return hs_listen_main(argc, argv);
+    /* on the database, no server needed */
+    if (argc >= 2 && strcmp(argv[1], "api-keys") == 0) return hs_apikeys_main(argc, argv);
     server s;
     memset(&s, 0, sizeof s);
     hs_command cmd;

@@ -22,6 +22,7 @@
 #include "http/outbound.h"
 #include "providers/provider.h"
 #include "base/secretbox.h"
+#include "base/timeutil.h"
 #include "core/templates.h"
 #include "verify/verify.h"
 
@@ -270,6 +271,16 @@ static const hs_jv_field circuit_spec[] = {
 static const char *const algorithms[] = {"sha256", "sha1", NULL};
 static const char *const schemes[] = {"hookstream", "standard_webhooks", NULL};
 
+/* An ISO 8601 time (or ms since the epoch), stored as ISO 8601 UTC. */
+static int check_expiry(const hs_jv_at *at, json_t *value, hs_error *err) {
+    uint64_t ms;
+    if (!hs_parse_time(json_string_value(value), &ms)) return INVALID(at->path, "must be an ISO 8601 time");
+    char iso[HS_ISO8601_MAX];
+    hs_iso8601(ms, iso);
+    hs_jv_replace(at, json_string(iso));
+    return HS_OK;
+}
+
 static json_t *default_prefix(const json_t *signing) {
     const char *alg = hs_jv_str(signing, "algorithm");
     char prefix[16];
@@ -286,6 +297,10 @@ static const hs_jv_field signing_spec[] = {
     HS_JV_BOOLEAN("include_timestamp", "false"),
     HS_JV_HEADER_NAME("timestamp_header", "\"X-hookstream-Signature-Timestamp\""),
     HS_JV_ENUM("scheme", schemes, "\"hookstream\""),
+    /* a rotation's overlap (docs/api.md "Rotating a signing secret"): the
+     * old secret signs too until previous_secret_expires_at */
+    HS_JV_STR("previous_secret", HS_JV_NO_CTL, 16, 1024),
+    {.name = "previous_secret_expires_at", .type = HS_JV_STRING, .max = 64, .check = check_expiry},
     HS_JV_END,
 };
 /* clang-format on */
@@ -308,15 +323,22 @@ static int check_signing(const hs_jv_at *at, json_t *signing, hs_error *err) {
         hs_jv_path_key(path, at->path, "timestamp_header");
         return INVALID(path, "must differ from header");
     }
+    int rc = hs_jv_together(signing, at->path, "previous_secret", "previous_secret_expires_at", err);
+    if (rc) return rc;
     if (strcmp(hs_jv_str(signing, "scheme"), "standard_webhooks") != 0) return HS_OK;
     if (strcmp(hs_jv_str(signing, "algorithm"), "sha256") != 0) {
         hs_jv_path_key(path, at->path, "algorithm");
         return INVALID(path, "must be sha256 for the standard_webhooks scheme");
     }
-    if (!valid_whsec(hs_jv_str(signing, "secret"))) {
-        hs_jv_path_key(path, at->path, "secret");
-        return INVALID(path, "must be \"whsec_\" followed by the base64 of at least 16 bytes for the "
-                             "standard_webhooks scheme");
+    static const char *const keys[] = {"secret", "previous_secret"};
+    for (size_t i = 0; i < 2; i++) {
+        const char *v = hs_jv_str(signing, keys[i]);
+        if (i == 1 && !v) break;
+        if (!valid_whsec(v)) {
+            hs_jv_path_key(path, at->path, keys[i]);
+            return INVALID(path, "must be \"whsec_\" followed by the base64 of at least 16 bytes for the "
+                                 "standard_webhooks scheme");
+        }
     }
     return HS_OK;
 }
@@ -818,7 +840,7 @@ static void walk_secret(json_t *obj, const json_t *parent, const json_t *old, co
  * masking on read, PATCH keeping a read-back mask, and encryption at rest
  * all follow this list. */
 static const char *const source_secrets[] = {"verification_secret", "verification_secrets[]", NULL};
-static const char *const destination_secrets[] = {"signing.secret", NULL};
+static const char *const destination_secrets[] = {"signing.secret", "signing.previous_secret", NULL};
 static const char *const connection_secrets[] = {NULL};
 static const char *const *const kind_secrets[HS_KIND_COUNT] = {
     [HS_KIND_SOURCE] = source_secrets,

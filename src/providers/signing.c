@@ -17,6 +17,7 @@
 #include "base/base64.h"
 #include "base/digest.h"
 #include "base/id.h"
+#include "base/timeutil.h"
 
 #define DEFAULT_HEADER "X-hookstream-Signature"
 #define DEFAULT_TS_HEADER "X-hookstream-Signature-Timestamp"
@@ -54,15 +55,15 @@ static const char *str_or(const json_t *obj, const char *key, const char *dflt) 
     return s ? s : dflt;
 }
 
-/* hookstream: header = prefix + hex(HMAC(secret, [ts "."] body)). */
-static int sign_hookstream(const json_t *signing, const char *secret, const char *ts, hs_out_req *req, hs_error *err) {
+/* hookstream: prefix + hex(HMAC(secret, [ts "."] body)) into *out (heap). */
+static int sig_hookstream(const json_t *signing, const char *secret, const char *ts, const hs_out_req *req, char **out,
+                          hs_error *err) {
     const char *algorithm = str_or(signing, "algorithm", "sha256");
     const char *digest = digest_name(algorithm);
     if (!digest) return hs_error_set(err, HS_ERR_INVALID, "signing.algorithm", "must be sha256 or sha1");
-    bool with_ts = json_is_true(json_object_get(signing, "include_timestamp"));
     hs_digest_part parts[3];
     size_t n = 0;
-    if (with_ts) {
+    if (json_is_true(json_object_get(signing, "include_timestamp"))) {
         parts[n++] = (hs_digest_part){ts, strlen(ts)};
         parts[n++] = (hs_digest_part){".", 1};
     }
@@ -82,18 +83,15 @@ static int sign_hookstream(const json_t *signing, const char *secret, const char
     /* the validated doc holds prefix; a doc without one gets the default */
     char dflt_prefix[16];
     snprintf(dflt_prefix, sizeof dflt_prefix, "%s=", algorithm);
-    char *value = hs_sprintf("%s%s", str_or(signing, "prefix", dflt_prefix), hex);
+    *out = hs_sprintf("%s%s", str_or(signing, "prefix", dflt_prefix), hex);
     OPENSSL_cleanse(hex, sizeof hex);
-    rc = add(req, str_or(signing, "header", DEFAULT_HEADER), value, err);
-    hs_free_secret(value);
-    if (rc == HS_OK && with_ts) rc = add(req, str_or(signing, "timestamp_header", DEFAULT_TS_HEADER), ts, err);
-    return rc;
+    return HS_OK;
 }
 
-/* Standard Webhooks: webhook-signature = "v1," + base64(HMAC-SHA256(key,
- * "<id>.<ts>.<body>")), key = base64 decode of the secret after "whsec_". */
-static int sign_standard(const char *secret, const char *msg_id, const char *ts, hs_out_req *req, hs_error *err) {
-    if (!msg_id || !msg_id[0]) return hs_error_set(err, HS_ERR_INVALID, "signing", "a message id is required");
+/* Standard Webhooks: "v1," + base64(HMAC-SHA256(key, "<id>.<ts>.<body>")),
+ * key = base64 decode of the secret after "whsec_", into *out (heap). */
+static int sig_standard(const char *secret, const char *msg_id, const char *ts, const hs_out_req *req, char **out,
+                        hs_error *err) {
     size_t plen = strlen(WHSEC), key_len = 0;
     unsigned char *key =
         strncmp(secret, WHSEC, plen) == 0 ? hs_base64_decode(secret + plen, strlen(secret + plen), &key_len) : NULL;
@@ -114,13 +112,19 @@ static int sign_standard(const char *secret, const char *msg_id, const char *ts,
     }
     char *b64 = hs_base64_encode(mac, mac_len);
     OPENSSL_cleanse(mac, sizeof mac);
-    char *value = hs_sprintf("v1,%s", b64);
+    *out = hs_sprintf("v1,%s", b64);
     hs_free_secret(b64);
-    rc = add(req, "webhook-id", msg_id, err);
-    if (rc == HS_OK) rc = add(req, "webhook-timestamp", ts, err);
-    if (rc == HS_OK) rc = add(req, "webhook-signature", value, err);
-    hs_free_secret(value);
-    return rc;
+    return HS_OK;
+}
+
+/* The previous secret while a rotation's overlap lasts (before its
+ * previous_secret_expires_at), else NULL. */
+static const char *previous_secret(const json_t *signing, uint64_t unix_ts) {
+    const char *prev = json_string_value(json_object_get(signing, "previous_secret"));
+    const char *until = json_string_value(json_object_get(signing, "previous_secret_expires_at"));
+    uint64_t ms;
+    if (!prev || !prev[0] || !until || !hs_parse_time(until, &ms)) return NULL;
+    return unix_ts * 1000 < ms ? prev : NULL;
 }
 
 int hs_sign_request(const json_t *signing, const char *msg_id, uint64_t unix_ts, hs_out_req *req, hs_error *err) {
@@ -131,7 +135,33 @@ int hs_sign_request(const json_t *signing, const char *msg_id, uint64_t unix_ts,
     char ts[24];
     snprintf(ts, sizeof ts, "%" PRIu64, unix_ts);
     const char *scheme = str_or(signing, "scheme", "hookstream");
-    if (strcmp(scheme, "hookstream") == 0) return sign_hookstream(signing, secret, ts, req, err);
-    if (strcmp(scheme, "standard_webhooks") == 0) return sign_standard(secret, msg_id, ts, req, err);
-    return hs_error_set(err, HS_ERR_INVALID, "signing.scheme", "must be hookstream or standard_webhooks");
+    bool standard = strcmp(scheme, "standard_webhooks") == 0;
+    if (!standard && strcmp(scheme, "hookstream") != 0)
+        return hs_error_set(err, HS_ERR_INVALID, "signing.scheme", "must be hookstream or standard_webhooks");
+    if (standard && (!msg_id || !msg_id[0]))
+        return hs_error_set(err, HS_ERR_INVALID, "signing", "a message id is required");
+    /* the current secret's signature first, then the previous one's */
+    const char *secrets[2] = {secret, previous_secret(signing, unix_ts)};
+    char *sig[2] = {NULL, NULL};
+    int rc = HS_OK;
+    for (size_t i = 0; i < 2 && rc == HS_OK && secrets[i]; i++)
+        rc = standard ? sig_standard(secrets[i], msg_id, ts, req, &sig[i], err)
+                      : sig_hookstream(signing, secrets[i], ts, req, &sig[i], err);
+    /* Standard Webhooks lists signatures separated by spaces; the
+     * hookstream scheme's header, as an HTTP list, by ", " */
+    char *value =
+        rc == HS_OK ? (sig[1] ? hs_sprintf("%s%s%s", sig[0], standard ? " " : ", ", sig[1]) : hs_strdup(sig[0])) : NULL;
+    if (rc == HS_OK && standard) {
+        rc = add(req, "webhook-id", msg_id, err);
+        if (rc == HS_OK) rc = add(req, "webhook-timestamp", ts, err);
+        if (rc == HS_OK) rc = add(req, "webhook-signature", value, err);
+    } else if (rc == HS_OK) {
+        rc = add(req, str_or(signing, "header", DEFAULT_HEADER), value, err);
+        if (rc == HS_OK && json_is_true(json_object_get(signing, "include_timestamp")))
+            rc = add(req, str_or(signing, "timestamp_header", DEFAULT_TS_HEADER), ts, err);
+    }
+    hs_free_secret(value);
+    hs_free_secret(sig[0]);
+    hs_free_secret(sig[1]);
+    return rc;
 }

@@ -10,6 +10,12 @@
  *                      unix seconds, webhook-signature = "v1," +
  *                      base64(HMAC-SHA256(base64decode(secret without
  *                      "whsec_"), "<id>.<ts>.<body>")).
+ * Rotation: while previous_secret is set and the signing time is before
+ * previous_secret_expires_at, the old secret signs too, after the new one:
+ * webhook-signature "v1,<new> v1,<old>" (space-separated, as the Standard
+ * Webhooks spec lists signatures); the hookstream header
+ * "<prefix><new>, <prefix><old>" (an HTTP list). From then on the new one
+ * alone (docs/api.md "Rotating a signing secret").
  * Secrets are wiped from memory after use (OPENSSL_cleanse).
  */
 #ifndef HS_SIGNING_H

@@ -70,6 +70,15 @@ typedef struct hs_route_row {
 } hs_route_row;
 typedef void (*hs_route_row_fn)(const hs_route_row *row, void *ud);
 
+/* The API keys' statements (hs_store_backend.apikeys); arguments checked,
+ * as the hs_store_apikey_* calls of the same names. */
+typedef struct hs__apikey_ops {
+    int (*add)(hs_store *s, const char *id, const char *hash_hex, const char *prefix, const char *name, hs_error *err);
+    int (*revoke)(hs_store *s, const char *id, uint64_t now, hs_error *err);
+    int (*touch)(hs_store *s, const hs_apikey_use *uses, size_t n, hs_error *err);
+    int (*list)(hs_store *s, hs_apikey **out, size_t *n, hs_error *err);
+} hs__apikey_ops;
+
 typedef struct hs_store_backend {
     const char *name;
     /* Does url name a store of this backend? Tried in the list's order. */
@@ -125,7 +134,9 @@ typedef struct hs_store_backend {
     int (*attempt_retry)(hs_store *s, const char *attempt_id, hs_delivery *out, hs_error *err);
     int (*event_retry)(hs_store *s, const char *event_id, hs_event_retry *out, hs_error *err);
     int (*settle_orphans)(hs_store *s, size_t *deliveries, size_t *events, hs_error *err);
-    int (*apikey_add)(hs_store *s, const char *id, const char *hash_hex, const char *name, hs_error *err);
+    /* API keys (src/store/store.h): add, revoke and touch are writes under
+     * a savepoint; list is a read */
+    const struct hs__apikey_ops *apikeys;
     /* hs_store_sweep's step (outputs in sw), under a savepoint. */
     int (*sweep)(hs_store *s, hs_sweep *sw, hs_error *err);
 
@@ -148,7 +159,6 @@ typedef struct hs_store_backend {
     int (*attempt_list)(hs_store *s, const hs_attempt_query *q, json_t **items, bool *has_more, hs_error *err);
     int (*attempt_get)(hs_store *s, const char *id, json_t **out, hs_error *err);
     int (*event_attempts)(hs_store *s, const char *event_id, json_t **items, hs_error *err);
-    int (*apikey_hashes)(hs_store *s, char ***hashes, size_t *n, hs_error *err);
     /* hs_store_snapshot_begin/end: the reads of the calling thread in
      * between see one state of the store. */
     int (*snapshot_begin)(hs_store *s, hs_error *err);

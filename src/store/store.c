@@ -515,23 +515,58 @@ static bool is_sha256_hex(const char *s) {
 }
 
 static int apikey_add_exec(hs_store *s, hs_wop *op) {
-    return s->be->apikey_add(s, op->id, op->arg2, op->arg3, &op->err);
+    return s->be->apikeys->add(s, op->id, op->arg2, op->arg3, op->ud, &op->err);
 }
 
-int hs_store_apikey_add(hs_store *s, const char *id, const char *hash_hex, const char *name, hs_error *err) {
+int hs_store_apikey_add(hs_store *s, const char *id, const char *hash_hex, const char *prefix, const char *name,
+                        hs_error *err) {
     HS_ERR_LOCAL(err);
     if (!id || !*id) return hs_error_set(err, HS_ERR_INVALID, "id", "is required");
     if (!is_sha256_hex(hash_hex))
         return hs_error_set(err, HS_ERR_INVALID, "key_hash", "must be 64 lowercase hex digits (SHA-256)");
-    hs_wop op = {.exec = apikey_add_exec, .id = id, .arg2 = hash_hex, .arg3 = name};
+    if (name && strlen(name) > HS_APIKEY_NAME_MAX)
+        return hs_error_set(err, HS_ERR_INVALID, "name", "must have at most %d bytes", HS_APIKEY_NAME_MAX);
+    if (prefix && strlen(prefix) > HS_APIKEY_PREFIX_MAX)
+        return hs_error_set(err, HS_ERR_INVALID, "prefix", "must have at most %d bytes", HS_APIKEY_PREFIX_MAX);
+    hs_wop op = {
+        .exec = apikey_add_exec, .keeps_routes = true, .id = id, .arg2 = hash_hex, .arg3 = prefix, .ud = (void *)name};
     return hs__writer_submit(s, &op, err);
 }
 
-int hs_store_apikey_hashes(hs_store *s, char ***hashes, size_t *n, hs_error *err) {
+static int apikey_revoke_exec(hs_store *s, hs_wop *op) {
+    return s->be->apikeys->revoke(s, op->id, hs_now_ms(), &op->err);
+}
+
+int hs_store_apikey_revoke(hs_store *s, const char *id, hs_error *err) {
     HS_ERR_LOCAL(err);
-    *hashes = NULL;
+    if (!id || !*id) return hs_error_set(err, HS_ERR_INVALID, "id", "is required");
+    hs_wop op = {.exec = apikey_revoke_exec, .keeps_routes = true, .id = id};
+    return hs__writer_submit(s, &op, err);
+}
+
+typedef struct apikey_uses {
+    const hs_apikey_use *uses;
+    size_t n;
+} apikey_uses;
+
+static int apikey_touch_exec(hs_store *s, hs_wop *op) {
+    const apikey_uses *u = op->ud;
+    return s->be->apikeys->touch(s, u->uses, u->n, &op->err);
+}
+
+int hs_store_apikey_touch(hs_store *s, const hs_apikey_use *uses, size_t n, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    if (n == 0) return HS_OK;
+    apikey_uses u = {uses, n};
+    hs_wop op = {.exec = apikey_touch_exec, .keeps_routes = true, .ud = &u};
+    return hs__writer_submit(s, &op, err);
+}
+
+int hs_store_apikey_list(hs_store *s, hs_apikey **out, size_t *n, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    *out = NULL;
     *n = 0;
-    return s->be->apikey_hashes(s, hashes, n, err);
+    return s->be->apikeys->list(s, out, n, err);
 }
 
 /* ---- the plain structs of store.h ---- */

@@ -458,11 +458,38 @@ void hs_sweep_free(hs_sweep *sw);
 /* 0: accepted (cb will run); <0: refused now, cb will not run. */
 int hs_store_sweep(hs_store *s, hs_sweep *sw);
 
-/* ---- API keys (sync) ---- */
-/* hash_hex: lowercase hex SHA-256 of the key. */
-int hs_store_apikey_add(hs_store *s, const char *id, const char *hash_hex, const char *name, hs_error *err);
-/* *hashes: array of *n heap strings (free each and the array with hs_free). */
-int hs_store_apikey_hashes(hs_store *s, char ***hashes, size_t *n, hs_error *err);
+/* ---- API keys (sync; any thread but the loop) ----
+ *
+ * Only a key's SHA-256 is stored, with its id ("ak_..."), a name, the first
+ * characters of the key (prefix, to recognise it in a list) and its times.
+ * A revoked key keeps its row (revoked_at set) and is never listed again. */
+#define HS_APIKEY_NAME_MAX 200  /* bytes of a key's name */
+#define HS_APIKEY_PREFIX_MAX 16 /* bytes of a key's stored prefix */
+typedef struct hs_apikey {
+    char id[HS_ID_MAX];
+    char hash[65]; /* lowercase hex SHA-256 of the key */
+    char name[HS_APIKEY_NAME_MAX + 1];
+    char prefix[HS_APIKEY_PREFIX_MAX + 1]; /* "" for keys stored before prefixes were */
+    uint64_t created_at;                   /* ms */
+    uint64_t last_used_at;                 /* ms; 0: never (or not yet written, see touch) */
+} hs_apikey;
+/* hash_hex: lowercase hex SHA-256 of the key; prefix and name may be NULL.
+ * HS_ERR_CONFLICT when the id or the hash is taken; HS_ERR_INVALID for a
+ * malformed hash or a name or prefix too long. */
+int hs_store_apikey_add(hs_store *s, const char *id, const char *hash_hex, const char *prefix, const char *name,
+                        hs_error *err);
+/* The keys not revoked, in id order. *out: array of *n (free with hs_free). */
+int hs_store_apikey_list(hs_store *s, hs_apikey **out, size_t *n, hs_error *err);
+/* Revoke now. HS_ERR_NOTFOUND when there is no such key or it was revoked. */
+int hs_store_apikey_revoke(hs_store *s, const char *id, hs_error *err);
+/* When keys were last used, in one transaction: each key's last_used_at
+ * becomes the later of the stored one and `at`. Unknown or revoked ids are
+ * skipped. Callers batch these (src/api/auth.h): no write per request. */
+typedef struct hs_apikey_use {
+    char id[HS_ID_MAX];
+    uint64_t at; /* ms */
+} hs_apikey_use;
+int hs_store_apikey_touch(hs_store *s, const hs_apikey_use *uses, size_t n, hs_error *err);
 
 /* ---- several nodes on one store (src/cluster/ uses these) ----
  * A backend that several servers can share (PostgreSQL) keeps the nodes, a

@@ -16,6 +16,7 @@
 // source's page and on the destination's, each delivery's HMAC checked
 // with node:crypto, the secret never on the page, a save with the secret
 // field blank keeping it, and the event page naming the connections.
+// Settings: an API key created (shown once), listed by its prefix, revoked.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -832,6 +833,31 @@ test('the dashboard, end to end in Chromium', { timeout: 240000 * SLOW }, async 
     await page.waitForSelector(`tr[data-attempt]:has(a[href="#/events/${ev}"]) .badge:text-is("success")`);
     assert.equal(await marked(), 'still here');
     await assertNoSecret();
+  });
+
+  await t.test('settings: an API key shown once, listed by its prefix, revoked', async () => {
+    await go('#/settings', '#main .card-body > *');
+    await page.locator('button', { hasText: 'New API key' }).first().click();
+    await page.fill('#new-api-key [name=name]', 'dashboard key');
+    await page.click('#new-api-key button[type=submit]');
+    const shown = await page.waitForSelector('#new-api-key-shown .copy input');
+    const key = await shown.inputValue();
+    assert.match(key, /^hs_live_[0-9a-f]{64}$/);
+    await page.waitForSelector('#api-keys-table tr:has-text("dashboard key")');
+    const row = await text('#api-keys-table tr:has-text("dashboard key")');
+    assert.ok(row.includes(key.slice(0, 12)), row);
+    assert.ok(!row.includes(key.slice(12)), 'the list shows the prefix only');
+    assert.equal((await srv.req('GET', '/v1/sources', undefined, { authorization: `Bearer ${key}` })).status, 200);
+    await shot('settings');
+    await page.click('#new-api-key-shown button:text("Done")');
+    await page.waitForSelector('#new-api-key-shown', { state: 'detached' });
+    assert.ok(!(await page.content()).includes(key.slice(12)), 'once closed, the key is nowhere on the page');
+    let asked = '';
+    page.once('dialog', (d) => { asked = d.message(); d.accept(); });
+    await page.click('#api-keys-table tr:has-text("dashboard key") .revoke-key');
+    await page.waitForSelector('#api-keys-table tr:has-text("dashboard key")', { state: 'detached' });
+    assert.match(asked, /Revoke API key “dashboard key”/);
+    assert.equal((await srv.req('GET', '/v1/sources', undefined, { authorization: `Bearer ${key}` })).status, 401);
   });
 
   await t.test('signing out forgets the key', async () => {

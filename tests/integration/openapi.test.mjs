@@ -176,6 +176,9 @@ test('real answers of every route validate against the document', async () => {
   await call('GET', '/v1/destinations', { expect: 200 });
   await call('GET', '/v1/destinations/{id}', { ...S({ id: dst.id }), expect: 200 });
   await call('PATCH', '/v1/destinations/{id}', { ...S({ id: okDst.id }), body: { max_concurrency: 2 }, expect: 200 });
+  await call('POST', '/v1/destinations/{id}/rotate-secret', { ...S({ id: dst.id }), body: { expire_old_after_s: 60 }, expect: 200 });
+  await call('POST', '/v1/destinations/{id}/rotate-secret', { ...S({ id: okDst.id }), body: {}, expect: 409 });
+  await call('POST', '/v1/destinations/{id}/rotate-secret', { ...S({ id: 'dst_00000000000000000000000000000000' }), body: {}, expect: 404 });
 
   // connections
   const conn = (await call('POST', '/v1/connections', { body: { source_id: 'oas-src', destination_id: dst.id }, expect: 201 })).body;
@@ -240,6 +243,16 @@ test('real answers of every route validate against the document', async () => {
   await call('GET', '/metrics', { expect: 200 });
   await call('GET', '/v1/metrics/overview', { suffix: '?minutes=5', expect: 200 });
   await call('GET', '/v1/metrics/overview', { suffix: '?minutes=61', expect: 400 });
+
+  // API keys
+  const made = (await call('POST', '/v1/auth/api-keys', { body: { name: 'OAS key' }, expect: 201 })).body.api_key;
+  await srv.req('GET', '/v1/sources', undefined, { authorization: `Bearer ${made.key}` });
+  await call('POST', '/v1/auth/api-keys', { body: { name: '' }, expect: 400 }).catch((e) => {
+    assert.match(e.message, /request body of POST \/v1\/auth\/api-keys does not match/);
+  });
+  await call('GET', '/v1/auth/api-keys', { expect: 200 });
+  await call('DELETE', '/v1/auth/api-keys/{id}', { ...S({ id: made.id }), expect: 200 });
+  await call('DELETE', '/v1/auth/api-keys/{id}', { ...S({ id: made.id }), expect: 404 });
 
   // templates, transforms
   await call('GET', '/v1/destination-templates', { expect: 200 });

@@ -974,12 +974,12 @@ static void test_persistence_and_apikeys(void **state) {
     char id1[HS_ID_MAX], id2[HS_ID_MAX];
     hs_id_new("ak_", id1);
     hs_id_new("ak_", id2);
-    assert_int_equal(hs_store_apikey_add(fx->s, id1, h1, "first", &err), HS_OK);
-    assert_int_equal(hs_store_apikey_add(fx->s, id2, h2, NULL, &err), HS_OK);
+    assert_int_equal(hs_store_apikey_add(fx->s, id1, h1, "hs_live_abcd", "first", &err), HS_OK);
+    assert_int_equal(hs_store_apikey_add(fx->s, id2, h2, NULL, NULL, &err), HS_OK);
     char id3[HS_ID_MAX];
     hs_id_new("ak_", id3);
-    assert_int_equal(hs_store_apikey_add(fx->s, id3, h1, "dup", &err), HS_ERR_CONFLICT);
-    assert_int_equal(hs_store_apikey_add(fx->s, id3, "NOTHEX", "bad", &err), HS_ERR_INVALID);
+    assert_int_equal(hs_store_apikey_add(fx->s, id3, h1, NULL, "dup", &err), HS_ERR_CONFLICT);
+    assert_int_equal(hs_store_apikey_add(fx->s, id3, "NOTHEX", NULL, "bad", &err), HS_ERR_INVALID);
 
     reopen_store(fx);
 
@@ -994,17 +994,72 @@ static void test_persistence_and_apikeys(void **state) {
     assert_int_equal(hs_store_event_get(fx->s, r.event_id, &e, &err), HS_OK);
     assert_memory_equal(e->body, "hello", 5);
     hs_event_free(e);
-    char **hashes;
+    hs_apikey *keys;
     size_t n;
-    assert_int_equal(hs_store_apikey_hashes(fx->s, &hashes, &n, &err), HS_OK);
+    assert_int_equal(hs_store_apikey_list(fx->s, &keys, &n, &err), HS_OK);
     assert_int_equal(n, 2);
-    assert_string_equal(hashes[0], h1);
-    assert_string_equal(hashes[1], h2);
-    for (size_t i = 0; i < n; i++) hs_free(hashes[i]);
-    hs_free(hashes);
+    /* id order: the first created comes first (ids grow with time) */
+    const hs_apikey *k1 = strcmp(keys[0].id, id1) == 0 ? &keys[0] : &keys[1], *k2 = k1 == keys ? &keys[1] : &keys[0];
+    assert_string_equal(k1->id, id1);
+    assert_string_equal(k1->hash, h1);
+    assert_string_equal(k1->name, "first");
+    assert_string_equal(k1->prefix, "hs_live_abcd");
+    assert_true(k1->created_at > 0);
+    assert_int_equal(k1->last_used_at, 0);
+    assert_string_equal(k2->hash, h2);
+    assert_string_equal(k2->name, "");
+    assert_string_equal(k2->prefix, "");
+    hs_free(keys);
     json_decref(src);
     json_decref(dst);
     json_decref(conn);
+}
+
+/* API keys: revocation hides a key for good, touch keeps the latest use
+ * and skips revoked or unknown keys, a name or prefix too long is refused. */
+static void test_apikey_revoke_and_touch(void **state) {
+    fixture *fx = *state;
+    hs_error err;
+    char ids[3][HS_ID_MAX], hashes[3][65];
+    for (int i = 0; i < 3; i++) {
+        unsigned char raw[32];
+        hs_random_bytes(raw, sizeof raw);
+        hs_hex(raw, sizeof raw, hashes[i]);
+        hs_id_new("ak_", ids[i]);
+        assert_int_equal(hs_store_apikey_add(fx->s, ids[i], hashes[i], "hs_live_0123", "k", &err), HS_OK);
+    }
+    char long_name[HS_APIKEY_NAME_MAX + 2];
+    memset(long_name, 'n', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    char other[HS_ID_MAX];
+    hs_id_new("ak_", other);
+    assert_int_equal(hs_store_apikey_add(fx->s, other, hashes[0], NULL, long_name, &err), HS_ERR_INVALID);
+    assert_int_equal(hs_store_apikey_add(fx->s, other, hashes[0], "hs_live_0123456789abc", NULL, &err), HS_ERR_INVALID);
+
+    assert_int_equal(hs_store_apikey_revoke(fx->s, ids[1], &err), HS_OK);
+    assert_int_equal(hs_store_apikey_revoke(fx->s, ids[1], &err), HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_apikey_revoke(fx->s, other, &err), HS_ERR_NOTFOUND);
+    /* a revoked key's hash stays taken: its row is kept */
+    assert_int_equal(hs_store_apikey_add(fx->s, other, hashes[1], NULL, NULL, &err), HS_ERR_CONFLICT);
+
+    hs_apikey_use uses[4] = {{.at = 5000}, {.at = 6000}, {.at = 7000}, {.at = 4000}};
+    hs_id_copy(uses[0].id, ids[0]);
+    hs_id_copy(uses[1].id, ids[1]); /* revoked: skipped */
+    hs_id_copy(uses[2].id, other);  /* unknown: skipped */
+    hs_id_copy(uses[3].id, ids[0]); /* older than the one before: kept the later */
+    assert_int_equal(hs_store_apikey_touch(fx->s, uses, 4, &err), HS_OK);
+    assert_int_equal(hs_store_apikey_touch(fx->s, NULL, 0, &err), HS_OK);
+
+    reopen_store(fx);
+    hs_apikey *keys;
+    size_t n;
+    assert_int_equal(hs_store_apikey_list(fx->s, &keys, &n, &err), HS_OK);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_not_equal(keys[i].id, ids[1]);
+        assert_int_equal(keys[i].last_used_at, strcmp(keys[i].id, ids[0]) == 0 ? 5000 : 0);
+    }
+    hs_free(keys);
 }
 
 /* An async write from a thread without a mailbox (src/base/mailbox.h) has
@@ -1396,6 +1451,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_sync_writes_from_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_commits_queued, setup, teardown),
         cmocka_unit_test_setup_teardown(test_persistence_and_apikeys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_apikey_revoke_and_touch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ingest_needs_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot, setup, teardown),

@@ -51,6 +51,16 @@
  *   console.log("v1,"+c.createHmac("sha256",k).update(Buffer.from("dlv_1.1700000000.a\u0000b")).digest("base64"))' */
 #define WH_SIG_NUL "v1,ZgseLuFpF5nZE1P6XpHta9LAzCBC2VvZNH7oS82Ast4="
 
+/* A rotation: the new secrets, the old ones being SECRET and WH_SECRET.
+ * printf %s '{"id":1}' | openssl dgst -sha256 -hmac 'newsecret-9876543210' */
+#define NEW_SECRET "newsecret-9876543210"
+#define HEX_NEW_SHA256 "36a260c1f184b3815838d08608b582f1cd429fbf3b653991d288d3806a75ae83"
+/* node -e 'const c=require("crypto");const k=Buffer.from("c2lnbmluZy1rZXktcm90YXRlZC0wMQ==","base64");
+ *   console.log("v1,"+c.createHmac("sha256",k)
+ *   .update("msg_p5jXN8AQM9LWM0D4loKWxJek.1614265330.{\"test\": 2432232314}").digest("base64"))' */
+#define WH_NEW_SECRET "whsec_c2lnbmluZy1rZXktcm90YXRlZC0wMQ=="
+#define WH_NEW_SIG "v1,o/LX4gxa4ZZtPCA8dGvE0ECAVsPdEnOn+uAH+pHuMwk="
+
 static const char nul_body[] = {'a', '\0', 'b'};
 
 /* ---- helpers ---- */
@@ -226,6 +236,42 @@ static void test_hookstream_nul_body(void **state) {
 
 /* ---- standard_webhooks scheme ---- */
 
+/* During a rotation's overlap both secrets sign, the new one first; at
+ * and after previous_secret_expires_at the new one alone. */
+static void test_rotation_overlap(void **state) {
+    (void)state;
+    hs_out_req req;
+    hs_error err;
+    /* TS is 2023-11-14T22:13:20Z */
+#define ROTATED(until)                                                                                                 \
+    "{'secret':'" NEW_SECRET "','algorithm':'sha256','header':'X-hookstream-Signature','prefix':'sha256=',"            \
+    "'include_timestamp':false,'timestamp_header':'X-hookstream-Signature-Timestamp','scheme':'hookstream',"           \
+    "'previous_secret':'" SECRET "','previous_secret_expires_at':'" until "'}"
+    assert_int_equal(sign(ROTATED("2023-11-14T22:13:21.000Z"), "dlv_1", TS, BODY, strlen(BODY), &req, &err), HS_OK);
+    assert_int_equal(req.nheaders, 1);
+    EXPECT_HEADER(&req, 0, "X-hookstream-Signature", "sha256=" HEX_NEW_SHA256 ", sha256=" HEX_SHA256);
+    hs_out_req_free(&req);
+    assert_int_equal(sign(ROTATED("2023-11-14T22:13:20.000Z"), "dlv_1", TS, BODY, strlen(BODY), &req, &err), HS_OK);
+    EXPECT_HEADER(&req, 0, "X-hookstream-Signature", "sha256=" HEX_NEW_SHA256);
+    hs_out_req_free(&req);
+    /* Standard Webhooks: space-separated */
+#define WH_ROTATED(until)                                                                                              \
+    "{'secret':'" WH_NEW_SECRET "','algorithm':'sha256','header':'X-hookstream-Signature','prefix':'sha256=',"         \
+    "'include_timestamp':false,'timestamp_header':'X-hookstream-Signature-Timestamp','scheme':'standard_webhooks',"    \
+    "'previous_secret':'" WH_SECRET "','previous_secret_expires_at':'" until "'}"
+    assert_int_equal(sign(WH_ROTATED("2021-02-25T15:02:11Z"), WH_ID, WH_TS, WH_BODY, strlen(WH_BODY), &req, &err),
+                     HS_OK);
+    assert_int_equal(req.nheaders, 3);
+    EXPECT_HEADER(&req, 2, "webhook-signature", WH_NEW_SIG " " WH_SIG);
+    hs_out_req_free(&req);
+    assert_int_equal(sign(WH_ROTATED("2021-02-25T15:02:10Z"), WH_ID, WH_TS, WH_BODY, strlen(WH_BODY), &req, &err),
+                     HS_OK);
+    EXPECT_HEADER(&req, 2, "webhook-signature", WH_NEW_SIG);
+    hs_out_req_free(&req);
+#undef ROTATED
+#undef WH_ROTATED
+}
+
 static void test_standard_webhooks_vector(void **state) {
     (void)state;
     hs_out_req req;
@@ -342,6 +388,7 @@ int main(void) {
         cmocka_unit_test(test_hookstream_defaults),
         cmocka_unit_test(test_hookstream_timestamp),
         cmocka_unit_test(test_hookstream_nul_body),
+        cmocka_unit_test(test_rotation_overlap),
         cmocka_unit_test(test_standard_webhooks_vector),
         cmocka_unit_test(test_standard_webhooks_nul_body),
         cmocka_unit_test(test_standard_webhooks_bad_secret),

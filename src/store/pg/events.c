@@ -1,5 +1,5 @@
 /* src/store/pg/events.c — ingest's inserts (the hot path), event and
- * delivery reads, API keys.
+ * delivery reads.
  *
  * Ingest runs on the writer thread inside the group transaction, once
  * src/store/routing.c has decided where the event goes. It parses no JSON
@@ -374,39 +374,4 @@ int hs__pg_event_deliveries(hs_store *s, const char *event_id, hs_delivery **ite
     int rc = hs_pg_deliveries_select(c, SQL_DELIVERIES_OF, &p, items, n, err);
     hs_pg_reader_put(s, c);
     return rc;
-}
-
-/* ---- API keys ---- */
-
-int hs__pg_apikey_add(hs_store *s, const char *id, const char *hash_hex, const char *name, hs_error *err) {
-    hs_pg_conn *w = hs__pg_writer(s);
-    hs_pg_params p = {0};
-    hs_pg_text(&p, id);
-    hs_pg_text(&p, hash_hex);
-    hs_pg_text(&p, name ? name : "");
-    hs_pg_int(&p, (int64_t)hs_now_ms());
-    int rc = hs_pg_run(w, "INSERT INTO api_keys(id, key_hash, name, created_at) VALUES($1, $2, $3, $4)", &p,
-                       "storing the API key", NULL, err);
-    /* a unique violation: the id or the hash is taken */
-    if (rc == HS_ERR_CONFLICT)
-        rc = hs_error_set(err, HS_ERR_CONFLICT, NULL, "API key %s (or one with the same hash) already exists", id);
-    return rc;
-}
-
-int hs__pg_apikey_hashes(hs_store *s, char ***hashes, size_t *n, hs_error *err) {
-    hs_pg_conn *c = hs_pg_reader_get(s, err);
-    if (!c) return err->code;
-    PGresult *r = hs_pg_exec(c, "SELECT key_hash FROM api_keys ORDER BY id", NULL, "reading API keys", err);
-    if (!r) {
-        hs_pg_reader_put(s, c);
-        return err->code;
-    }
-    int rows = PQntuples(r);
-    char **v = rows > 0 ? hs_malloc((size_t)rows * sizeof *v) : NULL;
-    for (int i = 0; i < rows; i++) v[i] = hs_pg_dup(r, i, 0);
-    PQclear(r);
-    *hashes = v;
-    *n = (size_t)rows;
-    hs_pg_reader_put(s, c);
-    return HS_OK;
 }

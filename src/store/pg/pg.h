@@ -10,7 +10,8 @@
  *                advisory lock so that several nodes never race
  *   routes.c     the rows routing reads (src/store/routing.c decides)
  *   resources.c  sources, destinations, connections; secrets re-sealing
- *   events.c     ingest's inserts, event and delivery reads, API keys
+ *   events.c     ingest's inserts, event and delivery reads
+ *   apikeys.c    API keys
  *   deliveries.c attempts, circuits, retries, orphans, attempt reads
  *   retention.c  deleting settled events past retention
  *   rows.c       statements over many rows (the group's deferred inserts
@@ -273,8 +274,9 @@ int hs__pg_event_get(hs_store *s, const char *id, hs_event **out, hs_error *err)
 int hs__pg_event_list(hs_store *s, const hs_event_query *q, hs_event ***items, size_t *n, bool *has_more,
                       hs_error *err);
 int hs__pg_event_deliveries(hs_store *s, const char *event_id, hs_delivery **items, size_t *n, hs_error *err);
-int hs__pg_apikey_add(hs_store *s, const char *id, const char *hash_hex, const char *name, hs_error *err);
-int hs__pg_apikey_hashes(hs_store *s, char ***hashes, size_t *n, hs_error *err);
+
+/* ---- src/store/pg/apikeys.c ---- */
+extern const hs__apikey_ops hs__pg_apikey_ops;
 
 /* ---- src/store/pg/deliveries.c ---- */
 /* Cancel a deleted destination's pending deliveries, settle their events,

@@ -149,6 +149,10 @@ static const char *const steps[] = {
     "  epoch bigint NOT NULL,"
     "  expires_at bigint NOT NULL);"
     "CREATE INDEX leases_owner ON leases(owner);",
+    /* 3 (API keys): SQLite's step 6 — a key's prefix, when it was last
+     * used, when it was revoked. Self-contained: it touches api_keys only. */
+    "ALTER TABLE api_keys ADD COLUMN prefix text NOT NULL DEFAULT '', ADD COLUMN last_used_at bigint, "
+    "ADD COLUMN revoked_at bigint;",
 };
 
 #define NSTEPS ((int)(sizeof steps / sizeof steps[0]))

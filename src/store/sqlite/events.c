@@ -1,5 +1,5 @@
 /* src/store/sqlite/events.c — ingest's inserts (the hot path), event and
- * delivery reads, API keys.
+ * delivery reads.
  *
  * Ingest runs on the writer thread inside the group transaction, once
  * src/store/routing.c has decided where the event goes. It uses only cached
@@ -232,6 +232,8 @@ void hs_delivery_from_row(sqlite3_stmt *st, hs_delivery *d) {
     d->seq = (uint64_t)sqlite3_column_int64(st, 9);
 }
 
+static void delivery_row(sqlite3_stmt *st, void *d) { hs_delivery_from_row(st, d); }
+
 int hs_deliveries_select(hs_sqlite_db *c, const char *sql, const char *arg, hs_delivery **items, size_t *n,
                          hs_error *err) {
     *items = NULL;
@@ -239,24 +241,9 @@ int hs_deliveries_select(hs_sqlite_db *c, const char *sql, const char *arg, hs_d
     sqlite3_stmt *st = hs_stmt(c, sql, err);
     if (!st) return err->code;
     if (arg) sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
-    hs_delivery *v = NULL;
-    size_t count = 0, cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (count == cap) {
-            cap = cap ? cap * 2 : 4;
-            v = hs_realloc(v, cap * sizeof *v);
-        }
-        hs_delivery_from_row(st, &v[count++]);
-    }
-    int ret = HS_OK;
-    if (rc != SQLITE_DONE) {
-        ret = hs_sqlite_fail(err, c->db, rc, "listing deliveries");
-        hs_free(v);
-    } else {
-        *items = v;
-        *n = count;
-    }
+    void *v = NULL;
+    int ret = hs_sqlite_collect(c, st, sizeof(hs_delivery), delivery_row, &v, n, "listing deliveries", err);
+    *items = v;
     hs_stmt_done(c, st);
     return ret;
 }
@@ -267,55 +254,4 @@ int hs__sqlite_event_deliveries(hs_store *s, const char *event_id, hs_delivery *
     int rc = hs_deliveries_select(c, SQL_DELIVERIES_OF, event_id, items, n, err);
     hs_reader_put(s, c);
     return rc;
-}
-
-/* ---- API keys ---- */
-
-int hs__sqlite_apikey_add(hs_store *s, const char *id, const char *hash_hex, const char *name, hs_error *err) {
-    hs_sqlite_db *w = hs__sq_writer(s);
-    sqlite3_stmt *st = hs_stmt(w, "INSERT INTO api_keys(id, key_hash, name, created_at) VALUES(?1, ?2, ?3, ?4)", err);
-    if (!st) return err->code;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, hash_hex, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, name ? name : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, (int64_t)hs_now_ms());
-    int rc = sqlite3_step(st), ret = HS_OK;
-    if ((rc & 0xff) == SQLITE_CONSTRAINT)
-        ret = hs_error_set(err, HS_ERR_CONFLICT, NULL, "API key %s (or one with the same hash) already exists", id);
-    else if (rc != SQLITE_DONE)
-        ret = hs_sqlite_fail(err, w->db, rc, "storing the API key");
-    hs_stmt_done(w, st);
-    return ret;
-}
-
-int hs__sqlite_apikey_hashes(hs_store *s, char ***hashes, size_t *n, hs_error *err) {
-    hs_sqlite_db *c = hs_reader_get(s, err);
-    if (!c) return err->code;
-    sqlite3_stmt *st = hs_stmt(c, "SELECT key_hash FROM api_keys ORDER BY id", err);
-    if (!st) {
-        hs_reader_put(s, c);
-        return err->code;
-    }
-    char **v = NULL;
-    size_t count = 0, cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (count == cap) {
-            cap = cap ? cap * 2 : 4;
-            v = hs_realloc(v, cap * sizeof *v);
-        }
-        v[count++] = dup_col(st, 0);
-    }
-    int ret = HS_OK;
-    if (rc != SQLITE_DONE) {
-        ret = hs_sqlite_fail(err, c->db, rc, "reading API keys");
-        for (size_t i = 0; i < count; i++) hs_free(v[i]);
-        hs_free(v);
-    } else {
-        *hashes = v;
-        *n = count;
-    }
-    hs_stmt_done(c, st);
-    hs_reader_put(s, c);
-    return ret;
 }

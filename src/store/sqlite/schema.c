@@ -194,6 +194,14 @@ static const char *const steps[] = {
     "(SELECT 1 FROM deliveries d WHERE d.event_id = events.id AND d.status = 'delivered') THEN 'delivered' ELSE "
     "'cancelled' END WHERE status = 'processing' AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = "
     "events.id AND d.status = 'pending');",
+
+    /* 6: API keys managed through the API (docs/api.md "API keys"): the
+     * first characters of a key, to recognise it in a list; when it was
+     * last used (written in batches, src/api/auth.c); when it was revoked
+     * (the row stays, so an id is never reused, and is no longer listed). */
+    "ALTER TABLE api_keys ADD COLUMN prefix TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE api_keys ADD COLUMN last_used_at INTEGER;"
+    "ALTER TABLE api_keys ADD COLUMN revoked_at INTEGER;",
 };
 
 #define NSTEPS ((int)(sizeof steps / sizeof steps[0]))

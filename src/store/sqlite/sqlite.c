@@ -28,6 +28,27 @@ int hs_sqlite_fail(hs_error *err, sqlite3 *db, int rc, const char *what) {
     return hs_error_set(err, code, NULL, "%s: %s", what, why);
 }
 
+int hs_sqlite_collect(hs_sqlite_db *c, sqlite3_stmt *st, size_t elem, hs_sqlite_row_fn fill, void **out, size_t *n,
+                      const char *what, hs_error *err) {
+    char *v = NULL;
+    size_t count = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (count == cap) {
+            cap = cap ? cap * 2 : 4;
+            v = hs_realloc(v, cap * elem);
+        }
+        fill(st, v + elem * count++);
+    }
+    if (rc != SQLITE_DONE) {
+        hs_free(v);
+        return hs_sqlite_fail(err, c->db, rc, what);
+    }
+    *out = v;
+    *n = count;
+    return HS_OK;
+}
+
 int hs_sqlite_read_int(sqlite3 *db, const char *sql, int64_t *out) {
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
@@ -369,7 +390,7 @@ const hs_store_backend hs_sqlite_backend = {
     .event_retry = hs__sqlite_event_retry,
     .settle_orphans = hs__sqlite_settle_orphans,
     .sweep = hs__sqlite_sweep,
-    .apikey_add = hs__sqlite_apikey_add,
+    .apikeys = &hs__sqlite_apikey_ops,
     .resource_get = hs__sqlite_resource_get,
     .resource_list = hs__sqlite_resource_list,
     .event_get = hs__sqlite_event_get,
@@ -383,7 +404,6 @@ const hs_store_backend hs_sqlite_backend = {
     .attempt_list = hs__sqlite_attempt_list,
     .attempt_get = hs__sqlite_attempt_get,
     .event_attempts = hs__sqlite_event_attempts,
-    .apikey_hashes = hs__sqlite_apikey_hashes,
     .snapshot_begin = snapshot_begin,
     .snapshot_end = snapshot_end,
 };

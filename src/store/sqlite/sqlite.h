@@ -7,7 +7,8 @@
  *   schema.c     versioned migrations (PRAGMA user_version)
  *   routes.c     the rows routing reads (src/store/routing.c decides)
  *   resources.c  sources, destinations, connections; secrets re-sealing
- *   events.c     ingest's inserts, event and delivery reads, API keys
+ *   events.c     ingest's inserts, event and delivery reads
+ *   apikeys.c    API keys
  *   deliveries.c attempts, circuits, retries, orphans, attempt reads
  *   retention.c  deleting settled events past retention, giving space back
  *   queues.c     refs (destinations and connections by number), pending
@@ -74,6 +75,12 @@ void hs_bind_opt_text(sqlite3_stmt *st, const char *name, const char *v);
 void hs_bind_opt_int(sqlite3_stmt *st, const char *name, int64_t v);
 /* Copy a text column into a fixed buffer ("" for NULL, truncated to cap). */
 void hs_col_copy(char *dst, size_t cap, sqlite3_stmt *st, int col);
+/* Step st to its end, each row filled by fill into a new element of elem
+ * bytes: *out (hs_free; NULL when none) of *n, or an error ("what: ..."),
+ * nothing kept. The caller still gives st back (hs_stmt_done). */
+typedef void (*hs_sqlite_row_fn)(sqlite3_stmt *st, void *elem);
+int hs_sqlite_collect(hs_sqlite_db *c, sqlite3_stmt *st, size_t elem, hs_sqlite_row_fn fill, void **out, size_t *n,
+                      const char *what, hs_error *err);
 /* The integer the first row of sql holds (0 when it gives no row), on any
  * connection of db's, uncached; a SQLite result code. */
 int hs_sqlite_read_int(sqlite3 *db, const char *sql, int64_t *out);
@@ -118,8 +125,9 @@ int hs__sqlite_event_get(hs_store *s, const char *id, hs_event **out, hs_error *
 int hs__sqlite_event_list(hs_store *s, const hs_event_query *q, hs_event ***items, size_t *n, bool *has_more,
                           hs_error *err);
 int hs__sqlite_event_deliveries(hs_store *s, const char *event_id, hs_delivery **items, size_t *n, hs_error *err);
-int hs__sqlite_apikey_add(hs_store *s, const char *id, const char *hash_hex, const char *name, hs_error *err);
-int hs__sqlite_apikey_hashes(hs_store *s, char ***hashes, size_t *n, hs_error *err);
+
+/* src/store/sqlite/apikeys.c */
+extern const hs__apikey_ops hs__sqlite_apikey_ops;
 
 /* src/store/sqlite/deliveries.c */
 /* Cancel a deleted destination's pending deliveries, settle their events

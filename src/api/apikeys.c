@@ -1,0 +1,111 @@
+/* src/api/apikeys.c — POST/GET /v1/auth/api-keys, DELETE
+ * /v1/auth/api-keys/:id (threadpool), and the server's periodic sync of
+ * the key set (src/api/auth.h: remembered uses written, the set read
+ * again), which the router starts on the loop when it is due.
+ *
+ * The key itself is in the answer to POST only; a list shows its first
+ * characters (prefix). A revocation reaches this server's set before the
+ * DELETE answers. */
+#include <string.h>
+
+#include "base/alloc.h"
+#include "api/call.h"
+#include "base/json_text.h"
+#include "base/log.h"
+
+#define NAME_MAX_CHARS 100
+
+static json_t *render_key(hs_api *api, const hs_apikey *k) {
+    uint64_t used = api ? hs_auth_last_used(api->auth, k->id) : 0;
+    if (k->last_used_at > used) used = k->last_used_at;
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(k->id));
+    json_object_set_new(o, "name", hs_json_text(k->name));
+    json_object_set_new(o, "prefix", k->prefix[0] ? hs_json_text(k->prefix) : json_null());
+    json_object_set_new(o, "created_at", hs_json_time(k->created_at));
+    json_object_set_new(o, "last_used_at", used ? hs_json_time(used) : json_null());
+    return o;
+}
+
+void hs_api_apikeys_create(hs_api_call *c) {
+    json_t *body;
+    if (hs_api_json_body(c, &body)) return;
+    const char *key_name;
+    json_t *name = json_object_get(body, "name");
+    json_t *v;
+    const char *k;
+    json_object_foreach(body, k, v) {
+        if (strcmp(k, "name") != 0) {
+            hs_api_failf(c, HS_ERR_INVALID, k, "is not a field of an API key (only name)");
+            json_decref(body);
+            return;
+        }
+    }
+    key_name = json_string_value(name);
+    size_t chars = 0;
+    for (const char *p = key_name ? key_name : ""; *p; p++) chars += ((unsigned char)*p & 0xc0) != 0x80;
+    if (!key_name || chars == 0 || chars > NAME_MAX_CHARS) {
+        hs_api_failf(c, HS_ERR_INVALID, "name", "is required: a string of 1 to %d characters", NAME_MAX_CHARS);
+        json_decref(body);
+        return;
+    }
+    hs_apikey rec;
+    char *key = NULL;
+    hs_error err;
+    hs_error_clear(&err);
+    int rc = hs_auth_create(c->api->store, c->api->auth, key_name, &rec, &key, &err);
+    json_decref(body);
+    if (rc) return hs_api_fail(c, &err);
+    json_t *o = render_key(NULL, &rec);
+    json_object_set_new(o, "key", json_string(key));
+    hs_free_secret(key);
+    c->status = 201;
+    c->body = json_pack("{s:o}", "api_key", o);
+}
+
+void hs_api_apikeys_list(hs_api_call *c) {
+    hs_apikey *keys;
+    size_t n;
+    hs_error err;
+    hs_error_clear(&err);
+    if (hs_store_apikey_list(c->api->store, &keys, &n, &err)) return hs_api_fail(c, &err);
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(items, render_key(c->api, &keys[i]));
+    hs_free(keys);
+    c->status = 200;
+    c->body = json_pack("{s:o}", "api_keys", items);
+}
+
+void hs_api_apikeys_revoke(hs_api_call *c) {
+    hs_error err;
+    hs_error_clear(&err);
+    if (hs_auth_revoke(c->api->store, c->api->auth, c->param, &err)) {
+        if (err.code == HS_ERR_NOTFOUND) hs_error_set(&err, HS_ERR_NOTFOUND, "", "no API key \"%s\"", c->param);
+        return hs_api_fail(c, &err);
+    }
+    hs_info("api: API key %s revoked", c->param);
+    c->status = 200;
+    c->body = json_pack("{s:s, s:b}", "id", c->param, "deleted", 1);
+}
+
+/* ---- the periodic sync ---- */
+
+static void sync_run(uv_work_t *w) {
+    hs_api *api = w->data;
+    hs_error err;
+    hs_error_clear(&err);
+    if (hs_auth_flush(api->auth, &err)) hs_warn("api keys: could not note when keys were last used: %s", err.msg);
+    hs_error_clear(&err);
+    if (hs_auth_reload(api->auth, &err)) hs_warn("api keys: could not read the key set again: %s", err.msg);
+}
+
+static void sync_done(uv_work_t *w, int status) {
+    (void)status;
+    hs_free(w);
+}
+
+void hs__api_auth_sync(hs_api *api) {
+    uv_work_t *w = hs_calloc(1, sizeof *w);
+    w->data = api;
+    if (uv_queue_work(api->loop, w, sync_run, sync_done)) hs_free(w);
+}

@@ -1,0 +1,121 @@
+// API keys managed through the API and the CLI (docs/api.md "API keys",
+// docs/operations.md): the key is shown once, lists never show it, a
+// revocation is refused at once, last_used_at is remembered and written
+// without a store write per request, and the CLI works on the database
+// with no server running (SQLite path or, under tests/run.sh's PostgreSQL
+// pass, a postgresql:// URL).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { startServer, stopClean, API_KEY, BIN, tempDir } from './lib/server.mjs';
+import { PEERS_DIR } from './lib/aws_peers.mjs';
+
+const WebSocket = createRequire(PEERS_DIR + '/')('ws');
+
+const cli = (args, db) => spawnSync(BIN, ['api-keys', ...args, '--db', db],
+  { env: { ...process.env, HOOKSTREAM_LOG_LEVEL: 'warn' }, encoding: 'utf8', timeout: 20000 });
+const as = (key) => ({ authorization: `Bearer ${key}` });
+
+let srv;
+before(async () => { srv = await startServer(); });
+after(async () => { if (srv) await stopClean(srv); });
+
+test('create shows the key once; list shows its prefix, never the key or its hash', async () => {
+  const r = await srv.req('POST', '/v1/auth/api-keys', { name: 'ci deploys' });
+  assert.equal(r.status, 201, r.text);
+  const k = r.body.api_key;
+  assert.match(k.id, /^ak_[0-9a-f]{32}$/);
+  assert.equal(k.name, 'ci deploys');
+  assert.match(k.key, /^hs_live_[0-9a-f]{64}$/);
+  assert.equal(k.prefix, k.key.slice(0, 12));
+  assert.ok(!Number.isNaN(Date.parse(k.created_at)));
+  assert.equal(k.last_used_at, null);
+
+  // the new key works at once, with either header
+  assert.equal((await srv.req('GET', '/v1/sources', undefined, as(k.key))).status, 200);
+  assert.equal((await srv.req('GET', '/v1/sources', undefined, { 'x-api-key': k.key })).status, 200);
+
+  const l = await srv.req('GET', '/v1/auth/api-keys');
+  assert.equal(l.status, 200);
+  const mine = l.body.api_keys.find((x) => x.id === k.id);
+  assert.deepEqual(Object.keys(mine).sort(), ['created_at', 'id', 'last_used_at', 'name', 'prefix']);
+  assert.equal(mine.prefix, k.prefix);
+  assert.ok(mine.last_used_at, 'the use is remembered before it is written');
+  assert.ok(!l.text.includes(k.key), 'the key is never listed');
+  assert.ok(!l.text.includes(k.key.slice(12)), 'nor any of it past the prefix');
+});
+
+test('bad bodies are refused', async () => {
+  for (const body of [{}, { name: '' }, { name: 7 }, { name: 'x'.repeat(101) }, { name: 'ok', key: 'mine' }]) {
+    const r = await srv.req('POST', '/v1/auth/api-keys', body);
+    assert.equal(r.status, 400, JSON.stringify(body));
+  }
+  assert.equal((await srv.req('POST', '/v1/auth/api-keys', { name: 'é'.repeat(100) })).status, 201);
+});
+
+test('a revoked key is refused as soon as DELETE answers; the configured key keeps working', async () => {
+  const k = (await srv.req('POST', '/v1/auth/api-keys', { name: 'short-lived' })).body.api_key;
+  assert.equal((await srv.req('GET', '/v1/events', undefined, as(k.key))).status, 200);
+  // a key may revoke itself: the answer still goes out, the next request is refused
+  const d = await srv.req('DELETE', `/v1/auth/api-keys/${k.id}`, undefined, as(k.key));
+  assert.equal(d.status, 200, d.text);
+  assert.deepEqual(d.body, { id: k.id, deleted: true });
+  const again = await srv.req('GET', '/v1/events', undefined, as(k.key));
+  assert.equal(again.status, 401);
+  assert.equal(again.headers.get('www-authenticate'), 'Bearer');
+  assert.equal((await srv.req('DELETE', `/v1/auth/api-keys/${k.id}`)).status, 404);
+  assert.equal((await srv.req('DELETE', '/v1/auth/api-keys/ak_00000000000000000000000000000000')).status, 404);
+  const l = await srv.req('GET', '/v1/auth/api-keys');
+  assert.ok(!l.body.api_keys.some((x) => x.id === k.id));
+  assert.equal((await srv.req('GET', '/v1/sources', undefined, as(API_KEY))).status, 200);
+  // the WebSocket feed's check is the same set
+  const wsOpens = (key) => new Promise((resolve) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${srv.port}/v1/ws?token=${key}`);
+    ws.on('open', () => { ws.close(); resolve(true); });
+    ws.on('error', () => resolve(false));
+  });
+  assert.equal(await wsOpens(k.key), false);
+  assert.equal(await wsOpens(API_KEY), true);
+});
+
+test('the CLI manages keys on the database without a server; uses survive a restart', async () => {
+  const k = (await srv.req('POST', '/v1/auth/api-keys', { name: 'used' })).body.api_key;
+  assert.equal((await srv.req('GET', '/v1/sources', undefined, as(k.key))).status, 200);
+  const { dir, db } = srv;
+  const { code } = await srv.stop();
+  assert.equal(code, 0, srv.stderr);
+
+  // last_used_at was written at shutdown
+  let l = cli(['list', '--json'], db);
+  assert.equal(l.status, 0, l.stderr);
+  const rows = l.stdout.trim().split('\n').map((x) => JSON.parse(x));
+  const used = rows.find((x) => x.id === k.id);
+  assert.ok(used.last_used_at, l.stdout);
+  assert.ok(!l.stdout.includes(k.key.slice(12)));
+
+  const c = cli(['create', '--name', 'from the cli', '--json'], db);
+  assert.equal(c.status, 0, c.stderr);
+  const made = JSON.parse(c.stdout);
+  assert.match(made.key, /^hs_live_[0-9a-f]{64}$/);
+  const t = cli(['list'], db);
+  assert.equal(t.status, 0, t.stderr);
+  assert.match(t.stdout, new RegExp(`${made.id}\\s+${made.prefix}\\s+from the cli`));
+  assert.ok(!t.stdout.includes(made.key));
+  const r = cli(['revoke', k.id], db);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(cli(['revoke', k.id], db).status, 1);
+  assert.equal(cli(['create'], db).status, 2);
+
+  srv = await startServer({ dir, db });
+  assert.equal((await srv.req('GET', '/v1/sources', undefined, as(made.key))).status, 200);
+  assert.equal((await srv.req('GET', '/v1/sources', undefined, as(k.key))).status, 401);
+  assert.equal((await srv.req('GET', '/v1/sources', undefined, as(API_KEY))).status, 200);
+});
+
+test('the CLI refuses a database that does not exist', () => {
+  const dir = tempDir();
+  const r = cli(['list'], `${dir}/none.db`);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /no database at/);
+});
