@@ -11,9 +11,10 @@
  *     (the API, after the store committed it); the cache follows before
  *     the API answers, so a revoked key is refused from then on;
  *   - hs_auth_reload: the set changed elsewhere (another node, the CLI):
- *     read it again from the store. A change feed between nodes calls
- *     this; until there is one, the server calls it itself every
- *     HS_AUTH_SYNC_MS (hs_auth_sync_due).
+ *     read it again from the store. The cluster's change feed calls this
+ *     when another node changed a key (src/cluster/); the server also
+ *     calls it itself every HS_AUTH_SYNC_MS (hs_auth_sync_due), for
+ *     changes no feed announces (the CLI on a SQLite file).
  * Changes are serialised (one at a time, a store read and its swap
  * together), so a reload that read the set before a revocation committed
  * never puts the revoked key back.

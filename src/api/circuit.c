@@ -5,7 +5,12 @@
  * in the memory of the destination's thread (the store has the last saved
  * copy). Destinations are named by id here; the scheduler does not know
  * slugs. */
+#include <string.h>
+#include <time.h>
+
 #include "base/alloc.h"
+#include "base/timeutil.h"
+#include "base/json_text.h"
 #include "api/call.h"
 #include "cluster/cluster.h"
 
@@ -17,32 +22,75 @@ static void not_found(hs_http_req *req, const char *id) {
 }
 
 typedef struct circuit_get_x {
+    uv_work_t work;
     hs_http_req *req;
     char *id;
-    struct hs_cluster *cluster;
+    hs_api *api;
+    json_t *circuit;
+    hs_dest_state st;
+    hs_error err;
+    int rc;
 } circuit_get_x;
 
-static void got_circuit(json_t *circuit, void *ud) {
-    circuit_get_x *g = ud;
-    /* the node delivering it: this one when it holds the lease (null:
-     * another node does; its answer has the live state) */
-    if (circuit && g->cluster) {
-        const char *owner = hs_cluster_owns(g->cluster, g->id) ? hs_cluster_node(g->cluster) : NULL;
-        json_object_set_new(circuit, "node_id", owner ? json_string(owner) : json_null());
-    }
-    if (circuit)
-        hs_api_respond_json(g->req, 200, circuit);
-    else
-        not_found(g->req, g->id);
+static void circuit_get_free(circuit_get_x *g) {
     hs_free(g->id);
     hs_free(g);
 }
 
+/* Threadpool: what the store says of a destination another node delivers. */
+static void state_work(uv_work_t *w) {
+    circuit_get_x *g = w->data;
+    g->rc = hs_store_destination_state(g->api->store, g->id, &g->st, &g->err);
+}
+
+/* The owner's state as last saved, over this node's view of it. */
+static void state_done(uv_work_t *w, int status) {
+    circuit_get_x *g = w->data;
+    json_t *c = g->circuit;
+    if (status == 0 && g->rc == HS_OK) {
+        if (g->st.has_circuit) {
+            const hs_circuit_row *r = &g->st.circuit;
+            json_object_set_new(c, "state", json_string(r->state));
+            json_object_set_new(c, "consecutive_failures", json_integer(r->consecutive_failures));
+            json_object_set_new(c, "opened_at", hs_json_time(r->opened_at));
+            json_object_set_new(c, "next_probe_at", hs_json_time(r->next_probe_at));
+            json_object_set_new(c, "last_transition_at", hs_json_time(r->last_transition_at));
+        }
+        json_object_set_new(c, "queued", json_integer((json_int_t)g->st.pending));
+        json_object_set_new(c, "node_id", g->st.owner[0] ? json_string(g->st.owner) : json_null());
+    }
+    hs_api_respond_json(g->req, 200, c);
+    circuit_get_free(g);
+}
+
+static void got_circuit(json_t *circuit, void *ud) {
+    circuit_get_x *g = ud;
+    if (!circuit) {
+        not_found(g->req, g->id);
+        circuit_get_free(g);
+        return;
+    }
+    struct hs_cluster *cl = g->api->cluster;
+    if (cl && !hs_cluster_owns(cl, g->id)) {
+        /* another node delivers it: its saved state, and who it is */
+        g->circuit = circuit;
+        g->work.data = g;
+        json_object_set_new(circuit, "node_id", json_null());
+        if (uv_queue_work(g->api->loop, &g->work, state_work, state_done) == 0) return;
+        hs_api_respond_json(g->req, 200, circuit);
+        circuit_get_free(g);
+        return;
+    }
+    if (cl) json_object_set_new(circuit, "node_id", json_string(hs_cluster_node(cl)));
+    hs_api_respond_json(g->req, 200, circuit);
+    circuit_get_free(g);
+}
+
 void hs_api_circuit_get(hs_api *api, hs_http_req *req, const char *id) {
-    circuit_get_x *g = hs_malloc(sizeof *g);
+    circuit_get_x *g = hs_calloc(1, sizeof *g);
     g->req = req;
     g->id = hs_strdup(id);
-    g->cluster = api->cluster;
+    g->api = api;
     hs_scheduler_circuit(api->sched, id, got_circuit, g);
 }
 
@@ -66,7 +114,71 @@ static void reset_done(json_t *circuit, const hs_error *err, void *ud) {
     hs_api_respond_json(req, 200, circuit);
 }
 
+#define REMOTE_RESET_WAIT_MS 5000 /* how long the owner of a destination has to confirm a reset */
+
+/* Threadpool: ask the owner (the change feed), then read the saved state
+ * until it shows the reset. */
+static void remote_reset_work(uv_work_t *w) {
+    circuit_get_x *g = w->data;
+    g->rc = hs_store_feed_announce(g->api->store, HS_FEED_RESET, g->id, &g->err);
+    for (uint64_t t0 = hs_monotonic_ns() / 1000000u; g->rc == HS_OK;) {
+        g->rc = hs_store_destination_state(g->api->store, g->id, &g->st, &g->err);
+        if (g->rc != HS_OK) break;
+        if (g->st.has_circuit && strcmp(g->st.circuit.state, "closed") == 0 && g->st.circuit.consecutive_failures == 0)
+            break;
+        if (hs_monotonic_ns() / 1000000u - t0 > REMOTE_RESET_WAIT_MS) {
+            g->rc = hs_error_set(&g->err, HS_ERR_BUSY, "",
+                                 "the node that delivers this destination did not confirm the reset within %d s; "
+                                 "retry shortly",
+                                 REMOTE_RESET_WAIT_MS / 1000);
+            break;
+        }
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void remote_reset_done(uv_work_t *w, int status) {
+    circuit_get_x *g = w->data;
+    if (status != 0 || g->rc != HS_OK) {
+        if (status != 0) hs_error_set(&g->err, HS_ERR_INTERNAL, "", "%s", "the reset could not be run");
+        hs_api_respond_error(g->req, &g->err);
+        json_decref(g->circuit);
+        circuit_get_free(g);
+        return;
+    }
+    state_done(w, 0);
+}
+
+/* A destination another node delivers: the reset is that node's to do. */
+static void got_for_reset(json_t *circuit, void *ud) {
+    circuit_get_x *g = ud;
+    if (!circuit) {
+        not_found(g->req, g->id);
+        circuit_get_free(g);
+        return;
+    }
+    g->circuit = circuit;
+    g->work.data = g;
+    if (uv_queue_work(g->api->loop, &g->work, remote_reset_work, remote_reset_done) != 0) {
+        hs_error e;
+        hs_error_clear(&e);
+        hs_error_set(&e, HS_ERR_BUSY, "", "%s", "the reset could not be queued; retry shortly");
+        hs_api_respond_error(g->req, &e);
+        json_decref(circuit);
+        circuit_get_free(g);
+    }
+}
+
 void hs_api_circuit_reset(hs_api *api, hs_http_req *req, const char *id) {
+    if (api->cluster && !hs_cluster_owns(api->cluster, id)) {
+        circuit_get_x *g = hs_calloc(1, sizeof *g);
+        g->req = req;
+        g->id = hs_strdup(id);
+        g->api = api;
+        hs_scheduler_circuit(api->sched, id, got_for_reset, g);
+        return;
+    }
     int rc = hs_scheduler_circuit_reset(api->sched, id, reset_done, req);
     if (rc == HS_ERR_NOTFOUND) return not_found(req, id);
     if (rc != HS_OK) {

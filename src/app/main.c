@@ -351,6 +351,13 @@ static int rotate_key(const hs_config *cfg) {
     return rc == HS_OK ? 0 : 1;
 }
 
+/* Another node changed the API keys (the cluster's thread: may block). */
+static void keys_changed(void *ud) {
+    server *s = ud;
+    hs_error err;
+    if (hs_auth_reload(s->auth, &err) != HS_OK) hs_warn("cluster: reading the API keys again: %s", err.msg);
+}
+
 /* This node in the cluster of servers sharing its database. */
 static int start_cluster(server *s, int port, hs_error *err) {
     char listen[128];
@@ -365,10 +372,23 @@ static int start_cluster(server *s, int port, hs_error *err) {
         for (char *c = node; *c; c++)
             if (*c == '[' || *c == ']') *c = '_';
     hs_store_set_node_id(s->store, node);
-    hs_cluster_config cc = {.node_id = node, .listen = listen, .role = s->cfg.role, .lease_ms = s->cfg.lease_ms};
+    hs_cluster_config cc = {.node_id = node,
+                            .listen = listen,
+                            .role = s->cfg.role,
+                            .lease_ms = s->cfg.lease_ms,
+                            .keys_changed = keys_changed,
+                            .keys_ud = s,
+                            .hub = s->ws};
     int rc = hs_cluster_start(s->loop, &s->mb, s->store, s->sched, &s->hooks, &cc, &s->cluster, err);
     if (rc == HS_OK) hs_api_set_cluster(s->api, s->cluster, strcmp(s->cfg.role, "deliver") == 0);
     return rc;
+}
+
+/* The cluster hears of resources once it runs (it starts after the hooks
+ * are wired). */
+static void cluster_on_resource(const hs_resource_event *e, void *ud) {
+    server *s = ud;
+    if (s->cluster) hs_cluster_on_resource(e, s->cluster);
 }
 
 /* The subscribers of every hook (src/core/hooks.h), in the order they run. */
@@ -384,6 +404,7 @@ static void subscribe(server *s) {
      * before the metrics forget its series, so an attempt still out counts
      * server-wide only and does not bring them back. */
     hs_hooks_on_resource(h, hs_scheduler_on_resource, s->sched);
+    hs_hooks_on_resource(h, cluster_on_resource, s); /* after the scheduler: it knows the destination */
     hs_hooks_on_resource(h, hs_metrics_on_resource, s->metrics);
     /* the front door after them: it only reads the source's doc */
     hs_hooks_on_resource(h, hs_frontdoor_on_resource, s->frontdoor);

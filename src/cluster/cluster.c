@@ -28,8 +28,10 @@
 #include "base/mailbox.h"
 #include "base/timeutil.h"
 
-#define GUARD_MS 100   /* the loop checks the deadline this often */
-#define MARGIN_MS 1500 /* stop delivering this long before a lease can expire */
+#define GUARD_MS 100    /* the loop checks the deadline this often */
+#define RELAY_MAX 10000 /* live messages waiting to be relayed, at most */
+#define RELAY_MS 50     /* the thread relays them this often while someone watches elsewhere */
+#define MARGIN_MS 1500  /* stop delivering this long before a lease can expire */
 
 typedef struct owned_lease {
     char id[HS_ID_MAX]; /* the map's key */
@@ -45,14 +47,28 @@ struct hs_cluster {
     char node[HS_NODE_ID_MAX], listen[128], role[16];
     uint64_t lease_ms, renew_ms, poll_ms;
     uint64_t started_at;
+    void (*keys_changed)(void *ud);
+    void *keys_ud;
+    hs_ws_hub *hub;
+    _Atomic size_t watchers;        /* this node's live clients (the loop counts them) */
+    _Atomic size_t remote_watchers; /* the other live nodes' (the last heartbeat's view) */
 
     pthread_t thread;
     bool thread_started;
     atomic_bool stopping;
     _Atomic uint64_t deadline; /* monotonic ms: leases trusted until then */
+    /* the loop dropped every lease at the deadline: the thread gives them
+     * back in the database at its next renewal and claims afresh (new
+     * epochs), rather than trust what it stopped delivering */
+    atomic_bool dropped;
+    /* the leases a previous run under the same node id left were given
+     * back: from now on the node may hold leases */
+    atomic_bool ready;
 
     /* loop 0 */
-    hs_idmap owned; /* id -> owned_lease */
+    hs_idmap owned;   /* id -> owned_lease */
+    hs_idmap astray;  /* id -> owned_lease: held in the database but not here, at the last renewal */
+    hs_idmap leaving; /* id -> owned_lease: being given back (the scheduler lets its attempts finish) */
     uv_timer_t guard;
     bool guard_closed;
 
@@ -64,6 +80,9 @@ struct hs_cluster {
     hs_lease *given; /* released by the scheduler: to give back in the database */
     size_t ngiven, given_cap;
     size_t giving; /* asked to be given back, not yet released */
+    /* live messages to relay: channel and text, each hs_strdup'd */
+    char **relay_ch, **relay_text;
+    size_t nrelay, relay_cap, relay_dropped;
 };
 
 bool hs_cluster_node_id_valid(const char *id) {
@@ -82,7 +101,7 @@ static uint64_t mono_ms(void) { return hs_monotonic_ns() / 1000000u; }
 
 /* ---- the loop's half ---- */
 
-typedef enum what { W_OWN, W_HELD, W_GIVE, W_FORWARD, W_RESOURCE } what;
+typedef enum what { W_OWN, W_HELD, W_GIVE, W_FORWARD, W_RESOURCE, W_RESET, W_LIVE } what;
 
 typedef struct cl_msg {
     hs_msg msg;
@@ -93,6 +112,7 @@ typedef struct cl_msg {
     hs_resource_event ev; /* W_RESOURCE */
     char id[HS_ID_MAX];
     json_t *doc;
+    char *text; /* W_LIVE: the message for channel id */
 } cl_msg;
 
 static void drop_one(hs_cluster *c, owned_lease *o) {
@@ -129,6 +149,50 @@ static void drop_beyond(hs_cluster *c, const hs_lease_msg *held, size_t n, const
     hs_free(d.gone);
 }
 
+static void given_back(const char *destination_id, uint64_t epoch, void *ud);
+
+/* The scheduler let a lease go (loop 0): give it back in the database. */
+static void released(const char *destination_id, uint64_t epoch, void *ud) {
+    hs_cluster *c = ud;
+    owned_lease *o = hs_idmap_get(&c->leaving, destination_id);
+    if (o && o->epoch == epoch) {
+        hs_idmap_del(&c->leaving, o->id);
+        hs_free(o);
+    }
+    given_back(destination_id, epoch, ud);
+}
+
+static void forget_astray(void *value, void *ud) {
+    (void)ud;
+    hs_free(value);
+}
+
+/* Leases the database says this node holds but it does not deliver (a
+ * give-back whose release failed; one held at the moment a previous run
+ * stopped): seen so at two renewals in a row (the second a second later,
+ * by when a lease taken in a creating transaction has reached the
+ * scheduler), they are given back, so that someone delivers them. */
+static void astray_check(hs_cluster *c, const hs_lease_msg *held, size_t n) {
+    hs_idmap seen = {0};
+    for (size_t i = 0; i < n; i++) {
+        if (hs_idmap_get(&c->owned, held[i].destination_id) || hs_idmap_get(&c->leaving, held[i].destination_id))
+            continue;
+        owned_lease *before = hs_idmap_get(&c->astray, held[i].destination_id);
+        if (before && before->epoch == held[i].epoch) {
+            hs_warn("cluster: lease of %s held but not delivered here: giving it back", held[i].destination_id);
+            given_back(held[i].destination_id, held[i].epoch, c);
+            continue;
+        }
+        owned_lease *o = hs_calloc(1, sizeof *o);
+        hs_id_copy(o->id, held[i].destination_id);
+        o->epoch = held[i].epoch;
+        hs_idmap_put(&seen, o->id, o);
+    }
+    hs_idmap_each(&c->astray, forget_astray, NULL);
+    hs_idmap_free(&c->astray);
+    c->astray = seen;
+}
+
 static void given_back(const char *destination_id, uint64_t epoch, void *ud) {
     hs_cluster *c = ud;
     pthread_mutex_lock(&c->lock);
@@ -140,6 +204,12 @@ static void given_back(const char *destination_id, uint64_t epoch, void *ud) {
     hs_id_copy(l->destination_id, destination_id);
     l->epoch = epoch;
     pthread_mutex_unlock(&c->lock);
+}
+
+static void reset_logged(json_t *circuit, const hs_error *err, void *ud) {
+    (void)ud;
+    if (!circuit) hs_warn("cluster: a circuit reset asked by another node failed: %s", err->msg);
+    json_decref(circuit);
 }
 
 static void run_msg(hs_msg *m) {
@@ -160,16 +230,19 @@ static void run_msg(hs_msg *m) {
         }
         break;
     case W_HELD:
-        if (live) drop_beyond(c, x->items, x->n, "leases lost to another node");
+        if (live) {
+            drop_beyond(c, x->items, x->n, "leases lost to another node");
+            astray_check(c, x->items, x->n);
+        }
         break;
     case W_GIVE:
         for (size_t i = 0; i < x->n; i++) {
             owned_lease *o = hs_idmap_get(&c->owned, x->items[i].destination_id);
             if (o && o->epoch == x->items[i].epoch) {
                 hs_idmap_del(&c->owned, o->id);
-                hs_free(o);
+                hs_idmap_put(&c->leaving, o->id, o); /* until the scheduler has let it go */
             }
-            hs_scheduler_lease(c->sched, &x->items[i], given_back, c);
+            hs_scheduler_lease(c->sched, &x->items[i], released, c);
         }
         break;
     case W_FORWARD:
@@ -183,10 +256,29 @@ static void run_msg(hs_msg *m) {
     case W_RESOURCE:
         if (live) hs_hooks_resource(c->hooks, &x->ev);
         break;
+    case W_LIVE:
+        if (live && c->hub) hs_ws_hub_broadcast_local(c->hub, x->id, x->text, strlen(x->text));
+        break;
+    case W_RESET:
+        /* asked of another node: the owner resets it (the asker reads the
+         * saved state back) */
+        if (live && hs_idmap_get(&c->owned, x->id)) {
+            int rc = hs_scheduler_circuit_reset(c->sched, x->id, reset_logged, NULL);
+            if (rc != HS_OK) hs_warn("cluster: resetting the circuit of %s: %s", x->id, hs_strerror(rc));
+        }
+        break;
     }
     json_decref(x->doc);
+    hs_free(x->text);
     hs_free(x->items);
     hs_free(x);
+}
+
+/* A message of the loop's own, run at once (x on the caller's stack). */
+static void run_msg_now(cl_msg *x) {
+    cl_msg *h = hs_malloc(sizeof *h);
+    *h = *x;
+    run_msg(&h->msg);
 }
 
 static void post(hs_cluster *c, what w, hs_lease_msg *items, size_t n) {
@@ -200,10 +292,57 @@ static void post(hs_cluster *c, what w, hs_lease_msg *items, size_t n) {
 
 /* The deadline passed without a renewal: the database may have given the
  * leases to others by the time it expires; stop now. */
+/* The hub broadcast msg (loop 0): keep it for the thread to relay. */
+static void relay_out(const char *channel, const char *msg, size_t len, void *ud) {
+    hs_cluster *c = ud;
+    pthread_mutex_lock(&c->lock);
+    if (c->nrelay == RELAY_MAX) {
+        c->relay_dropped++;
+    } else {
+        if (c->nrelay == c->relay_cap) {
+            c->relay_cap = c->relay_cap ? c->relay_cap * 2 : 64;
+            c->relay_ch = hs_realloc(c->relay_ch, c->relay_cap * sizeof *c->relay_ch);
+            c->relay_text = hs_realloc(c->relay_text, c->relay_cap * sizeof *c->relay_text);
+        }
+        c->relay_ch[c->nrelay] = hs_strdup(channel);
+        c->relay_text[c->nrelay] = hs_memdup(msg, len + 1);
+        c->relay_text[c->nrelay][len] = '\0';
+        c->nrelay++;
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* Thread: send what waits. */
+static void relay_flush(hs_cluster *c, hs_store_node *n) {
+    pthread_mutex_lock(&c->lock);
+    char **ch = c->relay_ch, **text = c->relay_text;
+    size_t count = c->nrelay, dropped = c->relay_dropped;
+    c->relay_ch = c->relay_text = NULL;
+    c->nrelay = c->relay_cap = c->relay_dropped = 0;
+    pthread_mutex_unlock(&c->lock);
+    if (dropped) hs_warn("cluster: %zu live messages not relayed (more than %d waiting)", dropped, RELAY_MAX);
+    hs_error err;
+    if (count &&
+        hs_store_feed_live(n, c->node, (const char *const *)ch, (const char *const *)text, count, &err) != HS_OK)
+        hs_debug("cluster: relaying live messages: %s", err.msg);
+    for (size_t i = 0; i < count; i++) {
+        hs_free(ch[i]);
+        hs_free(text[i]);
+    }
+    hs_free(ch);
+    hs_free(text);
+}
+
 static void on_guard(uv_timer_t *t) {
     hs_cluster *c = t->data;
-    if (c->owned.n && mono_ms() >= atomic_load(&c->deadline))
+    if (c->hub) {
+        atomic_store(&c->watchers, hs_ws_hub_connections(c->hub));
+        hs_ws_hub_mirror_wanted(c->hub, atomic_load(&c->remote_watchers) > 0);
+    }
+    if (c->owned.n && mono_ms() >= atomic_load(&c->deadline)) {
         drop_beyond(c, NULL, 0, "no contact with the database: the leases may expire");
+        atomic_store(&c->dropped, true);
+    }
 }
 
 /* ---- the thread ---- */
@@ -311,6 +450,7 @@ static void tick(hs_cluster *c, hs_store_node *n) {
     snprintf(me.listen, sizeof me.listen, "%s", c->listen);
     snprintf(me.role, sizeof me.role, "%s", c->role);
     me.started_at = c->started_at;
+    me.watchers = atomic_load(&c->watchers);
     if (hs_store_node_beat(n, &me, &now, &err) != HS_OK) {
         hs_debug("cluster: %s", err.msg);
         return;
@@ -321,6 +461,12 @@ static void tick(hs_cluster *c, hs_store_node *n) {
     if (hs_store_lease_renew(n, c->node, c->lease_ms, &held, &nheld, &err) != HS_OK) {
         hs_debug("cluster: %s", err.msg);
         return;
+    }
+    if (atomic_exchange(&c->dropped, false)) {
+        for (size_t i = 0; i < nheld; i++)
+            if (hs_store_lease_release(n, c->node, &held[i], &err) != HS_OK) hs_debug("cluster: %s", err.msg);
+        hs_info("cluster: back in contact with the database; gave back %zu leases to claim them afresh", nheld);
+        nheld = 0;
     }
     atomic_store(&c->deadline, t0 + c->lease_ms - MARGIN_MS);
     hs_lease_msg *hm = hs_calloc(nheld ? nheld : 1, sizeof *hm);
@@ -337,6 +483,11 @@ static void tick(hs_cluster *c, hs_store_node *n) {
         c->nodes_now = now;
         size_t giving = c->giving;
         pthread_mutex_unlock(&c->lock);
+        size_t remote = 0;
+        for (size_t i = 0; i < nnodes; i++)
+            if (strcmp(nodes[i].id, c->node) != 0 && nodes[i].last_seen_at + c->lease_ms > now)
+                remote += nodes[i].watchers;
+        atomic_store(&c->remote_watchers, remote);
         size_t total = 0, alive = deliverers(c, nodes, nnodes, now);
         if (strcmp(c->role, "api") != 0 && alive && hs_store_lease_total(n, &total, &err) == HS_OK) {
             /* each node holds floor or ceil of total / alive; while some
@@ -378,11 +529,33 @@ typedef struct feed_ctx {
     size_t n, cap;
     hs_feed_msg *res; /* resources to read */
     size_t nres, res_cap;
+    bool keys; /* the API keys changed */
 } feed_ctx;
 
 static void on_feed(const hs_feed_msg *m, void *ud) {
     feed_ctx *f = ud;
     if (strcmp(m->node, f->c->node) == 0) return; /* this node's own commits: it knows */
+    if (m->kind == HS_FEED_LIVE) {
+        cl_msg *x = hs_calloc(1, sizeof *x);
+        x->c = f->c;
+        x->w = W_LIVE;
+        hs_id_copy(x->id, m->id);
+        x->text = hs_strdup(m->text);
+        hs_mailbox_post(f->c->home, &x->msg, run_msg);
+        return;
+    }
+    if (m->kind == HS_FEED_KEYS) {
+        f->keys = true;
+        return;
+    }
+    if (m->kind == HS_FEED_RESET) {
+        cl_msg *x = hs_calloc(1, sizeof *x);
+        x->c = f->c;
+        x->w = W_RESET;
+        hs_id_copy(x->id, m->id);
+        hs_mailbox_post(f->c->home, &x->msg, run_msg);
+        return;
+    }
     if (m->kind == HS_FEED_RESOURCE) {
         if (f->nres == f->res_cap) {
             f->res_cap = f->res_cap ? f->res_cap * 2 : 8;
@@ -429,6 +602,24 @@ static void resource_changed(hs_cluster *c, const hs_feed_msg *m) {
     hs_mailbox_post(c->home, &x->msg, run_msg);
 }
 
+/* A run before this one under the same node id (killed, restarted) may
+ * still hold leases: its scheduler is gone, so they are given back before
+ * this node holds any (it claims afresh, with new epochs). */
+static bool forget_previous_run(hs_cluster *c, hs_store_node *n) {
+    hs_lease *held = NULL;
+    size_t nheld = 0;
+    hs_error err;
+    if (hs_store_lease_renew(n, c->node, c->lease_ms, &held, &nheld, &err) != HS_OK) {
+        hs_debug("cluster: %s", err.msg);
+        return false;
+    }
+    bool ok = true;
+    for (size_t i = 0; i < nheld && ok; i++) ok = hs_store_lease_release(n, c->node, &held[i], &err) == HS_OK;
+    if (nheld) hs_info("cluster: gave back %zu leases held by a previous run of node %s", nheld, c->node);
+    hs_free(held);
+    return ok;
+}
+
 static void *thread_main(void *arg) {
     hs_cluster *c = arg;
     hs_store_node *n = NULL;
@@ -443,6 +634,16 @@ static void *thread_main(void *arg) {
             nanosleep(&ts, NULL);
             continue;
         }
+        if (!atomic_load(&c->ready)) {
+            if (!forget_previous_run(c, n)) {
+                struct timespec ts = {.tv_sec = 0, .tv_nsec = 200 * 1000000L};
+                nanosleep(&ts, NULL);
+                continue;
+            }
+            atomic_store(&c->ready, true);
+            /* destinations created here are leased here from now on */
+            if (strcmp(c->role, "api") != 0) hs_store_set_create_lease(c->store, c->lease_ms);
+        }
         if (!listening) {
             listening = hs_store_feed_listen(n, &err) == HS_OK;
             if (listening) next_marks = 0; /* what was said meanwhile is lost: catch up */
@@ -456,8 +657,10 @@ static void *thread_main(void *arg) {
             next_marks = now + c->poll_ms;
             post_marks(c, n);
         }
+        relay_flush(c, n);
         now = mono_ms();
         int wait = next_tick > now ? (int)(next_tick - now) : 0;
+        if (atomic_load(&c->remote_watchers) && wait > RELAY_MS) wait = RELAY_MS;
         feed_ctx f = {.c = c};
         if (!listening || hs_store_feed_wait(n, wait, on_feed, &f, &err) != HS_OK) {
             listening = false;
@@ -472,6 +675,7 @@ static void *thread_main(void *arg) {
             hs_free(f.items);
         for (size_t i = 0; i < f.nres; i++) resource_changed(c, &f.res[i]);
         hs_free(f.res);
+        if (f.keys && c->keys_changed) c->keys_changed(c->keys_ud);
     }
     /* stopping: the scheduler has stopped; give everything back so that the
      * others need not wait for the expiry */
@@ -511,6 +715,10 @@ int hs_cluster_start(uv_loop_t *loop, hs_mailbox *mb, hs_store *s, hs_scheduler 
     c->poll_ms = cfg->poll_ms ? cfg->poll_ms : HS_CLUSTER_POLL_MS;
     if (c->lease_ms < 2 * MARGIN_MS) c->lease_ms = 2 * MARGIN_MS;
     c->started_at = hs_now_ms();
+    c->keys_changed = cfg->keys_changed;
+    c->keys_ud = cfg->keys_ud;
+    c->hub = cfg->hub;
+    if (c->hub) hs_ws_hub_set_mirror(c->hub, relay_out, c);
     pthread_mutex_init(&c->lock, NULL);
     uv_timer_init(loop, &c->guard);
     c->guard.data = c;
@@ -555,13 +763,34 @@ void hs_cluster_free(hs_cluster *c) {
     }
     hs_idmap_each(&c->owned, free_owned, NULL);
     hs_idmap_free(&c->owned);
+    hs_idmap_each(&c->astray, free_owned, NULL);
+    hs_idmap_free(&c->astray);
+    hs_idmap_each(&c->leaving, free_owned, NULL);
+    hs_idmap_free(&c->leaving);
     hs_free(c->nodes);
     hs_free(c->given);
+    for (size_t i = 0; i < c->nrelay; i++) {
+        hs_free(c->relay_ch[i]);
+        hs_free(c->relay_text[i]);
+    }
+    hs_free(c->relay_ch);
+    hs_free(c->relay_text);
     pthread_mutex_destroy(&c->lock);
     hs_free(c);
 }
 
 const char *hs_cluster_node(const hs_cluster *c) { return c->node; }
+
+void hs_cluster_on_resource(const hs_resource_event *e, void *ud) {
+    hs_cluster *c = ud;
+    if (!c || e->kind != HS_KIND_DESTINATION || e->change != HS_CHANGE_CREATED || strcmp(c->role, "api") == 0 ||
+        atomic_load(&c->stopping) || !atomic_load(&c->ready) || hs_idmap_get(&c->owned, e->id))
+        return;
+    hs_lease_msg *m = hs_calloc(1, sizeof *m);
+    *m = lease_msg_of(HS_LEASE_OWN, e->id, 1);
+    cl_msg x = {.c = c, .w = W_OWN, .items = m, .n = 1};
+    run_msg_now(&x);
+}
 
 bool hs_cluster_owns(hs_cluster *c, const char *destination_id) {
     return hs_idmap_get(&c->owned, destination_id) != NULL;

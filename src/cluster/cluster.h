@@ -21,6 +21,13 @@
  * the scheduler makes carries the lease's epoch; the store refuses it
  * once the lease has moved. So no delivery is sent by two nodes at once.
  *
+ * Live feed: while some other node has /v1/ws clients, this node's hub
+ * hands every message it broadcasts to the thread, which relays them in
+ * batches (every 50 ms at most) on the feed's live channel; the other
+ * nodes' threads hand them to their hubs. Best effort: a batch is not
+ * retried, at most RELAY_MAX messages wait (more are dropped and
+ * counted in the log), and a message over NOTIFY's 8000 bytes stays local.
+ *
  * Threads: start, stop, json on the server's loop (loop 0); the thread
  * talks to the scheduler and the hooks only through loop 0's mailbox.
  */
@@ -33,6 +40,7 @@
 #include "core/hooks.h"
 #include "delivery/scheduler.h"
 #include "store/store.h"
+#include "ws/ws.h"
 
 typedef struct hs_cluster hs_cluster;
 
@@ -45,6 +53,13 @@ typedef struct hs_cluster_config {
     const char *listen;                   /* host:port, shown in GET /v1/cluster */
     const char *role;                     /* all | api | deliver: api nodes hold no lease */
     uint64_t lease_ms, renew_ms, poll_ms; /* 0: the defaults above */
+    /* another node created or revoked an API key: called on the cluster's
+     * thread (it may block on the store), e.g. to read the key set again */
+    void (*keys_changed)(void *ud);
+    void *keys_ud;
+    /* the live feed's hub (/v1/ws), or NULL: its messages are relayed to
+     * the other nodes' clients and theirs to its, while anyone watches */
+    hs_ws_hub *hub;
 } hs_cluster_config;
 
 /* Is id usable as a node id? */
@@ -62,6 +77,10 @@ void hs_cluster_free(hs_cluster *c);
 /* GET /v1/cluster (docs/api.md), from the last heartbeat's view. */
 json_t *hs_cluster_json(hs_cluster *c);
 const char *hs_cluster_node(const hs_cluster *c);
+/* The resource hook (src/core/hooks.h; after the scheduler's): a
+ * destination created on this node was leased to it by the store (epoch
+ * 1, hs_store_set_create_lease): it is delivered from now on. */
+void hs_cluster_on_resource(const hs_resource_event *e, void *ud);
 /* Does this node hold destination_id's lease? Loop 0. */
 bool hs_cluster_owns(hs_cluster *c, const char *destination_id);
 

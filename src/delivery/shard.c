@@ -108,6 +108,9 @@ typedef struct dest {
     uint64_t epoch;
     uint64_t requeues;
     uint64_t known_last; /* the highest seq the store has given it, as last heard */
+    /* pending as the store counted it up to this seq (its last_seq then):
+     * a delivery heard of later with a seq at or below it is counted */
+    uint64_t counted_to;
     hs_scheduler_released_cb released;
     void *released_ud;
 } dest;
@@ -1123,7 +1126,7 @@ void hs__shard_ingest(shard *sc, const char *event_id, payload *pl, const hs_del
         const hs_delivery_ref *r = &refs[i];
         dest *d = find(sc, r->destination_id);
         if (!d || d->removed || !d->leased) continue; /* another node's: it hears of it from the store */
-        d->pending++;
+        if (r->seq > d->counted_to) d->pending++;
         if (!window_takes(sc, d, r->seq) || r->prev_seq > d->cursor) {
             /* older deliveries wait in the store (or another node's lie
              * in between): a fill brings this one in its turn */
@@ -1236,6 +1239,7 @@ static void lease_take(dest *d, const hs_lease_msg *m) {
     d->epoch = m->epoch;
     if (m->has_circuit) hs__shard_load_circuit(d->sc, &m->circuit, hs_now_ms());
     d->pending = m->pending;
+    d->counted_to = m->last_seq;
     d->requeues = m->requeues;
     d->known_last = m->last_seq;
     d->send_after = 0;
@@ -1266,7 +1270,7 @@ void hs__shard_lease(shard *sc, const hs_lease_msg *m, hs_scheduler_released_cb 
         break;
     case HS_LEASE_MORE:
         if (!d || !d->leased) break;
-        d->pending += m->n;
+        if (m->last_seq > d->counted_to) d->pending += m->n; /* else the store's count had them */
         if (m->last_seq > d->known_last) d->known_last = m->last_seq;
         if (m->last_seq > d->cursor) {
             d->more = true;
@@ -1294,7 +1298,10 @@ void hs__shard_lease(shard *sc, const hs_lease_msg *m, hs_scheduler_released_cb 
             d->more = true;
             if (d->loading) d->load_again = true;
         }
-        if (d->jobs == 0 && d->n == 0) d->pending = m->pending; /* the store's count, while nothing moves */
+        if (d->jobs == 0) { /* the store's count, while no outcome is on its way to it */
+            d->pending = m->pending;
+            d->counted_to = m->last_seq;
+        }
         pump(d);
         break;
     }

@@ -16,7 +16,7 @@ static void publish(hs_ws_hub *hub, const char *channel, const char *type, json_
 
 void hs_live_on_ingest(hs_ingest *ing, void *ud) {
     hs_ws_hub *hub = ud;
-    if (!hub || hs_ws_hub_subscribers(hub, HS_LIVE_EVENTS) == 0) return;
+    if (!hub || hs_ws_hub_audience(hub, HS_LIVE_EVENTS) == 0) return;
     publish(hub, HS_LIVE_EVENTS, "event.received",
             json_pack("{s:s, s:s, s:s, s:o}", "event_id", ing->event_id, "source_id", ing->source_id, "status",
                       ing->event_status, "received_at", hs_json_time(ing->received_at)));
@@ -24,7 +24,7 @@ void hs_live_on_ingest(hs_ingest *ing, void *ud) {
 
 void hs_live_on_refused(const hs_refusal_event *e, void *ud) {
     hs_ws_hub *hub = ud;
-    if (!hub || hs_ws_hub_subscribers(hub, HS_LIVE_EVENTS) == 0) return;
+    if (!hub || hs_ws_hub_audience(hub, HS_LIVE_EVENTS) == 0) return;
     publish(hub, HS_LIVE_EVENTS, "ingest.refused",
             json_pack("{s:s, s:i, s:s, s:s, s:s, s:o}", "source_id", e->source_id, "status", e->status, "reason",
                       e->reason, "error", e->message, "request_id", e->request_id, "refused_at",
@@ -38,7 +38,7 @@ static json_t *destination(const hs_dest_status *st) {
 }
 
 /* Subscribers of the deliveries channel, or 0 when there is no hub. */
-static size_t watching(const hs_ws_hub *hub) { return hub ? hs_ws_hub_subscribers(hub, HS_LIVE_DELIVERIES) : 0; }
+static size_t watching(const hs_ws_hub *hub) { return hub ? hs_ws_hub_audience(hub, HS_LIVE_DELIVERIES) : 0; }
 
 void hs_live_on_circuit_reset(const hs_dest_status *st, void *ud) {
     if (!watching(ud)) return;

@@ -48,6 +48,7 @@
 #define HS_STORE_BACKEND_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "base/idmap.h"
 #include "store/store.h"
@@ -185,7 +186,13 @@ typedef struct hs_store_cluster_ops {
     int (*release)(void *conn, const char *node_id, const hs_lease *l, hs_error *err);
     int (*marks)(void *conn, const char *node_id, hs_queue_mark **out, size_t *count, hs_error *err);
     int (*listen)(void *conn, hs_error *err);
+    int (*live)(void *conn, const char *node_id, const char *const *channels, const char *const *texts, size_t count,
+                hs_error *err);
     int (*wait)(void *conn, int timeout_ms, hs_feed_fn fn, void *ud, hs_error *err);
+    /* a change feed message in the open group (writer thread) */
+    int (*announce)(hs_store *s, hs_feed_kind kind, const char *id, hs_error *err);
+    /* on a read connection of s, from any thread */
+    int (*state)(hs_store *s, const char *destination_id, hs_dest_state *out, hs_error *err);
 } hs_store_cluster_ops;
 
 typedef struct hs_wop hs_wop;
@@ -212,8 +219,9 @@ struct hs_store {
     bool closing;
     int sync_waiters; /* callers blocked in hs__writer_submit */
     hs_store_stats stats;
-    uint64_t ingests_committed;   /* writer thread: the last hs_ingest.commit_no */
-    char node_id[HS_NODE_ID_MAX]; /* hs_store_set_node_id; "" until then */
+    uint64_t ingests_committed;       /* writer thread: the last hs_ingest.commit_no */
+    char node_id[HS_NODE_ID_MAX];     /* hs_store_set_node_id; "" until then */
+    _Atomic uint64_t create_lease_ms; /* hs_store_set_create_lease (any thread) */
 };
 
 /* The backends, one per folder; src/store/store.c lists them. */

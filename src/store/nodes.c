@@ -25,6 +25,8 @@ void hs_store_set_node_id(hs_store *s, const char *node_id) {
 
 const char *hs_store_node_id(const hs_store *s) { return s->node_id; }
 
+void hs_store_set_create_lease(hs_store *s, uint64_t lease_ms) { atomic_store(&s->create_lease_ms, lease_ms); }
+
 int hs_store_node_open(hs_store *s, hs_store_node **out, hs_error *err) {
     HS_ERR_LOCAL(err);
     *out = NULL;
@@ -102,6 +104,13 @@ int hs_store_queue_marks(hs_store_node *n, const char *node_id, hs_queue_mark **
     return n->ops->marks(n->conn, node_id, out, count, err);
 }
 
+int hs_store_feed_live(hs_store_node *n, const char *node_id, const char *const *channels, const char *const *texts,
+                       size_t count, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    if (!count) return HS_OK;
+    return n->ops->live(n->conn, node_id, channels, texts, count, err);
+}
+
 int hs_store_feed_listen(hs_store_node *n, hs_error *err) {
     HS_ERR_LOCAL(err);
     return n->ops->listen(n->conn, err);
@@ -110,6 +119,31 @@ int hs_store_feed_listen(hs_store_node *n, hs_error *err) {
 int hs_store_feed_wait(hs_store_node *n, int timeout_ms, hs_feed_fn fn, void *ud, hs_error *err) {
     HS_ERR_LOCAL(err);
     return n->ops->wait(n->conn, timeout_ms, fn, ud, err);
+}
+
+int hs_store_destination_state(hs_store *s, const char *destination_id, hs_dest_state *out, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    memset(out, 0, sizeof *out);
+    if (!s->be->cluster) return hs_error_set(err, HS_ERR_UNSUPPORTED, NULL, "a store of one server has no leases");
+    return s->be->cluster->state(s, destination_id, out, err);
+}
+
+typedef struct announce_args {
+    hs_feed_kind kind;
+} announce_args;
+
+static int announce_exec(hs_store *s, hs_wop *op) {
+    const announce_args *a = op->ud;
+    return s->be->cluster->announce(s, a->kind, op->id, &op->err);
+}
+
+int hs_store_feed_announce(hs_store *s, hs_feed_kind kind, const char *id, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    if (!s->be->cluster) return hs_error_set(err, HS_ERR_UNSUPPORTED, NULL, "a store of one server has no feed");
+    if (!id || !*id) return hs_error_set(err, HS_ERR_INVALID, "id", "is required");
+    announce_args a = {.kind = kind};
+    hs_wop op = {.exec = announce_exec, .id = id, .ud = &a, .keeps_routes = true};
+    return hs__writer_submit(s, &op, err);
 }
 
 /* Nothing to write: the writer drops its route cache before any op that

@@ -509,6 +509,11 @@ bool hs_store_shared(const hs_store *s);
 /* This server's node id: the change feed messages it sends carry it (set
  * before serving; id: [A-Za-z0-9._:-], at most HS_NODE_ID_MAX - 1). */
 void hs_store_set_node_id(hs_store *s, const char *node_id);
+/* A destination created on this node is leased to it in the creating
+ * transaction (epoch 1, for lease_ms; 0: not, e.g. --role api), so that it
+ * is delivered from its first event on, before any claim. Any thread
+ * (src/cluster/ sets it once the node may hold leases). */
+void hs_store_set_create_lease(hs_store *s, uint64_t lease_ms);
 const char *hs_store_node_id(const hs_store *s);
 
 typedef struct hs_node_info {
@@ -517,6 +522,7 @@ typedef struct hs_node_info {
     char role[16]; /* all | api | deliver */
     uint64_t started_at, last_seen_at;
     size_t destinations; /* leases it holds (unexpired) */
+    size_t watchers;     /* its live-feed subscribers */
 } hs_node_info;
 typedef struct hs_lease {
     char destination_id[HS_ID_MAX];
@@ -536,6 +542,8 @@ typedef enum hs_feed_kind {
     HS_FEED_REQUEUED,   /* id: a destination; n deliveries back to pending behind its cursor */
     HS_FEED_RESOURCE,   /* id: a resource of res_kind written or deleted */
     HS_FEED_KEYS,       /* the API keys changed */
+    HS_FEED_RESET,      /* id: a destination whose circuit a node that does not hold it was asked to reset */
+    HS_FEED_LIVE,       /* id: a live-feed channel; text: the message for its subscribers */
 } hs_feed_kind;
 typedef struct hs_feed_msg {
     hs_feed_kind kind;
@@ -544,6 +552,7 @@ typedef struct hs_feed_msg {
     hs_kind res_kind;
     bool deleted;
     uint64_t n, last_seq;
+    const char *text; /* HS_FEED_LIVE: valid during the callback */
 } hs_feed_msg;
 typedef void (*hs_feed_fn)(const hs_feed_msg *m, void *ud);
 
@@ -571,11 +580,29 @@ int hs_store_lease_claim(hs_store_node *n, const char *node_id, uint64_t ttl_ms,
 int hs_store_lease_release(hs_store_node *n, const char *node_id, const hs_lease *l, hs_error *err);
 /* The queue marks of the destinations node_id holds (hs_free *out). */
 int hs_store_queue_marks(hs_store_node *n, const char *node_id, hs_queue_mark **out, size_t *count, hs_error *err);
+/* Relay live-feed messages (texts, for channels) to the other nodes, on
+ * n: best effort, outside any transaction. */
+int hs_store_feed_live(hs_store_node *n, const char *node_id, const char *const *channels, const char *const *texts,
+                       size_t count, hs_error *err);
 /* Subscribe n to the change feed (again after a lost connection: the
  * caller learns that from an error and catches up with queue marks). */
 int hs_store_feed_listen(hs_store_node *n, hs_error *err);
 /* Wait up to timeout_ms for messages; fn for each (own ones included). */
 int hs_store_feed_wait(hs_store_node *n, int timeout_ms, hs_feed_fn fn, void *ud, hs_error *err);
+/* A destination's state as the store has it (any node may ask; the
+ * owner's memory is ahead of it): its saved circuit, its pending count and
+ * the node holding its lease ("" when none holds it now). Any thread but
+ * a loop's. */
+typedef struct hs_dest_state {
+    bool has_circuit;
+    hs_circuit_row circuit;
+    uint64_t pending;
+    char owner[HS_NODE_ID_MAX];
+} hs_dest_state;
+int hs_store_destination_state(hs_store *s, const char *destination_id, hs_dest_state *out, hs_error *err);
+/* Tell the other nodes (in a write of its own, sync): HS_FEED_RESET for
+ * destination id. */
+int hs_store_feed_announce(hs_store *s, hs_feed_kind kind, const char *id, hs_error *err);
 /* The route cache of the writer is dropped (another node changed a
  * source or connection). Sync, not on a loop thread. */
 int hs_store_routes_reload(hs_store *s, hs_error *err);

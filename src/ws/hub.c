@@ -172,6 +172,27 @@ size_t hs_ws_hub_subscribers(const hs_ws_hub *hub, const char *channel) {
     return ch ? ch->n : 0;
 }
 
+void hs_ws_hub_set_mirror(hs_ws_hub *hub, hs_ws_mirror_fn fn, void *ud) {
+    hub->mirror = fn;
+    hub->mirror_ud = ud;
+}
+
+void hs_ws_hub_mirror_wanted(hs_ws_hub *hub, bool wanted) { hub->mirror_wanted = wanted; }
+
+size_t hs_ws_hub_audience(const hs_ws_hub *hub, const char *channel) {
+    if (!hub) return 0;
+    return hs_ws_hub_subscribers(hub, channel) + (hub->mirror && hub->mirror_wanted ? 1 : 0);
+}
+
+size_t hs_ws_hub_broadcast_local(hs_ws_hub *hub, const char *channel, const char *msg, size_t len) {
+    if (!hub) return 0;
+    hs_ws_mirror_fn fn = hub->mirror;
+    hub->mirror = NULL;
+    size_t sent = hs_ws_hub_broadcast(hub, channel, msg, len, NULL);
+    hub->mirror = fn;
+    return sent;
+}
+
 size_t hs_ws_hub_broadcast(hs_ws_hub *hub, const char *channel, const char *msg, size_t len, size_t *dropped) {
     size_t sent = 0, lost = 0;
     hs__ws_channel *ch = hub ? hs_idmap_get(&hub->channels, channel) : NULL;
@@ -193,5 +214,6 @@ size_t hs_ws_hub_broadcast(hs_ws_hub *hub, const char *channel, const char *msg,
         }
     }
     if (dropped) *dropped = lost;
+    if (hub && hub->mirror && hub->mirror_wanted) hub->mirror(channel, msg, len, hub->mirror_ud);
     return sent;
 }

@@ -88,6 +88,17 @@ void hs_ws_handle_upgrade(hs_ws_hub *hub, hs_http_req *req);
 size_t hs_ws_hub_broadcast(hs_ws_hub *hub, const char *channel, const char *msg, size_t len, size_t *dropped);
 /* Subscribers of channel now. */
 size_t hs_ws_hub_subscribers(const hs_ws_hub *hub, const char *channel);
+/* Several servers (src/cluster/): every broadcast is also handed to
+ * mirror (to relay it to the other servers' clients) while mirror_wanted
+ * says someone there listens; hs_ws_hub_audience counts that as one more
+ * subscriber, so that publishers build their messages. A relayed message
+ * arriving from elsewhere goes out with hs_ws_hub_broadcast_local (not
+ * mirrored back). Loop thread. */
+typedef void (*hs_ws_mirror_fn)(const char *channel, const char *msg, size_t len, void *ud);
+void hs_ws_hub_set_mirror(hs_ws_hub *hub, hs_ws_mirror_fn fn, void *ud);
+void hs_ws_hub_mirror_wanted(hs_ws_hub *hub, bool wanted);
+size_t hs_ws_hub_audience(const hs_ws_hub *hub, const char *channel);
+size_t hs_ws_hub_broadcast_local(hs_ws_hub *hub, const char *channel, const char *msg, size_t len);
 size_t hs_ws_hub_connections(const hs_ws_hub *hub);
 
 /* Handshake pieces (pure, for tests). Sec-WebSocket-Accept of a client key

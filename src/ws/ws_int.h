@@ -59,6 +59,9 @@ struct hs_ws_hub {
     hs__ws_channel *broadcasting; /* not freed while a broadcast walks it */
     uv_timer_t tick;
     bool tick_open, shutting_down, free_requested;
+    hs_ws_mirror_fn mirror; /* or NULL */
+    void *mirror_ud;
+    bool mirror_wanted;
 };
 
 /* src/ws/conn.c */

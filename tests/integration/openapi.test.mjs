@@ -76,7 +76,7 @@ function validateAt(pointer, value, what) {
 // Calls `method template` (path parameters from params, then suffix) and
 // validates the request body and the answer against the document. Returns
 // the answer (srv.req's shape).
-async function call(method, template, { params = {}, suffix = '', body, headers, expect } = {}) {
+async function call(method, template, { params = {}, suffix = '', body, headers, expect, on = srv } = {}) {
   const op = doc.paths[template]?.[method.toLowerCase()];
   assert.ok(op, `${method} ${template} is not in the document`);
   const opPtr = ptr('', 'paths', template, method.toLowerCase());
@@ -87,7 +87,7 @@ async function call(method, template, { params = {}, suffix = '', body, headers,
     validateAt(rbPtr + ptr('', 'content', ct, 'schema'), body, `request body of ${method} ${template}`);
   }
   const p = template.replace(/\{(\w+)\}/g, (_, k) => encodeURIComponent(params[k])) + suffix;
-  const r = await srv.req(method, p, body, headers);
+  const r = await on.req(method, p, body, headers);
   if (expect !== undefined) assert.equal(r.status, expect, `${method} ${p}: ${r.text}`);
   const key = r.status in op.responses ? String(r.status) : r.status >= 400 && op.responses.default ? 'default' : null;
   assert.ok(key, `${method} ${template} answered ${r.status}, which the document does not list`);
@@ -240,6 +240,22 @@ test('real answers of every route validate against the document', async () => {
   await call('GET', '/v1/destinations/{id}/circuit', { ...S({ id: 'oas-ok' }), expect: 404 });
   await call('POST', '/v1/destinations/{id}/circuit/reset', { ...S({ id: dst.id }), expect: 200 });
   await call('GET', '/v1/circuits', { expect: 200 });
+  // several nodes: a server on SQLite is in no cluster (404); one on
+  // PostgreSQL answers (when tests/run.sh started one)
+  await call('GET', '/v1/cluster', { expect: 404 });
+  if (process.env.HOOKSTREAM_TEST_PG) {
+    const pg = await startServer({ db: `${process.env.HOOKSTREAM_TEST_PG}/oas_${process.pid}`, args: ['--node-id', 'oas'] });
+    try {
+      await call('GET', '/v1/cluster', { on: pg, expect: 200 });
+      const d = (await call('POST', '/v1/destinations', { on: pg, body: { name: 'OAS pg', config: { url: rxUrl + '/ok' } }, expect: 201 })).body;
+      const c = await call('GET', '/v1/destinations/{id}/circuit', { on: pg, ...S({ id: d.id }), expect: 200 });
+      assert.equal(c.body.node_id, 'oas', 'the node that created it holds it');
+    } finally {
+      await pg.stop();
+    }
+  } else {
+    NO_SUCCESS_CHECK.add('GET /v1/cluster');
+  }
   await call('GET', '/metrics', { expect: 200 });
   await call('GET', '/v1/metrics/overview', { suffix: '?minutes=5', expect: 200 });
   await call('GET', '/v1/metrics/overview', { suffix: '?minutes=61', expect: 400 });

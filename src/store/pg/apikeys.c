@@ -1,11 +1,20 @@
 /* src/store/pg/apikeys.c — API keys (table api_keys; schema steps 1 and 2):
  * add, revoke, touch (last used) on the writer, list on a read
  * connection. */
+#include <stdio.h>
 #include <string.h>
 
 #include "base/alloc.h"
 #include "base/timeutil.h"
 #include "store/pg/pg.h"
+
+/* The other nodes read their key sets again at the commit (the change
+ * feed, src/store/pg/cluster.c). */
+static int keys_changed(hs_store *s, hs_error *err) {
+    char m[96];
+    snprintf(m, sizeof m, "k %s", hs__pgs(s)->node[0] ? hs__pgs(s)->node : "-");
+    return hs_pg_feed_send(s, m, err);
+}
 
 static int apikey_add(hs_store *s, const char *id, const char *hash_hex, const char *prefix, const char *name,
                       hs_error *err) {
@@ -21,7 +30,7 @@ static int apikey_add(hs_store *s, const char *id, const char *hash_hex, const c
     /* a unique violation: the id or the hash is taken */
     if (rc == HS_ERR_CONFLICT)
         rc = hs_error_set(err, HS_ERR_CONFLICT, NULL, "API key %s (or one with the same hash) already exists", id);
-    return rc;
+    return rc == HS_OK ? keys_changed(s, err) : rc;
 }
 
 static int apikey_revoke(hs_store *s, const char *id, uint64_t now, hs_error *err) {
@@ -32,7 +41,7 @@ static int apikey_revoke(hs_store *s, const char *id, uint64_t now, hs_error *er
     int rc = hs_pg_run(hs__pg_writer(s), "UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL", &p,
                        "revoking the API key", &changed, err);
     if (rc == HS_OK && changed == 0) rc = hs_error_set(err, HS_ERR_NOTFOUND, NULL, "no API key %s", id);
-    return rc;
+    return rc == HS_OK ? keys_changed(s, err) : rc;
 }
 
 static int apikey_touch(hs_store *s, const hs_apikey_use *uses, size_t n, hs_error *err) {

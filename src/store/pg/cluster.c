@@ -17,6 +17,7 @@
  *   q <node> <destination> <n>              deliveries requeued
  *   r <node> <kind> <id> <0|1 deleted>      a resource written
  *   k <node>                                the API keys changed
+ *   c <node> <destination>                  reset its circuit (asked of a node that does not hold it)
  *
  * Threads: a connection of its own (not the writer's, not the pool's),
  * used by one thread (src/cluster/'s). Every call waits at most
@@ -35,12 +36,15 @@
 typedef struct node_conn {
     hs_pg_conn c;
     hs_store *s;
+    unsigned gen;       /* bumped by every (re)connect */
+    unsigned listening; /* the gen LISTEN was said on (0: none) */
 } node_conn;
 
 /* The connection, opened again when it was lost. */
 static int ready(node_conn *n, hs_error *err) {
     if (n->c.pg && PQstatus(n->c.pg) == CONNECTION_OK) return HS_OK;
     hs_pg_conn_close(&n->c);
+    n->gen++; /* a new session: LISTEN is to be said again */
     return hs_pg_conn_open(&n->c, hs__pgs(n->s)->url, false, NULL, err);
 }
 
@@ -69,9 +73,10 @@ static void node_close(void *conn) {
 }
 
 static const char SQL_BEAT[] =
-    "WITH me AS (INSERT INTO nodes(id, listen, role, started_at, last_seen_at) VALUES($1, $2, $3, $4, hs_now_ms()) "
-    "ON CONFLICT (id) DO UPDATE SET listen = excluded.listen, role = excluded.role, started_at = "
-    "excluded.started_at, last_seen_at = excluded.last_seen_at RETURNING last_seen_at), "
+    "WITH me AS (INSERT INTO nodes(id, listen, role, started_at, last_seen_at, watchers) VALUES($1, $2, $3, $4, "
+    "hs_now_ms(), $5) ON CONFLICT (id) DO UPDATE SET listen = excluded.listen, role = excluded.role, started_at = "
+    "excluded.started_at, last_seen_at = excluded.last_seen_at, watchers = excluded.watchers RETURNING "
+    "last_seen_at), "
     "old AS (DELETE FROM nodes WHERE last_seen_at < hs_now_ms() - 3600000 AND id <> $1) "
     "SELECT last_seen_at FROM me";
 
@@ -81,6 +86,7 @@ static int node_beat(void *conn, const hs_node_info *me, uint64_t *now, hs_error
     hs_pg_text(&p, me->listen);
     hs_pg_text(&p, me->role);
     hs_pg_int(&p, (int64_t)me->started_at);
+    hs_pg_int(&p, (int64_t)me->watchers);
     PGresult *r = run(conn, SQL_BEAT, &p, "saying this node is alive", err);
     if (!r) return err->code;
     *now = PQntuples(r) ? (uint64_t)hs_pg_get_int(r, 0, 0) : 0;
@@ -99,7 +105,7 @@ static int node_leave(void *conn, const char *node_id, hs_error *err) {
 
 static const char SQL_NODES[] =
     "SELECT n.id, n.listen, n.role, n.started_at, n.last_seen_at, (SELECT count(*) FROM leases l WHERE l.owner = "
-    "n.id AND l.expires_at > hs_now_ms()), hs_now_ms() FROM nodes n ORDER BY n.id";
+    "n.id AND l.expires_at > hs_now_ms()), hs_now_ms(), n.watchers FROM nodes n ORDER BY n.id";
 
 static int node_list(void *conn, hs_node_info **out, size_t *count, uint64_t *now, hs_error *err) {
     PGresult *r = run(conn, SQL_NODES, NULL, "reading the nodes", err);
@@ -115,6 +121,7 @@ static int node_list(void *conn, hs_node_info **out, size_t *count, uint64_t *no
         ni->last_seen_at = (uint64_t)hs_pg_get_int(r, i, 4);
         ni->destinations = (size_t)hs_pg_get_int(r, i, 5);
         *now = (uint64_t)hs_pg_get_int(r, i, 6);
+        ni->watchers = (size_t)hs_pg_get_int(r, i, 7);
     }
     *count = (size_t)rows;
     if (!rows) {
@@ -231,11 +238,43 @@ static int queue_marks(void *conn, const char *node_id, hs_queue_mark **out, siz
     return HS_OK;
 }
 
-static int feed_listen(void *conn, hs_error *err) {
+/* Live messages go on a channel of their own ("<channel>_live"), which
+ * only nodes with watchers listen to... all nodes do, in fact: a message
+ * is small, and only sent while some node has watchers. Text form:
+ * "<node> <channel> <message>". */
+static int feed_live(void *conn, const char *node_id, const char *const *channels, const char *const *texts,
+                     size_t count, hs_error *err) {
     node_conn *n = conn;
-    int rc = ready(n, err);
-    if (rc != HS_OK) return rc;
-    char *ident = PQescapeIdentifier(n->c.pg, hs__pgs(n->s)->channel, strlen(hs__pgs(n->s)->channel));
+    hs_buf b;
+    hs_buf_init(&b, 1 << 26);
+    char **msgs = hs_malloc(count * sizeof *msgs);
+    size_t k = 0;
+    for (size_t i = 0; i < count; i++) {
+        size_t len = strlen(node_id) + strlen(channels[i]) + strlen(texts[i]) + 3;
+        if (len >= 7900) continue; /* past NOTIFY's payload limit: this one stays local */
+        msgs[k] = hs_malloc(len);
+        snprintf(msgs[k], len, "%s %s %s", node_id, channels[i], texts[i]);
+        k++;
+    }
+    hs_pg_array_texts(&b, (const char *const *)msgs, k);
+    char channel[80];
+    snprintf(channel, sizeof channel, "%s_live", hs__pgs(n->s)->channel);
+    hs_pg_params p = {0};
+    hs_pg_text(&p, channel);
+    hs_pg_text(&p, b.data);
+    PGresult *r =
+        k ? run(conn, "SELECT count(pg_notify($1, m)) FROM unnest($2::text[]) AS m", &p, "relaying live messages", err)
+          : NULL;
+    int rc = k && !r ? err->code : HS_OK;
+    PQclear(r);
+    for (size_t i = 0; i < k; i++) hs_free(msgs[i]);
+    hs_free(msgs);
+    hs_buf_free(&b);
+    return rc;
+}
+
+static int listen_on(node_conn *n, const char *channel, hs_error *err) {
+    char *ident = PQescapeIdentifier(n->c.pg, channel, strlen(channel));
     char sql[160];
     snprintf(sql, sizeof sql, "LISTEN %s", ident ? ident : "hookstream");
     PQfreemem(ident);
@@ -243,6 +282,17 @@ static int feed_listen(void *conn, hs_error *err) {
     if (!r) return err->code;
     PQclear(r);
     return HS_OK;
+}
+
+static int feed_listen(void *conn, hs_error *err) {
+    node_conn *n = conn;
+    int rc = ready(n, err);
+    char live[80];
+    snprintf(live, sizeof live, "%s_live", hs__pgs(n->s)->channel);
+    if (rc == HS_OK) rc = listen_on(n, hs__pgs(n->s)->channel, err);
+    if (rc == HS_OK) rc = listen_on(n, live, err);
+    if (rc == HS_OK) n->listening = n->gen;
+    return rc;
 }
 
 /* The next word of *p (at most cap - 1 bytes), *p moved past it. */
@@ -288,6 +338,8 @@ static bool parse(const char *text, hs_feed_msg *m) {
         m->kind = HS_FEED_DELIVERIES;
     else if (strcmp(kind, "q") == 0)
         m->kind = HS_FEED_REQUEUED;
+    else if (strcmp(kind, "c") == 0)
+        m->kind = HS_FEED_RESET;
     else
         return false;
     return true;
@@ -295,7 +347,7 @@ static bool parse(const char *text, hs_feed_msg *m) {
 
 static int feed_wait(void *conn, int timeout_ms, hs_feed_fn fn, void *ud, hs_error *err) {
     node_conn *n = conn;
-    if (!n->c.pg || PQstatus(n->c.pg) != CONNECTION_OK)
+    if (!n->c.pg || PQstatus(n->c.pg) != CONNECTION_OK || n->listening != n->gen)
         return hs_error_set(err, HS_ERR_IO, NULL, "the change feed's connection was lost");
     uint64_t deadline = hs_monotonic_ns() / 1000000u + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
     for (;;) {
@@ -306,7 +358,20 @@ static int feed_wait(void *conn, int timeout_ms, hs_feed_fn fn, void *ud, hs_err
         bool any = false;
         while ((nt = PQnotifies(n->c.pg))) {
             hs_feed_msg m;
-            if (parse(nt->extra, &m)) fn(&m, ud);
+            size_t cl = strlen(nt->relname);
+            if (cl > 5 && strcmp(nt->relname + cl - 5, "_live") == 0) {
+                /* "<node> <channel> <message>" */
+                memset(&m, 0, sizeof m);
+                m.kind = HS_FEED_LIVE;
+                const char *p = nt->extra;
+                word(&p, m.node, sizeof m.node);
+                word(&p, m.id, sizeof m.id);
+                if (*p == ' ') p++;
+                m.text = p;
+                if (m.id[0]) fn(&m, ud);
+            } else if (parse(nt->extra, &m)) {
+                fn(&m, ud);
+            }
             PQfreemem(nt);
             any = true;
         }
@@ -317,6 +382,42 @@ static int feed_wait(void *conn, int timeout_ms, hs_feed_fn fn, void *ud, hs_err
         if (rc < 0) return hs_error_set(err, HS_ERR_IO, NULL, "waiting for the change feed failed");
         if (rc == 0) return HS_OK;
     }
+}
+
+static int announce(hs_store *s, hs_feed_kind kind, const char *id, hs_error *err) {
+    if (kind != HS_FEED_RESET) return hs_error_set(err, HS_ERR_INVALID, NULL, "no such announcement");
+    const char *node = hs__pgs(s)->node;
+    char m[160];
+    snprintf(m, sizeof m, "c %s %s", node[0] ? node : "-", id);
+    return hs_pg_feed_send(s, m, err);
+}
+
+static const char SQL_STATE[] =
+    "SELECT c.destination_id IS NOT NULL, c.state, c.consecutive_failures, c.opened_at, c.next_probe_at, "
+    "c.last_transition_at, coalesce(q.pending, 0), CASE WHEN l.expires_at > hs_now_ms() THEN l.owner END "
+    "FROM (SELECT $1::text AS id) d LEFT JOIN circuits c ON c.destination_id = d.id LEFT JOIN refs r ON r.id = d.id "
+    "LEFT JOIN queues q ON q.destination = r.n LEFT JOIN leases l ON l.destination_id = d.id";
+
+static int dest_state(hs_store *s, const char *destination_id, hs_dest_state *out, hs_error *err) {
+    hs_pg_conn *c = hs_pg_reader_get(s, err);
+    if (!c) return err->code;
+    hs_pg_params p = {0};
+    hs_pg_text(&p, destination_id);
+    PGresult *r = hs_pg_exec(c, SQL_STATE, &p, "reading the destination's state", err);
+    hs_pg_reader_put(s, c);
+    if (!r) return err->code;
+    out->has_circuit = hs_pg_get_bool(r, 0, 0);
+    hs_circuit_row *cr = &out->circuit;
+    snprintf(cr->destination_id, sizeof cr->destination_id, "%s", destination_id);
+    hs_pg_copy(cr->state, sizeof cr->state, r, 0, 1);
+    cr->consecutive_failures = (int)hs_pg_get_int(r, 0, 2);
+    cr->opened_at = (uint64_t)hs_pg_get_int(r, 0, 3);
+    cr->next_probe_at = (uint64_t)hs_pg_get_int(r, 0, 4);
+    cr->last_transition_at = (uint64_t)hs_pg_get_int(r, 0, 5);
+    out->pending = (uint64_t)hs_pg_get_int(r, 0, 6);
+    hs_pg_copy(out->owner, sizeof out->owner, r, 0, 7);
+    PQclear(r);
+    return HS_OK;
 }
 
 const hs_store_cluster_ops hs__pg_cluster_ops = {
@@ -331,5 +432,8 @@ const hs_store_cluster_ops hs__pg_cluster_ops = {
     .release = lease_release,
     .marks = queue_marks,
     .listen = feed_listen,
+    .live = feed_live,
     .wait = feed_wait,
+    .announce = announce,
+    .state = dest_state,
 };

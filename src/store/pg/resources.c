@@ -207,6 +207,18 @@ static int res_write(hs_store *s, hs_kind kind, bool insert, const char *id, con
     hs_pg_params p = {0};
     bind_write(&p, ws, id, c, text, created_at, updated_at);
     int rc = hs_pg_run(hs__pg_writer(s), ws->sql, &p, "writing a resource", NULL, err);
+    uint64_t lease_ms = atomic_load(&s->create_lease_ms);
+    if (rc == HS_OK && insert && kind == HS_KIND_DESTINATION && s->node_id[0] && lease_ms) {
+        /* this node delivers it from the start (src/cluster/ spreads later) */
+        hs_pg_params l = {0};
+        hs_pg_text(&l, id);
+        hs_pg_text(&l, s->node_id);
+        hs_pg_int(&l, (int64_t)lease_ms);
+        rc = hs_pg_run(hs__pg_writer(s),
+                       "INSERT INTO leases(destination_id, owner, epoch, expires_at) VALUES($1, $2, 1, hs_now_ms() + "
+                       "$3) ON CONFLICT (destination_id) DO NOTHING",
+                       &l, "leasing the new destination", NULL, err);
+    }
     return rc == HS_OK ? res_announce(s, kind, id, false, err) : rc;
 }
 

@@ -153,6 +153,9 @@ static const char *const steps[] = {
      * used, when it was revoked. Self-contained: it touches api_keys only. */
     "ALTER TABLE api_keys ADD COLUMN prefix text NOT NULL DEFAULT '', ADD COLUMN last_used_at bigint, "
     "ADD COLUMN revoked_at bigint;",
+    /* 4: how many live-feed subscribers (/v1/ws) each node has: the other
+     * nodes relay their live messages only while someone watches */
+    "ALTER TABLE nodes ADD COLUMN watchers integer NOT NULL DEFAULT 0;",
 };
 
 #define NSTEPS ((int)(sizeof steps / sizeof steps[0]))

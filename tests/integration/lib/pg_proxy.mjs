@@ -2,7 +2,9 @@
 // connection (PostgreSQL unreachable), cut every open one, or lose the
 // answer to the next COMMIT of hookstream's writer connection (the one that
 // asks pg_current_xact_id(), src/store/pg/pg.c): the server has committed,
-// the client never hears it, and both sockets close.
+// the client never hears it, and both sockets close. Or freeze: every
+// connection stays open and nothing more passes either way, new ones
+// included (a network that drops packets: no reset ever comes).
 import net from 'node:net';
 
 // CommandComplete ('C', length 11, "COMMIT\0") in the backend protocol
@@ -13,6 +15,7 @@ export async function startPgProxy(targetPort) {
   let down = false;
   let armed = false;
   let commitsLost = 0;
+  let frozen = false;
   const server = net.createServer((client) => {
     if (down) { client.destroy(); return; }
     const upstream = net.connect(targetPort, '127.0.0.1');
@@ -20,10 +23,12 @@ export async function startPgProxy(targetPort) {
     pairs.add(pair);
     const end = () => { client.destroy(); upstream.destroy(); pairs.delete(pair); };
     client.on('data', (d) => {
+      if (frozen) return;
       if (d.includes('pg_current_xact_id')) pair.writer = true;
       upstream.write(d);
     });
     upstream.on('data', (d) => {
+      if (frozen) return;
       if (armed && pair.writer && d.includes(COMMIT_DONE)) {
         armed = false;
         commitsLost++;
@@ -42,6 +47,7 @@ export async function startPgProxy(targetPort) {
     get armed() { return armed; },
     cutAll() { for (const p of [...pairs]) { p.client.destroy(); p.upstream.destroy(); } pairs.clear(); },
     setDown(v) { down = v; if (v) this.cutAll(); },
+    freeze() { frozen = true; },
     close() { this.cutAll(); return new Promise((r) => server.close(r)); },
   };
 }
