@@ -23,6 +23,7 @@
 #include "providers/provider.h"
 #include "base/secretbox.h"
 #include "core/templates.h"
+#include "jsonschema/jsonschema.h"
 #include "verify/verify.h"
 
 #define INVALID(path, ...) hs_error_set(err, HS_ERR_INVALID, (path), __VA_ARGS__)
@@ -200,6 +201,58 @@ static int check_verification(const hs_jv_at *at, json_t *config, hs_error *err)
     return rc;
 }
 
+/* ---- sources: the body's JSON Schema (docs/api.md "JSON Schema") ---- */
+
+/* An object (or boolean) schema, or its JSON text (kept parsed), that
+ * compiles: a schema error is a 400 now, naming where in the schema. */
+static int check_json_schema(const hs_jv_at *at, json_t *value, hs_error *err) {
+    json_t *parsed = NULL, *schema = value;
+    if (json_is_string(value)) {
+        json_error_t je;
+        parsed = json_loads(json_string_value(value), JSON_DECODE_ANY, &je);
+        if (!parsed) return INVALID(at->path, "is not valid JSON text: %s (line %d)", je.text, je.line);
+        schema = parsed;
+    }
+    int rc = HS_OK;
+    hs_jsonschema *compiled = NULL;
+    hs_jsonschema_error e;
+    if (!json_is_object(schema) && !json_is_boolean(schema))
+        rc = INVALID(at->path, "must be a JSON Schema: an object, or its JSON text");
+    else if (hs_jsonschema_compile(schema, NULL, &compiled, &e) != HS_JSONSCHEMA_OK)
+        rc = INVALID(at->path, "is not a schema this server can use: %s%s%s%s", e.path[0] ? "at " : "", e.path,
+                     e.path[0] ? ": " : "", e.message);
+    hs_jsonschema_free(compiled);
+    if (rc == HS_OK && parsed) {
+        hs_jv_replace(at, parsed);
+        parsed = NULL;
+    }
+    json_decref(parsed);
+    return rc;
+}
+
+/* reject only: warn stores and marks the event, which needs a column in
+ * the events' table that is not there yet */
+static int check_schema_action(const hs_jv_at *at, json_t *value, hs_error *err) {
+    const json_t *src = at->parent;
+    if (strcmp(json_string_value(value), "warn") == 0)
+        return hs_error_set(err, HS_ERR_UNSUPPORTED, at->path,
+                            "warn (store the event and mark it schema_invalid) is not available in this version; "
+                            "use reject");
+    const json_t *schema = json_object_get(src, "json_schema");
+    if (json_is_true(json_object_get(src, "schema_validation_enabled")) && (!schema || json_is_null(schema)))
+        return INVALID("json_schema", "is required when schema_validation_enabled is true");
+    return HS_OK;
+}
+
+static const char *const schema_actions[] = {"reject", "warn", NULL};
+
+#define SCHEMA_FIELDS                                                                                                  \
+    HS_JV_BOOLEAN("schema_validation_enabled", "false"),                                                               \
+        {.name = "json_schema", .type = HS_JV_ANY, .dflt = "null", .check = check_json_schema}, {                      \
+        .name = "schema_action", .type = HS_JV_STRING, .choices = schema_actions, .dflt = "\"reject\"",                \
+        .check = check_schema_action                                                                                   \
+    }
+
 static const char *const encodings[] = {"hex", "base64", NULL};
 static const hs_jv_field verify_secret_item = {.type = HS_JV_STRING, .min = 1, .max = HS_VERIFY_SECRET_MAX};
 
@@ -235,6 +288,7 @@ static const hs_jv_field source_spec[] = {
     IP_LIST_FIELD("ip_allowlist"), IP_LIST_FIELD("ip_denylist"),
     {.name = "rate_limit", .type = HS_JV_OBJECT, .fields = rate_limit_spec, .dflt = "null"},
     VERIFICATION_FIELDS,
+    SCHEMA_FIELDS,
     HS_JV_END,
 };
 /* clang-format on */
