@@ -1015,6 +1015,15 @@ static void forget_obsolete(json_t *base, const json_t *patch) {
     if (p && p->prepare_patch && json_is_object(config)) p->prepare_patch(config, json_object_get(patch, "config"));
 }
 
+/* A field whose value is a document of the user's own (a source's
+ * json_schema) is replaced by the patch's, not merged into: a merge patch
+ * would drop its null members ({"const": null}) and keep members the new
+ * one left out. */
+static void keep_whole(json_t *merged, const json_t *patch, const char *key) {
+    json_t *given = json_object_get(patch, key);
+    if (given && !json_is_null(given)) json_object_set_new(merged, key, json_deep_copy(given));
+}
+
 int hs_resource_patch_doc(hs_kind kind, const json_t *current, const json_t *patch, json_t **doc, hs_error *err) {
     hs_error local;
     if (!err) err = &local;
@@ -1033,6 +1042,7 @@ int hs_resource_patch_doc(hs_kind kind, const json_t *current, const json_t *pat
     }
     if (rc == HS_OK) {
         merged = hs_jv_merge_patch(base, p);
+        if (kind == HS_KIND_SOURCE) keep_whole(merged, p, "json_schema");
         for_each_secret(kind, merged, base, unmask_one, NULL);
         rc = validate(kind, merged, &t, err);
     }

@@ -86,10 +86,15 @@ test('reject: 422 with validation_errors, nothing stored; a valid body passes', 
   await srv.req('PATCH', `/v1/sources/${src.id}`, { schema_validation_enabled: true, json_schema: { type: 'array', maxItems: 1 } });
   assert.equal((await ingest(src, '[]')).status, 200);
   assert.equal((await ingest(src, '[1,2]')).status, 422);
+  // a PATCH replaces the schema whole: members left out go, null members stay
+  const p = await srv.req('PATCH', `/v1/sources/${src.id}`, { json_schema: { const: null } });
+  assert.deepEqual(p.body.json_schema, { const: null });
+  assert.equal((await ingest(src, 'null')).status, 200);
+  assert.equal((await ingest(src, '[]')).status, 422);
   // counted with the other refusals
   const m = await until(async () => {
     const text = await (await fetch(`${srv.url}/metrics`, { headers: { authorization: `Bearer ${API_KEY}` } })).text();
-    return text.includes(`hookstream_ingest_refused_total{source_id="${src.id}",reason="schema_invalid"} 4`) ? text : null;
+    return text.includes(`hookstream_ingest_refused_total{source_id="${src.id}",reason="schema_invalid"} 5`) ? text : null;
   }, 5000, 'schema refusals counted');
   assert.ok(m);
 });
