@@ -328,3 +328,11 @@ void hs_frontdoor_check(hs_frontdoor *fd, const char *ref, size_t len, const cha
     }
     uv_mutex_unlock(&fd->mu);
 }
+
+bool hs_frontdoor_knows(hs_frontdoor *fd, const char *id) {
+    if (!fd) return false;
+    uv_mutex_lock(&fd->mu);
+    bool known = hs_idmap_get(&fd->by_ref, id) != NULL;
+    uv_mutex_unlock(&fd->mu);
+    return known;
+}

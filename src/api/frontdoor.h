@@ -28,6 +28,7 @@
 #ifndef HS_FRONTDOOR_H
 #define HS_FRONTDOOR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -95,5 +96,10 @@ typedef struct hs_frontdoor_verdict {
  * limit (a passing request takes one token); a passing request gets the
  * source's verifier and schema. Any loop thread. */
 void hs_frontdoor_check(hs_frontdoor *fd, const char *ref, size_t len, const char *client_ip, hs_frontdoor_verdict *v);
+
+/* Does the front door hold settings for the source with this id (loop 0:
+ * a refusal that arrives after its source was deleted is not counted, so
+ * a deleted source's series do not come back). Any thread. */
+bool hs_frontdoor_knows(hs_frontdoor *fd, const char *id);
 
 #endif

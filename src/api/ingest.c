@@ -189,7 +189,9 @@ typedef struct refusal {
 
 static void run_refusal(hs_msg *m) {
     refusal *r = (refusal *)m;
-    hs_hooks_refused(r->api->hooks, &r->e);
+    /* on loop 0, after any delete of the source that came first: a deleted
+     * source's series must not come back (docs/api.md "Metrics") */
+    if (hs_frontdoor_knows(r->api->frontdoor, r->source_id)) hs_hooks_refused(r->api->hooks, &r->e);
     hs_free(r->message);
     hs_free(r);
 }

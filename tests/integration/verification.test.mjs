@@ -448,4 +448,7 @@ test('a slug reaches the same verifier; a deleted source stops verifying', async
   assert.equal((await srv.req('DELETE', `/v1/sources/${src.id}`)).status, 200);
   r = await fetch(`${srv.url}/v1/ingest/signed-by-slug`, { method: 'POST', body: BODY });
   assert.equal(r.status, 404);
+  // its refusal series went with it
+  const text = await (await fetch(`${srv.url}/metrics`, { headers: { authorization: `Bearer ${API_KEY}` } })).text();
+  assert.ok(!text.includes(src.id), 'no series of the deleted source');
 });
