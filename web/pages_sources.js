@@ -31,12 +31,21 @@ export async function render(ctx) {
     listSlot.replaceChildren(empty('No sources yet', 'A source receives webhooks at its own ingest URL.', button('New source', toggle, 'btn-primary')));
     return;
   }
+  // the last refusal of each source, as the front door reports it live
+  const refused = new Map();
+  ctx.on('ingest.refused', (r) => {
+    const el = refused.get(r.source_id);
+    if (!el) return;
+    el.textContent = `refused ${r.status} · ${r.reason.replace(/_/g, ' ')}`;
+    el.title = `${r.error}\n${r.request_id} at ${new Date(r.refused_at).toLocaleTimeString()}`;
+    el.hidden = false;
+  });
   const cols = [{ label: 'Name' }, { label: 'Status' }, { label: 'Front door' }, { label: 'Ingest URL' }, { label: 'Created' }, { label: '' }];
   listSlot.replaceChildren(table(cols, sources.map((s) => [
     h('div', null, h('a', { href: '#/events?source_id=' + encodeURIComponent(s.id), title: 'events of this source' }, s.name),
       h('div', { class: 'muted small mono' }, s.id), s.description ? h('div', { class: 'muted small' }, s.description) : null),
     badge(s.status),
-    doorCell(s),
+    doorCell(s, refused),
     h('div', { class: 'ingest' }, copyField(ingestUrl(s)),
       button('Send test event', () => testEvent(s), 'btn-sm send-test', s.status === 'disabled'
         ? { disabled: true, title: 'a disabled source refuses ingest' } : { title: 'POST a sample JSON event to this URL' })),
@@ -102,12 +111,15 @@ function editSourceForm(s, { saved, close }) {
   return card(`Edit source “${s.name}”`, form, { cls: 'edit' });
 }
 
-// IP lists, rate limit and signature in a few words, the details in its title
-function doorCell(s) {
+// IP lists, rate limit and signature in a few words, the details in its
+// title; below, the last refusal seen live (kept in refused by source id)
+function doorCell(s, refused) {
   const text = [frontDoorSummary(s), verificationSummary(s)].filter(Boolean).join(' · ');
-  if (!text) return h('span', { class: 'muted' }, '—');
+  const last = h('div', { class: 'last-refused small', hidden: true });
+  refused.set(s.id, last);
+  if (!text) return h('div', null, h('span', { class: 'muted' }, '—'), last);
   const title = [frontDoorTitle(s), verificationSummary(s)].filter(Boolean).join('\n');
-  return h('span', { class: 'front-door small', title }, text);
+  return h('div', null, h('span', { class: 'front-door small', title }, text), last);
 }
 
 const patch = (ctx, s, body) => patchThen(resourcePath('sources', s.id), body, () => ctx.refresh());

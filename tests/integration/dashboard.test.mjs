@@ -637,6 +637,10 @@ test('the dashboard, end to end in Chromium', { timeout: 240000 * SLOW }, async 
       assert.equal(r.status, 200, secret);
     }
     assert.equal((await fetch(`${srv.url}/v1/ingest/signed`, { method: 'POST', body: '{}' })).status, 401);
+    // the refusal shows live in the source's row
+    await page.waitForSelector(`${rowOf('Signed')} .last-refused:text-is("refused 401 · signature missing")`);
+    assert.match(await page.getAttribute(`${rowOf('Signed')} .last-refused`, 'title'), /missing header X-Hub-Signature-256/);
+    assert.equal(await page.isHidden(`${rowOf('Web shop')} .last-refused`), true, 'only the refused source');
     assert.equal((await srv.req('DELETE', '/v1/sources/' + s.id)).status, 200);
   });
 
