@@ -1,6 +1,7 @@
 // live.js: one WebSocket to /v1/ws for the whole app. It subscribes to the
 // server's own channels (src/observe/live.h):
 //   hookstream.events      event.received   {event_id, source_id, status, received_at}
+//                          ingest.refused   {source_id, status, reason, error, request_id, refused_at}
 //   hookstream.deliveries  delivery.attempt {attempt: {...}, destination: {id, circuit, queued, ...}}
 //                          circuit.reset    {destination: {...}}
 // and hands each message's data to the listeners of its type. When the

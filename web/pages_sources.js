@@ -2,13 +2,15 @@
 // sender (no key needed to post there), with a copy button, and "Send test
 // event", which posts a sample there (test_event.js), and a summary of
 // its front door (IP lists, rate limit: front_door.js; the sender's
-// signature: verification.js), which the create and edit forms set.
+// signature: verification.js; the bodies' JSON Schema: source_schema.js),
+// which the create and edit forms set.
 import { api } from './api.js';
 import { h, card, pageHead, table, badge, time, empty, field, button, copyField, toast, select } from './ui.js';
 import { mergePatch, textOrNull, resourcePath, onSavePatch, patchThen, deleteThen, showError } from './forms.js';
 import { frontDoorFields, frontDoorSummary, frontDoorTitle } from './front_door.js';
 import { testEventPanel } from './test_event.js';
 import { verificationFields, verificationSummary, setOnly } from './verification.js';
+import { schemaFields } from './source_schema.js';
 
 export function ingestUrl(s) {
   return `${location.origin}/v1/ingest/${encodeURIComponent(s.slug || s.id)}`;
@@ -29,12 +31,21 @@ export async function render(ctx) {
     listSlot.replaceChildren(empty('No sources yet', 'A source receives webhooks at its own ingest URL.', button('New source', toggle, 'btn-primary')));
     return;
   }
+  // the last refusal of each source, as the front door reports it live
+  const refused = new Map();
+  ctx.on('ingest.refused', (r) => {
+    const el = refused.get(r.source_id);
+    if (!el) return;
+    el.textContent = `refused ${r.status} · ${r.reason.replace(/_/g, ' ')}`;
+    el.title = `${r.error}\n${r.request_id} at ${new Date(r.refused_at).toLocaleTimeString()}`;
+    el.hidden = false;
+  });
   const cols = [{ label: 'Name' }, { label: 'Status' }, { label: 'Front door' }, { label: 'Ingest URL' }, { label: 'Created' }, { label: '' }];
   listSlot.replaceChildren(table(cols, sources.map((s) => [
     h('div', null, h('a', { href: '#/events?source_id=' + encodeURIComponent(s.id), title: 'events of this source' }, s.name),
       h('div', { class: 'muted small mono' }, s.id), s.description ? h('div', { class: 'muted small' }, s.description) : null),
     badge(s.status),
-    doorCell(s),
+    doorCell(s, refused),
     h('div', { class: 'ingest' }, copyField(ingestUrl(s)),
       button('Send test event', () => testEvent(s), 'btn-sm send-test', s.status === 'disabled'
         ? { disabled: true, title: 'a disabled source refuses ingest' } : { title: 'POST a sample JSON event to this URL' })),
@@ -80,30 +91,35 @@ function editSourceForm(s, { saved, close }) {
   status.value = s.status || 'active';
   const door = frontDoorFields(s);
   const verify = verificationFields(s);
+  const schema = schemaFields(s);
   const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save changes');
   const form = h('form', { class: 'form', id: 'edit-source', novalidate: true },
     field('Name', name), field('Description', desc), field('Status', status, 'paused: events are stored, not delivered; disabled: ingest answers 404'),
-    door.el, verify.el,
+    door.el, verify.el, schema.el,
     h('div', { class: 'form-actions' }, submit, button('Cancel', close, 'btn-ghost')),
     err);
   onSavePatch(form, {
     submit, err, path: resourcePath('sources', s.id), what: 'Source', saved, close,
     patchBody: () => {
-      const w = { ...s, name: name.value.trim(), description: textOrNull(desc), status: status.value, ...door.wanted(), ...verify.wanted() };
+      const w = { ...s, name: name.value.trim(), description: textOrNull(desc), status: status.value, ...door.wanted(), ...verify.wanted(), ...schema.wanted() };
       const p = mergePatch(s, w);
       if (p.rate_limit) p.rate_limit = w.rate_limit; // all of it, not a patch of it
+      if (p.json_schema) p.json_schema = w.json_schema; // the server replaces it whole
       return p;
     },
   });
   return card(`Edit source “${s.name}”`, form, { cls: 'edit' });
 }
 
-// IP lists, rate limit and signature in a few words, the details in its title
-function doorCell(s) {
+// IP lists, rate limit and signature in a few words, the details in its
+// title; below, the last refusal seen live (kept in refused by source id)
+function doorCell(s, refused) {
   const text = [frontDoorSummary(s), verificationSummary(s)].filter(Boolean).join(' · ');
-  if (!text) return h('span', { class: 'muted' }, '—');
+  const last = h('div', { class: 'last-refused small', hidden: true });
+  refused.set(s.id, last);
+  if (!text) return h('div', null, h('span', { class: 'muted' }, '—'), last);
   const title = [frontDoorTitle(s), verificationSummary(s)].filter(Boolean).join('\n');
-  return h('span', { class: 'front-door small', title }, text);
+  return h('div', null, h('span', { class: 'front-door small', title }, text), last);
 }
 
 const patch = (ctx, s, body) => patchThen(resourcePath('sources', s.id), body, () => ctx.refresh());
@@ -118,9 +134,10 @@ function sourceForm(ctx, close) {
   const desc = h('input', { type: 'text', name: 'description', 'data-path': 'description', placeholder: 'optional' });
   const door = frontDoorFields(null);
   const verify = verificationFields(null);
+  const schema = schemaFields(null);
   const form = h('form', { class: 'form', id: 'new-source', novalidate: true },
     field('Name', name), field('Slug', slug, 'optional; used in the ingest URL instead of the id'), field('Description', desc),
-    door.el, verify.el,
+    door.el, verify.el, schema.el,
     h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Create source'), button('Cancel', close, 'btn-ghost')),
     err);
   form.addEventListener('submit', async (ev) => {
@@ -134,7 +151,7 @@ function sourceForm(ctx, close) {
       if (fd.ip_allowlist.length) body.ip_allowlist = fd.ip_allowlist;
       if (fd.ip_denylist.length) body.ip_denylist = fd.ip_denylist;
       if (fd.rate_limit) body.rate_limit = fd.rate_limit;
-      Object.assign(body, setOnly(verify.wanted()));
+      Object.assign(body, setOnly(verify.wanted()), setOnly(schema.wanted()));
       const s = await api('POST', '/v1/sources', body);
       toast(`Source “${s.name}” created`);
       ctx.refresh();

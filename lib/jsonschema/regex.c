@@ -219,22 +219,28 @@ static void bracket(tx *t) {
     emits(t, "]");
 }
 
+/* The decimal number at *j (advanced past it), saturating at 1000000 (any
+ * count over 1000 is refused below; a long run of digits must not
+ * overflow); -1 when there is no digit. */
+static long number_at(const tx *t, size_t *j) {
+    long v = -1;
+    for (; *j < t->n && t->s[*j] >= '0' && t->s[*j] <= '9'; (*j)++) {
+        long d = t->s[*j] - '0';
+        v = v < 0 ? d : v < 1000000 ? v * 10 + d : v;
+    }
+    return v;
+}
+
 /* {n}, {n,} or {n,m} at t->i (after the '{'): true and copied when it is
  * one, false (nothing consumed) when the brace is a literal */
 static bool counted(tx *t) {
     size_t j = t->i;
-    long lo = -1, hi = -1;
-    long v = 0;
-    bool digits = false;
-    while (j < t->n && t->s[j] >= '0' && t->s[j] <= '9') v = v * 10 + (t->s[j++] - '0'), digits = true;
-    if (!digits) return false;
-    lo = v;
+    long lo = number_at(t, &j), hi = -1;
+    if (lo < 0) return false;
     if (j < t->n && t->s[j] == ',') {
         j++;
-        v = 0;
-        digits = false;
-        while (j < t->n && t->s[j] >= '0' && t->s[j] <= '9') v = v * 10 + (t->s[j++] - '0'), digits = true;
-        hi = digits ? v : lo + 1;
+        long v = number_at(t, &j);
+        hi = v >= 0 ? v : lo + 1;
     } else {
         hi = lo;
     }

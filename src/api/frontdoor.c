@@ -1,6 +1,6 @@
-/* src/api/frontdoor.c — IP lists, rate limits and signature verifiers of
- * sources, in memory (see frontdoor.h for the threads and why one bucket
- * per source). */
+/* src/api/frontdoor.c — IP lists, rate limits, signature verifiers and JSON
+ * Schemas of sources, in memory (see frontdoor.h for the threads and why
+ * one bucket per source). */
 #include "api/frontdoor.h"
 
 #include <math.h>
@@ -13,6 +13,7 @@
 #include "base/id.h"
 #include "base/idmap.h"
 #include "base/jsonv.h"
+#include "base/log.h"
 #include "verify/verify.h"
 
 #define REF_MAX 64 /* ids and slugs are shorter */
@@ -25,8 +26,9 @@ typedef struct gate {
     /* rate limit; rate 0: none */
     double rate, burst;
     double tokens;
-    uint64_t last_ns;      /* when tokens was counted */
-    hs_verifier *verifier; /* signature verification; NULL: none */
+    uint64_t last_ns;            /* when tokens was counted */
+    hs_verifier *verifier;       /* signature verification; NULL: none */
+    hs_frontdoor_schema *schema; /* the body's JSON Schema (reject); NULL: none */
 } gate;
 
 struct hs_frontdoor {
@@ -42,6 +44,7 @@ static void gate_free(gate *g) {
     hs_free(g->allow);
     hs_free(g->deny);
     hs_verifier_unref(g->verifier);
+    hs_frontdoor_schema_release(g->schema);
     hs_free(g);
 }
 
@@ -62,6 +65,39 @@ static hs_cidr *list_of(const json_t *arr, size_t *n) {
     return out;
 }
 
+/* Validation on the loop thread stays short: a tenth of the library's
+ * default step budget (a body that needs more is refused, with the reason). */
+#define SCHEMA_MAX_STEPS 100000
+
+/* The compiled schema of a validated doc with schema_validation_enabled,
+ * or NULL. (It compiled when the source was saved; a schema that no longer
+ * does is logged and left out rather than refusing every request.) */
+static hs_frontdoor_schema *schema_of(const json_t *doc) {
+    const json_t *schema = json_object_get(doc, "json_schema");
+    if (!json_is_true(json_object_get(doc, "schema_validation_enabled")) || !schema || json_is_null(schema))
+        return NULL;
+    hs_jsonschema_limits lim;
+    hs_jsonschema_limits_default(&lim);
+    lim.max_steps = SCHEMA_MAX_STEPS;
+    hs_jsonschema *compiled = NULL;
+    hs_jsonschema_error err;
+    if (hs_jsonschema_compile(schema, &lim, &compiled, &err) != HS_JSONSCHEMA_OK) {
+        hs_error_log("front door: source %s: its json_schema does not compile (%s: %s); not checked",
+                     hs_jv_str(doc, "id") ? hs_jv_str(doc, "id") : "?", err.path, err.message);
+        return NULL;
+    }
+    hs_frontdoor_schema *s = hs_malloc(sizeof *s);
+    s->refs = 1;
+    s->compiled = compiled;
+    return s;
+}
+
+void hs_frontdoor_schema_release(hs_frontdoor_schema *s) {
+    if (!s || __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
+    hs_jsonschema_free(s->compiled);
+    hs_free(s);
+}
+
 /* The gate of a source doc, or NULL when it has nothing to check. */
 static gate *gate_of(const char *id, const json_t *doc) {
     const char *status = hs_jv_str(doc, "status");
@@ -78,7 +114,8 @@ static gate *gate_of(const char *id, const json_t *doc) {
         g->last_ns = uv_hrtime();
     }
     g->verifier = hs_verifier_new(doc);
-    if (!g->nallow && !g->ndeny && g->rate <= 0 && !g->verifier) {
+    g->schema = schema_of(doc);
+    if (!g->nallow && !g->ndeny && g->rate <= 0 && !g->verifier && !g->schema) {
         gate_free(g);
         return NULL;
     }
@@ -285,6 +322,17 @@ void hs_frontdoor_check(hs_frontdoor *fd, const char *ref, size_t len, const cha
     } else if (g->rate > 0) {
         take_token(g, v);
     }
-    if (!v->status) v->verifier = hs_verifier_ref(g->verifier);
+    if (!v->status) {
+        v->verifier = hs_verifier_ref(g->verifier);
+        if ((v->schema = g->schema)) __atomic_add_fetch(&v->schema->refs, 1, __ATOMIC_RELAXED);
+    }
     uv_mutex_unlock(&fd->mu);
+}
+
+bool hs_frontdoor_knows(hs_frontdoor *fd, const char *id) {
+    if (!fd) return false;
+    uv_mutex_lock(&fd->mu);
+    bool known = hs_idmap_get(&fd->by_ref, id) != NULL;
+    uv_mutex_unlock(&fd->mu);
+    return known;
 }

@@ -2,15 +2,16 @@
  * lists (403) and its rate limit (429), checked on the loop thread a
  * request arrived on, before anything is queued for the writer (the first
  * two steps of ingest, docs/api.md "The front door"); and the source's
- * signature verifier (src/verify/verify.h), handed to ingest for the third
- * step (401), run outside the lock.
+ * signature verifier (src/verify/verify.h) and compiled JSON Schema
+ * (lib/jsonschema), handed to ingest for the third and fourth steps (401,
+ * 422), run outside the lock.
  *
  * The settings live in memory: loaded from the store once at start, then
  * kept current by the resource hook (src/core/hooks.h), which fires on
  * loop 0 before the API answers a create, PATCH or DELETE, so a client
  * holding its 2xx sees the new settings applied on every loop. A request
  * never reads the store here. Only sources that have an IP list, a rate
- * limit or verification are held; a disabled one is not (ingest answers 404 for it anyway).
+ * limit, verification or a schema are held; a disabled one is not (ingest answers 404 for it anyway).
  *
  * Threads: ingest is answered on every loop thread, so the table and the
  * token buckets are shared by all of them under one mutex, held for a map
@@ -27,6 +28,7 @@
 #ifndef HS_FRONTDOOR_H
 #define HS_FRONTDOOR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +38,7 @@
 #include "core/hooks.h"
 #include "http/server.h"
 #include "store/store.h"
+#include "jsonschema/jsonschema.h"
 #include "verify/verify.h"
 
 /* X-Forwarded-For entries looked at, from the right; beyond them the
@@ -61,6 +64,15 @@ void hs_frontdoor_on_resource(const hs_resource_event *e, void *ud);
  * ignored (anyone can write it). */
 void hs_frontdoor_client_ip(const hs_frontdoor *fd, const hs_http_req *req, char out[HS_CIDR_TEXT_MAX]);
 
+/* A source's compiled JSON Schema, shared by the front door and the
+ * requests being checked against it (the source may change meanwhile). */
+typedef struct hs_frontdoor_schema {
+    int refs; /* atomic */
+    hs_jsonschema *compiled;
+} hs_frontdoor_schema;
+/* Drops a reference (NULL is fine); the last frees. Any thread. */
+void hs_frontdoor_schema_release(hs_frontdoor_schema *s);
+
 typedef struct hs_frontdoor_verdict {
     int status;                /* 0: pass; 403 or 429 */
     const char *error;         /* the JSON error's message (static) */
@@ -69,6 +81,9 @@ typedef struct hs_frontdoor_verdict {
     /* pass only: the source's verifier with a reference for the caller
      * (hs_verifier_unref), NULL when it verifies nothing */
     hs_verifier *verifier;
+    /* pass only: the source's schema with a reference for the caller
+     * (hs_frontdoor_schema_release), NULL when it validates nothing */
+    hs_frontdoor_schema *schema;
     /* 429 only: whole seconds, rounded up */
     uint64_t retry_after_s; /* until one request fits */
     uint64_t limit;         /* the burst: requests the bucket holds */
@@ -79,7 +94,12 @@ typedef struct hs_frontdoor_verdict {
 /* The front door of the source named by ref (an id or a slug, ref[0..len))
  * for a request from client_ip: deny list, then allow list, then the rate
  * limit (a passing request takes one token); a passing request gets the
- * source's verifier. Any loop thread. */
+ * source's verifier and schema. Any loop thread. */
 void hs_frontdoor_check(hs_frontdoor *fd, const char *ref, size_t len, const char *client_ip, hs_frontdoor_verdict *v);
+
+/* Does the front door hold settings for the source with this id (loop 0:
+ * a refusal that arrives after its source was deleted is not counted, so
+ * a deleted source's series do not come back). Any thread. */
+bool hs_frontdoor_knows(hs_frontdoor *fd, const char *id);
 
 #endif

@@ -4,7 +4,9 @@
  * Runs on the loop thread the request arrived on (any of the server's
  * loops) and never blocks. First the source's front door (src/api/frontdoor.h:
  * IP lists 403, then rate limit 429), from memory, then its signature
- * (src/verify/verify.h, 401): a refused request stores nothing, and is
+ * (src/verify/verify.h, 401) and its JSON Schema (lib/jsonschema, 422 with
+ * validation_errors; the body parsed once more on this loop, and the
+ * validation bounded in steps): a refused request stores nothing, and is
  * published on the refused hook (on loop 0) for the metrics and the live
  * feed. Then the store commits on its writer thread and calls
  * back here (on that loop) when the group is durable; the ingest hook
@@ -187,7 +189,9 @@ typedef struct refusal {
 
 static void run_refusal(hs_msg *m) {
     refusal *r = (refusal *)m;
-    hs_hooks_refused(r->api->hooks, &r->e);
+    /* on loop 0, after any delete of the source that came first: a deleted
+     * source's series must not come back (docs/api.md "Metrics") */
+    if (hs_frontdoor_knows(r->api->frontdoor, r->source_id)) hs_hooks_refused(r->api->hooks, &r->e);
     hs_free(r->message);
     hs_free(r);
 }
@@ -219,6 +223,33 @@ static void refuse_signature(hs_api *api, hs_http_req *req, const char *source_i
     publish_refusal(api, req, source_id, 401, reason, o->message);
     json_t *more = json_pack("{s:s}", "reason", reason);
     hs_api_respond_more(req, 401, o->message, more);
+    json_decref(more);
+}
+
+/* The body against schema: NULL when it is valid, else the
+ * validation_errors [{path, message}] (at most HS_JSONSCHEMA_MAX_ERRORS;
+ * a body that is not JSON is one error at the root). */
+static json_t *schema_errors(const hs_jsonschema *schema, const hs_http_req *req) {
+    json_error_t je;
+    json_t *body = json_loadb(req->body, req->body_len, JSON_DECODE_ANY, &je);
+    if (!body) return json_pack("[{s:s, s:s+}]", "path", "", "message", "the body is not JSON: ", je.text);
+    hs_jsonschema_result res;
+    hs_jsonschema_validate(schema, body, &res);
+    json_decref(body);
+    if (res.valid) return NULL;
+    json_t *errors = json_array();
+    for (size_t i = 0; i < res.nerrors; i++)
+        json_array_append_new(errors,
+                              json_pack("{s:s, s:s}", "path", res.errors[i].path, "message", res.errors[i].message));
+    return errors;
+}
+
+/* 422 with the validation errors (errors is stolen). */
+static void refuse_schema(hs_api *api, hs_http_req *req, const char *source_id, json_t *errors) {
+    static const char msg[] = "the body does not match the source's JSON schema";
+    publish_refusal(api, req, source_id, 422, "schema_invalid", msg);
+    json_t *more = json_pack("{s:o}", "validation_errors", errors);
+    hs_api_respond_more(req, 422, msg, more);
     json_decref(more);
 }
 
@@ -263,13 +294,15 @@ void hs_ingest_handle(hs_api *api, hs_http_req *req, const char *rest) {
         publish_refusal(api, req, v.source_id, v.status, v.reason, v.error);
         return refuse(req, &v);
     }
-    /* then the sender's signature (401), on this loop: an HMAC over the body */
-    if (v.verifier) {
-        hs_verify_outcome o;
-        hs_verifier_run(v.verifier, req, (int64_t)(hs_now_ms() / 1000), &o);
-        hs_verifier_unref(v.verifier);
-        if (o.status != HS_VERIFY_PASS) return refuse_signature(api, req, v.source_id, &o);
-    }
+    /* then the sender's signature (401), on this loop: an HMAC over the
+     * body; then the body against the source's JSON Schema (422) */
+    hs_verify_outcome o = {.status = HS_VERIFY_PASS};
+    if (v.verifier) hs_verifier_run(v.verifier, req, (int64_t)(hs_now_ms() / 1000), &o);
+    hs_verifier_unref(v.verifier);
+    json_t *invalid = o.status == HS_VERIFY_PASS && v.schema ? schema_errors(v.schema->compiled, req) : NULL;
+    hs_frontdoor_schema_release(v.schema);
+    if (o.status != HS_VERIFY_PASS) return refuse_signature(api, req, v.source_id, &o);
+    if (invalid) return refuse_schema(api, req, v.source_id, invalid);
     hs_ingest *ing = hs_ingest_new();
     ing->source_ref = hs_strndup(rest, reflen);
     ing->method = hs_strdup(req->method);

@@ -71,12 +71,13 @@ typedef struct hs_attempt_event {
 } hs_attempt_event;
 
 /* An ingest the front door refused (IP lists 403, rate limit 429,
- * signature 401): nothing was stored. */
+ * signature 401, JSON Schema 422): nothing was stored. */
 typedef struct hs_refusal_event {
     const char *source_id;  /* the source's id (a request may name its slug) */
-    int status;             /* 401, 403 or 429 */
+    int status;             /* 401, 403, 422 or 429 */
     const char *reason;     /* "ip_denied", "ip_not_allowed", "rate_limited", "signature_missing",
-                               "signature_malformed", "timestamp_stale", "signature_mismatch" */
+                               "signature_malformed", "timestamp_stale", "signature_mismatch",
+                               "schema_invalid" */
     const char *message;    /* the error the sender was answered */
     const char *request_id; /* "req_..." */
     uint64_t at_ms;         /* when it was refused */

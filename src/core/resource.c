@@ -24,6 +24,7 @@
 #include "base/secretbox.h"
 #include "base/timeutil.h"
 #include "core/templates.h"
+#include "jsonschema/jsonschema.h"
 #include "verify/verify.h"
 
 #define INVALID(path, ...) hs_error_set(err, HS_ERR_INVALID, (path), __VA_ARGS__)
@@ -201,6 +202,58 @@ static int check_verification(const hs_jv_at *at, json_t *config, hs_error *err)
     return rc;
 }
 
+/* ---- sources: the body's JSON Schema (docs/api.md "JSON Schema") ---- */
+
+/* An object (or boolean) schema, or its JSON text (kept parsed), that
+ * compiles: a schema error is a 400 now, naming where in the schema. */
+static int check_json_schema(const hs_jv_at *at, json_t *value, hs_error *err) {
+    json_t *parsed = NULL, *schema = value;
+    if (json_is_string(value)) {
+        json_error_t je;
+        parsed = json_loads(json_string_value(value), JSON_DECODE_ANY, &je);
+        if (!parsed) return INVALID(at->path, "is not valid JSON text: %s (line %d)", je.text, je.line);
+        schema = parsed;
+    }
+    int rc = HS_OK;
+    hs_jsonschema *compiled = NULL;
+    hs_jsonschema_error e;
+    if (!json_is_object(schema) && !json_is_boolean(schema))
+        rc = INVALID(at->path, "must be a JSON Schema: an object, or its JSON text");
+    else if (hs_jsonschema_compile(schema, NULL, &compiled, &e) != HS_JSONSCHEMA_OK)
+        rc = INVALID(at->path, "is not a schema this server can use: %s%s%s%s", e.path[0] ? "at " : "", e.path,
+                     e.path[0] ? ": " : "", e.message);
+    hs_jsonschema_free(compiled);
+    if (rc == HS_OK && parsed) {
+        hs_jv_replace(at, parsed);
+        parsed = NULL;
+    }
+    json_decref(parsed);
+    return rc;
+}
+
+/* reject only: warn stores and marks the event, which needs a column in
+ * the events' table that is not there yet */
+static int check_schema_action(const hs_jv_at *at, json_t *value, hs_error *err) {
+    const json_t *src = at->parent;
+    if (strcmp(json_string_value(value), "warn") == 0)
+        return hs_error_set(err, HS_ERR_UNSUPPORTED, at->path,
+                            "warn (store the event and mark it schema_invalid) is not available in this version; "
+                            "use reject");
+    const json_t *schema = json_object_get(src, "json_schema");
+    if (json_is_true(json_object_get(src, "schema_validation_enabled")) && (!schema || json_is_null(schema)))
+        return INVALID("json_schema", "is required when schema_validation_enabled is true");
+    return HS_OK;
+}
+
+static const char *const schema_actions[] = {"reject", "warn", NULL};
+
+#define SCHEMA_FIELDS                                                                                                  \
+    HS_JV_BOOLEAN("schema_validation_enabled", "false"),                                                               \
+        {.name = "json_schema", .type = HS_JV_ANY, .dflt = "null", .check = check_json_schema}, {                      \
+        .name = "schema_action", .type = HS_JV_STRING, .choices = schema_actions, .dflt = "\"reject\"",                \
+        .check = check_schema_action                                                                                   \
+    }
+
 static const char *const encodings[] = {"hex", "base64", NULL};
 static const hs_jv_field verify_secret_item = {.type = HS_JV_STRING, .min = 1, .max = HS_VERIFY_SECRET_MAX};
 
@@ -236,6 +289,7 @@ static const hs_jv_field source_spec[] = {
     IP_LIST_FIELD("ip_allowlist"), IP_LIST_FIELD("ip_denylist"),
     {.name = "rate_limit", .type = HS_JV_OBJECT, .fields = rate_limit_spec, .dflt = "null"},
     VERIFICATION_FIELDS,
+    SCHEMA_FIELDS,
     HS_JV_END,
 };
 /* clang-format on */
@@ -983,6 +1037,15 @@ static void forget_obsolete(json_t *base, const json_t *patch) {
     if (p && p->prepare_patch && json_is_object(config)) p->prepare_patch(config, json_object_get(patch, "config"));
 }
 
+/* A field whose value is a document of the user's own (a source's
+ * json_schema) is replaced by the patch's, not merged into: a merge patch
+ * would drop its null members ({"const": null}) and keep members the new
+ * one left out. */
+static void keep_whole(json_t *merged, const json_t *patch, const char *key) {
+    json_t *given = json_object_get(patch, key);
+    if (given && !json_is_null(given)) json_object_set_new(merged, key, json_deep_copy(given));
+}
+
 int hs_resource_patch_doc(hs_kind kind, const json_t *current, const json_t *patch, json_t **doc, hs_error *err) {
     hs_error local;
     if (!err) err = &local;
@@ -1001,6 +1064,7 @@ int hs_resource_patch_doc(hs_kind kind, const json_t *current, const json_t *pat
     }
     if (rc == HS_OK) {
         merged = hs_jv_merge_patch(base, p);
+        if (kind == HS_KIND_SOURCE) keep_whole(merged, p, "json_schema");
         for_each_secret(kind, merged, base, unmask_one, NULL);
         rc = validate(kind, merged, &t, err);
     }

@@ -43,7 +43,8 @@ int hs_resource_create_doc(hs_kind kind, const json_t *body, json_t **doc, hs_er
 /* Apply a PATCH body to the current doc: aliases normalized (retry_enabled:
  * true reads current's retry count), then JSON merge
  * patch (RFC 7386: objects merge recursively, null removes a field, so a
- * secret is kept unless the patch names it), then the whole result validated
+ * secret is kept unless the patch names it; a source's json_schema is the
+ * exception, replaced whole), then the whole result validated
  * as on create. "id", "created_at", "updated_at" may not be patched (400);
  * "type" of a destination may be changed only together with a full "config".
  * On success *doc is a new doc keeping current's id (timestamps dropped). */

@@ -17,7 +17,7 @@ const double hs_metrics_latency_le_ms[HS_METRICS_LATENCY_BUCKETS] = {
 /* Why the front door refused an ingest (hs_refusal_event.reason). */
 static const char *const refusal_reasons[] = {
     "ip_denied",           "ip_not_allowed",  "rate_limited",       "signature_missing",
-    "signature_malformed", "timestamp_stale", "signature_mismatch",
+    "signature_malformed", "timestamp_stale", "signature_mismatch", "schema_invalid",
 };
 #define NREASONS (sizeof refusal_reasons / sizeof refusal_reasons[0])
 
@@ -260,7 +260,7 @@ int hs_metrics_render(const hs_metrics *m, const hs_dest_status *dests, size_t n
     header(out, "hookstream_events_ingested_total", "counter", "Events stored, by source.");
     hs_idmap_each(&m->sources, emit_source, out);
     header(out, "hookstream_ingest_refused_total", "counter",
-           "Ingests refused at the front door, by source and reason (IP lists, rate limit, signature).");
+           "Ingests refused at the front door, by source and reason (IP lists, rate limit, signature, schema).");
     hs_idmap_each(&m->sources, emit_refused, out);
     header(out, "hookstream_delivery_attempts_total", "counter",
            "Delivery attempts recorded, by destination and outcome (success, failed and retried later, dlq).");

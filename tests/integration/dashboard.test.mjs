@@ -638,6 +638,44 @@ test('the dashboard, end to end in Chromium', { timeout: 240000 * SLOW }, async 
       assert.equal(r.status, 200, secret);
     }
     assert.equal((await fetch(`${srv.url}/v1/ingest/signed`, { method: 'POST', body: '{}' })).status, 401);
+    // the refusal shows live in the source's row
+    await page.waitForSelector(`${rowOf('Signed')} .last-refused:text-is("refused 401 · signature missing")`);
+    assert.match(await page.getAttribute(`${rowOf('Signed')} .last-refused`, 'title'), /missing header X-Hub-Signature-256/);
+    assert.equal(await page.isHidden(`${rowOf('Web shop')} .last-refused`), true, 'only the refused source');
+    assert.equal((await srv.req('DELETE', '/v1/sources/' + s.id)).status, 200);
+  });
+
+  await t.test('a JSON Schema from the source forms: text that is not JSON refused in the page, then saved and applied', async () => {
+    await go('#/sources', '#sources-table');
+    await page.click('.page-head button:text("New source")');
+    const n = (name) => `#new-source [name="${name}"]`;
+    await page.fill(n('name'), 'Schemed');
+    await page.fill(n('slug'), 'schemed');
+    await page.check(n('schema_validation_enabled'));
+    await page.fill(n('json_schema'), '{"type": "object", "required": ["id"]');
+    await page.click('#new-source button[type=submit]');
+    await page.waitForSelector('#new-source .form-error[data-field="json_schema"]');
+    assert.equal((await srv.req('GET', '/v1/sources/schemed')).status, 404, 'nothing sent');
+    await page.fill(n('json_schema'), '{"type": "object", "required": ["id"]}');
+    await page.click('#new-source button[type=submit]');
+    const rowOf = (name) => `#sources-table tr:has(a:text-is("${name}"))`;
+    await page.waitForSelector(rowOf('Schemed'));
+    const s = (await srv.req('GET', '/v1/sources/schemed')).body;
+    assert.deepEqual(s.json_schema, { type: 'object', required: ['id'] });
+    assert.equal(s.schema_validation_enabled, true);
+    const post = (body) => fetch(`${srv.url}/v1/ingest/schemed`, { method: 'POST', body });
+    assert.equal((await post('{"other":1}')).status, 422);
+    // edit: a changed schema replaces the stored one (required dropped)
+    const f = (name) => `#edit-source [name="${name}"]`;
+    await page.click(`${rowOf('Schemed')} button.edit-source`);
+    await page.waitForSelector(f('json_schema'));
+    assert.deepEqual(JSON.parse(await page.inputValue(f('json_schema'))), { type: 'object', required: ['id'] });
+    await page.fill(f('json_schema'), '{"type": "object"}');
+    await page.click('#edit-source button[type=submit]');
+    await page.waitForSelector('#edit-source', { state: 'detached' });
+    assert.deepEqual((await srv.req('GET', '/v1/sources/schemed')).body.json_schema, { type: 'object' });
+    assert.equal((await post('{"other":1}')).status, 200);
+    assert.equal((await post('[]')).status, 422);
     assert.equal((await srv.req('DELETE', '/v1/sources/' + s.id)).status, 200);
   });
 

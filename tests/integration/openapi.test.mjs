@@ -204,6 +204,9 @@ test('real answers of every route validate against the document', async () => {
   // a signature the source cannot verify (401 with its reason)
   await call('POST', '/v1/sources', { body: { name: 'signed', slug: 'oas-signed', template: 'github', verification_secret: 'oas-secret-123456', verification_secrets: ['older-secret'], verification_config: {} }, expect: 201 });
   await call('POST', '/v1/ingest/{source}', { ...S({ source: 'oas-signed' }), body: {}, headers: { 'x-hub-signature-256': 'sha256=00' }, expect: 401 });
+  // a body its JSON schema refuses (422 with validation_errors)
+  await call('POST', '/v1/sources', { body: { name: 'schema', slug: 'oas-schema', schema_validation_enabled: true, json_schema: '{"type":"object","required":["id"]}', schema_action: 'reject' }, expect: 201 });
+  await call('POST', '/v1/ingest/{source}', { ...S({ source: 'oas-schema' }), body: { other: 1 }, expect: 422 });
 
   // wait for the failing delivery to be dead-lettered
   let attempts;

@@ -292,7 +292,10 @@ static void test_source_defaults(void **state) {
     (void)state;
     json_t *d = CREATE_OK(SRC, "{'name':'Stripe'}");
     json_t *want = J("{'name':'Stripe','slug':null,'description':null,'status':'active','ip_allowlist':[],"
-                     "'ip_denylist':[],'rate_limit':null}");
+                     "'ip_denylist':[],'rate_limit':null,'template':null,'verification_enabled':false,"
+                     "'verification_type':null,'verification_secret':null,'verification_secrets':null,"
+                     "'verification_header':null,'verification_config':{},'schema_validation_enabled':false,"
+                     "'json_schema':null,'schema_action':'reject'}");
     assert_true(json_equal(d, want));
     json_decref(want);
     json_decref(d);
@@ -412,6 +415,26 @@ static void test_source_rate_limit(void **state) {
     CREATE_FAILS(SRC, "{'name':'x','rate_limit':{'requests_per_second':1,'burst':100001}}", INV, "rate_limit.burst");
     CREATE_FAILS(SRC, "{'name':'x','rate_limit':{'requests_per_second':1,'window':1}}", INV, "rate_limit.window");
     CREATE_FAILS(SRC, "{'name':'x','rate_limit':5}", INV, "rate_limit");
+}
+
+/* the body's JSON Schema (#17): compiled at save, JSON text kept parsed,
+ * reject only */
+static void test_source_json_schema(void **state) {
+    (void)state;
+    CREATE_FAILS(SRC, "{'name':'x','schema_validation_enabled':true}", INV, "json_schema");
+    CREATE_FAILS(SRC, "{'name':'x','json_schema':[1]}", INV, "json_schema");
+    CREATE_FAILS(SRC, "{'name':'x','json_schema':'{nope'}", INV, "json_schema");
+    CREATE_FAILS(SRC, "{'name':'x','json_schema':{'type':'banana'}}", INV, "json_schema");
+    CREATE_FAILS(SRC, "{'name':'x','json_schema':{'$ref':'http://example.com/x'}}", INV, "json_schema");
+    CREATE_FAILS(SRC, "{'name':'x','json_schema':{},'schema_action':'warn'}", HS_ERR_UNSUPPORTED, "schema_action");
+    CREATE_FAILS(SRC, "{'name':'x','json_schema':{},'schema_action':'log'}", INV, "schema_action");
+    json_t *body = J("{'name':'x','schema_validation_enabled':true,'json_schema':'{\\'type\\':\\'object\\'}'}"),
+           *doc = NULL;
+    assert_int_equal(hs_resource_create_doc(SRC, body, &doc, NULL), HS_OK);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(doc, "json_schema"), "type")), "object");
+    assert_string_equal(json_string_value(json_object_get(doc, "schema_action")), "reject");
+    json_decref(body);
+    json_decref(doc);
 }
 
 static void test_unknown_and_later_fields(void **state) {
@@ -1815,6 +1838,7 @@ int main(void) {
         cmocka_unit_test(test_url_parse),
         cmocka_unit_test(test_merge_patch_rfc7386),
         cmocka_unit_test(test_source_defaults),
+        cmocka_unit_test(test_source_json_schema),
         cmocka_unit_test(test_source_name_rules),
         cmocka_unit_test(test_source_field_rules),
         cmocka_unit_test(test_source_ip_lists),

@@ -210,6 +210,11 @@ static void test_limits(void **state) {
     add(longpat, sizeof longpat, "\"}", 1);
     compile_fails(longpat, HS_JSONSCHEMA_ELIMIT, "longer than 1024 bytes");
     compile_fails("{\"pattern\":\"(a{1,500}){1,500}\"}", HS_JSONSCHEMA_EUNSUPPORTED, "counted repetitions too large");
+    /* counts of any length refused, never overflowing (found by tests/fuzz/fuzz_resource) */
+    compile_fails("{\"pattern\":\"a{99999999999999999999999}\"}", HS_JSONSCHEMA_EUNSUPPORTED,
+                  "counted repetitions too large");
+    compile_fails("{\"pattern\":\"a{1,99999999999999999999999}\"}", HS_JSONSCHEMA_EUNSUPPORTED,
+                  "counted repetitions too large");
     assert_int_equal(compile("{\"pattern\":\"^(a+)+$\"}", &s, &err), HS_JSONSCHEMA_OK);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     assert_int_equal(validate(s, "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!\"", &res), HS_JSONSCHEMA_OK);
