@@ -74,7 +74,7 @@ function keyForm(ctx, slot, reload) {
       const { api_key: k } = await api('POST', '/v1/auth/api-keys', { name: name.value.trim() });
       ctx.hold(true); // a reconnect must not re-render the page and lose the key
       slot.replaceChildren(card(`API key “${k.name}” created`, h('div', { class: 'form', id: 'new-api-key-shown' },
-        h('p', null, 'Copy the key now: it is shown only this once. Only its hash is kept.'),
+        h('p', { class: 'field wide' }, 'Copy the key now: it is shown only this once. Only its hash is kept.'),
         h('div', { class: 'field wide new-key' }, copyField(k.key)),
         h('div', { class: 'form-actions' }, button('Done', () => { slot.replaceChildren(); ctx.hold(false); ctx.refresh(); }, 'btn-primary'))),
       { cls: 'edit' }));

@@ -27,6 +27,7 @@
 #include "app/config.h"
 #include "core/resource.h"
 #include "http/server.h"
+#include "observe/failures.h"
 #include "observe/live.h"
 #include "base/log.h"
 #include "http/netguard.h"
@@ -370,6 +371,9 @@ static void subscribe(server *s) {
     hs_hooks_on_attempt_decided(h, hs_metrics_on_attempt, s->metrics);
     hs_hooks_on_attempt_recorded(h, hs_live_on_attempt, s->ws);
     hs_hooks_on_circuit_reset(h, hs_live_on_circuit_reset, s->ws);
+    /* a circuit opening or closing: in the log, then on the live feed */
+    hs_hooks_on_circuit_changed(h, hs_failures_on_circuit, NULL);
+    hs_hooks_on_circuit_changed(h, hs_live_on_circuit_changed, s->ws);
     hs_scheduler_set_hooks(s->sched, h);
 }
 

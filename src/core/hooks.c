@@ -33,6 +33,9 @@ void hs_hooks_on_attempt_recorded(hs_hooks *h, hs_on_attempt fn, void *ud) {
 void hs_hooks_on_circuit_reset(hs_hooks *h, hs_on_circuit_reset fn, void *ud) {
     ADD(h->circuit_reset, "circuit_reset");
 }
+void hs_hooks_on_circuit_changed(hs_hooks *h, hs_on_circuit_changed fn, void *ud) {
+    ADD(h->circuit_changed, "circuit_changed");
+}
 
 /* Every subscriber of list, in order, with the event's arguments. */
 #define FIRE(list, ...)                                                                                                \
@@ -47,3 +50,4 @@ void hs_hooks_requeued(const hs_hooks *h, const hs_delivery *d, size_t n) { FIRE
 void hs_hooks_attempt_decided(const hs_hooks *h, const hs_attempt_event *e) { FIRE(h->attempt_decided, e); }
 void hs_hooks_attempt_recorded(const hs_hooks *h, const hs_attempt_event *e) { FIRE(h->attempt_recorded, e); }
 void hs_hooks_circuit_reset(const hs_hooks *h, const hs_dest_status *st) { FIRE(h->circuit_reset, st); }
+void hs_hooks_circuit_changed(const hs_hooks *h, const hs_circuit_event *e) { FIRE(h->circuit_changed, e); }

@@ -10,6 +10,7 @@
  *   attempt_decided   src/delivery/scheduler.c          metrics
  *   attempt_recorded  src/delivery/scheduler.c          live feed
  *   circuit_reset     src/delivery/scheduler.c          live feed
+ *   circuit_changed   src/delivery/scheduler.c          failure log, live feed
  *
  * Subscribers run one after the other, in the order they were registered,
  * called directly (a fixed array per hook: firing allocates nothing, and
@@ -67,7 +68,19 @@ typedef struct hs_attempt_event {
     /* the destination was deleted while the attempt was out: its series are
      * forgotten, the attempt counts server-wide only */
     bool destination_removed;
+    /* attempt_decided: the circuit's state as the attempt found it (a
+     * static name, as dest->circuit); NULL when not known */
+    const char *circuit_before;
 } hs_attempt_event;
+
+/* An attempt moved a destination's circuit: closed -> open (opened),
+ * half_open -> open (the probe failed), half_open -> closed (closed). A
+ * manual reset is circuit_reset's. */
+typedef struct hs_circuit_event {
+    const hs_dest_status *dest; /* as the attempt left it */
+    const char *from, *to;      /* closed | open | half_open */
+    const hs_attempt_rec *a;    /* the attempt: why (response_status, error) */
+} hs_circuit_event;
 
 /* ingest: the event and its deliveries are committed. A subscriber may take
  * the body, content type and headers out of ing (the scheduler does, to
@@ -88,6 +101,9 @@ typedef void (*hs_on_requeued)(const hs_delivery *d, size_t n, void *ud);
 typedef void (*hs_on_attempt)(const hs_attempt_event *e, void *ud);
 /* circuit_reset: POST .../circuit/reset committed; the destination after it. */
 typedef void (*hs_on_circuit_reset)(const hs_dest_status *st, void *ud);
+/* circuit_changed: fired right after the attempt_decided of the attempt
+ * that moved it. */
+typedef void (*hs_on_circuit_changed)(const hs_circuit_event *e, void *ud);
 
 #define HS__HOOK_LIST(fn_type)                                                                                         \
     struct {                                                                                                           \
@@ -106,6 +122,7 @@ typedef struct hs_hooks {
     HS__HOOK_LIST(hs_on_attempt) attempt_decided;
     HS__HOOK_LIST(hs_on_attempt) attempt_recorded;
     HS__HOOK_LIST(hs_on_circuit_reset) circuit_reset;
+    HS__HOOK_LIST(hs_on_circuit_changed) circuit_changed;
 } hs_hooks;
 
 /* Register fn(…, ud) at the end of a hook's list. More than HS_HOOKS_MAX
@@ -116,6 +133,7 @@ void hs_hooks_on_requeued(hs_hooks *h, hs_on_requeued fn, void *ud);
 void hs_hooks_on_attempt_decided(hs_hooks *h, hs_on_attempt fn, void *ud);
 void hs_hooks_on_attempt_recorded(hs_hooks *h, hs_on_attempt fn, void *ud);
 void hs_hooks_on_circuit_reset(hs_hooks *h, hs_on_circuit_reset fn, void *ud);
+void hs_hooks_on_circuit_changed(hs_hooks *h, hs_on_circuit_changed fn, void *ud);
 
 /* Fire: every subscriber, in registration order (loop thread). h may be
  * NULL (nobody listens). */
@@ -125,5 +143,6 @@ void hs_hooks_requeued(const hs_hooks *h, const hs_delivery *d, size_t n);
 void hs_hooks_attempt_decided(const hs_hooks *h, const hs_attempt_event *e);
 void hs_hooks_attempt_recorded(const hs_hooks *h, const hs_attempt_event *e);
 void hs_hooks_circuit_reset(const hs_hooks *h, const hs_dest_status *st);
+void hs_hooks_circuit_changed(const hs_hooks *h, const hs_circuit_event *e);
 
 #endif

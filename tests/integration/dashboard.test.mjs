@@ -285,12 +285,17 @@ test('the dashboard, end to end in Chromium', { timeout: 240000 * SLOW }, async 
     await page.click(`#destinations-table tr[data-id="${destId}"] a`);
     await page.waitForSelector('#circuit-state[data-state="open"]');
     await page.waitForSelector('tr[data-attempt] >> nth=1');
+    // why it fails: the two failed attempts, with the receiver's answer
+    const whys = await page.$$eval('#recent-failures tr[data-failure]', (trs) => trs.map((tr) => tr.textContent));
+    assert.equal(whys.length, 2);
+    assert.ok(whys.every((r) => r.includes('500') && r.includes('dead-lettered')), whys.join('\n'));
     await shot('destination');
     await mark();
     await page.click('#reset-circuit');
     await page.waitForSelector('#circuit-state[data-state="closed"]');
     // the queued third event goes out at once, fails, and shows up live
     await page.waitForSelector('tr[data-attempt] >> nth=2');
+    await page.waitForSelector('#recent-failures tr[data-failure] >> nth=2'); // live too
     await failing.waitFor(3, T);
     const rows = await page.$$eval('tr[data-attempt]', (trs) => trs.map((tr) => tr.textContent));
     assert.equal(rows.length, 3);
@@ -813,6 +818,31 @@ test('the dashboard, end to end in Chromium', { timeout: 240000 * SLOW }, async 
     await page.waitForSelector('#api-keys-table tr:has-text("dashboard key")', { state: 'detached' });
     assert.match(asked, /Revoke API key “dashboard key”/);
     assert.equal((await srv.req('GET', '/v1/sources', undefined, { authorization: `Bearer ${key}` })).status, 401);
+  });
+
+  await t.test('a circuit opening and closing shows on the destination page, with why', async () => {
+    let down = true;
+    const flaky = await startReceiver(() => (down ? { status: 503, body: 'maintenance' } : { status: 200 }));
+    try {
+      const dst = (await srv.req('POST', '/v1/destinations', {
+        name: 'Flaky', config: { url: flaky.url }, retry_policy: { max_retries: 0 },
+        circuit_breaker: { threshold: 1, cooldown_ms: 1000 },
+      })).body;
+      const src = (await srv.req('POST', '/v1/sources', { name: 'flaky source', slug: 'flaky' })).body;
+      await srv.req('POST', '/v1/connections', { source_id: src.id, destination_id: dst.id });
+      await go('#/destinations/' + dst.id, '#recent-failures');
+      const send = () => fetch(`${srv.url}/v1/ingest/flaky`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      await send();
+      await page.waitForSelector('#circuit-state[data-state="open"]');
+      await page.waitForSelector('#circuit-change:text("opened after HTTP 503")');
+      await page.waitForSelector('#recent-failures tr[data-failure]:has-text("503")');
+      down = false;
+      await send(); // waits behind the open circuit, then goes as the probe
+      await page.waitForSelector('#circuit-state[data-state="closed"]', { timeout: T });
+      await page.waitForSelector('#circuit-change:text("closed")');
+    } finally {
+      await flaky.close();
+    }
   });
 
   await t.test('signing out forgets the key', async () => {
