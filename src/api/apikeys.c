@@ -13,8 +13,6 @@
 #include "base/json_text.h"
 #include "base/log.h"
 
-#define NAME_MAX_CHARS 100
-
 static json_t *render_key(hs_api *api, const hs_apikey *k) {
     uint64_t used = api ? hs_auth_last_used(api->auth, k->id) : 0;
     if (k->last_used_at > used) used = k->last_used_at;
@@ -30,10 +28,8 @@ static json_t *render_key(hs_api *api, const hs_apikey *k) {
 void hs_api_apikeys_create(hs_api_call *c) {
     json_t *body;
     if (hs_api_json_body(c, &body)) return;
-    const char *key_name;
-    json_t *name = json_object_get(body, "name");
-    json_t *v;
     const char *k;
+    json_t *v;
     json_object_foreach(body, k, v) {
         if (strcmp(k, "name") != 0) {
             hs_api_failf(c, HS_ERR_INVALID, k, "is not a field of an API key (only name)");
@@ -41,19 +37,13 @@ void hs_api_apikeys_create(hs_api_call *c) {
             return;
         }
     }
-    key_name = json_string_value(name);
-    size_t chars = 0;
-    for (const char *p = key_name ? key_name : ""; *p; p++) chars += ((unsigned char)*p & 0xc0) != 0x80;
-    if (!key_name || chars == 0 || chars > NAME_MAX_CHARS) {
-        hs_api_failf(c, HS_ERR_INVALID, "name", "is required: a string of 1 to %d characters", NAME_MAX_CHARS);
-        json_decref(body);
-        return;
-    }
     hs_apikey rec;
     char *key = NULL;
     hs_error err;
     hs_error_clear(&err);
-    int rc = hs_auth_create(c->api->store, c->api->auth, key_name, &rec, &key, &err);
+    /* a name that is not a string is refused as a missing one */
+    int rc =
+        hs_auth_create(c->api->store, c->api->auth, json_string_value(json_object_get(body, "name")), &rec, &key, &err);
     json_decref(body);
     if (rc) return hs_api_fail(c, &err);
     json_t *o = render_key(NULL, &rec);

@@ -134,17 +134,27 @@ int hs_auth_reload(hs_auth *a, hs_error *err) {
     return rc;
 }
 
+/* 1 to HS_API_KEY_NAME_CHARS characters of UTF-8 (counted, not checked). */
+static bool name_ok(const char *name) {
+    size_t chars = 0, bytes = 0;
+    for (const char *p = name; *p; p++, bytes++) chars += ((unsigned char)*p & 0xc0) != 0x80;
+    return chars >= 1 && chars <= HS_API_KEY_NAME_CHARS && bytes <= HS_APIKEY_NAME_MAX;
+}
+
 int hs_auth_create(hs_store *store, hs_auth *a, const char *name, hs_apikey *out, char **key, hs_error *err) {
     *key = NULL;
     memset(out, 0, sizeof *out);
+    if (!name || !name_ok(name))
+        return hs_error_set(err, HS_ERR_INVALID, "name", "is required: a string of 1 to %d characters",
+                            HS_API_KEY_NAME_CHARS);
     char *k = hs_auth_generate_key();
     hs_id_new("ak_", out->id);
     hs_auth_digest_hex(k, out->hash);
     snprintf(out->prefix, sizeof out->prefix, "%.*s", HS_API_KEY_SHOWN, k);
-    snprintf(out->name, sizeof out->name, "%s", name ? name : "");
-    if (a) pthread_mutex_lock(&a->change);
+    snprintf(out->name, sizeof out->name, "%s", name);
     out->created_at = hs_now_ms();
-    int rc = hs_store_apikey_add(store, out->id, out->hash, out->prefix, out->name, err);
+    if (a) pthread_mutex_lock(&a->change);
+    int rc = hs_store_apikey_add(store, out, err);
     if (rc == HS_OK && a) {
         size_t n;
         key_entry *v = copy_set(a, &n);

@@ -41,6 +41,8 @@
 #define HS_API_KEY_PREFIX "hs_live_"
 /* characters of a key kept as its prefix (the store's prefix column) */
 #define HS_API_KEY_SHOWN 12
+/* characters of a key's name at most */
+#define HS_API_KEY_NAME_CHARS 100
 /* how often remembered uses are written and the key set read again */
 #define HS_AUTH_SYNC_MS 30000
 
@@ -61,7 +63,8 @@ bool hs_auth_check(hs_auth *a, const char *key);
  * token when there is one, else the key req presents. */
 bool hs_auth_ws(const hs_http_req *req, const char *token, void *ud);
 
-/* Creates a key: stores it (name may be NULL) and fills *out as stored;
+/* Creates a key named name (1 to HS_API_KEY_NAME_CHARS characters, else
+ * HS_ERR_INVALID field "name"): stores it and fills *out as stored;
  * *key: the key itself (heap; shown once, free with hs_free_secret). With
  * a (may be NULL: the CLI) the server's set accepts it at once. */
 int hs_auth_create(hs_store *store, hs_auth *a, const char *name, hs_apikey *out, char **key, hs_error *err);

@@ -106,6 +106,9 @@ test('the CLI manages keys on the database without a server; uses survive a rest
   assert.equal(r.status, 0, r.stderr);
   assert.equal(cli(['revoke', k.id], db).status, 1);
   assert.equal(cli(['create'], db).status, 2);
+  const long = cli(['create', '--name', 'x'.repeat(101)], db);
+  assert.equal(long.status, 1);
+  assert.match(long.stderr, /name: is required: a string of 1 to 100 characters|1 to 100 characters/);
 
   srv = await startServer({ dir, db });
   assert.equal((await srv.req('GET', '/v1/sources', undefined, as(made.key))).status, 200);
