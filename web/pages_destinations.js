@@ -7,11 +7,11 @@
 import { api, get, qs } from './api.js';
 import {
   h, card, pageHead, table, row, badge, circuitBadge, setBadge, time, mono, empty, select, field, button,
-  kv, code, value, duration, toast, throttle, loading,
+  kv, code, value, duration, toast, throttle, loading, shownOnce,
 } from './ui.js';
 import { editDestinationForm } from './edit_destination.js';
 import { resourcePath, patchThen, deleteThen, showError } from './forms.js';
-import { signingFields, signingView } from './signing.js';
+import { signingFields, signingView, rotateForm } from './signing.js';
 import { testEventPanel } from './test_event.js';
 
 const TYPES = ['http', 'aws_sqs', 'aws_s3', 'aws_eventbridge', 'gcp_pubsub', 'kafka', 'rabbitmq', 'websocket'];
@@ -251,6 +251,20 @@ export async function renderDetail(ctx) {
     editSlot.replaceChildren();
     ctx.hold(Boolean(panel));
   }
+  // the rotation form takes the edit form's place; a secret the server
+  // made is shown there once, to be copied to the receiver
+  function openRotate() {
+    ctx.hold(true);
+    const post = (body) => api('POST', `/v1/destinations/${encodeURIComponent(d.id)}/rotate-secret`, body);
+    const done = ({ new_secret: made }) => {
+      if (!made) { toast('Signing secret rotated'); closeEdit(); ctx.refresh(); return; }
+      editSlot.replaceChildren(shownOnce('New signing secret', 'rotated-secret',
+        'Give this secret to the receiver: it is shown only this once. The old one signs too until the overlap ends.',
+        made, 'new signing secret', () => { closeEdit(); ctx.refresh(); }));
+    };
+    editSlot.replaceChildren(card(`Rotate the signing secret of “${d.name}”`, rotateForm(d, post, { done, close: closeEdit }), { cls: 'edit' }));
+    editSlot.querySelector('input')?.focus();
+  }
 
   const circuitBody = h('div');
   const attemptsSlot = h('div');
@@ -261,7 +275,9 @@ export async function renderDetail(ctx) {
       card(h('div', { class: 'title actions' }, h('h2', null, 'Circuit breaker'), headBadge), circuitBody),
       card('Retry policy', retryPolicy(d))),
     d.type === 'http' || d.signing
-      ? h('div', { class: 'grid' }, card('Configuration', configView(d)), card('Signing', signingView(d.signing), { cls: 'signing' }))
+      ? h('div', { class: 'grid' }, card('Configuration', configView(d)), card('Signing', signingView(d.signing), {
+        cls: 'signing', actions: d.signing ? button('Rotate secret', openRotate, 'btn-sm', { id: 'rotate-secret' }) : null,
+      }))
       : card('Configuration', configView(d)),
     card('Why it fails', failuresSlot, { flush: true, cls: 'failures' }),
     card('Recent attempts', attemptsSlot, { flush: true, actions: h('a', { href: '#/dlq?destination_id=' + encodeURIComponent(d.id) }, 'Dead letters') }),

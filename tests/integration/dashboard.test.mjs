@@ -16,7 +16,9 @@
 // source's page and on the destination's, each delivery's HMAC checked
 // with node:crypto, the secret never on the page, a save with the secret
 // field blank keeping it, and the event page naming the connections.
-// Settings: an API key created (shown once), listed by its prefix, revoked.
+// The signing secret rotated from the destination's page (both signatures
+// during the overlap). Settings: an API key created (shown once), listed by
+// its prefix, revoked. A circuit opening and closing, with why.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -793,6 +795,31 @@ test('the dashboard, end to end in Chromium', { timeout: 240000 * SLOW }, async 
     await page.waitForSelector(`tr[data-attempt]:has(a[href="#/events/${ev}"]) .badge:text-is("success")`);
     assert.equal(await marked(), 'still here');
     await assertNoSecret();
+  });
+
+  await t.test('rotate the signing secret: the new one shown once, both signatures during the overlap', async () => {
+    await go('#/destinations/' + signedId, '#rotate-secret');
+    await page.click('#rotate-secret');
+    await page.selectOption('#rotate-secret-form [name=expire_old_after_s]', '3600');
+    await page.click('#rotate-secret-form button[type=submit]');
+    const shown = await page.waitForSelector('#rotated-secret .copy input');
+    const fresh = await shown.inputValue();
+    assert.match(fresh, /^[0-9a-f]{64}$/, 'a server-made secret for the hookstream scheme');
+    await page.click('#rotated-secret button:text("Done")');
+    await page.waitForSelector('.signing #signing-previous');
+    assert.equal(await text('.signing #signing-secret'), '********' + fresh.slice(-4));
+    assert.match(await text('.signing #signing-previous'), /^\*{8}5678 also signs until/);
+    assert.ok(!(await page.content()).includes(fresh), 'once Done, the new secret is not in the page');
+    await assertNoSecret();
+
+    const n = signedRx.requests.length;
+    await page.click('#send-test-event');
+    await page.waitForSelector('#test-event-result li a.event-link');
+    await signedRx.waitFor(n + 1, T);
+    const got = signedRx.requests[n];
+    const ts = got.headers['x-hookstream-signature-timestamp'];
+    const sig = (secret) => 'sha256=' + crypto.createHmac('sha256', secret).update(`${ts}.`).update(got.body).digest('hex');
+    assert.equal(got.headers['x-billing-sig'], `${sig(fresh)}, ${sig(SECRET)}`, 'the new signature, then the old one');
   });
 
   await t.test('settings: an API key shown once, listed by its prefix, revoked', async () => {
