@@ -53,6 +53,7 @@ typedef struct hs_api_call {
     hs_change after_change;
     hs_delivery *after_deliveries;
     size_t after_n;
+    uint64_t after_principal; /* a revoked API key's (src/api/apikeys.c) */
 } hs_api_call;
 
 typedef void (*hs_api_fn)(hs_api_call *c);

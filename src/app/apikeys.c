@@ -118,7 +118,7 @@ static int run(const opts *o, hs_store *s, hs_error *err) {
         return HS_OK;
     }
     if (strcmp(o->cmd, "revoke") == 0) {
-        int rc = hs_auth_revoke(s, NULL, o->id, err);
+        int rc = hs_auth_revoke(s, NULL, o->id, NULL, err);
         if (rc == HS_OK && !o->json) printf("revoked API key %s\n", o->id);
         if (rc == HS_OK && o->json) print_json(json_pack("{s:s, s:b}", "id", o->id, "deleted", 1));
         return rc;

@@ -79,6 +79,24 @@ test('a revoked key is refused as soon as DELETE answers; the configured key kee
   assert.equal(await wsOpens(API_KEY), true);
 });
 
+test('revoking a key closes the live feed clients it let in (1008), and only those', async () => {
+  const k = (await srv.req('POST', '/v1/auth/api-keys', { name: 'feed' })).body.api_key;
+  const open = (key) => new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${srv.port}/v1/ws?token=${key}`);
+    ws.closed = new Promise((r) => ws.on('close', (code, reason) => r({ code, reason: String(reason) })));
+    ws.on('open', () => resolve(ws));
+    ws.on('error', reject);
+  });
+  const [mine, other] = [await open(k.key), await open(API_KEY)];
+  assert.equal((await srv.req('DELETE', `/v1/auth/api-keys/${k.id}`)).status, 200);
+  const { code, reason } = await mine.closed;
+  assert.equal(code, 1008);
+  assert.equal(reason, 'API key revoked');
+  assert.equal(other.readyState, WebSocket.OPEN, 'the configured key\'s client stays');
+  other.close();
+  await other.closed;
+});
+
 test('the CLI manages keys on the database without a server; uses survive a restart', async () => {
   const k = (await srv.req('POST', '/v1/auth/api-keys', { name: 'used' })).body.api_key;
   assert.equal((await srv.req('GET', '/v1/sources', undefined, as(k.key))).status, 200);
