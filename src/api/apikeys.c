@@ -117,7 +117,7 @@ static void sync_done(uv_work_t *w, int status) {
     hs_free(j);
 }
 
-void hs__api_auth_sync(hs_api *api) {
+void hs_api_keys_changed(hs_api *api) {
     sync_job *j = hs_calloc(1, sizeof *j);
     j->work.data = j;
     j->api = api;

@@ -11,9 +11,10 @@
  *     (the API, the CLI): the store first, then the set, before the API
  *     answers, so a revoked key is refused from then on;
  *   - hs_auth_reload: the set changed elsewhere (another node, the CLI):
- *     read it again from the store. A change feed between nodes calls
- *     this; until there is one, the server calls it itself every
- *     HS_AUTH_SYNC_MS (hs_auth_sync_due).
+ *     read it again from the store. src/api/api.h hs_api_keys_changed runs
+ *     it (and closes the WebSocket clients of keys gone): a change feed
+ *     between nodes calls that; until there is one, the router calls it
+ *     every HS_AUTH_SYNC_MS (hs_auth_sync_due).
  * Changes are serialised (one at a time, a store read and its swap
  * together), so a reload that read the set before a revocation committed
  * never puts the revoked key back.

@@ -97,9 +97,6 @@ void hs_api_attempts_retry(hs_api_call *c);
 void hs_api_apikeys_create(hs_api_call *c);
 void hs_api_apikeys_list(hs_api_call *c);
 void hs_api_apikeys_revoke(hs_api_call *c);
-/* On the loop, when hs_auth_sync_due: write the keys' remembered uses and
- * read the key set again, on the threadpool (src/api/apikeys.c). */
-void hs__api_auth_sync(hs_api *api);
 
 /* Routes answered on the loop thread (they read the scheduler's memory). */
 void hs_api_circuit_get(hs_api *api, hs_http_req *req, const char *id);

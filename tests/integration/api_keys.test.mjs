@@ -140,3 +140,41 @@ test('the CLI refuses a database that does not exist', () => {
   assert.equal(r.status, 1);
   assert.match(r.stderr, /no database at/);
 });
+
+// The periodic sync (HS_AUTH_SYNC_MS, 30 s): a key revoked with the CLI
+// while the server runs is refused once the server has read the set again,
+// its live feed clients are closed, and the uses the server remembered are
+// written (the CLI sees last_used_at).
+test('a revocation from the CLI reaches a running server within 30 s', { timeout: 90000 }, async () => {
+  const s2 = await startServer();
+  try {
+    const k = (await s2.req('POST', '/v1/auth/api-keys', { name: 'revoked elsewhere' })).body.api_key;
+    const k2 = (await s2.req('POST', '/v1/auth/api-keys', { name: 'in use' })).body.api_key;
+    assert.equal((await s2.req('GET', '/v1/sources', undefined, as(k.key))).status, 200);
+    assert.equal((await s2.req('GET', '/v1/sources', undefined, as(k2.key))).status, 200);
+    const ws = new WebSocket(`ws://127.0.0.1:${s2.port}/v1/ws?token=${k.key}`);
+    const closed = new Promise((r) => ws.on('close', (code) => r(code)));
+    await new Promise((resolve, reject) => { ws.on('open', resolve); ws.on('error', reject); });
+    const r = cli(['revoke', k.id], s2.db);
+    assert.equal(r.status, 0, r.stderr);
+    const before = JSON.parse(cli(['list', '--json'], s2.db).stdout.trim());
+    assert.equal(before.id, k2.id, 'only the key not revoked is listed');
+    assert.equal((await s2.req('GET', '/v1/sources', undefined, as(k.key))).status, 200, 'not read again yet');
+    const t0 = Date.now();
+    let status = 200;
+    while (status === 200 && Date.now() - t0 < 40000) {
+      await new Promise((res) => setTimeout(res, 500));
+      status = (await s2.req('GET', '/v1/sources')).status === 200
+        ? (await s2.req('GET', '/v1/sources', undefined, as(k.key))).status : 0;
+    }
+    assert.equal(status, 401, 'refused after the server read the set again');
+    assert.equal(await closed, 1008);
+    // the use of k2 was written with the sync, not per request
+    assert.equal(before.last_used_at, null, 'not written per request');
+    const after = JSON.parse(cli(['list', '--json'], s2.db).stdout.trim());
+    assert.equal(after.id, k2.id);
+    assert.ok(after.last_used_at, 'written by the sync');
+  } finally {
+    await stopClean(s2);
+  }
+});
