@@ -107,9 +107,14 @@ static int read_set(hs_auth *a, const key_entry *old, size_t nold, key_entry **o
     return HS_OK;
 }
 
-/* Replace the set (under lock); the old one is freed. */
+/* Replace the set (under lock); the old one is freed. A use noted since v
+ * was copied from the set is carried over. */
 static void swap_set(hs_auth *a, key_entry *v, size_t n) {
     pthread_mutex_lock(&a->lock);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < a->n; j++)
+            if (strcmp(v[i].id, a->keys[j].id) == 0 && a->keys[j].used_at > v[i].used_at)
+                v[i].used_at = a->keys[j].used_at;
     key_entry *old = a->keys;
     a->keys = v;
     a->n = n;

@@ -2,10 +2,12 @@
  * API keys in the database itself, no server needed (--db: a SQLite file
  * or a postgresql:// URL, as `serve` takes).
  *
- * A server running on the same database learns of a key created or revoked
- * here within HS_AUTH_SYNC_MS, when it next reads its key set
+ * A server running on the same SQLite database learns of a key created or
+ * revoked here within HS_AUTH_SYNC_MS, when it next reads its key set
  * (src/api/auth.h); the API's DELETE takes effect at once on the server
- * that answers it. Keys are not secrets at rest (only their SHA-256 is
+ * that answers it. A PostgreSQL database is claimed by its one server
+ * (src/store/pg/pg.c): while it runs, the store refuses to open here and
+ * the message points to the API. Keys are not secrets at rest (only their SHA-256 is
  * stored), so no secret key is needed here.
  */
 #include <jansson.h>
@@ -34,6 +36,9 @@ const char hs_usage_apikeys[] = "Usage: hookstream api-keys COMMAND [options]\n"
                                 "                          last used\n"
                                 "  revoke ID               revoke a key (a server on the database refuses it\n"
                                 "                          within 30 s; DELETE /v1/auth/api-keys/ID does at once)\n"
+                                "\n"
+                                "A PostgreSQL database cannot be opened here while its server runs (one\n"
+                                "server per database): use the API or the dashboard then.\n"
                                 "\n"
                                 "Options:\n"
                                 "  --db PATH|URL           the database, a SQLite file or a postgresql:// URL\n"
@@ -167,6 +172,10 @@ int hs_apikeys_main(int argc, char **argv) {
     if (hs_store_open(o.db, &s, &err)) {
         fprintf(stderr, "hookstream: cannot open database %s: %s\n", shown,
                 err.msg[0] ? err.msg : hs_strerror(err.code));
+        /* PostgreSQL: one server per database, and it holds the claim */
+        if (err.code == HS_ERR_CONFLICT && strstr(o.db, "://"))
+            fprintf(stderr, "hookstream: while the server runs, manage keys through it: POST/GET "
+                            "/v1/auth/api-keys, DELETE /v1/auth/api-keys/ID (or the dashboard's Settings page)\n");
         return 1;
     }
     rc = run(&o, s, &err);
