@@ -621,6 +621,15 @@ static void test_signing_defaults(void **state) {
     json_decref(d);
 }
 
+/* Each bad[i][0] as a destination's signing is refused at field bad[i][1]. */
+static void signing_fails(const char *const bad[][2], size_t n, int line) {
+    for (size_t i = 0; i < n; i++) {
+        char *body = hs_sprintf("{'name':'x','config':" HTTP_CFG ",'signing':%s}", bad[i][0]);
+        create_fails_at(DST, body, INV, bad[i][1], line);
+        hs_free(body);
+    }
+}
+
 static void test_signing_rules(void **state) {
     (void)state;
     static const char *const bad[][2] = {
@@ -638,11 +647,7 @@ static void test_signing_rules(void **state) {
         {"{'secret':'xxxxxxxxxxxxxxxxxxxx','pepper':'x'}", "signing.pepper"},
         {"'secret'", "signing"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char *body = hs_sprintf("{'name':'x','config':" HTTP_CFG ",'signing':%s}", bad[i][0]);
-        create_fails_at(DST, body, INV, bad[i][1], __LINE__);
-        hs_free(body);
-    }
+    signing_fails(bad, sizeof bad / sizeof bad[0], __LINE__);
     /* 16 characters is the minimum */
     json_decref(CREATE_OK(DST, "{'name':'x','config':" HTTP_CFG ",'signing':{'secret':'sixteen-chars-ok'}}"));
 }
@@ -668,11 +673,7 @@ static void test_signing_standard_webhooks(void **state) {
         {"{'secret':'whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM=','scheme':'standard_webhooks','algorithm':'sha1'}",
          "signing.algorithm"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char *body = hs_sprintf("{'name':'x','config':" HTTP_CFG ",'signing':%s}", bad[i][0]);
-        create_fails_at(DST, body, INV, bad[i][1], __LINE__);
-        hs_free(body);
-    }
+    signing_fails(bad, sizeof bad / sizeof bad[0], __LINE__);
     /* a whsec_ secret is fine for the hookstream scheme too (used as is) */
     json_decref(CREATE_OK(DST, "{'name':'x','config':" HTTP_CFG ",'signing':{'secret':'whsec_MDEyMzQ1Njc4OWFiY2Rl'}}"));
 }
@@ -708,11 +709,7 @@ static void test_signing_previous_secret(void **state) {
          "'previous_secret':'yyyyyyyyyyyyyyyyyyyy','previous_secret_expires_at':'2030-01-01T00:00:00Z'}",
          "signing.previous_secret"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char *body = hs_sprintf("{'name':'x','config':" HTTP_CFG ",'signing':%s}", bad[i][0]);
-        create_fails_at(DST, body, INV, bad[i][1], __LINE__);
-        hs_free(body);
-    }
+    signing_fails(bad, sizeof bad / sizeof bad[0], __LINE__);
 }
 
 static void test_template(void **state) {
