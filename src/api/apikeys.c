@@ -56,10 +56,12 @@ void hs_api_apikeys_create(hs_api_call *c) {
 }
 
 void hs_api_apikeys_list(hs_api_call *c) {
+    static const char *const none[] = {NULL};
     hs_apikey *keys;
     size_t n;
     hs_error err;
     hs_error_clear(&err);
+    if (hs_query_only(&c->query, none, &err)) return hs_api_fail(c, &err);
     if (hs_store_apikey_list(c->api->store, &keys, &n, &err)) return hs_api_fail(c, &err);
     json_t *items = json_array();
     for (size_t i = 0; i < n; i++) json_array_append_new(items, render_key(c->api, &keys[i]));

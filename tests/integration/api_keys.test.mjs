@@ -52,6 +52,7 @@ test('bad bodies are refused', async () => {
     assert.equal(r.status, 400, JSON.stringify(body));
   }
   assert.equal((await srv.req('POST', '/v1/auth/api-keys', { name: 'é'.repeat(100) })).status, 201);
+  assert.equal((await srv.req('GET', '/v1/auth/api-keys?limit=5')).status, 400, 'no query parameters');
 });
 
 test('a revoked key is refused as soon as DELETE answers; the configured key keeps working', async () => {
