@@ -176,6 +176,8 @@ live.on('state', (s) => {
 });
 live.on('delivery.attempt', countsSoon);
 live.on('circuit.reset', countsSoon);
+live.on('circuit.opened', countsSoon);
+live.on('circuit.closed', countsSoon);
 live.on('reconnected', countsSoon);
 
 // "12s ago" labels age in place (no request: only the text changes)

@@ -85,25 +85,36 @@ export function showError(slot, form, e) {
 // The API path of one resource ("sources", "connections", "destinations").
 export const resourcePath = (kind, id) => '/v1/' + kind + '/' + encodeURIComponent(id);
 
-// The submit of an edit form: PATCH path with what patchBody() returns
-// (nothing changed: just close), then saved(); an error is shown in err
-// (a 401 has signed out already). what: "Source" for "Source saved".
-export function onSavePatch(form, { submit, err, path, what, patchBody, saved, close }) {
+// A form's submit: run() with the submit button disabled meanwhile; its
+// error is shown in err (a 401 has signed out already).
+export function onSubmit(form, { submit, err, run }) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     err.replaceChildren();
     submit.disabled = true;
     try {
-      const body = patchBody();
-      if (!Object.keys(body).length) { toast('Nothing changed'); close(); return; }
-      await api('PATCH', path, body);
-      toast(what + ' saved');
-      saved();
+      await run();
     } catch (e) {
       if (e.status !== 401) showError(err, form, e);
     } finally {
       submit.disabled = false;
     }
+  });
+}
+
+// The submit of an edit form: PATCH path with what patchBody() returns
+// (nothing changed: just close), then saved(). what: "Source" for "Source
+// saved".
+export function onSavePatch(form, { submit, err, path, what, patchBody, saved, close }) {
+  onSubmit(form, {
+    submit, err,
+    run: async () => {
+      const body = patchBody();
+      if (!Object.keys(body).length) { toast('Nothing changed'); close(); return; }
+      await api('PATCH', path, body);
+      toast(what + ' saved');
+      saved();
+    },
   });
 }
 

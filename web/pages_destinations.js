@@ -7,11 +7,11 @@
 import { api, get, qs } from './api.js';
 import {
   h, card, pageHead, table, row, badge, circuitBadge, setBadge, time, mono, empty, select, field, button,
-  kv, code, value, duration, toast, throttle, loading,
+  kv, code, value, duration, toast, throttle, loading, shownOnce,
 } from './ui.js';
 import { editDestinationForm } from './edit_destination.js';
 import { resourcePath, patchThen, deleteThen, showError } from './forms.js';
-import { signingFields, signingView } from './signing.js';
+import { signingFields, signingView, rotateForm } from './signing.js';
 import { testEventPanel } from './test_event.js';
 
 const TYPES = ['http', 'aws_sqs', 'aws_s3', 'aws_eventbridge', 'gcp_pubsub', 'kafka', 'rabbitmq', 'websocket'];
@@ -85,7 +85,9 @@ export async function renderList(ctx) {
     try { for (const c of (await get('/v1/circuits')).circuits) update(c); } catch { /* shown on next load */ }
   }, 1000);
   ctx.on('delivery.attempt', (d) => { if (d.destination) update(d.destination); recount(); });
-  ctx.on('circuit.reset', (d) => { if (d.destination) update(d.destination); recount(); });
+  for (const type of ['circuit.reset', 'circuit.opened', 'circuit.closed']) {
+    ctx.on(type, (d) => { if (d.destination) update(d.destination); recount(); });
+  }
   ctx.on('event.received', recount);
 }
 
@@ -186,9 +188,10 @@ function newDestinationForm(ctx, close) {
 
 export async function renderDetail(ctx) {
   const d = await get('/v1/destinations/' + encodeURIComponent(ctx.params[0]));
-  const [circuit, attempts] = await Promise.all([
+  const [circuit, attempts, failures] = await Promise.all([
     get(`/v1/destinations/${encodeURIComponent(d.id)}/circuit`),
     get('/v1/delivery-attempts' + qs({ destination_id: d.id, limit: 20 })),
+    get('/v1/delivery-attempts' + qs({ destination_id: d.id, status: 'failed', limit: FAILURES_SHOWN })),
     ctx.names.load(),
   ]);
   if (!ctx.alive()) return;
@@ -248,16 +251,35 @@ export async function renderDetail(ctx) {
     editSlot.replaceChildren();
     ctx.hold(Boolean(panel));
   }
+  // the rotation form takes the edit form's place; a secret the server
+  // made is shown there once, to be copied to the receiver
+  function openRotate() {
+    ctx.hold(true);
+    const post = (body) => api('POST', `/v1/destinations/${encodeURIComponent(d.id)}/rotate-secret`, body);
+    const done = ({ new_secret: made }) => {
+      if (!made) { toast('Signing secret rotated'); closeEdit(); ctx.refresh(); return; }
+      editSlot.replaceChildren(shownOnce('New signing secret', 'rotated-secret',
+        'Give this secret to the receiver: it is shown only this once. The old one signs too until the overlap ends.',
+        made, 'new signing secret', () => { closeEdit(); ctx.refresh(); }));
+    };
+    editSlot.replaceChildren(card(`Rotate the signing secret of “${d.name}”`, rotateForm(d, post, { done, close: closeEdit }), { cls: 'edit' }));
+    editSlot.querySelector('input')?.focus();
+  }
 
   const circuitBody = h('div');
   const attemptsSlot = h('div');
+  const failuresSlot = h('div', { id: 'recent-failures' });
+  let lastChange = null; // the latest circuit.opened / circuit.closed seen live
   ctx.view.append(
     h('div', { class: 'grid' },
       card(h('div', { class: 'title actions' }, h('h2', null, 'Circuit breaker'), headBadge), circuitBody),
       card('Retry policy', retryPolicy(d))),
     d.type === 'http' || d.signing
-      ? h('div', { class: 'grid' }, card('Configuration', configView(d)), card('Signing', signingView(d.signing), { cls: 'signing' }))
+      ? h('div', { class: 'grid' }, card('Configuration', configView(d)), card('Signing', signingView(d.signing), {
+        cls: 'signing', actions: d.signing ? button('Rotate secret', openRotate, 'btn-sm', { id: 'rotate-secret' }) : null,
+      }))
       : card('Configuration', configView(d)),
+    card('Why it fails', failuresSlot, { flush: true, cls: 'failures' }),
     card('Recent attempts', attemptsSlot, { flush: true, actions: h('a', { href: '#/dlq?destination_id=' + encodeURIComponent(d.id) }, 'Dead letters') }),
   );
 
@@ -272,29 +294,40 @@ export async function renderDetail(ctx) {
       c.opened_at !== undefined ? ['Opened', c.opened_at ? time(c.opened_at) : '—'] : [],
       c.next_probe_at !== undefined ? ['Next probe', c.next_probe_at ? time(c.next_probe_at) : '—'] : [],
       c.enabled !== undefined ? ['Breaker', c.enabled ? `on, cooldown ${duration(Math.round((d.circuit_breaker?.cooldown_ms || 0) / 1000))}` : 'off'] : [],
+      lastChange ? ['Last change', h('span', { id: 'circuit-change' }, changeText(lastChange))] : [],
     ].filter((p) => p.length)));
   }
   showCircuit(circuit);
 
-  const cols = [{ label: 'When' }, { label: 'Event' }, { label: '#', cls: 'num' }, { label: 'Status' }, { label: 'Response' }, { label: 'Duration', cls: 'num' }, { label: 'Error' }];
-  const attemptRow = (a) => row(cols, [
+  // the latest failed attempts: what the receiver answered, or why nothing came back
+  const failCols = [{ label: 'When' }, { label: 'Event' }, { label: '#', cls: 'num' }, { label: 'Response' }, { label: 'Error' }, { label: '' }];
+  const failureRow = (a) => row(failCols, [
     time(a.created_at),
     h('a', { href: '#/events/' + encodeURIComponent(a.event_id) }, mono(a.event_id)),
     String(a.attempt_number),
-    a.is_dlq ? badge('dead-lettered', 'bad') : badge(a.status),
-    a.response_status ? mono(String(a.response_status)) : h('span', { class: 'muted' }, '—'),
-    `${a.duration_ms} ms`,
-    h('span', { class: 'error-text', title: a.error || '' }, a.error || ''),
-  ], { 'data-attempt': a.id });
-  let tbody = null;
-  if (attempts.delivery_attempts.length) {
-    const t = table(cols, attempts.delivery_attempts.map(attemptRow));
-    tbody = t.querySelector('tbody');
-    attemptsSlot.replaceChildren(t);
-  } else {
-    attemptsSlot.replaceChildren(empty('No attempts yet', 'Attempts appear here as events are delivered.'));
-  }
-  for (const td of attemptsSlot.querySelectorAll('td:last-child')) td.classList.add('clip');
+    a.response_status ? mono(String(a.response_status)) : h('span', { class: 'muted' }, 'no response'),
+    h('span', { class: 'error-text clip', title: a.error || '' }, a.error || ''),
+    a.is_dlq ? badge('dead-lettered', 'bad') : a.next_retry_at ? h('span', { class: 'muted small' }, 'retry ', time(a.next_retry_at)) : '',
+  ], { 'data-failure': a.id });
+  const failTable = liveTable(failuresSlot, failCols, failureRow, failures.delivery_attempts, FAILURES_SHOWN,
+    empty('No failed attempts', `The last ${FAILURES_SHOWN} failures show here, with what the receiver answered.`));
+
+  const cols = [{ label: 'When' }, { label: 'Event' }, { label: '#', cls: 'num' }, { label: 'Status' }, { label: 'Response' }, { label: 'Duration', cls: 'num' }, { label: 'Error' }];
+  const attemptRow = (a) => {
+    const tr = row(cols, [
+      time(a.created_at),
+      h('a', { href: '#/events/' + encodeURIComponent(a.event_id) }, mono(a.event_id)),
+      String(a.attempt_number),
+      a.is_dlq ? badge('dead-lettered', 'bad') : badge(a.status),
+      a.response_status ? mono(String(a.response_status)) : h('span', { class: 'muted' }, '—'),
+      `${a.duration_ms} ms`,
+      h('span', { class: 'error-text', title: a.error || '' }, a.error || ''),
+    ], { 'data-attempt': a.id });
+    tr.lastChild.classList.add('clip');
+    return tr;
+  };
+  const attemptTable = liveTable(attemptsSlot, cols, attemptRow, attempts.delivery_attempts, 50,
+    empty('No attempts yet', 'Attempts appear here as events are delivered.'));
 
   const refetch = throttle(async () => {
     try { showCircuit(await get(`/v1/destinations/${encodeURIComponent(d.id)}/circuit`)); } catch { /* keep */ }
@@ -303,19 +336,20 @@ export async function renderDetail(ctx) {
   ctx.on('delivery.attempt', ({ attempt, destination }) => {
     if (destination?.id !== d.id) return;
     liveUpdates++;
+    if (attempt.status === 'failed') failTable.add(attempt);
     showCircuit({ ...destination, threshold: circuit.threshold });
     refetch();
-    if (!tbody) {
-      const t = table(cols, []);
-      tbody = t.querySelector('tbody');
-      attemptsSlot.replaceChildren(t);
-    }
-    const tr = attemptRow(attempt);
-    tr.lastChild.classList.add('clip');
-    tr.classList.add('fresh');
-    tbody.prepend(tr);
-    while (tbody.children.length > 50) tbody.lastChild.remove();
+    attemptTable.add(attempt);
   });
+  const onChange = (change) => {
+    if (change.destination?.id !== d.id) return;
+    lastChange = change;
+    liveUpdates++;
+    showCircuit({ ...change.destination, threshold: circuit.threshold });
+    refetch();
+  };
+  ctx.on('circuit.opened', onChange);
+  ctx.on('circuit.closed', onChange);
   ctx.on('circuit.reset', ({ destination }) => {
     if (destination?.id === d.id) { showCircuit({ ...destination, threshold: circuit.threshold }); refetch(); }
   });
@@ -344,6 +378,38 @@ export async function renderDetail(ctx) {
     return deleteThen(`Delete destination “${d.name}”? Its pending deliveries are cancelled.`,
       resourcePath('destinations', d.id), 'Destination', () => ctx.go('#/destinations'));
   }
+}
+
+const FAILURES_SHOWN = 10;
+
+// A table of attempts in slot (rowOf makes a row), newest first; add()
+// puts a live one on top and keeps max rows. emptyView while none.
+function liveTable(slot, cols, rowOf, items, max, emptyView) {
+  let body = null;
+  const start = (rows) => {
+    const t = table(cols, rows);
+    body = t.querySelector('tbody');
+    slot.replaceChildren(t);
+  };
+  if (items.length) start(items.map(rowOf));
+  else slot.replaceChildren(emptyView);
+  return {
+    add(a) {
+      if (!body) start([]);
+      const tr = rowOf(a);
+      tr.classList.add('fresh');
+      body.prepend(tr);
+      while (body.children.length > max) body.lastChild.remove();
+    },
+  };
+}
+
+// "opened after HTTP 500: receiver is down" from a circuit.opened/closed event
+function changeText(c) {
+  const a = c.attempt || {};
+  const why = [a.response_status ? `HTTP ${a.response_status}` : '', a.error || ''].filter(Boolean).join(': ');
+  if (c.to !== 'open') return 'closed: the probe succeeded';
+  return (c.from === 'half_open' ? 'opened again: the probe failed' : 'opened') + (why ? ` after ${why}` : '');
 }
 
 function retryPolicy(d) {

@@ -3,8 +3,8 @@
 // never the key. Revoking asks first; the key signed in on this page is
 // marked, and revoking it signs this page out at its next request.
 import { api, get, getKey } from './api.js';
-import { h, card, pageHead, table, time, empty, field, button, copyField, toast } from './ui.js';
-import { showError } from './forms.js';
+import { h, card, pageHead, table, time, empty, field, button, shownOnce, toast } from './ui.js';
+import { onSubmit } from './forms.js';
 
 const keyPath = (id) => '/v1/auth/api-keys/' + encodeURIComponent(id);
 
@@ -66,24 +66,16 @@ function keyForm(ctx, slot, reload) {
     field('Name', name, 'who or what uses it, to recognise it in the list'),
     h('div', { class: 'form-actions' }, submit, button('Cancel', () => slot.replaceChildren(), 'btn-ghost')),
     err);
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    err.replaceChildren();
-    submit.disabled = true;
-    try {
+  onSubmit(form, {
+    submit, err,
+    run: async () => {
       const { api_key: k } = await api('POST', '/v1/auth/api-keys', { name: name.value.trim() });
       ctx.hold(true); // a reconnect must not re-render the page and lose the key
-      slot.replaceChildren(card(`API key “${k.name}” created`, h('div', { class: 'form', id: 'new-api-key-shown' },
-        h('p', null, 'Copy the key now: it is shown only this once. Only its hash is kept.'),
-        h('div', { class: 'field wide new-key' }, copyField(k.key)),
-        h('div', { class: 'form-actions' }, button('Done', () => { slot.replaceChildren(); ctx.hold(false); ctx.refresh(); }, 'btn-primary'))),
-      { cls: 'edit' }));
+      slot.replaceChildren(shownOnce(`API key “${k.name}” created`, 'new-api-key-shown',
+        'Copy the key now: it is shown only this once. Only its hash is kept.', k.key, 'new API key',
+        () => { slot.replaceChildren(); ctx.hold(false); ctx.refresh(); }));
       await reload();
-    } catch (e) {
-      if (e.status !== 401) showError(err, form, e);
-    } finally {
-      submit.disabled = false;
-    }
+    },
   });
   return card('New API key', form);
 }

@@ -10,7 +10,8 @@
 // empty with that masked value as its placeholder, and left empty it is not
 // sent, so the server keeps the stored secret. "Generate" fills in a new
 // random one, shown so that it can be copied to the receiver before saving.
-import { h, field, select, button, kv, mono } from './ui.js';
+import { h, field, select, button, kv, mono, time } from './ui.js';
+import { onSubmit } from './forms.js';
 
 const DEFAULTS = {
   scheme: 'hookstream', algorithm: 'sha256', header: 'X-hookstream-Signature',
@@ -133,20 +134,54 @@ export function signingView(s) {
   if (!s) return h('p', { class: 'muted' }, 'Off: requests are sent unsigned. Edit the destination to sign them.');
   const masked = typeof s.secret === 'string' && s.secret.startsWith('********') ? s.secret : '********';
   const secret = h('span', { class: 'masked', id: 'signing-secret', title: 'secret, masked by the server' }, masked);
+  // a rotation's overlap: the old secret signs too until then (docs/api.md)
+  const until = s.previous_secret_expires_at;
+  const previous = s.previous_secret && until && Date.parse(until) > Date.now()
+    ? [['Previous secret', h('span', { id: 'signing-previous' }, h('span', { class: 'masked' }, s.previous_secret), ' also signs until ', time(until))]]
+    : [];
   if (s.scheme === 'standard_webhooks') {
     return kv([
       ['Scheme', 'Standard Webhooks'],
       ['Secret', secret],
+      ...previous,
       ['Headers', mono(STD_HEADERS)],
-      ['Signed', 'HMAC-SHA256 of <webhook-id>.<webhook-timestamp>.<body>, as v1,<base64>'],
+      ['Signed', 'HMAC-SHA256 of <webhook-id>.<webhook-timestamp>.<body>, as v1,<base64>' + (previous.length ? '; both signatures, space-separated' : '')],
     ]);
   }
   const alg = s.algorithm || DEFAULTS.algorithm;
   return kv([
     ['Scheme', 'hookstream'],
     ['Secret', secret],
-    ['Header', mono(`${s.header || DEFAULTS.header}: ${s.prefix ?? alg + '='}<hex>`)],
+    ...previous,
+    ['Header', mono(`${s.header || DEFAULTS.header}: ${s.prefix ?? alg + '='}<hex>` + (previous.length ? `, ${s.prefix ?? alg + '='}<hex of the previous>` : ''))],
     ['Signed', `HMAC-${alg.toUpperCase()} of ${s.include_timestamp ? '<unix time>.<body>' : 'the body'}`],
     s.include_timestamp ? ['Timestamp header', mono(s.timestamp_header || DEFAULTS.timestamp_header)] : ['Timestamp', 'not signed'],
   ]);
+}
+
+const OVERLAPS = [['86400', '24 hours'], ['3600', '1 hour'], ['604800', '7 days'], ['0', 'no overlap: switch now']];
+
+// "Rotate secret": a new secret (typed, or made by the server and shown
+// once), the old one signing beside it for the overlap chosen.
+// POST /v1/destinations/:id/rotate-secret; done(rotated) after.
+export function rotateForm(d, post, { done, close }) {
+  const secret = h('input', { type: 'text', name: 'secret', 'data-path': 'secret', spellcheck: 'false', autocomplete: 'off',
+    placeholder: d.signing?.scheme === 'standard_webhooks' ? 'blank: whsec_… made by the server' : 'blank: made by the server' });
+  const overlap = select(OVERLAPS, { name: 'expire_old_after_s', 'data-path': 'expire_old_after_s' });
+  const err = h('div', { class: 'field wide' });
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Rotate');
+  const form = h('form', { class: 'form', id: 'rotate-secret-form', novalidate: true },
+    field('New secret', secret, 'shown once if the server makes it'),
+    field('Old secret keeps signing for', overlap, 'deliveries carry both signatures meanwhile, the new one first'),
+    h('div', { class: 'form-actions' }, submit, button('Cancel', close, 'btn-ghost')),
+    err);
+  onSubmit(form, {
+    submit, err,
+    run: async () => {
+      const body = { expire_old_after_s: Number(overlap.value) };
+      if (secret.value.trim()) body.secret = secret.value.trim();
+      done(await post(body));
+    },
+  });
+  return form;
 }

@@ -198,8 +198,8 @@ export async function act(fn) {
 
 // A read-only field with a copy button; falls back to selecting the text
 // where the clipboard API is unavailable (plain http off localhost).
-export function copyField(text) {
-  const input = h('input', { type: 'text', readonly: true, value: text, 'aria-label': 'URL' });
+export function copyField(text, label = 'URL') {
+  const input = h('input', { type: 'text', readonly: true, value: text, 'aria-label': label });
   const btn = button('Copy', async () => {
     try {
       await navigator.clipboard.writeText(text);
@@ -213,6 +213,15 @@ export function copyField(text) {
   }, 'btn-sm');
   input.addEventListener('focus', () => input.select());
   return h('div', { class: 'copy' }, input, btn);
+}
+
+// A secret shown once (a new API key, a new signing secret): a card with
+// note, the value to copy and Done, which calls done().
+export function shownOnce(title, id, note, value, label, done) {
+  return card(title, h('div', { class: 'form', id },
+    h('p', { class: 'field wide' }, note),
+    h('div', { class: 'field wide' }, copyField(value, label)),
+    h('div', { class: 'form-actions' }, button('Done', done, 'btn-primary'))), { cls: 'edit' });
 }
 
 export function debounce(fn, ms) {

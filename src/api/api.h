@@ -52,4 +52,12 @@ void hs_api_set_cluster(hs_api *api, struct hs_cluster *c, bool deliver_only);
 void hs_api_free(hs_api *api);
 void hs_api_handle(hs_http_req *req, void *ud);
 
+/* The API keys changed elsewhere (another node, the CLI): on the
+ * threadpool, write the uses this server remembers and read the key set
+ * again (src/api/auth.h hs_auth_reload); then, on the loop, close the
+ * WebSocket clients of the keys gone. Loop 0's thread. The router calls it
+ * itself every HS_AUTH_SYNC_MS (when a request comes); a change feed
+ * between nodes calls it when told. */
+void hs_api_keys_changed(hs_api *api);
+
 #endif

@@ -72,6 +72,14 @@ static void push_key(key_entry **v, size_t *n, const char *id, const unsigned ch
     memcpy(e->digest, digest, SHA256_DIGEST_LENGTH);
 }
 
+/* Who a key is, for the WebSocket hub (hs_ws_hub_close_principal): the
+ * first 8 bytes of its digest, never 0. */
+static uint64_t principal_of(const unsigned char *digest) {
+    uint64_t p;
+    memcpy(&p, digest, sizeof p);
+    return p ? p : 1;
+}
+
 /* The stored keys as entries, plus the configured one (carried over from
  * old, with the uses remembered there). */
 static int read_set(hs_auth *a, const key_entry *old, size_t nold, key_entry **out, size_t *n, hs_error *err) {
@@ -99,9 +107,14 @@ static int read_set(hs_auth *a, const key_entry *old, size_t nold, key_entry **o
     return HS_OK;
 }
 
-/* Replace the set (under lock); the old one is freed. */
+/* Replace the set (under lock); the old one is freed. A use noted since v
+ * was copied from the set is carried over. */
 static void swap_set(hs_auth *a, key_entry *v, size_t n) {
     pthread_mutex_lock(&a->lock);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < a->n; j++)
+            if (strcmp(v[i].id, a->keys[j].id) == 0 && a->keys[j].used_at > v[i].used_at)
+                v[i].used_at = a->keys[j].used_at;
     key_entry *old = a->keys;
     a->keys = v;
     a->n = n;
@@ -119,7 +132,22 @@ static key_entry *copy_set(hs_auth *a, size_t *n) {
     return v;
 }
 
-int hs_auth_reload(hs_auth *a, hs_error *err) {
+/* The principals of the stored keys of old that v lacks, into *gone. */
+static void list_gone(const key_entry *old, size_t nold, const key_entry *v, size_t n, uint64_t **gone, size_t *ngone) {
+    for (size_t i = 0; i < nold; i++) {
+        bool kept = !old[i].id[0];
+        for (size_t j = 0; j < n && !kept; j++) kept = strcmp(old[i].id, v[j].id) == 0;
+        if (kept) continue;
+        *gone = hs_realloc(*gone, (*ngone + 1) * sizeof **gone);
+        (*gone)[(*ngone)++] = principal_of(old[i].digest);
+    }
+}
+
+int hs_auth_reload(hs_auth *a, uint64_t **gone, size_t *ngone, hs_error *err) {
+    if (gone) {
+        *gone = NULL;
+        *ngone = 0;
+    }
     pthread_mutex_lock(&a->change);
     int rc = HS_OK;
     if (!a->closed) {
@@ -127,6 +155,7 @@ int hs_auth_reload(hs_auth *a, hs_error *err) {
         key_entry *old = copy_set(a, &nold), *v = NULL;
         size_t n = 0;
         rc = read_set(a, old, nold, &v, &n, err);
+        if (rc == HS_OK && gone) list_gone(old, nold, v, n, gone, ngone);
         if (rc == HS_OK) swap_set(a, v, n);
         hs_free(old);
     }
@@ -134,17 +163,27 @@ int hs_auth_reload(hs_auth *a, hs_error *err) {
     return rc;
 }
 
+/* 1 to HS_API_KEY_NAME_CHARS characters of UTF-8 (counted, not checked). */
+static bool name_ok(const char *name) {
+    size_t chars = 0, bytes = 0;
+    for (const char *p = name; *p; p++, bytes++) chars += ((unsigned char)*p & 0xc0) != 0x80;
+    return chars >= 1 && chars <= HS_API_KEY_NAME_CHARS && bytes <= HS_APIKEY_NAME_MAX;
+}
+
 int hs_auth_create(hs_store *store, hs_auth *a, const char *name, hs_apikey *out, char **key, hs_error *err) {
     *key = NULL;
     memset(out, 0, sizeof *out);
+    if (!name || !name_ok(name))
+        return hs_error_set(err, HS_ERR_INVALID, "name", "is required: a string of 1 to %d characters",
+                            HS_API_KEY_NAME_CHARS);
     char *k = hs_auth_generate_key();
     hs_id_new("ak_", out->id);
     hs_auth_digest_hex(k, out->hash);
     snprintf(out->prefix, sizeof out->prefix, "%.*s", HS_API_KEY_SHOWN, k);
-    snprintf(out->name, sizeof out->name, "%s", name ? name : "");
-    if (a) pthread_mutex_lock(&a->change);
+    snprintf(out->name, sizeof out->name, "%s", name);
     out->created_at = hs_now_ms();
-    int rc = hs_store_apikey_add(store, out->id, out->hash, out->prefix, out->name, err);
+    if (a) pthread_mutex_lock(&a->change);
+    int rc = hs_store_apikey_add(store, out, err);
     if (rc == HS_OK && a) {
         size_t n;
         key_entry *v = copy_set(a, &n);
@@ -162,7 +201,8 @@ int hs_auth_create(hs_store *store, hs_auth *a, const char *name, hs_apikey *out
     return HS_OK;
 }
 
-int hs_auth_revoke(hs_store *store, hs_auth *a, const char *id, hs_error *err) {
+int hs_auth_revoke(hs_store *store, hs_auth *a, const char *id, uint64_t *principal, hs_error *err) {
+    if (principal) *principal = 0;
     if (!*id) return hs_error_set(err, HS_ERR_NOTFOUND, NULL, "no API key \"\"");
     if (a) pthread_mutex_lock(&a->change);
     int rc = hs_store_apikey_revoke(store, id, err);
@@ -170,8 +210,12 @@ int hs_auth_revoke(hs_store *store, hs_auth *a, const char *id, hs_error *err) {
     if (a && (rc == HS_OK || rc == HS_ERR_NOTFOUND)) {
         size_t n, k = 0;
         key_entry *v = copy_set(a, &n);
-        for (size_t i = 0; i < n; i++)
-            if (strcmp(v[i].id, id) != 0) v[k++] = v[i];
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(v[i].id, id) != 0)
+                v[k++] = v[i];
+            else if (principal)
+                *principal = principal_of(v[i].digest);
+        }
         swap_set(a, v, k);
     }
     if (a) pthread_mutex_unlock(&a->change);
@@ -221,7 +265,9 @@ const char *hs_auth_presented(const hs_http_req *req) {
     return h && *h ? h : NULL;
 }
 
-bool hs_auth_check(hs_auth *a, const char *key) {
+/* hs_auth_check, telling which key matched (its principal, 0: none). */
+static bool check(hs_auth *a, const char *key, uint64_t *principal) {
+    *principal = 0;
     if (!a || !key) return false;
     unsigned char d[SHA256_DIGEST_LENGTH];
     SHA256((const unsigned char *)key, strlen(key), d);
@@ -235,13 +281,21 @@ bool hs_auth_check(hs_auth *a, const char *key) {
         ok |= eq;
         found = (found & ~mask) | (i & mask);
     }
-    if (ok) a->keys[found].used_at = hs_now_ms();
+    if (ok) {
+        a->keys[found].used_at = hs_now_ms();
+        *principal = principal_of(a->keys[found].digest);
+    }
     pthread_mutex_unlock(&a->lock);
     return ok != 0;
 }
 
-bool hs_auth_ws(const hs_http_req *req, const char *token, void *ud) {
-    return hs_auth_check(ud, token ? token : hs_auth_presented(req));
+bool hs_auth_check(hs_auth *a, const char *key) {
+    uint64_t principal;
+    return check(a, key, &principal);
+}
+
+bool hs_auth_ws(const hs_http_req *req, const char *token, void *ud, uint64_t *principal) {
+    return check(ud, token ? token : hs_auth_presented(req), principal);
 }
 
 bool hs_auth_sync_due(hs_auth *a) {

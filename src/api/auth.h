@@ -7,14 +7,15 @@
  * every digest, cheap enough for the loop thread.
  *
  * The set changes while the server runs:
- *   - hs_auth_added / hs_auth_revoked: this node created or revoked a key
- *     (the API, after the store committed it); the cache follows before
- *     the API answers, so a revoked key is refused from then on;
+ *   - hs_auth_create / hs_auth_revoke: this node creates or revokes a key
+ *     (the API, the CLI): the store first, then the set, before the API
+ *     answers, so a revoked key is refused from then on;
  *   - hs_auth_reload: the set changed elsewhere (another node, the CLI):
- *     read it again from the store. The cluster's change feed calls this
- *     when another node changed a key (src/cluster/); the server also
- *     calls it itself every HS_AUTH_SYNC_MS (hs_auth_sync_due), for
- *     changes no feed announces (the CLI on a SQLite file).
+ *     read it again from the store. src/api/api.h hs_api_keys_changed runs
+ *     it (and closes the WebSocket clients of keys gone): the cluster's
+ *     change feed calls that when another node changed a key
+ *     (src/cluster/); the router also calls it every HS_AUTH_SYNC_MS
+ *     (hs_auth_sync_due), for changes no feed announces (the CLI).
  * Changes are serialised (one at a time, a store read and its swap
  * together), so a reload that read the set before a revocation committed
  * never puts the revoked key back.
@@ -42,6 +43,8 @@
 #define HS_API_KEY_PREFIX "hs_live_"
 /* characters of a key kept as its prefix (the store's prefix column) */
 #define HS_API_KEY_SHOWN 12
+/* characters of a key's name at most */
+#define HS_API_KEY_NAME_CHARS 100
 /* how often remembered uses are written and the key set read again */
 #define HS_AUTH_SYNC_MS 30000
 
@@ -59,19 +62,25 @@ const char *hs_auth_presented(const hs_http_req *req);
 /* Is key accepted? Notes its use (in memory). */
 bool hs_auth_check(hs_auth *a, const char *key);
 /* The WebSocket hub's authorize function (src/ws/ws.h; ud is the hs_auth):
- * token when there is one, else the key req presents. */
-bool hs_auth_ws(const hs_http_req *req, const char *token, void *ud);
+ * token when there is one, else the key req presents; *principal names the
+ * key (8 bytes of its digest), so that the clients a revoked key let in
+ * can be closed (hs_ws_hub_close_principal). */
+bool hs_auth_ws(const hs_http_req *req, const char *token, void *ud, uint64_t *principal);
 
-/* Creates a key: stores it (name may be NULL) and fills *out as stored;
+/* Creates a key named name (1 to HS_API_KEY_NAME_CHARS characters, else
+ * HS_ERR_INVALID field "name"): stores it and fills *out as stored;
  * *key: the key itself (heap; shown once, free with hs_free_secret). With
  * a (may be NULL: the CLI) the server's set accepts it at once. */
 int hs_auth_create(hs_store *store, hs_auth *a, const char *name, hs_apikey *out, char **key, hs_error *err);
-/* Revokes key id in the store, then drops it from a's set (a may be NULL). */
-int hs_auth_revoke(hs_store *store, hs_auth *a, const char *id, hs_error *err);
+/* Revokes key id in the store, then drops it from a's set (a may be NULL);
+ * *principal (may be NULL): the key's, as hs_auth_ws named it (0 when a
+ * did not hold it). */
+int hs_auth_revoke(hs_store *store, hs_auth *a, const char *id, uint64_t *principal, hs_error *err);
 
 /* The key set changed elsewhere: read it again (uses remembered for keys
- * still there are kept). */
-int hs_auth_reload(hs_auth *a, hs_error *err);
+ * still there are kept). *gone (may be NULL; hs_free): the principals of
+ * the keys no longer accepted, *ngone of them. */
+int hs_auth_reload(hs_auth *a, uint64_t **gone, size_t *ngone, hs_error *err);
 /* True at most once every HS_AUTH_SYNC_MS (the caller then runs
  * hs_auth_flush and hs_auth_reload off the loop). */
 bool hs_auth_sync_due(hs_auth *a);

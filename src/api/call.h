@@ -55,6 +55,7 @@ typedef struct hs_api_call {
     hs_change after_change;
     hs_delivery *after_deliveries;
     size_t after_n;
+    uint64_t after_principal; /* a revoked API key's (src/api/apikeys.c) */
 } hs_api_call;
 
 typedef void (*hs_api_fn)(hs_api_call *c);
@@ -102,9 +103,6 @@ void hs_api_attempts_retry(hs_api_call *c);
 void hs_api_apikeys_create(hs_api_call *c);
 void hs_api_apikeys_list(hs_api_call *c);
 void hs_api_apikeys_revoke(hs_api_call *c);
-/* On the loop, when hs_auth_sync_due: write the keys' remembered uses and
- * read the key set again, on the threadpool (src/api/apikeys.c). */
-void hs__api_auth_sync(hs_api *api);
 
 /* Routes answered on the loop thread (they read the scheduler's memory). */
 void hs_api_circuit_get(hs_api *api, hs_http_req *req, const char *id);

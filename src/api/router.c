@@ -365,7 +365,7 @@ void hs_api_handle(hs_http_req *req, void *ud) {
     if (!hs_auth_check(api->auth, hs_auth_presented(req)))
         return respond_simple(req, HS_ERR_UNAUTHORIZED, "", "%s",
                               "a valid API key is required (Authorization: Bearer <key> or X-API-Key)");
-    if (hs_auth_sync_due(api->auth)) hs__api_auth_sync(api);
+    if (hs_auth_sync_due(api->auth)) hs_api_keys_changed(api);
     if (!found) return hs_api_respond_not_allowed(req, allow);
     if (found->loop_fn) {
         char *d = seg ? hs_percent_decode(seg, seglen, 0) : hs_strdup("");

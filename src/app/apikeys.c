@@ -2,10 +2,12 @@
  * API keys in the database itself, no server needed (--db: a SQLite file
  * or a postgresql:// URL, as `serve` takes).
  *
- * A server running on the same database learns of a key created or revoked
- * here within HS_AUTH_SYNC_MS, when it next reads its key set
+ * A server running on the same SQLite database learns of a key created or
+ * revoked here within HS_AUTH_SYNC_MS, when it next reads its key set
  * (src/api/auth.h); the API's DELETE takes effect at once on the server
- * that answers it. Keys are not secrets at rest (only their SHA-256 is
+ * that answers it. A PostgreSQL database is claimed by its one server
+ * (src/store/pg/pg.c): while it runs, the store refuses to open here and
+ * the message points to the API. Keys are not secrets at rest (only their SHA-256 is
  * stored), so no secret key is needed here.
  */
 #include <jansson.h>
@@ -32,9 +34,11 @@ const char hs_usage_apikeys[] = "Usage: hookstream api-keys COMMAND [options]\n"
                                 "                          SHA-256 is stored\n"
                                 "  list                    the keys not revoked: id, prefix, name, created,\n"
                                 "                          last used\n"
-                                "  revoke ID               revoke a key (a server on the database refuses it\n"
-                                "                          within 30 s; DELETE /v1/auth/api-keys/ID does at once)\n"
+                                "  revoke ID               revoke a key (a server on a SQLite file refuses it\n"
+                                "                          within 30 s, servers on PostgreSQL at once;\n"
+                                "                          DELETE /v1/auth/api-keys/ID does at once)\n"
                                 "\n"
+
                                 "Options:\n"
                                 "  --db PATH|URL           the database, a SQLite file or a postgresql:// URL\n"
                                 "                          [HOOKSTREAM_DB, default ./hookstream.db]\n"
@@ -118,7 +122,7 @@ static int run(const opts *o, hs_store *s, hs_error *err) {
         return HS_OK;
     }
     if (strcmp(o->cmd, "revoke") == 0) {
-        int rc = hs_auth_revoke(s, NULL, o->id, err);
+        int rc = hs_auth_revoke(s, NULL, o->id, NULL, err);
         if (rc == HS_OK && !o->json) printf("revoked API key %s\n", o->id);
         if (rc == HS_OK && o->json) print_json(json_pack("{s:s, s:b}", "id", o->id, "deleted", 1));
         return rc;

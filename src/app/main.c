@@ -27,6 +27,7 @@
 #include "app/config.h"
 #include "core/resource.h"
 #include "http/server.h"
+#include "observe/failures.h"
 #include "observe/live.h"
 #include "base/log.h"
 #include "http/netguard.h"
@@ -351,11 +352,10 @@ static int rotate_key(const hs_config *cfg) {
     return rc == HS_OK ? 0 : 1;
 }
 
-/* Another node changed the API keys (the cluster's thread: may block). */
+/* Another node changed the API keys (loop 0). */
 static void keys_changed(void *ud) {
     server *s = ud;
-    hs_error err;
-    if (hs_auth_reload(s->auth, &err) != HS_OK) hs_warn("cluster: reading the API keys again: %s", err.msg);
+    hs_api_keys_changed(s->api);
 }
 
 /* This node in the cluster of servers sharing its database. */
@@ -417,6 +417,9 @@ static void subscribe(server *s) {
     /* refusals at the front door: counted, then shown */
     hs_hooks_on_refused(h, hs_metrics_on_refused, s->metrics);
     hs_hooks_on_refused(h, hs_live_on_refused, s->ws);
+    /* a circuit opening or closing: in the log, then on the live feed */
+    hs_hooks_on_circuit_changed(h, hs_failures_on_circuit, NULL);
+    hs_hooks_on_circuit_changed(h, hs_live_on_circuit_changed, s->ws);
     hs_scheduler_set_hooks(s->sched, h);
 }
 

@@ -101,7 +101,7 @@ static uint64_t mono_ms(void) { return hs_monotonic_ns() / 1000000u; }
 
 /* ---- the loop's half ---- */
 
-typedef enum what { W_OWN, W_HELD, W_GIVE, W_FORWARD, W_RESOURCE, W_RESET, W_LIVE } what;
+typedef enum what { W_OWN, W_HELD, W_GIVE, W_FORWARD, W_RESOURCE, W_RESET, W_LIVE, W_KEYS } what;
 
 typedef struct cl_msg {
     hs_msg msg;
@@ -255,6 +255,9 @@ static void run_msg(hs_msg *m) {
         break;
     case W_RESOURCE:
         if (live) hs_hooks_resource(c->hooks, &x->ev);
+        break;
+    case W_KEYS:
+        if (live && c->keys_changed) c->keys_changed(c->keys_ud);
         break;
     case W_LIVE:
         if (live && c->hub) hs_ws_hub_broadcast_local(c->hub, x->id, x->text, strlen(x->text));
@@ -675,7 +678,12 @@ static void *thread_main(void *arg) {
             hs_free(f.items);
         for (size_t i = 0; i < f.nres; i++) resource_changed(c, &f.res[i]);
         hs_free(f.res);
-        if (f.keys && c->keys_changed) c->keys_changed(c->keys_ud);
+        if (f.keys) {
+            cl_msg *x = hs_calloc(1, sizeof *x);
+            x->c = c;
+            x->w = W_KEYS;
+            hs_mailbox_post(c->home, &x->msg, run_msg);
+        }
     }
     /* stopping: the scheduler has stopped; give everything back so that the
      * others need not wait for the expiry */

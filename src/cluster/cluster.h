@@ -53,8 +53,8 @@ typedef struct hs_cluster_config {
     const char *listen;                   /* host:port, shown in GET /v1/cluster */
     const char *role;                     /* all | api | deliver: api nodes hold no lease */
     uint64_t lease_ms, renew_ms, poll_ms; /* 0: the defaults above */
-    /* another node created or revoked an API key: called on the cluster's
-     * thread (it may block on the store), e.g. to read the key set again */
+    /* another node created or revoked an API key: called on loop 0, e.g.
+     * to read the key set again */
     void (*keys_changed)(void *ud);
     void *keys_ud;
     /* the live feed's hub (/v1/ws), or NULL: its messages are relayed to

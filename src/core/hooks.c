@@ -34,6 +34,9 @@ void hs_hooks_on_circuit_reset(hs_hooks *h, hs_on_circuit_reset fn, void *ud) {
     ADD(h->circuit_reset, "circuit_reset");
 }
 void hs_hooks_on_refused(hs_hooks *h, hs_on_refused fn, void *ud) { ADD(h->refused, "refused"); }
+void hs_hooks_on_circuit_changed(hs_hooks *h, hs_on_circuit_changed fn, void *ud) {
+    ADD(h->circuit_changed, "circuit_changed");
+}
 
 /* Every subscriber of list, in order, with the event's arguments. */
 #define FIRE(list, ...)                                                                                                \
@@ -49,3 +52,4 @@ void hs_hooks_attempt_decided(const hs_hooks *h, const hs_attempt_event *e) { FI
 void hs_hooks_attempt_recorded(const hs_hooks *h, const hs_attempt_event *e) { FIRE(h->attempt_recorded, e); }
 void hs_hooks_circuit_reset(const hs_hooks *h, const hs_dest_status *st) { FIRE(h->circuit_reset, st); }
 void hs_hooks_refused(const hs_hooks *h, const hs_refusal_event *e) { FIRE(h->refused, e); }
+void hs_hooks_circuit_changed(const hs_hooks *h, const hs_circuit_event *e) { FIRE(h->circuit_changed, e); }

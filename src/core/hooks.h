@@ -11,6 +11,7 @@
  *   attempt_recorded  src/delivery/scheduler.c          live feed
  *   circuit_reset     src/delivery/scheduler.c          live feed
  *   refused           src/api/ingest.c (front door)     metrics, live feed
+ *   circuit_changed   src/delivery/scheduler.c          failure log, live feed
  *
  * Subscribers run one after the other, in the order they were registered,
  * called directly (a fixed array per hook: firing allocates nothing, and
@@ -68,6 +69,9 @@ typedef struct hs_attempt_event {
     /* the destination was deleted while the attempt was out: its series are
      * forgotten, the attempt counts server-wide only */
     bool destination_removed;
+    /* attempt_decided: the circuit's state as the attempt found it (a
+     * static name, as dest->circuit); NULL when not known */
+    const char *circuit_before;
 } hs_attempt_event;
 
 /* An ingest the front door refused (IP lists 403, rate limit 429,
@@ -82,6 +86,14 @@ typedef struct hs_refusal_event {
     const char *request_id; /* "req_..." */
     uint64_t at_ms;         /* when it was refused */
 } hs_refusal_event;
+/* An attempt moved a destination's circuit: closed -> open (opened),
+ * half_open -> open (the probe failed), half_open -> closed (closed). A
+ * manual reset is circuit_reset's. */
+typedef struct hs_circuit_event {
+    const hs_dest_status *dest; /* as the attempt left it */
+    const char *from, *to;      /* closed | open | half_open */
+    const hs_attempt_rec *a;    /* the attempt: why (response_status, error) */
+} hs_circuit_event;
 
 /* ingest: the event and its deliveries are committed. A subscriber may take
  * the body, content type and headers out of ing (the scheduler does, to
@@ -105,6 +117,9 @@ typedef void (*hs_on_circuit_reset)(const hs_dest_status *st, void *ud);
 /* refused: an ingest refused at the front door (posted to loop 0 from the
  * loop that refused it, so refusals may fire after later ingests). */
 typedef void (*hs_on_refused)(const hs_refusal_event *e, void *ud);
+/* circuit_changed: fired right after the attempt_decided of the attempt
+ * that moved it. */
+typedef void (*hs_on_circuit_changed)(const hs_circuit_event *e, void *ud);
 
 #define HS__HOOK_LIST(fn_type)                                                                                         \
     struct {                                                                                                           \
@@ -124,6 +139,7 @@ typedef struct hs_hooks {
     HS__HOOK_LIST(hs_on_attempt) attempt_recorded;
     HS__HOOK_LIST(hs_on_circuit_reset) circuit_reset;
     HS__HOOK_LIST(hs_on_refused) refused;
+    HS__HOOK_LIST(hs_on_circuit_changed) circuit_changed;
 } hs_hooks;
 
 /* Register fn(…, ud) at the end of a hook's list. More than HS_HOOKS_MAX
@@ -135,6 +151,7 @@ void hs_hooks_on_attempt_decided(hs_hooks *h, hs_on_attempt fn, void *ud);
 void hs_hooks_on_attempt_recorded(hs_hooks *h, hs_on_attempt fn, void *ud);
 void hs_hooks_on_circuit_reset(hs_hooks *h, hs_on_circuit_reset fn, void *ud);
 void hs_hooks_on_refused(hs_hooks *h, hs_on_refused fn, void *ud);
+void hs_hooks_on_circuit_changed(hs_hooks *h, hs_on_circuit_changed fn, void *ud);
 
 /* Fire: every subscriber, in registration order (loop thread). h may be
  * NULL (nobody listens). */
@@ -145,5 +162,6 @@ void hs_hooks_attempt_decided(const hs_hooks *h, const hs_attempt_event *e);
 void hs_hooks_attempt_recorded(const hs_hooks *h, const hs_attempt_event *e);
 void hs_hooks_circuit_reset(const hs_hooks *h, const hs_dest_status *st);
 void hs_hooks_refused(const hs_hooks *h, const hs_refusal_event *e);
+void hs_hooks_circuit_changed(const hs_hooks *h, const hs_circuit_event *e);
 
 #endif

@@ -387,6 +387,7 @@ typedef struct attempt_note {
     hs_msg msg;
     hs_scheduler *sc;
     bool recorded;
+    const char *circuit_before; /* a static name */
     hs_attempt_rec a;
     hs_dest_status dest;
     char dest_id[HS_ID_MAX];
@@ -394,14 +395,26 @@ typedef struct attempt_note {
     bool destination_removed;
 } attempt_note;
 
+/* attempt_decided, then circuit_changed when the attempt moved the circuit. */
+static void fire_decided(const hs_hooks *h, const hs_attempt_event *e) {
+    hs_hooks_attempt_decided(h, e);
+    if (!e->circuit_before || strcmp(e->circuit_before, e->dest->circuit) == 0) return;
+    hs_circuit_event c = {.dest = e->dest, .from = e->circuit_before, .to = e->dest->circuit, .a = e->a};
+    hs_hooks_circuit_changed(h, &c);
+}
+
 static void run_attempt_note(hs_msg *m) {
     attempt_note *x = (attempt_note *)m;
     bool removed = x->destination_removed || hs_idmap_get(&x->sc->removed, x->a.destination_id);
-    hs_attempt_event e = {.a = &x->a, .dest = &x->dest, .latency_ms = x->latency_ms, .destination_removed = removed};
+    hs_attempt_event e = {.a = &x->a,
+                          .dest = &x->dest,
+                          .latency_ms = x->latency_ms,
+                          .destination_removed = removed,
+                          .circuit_before = x->circuit_before};
     if (x->recorded)
         hs_hooks_attempt_recorded(x->sc->hooks, &e);
     else
-        hs_hooks_attempt_decided(x->sc->hooks, &e);
+        fire_decided(x->sc->hooks, &e);
     hs_free(x->a.error);
     hs_free(x);
 }
@@ -411,13 +424,16 @@ void hs__sched_attempt(hs_scheduler *sc, size_t index, bool recorded, const hs_a
         if (recorded)
             hs_hooks_attempt_recorded(sc->hooks, e);
         else
-            hs_hooks_attempt_decided(sc->hooks, e);
+            fire_decided(sc->hooks, e);
         return;
     }
-    if (!sc->hooks || !(recorded ? sc->hooks->attempt_recorded.n : sc->hooks->attempt_decided.n)) return;
+    if (!sc->hooks ||
+        !(recorded ? sc->hooks->attempt_recorded.n : sc->hooks->attempt_decided.n + sc->hooks->circuit_changed.n))
+        return;
     attempt_note *x = hs_malloc(sizeof *x);
     x->sc = sc;
     x->recorded = recorded;
+    x->circuit_before = e->circuit_before;
     x->a = *e->a;
     x->a.request_url = x->a.request_method = x->a.request_headers = NULL;
     x->a.response_headers = x->a.response_body = NULL;

@@ -949,6 +949,7 @@ static void conclude(job *j, hs_out_resp *resp, int rc, const char *why) {
     j->seen.in_flight--; /* this attempt is over: its slot is about to be freed */
     j->latency_ms = j->received_at && now > j->received_at ? now - j->received_at : 0;
     hs_attempt_event ev = attempt_event(j, a);
+    ev.circuit_before = hs_circuit_state_name(before_c.state); /* circuit_changed when it moved */
     hs__sched_attempt(j->sc->owner, j->sc->index, false, &ev);
     if (before_c.state != d->circuit.state || before_c.consecutive_failures != d->circuit.consecutive_failures ||
         before_c.next_probe_at != d->circuit.next_probe_at) {

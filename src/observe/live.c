@@ -45,6 +45,18 @@ void hs_live_on_circuit_reset(const hs_dest_status *st, void *ud) {
     publish(ud, HS_LIVE_DELIVERIES, "circuit.reset", json_pack("{s:o}", "destination", destination(st)));
 }
 
+void hs_live_on_circuit_changed(const hs_circuit_event *e, void *ud) {
+    if (!watching(ud)) return;
+    const hs_attempt_rec *a = e->a;
+    json_t *why = a ? json_pack("{s:s, s:s, s:o, s:o}", "attempt_id", a->id, "event_id", a->event_id, "response_status",
+                                a->response_status ? json_integer(a->response_status) : json_null(), "error",
+                                a->error ? json_string(a->error) : json_null())
+                    : json_null();
+    publish(ud, HS_LIVE_DELIVERIES, strcmp(e->to, "open") == 0 ? "circuit.opened" : "circuit.closed",
+            json_pack("{s:o, s:s, s:s, s:o}", "destination", destination(e->dest), "from", e->from, "to", e->to,
+                      "attempt", why));
+}
+
 void hs_live_on_attempt(const hs_attempt_event *e, void *ud) {
     const hs_attempt_rec *a = e->a;
     if (!watching(ud)) return;

@@ -74,7 +74,7 @@ typedef void (*hs_route_row_fn)(const hs_route_row *row, void *ud);
 /* The API keys' statements (hs_store_backend.apikeys); arguments checked,
  * as the hs_store_apikey_* calls of the same names. */
 typedef struct hs__apikey_ops {
-    int (*add)(hs_store *s, const char *id, const char *hash_hex, const char *prefix, const char *name, hs_error *err);
+    int (*add)(hs_store *s, const hs_apikey *k, uint64_t created_at, hs_error *err);
     int (*revoke)(hs_store *s, const char *id, uint64_t now, hs_error *err);
     int (*touch)(hs_store *s, const hs_apikey_use *uses, size_t n, hs_error *err);
     int (*list)(hs_store *s, hs_apikey **out, size_t *n, hs_error *err);

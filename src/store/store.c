@@ -515,21 +515,16 @@ static bool is_sha256_hex(const char *s) {
 }
 
 static int apikey_add_exec(hs_store *s, hs_wop *op) {
-    return s->be->apikeys->add(s, op->id, op->arg2, op->arg3, op->ud, &op->err);
+    const hs_apikey *k = op->ud;
+    return s->be->apikeys->add(s, k, k->created_at ? k->created_at : hs_now_ms(), &op->err);
 }
 
-int hs_store_apikey_add(hs_store *s, const char *id, const char *hash_hex, const char *prefix, const char *name,
-                        hs_error *err) {
+int hs_store_apikey_add(hs_store *s, const hs_apikey *k, hs_error *err) {
     HS_ERR_LOCAL(err);
-    if (!id || !*id) return hs_error_set(err, HS_ERR_INVALID, "id", "is required");
-    if (!is_sha256_hex(hash_hex))
+    if (!k->id[0]) return hs_error_set(err, HS_ERR_INVALID, "id", "is required");
+    if (!is_sha256_hex(k->hash))
         return hs_error_set(err, HS_ERR_INVALID, "key_hash", "must be 64 lowercase hex digits (SHA-256)");
-    if (name && strlen(name) > HS_APIKEY_NAME_MAX)
-        return hs_error_set(err, HS_ERR_INVALID, "name", "must have at most %d bytes", HS_APIKEY_NAME_MAX);
-    if (prefix && strlen(prefix) > HS_APIKEY_PREFIX_MAX)
-        return hs_error_set(err, HS_ERR_INVALID, "prefix", "must have at most %d bytes", HS_APIKEY_PREFIX_MAX);
-    hs_wop op = {
-        .exec = apikey_add_exec, .keeps_routes = true, .id = id, .arg2 = hash_hex, .arg3 = prefix, .ud = (void *)name};
+    hs_wop op = {.exec = apikey_add_exec, .keeps_routes = true, .ud = (void *)k};
     return hs__writer_submit(s, &op, err);
 }
 

@@ -463,7 +463,7 @@ int hs_store_sweep(hs_store *s, hs_sweep *sw);
  * Only a key's SHA-256 is stored, with its id ("ak_..."), a name, the first
  * characters of the key (prefix, to recognise it in a list) and its times.
  * A revoked key keeps its row (revoked_at set) and is never listed again. */
-#define HS_APIKEY_NAME_MAX 200  /* bytes of a key's name */
+#define HS_APIKEY_NAME_MAX 400  /* bytes of a key's name (100 characters of UTF-8) */
 #define HS_APIKEY_PREFIX_MAX 16 /* bytes of a key's stored prefix */
 typedef struct hs_apikey {
     char id[HS_ID_MAX];
@@ -473,11 +473,9 @@ typedef struct hs_apikey {
     uint64_t created_at;                   /* ms */
     uint64_t last_used_at;                 /* ms; 0: never (or not yet written, see touch) */
 } hs_apikey;
-/* hash_hex: lowercase hex SHA-256 of the key; prefix and name may be NULL.
- * HS_ERR_CONFLICT when the id or the hash is taken; HS_ERR_INVALID for a
- * malformed hash or a name or prefix too long. */
-int hs_store_apikey_add(hs_store *s, const char *id, const char *hash_hex, const char *prefix, const char *name,
-                        hs_error *err);
+/* Store k (its last_used_at is ignored; created_at 0: now). HS_ERR_CONFLICT
+ * when the id or the hash is taken; HS_ERR_INVALID for a malformed hash. */
+int hs_store_apikey_add(hs_store *s, const hs_apikey *k, hs_error *err);
 /* The keys not revoked, in id order. *out: array of *n (free with hs_free). */
 int hs_store_apikey_list(hs_store *s, hs_apikey **out, size_t *n, hs_error *err);
 /* Revoke now. HS_ERR_NOTFOUND when there is no such key or it was revoked. */

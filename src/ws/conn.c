@@ -277,9 +277,11 @@ void hs__ws_conn_tick(hs__ws_conn *c, uint64_t now) {
     conn_flush(c);
 }
 
-void hs__ws_conn_start(hs_ws_hub *hub, int fd, const char *accept, const char *rest, size_t rest_len) {
+void hs__ws_conn_start(hs_ws_hub *hub, int fd, const char *accept, const char *rest, size_t rest_len,
+                       uint64_t principal) {
     hs__ws_conn *c = hs_calloc(1, sizeof *c);
     c->hub = hub;
+    c->principal = principal;
     c->tcp.data = c;
     uv_tcp_init(hub->loop, &c->tcp);
     hs__ws_hub_link(hub, c);

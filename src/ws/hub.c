@@ -93,6 +93,18 @@ void hs_ws_hub_shutdown(hs_ws_hub *hub) {
     hs__ws_hub_check(hub);
 }
 
+size_t hs_ws_hub_close_principal(hs_ws_hub *hub, uint64_t principal, const char *reason) {
+    size_t n = 0;
+    if (!hub || !principal) return 0;
+    for (hs__ws_conn *c = hub->conns, *next; c; c = next) {
+        next = c->next; /* a close that aborts unlinks in the close callback only, but be safe */
+        if (c->principal != principal || c->closing || c->close_deadline_ms) continue;
+        hs__ws_conn_close(c, WSLAY_CODE_POLICY_VIOLATION, reason);
+        n++;
+    }
+    return n;
+}
+
 void hs_ws_hub_free(hs_ws_hub *hub) {
     if (!hub) return;
     hub->free_requested = true;

@@ -90,13 +90,14 @@ static void reject(hs_http_req *req, int status, const char *msg) {
 
 /* The hub's authorize function judges, with ?token= when the URL has one
  * (browsers cannot set headers on a WebSocket). */
-static bool authorized(const hs_ws_hub *hub, const hs_http_req *req) {
+static bool authorized(const hs_ws_hub *hub, const hs_http_req *req, uint64_t *principal) {
+    *principal = 0;
     if (!hub->authorize) return false;
     hs_query q;
     hs_error err;
     bool ok = false;
     if (hs_query_parse(req->query, &q, &err) == HS_OK)
-        ok = hub->authorize(req, hs_query_get(&q, "token"), hub->authorize_ud);
+        ok = hub->authorize(req, hs_query_get(&q, "token"), hub->authorize_ud, principal);
     hs_query_free(&q);
     return ok;
 }
@@ -104,6 +105,7 @@ static bool authorized(const hs_ws_hub *hub, const hs_http_req *req) {
 typedef struct pending {
     hs_ws_hub *hub;
     char accept[HS_WS_ACCEPT_LEN + 1];
+    uint64_t principal;
 } pending;
 
 static void on_upgraded(int fd, const char *rest, size_t rest_len, void *ud) {
@@ -112,14 +114,15 @@ static void on_upgraded(int fd, const char *rest, size_t rest_len, void *ud) {
     if (fd >= 0 && (hub->shutting_down || hub->free_requested)) {
         close(fd); /* the server stopped between handshake and hand-over */
     } else if (fd >= 0) {
-        hs__ws_conn_start(hub, fd, p->accept, rest, rest_len);
+        hs__ws_conn_start(hub, fd, p->accept, rest, rest_len, p->principal);
     }
     hs_free(p);
 }
 
 void hs_ws_handle_upgrade(hs_ws_hub *hub, hs_http_req *req) {
     if (!hub || hub->shutting_down) return reject(req, 503, "WebSocket connections are not being accepted");
-    if (!authorized(hub, req))
+    uint64_t principal;
+    if (!authorized(hub, req, &principal))
         return reject(req, 401, "a valid API key is required (?token=<key>, or Authorization: Bearer <key>)");
     const char *why = NULL;
     int status = hs_ws_check_handshake(req, &why);
@@ -128,6 +131,7 @@ void hs_ws_handle_upgrade(hs_ws_hub *hub, hs_http_req *req) {
         return reject(req, 503, "too many WebSocket connections; try again later");
     pending *p = hs_calloc(1, sizeof *p);
     p->hub = hub;
+    p->principal = principal;
     hs_ws_accept_key(hs_http_req_header(req, "sec-websocket-key"), p->accept);
     if (hs_http_upgrade(req, on_upgraded, p) != HS_OK) {
         hs_free(p);

@@ -69,9 +69,11 @@ void hs_ws_hub_free(hs_ws_hub *hub);
 
 /* Whether the client of req may connect. token: the ?token= of the URL
  * (browsers cannot set headers on a WebSocket), or NULL; the headers are
- * in req. The hub knows no keys: `hookstream serve` passes its API-key
- * check (src/api/auth.h). Loop thread. */
-typedef bool (*hs_ws_authorize_fn)(const hs_http_req *req, const char *token, void *ud);
+ * in req. *principal: who it is, a number the function chooses (which API
+ * key, say; 0: nobody in particular), kept with the connection for
+ * hs_ws_hub_close_principal. The hub knows no keys: `hookstream serve`
+ * passes its API-key check (src/api/auth.h). Loop thread. */
+typedef bool (*hs_ws_authorize_fn)(const hs_http_req *req, const char *token, void *ud, uint64_t *principal);
 
 /* A hub on loop, owning no handle until a client comes. authorize NULL:
  * every client is refused. */
@@ -86,6 +88,9 @@ void hs_ws_handle_upgrade(hs_ws_hub *hub, hs_http_req *req);
  * Returns how many clients it was queued to; *dropped (may be NULL) counts
  * the subscribers disconnected because their queue was full. */
 size_t hs_ws_hub_broadcast(hs_ws_hub *hub, const char *channel, const char *msg, size_t len, size_t *dropped);
+/* Close, with 1008 (policy violation) and reason, every client that
+ * principal (not 0) let in: its API key was revoked. Returns how many. */
+size_t hs_ws_hub_close_principal(hs_ws_hub *hub, uint64_t principal, const char *reason);
 /* Subscribers of channel now. */
 size_t hs_ws_hub_subscribers(const hs_ws_hub *hub, const char *channel);
 /* Several servers (src/cluster/): every broadcast is also handed to

@@ -44,6 +44,7 @@ struct hs__ws_conn {
 
     uint64_t last_ping_ms, ping_sent_ms; /* ping_sent_ms 0: no pong owed */
     uint64_t close_deadline_ms;          /* 0: no close handshake running */
+    uint64_t principal;                  /* who authorize let in (hs_ws_authorize_fn) */
     bool receiving;                      /* inside wslay_event_recv */
     bool closing;                        /* uv_close called */
 };
@@ -65,8 +66,10 @@ struct hs_ws_hub {
 };
 
 /* src/ws/conn.c */
-/* Take over fd (upgrade done): write the 101 with accept, feed rest. */
-void hs__ws_conn_start(hs_ws_hub *hub, int fd, const char *accept, const char *rest, size_t rest_len);
+/* Take over fd (upgrade done): write the 101 with accept, feed rest;
+ * principal as authorize named it. */
+void hs__ws_conn_start(hs_ws_hub *hub, int fd, const char *accept, const char *rest, size_t rest_len,
+                       uint64_t principal);
 /* Queue one text message. 0 queued; -1 the client's queue was full and it
  * was disconnected; -2 the connection is closing (nothing queued). */
 int hs__ws_conn_send_text(hs__ws_conn *c, const char *msg, size_t len);

@@ -52,6 +52,7 @@ test('bad bodies are refused', async () => {
     assert.equal(r.status, 400, JSON.stringify(body));
   }
   assert.equal((await srv.req('POST', '/v1/auth/api-keys', { name: 'é'.repeat(100) })).status, 201);
+  assert.equal((await srv.req('GET', '/v1/auth/api-keys?limit=5')).status, 400, 'no query parameters');
 });
 
 test('a revoked key is refused as soon as DELETE answers; the configured key keeps working', async () => {
@@ -77,6 +78,24 @@ test('a revoked key is refused as soon as DELETE answers; the configured key kee
   });
   assert.equal(await wsOpens(k.key), false);
   assert.equal(await wsOpens(API_KEY), true);
+});
+
+test('revoking a key closes the live feed clients it let in (1008), and only those', async () => {
+  const k = (await srv.req('POST', '/v1/auth/api-keys', { name: 'feed' })).body.api_key;
+  const open = (key) => new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${srv.port}/v1/ws?token=${key}`);
+    ws.closed = new Promise((r) => ws.on('close', (code, reason) => r({ code, reason: String(reason) })));
+    ws.on('open', () => resolve(ws));
+    ws.on('error', reject);
+  });
+  const [mine, other] = [await open(k.key), await open(API_KEY)];
+  assert.equal((await srv.req('DELETE', `/v1/auth/api-keys/${k.id}`)).status, 200);
+  const { code, reason } = await mine.closed;
+  assert.equal(code, 1008);
+  assert.equal(reason, 'API key revoked');
+  assert.equal(other.readyState, WebSocket.OPEN, 'the configured key\'s client stays');
+  other.close();
+  await other.closed;
 });
 
 test('the CLI manages keys on the database without a server; uses survive a restart', async () => {
@@ -106,6 +125,9 @@ test('the CLI manages keys on the database without a server; uses survive a rest
   assert.equal(r.status, 0, r.stderr);
   assert.equal(cli(['revoke', k.id], db).status, 1);
   assert.equal(cli(['create'], db).status, 2);
+  const long = cli(['create', '--name', 'x'.repeat(101)], db);
+  assert.equal(long.status, 1);
+  assert.match(long.stderr, /name: is required: a string of 1 to 100 characters|1 to 100 characters/);
 
   srv = await startServer({ dir, db });
   assert.equal((await srv.req('GET', '/v1/sources', undefined, as(made.key))).status, 200);
@@ -118,4 +140,45 @@ test('the CLI refuses a database that does not exist', () => {
   const r = cli(['list'], `${dir}/none.db`);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /no database at/);
+});
+
+// The periodic sync (HS_AUTH_SYNC_MS, 30 s): a key revoked with the CLI
+// while the server runs is refused once the server has read the set again,
+// its live feed clients are closed, and the uses the server remembered are
+// written (the CLI sees last_used_at). On PostgreSQL the CLI's revocation
+// reaches the server at once, through the change feed (docs/cluster.md).
+test('a revocation from the CLI reaches a running server within 30 s', { timeout: 90000 }, async () => {
+  const s2 = await startServer();
+  const pg = s2.db.includes('://');
+  try {
+    const k = (await s2.req('POST', '/v1/auth/api-keys', { name: 'revoked elsewhere' })).body.api_key;
+    const k2 = (await s2.req('POST', '/v1/auth/api-keys', { name: 'in use' })).body.api_key;
+    assert.equal((await s2.req('GET', '/v1/sources', undefined, as(k.key))).status, 200);
+    assert.equal((await s2.req('GET', '/v1/sources', undefined, as(k2.key))).status, 200);
+    const ws = new WebSocket(`ws://127.0.0.1:${s2.port}/v1/ws?token=${k.key}`);
+    const closed = new Promise((r) => ws.on('close', (code) => r(code)));
+    await new Promise((resolve, reject) => { ws.on('open', resolve); ws.on('error', reject); });
+    const r = cli(['revoke', k.id], s2.db);
+    assert.equal(r.status, 0, r.stderr);
+    const before = JSON.parse(cli(['list', '--json'], s2.db).stdout.trim());
+    assert.equal(before.id, k2.id, 'only the key not revoked is listed');
+    if (!pg) assert.equal((await s2.req('GET', '/v1/sources', undefined, as(k.key))).status, 200, 'not read again yet');
+    const t0 = Date.now();
+    let status = 200;
+    while (status === 200 && Date.now() - t0 < 40000) {
+      await new Promise((res) => setTimeout(res, 500));
+      status = (await s2.req('GET', '/v1/sources')).status === 200
+        ? (await s2.req('GET', '/v1/sources', undefined, as(k.key))).status : 0;
+    }
+    assert.equal(status, 401, 'refused after the server read the set again');
+    if (pg) assert.ok(Date.now() - t0 < 3000, `told through the change feed: ${Date.now() - t0} ms`);
+    assert.equal(await closed, 1008);
+    // the use of k2 was written with the sync, not per request
+    if (!pg) assert.equal(before.last_used_at, null, 'not written per request');
+    const after = JSON.parse(cli(['list', '--json'], s2.db).stdout.trim());
+    assert.equal(after.id, k2.id);
+    assert.ok(after.last_used_at, 'written by the sync');
+  } finally {
+    await stopClean(s2);
+  }
 });

@@ -16,7 +16,9 @@
 // source's page and on the destination's, each delivery's HMAC checked
 // with node:crypto, the secret never on the page, a save with the secret
 // field blank keeping it, and the event page naming the connections.
-// Settings: an API key created (shown once), listed by its prefix, revoked.
+// The signing secret rotated from the destination's page (both signatures
+// during the overlap). Settings: an API key created (shown once), listed by
+// its prefix, revoked. A circuit opening and closing, with why.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -285,12 +287,17 @@ test('the dashboard, end to end in Chromium', { timeout: 240000 * SLOW }, async 
     await page.click(`#destinations-table tr[data-id="${destId}"] a`);
     await page.waitForSelector('#circuit-state[data-state="open"]');
     await page.waitForSelector('tr[data-attempt] >> nth=1');
+    // why it fails: the two failed attempts, with the receiver's answer
+    const whys = await page.$$eval('#recent-failures tr[data-failure]', (trs) => trs.map((tr) => tr.textContent));
+    assert.equal(whys.length, 2);
+    assert.ok(whys.every((r) => r.includes('500') && r.includes('dead-lettered')), whys.join('\n'));
     await shot('destination');
     await mark();
     await page.click('#reset-circuit');
     await page.waitForSelector('#circuit-state[data-state="closed"]');
     // the queued third event goes out at once, fails, and shows up live
     await page.waitForSelector('tr[data-attempt] >> nth=2');
+    await page.waitForSelector('#recent-failures tr[data-failure] >> nth=2'); // live too
     await failing.waitFor(3, T);
     const rows = await page.$$eval('tr[data-attempt]', (trs) => trs.map((tr) => tr.textContent));
     assert.equal(rows.length, 3);
@@ -873,6 +880,31 @@ test('the dashboard, end to end in Chromium', { timeout: 240000 * SLOW }, async 
     await assertNoSecret();
   });
 
+  await t.test('rotate the signing secret: the new one shown once, both signatures during the overlap', async () => {
+    await go('#/destinations/' + signedId, '#rotate-secret');
+    await page.click('#rotate-secret');
+    await page.selectOption('#rotate-secret-form [name=expire_old_after_s]', '3600');
+    await page.click('#rotate-secret-form button[type=submit]');
+    const shown = await page.waitForSelector('#rotated-secret .copy input');
+    const fresh = await shown.inputValue();
+    assert.match(fresh, /^[0-9a-f]{64}$/, 'a server-made secret for the hookstream scheme');
+    await page.click('#rotated-secret button:text("Done")');
+    await page.waitForSelector('.signing #signing-previous');
+    assert.equal(await text('.signing #signing-secret'), '********' + fresh.slice(-4));
+    assert.match(await text('.signing #signing-previous'), /^\*{8}5678 also signs until/);
+    assert.ok(!(await page.content()).includes(fresh), 'once Done, the new secret is not in the page');
+    await assertNoSecret();
+
+    const n = signedRx.requests.length;
+    await page.click('#send-test-event');
+    await page.waitForSelector('#test-event-result li a.event-link');
+    await signedRx.waitFor(n + 1, T);
+    const got = signedRx.requests[n];
+    const ts = got.headers['x-hookstream-signature-timestamp'];
+    const sig = (secret) => 'sha256=' + crypto.createHmac('sha256', secret).update(`${ts}.`).update(got.body).digest('hex');
+    assert.equal(got.headers['x-billing-sig'], `${sig(fresh)}, ${sig(SECRET)}`, 'the new signature, then the old one');
+  });
+
   await t.test('settings: an API key shown once, listed by its prefix, revoked', async () => {
     await go('#/settings', '#main .card-body > *');
     await page.locator('button', { hasText: 'New API key' }).first().click();
@@ -896,6 +928,31 @@ test('the dashboard, end to end in Chromium', { timeout: 240000 * SLOW }, async 
     await page.waitForSelector('#api-keys-table tr:has-text("dashboard key")', { state: 'detached' });
     assert.match(asked, /Revoke API key “dashboard key”/);
     assert.equal((await srv.req('GET', '/v1/sources', undefined, { authorization: `Bearer ${key}` })).status, 401);
+  });
+
+  await t.test('a circuit opening and closing shows on the destination page, with why', async () => {
+    let down = true;
+    const flaky = await startReceiver(() => (down ? { status: 503, body: 'maintenance' } : { status: 200 }));
+    try {
+      const dst = (await srv.req('POST', '/v1/destinations', {
+        name: 'Flaky', config: { url: flaky.url }, retry_policy: { max_retries: 0 },
+        circuit_breaker: { threshold: 1, cooldown_ms: 1000 },
+      })).body;
+      const src = (await srv.req('POST', '/v1/sources', { name: 'flaky source', slug: 'flaky' })).body;
+      await srv.req('POST', '/v1/connections', { source_id: src.id, destination_id: dst.id });
+      await go('#/destinations/' + dst.id, '#recent-failures');
+      const send = () => fetch(`${srv.url}/v1/ingest/flaky`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      await send();
+      await page.waitForSelector('#circuit-state[data-state="open"]');
+      await page.waitForSelector('#circuit-change:text("opened after HTTP 503")');
+      await page.waitForSelector('#recent-failures tr[data-failure]:has-text("503")');
+      down = false;
+      await send(); // waits behind the open circuit, then goes as the probe
+      await page.waitForSelector('#circuit-state[data-state="closed"]', { timeout: T });
+      await page.waitForSelector('#circuit-change:text("closed")');
+    } finally {
+      await flaky.close();
+    }
   });
 
   await t.test('signing out forgets the key', async () => {

@@ -5,10 +5,12 @@
 // Checked for both schemes with node:crypto following each one's rules
 // (the Standard Webhooks spec: "v1,<base64 HMAC-SHA256 of id.ts.body>",
 // space-separated; the hookstream scheme: "<prefix><hex HMAC>" of
-// "<ts>.<body>", an HTTP list). Secrets are masked on read.
+// "<ts>.<body>", an HTTP list). Secrets are masked on read and sealed at
+// rest.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { startServer, stopClean, makeDestination, ingestVia } from './lib/server.mjs';
 import { startReceiver, sleep } from './lib/receiver.mjs';
 
@@ -28,6 +30,16 @@ async function deliverOne(dst) {
   await ingestVia(srv, dst, JSON.stringify({ n: Math.random() }));
   await rx.waitFor(n + 1, 15000);
   return rx.requests[n];
+}
+
+// Neither secret in clear in the SQLite files (sealed at rest like the
+// current one); a PostgreSQL server's files are not ours to read.
+function assertSealed(...secrets) {
+  if (srv.db.includes('://')) return;
+  for (const f of [srv.db, `${srv.db}-wal`, `${srv.db}-shm`].filter((x) => existsSync(x))) {
+    const buf = readFileSync(f);
+    for (const secret of secrets) assert.ok(!buf.includes(secret), `${secret} in clear in ${f}`);
+  }
 }
 
 const hmacHex = (secret, data) => crypto.createHmac('sha256', secret).update(data).digest('hex');
@@ -58,6 +70,7 @@ test('hookstream scheme: both signatures during the overlap, the new one alone a
   const got = (await srv.req('GET', `/v1/destinations/${dst.id}`)).body;
   assert.deepEqual(got.signing, s);
   assert.ok(!JSON.stringify(got).includes(OLD) && !JSON.stringify(got).includes(NEW));
+  assertSealed(OLD, NEW);
 
   req = await deliverOne(dst);
   assert.ok(Number(req.headers['x-hookstream-signature-timestamp']) * 1000 < until);

@@ -644,6 +644,15 @@ static void test_signing_defaults(void **state) {
     json_decref(d);
 }
 
+/* Each bad[i][0] as a destination's signing is refused at field bad[i][1]. */
+static void signing_fails(const char *const bad[][2], size_t n, int line) {
+    for (size_t i = 0; i < n; i++) {
+        char *body = hs_sprintf("{'name':'x','config':" HTTP_CFG ",'signing':%s}", bad[i][0]);
+        create_fails_at(DST, body, INV, bad[i][1], line);
+        hs_free(body);
+    }
+}
+
 static void test_signing_rules(void **state) {
     (void)state;
     static const char *const bad[][2] = {
@@ -661,11 +670,7 @@ static void test_signing_rules(void **state) {
         {"{'secret':'xxxxxxxxxxxxxxxxxxxx','pepper':'x'}", "signing.pepper"},
         {"'secret'", "signing"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char *body = hs_sprintf("{'name':'x','config':" HTTP_CFG ",'signing':%s}", bad[i][0]);
-        create_fails_at(DST, body, INV, bad[i][1], __LINE__);
-        hs_free(body);
-    }
+    signing_fails(bad, sizeof bad / sizeof bad[0], __LINE__);
     /* 16 characters is the minimum */
     json_decref(CREATE_OK(DST, "{'name':'x','config':" HTTP_CFG ",'signing':{'secret':'sixteen-chars-ok'}}"));
 }
@@ -691,13 +696,43 @@ static void test_signing_standard_webhooks(void **state) {
         {"{'secret':'whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM=','scheme':'standard_webhooks','algorithm':'sha1'}",
          "signing.algorithm"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char *body = hs_sprintf("{'name':'x','config':" HTTP_CFG ",'signing':%s}", bad[i][0]);
-        create_fails_at(DST, body, INV, bad[i][1], __LINE__);
-        hs_free(body);
-    }
+    signing_fails(bad, sizeof bad / sizeof bad[0], __LINE__);
     /* a whsec_ secret is fine for the hookstream scheme too (used as is) */
     json_decref(CREATE_OK(DST, "{'name':'x','config':" HTTP_CFG ",'signing':{'secret':'whsec_MDEyMzQ1Njc4OWFiY2Rl'}}"));
+}
+
+/* A rotation's overlap (docs/api.md "Rotating a signing secret"): the
+ * previous secret and its end come together, the end is stored as ISO 8601
+ * UTC, a standard_webhooks previous secret is a whsec_ one, and the
+ * previous secret is masked like the current one. */
+static void test_signing_previous_secret(void **state) {
+    (void)state;
+    json_t *d = CREATE_OK(DST, "{'name':'x','config':" HTTP_CFG
+                               ",'signing':{'secret':'the-new-secret-0002','previous_secret':'the-old-secret-0001',"
+                               "'previous_secret_expires_at':'2030-01-02T03:04:05+01:00'}}");
+    EXPECT(d, "signing.previous_secret", "'the-old-secret-0001'");
+    EXPECT(d, "signing.previous_secret_expires_at", "'2030-01-02T02:04:05.000Z'");
+    json_t *shown = hs_resource_render(HS_KIND_DESTINATION, d);
+    EXPECT(shown, "signing.previous_secret", "'********0001'");
+    EXPECT(shown, "signing.secret", "'********0002'");
+    json_decref(shown);
+    json_decref(d);
+    static const char *const bad[][2] = {
+        {"{'secret':'xxxxxxxxxxxxxxxxxxxx','previous_secret':'yyyyyyyyyyyyyyyyyyyy'}",
+         "signing.previous_secret_expires_at"},
+        {"{'secret':'xxxxxxxxxxxxxxxxxxxx','previous_secret_expires_at':'2030-01-01T00:00:00Z'}",
+         "signing.previous_secret"},
+        {"{'secret':'xxxxxxxxxxxxxxxxxxxx','previous_secret':'short','previous_secret_expires_at':'2030-01-01T00:00:"
+         "00Z'}",
+         "signing.previous_secret"},
+        {"{'secret':'xxxxxxxxxxxxxxxxxxxx','previous_secret':'yyyyyyyyyyyyyyyyyyyy','previous_secret_expires_at':'soon'"
+         "}",
+         "signing.previous_secret_expires_at"},
+        {"{'secret':'whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM=','scheme':'standard_webhooks',"
+         "'previous_secret':'yyyyyyyyyyyyyyyyyyyy','previous_secret_expires_at':'2030-01-01T00:00:00Z'}",
+         "signing.previous_secret"},
+    };
+    signing_fails(bad, sizeof bad / sizeof bad[0], __LINE__);
 }
 
 static void test_template(void **state) {
@@ -1856,6 +1891,7 @@ int main(void) {
         cmocka_unit_test(test_signing_defaults),
         cmocka_unit_test(test_signing_rules),
         cmocka_unit_test(test_signing_standard_webhooks),
+        cmocka_unit_test(test_signing_previous_secret),
         cmocka_unit_test(test_signing_masked),
         cmocka_unit_test(test_template),
         cmocka_unit_test(test_http_url),

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "base/alloc.h"
-#include "base/timeutil.h"
 #include "store/pg/pg.h"
 
 /* The other nodes read their key sets again at the commit (the change
@@ -16,20 +15,19 @@ static int keys_changed(hs_store *s, hs_error *err) {
     return hs_pg_feed_send(s, m, err);
 }
 
-static int apikey_add(hs_store *s, const char *id, const char *hash_hex, const char *prefix, const char *name,
-                      hs_error *err) {
+static int apikey_add(hs_store *s, const hs_apikey *k, uint64_t created_at, hs_error *err) {
     hs_pg_params p = {0};
-    hs_pg_text(&p, id);
-    hs_pg_text(&p, hash_hex);
-    hs_pg_text(&p, name ? name : "");
-    hs_pg_text(&p, prefix ? prefix : "");
-    hs_pg_int(&p, (int64_t)hs_now_ms());
+    hs_pg_text(&p, k->id);
+    hs_pg_text(&p, k->hash);
+    hs_pg_text(&p, k->name);
+    hs_pg_text(&p, k->prefix);
+    hs_pg_int(&p, (int64_t)created_at);
     int rc = hs_pg_run(hs__pg_writer(s),
                        "INSERT INTO api_keys(id, key_hash, name, prefix, created_at) VALUES($1, $2, $3, $4, $5)", &p,
                        "storing the API key", NULL, err);
     /* a unique violation: the id or the hash is taken */
     if (rc == HS_ERR_CONFLICT)
-        rc = hs_error_set(err, HS_ERR_CONFLICT, NULL, "API key %s (or one with the same hash) already exists", id);
+        rc = hs_error_set(err, HS_ERR_CONFLICT, NULL, "API key %s (or one with the same hash) already exists", k->id);
     return rc == HS_OK ? keys_changed(s, err) : rc;
 }
 

@@ -4,23 +4,21 @@
 #include <string.h>
 
 #include "base/alloc.h"
-#include "base/timeutil.h"
 #include "store/sqlite/sqlite.h"
 
-static int apikey_add(hs_store *s, const char *id, const char *hash_hex, const char *prefix, const char *name,
-                      hs_error *err) {
+static int apikey_add(hs_store *s, const hs_apikey *k, uint64_t created_at, hs_error *err) {
     hs_sqlite_db *w = hs__sq_writer(s);
     sqlite3_stmt *st =
         hs_stmt(w, "INSERT INTO api_keys(id, key_hash, name, prefix, created_at) VALUES(?1, ?2, ?3, ?4, ?5)", err);
     if (!st) return err->code;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, hash_hex, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, name ? name : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, prefix ? prefix : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, (int64_t)hs_now_ms());
+    sqlite3_bind_text(st, 1, k->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, k->hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, k->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, k->prefix, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, (int64_t)created_at);
     int rc = sqlite3_step(st), ret = HS_OK;
     if ((rc & 0xff) == SQLITE_CONSTRAINT)
-        ret = hs_error_set(err, HS_ERR_CONFLICT, NULL, "API key %s (or one with the same hash) already exists", id);
+        ret = hs_error_set(err, HS_ERR_CONFLICT, NULL, "API key %s (or one with the same hash) already exists", k->id);
     else if (rc != SQLITE_DONE)
         ret = hs_sqlite_fail(err, w->db, rc, "storing the API key");
     hs_stmt_done(w, st);
