@@ -155,23 +155,16 @@ void hs_frontdoor_on_resource(const hs_resource_event *e, void *ud) {
 }
 
 static int load(hs_frontdoor *fd, hs_store *store, hs_error *err) {
-    hs_page page = {.limit = 100};
-    char cursor[HS_ID_MAX] = "";
-    for (bool more = true; more;) {
-        page.cursor = cursor[0] ? cursor : NULL;
-        json_t *items;
-        int rc = hs_store_resource_list(store, HS_KIND_SOURCE, &page, NULL, 0, &items, &more, err);
-        if (rc != HS_OK) return rc;
-        size_t i;
-        json_t *doc;
-        json_array_foreach(items, i, doc) {
-            const char *id = hs_jv_str(doc, "id");
-            if (!id) continue;
-            replace(fd, id, doc);
-            snprintf(cursor, sizeof cursor, "%s", id);
-        }
-        json_decref(items);
+    json_t *all;
+    int rc = hs_store_resource_all(store, HS_KIND_SOURCE, &all, err);
+    if (rc != HS_OK) return rc;
+    size_t i;
+    json_t *doc;
+    json_array_foreach(all, i, doc) {
+        const char *id = hs_jv_str(doc, "id");
+        if (id) replace(fd, id, doc);
     }
+    json_decref(all);
     return HS_OK;
 }
 

@@ -623,6 +623,41 @@ static bool forget_previous_run(hs_cluster *c, hs_store_node *n) {
     return ok;
 }
 
+/* Catch up after (re)subscribing to the feed: what other nodes wrote
+ * meanwhile was said to no one here. Every source, destination and
+ * connection goes to the hooks again (as changed), the route cache and the
+ * key set are read again; the queue marks follow (the caller). A resource
+ * deleted meanwhile stays known here until the next start: it has no lease,
+ * so nothing is delivered for it. */
+static void resync(hs_cluster *c) {
+    hs_error err;
+    if (hs_store_routes_reload(c->store, &err) != HS_OK) hs_warn("cluster: %s", err.msg);
+    static const hs_kind kinds[] = {HS_KIND_SOURCE, HS_KIND_DESTINATION, HS_KIND_CONNECTION};
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        json_t *all;
+        if (hs_store_resource_all(c->store, kinds[k], &all, &err) != HS_OK) {
+            hs_warn("cluster: catching up: %s", err.msg);
+            continue;
+        }
+        size_t i;
+        json_t *doc;
+        json_array_foreach(all, i, doc) {
+            cl_msg *x = hs_calloc(1, sizeof *x);
+            x->c = c;
+            x->w = W_RESOURCE;
+            hs_id_copy(x->id, json_string_value(json_object_get(doc, "id")));
+            x->doc = json_incref(doc);
+            x->ev = (hs_resource_event){.kind = kinds[k], .change = HS_CHANGE_UPDATED, .id = x->id, .doc = doc};
+            hs_mailbox_post(c->home, &x->msg, run_msg);
+        }
+        json_decref(all);
+    }
+    cl_msg *x = hs_calloc(1, sizeof *x);
+    x->c = c;
+    x->w = W_KEYS;
+    hs_mailbox_post(c->home, &x->msg, run_msg);
+}
+
 static void *thread_main(void *arg) {
     hs_cluster *c = arg;
     hs_store_node *n = NULL;
@@ -649,7 +684,10 @@ static void *thread_main(void *arg) {
         }
         if (!listening) {
             listening = hs_store_feed_listen(n, &err) == HS_OK;
-            if (listening) next_marks = 0; /* what was said meanwhile is lost: catch up */
+            if (listening) { /* what was said meanwhile is lost: catch up */
+                resync(c);
+                next_marks = 0;
+            }
         }
         uint64_t now = mono_ms();
         if (now >= next_tick) {

@@ -597,31 +597,9 @@ typedef struct loaded {
     hs_error err;
 } loaded;
 
-/* Every page of a kind, appended to *out (a new array). */
-static int load_all(hs_store *st, hs_kind kind, json_t **out, hs_error *err) {
-    hs_page page = {.limit = 100};
-    char cursor[HS_ID_MAX] = "";
-    *out = json_array();
-    for (;;) {
-        page.cursor = cursor[0] ? cursor : NULL;
-        json_t *items;
-        bool more;
-        int rc = hs_store_resource_list(st, kind, &page, NULL, 0, &items, &more, err);
-        if (rc != HS_OK) return rc;
-        size_t i;
-        json_t *doc;
-        json_array_foreach(items, i, doc) {
-            json_array_append(*out, doc);
-            snprintf(cursor, sizeof cursor, "%s", json_string_value(json_object_get(doc, "id")));
-        }
-        json_decref(items);
-        if (!more) return HS_OK;
-    }
-}
-
 static int load(hs_scheduler *sc, loaded *ld, hs_error *err) {
-    int rc = load_all(sc->store, HS_KIND_DESTINATION, &ld->dests, err);
-    if (rc == HS_OK) rc = load_all(sc->store, HS_KIND_CONNECTION, &ld->conns, err);
+    int rc = hs_store_resource_all(sc->store, HS_KIND_DESTINATION, &ld->dests, err);
+    if (rc == HS_OK) rc = hs_store_resource_all(sc->store, HS_KIND_CONNECTION, &ld->conns, err);
     if (rc == HS_OK) rc = hs_store_circuits(sc->store, &ld->circuits, &ld->ncircuits, err);
     if (rc == HS_OK) rc = hs_store_settle_orphans(sc->store, err); /* none is left pending without its destination */
     /* the counts, not the backlog: each window fills as its destination

@@ -200,6 +200,31 @@ int hs_store_resource_list(hs_store *s, hs_kind kind, const hs_page *page, const
     return s->be->resource_list(s, kind, page, filters, nfilters, items, has_more, err);
 }
 
+int hs_store_resource_all(hs_store *s, hs_kind kind, json_t **out, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    hs_page page = {.limit = 100};
+    char cursor[HS_ID_MAX] = "";
+    *out = json_array();
+    for (bool more = true; more;) {
+        page.cursor = cursor[0] ? cursor : NULL;
+        json_t *items;
+        int rc = hs_store_resource_list(s, kind, &page, NULL, 0, &items, &more, err);
+        if (rc != HS_OK) {
+            json_decref(*out);
+            *out = NULL;
+            return rc;
+        }
+        size_t i;
+        json_t *doc;
+        json_array_foreach(items, i, doc) {
+            json_array_append(*out, doc);
+            snprintf(cursor, sizeof cursor, "%s", json_string_value(json_object_get(doc, "id")));
+        }
+        json_decref(items);
+    }
+    return HS_OK;
+}
+
 /* ---- events and deliveries: reads ---- */
 
 int hs_store_event_get(hs_store *s, const char *id, hs_event **out, hs_error *err) {

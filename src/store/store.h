@@ -169,6 +169,9 @@ typedef struct hs_page {
 
 /* Newest first (id descending); items strictly older than cursor.
  * *items: new JSON array. *has_more: another page exists. */
+/* Every resource of kind (page after page, newest first): *out a new
+ * array. */
+int hs_store_resource_all(hs_store *s, hs_kind kind, json_t **out, hs_error *err);
 int hs_store_resource_list(hs_store *s, hs_kind kind, const hs_page *page, const hs_list_filter *filters,
                            size_t nfilters, json_t **items, bool *has_more, hs_error *err);
 
