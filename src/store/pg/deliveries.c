@@ -16,6 +16,7 @@
  * where waiting is fine; the reads on any thread, on a read connection.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -263,6 +264,32 @@ int hs_pg_attempts_fence(hs_store *s, hs_error *err) {
     return rc;
 }
 
+static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+/* The events the settles will update, locked in id order first: with
+ * several nodes, two groups settling deliveries of the same fan-out events
+ * (each node its own destinations') would otherwise lock them in whatever
+ * order their joins find them, and could wait for each other in a cycle
+ * (PostgreSQL then aborts one after deadlock_timeout). */
+static int lock_events(hs_store *s, const attempt_item *items, const size_t *settle, size_t n, hs_error *err) {
+    const char **ids = hs_malloc(n * sizeof *ids);
+    for (size_t i = 0; i < n; i++) ids[i] = items[settle[i]].a->event_id;
+    qsort(ids, n, sizeof *ids, cmp_str);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!k || strcmp(ids[k - 1], ids[i]) != 0) ids[k++] = ids[i];
+    hs_buf b;
+    hs_buf_init(&b, 1 << 24);
+    hs_pg_array_texts(&b, ids, k);
+    hs_pg_params p = {0};
+    hs_pg_text(&p, b.data);
+    int rc = hs_pg_queue(hs__pg_writer(s), "SELECT 1 FROM events WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE", &p,
+                         "locking the events to settle", err);
+    hs_buf_free(&b);
+    hs_free(ids);
+    return rc;
+}
+
 int hs_pg_attempts_flush(hs_store *s, hs_error *err) {
     hs__pg *q = hs__pgs(s);
     size_t n = 0;
@@ -290,6 +317,7 @@ int hs_pg_attempts_flush(hs_store *s, hs_error *err) {
     /* libpq copies the parameters as it sends: the strings may go after */
     rc = hs_pg_rows_send(s, &ATTEMPT_ROWS, 0, n, attempt_row, items, "recording the attempts", NULL, err);
     settle_ctx c = {.items = items, .settle = settle};
+    if (rc == HS_OK && nsettle) rc = lock_events(s, items, settle, nsettle, err);
     if (rc == HS_OK) rc = send_settles(s, &c, nsettle, err);
     for (size_t i = 0; i < n; i++) {
         hs_free(items[i].rq);
