@@ -1,8 +1,9 @@
 // Overview: the last minutes' volume, success rate and latency
 // (GET /v1/metrics/overview), circuits that need attention, the newest
-// events. Live messages trigger a refetch, at most once a second.
+// events, and the nodes when the server is in a cluster (web/cluster.js). Live messages trigger a refetch, at most once a second.
 import { get } from './api.js';
 import { h, svg, card, pageHead, table, badge, circuitBadge, time, shortId, empty, select, throttle } from './ui.js';
+import { clusterCard } from './cluster.js';
 
 export async function render(ctx) {
   const minutes = Number(ctx.query.get('minutes')) || 60;
@@ -13,6 +14,7 @@ export async function render(ctx) {
   const chart = h('div', { class: 'chart' });
   const dests = h('div');
   const recent = h('div');
+  const nodes = h('div');
   ctx.view.append(
     pageHead('Overview', { actions: win }),
     stats,
@@ -22,16 +24,20 @@ export async function render(ctx) {
     h('div', { class: 'grid' },
       card('Destinations', dests, { flush: true, actions: h('a', { href: '#/destinations' }, 'All destinations') }),
       card('Latest events', recent, { flush: true, actions: h('a', { href: '#/events' }, 'All events') })),
+    nodes,
   );
 
   async function load() {
-    const [m, circuits, ev] = await Promise.all([
+    const [m, circuits, ev, cluster] = await Promise.all([
       get('/v1/metrics/overview?minutes=' + win.value),
       get('/v1/circuits'),
       get('/v1/events?limit=8'),
+      get('/v1/cluster'),
       ctx.names.load(),
     ]);
     if (!ctx.alive()) return;
+    const cc = clusterCard(cluster);
+    nodes.replaceChildren(...(cc ? [cc] : []));
     renderStats(stats, m);
     chart.replaceChildren(barChart(m.series));
     renderDests(ctx, dests, circuits.circuits);

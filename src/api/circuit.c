@@ -97,14 +97,8 @@ void hs_api_circuit_get(hs_api *api, hs_http_req *req, const char *id) {
 /* GET /v1/cluster: the nodes as of the last heartbeat. */
 void hs_api_cluster_get(hs_api *api, hs_http_req *req, const char *id) {
     (void)id;
-    if (!api->cluster) {
-        hs_error e;
-        hs_error_clear(&e);
-        hs_error_set(
-            &e, HS_ERR_NOTFOUND, "",
-            "this server is not in a cluster: several nodes share a PostgreSQL database (--db postgresql://...)");
-        return hs_api_respond_error(req, &e);
-    }
+    /* a server of its own (SQLite): no node, no other */
+    if (!api->cluster) return hs_api_respond_json(req, 200, json_pack("{s:n, s:[]}", "node_id", "nodes"));
     hs_api_respond_json(req, 200, hs_cluster_json(api->cluster));
 }
 

@@ -381,3 +381,29 @@ test('a resource written on one node reaches the others: a destination created o
   await b.stop();
   await dests[0].rx.close();
 });
+
+test('the dashboard\'s overview lists the nodes (headless Chromium)', { skip }, async () => {
+  const db = `${PG}/${dbName()}`;
+  const a = await startServer({ db, args: [...LEASE, '--node-id', 'dash-a'] });
+  const b = await startServer({ db, args: [...LEASE, '--node-id', 'dash-b', '--role', 'api'] });
+  await until(async () => (await clusterView(a)).nodes.length === 2, 5000, 'both in the cluster');
+  const { chromium } = createRequire(PEERS_DIR + '/')('playwright-core');
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
+  const problems = [];
+  try {
+    const page = await browser.newPage();
+    page.on('pageerror', (e) => problems.push(e.message));
+    page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+    await page.goto(a.url + '/');
+    await page.fill('#login-key', API_KEY);
+    await page.click('#login-submit');
+    await page.waitForSelector('#cluster-table tbody tr:nth-child(2)', { timeout: 15000 });
+    const rows = await page.$$eval('#cluster-table tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+    assert.deepEqual(rows.map((r) => [r[0], r[1], r[2]]), [['dash-a (this one)', 'all', 'alive'], ['dash-b', 'api', 'alive']]);
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+    await a.stop();
+    await b.stop();
+  }
+});
