@@ -407,3 +407,47 @@ test('the dashboard\'s overview lists the nodes (headless Chromium)', { skip }, 
     await b.stop();
   }
 });
+
+test('the circuit moves with the lease; a reset and a manual retry asked of another node reach the owner', { skip }, async () => {
+  const db = `${PG}/${dbName()}`;
+  const a = await startServer({ db, args: [...LEASE, '--node-id', 'c-a'] });
+  const api = await startServer({ db, args: [...LEASE, '--node-id', 'c-api', '--role', 'api'] });
+  let failing = true;
+  const { src, dests } = await fanout(a, 1, () => (failing ? { status: 500 } : {}));
+  const dst = dests[0].id;
+  const set = await a.req('PATCH', `/v1/destinations/${dst}`, {
+    retry_policy: { max_retries: 0 }, circuit_breaker: { threshold: 2, cooldown_ms: 600000 },
+  });
+  assert.equal(set.status, 200, set.text);
+  const ids = [];
+  for (let i = 0; i < 2; i++) ids.push((await ingest(a, src, { i })).json.event_id);
+  await until(async () => (await a.req('GET', `/v1/destinations/${dst}/circuit`)).body.state === 'open', 10000, 'open on a');
+  // a dies; a node that delivers starts and takes the destination with its circuit
+  await a.kill9();
+  const b = await startServer({ db, args: [...LEASE, '--node-id', 'c-b'] });
+  await until(async () => (await clusterView(b)).nodes.find((n) => n.id === 'c-b')?.destinations === 1, 15000, 'b holds it');
+  const onB = await b.req('GET', `/v1/destinations/${dst}/circuit`);
+  assert.equal(onB.body.state, 'open', 'the circuit moved with the lease');
+  assert.equal(onB.body.node_id, 'c-b');
+  // the api node answers from the store and names the owner
+  const onApi = await api.req('GET', `/v1/destinations/${dst}/circuit`);
+  assert.equal(onApi.body.state, 'open');
+  assert.equal(onApi.body.node_id, 'c-b');
+  // a reset asked of the api node is done by b
+  failing = false;
+  const reset = await api.req('POST', `/v1/destinations/${dst}/circuit/reset`);
+  assert.equal(reset.status, 200, reset.text);
+  assert.equal(reset.body.state, 'closed');
+  assert.equal((await b.req('GET', `/v1/destinations/${dst}/circuit`)).body.state, 'closed');
+  // the two dead letters, retried through the api node, are sent by b
+  const dl = await api.req('GET', `/v1/delivery-attempts?is_dlq=1&destination_id=${dst}`);
+  assert.equal(dl.body.delivery_attempts.length, 2, dl.text);
+  for (const at of dl.body.delivery_attempts) assert.equal((await api.req('POST', `/v1/delivery-attempts/${at.id}/retry`)).status, 202);
+  await until(async () => {
+    const evs = await Promise.all(ids.map((id) => api.req('GET', `/v1/events/${id}`)));
+    return evs.every((e) => e.body.status === 'delivered');
+  }, 10000, 'both delivered by b after the retry');
+  await b.stop();
+  await api.stop();
+  await dests[0].rx.close();
+});
