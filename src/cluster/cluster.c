@@ -79,6 +79,8 @@ struct hs_cluster {
     uint64_t nodes_now;
     hs_lease *given; /* released by the scheduler: to give back in the database */
     size_t ngiven, given_cap;
+    hs_lease *strays; /* held in the database, not delivered here: to give back too */
+    size_t nstrays, strays_cap;
     size_t giving; /* asked to be given back, not yet released */
     /* live messages to relay: channel and text, each hs_strdup'd */
     char **relay_ch, **relay_text;
@@ -162,6 +164,19 @@ static void released(const char *destination_id, uint64_t epoch, void *ud) {
     given_back(destination_id, epoch, ud);
 }
 
+/* A lease to give back that was not asked back by spreading (loop 0). */
+static void stray(hs_cluster *c, const char *destination_id, uint64_t epoch) {
+    pthread_mutex_lock(&c->lock);
+    if (c->nstrays == c->strays_cap) {
+        c->strays_cap = c->strays_cap ? c->strays_cap * 2 : 8;
+        c->strays = hs_realloc(c->strays, c->strays_cap * sizeof *c->strays);
+    }
+    hs_lease *l = &c->strays[c->nstrays++];
+    hs_id_copy(l->destination_id, destination_id);
+    l->epoch = epoch;
+    pthread_mutex_unlock(&c->lock);
+}
+
 static void forget_astray(void *value, void *ud) {
     (void)ud;
     hs_free(value);
@@ -180,7 +195,7 @@ static void astray_check(hs_cluster *c, const hs_lease_msg *held, size_t n) {
         owned_lease *before = hs_idmap_get(&c->astray, held[i].destination_id);
         if (before && before->epoch == held[i].epoch) {
             hs_warn("cluster: lease of %s held but not delivered here: giving it back", held[i].destination_id);
-            given_back(held[i].destination_id, held[i].epoch, c);
+            stray(c, held[i].destination_id, held[i].epoch);
             continue;
         }
         owned_lease *o = hs_calloc(1, sizeof *o);
@@ -429,19 +444,24 @@ static void give_back(hs_cluster *c, const hs_lease *held, size_t nheld, size_t 
 }
 
 /* What the scheduler has let go: give them back in the database. */
+static void release_all(hs_cluster *c, hs_store_node *n, hs_lease *l, size_t count) {
+    for (size_t i = 0; i < count; i++) {
+        hs_error err;
+        if (hs_store_lease_release(n, c->node, &l[i], &err) != HS_OK) hs_debug("cluster: %s", err.msg);
+    }
+    hs_free(l);
+}
+
 static void release_given(hs_cluster *c, hs_store_node *n) {
     pthread_mutex_lock(&c->lock);
-    hs_lease *given = c->given;
-    size_t ngiven = c->ngiven;
-    c->given = NULL;
-    c->ngiven = c->given_cap = 0;
+    hs_lease *given = c->given, *strays = c->strays;
+    size_t ngiven = c->ngiven, nstrays = c->nstrays;
+    c->given = c->strays = NULL;
+    c->ngiven = c->given_cap = c->nstrays = c->strays_cap = 0;
     c->giving -= ngiven <= c->giving ? ngiven : c->giving;
     pthread_mutex_unlock(&c->lock);
-    for (size_t i = 0; i < ngiven; i++) {
-        hs_error err;
-        if (hs_store_lease_release(n, c->node, &given[i], &err) != HS_OK) hs_debug("cluster: %s", err.msg);
-    }
-    hs_free(given);
+    release_all(c, n, given, ngiven);
+    release_all(c, n, strays, nstrays);
 }
 
 /* One heartbeat: alive, renew, spread. */
@@ -609,6 +629,7 @@ static void resource_changed(hs_cluster *c, const hs_feed_msg *m) {
  * still hold leases: its scheduler is gone, so they are given back before
  * this node holds any (it claims afresh, with new epochs). */
 static bool forget_previous_run(hs_cluster *c, hs_store_node *n) {
+    uint64_t t0 = mono_ms(); /* before the renewal, as tick's */
     hs_lease *held = NULL;
     size_t nheld = 0;
     hs_error err;
@@ -618,6 +639,8 @@ static bool forget_previous_run(hs_cluster *c, hs_store_node *n) {
     }
     bool ok = true;
     for (size_t i = 0; i < nheld && ok; i++) ok = hs_store_lease_release(n, c->node, &held[i], &err) == HS_OK;
+    /* a renewal all the same: the guard may trust a lease taken from now on */
+    if (ok) atomic_store(&c->deadline, t0 + c->lease_ms - MARGIN_MS);
     if (nheld) hs_info("cluster: gave back %zu leases held by a previous run of node %s", nheld, c->node);
     hs_free(held);
     return ok;
@@ -815,6 +838,7 @@ void hs_cluster_free(hs_cluster *c) {
     hs_idmap_free(&c->leaving);
     hs_free(c->nodes);
     hs_free(c->given);
+    hs_free(c->strays);
     for (size_t i = 0; i < c->nrelay; i++) {
         hs_free(c->relay_ch[i]);
         hs_free(c->relay_text[i]);
