@@ -21,6 +21,10 @@ export class Live {
     this.stopped = true;
     this.everUp = false;
     this.state = 'down';
+    // the last refusal of each source heard since sign-in: a page that
+    // renders after it (the sources list, re-rendered after a save) still
+    // shows it
+    this.lastRefused = new Map();
   }
 
   on(type, fn) {
@@ -52,6 +56,7 @@ export class Live {
     if (this.ws) { this.ws.onclose = null; this.ws.close(1000); this.ws = null; }
     this.setState('down');
     this.everUp = false;
+    this.lastRefused.clear();
   }
 
   connect() {
@@ -77,6 +82,7 @@ export class Live {
         return;
       }
       if (msg.type === 'error') { console.warn('live:', msg.error); return; }
+      if (msg.type === 'ingest.refused' && msg.data?.source_id) this.lastRefused.set(msg.data.source_id, msg.data);
       this.emit(msg.type, msg.data || {});
     };
     ws.onclose = () => {

@@ -32,14 +32,16 @@ export async function render(ctx) {
     return;
   }
   // the last refusal of each source, as the front door reports it live
+  // (those heard before this render too: ctx.live.lastRefused)
   const refused = new Map();
-  ctx.on('ingest.refused', (r) => {
+  const show = (r) => {
     const el = refused.get(r.source_id);
     if (!el) return;
     el.textContent = `refused ${r.status} · ${r.reason.replace(/_/g, ' ')}`;
     el.title = `${r.error}\n${r.request_id} at ${new Date(r.refused_at).toLocaleTimeString()}`;
     el.hidden = false;
-  });
+  };
+  ctx.on('ingest.refused', show);
   const cols = [{ label: 'Name' }, { label: 'Status' }, { label: 'Front door' }, { label: 'Ingest URL' }, { label: 'Created' }, { label: '' }];
   listSlot.replaceChildren(table(cols, sources.map((s) => [
     h('div', null, h('a', { href: '#/events?source_id=' + encodeURIComponent(s.id), title: 'events of this source' }, s.name),
@@ -55,6 +57,7 @@ export async function render(ctx) {
       button(s.status === 'paused' ? 'Resume' : 'Pause', () => patch(ctx, s, { status: s.status === 'paused' ? 'active' : 'paused' }), 'btn-sm'),
       button('Delete', () => remove(ctx, s), 'btn-sm btn-danger')),
   ]), { id: 'sources-table' }));
+  for (const r of ctx.live.lastRefused.values()) show(r);
 
   // one form (or test panel) at a time, above the list, in the place of
   // the "new" one; the test panel stays for more sends from its source
