@@ -1,10 +1,14 @@
-/* src/api/circuit.c — GET /v1/destinations/:id/circuit, POST .../reset and
- * GET /v1/circuits.
+/* src/api/circuit.c — GET /v1/destinations/:id/circuit, POST .../reset,
+ * GET /v1/circuits and GET /v1/cluster.
  *
  * Answered on the loop thread once the scheduler has it: the circuit lives
  * in the memory of the destination's thread (the store has the last saved
  * copy). Destinations are named by id here; the scheduler does not know
- * slugs. */
+ * slugs. With several nodes (docs/cluster.md) the node that holds the
+ * destination's lease answers from memory and names itself; another node
+ * answers what the store last saved (on the threadpool) and names the
+ * owner, and asks the owner for a reset through the change feed, answering
+ * once the saved state shows it. */
 #include <string.h>
 #include <time.h>
 

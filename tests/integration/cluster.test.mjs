@@ -101,7 +101,10 @@ test('kill -9 of an owner: its destinations move within 15 s, nothing acknowledg
   const { src, dests } = await fanout(a, 4, slow);
   const b = await startServer({ db, logLevel, args: [...LEASE, '--node-id', 'k-b'] });
   const c = await startServer({ db, logLevel, args: [...LEASE, '--node-id', 'k-c'] });
-  await until(async () => (await clusterView(a)).nodes.every((n) => n.destinations >= 1), 15000, 'leases spread');
+  await until(async () => {
+    const v = await clusterView(a);
+    return v.nodes.length === 3 && v.nodes.every((n) => n.destinations >= 1);
+  }, 15000, 'leases spread');
   const victim = (await clusterView(a)).nodes.find((n) => n.id !== 'k-a' && n.destinations > 0);
   const [killMe, other] = victim.id === 'k-b' ? [b, c] : [c, b];
 
@@ -159,7 +162,7 @@ test('a node joining takes its share; one leaving gives its leases back at once'
   const db = `${PG}/${dbName()}`;
   const a = await startServer({ db, args: [...LEASE, '--node-id', 'j-a'] });
   const { src, dests } = await fanout(a, 4);
-  await until(async () => (await clusterView(a)).nodes[0].destinations === 4, 10000, 'the only node holds all');
+  await until(async () => (await clusterView(a)).nodes[0]?.destinations === 4, 10000, 'the only node holds all');
   const b = await startServer({ db, args: [...LEASE, '--node-id', 'j-b'] });
   await until(async () => {
     const v = await clusterView(a);
@@ -172,7 +175,7 @@ test('a node joining takes its share; one leaving gives its leases back at once'
   // they would have expired
   const t0 = Date.now();
   await b.stop();
-  await until(async () => (await clusterView(a)).nodes.find((n) => n.id === 'j-a').destinations === 4, 10000,
+  await until(async () => (await clusterView(a)).nodes.find((n) => n.id === 'j-a')?.destinations === 4, 10000,
     'the leaving node\'s leases taken over');
   console.log(`leases taken over ${Date.now() - t0} ms after a clean stop`);
   for (let i = 20; i < 30; i++) assert.equal((await ingest(a, src, { i })).status, 200);
@@ -214,7 +217,10 @@ test('a node cut off from PostgreSQL (its packets dropped) stops delivering befo
   const { src, dests } = await fanout(direct, 4, () => ({ delayMs: 30 }));
   const cut = await startServer({ db: `postgresql://postgres@127.0.0.1:${proxy.port}/${name}`,
     args: [...LEASE, '--node-id', 'c-cut'] });
-  await until(async () => (await clusterView(direct)).nodes.every((n) => n.destinations === 2), 15000, 'two and two');
+  await until(async () => {
+    const v = await clusterView(direct);
+    return v.nodes.length === 2 && v.nodes.every((n) => n.destinations === 2);
+  }, 15000, 'two and two');
   let i = 0;
   const acked = [];
   let stop = false;
@@ -229,7 +235,7 @@ test('a node cut off from PostgreSQL (its packets dropped) stops delivering befo
   await sleep(1000);
   const t0 = Date.now();
   proxy.freeze();
-  await until(async () => (await clusterView(direct)).nodes.find((n) => n.id === 'c-direct').destinations === 4,
+  await until(async () => (await clusterView(direct)).nodes.find((n) => n.id === 'c-direct')?.destinations === 4,
     15000, 'the cut node\'s leases taken over');
   console.log(`cut off: leases taken over ${Date.now() - t0} ms later`);
   await sleep(1000);
@@ -365,7 +371,7 @@ test('a resource written on one node reaches the others: a destination created o
   const b = await startServer({ db, args: [...LEASE, '--node-id', 'res-b', '--role', 'api'] });
   await until(async () => (await clusterView(b)).nodes.length === 2, 5000, 'both in the cluster');
   const { src, dests } = await fanout(b, 1); // created through b (an api node): a claims it
-  await until(async () => (await clusterView(a)).nodes.find((n) => n.id === 'res-a').destinations === 1, 5000, 'a holds it');
+  await until(async () => (await clusterView(a)).nodes.find((n) => n.id === 'res-a')?.destinations === 1, 5000, 'a holds it');
   assert.equal((await ingest(b, src, { i: 0 })).status, 200, 'b routes to a connection it created');
   await until(() => dests[0].rx.requests.length === 1, 5000, 'delivered by a');
   const p = await b.req('PATCH', `/v1/destinations/${dests[0].id}`, { status: 'paused' });
