@@ -329,10 +329,16 @@ export async function renderDetail(ctx) {
   const attemptTable = liveTable(attemptsSlot, cols, attemptRow, attempts.delivery_attempts, 50,
     empty('No attempts yet', 'Attempts appear here as events are delivered.'));
 
-  const refetch = throttle(async () => {
-    try { showCircuit(await get(`/v1/destinations/${encodeURIComponent(d.id)}/circuit`)); } catch { /* keep */ }
-  }, 1000);
   let liveUpdates = 0; // circuit states shown from live events
+  // a state fetched while a live update came in is older than that update:
+  // dropped (it would put back, say, a failure count from before the attempt)
+  const refetch = throttle(async () => {
+    const seen = liveUpdates;
+    try {
+      const c = await get(`/v1/destinations/${encodeURIComponent(d.id)}/circuit`);
+      if (liveUpdates === seen) showCircuit(c);
+    } catch { /* keep */ }
+  }, 1000);
   ctx.on('delivery.attempt', ({ attempt, destination }) => {
     if (destination?.id !== d.id) return;
     liveUpdates++;
