@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { startServer, makeSource, makeDestination, makeConnection, API_KEY } from './lib/server.mjs';
+import { startServer, stopClean, makeSource, makeDestination, makeConnection, API_KEY } from './lib/server.mjs';
 import { PEERS_DIR } from './lib/aws_peers.mjs';
 import { startReceiver, sleep, until } from './lib/receiver.mjs';
 import { startPgProxy } from './lib/pg_proxy.mjs';
@@ -89,7 +89,7 @@ test('three nodes: leases spread evenly, ingest at every node reaches every dest
   }
   assert.equal(owners.size, 1, `one owner: ${[...owners]}`);
   assert.match([...owners][0], /^node-[abc]$/);
-  for (const n of nodes) await n.stop();
+  for (const n of nodes) await stopClean(n);
   for (const d of dests) await d.rx.close();
 });
 
@@ -153,8 +153,8 @@ test('kill -9 of an owner: its destinations move within 15 s, nothing acknowledg
     assert.deepEqual(first, sorted, 'strict order across the failover');
     assert.ok(first.includes(last));
   }
-  await a.stop();
-  await other.stop();
+  await stopClean(a);
+  await stopClean(other);
   for (const d of dests) await d.rx.close();
 });
 
@@ -174,7 +174,7 @@ test('a node joining takes its share; one leaving gives its leases back at once'
   // a clean stop gives the leases back: the other takes them well before
   // they would have expired
   const t0 = Date.now();
-  await b.stop();
+  await stopClean(b);
   await until(async () => (await clusterView(a)).nodes.find((n) => n.id === 'j-a')?.destinations === 4, 10000,
     'the leaving node\'s leases taken over');
   console.log(`leases taken over ${Date.now() - t0} ms after a clean stop`);
@@ -183,7 +183,7 @@ test('a node joining takes its share; one leaving gives its leases back at once'
     await until(() => d.rx.requests.length >= 30, 15000, 'all delivered after the leave');
     assert.deepEqual(seqsOf(d.rx), [...Array(30).keys()]);
   }
-  await a.stop();
+  await stopClean(a);
   for (const d of dests) await d.rx.close();
 });
 
@@ -205,8 +205,8 @@ test('--role api holds no lease; --role deliver serves only /health and /metrics
   assert.equal((await ingest(del, src, { i: 1 })).status, 404);
   await until(async () => JSON.stringify((await clusterView(api)).nodes.map((n) => [n.id, n.role, n.destinations])) ===
     JSON.stringify([['r-api', 'api', 0], ['r-del', 'deliver', 2]]), 10000, 'the api node sees the deliver node holding both');
-  await api.stop();
-  await del.stop();
+  await stopClean(api);
+  await stopClean(del);
   for (const d of dests) await d.rx.close();
 });
 
@@ -250,7 +250,7 @@ test('a node cut off from PostgreSQL (its packets dropped) stops delivering befo
   // receiver got is the direct node's, and it stopped in time to let the
   // takeover happen without overlap (checked above)
   await cut.kill9();
-  await direct.stop();
+  await stopClean(direct);
   await proxy.close();
   for (const d of dests) await d.rx.close();
 });
@@ -310,7 +310,7 @@ test('kill loop: a random node killed -9 every few seconds for a minute under lo
   const drained = Date.now();
   const sent = dests.reduce((k, d) => k + d.rx.requests.length, 0);
   console.log(`kill loop: ${kills} kills in 60 s, ${acked.length} events acknowledged, ${sent} requests for ${acked.length * dests.length} deliveries, all in ${Math.round((drained - t0) / 1000)} s`);
-  for (const n of alive()) await n.stop();
+  for (const n of alive()) await stopClean(n);
   for (const d of dests) await d.rx.close();
 });
 
@@ -332,8 +332,8 @@ test('API keys: one created on a node works on another at once; one revoked is r
   const t0 = Date.now();
   await until(async () => (await asKey(b)).status === 401, 1000, 'the revoked key refused by the other node');
   console.log(`revocation reached the other node in ${Date.now() - t0} ms`);
-  await a.stop();
-  await b.stop();
+  await stopClean(a);
+  await stopClean(b);
 });
 
 test('live feed: a /v1/ws client of one node sees the events and attempts another node handles', { skip }, async () => {
@@ -353,15 +353,15 @@ test('live feed: a /v1/ws client of one node sees the events and attempts anothe
   await until(async () => {
     await ingest(a, src, { i: i++ });
     return msgs.some((m) => m.type === 'delivery.attempt');
-  }, 10000, 'an attempt of node a seen by a client of node b');
+  }, 20000, 'an attempt of node a seen by a client of node b');
   const att = msgs.find((m) => m.type === 'delivery.attempt');
   assert.equal(att.channel, 'hookstream.deliveries');
   assert.equal(att.data.attempt.destination_id, dests[0].id);
   assert.equal(att.data.attempt.status, 'success');
   assert.ok(msgs.some((m) => m.type === 'event.received' && m.data.source_id === src), 'the event, received by node a');
   ws.terminate();
-  await a.stop();
-  await b.stop();
+  await stopClean(a);
+  await stopClean(b);
   await dests[0].rx.close();
 });
 
@@ -383,8 +383,8 @@ test('a resource written on one node reaches the others: a destination created o
   assert.equal((await b.req('PATCH', `/v1/destinations/${dests[0].id}`, { status: 'active' })).status, 200);
   await until(() => dests[0].rx.requests.length === 4, 5000, 'resumed on b: a sends the rest');
   assert.deepEqual(seqsOf(dests[0].rx), [0, 1, 2, 3]);
-  await a.stop();
-  await b.stop();
+  await stopClean(a);
+  await stopClean(b);
   await dests[0].rx.close();
 });
 
@@ -409,8 +409,8 @@ test('the dashboard\'s overview lists the nodes (headless Chromium)', { skip }, 
     assert.deepEqual(problems, []);
   } finally {
     await browser.close();
-    await a.stop();
-    await b.stop();
+    await stopClean(a);
+    await stopClean(b);
   }
 });
 
@@ -453,7 +453,7 @@ test('the circuit moves with the lease; a reset and a manual retry asked of anot
     const evs = await Promise.all(ids.map((id) => api.req('GET', `/v1/events/${id}`)));
     return evs.every((e) => e.body.status === 'delivered');
   }, 10000, 'both delivered by b after the retry');
-  await b.stop();
-  await api.stop();
+  await stopClean(b);
+  await stopClean(api);
   await dests[0].rx.close();
 });
