@@ -9,6 +9,7 @@
 
 #include "base/alloc.h"
 #include "base/log.h"
+#include "cluster/cluster.h"
 
 const char hs_usage_main[] = "hookstream — self-hosted webhook and event delivery server\n"
                              "\n"
@@ -495,20 +496,14 @@ static int apply(hs_config *cfg, opt_id id, const char *v, const char *from, cha
     }
     case OPT_RETENTION: return retention_value(v, from, &cfg->retention_ms, err, errlen);
     case OPT_TRUSTED_PROXIES: return trusted_value(cfg, v, from, err, errlen);
-    case OPT_NODE_ID: {
-        size_t n = strlen(v);
-        bool ok = n > 0 && n < sizeof cfg->node_id;
-        for (const char *c = v; ok && *c; c++)
-            ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '.' ||
-                 *c == '_' || *c == ':' || *c == '-';
-        if (!ok) {
+    case OPT_NODE_ID:
+        if (strlen(v) >= sizeof cfg->node_id || !hs_cluster_node_id_valid(v)) {
             snprintf(err, errlen, "%s: expected 1 to %zu letters, digits, '.', '_', ':' or '-', got \"%s\"", from,
                      sizeof cfg->node_id - 1, v);
             return -1;
         }
         snprintf(cfg->node_id, sizeof cfg->node_id, "%s", v);
         return 0;
-    }
     case OPT_ROLE:
         if (strcmp(v, "all") != 0 && strcmp(v, "api") != 0 && strcmp(v, "deliver") != 0) {
             snprintf(err, errlen, "%s: expected all, api or deliver, got \"%s\"", from, v);

@@ -299,13 +299,33 @@ static void run_msg_now(cl_msg *x) {
     run_msg(&h->msg);
 }
 
-static void post(hs_cluster *c, what w, hs_lease_msg *items, size_t n) {
+/* A message for the loop (id: of what it is about, or NULL); the caller
+ * fills the rest and sends it with msg_post. */
+static cl_msg *msg_new(hs_cluster *c, what w, const char *id) {
     cl_msg *x = hs_calloc(1, sizeof *x);
     x->c = c;
     x->w = w;
+    if (id) hs_id_copy(x->id, id);
+    return x;
+}
+
+static void msg_post(cl_msg *x) { hs_mailbox_post(x->c->home, &x->msg, run_msg); }
+
+static void post(hs_cluster *c, what w, hs_lease_msg *items, size_t n) {
+    cl_msg *x = msg_new(c, w, NULL);
     x->items = items;
     x->n = n;
-    hs_mailbox_post(c->home, &x->msg, run_msg);
+    msg_post(x);
+}
+
+/* A resource for the hooks, as written elsewhere (doc: taken; NULL when
+ * deleted). */
+static void post_resource(hs_cluster *c, hs_kind kind, const char *id, json_t *doc) {
+    cl_msg *x = msg_new(c, W_RESOURCE, id);
+    x->doc = doc;
+    x->ev = (hs_resource_event){
+        .kind = kind, .change = doc ? HS_CHANGE_UPDATED : HS_CHANGE_DELETED, .id = x->id, .doc = doc};
+    msg_post(x);
 }
 
 /* The deadline passed without a renewal: the database may have given the
@@ -559,12 +579,9 @@ static void on_feed(const hs_feed_msg *m, void *ud) {
     feed_ctx *f = ud;
     if (strcmp(m->node, f->c->node) == 0) return; /* this node's own commits: it knows */
     if (m->kind == HS_FEED_LIVE) {
-        cl_msg *x = hs_calloc(1, sizeof *x);
-        x->c = f->c;
-        x->w = W_LIVE;
-        hs_id_copy(x->id, m->id);
+        cl_msg *x = msg_new(f->c, W_LIVE, m->id);
         x->text = hs_strdup(m->text);
-        hs_mailbox_post(f->c->home, &x->msg, run_msg);
+        msg_post(x);
         return;
     }
     if (m->kind == HS_FEED_KEYS) {
@@ -572,11 +589,7 @@ static void on_feed(const hs_feed_msg *m, void *ud) {
         return;
     }
     if (m->kind == HS_FEED_RESET) {
-        cl_msg *x = hs_calloc(1, sizeof *x);
-        x->c = f->c;
-        x->w = W_RESET;
-        hs_id_copy(x->id, m->id);
-        hs_mailbox_post(f->c->home, &x->msg, run_msg);
+        msg_post(msg_new(f->c, W_RESET, m->id));
         return;
     }
     if (m->kind == HS_FEED_RESOURCE) {
@@ -602,27 +615,17 @@ static void on_feed(const hs_feed_msg *m, void *ud) {
  * and let the hooks hear of it as if this node had written it. */
 static void resource_changed(hs_cluster *c, const hs_feed_msg *m) {
     hs_error err;
-    json_t *doc = NULL;
-    bool gone = m->deleted;
-    if (!gone) {
+    json_t *doc = NULL; /* stays NULL when it is gone (deleted, or not found any more) */
+    if (!m->deleted) {
         int rc = hs_store_resource_get(c->store, m->res_kind, m->id, &doc, &err);
-        if (rc == HS_ERR_NOTFOUND)
-            gone = true;
-        else if (rc != HS_OK) {
+        if (rc != HS_OK && rc != HS_ERR_NOTFOUND) {
             hs_warn("cluster: reading %s written by node %s: %s", m->id, m->node, err.msg);
             return;
         }
     }
     if (m->res_kind != HS_KIND_DESTINATION && hs_store_routes_reload(c->store, &err) != HS_OK)
         hs_warn("cluster: %s", err.msg);
-    cl_msg *x = hs_calloc(1, sizeof *x);
-    x->c = c;
-    x->w = W_RESOURCE;
-    hs_id_copy(x->id, m->id);
-    x->doc = doc;
-    x->ev = (hs_resource_event){
-        .kind = m->res_kind, .change = gone ? HS_CHANGE_DELETED : HS_CHANGE_UPDATED, .id = x->id, .doc = doc};
-    hs_mailbox_post(c->home, &x->msg, run_msg);
+    post_resource(c, m->res_kind, m->id, doc);
 }
 
 /* A run before this one under the same node id (killed, restarted) may
@@ -665,20 +668,11 @@ static void resync(hs_cluster *c) {
         size_t i;
         json_t *doc;
         json_array_foreach(all, i, doc) {
-            cl_msg *x = hs_calloc(1, sizeof *x);
-            x->c = c;
-            x->w = W_RESOURCE;
-            hs_id_copy(x->id, json_string_value(json_object_get(doc, "id")));
-            x->doc = json_incref(doc);
-            x->ev = (hs_resource_event){.kind = kinds[k], .change = HS_CHANGE_UPDATED, .id = x->id, .doc = doc};
-            hs_mailbox_post(c->home, &x->msg, run_msg);
+            post_resource(c, kinds[k], json_string_value(json_object_get(doc, "id")), json_incref(doc));
         }
         json_decref(all);
     }
-    cl_msg *x = hs_calloc(1, sizeof *x);
-    x->c = c;
-    x->w = W_KEYS;
-    hs_mailbox_post(c->home, &x->msg, run_msg);
+    msg_post(msg_new(c, W_KEYS, NULL));
 }
 
 static void *thread_main(void *arg) {
@@ -739,12 +733,7 @@ static void *thread_main(void *arg) {
             hs_free(f.items);
         for (size_t i = 0; i < f.nres; i++) resource_changed(c, &f.res[i]);
         hs_free(f.res);
-        if (f.keys) {
-            cl_msg *x = hs_calloc(1, sizeof *x);
-            x->c = c;
-            x->w = W_KEYS;
-            hs_mailbox_post(c->home, &x->msg, run_msg);
-        }
+        if (f.keys) msg_post(msg_new(c, W_KEYS, NULL));
     }
     /* stopping: the scheduler has stopped; give everything back so that the
      * others need not wait for the expiry */
