@@ -16,6 +16,8 @@ static json_t *render_summary(const hs_event *e) {
     json_object_set_new(o, "id", json_string(e->id));
     json_object_set_new(o, "source_id", json_string(e->source_id));
     json_object_set_new(o, "status", json_string(e->status));
+    json_object_set_new(o, "verification_status", json_string(e->verification_status));
+    json_object_set_new(o, "dedup_status", json_string(e->dedup_status));
     json_object_set_new(o, "method", hs_json_text(e->method));
     json_object_set_new(o, "path", hs_json_text(e->path));
     json_object_set_new(o, "query", hs_json_text(e->query));
@@ -53,9 +55,30 @@ static void set_body(json_t *o, const hs_event *e) {
     hs_free(enc);
 }
 
+/* The query parameter name when it is one of choices (NULL-ended), or
+ * absent: *out; false when it is something else (the call has failed). */
+static bool query_choice(hs_api_call *c, const char *name, const char *const *choices, const char **out) {
+    *out = hs_query_get(&c->query, name);
+    if (!*out) return true;
+    for (size_t i = 0; choices[i]; i++)
+        if (strcmp(*out, choices[i]) == 0) return true;
+    char list[160] = "";
+    for (size_t i = 0, len = 0; choices[i] && len < sizeof list; i++)
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s%s",
+                                i == 0           ? ""
+                                : choices[i + 1] ? ", "
+                                                 : " or ",
+                                choices[i]);
+    hs_api_failf(c, HS_ERR_INVALID, name, "must be %s", list);
+    return false;
+}
+
 void hs_api_events_list(hs_api_call *c) {
-    static const char *const allowed[] = {"limit",  "cursor", "source_id", "status", "after",
-                                          "before", "method", "search",    NULL};
+    static const char *const allowed[] = {"limit",  "cursor", "source_id",           "status",       "after", "before",
+                                          "method", "search", "verification_status", "dedup_status", NULL};
+    static const char *const statuses[] = {"received", "processing", "delivered", "failed", "cancelled", NULL};
+    static const char *const verifications[] = {"verified", "unverified", "schema_invalid", NULL};
+    static const char *const dedups[] = {"unique", "duplicate", NULL};
     hs_error err;
     hs_error_clear(&err);
     if (hs_query_only(&c->query, allowed, &err)) return hs_api_fail(c, &err);
@@ -64,15 +87,10 @@ void hs_api_events_list(hs_api_call *c) {
     q.source_id = hs_query_get(&c->query, "source_id");
     if (q.source_id && !hs_id_valid("src_", q.source_id))
         return hs_api_failf(c, HS_ERR_INVALID, "source_id", "is not a source id (src_ + 32 hex)");
-    q.status = hs_query_get(&c->query, "status");
-    static const char *const statuses[] = {"received", "processing", "delivered", "failed", "cancelled"};
-    if (q.status) {
-        size_t i = 0;
-        while (i < 5 && strcmp(q.status, statuses[i])) i++;
-        if (i == 5)
-            return hs_api_failf(c, HS_ERR_INVALID, "status",
-                                "must be received, processing, delivered, failed or cancelled");
-    }
+    if (!query_choice(c, "status", statuses, &q.status) ||
+        !query_choice(c, "verification_status", verifications, &q.verification_status) ||
+        !query_choice(c, "dedup_status", dedups, &q.dedup_status))
+        return;
     /* method in any case, as the store keeps it: in capitals */
     char method[HS_METHOD_MAX + 1];
     const char *m = hs_query_get(&c->query, "method");

@@ -1,5 +1,5 @@
-/* src/api/frontdoor.c — IP lists, rate limits, signature verifiers and JSON
- * Schemas of sources, in memory (see frontdoor.h for the threads and why
+/* src/api/frontdoor.c — IP lists, rate limits, signature verifiers, JSON
+ * Schemas and deduplication settings of sources, in memory (see frontdoor.h for the threads and why
  * one bucket per source). */
 #include "api/frontdoor.h"
 
@@ -28,7 +28,8 @@ typedef struct gate {
     double tokens;
     uint64_t last_ns;            /* when tokens was counted */
     hs_verifier *verifier;       /* signature verification; NULL: none */
-    hs_frontdoor_schema *schema; /* the body's JSON Schema (reject); NULL: none */
+    hs_frontdoor_schema *schema; /* the body's JSON Schema; NULL: none */
+    hs_dedup dedup;
 } gate;
 
 struct hs_frontdoor {
@@ -89,6 +90,8 @@ static hs_frontdoor_schema *schema_of(const json_t *doc) {
     hs_frontdoor_schema *s = hs_malloc(sizeof *s);
     s->refs = 1;
     s->compiled = compiled;
+    const char *action = hs_jv_str(doc, "schema_action");
+    s->warn = action && strcmp(action, "warn") == 0;
     return s;
 }
 
@@ -115,7 +118,8 @@ static gate *gate_of(const char *id, const json_t *doc) {
     }
     g->verifier = hs_verifier_new(doc);
     g->schema = schema_of(doc);
-    if (!g->nallow && !g->ndeny && g->rate <= 0 && !g->verifier && !g->schema) {
+    hs_dedup_of(doc, &g->dedup);
+    if (!g->nallow && !g->ndeny && g->rate <= 0 && !g->verifier && !g->schema && g->dedup.strategy == HS_DEDUP_OFF) {
         gate_free(g);
         return NULL;
     }
@@ -318,6 +322,7 @@ void hs_frontdoor_check(hs_frontdoor *fd, const char *ref, size_t len, const cha
     if (!v->status) {
         v->verifier = hs_verifier_ref(g->verifier);
         if ((v->schema = g->schema)) __atomic_add_fetch(&v->schema->refs, 1, __ATOMIC_RELAXED);
+        if (g->dedup.strategy != HS_DEDUP_OFF) v->dedup = g->dedup;
     }
     uv_mutex_unlock(&fd->mu);
 }

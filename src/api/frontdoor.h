@@ -2,16 +2,17 @@
  * lists (403) and its rate limit (429), checked on the loop thread a
  * request arrived on, before anything is queued for the writer (the first
  * two steps of ingest, docs/api.md "The front door"); and the source's
- * signature verifier (src/verify/verify.h) and compiled JSON Schema
- * (lib/jsonschema), handed to ingest for the third and fourth steps (401,
- * 422), run outside the lock.
+ * signature verifier (src/verify/verify.h), compiled JSON Schema
+ * (lib/jsonschema) and deduplication settings (api/dedup.h), handed to
+ * ingest for the third to fifth steps (401, 422, duplicates), run outside
+ * the lock.
  *
  * The settings live in memory: loaded from the store once at start, then
  * kept current by the resource hook (src/core/hooks.h), which fires on
  * loop 0 before the API answers a create, PATCH or DELETE, so a client
  * holding its 2xx sees the new settings applied on every loop. A request
  * never reads the store here. Only sources that have an IP list, a rate
- * limit, verification or a schema are held; a disabled one is not (ingest answers 404 for it anyway).
+ * limit, verification, a schema or deduplication are held; a disabled one is not (ingest answers 404 for it anyway).
  *
  * Threads: ingest is answered on every loop thread, so the table and the
  * token buckets are shared by all of them under one mutex, held for a map
@@ -32,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api/dedup.h"
 #include "base/cidr.h"
 #include "base/error.h"
 #include "base/id.h"
@@ -69,6 +71,7 @@ void hs_frontdoor_client_ip(const hs_frontdoor *fd, const hs_http_req *req, char
 typedef struct hs_frontdoor_schema {
     int refs; /* atomic */
     hs_jsonschema *compiled;
+    bool warn; /* schema_action warn: an invalid body is stored, marked schema_invalid */
 } hs_frontdoor_schema;
 /* Drops a reference (NULL is fine); the last frees. Any thread. */
 void hs_frontdoor_schema_release(hs_frontdoor_schema *s);
@@ -84,6 +87,8 @@ typedef struct hs_frontdoor_verdict {
     /* pass only: the source's schema with a reference for the caller
      * (hs_frontdoor_schema_release), NULL when it validates nothing */
     hs_frontdoor_schema *schema;
+    /* pass only: the source's deduplication (strategy HS_DEDUP_OFF: none) */
+    hs_dedup dedup;
     /* 429 only: whole seconds, rounded up */
     uint64_t retry_after_s; /* until one request fits */
     uint64_t limit;         /* the burst: requests the bucket holds */

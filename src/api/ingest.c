@@ -5,8 +5,11 @@
  * loops) and never blocks. First the source's front door (src/api/frontdoor.h:
  * IP lists 403, then rate limit 429), from memory, then its signature
  * (src/verify/verify.h, 401) and its JSON Schema (lib/jsonschema, 422 with
- * validation_errors; the body parsed once more on this loop, and the
- * validation bounded in steps): a refused request stores nothing, and is
+ * validation_errors, or stored marked schema_invalid when the source says
+ * warn; the body parsed once more on this loop, and the validation bounded
+ * in steps), then the dedup key (api/dedup.h), which the store claims in
+ * the commit (a duplicate is stored, routed nowhere, and answered with the
+ * event it repeats and "duplicate": true): a refused request stores nothing, and is
  * published on the refused hook (on loop 0) for the metrics and the live
  * feed. Then the store commits on its writer thread and calls
  * back here (on that loop) when the group is durable; the ingest hook
@@ -146,9 +149,13 @@ static void ingest_done(hs_ingest *ing, int status) {
     hs_http_req *req = ing->ud;
     hs_api *api = ing->ud2;
     if (status == HS_OK) {
-        char body[160];
-        int n =
-            snprintf(body, sizeof body, "{\"event_id\":\"%s\",\"source_id\":\"%s\"}", ing->event_id, ing->source_id);
+        char body[192];
+        /* a duplicate is answered as the event it repeats was */
+        int n = ing->duplicate
+                    ? snprintf(body, sizeof body, "{\"event_id\":\"%s\",\"source_id\":\"%s\",\"duplicate\":true}",
+                               ing->duplicate_of, ing->source_id)
+                    : snprintf(body, sizeof body, "{\"event_id\":\"%s\",\"source_id\":\"%s\"}", ing->event_id,
+                               ing->source_id);
         /* committed: the deliveries are the scheduler's from here on. The
          * hook fires on loop 0 before the answer leaves, or is posted there
          * before it: whatever the client does after the answer comes after
@@ -226,16 +233,14 @@ static void refuse_signature(hs_api *api, hs_http_req *req, const char *source_i
     json_decref(more);
 }
 
-/* The body against schema: NULL when it is valid, else the
- * validation_errors [{path, message}] (at most HS_JSONSCHEMA_MAX_ERRORS;
- * a body that is not JSON is one error at the root). */
-static json_t *schema_errors(const hs_jsonschema *schema, const hs_http_req *req) {
-    json_error_t je;
-    json_t *body = json_loadb(req->body, req->body_len, JSON_DECODE_ANY, &je);
-    if (!body) return json_pack("[{s:s, s:s+}]", "path", "", "message", "the body is not JSON: ", je.text);
+/* The body (parsed: NULL when it is not JSON, je saying why) against
+ * schema: NULL when it is valid, else the validation_errors [{path,
+ * message}] (at most HS_JSONSCHEMA_MAX_ERRORS; a body that is not JSON is
+ * one error at the root). */
+static json_t *schema_errors(const hs_jsonschema *schema, const json_t *body, const json_error_t *je) {
+    if (!body) return json_pack("[{s:s, s:s+}]", "path", "", "message", "the body is not JSON: ", je->text);
     hs_jsonschema_result res;
     hs_jsonschema_validate(schema, body, &res);
-    json_decref(body);
     if (res.valid) return NULL;
     json_t *errors = json_array();
     for (size_t i = 0; i < res.nerrors; i++)
@@ -295,15 +300,34 @@ void hs_ingest_handle(hs_api *api, hs_http_req *req, const char *rest) {
         return refuse(req, &v);
     }
     /* then the sender's signature (401), on this loop: an HMAC over the
-     * body; then the body against the source's JSON Schema (422) */
+     * body */
     hs_verify_outcome o = {.status = HS_VERIFY_PASS};
+    bool verified = v.verifier != NULL;
     if (v.verifier) hs_verifier_run(v.verifier, req, (int64_t)(hs_now_ms() / 1000), &o);
     hs_verifier_unref(v.verifier);
-    json_t *invalid = o.status == HS_VERIFY_PASS && v.schema ? schema_errors(v.schema->compiled, req) : NULL;
+    if (o.status != HS_VERIFY_PASS) {
+        hs_frontdoor_schema_release(v.schema);
+        return refuse_signature(api, req, v.source_id, &o);
+    }
+    /* then the body against the source's JSON Schema (reject: 422; warn:
+     * stored and marked), parsed once for it and for a dedup key in it */
+    json_error_t je;
+    json_t *body = v.schema || v.dedup.strategy == HS_DEDUP_BODY_FIELD
+                       ? json_loadb(req->body ? req->body : "", req->body_len, JSON_DECODE_ANY, &je)
+                       : NULL;
+    json_t *invalid = v.schema ? schema_errors(v.schema->compiled, body, &je) : NULL;
+    bool warn = v.schema && v.schema->warn;
     hs_frontdoor_schema_release(v.schema);
-    if (o.status != HS_VERIFY_PASS) return refuse_signature(api, req, v.source_id, &o);
-    if (invalid) return refuse_schema(api, req, v.source_id, invalid);
+    if (invalid && !warn) {
+        json_decref(body);
+        return refuse_schema(api, req, v.source_id, invalid);
+    }
     hs_ingest *ing = hs_ingest_new();
+    ing->verification_status = invalid ? "schema_invalid" : verified ? "verified" : "unverified";
+    json_decref(invalid);
+    /* then its dedup key: the store decides whether it is a duplicate */
+    if (hs_dedup_key(&v.dedup, req, body, ing->dedup_key)) ing->dedup_window_ms = v.dedup.window_ms;
+    json_decref(body);
     ing->source_ref = hs_strndup(rest, reflen);
     ing->method = hs_strdup(req->method);
     ing->path = hs_strdup(req->path);

@@ -12,6 +12,9 @@
 #include "base/alloc.h"
 #include "api/call.h"
 #include "base/base64.h"
+#include "base/json_text.h"
+#include "base/jsonv.h"
+#include "base/log.h"
 #include "base/timeutil.h"
 #include "core/resource.h"
 
@@ -49,10 +52,38 @@ static void publish_after(hs_api_call *c, hs_change change, const char *id, json
     c->after = publish;
 }
 
+/* A source's read-only fields (docs/api.md "Sources"): event_count and
+ * last_event_at from the store's counts, ingest_url from the Host the
+ * request came to. objs: n rendered sources. A failed read leaves the
+ * counts out rather than failing the answer. */
+static void add_source_reads(hs_api_call *c, json_t *const *objs, size_t n) {
+    if (c->kind != HS_KIND_SOURCE || !n) return;
+    const char **ids = hs_malloc(n * sizeof *ids);
+    for (size_t i = 0; i < n; i++) ids[i] = hs_jv_str(objs[i], "id") ? hs_jv_str(objs[i], "id") : "";
+    hs_source_count *counts = hs_calloc(n, sizeof *counts);
+    hs_error err;
+    bool counted = hs_store_source_counts(c->api->store, ids, n, counts, &err) == HS_OK;
+    if (!counted) hs_warn("sources: reading event counts: %s", err.msg);
+    const char *host = hs_http_req_header(c->req, "host");
+    for (size_t i = 0; i < n; i++) {
+        if (counted) {
+            json_object_set_new(objs[i], "event_count", json_integer((json_int_t)counts[i].events));
+            json_object_set_new(objs[i], "last_event_at", hs_json_time(counts[i].last_event_at));
+        }
+        const char *slug = hs_jv_str(objs[i], "slug");
+        char *url = host ? hs_sprintf("http://%s/v1/ingest/%s", host, slug ? slug : ids[i]) : NULL;
+        json_object_set_new(objs[i], "ingest_url", hs_json_text(url));
+        hs_free(url);
+    }
+    hs_free(counts);
+    hs_free(ids);
+}
+
 static void render_into(hs_api_call *c, int status, json_t *doc) {
     c->status = status;
     c->body = hs_resource_render(c->kind, doc);
     json_decref(doc);
+    add_source_reads(c, &c->body, 1);
 }
 
 void hs_api_resource_list(hs_api_call *c) {
@@ -82,6 +113,11 @@ void hs_api_resource_list(hs_api_call *c) {
     json_t *doc;
     json_array_foreach(items, i, doc) json_array_append_new(rendered, hs_resource_render(c->kind, doc));
     json_decref(items);
+    size_t n = json_array_size(rendered);
+    json_t **objs = hs_malloc((n ? n : 1) * sizeof *objs);
+    json_array_foreach(rendered, i, doc) objs[i] = doc;
+    add_source_reads(c, objs, n);
+    hs_free(objs);
     c->status = 200;
     c->body = hs_api_list_body(hs_kind_plural(c->kind), rendered, has_more);
 }

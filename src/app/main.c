@@ -56,7 +56,7 @@ typedef struct server {
     hs_api *api;
     hs_scheduler *sched;
     hs_cluster *cluster;     /* NULL: a store of one server (SQLite) */
-    hs_retention *retention; /* NULL: --retention off */
+    hs_retention *retention; /* events past --retention (if on), closed dedup keys */
     hs_http_server *http;
     hs_ws_hub *ws;
     hs_metrics *metrics;
@@ -559,8 +559,8 @@ static int serve(server *s) {
         fprintf(stderr, "hookstream: %s\n", err.msg);
         raise(SIGTERM);
     }
-    if (s->cfg.retention_ms && hs_retention_start(s->loop, s->store, s->cfg.retention_ms, &s->retention, &err))
-        hs_warn("retention is off: %s", err.msg);
+    /* with --retention off too: it forgets closed dedup keys */
+    s->retention = hs_retention_start(s->loop, s->store, s->cfg.retention_ms);
     uv_signal_init(s->loop, &s->sigterm);
     uv_signal_init(s->loop, &s->sigint);
     s->sigterm.data = s->sigint.data = s;

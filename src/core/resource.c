@@ -231,14 +231,10 @@ static int check_json_schema(const hs_jv_at *at, json_t *value, hs_error *err) {
     return rc;
 }
 
-/* reject only: warn stores and marks the event, which needs a column in
- * the events' table that is not there yet */
+/* reject (422) or warn (stored, delivered, marked schema_invalid). */
 static int check_schema_action(const hs_jv_at *at, json_t *value, hs_error *err) {
+    (void)value;
     const json_t *src = at->parent;
-    if (strcmp(json_string_value(value), "warn") == 0)
-        return hs_error_set(err, HS_ERR_UNSUPPORTED, at->path,
-                            "warn (store the event and mark it schema_invalid) is not available in this version; "
-                            "use reject");
     const json_t *schema = json_object_get(src, "json_schema");
     if (json_is_true(json_object_get(src, "schema_validation_enabled")) && (!schema || json_is_null(schema)))
         return INVALID("json_schema", "is required when schema_validation_enabled is true");
@@ -252,6 +248,38 @@ static const char *const schema_actions[] = {"reject", "warn", NULL};
         {.name = "json_schema", .type = HS_JV_ANY, .dflt = "null", .check = check_json_schema}, {                      \
         .name = "schema_action", .type = HS_JV_STRING, .choices = schema_actions, .dflt = "\"reject\"",                \
         .check = check_schema_action                                                                                   \
+    }
+
+/* ---- sources: deduplication (docs/receiving.md "Deduplication") ---- */
+
+/* The last of the dedup fields: the strategy's field, once every member
+ * is there. header_field names a header; body_field a dot path of
+ * non-empty names (a number indexes an array). */
+static int check_dedup(const hs_jv_at *at, json_t *value, hs_error *err) {
+    (void)value;
+    const json_t *src = at->parent;
+    const char *strategy = hs_jv_str(src, "dedup_strategy");
+    const char *field = hs_jv_str(src, "dedup_field");
+    bool needs_field = strategy && strcmp(strategy, "payload_hash") != 0;
+    if (!json_is_true(json_object_get(src, "dedup_enabled")) || !needs_field) return HS_OK;
+    if (!field) return INVALID("dedup_field", "is required when dedup_strategy is %s", strategy);
+    if (strcmp(strategy, "header_field") == 0) {
+        hs_jv_at f = {.parent = (json_t *)src, .key = "dedup_field", .path = "dedup_field"};
+        return hs_jv_check_header_name(&f, json_object_get(src, "dedup_field"), err);
+    }
+    size_t len = strlen(field);
+    if (field[0] == '.' || field[len - 1] == '.' || strstr(field, ".."))
+        return INVALID("dedup_field", "must be a dot path into the body, like data.id (no empty names)");
+    return HS_OK;
+}
+
+static const char *const dedup_strategies[] = {"payload_hash", "header_field", "body_field", NULL};
+
+#define DEDUP_FIELDS                                                                                                   \
+    HS_JV_BOOLEAN("dedup_enabled", "false"), HS_JV_ENUM("dedup_strategy", dedup_strategies, "\"payload_hash\""),       \
+        {.name = "dedup_field", .type = HS_JV_STRING, .flags = HS_JV_NO_CTL, .min = 1, .max = 256, .dflt = "null"}, {  \
+        .name = "dedup_window_seconds", .type = HS_JV_INT, .min = 1, .max = 604800, .dflt = "300",                     \
+        .check = check_dedup                                                                                           \
     }
 
 static const char *const encodings[] = {"hex", "base64", NULL};
@@ -290,6 +318,7 @@ static const hs_jv_field source_spec[] = {
     {.name = "rate_limit", .type = HS_JV_OBJECT, .fields = rate_limit_spec, .dflt = "null"},
     VERIFICATION_FIELDS,
     SCHEMA_FIELDS,
+    DEDUP_FIELDS,
     HS_JV_END,
 };
 /* clang-format on */
@@ -946,7 +975,9 @@ static void find_masked(const slot *at, json_t *value, const json_t *old, const 
 
 /* ---- create, patch, render ---- */
 
-static const char *const read_only[] = {"id", "created_at", "updated_at", NULL};
+/* the last three: a source's, computed on read (src/api/resources.c) */
+static const char *const read_only[] = {"id",         "created_at", "updated_at", "event_count", "last_event_at",
+                                        "ingest_url", NULL};
 
 /* A copy of body with aliases resolved (current: the doc a patch applies
  * to, or NULL), or an error. */

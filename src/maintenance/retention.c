@@ -60,12 +60,10 @@ static void on_timer(uv_timer_t *t) {
     hs_retention *r = t->data;
     if (r->stopping || r->sw) return;
     uint64_t now = hs_now_ms();
-    if (now <= r->retention_ms) { /* a clock this early has nothing that old */
-        next_in(r, r->idle_ms);
-        return;
-    }
     hs_sweep *sw = hs_sweep_new();
-    sw->before_ms = now - r->retention_ms;
+    /* 0: no event goes (retention off, or a clock this early has nothing
+     * that old): the step only forgets closed dedup keys */
+    sw->before_ms = r->retention_ms && now > r->retention_ms ? now - r->retention_ms : 0;
     sw->max_rows = STEP_ROWS;
     sw->cb = on_swept;
     sw->ud = r;
@@ -78,19 +76,17 @@ static void on_timer(uv_timer_t *t) {
     r->sw = sw;
 }
 
-int hs_retention_start(uv_loop_t *loop, hs_store *s, uint64_t retention_ms, hs_retention **out, hs_error *err) {
-    if (retention_ms == 0) return hs_error_set(err, HS_ERR_INVALID, "retention", "must be more than 0");
+hs_retention *hs_retention_start(uv_loop_t *loop, hs_store *s, uint64_t retention_ms) {
     hs_retention *r = hs_calloc(1, sizeof *r);
     r->store = s;
     r->retention_ms = retention_ms;
-    uint64_t idle = retention_ms / 10;
+    uint64_t idle = retention_ms ? retention_ms / 10 : IDLE_MAX_MS;
     r->idle_ms = idle < IDLE_MIN_MS ? IDLE_MIN_MS : idle > IDLE_MAX_MS ? IDLE_MAX_MS : idle;
     uv_timer_init(loop, &r->timer);
     r->timer.data = r;
     uv_unref((uv_handle_t *)&r->timer); /* never what keeps the loop alive */
     next_in(r, 0);
-    *out = r;
-    return HS_OK;
+    return r;
 }
 
 static void on_timer_closed(uv_handle_t *h) {

@@ -1,4 +1,5 @@
-/* src/maintenance/retention.h — forgetting what is past --retention.
+/* src/maintenance/retention.h — forgetting what is past --retention, and
+ * the dedup keys of closed windows.
  *
  * A timer on the loop asks the store for one small sweep at a time
  * (hs_store_sweep: settled events received before now - retention, with
@@ -24,8 +25,10 @@
 
 typedef struct hs_retention hs_retention;
 
-/* retention_ms > 0. The first look is right away. */
-int hs_retention_start(uv_loop_t *loop, hs_store *s, uint64_t retention_ms, hs_retention **out, hs_error *err);
+/* retention_ms 0: --retention off; the sweeps then only forget the dedup
+ * keys whose window has closed (the store's, hs_sweep.keys), every idle
+ * interval (60 s). The first look is right away. */
+hs_retention *hs_retention_start(uv_loop_t *loop, hs_store *s, uint64_t retention_ms);
 /* Stop looking; a step under way finishes (its completion runs when the
  * store delivers it, at the latest while the store closes). The object is
  * freed once both are done; r must not be used after this call. */

@@ -51,6 +51,7 @@
 #include <stdatomic.h>
 
 #include "base/idmap.h"
+#include "store/arrivals.h"
 #include "store/store.h"
 
 /* What routing reads of a source (src/store/routing.c). */
@@ -121,7 +122,11 @@ typedef struct hs_store_backend {
     /* Insert the event and its deliveries as ing holds them (event_id,
      * source_id, event_status set; each delivery's destination, connection
      * and keys), giving each delivery its seq and id (hs__delivery_id).
-     * No savepoint: *wrote when it failed after writing. */
+     * An ing->dedup_key is claimed first (store.h "ingest"), now or in the
+     * group's flush but before its event is written: a duplicate goes
+     * through hs__ingest_duplicate. The group's arrivals (s->arrivals) are
+     * written by the flush too. No savepoint: *wrote when it failed after
+     * writing. */
     int (*ingest_insert)(hs_store *s, hs_ingest *ing, bool *wrote, hs_error *err);
     /* An attempt and/or a circuit state (hs_store_attempt_commit). No
      * savepoint: any failure fails the group. */
@@ -156,6 +161,7 @@ typedef struct hs_store_backend {
     int (*queue_due)(hs_store *s, const char *destination_id, uint64_t now, const uint64_t *skip, size_t nskip,
                      size_t limit, hs_delivery *out, size_t *n, uint64_t *next_due, hs_error *err);
     int (*queue_counts)(hs_store *s, hs_queue_count **out, size_t *n, hs_error *err);
+    int (*source_counts)(hs_store *s, const char *const *ids, size_t n, hs_source_count *out, hs_error *err);
     int (*circuits)(hs_store *s, hs_circuit_row **out, size_t *n, hs_error *err);
     int (*attempt_list)(hs_store *s, const hs_attempt_query *q, json_t **items, bool *has_more, hs_error *err);
     int (*attempt_get)(hs_store *s, const char *id, json_t **out, hs_error *err);
@@ -206,7 +212,8 @@ struct hs_store {
     const hs_secretbox *box;
     const hs_secret_codec *codec;
 
-    hs_idmap routes; /* writer thread: the route cache (src/store/routing.c) */
+    hs_idmap routes;       /* writer thread: the route cache (src/store/routing.c) */
+    hs__arrivals arrivals; /* writer thread: the open group's events per source (arrivals.h) */
 
     /* the writer (src/store/writer.c) */
     pthread_t thread;
@@ -233,6 +240,11 @@ extern const hs_store_backend hs_sqlite_backend; /* src/store/sqlite/ */
     hs_error err##_local_;                                                                                             \
     if (!(err)) (err) = &err##_local_;                                                                                 \
     hs_error_clear(err)
+
+/* ing's key was live, held by original's event: ing becomes its
+ * duplicate (no deliveries, status received). The backends call it where
+ * they learn it, before the event is written. */
+void hs__ingest_duplicate(hs_ingest *ing, const char *original);
 
 /* A delivery's public id from its creation time and seq ("dlv_" + 12 hex
  * digits of ms + 20 of seq), and back: false when id is not of that form.

@@ -7,6 +7,7 @@
 #include "store/retention.h"
 
 #define SWEEP_EVENTS 512 /* events looked at per status and step */
+#define SWEEP_KEYS 2048  /* dedup keys forgotten per step at most */
 
 /* Up to cap ids of settled events older than the cutoff, oldest first per
  * status; ids has room for cap + 1 (a status is asked for one more than
@@ -31,13 +32,19 @@ static int old_events(const hs__sweep_ops *ops, void *ctx, const char *cutoff, c
 }
 
 int hs__sweep_events(hs_sweep *sw, const hs__sweep_ops *ops, void *ctx, hs_error *err) {
+    int rc = ops->forget_keys(ctx, SWEEP_KEYS, &sw->keys, err);
+    bool more_keys = sw->keys >= SWEEP_KEYS;
+    if (rc != HS_OK || sw->before_ms == 0) {
+        sw->more = rc == HS_OK && more_keys;
+        return rc;
+    }
     /* ids below "evt_<before_ms>00..0" were made before before_ms */
     char cutoff[HS_ID_MAX];
     snprintf(cutoff, sizeof cutoff, "evt_%012llx%020d", (unsigned long long)(sw->before_ms & 0xffffffffffffULL), 0);
     char(*ids)[HS_ID_MAX] = hs_malloc((SWEEP_EVENTS + 1) * sizeof *ids);
     size_t n = 0;
     bool more = false;
-    int rc = old_events(ops, ctx, cutoff, ids, SWEEP_EVENTS, &n, &more, err);
+    rc = old_events(ops, ctx, cutoff, ids, SWEEP_EVENTS, &n, &more, err);
     size_t *counts[HS_SWEEP_ROWS_COUNT] = {
         [HS_SWEEP_ATTEMPTS] = &sw->attempts, [HS_SWEEP_DELIVERIES] = &sw->deliveries, [HS_SWEEP_EVENT] = &sw->events};
     size_t i = 0, rows = 0;
@@ -47,6 +54,6 @@ int hs__sweep_events(hs_sweep *sw, const hs__sweep_ops *ops, void *ctx, hs_error
         rows = sw->attempts + sw->deliveries + sw->events;
     }
     hs_free(ids);
-    sw->more = rc == HS_OK && (more || i < n);
+    sw->more = rc == HS_OK && (more || more_keys || i < n);
     return rc;
 }

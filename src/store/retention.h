@@ -2,7 +2,9 @@
  * (hs_store_sweep), decided here for every backend (src/store/retention.c).
  * Private to src/store/.
  *
- * Which events go (settled: received, delivered or cancelled; received
+ * First the dedup keys whose window has closed (a bounded number per
+ * step, whatever the retention: they are needed only while open). Then
+ * which events go (settled: received, delivered or cancelled; received
  * before sw->before_ms, told by their ids, which begin with the creation
  * time: base/id.h), how many per step, oldest first per status, and in
  * which order an event's rows are deleted: here. The backend runs the
@@ -27,11 +29,15 @@ typedef struct hs__sweep_ops {
      * in id order, into ids; *n how many. */
     int (*old_events)(void *ctx, const char *status, const char *cutoff, size_t limit, char (*ids)[HS_ID_MAX],
                       size_t *n, hs_error *err);
+    /* Forget up to limit dedup keys whose window has closed, by the
+     * backend's clock; *changed grows by how many. */
+    int (*forget_keys)(void *ctx, size_t limit, size_t *changed, hs_error *err);
     /* Delete the rows `what` of event id; *changed grows by how many. */
     int (*delete_rows)(void *ctx, hs__sweep_rows what, const char *id, size_t *changed, hs_error *err);
 } hs__sweep_ops;
 
-/* Delete the oldest settled events of sw's cutoff with their deliveries and
+/* Forget closed dedup keys (sw->keys); then, unless sw->before_ms is 0,
+ * delete the oldest settled events of sw's cutoff with their deliveries and
  * attempts, counting them in sw (events, deliveries, attempts), at least
  * one event and then until sw->max_rows rows; sw->more when some are left.
  * sw->pages_freed is the backend's. */

@@ -144,6 +144,8 @@ static void ingest_undo(hs_wop *op) {
     ing->event_id[0] = '\0';
     ing->source_id[0] = '\0';
     ing->event_status[0] = '\0';
+    ing->duplicate = false;
+    ing->duplicate_of[0] = '\0';
 }
 
 /* The deliveries of an event of a source that routes (not paused). */
@@ -189,8 +191,12 @@ static int ingest_exec(hs_store *s, hs_wop *op) {
     hs_id_new("evt_", ing->event_id);
     snprintf(ing->event_status, sizeof ing->event_status, "%s", ing->ndeliveries ? "processing" : "received");
     rc = s->be->ingest_insert(s, ing, &op->wrote, err);
-    if (rc != HS_OK) ingest_undo(op);
-    return rc;
+    if (rc != HS_OK) {
+        ingest_undo(op);
+        return rc;
+    }
+    hs__arrivals_add(&s->arrivals, ing->source_id, ing->received_at);
+    return HS_OK;
 }
 
 static void ingest_complete(hs_wop *op) {
@@ -213,6 +219,12 @@ int hs_store_ingest(hs_store *s, hs_ingest *ing) {
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
         if (texts[i] && !hs_utf8_valid(texts[i], strlen(texts[i])))
             return hs_error_set(&ing->err, HS_ERR_INVALID, NULL, "the request's %s is not valid UTF-8", names[i]);
+    const char *vs = ing->verification_status;
+    if (vs && strcmp(vs, "verified") != 0 && strcmp(vs, "unverified") != 0 && strcmp(vs, "schema_invalid") != 0)
+        return hs_error_set(&ing->err, HS_ERR_INTERNAL, NULL, "an ingest's verification_status is %s", vs);
+    size_t keylen = strnlen(ing->dedup_key, sizeof ing->dedup_key);
+    if (keylen && (keylen != sizeof ing->dedup_key - 1 || strspn(ing->dedup_key, "0123456789abcdef") != keylen))
+        return hs_error_set(&ing->err, HS_ERR_INTERNAL, NULL, "an ingest's dedup_key is not a SHA-256 in hex");
     hs_wop *op = ing->priv_;
     memset(op, 0, sizeof *op);
     op->exec = ingest_exec;

@@ -75,6 +75,7 @@ void hs_store_close(hs_store *s) {
     hs__writer_stop(s);
     s->be->close(s);
     hs__routes_clear(s);
+    hs__arrivals_free(&s->arrivals);
     store_free(s);
 }
 
@@ -294,6 +295,21 @@ int hs_store_queue_counts(hs_store *s, hs_queue_count **out, size_t *n, hs_error
     *out = NULL;
     *n = 0;
     return s->be->queue_counts(s, out, n, err);
+}
+
+int hs_store_source_counts(hs_store *s, const char *const *ids, size_t n, hs_source_count *out, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    if (n) memset(out, 0, n * sizeof *out);
+    return n ? s->be->source_counts(s, ids, n, out, err) : HS_OK;
+}
+
+void hs__ingest_duplicate(hs_ingest *ing, const char *original) {
+    ing->duplicate = true;
+    snprintf(ing->duplicate_of, sizeof ing->duplicate_of, "%s", original);
+    hs_free(ing->deliveries);
+    ing->deliveries = NULL;
+    ing->ndeliveries = 0;
+    snprintf(ing->event_status, sizeof ing->event_status, "%s", "received");
 }
 
 void hs__delivery_id(uint64_t created_at, uint64_t seq, char *out) {

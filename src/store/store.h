@@ -175,6 +175,17 @@ int hs_store_resource_all(hs_store *s, hs_kind kind, json_t **out, hs_error *err
 int hs_store_resource_list(hs_store *s, hs_kind kind, const hs_page *page, const hs_list_filter *filters,
                            size_t nfilters, json_t **items, bool *has_more, hs_error *err);
 
+/* What a source has received: its events (duplicates included: each was
+ * stored) and when the last one came. Kept by the writer with every group
+ * (not counted from the events: retention deletes those). */
+typedef struct hs_source_count {
+    uint64_t events;
+    uint64_t last_event_at; /* ms, 0: none yet */
+} hs_source_count;
+/* out[i] for ids[i] (n of them; zero for a source with no event). Any
+ * thread. */
+int hs_store_source_counts(hs_store *s, const char *const *ids, size_t n, hs_source_count *out, hs_error *err);
+
 /* ---- events ---- */
 
 typedef struct hs_event {
@@ -190,6 +201,9 @@ typedef struct hs_event {
     char *content_type;   /* may be "" */
     uint64_t received_at; /* ms */
     char status[16];      /* received | processing | delivered | failed | cancelled */
+    /* how the front door checked it: verified | unverified | schema_invalid */
+    char verification_status[16];
+    char dedup_status[16]; /* unique | duplicate */
 } hs_event;
 void hs_event_free(hs_event *e);
 
@@ -215,8 +229,10 @@ typedef struct hs_event_query {
     /* NULL = any; an event id prefix ("evt_...": the ids that start with
      * it), else text the body contains (bytes, case-sensitive) */
     const char *search;
-    uint64_t after;  /* received_at > after (ms), 0 = unbounded */
-    uint64_t before; /* received_at < before (ms), 0 = unbounded */
+    const char *verification_status; /* NULL = any */
+    const char *dedup_status;        /* NULL = any */
+    uint64_t after;                  /* received_at > after (ms), 0 = unbounded */
+    uint64_t before;                 /* received_at < before (ms), 0 = unbounded */
     hs_page page;
 } hs_event_query;
 
@@ -238,7 +254,16 @@ int hs_store_event_deliveries(hs_store *s, const char *event_id, hs_delivery **i
  * event; and, unless the source is paused, inserts one pending delivery per
  * enabled connection of the source whose destination is not disabled
  * (next_attempt_at = received_at). Event status: "processing" when it has
- * deliveries, else "received". */
+ * deliveries, else "received".
+ *
+ * Deduplication: an ingest with a dedup_key claims it in its source for
+ * dedup_window_ms. When the key is already held by an earlier event whose
+ * window is still open (whichever node stored it), this one is a
+ * duplicate: stored with dedup_status "duplicate" and status "received",
+ * routed nowhere (no deliveries), and duplicate_of names the earlier
+ * event. The claim is part of the transaction: two events with one key
+ * in flight at once, on one node or two, make one unique and one
+ * duplicate. */
 typedef struct hs_delivery_ref {
     char id[HS_ID_MAX];
     uint64_t seq; /* as hs_delivery.seq */
@@ -253,6 +278,7 @@ typedef struct hs_delivery_ref {
 } hs_delivery_ref;
 
 typedef struct hs_ingest hs_ingest;
+#define HS_DEDUP_KEY_MAX 65 /* a SHA-256 in hex, and its NUL */
 typedef void (*hs_ingest_cb)(hs_ingest *ing, int status);
 
 struct hs_ingest {
@@ -267,7 +293,14 @@ struct hs_ingest {
     char *source_ip;
     char *content_type;
     uint64_t received_at; /* ms */
+    /* how the front door checked the sender: "verified", "unverified" or
+     * "schema_invalid" (static; NULL: "unverified") */
+    const char *verification_status;
+    char dedup_key[HS_DEDUP_KEY_MAX]; /* "": no deduplication */
+    uint64_t dedup_window_ms;
     /* output, valid in the callback */
+    bool duplicate;
+    char duplicate_of[HS_ID_MAX];
     char event_id[HS_ID_MAX];
     char source_id[HS_ID_MAX];
     char event_status[16];
@@ -447,6 +480,7 @@ struct hs_sweep {
     size_t max_rows;
     /* output */
     size_t events, deliveries, attempts; /* deleted */
+    size_t keys;                         /* dedup keys whose window had closed, forgotten */
     size_t pages_freed;                  /* given back to the file system */
     uint64_t exec_us;                    /* the step's own time on the writer thread */
     bool more;

@@ -108,6 +108,7 @@ static size_t bucket_of(const uint64_t *le, uint64_t v) {
 static void fail_group(hs_store *s, hs_wop *group, const hs_error *why) {
     hs__routes_clear(s); /* routes read inside the rolled-back transaction */
     s->be->discard(s);
+    hs__arrivals_clear(&s->arrivals);
     if (s->be->in_transaction(s)) {
         hs_error e;
         if (s->be->rollback(s, &e) != HS_OK) hs_warn("store: %s", e.msg);

@@ -145,6 +145,8 @@ typedef struct ingest_result {
     size_t ndeliveries;
     hs_delivery_ref first;
     uint64_t commit_no;
+    bool duplicate;
+    char duplicate_of[HS_ID_MAX];
 } ingest_result;
 
 static inline void on_ingest(hs_ingest *ing, int status) {
@@ -157,6 +159,8 @@ static inline void on_ingest(hs_ingest *ing, int status) {
     snprintf(r->event_status, sizeof r->event_status, "%s", ing->event_status);
     r->ndeliveries = ing->ndeliveries;
     r->commit_no = ing->commit_no;
+    r->duplicate = ing->duplicate;
+    snprintf(r->duplicate_of, sizeof r->duplicate_of, "%s", ing->duplicate_of);
     if (ing->ndeliveries) r->first = ing->deliveries[0];
     if (status != HS_OK) {
         assert_string_equal(ing->event_id, "");

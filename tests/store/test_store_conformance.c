@@ -1296,7 +1296,7 @@ static void on_sweep(hs_sweep *sw, int status) {
 /* One sweep step, run to its callback. */
 static void sweep_once(fixture *fx, hs_sweep *sw, uint64_t before_ms, size_t max_rows) {
     int done = 0;
-    sw->events = sw->deliveries = sw->attempts = sw->pages_freed = 0;
+    sw->events = sw->deliveries = sw->attempts = sw->pages_freed = sw->keys = 0;
     sw->more = false;
     sw->before_ms = before_ms;
     sw->max_rows = max_rows;
@@ -1305,6 +1305,113 @@ static void sweep_once(fixture *fx, hs_sweep *sw, uint64_t before_ms, size_t max
     assert_int_equal(hs_store_sweep(fx->s, sw), HS_OK);
     uv_run(&fx->loop, UV_RUN_DEFAULT);
     assert_int_equal(done, 1);
+}
+
+/* An ingest with a dedup key (a fake one: 64 hex digits of c) for window_ms. */
+static hs_ingest *keyed_ingest(const char *src_id, char c, uint64_t window_ms, ingest_result *r) {
+    hs_ingest *ing = new_ingest(src_id, "{}", 2, r);
+    if (c) {
+        memset(ing->dedup_key, c, 64);
+        ing->dedup_key[64] = '\0';
+        ing->dedup_window_ms = window_ms;
+    }
+    ing->verification_status = "verified";
+    return ing;
+}
+
+/* Deduplication (store.h "ingest"): the first of a key in its window is
+ * unique and routed; the later ones, in the same group or a later one, are
+ * stored as its duplicates and routed nowhere; a closed window frees the
+ * key, and a sweep forgets it. The sources' counts count every event. */
+static void test_dedup_and_counts(void **state) {
+    fixture *fx = *state;
+    fanout f;
+    fanout_make(fx, &f);
+    const char *src = jstr(f.src, "id");
+    /* one group: a, a, b, none, a */
+    const char keys[] = {'a', 'a', 'b', 0, 'a'};
+    ingest_result r[5];
+    memset(r, 0, sizeof r);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(hs_store_ingest(fx->s, keyed_ingest(src, keys[i], 60000, &r[i])), HS_OK);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    for (int i = 0; i < 5; i++) assert_int_equal(r[i].status, HS_OK);
+    assert_false(r[0].duplicate);
+    assert_int_equal(r[0].ndeliveries, 2);
+    for (int i = 1; i < 5; i += 3) {
+        assert_true(r[i].duplicate);
+        assert_string_equal(r[i].duplicate_of, r[0].event_id);
+        assert_int_equal(r[i].ndeliveries, 0);
+        assert_string_equal(r[i].event_status, "received");
+        assert_string_not_equal(r[i].event_id, r[0].event_id);
+    }
+    assert_false(r[2].duplicate);
+    assert_false(r[3].duplicate);
+    assert_int_equal(count_pending(fx), 6);
+    /* a later group */
+    ingest_result again;
+    memset(&again, 0, sizeof again);
+    assert_int_equal(hs_store_ingest(fx->s, keyed_ingest(src, 'b', 60000, &again)), HS_OK);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_true(again.duplicate);
+    assert_string_equal(again.duplicate_of, r[2].event_id);
+    /* a window that closed */
+    ingest_result brief[2];
+    memset(brief, 0, sizeof brief);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(hs_store_ingest(fx->s, keyed_ingest(src, 'c', 1, &brief[i])), HS_OK);
+        uv_run(&fx->loop, UV_RUN_DEFAULT);
+        assert_int_equal(brief[i].status, HS_OK);
+        assert_false(brief[i].duplicate);
+        usleep(20000);
+    }
+    assert_int_equal(count_pending(fx), 2 * 5);
+
+    hs_error err;
+    hs_event *e;
+    assert_int_equal(hs_store_event_get(fx->s, r[1].event_id, &e, &err), HS_OK);
+    assert_string_equal(e->dedup_status, "duplicate");
+    assert_string_equal(e->verification_status, "verified");
+    assert_string_equal(e->status, "received");
+    hs_event_free(e);
+    assert_int_equal(hs_store_event_get(fx->s, r[0].event_id, &e, &err), HS_OK);
+    assert_string_equal(e->dedup_status, "unique");
+    hs_event_free(e);
+    hs_event_query q = {.dedup_status = "duplicate", .page = {.limit = 100}};
+    hs_event **items;
+    size_t n;
+    bool more;
+    assert_int_equal(hs_store_event_list(fx->s, &q, &items, &n, &more, &err), HS_OK);
+    assert_int_equal(n, 3);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(items[i]->dedup_status, "duplicate");
+        hs_event_free(items[i]);
+    }
+    hs_free(items);
+    q = (hs_event_query){.verification_status = "unverified", .page = {.limit = 100}};
+    assert_int_equal(hs_store_event_list(fx->s, &q, &items, &n, &more, &err), HS_OK);
+    assert_int_equal(n, 0);
+    hs_free(items);
+
+    const char *ids[] = {src, "src_00000000000000000000000000000000"};
+    hs_source_count counts[2];
+    assert_int_equal(hs_store_source_counts(fx->s, ids, 2, counts, &err), HS_OK);
+    assert_int_equal(counts[0].events, 8);
+    assert_true(counts[0].last_event_at > 0);
+    assert_int_equal(counts[1].events, 0);
+    assert_int_equal(counts[1].last_event_at, 0);
+
+    /* the sweep forgets the closed key ('c'), keeps the open ones */
+    hs_sweep *sw = hs_sweep_new();
+    sweep_once(fx, sw, 0, 100);
+    assert_int_equal(sw->keys, 1);
+    assert_int_equal(sw->events, 0);
+    hs_sweep_free(sw);
+    memset(&again, 0, sizeof again);
+    assert_int_equal(hs_store_ingest(fx->s, keyed_ingest(src, 'a', 60000, &again)), HS_OK);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_true(again.duplicate);
+    fanout_free(&f);
 }
 
 /* Settled events older than the cutoff go with their deliveries and
@@ -1464,6 +1571,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_snapshot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_event_filters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sweep, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dedup_and_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reseal, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);

@@ -295,7 +295,8 @@ static void test_source_defaults(void **state) {
                      "'ip_denylist':[],'rate_limit':null,'template':null,'verification_enabled':false,"
                      "'verification_type':null,'verification_secret':null,'verification_secrets':null,"
                      "'verification_header':null,'verification_config':{},'schema_validation_enabled':false,"
-                     "'json_schema':null,'schema_action':'reject'}");
+                     "'json_schema':null,'schema_action':'reject','dedup_enabled':false,"
+                     "'dedup_strategy':'payload_hash','dedup_field':null,'dedup_window_seconds':300}");
     assert_true(json_equal(d, want));
     json_decref(want);
     json_decref(d);
@@ -418,7 +419,7 @@ static void test_source_rate_limit(void **state) {
 }
 
 /* the body's JSON Schema (#17): compiled at save, JSON text kept parsed,
- * reject only */
+ * reject or warn */
 static void test_source_json_schema(void **state) {
     (void)state;
     CREATE_FAILS(SRC, "{'name':'x','schema_validation_enabled':true}", INV, "json_schema");
@@ -426,7 +427,9 @@ static void test_source_json_schema(void **state) {
     CREATE_FAILS(SRC, "{'name':'x','json_schema':'{nope'}", INV, "json_schema");
     CREATE_FAILS(SRC, "{'name':'x','json_schema':{'type':'banana'}}", INV, "json_schema");
     CREATE_FAILS(SRC, "{'name':'x','json_schema':{'$ref':'http://example.com/x'}}", INV, "json_schema");
-    CREATE_FAILS(SRC, "{'name':'x','json_schema':{},'schema_action':'warn'}", HS_ERR_UNSUPPORTED, "schema_action");
+    json_t *warn = CREATE_OK(SRC, "{'name':'x','json_schema':{},'schema_action':'warn'}");
+    assert_string_equal(json_string_value(json_object_get(warn, "schema_action")), "warn");
+    json_decref(warn);
     CREATE_FAILS(SRC, "{'name':'x','json_schema':{},'schema_action':'log'}", INV, "schema_action");
     json_t *body = J("{'name':'x','schema_validation_enabled':true,'json_schema':'{\\'type\\':\\'object\\'}'}"),
            *doc = NULL;
@@ -447,8 +450,35 @@ static void test_unknown_and_later_fields(void **state) {
     CREATE_FAILS(CONN, "{'source_id':'" SRC_ID "','destination_id':'" DST_ID "','x':1}", INV, "x");
 }
 
+/* deduplication (#17): a strategy, its field, a window */
+static void test_source_dedup(void **state) {
+    (void)state;
+    CREATE_FAILS(SRC, "{'name':'x','dedup_strategy':'nope'}", INV, "dedup_strategy");
+    CREATE_FAILS(SRC, "{'name':'x','dedup_enabled':true,'dedup_strategy':'header_field'}", INV, "dedup_field");
+    CREATE_FAILS(SRC, "{'name':'x','dedup_enabled':true,'dedup_strategy':'body_field'}", INV, "dedup_field");
+    CREATE_FAILS(SRC, "{'name':'x','dedup_enabled':true,'dedup_strategy':'header_field','dedup_field':'a b'}", INV,
+                 "dedup_field");
+    CREATE_FAILS(SRC, "{'name':'x','dedup_enabled':true,'dedup_strategy':'body_field','dedup_field':'a..b'}", INV,
+                 "dedup_field");
+    CREATE_FAILS(SRC, "{'name':'x','dedup_enabled':true,'dedup_strategy':'body_field','dedup_field':'.a'}", INV,
+                 "dedup_field");
+    CREATE_FAILS(SRC, "{'name':'x','dedup_window_seconds':0}", INV, "dedup_window_seconds");
+    CREATE_FAILS(SRC, "{'name':'x','dedup_window_seconds':604801}", INV, "dedup_window_seconds");
+    CREATE_FAILS(SRC, "{'name':'x','dedup_enabled':'yes'}", INV, "dedup_enabled");
+    json_t *d = CREATE_OK(SRC, "{'name':'x','dedup_enabled':true,'dedup_strategy':'body_field','dedup_field':"
+                               "'data.items.0.id','dedup_window_seconds':60}");
+    assert_string_equal(json_string_value(json_object_get(d, "dedup_field")), "data.items.0.id");
+    assert_int_equal(json_integer_value(json_object_get(d, "dedup_window_seconds")), 60);
+    json_decref(d);
+    /* a field is not needed while dedup is off, nor by payload_hash */
+    json_decref(CREATE_OK(SRC, "{'name':'x','dedup_strategy':'header_field'}"));
+    json_decref(CREATE_OK(SRC, "{'name':'x','dedup_enabled':true}"));
+}
+
 static void test_read_only_fields(void **state) {
     (void)state;
+    CREATE_FAILS(SRC, "{'name':'x','event_count':3}", INV, "event_count");
+    CREATE_FAILS(SRC, "{'name':'x','ingest_url':'http://x'}", INV, "ingest_url");
     CREATE_FAILS(SRC, "{'name':'x','id':'src_00000000000000000000000000000000'}", INV, "id");
     CREATE_FAILS(SRC, "{'name':'x','created_at':'2024-01-01T00:00:00Z'}", INV, "created_at");
     CREATE_FAILS(DST, "{'name':'x','config':" HTTP_CFG ",'updated_at':null}", INV, "updated_at");
@@ -1879,6 +1909,7 @@ int main(void) {
         cmocka_unit_test(test_source_ip_lists),
         cmocka_unit_test(test_source_rate_limit),
         cmocka_unit_test(test_unknown_and_later_fields),
+        cmocka_unit_test(test_source_dedup),
         cmocka_unit_test(test_read_only_fields),
         cmocka_unit_test(test_body_not_object),
         cmocka_unit_test(test_destination_defaults),

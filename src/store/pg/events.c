@@ -23,17 +23,11 @@
 
 /* ---- ingest (writer thread) ---- */
 
-/* An ingest of the open group whose rows are not sent yet. */
-typedef struct hs_pg_ingest_row {
-    hs_ingest *ing; /* the op's: lives until its group completes */
-    uint64_t now;   /* its deliveries' created_at (in their ids) */
-} hs_pg_ingest_row;
-
 static const hs_pg_rows_def EVENT_ROWS = {
     .head = "INSERT INTO events(id, source_id, method, path, query, headers, body, source_ip, content_type, "
-            "received_at, status, open_deliveries) VALUES",
-    .first_row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    .row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "received_at, status, open_deliveries, verification_status, dedup_status) VALUES",
+    .first_row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    .row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     .tail = "",
 };
 /* Each row takes its seq from the sequence as it is inserted, in the
@@ -64,6 +58,8 @@ static void event_row(size_t i, hs_pg_params *p, void *ud) {
     hs_pg_int(p, (int64_t)ing->received_at);
     hs_pg_text(p, ing->event_status);
     hs_pg_int(p, (int64_t)ing->ndeliveries);
+    hs_pg_text(p, ing->verification_status ? ing->verification_status : "unverified");
+    hs_pg_text(p, ing->duplicate ? "duplicate" : "unique");
 }
 
 /* The group's deliveries, one after the other. */
@@ -217,10 +213,11 @@ int hs__pg_ingest_insert(hs_store *s, hs_ingest *ing, bool *wrote, hs_error *err
 
 /* ---- events (any thread) ---- */
 
-static const char SQL_EVENT_GET[] = "SELECT id, source_id, method, path, query, source_ip, content_type, "
-                                    "received_at, status, headers, body FROM events WHERE id = $1";
+static const char SQL_EVENT_GET[] =
+    "SELECT id, source_id, method, path, query, source_ip, content_type, received_at, status, verification_status, "
+    "dedup_status, headers, body FROM events WHERE id = $1";
 
-/* Columns 0..8 are common to get and list; see SQL_EVENT_GET. */
+/* Columns 0..10 are common to get and list; see SQL_EVENT_GET. */
 static hs_event *event_from_row(const PGresult *r, int row) {
     hs_event *e = hs_calloc(1, sizeof *e);
     hs_pg_copy(e->id, sizeof e->id, r, row, 0);
@@ -232,6 +229,8 @@ static hs_event *event_from_row(const PGresult *r, int row) {
     e->content_type = hs_pg_dup(r, row, 6);
     e->received_at = (uint64_t)hs_pg_get_int(r, row, 7);
     hs_pg_copy(e->status, sizeof e->status, r, row, 8);
+    hs_pg_copy(e->verification_status, sizeof e->verification_status, r, row, 9);
+    hs_pg_copy(e->dedup_status, sizeof e->dedup_status, r, row, 10);
     return e;
 }
 
@@ -246,9 +245,9 @@ int hs__pg_event_get(hs_store *s, const char *id, hs_event **out, hs_error *err)
         ret = err->code;
     } else if (PQntuples(r) > 0) {
         hs_event *e = event_from_row(r, 0);
-        e->headers_json = hs_pg_dup(r, 0, 9);
+        e->headers_json = hs_pg_dup(r, 0, 11);
         /* NUL after the bytes: handy for text */
-        e->body = (unsigned char *)hs_pg_get_bytes(r, 0, 10, &e->body_len);
+        e->body = (unsigned char *)hs_pg_get_bytes(r, 0, 12, &e->body_len);
         if (!e->body) e->body = (unsigned char *)hs_strdup("");
         *out = e;
     } else {
@@ -259,23 +258,23 @@ int hs__pg_event_get(hs_store *s, const char *id, hs_event **out, hs_error *err)
     return ret;
 }
 
+/* " AND column = $n" when value is set. */
+static void equals(hs_buf *sql, hs_pg_params *p, const char *column, const char *value) {
+    if (!value) return;
+    hs_pg_text(p, value);
+    hs_buf_appendf(sql, " AND %s = $%d", column, p->n);
+}
+
 /* The list's SQL, its parameters numbered in the order they are added. */
 static void event_list_sql(const hs_event_query *q, hs_buf *sql, hs_pg_params *p) {
     /* octet_length(body) reads the value's size, not the value */
     hs_buf_appends(sql, "SELECT id, source_id, method, path, query, source_ip, content_type, received_at, status, "
-                        "octet_length(body) FROM events WHERE true");
-    if (q->source_id) {
-        hs_pg_text(p, q->source_id);
-        hs_buf_appendf(sql, " AND source_id = $%d", p->n);
-    }
-    if (q->status) {
-        hs_pg_text(p, q->status);
-        hs_buf_appendf(sql, " AND status = $%d", p->n);
-    }
-    if (q->method) {
-        hs_pg_text(p, q->method);
-        hs_buf_appendf(sql, " AND method = $%d", p->n);
-    }
+                        "verification_status, dedup_status, octet_length(body) FROM events WHERE true");
+    equals(sql, p, "source_id", q->source_id);
+    equals(sql, p, "status", q->status);
+    equals(sql, p, "method", q->method);
+    equals(sql, p, "verification_status", q->verification_status);
+    equals(sql, p, "dedup_status", q->dedup_status);
     /* an id prefix, or bytes of the body */
     if (q->search) {
         hs_pg_text(p, q->search);
@@ -322,7 +321,7 @@ int hs__pg_event_list(hs_store *s, const hs_event_query *q, hs_event ***items, s
             break;
         }
         hs_event *e = event_from_row(r, i);
-        e->body_len = (size_t)hs_pg_get_int(r, i, 9);
+        e->body_len = (size_t)hs_pg_get_int(r, i, 11);
         v[count++] = e;
     }
     *items = v;

@@ -731,18 +731,22 @@ static void tx_discard(hs_store *s) {
     kept_clear(hs__pgs(s));
 }
 
-/* What the group's writes deferred, in this order: the attempts' leases
- * checked (a wait, only when some attempt was made under a lease), the
- * queue counts (locking the destinations' rows), the events and their
- * deliveries (which take their seqs now), the attempts' rows; then every
+/* What the group's writes deferred, in this order: the ingests' dedup keys
+ * claimed (a wait, only when some ingest has a key: arrivals.c), the
+ * attempts' leases checked (a wait, only when some attempt was made under
+ * a lease), the queue counts (locking the destinations' rows), the events
+ * and their deliveries (which take their seqs now), the sources' counts,
+ * the attempts' rows; then every
  * queued statement's outcome; then the deliveries get their seqs and ids,
  * and the destinations' last_seq and the change feed messages are queued
  * (their outcome is read with the commit's). */
 static int tx_flush(hs_store *s, hs_error *err) {
     hs__pg *q = hs__pgs(s);
-    int rc = hs_pg_attempts_fence(s, err);
+    int rc = hs_pg_dedup_flush(s, err);
+    if (rc == HS_OK) rc = hs_pg_attempts_fence(s, err);
     if (rc == HS_OK) rc = hs_pg_queues_flush(s, err);
     if (rc == HS_OK) rc = hs_pg_ingests_flush(s, err);
+    if (rc == HS_OK) rc = hs_pg_arrivals_flush(s, err);
     if (rc == HS_OK) rc = hs_pg_attempts_flush(s, err);
     if (rc == HS_OK) rc = hs_pg_sync(hs__pg_writer(s), err);
     if (rc == HS_OK) {
@@ -848,6 +852,7 @@ const hs_store_backend hs_pg_backend = {
     .queue_page = hs__pg_queue_page,
     .queue_due = hs__pg_queue_due,
     .queue_counts = hs__pg_queue_counts,
+    .source_counts = hs__pg_source_counts,
     .circuits = hs__pg_circuits,
     .attempt_list = hs__pg_attempt_list,
     .attempt_get = hs__pg_attempt_get,

@@ -11,6 +11,7 @@
  *   routes.c     the rows routing reads (src/store/routing.c decides)
  *   resources.c  sources, destinations, connections; secrets re-sealing
  *   events.c     ingest's inserts, event and delivery reads
+ *   arrivals.c   dedup keys claimed at ingest, the sources' event counts
  *   apikeys.c    API keys
  *   deliveries.c attempts, circuits, retries, orphans, attempt reads
  *   retention.c  deleting settled events past retention
@@ -253,6 +254,11 @@ int hs__pg_reseal(const char *url, const hs_secret_codec *codec, const hs_secret
                   hs_reseal_stats *st, hs_error *err);
 
 /* ---- src/store/pg/events.c ---- */
+/* An ingest of the open group whose rows are not sent yet. */
+typedef struct hs_pg_ingest_row {
+    hs_ingest *ing; /* the op's: lives until its group completes */
+    uint64_t now;   /* its deliveries' created_at (in their ids) */
+} hs_pg_ingest_row;
 /* from deliveries_named */
 #define HS_PG_DELIVERY_COLS                                                                                            \
     "id, event_id, destination_id, connection_id, status, attempts, next_attempt_at, created_at, updated_at, seq"
@@ -271,6 +277,15 @@ int hs_pg_ingests_kept(hs_store *s, hs_error *err);
 void hs_pg_ingests_clear(hs_store *s);
 void hs_pg_ingests_free(hs_store *s);
 int hs__pg_event_get(hs_store *s, const char *id, hs_event **out, hs_error *err);
+
+/* ---- src/store/pg/arrivals.c ---- */
+/* The flush's first step: the keys of the group's ingests claimed, and
+ * those whose key was live made duplicates (one wait), before any of
+ * their rows are sent. */
+int hs_pg_dedup_flush(hs_store *s, hs_error *err);
+/* Queue the group's events per source (s->arrivals) into source_counts. */
+int hs_pg_arrivals_flush(hs_store *s, hs_error *err);
+int hs__pg_source_counts(hs_store *s, const char *const *ids, size_t n, hs_source_count *out, hs_error *err);
 int hs__pg_event_list(hs_store *s, const hs_event_query *q, hs_event ***items, size_t *n, bool *has_more,
                       hs_error *err);
 int hs__pg_event_deliveries(hs_store *s, const char *event_id, hs_delivery **items, size_t *n, hs_error *err);

@@ -52,7 +52,22 @@ static int old_events(void *ctx, const char *status, const char *cutoff, size_t 
     return HS_OK;
 }
 
-static const hs__sweep_ops sweep_ops = {.old_events = old_events, .delete_rows = delete_rows};
+/* by the database's clock, as the keys' windows were set (events.c) */
+static int forget_keys(void *ctx, size_t limit, size_t *changed, hs_error *err) {
+    hs_pg_params p = {0};
+    hs_pg_int(&p, (int64_t)limit);
+    int64_t rows = 0;
+    int rc = hs_pg_run(ctx,
+                       "DELETE FROM dedup_keys WHERE (source_id, key) IN (SELECT source_id, key FROM dedup_keys "
+                       "WHERE expires_at <= hs_now_ms() LIMIT $1)",
+                       &p, "forgetting closed dedup keys", &rows, err);
+    if (rc != HS_OK) return rc;
+    *changed += (size_t)rows;
+    return HS_OK;
+}
+
+static const hs__sweep_ops sweep_ops = {
+    .old_events = old_events, .delete_rows = delete_rows, .forget_keys = forget_keys};
 
 int hs__pg_sweep(hs_store *s, hs_sweep *sw, hs_error *err) {
     /* no pages to give back: autovacuum reclaims the space (see above) */

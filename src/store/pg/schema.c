@@ -156,6 +156,23 @@ static const char *const steps[] = {
     /* 4: how many live-feed subscribers (/v1/ws) each node has: the other
      * nodes relay their live messages only while someone watches */
     "ALTER TABLE nodes ADD COLUMN watchers integer NOT NULL DEFAULT 0;",
+    /* 5 (the front door): SQLite's step 7 — events' verification_status
+     * and dedup_status, the dedup keys of each source's window, and each
+     * source's event count and last event. */
+    "ALTER TABLE events ADD COLUMN verification_status text NOT NULL DEFAULT 'unverified', "
+    "ADD COLUMN dedup_status text NOT NULL DEFAULT 'unique';"
+    "CREATE TABLE dedup_keys ("
+    "  source_id text COLLATE \"C\" NOT NULL,"
+    "  key text COLLATE \"C\" NOT NULL,"
+    "  event_id text COLLATE \"C\" NOT NULL,"
+    "  expires_at bigint NOT NULL,"
+    "  PRIMARY KEY (source_id, key));"
+    "CREATE INDEX dedup_keys_expiry ON dedup_keys(expires_at);"
+    "CREATE TABLE source_counts ("
+    "  source_id text COLLATE \"C\" PRIMARY KEY,"
+    "  events bigint NOT NULL,"
+    "  last_event_at bigint NOT NULL);"
+    "INSERT INTO source_counts SELECT source_id, count(*), max(received_at) FROM events GROUP BY source_id;",
 };
 
 #define NSTEPS ((int)(sizeof steps / sizeof steps[0]))

@@ -15,7 +15,9 @@
 
 static const char SQL_EVENT_INSERT[] =
     "INSERT INTO events(id, source_id, method, path, query, headers, body, source_ip, content_type, "
-    "received_at, status, open_deliveries) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+    "received_at, status, open_deliveries, verification_status, dedup_status) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+    "?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+
 static const char SQL_DELIVERY_INSERT[] =
     "INSERT INTO deliveries(seq, event_id, destination, connection, status, attempts, next_attempt_at, "
     "created_at, updated_at) VALUES(?1, ?2, ?3, ?4, 'pending', 0, ?5, ?6, ?6)";
@@ -45,6 +47,8 @@ static int insert_event(hs_sqlite_db *w, const hs_ingest *ing, hs_error *err) {
     sqlite3_bind_int64(st, 10, (int64_t)ing->received_at);
     sqlite3_bind_text(st, 11, ing->event_status, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 12, (int64_t)ing->ndeliveries);
+    sqlite3_bind_text(st, 13, ing->verification_status ? ing->verification_status : "unverified", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 14, ing->duplicate ? "duplicate" : "unique", -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     hs_stmt_done(w, st);
     return rc == SQLITE_DONE ? HS_OK : hs_sqlite_fail(err, w->db, rc, "storing the event");
@@ -90,7 +94,15 @@ static int insert_deliveries(hs_store *s, hs_ingest *ing, hs_error *err) {
 
 int hs__sqlite_ingest_insert(hs_store *s, hs_ingest *ing, bool *wrote, hs_error *err) {
     hs_sqlite_db *w = hs__sq_writer(s);
-    int rc = insert_event(w, ing, err); /* a failed statement leaves nothing behind */
+    int rc = HS_OK;
+    bool claimed = false; /* then a failure from here on fails the group */
+    if (ing->dedup_key[0]) {
+        rc = hs_dedup_claim(w, ing, err); /* a failed statement leaves nothing behind */
+        if (rc != HS_OK) return rc;
+        claimed = true;
+    }
+    rc = insert_event(w, ing, err);
+    if (rc != HS_OK && claimed) *wrote = true;
     if (rc == HS_OK) {
         rc = insert_deliveries(s, ing, err);
         if (rc != HS_OK) *wrote = true;
@@ -100,10 +112,11 @@ int hs__sqlite_ingest_insert(hs_store *s, hs_ingest *ing, bool *wrote, hs_error 
 
 /* ---- events (any thread) ---- */
 
-static const char SQL_EVENT_GET[] = "SELECT id, source_id, method, path, query, source_ip, content_type, "
-                                    "received_at, status, headers, body FROM events WHERE id = ?1";
+static const char SQL_EVENT_GET[] =
+    "SELECT id, source_id, method, path, query, source_ip, content_type, received_at, status, verification_status, "
+    "dedup_status, headers, body FROM events WHERE id = ?1";
 
-/* Columns 0..8 are common to get and list; see SQL_EVENT_GET. */
+/* Columns 0..10 are common to get and list; see SQL_EVENT_GET. */
 static hs_event *event_from_row(sqlite3_stmt *st) {
     hs_event *e = hs_calloc(1, sizeof *e);
     hs_col_copy(e->id, sizeof e->id, st, 0);
@@ -115,6 +128,8 @@ static hs_event *event_from_row(sqlite3_stmt *st) {
     e->content_type = dup_col(st, 6);
     e->received_at = (uint64_t)sqlite3_column_int64(st, 7);
     hs_col_copy(e->status, sizeof e->status, st, 8);
+    hs_col_copy(e->verification_status, sizeof e->verification_status, st, 9);
+    hs_col_copy(e->dedup_status, sizeof e->dedup_status, st, 10);
     return e;
 }
 
@@ -128,9 +143,9 @@ int hs__sqlite_event_get(hs_store *s, const char *id, hs_event **out, hs_error *
         ret = err->code;
     } else if (rc == SQLITE_ROW) {
         hs_event *e = event_from_row(st);
-        e->headers_json = dup_col(st, 9);
-        const void *body = sqlite3_column_blob(st, 10);
-        e->body_len = (size_t)sqlite3_column_bytes(st, 10);
+        e->headers_json = dup_col(st, 11);
+        const void *body = sqlite3_column_blob(st, 12);
+        e->body_len = (size_t)sqlite3_column_bytes(st, 12);
         e->body = hs_malloc(e->body_len + 1); /* NUL after the bytes: handy for text */
         if (e->body_len) memcpy(e->body, body, e->body_len);
         e->body[e->body_len] = '\0';
@@ -148,9 +163,11 @@ int hs__sqlite_event_get(hs_store *s, const char *id, hs_event **out, hs_error *
 static void event_list_sql(const hs_event_query *q, hs_buf *sql) {
     /* length(body) reads the blob's size, not its pages */
     hs_buf_appends(sql, "SELECT id, source_id, method, path, query, source_ip, content_type, received_at, status, "
-                        "length(body) FROM events WHERE 1");
+                        "verification_status, dedup_status, length(body) FROM events WHERE 1");
     if (q->source_id) hs_buf_appends(sql, " AND source_id = :source_id");
     if (q->status) hs_buf_appends(sql, " AND status = :status");
+    if (q->verification_status) hs_buf_appends(sql, " AND verification_status = :verification_status");
+    if (q->dedup_status) hs_buf_appends(sql, " AND dedup_status = :dedup_status");
     if (q->method) hs_buf_appends(sql, " AND method = :method");
     /* an id prefix, or bytes of the body (both blobs: instr compares bytes) */
     if (q->search && strncmp(q->search, "evt_", 4) == 0)
@@ -179,6 +196,8 @@ int hs__sqlite_event_list(hs_store *s, const hs_event_query *q, hs_event ***item
     hs_bind_opt_text(st, ":source_id", q->source_id);
     hs_bind_opt_text(st, ":status", q->status);
     hs_bind_opt_text(st, ":method", q->method);
+    hs_bind_opt_text(st, ":verification_status", q->verification_status);
+    hs_bind_opt_text(st, ":dedup_status", q->dedup_status);
     int si = q->search ? sqlite3_bind_parameter_index(st, ":search") : 0;
     if (si && strncmp(q->search, "evt_", 4) == 0)
         sqlite3_bind_text(st, si, q->search, -1, SQLITE_STATIC);
@@ -198,7 +217,7 @@ int hs__sqlite_event_list(hs_store *s, const hs_event_query *q, hs_event ***item
             break;
         }
         hs_event *e = event_from_row(st);
-        e->body_len = (size_t)sqlite3_column_int64(st, 9);
+        e->body_len = (size_t)sqlite3_column_int64(st, 11);
         v[count++] = e;
     }
     if (rc != SQLITE_DONE) {

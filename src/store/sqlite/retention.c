@@ -11,6 +11,7 @@
  * so the pages a step frees are handed back to the file system at the end
  * of the step (a bounded incremental_vacuum), not kept in the free list.
  */
+#include "base/timeutil.h"
 #include "store/retention.h"
 #include "store/sqlite/sqlite.h"
 
@@ -56,7 +57,24 @@ static int old_events(void *ctx, const char *status, const char *cutoff, size_t 
     return rc == SQLITE_DONE ? HS_OK : hs_sqlite_fail(err, w->db, rc, "finding old events");
 }
 
-static const hs__sweep_ops sweep_ops = {.old_events = old_events, .delete_rows = delete_rows};
+static int forget_keys(void *ctx, size_t limit, size_t *changed, hs_error *err) {
+    hs_sqlite_db *w = ctx;
+    sqlite3_stmt *st = hs_stmt(w,
+                               "DELETE FROM dedup_keys WHERE (source_id, key) IN (SELECT source_id, key FROM "
+                               "dedup_keys WHERE expires_at <= ?1 LIMIT ?2)",
+                               err);
+    if (!st) return err->code;
+    sqlite3_bind_int64(st, 1, (int64_t)hs_now_ms());
+    sqlite3_bind_int64(st, 2, (int64_t)limit);
+    int rc = sqlite3_step(st);
+    hs_stmt_done(w, st);
+    if (rc != SQLITE_DONE) return hs_sqlite_fail(err, w->db, rc, "forgetting closed dedup keys");
+    *changed += (size_t)sqlite3_changes(w->db);
+    return HS_OK;
+}
+
+static const hs__sweep_ops sweep_ops = {
+    .old_events = old_events, .delete_rows = delete_rows, .forget_keys = forget_keys};
 
 /* Hand free pages back to the file system, at most max. */
 static int give_back(hs_sqlite_db *w, size_t max, size_t *freed, hs_error *err) {

@@ -244,10 +244,12 @@ static void tx_discard(hs_store *s) {
     hs_settles_clear(s);
     hs__counts_clear(&hs__sq(s)->pending);
 }
-/* What the group's writes deferred: event settles, queue counts. */
+/* What the group's writes deferred: event settles, queue counts, the
+ * sources' counts. */
 static int tx_flush(hs_store *s, hs_error *err) {
     int rc = hs_settles_flush(s, err);
-    return rc == HS_OK ? hs_queues_flush(s, err) : rc; /* a failed group is discarded (tx_discard) */
+    if (rc == HS_OK) rc = hs_queues_flush(s, err);
+    return rc == HS_OK ? hs_arrivals_flush(s, err) : rc; /* a failed group is discarded (tx_discard) */
 }
 
 /* ---- giving space back (retention.c frees, an incremental vacuum returns) ---- */
@@ -400,6 +402,7 @@ const hs_store_backend hs_sqlite_backend = {
     .queue_page = hs__sqlite_queue_page,
     .queue_due = hs__sqlite_queue_due,
     .queue_counts = hs__sqlite_queue_counts,
+    .source_counts = hs__sqlite_source_counts,
     .circuits = hs__sqlite_circuits,
     .attempt_list = hs__sqlite_attempt_list,
     .attempt_get = hs__sqlite_attempt_get,

@@ -8,6 +8,7 @@
  *   routes.c     the rows routing reads (src/store/routing.c decides)
  *   resources.c  sources, destinations, connections; secrets re-sealing
  *   events.c     ingest's inserts, event and delivery reads
+ *   arrivals.c   dedup keys claimed at ingest, the sources' event counts
  *   apikeys.c    API keys
  *   deliveries.c attempts, circuits, retries, orphans, attempt reads
  *   retention.c  deleting settled events past retention, giving space back
@@ -15,7 +16,7 @@
  *                counts per destination, the scheduler's paged reads
  *
  * What speaks no SQL is shared with the other backends (src/store/docs.h,
- * resources.h, counts.h, pool.h, retention.h, retry.h). The functions named
+ * resources.h, counts.h, arrivals.h, pool.h, retention.h, retry.h). The functions named
  * hs__sqlite_<op> are the table's entries, documented in
  * src/store/backend.h.
  */
@@ -154,6 +155,13 @@ int hs_ref_key(hs_sqlite_db *w, const char *id, bool create, int64_t *key, hs_er
 /* Write the open group's pending count changes (hs__sqlite.pending) and
  * clear them. */
 int hs_queues_flush(hs_store *s, hs_error *err);
+/* ---- arrivals.c ---- */
+/* ing->dedup_key claimed (store.h "ingest"): a live key makes ing a
+ * duplicate (hs__ingest_duplicate). Writer thread, in the group. */
+int hs_dedup_claim(hs_sqlite_db *w, hs_ingest *ing, hs_error *err);
+/* the open group's events per source (s->arrivals) into source_counts */
+int hs_arrivals_flush(hs_store *s, hs_error *err);
+int hs__sqlite_source_counts(hs_store *s, const char *const *ids, size_t n, hs_source_count *out, hs_error *err);
 int hs__sqlite_queue_counts(hs_store *s, hs_queue_count **out, size_t *n, hs_error *err);
 int hs__sqlite_queue_page(hs_store *s, const char *destination_id, uint64_t after_seq, bool fresh_only, size_t limit,
                           hs_delivery *out, size_t *n, hs_error *err);
