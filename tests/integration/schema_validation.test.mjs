@@ -1,7 +1,7 @@
 // A source's JSON Schema (lib/jsonschema, drafts 4, 6, 7) in reject mode:
 // the fourth step of the front door, after the signature. A body that does
 // not match is answered 422 with validation_errors [{path, message}] and
-// stored nowhere; schema_action "warn" is not available yet (422 at save).
+// stored nowhere (schema_action "warn": dedup.test.mjs).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -44,7 +44,6 @@ test('the schema fields are validated at save', async () => {
     [{ json_schema: { properties: { a: { minimum: 'x' } } } }, 400, 'json_schema', /at \/properties\/a/],
     [{ json_schema: { $ref: 'https://example.com/s.json' } }, 400, 'json_schema', /not a schema this server can use/],
     [{ json_schema: ORDER, schema_action: 'drop' }, 400, 'schema_action', /reject, warn/],
-    [{ json_schema: ORDER, schema_action: 'warn' }, 422, 'schema_action', /not available in this version; use reject/],
   ];
   for (const [extra, status, field, msg] of cases) {
     const r = await srv.req('POST', '/v1/sources', { name: 'bad', ...extra });
