@@ -8,6 +8,16 @@ import {
   bytes, toast, throttle, loading, named,
 } from './ui.js';
 
+// how the front door took an event (docs/api.md "Events"), shown beside its
+// status in the list: only what is worth a look
+const VERIFICATION_KIND = { verified: 'ok', unverified: '', schema_invalid: 'warn' };
+function marks(e) {
+  const out = [];
+  if (e.dedup_status === 'duplicate') out.push(' ', badge('duplicate', 'warn', 'mark-duplicate'));
+  if (e.verification_status === 'schema_invalid') out.push(' ', badge('schema_invalid', 'warn', 'mark-schema'));
+  return out;
+}
+
 const STATUSES = ['received', 'processing', 'delivered', 'failed', 'cancelled'];
 const METHODS = ['POST', 'PUT', 'PATCH', 'GET', 'DELETE'];
 // a whole event id: the search box opens that event instead of filtering
@@ -67,7 +77,7 @@ export async function renderList(ctx) {
   const eventRow = (e) => row(cols, [
     eventLink(e.id),
     h('a', { href: '#/events' + qs({ source_id: e.source_id }) }, ctx.names.source(e.source_id)),
-    h('span', { class: 'status' }, badge(e.status)),
+    h('span', null, h('span', { class: 'status' }, badge(e.status)), ...marks(e)),
     e.method ? h('span', { class: 'muted' }, h('code', null, e.method), ' ', e.content_type || '') : h('span', { class: 'muted' }, '—'),
     bytes(e.body_size),
     time(e.received_at),
@@ -211,6 +221,9 @@ function draw(ctx, slot, e) {
         ['Content type', e.content_type ? mono(e.content_type) : '—'],
         ['Sender IP', mono(e.source_ip)],
         ['Size', bytes(e.body_size)],
+        ['Sender check', h('span', { id: 'event-verification' }, badge(e.verification_status, VERIFICATION_KIND[e.verification_status]))],
+        ['Duplicate', h('span', { id: 'event-dedup' }, e.dedup_status === 'duplicate'
+          ? badge('duplicate', 'warn') : h('span', { class: 'muted' }, 'no'))],
       ])),
       card('Headers', headers.length ? table(hcols, headers.map(([k, v]) => [mono(k), mono(v)])) : empty('No headers'), { flush: true })),
     card('Body', body),

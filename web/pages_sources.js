@@ -2,8 +2,9 @@
 // sender (no key needed to post there), with a copy button, and "Send test
 // event", which posts a sample there (test_event.js), and a summary of
 // its front door (IP lists, rate limit: front_door.js; the sender's
-// signature: verification.js; the bodies' JSON Schema: source_schema.js),
-// which the create and edit forms set.
+// signature: verification.js; the bodies' JSON Schema: source_schema.js;
+// deduplication: dedup.js), which the create and edit forms set, and how
+// many events it has received.
 import { api } from './api.js';
 import { h, card, pageHead, table, badge, time, empty, field, button, copyField, toast, select } from './ui.js';
 import { mergePatch, textOrNull, resourcePath, onSavePatch, patchThen, deleteThen, showError } from './forms.js';
@@ -11,6 +12,7 @@ import { frontDoorFields, frontDoorSummary, frontDoorTitle } from './front_door.
 import { testEventPanel } from './test_event.js';
 import { verificationFields, verificationSummary, setOnly } from './verification.js';
 import { schemaFields } from './source_schema.js';
+import { dedupFields, dedupSummary } from './dedup.js';
 
 export function ingestUrl(s) {
   return `${location.origin}/v1/ingest/${encodeURIComponent(s.slug || s.id)}`;
@@ -42,7 +44,7 @@ export async function render(ctx) {
     el.hidden = false;
   };
   ctx.on('ingest.refused', show);
-  const cols = [{ label: 'Name' }, { label: 'Status' }, { label: 'Front door' }, { label: 'Ingest URL' }, { label: 'Created' }, { label: '' }];
+  const cols = [{ label: 'Name' }, { label: 'Status' }, { label: 'Front door' }, { label: 'Ingest URL' }, { label: 'Events', cls: 'num' }, { label: 'Created' }, { label: '' }];
   listSlot.replaceChildren(table(cols, sources.map((s) => [
     h('div', null, h('a', { href: '#/events?source_id=' + encodeURIComponent(s.id), title: 'events of this source' }, s.name),
       h('div', { class: 'muted small mono' }, s.id), s.description ? h('div', { class: 'muted small' }, s.description) : null),
@@ -51,6 +53,8 @@ export async function render(ctx) {
     h('div', { class: 'ingest' }, copyField(ingestUrl(s)),
       button('Send test event', () => testEvent(s), 'btn-sm send-test', s.status === 'disabled'
         ? { disabled: true, title: 'a disabled source refuses ingest' } : { title: 'POST a sample JSON event to this URL' })),
+    h('div', { class: 'event-count', title: s.last_event_at ? 'last ' + new Date(s.last_event_at).toLocaleString() : 'none yet' },
+      String(s.event_count ?? '—')),
     time(s.created_at),
     h('div', { class: 'actions' },
       button('Edit', () => edit(s), 'btn-sm edit-source'),
@@ -95,16 +99,17 @@ function editSourceForm(s, { saved, close }) {
   const door = frontDoorFields(s);
   const verify = verificationFields(s);
   const schema = schemaFields(s);
+  const dedup = dedupFields(s);
   const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save changes');
   const form = h('form', { class: 'form', id: 'edit-source', novalidate: true },
     field('Name', name), field('Description', desc), field('Status', status, 'paused: events are stored, not delivered; disabled: ingest answers 404'),
-    door.el, verify.el, schema.el,
+    door.el, verify.el, schema.el, dedup.el,
     h('div', { class: 'form-actions' }, submit, button('Cancel', close, 'btn-ghost')),
     err);
   onSavePatch(form, {
     submit, err, path: resourcePath('sources', s.id), what: 'Source', saved, close,
     patchBody: () => {
-      const w = { ...s, name: name.value.trim(), description: textOrNull(desc), status: status.value, ...door.wanted(), ...verify.wanted(), ...schema.wanted() };
+      const w = { ...s, name: name.value.trim(), description: textOrNull(desc), status: status.value, ...door.wanted(), ...verify.wanted(), ...schema.wanted(), ...dedup.wanted() };
       const p = mergePatch(s, w);
       if (p.rate_limit) p.rate_limit = w.rate_limit; // all of it, not a patch of it
       if (p.json_schema) p.json_schema = w.json_schema; // the server replaces it whole
@@ -117,11 +122,11 @@ function editSourceForm(s, { saved, close }) {
 // IP lists, rate limit and signature in a few words, the details in its
 // title; below, the last refusal seen live (kept in refused by source id)
 function doorCell(s, refused) {
-  const text = [frontDoorSummary(s), verificationSummary(s)].filter(Boolean).join(' · ');
+  const text = [frontDoorSummary(s), verificationSummary(s), dedupSummary(s)].filter(Boolean).join(' · ');
   const last = h('div', { class: 'last-refused small', hidden: true });
   refused.set(s.id, last);
   if (!text) return h('div', null, h('span', { class: 'muted' }, '—'), last);
-  const title = [frontDoorTitle(s), verificationSummary(s)].filter(Boolean).join('\n');
+  const title = [frontDoorTitle(s), verificationSummary(s), dedupSummary(s)].filter(Boolean).join('\n');
   return h('div', null, h('span', { class: 'front-door small', title }, text), last);
 }
 
@@ -138,9 +143,10 @@ function sourceForm(ctx, close) {
   const door = frontDoorFields(null);
   const verify = verificationFields(null);
   const schema = schemaFields(null);
+  const dedup = dedupFields(null);
   const form = h('form', { class: 'form', id: 'new-source', novalidate: true },
     field('Name', name), field('Slug', slug, 'optional; used in the ingest URL instead of the id'), field('Description', desc),
-    door.el, verify.el, schema.el,
+    door.el, verify.el, schema.el, dedup.el,
     h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Create source'), button('Cancel', close, 'btn-ghost')),
     err);
   form.addEventListener('submit', async (ev) => {
@@ -154,7 +160,10 @@ function sourceForm(ctx, close) {
       if (fd.ip_allowlist.length) body.ip_allowlist = fd.ip_allowlist;
       if (fd.ip_denylist.length) body.ip_denylist = fd.ip_denylist;
       if (fd.rate_limit) body.rate_limit = fd.rate_limit;
-      Object.assign(body, setOnly(verify.wanted()), setOnly(schema.wanted()));
+      const sw = schema.wanted(), dw = dedup.wanted();
+      if (sw.schema_action === 'reject') delete sw.schema_action; // the default
+      if (!dw.dedup_enabled) Object.keys(dw).forEach((k) => delete dw[k]);
+      Object.assign(body, setOnly(verify.wanted()), setOnly(sw), setOnly(dw));
       const s = await api('POST', '/v1/sources', body);
       toast(`Source “${s.name}” created`);
       ctx.refresh();

@@ -686,6 +686,61 @@ test('the dashboard, end to end in Chromium', { timeout: 240000 * SLOW }, async 
     assert.equal((await srv.req('DELETE', '/v1/sources/' + s.id)).status, 200);
   });
 
+  await t.test('deduplication and schema warn from the source form; duplicates and schema-invalid events marked', async () => {
+    await go('#/sources', '#sources-table');
+    await page.click('.page-head button:text("New source")');
+    const n = (name) => `#new-source [name="${name}"]`;
+    await page.fill(n('name'), 'Deduped');
+    await page.fill(n('slug'), 'deduped');
+    await page.check(n('dedup_enabled'));
+    assert.equal(await page.isHidden(n('dedup_field')), true, 'identical bodies need no field');
+    await page.selectOption(n('dedup_strategy'), 'header_field');
+    await page.fill(n('dedup_field'), 'X-Event-Id');
+    await page.fill(n('dedup_window_seconds'), '600');
+    await page.check(n('schema_validation_enabled'));
+    await page.fill(n('json_schema'), '{"type": "object", "required": ["id"]}');
+    await page.selectOption(n('schema_action'), 'warn');
+    await page.click('#new-source button[type=submit]');
+    const rowOf = (name) => `#sources-table tr:has(a:text-is("${name}"))`;
+    await page.waitForSelector(`${rowOf('Deduped')} .front-door:text-is("dedup: header X-Event-Id, 600 s")`);
+    const s = (await srv.req('GET', '/v1/sources/deduped')).body;
+    assert.equal(s.dedup_enabled, true);
+    assert.equal(s.dedup_strategy, 'header_field');
+    assert.equal(s.dedup_field, 'X-Event-Id');
+    assert.equal(s.dedup_window_seconds, 600);
+    assert.equal(s.schema_action, 'warn');
+    const post = async (id, body) => (await fetch(`${srv.url}/v1/ingest/deduped`, { method: 'POST', body, headers: { 'x-event-id': id } })).json();
+    const first = await post('e-1', '{"id": 1}');
+    const again = await post('e-1', '{"id": 1}');
+    const invalid = await post('e-2', '{"other": 1}');
+    assert.equal(again.duplicate, true);
+    assert.equal(again.event_id, first.event_id);
+    const dupId = (await srv.req('GET', `/v1/events?source_id=${s.id}&dedup_status=duplicate`)).body.events[0].id;
+    await go('#/', '.stat'); // the list is read when the page opens
+    await go('#/sources', '#sources-table');
+    await page.waitForSelector(`${rowOf('Deduped')} .event-count:text-is("3")`);
+    await go(`#/events?source_id=${s.id}`, '#events-table');
+    await page.waitForSelector(`#events-table tr[data-id="${dupId}"] .mark-duplicate`);
+    await page.waitForSelector(`#events-table tr[data-id="${invalid.event_id}"] .mark-schema`);
+    assert.equal(await page.$(`#events-table tr[data-id="${first.event_id}"] .mark-duplicate, #events-table tr[data-id="${first.event_id}"] .mark-schema`), null);
+    await go(`#/events/${dupId}`, '#event-dedup');
+    assert.equal(await text('#event-dedup'), 'duplicate');
+    assert.equal(await text('#event-verification'), 'unverified');
+    await go(`#/events/${invalid.event_id}`, '#event-verification');
+    assert.equal(await text('#event-verification'), 'schema-invalid');
+    // the edit form turns it off
+    await go('#/sources', '#sources-table');
+    await page.click(`${rowOf('Deduped')} button.edit-source`);
+    await page.waitForSelector('#edit-source [name="dedup_enabled"]');
+    assert.equal(await page.inputValue('#edit-source [name="dedup_field"]'), 'X-Event-Id');
+    await page.uncheck('#edit-source [name="dedup_enabled"]');
+    await page.click('#edit-source button[type=submit]');
+    await page.waitForSelector('#edit-source', { state: 'detached' });
+    assert.equal((await srv.req('GET', '/v1/sources/deduped')).body.dedup_enabled, false);
+    assert.equal((await post('e-1', '{"id": 1}')).duplicate, undefined);
+    assert.equal((await srv.req('DELETE', '/v1/sources/' + s.id)).status, 200);
+  });
+
   await t.test('events: filter by method and by text in the body, kept in the URL', async () => {
     const needle = 'needle-' + crypto.randomBytes(4).toString('hex');
     const ev = (await ingest({ type: 'note.added', note: `a ${needle} in the body` })).event_id;
