@@ -42,13 +42,17 @@ int hs_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len
     return rc;
 }
 
-void hs_sha256_hex(const void *data, size_t len, char out[65]) {
-    unsigned char md[EVP_MAX_MD_SIZE];
+void hs_sha256(const void *data, size_t len, unsigned char out[32]) {
     unsigned int md_len = 0;
     /* SHA-256 through the default provider cannot fail short of memory
      * exhaustion, which src/base/alloc.h treats as fatal as well */
-    if (!EVP_Digest(len ? data : "", len, md, &md_len, EVP_sha256(), NULL)) abort();
-    hs_hex(md, md_len, out);
+    if (!EVP_Digest(len ? data : "", len, out, &md_len, EVP_sha256(), NULL)) abort();
+}
+
+void hs_sha256_hex(const void *data, size_t len, char out[65]) {
+    unsigned char md[32];
+    hs_sha256(data, len, md);
+    hs_hex(md, sizeof md, out);
 }
 
 void hs_sha1(const void *data, size_t len, unsigned char out[20]) {

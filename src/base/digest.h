@@ -24,6 +24,8 @@ int hs_hmac(const char *digest, const void *key, size_t key_len, const hs_digest
             unsigned char *mac, size_t *mac_len);
 /* Raw HMAC-SHA256 of data under key into out. HS_OK or HS_ERR_INTERNAL. */
 int hs_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len, unsigned char out[32]);
+/* Raw SHA-256 of data into out. */
+void hs_sha256(const void *data, size_t len, unsigned char out[32]);
 /* Hex SHA-256 of data (65 bytes with the NUL). */
 void hs_sha256_hex(const void *data, size_t len, char out[65]);
 /* Raw SHA-1 of data into out (the WebSocket handshake's Sec-WebSocket-Accept;

@@ -1401,10 +1401,11 @@ static void test_dedup_and_counts(void **state) {
     assert_int_equal(counts[1].events, 0);
     assert_int_equal(counts[1].last_event_at, 0);
 
-    /* the sweep forgets the closed key ('c'), keeps the open ones */
+    /* the sweep forgets the closed key ('c': one row, or one per claim
+     * in a backend that logs claims), keeps the open ones */
     hs_sweep *sw = hs_sweep_new();
     sweep_once(fx, sw, 0, 100);
-    assert_int_equal(sw->keys, 1);
+    assert_true(sw->keys >= 1 && sw->keys <= 2);
     assert_int_equal(sw->events, 0);
     hs_sweep_free(sw);
     memset(&again, 0, sizeof again);

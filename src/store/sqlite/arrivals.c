@@ -1,46 +1,8 @@
-/* src/store/sqlite/arrivals.c — what an event's arrival leaves besides the
- * event: its dedup key, claimed for its window (store.h "ingest"), and
- * its source's count (src/store/arrivals.h); with the reads of the counts.
- *
- * The key is claimed by ingest_insert (events.c) before the event is
- * written, on the writer thread inside the group: SQLite has one writer,
- * so the claim is decided at once and a second event with the same key,
- * later in the same group or in a later one, finds it. Windows are from
- * the event's received_at; the sweep forgets closed ones (retention.c).
+/* src/store/sqlite/arrivals.c — the sources' event counts
+ * (src/store/arrivals.h): written once per source per group, and read.
+ * (An arrival's dedup key: dedup.c.)
  */
-#include <string.h>
-
 #include "store/sqlite/sqlite.h"
-
-/* Claims ?2 for source ?1 until ?4, unless an earlier event holds it past
- * now (?5): the event that holds it afterwards. */
-static const char SQL_DEDUP_CLAIM[] =
-    "INSERT INTO dedup_keys(source_id, key, event_id, expires_at) VALUES(?1, ?2, ?3, ?4) "
-    "ON CONFLICT(source_id, key) DO UPDATE SET "
-    "event_id = CASE WHEN expires_at <= ?5 THEN excluded.event_id ELSE event_id END, "
-    "expires_at = CASE WHEN expires_at <= ?5 THEN excluded.expires_at ELSE expires_at END "
-    "RETURNING event_id";
-
-/* ing's key, claimed for its window from its arrival: a key held by an
- * earlier event whose window is open makes ing its duplicate. */
-int hs_dedup_claim(hs_sqlite_db *w, hs_ingest *ing, hs_error *err) {
-    sqlite3_stmt *st = hs_stmt(w, SQL_DEDUP_CLAIM, err);
-    if (!st) return err->code;
-    sqlite3_bind_text(st, 1, ing->source_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, ing->dedup_key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, ing->event_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, (int64_t)(ing->received_at + ing->dedup_window_ms));
-    sqlite3_bind_int64(st, 5, (int64_t)ing->received_at);
-    int rc = sqlite3_step(st), ret = HS_OK;
-    if (rc == SQLITE_ROW) {
-        const char *holder = (const char *)sqlite3_column_text(st, 0);
-        if (holder && strcmp(holder, ing->event_id) != 0) hs__ingest_duplicate(ing, holder);
-        rc = sqlite3_step(st);
-    }
-    if (rc != SQLITE_DONE) ret = hs_sqlite_fail(err, w->db, rc, "checking the event for a duplicate");
-    hs_stmt_done(w, st);
-    return ret;
-}
 
 /* ---- what sources received (src/store/arrivals.h) ---- */
 

@@ -97,7 +97,7 @@ int hs__sqlite_ingest_insert(hs_store *s, hs_ingest *ing, bool *wrote, hs_error 
     int rc = HS_OK;
     bool claimed = false; /* then a failure from here on fails the group */
     if (ing->dedup_key[0]) {
-        rc = hs_dedup_claim(w, ing, err); /* a failed statement leaves nothing behind */
+        rc = hs_dedup_claim(s, ing, err); /* a failed statement leaves nothing behind */
         if (rc != HS_OK) return rc;
         claimed = true;
     }

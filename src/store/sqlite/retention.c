@@ -60,8 +60,8 @@ static int old_events(void *ctx, const char *status, const char *cutoff, size_t 
 static int forget_keys(void *ctx, size_t limit, size_t *changed, hs_error *err) {
     hs_sqlite_db *w = ctx;
     sqlite3_stmt *st = hs_stmt(w,
-                               "DELETE FROM dedup_keys WHERE (source_id, key) IN (SELECT source_id, key FROM "
-                               "dedup_keys WHERE expires_at <= ?1 LIMIT ?2)",
+                               "DELETE FROM dedup_keys WHERE rowid IN (SELECT rowid FROM dedup_keys WHERE "
+                               "expires_at <= ?1 LIMIT ?2)",
                                err);
     if (!st) return err->code;
     sqlite3_bind_int64(st, 1, (int64_t)hs_now_ms());

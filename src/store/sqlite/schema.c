@@ -203,22 +203,22 @@ static const char *const steps[] = {
     "ALTER TABLE api_keys ADD COLUMN last_used_at INTEGER;"
     "ALTER TABLE api_keys ADD COLUMN revoked_at INTEGER;",
 
-    /* 7: the front door's marks and memory (docs/receiving.md). Each event
-     * says how its sender was checked (verification_status: verified,
-     * unverified, schema_invalid) and whether it repeated an earlier one
-     * (dedup_status: unique, duplicate). dedup_keys remembers, per source,
-     * the key of each event for its window (the key is a SHA-256, hex): a
-     * later event with a live key is a duplicate of the event named there.
-     * source_counts: the events each source has received and when the last
-     * came, kept by the writer once per source per group. */
+    /* 7: the front door's marks and memory (docs/api.md "Deduplication").
+     * Each event says how its sender was checked (verification_status:
+     * verified, unverified, schema_invalid) and whether it repeated an
+     * earlier one (dedup_status: unique, duplicate). dedup_keys is the log
+     * of claims: a source's key (a SHA-256, hex), the event that claimed
+     * it and the end of its window, appended in rowid order; the writer
+     * keeps the open ones in memory (dedup.c says why). source_counts: the
+     * events each source has received and when the last came, kept by the
+     * writer once per source per group. */
     "ALTER TABLE events ADD COLUMN verification_status TEXT NOT NULL DEFAULT 'unverified';"
     "ALTER TABLE events ADD COLUMN dedup_status TEXT NOT NULL DEFAULT 'unique';"
     "CREATE TABLE dedup_keys ("
     "  source_id TEXT NOT NULL,"
     "  key TEXT NOT NULL,"
     "  event_id TEXT NOT NULL,"
-    "  expires_at INTEGER NOT NULL,"
-    "  PRIMARY KEY (source_id, key)) WITHOUT ROWID;"
+    "  expires_at INTEGER NOT NULL);"
     "CREATE INDEX dedup_keys_expiry ON dedup_keys(expires_at);"
     "CREATE TABLE source_counts ("
     "  source_id TEXT PRIMARY KEY,"

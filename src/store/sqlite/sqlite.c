@@ -234,7 +234,11 @@ static int tx_sql(hs_store *s, const char *sql, const char *what, hs_error *err)
 static int tx_begin(hs_store *s, hs_error *err) {
     return tx_sql(s, "BEGIN IMMEDIATE", "cannot start a transaction", err);
 }
-static int tx_commit(hs_store *s, hs_error *err) { return tx_sql(s, "COMMIT", "commit failed", err); }
+static int tx_commit(hs_store *s, hs_error *err) {
+    int rc = tx_sql(s, "COMMIT", "commit failed", err);
+    if (rc == HS_OK) hs_dedup_committed(s); /* else the group is discarded */
+    return rc;
+}
 static int tx_rollback(hs_store *s, hs_error *err) { return tx_sql(s, "ROLLBACK", "rollback failed", err); }
 static int tx_savepoint(hs_store *s, hs_error *err) { return tx_sql(s, "SAVEPOINT op", "savepoint", err); }
 static int tx_release(hs_store *s, hs_error *err) { return tx_sql(s, "RELEASE op", "release", err); }
@@ -242,6 +246,7 @@ static int tx_rollback_to(hs_store *s, hs_error *err) { return tx_sql(s, "ROLLBA
 static bool tx_open(hs_store *s) { return !sqlite3_get_autocommit(hs__sq_writer(s)->db); }
 static void tx_discard(hs_store *s) {
     hs_settles_clear(s);
+    hs_dedup_discard(s);
     hs__counts_clear(&hs__sq(s)->pending);
 }
 /* What the group's writes deferred: event settles, queue counts, the
@@ -347,13 +352,16 @@ static int sqlite_open(hs_store *s, const char *path, hs_error *err) {
     if (rc == HS_OK) rc = hs_schema_migrate(q->writer.db, path, err);
     if (rc == HS_OK) rc = vacuum_mode_convert(q, err);
     if (rc == HS_OK) rc = seq_start(q, err);
+    s->be_state = q;
+    if (rc == HS_OK) rc = hs_dedup_load(s, err);
     if (rc != HS_OK) {
+        hs_dedup_free(s);
+        s->be_state = NULL;
         conn_close(&q->writer);
         state_free(q);
         return rc;
     }
     hs_debug("store: opened %s (schema version %d)", path, hs_schema_version());
-    s->be_state = q;
     return HS_OK;
 }
 
@@ -364,6 +372,7 @@ static void sqlite_close(hs_store *s) {
     conn_close(&q->writer);
     hs_settles_clear(s);
     hs__counts_free(&q->pending);
+    hs_dedup_free(s);
     state_free(q);
     s->be_state = NULL;
 }

@@ -8,7 +8,8 @@
  *   routes.c     the rows routing reads (src/store/routing.c decides)
  *   resources.c  sources, destinations, connections; secrets re-sealing
  *   events.c     ingest's inserts, event and delivery reads
- *   arrivals.c   dedup keys claimed at ingest, the sources' event counts
+ *   dedup.c      dedup keys: a table in memory over a log of claims
+ *   arrivals.c   the sources' event counts
  *   apikeys.c    API keys
  *   deliveries.c attempts, circuits, retries, orphans, attempt reads
  *   retention.c  deleting settled events past retention, giving space back
@@ -60,6 +61,8 @@ typedef struct hs__sqlite {
     uint64_t next_seq;
     /* read-only connections, HS_READERS_MAX at most (src/store/pool.h) */
     hs__pool pool;
+    /* writer thread: the dedup keys whose window is open (dedup.c) */
+    struct hs_sq_dedup *dedup;
 } hs__sqlite;
 
 static inline hs__sqlite *hs__sq(const hs_store *s) { return s->be_state; }
@@ -155,10 +158,18 @@ int hs_ref_key(hs_sqlite_db *w, const char *id, bool create, int64_t *key, hs_er
 /* Write the open group's pending count changes (hs__sqlite.pending) and
  * clear them. */
 int hs_queues_flush(hs_store *s, hs_error *err);
-/* ---- arrivals.c ---- */
+/* ---- dedup.c (writer thread) ---- */
+typedef struct hs_sq_dedup hs_sq_dedup;
 /* ing->dedup_key claimed (store.h "ingest"): a live key makes ing a
- * duplicate (hs__ingest_duplicate). Writer thread, in the group. */
-int hs_dedup_claim(hs_sqlite_db *w, hs_ingest *ing, hs_error *err);
+ * duplicate (hs__ingest_duplicate), else a row is appended to the log. */
+int hs_dedup_claim(hs_store *s, hs_ingest *ing, hs_error *err);
+/* the open group committed / failed (its claims are put back) */
+void hs_dedup_committed(hs_store *s);
+void hs_dedup_discard(hs_store *s);
+/* at open: the claims whose window is open, from the log; at close */
+int hs_dedup_load(hs_store *s, hs_error *err);
+void hs_dedup_free(hs_store *s);
+/* ---- arrivals.c ---- */
 /* the open group's events per source (s->arrivals) into source_counts */
 int hs_arrivals_flush(hs_store *s, hs_error *err);
 int hs__sqlite_source_counts(hs_store *s, const char *const *ids, size_t n, hs_source_count *out, hs_error *err);

@@ -1,0 +1,228 @@
+/* src/store/sqlite/dedup.c — the dedup keys of SQLite (store.h "ingest"):
+ * a table in memory, kept by the writer thread, over a log of claims in
+ * the database (table dedup_keys).
+ *
+ * Why not a lookup in the database: a key is a SHA-256, so the index of a
+ * table keyed by it takes every insert on a random page, and in WAL mode
+ * a group of N ingests then writes N pages (4 KiB each) instead of a few:
+ * that halved ingest. Here the lookup is in memory, and the database gets
+ * one appended row per claim (rowid order; its index on expires_at grows
+ * at its end too). The log is the truth: at open the table is filled from
+ * the claims whose window is still open, so a window holds across
+ * restarts and kill -9 (only committed claims are in the log). SQLite has
+ * one writer, so the table decides at once and alone; PostgreSQL, shared
+ * by nodes, decides in the database (src/store/pg/arrivals.c).
+ *
+ * The table: open addressing, linear probing, on 16 bytes of
+ * SHA-256(source id, NUL, key) (so sources never share a key), with the
+ * holding event's id (16 bytes) and the window's end; 40 bytes a slot,
+ * grown at half full after dropping the closed windows, so memory is
+ * about 80 bytes per key whose window is open. A group's claims are noted
+ * (with what they replaced) until it commits; a failed group puts them
+ * back (hs_dedup_discard).
+ *
+ * Windows run from the event's received_at. Writer thread only.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/digest.h"
+#include "base/log.h"
+#include "base/timeutil.h"
+#include "store/sqlite/sqlite.h"
+
+typedef struct hs_sq_dedup_slot {
+    uint8_t key[16];
+    uint8_t event[16]; /* the event id's 32 hex digits */
+    int64_t expires_at; /* 0: a free slot */
+} hs_sq_dedup_slot;
+
+/* A claim of the open group, and the slot it replaced (expires_at 0: none). */
+typedef struct hs_sq_dedup_undo {
+    hs_sq_dedup_slot now, before;
+} hs_sq_dedup_undo;
+
+struct hs_sq_dedup {
+    hs_sq_dedup_slot *v;
+    size_t cap, n; /* slots (a power of two), slots in use */
+    hs_sq_dedup_undo *undo;
+    size_t nundo, undo_cap;
+};
+
+static void slot_key(const char *source_id, const char *key, uint8_t out[16]) {
+    char text[HS_ID_MAX + HS_DEDUP_KEY_MAX];
+    int len = snprintf(text, sizeof text, "%s%c%s", source_id, '\0', key);
+    unsigned char md[32];
+    hs_sha256(text, len > 0 && (size_t)len < sizeof text ? (size_t)len : sizeof text - 1, md);
+    memcpy(out, md, 16);
+}
+
+static int unhex(char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* "evt_" + 32 hex digits <-> 16 bytes */
+static bool event_pack(const char *id, uint8_t out[16]) {
+    if (strncmp(id, "evt_", 4) != 0 || strlen(id) != 36) return false;
+    for (int i = 0; i < 16; i++) {
+        int hi = unhex(id[4 + 2 * i]), lo = unhex(id[5 + 2 * i]);
+        if (hi < 0 || lo < 0) return false;
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return true;
+}
+
+static void event_unpack(const uint8_t in[16], char out[HS_ID_MAX]) {
+    memcpy(out, "evt_", 4);
+    hs_hex(in, 16, out + 4);
+}
+
+static size_t home(const hs_sq_dedup *d, const uint8_t key[16]) {
+    uint64_t h;
+    memcpy(&h, key, sizeof h);
+    return (size_t)h & (d->cap - 1);
+}
+
+static hs_sq_dedup_slot *find(hs_sq_dedup *d, const uint8_t key[16]) {
+    if (!d->cap) return NULL;
+    for (size_t i = home(d, key);; i = (i + 1) & (d->cap - 1)) {
+        if (!d->v[i].expires_at) return NULL;
+        if (memcmp(d->v[i].key, key, 16) == 0) return &d->v[i];
+    }
+}
+
+/* Into a table with room. */
+static void place(hs_sq_dedup *d, const hs_sq_dedup_slot *e) {
+    size_t i = home(d, e->key);
+    while (d->v[i].expires_at && memcmp(d->v[i].key, e->key, 16) != 0) i = (i + 1) & (d->cap - 1);
+    if (!d->v[i].expires_at) d->n++;
+    d->v[i] = *e;
+}
+
+/* Remove the slot at i, shifting back the ones its removal would hide. */
+static void remove_at(hs_sq_dedup *d, size_t i) {
+    d->v[i].expires_at = 0;
+    d->n--;
+    for (size_t j = (i + 1) & (d->cap - 1); d->v[j].expires_at; j = (j + 1) & (d->cap - 1)) {
+        size_t h = home(d, d->v[j].key);
+        /* j may stay unless its home lies cyclically in (i, j] */
+        bool stays = i <= j ? (i < h && h <= j) : (i < h || h <= j);
+        if (stays) continue;
+        d->v[i] = d->v[j];
+        d->v[j].expires_at = 0;
+        i = j;
+    }
+}
+
+/* Room for one more: at half full, the closed windows go, and the table
+ * doubles if it is still a quarter full. */
+static void reserve(hs_sq_dedup *d, int64_t now) {
+    if (2 * (d->n + 1) <= d->cap) return;
+    size_t live = 0;
+    for (size_t i = 0; i < d->cap; i++) live += d->v[i].expires_at > now;
+    size_t cap = 1024;
+    while (cap < 4 * (live + 1)) cap *= 2;
+    hs_sq_dedup_slot *old = d->v;
+    size_t old_cap = d->cap;
+    d->v = hs_calloc(cap, sizeof *d->v);
+    d->cap = cap;
+    d->n = 0;
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i].expires_at > now) place(d, &old[i]);
+    hs_free(old);
+}
+
+static const char SQL_CLAIM_LOG[] =
+    "INSERT INTO dedup_keys(source_id, key, event_id, expires_at) VALUES(?1, ?2, ?3, ?4)";
+
+int hs_dedup_claim(hs_store *s, hs_ingest *ing, hs_error *err) {
+    hs_sq_dedup *d = hs__sq(s)->dedup;
+    int64_t now = (int64_t)ing->received_at, until = (int64_t)(ing->received_at + ing->dedup_window_ms);
+    hs_sq_dedup_slot e = {.expires_at = until};
+    slot_key(ing->source_id, ing->dedup_key, e.key);
+    hs_sq_dedup_slot *held = find(d, e.key);
+    if (held && held->expires_at > now) {
+        char original[HS_ID_MAX];
+        event_unpack(held->event, original);
+        hs__ingest_duplicate(ing, original);
+        return HS_OK;
+    }
+    if (!event_pack(ing->event_id, e.event))
+        return hs_error_set(err, HS_ERR_INTERNAL, NULL, "event id %s is not of the form evt_<32 hex>", ing->event_id);
+    hs_sqlite_db *w = hs__sq_writer(s);
+    sqlite3_stmt *st = hs_stmt(w, SQL_CLAIM_LOG, err);
+    if (!st) return err->code;
+    sqlite3_bind_text(st, 1, ing->source_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, ing->dedup_key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, ing->event_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, until);
+    int rc = sqlite3_step(st);
+    hs_stmt_done(w, st);
+    if (rc != SQLITE_DONE) return hs_sqlite_fail(err, w->db, rc, "keeping the event's dedup key");
+    if (d->nundo == d->undo_cap) {
+        d->undo_cap = d->undo_cap ? 2 * d->undo_cap : 64;
+        d->undo = hs_realloc(d->undo, d->undo_cap * sizeof *d->undo);
+    }
+    hs_sq_dedup_undo *u = &d->undo[d->nundo++];
+    u->now = e;
+    if (held)
+        u->before = *held;
+    else
+        memset(&u->before, 0, sizeof u->before);
+    reserve(d, now);
+    place(d, &e);
+    return HS_OK;
+}
+
+void hs_dedup_committed(hs_store *s) { hs__sq(s)->dedup->nundo = 0; }
+
+void hs_dedup_discard(hs_store *s) {
+    hs_sq_dedup *d = hs__sq(s)->dedup;
+    while (d->nundo) {
+        const hs_sq_dedup_undo *u = &d->undo[--d->nundo];
+        if (u->before.expires_at) {
+            place(d, &u->before);
+            continue;
+        }
+        hs_sq_dedup_slot *e = find(d, u->now.key);
+        if (e) remove_at(d, (size_t)(e - d->v));
+    }
+}
+
+int hs_dedup_load(hs_store *s, hs_error *err) {
+    hs__sqlite *q = hs__sq(s);
+    q->dedup = hs_calloc(1, sizeof *q->dedup);
+    int64_t now = (int64_t)hs_now_ms();
+    sqlite3_stmt *st = hs_stmt(&q->writer,
+                               "SELECT source_id, key, event_id, expires_at FROM dedup_keys WHERE expires_at > ?1 "
+                               "ORDER BY rowid",
+                               err);
+    if (!st) return err->code;
+    sqlite3_bind_int64(st, 1, now);
+    int rc;
+    size_t loaded = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *source = (const char *)sqlite3_column_text(st, 0), *key = (const char *)sqlite3_column_text(st, 1),
+                   *event = (const char *)sqlite3_column_text(st, 2);
+        hs_sq_dedup_slot e = {.expires_at = sqlite3_column_int64(st, 3)};
+        if (!source || !key || !event || !event_pack(event, e.event)) continue;
+        slot_key(source, key, e.key);
+        reserve(q->dedup, now);
+        place(q->dedup, &e); /* a later claim of a key replaces an earlier one */
+        loaded++;
+    }
+    hs_stmt_done(&q->writer, st);
+    if (rc != SQLITE_DONE) return hs_sqlite_fail(err, q->writer.db, rc, "reading the dedup keys");
+    if (loaded) hs_debug("store: %zu dedup keys with an open window", loaded);
+    return HS_OK;
+}
+
+void hs_dedup_free(hs_store *s) {
+    hs_sq_dedup *d = hs__sq(s)->dedup;
+    if (!d) return;
+    hs_free(d->v);
+    hs_free(d->undo);
+    hs_free(d);
+    hs__sq(s)->dedup = NULL;
+}
