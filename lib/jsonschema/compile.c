@@ -298,6 +298,9 @@ static int walk(cctx *c, const json_t *s, const char *base, int depth) {
     if (js_map_get(&c->s->nodes, s)) return 0;
     js_node *node = js_alloc(sizeof *node);
     js_map_put(&c->s->nodes, s, node);
+    const char *key;
+    const json_t *member;
+    json_object_foreach((json_t *)s, key, member) node->keys |= UINT64_C(1) << js_kw_bit(key);
 
     const json_t *ref = json_object_get(s, "$ref");
     const json_t *id = json_object_get(s, draft == 4 ? "id" : "$id");

@@ -8,6 +8,8 @@
 #include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "jsonschema/jsonschema.h"
 
@@ -50,11 +52,24 @@ typedef struct js_pp {
 
 /* what compilation keeps for one object schema */
 typedef struct js_node {
+    /* bit js_kw_bit(k) of each member k: a keyword whose bit is clear is
+     * absent, and validation skips looking it up (most are absent) */
+    uint64_t keys;
     const json_t *ref; /* the $ref target (object or boolean schema), or NULL */
     regex_t *pattern;  /* "pattern", or NULL */
     js_pp *pp;         /* "patternProperties" */
     size_t npp;
 } js_node;
+
+/* A cheap hash of a keyword's name into 0..63 (constant for a literal). */
+static inline unsigned js_kw_bit(const char *k) {
+    size_t len = strlen(k);
+    return len ? (unsigned)((len * 7 + (unsigned char)k[0] * 3 + (unsigned char)k[len - 1]) & 63) : 0;
+}
+/* Member k of schema object s, whose node is n; NULL when absent. */
+static inline const json_t *js_kw(const js_node *n, const json_t *s, const char *k) {
+    return n->keys >> js_kw_bit(k) & 1 ? json_object_get(s, k) : NULL;
+}
 
 struct hs_jsonschema {
     json_t *root; /* the compiled copy of the schema document */

@@ -113,11 +113,11 @@ static int num_cmp(const json_t *a, const json_t *b) {
     return (x > y) - (x < y);
 }
 
-static bool v_number(vctx *c, const json_t *s, const json_t *inst) {
+static bool v_number(vctx *c, const json_t *s, const js_node *n, const json_t *inst) {
     bool ok = true;
     const json_t *v, *ex;
     int draft = c->s->draft;
-    if ((v = json_object_get(s, "multipleOf"))) {
+    if ((v = js_kw(n, s, "multipleOf"))) {
         bool mult;
         if (json_is_integer(inst) && json_is_integer(v)) {
             mult = json_integer_value(inst) % json_integer_value(v) == 0;
@@ -130,8 +130,8 @@ static bool v_number(vctx *c, const json_t *s, const json_t *inst) {
     static const char *names[2] = {"maximum", "minimum"}, *exnames[2] = {"exclusiveMaximum", "exclusiveMinimum"};
     for (int i = 0; i < 2; i++) {
         int sign = i == 0 ? 1 : -1; /* maximum: fails when inst > v */
-        v = json_object_get(s, names[i]);
-        ex = json_object_get(s, exnames[i]);
+        v = js_kw(n, s, names[i]);
+        ex = js_kw(n, s, exnames[i]);
         if (v) {
             int cmp = num_cmp(inst, v) * sign;
             bool exclusive = draft == 4 && json_is_true(ex);
@@ -156,29 +156,29 @@ static bool v_string(vctx *c, const json_t *s, const js_node *n, const json_t *i
     const char *str = json_string_value(inst);
     size_t len = json_string_length(inst);
     size_t cps = 0;
-    if (json_object_get(s, "maxLength") || json_object_get(s, "minLength")) cps = js_utf8_len(str, len);
-    if ((v = json_object_get(s, "maxLength")) && (double)cps > json_number_value(v))
+    if (js_kw(n, s, "maxLength") || js_kw(n, s, "minLength")) cps = js_utf8_len(str, len);
+    if ((v = js_kw(n, s, "maxLength")) && (double)cps > json_number_value(v))
         ok = false, fail(c, "string longer than %g characters", json_number_value(v));
-    if ((v = json_object_get(s, "minLength")) && (double)cps < json_number_value(v))
+    if ((v = js_kw(n, s, "minLength")) && (double)cps < json_number_value(v))
         ok = false, fail(c, "string shorter than %g characters", json_number_value(v));
     if (n->pattern && regexec(n->pattern, str, 0, NULL, 0) != 0)
-        ok = false, fail(c, "string does not match pattern '%s'", json_string_value(json_object_get(s, "pattern")));
-    if ((v = json_object_get(s, "format")) && !js_format_ok(json_string_value(v), str, len))
+        ok = false, fail(c, "string does not match pattern '%s'", json_string_value(js_kw(n, s, "pattern")));
+    if ((v = js_kw(n, s, "format")) && !js_format_ok(json_string_value(v), str, len))
         ok = false, fail(c, "string is not a valid %s", json_string_value(v));
     return ok;
 }
 
-static bool v_array(vctx *c, const json_t *s, const json_t *inst) {
+static bool v_array(vctx *c, const json_t *s, const js_node *n, const json_t *inst) {
     bool ok = true;
     const json_t *v;
     size_t size = json_array_size(inst);
-    const json_t *items = json_object_get(s, "items");
+    const json_t *items = js_kw(n, s, "items");
     if (json_is_array(items)) {
         size_t k = json_array_size(items);
         for (size_t i = 0; i < size && i < k; i++)
             if (!v_child(c, json_array_get(items, i), json_array_get(inst, i), NULL, i) && (ok = false, c->quiet))
                 return false;
-        const json_t *add = json_object_get(s, "additionalItems");
+        const json_t *add = js_kw(n, s, "additionalItems");
         if (json_is_false(add) && size > k) {
             ok = false, fail(c, "array has %zu items, no more than %zu allowed", size, k);
         } else if (json_is_object(add) || (json_is_boolean(add) && c->s->draft > 4)) {
@@ -189,11 +189,11 @@ static bool v_array(vctx *c, const json_t *s, const json_t *inst) {
         for (size_t i = 0; i < size; i++)
             if (!v_child(c, items, json_array_get(inst, i), NULL, i) && (ok = false, c->quiet)) return false;
     }
-    if ((v = json_object_get(s, "maxItems")) && (double)size > json_number_value(v))
+    if ((v = js_kw(n, s, "maxItems")) && (double)size > json_number_value(v))
         ok = false, fail(c, "array has more than %g items", json_number_value(v));
-    if ((v = json_object_get(s, "minItems")) && (double)size < json_number_value(v))
+    if ((v = js_kw(n, s, "minItems")) && (double)size < json_number_value(v))
         ok = false, fail(c, "array has fewer than %g items", json_number_value(v));
-    if (json_is_true(json_object_get(s, "uniqueItems")) && size > 1) {
+    if (json_is_true(js_kw(n, s, "uniqueItems")) && size > 1) {
         if (!charge(c, size * (size - 1) / 2)) return false;
         for (size_t i = 0; i < size; i++)
             for (size_t j = i + 1; j < size; j++)
@@ -203,7 +203,7 @@ static bool v_array(vctx *c, const json_t *s, const json_t *inst) {
                     i = j = size;
                 }
     }
-    if (c->s->draft > 4 && (v = json_object_get(s, "contains"))) {
+    if (c->s->draft > 4 && (v = js_kw(n, s, "contains"))) {
         bool found = false;
         for (size_t i = 0; i < size && !found && !c->limit; i++) found = v_quiet(c, v, json_array_get(inst, i));
         if (!found) ok = false, fail(c, "no item matches the 'contains' schema");
@@ -215,18 +215,18 @@ static bool v_object(vctx *c, const json_t *s, const js_node *n, const json_t *i
     bool ok = true;
     const json_t *v;
     size_t size = json_object_size(inst);
-    if ((v = json_object_get(s, "maxProperties")) && (double)size > json_number_value(v))
+    if ((v = js_kw(n, s, "maxProperties")) && (double)size > json_number_value(v))
         ok = false, fail(c, "object has more than %g properties", json_number_value(v));
-    if ((v = json_object_get(s, "minProperties")) && (double)size < json_number_value(v))
+    if ((v = js_kw(n, s, "minProperties")) && (double)size < json_number_value(v))
         ok = false, fail(c, "object has fewer than %g properties", json_number_value(v));
-    v = json_object_get(s, "required");
+    v = js_kw(n, s, "required");
     for (size_t i = 0; i < json_array_size(v); i++) {
         const char *name = json_string_value(json_array_get(v, i));
         if (!json_object_get(inst, name)) ok = false, fail(c, "required property '%s' is missing", name);
     }
     if (!ok && c->quiet) return false;
-    const json_t *props = json_object_get(s, "properties"), *add = json_object_get(s, "additionalProperties");
-    const json_t *deps = json_object_get(s, "dependencies"), *names = json_object_get(s, "propertyNames");
+    const json_t *props = js_kw(n, s, "properties"), *add = js_kw(n, s, "additionalProperties");
+    const json_t *deps = js_kw(n, s, "dependencies"), *names = js_kw(n, s, "propertyNames");
     if (c->s->draft == 4) names = NULL;
     const char *k;
     json_t *x;
@@ -273,29 +273,29 @@ static bool v_object(vctx *c, const json_t *s, const js_node *n, const json_t *i
     return ok;
 }
 
-static bool v_combinators(vctx *c, const json_t *s, const json_t *inst) {
+static bool v_combinators(vctx *c, const json_t *s, const js_node *n, const json_t *inst) {
     bool ok = true;
     const json_t *v;
-    if ((v = json_object_get(s, "allOf")))
+    if ((v = js_kw(n, s, "allOf")))
         for (size_t i = 0; i < json_array_size(v); i++)
             if (!v_schema(c, json_array_get(v, i), inst) && (ok = false, c->quiet)) return false;
-    if ((v = json_object_get(s, "anyOf"))) {
+    if ((v = js_kw(n, s, "anyOf"))) {
         bool any = false;
         for (size_t i = 0; i < json_array_size(v) && !any && !c->limit; i++)
             any = v_quiet(c, json_array_get(v, i), inst);
         if (!any) ok = false, fail(c, "the value matches none of the 'anyOf' schemas");
     }
-    if ((v = json_object_get(s, "oneOf"))) {
+    if ((v = js_kw(n, s, "oneOf"))) {
         size_t matches = 0;
         for (size_t i = 0; i < json_array_size(v) && matches < 2 && !c->limit; i++)
             matches += v_quiet(c, json_array_get(v, i), inst);
         if (matches != 1)
             ok = false, fail(c, "the value matches %s of the 'oneOf' schemas", matches ? "more than one" : "none");
     }
-    if ((v = json_object_get(s, "not")) && v_quiet(c, v, inst) && !c->limit)
+    if ((v = js_kw(n, s, "not")) && v_quiet(c, v, inst) && !c->limit)
         ok = false, fail(c, "the value matches the 'not' schema");
-    if (c->s->draft >= 7 && (v = json_object_get(s, "if"))) {
-        const json_t *branch = json_object_get(s, v_quiet(c, v, inst) ? "then" : "else");
+    if (c->s->draft >= 7 && (v = js_kw(n, s, "if"))) {
+        const json_t *branch = js_kw(n, s, v_quiet(c, v, inst) ? "then" : "else");
         if (branch && !v_schema(c, branch, inst)) ok = false;
     }
     return ok;
@@ -316,7 +316,7 @@ static bool v_schema(vctx *c, const json_t *s, const json_t *inst) {
         for (int i = 0; i < c->nrefs; i++)
             if (c->refs[i].schema == n->ref && c->refs[i].inst == inst) {
                 stop(c, "validation stopped: $ref cycle that consumes no input ('%s')",
-                     json_string_value(json_object_get(s, "$ref")));
+                     json_string_value(js_kw(n, s, "$ref")));
                 c->depth--;
                 return false;
             }
@@ -332,30 +332,30 @@ static bool v_schema(vctx *c, const json_t *s, const json_t *inst) {
         return ok && !c->limit;
     }
     const json_t *v;
-    if ((v = json_object_get(s, "type"))) {
+    if ((v = js_kw(n, s, "type"))) {
         bool match = json_is_string(v) && type_is(inst, json_string_value(v));
         for (size_t i = 0; !match && i < json_array_size(v); i++)
             match = type_is(inst, json_string_value(json_array_get(v, i)));
         if (!match) ok = false, fail(c, "%s is not of the allowed type", type_of(inst));
     }
-    if ((v = json_object_get(s, "enum"))) {
+    if ((v = js_kw(n, s, "enum"))) {
         bool found = false;
         for (size_t i = 0; i < json_array_size(v) && !found; i++) found = js_equal(inst, json_array_get(v, i));
         if (!found) ok = false, fail(c, "the value is not one of the 'enum' values");
     }
-    if (c->s->draft > 4 && (v = json_object_get(s, "const")) && !js_equal(inst, v))
+    if (c->s->draft > 4 && (v = js_kw(n, s, "const")) && !js_equal(inst, v))
         ok = false, fail(c, "the value is not the 'const' value");
     if (ok || !c->quiet) {
         if (json_is_number(inst))
-            ok = v_number(c, s, inst) && ok;
+            ok = v_number(c, s, n, inst) && ok;
         else if (json_is_string(inst))
             ok = v_string(c, s, n, inst) && ok;
         else if (json_is_array(inst))
-            ok = v_array(c, s, inst) && ok;
+            ok = v_array(c, s, n, inst) && ok;
         else if (json_is_object(inst))
             ok = v_object(c, s, n, inst) && ok;
     }
-    if (ok || !c->quiet) ok = v_combinators(c, s, inst) && ok;
+    if (ok || !c->quiet) ok = v_combinators(c, s, n, inst) && ok;
     c->depth--;
     return ok && !c->limit;
 }

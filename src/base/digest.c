@@ -8,17 +8,26 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "base/id.h"
+
+/* The HMAC implementation, fetched once: a fetch looks it up by name in
+ * the provider store, under its lock, and cost as much as the MAC of a
+ * small body. Shared by every thread (EVP_MAC is reference counted and
+ * immutable), kept for the life of the process. */
+static EVP_MAC *hmac_impl;
+static void fetch_hmac(void) { hmac_impl = EVP_MAC_fetch(NULL, "HMAC", NULL); }
 
 int hs_hmac(const char *digest, const void *key, size_t key_len, const hs_digest_part *parts, size_t nparts,
             unsigned char *mac, size_t *mac_len) {
     /* a NULL key means "keep the previous one" to EVP_MAC_init: an empty
      * key still needs a pointer */
     static const unsigned char empty_key[1];
-    EVP_MAC *impl = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    EVP_MAC_CTX *c = impl ? EVP_MAC_CTX_new(impl) : NULL;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, fetch_hmac);
+    EVP_MAC_CTX *c = hmac_impl ? EVP_MAC_CTX_new(hmac_impl) : NULL;
     OSSL_PARAM params[] = {
         OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)digest, 0),
         OSSL_PARAM_construct_end(),
@@ -28,7 +37,6 @@ int hs_hmac(const char *digest, const void *key, size_t key_len, const hs_digest
         if (parts[i].len) ok = EVP_MAC_update(c, parts[i].data, parts[i].len);
     ok = ok && EVP_MAC_final(c, mac, mac_len, HS_DIGEST_MAX);
     EVP_MAC_CTX_free(c);
-    EVP_MAC_free(impl);
     return ok ? HS_OK : HS_ERR_INTERNAL;
 }
 

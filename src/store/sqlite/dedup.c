@@ -34,7 +34,7 @@
 
 typedef struct hs_sq_dedup_slot {
     uint8_t key[16];
-    uint8_t event[16]; /* the event id's 32 hex digits */
+    uint8_t event[16];  /* the event id's 32 hex digits */
     int64_t expires_at; /* 0: a free slot */
 } hs_sq_dedup_slot;
 
@@ -58,9 +58,7 @@ static void slot_key(const char *source_id, const char *key, uint8_t out[16]) {
     memcpy(out, md, 16);
 }
 
-static int unhex(char c) {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
+static int unhex(char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; }
 
 /* "evt_" + 32 hex digits <-> 16 bytes */
 static bool event_pack(const char *id, uint8_t out[16]) {
