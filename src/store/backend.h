@@ -51,6 +51,7 @@
 #include <stdatomic.h>
 
 #include "base/idmap.h"
+#include "store/replay.h"
 #include "store/store.h"
 
 /* What routing reads of a source (src/store/routing.c). */
@@ -79,6 +80,22 @@ typedef struct hs__apikey_ops {
     int (*touch)(hs_store *s, const hs_apikey_use *uses, size_t n, hs_error *err);
     int (*list)(hs_store *s, hs_apikey **out, size_t *n, hs_error *err);
 } hs__apikey_ops;
+
+/* Replay jobs and bulk retries (src/store/replay.h; hs_store_backend.replay):
+ * create, cancel, claim, step and bulk_retry are writes under a savepoint
+ * (now: the writer's clock, which a backend shared by several nodes may
+ * replace with the database's); scan, get and list are reads. */
+typedef struct hs__replay_ops {
+    int (*scan)(hs_store *s, const hs_replay_scan *q, hs_replay_event **items, size_t *n, hs_error *err);
+    int (*create)(hs_store *s, const hs_replay_job *job, const char (*event_ids)[HS_ID_MAX], size_t n, hs_error *err);
+    int (*get)(hs_store *s, const char *id, hs_replay_job *out, hs_error *err);
+    int (*list)(hs_store *s, const hs_page *page, hs_replay_job **out, size_t *n, bool *has_more, hs_error *err);
+    int (*cancel)(hs_store *s, const char *id, uint64_t now, hs_error *err);
+    int (*claim)(hs_store *s, const char *node, uint64_t ttl_ms, uint64_t now, hs_replay_job **out, size_t *n,
+                 hs_error *err);
+    int (*step)(hs_store *s, hs_replay_step *st, uint64_t now, hs_error *err);
+    int (*bulk_retry)(hs_store *s, const hs_bulk_retry *q, hs_event_retry *out, bool *more, hs_error *err);
+} hs__replay_ops;
 
 typedef struct hs_store_backend {
     const char *name;
@@ -138,6 +155,8 @@ typedef struct hs_store_backend {
     /* API keys (src/store/store.h): add, revoke and touch are writes under
      * a savepoint; list is a read */
     const struct hs__apikey_ops *apikeys;
+    /* replay jobs, bulk retries (hs__replay_ops) */
+    const struct hs__replay_ops *replay;
     /* hs_store_sweep's step (outputs in sw), under a savepoint. */
     int (*sweep)(hs_store *s, hs_sweep *sw, hs_error *err);
 
