@@ -2,6 +2,7 @@
  * checks, then the backend's read, or a writer op that runs its write
  * (each under a savepoint, in the writer's group).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -94,13 +95,57 @@ int hs_store_replay_claim(hs_store *s, const char *node, uint64_t ttl_ms, hs_rep
     return rc;
 }
 
-static int step_exec(hs_store *s, hs_wop *op) { return s->be->replay->step(s, op->ud, hs_now_ms(), &op->err); }
-
 static void step_undo(hs_wop *op) {
     hs_replay_step *st = op->ud;
     hs_free(st->queued);
     st->queued = NULL;
     st->n = 0;
+}
+
+void hs__replay_count(hs_replay_job *j, const char *status, uint64_t k) {
+    if (!status || strcmp(status, "pending") == 0) return;
+    j->processed += k;
+    if (strcmp(status, "delivered") == 0)
+        j->succeeded += k;
+    else
+        j->failed += k; /* failed, or cancelled with its destination */
+}
+
+/* Once every event is enqueued and none of its deliveries is pending, the
+ * job is completed. */
+static int step_check(hs_store *s, hs_replay_step *st, const hs_replay_job *j, uint64_t now, hs_error *err) {
+    int64_t pending = 0;
+    int rc = s->be->replay->pending(s, j->id, &pending, err);
+    if (rc != HS_OK || pending > 0) return rc;
+    snprintf(st->status, sizeof st->status, "completed");
+    return s->be->replay->end(s, j->id, "completed", "", now, err);
+}
+
+static int step_exec(hs_store *s, hs_wop *op) {
+    const hs__replay_ops *o = s->be->replay;
+    hs_replay_step *st = op->ud;
+    hs_error *err = &op->err;
+    uint64_t now = hs_now_ms();
+    hs_replay_job j;
+    bool ok = false, exists = false;
+    int rc = o->lock(s, st, now, &j, &ok, err);
+    if (rc != HS_OK) return rc;
+    if (!ok) return hs_error_set(err, HS_ERR_STALE, NULL, "replay job %s is not this node's to run now", st->job_id);
+    snprintf(st->status, sizeof st->status, "running");
+    rc = o->destination_exists(s, j.destination_id, &exists, err);
+    if (rc == HS_OK && !exists) {
+        char why[128];
+        snprintf(why, sizeof why, "destination %s was deleted", j.destination_id);
+        snprintf(st->status, sizeof st->status, "failed");
+        return o->end(s, j.id, "failed", why, now, err);
+    }
+    if (rc == HS_OK && st->max && j.cursor < j.total) {
+        rc = o->enqueue(s, st, &j, now, err);
+        if (rc != HS_OK) step_undo(op);
+        return rc;
+    }
+    if (rc == HS_OK && j.cursor >= j.total) rc = step_check(s, st, &j, now, err);
+    return rc;
 }
 
 int hs_store_replay_step(hs_store *s, hs_replay_step *st, hs_error *err) {
@@ -160,5 +205,11 @@ int hs_store_replay_list(hs_store *s, const hs_page *page, hs_replay_job **out, 
     *has_more = false;
     if (!page || page->limit < 1 || page->limit > 100)
         return hs_error_set(err, HS_ERR_INVALID, "limit", "must be 1 to 100");
-    return s->be->replay->list(s, page, out, n, has_more, err);
+    int rc = s->be->replay->list(s, page, out, n, err);
+    if (rc == HS_OK && *n > (size_t)page->limit) {
+        *has_more = true;
+        hs_replay_jobs_free(*out + page->limit, *n - (size_t)page->limit);
+        *n = (size_t)page->limit;
+    }
+    return rc;
 }

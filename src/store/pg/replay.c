@@ -91,16 +91,8 @@ static int job_counts(hs_pg_conn *c, hs_replay_job *j, hs_error *err) {
     hs_pg_text(&p, j->id);
     PGresult *r = hs_pg_exec(c, SQL_COUNTS, &p, "counting a replay job's deliveries", err);
     if (!r) return err->code;
-    for (int i = 0; i < PQntuples(r); i++) {
-        const char *status = hs_pg_get_text(r, i, 0);
-        uint64_t k = (uint64_t)hs_pg_get_int(r, i, 1);
-        if (!status || strcmp(status, "pending") == 0) continue;
-        j->processed += k;
-        if (strcmp(status, "delivered") == 0)
-            j->succeeded += k;
-        else
-            j->failed += k;
-    }
+    for (int i = 0; i < PQntuples(r); i++)
+        hs__replay_count(j, hs_pg_get_text(r, i, 0), (uint64_t)hs_pg_get_int(r, i, 1));
     PQclear(r);
     return HS_OK;
 }
@@ -142,18 +134,11 @@ static int replay_get(hs_store *s, const char *id, hs_replay_job *out, hs_error 
     return rc;
 }
 
-static int replay_list(hs_store *s, const hs_page *page, hs_replay_job **out, size_t *n, bool *has_more,
-                       hs_error *err) {
+static int replay_list(hs_store *s, const hs_page *page, hs_replay_job **out, size_t *n, hs_error *err) {
     hs_pg_params p = {0};
     hs_pg_text(&p, page->cursor ? page->cursor : "");
     hs_pg_int(&p, page->limit + 1);
-    int rc = jobs_select(s, SQL_LIST, &p, out, n, err);
-    if (rc == HS_OK && *n > (size_t)page->limit) {
-        *has_more = true;
-        hs_replay_jobs_free(*out + page->limit, *n - (size_t)page->limit);
-        *n = (size_t)page->limit;
-    }
-    return rc;
+    return jobs_select(s, SQL_LIST, &p, out, n, err);
 }
 
 /* ---- writes (writer thread) ---- */
@@ -258,7 +243,8 @@ static const char SQL_QUEUE_ADD[] = "UPDATE queues SET pending = pending + $2, l
                                     "requeues = requeues + 1 WHERE destination = $1";
 static const char SQL_CURSOR[] = "UPDATE replay_jobs SET enqueued = $2 WHERE id = $1";
 
-static int end_job(hs_pg_conn *w, const char *id, const char *status, const char *error, uint64_t now, hs_error *err) {
+static int replay_end(hs_store *s, const char *id, const char *status, const char *error, uint64_t now, hs_error *err) {
+    hs_pg_conn *w = hs__pg_writer(s);
     hs_pg_params p = {0};
     hs_pg_text(&p, id);
     hs_pg_text(&p, status);
@@ -305,7 +291,7 @@ static int insert_one(hs_pg_conn *w, const hs_replay_job *j, const char *event_i
     return hs_pg_run(w, SQL_EVENT_OPEN, &e, "reopening the event", NULL, err);
 }
 
-static int enqueue(hs_store *s, hs_replay_step *st, const hs_replay_job *j, uint64_t now, hs_error *err) {
+static int replay_enqueue(hs_store *s, hs_replay_step *st, const hs_replay_job *j, uint64_t now, hs_error *err) {
     hs_pg_conn *w = hs__pg_writer(s);
     int64_t dkey = 0, ckey = 0;
     int rc = hs_pg_ref_key(w, j->destination_id, true, &dkey, err);
@@ -352,52 +338,35 @@ static int enqueue(hs_store *s, hs_replay_step *st, const hs_replay_job *j, uint
         hs_pg_int(&c, (int64_t)st->new_cursor);
         rc = hs_pg_run(w, SQL_CURSOR, &c, "moving the replay job's cursor", NULL, err);
     }
-    return rc;
+    return rc == HS_OK ? hs_pg_sync(w, err) : rc;
 }
 
-static int replay_step(hs_store *s, hs_replay_step *st, uint64_t now, hs_error *err) {
-    hs_pg_conn *w = hs__pg_writer(s);
+static int replay_lock(hs_store *s, const hs_replay_step *st, uint64_t now, hs_replay_job *j, bool *ok, hs_error *err) {
     hs_pg_params p = {0};
     hs_pg_text(&p, st->job_id);
     hs_pg_text(&p, st->node);
     hs_pg_int(&p, (int64_t)st->cursor);
     hs_pg_int(&p, (int64_t)now);
-    PGresult *r = hs_pg_exec(w, SQL_LOCK, &p, "taking the replay job's step", err);
+    PGresult *r = hs_pg_exec(hs__pg_writer(s), SQL_LOCK, &p, "taking the replay job's step", err);
     if (!r) return err->code;
-    bool ok = PQntuples(r) > 0;
-    hs_replay_job j;
-    if (ok) job_from_row(r, 0, &j);
+    *ok = PQntuples(r) > 0;
+    if (*ok) {
+        job_from_row(r, 0, j);
+        json_decref(j->filter);
+        j->filter = NULL;
+    }
     PQclear(r);
-    if (!ok) return hs_error_set(err, HS_ERR_STALE, NULL, "replay job %s is not this node's to run now", st->job_id);
-    json_decref(j.filter);
-    snprintf(st->status, sizeof st->status, "running");
-    int64_t v = 0;
+    return HS_OK;
+}
+
+static int replay_pending(hs_store *s, const char *job_id, int64_t *n, hs_error *err) {
     bool found = false;
-    int rc = read_int(w, SQL_DEST_EXISTS, j.destination_id, &v, &found, err);
-    if (rc == HS_OK && !found) {
-        char why[120];
-        snprintf(why, sizeof why, "destination %s was deleted", j.destination_id);
-        snprintf(st->status, sizeof st->status, "failed");
-        return end_job(w, j.id, "failed", why, now, err);
-    }
-    if (rc == HS_OK && st->max && j.cursor < j.total) {
-        rc = enqueue(s, st, &j, now, err);
-        if (rc == HS_OK) rc = hs_pg_sync(w, err);
-        if (rc != HS_OK) {
-            hs_free(st->queued);
-            st->queued = NULL;
-            st->n = 0;
-        }
-        return rc;
-    }
-    if (rc == HS_OK && j.cursor >= j.total) {
-        rc = read_int(w, SQL_PENDING, j.id, &v, &found, err);
-        if (rc == HS_OK && v == 0) {
-            snprintf(st->status, sizeof st->status, "completed");
-            rc = end_job(w, j.id, "completed", "", now, err);
-        }
-    }
-    return rc;
+    return read_int(hs__pg_writer(s), SQL_PENDING, job_id, n, &found, err);
+}
+
+static int replay_destination_exists(hs_store *s, const char *destination_id, bool *exists, hs_error *err) {
+    int64_t v = 0;
+    return read_int(hs__pg_writer(s), SQL_DEST_EXISTS, destination_id, &v, exists, err);
 }
 
 const hs__replay_ops hs__pg_replay_ops = {
@@ -407,6 +376,10 @@ const hs__replay_ops hs__pg_replay_ops = {
     .list = replay_list,
     .cancel = replay_cancel,
     .claim = replay_claim,
-    .step = replay_step,
+    .lock = replay_lock,
+    .enqueue = replay_enqueue,
+    .pending = replay_pending,
+    .end = replay_end,
+    .destination_exists = replay_destination_exists,
     .bulk_retry = hs__pg_bulk_retry,
 };

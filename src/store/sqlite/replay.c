@@ -83,14 +83,7 @@ static int job_counts(hs_sqlite_db *c, hs_replay_job *j, hs_error *err) {
     sqlite3_bind_text(st, 1, j->id, -1, SQLITE_STATIC);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *status = (const char *)sqlite3_column_text(st, 0);
-        uint64_t k = (uint64_t)sqlite3_column_int64(st, 1);
-        if (!status || strcmp(status, "pending") == 0) continue;
-        j->processed += k;
-        if (strcmp(status, "delivered") == 0)
-            j->succeeded += k;
-        else
-            j->failed += k;
+        hs__replay_count(j, (const char *)sqlite3_column_text(st, 0), (uint64_t)sqlite3_column_int64(st, 1));
     }
     hs_stmt_done(c, st);
     return rc == SQLITE_DONE ? HS_OK : hs_sqlite_fail(err, c->db, rc, "counting a replay job's deliveries");
@@ -131,16 +124,9 @@ static int replay_get(hs_store *s, const char *id, hs_replay_job *out, hs_error 
     return rc;
 }
 
-static int replay_list(hs_store *s, const hs_page *page, hs_replay_job **out, size_t *n, bool *has_more,
-                       hs_error *err) {
-    int rc = jobs_select(s, "SELECT " JOB_COLS " FROM replay_jobs WHERE ?1 = '' OR id < ?1 ORDER BY id DESC LIMIT ?2",
-                         page->cursor ? page->cursor : "", page->limit + 1, out, n, err);
-    if (rc == HS_OK && *n > (size_t)page->limit) {
-        *has_more = true;
-        hs_replay_jobs_free(*out + page->limit, *n - (size_t)page->limit);
-        *n = (size_t)page->limit;
-    }
-    return rc;
+static int replay_list(hs_store *s, const hs_page *page, hs_replay_job **out, size_t *n, hs_error *err) {
+    return jobs_select(s, "SELECT " JOB_COLS " FROM replay_jobs WHERE ?1 = '' OR id < ?1 ORDER BY id DESC LIMIT ?2",
+                       page->cursor ? page->cursor : "", page->limit + 1, out, n, err);
 }
 
 /* ---- writes (writer thread) ---- */
@@ -232,8 +218,8 @@ static int replay_claim(hs_store *s, const char *node, uint64_t ttl_ms, uint64_t
 
 /* The job, if it is running, node's, at cursor: its destination and
  * connection, its total. */
-static int step_lock(hs_sqlite_db *w, const hs_replay_step *p, uint64_t now, hs_replay_job *j, bool *ok,
-                     hs_error *err) {
+static int replay_lock(hs_store *s, const hs_replay_step *p, uint64_t now, hs_replay_job *j, bool *ok, hs_error *err) {
+    hs_sqlite_db *w = hs__sq_writer(s);
     sqlite3_stmt *st = hs_stmt(w,
                                "UPDATE replay_jobs SET started_at = CASE WHEN started_at = 0 THEN ?4 ELSE started_at "
                                "END WHERE id = ?1 AND status = 'running' AND runner = ?2 AND enqueued = ?3 "
@@ -248,14 +234,16 @@ static int step_lock(hs_sqlite_db *w, const hs_replay_step *p, uint64_t now, hs_
     *ok = rc == SQLITE_ROW;
     if (*ok) {
         job_from_row(st, j);
+        json_decref(j->filter);
+        j->filter = NULL;
         rc = sqlite3_step(st);
     }
     hs_stmt_done(w, st);
     return rc == SQLITE_DONE ? HS_OK : hs_sqlite_fail(err, w->db, rc, "taking the replay job's step");
 }
 
-static int set_status(hs_sqlite_db *w, const char *id, const char *status, const char *error, uint64_t now,
-                      hs_error *err) {
+static int replay_end(hs_store *s, const char *id, const char *status, const char *error, uint64_t now, hs_error *err) {
+    hs_sqlite_db *w = hs__sq_writer(s);
     sqlite3_stmt *st =
         hs_stmt(w, "UPDATE replay_jobs SET status = ?2, error = ?3, completed_at = ?4 WHERE id = ?1", err);
     if (!st) return err->code;
@@ -286,10 +274,13 @@ static const char SQL_EVENT_OPEN[] =
     "UPDATE events SET open_deliveries = open_deliveries + 1, status = 'processing' WHERE id = ?1";
 
 /* Enqueue the next items of j after p->cursor (at most p->max). */
-static int enqueue(hs_store *s, hs_replay_step *p, const hs_replay_job *j, int64_t dkey, int64_t ckey, uint64_t now,
-                   hs_error *err) {
+static int replay_enqueue(hs_store *s, hs_replay_step *p, const hs_replay_job *j, uint64_t now, hs_error *err) {
     hs_sqlite_db *w = hs__sq_writer(s);
     hs__sqlite *q = hs__sq(s);
+    int64_t dkey = 0, ckey = 0;
+    int krc = hs_ref_key(w, j->destination_id, true, &dkey, err);
+    if (krc == HS_OK) krc = hs_ref_key(w, j->connection_id, true, &ckey, err);
+    if (krc != HS_OK) return krc;
     sqlite3_stmt *st = hs_stmt(w, SQL_ITEMS, err);
     if (!st) return err->code;
     sqlite3_bind_text(st, 1, j->id, -1, SQLITE_STATIC);
@@ -356,43 +347,15 @@ static int enqueue(hs_store *s, hs_replay_step *p, const hs_replay_job *j, int64
     return step_done(w, st, "moving the replay job's cursor", err);
 }
 
-static int replay_step(hs_store *s, hs_replay_step *p, uint64_t now, hs_error *err) {
-    hs_sqlite_db *w = hs__sq_writer(s);
-    hs_replay_job j;
-    bool ok = false;
-    int rc = step_lock(w, p, now, &j, &ok, err);
-    if (rc != HS_OK) return rc;
-    if (!ok) return hs_error_set(err, HS_ERR_STALE, NULL, "replay job %s is not this node's to run now", p->job_id);
-    json_decref(j.filter);
-    snprintf(p->status, sizeof p->status, "running");
-    int64_t exists = 0, dkey = 0, ckey = 0;
-    rc = read_int(w, "SELECT count(*) FROM destinations WHERE id = ?1", j.destination_id, &exists, err);
-    if (rc == HS_OK && !exists) {
-        char why[120];
-        snprintf(why, sizeof why, "destination %s was deleted", j.destination_id);
-        snprintf(p->status, sizeof p->status, "failed");
-        return set_status(w, j.id, "failed", why, now, err);
-    }
-    if (rc == HS_OK && p->max && j.cursor < j.total) {
-        rc = hs_ref_key(w, j.destination_id, true, &dkey, err);
-        if (rc == HS_OK) rc = hs_ref_key(w, j.connection_id, true, &ckey, err);
-        if (rc == HS_OK) rc = enqueue(s, p, &j, dkey, ckey, now, err);
-        if (rc != HS_OK) {
-            hs_free(p->queued);
-            p->queued = NULL;
-            p->n = 0;
-        }
-        return rc;
-    }
-    if (rc == HS_OK && j.cursor >= j.total) {
-        int64_t pending = 0;
-        rc = read_int(w, "SELECT count(*) FROM deliveries WHERE replay_job = ?1 AND status = 'pending'", j.id, &pending,
-                      err);
-        if (rc == HS_OK && pending == 0) {
-            snprintf(p->status, sizeof p->status, "completed");
-            rc = set_status(w, j.id, "completed", "", now, err);
-        }
-    }
+static int replay_pending(hs_store *s, const char *job_id, int64_t *n, hs_error *err) {
+    return read_int(hs__sq_writer(s), "SELECT count(*) FROM deliveries WHERE replay_job = ?1 AND status = 'pending'",
+                    job_id, n, err);
+}
+
+static int replay_destination_exists(hs_store *s, const char *destination_id, bool *exists, hs_error *err) {
+    int64_t n = 0;
+    int rc = read_int(hs__sq_writer(s), "SELECT count(*) FROM destinations WHERE id = ?1", destination_id, &n, err);
+    *exists = n > 0;
     return rc;
 }
 
@@ -403,6 +366,10 @@ const hs__replay_ops hs__sqlite_replay_ops = {
     .list = replay_list,
     .cancel = replay_cancel,
     .claim = replay_claim,
-    .step = replay_step,
+    .lock = replay_lock,
+    .enqueue = replay_enqueue,
+    .pending = replay_pending,
+    .end = replay_end,
+    .destination_exists = replay_destination_exists,
     .bulk_retry = hs__sqlite_bulk_retry,
 };
