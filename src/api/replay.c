@@ -21,6 +21,13 @@
 
 static json_t *id_or_null(const char *id) { return id[0] ? json_string(id) : json_null(); }
 
+/* A window's bound: a time, 0 (the epoch) included. */
+static json_t *bound(uint64_t ms) {
+    char t[HS_ISO8601_MAX];
+    hs_iso8601(ms, t);
+    return json_string(t);
+}
+
 static json_t *job_json(const hs_replay_job *j) {
     json_t *o = json_object();
     json_object_set_new(o, "id", json_string(j->id));
@@ -28,8 +35,8 @@ static json_t *job_json(const hs_replay_job *j) {
     json_object_set_new(o, "source_id", id_or_null(j->source_id));
     json_object_set_new(o, "connection_id", id_or_null(j->connection_id));
     json_object_set_new(o, "filter", j->filter ? json_incref(j->filter) : json_null());
-    json_object_set_new(o, "from", hs_json_time(j->from));
-    json_object_set_new(o, "to", hs_json_time(j->to));
+    json_object_set_new(o, "from", bound(j->from));
+    json_object_set_new(o, "to", bound(j->to));
     json_object_set_new(o, "rate", json_integer(j->rate));
     json_object_set_new(o, "status", json_string(j->status));
     json_object_set_new(o, "error", j->error[0] ? json_string(j->error) : json_null());
