@@ -156,10 +156,11 @@ static const char *const steps[] = {
     /* 4: how many live-feed subscribers (/v1/ws) each node has: the other
      * nodes relay their live messages only while someone watches */
     "ALTER TABLE nodes ADD COLUMN watchers integer NOT NULL DEFAULT 0;",
-    /* 5: placeholder, replaced at merge */
-    "SELECT 1;",
+    /* 5: placeholder, replaced at merge (a no-op command: a step must
+     * answer COMMAND_OK, which a SELECT does not) */
+    "DO $$ BEGIN END $$;",
     /* 6: placeholder, replaced at merge */
-    "SELECT 1;",
+    "DO $$ BEGIN END $$;",
     /* 7: replay jobs: SQLite's step 9 (src/store/replay.h). runner_until
      * is the database's clock (hs_now_ms), as leases are. */
     "CREATE TABLE replay_jobs ("
