@@ -5,6 +5,7 @@
 // destination's dead letters only.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { startServer, makeSource, makeDestination, makeConnection } from './lib/server.mjs';
 import { startReceiver, sleep, until } from './lib/receiver.mjs';
 
@@ -252,4 +253,45 @@ test('bulk retry: a destination\'s dead letters go out again, others stay', asyn
   await rxY.close();
   await srv.stop();
   srv.cleanup();
+});
+
+// Several nodes on one PostgreSQL (docs/cluster.md "Replay jobs"): a job
+// runs on the one node that claimed it; when that node is killed the other
+// takes the job over from its cursor once the claim expires (10 s).
+const PG = process.env.HOOKSTREAM_TEST_PG || process.env.HOOKSTREAM_TEST_SERVER_PG;
+test('two nodes: a job runs on one node; killed, the other finishes it', {
+  skip: !PG && 'no PostgreSQL (HOOKSTREAM_TEST_PG or HOOKSTREAM_TEST_SERVER_PG)',
+}, async () => {
+  const db = `${PG}/hs_rpl_${randomBytes(6).toString('hex')}`;
+  const lease = ['--lease-ms', '3000'];
+  const a = await startServer({ db, args: [...lease, '--node-id', 'rpl-a'] });
+  const b = await startServer({ db, args: [...lease, '--node-id', 'rpl-b'] });
+  const nodes = { 'rpl-a': a, 'rpl-b': b };
+  const rx = await startReceiver(() => ({ delayMs: 2 }));
+  const s = await stored(a, rx, 300, { ordering: 'strict' });
+  const r = await b.req('POST', '/v1/replay', { destination_id: s.dst.id, from: s.from, to: s.to, rate: 100 });
+  assert.equal(r.status, 201, r.text);
+  await rx.waitFor(50, 15000);
+  const seen = async (srv) => (await srv.req('GET', `/v1/replay/${r.body.job.id}`)).body.job;
+  const [ja, jb] = [await seen(a), await seen(b)];
+  assert.ok(ja.runner in nodes, `runner ${ja.runner}`);
+  assert.equal(jb.runner, ja.runner, 'both nodes name the same runner');
+  const runner = nodes[ja.runner];
+  const other = runner === a ? b : a;
+  await runner.kill9();
+  assert.ok(rx.requests.length < 300, 'midway at the kill');
+  const job = await until(async () => {
+    const j = await seen(other);
+    return j.status === 'completed' ? j : null;
+  }, 40000, 'the other node completes the job');
+  const counts = new Map();
+  for (const q of rx.requests) counts.set(seqOf(q), (counts.get(seqOf(q)) || 0) + 1);
+  for (let i = 0; i < 300; i++) assert.ok(counts.get(i) >= 1, `event ${i} arrived`);
+  const twice = [...counts.values()].filter((k) => k > 1).length;
+  assert.ok(twice <= 1, `${twice} events arrived twice`);
+  assert.equal(job.total, 300);
+  assert.equal(job.succeeded, 300);
+  await rx.close();
+  await other.stop();
+  a.cleanup();
 });
