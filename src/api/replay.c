@@ -171,8 +171,10 @@ static bool event_matches(hs_api_call *c, const hs_filter *f, const char *id) {
     hs_error_clear(&err);
     hs_event *e = NULL;
     if (hs_store_event_get(c->api->store, id, &e, &err)) return false;
-    json_t *payload = json_loadb((const char *)e->body, e->body_len, JSON_DECODE_ANY, NULL);
-    json_t *headers = e->headers_json ? json_loads(e->headers_json, 0, NULL) : NULL;
+    /* parsed only when a rule looks there */
+    json_t *payload =
+        hs_filter_uses_payload(f) ? json_loadb((const char *)e->body, e->body_len, JSON_DECODE_ANY, NULL) : NULL;
+    json_t *headers = hs_filter_uses_headers(f) && e->headers_json ? json_loads(e->headers_json, 0, NULL) : NULL;
     hs_filter_input in = {.payload = payload,
                           .headers = headers,
                           .method = e->method,

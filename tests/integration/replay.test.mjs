@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { startServer, makeSource, makeDestination, makeConnection } from './lib/server.mjs';
+import { startServer, stopClean, makeSource, makeDestination, makeConnection } from './lib/server.mjs';
 import { startReceiver, sleep, until } from './lib/receiver.mjs';
 
 // n events to src, one at a time (so received order is i order); their ids.
@@ -81,8 +81,7 @@ test('a replay of 1,000 events keeps its rate, received order and max_events', a
   assert.equal(list.body.jobs[0].id, m.body.job.id);
   assert.equal(list.body.has_more, true);
   await rx.close();
-  await srv.stop();
-  srv.cleanup();
+  await stopClean(srv);
 });
 
 test('a replay survives kill -9: every event arrives, none twice but the one in flight', async () => {
@@ -112,8 +111,26 @@ test('a replay survives kill -9: every event arrives, none twice but the one in 
   assert.equal(job.total, 300);
   assert.equal(job.succeeded, 300);
   await rx.close();
-  await srv.stop();
-  srv.cleanup();
+  await stopClean(srv);
+});
+
+test('a replay goes on after a clean stop and restart', async () => {
+  let srv = await startServer();
+  const rx = await startReceiver();
+  const s = await stored(srv, rx, 100, { ordering: 'strict' });
+  const r = await srv.req('POST', '/v1/replay', { destination_id: s.dst.id, from: s.from, to: s.to, rate: 50 });
+  assert.equal(r.status, 201, r.text);
+  await rx.waitFor(30, 10000);
+  const { code, signal } = await srv.stop();
+  assert.deepEqual({ code, signal }, { code: 0, signal: null }, srv.stderr);
+  assert.ok(rx.requests.length < 100);
+  srv = await startServer({ dir: srv.dir });
+  await jobDone(srv, r.body.job.id, 'completed', 15000);
+  const seqs = rx.requests.map(seqOf);
+  assert.deepEqual([...new Set(seqs)], [...Array(100).keys()]);
+  assert.ok(seqs.length <= 101, `${seqs.length - 100} repeats`);
+  await rx.close();
+  await stopClean(srv);
 });
 
 test('cancel stops a job; a replay that fails is not retried', async () => {
@@ -150,8 +167,7 @@ test('cancel stops a job; a replay that fails is not retried', async () => {
   assert.equal(ev.body.deliveries[0].status, 'failed');
   await bad.close();
   await rx.close();
-  await srv.stop();
-  srv.cleanup();
+  await stopClean(srv);
 });
 
 test('replay: clear errors for bad input', async () => {
@@ -190,8 +206,7 @@ test('replay: clear errors for bad input', async () => {
   assert.equal(e.status, 201, e.text);
   assert.equal(e.body.job.total, 0);
   await jobDone(srv, e.body.job.id, 'completed', 5000);
-  await srv.stop();
-  srv.cleanup();
+  await stopClean(srv);
 });
 
 test('replay: filter rules and the connection transform apply', async () => {
@@ -209,8 +224,7 @@ test('replay: filter rules and the connection transform apply', async () => {
   await jobDone(srv, r.body.job.id);
   assert.deepEqual(rx.requests.map((q) => JSON.parse(q.body.toString())), [15, 16, 17, 18, 19].map((n) => ({ n })));
   await rx.close();
-  await srv.stop();
-  srv.cleanup();
+  await stopClean(srv);
 });
 
 test('bulk retry: a destination\'s dead letters go out again, others stay', async () => {
@@ -251,8 +265,7 @@ test('bulk retry: a destination\'s dead letters go out again, others stay', asyn
   assert.equal((await dlqOf(y)).length, 6);
   await rxX.close();
   await rxY.close();
-  await srv.stop();
-  srv.cleanup();
+  await stopClean(srv);
 });
 
 // Several nodes on one PostgreSQL (docs/cluster.md "Replay jobs"): a job
