@@ -1508,8 +1508,10 @@ static void test_replay_jobs(void **state) {
     assert_int_equal(n, 2);
     assert_string_equal(found[0].id, ev[0]);
     assert_string_equal(found[1].id, ev[1]);
+    char after[HS_ID_MAX];
+    hs_id_copy(after, found[1].id);
     q.after_at = found[1].received_at;
-    q.after_id = found[1].id;
+    q.after_id = after;
     hs_free(found);
     assert_int_equal(hs_store_replay_scan(fx->s, &q, &found, &n, &err), HS_OK);
     assert_int_equal(n, 1);
