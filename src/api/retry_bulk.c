@@ -1,7 +1,8 @@
 /* src/api/retry_bulk.c — POST /v1/delivery-attempts/retry (docs/api.md
  * "Bulk retry"): every dead letter matching the filters goes back to
  * pending through the manual retry's path (src/store/retry.c), at most
- * `limit` (HS_BULK_RETRY_MAX) per call; the answer says how many and
+ * `limit` (default HS_BULK_RETRY_DEFAULT, at most HS_BULK_RETRY_MAX) per
+ * call, in one write; the answer says how many and
  * whether more remain. At least one filter is required, so that nobody
  * retries every dead letter by mistake. Filters come from the query string
  * or a JSON object body (the same names). Worker handler; the requeued
@@ -56,7 +57,7 @@ void hs_api_attempts_retry_bulk(hs_api_call *c) {
     const char *v[7];
     bool bad = false;
     for (int i = 0; i < 7; i++) v[i] = param(c, body, allowed[i], bufs[i], sizeof bufs[i], &bad);
-    hs_bulk_retry q = {.destination_id = v[0], .connection_id = v[1], .limit = HS_BULK_RETRY_MAX};
+    hs_bulk_retry q = {.destination_id = v[0], .connection_id = v[1], .limit = HS_BULK_RETRY_DEFAULT};
     int rc = HS_OK;
     if (bad)
         rc = hs_error_set(&err, HS_ERR_INVALID, "", "filters are strings, numbers or booleans");

@@ -31,7 +31,8 @@
 #define HS_REPLAY_RATE_MAX 100
 #define HS_REPLAY_EVENTS_DEFAULT 1000
 #define HS_REPLAY_EVENTS_MAX 10000
-#define HS_BULK_RETRY_MAX 10000 /* deliveries one bulk retry requeues at most */
+#define HS_BULK_RETRY_MAX 10000    /* deliveries one bulk retry requeues at most */
+#define HS_BULK_RETRY_DEFAULT 1000 /* ...and without a limit: one write of about 0.4 s on SQLite */
 
 typedef struct hs_replay_job {
     char id[HS_ID_MAX]; /* "rpl_..." */
