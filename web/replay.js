@@ -58,7 +58,7 @@ export function replayCard(ctx, d) {
     if (!ctx.alive()) return;
     let jobs;
     try {
-      jobs = (await get('/v1/replay?limit=100')).jobs.filter((j) => j.destination_id === d.id);
+      jobs = (await get('/v1/replay?limit=20&destination_id=' + encodeURIComponent(d.id))).jobs;
     } catch (e) {
       if (e.status !== 401) jobsSlot.replaceChildren(h('p', { class: 'muted' }, e.message));
       return;

@@ -1,6 +1,6 @@
 /* src/api/replay.c — replay jobs (docs/api.md "Replay"):
  *   POST   /v1/replay      create: the window's events are chosen now
- *   GET    /v1/replay      list, newest first
+ *   GET    /v1/replay      list, newest first (destination_id: its jobs)
  *   GET    /v1/replay/:id  one job with its progress
  *   DELETE /v1/replay/:id  cancel
  * Worker handlers (the threadpool); the runner (src/delivery/replay.h) is
@@ -307,16 +307,19 @@ void hs_api_replay_create(hs_api_call *c) {
 }
 
 void hs_api_replay_list(hs_api_call *c) {
-    static const char *const allowed[] = {"limit", "cursor", NULL};
+    static const char *const allowed[] = {"limit", "cursor", "destination_id", NULL};
     hs_error err;
     hs_error_clear(&err);
     if (hs_query_only(&c->query, allowed, &err)) return hs_api_fail(c, &err);
     hs_page page;
     if (hs_api_page(c, "rpl_", &page)) return;
+    const char *dst = hs_query_get(&c->query, "destination_id");
+    if (dst && !hs_id_valid("dst_", dst))
+        return hs_api_failf(c, HS_ERR_INVALID, "destination_id", "is not an id starting with dst_");
     hs_replay_job *jobs = NULL;
     size_t n = 0;
     bool has_more = false;
-    if (hs_store_replay_list(c->api->store, &page, &jobs, &n, &has_more, &err)) return hs_api_fail(c, &err);
+    if (hs_store_replay_list(c->api->store, &page, dst, &jobs, &n, &has_more, &err)) return hs_api_fail(c, &err);
     json_t *items = json_array();
     for (size_t i = 0; i < n; i++) json_array_append_new(items, job_json(&jobs[i]));
     hs_replay_jobs_free(jobs, n);

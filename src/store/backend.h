@@ -100,7 +100,8 @@ typedef struct hs__replay_ops {
     int (*scan)(hs_store *s, const hs_replay_scan *q, hs_replay_event **items, size_t *n, hs_error *err);
     int (*create)(hs_store *s, const hs_replay_job *job, const char (*event_ids)[HS_ID_MAX], size_t n, hs_error *err);
     int (*get)(hs_store *s, const char *id, hs_replay_job *out, hs_error *err);
-    int (*list)(hs_store *s, const hs_page *page, hs_replay_job **out, size_t *n, hs_error *err);
+    int (*list)(hs_store *s, const hs_page *page, const char *destination_id, hs_replay_job **out, size_t *n,
+                hs_error *err); /* destination_id "": any */
     int (*cancel)(hs_store *s, const char *id, uint64_t now, hs_error *err);
     int (*claim)(hs_store *s, const char *node, uint64_t ttl_ms, uint64_t now, hs_replay_job **out, size_t *n,
                  hs_error *err);

@@ -197,15 +197,15 @@ int hs_store_replay_get(hs_store *s, const char *id, hs_replay_job *out, hs_erro
     return s->be->replay->get(s, id, out, err);
 }
 
-int hs_store_replay_list(hs_store *s, const hs_page *page, hs_replay_job **out, size_t *n, bool *has_more,
-                         hs_error *err) {
+int hs_store_replay_list(hs_store *s, const hs_page *page, const char *destination_id, hs_replay_job **out, size_t *n,
+                         bool *has_more, hs_error *err) {
     HS_ERR_LOCAL(err);
     *out = NULL;
     *n = 0;
     *has_more = false;
     if (!page || page->limit < 1 || page->limit > 100)
         return hs_error_set(err, HS_ERR_INVALID, "limit", "must be 1 to 100");
-    int rc = s->be->replay->list(s, page, out, n, err);
+    int rc = s->be->replay->list(s, page, destination_id ? destination_id : "", out, n, err);
     if (rc == HS_OK && *n > (size_t)page->limit) {
         *has_more = true;
         hs_replay_jobs_free(*out + page->limit, *n - (size_t)page->limit);

@@ -79,9 +79,10 @@ int hs_store_replay_create(hs_store *s, hs_replay_job *job, const char (*event_i
                            hs_error *err);
 /* One job with its counts; HS_ERR_NOTFOUND. (free with hs_replay_jobs_free(out, 1)) */
 int hs_store_replay_get(hs_store *s, const char *id, hs_replay_job *out, hs_error *err);
-/* Newest first, page->limit at most, after page->cursor. */
-int hs_store_replay_list(hs_store *s, const hs_page *page, hs_replay_job **out, size_t *n, bool *has_more,
-                         hs_error *err);
+/* Newest first, page->limit at most, after page->cursor; those of
+ * destination_id only unless it is NULL. */
+int hs_store_replay_list(hs_store *s, const hs_page *page, const char *destination_id, hs_replay_job **out, size_t *n,
+                         bool *has_more, hs_error *err);
 /* running -> cancelled (completed_at now): nothing more is enqueued.
  * HS_ERR_NOTFOUND; HS_ERR_CONFLICT when it is over already. */
 int hs_store_replay_cancel(hs_store *s, const char *id, hs_error *err);

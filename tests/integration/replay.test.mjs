@@ -80,6 +80,10 @@ test('a replay of 1,000 events keeps its rate, received order and max_events', a
   assert.equal(list.status, 200);
   assert.equal(list.body.jobs[0].id, m.body.job.id);
   assert.equal(list.body.has_more, true);
+  const other = await makeDestination(srv);
+  assert.deepEqual((await srv.req('GET', `/v1/replay?destination_id=${other.id}`)).body.jobs, []);
+  assert.equal((await srv.req('GET', `/v1/replay?destination_id=${s.dst.id}`)).body.jobs.length, 2);
+  assert.equal((await srv.req('GET', '/v1/replay?destination_id=nope')).status, 400);
   await rx.close();
   await stopClean(srv);
 });

@@ -1595,10 +1595,17 @@ static void test_replay_jobs(void **state) {
     hs_replay_job *list;
     bool more;
     hs_page pg = {.limit = 1};
-    assert_int_equal(hs_store_replay_list(fx->s, &pg, &list, &n, &more, &err), HS_OK);
+    assert_int_equal(hs_store_replay_list(fx->s, &pg, NULL, &list, &n, &more, &err), HS_OK);
     assert_int_equal(n, 1);
     assert_true(more);
     assert_string_equal(list[0].id, k.id);
+    hs_replay_jobs_free(list, n);
+    hs_free(list);
+    pg.limit = 10;
+    assert_int_equal(hs_store_replay_list(fx->s, &pg, jstr(f.d1, "id"), &list, &n, &more, &err), HS_OK);
+    assert_int_equal(n, 1);
+    assert_false(more);
+    assert_string_equal(list[0].id, j.id);
     hs_replay_jobs_free(list, n);
     hs_free(list);
     assert_int_equal(hs_store_replay_cancel(fx->s, k.id, &err), HS_OK);

@@ -120,7 +120,8 @@ static int jobs_select(hs_store *s, const char *sql, const hs_pg_params *p, hs_r
 
 static const char SQL_GET[] = "SELECT " JOB_COLS " FROM replay_jobs WHERE id = $1";
 static const char SQL_LIST[] =
-    "SELECT " JOB_COLS " FROM replay_jobs WHERE $1 = '' OR id < $1 ORDER BY id DESC LIMIT $2";
+    "SELECT " JOB_COLS " FROM replay_jobs WHERE ($1 = '' OR id < $1) AND ($3 = '' OR destination_id = $3) "
+    "ORDER BY id DESC LIMIT $2";
 
 static int replay_get(hs_store *s, const char *id, hs_replay_job *out, hs_error *err) {
     hs_pg_params p = {0};
@@ -134,10 +135,12 @@ static int replay_get(hs_store *s, const char *id, hs_replay_job *out, hs_error 
     return rc;
 }
 
-static int replay_list(hs_store *s, const hs_page *page, hs_replay_job **out, size_t *n, hs_error *err) {
+static int replay_list(hs_store *s, const hs_page *page, const char *destination_id, hs_replay_job **out, size_t *n,
+                       hs_error *err) {
     hs_pg_params p = {0};
     hs_pg_text(&p, page->cursor ? page->cursor : "");
     hs_pg_int(&p, page->limit + 1);
+    hs_pg_text(&p, destination_id);
     return jobs_select(s, SQL_LIST, &p, out, n, err);
 }
 

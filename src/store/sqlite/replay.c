@@ -89,8 +89,9 @@ static int job_counts(hs_sqlite_db *c, hs_replay_job *j, hs_error *err) {
     return rc == SQLITE_DONE ? HS_OK : hs_sqlite_fail(err, c->db, rc, "counting a replay job's deliveries");
 }
 
-static int jobs_select(hs_store *s, const char *sql, const char *arg, int64_t limit, hs_replay_job **out, size_t *n,
-                       hs_error *err) {
+/* sql with ?1 = arg, and ?2 = limit and ?3 = arg3 when it has them. */
+static int jobs_select(hs_store *s, const char *sql, const char *arg, int64_t limit, const char *arg3,
+                       hs_replay_job **out, size_t *n, hs_error *err) {
     hs_sqlite_db *c = hs_reader_get(s, err);
     if (!c) return err->code;
     sqlite3_stmt *st = hs_stmt(c, sql, err);
@@ -99,6 +100,7 @@ static int jobs_select(hs_store *s, const char *sql, const char *arg, int64_t li
     if (st) {
         sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
         if (sqlite3_bind_parameter_count(st) >= 2) sqlite3_bind_int64(st, 2, limit);
+        if (sqlite3_bind_parameter_count(st) >= 3) sqlite3_bind_text(st, 3, arg3, -1, SQLITE_STATIC);
         ret = hs_sqlite_collect(c, st, sizeof(hs_replay_job), job_from_row, &v, n, "reading replay jobs", err);
         hs_stmt_done(c, st);
     }
@@ -117,16 +119,19 @@ static int jobs_select(hs_store *s, const char *sql, const char *arg, int64_t li
 static int replay_get(hs_store *s, const char *id, hs_replay_job *out, hs_error *err) {
     hs_replay_job *v = NULL;
     size_t n = 0;
-    int rc = jobs_select(s, "SELECT " JOB_COLS " FROM replay_jobs WHERE id = ?1", id, 0, &v, &n, err);
+    int rc = jobs_select(s, "SELECT " JOB_COLS " FROM replay_jobs WHERE id = ?1", id, 0, NULL, &v, &n, err);
     if (rc == HS_OK && n == 0) rc = hs_error_set(err, HS_ERR_NOTFOUND, NULL, "no replay job %s", id);
     if (rc == HS_OK) *out = v[0];
     hs_free(v);
     return rc;
 }
 
-static int replay_list(hs_store *s, const hs_page *page, hs_replay_job **out, size_t *n, hs_error *err) {
-    return jobs_select(s, "SELECT " JOB_COLS " FROM replay_jobs WHERE ?1 = '' OR id < ?1 ORDER BY id DESC LIMIT ?2",
-                       page->cursor ? page->cursor : "", page->limit + 1, out, n, err);
+static int replay_list(hs_store *s, const hs_page *page, const char *destination_id, hs_replay_job **out, size_t *n,
+                       hs_error *err) {
+    return jobs_select(s,
+                       "SELECT " JOB_COLS " FROM replay_jobs WHERE (?1 = '' OR id < ?1) AND (?3 = '' OR "
+                       "destination_id = ?3) ORDER BY id DESC LIMIT ?2",
+                       page->cursor ? page->cursor : "", page->limit + 1, destination_id, out, n, err);
 }
 
 /* ---- writes (writer thread) ---- */
