@@ -1,8 +1,8 @@
 // Destinations: the list with each one's live circuit state and queue, the
 // "new destination" form (blank, or from a template; http with its signing
 // settings), and a destination's page: its circuit (with the reset
-// button), config, signing, retry policy and recent attempts, and "Send
-// test event" from a source connected to it. Circuit badges and counts
+// button), config, signing, retry policy and recent attempts, replays
+// (web/replay.js), and "Send test event" from a source connected to it. Circuit badges and counts
 // change in place from the hookstream.deliveries channel.
 import { api, get, qs } from './api.js';
 import {
@@ -13,6 +13,7 @@ import { editDestinationForm } from './edit_destination.js';
 import { resourcePath, patchThen, deleteThen, showError } from './forms.js';
 import { signingFields, signingView, rotateForm } from './signing.js';
 import { testEventPanel } from './test_event.js';
+import { replayCard } from './replay.js';
 
 const TYPES = ['http', 'aws_sqs', 'aws_s3', 'aws_eventbridge', 'gcp_pubsub', 'kafka', 'rabbitmq', 'websocket'];
 const CONFIG_HINTS = {
@@ -281,6 +282,7 @@ export async function renderDetail(ctx) {
       : card('Configuration', configView(d)),
     card('Why it fails', failuresSlot, { flush: true, cls: 'failures' }),
     card('Recent attempts', attemptsSlot, { flush: true, actions: h('a', { href: '#/dlq?destination_id=' + encodeURIComponent(d.id) }, 'Dead letters') }),
+    replayCard(ctx, d),
   );
 
   function showCircuit(c) {

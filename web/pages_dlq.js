@@ -1,7 +1,9 @@
 // Dead letters: deliveries that used up their retries (or failed
 // permanently), newest first, filtered by destination (server side) and by
-// text (event id, error: in the page). Retry one, or every row shown; the
-// row then follows its delivery live: queued, delivered, or dead again.
+// text (event id, error: in the page). Retry one, or every row shown, or,
+// for one destination, all its dead letters at once (POST
+// /v1/delivery-attempts/retry); a row then follows its delivery live:
+// queued, delivered, or dead again.
 import { api, get, qs } from './api.js';
 import { h, card, pageHead, table, row, badge, setBadge, time, mono, empty, select, button, toast, loading } from './ui.js';
 
@@ -14,9 +16,12 @@ export async function render(ctx) {
   destSel.addEventListener('change', () => ctx.go('#/dlq' + qs({ destination_id: destSel.value })));
   const text = h('input', { type: 'search', class: 'grow', placeholder: 'Filter by event id or error', 'aria-label': 'filter' });
   const retryAll = button('Retry all shown', () => retryShown(), 'btn-primary', { id: 'retry-all' });
+  // a destination's view: every dead letter of it, in the server (not just
+  // the rows loaded), through the bulk retry
+  const retryDest = destId ? button('Retry all dead letters', () => retryDestination(), '', { id: 'retry-destination' }) : null;
   const listSlot = h('div', null, loading());
   ctx.view.append(
-    pageHead('Dead letters', { actions: retryAll }),
+    pageHead('Dead letters', { actions: [retryDest, retryAll] }),
     h('p', { class: 'muted' }, 'Deliveries that failed permanently or ran out of retries. Fix the cause (the receiver, the destination\'s config), then retry them.'),
     h('div', { class: 'toolbar' }, text, destSel),
     card(null, listSlot, { flush: true }),
@@ -83,6 +88,27 @@ export async function render(ctx) {
     for (const e of shown) if (await retryOne(e)) ok++;
     retryAll.disabled = false;
     toast(`${ok} of ${shown.length} deliveries queued again`, ok < shown.length);
+  }
+
+  async function retryDestination() {
+    if (!window.confirm(`Retry every dead letter of ${ctx.names.destination(destId)}?`)) return;
+    retryDest.disabled = true;
+    let retried = 0;
+    try {
+      for (let more = true, rounds = 0; more && rounds < 100; rounds++) {
+        const r = await api('POST', '/v1/delivery-attempts/retry', { destination_id: destId, is_dlq: 1 });
+        retried += r.retried;
+        more = r.has_more && r.retried > 0;
+      }
+      for (const e of byDelivery.values()) if (e.state === 'dead') setState(e, 'queued');
+      toast(`${retried} dead letters queued again`);
+      ctx.counts();
+    } catch (e) {
+      if (e.status !== 401) toast('Retry failed: ' + e.message, true);
+    } finally {
+      retryDest.disabled = false;
+      applyFilter();
+    }
   }
 
   function applyFilter() {

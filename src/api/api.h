@@ -32,6 +32,7 @@
 
 typedef struct hs_api hs_api;
 struct hs_cluster;
+struct hs_replay_runner;
 
 typedef struct hs_api_deps {
     hs_loops *loops;                /* borrowed; loop 0 is the API's */
@@ -49,6 +50,9 @@ hs_api *hs_api_new(const hs_api_deps *deps);
  * owner; with deliver_only (--role deliver) only /health and /metrics are
  * served. Loop 0, before serving or at once after. */
 void hs_api_set_cluster(hs_api *api, struct hs_cluster *c, bool deliver_only);
+/* The replay runner to tell of new and cancelled jobs (NULL: none). Loop
+ * 0, before serving. */
+void hs_api_set_replay(hs_api *api, struct hs_replay_runner *r);
 void hs_api_free(hs_api *api);
 void hs_api_handle(hs_http_req *req, void *ud);
 

@@ -24,9 +24,10 @@ struct hs_api {
     struct hs_ws_hub *ws;
     struct hs_metrics *metrics;
     const hs_hooks *hooks;
-    struct hs_frontdoor *frontdoor; /* IP lists, rate limits (src/api/frontdoor.h) */
-    struct hs_cluster *cluster;     /* several nodes (NULL: one server) */
-    bool deliver_only;              /* --role deliver: /health and /metrics only */
+    struct hs_frontdoor *frontdoor;  /* IP lists, rate limits (src/api/frontdoor.h) */
+    struct hs_cluster *cluster;      /* several nodes (NULL: one server) */
+    struct hs_replay_runner *replay; /* replay jobs (src/delivery/replay.h; NULL: none) */
+    bool deliver_only;               /* --role deliver: /health and /metrics only */
     /* loop 0: committed ingests published in commit order (src/api/ingest.c) */
     uint64_t ingest_next; /* the commit_no due next */
     hs_ingest **held;     /* a heap of those that came early */
@@ -100,6 +101,11 @@ void hs_api_source_templates_get(hs_api_call *c);
 void hs_api_attempts_list(hs_api_call *c);
 void hs_api_attempts_get(hs_api_call *c);
 void hs_api_attempts_retry(hs_api_call *c);
+void hs_api_attempts_retry_bulk(hs_api_call *c);
+void hs_api_replay_create(hs_api_call *c);
+void hs_api_replay_list(hs_api_call *c);
+void hs_api_replay_get(hs_api_call *c);
+void hs_api_replay_cancel(hs_api_call *c);
 void hs_api_apikeys_create(hs_api_call *c);
 void hs_api_apikeys_list(hs_api_call *c);
 void hs_api_apikeys_revoke(hs_api_call *c);

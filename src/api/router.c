@@ -54,7 +54,12 @@ static const route routes[] = {
     {"GET", "/v1/source-templates/:id", hs_api_source_templates_get, HS_KIND_COUNT},
     {"GET", "/v1/delivery-attempts", hs_api_attempts_list, HS_KIND_COUNT},
     {"GET", "/v1/delivery-attempts/:id", hs_api_attempts_get, HS_KIND_COUNT},
+    {"POST", "/v1/delivery-attempts/retry", hs_api_attempts_retry_bulk, HS_KIND_COUNT},
     {"POST", "/v1/delivery-attempts/:id/retry", hs_api_attempts_retry, HS_KIND_COUNT},
+    {"POST", "/v1/replay", hs_api_replay_create, HS_KIND_COUNT},
+    {"GET", "/v1/replay", hs_api_replay_list, HS_KIND_COUNT},
+    {"GET", "/v1/replay/:id", hs_api_replay_get, HS_KIND_COUNT},
+    {"DELETE", "/v1/replay/:id", hs_api_replay_cancel, HS_KIND_COUNT},
     {"POST", "/v1/auth/api-keys", hs_api_apikeys_create, HS_KIND_COUNT},
     {"GET", "/v1/auth/api-keys", hs_api_apikeys_list, HS_KIND_COUNT},
     {"DELETE", "/v1/auth/api-keys/:id", hs_api_apikeys_revoke, HS_KIND_COUNT},
@@ -425,6 +430,8 @@ hs_api *hs_api_new(const hs_api_deps *deps) {
     api->ingest_next = 1;
     return api;
 }
+
+void hs_api_set_replay(hs_api *api, struct hs_replay_runner *r) { api->replay = r; }
 
 void hs_api_set_cluster(hs_api *api, struct hs_cluster *c, bool deliver_only) {
     api->cluster = c;

@@ -33,6 +33,7 @@
 #include "http/netguard.h"
 #include "observe/metrics.h"
 #include "cluster/cluster.h"
+#include "delivery/replay.h"
 #include "delivery/scheduler.h"
 #include "maintenance/retention.h"
 #include "base/secretbox.h"
@@ -55,8 +56,9 @@ typedef struct server {
     hs_auth *auth;
     hs_api *api;
     hs_scheduler *sched;
-    hs_cluster *cluster;     /* NULL: a store of one server (SQLite) */
-    hs_retention *retention; /* events past --retention (if on), closed dedup keys */
+    hs_cluster *cluster;      /* NULL: a store of one server (SQLite) */
+    hs_retention *retention;  /* events past --retention (if on), closed dedup keys */
+    hs_replay_runner *replay; /* replay jobs (src/delivery/replay.h) */
     hs_http_server *http;
     hs_ws_hub *ws;
     hs_metrics *metrics;
@@ -90,6 +92,8 @@ static void after_http_shutdown(void *ud) {
     server *s = ud;
     if (--s->draining > 0) return; /* every loop's server */
     hs_info("connections drained; stopping deliveries");
+    hs_replay_runner_stop(s->replay); /* nothing more enqueued; a step under way completes */
+    s->replay = NULL;
     hs_scheduler_stop(s->sched, after_scheduler_stop, s);
 }
 
@@ -561,6 +565,10 @@ static int serve(server *s) {
     }
     /* with --retention off too: it forgets closed dedup keys */
     s->retention = hs_retention_start(s->loop, s->store, s->cfg.retention_ms);
+    /* after the cluster: a job is claimed under this node's id */
+    if (hs_replay_runner_start(s->loop, s->store, s->sched, hs_store_node_id(s->store), &s->replay, &err))
+        hs_warn("replay jobs will not run: %s", err.msg);
+    hs_api_set_replay(s->api, s->replay);
     uv_signal_init(s->loop, &s->sigterm);
     uv_signal_init(s->loop, &s->sigint);
     s->sigterm.data = s->sigint.data = s;

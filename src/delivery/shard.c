@@ -60,6 +60,7 @@ typedef struct item {
     uint64_t ready_at; /* ms */
     uint64_t seq;      /* the store's: arrival order */
     payload *pl;       /* NULL: read the event from the store */
+    bool once;         /* a replay's: one attempt, no retry, never dead-lettered */
 } item;
 
 /* A heap slot carries its sort key, so that sifting compares without
@@ -501,6 +502,7 @@ static void take_row(dest *d, const hs_delivery *r, payload *pl) {
         pl = NULL;
     }
     item *it = item_new(r->id, r->event_id, r->connection_id, r->attempts, r->next_attempt_at, r->seq);
+    it->once = r->replay_job_id[0] != '\0';
     if (pl) {
         pl->refs = 1;
         sc->payload_bytes += pl->bytes;
@@ -796,7 +798,7 @@ static hs_circuit_row circuit_row(const dest *d) {
 static void settle(job *j, const hs_attempt_rec *a) {
     j->it->attempts = a->attempt_number;
     j->it->ready_at = a->next_retry_at;
-    bool retry = !a->success && !a->is_dlq;
+    bool retry = !a->success && !a->is_dlq && a->next_retry_at;
     if (retry && !j->d->strict) {
         j->d->retry_due = earliest(j->d->retry_due, a->next_retry_at);
         j->parked_due = a->next_retry_at;
@@ -926,14 +928,16 @@ static void conclude(job *j, hs_out_resp *resp, int rc, const char *why) {
     a->error = why ? hs_strdup(why) : NULL;
     a->created_at = now;
     if (!success) {
-        if (rc != HS_ERR_PERMANENT && hs_retry_more(&d->retry, j->attempt)) {
+        if (it->once) {
+            /* a replay's delivery: failed, no retry, not a dead letter */
+        } else if (rc != HS_ERR_PERMANENT && hs_retry_more(&d->retry, j->attempt)) {
             a->next_retry_at = now + hs_retry_wait_ms(&d->retry, j->attempt, asked);
         } else {
             a->is_dlq = true;
             a->dlq_at = now;
         }
     }
-    j->terminal = success || a->is_dlq;
+    j->terminal = success || a->is_dlq || it->once;
     if (j->terminal && d->pending) d->pending--;
     hs_log_level lvl = a->is_dlq ? HS_LOG_WARN : HS_LOG_DEBUG; /* a dead letter needs a person */
     if (hs_log_get_level() <= lvl)
@@ -944,6 +948,7 @@ static void conclude(job *j, hs_out_resp *resp, int rc, const char *why) {
                 "%s",
                 success     ? "delivered"
                 : a->is_dlq ? "dead-lettered"
+                : it->once  ? "replay attempt failed"
                             : "attempt failed, will retry");
     j->seen = dest_status(d);
     j->seen.in_flight--; /* this attempt is over: its slot is about to be freed */

@@ -52,6 +52,7 @@
 
 #include "base/idmap.h"
 #include "store/arrivals.h"
+#include "store/replay.h"
 #include "store/store.h"
 
 /* What routing reads of a source (src/store/routing.c). */
@@ -80,6 +81,42 @@ typedef struct hs__apikey_ops {
     int (*touch)(hs_store *s, const hs_apikey_use *uses, size_t n, hs_error *err);
     int (*list)(hs_store *s, hs_apikey **out, size_t *n, hs_error *err);
 } hs__apikey_ops;
+
+/* Replay jobs and bulk retries (src/store/replay.h; hs_store_backend.replay).
+ * Writes, under the op's savepoint: create, cancel, claim, bulk_retry, and
+ * the parts of a step, which src/store/replay.c puts together:
+ *   lock     the job's row, if it is running, st->node's (claim unexpired
+ *            where the backend can tell) and at st->cursor: *j (its filter
+ *            NULL), *ok; else *ok false and nothing written
+ *   enqueue  up to st->max of its next items as pending deliveries
+ *            (replay_job set), the cursor moved past them: st->queued, n,
+ *            new_cursor; an item whose event is gone is passed over
+ *   pending  how many of its deliveries are pending
+ *   end      status (completed, failed) with error, completed_at now
+ *   destination_exists
+ * (now: the writer's clock; a backend several nodes share keeps claims on
+ * the database's.) Reads: scan; get and list with the counts of each job's
+ * deliveries (hs__replay_count); list gives up to limit + 1 jobs. */
+typedef struct hs__replay_ops {
+    int (*scan)(hs_store *s, const hs_replay_scan *q, hs_replay_event **items, size_t *n, hs_error *err);
+    int (*create)(hs_store *s, const hs_replay_job *job, const char (*event_ids)[HS_ID_MAX], size_t n, hs_error *err);
+    int (*get)(hs_store *s, const char *id, hs_replay_job *out, hs_error *err);
+    int (*list)(hs_store *s, const hs_page *page, const char *destination_id, hs_replay_job **out, size_t *n,
+                hs_error *err); /* destination_id "": any */
+    int (*cancel)(hs_store *s, const char *id, uint64_t now, hs_error *err);
+    int (*claim)(hs_store *s, const char *node, uint64_t ttl_ms, uint64_t now, hs_replay_job **out, size_t *n,
+                 hs_error *err);
+    int (*lock)(hs_store *s, const hs_replay_step *st, uint64_t now, hs_replay_job *j, bool *ok, hs_error *err);
+    int (*enqueue)(hs_store *s, hs_replay_step *st, const hs_replay_job *j, uint64_t now, hs_error *err);
+    int (*pending)(hs_store *s, const char *job_id, int64_t *n, hs_error *err);
+    int (*end)(hs_store *s, const char *job_id, const char *status, const char *error, uint64_t now, hs_error *err);
+    int (*destination_exists)(hs_store *s, const char *destination_id, bool *exists, hs_error *err);
+    int (*bulk_retry)(hs_store *s, const hs_bulk_retry *q, hs_event_retry *out, bool *more, hs_error *err);
+} hs__replay_ops;
+
+/* src/store/replay.c: a job's counts, one status of its deliveries at a
+ * time (k of them in status). */
+void hs__replay_count(hs_replay_job *j, const char *status, uint64_t k);
 
 typedef struct hs_store_backend {
     const char *name;
@@ -143,6 +180,8 @@ typedef struct hs_store_backend {
     /* API keys (src/store/store.h): add, revoke and touch are writes under
      * a savepoint; list is a read */
     const struct hs__apikey_ops *apikeys;
+    /* replay jobs, bulk retries (hs__replay_ops) */
+    const struct hs__replay_ops *replay;
     /* hs_store_sweep's step (outputs in sw), under a savepoint. */
     int (*sweep)(hs_store *s, hs_sweep *sw, hs_error *err);
 

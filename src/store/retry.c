@@ -53,6 +53,38 @@ int hs__retry_split(const char *event_id, hs_event_retry *r, hs__destination_exi
     return rc;
 }
 
+int hs__bulk_requeue(hs_store *s, const hs__requeue_ops *ops, const char *const *ids, size_t nids, hs_event_retry *r,
+                     hs_error *err) {
+    r->queued = hs_malloc((nids ? nids : 1) * sizeof *r->queued);
+    r->skipped = hs_malloc((nids ? nids : 1) * sizeof *r->skipped);
+    int ret = HS_OK;
+    for (size_t i = 0; ret == HS_OK && i < nids; i++) {
+        hs_delivery *d = NULL;
+        size_t n = 0;
+        bool exists = false;
+        ret = ops->load(ops->ctx, ids[i], &d, &n, err);
+        bool dlq = ret == HS_OK && n && strcmp(d->status, "dlq") == 0;
+        if (dlq) ret = ops->exists(ops->ctx, d->destination_id, &exists, err);
+        if (dlq && ret == HS_OK && exists) ret = ops->requeue(s, d, err);
+        if (dlq && ret == HS_OK) {
+            if (exists)
+                r->queued[r->n++] = *d;
+            else
+                r->skipped[r->nskipped++] = *d;
+        }
+        hs_free(d);
+    }
+    return ret;
+}
+
+const char *hs__attempt_delivery_status(const hs_attempt_rec *a) {
+    if (a->success) return "delivered";
+    if (a->is_dlq) return "dlq";
+    return a->next_retry_at ? "pending" : "failed";
+}
+
+bool hs__attempt_failed_for_good(const hs_attempt_rec *a) { return !a->success && (a->is_dlq || !a->next_retry_at); }
+
 void hs__event_retry_clear(hs_event_retry *r) {
     hs_free(r->queued);
     hs_free(r->skipped);

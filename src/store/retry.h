@@ -29,6 +29,26 @@ int hs__retry_check(const char *delivery_id, const hs_delivery *d, hs__destinati
 int hs__retry_split(const char *event_id, hs_event_retry *r, hs__destination_exists_fn exists, void *ctx,
                     hs_error *err);
 
+/* A bulk retry's part in every backend: each delivery of ids still
+ * dead-lettered is requeued when its destination exists, else left in
+ * r->skipped; others (requeued meanwhile, gone) are passed over. r->queued
+ * and r->skipped are allocated here (room for nids). */
+typedef struct hs__requeue_ops {
+    void *ctx; /* the writer's connection */
+    /* *d (hs_free) of *n (0: gone) */
+    int (*load)(void *ctx, const char *delivery_id, hs_delivery **d, size_t *n, hs_error *err);
+    hs__destination_exists_fn exists;
+    int (*requeue)(hs_store *s, hs_delivery *d, hs_error *err);
+} hs__requeue_ops;
+int hs__bulk_requeue(hs_store *s, const hs__requeue_ops *ops, const char *const *ids, size_t nids, hs_event_retry *r,
+                     hs_error *err);
+
+/* Where an attempt leaves its delivery: delivered, dlq, pending (a retry
+ * is planned) or failed (neither: a replay's one attempt failed). */
+const char *hs__attempt_delivery_status(const hs_attempt_rec *a);
+/* Did it end its delivery as a failure (dlq or failed)? */
+bool hs__attempt_failed_for_good(const hs_attempt_rec *a);
+
 /* Free what r holds and zero it. */
 void hs__event_retry_clear(hs_event_retry *r);
 

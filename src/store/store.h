@@ -218,6 +218,9 @@ typedef struct hs_delivery {
     uint64_t next_attempt_at; /* ms, 0 when none */
     uint64_t created_at;
     uint64_t updated_at;
+    /* the replay job that made it ("": none; set by the scheduler's queue
+     * reads): such a delivery is tried once, never retried nor dead-lettered */
+    char replay_job_id[HS_ID_MAX];
 } hs_delivery;
 
 int hs_store_event_get(hs_store *s, const char *id, hs_event **out, hs_error *err);

@@ -237,6 +237,27 @@ test('real answers of every route validate against the document', async () => {
   await call('POST', '/v1/delivery-attempts/{id}/retry', { ...S({ id: attempts[0].id }), expect: 202 });
   const okAttempt = (await srv.req('GET', `/v1/delivery-attempts?destination_id=${okDst.id}&status=success`)).body.delivery_attempts[0];
   if (okAttempt) await call('POST', '/v1/delivery-attempts/{id}/retry', { ...S({ id: okAttempt.id }), expect: 409 });
+  // bulk retry: a filter is required
+  await call('POST', '/v1/delivery-attempts/retry', { body: {}, expect: 422 });
+  await call('POST', '/v1/delivery-attempts/retry', { suffix: '?colour=red', expect: 400 });
+  await call('POST', '/v1/delivery-attempts/retry', { body: { destination_id: dst.id, is_dlq: 1 }, expect: 202 });
+
+  // replay jobs
+  const win = { from: 0, to: Date.now() + 1000 };
+  const job = (await call('POST', '/v1/replay', { body: { destination_id: okDst.id, ...win, rate: 1 }, expect: 201 })).body.job;
+  await call('POST', '/v1/replay', { body: { destination_id: okDst.id, from: 2, to: 1 }, expect: 422 });
+  await call('POST', '/v1/replay', { body: { destination_id: 'dst_00000000000000000000000000000000', ...win }, expect: 404 });
+  await call('POST', '/v1/replay', { body: { destination_id: okDst.id, ...win, max_events: 'many' }, expect: 400 }).catch((e) => {
+    assert.match(e.message, /request body of POST \/v1\/replay does not match/);
+  });
+  await call('GET', '/v1/replay', { expect: 200 });
+  await call('GET', '/v1/replay', { suffix: '?limit=abc', expect: 400 });
+  await call('GET', '/v1/replay/{id}', { ...S({ id: job.id }), expect: 200 });
+  await call('GET', '/v1/replay/{id}', { ...S({ id: 'rpl_00000000000000000000000000000000' }), expect: 404 });
+  const cancelled = await call('DELETE', '/v1/replay/{id}', { ...S({ id: job.id }) });
+  assert.ok(cancelled.status === 200 || cancelled.status === 409, cancelled.text);
+  await call('DELETE', '/v1/replay/{id}', { ...S({ id: job.id }), expect: 409 });
+  await call('DELETE', '/v1/replay/{id}', { ...S({ id: 'rpl_00000000000000000000000000000000' }), expect: 404 });
 
   // circuit breaker, metrics
   await call('GET', '/v1/destinations/{id}/circuit', { ...S({ id: dst.id }), expect: 200 });

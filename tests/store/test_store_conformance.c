@@ -18,6 +18,7 @@
 #include "base/secretbox.h"
 #include "core/resource.h"
 #include "fixtures.h"
+#include "store/replay.h"
 
 /* ---- fixture: a fresh database in a temporary directory ---- */
 
@@ -1548,6 +1549,228 @@ static void test_reseal(void **state) {
     json_decref(d);
 }
 
+/* ---- replay jobs and bulk retries (src/store/replay.h) ---- */
+
+static void retry_free(hs_event_retry *r) {
+    hs_free(r->queued);
+    hs_free(r->skipped);
+}
+
+/* A step of job by node at cursor, up to max: its return code. */
+static int replay_step(fixture *fx, const char *job, const char *node, uint64_t cursor, size_t max,
+                       hs_replay_step *st) {
+    memset(st, 0, sizeof *st);
+    st->job_id = job;
+    st->node = node;
+    st->cursor = cursor;
+    st->max = max;
+    hs_error err;
+    return hs_store_replay_step(fx->s, st, &err);
+}
+
+/* The one attempt of a replay's delivery d: delivered or failed (no retry,
+ * not dead-lettered). */
+static void replay_attempt(fixture *fx, const hs_delivery *d, bool success) {
+    hs_delivery_ref ref = {0};
+    hs_id_copy(ref.id, d->id);
+    hs_id_copy(ref.destination_id, d->destination_id);
+    hs_id_copy(ref.connection_id, d->connection_id);
+    hs_attempt_op *op = attempt_op_new(&ref, d->event_id);
+    op->a.success = success;
+    op->a.created_at = hs_now_ms();
+    if (!success) op->a.error = hs_strdup("HTTP 500");
+    attempt_commit(fx, op);
+}
+
+static void expect_job(fixture *fx, const char *id, const char *status, uint64_t cursor, uint64_t succeeded,
+                       uint64_t failed) {
+    hs_replay_job j;
+    hs_error err;
+    assert_int_equal(hs_store_replay_get(fx->s, id, &j, &err), HS_OK);
+    assert_string_equal(j.status, status);
+    assert_int_equal(j.cursor, cursor);
+    assert_int_equal(j.succeeded, succeeded);
+    assert_int_equal(j.failed, failed);
+    assert_int_equal(j.processed, succeeded + failed);
+    hs_replay_jobs_free(&j, 1);
+}
+
+/* Events chosen in received order; a job runs on the node that claimed it
+ * only; a step enqueues and moves the cursor together, and one from a
+ * stale cursor is refused (nothing enqueued twice); a replay's delivery is
+ * tried once; the job completes when none is pending; it all survives a
+ * reopen. */
+static void test_replay_jobs(void **state) {
+    fixture *fx = *state;
+    hs_error err;
+    fanout f;
+    fanout_make(fx, &f);
+    char ev[3][HS_ID_MAX];
+    hs_delivery_ref dl[2];
+    for (int i = 0; i < 3; i++) fanout_ingest(fx, &f, ev[i], dl);
+    const char *src = jstr(f.src, "id");
+    hs_replay_scan q = {.source_ids = &src, .nsources = 1, .to = hs_now_ms() + 1000, .after_id = "", .limit = 2};
+    hs_replay_event *found;
+    size_t n;
+    assert_int_equal(hs_store_replay_scan(fx->s, &q, &found, &n, &err), HS_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(found[0].id, ev[0]);
+    assert_string_equal(found[1].id, ev[1]);
+    char after[HS_ID_MAX];
+    hs_id_copy(after, found[1].id);
+    q.after_at = found[1].received_at;
+    q.after_id = after;
+    hs_free(found);
+    assert_int_equal(hs_store_replay_scan(fx->s, &q, &found, &n, &err), HS_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(found[0].id, ev[2]);
+    hs_free(found);
+
+    hs_replay_job j = {.rate = 10, .to = hs_now_ms()};
+    hs_id_new("rpl_", j.id);
+    hs_id_copy(j.destination_id, jstr(f.d1, "id"));
+    j.filter = json_loads("[{\"field\":\"method\",\"op\":\"eq\",\"value\":\"POST\"}]", 0, NULL);
+    assert_int_equal(hs_store_replay_create(fx->s, &j, (const char(*)[HS_ID_MAX])ev, 3, &err), HS_OK);
+    json_decref(j.filter);
+    expect_job(fx, j.id, "running", 0, 0, 0);
+
+    /* one runner at a time */
+    hs_replay_job *held;
+    assert_int_equal(hs_store_replay_claim(fx->s, "n1", 60000, &held, &n, &err), HS_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(held[0].id, j.id);
+    assert_string_equal(held[0].runner, "n1");
+    assert_int_equal(held[0].total, 3);
+    hs_replay_jobs_free(held, n);
+    hs_free(held);
+    assert_int_equal(hs_store_replay_claim(fx->s, "n2", 60000, &held, &n, &err), HS_OK);
+    assert_int_equal(n, 0);
+    hs_free(held);
+    hs_replay_step st;
+    assert_int_equal(replay_step(fx, j.id, "n2", 0, 2, &st), HS_ERR_STALE);
+
+    assert_int_equal(replay_step(fx, j.id, "n1", 0, 2, &st), HS_OK);
+    assert_int_equal(st.n, 2);
+    assert_int_equal(st.new_cursor, 2);
+    assert_string_equal(st.status, "running");
+    assert_string_equal(st.queued[0].event_id, ev[0]);
+    assert_string_equal(st.queued[1].event_id, ev[1]);
+    assert_true(st.queued[0].seq < st.queued[1].seq);
+    hs_delivery first[2];
+    memcpy(first, st.queued, sizeof first);
+    hs_free(st.queued);
+    /* the scheduler's read says they are a replay's */
+    hs_delivery page[8];
+    assert_int_equal(hs_store_queue_page(fx->s, jstr(f.d1, "id"), dl[0].seq, false, 8, page, &n, &err), HS_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(page[0].replay_job_id, j.id);
+    expect_event(fx, ev[0], "processing/3"); /* its two first deliveries and the replay's */
+    /* a step from the cursor it had before: refused, nothing twice */
+    assert_int_equal(replay_step(fx, j.id, "n1", 0, 2, &st), HS_ERR_STALE);
+    assert_int_equal(count_pending(fx), 3 * 2 + 2);
+
+    replay_attempt(fx, &first[0], true);
+    replay_attempt(fx, &first[1], false);
+    expect_delivery(fx, ev[1], first[1].id, "failed");
+    assert_int_equal(replay_step(fx, j.id, "n1", 2, 5, &st), HS_OK);
+    assert_int_equal(st.n, 1);
+    assert_int_equal(st.new_cursor, 3);
+    hs_delivery last = st.queued[0];
+    hs_free(st.queued);
+    assert_int_equal(replay_step(fx, j.id, "n1", 3, 0, &st), HS_OK);
+    assert_string_equal(st.status, "running"); /* one still pending */
+    replay_attempt(fx, &last, true);
+    assert_int_equal(replay_step(fx, j.id, "n1", 3, 0, &st), HS_OK);
+    assert_string_equal(st.status, "completed");
+    expect_job(fx, j.id, "completed", 3, 2, 1);
+    assert_int_equal(hs_store_replay_cancel(fx->s, j.id, &err), HS_ERR_CONFLICT);
+
+    /* a claim that expired is taken over; a cancelled job takes no step */
+    hs_replay_job k = {.rate = 1};
+    hs_id_new("rpl_", k.id);
+    hs_id_copy(k.destination_id, jstr(f.d2, "id"));
+    assert_int_equal(hs_store_replay_create(fx->s, &k, (const char(*)[HS_ID_MAX])ev, 3, &err), HS_OK);
+    assert_int_equal(hs_store_replay_claim(fx->s, "n1", 1, &held, &n, &err), HS_OK);
+    hs_replay_jobs_free(held, n);
+    hs_free(held);
+    usleep(20000);
+    assert_int_equal(hs_store_replay_claim(fx->s, "n2", 60000, &held, &n, &err), HS_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(held[0].id, k.id);
+    hs_replay_jobs_free(held, n);
+    hs_free(held);
+    assert_int_equal(replay_step(fx, k.id, "n1", 0, 1, &st), HS_ERR_STALE);
+    hs_replay_job *list;
+    bool more;
+    hs_page pg = {.limit = 1};
+    assert_int_equal(hs_store_replay_list(fx->s, &pg, NULL, &list, &n, &more, &err), HS_OK);
+    assert_int_equal(n, 1);
+    assert_true(more);
+    assert_string_equal(list[0].id, k.id);
+    hs_replay_jobs_free(list, n);
+    hs_free(list);
+    pg.limit = 10;
+    assert_int_equal(hs_store_replay_list(fx->s, &pg, jstr(f.d1, "id"), &list, &n, &more, &err), HS_OK);
+    assert_int_equal(n, 1);
+    assert_false(more);
+    assert_string_equal(list[0].id, j.id);
+    hs_replay_jobs_free(list, n);
+    hs_free(list);
+    assert_int_equal(hs_store_replay_cancel(fx->s, k.id, &err), HS_OK);
+    assert_int_equal(replay_step(fx, k.id, "n2", 0, 1, &st), HS_ERR_STALE);
+    char none[HS_ID_MAX];
+    hs_id_new("rpl_", none);
+    assert_int_equal(hs_store_replay_cancel(fx->s, none, &err), HS_ERR_NOTFOUND);
+    hs_replay_job gone;
+    assert_int_equal(hs_store_replay_get(fx->s, none, &gone, &err), HS_ERR_NOTFOUND);
+
+    reopen_store(fx);
+    expect_job(fx, j.id, "completed", 3, 2, 1);
+    expect_job(fx, k.id, "cancelled", 0, 0, 0);
+    fanout_free(&f);
+}
+
+/* A bulk retry requeues the dead letters of the destination named, at most
+ * limit at a time, saying whether more are left; other destinations'
+ * stay. */
+static void test_bulk_retry(void **state) {
+    fixture *fx = *state;
+    hs_error err;
+    fanout f;
+    fanout_make(fx, &f);
+    char ev[2][HS_ID_MAX];
+    hs_delivery_ref dl[2][2];
+    for (int i = 0; i < 2; i++) {
+        fanout_ingest(fx, &f, ev[i], dl[i]);
+        record_attempt(fx, &dl[i][0], ev[i], false);
+        record_attempt(fx, &dl[i][1], ev[i], false);
+    }
+    hs_bulk_retry q = {.destination_id = jstr(f.d1, "id"), .limit = 1};
+    hs_event_retry r;
+    bool more;
+    assert_int_equal(hs_store_bulk_retry(fx->s, &q, &r, &more, &err), HS_OK);
+    assert_int_equal(r.n, 1);
+    assert_true(more);
+    assert_string_equal(r.queued[0].id, dl[0][0].id);
+    assert_string_equal(r.queued[0].status, "pending");
+    retry_free(&r);
+    q.limit = 10;
+    assert_int_equal(hs_store_bulk_retry(fx->s, &q, &r, &more, &err), HS_OK);
+    assert_int_equal(r.n, 1);
+    assert_false(more);
+    retry_free(&r);
+    assert_int_equal(hs_store_bulk_retry(fx->s, &q, &r, &more, &err), HS_OK);
+    assert_int_equal(r.n, 0);
+    retry_free(&r);
+    for (int i = 0; i < 2; i++) {
+        expect_delivery(fx, ev[i], dl[i][0].id, "pending");
+        expect_delivery(fx, ev[i], dl[i][1].id, "dlq");
+    }
+    q.limit = 0;
+    assert_int_equal(hs_store_bulk_retry(fx->s, &q, &r, &more, &err), HS_ERR_INVALID);
+    fanout_free(&f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_resource_crud, setup, teardown),
@@ -1574,6 +1797,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_sweep, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dedup_and_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reseal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replay_jobs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bulk_retry, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -119,9 +119,7 @@ typedef struct attempt_item {
     uint64_t seq, created; /* 0: not one of our delivery ids, nothing to move */
 } attempt_item;
 
-static const char *status_of(const hs_attempt_rec *a) {
-    return a->success ? "delivered" : a->is_dlq ? "dlq" : "pending";
-}
+static const char *status_of(const hs_attempt_rec *a) { return hs__attempt_delivery_status(a); }
 
 static void attempt_row(size_t i, hs_pg_params *p, void *ud) {
     const attempt_item *it = &((const attempt_item *)ud)[i];
@@ -162,7 +160,7 @@ static void settle_row(size_t i, hs_pg_params *p, void *ud) {
     hs_pg_int(p, (int64_t)it->a->next_retry_at);
     hs_pg_int(p, (int64_t)it->a->created_at);
     hs_pg_int(p, (int64_t)it->created);
-    hs_pg_int(p, it->a->is_dlq ? 1 : 0);
+    hs_pg_int(p, hs__attempt_failed_for_good(it->a) ? 1 : 0);
 }
 
 /* Send the settles in runs where no seq repeats (in order: a later attempt
@@ -504,6 +502,18 @@ static int requeue(hs_store *s, hs_delivery *d, hs_error *err) {
     return rc;
 }
 
+/* The delivery named delivery_id: *d (hs_free), *n 0 when it is gone. */
+static int delivery_by_id(void *ctx, const char *delivery_id, hs_delivery **d, size_t *n, hs_error *err) {
+    hs_pg_conn *w = ctx;
+    uint64_t created = 0, seq = 0;
+    bool ours = hs__delivery_id_parse(delivery_id, &created, &seq);
+    hs_pg_params ps = {0};
+    hs_pg_int(&ps, (int64_t)seq);
+    int ret = hs_pg_deliveries_select(w, SQL_DELIVERY_BY_SEQ, &ps, d, n, err);
+    if (ret == HS_OK && *n && (!ours || (*d)->created_at != created)) *n = 0; /* another delivery's seq: gone */
+    return ret;
+}
+
 int hs__pg_attempt_retry(hs_store *s, const char *attempt_id, hs_delivery *out, hs_error *err) {
     hs_pg_conn *w = hs__pg_writer(s);
     hs_pg_params p = {0};
@@ -518,12 +528,7 @@ int hs__pg_attempt_retry(hs_store *s, const char *attempt_id, hs_delivery *out, 
     if (!found) return hs_error_set(err, HS_ERR_NOTFOUND, NULL, "no delivery attempt %s", attempt_id);
     hs_delivery *d = NULL;
     size_t n = 0;
-    uint64_t created = 0, seq = 0;
-    bool ours = hs__delivery_id_parse(delivery_id, &created, &seq);
-    hs_pg_params ps = {0};
-    hs_pg_int(&ps, (int64_t)seq);
-    int ret = hs_pg_deliveries_select(w, SQL_DELIVERY_BY_SEQ, &ps, &d, &n, err);
-    if (ret == HS_OK && n && (!ours || d->created_at != created)) n = 0; /* another delivery's seq: gone */
+    int ret = delivery_by_id(w, delivery_id, &d, &n, err);
     if (ret != HS_OK) return ret;
     ret = hs__retry_check(delivery_id, n ? d : NULL, destination_exists, w, err);
     if (ret == HS_OK) ret = requeue(s, d, err);
@@ -547,6 +552,36 @@ int hs__pg_event_retry(hs_store *s, const char *event_id, hs_event_retry *r, hs_
     for (size_t i = 0; ret == HS_OK && i < r->n; i++) ret = requeue(s, &r->queued[i], err);
     if (ret == HS_OK) ret = hs_pg_sync(w, err);
     if (ret != HS_OK) hs__event_retry_clear(r);
+    return ret;
+}
+
+/* Bulk retry: the dead-lettered attempts matching q, through attempts_dlq
+ * (only the DLQ's rows), oldest first; each one's delivery is requeued
+ * (those of deleted destinations skipped). */
+static const char SQL_DLQ_MATCH[] =
+    "SELECT delivery_id FROM delivery_attempts WHERE is_dlq = 1 AND ($1 = '' OR destination_id = $1) AND "
+    "($2 = '' OR connection_id = $2) AND created_at >= $3 AND created_at <= $4 ORDER BY id LIMIT $5";
+
+int hs__pg_bulk_retry(hs_store *s, const hs_bulk_retry *q, hs_event_retry *r, bool *more, hs_error *err) {
+    hs_pg_conn *w = hs__pg_writer(s);
+    hs_pg_params p = {0};
+    hs_pg_text(&p, q->destination_id ? q->destination_id : "");
+    hs_pg_text(&p, q->connection_id ? q->connection_id : "");
+    hs_pg_int(&p, (int64_t)q->from);
+    hs_pg_int(&p, q->to ? (int64_t)q->to : INT64_MAX);
+    hs_pg_int(&p, (int64_t)q->limit + 1);
+    PGresult *res = hs_pg_exec(w, SQL_DLQ_MATCH, &p, "finding dead letters", err);
+    if (!res) return err->code;
+    size_t nids = (size_t)PQntuples(res);
+    *more = nids > q->limit;
+    if (*more) nids = q->limit;
+    const char **ids = hs_malloc((nids ? nids : 1) * sizeof *ids);
+    for (size_t i = 0; i < nids; i++) ids[i] = hs_pg_get_text(res, (int)i, 0);
+    hs__requeue_ops ops = {.ctx = w, .load = delivery_by_id, .exists = destination_exists, .requeue = requeue};
+    int ret = hs__bulk_requeue(s, &ops, ids, nids, r, err);
+    hs_free(ids);
+    PQclear(res);
+    if (ret == HS_OK) ret = hs_pg_sync(w, err);
     return ret;
 }
 

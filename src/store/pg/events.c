@@ -348,6 +348,7 @@ void hs_pg_delivery_from_row(const PGresult *r, int row, hs_delivery *d) {
     d->created_at = (uint64_t)hs_pg_get_int(r, row, 7);
     d->updated_at = (uint64_t)hs_pg_get_int(r, row, 8);
     d->seq = (uint64_t)hs_pg_get_int(r, row, 9);
+    if (PQnfields(r) > 10) hs_pg_copy(d->replay_job_id, sizeof d->replay_job_id, r, row, 10);
 }
 
 int hs_pg_deliveries_select(hs_pg_conn *c, const char *sql, const hs_pg_params *p, hs_delivery **items, size_t *n,

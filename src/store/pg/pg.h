@@ -21,6 +21,8 @@
  *                paged reads, the change feed's messages
  *   cluster.c    nodes, leases, listening to the change feed (several
  *                nodes on one database: src/cluster/)
+ *   replay.c     replay jobs (their windows, cursors and claims, on the
+ *                database's clock); the bulk retry is deliveries.c's
  *
  * The schema is SQLite's (src/store/sqlite/schema.c, step 5) in PostgreSQL
  * types: ids are text COLLATE "C" (byte order, as SQLite compares), times
@@ -315,6 +317,10 @@ int hs__pg_pending_deliveries(hs_store *s, hs_delivery **out, size_t *n, hs_erro
 int hs__pg_circuits(hs_store *s, hs_circuit_row **out, size_t *n, hs_error *err);
 int hs__pg_attempt_retry(hs_store *s, const char *attempt_id, hs_delivery *out, hs_error *err);
 int hs__pg_event_retry(hs_store *s, const char *event_id, hs_event_retry *out, hs_error *err);
+int hs__pg_bulk_retry(hs_store *s, const hs_bulk_retry *q, hs_event_retry *out, bool *more, hs_error *err);
+
+/* ---- src/store/pg/replay.c: replay jobs (src/store/replay.h) ---- */
+extern const hs__replay_ops hs__pg_replay_ops;
 int hs__pg_settle_orphans(hs_store *s, size_t *deliveries, size_t *events, hs_error *err);
 int hs__pg_attempt_list(hs_store *s, const hs_attempt_query *q, json_t **items, bool *has_more, hs_error *err);
 int hs__pg_attempt_get(hs_store *s, const char *id, json_t **out, hs_error *err);

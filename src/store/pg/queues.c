@@ -222,10 +222,10 @@ int hs__pg_queue_counts(hs_store *s, hs_queue_count **out, size_t *n, hs_error *
 
 /* The columns of HS_PG_DELIVERY_COLS (hs_pg_delivery_from_row), from
  * deliveries d with the connection's id through refs rc; the
- * destination's is $1. */
+ * destination's is $1; then the replay job (tried once). */
 #define QUEUE_COLS                                                                                                     \
     "hs_delivery_id(d.created_at, d.seq), d.event_id, $1::text, rc.id, d.status, d.attempts, d.next_attempt_at, "      \
-    "d.created_at, d.updated_at, d.seq"
+    "d.created_at, d.updated_at, d.seq, d.replay_job"
 
 static const char SQL_PAGE[] =
     "SELECT " QUEUE_COLS " FROM deliveries d JOIN refs rc ON rc.n = d.connection "

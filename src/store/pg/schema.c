@@ -173,6 +173,36 @@ static const char *const steps[] = {
     "  events bigint NOT NULL,"
     "  last_event_at bigint NOT NULL);"
     "INSERT INTO source_counts SELECT source_id, count(*), max(received_at) FROM events GROUP BY source_id;",
+    /* 6: placeholder, replaced at merge */
+    "DO $$ BEGIN END $$;",
+    /* 7: replay jobs: SQLite's step 9 (src/store/replay.h). runner_until
+     * is the database's clock (hs_now_ms), as leases are. */
+    "CREATE TABLE replay_jobs ("
+    "  id text COLLATE \"C\" PRIMARY KEY,"
+    "  destination_id text COLLATE \"C\" NOT NULL,"
+    "  source_id text COLLATE \"C\" NOT NULL DEFAULT '',"
+    "  connection_id text COLLATE \"C\" NOT NULL DEFAULT '',"
+    "  filter text,"
+    "  window_from bigint NOT NULL,"
+    "  window_to bigint NOT NULL,"
+    "  rate integer NOT NULL,"
+    "  total bigint NOT NULL,"
+    "  enqueued bigint NOT NULL DEFAULT 0,"
+    "  status text NOT NULL,"
+    "  error text NOT NULL DEFAULT '',"
+    "  runner text NOT NULL DEFAULT '',"
+    "  runner_until bigint NOT NULL DEFAULT 0,"
+    "  created_at bigint NOT NULL,"
+    "  started_at bigint NOT NULL DEFAULT 0,"
+    "  completed_at bigint NOT NULL DEFAULT 0);"
+    "CREATE INDEX replay_jobs_running ON replay_jobs(id) WHERE status = 'running';"
+    "CREATE TABLE replay_items ("
+    "  job text COLLATE \"C\" NOT NULL,"
+    "  pos bigint NOT NULL,"
+    "  event_id text COLLATE \"C\" NOT NULL,"
+    "  PRIMARY KEY (job, pos));"
+    "ALTER TABLE deliveries ADD COLUMN replay_job text COLLATE \"C\";"
+    "CREATE INDEX deliveries_replay ON deliveries(replay_job, status) WHERE replay_job IS NOT NULL;",
 };
 
 #define NSTEPS ((int)(sizeof steps / sizeof steps[0]))

@@ -227,7 +227,7 @@ static int record_attempt(hs_store *s, const hs_attempt_rec *a, hs_error *err) {
     hs_free(rs);
     if (rc != HS_OK) return rc;
 
-    const char *status = a->success ? "delivered" : a->is_dlq ? "dlq" : "pending";
+    const char *status = hs__attempt_delivery_status(a);
     uint64_t created, seq;
     if (!hs__delivery_id_parse(a->delivery_id, &created, &seq)) return HS_OK; /* not ours: nothing to move */
     st = hs_stmt(w, SQL_DELIVERY_SETTLE, err);
@@ -243,7 +243,7 @@ static int record_attempt(hs_store *s, const hs_attempt_rec *a, hs_error *err) {
     if (rc != HS_OK) return rc;
     /* no row: cancelled meanwhile, counted then */
     if (destination && strcmp(status, "pending") != 0) {
-        settle_event(s, a->event_id, a->is_dlq);
+        settle_event(s, a->event_id, hs__attempt_failed_for_good(a));
         hs__counts_add(&hs__sq(s)->pending, destination, -1);
     }
     return HS_OK;
@@ -381,6 +381,18 @@ static int requeue(hs_store *s, hs_delivery *d, hs_error *err) {
     return rc;
 }
 
+/* The delivery named delivery_id: *d (hs_free), *n 0 when it is gone. */
+static int delivery_by_id(void *ctx, const char *delivery_id, hs_delivery **d, size_t *n, hs_error *err) {
+    hs_sqlite_db *w = ctx;
+    uint64_t created = 0, seq = 0;
+    char seq_text[24];
+    bool ours = hs__delivery_id_parse(delivery_id, &created, &seq);
+    snprintf(seq_text, sizeof seq_text, "%llu", (unsigned long long)seq);
+    int ret = hs_deliveries_select(w, SQL_DELIVERY_BY_SEQ, seq_text, d, n, err);
+    if (ret == HS_OK && *n && (!ours || (*d)->created_at != created)) *n = 0; /* another delivery's seq: gone */
+    return ret;
+}
+
 int hs__sqlite_attempt_retry(hs_store *s, const char *attempt_id, hs_delivery *out, hs_error *err) {
     hs_sqlite_db *w = hs__sq_writer(s);
     sqlite3_stmt *st = hs_stmt(w, "SELECT delivery_id FROM delivery_attempts WHERE id = ?1", err);
@@ -392,14 +404,9 @@ int hs__sqlite_attempt_retry(hs_store *s, const char *attempt_id, hs_delivery *o
     hs_stmt_done(w, st);
     if (rc == SQLITE_DONE) return hs_error_set(err, HS_ERR_NOTFOUND, NULL, "no delivery attempt %s", attempt_id);
     if (rc != SQLITE_ROW) return hs_sqlite_fail(err, w->db, rc, "finding the attempt");
-    hs_delivery *d;
+    hs_delivery *d = NULL;
     size_t n = 0;
-    uint64_t created = 0, seq = 0;
-    char seq_text[24];
-    bool ours = hs__delivery_id_parse(delivery_id, &created, &seq);
-    snprintf(seq_text, sizeof seq_text, "%llu", (unsigned long long)seq);
-    int ret = hs_deliveries_select(w, SQL_DELIVERY_BY_SEQ, seq_text, &d, &n, err);
-    if (ret == HS_OK && n && (!ours || d->created_at != created)) n = 0; /* another delivery's seq: gone */
+    int ret = delivery_by_id(w, delivery_id, &d, &n, err);
     if (ret != HS_OK) return ret;
     ret = hs__retry_check(delivery_id, n ? d : NULL, destination_exists, w, err);
     if (ret == HS_OK) ret = requeue(s, d, err);
@@ -421,6 +428,39 @@ int hs__sqlite_event_retry(hs_store *s, const char *event_id, hs_event_retry *r,
     if (ret == HS_OK) ret = hs__retry_split(event_id, r, destination_exists, w, err);
     for (size_t i = 0; ret == HS_OK && i < r->n; i++) ret = requeue(s, &r->queued[i], err);
     if (ret != HS_OK) hs__event_retry_clear(r);
+    return ret;
+}
+
+/* Bulk retry: the dead-lettered attempts matching q, through attempts_dlq
+ * (only the DLQ's rows), oldest first; each one's delivery is requeued
+ * (those of deleted destinations skipped). */
+static const char SQL_DLQ_MATCH[] =
+    "SELECT delivery_id FROM delivery_attempts WHERE is_dlq = 1 AND (?1 = '' OR destination_id = ?1) AND "
+    "(?2 = '' OR connection_id = ?2) AND created_at >= ?3 AND created_at <= ?4 ORDER BY id LIMIT ?5";
+
+int hs__sqlite_bulk_retry(hs_store *s, const hs_bulk_retry *q, hs_event_retry *r, bool *more, hs_error *err) {
+    hs_sqlite_db *w = hs__sq_writer(s);
+    sqlite3_stmt *st = hs_stmt(w, SQL_DLQ_MATCH, err);
+    if (!st) return err->code;
+    sqlite3_bind_text(st, 1, q->destination_id ? q->destination_id : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, q->connection_id ? q->connection_id : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (int64_t)q->from);
+    sqlite3_bind_int64(st, 4, q->to ? (int64_t)q->to : INT64_MAX);
+    sqlite3_bind_int64(st, 5, (int64_t)q->limit + 1);
+    char(*ids)[HS_ID_MAX] = hs_malloc((q->limit + 1) * sizeof *ids);
+    size_t nids = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) hs_col_copy(ids[nids++], HS_ID_MAX, st, 0);
+    hs_stmt_done(w, st);
+    int ret = rc == SQLITE_DONE ? HS_OK : hs_sqlite_fail(err, w->db, rc, "finding dead letters");
+    *more = nids > q->limit;
+    if (*more) nids = q->limit;
+    const char **ptrs = hs_malloc((nids ? nids : 1) * sizeof *ptrs);
+    for (size_t i = 0; i < nids; i++) ptrs[i] = ids[i];
+    hs__requeue_ops ops = {.ctx = w, .load = delivery_by_id, .exists = destination_exists, .requeue = requeue};
+    if (ret == HS_OK) ret = hs__bulk_requeue(s, &ops, ptrs, nids, r, err);
+    hs_free(ptrs);
+    hs_free(ids);
     return ret;
 }
 

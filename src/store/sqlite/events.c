@@ -249,6 +249,7 @@ void hs_delivery_from_row(sqlite3_stmt *st, hs_delivery *d) {
     d->created_at = (uint64_t)sqlite3_column_int64(st, 7);
     d->updated_at = (uint64_t)sqlite3_column_int64(st, 8);
     d->seq = (uint64_t)sqlite3_column_int64(st, 9);
+    if (sqlite3_column_count(st) > 10) hs_col_copy(d->replay_job_id, sizeof d->replay_job_id, st, 10);
 }
 
 static void delivery_row(sqlite3_stmt *st, void *d) { hs_delivery_from_row(st, d); }

@@ -90,9 +90,11 @@ int hs__sqlite_queue_counts(hs_store *s, hs_queue_count **out, size_t *n, hs_err
 }
 
 /* The columns of HS_DELIVERY_COLS (hs_delivery_from_row), from deliveries
- * d with the connection's id through refs rc; the destination's is ?1. */
+ * d with the connection's id through refs rc; the destination's is ?1;
+ * then the replay job (the scheduler tries those deliveries once). */
 #define QUEUE_COLS                                                                                                     \
-    "d.id, d.event_id, ?1, rc.id, d.status, d.attempts, d.next_attempt_at, d.created_at, d.updated_at, d.seq"
+    "d.id, d.event_id, ?1, rc.id, d.status, d.attempts, d.next_attempt_at, d.created_at, d.updated_at, d.seq, "        \
+    "d.replay_job"
 
 static const char SQL_PAGE[] =
     "SELECT " QUEUE_COLS " FROM deliveries d JOIN refs rc ON rc.n = d.connection "

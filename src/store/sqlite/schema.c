@@ -225,6 +225,43 @@ static const char *const steps[] = {
     "  events INTEGER NOT NULL,"
     "  last_event_at INTEGER NOT NULL) WITHOUT ROWID;"
     "INSERT INTO source_counts SELECT source_id, count(*), max(received_at) FROM events GROUP BY source_id;",
+
+    /* 8: placeholder, replaced at merge */
+    "SELECT 1;",
+
+    /* 9: replay jobs (src/store/replay.h). A job keeps its window and,
+     * chosen when it was created, its events in received order
+     * (replay_items, pos 1..total); `enqueued` is its cursor: the pos of the
+     * last one made a delivery, moved in the same transaction as those
+     * deliveries. runner/runner_until: the node running it and until when
+     * (a claim). A delivery a replay made names its job (replay_job): it is
+     * tried once, and the job's counts are those of its deliveries. */
+    "CREATE TABLE replay_jobs ("
+    "  id TEXT PRIMARY KEY,"
+    "  destination_id TEXT NOT NULL,"
+    "  source_id TEXT NOT NULL DEFAULT '',"
+    "  connection_id TEXT NOT NULL DEFAULT '',"
+    "  filter TEXT,"
+    "  window_from INTEGER NOT NULL,"
+    "  window_to INTEGER NOT NULL,"
+    "  rate INTEGER NOT NULL,"
+    "  total INTEGER NOT NULL,"
+    "  enqueued INTEGER NOT NULL DEFAULT 0,"
+    "  status TEXT NOT NULL,"
+    "  error TEXT NOT NULL DEFAULT '',"
+    "  runner TEXT NOT NULL DEFAULT '',"
+    "  runner_until INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  started_at INTEGER NOT NULL DEFAULT 0,"
+    "  completed_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX replay_jobs_running ON replay_jobs(id) WHERE status = 'running';"
+    "CREATE TABLE replay_items ("
+    "  job TEXT NOT NULL,"
+    "  pos INTEGER NOT NULL,"
+    "  event_id TEXT NOT NULL,"
+    "  PRIMARY KEY (job, pos)) WITHOUT ROWID;"
+    "ALTER TABLE deliveries ADD COLUMN replay_job TEXT;"
+    "CREATE INDEX deliveries_replay ON deliveries(replay_job, status) WHERE replay_job IS NOT NULL;",
 };
 
 #define NSTEPS ((int)(sizeof steps / sizeof steps[0]))

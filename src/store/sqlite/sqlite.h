@@ -15,6 +15,8 @@
  *   retention.c  deleting settled events past retention, giving space back
  *   queues.c     refs (destinations and connections by number), pending
  *                counts per destination, the scheduler's paged reads
+ *   replay.c     replay jobs (their windows, cursors and claims); the
+ *                bulk retry is deliveries.c's, beside the manual ones
  *
  * What speaks no SQL is shared with the other backends (src/store/docs.h,
  * resources.h, counts.h, arrivals.h, pool.h, retention.h, retry.h). The functions named
@@ -181,6 +183,10 @@ int hs__sqlite_queue_due(hs_store *s, const char *destination_id, uint64_t now, 
 int hs__sqlite_circuits(hs_store *s, hs_circuit_row **out, size_t *n, hs_error *err);
 int hs__sqlite_attempt_retry(hs_store *s, const char *attempt_id, hs_delivery *out, hs_error *err);
 int hs__sqlite_event_retry(hs_store *s, const char *event_id, hs_event_retry *out, hs_error *err);
+int hs__sqlite_bulk_retry(hs_store *s, const hs_bulk_retry *q, hs_event_retry *out, bool *more, hs_error *err);
+
+/* src/store/sqlite/replay.c: replay jobs (src/store/replay.h) */
+extern const hs__replay_ops hs__sqlite_replay_ops;
 int hs__sqlite_settle_orphans(hs_store *s, size_t *deliveries, size_t *events, hs_error *err);
 int hs__sqlite_attempt_list(hs_store *s, const hs_attempt_query *q, json_t **items, bool *has_more, hs_error *err);
 int hs__sqlite_attempt_get(hs_store *s, const char *id, json_t **out, hs_error *err);
