@@ -156,6 +156,48 @@ static const char *const steps[] = {
     /* 4: how many live-feed subscribers (/v1/ws) each node has: the other
      * nodes relay their live messages only while someone watches */
     "ALTER TABLE nodes ADD COLUMN watchers integer NOT NULL DEFAULT 0;",
+    /* 5: placeholder, replaced at merge by the sources step (a no-op that
+     * answers as a command: a SELECT's rows would fail the step) */
+    "DO $$BEGIN END$$;",
+    /* 6: SQLite's step 8 — issues, notification channels, alert rules */
+    "CREATE TABLE issues ("
+    "  id text COLLATE \"C\" PRIMARY KEY,"
+    "  destination_id text COLLATE \"C\" NOT NULL,"
+    "  error_type text NOT NULL,"
+    "  status text NOT NULL,"
+    "  count bigint NOT NULL,"
+    "  first_seen_at bigint NOT NULL,"
+    "  last_seen_at bigint NOT NULL,"
+    "  opened_at bigint NOT NULL,"
+    "  acknowledged_at bigint NOT NULL DEFAULT 0,"
+    "  resolved_at bigint NOT NULL DEFAULT 0,"
+    "  snoozed_until bigint NOT NULL DEFAULT 0,"
+    "  created_at bigint NOT NULL,"
+    "  updated_at bigint NOT NULL,"
+    "  last_error text NOT NULL DEFAULT '',"
+    "  recent_attempt_ids text NOT NULL DEFAULT '[]',"
+    "  UNIQUE (destination_id, error_type));"
+    "CREATE INDEX issues_status ON issues(status, last_seen_at);"
+    "CREATE TABLE notification_channels ("
+    "  id text COLLATE \"C\" PRIMARY KEY,"
+    "  type text NOT NULL,"
+    "  enabled boolean NOT NULL,"
+    "  doc text NOT NULL,"
+    "  last_fired_at bigint NOT NULL DEFAULT 0,"
+    "  firing boolean NOT NULL DEFAULT false,"
+    "  created_at bigint NOT NULL,"
+    "  updated_at bigint NOT NULL);"
+    "CREATE TABLE alert_rules ("
+    "  id text COLLATE \"C\" PRIMARY KEY,"
+    "  type text NOT NULL,"
+    "  enabled boolean NOT NULL,"
+    "  doc text NOT NULL,"
+    "  last_fired_at bigint NOT NULL DEFAULT 0,"
+    "  firing boolean NOT NULL DEFAULT false,"
+    "  created_at bigint NOT NULL,"
+    "  updated_at bigint NOT NULL);"
+    "CREATE INDEX attempts_created ON delivery_attempts(created_at);"
+    "CREATE INDEX events_received ON events(received_at);",
 };
 
 #define NSTEPS ((int)(sizeof steps / sizeof steps[0]))

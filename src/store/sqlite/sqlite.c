@@ -391,6 +391,7 @@ const hs_store_backend hs_sqlite_backend = {
     .settle_orphans = hs__sqlite_settle_orphans,
     .sweep = hs__sqlite_sweep,
     .apikeys = &hs__sqlite_apikey_ops,
+    .ops = &hs__sqlite_ops_ops,
     .resource_get = hs__sqlite_resource_get,
     .resource_list = hs__sqlite_resource_list,
     .event_get = hs__sqlite_event_get,

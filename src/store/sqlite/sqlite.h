@@ -9,6 +9,7 @@
  *   resources.c  sources, destinations, connections; secrets re-sealing
  *   events.c     ingest's inserts, event and delivery reads
  *   apikeys.c    API keys
+ *   ops.c        issues, notification channels, alert rules
  *   deliveries.c attempts, circuits, retries, orphans, attempt reads
  *   retention.c  deleting settled events past retention, giving space back
  *   queues.c     refs (destinations and connections by number), pending
@@ -128,6 +129,9 @@ int hs__sqlite_event_deliveries(hs_store *s, const char *event_id, hs_delivery *
 
 /* src/store/sqlite/apikeys.c */
 extern const hs__apikey_ops hs__sqlite_apikey_ops;
+
+/* src/store/sqlite/ops.c: issues, channels, alert rules */
+extern const hs__ops_ops hs__sqlite_ops_ops;
 
 /* src/store/sqlite/deliveries.c */
 /* Cancel a deleted destination's pending deliveries, settle their events
