@@ -35,6 +35,7 @@
 #include "cluster/cluster.h"
 #include "delivery/scheduler.h"
 #include "maintenance/retention.h"
+#include "ops/ops.h"
 #include "base/secretbox.h"
 #include "store/store.h"
 #include "base/version.h"
@@ -57,6 +58,7 @@ typedef struct server {
     hs_scheduler *sched;
     hs_cluster *cluster;     /* NULL: a store of one server (SQLite) */
     hs_retention *retention; /* NULL: --retention off */
+    hs_ops *ops;             /* issues, channels, alert rules; freed by hs_ops_stop */
     hs_http_server *http;
     hs_ws_hub *ws;
     hs_metrics *metrics;
@@ -67,7 +69,8 @@ typedef struct server {
     int stopping;
 } server;
 
-static void after_scheduler_stop(void *ud) {
+/* Issues and alerts have stopped (their jobs ended): the store closes. */
+static void after_ops_stop(void *ud) {
     server *s = ud;
     hs_info("deliveries stopped; closing the store");
     hs_cluster_stop(s->cluster, NULL, NULL); /* the leases go back now that nothing is sent */
@@ -82,6 +85,13 @@ static void after_scheduler_stop(void *ud) {
         uv_close((uv_handle_t *)&s->sigterm, NULL);
         uv_close((uv_handle_t *)&s->sigint, NULL);
     }
+}
+
+static void after_scheduler_stop(void *ud) {
+    server *s = ud;
+    hs_ops *ops = s->ops;
+    s->ops = NULL;
+    hs_ops_stop(ops, after_ops_stop, s); /* its jobs read the store */
 }
 
 /* Inbound first (no new events), then outbound (transfers cancelled: those
@@ -413,6 +423,7 @@ static void subscribe(server *s) {
      * store is counted already), shown once committed */
     hs_hooks_on_attempt_decided(h, hs_metrics_on_attempt, s->metrics);
     hs_hooks_on_attempt_recorded(h, hs_live_on_attempt, s->ws);
+    hs_hooks_on_attempt_recorded(h, hs_ops_on_attempt, s->ops); /* a dead letter opens or counts an issue */
     hs_hooks_on_circuit_reset(h, hs_live_on_circuit_reset, s->ws);
     /* refusals at the front door: counted, then shown */
     hs_hooks_on_refused(h, hs_metrics_on_refused, s->metrics);
@@ -420,6 +431,7 @@ static void subscribe(server *s) {
     /* a circuit opening or closing: in the log, then on the live feed */
     hs_hooks_on_circuit_changed(h, hs_failures_on_circuit, NULL);
     hs_hooks_on_circuit_changed(h, hs_live_on_circuit_changed, s->ws);
+    hs_hooks_on_circuit_changed(h, hs_ops_on_circuit, s->ops); /* a circuit opening too */
     hs_scheduler_set_hooks(s->sched, h);
 }
 
@@ -515,6 +527,11 @@ static int serve(server *s) {
     s->ws = hs_ws_hub_new(s->loop, &s->cfg.ws, hs_auth_ws, s->auth);
     hs_scheduler_set_local_env(s->sched, s->ws);
     s->metrics = hs_metrics_new();
+    hs_ops_config ops_cfg = {.resolve_after_ms = s->cfg.issue_resolve_after_ms,
+                             .alert_interval_ms = s->cfg.alert_interval_ms,
+                             .smtp_url = s->cfg.smtp_url,
+                             .smtp_from = s->cfg.smtp_from};
+    s->ops = hs_ops_new(s->loop, s->store, &s->box, &ops_cfg);
     subscribe(s);
     hs_api_deps deps = {.loops = s->loops,
                         .store = s->store,
@@ -523,7 +540,8 @@ static int serve(server *s) {
                         .ws = s->ws,
                         .metrics = s->metrics,
                         .hooks = &s->hooks,
-                        .frontdoor = s->frontdoor};
+                        .frontdoor = s->frontdoor,
+                        .ops = s->ops};
     s->api = hs_api_new(&deps);
 
     hs_http_config *hc = &s->hc;
@@ -555,6 +573,7 @@ static int serve(server *s) {
     }
     make_siblings(s);
     hs_scheduler_start(s->sched); /* deliveries go out from now on (with several nodes: once leased) */
+    hs_ops_start(s->ops);
     if (hs_store_shared(s->store) && start_cluster(s, port, &err)) {
         fprintf(stderr, "hookstream: %s\n", err.msg);
         raise(SIGTERM);

@@ -203,6 +203,10 @@ static void fire(hs_ops *o, const json_t *rule, bool firing, const char *title, 
                                                                                  : "alert.resolved";
     hs_notice n = {.type = type, .title = title, .text = text, .data = data};
     hs__outbox_channels(o, json_object_get(rule, "channel_ids"), &n, box);
+    /* an issue opening is an event, not a condition that clears: the rule
+     * is not left firing (its cooldown still counts from last_fired_at) */
+    if (strcmp(type, "issue.opened") == 0 && hs_store_rule_claim(o->store, id, false, 0, 0, &claimed, &err))
+        hs_warn("alerts: rule %s: %s", id, err.msg);
 }
 
 void hs_alerts_issue_opened(hs_ops *o, const hs_issue *iss, hs_outbox *box) {
