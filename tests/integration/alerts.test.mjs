@@ -294,3 +294,36 @@ test('a failing channel is tried again with backoff while deliveries keep flowin
     await stopClean(srv);
   }
 });
+
+// Several nodes (docs/cluster.md): every node evaluates the rules, the
+// store's conditional UPDATE lets one send each firing and each resolution.
+const PG = process.env.HOOKSTREAM_TEST_PG;
+test('two nodes on one PostgreSQL: a rule fires once and resolves once, one issue', { skip: !PG && 'no PostgreSQL (tests/run.sh starts one)' }, async () => {
+  const db = `${PG}/hs_alerts_${process.pid}`;
+  const args = ['--alert-interval', '1', '--lease-ms', '3000'];
+  const a = await startServer({ db, args: [...args, '--node-id', 'node-a'] });
+  const b = await startServer({ db, args: [...args, '--node-id', 'node-b'] });
+  const dest = await startReceiver(() => ({ status: 500 }));
+  const hook = await startReceiver(() => ({ status: 200 }));
+  try {
+    const src = await makeSource(a);
+    const dst = await makeDestination(a, { config: { url: dest.url }, retry_policy: { max_retries: 0 } });
+    await makeConnection(a, src.id, dst.id);
+    const ch = await channel(a, { name: 'hook', channel_type: 'webhook', config: { url: hook.url } });
+    const r = await rule(b, { name: 'dead letters', rule_type: 'dlq', rule_config: { threshold: 1, window_minutes: 0.05 }, channel_ids: [ch.id] });
+    for (let i = 0; i < 3; i++) await fetch(`${b.url}/v1/ingest/${src.id}`, { method: 'POST', body: '{}' });
+    await until(() => ofType(hook, 'alert.resolved').length, 20000, 'fired, then resolved');
+    await sleep(2500);
+    assert.equal(ofType(hook, 'alert.firing').length, 1, 'fired once across both nodes');
+    assert.equal(ofType(hook, 'alert.resolved').length, 1, 'resolved once');
+    assert.equal(ofType(hook, 'alert.firing')[0].data.rule.id, r.id);
+    const issues = (await b.req('GET', `/v1/issues?destination_id=${dst.id}`)).body.issues;
+    assert.equal(issues.length, 1);
+    assert.equal(issues[0].count, 3);
+  } finally {
+    dest.close();
+    hook.close();
+    await stopClean(b);
+    await stopClean(a);
+  }
+});
