@@ -14,6 +14,7 @@
 #include "base/jsonv.h"
 #include "base/timeutil.h"
 #include "core/resource.h"
+#include "store/ops.h"
 
 #define MASK_PREFIX "********"
 
@@ -125,37 +126,12 @@ json_t *hs_channel_render(const json_t *doc) {
     return out;
 }
 
-/* The context a secret is sealed for: the channel and the field. */
-static void secret_context(const json_t *doc, char *out, size_t cap) {
-    snprintf(out, cap, "%s/config.secret", hs_jv_str(doc, "id") ? hs_jv_str(doc, "id") : "");
-}
-
 int hs_channel_seal(json_t *doc, const hs_secretbox *box, hs_error *err) {
-    json_t *config = json_object_get(doc, "config");
-    const char *secret = hs_jv_str(config, "secret");
-    if (!box || !secret) return HS_OK;
-    char ctx[HS_ID_MAX + 32];
-    secret_context(doc, ctx, sizeof ctx);
-    char *sealed = hs_secretbox_seal(box, secret, strlen(secret), ctx, err);
-    if (!sealed) return err->code;
-    json_object_set_new(config, "secret", json_string(sealed));
-    hs_free(sealed);
-    return HS_OK;
+    return box ? hs_channel_secret_codec.seal(HS_KIND_SOURCE, doc, box, err) : HS_OK;
 }
 
 int hs_channel_unseal(json_t *doc, const hs_secretbox *box, hs_error *err) {
-    json_t *config = json_object_get(doc, "config");
-    const char *secret = hs_jv_str(config, "secret");
-    if (!box || !secret || !hs_secretbox_is_sealed(secret)) return HS_OK;
-    char ctx[HS_ID_MAX + 32];
-    secret_context(doc, ctx, sizeof ctx);
-    char *plain = NULL;
-    size_t len = 0;
-    int rc = hs_secretbox_open(box, secret, ctx, &plain, &len, err);
-    if (rc) return rc;
-    json_object_set_new(config, "secret", json_stringn(plain, len));
-    hs_free_secret(plain);
-    return HS_OK;
+    return box ? hs_channel_secret_codec.unseal(HS_KIND_SOURCE, doc, box, NULL, err) : HS_OK;
 }
 
 /* ---- messages ---- */

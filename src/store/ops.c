@@ -3,6 +3,7 @@
  * here for every backend, which only finds and writes rows). Writes run on
  * the writer thread, reads on the caller's.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -202,6 +203,52 @@ int hs_store_issue_resolve_quiet(hs_store *s, uint64_t before, uint64_t now, siz
 }
 
 /* ---- channels and rules ---- */
+
+/* The context a channel's secret is sealed for: the channel and the field. */
+static void secret_context(const json_t *doc, char *out, size_t cap) {
+    const char *id = json_string_value(json_object_get(doc, "id"));
+    snprintf(out, cap, "%s/config.secret", id ? id : "");
+}
+
+static int channel_seal(hs_kind kind, json_t *doc, const hs_secretbox *box, hs_error *err) {
+    (void)kind;
+    json_t *config = json_object_get(doc, "config");
+    const char *secret = json_string_value(json_object_get(config, "secret"));
+    if (!secret) return HS_OK;
+    char ctx[HS_ID_MAX + 32];
+    secret_context(doc, ctx, sizeof ctx);
+    char *sealed = hs_secretbox_seal(box, secret, strlen(secret), ctx, err);
+    if (!sealed) return err->code;
+    json_object_set_new(config, "secret", json_string(sealed));
+    hs_free(sealed);
+    return HS_OK;
+}
+
+static int channel_unseal(hs_kind kind, json_t *doc, const hs_secretbox *box, size_t *clear, hs_error *err) {
+    (void)kind;
+    json_t *config = json_object_get(doc, "config");
+    const char *secret = json_string_value(json_object_get(config, "secret"));
+    const char *id = json_string_value(json_object_get(doc, "id"));
+    if (!secret) return HS_OK;
+    if (!hs_secretbox_is_sealed(secret)) {
+        if (clear) (*clear)++;
+        return HS_OK;
+    }
+    if (!box)
+        return hs_error_set(err, HS_ERR_UNAUTHORIZED, "config.secret",
+                            "notification channel %s: its secret is sealed and no key was given", id ? id : "?");
+    char ctx[HS_ID_MAX + 32];
+    secret_context(doc, ctx, sizeof ctx);
+    char *plain = NULL;
+    size_t len = 0;
+    int rc = hs_secretbox_open(box, secret, ctx, &plain, &len, err);
+    if (rc) return rc;
+    json_object_set_new(config, "secret", json_stringn(plain, len));
+    hs_free_secret(plain);
+    return HS_OK;
+}
+
+const hs_secret_codec hs_channel_secret_codec = {.seal = channel_seal, .unseal = channel_unseal};
 
 static const char *const doc_names[HS_OPSDOC_KINDS] = {"notification channel", "alert rule"};
 

@@ -98,6 +98,13 @@ typedef struct hs_opsdoc {
 } hs_opsdoc;
 void hs_opsdoc_free(hs_opsdoc *rows, size_t n); /* the texts, then the array */
 
+/* A notification channel's secret (its doc's config.secret, bound to the
+ * channel's id) sealed or opened, as hs_secret_codec's functions (kind is
+ * ignored): the caller seals a channel's doc before hs_store_opsdoc_put and
+ * opens it after a read (src/ops/channels.h); hs_store_reseal checks and
+ * re-seals the channels' rows with the resources'. */
+extern const hs_secret_codec hs_channel_secret_codec;
+
 /* Insert (create) or replace the doc of an existing row (HS_ERR_NOTFOUND
  * when none); rows' times are the store's. */
 int hs_store_opsdoc_put(hs_store *s, hs_opsdoc_kind kind, bool create, const hs_opsdoc *row, hs_error *err);
