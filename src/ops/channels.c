@@ -136,14 +136,18 @@ int hs_channel_unseal(json_t *doc, const hs_secretbox *box, hs_error *err) {
 
 /* ---- messages ---- */
 
-/* "title\n\ntext" cut to max characters (UTF-8), as a JSON string. */
+/* "title\n\ntext" cut to max characters, as a JSON string. Characters are
+ * counted as UTF-16 code units, as JavaScript (and so Discord) counts
+ * them: one beyond U+FFFF counts two. */
 static json_t *summary(const hs_notice *n, size_t max) {
     char *s = hs_sprintf("%s\n\n%s", n->title, n->text);
-    size_t len = strlen(s), chars = 0, i = 0;
-    while (i < len && chars < max) {
-        i++;
-        while (i < len && ((unsigned char)s[i] & 0xC0) == 0x80) i++;
-        chars++;
+    size_t len = strlen(s), units = 0, i = 0;
+    while (i < len) {
+        size_t k = 1, w = ((unsigned char)s[i] & 0xF8) == 0xF0 ? 2 : 1;
+        while (i + k < len && ((unsigned char)s[i + k] & 0xC0) == 0x80) k++;
+        if (units + w > max) break;
+        units += w;
+        i += k;
     }
     json_t *v = json_stringn(s, i);
     hs_free(s);
