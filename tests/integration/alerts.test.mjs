@@ -295,6 +295,32 @@ test('a failing channel is tried again with backoff while deliveries keep flowin
   }
 });
 
+test('a server stopped with notifications out and waiting for a retry exits cleanly, at once', async () => {
+  const srv = await startServer({ args: ['--shutdown-timeout', '1000'] });
+  const hang = await startReceiver(() => ({ hang: true }));
+  const fail = await startReceiver(() => ({ status: 500 }));
+  try {
+    const slow = await channel(srv, { name: 'hangs', channel_type: 'webhook', config: { url: hang.url } });
+    const bad = await channel(srv, { name: 'fails', channel_type: 'slack', config: { url: fail.url } });
+    await rule(srv, { name: 'opened', rule_type: 'issue_opened', channel_ids: [slow.id, bad.id] });
+    const src = await makeSource(srv);
+    const dst = await makeDestination(srv, { config: { url: fail.url }, retry_policy: { max_retries: 0 } });
+    await makeConnection(srv, src.id, dst.id);
+    await fetch(`${srv.url}/v1/ingest/${src.id}`, { method: 'POST', body: '{}' });
+    await hang.waitFor(1);
+    await fail.waitFor(2); // the delivery, then the notification (its retry waits)
+    const test = srv.req('POST', `/v1/notification-channels/${slow.id}/test`).catch(() => null);
+    await hang.waitFor(2);
+    const t0 = Date.now();
+    await stopClean(srv);
+    assert.ok(Date.now() - t0 < 5000, 'the stop waits for no notification');
+    await test;
+  } finally {
+    hang.close();
+    fail.close();
+  }
+});
+
 // Several nodes (docs/cluster.md): every node evaluates the rules, the
 // store's conditional UPDATE lets one send each firing and each resolution.
 const PG = process.env.HOOKSTREAM_TEST_PG;
