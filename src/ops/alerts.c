@@ -106,6 +106,14 @@ static int validate(json_t *doc, hs_error *err) {
     if (rc == HS_OK && strcmp(type, "volume_drop") == 0 && !json_object_get(config, "threshold") &&
         !json_object_get(config, "drop_percent"))
         rc = hs_error_set(err, HS_ERR_INVALID, "rule_config", "a volume_drop rule needs threshold or drop_percent");
+    /* what a rule counts decides what may narrow it */
+    if (rc == HS_OK && strcmp(type, "volume_drop") == 0 && json_is_string(json_object_get(doc, "destination_id")))
+        rc = hs_error_set(err, HS_ERR_INVALID, "destination_id",
+                          "a volume_drop rule counts events received: narrow it with source_id");
+    if (rc == HS_OK && strcmp(type, "issue_opened") == 0 && json_is_string(json_object_get(doc, "source_id")))
+        rc = hs_error_set(err, HS_ERR_INVALID, "source_id",
+                          "an issue_opened rule matches issues, which are a destination's: narrow it with "
+                          "destination_id");
     /* a channel named twice would be sent to twice */
     json_t *ids = json_object_get(doc, "channel_ids");
     for (size_t i = 0; rc == HS_OK && i < json_array_size(ids); i++)

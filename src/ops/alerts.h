@@ -11,7 +11,8 @@
  *
  * A rule's window is rule_config.window_minutes (a number: fractions are
  * allowed) back from the evaluation; source_id / destination_id narrow
- * what is counted. The others than issue_opened are evaluated every
+ * what is counted (volume_drop: source_id only; issue_opened:
+ * destination_id only). The others than issue_opened are evaluated every
  * --alert-interval. A rule fires at most once per cooldown_minutes (while
  * its condition holds, again after each cooldown), and sends a resolved
  * notice once its condition clears. Both are claimed in the store first

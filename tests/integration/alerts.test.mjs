@@ -260,6 +260,40 @@ test('dlq and failure_rate rules fire once within their cooldown and send a reso
   }
 });
 
+test('latency and volume_drop rules fire and resolve', async () => {
+  const srv = await startServer({ args: ['--alert-interval', '1'] });
+  let delay = 400;
+  const dest = await startReceiver(() => ({ delayMs: delay }));
+  const hook = await startReceiver(() => ({ status: 200 }));
+  try {
+    const src = await makeSource(srv);
+    const quiet = await makeSource(srv);
+    const dst = await makeDestination(srv, { config: { url: dest.url } });
+    await makeConnection(srv, src.id, dst.id);
+    const ch = await channel(srv, { name: 'hook', channel_type: 'webhook', config: { url: hook.url } });
+    const slow = await rule(srv, { name: 'slow', rule_type: 'latency', destination_id: dst.id,
+      rule_config: { threshold: 300, window_minutes: 0.05, statistic: 'p95' }, channel_ids: [ch.id] });
+    // no event at all from the quiet source: below its minimum at once
+    const silent = await rule(srv, { name: 'silent', rule_type: 'volume_drop', source_id: quiet.id,
+      rule_config: { threshold: 1, window_minutes: 0.05 }, channel_ids: [ch.id] });
+    await fetch(`${srv.url}/v1/ingest/${src.id}`, { method: 'POST', body: '{}' });
+    const fired = (id) => ofType(hook, 'alert.firing').find((b) => b.data.rule.id === id);
+    const cleared = (id) => ofType(hook, 'alert.resolved').find((b) => b.data.rule.id === id);
+    const f1 = await until(() => fired(slow.id), 8000, 'the latency rule firing');
+    assert.ok(f1.data.value >= 300, JSON.stringify(f1.data));
+    await until(() => fired(silent.id), 8000, 'the volume_drop rule firing');
+    delay = 0;
+    await fetch(`${srv.url}/v1/ingest/${quiet.id}`, { method: 'POST', body: '{}' });
+    await until(() => cleared(silent.id), 8000, 'the volume_drop rule resolved by an event');
+    await until(() => cleared(slow.id), 10000, 'the latency rule resolved once the slow attempt left its window');
+    assert.equal(ofType(hook, 'alert.firing').length, 2);
+  } finally {
+    dest.close();
+    hook.close();
+    await stopClean(srv);
+  }
+});
+
 test('a failing channel is tried again with backoff while deliveries keep flowing', async () => {
   const srv = await startServer();
   const dead = await startReceiver(() => ({ status: 500 }));

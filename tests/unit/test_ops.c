@@ -193,6 +193,11 @@ static void test_rule_validation(void **state) {
     expect_rule("{'name':'r','rule_type':'issue_opened'," CH ",'source_id':'dst_x'}", HS_ERR_INVALID, "source_id");
     expect_rule("{'name':'r','rule_type':'issue_opened','channel_ids':['x']}", HS_ERR_INVALID, "channel_ids[0]");
     expect_rule("{'name':'r','rule_type':'dlq'," CH ",'state':'firing'}", HS_ERR_INVALID, "state");
+    expect_rule("{'name':'r','rule_type':'volume_drop','rule_config':{'threshold':5}," CH
+                ",'destination_id':'dst_0123456789abcdef0123456789abcdef'}",
+                HS_ERR_INVALID, "destination_id");
+    expect_rule("{'name':'r','rule_type':'issue_opened'," CH ",'source_id':'src_0123456789abcdef0123456789abcdef'}",
+                HS_ERR_INVALID, "source_id");
     /* a PATCH replaces rule_config whole */
     json_t *body = J("{'name':'r','rule_type':'latency','rule_config':{'threshold':100,'statistic':'avg'}," CH "}");
     json_t *doc = NULL, *after = NULL, *patch = J("{'rule_config':{'threshold':200}}");
