@@ -222,9 +222,11 @@ static void test_sent(const hs_notify_result *r, void *ud) {
 
 static void test_send(uv_work_t *w, int status) {
     test_job *t = w->data;
+    if (t->doc && t->api->ops->stopping) status = UV_ECANCELED;
     if (status || !t->doc) {
-        if (status) hs_error_set(&t->err, HS_ERR_INTERNAL, "", "the test could not run");
+        if (status) hs_error_set(&t->err, HS_ERR_CLOSED, "", "the test could not run: the server is stopping");
         hs_api_respond_error(t->req, &t->err);
+        json_decref(t->doc);
         hs_free(t);
         return;
     }

@@ -58,7 +58,7 @@ typedef struct server {
     hs_scheduler *sched;
     hs_cluster *cluster;     /* NULL: a store of one server (SQLite) */
     hs_retention *retention; /* NULL: --retention off */
-    hs_ops *ops;             /* issues, channels, alert rules; freed by hs_ops_stop */
+    hs_ops *ops;             /* issues, channels, alert rules */
     hs_http_server *http;
     hs_ws_hub *ws;
     hs_metrics *metrics;
@@ -89,9 +89,7 @@ static void after_ops_stop(void *ud) {
 
 static void after_scheduler_stop(void *ud) {
     server *s = ud;
-    hs_ops *ops = s->ops;
-    s->ops = NULL;
-    hs_ops_stop(ops, after_ops_stop, s); /* its jobs read the store */
+    hs_ops_stop(s->ops, after_ops_stop, s); /* its jobs read the store */
 }
 
 /* Inbound first (no new events), then outbound (transfers cancelled: those
@@ -566,6 +564,7 @@ static int serve(server *s) {
         uv_run(s->loop, UV_RUN_DEFAULT); /* close callbacks free the handles */
         hs_scheduler_free(s->sched);
         hs_api_free(s->api);
+        hs_ops_free(s->ops);
         hs_metrics_free(s->metrics);
         hs_auth_free(s->auth);
         close_loop(s);
@@ -611,6 +610,7 @@ static int serve(server *s) {
     hs_scheduler_free(s->sched);
     hs_cluster_free(s->cluster);
     hs_api_free(s->api);
+    hs_ops_free(s->ops);
     hs_metrics_free(s->metrics);
     hs_auth_free(s->auth);
     close_loop(s);

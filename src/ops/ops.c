@@ -41,13 +41,19 @@ void hs_ops_start(hs_ops *o) {
 }
 
 static void maybe_stopped(hs_ops *o) {
-    if (!o->stopping || o->jobs || o->closing) return;
+    if (!o->stopping || o->jobs || o->closing || !o->stopped) return;
     void (*done)(void *) = o->stopped;
-    void *ud = o->stopped_ud;
+    o->stopped = NULL; /* once */
+    done(o->stopped_ud);
+}
+
+void hs_ops_free(hs_ops *o) {
+    if (!o) return;
     hs_free(o->hits);
     hs_free(o);
-    if (done) done(ud);
 }
+
+static void nothing(void *ud) { (void)ud; }
 
 static void handle_closed(uv_handle_t *h) {
     hs_ops *o = h->data;
@@ -57,6 +63,7 @@ static void handle_closed(uv_handle_t *h) {
 
 static void notify_closed(void *ud) {
     hs_ops *o = ud;
+    o->notify = NULL; /* freed */
     o->closing--;
     maybe_stopped(o);
 }
@@ -67,7 +74,7 @@ void hs_ops_stop(hs_ops *o, void (*done)(void *ud), void *ud) {
         return;
     }
     o->stopping = true;
-    o->stopped = done;
+    o->stopped = done ? done : nothing;
     o->stopped_ud = ud;
     o->closing = 3;
     uv_close((uv_handle_t *)&o->resolve_timer, handle_closed);

@@ -15,7 +15,8 @@
  * never on the delivery path. The API's handlers (threadpool) read
  * `store`, `box` and the config, which never change after hs_ops_new.
  *
- * Ownership: `hookstream serve` owns the hs_ops; hs_ops_stop frees it.
+ * Ownership: `hookstream serve` owns the hs_ops: hs_ops_stop, then
+ * hs_ops_free once the loop is done.
  */
 #ifndef HS_OPS_OPS_H
 #define HS_OPS_OPS_H
@@ -72,8 +73,12 @@ hs_ops *hs_ops_new(uv_loop_t *loop, hs_store *store, const hs_secretbox *box, co
 /* Start the timers (issues resolving themselves, alert rules). */
 void hs_ops_start(hs_ops *o);
 /* Stop: no new job, the timers and notifier closed, and, once the jobs in
- * flight have ended, o freed and done(ud) called (loop 0; o may be NULL). */
+ * flight have ended, done(ud) called (loop 0; o may be NULL). The hooks
+ * may still fire on o afterwards (a store completion run as the store
+ * closes): they are ignored. */
 void hs_ops_stop(hs_ops *o, void (*done)(void *ud), void *ud);
+/* After hs_ops_stop's done, once no hook can fire any more (loop 0). */
+void hs_ops_free(hs_ops *o);
 
 /* Hook subscribers (ud: the hs_ops). */
 void hs_ops_on_attempt(const hs_attempt_event *e, void *ud);
