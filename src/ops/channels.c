@@ -136,20 +136,34 @@ int hs_channel_unseal(json_t *doc, const hs_secretbox *box, hs_error *err) {
 
 /* ---- messages ---- */
 
-/* "title\n\ntext" cut to max characters, as a JSON string. Characters are
+/* "title\n\ntext" cut to max characters, as a JSON string; slack: with
+ * &, < and > escaped as Slack's message formatting asks (a receiver's
+ * error text could otherwise read as a link or a mention). Characters are
  * counted as UTF-16 code units, as JavaScript (and so Discord) counts
  * them: one beyond U+FFFF counts two. */
-static json_t *summary(const hs_notice *n, size_t max) {
-    char *s = hs_sprintf("%s\n\n%s", n->title, n->text);
-    size_t len = strlen(s), units = 0, i = 0;
-    while (i < len) {
+static json_t *summary(const hs_notice *n, size_t max, bool slack) {
+    hs_buf b;
+    hs_buf_init(&b, 1u << 20);
+    char *raw = hs_sprintf("%s\n\n%s", n->title, n->text);
+    for (const char *p = raw; *p; p++) {
+        const char *esc = !slack ? NULL : *p == '&' ? "&amp;" : *p == '<' ? "&lt;" : *p == '>' ? "&gt;" : NULL;
+        if (esc)
+            hs_buf_appends(&b, esc);
+        else
+            hs_buf_append(&b, p, 1);
+    }
+    hs_free(raw);
+    size_t len = 0;
+    char *s = hs_buf_detach(&b, &len);
+    size_t units = 0, i = 0;
+    while (s && i < len) {
         size_t k = 1, w = ((unsigned char)s[i] & 0xF8) == 0xF0 ? 2 : 1;
         while (i + k < len && ((unsigned char)s[i + k] & 0xC0) == 0x80) k++;
         if (units + w > max) break;
         units += w;
         i += k;
     }
-    json_t *v = json_stringn(s, i);
+    json_t *v = s ? json_stringn(s, i) : NULL;
     hs_free(s);
     return v ? v : json_string("hookstream notification");
 }
@@ -239,9 +253,13 @@ int hs_channel_message(const json_t *doc, const hs_notice *n, const char *smtp_f
     }
     if (!url) return hs_error_set(err, HS_ERR_INVALID, "config.url", "is missing");
     if (strcmp(type, "slack") == 0) {
-        *req = http_post(url, json_pack("{s:o}", "text", summary(n, 40000)), NULL);
+        *req = http_post(url, json_pack("{s:o}", "text", summary(n, 40000, true)), NULL);
     } else if (strcmp(type, "discord") == 0) {
-        *req = http_post(url, json_pack("{s:o}", "content", summary(n, HS_DISCORD_CONTENT_MAX)), NULL);
+        /* no @everyone, role or user ping from text a receiver wrote */
+        *req = http_post(url,
+                         json_pack("{s:o, s:{s:[]}}", "content", summary(n, HS_DISCORD_CONTENT_MAX, false),
+                                   "allowed_mentions", "parse"),
+                         NULL);
     } else {
         *req = http_post(url, webhook_body(n, now_ms), hs_jv_str(config, "secret"));
     }

@@ -6,8 +6,10 @@
  *   webhook  POST JSON {"type", "title", "text", "data", "sent_at"} to
  *            config.url; with config.secret, X-hookstream-Signature:
  *            sha256=<hex HMAC-SHA256 of the body>
- *   slack    POST {"text": ...} to the incoming-webhook URL
- *   discord  POST {"content": ...} (at most 2000 characters) to the URL
+ *   slack    POST {"text": ...} to the incoming-webhook URL (&, <, >
+ *            escaped: Slack's formatting)
+ *   discord  POST {"content": ...} (at most 2000 UTF-16 units; no
+ *            mention pings: allowed_mentions) to the URL
  *   email    a text/plain message to config.to, through --smtp-url
  *
  * Pure functions over their arguments: any thread. Docs are owned by the

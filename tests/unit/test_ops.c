@@ -82,7 +82,26 @@ static void test_messages(void **state) {
     json_decref(body);
     hs_out_req_free(req);
     hs_free(req);
+    /* Slack's formatting characters escaped; Discord pings nobody */
+    hs_notice odd = {.type = "test", .title = "t", .text = "<!channel> a & b > c @everyone"};
+    message(s, &odd, &req, &mail);
+    body = json_loadb(req->body, req->body_len, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(body, "text")),
+                        "t\n\n&lt;!channel&gt; a &amp; b &gt; c @everyone");
+    json_decref(body);
+    hs_out_req_free(req);
+    hs_free(req);
     json_decref(s);
+    json_t *d2 =
+        channel("{'name':'d','channel_type':'discord','config':{'url':'https://discord.example/api/webhooks/1'}}");
+    message(d2, &odd, &req, &mail);
+    body = json_loadb(req->body, req->body_len, 0, NULL);
+    json_t *parse = json_object_get(json_object_get(body, "allowed_mentions"), "parse");
+    assert_true(json_is_array(parse) && json_array_size(parse) == 0);
+    json_decref(body);
+    hs_out_req_free(req);
+    hs_free(req);
+    json_decref(d2);
 
     /* the webhook's body, signed with its secret */
     json_t *w =
