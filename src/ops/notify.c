@@ -24,6 +24,8 @@ struct hs_notify {
     char *smtp_url, *smtp_from;
     hs_retry_policy policy;
     job *jobs; /* every notification not finished */
+    /* e-mail, one message at a time: the one out, those waiting (FIFO) */
+    job *mail_out, *mail_head, *mail_tail;
     bool closing;
     size_t closing_handles;
     void (*done)(void *ud);
@@ -42,7 +44,8 @@ struct job {
     uv_timer_t timer; /* the wait before a retry */
     bool timer_open;
     hs_http_call *call; /* an HTTP transfer out */
-    bool mailing;       /* an SMTP transfer on the threadpool */
+    bool mailing;       /* an SMTP transfer on the threadpool, or waiting for its turn */
+    job *mail_next;     /* the next in hs_notify's e-mail queue */
     /* the SMTP transfer's */
     uv_work_t work;
     char *mail;
@@ -191,20 +194,42 @@ static void mail_run(uv_work_t *w) {
     if (e) curl_easy_cleanup(e);
 }
 
+static void fail_now(job *j, const char *why) {
+    memset(&j->res, 0, sizeof j->res);
+    snprintf(j->res.error, sizeof j->res.error, "%s", why);
+    attempt_done(j);
+}
+
+static void mail_done(uv_work_t *w, int status);
+
+/* The next e-mail waiting goes out (or, closing, fails). */
+static void mail_next(hs_notify *nt) {
+    while (!nt->mail_out && nt->mail_head) {
+        job *j = nt->mail_head;
+        nt->mail_head = j->mail_next;
+        if (!nt->mail_head) nt->mail_tail = NULL;
+        j->mail_next = NULL;
+        j->work.data = j;
+        if (!nt->closing && uv_queue_work(nt->loop, &j->work, mail_run, mail_done) == 0) {
+            nt->mail_out = j;
+            return;
+        }
+        j->mailing = false;
+        fail_now(j, nt->closing ? "shutting down" : "could not queue the e-mail");
+    }
+}
+
 static void mail_done(uv_work_t *w, int status) {
     job *j = w->data;
+    hs_notify *nt = j->nt;
     j->mailing = false;
+    nt->mail_out = NULL;
     if (status) {
         j->res.ok = false;
         snprintf(j->res.error, sizeof j->res.error, "cancelled");
     }
     attempt_done(j);
-}
-
-static void fail_now(job *j, const char *why) {
-    memset(&j->res, 0, sizeof j->res);
-    snprintf(j->res.error, sizeof j->res.error, "%s", why);
-    attempt_done(j);
+    mail_next(nt);
 }
 
 static void attempt(job *j) {
@@ -221,10 +246,12 @@ static void attempt(job *j) {
     if (j->mail) {
         if (!nt->smtp_url) return fail_now(j, "no SMTP server: start hookstream with --smtp-url");
         j->mailing = true;
-        j->work.data = j;
-        if (uv_queue_work(nt->loop, &j->work, mail_run, mail_done) == 0) return;
-        j->mailing = false;
-        return fail_now(j, "could not queue the e-mail");
+        if (nt->mail_tail)
+            nt->mail_tail->mail_next = j;
+        else
+            nt->mail_head = j;
+        nt->mail_tail = j;
+        return mail_next(nt);
     }
     if (!nt->http) {
         hs_out_req_free(req);
@@ -278,6 +305,7 @@ void hs_notify_close(hs_notify *nt, void (*done)(void *ud), void *ud) {
             fail_now(j, "shutting down");
         }
     }
+    mail_next(nt);         /* the e-mails waiting for their turn fail */
     nt->closing_handles++; /* held until the client is closed */
     if (nt->http)
         hs_http_client_close(nt->http, http_closed, nt);
