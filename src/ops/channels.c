@@ -68,6 +68,10 @@ static json_t *validate(json_t *doc, hs_error *err) {
         const char *type = hs_jv_str(doc, "channel_type");
         rc = hs_jv_object(json_object_get(doc, "config"), "config", config_spec(type), err);
     }
+    const char *secret = hs_jv_str(hs_jv_dig(doc, "config"), "secret");
+    if (rc == HS_OK && secret && strncmp(secret, MASK_PREFIX, strlen(MASK_PREFIX)) == 0)
+        rc = hs_error_set(err, HS_ERR_INVALID, "config.secret",
+                          "is a masked value as shown on read; send the secret itself");
     if (rc == HS_OK) return doc;
     json_decref(doc);
     return NULL;
@@ -106,14 +110,14 @@ int hs_channel_patch_doc(const json_t *current, const json_t *patch, json_t **do
     if (type && strcmp(type, hs_jv_str(current, "channel_type")) != 0) json_object_del(base, "config");
     json_t *merged = hs_jv_merge_patch(base, patch);
     json_decref(base);
+    /* the masked value read back keeps the stored secret; another mask is
+     * refused by validate() */
     const char *secret = hs_jv_str(hs_jv_dig(merged, "config"), "secret");
     const char *old = hs_jv_str(hs_jv_dig(current, "config"), "secret");
-    if (secret && strncmp(secret, MASK_PREFIX, strlen(MASK_PREFIX)) == 0) {
-        if (old)
-            json_object_set_new(json_object_get(merged, "config"), "secret", json_string(old));
-        else
-            json_object_del(json_object_get(merged, "config"), "secret");
-    }
+    json_t *mask = old ? hs_mask_secret(old) : NULL;
+    if (secret && mask && strcmp(secret, json_string_value(mask)) == 0)
+        json_object_set_new(json_object_get(merged, "config"), "secret", json_string(old));
+    json_decref(mask);
     *doc = validate(merged, err);
     return *doc ? HS_OK : err->code;
 }

@@ -165,6 +165,15 @@ static void test_channel_validation_and_secret(void **state) {
     assert_int_equal(hs_channel_patch_doc(w, patch, &after, &err), HS_OK);
     assert_string_equal(json_string_value(json_object_get(json_object_get(after, "config"), "secret")),
                         "a-long-secret-1234");
+    /* another mask is refused, as on create */
+    json_t *wrong = J("{'config':{'secret':'********9999'}}"), *none = NULL;
+    assert_int_equal(hs_channel_patch_doc(w, wrong, &none, &err), HS_ERR_INVALID);
+    assert_string_equal(err.field, "config.secret");
+    assert_null(none);
+    json_decref(wrong);
+    expect_channel_error(
+        "{'name':'x','channel_type':'webhook','config':{'url':'https://x.example/','secret':'********'}}",
+        "config.secret");
     /* sealed for the store, opened back; another key cannot open it */
     unsigned char k1[HS_SECRETBOX_KEY_LEN] = {1}, k2[HS_SECRETBOX_KEY_LEN] = {2};
     hs_secretbox box, other;
