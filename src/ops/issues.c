@@ -64,27 +64,37 @@ typedef struct hit_job {
     hs_outbox box;
 } hit_job;
 
+#define HITS_PER_WRITE 256
+
 static void hits_run(void *arg) {
     hit_job *j = arg;
-    for (size_t i = 0; i < j->n; i++) {
-        const pending_hit *p = &j->hits[i];
-        hs_issue_hit h = {.destination_id = p->destination_id,
-                          .error_type = p->error_type,
-                          .attempt_id = p->attempt_id,
-                          .message = p->message,
-                          .at = p->at};
-        hs_issue iss;
-        bool opened = false;
+    hs_issue_hit *h = hs_calloc(HITS_PER_WRITE, sizeof *h);
+    hs_issue *iss = hs_calloc(HITS_PER_WRITE, sizeof *iss);
+    bool opened[HITS_PER_WRITE];
+    for (size_t from = 0; from < j->n; from += HITS_PER_WRITE) {
+        size_t n = j->n - from < HITS_PER_WRITE ? j->n - from : HITS_PER_WRITE;
+        for (size_t i = 0; i < n; i++) {
+            const pending_hit *p = &j->hits[from + i];
+            h[i] = (hs_issue_hit){.destination_id = p->destination_id,
+                                  .error_type = p->error_type,
+                                  .attempt_id = p->attempt_id,
+                                  .message = p->message,
+                                  .at = p->at};
+        }
         hs_error err;
         hs_error_clear(&err);
-        if (hs_store_issue_hit(j->o->store, &h, &iss, &opened, &err)) {
-            hs_warn("issues: could not record a %s on %s: %s", p->error_type, p->destination_id, err.msg);
+        if (hs_store_issue_hits(j->o->store, h, n, iss, opened, &err)) {
+            hs_warn("issues: could not record %zu occurrence(s): %s", n, err.msg);
             continue;
         }
-        if (!opened) continue;
-        hs_info("issues: issue %s opened (%s on %s)", iss.id, iss.error_type, iss.destination_id);
-        if (iss.snoozed_until <= hs_now_ms()) hs_alerts_issue_opened(j->o, &iss, &j->box);
+        for (size_t i = 0; i < n; i++) {
+            if (!opened[i]) continue;
+            hs_info("issues: issue %s opened (%s on %s)", iss[i].id, iss[i].error_type, iss[i].destination_id);
+            if (iss[i].snoozed_until <= hs_now_ms()) hs_alerts_issue_opened(j->o, &iss[i], &j->box);
+        }
     }
+    hs_free(h);
+    hs_free(iss);
 }
 
 static void start_hits(hs_ops *o);

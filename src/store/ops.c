@@ -68,13 +68,13 @@ static void hit_apply(hs_issue *row, const hs_issue_hit *h, bool *opened) {
     row->updated_at = h->at;
 }
 
-static int hit_exec(hs_store *s, hs_wop *op) {
-    const hs_issue_hit *h = op->ud;
+/* One hit on the writer: the row of its key found (or inserted), then
+ * counted. */
+static int one_hit(hs_store *s, const hs_issue_hit *h, hs_issue *row, bool *opened, hs_error *err) {
     const hs__ops_ops *o = s->be->ops;
-    hs_issue *row = (hs_issue *)op->arg3;
-    bool *opened = (bool *)op->arg2;
     bool found = false, written = false;
-    int rc = o->issue_find(s, NULL, h->destination_id, h->error_type, row, &found, &op->err);
+    *opened = false;
+    int rc = o->issue_find(s, NULL, h->destination_id, h->error_type, row, &found, err);
     if (rc == HS_OK && !found) {
         memset(row, 0, sizeof *row);
         hs_id_new("iss_", row->id);
@@ -86,33 +86,52 @@ static int hit_exec(hs_store *s, hs_wop *op) {
         copy_text(row->last_error, sizeof row->last_error, h->message ? h->message : "");
         copy_text(row->recent_attempt_ids, sizeof row->recent_attempt_ids, "[]");
         recent_push(row->recent_attempt_ids, h->attempt_id);
-        rc = o->issue_write(s, row, true, &written, &op->err);
+        rc = o->issue_write(s, row, true, &written, err);
         if (rc == HS_OK && written) {
             *opened = true;
             return HS_OK;
         }
         /* another node inserted the key meanwhile: count on its row */
-        if (rc == HS_OK) rc = o->issue_find(s, NULL, h->destination_id, h->error_type, row, &found, &op->err);
-        if (rc == HS_OK && !found) rc = hs_error_set(&op->err, HS_ERR_BUSY, NULL, "the issue changed; try again");
+        if (rc == HS_OK) rc = o->issue_find(s, NULL, h->destination_id, h->error_type, row, &found, err);
+        if (rc == HS_OK && !found) rc = hs_error_set(err, HS_ERR_BUSY, NULL, "the issue changed; try again");
     }
     if (rc != HS_OK) return rc;
     hit_apply(row, h, opened);
-    return o->issue_write(s, row, false, &written, &op->err);
+    return o->issue_write(s, row, false, &written, err);
+}
+
+typedef struct hits_args {
+    const hs_issue_hit *hits;
+    size_t n;
+    hs_issue *out;
+    bool *opened;
+} hits_args;
+
+static int hits_exec(hs_store *s, hs_wop *op) {
+    const hits_args *a = op->ud;
+    int rc = HS_OK;
+    for (size_t i = 0; rc == HS_OK && i < a->n; i++) rc = one_hit(s, &a->hits[i], &a->out[i], &a->opened[i], &op->err);
+    return rc;
+}
+
+int hs_store_issue_hits(hs_store *s, const hs_issue_hit *hits, size_t n, hs_issue *out, bool *opened, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    if (n == 0) return HS_OK;
+    memset(out, 0, n * sizeof *out);
+    memset(opened, 0, n * sizeof *opened);
+    for (size_t i = 0; i < n; i++) {
+        if (!hits[i].destination_id || !*hits[i].destination_id)
+            return hs_error_set(err, HS_ERR_INVALID, "destination_id", "is required");
+        if (!is_error_type(hits[i].error_type))
+            return hs_error_set(err, HS_ERR_INVALID, "error_type", "is not an error type");
+    }
+    hits_args a = {hits, n, out, opened};
+    hs_wop op = {.exec = hits_exec, .keeps_routes = true, .ud = &a};
+    return hs__writer_submit(s, &op, err);
 }
 
 int hs_store_issue_hit(hs_store *s, const hs_issue_hit *h, hs_issue *out, bool *opened, hs_error *err) {
-    HS_ERR_LOCAL(err);
-    *opened = false;
-    memset(out, 0, sizeof *out);
-    if (!h->destination_id || !*h->destination_id)
-        return hs_error_set(err, HS_ERR_INVALID, "destination_id", "is required");
-    if (!is_error_type(h->error_type)) return hs_error_set(err, HS_ERR_INVALID, "error_type", "is not an error type");
-    hs_wop op = {.exec = hit_exec,
-                 .keeps_routes = true,
-                 .ud = (void *)h,
-                 .arg2 = (const char *)opened,
-                 .arg3 = (const char *)out};
-    return hs__writer_submit(s, &op, err);
+    return hs_store_issue_hits(s, h, 1, out, opened, err);
 }
 
 static int check_page(const hs_page *page, hs_error *err) {

@@ -49,6 +49,9 @@ typedef struct hs_issue_hit {
  * counted; a resolved one is reopened (the same issue, status open again).
  * *out: the issue after it; *opened: this hit opened it (new or reopened). */
 int hs_store_issue_hit(hs_store *s, const hs_issue_hit *h, hs_issue *out, bool *opened, hs_error *err);
+/* n hits in one write (one commit: a storm of dead letters costs one per
+ * batch), in order; out[i] and opened[i] as above. All or none. */
+int hs_store_issue_hits(hs_store *s, const hs_issue_hit *hits, size_t n, hs_issue *out, bool *opened, hs_error *err);
 
 typedef struct hs_issue_query {
     const char *status;         /* NULL: any */

@@ -1531,10 +1531,26 @@ static void test_issues(void **state) {
     assert_string_equal(again.status, "open");
     assert_int_equal(again.count, 13);
     assert_int_equal(again.resolved_at, 0);
+    /* a batch: the first of a new key opens it, the next counts on it */
+    hs_issue_hit batch[3] = {
+        {.destination_id = dst, .error_type = "connection", .attempt_id = "da_b1", .at = 5000},
+        {.destination_id = dst, .error_type = "connection", .attempt_id = "da_b2", .at = 5001},
+        {.destination_id = dst, .error_type = "http_5xx", .attempt_id = "da_b3", .at = 5002},
+    };
+    hs_issue got[3];
+    bool op[3];
+    assert_int_equal(hs_store_issue_hits(fx->s, batch, 3, got, op, &err), HS_OK);
+    assert_true(op[0]);
+    assert_false(op[1]);
+    assert_false(op[2]);
+    assert_string_equal(got[0].id, got[1].id);
+    assert_int_equal(got[1].count, 2);
+    assert_int_equal(got[2].count, 14);
+    assert_int_equal(hs_store_issue_hits(fx->s, batch, 0, got, op, &err), HS_OK);
     /* it lasts */
     reopen_store(fx);
     assert_int_equal(hs_store_issue_get(fx->s, iss.id, &again, &err), HS_OK);
-    assert_int_equal(again.count, 13);
+    assert_int_equal(again.count, 14);
 }
 
 static void test_opsdocs_and_claims(void **state) {
