@@ -7,8 +7,9 @@
  * issue_opened alert rules as a new one does, unless it is snoozed.
  *
  * Threads: the hooks and the tick on loop 0; the store's writes in one job
- * at a time on the threadpool (hits batched meanwhile, at most
- * HS_ISSUE_HITS_MAX waiting: beyond, a hit is logged and dropped).
+ * at a time on the threadpool, up to 256 hits per write (hits batched
+ * meanwhile, at most HS_ISSUE_HITS_MAX waiting: beyond, a hit is logged
+ * and dropped).
  */
 #ifndef HS_OPS_ISSUES_H
 #define HS_OPS_ISSUES_H
