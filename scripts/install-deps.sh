@@ -43,8 +43,16 @@ if [ ! -f "$peers/package-lock.json" ]; then
   echo "hookstream: generating tests/peers/package-lock.json (commit it)" >&2
   (cd "$peers" && npm install --package-lock-only --no-audit --no-fund --loglevel=error >/dev/null)
 fi
-if [ ! -d "$peers/node_modules" ] || [ "$peers/package-lock.json" -nt "$peers/node_modules" ]; then
+# every peer package.json names must be there (smtp-server for the e-mail
+# channels' tests, ...): a node_modules newer than the lock can still lack one
+peers_present() {
+  (cd "$peers" && node -e 'const fs = require("fs");
+    for (const d of Object.keys(require("./package.json").dependencies))
+      if (!fs.existsSync("node_modules/" + d + "/package.json")) { console.error("missing npm peer " + d); process.exit(1); }')
+}
+if [ ! -d "$peers/node_modules" ] || [ "$peers/package-lock.json" -nt "$peers/node_modules" ] || ! peers_present 2>/dev/null; then
   echo "hookstream: installing npm test peers (tests/peers)" >&2
   (cd "$peers" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   touch "$peers/node_modules"
+  peers_present || exit 1
 fi

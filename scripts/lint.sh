@@ -31,7 +31,7 @@ layer() {
   providers) echo 3 ;;
   store) echo 4 ;;
   core) echo 5 ;;
-  delivery | maintenance | cluster) echo 6 ;;
+  delivery | maintenance | cluster | ops) echo 6 ;;
   api | observe) echo 7 ;;
   app) echo 8 ;;
   *) echo "" ;;

@@ -11,6 +11,8 @@ import * as dlq from './pages_dlq.js';
 import * as sources from './pages_sources.js';
 import * as connections from './pages_connections.js';
 import * as settings from './pages_settings.js';
+import * as issues from './pages_issues.js';
+import * as alerts from './pages_alerts.js';
 
 const $ = (id) => document.getElementById(id);
 const live = new Live(getKey);
@@ -36,15 +38,17 @@ const names = {
   },
 };
 
-// ---- nav counters: open circuits and dead letters ----
+// ---- nav counters: open circuits, dead letters, open issues ----
 async function refreshCounts() {
   if (!getKey()) return;
   try {
-    const [c, d] = await Promise.all([get('/v1/circuits'), get('/v1/delivery-attempts?is_dlq=1&limit=100')]);
+    const [c, d, i] = await Promise.all([get('/v1/circuits'), get('/v1/delivery-attempts?is_dlq=1&limit=100'),
+      get('/v1/issues/summary')]);
     const open = c.circuits.filter((x) => x.state !== 'closed').length;
     setCount($('nav-open'), open, String(open));
     const n = d.delivery_attempts.length;
     setCount($('nav-dlq'), n, d.has_more ? '100+' : String(n));
+    setCount($('nav-issues'), i.open, String(i.open));
   } catch { /* the page shows errors; the counters just keep their value */ }
 }
 function setCount(el, n, text) {
@@ -63,6 +67,8 @@ const routes = [
   [/^dlq$/, dlq.render, 'dlq'],
   [/^sources$/, sources.render, 'sources'],
   [/^connections$/, connections.render, 'connections'],
+  [/^issues$/, issues.render, 'issues'],
+  [/^alerts$/, alerts.render, 'alerts'],
   [/^settings$/, settings.render, 'settings'],
 ];
 

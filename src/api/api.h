@@ -43,6 +43,7 @@ typedef struct hs_api_deps {
     struct hs_metrics *metrics;     /* borrowed; GET /metrics */
     const hs_hooks *hooks;          /* borrowed; where the API publishes */
     struct hs_frontdoor *frontdoor; /* borrowed; ingest's IP lists and rate limits (NULL: none) */
+    struct hs_ops *ops;             /* borrowed; issues, channels, alert rules (NULL: none) */
 } hs_api_deps;
 
 hs_api *hs_api_new(const hs_api_deps *deps);

@@ -27,6 +27,7 @@ struct hs_api {
     struct hs_frontdoor *frontdoor;  /* IP lists, rate limits (src/api/frontdoor.h) */
     struct hs_cluster *cluster;      /* several nodes (NULL: one server) */
     struct hs_replay_runner *replay; /* replay jobs (src/delivery/replay.h; NULL: none) */
+    struct hs_ops *ops;              /* issues, channels, alert rules (src/ops/ops.h; NULL: none) */
     bool deliver_only;               /* --role deliver: /health and /metrics only */
     /* loop 0: committed ingests published in commit order (src/api/ingest.c) */
     uint64_t ingest_next; /* the commit_no due next */
@@ -109,6 +110,21 @@ void hs_api_replay_cancel(hs_api_call *c);
 void hs_api_apikeys_create(hs_api_call *c);
 void hs_api_apikeys_list(hs_api_call *c);
 void hs_api_apikeys_revoke(hs_api_call *c);
+void hs_api_issues_list(hs_api_call *c);
+void hs_api_issues_summary(hs_api_call *c);
+void hs_api_issues_get(hs_api_call *c);
+void hs_api_issues_patch(hs_api_call *c);
+void hs_api_issues_retry(hs_api_call *c);
+void hs_api_channels_create(hs_api_call *c);
+void hs_api_channels_list(hs_api_call *c);
+void hs_api_channels_get(hs_api_call *c);
+void hs_api_channels_patch(hs_api_call *c);
+void hs_api_channels_delete(hs_api_call *c);
+void hs_api_rules_create(hs_api_call *c);
+void hs_api_rules_list(hs_api_call *c);
+void hs_api_rules_get(hs_api_call *c);
+void hs_api_rules_patch(hs_api_call *c);
+void hs_api_rules_delete(hs_api_call *c);
 
 /* Routes answered on the loop thread (they read the scheduler's memory). */
 void hs_api_circuit_get(hs_api *api, hs_http_req *req, const char *id);
@@ -117,6 +133,8 @@ void hs_api_circuits_list(hs_api *api, hs_http_req *req, const char *id);
 void hs_api_cluster_get(hs_api *api, hs_http_req *req, const char *id);
 void hs_api_metrics(hs_api *api, hs_http_req *req, const char *id);
 void hs_api_metrics_overview(hs_api *api, hs_http_req *req, const char *id);
+/* the test notification is answered once sent (src/api/alerts.c) */
+void hs_api_channels_test(hs_api *api, hs_http_req *req, const char *id);
 
 /* Ingest runs on the loop the request arrived on (src/api/ingest.c). */
 void hs_ingest_handle(hs_api *api, hs_http_req *req, const char *rest);

@@ -63,6 +63,23 @@ static const route routes[] = {
     {"POST", "/v1/auth/api-keys", hs_api_apikeys_create, HS_KIND_COUNT},
     {"GET", "/v1/auth/api-keys", hs_api_apikeys_list, HS_KIND_COUNT},
     {"DELETE", "/v1/auth/api-keys/:id", hs_api_apikeys_revoke, HS_KIND_COUNT},
+    {"GET", "/v1/issues", hs_api_issues_list, HS_KIND_COUNT},
+    {"GET", "/v1/issues/:id", hs_api_issues_get, HS_KIND_COUNT},
+    /* after /v1/issues/:id: of the routes a path matches, the last wins */
+    {"GET", "/v1/issues/summary", hs_api_issues_summary, HS_KIND_COUNT},
+    {"PATCH", "/v1/issues/:id", hs_api_issues_patch, HS_KIND_COUNT},
+    {"POST", "/v1/issues/:id/retry", hs_api_issues_retry, HS_KIND_COUNT},
+    {"GET", "/v1/notification-channels", hs_api_channels_list, HS_KIND_COUNT},
+    {"POST", "/v1/notification-channels", hs_api_channels_create, HS_KIND_COUNT},
+    {"GET", "/v1/notification-channels/:id", hs_api_channels_get, HS_KIND_COUNT},
+    {"PATCH", "/v1/notification-channels/:id", hs_api_channels_patch, HS_KIND_COUNT},
+    {"DELETE", "/v1/notification-channels/:id", hs_api_channels_delete, HS_KIND_COUNT},
+    {"POST", "/v1/notification-channels/:id/test", NULL, HS_KIND_COUNT, hs_api_channels_test},
+    {"GET", "/v1/alert-rules", hs_api_rules_list, HS_KIND_COUNT},
+    {"POST", "/v1/alert-rules", hs_api_rules_create, HS_KIND_COUNT},
+    {"GET", "/v1/alert-rules/:id", hs_api_rules_get, HS_KIND_COUNT},
+    {"PATCH", "/v1/alert-rules/:id", hs_api_rules_patch, HS_KIND_COUNT},
+    {"DELETE", "/v1/alert-rules/:id", hs_api_rules_delete, HS_KIND_COUNT},
     {"GET", "/v1/destinations/:id/circuit", NULL, HS_KIND_COUNT, hs_api_circuit_get},
     {"POST", "/v1/destinations/:id/circuit/reset", NULL, HS_KIND_COUNT, hs_api_circuit_reset},
     {"GET", "/v1/circuits", NULL, HS_KIND_COUNT, hs_api_circuits_list},
@@ -427,6 +444,7 @@ hs_api *hs_api_new(const hs_api_deps *deps) {
     api->metrics = deps->metrics;
     api->hooks = deps->hooks;
     api->frontdoor = deps->frontdoor;
+    api->ops = deps->ops;
     api->ingest_next = 1;
     return api;
 }

@@ -79,6 +79,18 @@ const char hs_usage_serve[] = "Usage: hookstream serve [options]\n"
                               "                          otherwise the header is ignored, as any client can\n"
                               "                          write it [HOOKSTREAM_TRUSTED_PROXIES, default none]\n"
                               "\n"
+                              "Issues and alerts (docs/operations.md \"Issues and alerts\"):\n"
+                              "  --issue-resolve-after S an issue with no new occurrence for S seconds\n"
+                              "                          resolves itself; 1 to 604800\n"
+                              "                          [HOOKSTREAM_ISSUE_RESOLVE_AFTER, default 1800]\n"
+                              "  --alert-interval S      alert rules are evaluated every S seconds; 1 to\n"
+                              "                          86400 [HOOKSTREAM_ALERT_INTERVAL, default 60]\n"
+                              "  --smtp-url URL          the SMTP server e-mail channels send through:\n"
+                              "                          smtp://HOST:PORT or smtps://HOST:PORT\n"
+                              "                          [HOOKSTREAM_SMTP_URL, default none]\n"
+                              "  --smtp-from ADDRESS     the sender of e-mail notifications\n"
+                              "                          [HOOKSTREAM_SMTP_FROM, default hookstream@localhost]\n"
+                              "\n"
                               "Several nodes (a PostgreSQL --db shared by several servers; docs/cluster.md):\n"
                               "  --node-id ID            this node's name in the cluster [HOOKSTREAM_NODE_ID,\n"
                               "                          default HOST:PORT of --listen]\n"
@@ -314,6 +326,10 @@ typedef enum {
     OPT_NODE_ID,
     OPT_ROLE,
     OPT_LEASE_MS,
+    OPT_ISSUE_RESOLVE,
+    OPT_ALERT_INTERVAL,
+    OPT_SMTP_URL,
+    OPT_SMTP_FROM,
 } opt_id;
 
 static const struct {
@@ -346,8 +362,31 @@ static const struct {
     [OPT_NODE_ID] = {"--node-id", "HOOKSTREAM_NODE_ID"},
     [OPT_ROLE] = {"--role", "HOOKSTREAM_ROLE"},
     [OPT_LEASE_MS] = {"--lease-ms", "HOOKSTREAM_LEASE_MS"},
+    [OPT_ISSUE_RESOLVE] = {"--issue-resolve-after", "HOOKSTREAM_ISSUE_RESOLVE_AFTER"},
+    [OPT_ALERT_INTERVAL] = {"--alert-interval", "HOOKSTREAM_ALERT_INTERVAL"},
+    [OPT_SMTP_URL] = {"--smtp-url", "HOOKSTREAM_SMTP_URL"},
+    [OPT_SMTP_FROM] = {"--smtp-from", "HOOKSTREAM_SMTP_FROM"},
 };
 #define NVALUE_OPTS (sizeof value_opts / sizeof value_opts[0])
+
+/* --smtp-url smtp[s]://host[:port], --smtp-from an address: neither with
+ * anything that could end a line of the SMTP conversation. */
+static int smtp_value(hs_config *cfg, bool url, const char *v, const char *from, char *err, size_t errlen) {
+    bool ok = *v && !strpbrk(v, " \r\n\t<>");
+    if (url)
+        ok = ok && (strncmp(v, "smtp://", 7) == 0 || strncmp(v, "smtps://", 8) == 0);
+    else
+        ok = ok && strchr(v, '@') && strchr(v, '@') != v;
+    if (!ok) {
+        snprintf(err, errlen, "%s: expected %s, got \"%s\"", from,
+                 url ? "smtp://HOST:PORT or smtps://HOST:PORT" : "an e-mail address (alerts@example.com)", v);
+        return -1;
+    }
+    char **dst = url ? &cfg->smtp_url : &cfg->smtp_from;
+    hs_free(*dst);
+    *dst = hs_strdup(v);
+    return 0;
+}
 
 /* The bounds are src/ws/ws.h's, so the hub and its options cannot disagree. */
 static int apply_ws(hs_ws_config *ws, opt_id id, const char *v, const char *from, char *err, size_t errlen) {
@@ -517,6 +556,15 @@ static int apply(hs_config *cfg, opt_id id, const char *v, const char *from, cha
         cfg->lease_ms = n;
         return 0;
     }
+    case OPT_ISSUE_RESOLVE:
+    case OPT_ALERT_INTERVAL: {
+        uint64_t n;
+        if (ranged_value(v, from, VAL_COUNT, 1, id == OPT_ISSUE_RESOLVE ? 604800 : 86400, &n, err, errlen)) return -1;
+        *(id == OPT_ISSUE_RESOLVE ? &cfg->issue_resolve_after_ms : &cfg->alert_interval_ms) = n * 1000;
+        return 0;
+    }
+    case OPT_SMTP_URL:
+    case OPT_SMTP_FROM: return smtp_value(cfg, id == OPT_SMTP_URL, v, from, err, errlen);
     case OPT_WS_MESSAGE:
     case OPT_WS_QUEUE:
     case OPT_WS_CONNS:
@@ -542,6 +590,8 @@ static void defaults(hs_config *cfg) {
     cfg->retention_ms = HS_RETENTION_DEFAULT_MS;
     snprintf(cfg->role, sizeof cfg->role, "all");
     cfg->lease_ms = 5000;
+    cfg->issue_resolve_after_ms = 1800 * 1000;
+    cfg->alert_interval_ms = 60 * 1000;
     hs_ws_config_defaults(&cfg->ws);
 }
 
@@ -626,6 +676,9 @@ void hs_config_free(hs_config *cfg) {
     hs_free(cfg->secret_key_file);
     hs_free_secret(cfg->secret_key);
     hs_free(cfg->new_key_file);
+    hs_free(cfg->smtp_url);
+    hs_free(cfg->smtp_from);
+    cfg->smtp_url = cfg->smtp_from = NULL;
     hs_free(cfg->trusted_proxies);
     cfg->trusted_proxies = NULL;
     cfg->ntrusted_proxies = 0;

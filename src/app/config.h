@@ -54,6 +54,11 @@ typedef struct hs_config {
     char node_id[64];  /* --node-id; "": host:port of --listen */
     char role[16];     /* --role: all | api | deliver */
     uint64_t lease_ms; /* --lease-ms */
+    /* issues and alerts (src/ops/) */
+    uint64_t issue_resolve_after_ms; /* --issue-resolve-after */
+    uint64_t alert_interval_ms;      /* --alert-interval */
+    char *smtp_url;                  /* --smtp-url (heap or NULL) */
+    char *smtp_from;                 /* --smtp-from (heap or NULL) */
 } hs_config;
 
 typedef enum {

@@ -36,6 +36,7 @@
 #include "delivery/replay.h"
 #include "delivery/scheduler.h"
 #include "maintenance/retention.h"
+#include "ops/ops.h"
 #include "base/secretbox.h"
 #include "store/store.h"
 #include "base/version.h"
@@ -59,6 +60,7 @@ typedef struct server {
     hs_cluster *cluster;      /* NULL: a store of one server (SQLite) */
     hs_retention *retention;  /* events past --retention (if on), closed dedup keys */
     hs_replay_runner *replay; /* replay jobs (src/delivery/replay.h) */
+    hs_ops *ops;              /* issues, channels, alert rules */
     hs_http_server *http;
     hs_ws_hub *ws;
     hs_metrics *metrics;
@@ -69,7 +71,8 @@ typedef struct server {
     int stopping;
 } server;
 
-static void after_scheduler_stop(void *ud) {
+/* Issues and alerts have stopped (their jobs ended): the store closes. */
+static void after_ops_stop(void *ud) {
     server *s = ud;
     hs_info("deliveries stopped; closing the store");
     hs_cluster_stop(s->cluster, NULL, NULL); /* the leases go back now that nothing is sent */
@@ -84,6 +87,11 @@ static void after_scheduler_stop(void *ud) {
         uv_close((uv_handle_t *)&s->sigterm, NULL);
         uv_close((uv_handle_t *)&s->sigint, NULL);
     }
+}
+
+static void after_scheduler_stop(void *ud) {
+    server *s = ud;
+    hs_ops_stop(s->ops, after_ops_stop, s); /* its jobs read the store */
 }
 
 /* Inbound first (no new events), then outbound (transfers cancelled: those
@@ -417,6 +425,7 @@ static void subscribe(server *s) {
      * store is counted already), shown once committed */
     hs_hooks_on_attempt_decided(h, hs_metrics_on_attempt, s->metrics);
     hs_hooks_on_attempt_recorded(h, hs_live_on_attempt, s->ws);
+    hs_hooks_on_attempt_recorded(h, hs_ops_on_attempt, s->ops); /* a dead letter opens or counts an issue */
     hs_hooks_on_circuit_reset(h, hs_live_on_circuit_reset, s->ws);
     /* refusals at the front door: counted, then shown */
     hs_hooks_on_refused(h, hs_metrics_on_refused, s->metrics);
@@ -424,6 +433,7 @@ static void subscribe(server *s) {
     /* a circuit opening or closing: in the log, then on the live feed */
     hs_hooks_on_circuit_changed(h, hs_failures_on_circuit, NULL);
     hs_hooks_on_circuit_changed(h, hs_live_on_circuit_changed, s->ws);
+    hs_hooks_on_circuit_changed(h, hs_ops_on_circuit, s->ops); /* a circuit opening too */
     hs_scheduler_set_hooks(s->sched, h);
 }
 
@@ -519,6 +529,11 @@ static int serve(server *s) {
     s->ws = hs_ws_hub_new(s->loop, &s->cfg.ws, hs_auth_ws, s->auth);
     hs_scheduler_set_local_env(s->sched, s->ws);
     s->metrics = hs_metrics_new();
+    hs_ops_config ops_cfg = {.resolve_after_ms = s->cfg.issue_resolve_after_ms,
+                             .alert_interval_ms = s->cfg.alert_interval_ms,
+                             .smtp_url = s->cfg.smtp_url,
+                             .smtp_from = s->cfg.smtp_from};
+    s->ops = hs_ops_new(s->loop, s->store, &s->box, &ops_cfg);
     subscribe(s);
     hs_api_deps deps = {.loops = s->loops,
                         .store = s->store,
@@ -527,7 +542,8 @@ static int serve(server *s) {
                         .ws = s->ws,
                         .metrics = s->metrics,
                         .hooks = &s->hooks,
-                        .frontdoor = s->frontdoor};
+                        .frontdoor = s->frontdoor,
+                        .ops = s->ops};
     s->api = hs_api_new(&deps);
 
     hs_http_config *hc = &s->hc;
@@ -552,6 +568,7 @@ static int serve(server *s) {
         uv_run(s->loop, UV_RUN_DEFAULT); /* close callbacks free the handles */
         hs_scheduler_free(s->sched);
         hs_api_free(s->api);
+        hs_ops_free(s->ops);
         hs_metrics_free(s->metrics);
         hs_auth_free(s->auth);
         close_loop(s);
@@ -559,6 +576,7 @@ static int serve(server *s) {
     }
     make_siblings(s);
     hs_scheduler_start(s->sched); /* deliveries go out from now on (with several nodes: once leased) */
+    hs_ops_start(s->ops);
     if (hs_store_shared(s->store) && start_cluster(s, port, &err)) {
         fprintf(stderr, "hookstream: %s\n", err.msg);
         raise(SIGTERM);
@@ -600,6 +618,7 @@ static int serve(server *s) {
     hs_scheduler_free(s->sched);
     hs_cluster_free(s->cluster);
     hs_api_free(s->api);
+    hs_ops_free(s->ops);
     hs_metrics_free(s->metrics);
     hs_auth_free(s->auth);
     close_loop(s);

@@ -8,10 +8,10 @@
  *   resource          src/api/resources.c, after write  scheduler, metrics, front door
  *   requeued          src/api/events.c (manual retry)   scheduler
  *   attempt_decided   src/delivery/scheduler.c          metrics
- *   attempt_recorded  src/delivery/scheduler.c          live feed
+ *   attempt_recorded  src/delivery/scheduler.c          live feed, issues (src/ops/)
  *   circuit_reset     src/delivery/scheduler.c          live feed
  *   refused           src/api/ingest.c (front door)     metrics, live feed
- *   circuit_changed   src/delivery/scheduler.c          failure log, live feed
+ *   circuit_changed   src/delivery/scheduler.c          failure log, live feed, issues
  *
  * Subscribers run one after the other, in the order they were registered,
  * called directly (a fixed array per hook: firing allocates nothing, and

@@ -53,6 +53,7 @@
 #include "base/idmap.h"
 #include "store/arrivals.h"
 #include "store/replay.h"
+#include "store/ops.h"
 #include "store/store.h"
 
 /* What routing reads of a source (src/store/routing.c). */
@@ -117,6 +118,40 @@ typedef struct hs__replay_ops {
 /* src/store/replay.c: a job's counts, one status of its deliveries at a
  * time (k of them in status). */
 void hs__replay_count(hs_replay_job *j, const char *status, uint64_t k);
+/* Issues, notification channels, alert rules, windowed counts
+ * (hs_store_backend.ops; src/store/ops.h): arguments checked by
+ * src/store/ops.c, which decides what a hit or a change does to an issue.
+ * Writes (writer thread, under a savepoint): issue_find (on the writer
+ * connection, the row locked until the commit where the engine can),
+ * issue_write, resolve_quiet, doc_put, doc_delete, rule_claim. The others
+ * are reads. */
+typedef struct hs__ops_ops {
+    /* by id, or by (destination_id, error_type) when id is NULL */
+    int (*issue_find)(hs_store *s, const char *id, const char *destination_id, const char *error_type, hs_issue *out,
+                      bool *found, hs_error *err);
+    /* insert: *written false when a row of the same key exists (nothing
+     * done); update: every column of the row id */
+    int (*issue_write)(hs_store *s, const hs_issue *row, bool insert, bool *written, hs_error *err);
+    int (*issue_get)(hs_store *s, const char *id, hs_issue *out, bool *found, hs_error *err);
+    int (*issue_list)(hs_store *s, const hs_issue_query *q, hs_issue **items, size_t *n, bool *has_more, hs_error *err);
+    int (*issue_counts)(hs_store *s, hs_issue_counts *out, hs_error *err);
+    int (*resolve_quiet)(hs_store *s, uint64_t before, uint64_t now, size_t *n, hs_error *err);
+    /* *found false: no row (update, delete) */
+    int (*doc_put)(hs_store *s, hs_opsdoc_kind kind, bool create, const hs_opsdoc *row, uint64_t now, bool *found,
+                   hs_error *err);
+    int (*doc_delete)(hs_store *s, hs_opsdoc_kind kind, const char *id, bool *found, hs_error *err);
+    int (*doc_get)(hs_store *s, hs_opsdoc_kind kind, const char *id, hs_opsdoc *out, bool *found, hs_error *err);
+    int (*doc_list)(hs_store *s, hs_opsdoc_kind kind, const hs_page *page, hs_opsdoc **rows, size_t *n, bool *has_more,
+                    hs_error *err);
+    int (*rule_claim)(hs_store *s, const char *id, bool fire, uint64_t now, uint64_t cooldown_ms, bool *claimed,
+                      hs_error *err);
+    /* the window's numbers (src/store/ops.c composes them): what names
+     * them in order (attempts, failed, dead-lettered, avg ms); the
+     * duration of the attempt at offset in ascending order; events */
+    int (*window_attempts)(hs_store *s, const hs_window_query *q, uint64_t out[4], hs_error *err);
+    int (*window_nth)(hs_store *s, const hs_window_query *q, uint64_t offset, uint64_t *ms, hs_error *err);
+    int (*window_events)(hs_store *s, const hs_window_query *q, uint64_t *n, hs_error *err);
+} hs__ops_ops;
 
 typedef struct hs_store_backend {
     const char *name;
@@ -182,6 +217,8 @@ typedef struct hs_store_backend {
     const struct hs__apikey_ops *apikeys;
     /* replay jobs, bulk retries (hs__replay_ops) */
     const struct hs__replay_ops *replay;
+    /* issues, channels, alert rules (src/store/ops.h) */
+    const struct hs__ops_ops *ops;
     /* hs_store_sweep's step (outputs in sw), under a savepoint. */
     int (*sweep)(hs_store *s, hs_sweep *sw, hs_error *err);
 

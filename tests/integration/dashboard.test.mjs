@@ -1010,6 +1010,55 @@ test('the dashboard, end to end in Chromium', { timeout: 240000 * SLOW }, async 
     }
   });
 
+  await t.test('issues and alerts: the open count in the nav, acknowledge and retry an issue; a channel tested and a rule made from the Alerts page', async () => {
+    let down = true;
+    const rx = await startReceiver(() => (down ? { status: 502, body: 'bad gateway' } : { status: 200 }));
+    const note = await startReceiver(() => ({ status: 200 }));
+    try {
+      const dst = (await srv.req('POST', '/v1/destinations', { name: 'Issue maker', config: { url: rx.url }, retry_policy: { max_retries: 0 } })).body;
+      const src = (await srv.req('POST', '/v1/sources', { name: 'issue source', slug: 'issues' })).body;
+      await srv.req('POST', '/v1/connections', { source_id: src.id, destination_id: dst.id });
+      await fetch(`${srv.url}/v1/ingest/issues`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      const iss = await until(async () => (await srv.req('GET', `/v1/issues?destination_id=${dst.id}`)).body.issues[0], T, 'an issue');
+      await go('#/issues', '#issues-table');
+      await page.waitForSelector(`#issues-table tr:has-text("Issue maker"):has-text("http_5xx")`);
+      await page.waitForSelector('#nav-issues:not([hidden])');
+      await shot('issues');
+      await page.click(`[data-issue="${iss.id}"] .ack`);
+      await until(async () => (await srv.req('GET', `/v1/issues/${iss.id}`)).body.status === 'acknowledged', T, 'acknowledged');
+      await go('#/issues?status=acknowledged', `[data-issue="${iss.id}"]`);
+      down = false;
+      await page.click(`[data-issue="${iss.id}"] .retry`);
+      await rx.waitFor(2, T);
+      await page.click(`[data-issue="${iss.id}"] .resolve`);
+      await until(async () => (await srv.req('GET', `/v1/issues/${iss.id}`)).body.status === 'resolved', T, 'resolved');
+
+      await go('#/alerts', '#new-channel-btn');
+      await page.click('#new-channel-btn');
+      await page.fill('#new-channel [name=name]', 'ops webhook');
+      await page.selectOption('#new-channel [name=channel_type]', 'webhook');
+      await page.fill('#new-channel [name=config]', JSON.stringify({ url: note.url, secret: 'dashboard-notify-secret' }));
+      await page.click('#new-channel button[type=submit]');
+      await page.waitForSelector('#channels-table tr:has-text("ops webhook")');
+      assert.ok(!(await page.content()).includes('dashboard-notify-secret'), 'the channel secret is not on the page');
+      await page.click('#channels-table tr:has-text("ops webhook") .test-channel');
+      await note.waitFor(1, T);
+      assert.equal(JSON.parse(note.requests[0].body).type, 'test');
+      await page.click('#new-rule-btn');
+      await page.fill('#new-rule [name=name]', 'dead letters');
+      await page.selectOption('#new-rule [name=rule_type]', 'dlq');
+      await page.check('#new-rule [data-path=channel_ids] input');
+      await page.click('#new-rule button[type=submit]');
+      await page.waitForSelector('#rules-table tr:has-text("dead letters")');
+      await shot('alerts');
+      const rules = (await srv.req('GET', '/v1/alert-rules')).body.alert_rules;
+      assert.equal(rules.find((r) => r.name === 'dead letters').rule_type, 'dlq');
+    } finally {
+      await rx.close();
+      await note.close();
+    }
+  });
+
   await t.test('signing out forgets the key', async () => {
     await page.click('#logout');
     await page.waitForSelector('#login-form');

@@ -293,6 +293,42 @@ test('real answers of every route validate against the document', async () => {
   await call('DELETE', '/v1/auth/api-keys/{id}', { ...S({ id: made.id }), expect: 200 });
   await call('DELETE', '/v1/auth/api-keys/{id}', { ...S({ id: made.id }), expect: 404 });
 
+  // issues (the failing destination's dead letters opened one)
+  let issues;
+  for (let i = 0; i < 100; i++) {
+    issues = (await srv.req('GET', `/v1/issues?destination_id=${dst.id}`)).body.issues;
+    if (issues.length) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.ok(issues.length, 'a dead letter opened an issue');
+  await call('GET', '/v1/issues', { suffix: '?status=open&limit=5', expect: 200 });
+  await call('GET', '/v1/issues', { suffix: '?status=closed', expect: 400 });
+  await call('GET', '/v1/issues/summary', { expect: 200 });
+  await call('GET', '/v1/issues/{id}', { ...S({ id: issues[0].id }), expect: 200 });
+  await call('GET', '/v1/issues/{id}', { ...S({ id: 'iss_00000000000000000000000000000000' }), expect: 404 });
+  await call('PATCH', '/v1/issues/{id}', { ...S({ id: issues[0].id }), body: { status: 'acknowledged', snoozed_until: '2030-01-01T00:00:00.000Z' }, expect: 200 });
+  await call('PATCH', '/v1/issues/{id}', { ...S({ id: issues[0].id }), body: { snoozed_until: null }, expect: 200 });
+  await call('POST', '/v1/issues/{id}/retry', { ...S({ id: issues[0].id }), expect: 200 });
+
+  // notification channels, alert rules
+  const ch = (await call('POST', '/v1/notification-channels', { body: { name: 'OAS hook', channel_type: 'webhook', config: { url: rxUrl + '/ok', secret: 'oas-signing-secret' } }, expect: 201 })).body;
+  await call('POST', '/v1/notification-channels', { body: { name: 'OAS mail', channel_type: 'email', config: { to: ['ops@example.com'] } }, expect: 201 });
+  await call('POST', '/v1/notification-channels', { body: { name: 'x', channel_type: 'slack', config: { url: 'ftp://x' } }, expect: 400 });
+  await call('GET', '/v1/notification-channels', { expect: 200 });
+  await call('GET', '/v1/notification-channels/{id}', { ...S({ id: ch.id }), expect: 200 });
+  await call('PATCH', '/v1/notification-channels/{id}', { ...S({ id: ch.id }), body: { name: 'OAS hook 2' }, expect: 200 });
+  await call('POST', '/v1/notification-channels/{id}/test', { ...S({ id: ch.id }), expect: 200 });
+  await call('POST', '/v1/notification-channels/{id}/test', { ...S({ id: 'nch_00000000000000000000000000000000' }), expect: 404 });
+  const ar = (await call('POST', '/v1/alert-rules', { body: { name: 'OAS rule', rule_type: 'dlq', rule_config: { threshold: 1 }, destination_id: dst.id, channel_ids: [ch.id] }, expect: 201 })).body;
+  await call('POST', '/v1/alert-rules', { body: { name: 'bad', rule_type: 'failure_rate', rule_config: {}, channel_ids: [ch.id] }, expect: 400 });
+  await call('GET', '/v1/alert-rules', { expect: 200 });
+  await call('GET', '/v1/alert-rules/{id}', { ...S({ id: ar.id }), expect: 200 });
+  await call('PATCH', '/v1/alert-rules/{id}', { ...S({ id: ar.id }), body: { enabled: false, cooldown_minutes: 5 }, expect: 200 });
+  await call('DELETE', '/v1/alert-rules/{id}', { ...S({ id: ar.id }), expect: 200 });
+  await call('DELETE', '/v1/alert-rules/{id}', { ...S({ id: ar.id }), expect: 404 });
+  await call('DELETE', '/v1/notification-channels/{id}', { ...S({ id: ch.id }), expect: 200 });
+  await call('GET', '/v1/notification-channels/{id}', { ...S({ id: ch.id }), expect: 404 });
+
   // templates, transforms
   await call('GET', '/v1/destination-templates', { expect: 200 });
   await call('GET', '/v1/destination-templates/{id}', { ...S({ id: 'slack' }), expect: 200 });

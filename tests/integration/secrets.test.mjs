@@ -35,6 +35,7 @@ const S = {
   rabbit: 'S3cr3t-rabbit-password-L12xyz',
   pagerduty: 'S3cr3tPagerDutyRoutingKeyM13xyz',
   datadog: 'S3cr3tDatadogApiKeyN14xyz',
+  channel: 'S3cr3t-notify-channel-O15xyz',
 };
 const AWS = { region: 'us-east-1', access_key_id: 'AKIDEXAMPLE', secret_access_key: S.awsSecret, session_token: S.awsSession };
 
@@ -80,6 +81,16 @@ const db = path.join(dir, 'hookstream.db');
 const keyFile = `${db}.key`;
 let httpMain; // the delivering destination's id
 let source;
+let channel; // a webhook notification channel with a secret
+
+// The channel's test notification reaches the receiver signed with S.channel.
+async function channelSigns(srv) {
+  const before = receiver.requests.length;
+  const r = await srv.req('POST', `/v1/notification-channels/${channel}/test`);
+  assert.equal(r.body?.ok, true, r.text);
+  const req = receiver.requests[before];
+  assert.equal(req.headers['x-hookstream-signature'], sign(S.channel, req.body));
+}
 
 // ingest one event through http-main and check what the receiver got
 async function deliverAndCheck(srv, signing = S.signing, token = S.bearer) {
@@ -117,6 +128,12 @@ test('every secret is encrypted in the database, the WAL and the logs; deliverie
     const p = await srv.req('PATCH', `/v1/destinations/${httpMain}`, { description: 'patched' });
     assert.equal(p.status, 200, p.text);
     await deliverAndCheck(srv);
+    // a notification channel's secret: masked on read, sealed at rest, signing
+    const ch = await srv.req('POST', '/v1/notification-channels', { name: 'n', channel_type: 'webhook', config: { url: receiver.url, secret: S.channel } });
+    assert.equal(ch.status, 201, ch.text);
+    assert.equal(ch.body.config.secret, '********' + S.channel.slice(-4));
+    channel = ch.body.id;
+    await channelSigns(srv);
     assertNoSecrets(db, srv.stderr); // while running: the WAL holds the writes
     assert.ok(readFileSync(db).includes('hsenc:v1:') || readFileSync(`${db}-wal`).includes('hsenc:v1:'));
   } finally {
@@ -175,6 +192,7 @@ test('rotate-key re-encrypts under a new key that the next start uses', async ()
   const srv = await startServer({ dir, db });
   try {
     await deliverAndCheck(srv);
+    await channelSigns(srv); // re-sealed with the resources
   } finally {
     await srv.stop();
   }

@@ -19,6 +19,7 @@
 #include "core/resource.h"
 #include "fixtures.h"
 #include "store/replay.h"
+#include "store/ops.h"
 
 /* ---- fixture: a fresh database in a temporary directory ---- */
 
@@ -1734,6 +1735,183 @@ static void test_replay_jobs(void **state) {
  * limit at a time, saying whether more are left; other destinations'
  * stay. */
 static void test_bulk_retry(void **state) {
+/* ---- issues, notification channels, alert rules (src/store/ops.h) ---- */
+
+static void test_issues(void **state) {
+    fixture *fx = *state;
+    hs_error err;
+    const char *dst = "dst_0123456789abcdef0123456789abcdef";
+    hs_issue_hit h = {
+        .destination_id = dst, .error_type = "http_5xx", .attempt_id = "da_1", .message = "HTTP 500", .at = 1000};
+    hs_issue iss, again;
+    bool opened = false;
+    assert_int_equal(hs_store_issue_hit(fx->s, &h, &iss, &opened, &err), HS_OK);
+    assert_true(opened);
+    assert_string_equal(iss.status, "open");
+    assert_int_equal(iss.count, 1);
+    /* the same key: counted, not opened, the newest attempt first */
+    for (int i = 2; i <= 12; i++) {
+        char aid[16];
+        snprintf(aid, sizeof aid, "da_%d", i);
+        h.attempt_id = aid;
+        h.at = 1000 + (uint64_t)i;
+        assert_int_equal(hs_store_issue_hit(fx->s, &h, &again, &opened, &err), HS_OK);
+        assert_false(opened);
+    }
+    assert_string_equal(again.id, iss.id);
+    assert_int_equal(again.count, 12);
+    assert_int_equal(again.last_seen_at, 1012);
+    json_t *recent = json_loads(again.recent_attempt_ids, 0, NULL);
+    assert_int_equal(json_array_size(recent), HS_ISSUE_RECENT_MAX);
+    assert_string_equal(json_string_value(json_array_get(recent, 0)), "da_12");
+    json_decref(recent);
+    /* another error type is another issue */
+    hs_issue other;
+    h.error_type = "timeout";
+    assert_int_equal(hs_store_issue_hit(fx->s, &h, &other, &opened, &err), HS_OK);
+    assert_true(opened);
+    assert_string_not_equal(other.id, iss.id);
+    h.error_type = "bogus";
+    assert_int_equal(hs_store_issue_hit(fx->s, &h, &other, &opened, &err), HS_ERR_INVALID);
+
+    /* list, filters, pages, counts */
+    hs_issue *items;
+    size_t n;
+    bool more;
+    hs_issue_query q = {.page = {.limit = 1}};
+    assert_int_equal(hs_store_issue_list(fx->s, &q, &items, &n, &more, &err), HS_OK);
+    assert_int_equal(n, 1);
+    assert_true(more);
+    char cursor[HS_ID_MAX];
+    hs_id_copy(cursor, items[0].id);
+    hs_free(items);
+    q.page.cursor = cursor;
+    assert_int_equal(hs_store_issue_list(fx->s, &q, &items, &n, &more, &err), HS_OK);
+    assert_int_equal(n, 1);
+    assert_false(more);
+    hs_free(items);
+    hs_issue_query by_type = {.status = "open", .destination_id = dst, .page = {.limit = 10}};
+    assert_int_equal(hs_store_issue_list(fx->s, &by_type, &items, &n, &more, &err), HS_OK);
+    assert_int_equal(n, 2);
+    hs_free(items);
+    by_type.status = "nope";
+    assert_int_equal(hs_store_issue_list(fx->s, &by_type, &items, &n, &more, &err), HS_ERR_INVALID);
+
+    /* a change, then quiet ones resolve, and a new hit reopens */
+    hs_issue_change ack = {.status = "acknowledged", .set_snooze = true, .snoozed_until = 99999, .now = 2000};
+    assert_int_equal(hs_store_issue_update(fx->s, iss.id, &ack, &again, &err), HS_OK);
+    assert_string_equal(again.status, "acknowledged");
+    assert_int_equal(again.acknowledged_at, 2000);
+    assert_int_equal(again.snoozed_until, 99999);
+    assert_int_equal(hs_store_issue_update(fx->s, "iss_0123456789abcdef0123456789abcdef", &ack, &again, &err),
+                     HS_ERR_NOTFOUND);
+    hs_issue_counts k;
+    assert_int_equal(hs_store_issue_counts(fx->s, &k, &err), HS_OK);
+    assert_int_equal(k.open, 1);
+    assert_int_equal(k.acknowledged, 1);
+    size_t resolved = 0;
+    assert_int_equal(hs_store_issue_resolve_quiet(fx->s, 1012, 3000, &resolved, &err), HS_OK);
+    assert_int_equal(resolved, 0); /* both last seen at 1012 */
+    assert_int_equal(hs_store_issue_resolve_quiet(fx->s, 1013, 3000, &resolved, &err), HS_OK);
+    assert_int_equal(resolved, 2);
+    assert_int_equal(hs_store_issue_get(fx->s, iss.id, &again, &err), HS_OK);
+    assert_string_equal(again.status, "resolved");
+    assert_int_equal(again.resolved_at, 3000);
+    h.error_type = "http_5xx";
+    h.at = 4000;
+    assert_int_equal(hs_store_issue_hit(fx->s, &h, &again, &opened, &err), HS_OK);
+    assert_true(opened);
+    assert_string_equal(again.id, iss.id);
+    assert_string_equal(again.status, "open");
+    assert_int_equal(again.count, 13);
+    assert_int_equal(again.resolved_at, 0);
+    /* a batch: the first of a new key opens it, the next counts on it */
+    hs_issue_hit batch[3] = {
+        {.destination_id = dst, .error_type = "connection", .attempt_id = "da_b1", .at = 5000},
+        {.destination_id = dst, .error_type = "connection", .attempt_id = "da_b2", .at = 5001},
+        {.destination_id = dst, .error_type = "http_5xx", .attempt_id = "da_b3", .at = 5002},
+    };
+    hs_issue got[3];
+    bool op[3];
+    assert_int_equal(hs_store_issue_hits(fx->s, batch, 3, got, op, &err), HS_OK);
+    assert_true(op[0]);
+    assert_false(op[1]);
+    assert_false(op[2]);
+    assert_string_equal(got[0].id, got[1].id);
+    assert_int_equal(got[1].count, 2);
+    assert_int_equal(got[2].count, 14);
+    assert_int_equal(hs_store_issue_hits(fx->s, batch, 0, got, op, &err), HS_OK);
+    /* it lasts */
+    reopen_store(fx);
+    assert_int_equal(hs_store_issue_get(fx->s, iss.id, &again, &err), HS_OK);
+    assert_int_equal(again.count, 14);
+}
+
+static void test_opsdocs_and_claims(void **state) {
+    fixture *fx = *state;
+    hs_error err;
+    hs_opsdoc rows[3] = {{.id = "alr_00000000000000000000000000000001", .type = "dlq", .enabled = true},
+                         {.id = "alr_00000000000000000000000000000002", .type = "latency", .enabled = false},
+                         {.id = "nch_00000000000000000000000000000001", .type = "slack", .enabled = true}};
+    rows[0].text = "{\"a\":1}";
+    rows[1].text = "{\"b\":2}";
+    rows[2].text = "{\"c\":3}";
+    assert_int_equal(hs_store_opsdoc_put(fx->s, HS_OPSDOC_RULE, true, &rows[0], &err), HS_OK);
+    assert_int_equal(hs_store_opsdoc_put(fx->s, HS_OPSDOC_RULE, true, &rows[1], &err), HS_OK);
+    assert_int_equal(hs_store_opsdoc_put(fx->s, HS_OPSDOC_CHANNEL, true, &rows[2], &err), HS_OK);
+    assert_int_equal(hs_store_opsdoc_put(fx->s, HS_OPSDOC_RULE, true, &rows[0], &err), HS_ERR_CONFLICT);
+    hs_opsdoc missing = rows[0];
+    snprintf(missing.id, sizeof missing.id, "alr_00000000000000000000000000000009");
+    assert_int_equal(hs_store_opsdoc_put(fx->s, HS_OPSDOC_RULE, false, &missing, &err), HS_ERR_NOTFOUND);
+    rows[0].text = "{\"a\":2}";
+    assert_int_equal(hs_store_opsdoc_put(fx->s, HS_OPSDOC_RULE, false, &rows[0], &err), HS_OK);
+
+    hs_opsdoc got;
+    assert_int_equal(hs_store_opsdoc_get(fx->s, HS_OPSDOC_RULE, rows[0].id, &got, &err), HS_OK);
+    assert_string_equal(got.text, "{\"a\":2}");
+    assert_string_equal(got.type, "dlq");
+    assert_true(got.enabled);
+    assert_false(got.firing);
+    assert_true(got.updated_at >= got.created_at && got.created_at > 0);
+    hs_free(got.text);
+    assert_int_equal(hs_store_opsdoc_get(fx->s, HS_OPSDOC_CHANNEL, rows[0].id, &got, &err), HS_ERR_NOTFOUND);
+
+    hs_opsdoc *list;
+    size_t n;
+    bool more;
+    hs_page page = {.limit = 1};
+    assert_int_equal(hs_store_opsdoc_list(fx->s, HS_OPSDOC_RULE, &page, &list, &n, &more, &err), HS_OK);
+    assert_int_equal(n, 1);
+    assert_true(more);
+    assert_string_equal(list[0].id, rows[1].id); /* newest id first */
+    hs_opsdoc_free(list, n);
+    assert_int_equal(hs_store_opsdoc_list(fx->s, HS_OPSDOC_RULE, NULL, &list, &n, &more, &err), HS_OK);
+    assert_int_equal(n, 2);
+    assert_false(list[1].enabled == list[0].enabled);
+    hs_opsdoc_free(list, n);
+
+    /* a firing is claimed once per cooldown; a clear once per firing */
+    bool claimed;
+    assert_int_equal(hs_store_rule_claim(fx->s, rows[0].id, true, 100000, 60000, &claimed, &err), HS_OK);
+    assert_true(claimed);
+    assert_int_equal(hs_store_rule_claim(fx->s, rows[0].id, true, 130000, 60000, &claimed, &err), HS_OK);
+    assert_false(claimed);
+    assert_int_equal(hs_store_rule_claim(fx->s, rows[0].id, true, 160000, 60000, &claimed, &err), HS_OK);
+    assert_true(claimed);
+    assert_int_equal(hs_store_opsdoc_get(fx->s, HS_OPSDOC_RULE, rows[0].id, &got, &err), HS_OK);
+    assert_true(got.firing);
+    assert_int_equal(got.last_fired_at, 160000);
+    hs_free(got.text);
+    assert_int_equal(hs_store_rule_claim(fx->s, rows[0].id, false, 0, 0, &claimed, &err), HS_OK);
+    assert_true(claimed);
+    assert_int_equal(hs_store_rule_claim(fx->s, rows[0].id, false, 0, 0, &claimed, &err), HS_OK);
+    assert_false(claimed);
+
+    assert_int_equal(hs_store_opsdoc_delete(fx->s, HS_OPSDOC_RULE, rows[0].id, &err), HS_OK);
+    assert_int_equal(hs_store_opsdoc_delete(fx->s, HS_OPSDOC_RULE, rows[0].id, &err), HS_ERR_NOTFOUND);
+}
+
+static void test_window_stats(void **state) {
     fixture *fx = *state;
     hs_error err;
     fanout f;
@@ -1768,6 +1946,39 @@ static void test_bulk_retry(void **state) {
     }
     q.limit = 0;
     assert_int_equal(hs_store_bulk_retry(fx->s, &q, &r, &more, &err), HS_ERR_INVALID);
+    uint64_t t0 = hs_now_ms();
+    /* two events: each delivered to d1 and dead-lettered at d2 */
+    for (int i = 0; i < 2; i++) {
+        char event_id[HS_ID_MAX];
+        hs_delivery_ref dl[2];
+        fanout_ingest(fx, &f, event_id, dl);
+        record_attempt(fx, &dl[0], event_id, true);
+        record_attempt(fx, &dl[1], event_id, false);
+    }
+    hs_window_stats st;
+    hs_window_query q = {.since = t0 > 60000 ? t0 - 60000 : 0, .until = hs_now_ms() + 1};
+    assert_int_equal(hs_store_window_stats(fx->s, &q, &st, &err), HS_OK);
+    assert_int_equal(st.attempts, 4);
+    assert_int_equal(st.failed, 2);
+    assert_int_equal(st.dead_lettered, 2);
+    assert_int_equal(st.events, 2);
+    q.destination_id = jstr(f.d2, "id");
+    assert_int_equal(hs_store_window_stats(fx->s, &q, &st, &err), HS_OK);
+    assert_int_equal(st.attempts, 2);
+    assert_int_equal(st.failed, 2);
+    q.destination_id = NULL;
+    q.source_id = "src_0123456789abcdef0123456789abcdef";
+    assert_int_equal(hs_store_window_stats(fx->s, &q, &st, &err), HS_OK);
+    assert_int_equal(st.attempts, 0);
+    assert_int_equal(st.events, 0);
+    q.source_id = jstr(f.src, "id");
+    assert_int_equal(hs_store_window_stats(fx->s, &q, &st, &err), HS_OK);
+    assert_int_equal(st.attempts, 4);
+    assert_int_equal(st.events, 2);
+    /* an empty window */
+    hs_window_query before = {.since = 1, .until = 2};
+    assert_int_equal(hs_store_window_stats(fx->s, &before, &st, &err), HS_OK);
+    assert_int_equal(st.attempts + st.events + st.p95_ms, 0);
     fanout_free(&f);
 }
 
@@ -1799,6 +2010,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_reseal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay_jobs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bulk_retry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_issues, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_opsdocs_and_claims, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_window_stats, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -844,6 +844,7 @@ const hs_store_backend hs_pg_backend = {
     .sweep = hs__pg_sweep,
     .apikeys = &hs__pg_apikey_ops,
     .replay = &hs__pg_replay_ops,
+    .ops = &hs__pg_ops_ops,
     .resource_get = hs__pg_resource_get,
     .resource_list = hs__pg_resource_list,
     .event_get = hs__pg_event_get,

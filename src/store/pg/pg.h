@@ -13,6 +13,7 @@
  *   events.c     ingest's inserts, event and delivery reads
  *   arrivals.c   dedup keys claimed at ingest, the sources' event counts
  *   apikeys.c    API keys
+ *   ops.c        issues, notification channels, alert rules
  *   deliveries.c attempts, circuits, retries, orphans, attempt reads
  *   retention.c  deleting settled events past retention
  *   rows.c       statements over many rows (the group's deferred inserts
@@ -294,6 +295,9 @@ int hs__pg_event_deliveries(hs_store *s, const char *event_id, hs_delivery **ite
 
 /* ---- src/store/pg/apikeys.c ---- */
 extern const hs__apikey_ops hs__pg_apikey_ops;
+
+/* ---- src/store/pg/ops.c: issues, channels, alert rules ---- */
+extern const hs__ops_ops hs__pg_ops_ops;
 
 /* ---- src/store/pg/deliveries.c ---- */
 /* Cancel a deleted destination's pending deliveries, settle their events,

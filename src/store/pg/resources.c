@@ -355,20 +355,20 @@ static int has_table(hs_pg_conn *c, const char *table, bool *found, hs_error *er
 /* Every row of one kind: checked, and the ones to rewrite written back. The
  * rows are locked (FOR UPDATE) when they may be written: a node running on
  * the same database cannot change one in between. */
-static int reseal_kind(hs_pg_conn *c, const hs_secret_codec *codec, hs_kind kind, const hs_secretbox *from,
-                       const hs_secretbox *to, bool rekey, hs_reseal_stats *st, hs_error *err) {
-    const kind_def *k = &kinds[kind];
+static int reseal_table(hs_pg_conn *c, const char *table, const hs_secret_codec *codec, hs_kind kind,
+                        const hs_secretbox *from, const hs_secretbox *to, bool rekey, hs_reseal_stats *st,
+                        hs_error *err) {
     bool found = false;
-    int rc = has_table(c, k->table, &found, err);
+    int rc = has_table(c, table, &found, err);
     if (rc != HS_OK || !found) return rc;
     char sql[128];
-    snprintf(sql, sizeof sql, "SELECT id, doc FROM %s ORDER BY id%s", k->table, to ? " FOR UPDATE" : "");
+    snprintf(sql, sizeof sql, "SELECT id, doc FROM %s ORDER BY id%s", table, to ? " FOR UPDATE" : "");
     PGresult *res = hs_pg_exec(c, sql, NULL, "reading resources", err);
     if (!res) return err->code;
     /* the whole result is in memory: rows are written back as they are
      * walked */
     char upd[128];
-    snprintf(upd, sizeof upd, "UPDATE %s SET doc = $1 WHERE id = $2", k->table);
+    snprintf(upd, sizeof upd, "UPDATE %s SET doc = $1 WHERE id = $2", table);
     int n = PQntuples(res);
     for (int row = 0; rc == HS_OK && row < n; row++) {
         const char *id = hs_pg_get_text(res, row, 0);
@@ -406,7 +406,11 @@ int hs__pg_reseal(const char *url, const hs_secret_codec *codec, const hs_secret
     if (rc == HS_OK) rc = has_table(&c, "hookstream_schema", &ours, err);
     if (rc == HS_OK && ours) rc = hs_pg_run(&c, "BEGIN", NULL, "starting", NULL, err);
     for (int kind = 0; rc == HS_OK && ours && kind < HS_KIND_COUNT; kind++)
-        rc = reseal_kind(&c, codec, (hs_kind)kind, from, to, rekey, st, err);
+        rc = reseal_table(&c, kinds[kind].table, codec, (hs_kind)kind, from, to, rekey, st, err);
+    /* the notification channels' secrets too (src/store/ops.h) */
+    if (rc == HS_OK && ours)
+        rc = reseal_table(&c, "notification_channels", &hs_channel_secret_codec, HS_KIND_SOURCE, from, to, rekey, st,
+                          err);
     if (rc == HS_OK && ours) {
         rc = hs_pg_run(&c, "COMMIT", NULL, "committing", NULL, err);
     } else if (ours && PQtransactionStatus(c.pg) != PQTRANS_IDLE) {

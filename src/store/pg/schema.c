@@ -173,8 +173,46 @@ static const char *const steps[] = {
     "  events bigint NOT NULL,"
     "  last_event_at bigint NOT NULL);"
     "INSERT INTO source_counts SELECT source_id, count(*), max(received_at) FROM events GROUP BY source_id;",
-    /* 6: placeholder, replaced at merge */
-    "DO $$ BEGIN END $$;",
+    /* 6: SQLite's step 8 — issues, notification channels, alert rules */
+    "CREATE TABLE issues ("
+    "  id text COLLATE \"C\" PRIMARY KEY,"
+    "  destination_id text COLLATE \"C\" NOT NULL,"
+    "  error_type text NOT NULL,"
+    "  status text NOT NULL,"
+    "  count bigint NOT NULL,"
+    "  first_seen_at bigint NOT NULL,"
+    "  last_seen_at bigint NOT NULL,"
+    "  opened_at bigint NOT NULL,"
+    "  acknowledged_at bigint NOT NULL DEFAULT 0,"
+    "  resolved_at bigint NOT NULL DEFAULT 0,"
+    "  snoozed_until bigint NOT NULL DEFAULT 0,"
+    "  created_at bigint NOT NULL,"
+    "  updated_at bigint NOT NULL,"
+    "  last_error text NOT NULL DEFAULT '',"
+    "  recent_attempt_ids text NOT NULL DEFAULT '[]',"
+    "  UNIQUE (destination_id, error_type));"
+    "CREATE INDEX issues_status ON issues(status, last_seen_at);"
+    "CREATE TABLE notification_channels ("
+    "  id text COLLATE \"C\" PRIMARY KEY,"
+    "  type text NOT NULL,"
+    "  enabled boolean NOT NULL,"
+    "  doc text NOT NULL,"
+    "  last_fired_at bigint NOT NULL DEFAULT 0,"
+    "  firing boolean NOT NULL DEFAULT false,"
+    "  created_at bigint NOT NULL,"
+    "  updated_at bigint NOT NULL);"
+    "CREATE TABLE alert_rules ("
+    "  id text COLLATE \"C\" PRIMARY KEY,"
+    "  type text NOT NULL,"
+    "  enabled boolean NOT NULL,"
+    "  doc text NOT NULL,"
+    "  last_fired_at bigint NOT NULL DEFAULT 0,"
+    "  firing boolean NOT NULL DEFAULT false,"
+    "  created_at bigint NOT NULL,"
+    "  updated_at bigint NOT NULL);"
+    "CREATE INDEX attempts_created ON delivery_attempts(created_at);"
+    "CREATE INDEX events_received ON events(received_at);",
+
     /* 7: replay jobs: SQLite's step 9 (src/store/replay.h). runner_until
      * is the database's clock (hs_now_ms), as leases are. */
     "CREATE TABLE replay_jobs ("

@@ -313,13 +313,14 @@ static bool has_table(sqlite3 *db, const char *table) {
     return found;
 }
 
-/* Every row of one kind: checked, and the ones to rewrite written back. */
-static int reseal_kind(sqlite3 *db, const hs_secret_codec *codec, hs_kind kind, const hs_secretbox *from,
-                       const hs_secretbox *to, bool rekey, hs_reseal_stats *st, hs_error *err) {
-    const kind_def *k = &kinds[kind];
-    if (!has_table(db, k->table)) return HS_OK;
+/* Every row of one table (of kind, for codec): checked, and the ones to
+ * rewrite written back. */
+static int reseal_table(sqlite3 *db, const char *table, const hs_secret_codec *codec, hs_kind kind,
+                        const hs_secretbox *from, const hs_secretbox *to, bool rekey, hs_reseal_stats *st,
+                        hs_error *err) {
+    if (!has_table(db, table)) return HS_OK;
     char sql[128];
-    snprintf(sql, sizeof sql, "SELECT id, doc FROM %s", k->table);
+    snprintf(sql, sizeof sql, "SELECT id, doc FROM %s", table);
     sqlite3_stmt *q = NULL;
     int src = sqlite3_prepare_v2(db, sql, -1, &q, NULL), rc = HS_OK;
     if (src != SQLITE_OK) return hs_sqlite_fail(err, db, src, "reading resources");
@@ -337,7 +338,7 @@ static int reseal_kind(sqlite3 *db, const hs_secret_codec *codec, hs_kind kind, 
     if (rc == HS_OK && src != SQLITE_DONE) rc = hs_sqlite_fail(err, db, src, "reading resources");
     sqlite3_finalize(q);
     /* written after the scan: no statement reads a table it also changes */
-    snprintf(sql, sizeof sql, "UPDATE %s SET doc = ?1 WHERE id = ?2", k->table);
+    snprintf(sql, sizeof sql, "UPDATE %s SET doc = ?1 WHERE id = ?2", table);
     q = NULL;
     if (rc == HS_OK && json_array_size(out) && (src = sqlite3_prepare_v2(db, sql, -1, &q, NULL)) != SQLITE_OK)
         rc = hs_sqlite_fail(err, db, src, "writing resources");
@@ -385,7 +386,11 @@ int hs__sqlite_reseal(const char *path, const hs_secret_codec *codec, const hs_s
     bool rekey = from && to && strcmp(from->id, to->id) != 0;
     int rc = sql_exec(db, "PRAGMA secure_delete=ON; PRAGMA synchronous=FULL; BEGIN IMMEDIATE", "starting", err);
     for (int kind = 0; rc == HS_OK && kind < HS_KIND_COUNT; kind++)
-        rc = reseal_kind(db, codec, (hs_kind)kind, from, to, rekey, st, err);
+        rc = reseal_table(db, kinds[kind].table, codec, (hs_kind)kind, from, to, rekey, st, err);
+    /* the notification channels' secrets too (src/store/ops.h) */
+    if (rc == HS_OK)
+        rc = reseal_table(db, "notification_channels", &hs_channel_secret_codec, HS_KIND_SOURCE, from, to, rekey, st,
+                          err);
     if (rc == HS_OK)
         rc = sql_exec(db, "COMMIT", "committing", err);
     else

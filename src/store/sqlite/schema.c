@@ -225,9 +225,51 @@ static const char *const steps[] = {
     "  events INTEGER NOT NULL,"
     "  last_event_at INTEGER NOT NULL) WITHOUT ROWID;"
     "INSERT INTO source_counts SELECT source_id, count(*), max(received_at) FROM events GROUP BY source_id;",
+    /* 8: issues, notification channels, alert rules (docs/api.md; src/ops/).
+     * One issue per (destination, error type): the unique key is what lets
+     * two writers meet on one row. Channels and rules keep their JSON doc
+     * (a channel's secret sealed) and the columns looked up; a rule also its
+     * firing state, changed by conditional UPDATEs only. Times are ms, 0 for
+     * none. Alert rules read attempts and events by time. */
+    "CREATE TABLE issues ("
+    "  id TEXT PRIMARY KEY,"
+    "  destination_id TEXT NOT NULL,"
+    "  error_type TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  count INTEGER NOT NULL,"
+    "  first_seen_at INTEGER NOT NULL,"
+    "  last_seen_at INTEGER NOT NULL,"
+    "  opened_at INTEGER NOT NULL,"
+    "  acknowledged_at INTEGER NOT NULL DEFAULT 0,"
+    "  resolved_at INTEGER NOT NULL DEFAULT 0,"
+    "  snoozed_until INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  last_error TEXT NOT NULL DEFAULT '',"
+    "  recent_attempt_ids TEXT NOT NULL DEFAULT '[]',"
+    "  UNIQUE (destination_id, error_type));"
+    "CREATE INDEX issues_status ON issues(status, last_seen_at);"
+    "CREATE TABLE notification_channels ("
+    "  id TEXT PRIMARY KEY,"
+    "  type TEXT NOT NULL,"
+    "  enabled INTEGER NOT NULL,"
+    "  doc TEXT NOT NULL,"
+    "  last_fired_at INTEGER NOT NULL DEFAULT 0,"
+    "  firing INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL);"
+    "CREATE TABLE alert_rules ("
+    "  id TEXT PRIMARY KEY,"
+    "  type TEXT NOT NULL,"
+    "  enabled INTEGER NOT NULL,"
+    "  doc TEXT NOT NULL,"
+    "  last_fired_at INTEGER NOT NULL DEFAULT 0,"
+    "  firing INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL);"
+    "CREATE INDEX attempts_created ON delivery_attempts(created_at);"
+    "CREATE INDEX events_received ON events(received_at);",
 
-    /* 8: placeholder, replaced at merge */
-    "SELECT 1;",
 
     /* 9: replay jobs (src/store/replay.h). A job keeps its window and,
      * chosen when it was created, its events in received order

@@ -403,6 +403,7 @@ const hs_store_backend hs_sqlite_backend = {
     .sweep = hs__sqlite_sweep,
     .apikeys = &hs__sqlite_apikey_ops,
     .replay = &hs__sqlite_replay_ops,
+    .ops = &hs__sqlite_ops_ops,
     .resource_get = hs__sqlite_resource_get,
     .resource_list = hs__sqlite_resource_list,
     .event_get = hs__sqlite_event_get,

@@ -11,6 +11,7 @@
  *   dedup.c      dedup keys: a table in memory over a log of claims
  *   arrivals.c   the sources' event counts
  *   apikeys.c    API keys
+ *   ops.c        issues, notification channels, alert rules
  *   deliveries.c attempts, circuits, retries, orphans, attempt reads
  *   retention.c  deleting settled events past retention, giving space back
  *   queues.c     refs (destinations and connections by number), pending
@@ -134,6 +135,9 @@ int hs__sqlite_event_deliveries(hs_store *s, const char *event_id, hs_delivery *
 
 /* src/store/sqlite/apikeys.c */
 extern const hs__apikey_ops hs__sqlite_apikey_ops;
+
+/* src/store/sqlite/ops.c: issues, channels, alert rules */
+extern const hs__ops_ops hs__sqlite_ops_ops;
 
 /* src/store/sqlite/deliveries.c */
 /* Cancel a deleted destination's pending deliveries, settle their events
