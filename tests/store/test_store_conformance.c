@@ -18,8 +18,8 @@
 #include "base/secretbox.h"
 #include "core/resource.h"
 #include "fixtures.h"
-#include "store/replay.h"
 #include "store/ops.h"
+#include "store/replay.h"
 
 /* ---- fixture: a fresh database in a temporary directory ---- */
 
@@ -1735,6 +1735,43 @@ static void test_replay_jobs(void **state) {
  * limit at a time, saying whether more are left; other destinations'
  * stay. */
 static void test_bulk_retry(void **state) {
+    fixture *fx = *state;
+    hs_error err;
+    fanout f;
+    fanout_make(fx, &f);
+    char ev[2][HS_ID_MAX];
+    hs_delivery_ref dl[2][2];
+    for (int i = 0; i < 2; i++) {
+        fanout_ingest(fx, &f, ev[i], dl[i]);
+        record_attempt(fx, &dl[i][0], ev[i], false);
+        record_attempt(fx, &dl[i][1], ev[i], false);
+    }
+    hs_bulk_retry q = {.destination_id = jstr(f.d1, "id"), .limit = 1};
+    hs_event_retry r;
+    bool more;
+    assert_int_equal(hs_store_bulk_retry(fx->s, &q, &r, &more, &err), HS_OK);
+    assert_int_equal(r.n, 1);
+    assert_true(more);
+    assert_string_equal(r.queued[0].id, dl[0][0].id);
+    assert_string_equal(r.queued[0].status, "pending");
+    retry_free(&r);
+    q.limit = 10;
+    assert_int_equal(hs_store_bulk_retry(fx->s, &q, &r, &more, &err), HS_OK);
+    assert_int_equal(r.n, 1);
+    assert_false(more);
+    retry_free(&r);
+    assert_int_equal(hs_store_bulk_retry(fx->s, &q, &r, &more, &err), HS_OK);
+    assert_int_equal(r.n, 0);
+    retry_free(&r);
+    for (int i = 0; i < 2; i++) {
+        expect_delivery(fx, ev[i], dl[i][0].id, "pending");
+        expect_delivery(fx, ev[i], dl[i][1].id, "dlq");
+    }
+    q.limit = 0;
+    assert_int_equal(hs_store_bulk_retry(fx->s, &q, &r, &more, &err), HS_ERR_INVALID);
+    fanout_free(&f);
+}
+
 /* ---- issues, notification channels, alert rules (src/store/ops.h) ---- */
 
 static void test_issues(void **state) {
@@ -1916,36 +1953,6 @@ static void test_window_stats(void **state) {
     hs_error err;
     fanout f;
     fanout_make(fx, &f);
-    char ev[2][HS_ID_MAX];
-    hs_delivery_ref dl[2][2];
-    for (int i = 0; i < 2; i++) {
-        fanout_ingest(fx, &f, ev[i], dl[i]);
-        record_attempt(fx, &dl[i][0], ev[i], false);
-        record_attempt(fx, &dl[i][1], ev[i], false);
-    }
-    hs_bulk_retry q = {.destination_id = jstr(f.d1, "id"), .limit = 1};
-    hs_event_retry r;
-    bool more;
-    assert_int_equal(hs_store_bulk_retry(fx->s, &q, &r, &more, &err), HS_OK);
-    assert_int_equal(r.n, 1);
-    assert_true(more);
-    assert_string_equal(r.queued[0].id, dl[0][0].id);
-    assert_string_equal(r.queued[0].status, "pending");
-    retry_free(&r);
-    q.limit = 10;
-    assert_int_equal(hs_store_bulk_retry(fx->s, &q, &r, &more, &err), HS_OK);
-    assert_int_equal(r.n, 1);
-    assert_false(more);
-    retry_free(&r);
-    assert_int_equal(hs_store_bulk_retry(fx->s, &q, &r, &more, &err), HS_OK);
-    assert_int_equal(r.n, 0);
-    retry_free(&r);
-    for (int i = 0; i < 2; i++) {
-        expect_delivery(fx, ev[i], dl[i][0].id, "pending");
-        expect_delivery(fx, ev[i], dl[i][1].id, "dlq");
-    }
-    q.limit = 0;
-    assert_int_equal(hs_store_bulk_retry(fx->s, &q, &r, &more, &err), HS_ERR_INVALID);
     uint64_t t0 = hs_now_ms();
     /* two events: each delivered to d1 and dead-lettered at d2 */
     for (int i = 0; i < 2; i++) {

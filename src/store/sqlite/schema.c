@@ -270,7 +270,6 @@ static const char *const steps[] = {
     "CREATE INDEX attempts_created ON delivery_attempts(created_at);"
     "CREATE INDEX events_received ON events(received_at);",
 
-
     /* 9: replay jobs (src/store/replay.h). A job keeps its window and,
      * chosen when it was created, its events in received order
      * (replay_items, pos 1..total); `enqueued` is its cursor: the pos of the
