@@ -17,6 +17,8 @@
 
 /* memory from jansson's allocator; aborts on failure (never returns NULL) */
 void *js_alloc(size_t n);
+/* the same, not zeroed */
+void *js_alloc_raw(size_t n);
 void js_free(void *p);
 char *js_strdup(const char *s);
 /* src into dst[cap], truncated */

@@ -8,7 +8,7 @@
 
 #include "jsonschema/jsonschema_int.h"
 
-void *js_alloc(size_t n) {
+void *js_alloc_raw(size_t n) {
     json_malloc_t m;
     json_free_t f;
     json_get_alloc_funcs(&m, &f);
@@ -17,6 +17,11 @@ void *js_alloc(size_t n) {
         fprintf(stderr, "jsonschema: out of memory allocating %zu bytes\n", n);
         abort();
     }
+    return p;
+}
+
+void *js_alloc(size_t n) {
+    void *p = js_alloc_raw(n);
     memset(p, 0, n ? n : 1);
     return p;
 }

@@ -361,10 +361,19 @@ static bool v_schema(vctx *c, const json_t *s, const json_t *inst) {
 }
 
 int hs_jsonschema_validate(const hs_jsonschema *s, const json_t *instance, hs_jsonschema_result *res) {
-    memset(res, 0, sizeof *res);
-    vctx *c = js_alloc(sizeof *c); /* REF_STACK entries: kept off the caller's stack */
+    /* errors[] is written as errors are found: only the counts start at 0
+     * (the result is 8 KiB, the context 5; zeroing them was a third of a
+     * small body's validation) */
+    res->valid = 0;
+    res->nerrors = 0;
+    res->truncated = 0;
+    vctx *c = js_alloc_raw(sizeof *c); /* REF_STACK entries: kept off the caller's stack */
     c->s = s;
     c->res = res;
+    c->path.len = 0;
+    c->path.s[0] = '\0';
+    c->quiet = c->depth = c->limit = c->nrefs = 0;
+    c->steps = 0;
     bool ok = instance && v_schema(c, s->root, instance);
     if (!instance) fail(c, "no instance");
     int limit = c->limit;

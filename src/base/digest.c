@@ -10,29 +10,62 @@
 #include <openssl/params.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/id.h"
 
-/* The HMAC implementation, fetched once: a fetch looks it up by name in
- * the provider store, under its lock, and cost as much as the MAC of a
- * small body. Shared by every thread (EVP_MAC is reference counted and
- * immutable), kept for the life of the process. */
-static EVP_MAC *hmac_impl;
-static void fetch_hmac(void) { hmac_impl = EVP_MAC_fetch(NULL, "HMAC", NULL); }
+/* HMAC contexts with their digest set and no key, one per digest, made
+ * once and copied for each MAC: fetching the HMAC implementation and the
+ * digest by name (which a fresh context does) looks them up in the
+ * provider store under its lock, and cost more than the MAC of a small
+ * body. A template is only read (EVP_MAC_CTX_dup), by any thread; they are
+ * kept for the life of the process. */
+static EVP_MAC_CTX *templates[2]; /* SHA256, SHA1: the digests hookstream MACs with */
+static const char *const template_digests[2] = {"SHA256", "SHA1"};
+
+static void make_templates(void) {
+    EVP_MAC *impl = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    for (int i = 0; impl && i < 2; i++) {
+        OSSL_PARAM params[] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)template_digests[i], 0),
+            OSSL_PARAM_construct_end(),
+        };
+        templates[i] = EVP_MAC_CTX_new(impl);
+        if (templates[i] && !EVP_MAC_CTX_set_params(templates[i], params)) {
+            EVP_MAC_CTX_free(templates[i]);
+            templates[i] = NULL;
+        }
+    }
+    EVP_MAC_free(impl); /* the contexts hold their own references */
+}
+
+/* A new context for digest, its key not set yet; NULL when none. */
+static EVP_MAC_CTX *hmac_ctx(const char *digest) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, make_templates);
+    for (int i = 0; i < 2; i++)
+        if (templates[i] && strcmp(digest, template_digests[i]) == 0) return EVP_MAC_CTX_dup(templates[i]);
+    EVP_MAC *impl = EVP_MAC_fetch(NULL, "HMAC", NULL); /* another digest: the slow way */
+    EVP_MAC_CTX *c = impl ? EVP_MAC_CTX_new(impl) : NULL;
+    EVP_MAC_free(impl);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)digest, 0),
+        OSSL_PARAM_construct_end(),
+    };
+    if (c && !EVP_MAC_CTX_set_params(c, params)) {
+        EVP_MAC_CTX_free(c);
+        c = NULL;
+    }
+    return c;
+}
 
 int hs_hmac(const char *digest, const void *key, size_t key_len, const hs_digest_part *parts, size_t nparts,
             unsigned char *mac, size_t *mac_len) {
     /* a NULL key means "keep the previous one" to EVP_MAC_init: an empty
      * key still needs a pointer */
     static const unsigned char empty_key[1];
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, fetch_hmac);
-    EVP_MAC_CTX *c = hmac_impl ? EVP_MAC_CTX_new(hmac_impl) : NULL;
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)digest, 0),
-        OSSL_PARAM_construct_end(),
-    };
-    int ok = c && EVP_MAC_init(c, key_len ? key : empty_key, key_len, params);
+    EVP_MAC_CTX *c = hmac_ctx(digest);
+    int ok = c && EVP_MAC_init(c, key_len ? key : empty_key, key_len, NULL);
     for (size_t i = 0; ok && i < nparts; i++)
         if (parts[i].len) ok = EVP_MAC_update(c, parts[i].data, parts[i].len);
     ok = ok && EVP_MAC_final(c, mac, mac_len, HS_DIGEST_MAX);
@@ -50,11 +83,17 @@ int hs_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len
     return rc;
 }
 
+/* SHA-256 fetched once (EVP_sha256() is fetched again at every use). */
+static EVP_MD *sha256_md;
+static void fetch_sha256(void) { sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL); }
+
 void hs_sha256(const void *data, size_t len, unsigned char out[32]) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, fetch_sha256);
     unsigned int md_len = 0;
     /* SHA-256 through the default provider cannot fail short of memory
      * exhaustion, which src/base/alloc.h treats as fatal as well */
-    if (!EVP_Digest(len ? data : "", len, out, &md_len, EVP_sha256(), NULL)) abort();
+    if (!EVP_Digest(len ? data : "", len, out, &md_len, sha256_md ? sha256_md : EVP_sha256(), NULL)) abort();
 }
 
 void hs_sha256_hex(const void *data, size_t len, char out[65]) {

@@ -59,9 +59,12 @@ static int old_events(void *ctx, const char *status, const char *cutoff, size_t 
 
 static int forget_keys(void *ctx, size_t limit, size_t *changed, hs_error *err) {
     hs_sqlite_db *w = ctx;
+    /* the log's first limit rows (it has no index: a bounded look), those
+     * of them whose window closed; a row of a longer window holds its
+     * place, and what follows it is looked at once it has gone */
     sqlite3_stmt *st = hs_stmt(w,
-                               "DELETE FROM dedup_keys WHERE rowid IN (SELECT rowid FROM dedup_keys WHERE "
-                               "expires_at <= ?1 LIMIT ?2)",
+                               "DELETE FROM dedup_keys WHERE rowid IN (SELECT rowid FROM (SELECT rowid, expires_at "
+                               "FROM dedup_keys ORDER BY rowid LIMIT ?2) WHERE expires_at <= ?1)",
                                err);
     if (!st) return err->code;
     sqlite3_bind_int64(st, 1, (int64_t)hs_now_ms());
