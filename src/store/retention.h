@@ -29,8 +29,9 @@ typedef struct hs__sweep_ops {
      * in id order, into ids; *n how many. */
     int (*old_events)(void *ctx, const char *status, const char *cutoff, size_t limit, char (*ids)[HS_ID_MAX],
                       size_t *n, hs_error *err);
-    /* Forget up to limit dedup keys whose window has closed, by the
-     * backend's clock; *changed grows by how many. */
+    /* Forget dedup keys whose window has closed, by the backend's clock,
+     * looking at no more than limit of them; *changed grows by how many
+     * went (limit of them: there may be more). */
     int (*forget_keys)(void *ctx, size_t limit, size_t *changed, hs_error *err);
     /* Delete the rows `what` of event id; *changed grows by how many. */
     int (*delete_rows)(void *ctx, hs__sweep_rows what, const char *id, size_t *changed, hs_error *err);
