@@ -1787,8 +1787,8 @@ static void test_issues(void **state) {
     assert_string_equal(iss.status, "open");
     assert_int_equal(iss.count, 1);
     /* the same key: counted, not opened, the newest attempt first */
+    char aid[16]; /* h keeps pointing at it after the loop */
     for (int i = 2; i <= 12; i++) {
-        char aid[16];
         snprintf(aid, sizeof aid, "da_%d", i);
         h.attempt_id = aid;
         h.at = 1000 + (uint64_t)i;
