@@ -118,6 +118,13 @@ typedef struct hs__replay_ops {
 /* src/store/replay.c: a job's counts, one status of its deliveries at a
  * time (k of them in status). */
 void hs__replay_count(hs_replay_job *j, const char *status, uint64_t k);
+/* The least id an attempt ("da_") or event ("evt_") made in an alert
+ * window from since_ms can have (ids begin with their creation time; an
+ * attempt's id is made when it starts, up to its timeout before it is
+ * recorded): the windows' reads find their rows through the id's index,
+ * not by a scan of the table. */
+void hs__window_least_id(const char *prefix, uint64_t since_ms, char out[HS_ID_MAX]);
+
 /* Issues, notification channels, alert rules, windowed counts
  * (hs_store_backend.ops; src/store/ops.h): arguments checked by
  * src/store/ops.c, which decides what a hit or a change does to an issue.

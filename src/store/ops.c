@@ -369,3 +369,9 @@ int hs_store_window_stats(hs_store *s, const hs_window_query *q, hs_window_stats
     if (rc == HS_OK) rc = o->window_events(s, q, &out->events, err);
     return rc;
 }
+
+void hs__window_least_id(const char *prefix, uint64_t since_ms, char out[HS_ID_MAX]) {
+    const uint64_t margin_ms = 10 * 60 * 1000; /* the longest attempt (300 s), twice */
+    uint64_t t = since_ms > margin_ms ? since_ms - margin_ms : 0;
+    snprintf(out, HS_ID_MAX, "%s%012llx", prefix, (unsigned long long)(t & 0xffffffffffffULL));
+}

@@ -261,18 +261,23 @@ static int doc_list(hs_store *s, hs_opsdoc_kind kind, const hs_page *page, hs_op
 /* ---- the windows of alert rules ---- */
 
 #define ATTEMPTS_IN                                                                                                    \
-    " FROM delivery_attempts a WHERE a.created_at >= $1 AND a.created_at < $2 AND ($3::text IS NULL OR "               \
-    "a.destination_id = $3) AND ($4::text IS NULL OR a.event_id IN (SELECT e.id FROM events e WHERE e.source_id = "    \
-    "$4))"
+    " FROM delivery_attempts a WHERE a.id >= $5 AND a.created_at >= $1 AND a.created_at < $2 AND ($3::text IS NULL "   \
+    "OR a.destination_id = $3) AND ($4::text IS NULL OR a.event_id IN (SELECT e.id FROM events e WHERE e.source_id "   \
+    "= $4))"
 
 /* One row of integers from sql into out[0..ncols-1] (offset as $5 when >= 0). */
-static int window_read(hs_store *s, const char *sql, const hs_window_query *q, int64_t offset, int ncols, uint64_t *out,
-                       hs_error *err) {
+/* $5: the least id of the window's rows (hs__window_least_id); $6 the
+ * offset, when one is given */
+static int window_read(hs_store *s, const char *sql, const char *prefix, const hs_window_query *q, int64_t offset,
+                       int ncols, uint64_t *out, hs_error *err) {
+    char least[HS_ID_MAX];
+    hs__window_least_id(prefix, q->since, least);
     hs_pg_params p = {0};
     hs_pg_int(&p, (int64_t)q->since);
     hs_pg_int(&p, (int64_t)q->until);
     hs_pg_text(&p, q->destination_id);
     hs_pg_text(&p, q->source_id);
+    hs_pg_text(&p, least);
     if (offset >= 0) hs_pg_int(&p, offset);
     hs_pg_conn *c = hs_pg_reader_get(s, err);
     if (!c) return err->code;
@@ -288,19 +293,19 @@ static int window_attempts(hs_store *s, const hs_window_query *q, uint64_t out[4
     return window_read(s,
                        "SELECT count(*), count(*) FILTER (WHERE a.status = 'failed'), coalesce(sum(a.is_dlq), 0), "
                        "coalesce(round(avg(a.duration_ms)), 0)::bigint" ATTEMPTS_IN,
-                       q, -1, 4, out, err);
+                       "da_", q, -1, 4, out, err);
 }
 
 static int window_nth(hs_store *s, const hs_window_query *q, uint64_t offset, uint64_t *ms, hs_error *err) {
-    return window_read(s, "SELECT a.duration_ms" ATTEMPTS_IN " ORDER BY a.duration_ms LIMIT 1 OFFSET $5", q,
+    return window_read(s, "SELECT a.duration_ms" ATTEMPTS_IN " ORDER BY a.duration_ms LIMIT 1 OFFSET $6", "da_", q,
                        (int64_t)offset, 1, ms, err);
 }
 
 static int window_events(hs_store *s, const hs_window_query *q, uint64_t *n, hs_error *err) {
     return window_read(s,
-                       "SELECT count(*) FROM events WHERE received_at >= $1 AND received_at < $2 AND ($3::text IS "
-                       "NULL OR true) AND ($4::text IS NULL OR source_id = $4)",
-                       q, -1, 1, n, err);
+                       "SELECT count(*) FROM events WHERE id >= $5 AND received_at >= $1 AND received_at < $2 AND "
+                       "($3::text IS NULL OR true) AND ($4::text IS NULL OR source_id = $4)",
+                       "evt_", q, -1, 1, n, err);
 }
 
 const hs__ops_ops hs__pg_ops_ops = {

@@ -274,10 +274,12 @@ static int doc_list(hs_store *s, hs_opsdoc_kind kind, const hs_page *page, hs_op
 /* ---- the windows of alert rules ---- */
 
 #define ATTEMPTS_IN                                                                                                    \
-    " FROM delivery_attempts a WHERE a.created_at >= ?1 AND a.created_at < ?2 AND (?3 IS NULL OR a.destination_id "    \
-    "= ?3) AND (?4 IS NULL OR a.event_id IN (SELECT e.id FROM events e WHERE e.source_id = ?4))"
+    " FROM delivery_attempts a WHERE a.id >= ?6 AND a.created_at >= ?1 AND a.created_at < ?2 AND (?3 IS NULL OR "      \
+    "a.destination_id = ?3) AND (?4 IS NULL OR a.event_id IN (SELECT e.id FROM events e WHERE e.source_id = ?4))"
 
-static void bind_window(sqlite3_stmt *st, const hs_window_query *q) {
+/* ?6: the least id of the window's rows (hs__window_least_id) */
+static void bind_window(sqlite3_stmt *st, const hs_window_query *q, const char *least_id) {
+    sqlite3_bind_text(st, 6, least_id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 1, (int64_t)q->since);
     sqlite3_bind_int64(st, 2, (int64_t)q->until);
     if (q->destination_id) sqlite3_bind_text(st, 3, q->destination_id, -1, SQLITE_STATIC);
@@ -285,14 +287,16 @@ static void bind_window(sqlite3_stmt *st, const hs_window_query *q) {
 }
 
 /* One row of integers from sql into out[0..ncols-1] (offset bound as ?5). */
-static int window_read(hs_store *s, const char *sql, const hs_window_query *q, int64_t offset, int ncols, uint64_t *out,
-                       hs_error *err) {
+static int window_read(hs_store *s, const char *sql, const char *prefix, const hs_window_query *q, int64_t offset,
+                       int ncols, uint64_t *out, hs_error *err) {
+    char least[HS_ID_MAX];
+    hs__window_least_id(prefix, q->since, least);
     hs_sqlite_db *c = hs_reader_get(s, err);
     if (!c) return err->code;
     sqlite3_stmt *st = hs_stmt(c, sql, err);
     int ret = st ? HS_OK : err->code;
     if (st) {
-        bind_window(st, q);
+        bind_window(st, q, least);
         if (offset >= 0) sqlite3_bind_int64(st, 5, offset);
         int rc = sqlite3_step(st);
         if (rc == SQLITE_ROW)
@@ -309,19 +313,19 @@ static int window_attempts(hs_store *s, const hs_window_query *q, uint64_t out[4
     return window_read(s,
                        "SELECT count(*), coalesce(sum(a.status = 'failed'), 0), coalesce(sum(a.is_dlq), 0), "
                        "coalesce(CAST(round(avg(a.duration_ms)) AS INTEGER), 0)" ATTEMPTS_IN,
-                       q, -1, 4, out, err);
+                       "da_", q, -1, 4, out, err);
 }
 
 static int window_nth(hs_store *s, const hs_window_query *q, uint64_t offset, uint64_t *ms, hs_error *err) {
-    return window_read(s, "SELECT a.duration_ms" ATTEMPTS_IN " ORDER BY a.duration_ms LIMIT 1 OFFSET ?5", q,
+    return window_read(s, "SELECT a.duration_ms" ATTEMPTS_IN " ORDER BY a.duration_ms LIMIT 1 OFFSET ?5", "da_", q,
                        (int64_t)offset, 1, ms, err);
 }
 
 static int window_events(hs_store *s, const hs_window_query *q, uint64_t *n, hs_error *err) {
     return window_read(s,
-                       "SELECT count(*) FROM events WHERE received_at >= ?1 AND received_at < ?2 AND (?4 IS NULL "
-                       "OR source_id = ?4)",
-                       q, -1, 1, n, err);
+                       "SELECT count(*) FROM events WHERE id >= ?6 AND received_at >= ?1 AND received_at < ?2 AND "
+                       "(?4 IS NULL OR source_id = ?4)",
+                       "evt_", q, -1, 1, n, err);
 }
 
 const hs__ops_ops hs__sqlite_ops_ops = {
