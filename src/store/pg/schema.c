@@ -209,9 +209,7 @@ static const char *const steps[] = {
     "  last_fired_at bigint NOT NULL DEFAULT 0,"
     "  firing boolean NOT NULL DEFAULT false,"
     "  created_at bigint NOT NULL,"
-    "  updated_at bigint NOT NULL);"
-    "CREATE INDEX attempts_created ON delivery_attempts(created_at);"
-    "CREATE INDEX events_received ON events(received_at);",
+    "  updated_at bigint NOT NULL);",
 
     /* 7: replay jobs: SQLite's step 9 (src/store/replay.h). runner_until
      * is the database's clock (hs_now_ms), as leases are. */
