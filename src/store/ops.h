@@ -160,7 +160,8 @@ int hs_store_notification_add(hs_store *s, const hs_notification *n, const char 
 /* Claim (write) up to limit pending notifications due by now, not claimed
  * or their lease run out (mine_too: or claimed by node already, as after a
  * restart of the same node), oldest due first, for lease_ms: *out of *n
- * (hs_notification_free). */
+ * (hs_notification_free). A read first: when none is due the writer is
+ * not asked (every node looks every second). */
 int hs_store_notification_claim(hs_store *s, const char *node, uint64_t lease_ms, size_t limit, bool mine_too,
                                 hs_notification **out, size_t *n, hs_error *err);
 /* An attempt's outcome (write), only while node holds the claim (*mine:

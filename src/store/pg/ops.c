@@ -350,6 +350,23 @@ static int ntf_add(hs_store *s, const hs_notification *v, const char *node, uint
                      &p, "writing a notification", NULL, err);
 }
 
+static int ntf_any_due(hs_store *s, const char *node, uint64_t now, bool *any, hs_error *err) {
+    (void)now;
+    hs_pg_params p = {0};
+    hs_pg_text(&p, node);
+    hs_pg_conn *c = hs_pg_reader_get(s, err);
+    if (!c) return err->code;
+    PGresult *r = hs_pg_exec(c,
+                             "SELECT 1 FROM notifications WHERE status = 'pending' AND next_attempt_at <= hs_now_ms() "
+                             "AND (claimed_by = '' OR claimed_until < hs_now_ms() OR claimed_by = $1) LIMIT 1",
+                             &p, "looking for notifications due", err);
+    hs_pg_reader_put(s, c);
+    if (!r) return err->code;
+    *any = PQntuples(r) > 0;
+    PQclear(r);
+    return HS_OK;
+}
+
 /* SKIP LOCKED: two nodes claiming at once take different rows. */
 static int ntf_claim(hs_store *s, const char *node, uint64_t lease_ms, size_t limit, bool mine_too, uint64_t now,
                      hs_notification **out, size_t *n, hs_error *err) {
@@ -466,6 +483,7 @@ const hs__ops_ops hs__pg_ops_ops = {
     .window_nth = window_nth,
     .window_events = window_events,
     .ntf_add = ntf_add,
+    .ntf_any_due = ntf_any_due,
     .ntf_claim = ntf_claim,
     .ntf_settle = ntf_settle,
     .ntf_list = ntf_list,

@@ -374,6 +374,27 @@ static int ntf_add(hs_store *s, const hs_notification *v, const char *node, uint
     return step_write(w, st, "writing a notification", &changed, err);
 }
 
+static int ntf_any_due(hs_store *s, const char *node, uint64_t now, bool *any, hs_error *err) {
+    hs_sqlite_db *c = hs_reader_get(s, err);
+    if (!c) return err->code;
+    sqlite3_stmt *st = hs_stmt(c,
+                               "SELECT 1 FROM notifications WHERE status = 'pending' AND next_attempt_at <= ?1 AND "
+                               "(claimed_by = '' OR claimed_until < ?1 OR claimed_by = ?2) LIMIT 1",
+                               err);
+    int rc = st ? SQLITE_OK : SQLITE_ERROR, ret = st ? HS_OK : err->code;
+    if (st) {
+        sqlite3_bind_int64(st, 1, (int64_t)now);
+        sqlite3_bind_text(st, 2, node, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        *any = rc == SQLITE_ROW;
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            ret = hs_sqlite_fail(err, c->db, rc, "looking for notifications due");
+        hs_stmt_done(c, st);
+    }
+    hs_reader_put(s, c);
+    return ret;
+}
+
 static int ntf_claim(hs_store *s, const char *node, uint64_t lease_ms, size_t limit, bool mine_too, uint64_t now,
                      hs_notification **out, size_t *n, hs_error *err) {
     hs_sqlite_db *w = hs__sq_writer(s);
@@ -487,6 +508,7 @@ const hs__ops_ops hs__sqlite_ops_ops = {
     .window_nth = window_nth,
     .window_events = window_events,
     .ntf_add = ntf_add,
+    .ntf_any_due = ntf_any_due,
     .ntf_claim = ntf_claim,
     .ntf_settle = ntf_settle,
     .ntf_list = ntf_list,
