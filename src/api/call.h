@@ -125,6 +125,8 @@ void hs_api_rules_list(hs_api_call *c);
 void hs_api_rules_get(hs_api_call *c);
 void hs_api_rules_patch(hs_api_call *c);
 void hs_api_rules_delete(hs_api_call *c);
+void hs_api_notifications_list(hs_api_call *c);
+void hs_api_notifications_get(hs_api_call *c);
 
 /* Routes answered on the loop thread (they read the scheduler's memory). */
 void hs_api_circuit_get(hs_api *api, hs_http_req *req, const char *id);

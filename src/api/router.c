@@ -80,6 +80,8 @@ static const route routes[] = {
     {"GET", "/v1/alert-rules/:id", hs_api_rules_get, HS_KIND_COUNT},
     {"PATCH", "/v1/alert-rules/:id", hs_api_rules_patch, HS_KIND_COUNT},
     {"DELETE", "/v1/alert-rules/:id", hs_api_rules_delete, HS_KIND_COUNT},
+    {"GET", "/v1/notifications", hs_api_notifications_list, HS_KIND_COUNT},
+    {"GET", "/v1/notifications/:id", hs_api_notifications_get, HS_KIND_COUNT},
     {"GET", "/v1/destinations/:id/circuit", NULL, HS_KIND_COUNT, hs_api_circuit_get},
     {"POST", "/v1/destinations/:id/circuit/reset", NULL, HS_KIND_COUNT, hs_api_circuit_reset},
     {"GET", "/v1/circuits", NULL, HS_KIND_COUNT, hs_api_circuits_list},

@@ -85,6 +85,10 @@ const char hs_usage_serve[] = "Usage: hookstream serve [options]\n"
                               "                          [HOOKSTREAM_ISSUE_RESOLVE_AFTER, default 1800]\n"
                               "  --alert-interval S      alert rules are evaluated every S seconds; 1 to\n"
                               "                          86400 [HOOKSTREAM_ALERT_INTERVAL, default 60]\n"
+                              "  --notification-retries N  a notification that fails is tried again N\n"
+                              "                          times (after 1 s, 5 s, 30 s, 2 min, then every\n"
+                              "                          10 min), then kept as failed; 0 to 10\n"
+                              "                          [HOOKSTREAM_NOTIFICATION_RETRIES, default 4]\n"
                               "  --smtp-url URL          the SMTP server e-mail channels send through:\n"
                               "                          smtp://HOST:PORT or smtps://HOST:PORT\n"
                               "                          [HOOKSTREAM_SMTP_URL, default none]\n"
@@ -330,6 +334,7 @@ typedef enum {
     OPT_ALERT_INTERVAL,
     OPT_SMTP_URL,
     OPT_SMTP_FROM,
+    OPT_NOTIFICATION_RETRIES,
 } opt_id;
 
 static const struct {
@@ -366,6 +371,7 @@ static const struct {
     [OPT_ALERT_INTERVAL] = {"--alert-interval", "HOOKSTREAM_ALERT_INTERVAL"},
     [OPT_SMTP_URL] = {"--smtp-url", "HOOKSTREAM_SMTP_URL"},
     [OPT_SMTP_FROM] = {"--smtp-from", "HOOKSTREAM_SMTP_FROM"},
+    [OPT_NOTIFICATION_RETRIES] = {"--notification-retries", "HOOKSTREAM_NOTIFICATION_RETRIES"},
 };
 #define NVALUE_OPTS (sizeof value_opts / sizeof value_opts[0])
 
@@ -565,6 +571,12 @@ static int apply(hs_config *cfg, opt_id id, const char *v, const char *from, cha
     }
     case OPT_SMTP_URL:
     case OPT_SMTP_FROM: return smtp_value(cfg, id == OPT_SMTP_URL, v, from, err, errlen);
+    case OPT_NOTIFICATION_RETRIES: {
+        uint64_t n;
+        if (ranged_value(v, from, VAL_COUNT, 0, 10, &n, err, errlen)) return -1;
+        cfg->notification_retries = (int)n;
+        return 0;
+    }
     case OPT_WS_MESSAGE:
     case OPT_WS_QUEUE:
     case OPT_WS_CONNS:
@@ -592,6 +604,7 @@ static void defaults(hs_config *cfg) {
     cfg->lease_ms = 5000;
     cfg->issue_resolve_after_ms = 1800 * 1000;
     cfg->alert_interval_ms = 60 * 1000;
+    cfg->notification_retries = 4;
     hs_ws_config_defaults(&cfg->ws);
 }
 

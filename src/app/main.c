@@ -532,7 +532,9 @@ static int serve(server *s) {
     hs_ops_config ops_cfg = {.resolve_after_ms = s->cfg.issue_resolve_after_ms,
                              .alert_interval_ms = s->cfg.alert_interval_ms,
                              .smtp_url = s->cfg.smtp_url,
-                             .smtp_from = s->cfg.smtp_from};
+                             .smtp_from = s->cfg.smtp_from,
+                             .notify_attempts = s->cfg.notification_retries + 1,
+                             .retention_ms = s->cfg.retention_ms};
     s->ops = hs_ops_new(s->loop, s->store, &s->box, &ops_cfg);
     subscribe(s);
     hs_api_deps deps = {.loops = s->loops,
@@ -576,11 +578,11 @@ static int serve(server *s) {
     }
     make_siblings(s);
     hs_scheduler_start(s->sched); /* deliveries go out from now on (with several nodes: once leased) */
-    hs_ops_start(s->ops);
     if (hs_store_shared(s->store) && start_cluster(s, port, &err)) {
         fprintf(stderr, "hookstream: %s\n", err.msg);
         raise(SIGTERM);
     }
+    hs_ops_start(s->ops); /* after the cluster: the outbox's claims carry this node's id */
     /* with --retention off too: it forgets closed dedup keys */
     s->retention = hs_retention_start(s->loop, s->store, s->cfg.retention_ms);
     /* after the cluster: a job is claimed under this node's id */

@@ -118,6 +118,7 @@ static void attempt_done(job *j) {
     hs_notify *nt = j->nt;
     hs_retry_policy p = nt->policy;
     p.max_retries = j->max_attempts - 1;
+    if (!j->res.ok && nt->closing) j->res.cancelled = true;
     if (j->res.ok || nt->closing || !hs_retry_more(&p, j->attempts)) return job_finish(j);
     uint64_t wait = hs_retry_delay_ms(&p, j->attempts);
     hs_info("notify: %s on channel %s failed (%s); again in %llu ms", j->type, hs_jv_str(j->channel, "id"),
@@ -281,6 +282,8 @@ void hs_notify_send(hs_notify *nt, const json_t *channel, const hs_notice *n, in
     if (nt->closing) return fail_now(j, "shutting down");
     attempt(j);
 }
+
+uint64_t hs_notify_retry_delay_ms(const hs_notify *nt, int failed) { return hs_retry_delay_ms(&nt->policy, failed); }
 
 static void http_closed(void *ud) {
     hs_notify *nt = ud;

@@ -9,8 +9,11 @@
  * so a slow or failing channel holds no destination's slot; e-mail goes to
  * the --smtp-url server with libcurl's SMTP on libuv's threadpool, one
  * message at a time (the operator's own relay: not behind the guard).
- * Notifications waiting for a retry live in memory: a restart drops them.
- * Logs name the channel id, never its URL or secret.
+ * This is the sending only: src/ops/outbox.c keeps the notifications of
+ * alert rules and issues in the store and sends each attempt through here
+ * (max_attempts 1), so that one waiting for its retry outlives a restart;
+ * a retry kept here, in memory (max_attempts > 1), is for what could not
+ * be stored. Logs name the channel id, never its URL or secret.
  *
  * Threads: every function on the loop thread given to hs_notify_new.
  */
@@ -34,6 +37,7 @@ typedef struct hs_notify_result {
     char error[400];      /* why not, "" when ok */
     int attempts;         /* how many were made */
     uint64_t duration_ms; /* of the last */
+    bool cancelled;       /* not ok because hs_notify_close stopped it: no answer to count */
 } hs_notify_result;
 typedef void (*hs_notify_cb)(const hs_notify_result *r, void *ud);
 
@@ -44,6 +48,9 @@ hs_notify *hs_notify_new(uv_loop_t *loop, const char *smtp_url, const char *smtp
  * tries; cb (may be NULL) once with the outcome of the last. */
 void hs_notify_send(hs_notify *nt, const json_t *channel, const hs_notice *n, int max_attempts, hs_notify_cb cb,
                     void *ud);
+/* The wait before the next attempt after `failed` failed ones (1-based),
+ * in the notifier's schedule. */
+uint64_t hs_notify_retry_delay_ms(const hs_notify *nt, int failed);
 /* Drop what waits for a retry, cancel what is out (their cb run, not
  * ok), then free; done (may be NULL) once everything is closed. */
 void hs_notify_close(hs_notify *nt, void (*done)(void *ud), void *ud);

@@ -4,6 +4,7 @@
  */
 #include "ops/ops.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -19,16 +20,19 @@ hs_ops *hs_ops_new(uv_loop_t *loop, hs_store *store, const hs_secretbox *box, co
     o->cfg = *cfg;
     if (!o->cfg.resolve_after_ms) o->cfg.resolve_after_ms = HS_ISSUE_RESOLVE_AFTER_DEFAULT_MS;
     if (!o->cfg.alert_interval_ms) o->cfg.alert_interval_ms = HS_ALERT_INTERVAL_DEFAULT_MS;
+    if (o->cfg.notify_attempts < 1) o->cfg.notify_attempts = HS_NOTIFY_ATTEMPTS;
     o->cfg.smtp_url = o->cfg.smtp_from = NULL; /* the notifier keeps its copies */
     o->notify = hs_notify_new(loop, cfg->smtp_url, cfg->smtp_from);
     uv_timer_init(loop, &o->resolve_timer);
     uv_timer_init(loop, &o->alert_timer);
-    o->resolve_timer.data = o->alert_timer.data = o;
+    uv_timer_init(loop, &o->outbox_timer);
+    o->resolve_timer.data = o->alert_timer.data = o->outbox_timer.data = o;
     return o;
 }
 
 static void on_resolve_timer(uv_timer_t *t) { hs_issues_tick(t->data); }
 static void on_alert_timer(uv_timer_t *t) { hs_alerts_tick(t->data); }
+static void on_outbox_timer(uv_timer_t *t) { hs__outbox_tick(t->data); }
 
 void hs_ops_start(hs_ops *o) {
     /* quiet issues are looked for a few times per resolve period (at most
@@ -38,6 +42,10 @@ void hs_ops_start(hs_ops *o) {
     if (every < 100) every = 100;
     uv_timer_start(&o->resolve_timer, on_resolve_timer, every, every);
     uv_timer_start(&o->alert_timer, on_alert_timer, o->cfg.alert_interval_ms, o->cfg.alert_interval_ms);
+    /* one store of one server (SQLite) has no node id: any name does */
+    const char *node = hs_store_node_id(o->store);
+    snprintf(o->node, sizeof o->node, "%s", node && *node ? node : "local");
+    uv_timer_start(&o->outbox_timer, on_outbox_timer, 0, HS_OUTBOX_POLL_MS);
 }
 
 static void maybe_stopped(hs_ops *o) {
@@ -50,6 +58,7 @@ static void maybe_stopped(hs_ops *o) {
 void hs_ops_free(hs_ops *o) {
     if (!o) return;
     hs_free(o->hits);
+    hs_free(o->settles);
     hs_free(o);
 }
 
@@ -76,9 +85,10 @@ void hs_ops_stop(hs_ops *o, void (*done)(void *ud), void *ud) {
     o->stopping = true;
     o->stopped = done ? done : nothing;
     o->stopped_ud = ud;
-    o->closing = 3;
+    o->closing = 4;
     uv_close((uv_handle_t *)&o->resolve_timer, handle_closed);
     uv_close((uv_handle_t *)&o->alert_timer, handle_closed);
+    uv_close((uv_handle_t *)&o->outbox_timer, handle_closed);
     hs_notify_close(o->notify, notify_closed, o);
 }
 
@@ -109,8 +119,8 @@ static void job_done(uv_work_t *w, int status) {
     maybe_stopped(o);
 }
 
-void hs__ops_job(hs_ops *o, bool *busy, void (*fn)(void *arg), void (*after)(void *arg), void *arg) {
-    if (*busy || o->stopping) {
+static void queue_job(hs_ops *o, bool *busy, void (*fn)(void *arg), void (*after)(void *arg), void *arg) {
+    if (*busy) {
         hs_free(arg);
         return;
     }
@@ -130,54 +140,18 @@ void hs__ops_job(hs_ops *o, bool *busy, void (*fn)(void *arg), void (*after)(voi
     o->jobs++;
 }
 
-/* ---- the outbox ---- */
-
-void hs__outbox_add(hs_outbox *box, const json_t *channel, const hs_notice *n) {
-    if (box->n == box->cap) {
-        box->cap = box->cap ? box->cap * 2 : 8;
-        box->v = hs_realloc(box->v, box->cap * sizeof *box->v);
+void hs__ops_job(hs_ops *o, bool *busy, void (*fn)(void *arg), void (*after)(void *arg), void *arg) {
+    if (o->stopping) {
+        hs_free(arg);
+        return;
     }
-    hs_outbox_item *it = &box->v[box->n++];
-    it->channel = json_deep_copy(channel);
-    it->notice.type = hs_strdup(n->type);
-    it->notice.title = hs_strdup(n->title);
-    it->notice.text = hs_strdup(n->text);
-    it->notice.data = n->data ? json_deep_copy(n->data) : NULL;
+    queue_job(o, busy, fn, after, arg);
 }
 
-void hs__outbox_send(hs_ops *o, hs_outbox *box) {
-    for (size_t i = 0; i < box->n; i++) {
-        hs_outbox_item *it = &box->v[i];
-        if (!o->stopping) hs_notify_send(o->notify, it->channel, &it->notice, HS_NOTIFY_ATTEMPTS, NULL, NULL);
-        json_decref(it->channel);
-        hs_free((char *)it->notice.type);
-        hs_free((char *)it->notice.title);
-        hs_free((char *)it->notice.text);
-        json_decref(it->notice.data);
+void hs__ops_job_final(hs_ops *o, bool *busy, void (*fn)(void *arg), void (*after)(void *arg), void *arg) {
+    if (o->stopping && !o->stopped) { /* its stop is done: the store may be closing */
+        hs_free(arg);
+        return;
     }
-    hs_free(box->v);
-    memset(box, 0, sizeof *box);
-}
-
-void hs__outbox_channels(hs_ops *o, const json_t *ids, const hs_notice *n, hs_outbox *box) {
-    size_t i;
-    json_t *v;
-    json_array_foreach(ids, i, v) {
-        const char *id = json_string_value(v);
-        hs_opsdoc row;
-        hs_error err;
-        hs_error_clear(&err);
-        json_t *doc = NULL;
-        if (!id || hs_store_opsdoc_get(o->store, HS_OPSDOC_CHANNEL, id, &row, &err)) {
-            hs_warn("alerts: notification channel %s skipped: %s", id ? id : "?", err.msg);
-            continue;
-        }
-        doc = row.enabled ? json_loads(row.text, 0, NULL) : NULL;
-        hs_free(row.text);
-        if (doc && hs_channel_unseal(doc, o->box, &err) == HS_OK)
-            hs__outbox_add(box, doc, n);
-        else if (doc)
-            hs_warn("alerts: notification channel %s skipped: %s", id, err.msg);
-        json_decref(doc);
-    }
+    queue_job(o, busy, fn, after, arg);
 }

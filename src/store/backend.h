@@ -158,6 +158,21 @@ typedef struct hs__ops_ops {
     int (*window_attempts)(hs_store *s, const hs_window_query *q, uint64_t out[4], hs_error *err);
     int (*window_nth)(hs_store *s, const hs_window_query *q, uint64_t offset, uint64_t *ms, hs_error *err);
     int (*window_events)(hs_store *s, const hs_window_query *q, uint64_t *n, hs_error *err);
+    /* notifications (writes: ntf_add, ntf_claim, ntf_settle, ntf_prune;
+     * now: the caller's clock, PostgreSQL uses its own) */
+    int (*ntf_add)(hs_store *s, const hs_notification *n, const char *node, uint64_t lease_ms, uint64_t now,
+                   hs_error *err);
+    /* a read: is a pending one due that node could claim? (saves the
+     * writer a claim that finds nothing, every second on every node) */
+    int (*ntf_any_due)(hs_store *s, const char *node, uint64_t now, bool *any, hs_error *err);
+    int (*ntf_claim)(hs_store *s, const char *node, uint64_t lease_ms, size_t limit, bool mine_too, uint64_t now,
+                     hs_notification **out, size_t *n, hs_error *err);
+    int (*ntf_settle)(hs_store *s, const char *id, const char *node, const hs_notification_outcome *o, uint64_t now,
+                      bool *mine, hs_error *err);
+    int (*ntf_list)(hs_store *s, const hs_notification_query *q, hs_notification **items, size_t *n, bool *has_more,
+                    hs_error *err);
+    int (*ntf_get)(hs_store *s, const char *id, hs_notification *out, bool *found, hs_error *err);
+    int (*ntf_prune)(hs_store *s, uint64_t before, size_t limit, size_t *n, hs_error *err);
 } hs__ops_ops;
 
 typedef struct hs_store_backend {

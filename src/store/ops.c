@@ -375,3 +375,121 @@ void hs__window_least_id(const char *prefix, uint64_t since_ms, char out[HS_ID_M
     uint64_t t = since_ms > margin_ms ? since_ms - margin_ms : 0;
     snprintf(out, HS_ID_MAX, "%s%012llx", prefix, (unsigned long long)(t & 0xffffffffffffULL));
 }
+
+/* ---- notifications ---- */
+
+static bool is_ntf_status(const char *st) {
+    return st && (strcmp(st, "pending") == 0 || strcmp(st, "sent") == 0 || strcmp(st, "failed") == 0);
+}
+
+void hs_notification_free(hs_notification *v, size_t n) {
+    for (size_t i = 0; v && i < n; i++) hs_free(v[i].notice);
+    hs_free(v);
+}
+
+typedef struct ntf_args {
+    const hs_notification *row;
+    const char *node;
+    uint64_t lease_ms;
+    size_t limit;
+    bool mine_too;
+    hs_notification **out;
+    size_t *n;
+    const hs_notification_outcome *outcome;
+    bool *mine;
+    uint64_t before;
+} ntf_args;
+
+static int ntf_add_exec(hs_store *s, hs_wop *op) {
+    const ntf_args *a = op->ud;
+    return s->be->ops->ntf_add(s, a->row, a->node, a->lease_ms, hs_now_ms(), &op->err);
+}
+
+int hs_store_notification_add(hs_store *s, const hs_notification *n, const char *node, uint64_t lease_ms,
+                              hs_error *err) {
+    HS_ERR_LOCAL(err);
+    if (!n->id[0] || !n->channel_id[0] || !n->type[0] || !n->notice || n->max_attempts < 1 || !node)
+        return hs_error_set(err, HS_ERR_INVALID, NULL, "bad notification");
+    ntf_args a = {.row = n, .node = node, .lease_ms = lease_ms};
+    hs_wop op = {.exec = ntf_add_exec, .keeps_routes = true, .ud = &a};
+    return hs__writer_submit(s, &op, err);
+}
+
+static int ntf_claim_exec(hs_store *s, hs_wop *op) {
+    const ntf_args *a = op->ud;
+    return s->be->ops->ntf_claim(s, a->node, a->lease_ms, a->limit, a->mine_too, hs_now_ms(), a->out, a->n, &op->err);
+}
+
+int hs_store_notification_claim(hs_store *s, const char *node, uint64_t lease_ms, size_t limit, bool mine_too,
+                                hs_notification **out, size_t *n, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    *out = NULL;
+    *n = 0;
+    if (!node || limit < 1) return hs_error_set(err, HS_ERR_INVALID, NULL, "bad claim");
+    bool any = false;
+    int rc = s->be->ops->ntf_any_due(s, node, hs_now_ms(), &any, err);
+    if (rc != HS_OK || !any) return rc;
+    ntf_args a = {.node = node, .lease_ms = lease_ms, .limit = limit, .mine_too = mine_too, .out = out, .n = n};
+    hs_wop op = {.exec = ntf_claim_exec, .keeps_routes = true, .ud = &a};
+    rc = hs__writer_submit(s, &op, err);
+    if (rc != HS_OK) { /* a failed group rolled the claim back */
+        hs_notification_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+static int ntf_settle_exec(hs_store *s, hs_wop *op) {
+    const ntf_args *a = op->ud;
+    return s->be->ops->ntf_settle(s, op->id, a->node, a->outcome, hs_now_ms(), a->mine, &op->err);
+}
+
+int hs_store_notification_settle(hs_store *s, const char *id, const char *node, const hs_notification_outcome *o,
+                                 bool *mine, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    bool local = false;
+    if (!mine) mine = &local;
+    *mine = false;
+    if (!id || !node || !is_ntf_status(o->status)) return hs_error_set(err, HS_ERR_INVALID, NULL, "bad outcome");
+    ntf_args a = {.node = node, .outcome = o, .mine = mine};
+    hs_wop op = {.exec = ntf_settle_exec, .keeps_routes = true, .id = id, .ud = &a};
+    return hs__writer_submit(s, &op, err);
+}
+
+int hs_store_notification_list(hs_store *s, const hs_notification_query *q, hs_notification **items, size_t *n,
+                               bool *has_more, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    *items = NULL;
+    *n = 0;
+    *has_more = false;
+    if (q->status && !is_ntf_status(q->status))
+        return hs_error_set(err, HS_ERR_INVALID, "status", "must be pending, sent or failed");
+    int rc = check_page(&q->page, err);
+    return rc ? rc : s->be->ops->ntf_list(s, q, items, n, has_more, err);
+}
+
+int hs_store_notification_get(hs_store *s, const char *id, hs_notification *out, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    memset(out, 0, sizeof *out);
+    bool found = false;
+    if (!id) return hs_error_set(err, HS_ERR_INVALID, "id", "is required");
+    int rc = s->be->ops->ntf_get(s, id, out, &found, err);
+    return rc == HS_OK && !found ? not_found(err, "notification", id) : rc;
+}
+
+static int ntf_prune_exec(hs_store *s, hs_wop *op) {
+    const ntf_args *a = op->ud;
+    return s->be->ops->ntf_prune(s, a->before, a->limit, a->n, &op->err);
+}
+
+int hs_store_notification_prune(hs_store *s, uint64_t before, size_t limit, size_t *n, hs_error *err) {
+    HS_ERR_LOCAL(err);
+    size_t local = 0;
+    if (!n) n = &local;
+    *n = 0;
+    if (limit < 1) return HS_OK;
+    ntf_args a = {.before = before, .limit = limit, .n = n};
+    hs_wop op = {.exec = ntf_prune_exec, .keeps_routes = true, .ud = &a};
+    return hs__writer_submit(s, &op, err);
+}

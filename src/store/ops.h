@@ -125,6 +125,71 @@ int hs_store_opsdoc_list(hs_store *s, hs_opsdoc_kind kind, const hs_page *page, 
 int hs_store_rule_claim(hs_store *s, const char *id, bool fire, uint64_t now, uint64_t cooldown_ms, bool *claimed,
                         hs_error *err);
 
+/* ---- notifications: the outbox (schema: SQLite step 10, PostgreSQL 8) ----
+ * A notification is written before it is sent and settled after: sent,
+ * or after its last attempt failed (kept, with its error, until
+ * --retention). A pending one is sent by the node that claims it: a lease
+ * (claimed_by, claimed_until) taken by a conditional UPDATE, so that of
+ * several nodes one sends it; a node that dies while it holds one lets it
+ * go when the lease runs out. Times are the store's clock (PostgreSQL: the
+ * database's, hs_now_ms(), which several nodes agree on; the `now`
+ * arguments are then ignored). src/ops/ decides the schedule. */
+
+#define HS_NOTIFICATION_ERROR_MAX 400
+
+typedef struct hs_notification {
+    char id[HS_ID_MAX];         /* "ntf_..." */
+    char channel_id[HS_ID_MAX]; /* "nch_..." */
+    char type[32];              /* alert.firing | alert.resolved | issue.opened */
+    char *notice;               /* JSON text {"title","text","data"} (heap; hs_notification_free) */
+    char status[16];            /* pending | sent | failed */
+    int attempts, max_attempts;
+    uint64_t next_attempt_at; /* pending: not tried again before */
+    char last_error[HS_NOTIFICATION_ERROR_MAX];
+    char claimed_by[HS_NODE_ID_MAX]; /* "": none */
+    uint64_t claimed_until;
+    uint64_t created_at, updated_at;
+} hs_notification;
+void hs_notification_free(hs_notification *v, size_t n); /* the notices, then the array */
+
+/* Insert n (write; its id, channel_id, type, notice and max_attempts;
+ * status pending, no attempt yet), claimed by node for lease_ms: its
+ * creator sends it at once. */
+int hs_store_notification_add(hs_store *s, const hs_notification *n, const char *node, uint64_t lease_ms,
+                              hs_error *err);
+/* Claim (write) up to limit pending notifications due by now, not claimed
+ * or their lease run out (mine_too: or claimed by node already, as after a
+ * restart of the same node), oldest due first, for lease_ms: *out of *n
+ * (hs_notification_free). A read first: when none is due the writer is
+ * not asked (every node looks every second). */
+int hs_store_notification_claim(hs_store *s, const char *node, uint64_t lease_ms, size_t limit, bool mine_too,
+                                hs_notification **out, size_t *n, hs_error *err);
+/* An attempt's outcome (write), only while node holds the claim (*mine:
+ * it did): attempts counted, the claim let go, and status sent, failed
+ * (error kept), or pending again (error kept) retry_in_ms after now.
+ * count false: no attempt was made (a stop cancelled it): the claim only
+ * is let go. */
+typedef struct hs_notification_outcome {
+    const char *status; /* sent | failed | pending */
+    const char *error;  /* NULL: "" */
+    uint64_t retry_in_ms;
+    bool count;
+} hs_notification_outcome;
+int hs_store_notification_settle(hs_store *s, const char *id, const char *node, const hs_notification_outcome *o,
+                                 bool *mine, hs_error *err);
+typedef struct hs_notification_query {
+    const char *status;     /* NULL: any */
+    const char *channel_id; /* NULL: any */
+    hs_page page;           /* newest first (id descending) */
+} hs_notification_query;
+int hs_store_notification_list(hs_store *s, const hs_notification_query *q, hs_notification **items, size_t *n,
+                               bool *has_more, hs_error *err);
+/* HS_ERR_NOTFOUND when there is none; out->notice is the caller's. */
+int hs_store_notification_get(hs_store *s, const char *id, hs_notification *out, hs_error *err);
+/* Delete (write) up to limit settled (sent or failed) notifications
+ * created before `before`; *n: how many. */
+int hs_store_notification_prune(hs_store *s, uint64_t before, size_t limit, size_t *n, hs_error *err);
+
 /* ---- what alert rules are evaluated over (reads) ---- */
 
 typedef struct hs_window_query {

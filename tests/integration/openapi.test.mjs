@@ -326,6 +326,21 @@ test('real answers of every route validate against the document', async () => {
   await call('PATCH', '/v1/alert-rules/{id}', { ...S({ id: ar.id }), body: { enabled: false, cooldown_minutes: 5 }, expect: 200 });
   await call('DELETE', '/v1/alert-rules/{id}', { ...S({ id: ar.id }), expect: 200 });
   await call('DELETE', '/v1/alert-rules/{id}', { ...S({ id: ar.id }), expect: 404 });
+  // the outbox: the issue resolved, then reopened by a dead letter, fires an issue_opened rule
+  const opened = (await call('POST', '/v1/alert-rules', { body: { name: 'OAS opened', rule_type: 'issue_opened', channel_ids: [ch.id] }, expect: 201 })).body;
+  await call('PATCH', '/v1/issues/{id}', { ...S({ id: issues[0].id }), body: { status: 'resolved' }, expect: 200 });
+  await call('POST', '/v1/issues/{id}/retry', { ...S({ id: issues[0].id }), expect: 200 });
+  let sent;
+  for (let i = 0; i < 200 && !sent?.length; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    sent = (await srv.req('GET', `/v1/notifications?status=sent&channel_id=${ch.id}`)).body.notifications;
+  }
+  assert.ok(sent?.length, 'the reopened issue sent a notification');
+  await call('GET', '/v1/notifications', { suffix: `?status=sent&channel_id=${ch.id}&limit=5`, expect: 200 });
+  await call('GET', '/v1/notifications/{id}', { ...S({ id: sent[0].id }), expect: 200 });
+  await call('DELETE', '/v1/alert-rules/{id}', { ...S({ id: opened.id }), expect: 200 });
+  await call('GET', '/v1/notifications', { suffix: '?status=queued', expect: 400 });
+  await call('GET', '/v1/notifications/{id}', { ...S({ id: 'ntf_00000000000000000000000000000000' }), expect: 404 });
   await call('DELETE', '/v1/notification-channels/{id}', { ...S({ id: ch.id }), expect: 200 });
   await call('GET', '/v1/notification-channels/{id}', { ...S({ id: ch.id }), expect: 404 });
 

@@ -1989,6 +1989,115 @@ static void test_window_stats(void **state) {
     fanout_free(&f);
 }
 
+/* The outbox: a notification added is claimed by its creator; one claim
+ * per lease across nodes; settled only by its claimer; listed, pruned. */
+static void test_notifications(void **state) {
+    fixture *fx = *state;
+    hs_error err;
+    hs_notification a = {.id = "ntf_00000000000000000000000000000001",
+                         .channel_id = "nch_00000000000000000000000000000001",
+                         .type = "alert.firing",
+                         .notice = "{\"title\":\"t\"}",
+                         .max_attempts = 3};
+    hs_notification b = a;
+    snprintf(b.id, sizeof b.id, "ntf_00000000000000000000000000000002");
+    snprintf(b.channel_id, sizeof b.channel_id, "nch_00000000000000000000000000000002");
+    assert_int_equal(hs_store_notification_add(fx->s, &a, "node-a", 60000, &err), HS_OK);
+    assert_int_equal(hs_store_notification_add(fx->s, &b, "node-a", 0, &err), HS_OK);
+    assert_int_equal(hs_store_notification_add(fx->s, &a, "node-a", 60000, &err), HS_ERR_CONFLICT);
+
+    hs_notification got;
+    assert_int_equal(hs_store_notification_get(fx->s, a.id, &got, &err), HS_OK);
+    assert_string_equal(got.status, "pending");
+    assert_string_equal(got.claimed_by, "node-a");
+    assert_string_equal(got.notice, a.notice);
+    assert_int_equal(got.attempts, 0);
+    assert_int_equal(got.max_attempts, 3);
+    assert_true(got.claimed_until >= got.created_at + 60000);
+    hs_free(got.notice);
+
+    /* a's lease holds: only b (its lease of 0 ran out) is claimed, once */
+    usleep(5000);
+    hs_notification *v;
+    size_t n;
+    assert_int_equal(hs_store_notification_claim(fx->s, "node-b", 60000, 10, false, &v, &n, &err), HS_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].id, b.id);
+    assert_string_equal(v[0].claimed_by, "node-b");
+    hs_notification_free(v, n);
+    assert_int_equal(hs_store_notification_claim(fx->s, "node-c", 60000, 10, false, &v, &n, &err), HS_OK);
+    assert_int_equal(n, 0);
+    /* mine_too: a node back from a restart takes back its own claims */
+    assert_int_equal(hs_store_notification_claim(fx->s, "node-a", 60000, 10, true, &v, &n, &err), HS_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].id, a.id);
+    hs_notification_free(v, n);
+
+    /* settled by its claimer only: a failure waits retry_in_ms, then is due */
+    bool mine = true;
+    hs_notification_outcome fail = {
+        .status = "pending", .error = "the channel answered 500", .retry_in_ms = 0, .count = true};
+    assert_int_equal(hs_store_notification_settle(fx->s, a.id, "node-b", &fail, &mine, &err), HS_OK);
+    assert_false(mine);
+    assert_int_equal(hs_store_notification_settle(fx->s, a.id, "node-a", &fail, &mine, &err), HS_OK);
+    assert_true(mine);
+    assert_int_equal(hs_store_notification_get(fx->s, a.id, &got, &err), HS_OK);
+    assert_int_equal(got.attempts, 1);
+    assert_string_equal(got.last_error, "the channel answered 500");
+    assert_string_equal(got.claimed_by, "");
+    hs_free(got.notice);
+    usleep(5000);
+    assert_int_equal(hs_store_notification_claim(fx->s, "node-c", 60000, 10, false, &v, &n, &err), HS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0].attempts, 1);
+    hs_notification_free(v, n);
+    /* a cancelled attempt lets the claim go, counts nothing */
+    hs_notification_outcome cancel = {.status = "pending", .count = false, .retry_in_ms = 3600000};
+    assert_int_equal(hs_store_notification_settle(fx->s, a.id, "node-c", &cancel, &mine, &err), HS_OK);
+    assert_true(mine);
+    assert_int_equal(hs_store_notification_get(fx->s, a.id, &got, &err), HS_OK);
+    assert_int_equal(got.attempts, 1);
+    assert_string_equal(got.last_error, "the channel answered 500");
+    hs_free(got.notice);
+    assert_int_equal(hs_store_notification_claim(fx->s, "node-c", 60000, 10, false, &v, &n, &err), HS_OK);
+    assert_int_equal(n, 0); /* not due for an hour */
+
+    hs_notification_outcome sent = {.status = "sent", .count = true, .error = ""};
+    assert_int_equal(hs_store_notification_settle(fx->s, b.id, "node-b", &sent, &mine, &err), HS_OK);
+    assert_true(mine);
+    assert_int_equal(hs_store_notification_settle(fx->s, b.id, "node-b", &sent, &mine, &err), HS_OK);
+    assert_false(mine); /* settled already */
+
+    hs_notification_query q = {.status = "sent", .page = {.limit = 10}};
+    bool more;
+    assert_int_equal(hs_store_notification_list(fx->s, &q, &v, &n, &more, &err), HS_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].id, b.id);
+    assert_int_equal(v[0].attempts, 1);
+    hs_notification_free(v, n);
+    q = (hs_notification_query){.page = {.limit = 1}};
+    assert_int_equal(hs_store_notification_list(fx->s, &q, &v, &n, &more, &err), HS_OK);
+    assert_int_equal(n, 1);
+    assert_true(more);
+    assert_string_equal(v[0].id, b.id); /* newest id first */
+    hs_notification_free(v, n);
+    q = (hs_notification_query){.channel_id = a.channel_id, .page = {.limit = 10}};
+    assert_int_equal(hs_store_notification_list(fx->s, &q, &v, &n, &more, &err), HS_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].id, a.id);
+    hs_notification_free(v, n);
+    q.status = "queued";
+    assert_int_equal(hs_store_notification_list(fx->s, &q, &v, &n, &more, &err), HS_ERR_INVALID);
+
+    /* pruning: settled ones only */
+    size_t pruned = 0;
+    assert_int_equal(hs_store_notification_prune(fx->s, hs_now_ms() + 3600000, 100, &pruned, &err), HS_OK);
+    assert_int_equal(pruned, 1);
+    assert_int_equal(hs_store_notification_get(fx->s, b.id, &got, &err), HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_notification_get(fx->s, a.id, &got, &err), HS_OK);
+    hs_free(got.notice);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_resource_crud, setup, teardown),
@@ -2020,6 +2129,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_issues, setup, teardown),
         cmocka_unit_test_setup_teardown(test_opsdocs_and_claims, setup, teardown),
         cmocka_unit_test_setup_teardown(test_window_stats, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_notifications, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -308,6 +308,170 @@ static int window_events(hs_store *s, const hs_window_query *q, uint64_t *n, hs_
                        "evt_", q, -1, 1, n, err);
 }
 
+/* ---- notifications: the database's clock (hs_now_ms()) throughout ---- */
+
+#define NTF_COLS                                                                                                       \
+    "id, channel_id, type, notice, status, attempts, max_attempts, next_attempt_at, last_error, claimed_by, "          \
+    "claimed_until, created_at, updated_at"
+
+/* The rows of r into *out of *n (hs_notification_free); r cleared. */
+static void ntf_rows(PGresult *r, hs_notification **out, size_t *n) {
+    int k = PQntuples(r);
+    *out = k > 0 ? hs_calloc((size_t)k, sizeof **out) : NULL;
+    for (int i = 0; i < k; i++) {
+        hs_notification *v = &(*out)[i];
+        hs_pg_copy(v->id, sizeof v->id, r, i, 0);
+        hs_pg_copy(v->channel_id, sizeof v->channel_id, r, i, 1);
+        hs_pg_copy(v->type, sizeof v->type, r, i, 2);
+        const char *text = hs_pg_get_text(r, i, 3);
+        v->notice = hs_strdup(text ? text : "{}");
+        hs_pg_copy(v->status, sizeof v->status, r, i, 4);
+        v->attempts = (int)hs_pg_get_int(r, i, 5);
+        v->max_attempts = (int)hs_pg_get_int(r, i, 6);
+        v->next_attempt_at = (uint64_t)hs_pg_get_int(r, i, 7);
+        hs_pg_copy(v->last_error, sizeof v->last_error, r, i, 8);
+        hs_pg_copy(v->claimed_by, sizeof v->claimed_by, r, i, 9);
+        v->claimed_until = (uint64_t)hs_pg_get_int(r, i, 10);
+        v->created_at = (uint64_t)hs_pg_get_int(r, i, 11);
+        v->updated_at = (uint64_t)hs_pg_get_int(r, i, 12);
+    }
+    *n = (size_t)k;
+    PQclear(r);
+}
+
+static int ntf_add(hs_store *s, const hs_notification *v, const char *node, uint64_t lease_ms, uint64_t now,
+                   hs_error *err) {
+    (void)now;
+    hs_pg_params p = {0};
+    const char *texts[] = {v->id, v->channel_id, v->type, v->notice};
+    for (int i = 0; i < 4; i++) hs_pg_text(&p, texts[i]);
+    hs_pg_int(&p, v->max_attempts);
+    hs_pg_text(&p, node);
+    hs_pg_int(&p, (int64_t)lease_ms);
+    return hs_pg_run(hs__pg_writer(s),
+                     "INSERT INTO notifications(id, channel_id, type, notice, status, max_attempts, next_attempt_at, "
+                     "claimed_by, claimed_until, created_at, updated_at) SELECT $1, $2, $3, $4, 'pending', $5, t, $6, "
+                     "t + $7, t, t FROM hs_now_ms() AS t",
+                     &p, "writing a notification", NULL, err);
+}
+
+static int ntf_any_due(hs_store *s, const char *node, uint64_t now, bool *any, hs_error *err) {
+    (void)now;
+    hs_pg_params p = {0};
+    hs_pg_text(&p, node);
+    hs_pg_conn *c = hs_pg_reader_get(s, err);
+    if (!c) return err->code;
+    PGresult *r = hs_pg_exec(c,
+                             "SELECT 1 FROM notifications WHERE status = 'pending' AND next_attempt_at <= hs_now_ms() "
+                             "AND (claimed_by = '' OR claimed_until < hs_now_ms() OR claimed_by = $1) LIMIT 1",
+                             &p, "looking for notifications due", err);
+    hs_pg_reader_put(s, c);
+    if (!r) return err->code;
+    *any = PQntuples(r) > 0;
+    PQclear(r);
+    return HS_OK;
+}
+
+/* SKIP LOCKED: two nodes claiming at once take different rows. */
+static int ntf_claim(hs_store *s, const char *node, uint64_t lease_ms, size_t limit, bool mine_too, uint64_t now,
+                     hs_notification **out, size_t *n, hs_error *err) {
+    (void)now;
+    hs_pg_params p = {0};
+    hs_pg_text(&p, node);
+    hs_pg_int(&p, (int64_t)lease_ms);
+    hs_pg_int(&p, (int64_t)limit);
+    hs_pg_int(&p, mine_too ? 1 : 0);
+    PGresult *r =
+        hs_pg_exec(hs__pg_writer(s),
+                   "UPDATE notifications SET claimed_by = $1, claimed_until = hs_now_ms() + $2 WHERE id IN "
+                   "(SELECT id FROM notifications WHERE status = 'pending' AND next_attempt_at <= "
+                   "hs_now_ms() AND (claimed_by = '' OR claimed_until < hs_now_ms() OR ($4::int = 1 AND "
+                   "claimed_by = $1)) ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING " NTF_COLS,
+                   &p, "claiming notifications", err);
+    if (!r) return err->code;
+    ntf_rows(r, out, n);
+    return HS_OK;
+}
+
+static int ntf_settle(hs_store *s, const char *id, const char *node, const hs_notification_outcome *o, uint64_t now,
+                      bool *mine, hs_error *err) {
+    (void)now;
+    hs_pg_params p = {0};
+    hs_pg_text(&p, id);
+    hs_pg_text(&p, node);
+    hs_pg_text(&p, o->status);
+    hs_pg_int(&p, o->count ? 1 : 0);
+    hs_pg_text(&p, o->error);
+    hs_pg_int(&p, (int64_t)o->retry_in_ms);
+    int64_t changed = 0;
+    int rc = hs_pg_run(hs__pg_writer(s),
+                       "UPDATE notifications SET status = $3, attempts = attempts + $4, last_error = coalesce($5, "
+                       "last_error), next_attempt_at = CASE WHEN $3 = 'pending' THEN hs_now_ms() + $6 ELSE "
+                       "next_attempt_at END, claimed_by = '', claimed_until = 0, updated_at = hs_now_ms() WHERE id = "
+                       "$1 AND claimed_by = $2 AND status = 'pending'",
+                       &p, "settling a notification", &changed, err);
+    *mine = rc == HS_OK && changed > 0;
+    return rc;
+}
+
+static int ntf_select(hs_store *s, const char *sql, const hs_pg_params *p, hs_notification **out, size_t *n,
+                      hs_error *err) {
+    hs_pg_conn *c = hs_pg_reader_get(s, err);
+    if (!c) return err->code;
+    PGresult *r = hs_pg_exec(c, sql, p, "reading notifications", err);
+    hs_pg_reader_put(s, c);
+    if (!r) return err->code;
+    ntf_rows(r, out, n);
+    return HS_OK;
+}
+
+static int ntf_list(hs_store *s, const hs_notification_query *q, hs_notification **items, size_t *n, bool *has_more,
+                    hs_error *err) {
+    hs_pg_params p = {0};
+    hs_pg_text(&p, q->status);
+    hs_pg_text(&p, q->channel_id);
+    hs_pg_text(&p, q->page.cursor);
+    hs_pg_int(&p, q->page.limit + 1);
+    int rc = ntf_select(s,
+                        "SELECT " NTF_COLS " FROM notifications WHERE ($1::text IS NULL OR status = $1) AND "
+                        "($2::text IS NULL OR channel_id = $2) AND ($3::text IS NULL OR id < $3) ORDER BY id DESC "
+                        "LIMIT $4",
+                        &p, items, n, err);
+    if (rc == HS_OK && *n > (size_t)q->page.limit) {
+        hs_free((*items)[--*n].notice);
+        *has_more = true;
+    }
+    return rc;
+}
+
+static int ntf_get(hs_store *s, const char *id, hs_notification *out, bool *found, hs_error *err) {
+    hs_pg_params p = {0};
+    hs_pg_text(&p, id);
+    hs_notification *v = NULL;
+    size_t n = 0;
+    int rc = ntf_select(s, "SELECT " NTF_COLS " FROM notifications WHERE id = $1", &p, &v, &n, err);
+    *found = rc == HS_OK && n > 0;
+    if (*found) {
+        *out = v[0];
+        v[0].notice = NULL;
+    }
+    hs_notification_free(v, n);
+    return rc;
+}
+
+static int ntf_prune(hs_store *s, uint64_t before, size_t limit, size_t *n, hs_error *err) {
+    hs_pg_params p = {0};
+    hs_pg_int(&p, (int64_t)before);
+    hs_pg_int(&p, (int64_t)limit);
+    int64_t changed = 0;
+    int rc = hs_pg_run(hs__pg_writer(s),
+                       "DELETE FROM notifications WHERE id IN (SELECT id FROM notifications WHERE status IN ('sent', "
+                       "'failed') AND created_at < $1 LIMIT $2)",
+                       &p, "deleting old notifications", &changed, err);
+    *n = rc == HS_OK ? (size_t)changed : 0;
+    return rc;
+}
+
 const hs__ops_ops hs__pg_ops_ops = {
     .issue_find = issue_find,
     .issue_write = issue_write,
@@ -323,4 +487,11 @@ const hs__ops_ops hs__pg_ops_ops = {
     .window_attempts = window_attempts,
     .window_nth = window_nth,
     .window_events = window_events,
+    .ntf_add = ntf_add,
+    .ntf_any_due = ntf_any_due,
+    .ntf_claim = ntf_claim,
+    .ntf_settle = ntf_settle,
+    .ntf_list = ntf_list,
+    .ntf_get = ntf_get,
+    .ntf_prune = ntf_prune,
 };

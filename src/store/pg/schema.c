@@ -239,6 +239,26 @@ static const char *const steps[] = {
     "  PRIMARY KEY (job, pos));"
     "ALTER TABLE deliveries ADD COLUMN replay_job text COLLATE \"C\";"
     "CREATE INDEX deliveries_replay ON deliveries(replay_job, status) WHERE replay_job IS NOT NULL;",
+
+    /* 8: the notifications' outbox: SQLite's step 10 (src/store/ops.h
+     * "Notifications"). claimed_until and next_attempt_at are the
+     * database's clock (hs_now_ms), as leases are: several nodes agree. */
+    "CREATE TABLE notifications ("
+    "  id text COLLATE \"C\" PRIMARY KEY,"
+    "  channel_id text COLLATE \"C\" NOT NULL,"
+    "  type text NOT NULL,"
+    "  notice text NOT NULL,"
+    "  status text NOT NULL,"
+    "  attempts integer NOT NULL DEFAULT 0,"
+    "  max_attempts integer NOT NULL,"
+    "  next_attempt_at bigint NOT NULL,"
+    "  last_error text NOT NULL DEFAULT '',"
+    "  claimed_by text NOT NULL DEFAULT '',"
+    "  claimed_until bigint NOT NULL DEFAULT 0,"
+    "  created_at bigint NOT NULL,"
+    "  updated_at bigint NOT NULL);"
+    "CREATE INDEX notifications_due ON notifications(next_attempt_at) WHERE status = 'pending';"
+    "CREATE INDEX notifications_status ON notifications(status, created_at);",
 };
 
 #define NSTEPS ((int)(sizeof steps / sizeof steps[0]))

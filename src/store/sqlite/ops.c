@@ -328,6 +328,174 @@ static int window_events(hs_store *s, const hs_window_query *q, uint64_t *n, hs_
                        "evt_", q, -1, 1, n, err);
 }
 
+/* ---- notifications ---- */
+
+#define NTF_COLS                                                                                                       \
+    "id, channel_id, type, notice, status, attempts, max_attempts, next_attempt_at, last_error, claimed_by, "          \
+    "claimed_until, created_at, updated_at"
+
+static void ntf_row(sqlite3_stmt *st, void *elem) {
+    hs_notification *v = elem;
+    hs_col_copy(v->id, sizeof v->id, st, 0);
+    hs_col_copy(v->channel_id, sizeof v->channel_id, st, 1);
+    hs_col_copy(v->type, sizeof v->type, st, 2);
+    const char *text = (const char *)sqlite3_column_text(st, 3);
+    v->notice = hs_strdup(text ? text : "{}");
+    hs_col_copy(v->status, sizeof v->status, st, 4);
+    v->attempts = sqlite3_column_int(st, 5);
+    v->max_attempts = sqlite3_column_int(st, 6);
+    v->next_attempt_at = (uint64_t)sqlite3_column_int64(st, 7);
+    hs_col_copy(v->last_error, sizeof v->last_error, st, 8);
+    hs_col_copy(v->claimed_by, sizeof v->claimed_by, st, 9);
+    v->claimed_until = (uint64_t)sqlite3_column_int64(st, 10);
+    v->created_at = (uint64_t)sqlite3_column_int64(st, 11);
+    v->updated_at = (uint64_t)sqlite3_column_int64(st, 12);
+}
+
+static int ntf_collect(hs_sqlite_db *c, sqlite3_stmt *st, hs_notification **out, size_t *n, const char *what,
+                       hs_error *err) {
+    int rc = hs_sqlite_collect(c, st, sizeof **out, ntf_row, (void **)out, n, what, err);
+    hs_stmt_done(c, st);
+    return rc;
+}
+
+static int ntf_add(hs_store *s, const hs_notification *v, const char *node, uint64_t lease_ms, uint64_t now,
+                   hs_error *err) {
+    hs_sqlite_db *w = hs__sq_writer(s);
+    sqlite3_stmt *st = hs_stmt(w,
+                               "INSERT INTO notifications(id, channel_id, type, notice, status, max_attempts, "
+                               "next_attempt_at, claimed_by, claimed_until, created_at, updated_at) VALUES(?1, ?2, "
+                               "?3, ?4, 'pending', ?5, ?6, ?7, ?6 + ?8, ?6, ?6)",
+                               err);
+    if (!st) return err->code;
+    const char *texts[] = {v->id, v->channel_id, v->type, v->notice};
+    for (int i = 0; i < 4; i++) sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 5, v->max_attempts);
+    sqlite3_bind_int64(st, 6, (int64_t)now);
+    sqlite3_bind_text(st, 7, node, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 8, (int64_t)lease_ms);
+    bool changed;
+    return step_write(w, st, "writing a notification", &changed, err);
+}
+
+static int ntf_any_due(hs_store *s, const char *node, uint64_t now, bool *any, hs_error *err) {
+    hs_sqlite_db *c = hs_reader_get(s, err);
+    if (!c) return err->code;
+    sqlite3_stmt *st = hs_stmt(c,
+                               "SELECT 1 FROM notifications WHERE status = 'pending' AND next_attempt_at <= ?1 AND "
+                               "(claimed_by = '' OR claimed_until < ?1 OR claimed_by = ?2) LIMIT 1",
+                               err);
+    int rc = st ? SQLITE_OK : SQLITE_ERROR, ret = st ? HS_OK : err->code;
+    if (st) {
+        sqlite3_bind_int64(st, 1, (int64_t)now);
+        sqlite3_bind_text(st, 2, node, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        *any = rc == SQLITE_ROW;
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            ret = hs_sqlite_fail(err, c->db, rc, "looking for notifications due");
+        hs_stmt_done(c, st);
+    }
+    hs_reader_put(s, c);
+    return ret;
+}
+
+static int ntf_claim(hs_store *s, const char *node, uint64_t lease_ms, size_t limit, bool mine_too, uint64_t now,
+                     hs_notification **out, size_t *n, hs_error *err) {
+    hs_sqlite_db *w = hs__sq_writer(s);
+    sqlite3_stmt *st = hs_stmt(w,
+                               "UPDATE notifications SET claimed_by = ?1, claimed_until = ?2 + ?3 WHERE id IN "
+                               "(SELECT id FROM notifications WHERE status = 'pending' AND next_attempt_at <= ?2 AND "
+                               "(claimed_by = '' OR claimed_until < ?2 OR (?5 AND claimed_by = ?1)) ORDER BY "
+                               "next_attempt_at LIMIT ?4) RETURNING " NTF_COLS,
+                               err);
+    if (!st) return err->code;
+    sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)now);
+    sqlite3_bind_int64(st, 3, (int64_t)lease_ms);
+    sqlite3_bind_int64(st, 4, (int64_t)limit);
+    sqlite3_bind_int(st, 5, mine_too ? 1 : 0);
+    return ntf_collect(w, st, out, n, "claiming notifications", err);
+}
+
+static int ntf_settle(hs_store *s, const char *id, const char *node, const hs_notification_outcome *o, uint64_t now,
+                      bool *mine, hs_error *err) {
+    hs_sqlite_db *w = hs__sq_writer(s);
+    sqlite3_stmt *st = hs_stmt(w,
+                               "UPDATE notifications SET status = ?3, attempts = attempts + ?4, last_error = "
+                               "coalesce(?5, last_error), next_attempt_at = CASE WHEN ?3 = 'pending' THEN ?6 + ?7 "
+                               "ELSE next_attempt_at END, claimed_by = '', claimed_until = 0, updated_at = ?6 WHERE "
+                               "id = ?1 AND claimed_by = ?2 AND status = 'pending'",
+                               err);
+    if (!st) return err->code;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, node, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, o->status, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, o->count ? 1 : 0);
+    if (o->error) sqlite3_bind_text(st, 5, o->error, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, (int64_t)now);
+    sqlite3_bind_int64(st, 7, (int64_t)o->retry_in_ms);
+    return step_write(w, st, "settling a notification", mine, err);
+}
+
+static int ntf_list(hs_store *s, const hs_notification_query *q, hs_notification **items, size_t *n, bool *has_more,
+                    hs_error *err) {
+    hs_sqlite_db *c = hs_reader_get(s, err);
+    if (!c) return err->code;
+    sqlite3_stmt *st = hs_stmt(c,
+                               "SELECT " NTF_COLS " FROM notifications WHERE (?1 IS NULL OR status = ?1) AND (?2 IS "
+                               "NULL OR channel_id = ?2) AND (?3 IS NULL OR id < ?3) ORDER BY id DESC LIMIT ?4",
+                               err);
+    int rc = st ? HS_OK : err->code;
+    if (st) {
+        const char *texts[] = {q->status, q->channel_id, q->page.cursor};
+        for (int i = 0; i < 3; i++)
+            if (texts[i]) sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 4, q->page.limit + 1);
+        rc = ntf_collect(c, st, items, n, "listing notifications", err);
+    }
+    if (rc == HS_OK && *n > (size_t)q->page.limit) {
+        hs_free((*items)[--*n].notice);
+        *has_more = true;
+    }
+    hs_reader_put(s, c);
+    return rc;
+}
+
+static int ntf_get(hs_store *s, const char *id, hs_notification *out, bool *found, hs_error *err) {
+    hs_sqlite_db *c = hs_reader_get(s, err);
+    if (!c) return err->code;
+    sqlite3_stmt *st = hs_stmt(c, "SELECT " NTF_COLS " FROM notifications WHERE id = ?1", err);
+    hs_notification *v = NULL;
+    size_t n = 0;
+    int rc = st ? HS_OK : err->code;
+    if (st) sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    if (st) rc = ntf_collect(c, st, &v, &n, "reading a notification", err);
+    hs_reader_put(s, c);
+    *found = rc == HS_OK && n > 0;
+    if (*found) {
+        *out = v[0];
+        v[0].notice = NULL;
+    }
+    hs_notification_free(v, n);
+    return rc;
+}
+
+static int ntf_prune(hs_store *s, uint64_t before, size_t limit, size_t *n, hs_error *err) {
+    hs_sqlite_db *w = hs__sq_writer(s);
+    sqlite3_stmt *st = hs_stmt(w,
+                               "DELETE FROM notifications WHERE id IN (SELECT id FROM notifications WHERE status IN "
+                               "('sent', 'failed') AND created_at < ?1 LIMIT ?2)",
+                               err);
+    if (!st) return err->code;
+    sqlite3_bind_int64(st, 1, (int64_t)before);
+    sqlite3_bind_int64(st, 2, (int64_t)limit);
+    int rc = sqlite3_step(st), ret = HS_OK;
+    if (rc != SQLITE_DONE) ret = hs_sqlite_fail(err, w->db, rc, "deleting old notifications");
+    if (ret == HS_OK) *n = (size_t)sqlite3_changes(w->db);
+    hs_stmt_done(w, st);
+    return ret;
+}
+
 const hs__ops_ops hs__sqlite_ops_ops = {
     .issue_find = issue_find,
     .issue_write = issue_write,
@@ -343,4 +511,11 @@ const hs__ops_ops hs__sqlite_ops_ops = {
     .window_attempts = window_attempts,
     .window_nth = window_nth,
     .window_events = window_events,
+    .ntf_add = ntf_add,
+    .ntf_any_due = ntf_any_due,
+    .ntf_claim = ntf_claim,
+    .ntf_settle = ntf_settle,
+    .ntf_list = ntf_list,
+    .ntf_get = ntf_get,
+    .ntf_prune = ntf_prune,
 };

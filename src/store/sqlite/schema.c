@@ -303,6 +303,30 @@ static const char *const steps[] = {
     "  PRIMARY KEY (job, pos)) WITHOUT ROWID;"
     "ALTER TABLE deliveries ADD COLUMN replay_job TEXT;"
     "CREATE INDEX deliveries_replay ON deliveries(replay_job, status) WHERE replay_job IS NOT NULL;",
+
+    /* 10: the notifications' outbox (src/store/ops.h "Notifications"): a
+     * notice written before it is sent, so that one waiting for a retry
+     * outlives a restart. notice is what re-renders it (title, text, data:
+     * the channel is read again at each attempt, its secret never copied
+     * here). claimed_by/claimed_until: the node sending it and its lease.
+     * The partial index finds the pending ones due; the other, the settled
+     * ones past --retention and the API's newest-first list. */
+    "CREATE TABLE notifications ("
+    "  id TEXT PRIMARY KEY,"
+    "  channel_id TEXT NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  notice TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  max_attempts INTEGER NOT NULL,"
+    "  next_attempt_at INTEGER NOT NULL,"
+    "  last_error TEXT NOT NULL DEFAULT '',"
+    "  claimed_by TEXT NOT NULL DEFAULT '',"
+    "  claimed_until INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL);"
+    "CREATE INDEX notifications_due ON notifications(next_attempt_at) WHERE status = 'pending';"
+    "CREATE INDEX notifications_status ON notifications(status, created_at);",
 };
 
 #define NSTEPS ((int)(sizeof steps / sizeof steps[0]))
