@@ -15,9 +15,10 @@
  *
  * The table: open addressing, linear probing, on 16 bytes of
  * SHA-256(source id, NUL, key) (so sources never share a key), with the
- * holding event's id (16 bytes) and the window's end; 40 bytes a slot,
- * grown at half full after dropping the closed windows, so memory is
- * about 80 bytes per key whose window is open. A group's claims are noted
+ * holding event's id (16 bytes) and the window's end; 40 bytes a slot, in
+ * 256 parts, each grown at half full after dropping its closed windows, so
+ * memory is about 80 bytes per key whose window is open, and growing
+ * never moves more than a part. A group's claims are noted
  * (with what they replaced) until it commits; a failed group puts them
  * back (hs_dedup_discard).
  *
@@ -43,9 +44,18 @@ typedef struct hs_sq_dedup_undo {
     hs_sq_dedup_slot now, before;
 } hs_sq_dedup_undo;
 
-struct hs_sq_dedup {
+/* One of the table's parts: keys are spread over DEDUP_SHARDS of them (by
+ * a byte of the key that probing does not use), so that growing a part
+ * moves 1/256 of the keys: with a million keys one table took the writer
+ * ~300 ms to grow, and every ingest waited for it. */
+#define DEDUP_SHARDS 256
+typedef struct shard {
     hs_sq_dedup_slot *v;
-    size_t cap, n; /* slots (a power of two), slots in use */
+    size_t cap, n; /* slots (a power of two, or 0), slots in use */
+} shard;
+
+struct hs_sq_dedup {
+    shard shards[DEDUP_SHARDS];
     hs_sq_dedup_undo *undo;
     size_t nundo, undo_cap;
 };
@@ -76,13 +86,15 @@ static void event_unpack(const uint8_t in[16], char out[HS_ID_MAX]) {
     hs_hex(in, 16, out + 4);
 }
 
-static size_t home(const hs_sq_dedup *d, const uint8_t key[16]) {
+static shard *shard_of(hs_sq_dedup *t, const uint8_t key[16]) { return &t->shards[key[15]]; }
+
+static size_t home(const shard *d, const uint8_t key[16]) {
     uint64_t h;
     memcpy(&h, key, sizeof h);
     return (size_t)h & (d->cap - 1);
 }
 
-static hs_sq_dedup_slot *find(hs_sq_dedup *d, const uint8_t key[16]) {
+static hs_sq_dedup_slot *find(shard *d, const uint8_t key[16]) {
     if (!d->cap) return NULL;
     for (size_t i = home(d, key);; i = (i + 1) & (d->cap - 1)) {
         if (!d->v[i].expires_at) return NULL;
@@ -90,8 +102,8 @@ static hs_sq_dedup_slot *find(hs_sq_dedup *d, const uint8_t key[16]) {
     }
 }
 
-/* Into a table with room. */
-static void place(hs_sq_dedup *d, const hs_sq_dedup_slot *e) {
+/* Into a part with room. */
+static void place(shard *d, const hs_sq_dedup_slot *e) {
     size_t i = home(d, e->key);
     while (d->v[i].expires_at && memcmp(d->v[i].key, e->key, 16) != 0) i = (i + 1) & (d->cap - 1);
     if (!d->v[i].expires_at) d->n++;
@@ -99,7 +111,7 @@ static void place(hs_sq_dedup *d, const hs_sq_dedup_slot *e) {
 }
 
 /* Remove the slot at i, shifting back the ones its removal would hide. */
-static void remove_at(hs_sq_dedup *d, size_t i) {
+static void remove_at(shard *d, size_t i) {
     d->v[i].expires_at = 0;
     d->n--;
     for (size_t j = (i + 1) & (d->cap - 1); d->v[j].expires_at; j = (j + 1) & (d->cap - 1)) {
@@ -113,13 +125,13 @@ static void remove_at(hs_sq_dedup *d, size_t i) {
     }
 }
 
-/* Room for one more: at half full, the closed windows go, and the table
- * doubles if it is still a quarter full. */
-static void reserve(hs_sq_dedup *d, int64_t now) {
+/* Room for one more in a part: at half full, the closed windows go, and
+ * the part doubles if it is still a quarter full. */
+static void reserve(shard *d, int64_t now) {
     if (2 * (d->n + 1) <= d->cap) return;
     size_t live = 0;
     for (size_t i = 0; i < d->cap; i++) live += d->v[i].expires_at > now;
-    size_t cap = 1024;
+    size_t cap = 16;
     while (cap < 4 * (live + 1)) cap *= 2;
     hs_sq_dedup_slot *old = d->v;
     size_t old_cap = d->cap;
@@ -138,7 +150,8 @@ int hs_dedup_claim(hs_store *s, hs_ingest *ing, hs_error *err) {
     int64_t now = (int64_t)ing->received_at, until = (int64_t)(ing->received_at + ing->dedup_window_ms);
     hs_sq_dedup_slot e = {.expires_at = until};
     slot_key(ing->source_id, ing->dedup_key, e.key);
-    hs_sq_dedup_slot *held = find(d, e.key);
+    shard *part = shard_of(d, e.key);
+    hs_sq_dedup_slot *held = find(part, e.key);
     if (held && held->expires_at > now) {
         char original[HS_ID_MAX];
         event_unpack(held->event, original);
@@ -166,8 +179,8 @@ int hs_dedup_claim(hs_store *s, hs_ingest *ing, hs_error *err) {
         u->before = *held;
     else
         memset(&u->before, 0, sizeof u->before);
-    reserve(d, now);
-    place(d, &e);
+    reserve(part, now);
+    place(part, &e);
     return HS_OK;
 }
 
@@ -177,12 +190,13 @@ void hs_dedup_discard(hs_store *s) {
     hs_sq_dedup *d = hs__sq(s)->dedup;
     while (d->nundo) {
         const hs_sq_dedup_undo *u = &d->undo[--d->nundo];
+        shard *part = shard_of(d, u->now.key);
         if (u->before.expires_at) {
-            place(d, &u->before);
+            place(part, &u->before);
             continue;
         }
-        hs_sq_dedup_slot *e = find(d, u->now.key);
-        if (e) remove_at(d, (size_t)(e - d->v));
+        hs_sq_dedup_slot *e = find(part, u->now.key);
+        if (e) remove_at(part, (size_t)(e - part->v));
     }
 }
 
@@ -201,8 +215,9 @@ int hs_dedup_load(hs_store *s, hs_error *err) {
         if (sqlite3_column_bytes(st, 0) != sizeof e.key || sqlite3_column_bytes(st, 1) != sizeof e.event) continue;
         memcpy(e.key, sqlite3_column_blob(st, 0), sizeof e.key);
         memcpy(e.event, sqlite3_column_blob(st, 1), sizeof e.event);
-        reserve(q->dedup, now);
-        place(q->dedup, &e); /* a later claim of a key replaces an earlier one */
+        shard *part = shard_of(q->dedup, e.key);
+        reserve(part, now);
+        place(part, &e); /* a later claim of a key replaces an earlier one */
         loaded++;
     }
     hs_stmt_done(&q->writer, st);
@@ -214,7 +229,7 @@ int hs_dedup_load(hs_store *s, hs_error *err) {
 void hs_dedup_free(hs_store *s) {
     hs_sq_dedup *d = hs__sq(s)->dedup;
     if (!d) return;
-    hs_free(d->v);
+    for (int i = 0; i < DEDUP_SHARDS; i++) hs_free(d->shards[i].v);
     hs_free(d->undo);
     hs_free(d);
     hs__sq(s)->dedup = NULL;
