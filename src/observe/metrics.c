@@ -25,6 +25,8 @@ typedef struct per_source {
     char id[HS_ID_MAX];
     uint64_t events;
     uint64_t refused[NREASONS];
+    uint64_t duplicates;     /* events stored as duplicates (dedup_status) */
+    uint64_t schema_invalid; /* events stored in warn mode though invalid */
 } per_source;
 
 typedef struct per_dest {
@@ -137,7 +139,15 @@ void hs_metrics_forget_destination(hs_metrics *m, const char *destination_id) {
 
 /* ---- hook subscribers ---- */
 
-void hs_metrics_on_ingest(hs_ingest *ing, void *ud) { hs_metrics_ingested(ud, ing->source_id, hs_now_ms()); }
+void hs_metrics_on_ingest(hs_ingest *ing, void *ud) {
+    hs_metrics *m = ud;
+    hs_metrics_ingested(m, ing->source_id, hs_now_ms());
+    bool invalid = ing->verification_status && strcmp(ing->verification_status, "schema_invalid") == 0;
+    if (!ing->duplicate && !invalid) return;
+    per_source *s = source_of(m, ing->source_id);
+    s->duplicates += ing->duplicate;
+    s->schema_invalid += invalid;
+}
 
 void hs_metrics_on_attempt(const hs_attempt_event *e, void *ud) {
     const hs_attempt_rec *a = e->a;
@@ -179,6 +189,19 @@ static void emit_source(void *value, void *ud) {
     const per_source *s = value;
     hs_buf_appendf(ud, "hookstream_events_ingested_total{source_id=\"%s\"} %llu\n", s->id,
                    (unsigned long long)s->events);
+}
+
+static void emit_duplicates(void *value, void *ud) {
+    const per_source *s = value;
+    hs_buf_appendf(ud, "hookstream_ingest_duplicates_total{source_id=\"%s\"} %llu\n", s->id,
+                   (unsigned long long)s->duplicates);
+}
+
+static void emit_schema_invalid(void *value, void *ud) {
+    const per_source *s = value;
+    if (s->schema_invalid)
+        hs_buf_appendf(ud, "hookstream_ingest_schema_invalid_total{source_id=\"%s\"} %llu\n", s->id,
+                       (unsigned long long)s->schema_invalid);
 }
 
 static void emit_refused(void *value, void *ud) {
@@ -259,6 +282,12 @@ static void render_store(hs_store *st, hs_buf *out) {
 int hs_metrics_render(const hs_metrics *m, const hs_dest_status *dests, size_t ndests, hs_store *st, hs_buf *out) {
     header(out, "hookstream_events_ingested_total", "counter", "Events stored, by source.");
     hs_idmap_each(&m->sources, emit_source, out);
+    header(out, "hookstream_ingest_duplicates_total", "counter",
+           "Events stored as duplicates of an earlier one (deduplication: delivered nowhere), by source.");
+    hs_idmap_each(&m->sources, emit_duplicates, out);
+    header(out, "hookstream_ingest_schema_invalid_total", "counter",
+           "Events stored though their body failed the source's JSON Schema (schema_action warn), by source.");
+    hs_idmap_each(&m->sources, emit_schema_invalid, out);
     header(out, "hookstream_ingest_refused_total", "counter",
            "Ingests refused at the front door, by source and reason (IP lists, rate limit, signature, schema).");
     hs_idmap_each(&m->sources, emit_refused, out);

@@ -88,6 +88,9 @@ test('payload_hash: a repeated body is answered with the first event and deliver
   const dup = (await srv.req('GET', `/v1/events/${dups[0].id}`)).body;
   assert.equal(dup.dedup_status, 'duplicate');
   assert.deepEqual(dup.deliveries, []);
+  const metrics = (await srv.req('GET', '/metrics')).text;
+  assert.match(metrics, new RegExp(`hookstream_ingest_duplicates_total\\{source_id="${src.id}"\\} 1\\n`));
+  assert.match(metrics, new RegExp(`hookstream_events_ingested_total\\{source_id="${src.id}"\\} 3\\n`));
   const uniq = await events(srv, `source_id=${src.id}&dedup_status=unique`);
   assert.deepEqual(uniq.map((e) => e.id).sort(), [first.body.event_id, other.body.event_id].sort());
   const got = (await srv.req('GET', `/v1/sources/${src.id}`)).body;
@@ -185,6 +188,7 @@ test('schema_action warn: an invalid body is stored, delivered and marked; verif
   assert.equal((await ev(w.body.event_id)).verification_status, 'schema_invalid');
   assert.equal((await ev(n.body.event_id)).verification_status, 'schema_invalid');
   const invalid = await events(srv, `source_id=${src.id}&verification_status=schema_invalid`);
+  assert.match((await srv.req('GET', '/metrics')).text, new RegExp(`hookstream_ingest_schema_invalid_total\\{source_id="${src.id}"\\} 2\\n`));
   assert.deepEqual(invalid.map((e) => e.id).sort(), [w.body.event_id, n.body.event_id].sort());
   const plain = await routed(srv, {});
   const p = await ingest(srv, plain.src.slug, '{}');
