@@ -44,6 +44,7 @@ typedef struct hs_api_deps {
     const hs_hooks *hooks;          /* borrowed; where the API publishes */
     struct hs_frontdoor *frontdoor; /* borrowed; ingest's IP lists and rate limits (NULL: none) */
     struct hs_ops *ops;             /* borrowed; issues, channels, alert rules (NULL: none) */
+    const char *public_url;         /* borrowed; --public-url (NULL: from each request's Host) */
 } hs_api_deps;
 
 hs_api *hs_api_new(const hs_api_deps *deps);

@@ -28,6 +28,7 @@ struct hs_api {
     struct hs_cluster *cluster;      /* several nodes (NULL: one server) */
     struct hs_replay_runner *replay; /* replay jobs (src/delivery/replay.h; NULL: none) */
     struct hs_ops *ops;              /* issues, channels, alert rules (src/ops/ops.h; NULL: none) */
+    const char *public_url;          /* --public-url: where senders reach us (NULL: the Host) */
     bool deliver_only;               /* --role deliver: /health and /metrics only */
     /* loop 0: committed ingests published in commit order (src/api/ingest.c) */
     uint64_t ingest_next; /* the commit_no due next */

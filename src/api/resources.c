@@ -53,9 +53,9 @@ static void publish_after(hs_api_call *c, hs_change change, const char *id, json
 }
 
 /* A source's read-only fields (docs/api.md "Sources"): event_count and
- * last_event_at from the store's counts, ingest_url from the Host the
- * request came to. objs: n rendered sources. A failed read leaves the
- * counts out rather than failing the answer. */
+ * last_event_at from the store's counts, ingest_url from --public-url or
+ * else the Host the request came to. objs: n rendered sources. A failed
+ * read leaves the counts out rather than failing the answer. */
 static void add_source_reads(hs_api_call *c, json_t *const *objs, size_t n) {
     if (c->kind != HS_KIND_SOURCE || !n) return;
     const char **ids = hs_malloc(n * sizeof *ids);
@@ -71,7 +71,10 @@ static void add_source_reads(hs_api_call *c, json_t *const *objs, size_t n) {
             json_object_set_new(objs[i], "last_event_at", hs_json_time(counts[i].last_event_at));
         }
         const char *slug = hs_jv_str(objs[i], "slug");
-        char *url = host ? hs_sprintf("http://%s/v1/ingest/%s", host, slug ? slug : ids[i]) : NULL;
+        const char *ref = slug ? slug : ids[i];
+        char *url = c->api->public_url ? hs_sprintf("%s/v1/ingest/%s", c->api->public_url, ref)
+                    : host             ? hs_sprintf("http://%s/v1/ingest/%s", host, ref)
+                                       : NULL;
         json_object_set_new(objs[i], "ingest_url", hs_json_text(url));
         hs_free(url);
     }

@@ -447,6 +447,7 @@ hs_api *hs_api_new(const hs_api_deps *deps) {
     api->hooks = deps->hooks;
     api->frontdoor = deps->frontdoor;
     api->ops = deps->ops;
+    api->public_url = deps->public_url;
     api->ingest_next = 1;
     return api;
 }

@@ -9,6 +9,7 @@
 
 #include "base/alloc.h"
 #include "base/log.h"
+#include "base/url.h"
 #include "cluster/cluster.h"
 
 const char hs_usage_main[] = "hookstream — self-hosted webhook and event delivery server\n"
@@ -78,6 +79,10 @@ const char hs_usage_serve[] = "Usage: hookstream serve [options]\n"
                               "                          sources' IP lists and the events' source_ip);\n"
                               "                          otherwise the header is ignored, as any client can\n"
                               "                          write it [HOOKSTREAM_TRUSTED_PROXIES, default none]\n"
+                              "  --public-url URL        where senders reach this server (http or https, no\n"
+                              "                          query): the sources' ingest_url begins with it\n"
+                              "                          [HOOKSTREAM_PUBLIC_URL, default: http:// and the\n"
+                              "                          Host the API request came to]\n"
                               "\n"
                               "Issues and alerts (docs/operations.md \"Issues and alerts\"):\n"
                               "  --issue-resolve-after S an issue with no new occurrence for S seconds\n"
@@ -334,6 +339,7 @@ typedef enum {
     OPT_ALERT_INTERVAL,
     OPT_SMTP_URL,
     OPT_SMTP_FROM,
+    OPT_PUBLIC_URL,
     OPT_NOTIFICATION_RETRIES,
 } opt_id;
 
@@ -371,6 +377,7 @@ static const struct {
     [OPT_ALERT_INTERVAL] = {"--alert-interval", "HOOKSTREAM_ALERT_INTERVAL"},
     [OPT_SMTP_URL] = {"--smtp-url", "HOOKSTREAM_SMTP_URL"},
     [OPT_SMTP_FROM] = {"--smtp-from", "HOOKSTREAM_SMTP_FROM"},
+    [OPT_PUBLIC_URL] = {"--public-url", "HOOKSTREAM_PUBLIC_URL"},
     [OPT_NOTIFICATION_RETRIES] = {"--notification-retries", "HOOKSTREAM_NOTIFICATION_RETRIES"},
 };
 #define NVALUE_OPTS (sizeof value_opts / sizeof value_opts[0])
@@ -391,6 +398,22 @@ static int smtp_value(hs_config *cfg, bool url, const char *v, const char *from,
     char **dst = url ? &cfg->smtp_url : &cfg->smtp_from;
     hs_free(*dst);
     *dst = hs_strdup(v);
+    return 0;
+}
+
+/* --public-url: an http or https URL without query or fragment, kept
+ * without its trailing slashes. */
+static int public_url_value(hs_config *cfg, const char *v, const char *from, char *err, size_t errlen) {
+    hs_url u;
+    const char *why = NULL;
+    if (hs_url_parse(v, &u, &why) != HS_OK || strpbrk(v, "?#") || strlen(v) > 512) {
+        snprintf(err, errlen, "%s: expected an http or https URL without query (https://hooks.example.com), got \"%s\"",
+                 from, v);
+        return -1;
+    }
+    hs_free(cfg->public_url);
+    cfg->public_url = hs_strdup(v);
+    for (size_t n = strlen(cfg->public_url); n > 0 && cfg->public_url[n - 1] == '/'; n--) cfg->public_url[n - 1] = '\0';
     return 0;
 }
 
@@ -571,6 +594,7 @@ static int apply(hs_config *cfg, opt_id id, const char *v, const char *from, cha
     }
     case OPT_SMTP_URL:
     case OPT_SMTP_FROM: return smtp_value(cfg, id == OPT_SMTP_URL, v, from, err, errlen);
+    case OPT_PUBLIC_URL: return public_url_value(cfg, v, from, err, errlen);
     case OPT_NOTIFICATION_RETRIES: {
         uint64_t n;
         if (ranged_value(v, from, VAL_COUNT, 0, 10, &n, err, errlen)) return -1;
@@ -692,6 +716,8 @@ void hs_config_free(hs_config *cfg) {
     hs_free(cfg->smtp_url);
     hs_free(cfg->smtp_from);
     cfg->smtp_url = cfg->smtp_from = NULL;
+    hs_free(cfg->public_url);
+    cfg->public_url = NULL;
     hs_free(cfg->trusted_proxies);
     cfg->trusted_proxies = NULL;
     cfg->ntrusted_proxies = 0;

@@ -59,6 +59,7 @@ typedef struct hs_config {
     uint64_t alert_interval_ms;      /* --alert-interval */
     char *smtp_url;                  /* --smtp-url (heap or NULL) */
     char *smtp_from;                 /* --smtp-from (heap or NULL) */
+    char *public_url;                /* --public-url, no trailing slash (heap or NULL) */
     int notification_retries;        /* --notification-retries */
 } hs_config;
 

@@ -545,7 +545,8 @@ static int serve(server *s) {
                         .metrics = s->metrics,
                         .hooks = &s->hooks,
                         .frontdoor = s->frontdoor,
-                        .ops = s->ops};
+                        .ops = s->ops,
+                        .public_url = s->cfg.public_url};
     s->api = hs_api_new(&deps);
 
     hs_http_config *hc = &s->hc;

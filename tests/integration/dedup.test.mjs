@@ -240,3 +240,18 @@ test('two nodes on one PostgreSQL share the window: a repeat at the other node i
     await stopClean(a);
   }
 });
+
+test('--public-url makes the sources\' ingest_url; a bad one stops the start with a message', async () => {
+  const s = await startServer({ args: ['--public-url', 'https://hooks.example.com/in/'] });
+  try {
+    const src = await makeSource(s, { slug: 'public' });
+    assert.equal(src.ingest_url, 'https://hooks.example.com/in/v1/ingest/public');
+    const listed = (await s.req('GET', '/v1/sources')).body.sources.find((x) => x.id === src.id);
+    assert.equal(listed.ingest_url, 'https://hooks.example.com/in/v1/ingest/public');
+  } finally {
+    await stopClean(s);
+  }
+  for (const bad of ['ftp://x', 'https://x/?a=1', 'not a url']) {
+    await assert.rejects(startServer({ args: ['--public-url', bad] }), (e) => /--public-url: expected an http or https URL/.test(e.message), bad);
+  }
+});
