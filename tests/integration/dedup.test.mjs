@@ -11,7 +11,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto, { randomBytes } from 'node:crypto';
-import { startServer, stopClean, makeSource, makeDestination, makeConnection } from './lib/server.mjs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { startServer, stopClean, makeSource, makeDestination, makeConnection, tempDir } from './lib/server.mjs';
 import { startReceiver, sleep, until } from './lib/receiver.mjs';
 
 let srv, rcv;
@@ -253,5 +256,45 @@ test('--public-url makes the sources\' ingest_url; a bad one stops the start wit
   }
   for (const bad of ['ftp://x', 'https://x/?a=1', 'not a url']) {
     await assert.rejects(startServer({ args: ['--public-url', bad] }), (e) => /--public-url: expected an http or https URL/.test(e.message), bad);
+  }
+});
+
+// A request refused 503 (its group failed: the disk is full) was not
+// acknowledged: its key must not make its retry a duplicate. Needs root
+// (a tmpfs), as durability.test.mjs's full-disk test.
+test('a key claimed by a group that failed is free again: the 503\'d request, sent again, is the event', { skip: (process.getuid() !== 0 && 'needs root to mount a tmpfs') || (process.env.HOOKSTREAM_TEST_SERVER_PG && 'a file store only') }, async () => {
+  const dir = tempDir();
+  const mnt = path.join(dir, 'small');
+  mkdirSync(mnt);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', mnt]);
+  let s;
+  try {
+    s = await startServer({ dir, db: path.join(mnt, 'h.db') });
+    const src = await makeSource(s, { slug: 'full', dedup_enabled: true });
+    const post = async (body) => {
+      const r = await fetch(`${s.url}/v1/ingest/full`, { method: 'POST', body });
+      return { status: r.status, body: await r.json() };
+    };
+    writeFileSync(path.join(mnt, 'ballast'), Buffer.alloc(700 * 1024));
+    const big = 'z'.repeat(60000);
+    let refused = null;
+    for (let i = 0; i < 200 && !refused; i++) {
+      const body = `${i}:${big}`;
+      const r = await post(body);
+      if (r.status === 503) refused = body;
+      else assert.equal(r.status, 200);
+    }
+    assert.ok(refused, 'the disk filled up');
+    rmSync(path.join(mnt, 'ballast')); // room again
+    const again = await post(refused);
+    assert.equal(again.status, 200, JSON.stringify(again.body));
+    assert.equal(again.body.duplicate, undefined, 'the refused request claimed nothing');
+    const third = await post(refused);
+    assert.equal(third.status, 200);
+    assert.deepEqual(third.body, { event_id: again.body.event_id, source_id: src.id, duplicate: true });
+  } finally {
+    if (s) await s.stop();
+    execFileSync('umount', ['-l', mnt]);
+    s?.cleanup();
   }
 });
