@@ -1,8 +1,10 @@
 // Alerts: notification channels (webhook, Slack, Discord, e-mail) and the
 // alert rules that send to them (docs/api.md "Notification channels",
-// "Alert rules"). A channel can be tested at once; a rule shows whether it
-// is firing. Configs are edited as JSON, checked by the server (a 400 is
-// shown next to the form, naming the field).
+// "Alert rules"), and the notifications they sent (docs/api.md
+// "Notifications": the newest, with their status and last error). A
+// channel can be tested at once; a rule shows whether it is firing.
+// Configs are edited as JSON, checked by the server (a 400 is shown next
+// to the form, naming the field).
 import { api, get } from './api.js';
 import { h, card, pageHead, table, badge, time, mono, empty, field, select, button, toast, act } from './ui.js';
 import { onSubmit, parseJson, deleteThen } from './forms.js';
@@ -24,8 +26,8 @@ const RULE_EXAMPLE = {
 export async function render(ctx) {
   await ctx.names.load();
   if (!ctx.alive()) return;
-  const [{ notification_channels: channels }, { alert_rules: rules }] = await Promise.all([
-    get('/v1/notification-channels?limit=100'), get('/v1/alert-rules?limit=100')]);
+  const [{ notification_channels: channels }, { alert_rules: rules }, { notifications }] = await Promise.all([
+    get('/v1/notification-channels?limit=100'), get('/v1/alert-rules?limit=100'), get('/v1/notifications?limit=20')]);
   if (!ctx.alive()) return;
   const chSlot = h('div');
   const ruleSlot = h('div');
@@ -41,7 +43,25 @@ export async function render(ctx) {
     card('Notification channels', channelList(ctx, channels), { flush: true }),
     ruleSlot,
     card('Alert rules', ruleList(ctx, rules, channels), { flush: true }),
+    card('Notifications sent', notificationList(notifications, channels), { flush: true }),
   );
+}
+
+const NOTIFICATION_KIND = { sent: 'ok', pending: 'warn', failed: 'bad' };
+
+// The newest notifications: what, to which channel, and how it went.
+function notificationList(notifications, channels) {
+  if (!notifications.length) return empty('No notifications yet', 'Rules that fire and issues that open send them here.');
+  const channelName = (id) => channels.find((c) => c.id === id)?.name || id;
+  const cols = [{ label: 'Notification' }, { label: 'Channel' }, { label: 'Status' }, { label: 'Attempts', cls: 'num' }, { label: 'Created' }];
+  return table(cols, notifications.map((n) => [
+    h('div', null, mono(n.type), h('div', { class: 'muted small' }, n.title)),
+    channelName(n.channel_id),
+    h('div', null, badge(n.status, NOTIFICATION_KIND[n.status]),
+      n.last_error ? h('div', { class: 'muted small', title: n.last_error }, n.last_error) : null),
+    `${n.attempts} of ${n.max_attempts}`,
+    time(n.created_at),
+  ]), { id: 'notifications-table' });
 }
 
 function channelList(ctx, channels) {

@@ -1053,6 +1053,18 @@ test('the dashboard, end to end in Chromium', { timeout: 240000 * SLOW }, async 
       await shot('alerts');
       const rules = (await srv.req('GET', '/v1/alert-rules')).body.alert_rules;
       assert.equal(rules.find((r) => r.name === 'dead letters').rule_type, 'dlq');
+      // an issue_opened rule on the channel: the next dead letter sends a
+      // notification, listed on the page with how it went
+      const chan = (await srv.req('GET', '/v1/notification-channels')).body.notification_channels.find((c) => c.name === 'ops webhook');
+      assert.equal((await srv.req('POST', '/v1/alert-rules', { name: 'new issues', rule_type: 'issue_opened', channel_ids: [chan.id] })).status, 201);
+      down = true;
+      const other = (await srv.req('POST', '/v1/destinations', { name: 'Second maker', config: { url: rx.url }, retry_policy: { max_retries: 0 } })).body;
+      await srv.req('POST', '/v1/connections', { source_id: src.id, destination_id: other.id });
+      await fetch(`${srv.url}/v1/ingest/issues`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      await until(async () => (await srv.req('GET', '/v1/notifications?status=sent')).body.notifications.length > 0, T, 'a notification sent');
+      await go('#/', '.stat');
+      await go('#/alerts', '#notifications-table');
+      await page.waitForSelector('#notifications-table tr:has-text("issue.opened"):has-text("ops webhook"):has-text("sent")');
     } finally {
       await rx.close();
       await note.close();
