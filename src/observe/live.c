@@ -18,8 +18,10 @@ void hs_live_on_ingest(hs_ingest *ing, void *ud) {
     hs_ws_hub *hub = ud;
     if (!hub || hs_ws_hub_audience(hub, HS_LIVE_EVENTS) == 0) return;
     publish(hub, HS_LIVE_EVENTS, "event.received",
-            json_pack("{s:s, s:s, s:s, s:o}", "event_id", ing->event_id, "source_id", ing->source_id, "status",
-                      ing->event_status, "received_at", hs_json_time(ing->received_at)));
+            json_pack("{s:s, s:s, s:s, s:o, s:s, s:s}", "event_id", ing->event_id, "source_id", ing->source_id,
+                      "status", ing->event_status, "received_at", hs_json_time(ing->received_at), "verification_status",
+                      ing->verification_status ? ing->verification_status : "unverified", "dedup_status",
+                      ing->duplicate ? "duplicate" : "unique"));
 }
 
 void hs_live_on_refused(const hs_refusal_event *e, void *ud) {

@@ -50,6 +50,8 @@ test('events and attempts arrive live, with the circuit opening and a reset', { 
   assert.deepEqual(events.map((m) => m.data.event_id), ids);
   assert.equal(events[0].channel, 'hookstream.events');
   assert.equal(events[0].data.source_id, src.id);
+  assert.equal(events[0].data.verification_status, 'unverified');
+  assert.equal(events[0].data.dedup_status, 'unique');
   const attempts = msgs.filter((m) => m.type === 'delivery.attempt');
   assert.equal(attempts[0].channel, 'hookstream.deliveries');
   assert.equal(attempts[0].data.attempt.status, 'failed');
