@@ -20,6 +20,7 @@
 #include "base/alloc.h"
 #include "api/call.h"
 #include "api/frontdoor.h"
+#include "base/json_parse.h"
 #include "base/json_text.h"
 #include "base/log.h"
 #include "base/timeutil.h"
@@ -233,12 +234,16 @@ static void refuse_signature(hs_api *api, hs_http_req *req, const char *source_i
     json_decref(more);
 }
 
-/* The body (parsed: NULL when it is not JSON, je saying why) against
+/* The body (parsed: NULL when it is not JSON, perr saying why) against
  * schema: NULL when it is valid, else the validation_errors [{path,
  * message}] (at most HS_JSONSCHEMA_MAX_ERRORS; a body that is not JSON is
  * one error at the root). */
-static json_t *schema_errors(const hs_jsonschema *schema, const json_t *body, const json_error_t *je) {
-    if (!body) return json_pack("[{s:s, s:s+}]", "path", "", "message", "the body is not JSON: ", je->text);
+static json_t *schema_errors(const hs_jsonschema *schema, const json_t *body, const hs_json_perr *perr) {
+    if (!body) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "the body is not JSON: %s at byte %zu", perr->text, perr->position);
+        return json_pack("[{s:s, s:s}]", "path", "", "message", msg);
+    }
     hs_jsonschema_result res;
     hs_jsonschema_validate(schema, body, &res);
     if (res.valid) return NULL;
@@ -311,11 +316,11 @@ void hs_ingest_handle(hs_api *api, hs_http_req *req, const char *rest) {
     }
     /* then the body against the source's JSON Schema (reject: 422; warn:
      * stored and marked), parsed once for it and for a dedup key in it */
-    json_error_t je;
+    hs_json_perr perr;
     json_t *body = v.schema || v.dedup.strategy == HS_DEDUP_BODY_FIELD
-                       ? json_loadb(req->body ? req->body : "", req->body_len, JSON_DECODE_ANY, &je)
+                       ? hs_json_parse(req->body ? req->body : "", req->body_len, &perr)
                        : NULL;
-    json_t *invalid = v.schema ? schema_errors(v.schema->compiled, body, &je) : NULL;
+    json_t *invalid = v.schema ? schema_errors(v.schema->compiled, body, &perr) : NULL;
     bool warn = v.schema && v.schema->warn;
     hs_frontdoor_schema_release(v.schema);
     if (invalid && !warn) {

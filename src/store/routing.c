@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/json_parse.h"
 #include "base/json_text.h"
 #include "base/log.h"
 #include "base/timeutil.h"
@@ -152,8 +153,7 @@ static void ingest_undo(hs_wop *op) {
 static void fan_out(const hs_route_set *set, hs_ingest *ing) {
     hs_filter_input in = {.method = ing->method, .content_type = ing->content_type, .source_ip = ing->source_ip};
     /* parsed once per event, and only when a filter looks there */
-    json_t *payload =
-        set->uses_payload && ing->body ? json_loadb(ing->body, ing->body_len, JSON_DECODE_ANY, NULL) : NULL;
+    json_t *payload = set->uses_payload && ing->body ? hs_json_parse(ing->body, ing->body_len, NULL) : NULL;
     json_t *headers = set->uses_headers && ing->headers_json ? json_loads(ing->headers_json, 0, NULL) : NULL;
     in.payload = payload;
     in.headers = headers;
