@@ -16,9 +16,10 @@
  * The table: open addressing, linear probing, on 16 bytes of
  * SHA-256(source id, NUL, key) (so sources never share a key), with the
  * holding event's id (16 bytes) and the window's end; 40 bytes a slot, in
- * 256 parts, each grown at half full after dropping its closed windows, so
- * memory is about 80 bytes per key whose window is open, and growing
- * never moves more than a part. A group's claims are noted
+ * 256 parts, each grown at half full after dropping its closed windows
+ * (to four times what is left), so a part is a quarter to half full:
+ * 80 to 160 bytes per key whose window is open; growing never moves more
+ * than a part. A group's claims are noted
  * (with what they replaced) until it commits; a failed group puts them
  * back (hs_dedup_discard).
  *
