@@ -15,6 +15,10 @@
  * without fraction or exponent as json_integer (one that does not fit a
  * json_int_t is refused), other numbers as json_real (an overflow refused);
  * nesting at most HS_JSON_DEPTH_MAX; a repeated key keeps its last value.
+ * One difference, on purpose: jansson takes a NUL byte after the value for
+ * the end of its input and ignores the rest, so a body "{...}\0<anything>"
+ * would be validated on its first part only; here it is refused ("end of
+ * input expected").
  * tests/unit/test_json_parse.c compares the two on many documents, and
  * tests/fuzz has a harness that does so on random ones.
  *
