@@ -6,7 +6,9 @@
  * table keyed by it takes every insert on a random page, and in WAL mode
  * a group of N ingests then writes N pages (4 KiB each) instead of a few:
  * that halved ingest. Here the lookup is in memory, and the database gets
- * one appended row per claim (rowid order, no index, 40 bytes of data).
+ * the group's claims in one appended row, written by the flush (rowid
+ * order, no index: 40 bytes a claim in one blob, and the latest end of
+ * their windows, which the sweep goes by).
  * The log is the truth: at open the table is filled from
  * the claims whose window is still open, so a window holds across
  * restarts and kill -9 (only committed claims are in the log). SQLite has
@@ -57,8 +59,10 @@ typedef struct shard {
 
 struct hs_sq_dedup {
     shard shards[DEDUP_SHARDS];
+    /* the open group's claims, with what each replaced; [0..logged) are
+     * in the log already (hs_dedup_flush) */
     hs_sq_dedup_undo *undo;
-    size_t nundo, undo_cap;
+    size_t nundo, undo_cap, logged;
 };
 
 static void slot_key(const char *source_id, const char *key, uint8_t out[16]) {
@@ -144,7 +148,24 @@ static void reserve(shard *d, int64_t now) {
     hs_free(old);
 }
 
-static const char SQL_CLAIM_LOG[] = "INSERT INTO dedup_keys(key, event, expires_at) VALUES(?1, ?2, ?3)";
+/* A claim in the log: its slot, 40 bytes (key, event, the window's end in
+ * little-endian). */
+#define LOGGED_SIZE 40
+
+static void log_put(unsigned char *out, const hs_sq_dedup_slot *e) {
+    memcpy(out, e->key, 16);
+    memcpy(out + 16, e->event, 16);
+    uint64_t t = (uint64_t)e->expires_at;
+    for (int i = 0; i < 8; i++) out[32 + i] = (unsigned char)(t >> (8 * i));
+}
+
+static void log_get(const unsigned char *in, hs_sq_dedup_slot *e) {
+    memcpy(e->key, in, 16);
+    memcpy(e->event, in + 16, 16);
+    uint64_t t = 0;
+    for (int i = 0; i < 8; i++) t |= (uint64_t)in[32 + i] << (8 * i);
+    e->expires_at = (int64_t)t;
+}
 
 int hs_dedup_claim(hs_store *s, hs_ingest *ing, hs_error *err) {
     hs_sq_dedup *d = hs__sq(s)->dedup;
@@ -161,15 +182,7 @@ int hs_dedup_claim(hs_store *s, hs_ingest *ing, hs_error *err) {
     }
     if (!event_pack(ing->event_id, e.event))
         return hs_error_set(err, HS_ERR_INTERNAL, NULL, "event id %s is not of the form evt_<32 hex>", ing->event_id);
-    hs_sqlite_db *w = hs__sq_writer(s);
-    sqlite3_stmt *st = hs_stmt(w, SQL_CLAIM_LOG, err);
-    if (!st) return err->code;
-    sqlite3_bind_blob(st, 1, e.key, sizeof e.key, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, e.event, sizeof e.event, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, until);
-    int rc = sqlite3_step(st);
-    hs_stmt_done(w, st);
-    if (rc != SQLITE_DONE) return hs_sqlite_fail(err, w->db, rc, "keeping the event's dedup key");
+    /* written to the log with the group's other claims, by the flush */
     if (d->nundo == d->undo_cap) {
         d->undo_cap = d->undo_cap ? 2 * d->undo_cap : 64;
         d->undo = hs_realloc(d->undo, d->undo_cap * sizeof *d->undo);
@@ -185,10 +198,37 @@ int hs_dedup_claim(hs_store *s, hs_ingest *ing, hs_error *err) {
     return HS_OK;
 }
 
-void hs_dedup_committed(hs_store *s) { hs__sq(s)->dedup->nundo = 0; }
+int hs_dedup_flush(hs_store *s, hs_error *err) {
+    hs_sq_dedup *d = hs__sq(s)->dedup;
+    if (d->logged == d->nundo) return HS_OK;
+    size_t n = d->nundo - d->logged;
+    unsigned char *blob = hs_malloc(n * LOGGED_SIZE);
+    int64_t until = 0;
+    for (size_t i = 0; i < n; i++) {
+        const hs_sq_dedup_slot *e = &d->undo[d->logged + i].now;
+        log_put(blob + i * LOGGED_SIZE, e);
+        if (e->expires_at > until) until = e->expires_at;
+    }
+    hs_sqlite_db *w = hs__sq_writer(s);
+    sqlite3_stmt *st = hs_stmt(w, "INSERT INTO dedup_keys(expires_at, claims) VALUES(?1, ?2)", err);
+    int ret = st ? HS_OK : err->code;
+    if (st) {
+        sqlite3_bind_int64(st, 1, until);
+        sqlite3_bind_blob(st, 2, blob, (int)(n * LOGGED_SIZE), SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        hs_stmt_done(w, st);
+        if (rc != SQLITE_DONE) ret = hs_sqlite_fail(err, w->db, rc, "keeping the events' dedup keys");
+    }
+    hs_free(blob);
+    if (ret == HS_OK) d->logged = d->nundo;
+    return ret;
+}
+
+void hs_dedup_committed(hs_store *s) { hs__sq(s)->dedup->nundo = hs__sq(s)->dedup->logged = 0; }
 
 void hs_dedup_discard(hs_store *s) {
     hs_sq_dedup *d = hs__sq(s)->dedup;
+    d->logged = 0; /* the rows went with the transaction */
     while (d->nundo) {
         const hs_sq_dedup_undo *u = &d->undo[--d->nundo];
         shard *part = shard_of(d, u->now.key);
@@ -205,21 +245,23 @@ int hs_dedup_load(hs_store *s, hs_error *err) {
     hs__sqlite *q = hs__sq(s);
     q->dedup = hs_calloc(1, sizeof *q->dedup);
     int64_t now = (int64_t)hs_now_ms();
-    sqlite3_stmt *st =
-        hs_stmt(&q->writer, "SELECT key, event, expires_at FROM dedup_keys WHERE expires_at > ?1 ORDER BY rowid", err);
+    sqlite3_stmt *st = hs_stmt(&q->writer, "SELECT claims FROM dedup_keys WHERE expires_at > ?1 ORDER BY rowid", err);
     if (!st) return err->code;
     sqlite3_bind_int64(st, 1, now);
     int rc;
     size_t loaded = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        hs_sq_dedup_slot e = {.expires_at = sqlite3_column_int64(st, 2)};
-        if (sqlite3_column_bytes(st, 0) != sizeof e.key || sqlite3_column_bytes(st, 1) != sizeof e.event) continue;
-        memcpy(e.key, sqlite3_column_blob(st, 0), sizeof e.key);
-        memcpy(e.event, sqlite3_column_blob(st, 1), sizeof e.event);
-        shard *part = shard_of(q->dedup, e.key);
-        reserve(part, now);
-        place(part, &e); /* a later claim of a key replaces an earlier one */
-        loaded++;
+        const unsigned char *claims = sqlite3_column_blob(st, 0);
+        size_t n = (size_t)sqlite3_column_bytes(st, 0) / LOGGED_SIZE;
+        for (size_t i = 0; claims && i < n; i++) {
+            hs_sq_dedup_slot e;
+            log_get(claims + i * LOGGED_SIZE, &e);
+            if (e.expires_at <= now) continue;
+            shard *part = shard_of(q->dedup, e.key);
+            reserve(part, now);
+            place(part, &e); /* a later claim of a key replaces an earlier one */
+            loaded++;
+        }
     }
     hs_stmt_done(&q->writer, st);
     if (rc != SQLITE_DONE) return hs_sqlite_fail(err, q->writer.db, rc, "reading the dedup keys");

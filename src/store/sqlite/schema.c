@@ -207,19 +207,18 @@ static const char *const steps[] = {
      * Each event says how its sender was checked (verification_status:
      * verified, unverified, schema_invalid) and whether it repeated an
      * earlier one (dedup_status: unique, duplicate). dedup_keys is the log
-     * of claims, appended in rowid order and read only at open: 16 bytes
-     * of the hash of the source and its key, the claiming event's id (16
-     * bytes) and the end of its window; no index, so a claim costs one
-     * appended row. The writer keeps the open ones in memory (dedup.c says
-     * why); the sweep deletes from the log's start. source_counts: the
+     * of claims, appended in rowid order and read only at open: one row
+     * per group, its claims in a blob (dedup.c) and the latest end of
+     * their windows; no index. The writer keeps the open ones in memory
+     * (dedup.c says why); the sweep deletes from the log's start.
+     * source_counts: the
      * events each source has received and when the last came, kept by the
      * writer once per source per group. */
     "ALTER TABLE events ADD COLUMN verification_status TEXT NOT NULL DEFAULT 'unverified';"
     "ALTER TABLE events ADD COLUMN dedup_status TEXT NOT NULL DEFAULT 'unique';"
     "CREATE TABLE dedup_keys ("
-    "  key BLOB NOT NULL,"
-    "  event BLOB NOT NULL,"
-    "  expires_at INTEGER NOT NULL);"
+    "  expires_at INTEGER NOT NULL,"
+    "  claims BLOB NOT NULL);"
     "CREATE TABLE source_counts ("
     "  source_id TEXT PRIMARY KEY,"
     "  events INTEGER NOT NULL,"

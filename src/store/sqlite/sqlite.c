@@ -250,10 +250,11 @@ static void tx_discard(hs_store *s) {
     hs__counts_clear(&hs__sq(s)->pending);
 }
 /* What the group's writes deferred: event settles, queue counts, the
- * sources' counts. */
+ * dedup claims' log row, the sources' counts. */
 static int tx_flush(hs_store *s, hs_error *err) {
     int rc = hs_settles_flush(s, err);
     if (rc == HS_OK) rc = hs_queues_flush(s, err);
+    if (rc == HS_OK) rc = hs_dedup_flush(s, err);
     return rc == HS_OK ? hs_arrivals_flush(s, err) : rc; /* a failed group is discarded (tx_discard) */
 }
 

@@ -167,8 +167,11 @@ int hs_queues_flush(hs_store *s, hs_error *err);
 /* ---- dedup.c (writer thread) ---- */
 typedef struct hs_sq_dedup hs_sq_dedup;
 /* ing->dedup_key claimed (store.h "ingest"): a live key makes ing a
- * duplicate (hs__ingest_duplicate), else a row is appended to the log. */
+ * duplicate (hs__ingest_duplicate), else the key is its event's (in
+ * memory; the flush writes the group's claims to the log). */
 int hs_dedup_claim(hs_store *s, hs_ingest *ing, hs_error *err);
+/* the claims not in the log yet, as one row (the backend's flush) */
+int hs_dedup_flush(hs_store *s, hs_error *err);
 /* the open group committed / failed (its claims are put back) */
 void hs_dedup_committed(hs_store *s);
 void hs_dedup_discard(hs_store *s);
