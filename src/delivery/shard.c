@@ -90,10 +90,14 @@ typedef struct dest {
     struct ctf *tf; /* the payload shape (a template's), or NULL */
     uv_timer_t timer;
     /* the queue in the store (docs/scheduler.md) */
-    uint64_t pending;    /* deliveries pending in the store, those in flight included */
-    uint64_t cursor;     /* the highest seq taken into the window since the last reset */
-    bool more;           /* the store may hold pending deliveries past cursor */
-    bool loading;        /* a fill is out */
+    uint64_t pending; /* deliveries pending in the store, those in flight included */
+    uint64_t cursor;  /* the highest seq taken into the window since the last reset */
+    bool more;        /* the store may hold pending deliveries past cursor */
+    bool loading;     /* a fill is out */
+    /* seqs whose jobs ended while the fill was out: its rows may predate
+     * their commit (still pending then), so it does not take them */
+    uint64_t *ended;
+    size_t nended, ended_cap;
     bool load_again;     /* work arrived while it was: read once more */
     uint64_t gen;        /* bumped by a reset: a fill of an older generation is void */
     uint64_t retry_due;  /* best effort: when the earliest retry waiting in the store is due (0: none) */
@@ -336,6 +340,7 @@ static void on_dest_closed(uv_handle_t *h) {
     ctf_unref(d->tf);
     json_decref(d->doc);
     hs_free(d->heap);
+    hs_free(d->ended);
     hs_free(d);
     sc->closing_handles--;
     stop_check(sc);
@@ -486,6 +491,8 @@ static void fill_work(uv_work_t *w) {
 static bool in_flight_seq(const dest *d, uint64_t seq) {
     for (const job *j = d->job_list; j; j = j->next)
         if (j->seq == seq) return true;
+    for (size_t i = 0; i < d->nended; i++)
+        if (d->ended[i] == seq) return true;
     return false;
 }
 
@@ -493,7 +500,7 @@ static bool in_flight_seq(const dest *d, uint64_t seq) {
  * taken over; dropped when the row is not taken or the budget is spent). */
 static void take_row(dest *d, const hs_delivery *r, payload *pl) {
     shard *sc = d->sc;
-    if (in_flight_seq(d, r->seq)) { /* read again while its attempt is out */
+    if (in_flight_seq(d, r->seq)) { /* read again while its attempt was out */
         payload_drop(pl);
         return;
     }
@@ -590,6 +597,7 @@ static void fill(dest *d, uint64_t now) {
     }
     f->rows = hs_malloc((f->page_limit + f->due_limit + 1) * sizeof *f->rows);
     d->loading = true;
+    d->nended = 0;
     d->jobs++;
     sc->jobs++;
     int rc = uv_queue_work(sc->loop, &f->work, fill_work, fill_done);
@@ -766,6 +774,13 @@ static void dest_work_over(dest *d) {
 /* The job is over: nothing refers to it any more. */
 static void job_end(job *j) {
     dest *d = j->d;
+    if (d->loading) { /* settled (or back in the window) after the fill's read may have begun */
+        if (d->nended == d->ended_cap) {
+            d->ended_cap = d->ended_cap ? d->ended_cap * 2 : 8;
+            d->ended = hs_realloc(d->ended, d->ended_cap * sizeof *d->ended);
+        }
+        d->ended[d->nended++] = j->seq;
+    }
     if (j->prev)
         j->prev->next = j->next;
     else if (d->job_list == j)

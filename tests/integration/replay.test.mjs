@@ -88,6 +88,28 @@ test('a replay of 1,000 events keeps its rate, received order and max_events', a
   await stopClean(srv);
 });
 
+// Each step of a job makes the scheduler read the destination's queue
+// again; a read that began before an attempt's outcome was committed, and
+// came back after it, once took that delivery again: a second request.
+// Here the receiver is slower than the rate, so attempts are always out
+// while the reads run (before the fix: 10-15 repeats in 600 on PostgreSQL).
+test('a replay whose steps overtake a slow receiver sends no event twice', async () => {
+  const srv = await startServer();
+  const rx = await startReceiver(() => ({ delayMs: 10 + Math.floor(Math.random() * 4) }));
+  const s = await stored(srv, rx, 300);
+  const r = await srv.req('POST', '/v1/replay', {
+    destination_id: s.dst.id, from: s.from, to: s.to, rate: 100, max_events: 300,
+  });
+  assert.equal(r.status, 201, r.text);
+  await jobDone(srv, r.body.job.id, 'completed', 30000);
+  await sleep(300);
+  const seqs = rx.requests.map(seqOf);
+  assert.equal(seqs.length - new Set(seqs).size, 0, 'events sent twice');
+  assert.deepEqual(seqs, [...Array(300).keys()]);
+  await rx.close();
+  await stopClean(srv);
+});
+
 test('a replay survives kill -9: every event arrives, none twice but the one in flight', async () => {
   let srv = await startServer();
   const rx = await startReceiver(() => ({ delayMs: 2 }));
