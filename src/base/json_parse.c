@@ -7,6 +7,7 @@
 #include "base/json_parse.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -200,7 +201,8 @@ static json_t *number(parser *ps) {
     double d = strtod(text, NULL);
     int range = errno;
     if (text != small) hs_free(text);
-    if (range == ERANGE && d != 0) return fail(ps, "real number overflow");
+    if (range == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL))
+        return fail(ps, "real number overflow"); /* an underflow (0 or a subnormal) is the value */
     ps->p = p;
     return json_real(d);
 }

@@ -134,6 +134,7 @@ static void test_cases(void **state) {
         "\t\n\r ",
         "[\"\xc3\xa9\", {\"k\xc3\xa9\": -0.0}]",
         "[1e2, 1E-2, 1.0e+2]",
+        "[6E-315, -4.9e-324, 1e-400]", /* underflow: subnormals and zero are values, only overflow is refused */
         "{\"nested\":{\"deeper\":{\"deepest\":[1,[2,[3,[4]]]]}}}",
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) agree_text(cases[i]);
