@@ -1134,7 +1134,11 @@ static bool window_takes(const shard *sc, const dest *d, uint64_t seq) {
 }
 
 void hs__shard_ingest(shard *sc, const char *event_id, payload *pl, const hs_delivery_ref *refs, size_t n) {
-    uint64_t now = hs_now_ms();
+    /* due when the store says (next_attempt_at: the event's arrival), as a
+     * fill would read it: not this loop's time of hearing of it, which a
+     * busy mailbox delays past a later event's arrival, whose delivery a
+     * fill may bring first */
+    uint64_t ready = pl && pl->received_at ? pl->received_at : hs_now_ms();
     if (pl && sc->payload_bytes + pl->bytes > sc->payload_budget) {
         payload_drop(pl); /* first attempts read the event back */
         pl = NULL;
@@ -1154,7 +1158,7 @@ void hs__shard_ingest(shard *sc, const char *event_id, payload *pl, const hs_del
             d->more = true;
             if (d->loading) d->load_again = true;
         } else {
-            item *it = item_new(r->id, event_id, r->connection_id, 0, now, r->seq);
+            item *it = item_new(r->id, event_id, r->connection_id, 0, ready, r->seq);
             d->cursor = r->seq;
             if (pl) {
                 it->pl = pl;
