@@ -260,12 +260,25 @@ static void run_circuit(hs_msg *m) {
     hs_mailbox_post(x->sc->home, &x->msg, run_circuit_answer);
 }
 
+/* On the server's loop, behind the hooks posted there: on to the shard. */
+static void run_circuit_fwd(hs_msg *m) {
+    circuit_msg *x = (circuit_msg *)m;
+    hs_mailbox_post(part_of(x->sc, x->id)->mb, &x->msg, run_circuit);
+}
+
+/* The server's loop's own shard: read behind what its mailbox holds. */
+static void run_circuit_local(hs_msg *m) {
+    circuit_msg *x = (circuit_msg *)m;
+    x->circuit = hs__shard_circuit_json(x->sh, x->id);
+    run_circuit_answer(m);
+}
+
+/* Read-your-writes: every ingest acknowledged before this call has its
+ * hook posted to the server's loop (api/ingest.c, ingest_done), and from
+ * there its deliveries posted to their shard's mailbox; the question goes
+ * through the same mailboxes behind them, so "queued" counts them all. */
 void hs_scheduler_circuit(hs_scheduler *sc, const char *destination_id, hs_scheduler_circuit_cb cb, void *ud) {
     part *p = part_of(sc, destination_id);
-    if (!p->remote) {
-        cb(hs__shard_circuit_json(p->sh, destination_id), ud);
-        return;
-    }
     circuit_msg *x = hs_calloc(1, sizeof *x);
     x->sc = sc;
     x->sh = p->sh;
@@ -273,7 +286,10 @@ void hs_scheduler_circuit(hs_scheduler *sc, const char *destination_id, hs_sched
     x->cb = cb;
     x->ud = ud;
     hs_mailbox_expect(sc->home);
-    hs_mailbox_post(p->mb, &x->msg, run_circuit);
+    if (p->remote)
+        hs_mailbox_post(sc->home, &x->msg, run_circuit_fwd);
+    else
+        hs_mailbox_post(sc->home, &x->msg, run_circuit_local);
 }
 
 /* A gathering of every shard's states (hs_loops_each: shard k is loop k's). */
