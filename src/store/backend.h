@@ -162,9 +162,11 @@ typedef struct hs__ops_ops {
      * now: the caller's clock, PostgreSQL uses its own) */
     int (*ntf_add)(hs_store *s, const hs_notification *n, const char *node, uint64_t lease_ms, uint64_t now,
                    hs_error *err);
-    /* a read: is a pending one due that node could claim? (saves the
-     * writer a claim that finds nothing, every second on every node) */
-    int (*ntf_any_due)(hs_store *s, const char *node, uint64_t now, bool *any, hs_error *err);
+    /* a read: is a pending one due that node could claim (its own
+     * claims only when mine_too, as ntf_claim)? (saves the writer a claim
+     * that finds nothing, every second on every node, and while a
+     * notification of this node's is out) */
+    int (*ntf_any_due)(hs_store *s, const char *node, bool mine_too, uint64_t now, bool *any, hs_error *err);
     int (*ntf_claim)(hs_store *s, const char *node, uint64_t lease_ms, size_t limit, bool mine_too, uint64_t now,
                      hs_notification **out, size_t *n, hs_error *err);
     int (*ntf_settle)(hs_store *s, const char *id, const char *node, const hs_notification_outcome *o, uint64_t now,

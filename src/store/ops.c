@@ -427,7 +427,7 @@ int hs_store_notification_claim(hs_store *s, const char *node, uint64_t lease_ms
     *n = 0;
     if (!node || limit < 1) return hs_error_set(err, HS_ERR_INVALID, NULL, "bad claim");
     bool any = false;
-    int rc = s->be->ops->ntf_any_due(s, node, hs_now_ms(), &any, err);
+    int rc = s->be->ops->ntf_any_due(s, node, mine_too, hs_now_ms(), &any, err);
     if (rc != HS_OK || !any) return rc;
     ntf_args a = {.node = node, .lease_ms = lease_ms, .limit = limit, .mine_too = mine_too, .out = out, .n = n};
     hs_wop op = {.exec = ntf_claim_exec, .keeps_routes = true, .ud = &a};

@@ -2027,6 +2027,14 @@ static void test_notifications(void **state) {
     hs_notification_free(v, n);
     assert_int_equal(hs_store_notification_claim(fx->s, "node-c", 60000, 10, false, &v, &n, &err), HS_OK);
     assert_int_equal(n, 0);
+    /* its own claim is not another claim's: nothing to take, and not even
+     * a write to find that out (the outbox looks every second) */
+    hs_store_stats before, after;
+    hs_store_get_stats(fx->s, &before);
+    assert_int_equal(hs_store_notification_claim(fx->s, "node-a", 60000, 10, false, &v, &n, &err), HS_OK);
+    assert_int_equal(n, 0);
+    hs_store_get_stats(fx->s, &after);
+    assert_int_equal(after.commits + after.commit_failures, before.commits + before.commit_failures);
     /* mine_too: a node back from a restart takes back its own claims */
     assert_int_equal(hs_store_notification_claim(fx->s, "node-a", 60000, 10, true, &v, &n, &err), HS_OK);
     assert_int_equal(n, 1);

@@ -355,16 +355,18 @@ static int ntf_add(hs_store *s, const hs_notification *v, const char *node, uint
                      &p, "writing a notification", NULL, err);
 }
 
-static int ntf_any_due(hs_store *s, const char *node, uint64_t now, bool *any, hs_error *err) {
+static int ntf_any_due(hs_store *s, const char *node, bool mine_too, uint64_t now, bool *any, hs_error *err) {
     (void)now;
     hs_pg_params p = {0};
     hs_pg_text(&p, node);
+    hs_pg_int(&p, mine_too ? 1 : 0);
     hs_pg_conn *c = hs_pg_reader_get(s, err);
     if (!c) return err->code;
-    PGresult *r = hs_pg_exec(c,
-                             "SELECT 1 FROM notifications WHERE status = 'pending' AND next_attempt_at <= hs_now_ms() "
-                             "AND (claimed_by = '' OR claimed_until < hs_now_ms() OR claimed_by = $1) LIMIT 1",
-                             &p, "looking for notifications due", err);
+    PGresult *r =
+        hs_pg_exec(c,
+                   "SELECT 1 FROM notifications WHERE status = 'pending' AND next_attempt_at <= hs_now_ms() "
+                   "AND (claimed_by = '' OR claimed_until < hs_now_ms() OR ($2::int = 1 AND claimed_by = $1)) LIMIT 1",
+                   &p, "looking for notifications due", err);
     hs_pg_reader_put(s, c);
     if (!r) return err->code;
     *any = PQntuples(r) > 0;

@@ -378,17 +378,18 @@ static int ntf_add(hs_store *s, const hs_notification *v, const char *node, uint
     return step_write(w, st, "writing a notification", &changed, err);
 }
 
-static int ntf_any_due(hs_store *s, const char *node, uint64_t now, bool *any, hs_error *err) {
+static int ntf_any_due(hs_store *s, const char *node, bool mine_too, uint64_t now, bool *any, hs_error *err) {
     hs_sqlite_db *c = hs_reader_get(s, err);
     if (!c) return err->code;
     sqlite3_stmt *st = hs_stmt(c,
                                "SELECT 1 FROM notifications WHERE status = 'pending' AND next_attempt_at <= ?1 AND "
-                               "(claimed_by = '' OR claimed_until < ?1 OR claimed_by = ?2) LIMIT 1",
+                               "(claimed_by = '' OR claimed_until < ?1 OR (?3 AND claimed_by = ?2)) LIMIT 1",
                                err);
     int rc = st ? SQLITE_OK : SQLITE_ERROR, ret = st ? HS_OK : err->code;
     if (st) {
         sqlite3_bind_int64(st, 1, (int64_t)now);
         sqlite3_bind_text(st, 2, node, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 3, mine_too ? 1 : 0);
         rc = sqlite3_step(st);
         *any = rc == SQLITE_ROW;
         if (rc != SQLITE_ROW && rc != SQLITE_DONE)
