@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { startServer, stopClean, makeSource, makeDestination, makeConnection } from './lib/server.mjs';
+import { startServer, stopClean, makeSource, makeDestination, makeConnection, makeChannel, makeAlertRule } from './lib/server.mjs';
 import { startReceiver, until, sleep } from './lib/receiver.mjs';
 import { PEERS_DIR } from './lib/aws_peers.mjs';
 
@@ -37,23 +37,13 @@ async function startSmtp() {
   return { port: server.server.address().port, messages, close: () => new Promise((r) => server.close(r)) };
 }
 
-const channel = async (srv, body) => {
-  const r = await srv.req('POST', '/v1/notification-channels', body);
-  assert.equal(r.status, 201, r.text);
-  return r.body;
-};
-const rule = async (srv, body) => {
-  const r = await srv.req('POST', '/v1/alert-rules', body);
-  assert.equal(r.status, 201, r.text);
-  return r.body;
-};
 const bodies = (rx) => rx.requests.map((q) => JSON.parse(q.body));
 const ofType = (rx, type) => bodies(rx).filter((b) => b.type === type);
 
 test('notification channels: create, list, get, PATCH, DELETE; the secret masked; clear 400s', async () => {
   const srv = await startServer();
   try {
-    const ch = await channel(srv, { name: 'ops hook', channel_type: 'webhook',
+    const ch = await makeChannel(srv, { name: 'ops hook', channel_type: 'webhook',
       config: { url: 'http://127.0.0.1:9/hook', secret: 'a-long-signing-secret' } });
     assert.match(ch.id, /^nch_[0-9a-f]{32}$/);
     assert.equal(ch.config.secret, '********cret');
@@ -101,7 +91,7 @@ test('POST .../test: a signed webhook, Slack text, Discord content, an e-mail; t
   const rx = await startReceiver(() => ({ status: 204 }));
   try {
     const secret = 'whsec-test-secret-value';
-    const hook = await channel(srv, { name: 'hook', channel_type: 'webhook', config: { url: rx.url, secret } });
+    const hook = await makeChannel(srv, { name: 'hook', channel_type: 'webhook', config: { url: rx.url, secret } });
     let r = await srv.req('POST', `/v1/notification-channels/${hook.id}/test`);
     assert.equal(r.status, 200, r.text);
     assert.equal(r.body.ok, true);
@@ -112,7 +102,7 @@ test('POST .../test: a signed webhook, Slack text, Discord content, an e-mail; t
     assert.equal(req.headers['x-hookstream-signature'], expected);
     assert.equal(JSON.parse(req.body).type, 'test');
 
-    const slack = await channel(srv, { name: 'slack', channel_type: 'slack', config: { url: rx.url + '/slack' } });
+    const slack = await makeChannel(srv, { name: 'slack', channel_type: 'slack', config: { url: rx.url + '/slack' } });
     r = await srv.req('POST', `/v1/notification-channels/${slack.id}/test`);
     assert.equal(r.body.ok, true);
     const s = rx.requests[1];
@@ -120,7 +110,7 @@ test('POST .../test: a signed webhook, Slack text, Discord content, an e-mail; t
     assert.equal(typeof JSON.parse(s.body).text, 'string');
     assert.ok(JSON.parse(s.body).text.length > 0);
 
-    const discord = await channel(srv, { name: 'discord', channel_type: 'discord', config: { url: rx.url + '/discord' } });
+    const discord = await makeChannel(srv, { name: 'discord', channel_type: 'discord', config: { url: rx.url + '/discord' } });
     r = await srv.req('POST', `/v1/notification-channels/${discord.id}/test`);
     assert.equal(r.body.ok, true);
     const d = rx.requests[2];
@@ -129,7 +119,7 @@ test('POST .../test: a signed webhook, Slack text, Discord content, an e-mail; t
     assert.equal(typeof content, 'string');
     assert.ok(content.length > 0 && [...content].length <= 2000);
 
-    const mail = await channel(srv, { name: 'mail', channel_type: 'email', config: { to: ['oncall@example.com', 'ops@example.com'] } });
+    const mail = await makeChannel(srv, { name: 'mail', channel_type: 'email', config: { to: ['oncall@example.com', 'ops@example.com'] } });
     // two at once: e-mails go one at a time, both arrive
     const [m1, m2] = await Promise.all([1, 2].map(() => srv.req('POST', `/v1/notification-channels/${mail.id}/test`)));
     assert.equal(m1.body.ok, true, m1.text);
@@ -160,7 +150,7 @@ test('POST .../test: a signed webhook, Slack text, Discord content, an e-mail; t
   const guarded = await startServer({ guard: true });
   const rx2 = await startReceiver();
   try {
-    const hook = await channel(guarded, { name: 'local', channel_type: 'webhook', config: { url: rx2.url } });
+    const hook = await makeChannel(guarded, { name: 'local', channel_type: 'webhook', config: { url: rx2.url } });
     const r = await guarded.req('POST', `/v1/notification-channels/${hook.id}/test`);
     assert.equal(r.status, 200);
     assert.equal(r.body.ok, false);
@@ -175,8 +165,8 @@ test('POST .../test: a signed webhook, Slack text, Discord content, an e-mail; t
 test('alert rules: create, list, get, PATCH, DELETE; rule_config checked per type', async () => {
   const srv = await startServer();
   try {
-    const ch = await channel(srv, { name: 'hook', channel_type: 'slack', config: { url: 'https://hooks.example.com/x' } });
-    const r1 = await rule(srv, { name: 'failures', rule_type: 'failure_rate', rule_config: { threshold: 25 }, channel_ids: [ch.id] });
+    const ch = await makeChannel(srv, { name: 'hook', channel_type: 'slack', config: { url: 'https://hooks.example.com/x' } });
+    const r1 = await makeAlertRule(srv, { name: 'failures', rule_type: 'failure_rate', rule_config: { threshold: 25 }, channel_ids: [ch.id] });
     assert.match(r1.id, /^alr_[0-9a-f]{32}$/);
     assert.deepEqual(r1.rule_config, { threshold: 25, window_minutes: 5, min_attempts: 10 });
     assert.equal(r1.cooldown_minutes, 60);
@@ -224,11 +214,11 @@ test('dlq and failure_rate rules fire once within their cooldown and send a reso
     const src = await makeSource(srv);
     const dst = await makeDestination(srv, { config: { url: dest.url }, retry_policy: { max_retries: 0 } });
     await makeConnection(srv, src.id, dst.id);
-    const ch = await channel(srv, { name: 'hook', channel_type: 'webhook', config: { url: hook.url } });
-    const opened = await rule(srv, { name: 'opened', rule_type: 'issue_opened', destination_id: dst.id, channel_ids: [ch.id] });
-    const dlq = await rule(srv, { name: 'dead letters', rule_type: 'dlq', destination_id: dst.id,
+    const ch = await makeChannel(srv, { name: 'hook', channel_type: 'webhook', config: { url: hook.url } });
+    const opened = await makeAlertRule(srv, { name: 'opened', rule_type: 'issue_opened', destination_id: dst.id, channel_ids: [ch.id] });
+    const dlq = await makeAlertRule(srv, { name: 'dead letters', rule_type: 'dlq', destination_id: dst.id,
       rule_config: { threshold: 2, window_minutes: 0.05 }, channel_ids: [ch.id] });
-    const rate = await rule(srv, { name: 'failing', rule_type: 'failure_rate',
+    const rate = await makeAlertRule(srv, { name: 'failing', rule_type: 'failure_rate',
       rule_config: { threshold: 50, window_minutes: 0.05, min_attempts: 2 }, channel_ids: [ch.id] });
 
     const t0 = Date.now();
@@ -273,11 +263,11 @@ test('latency and volume_drop rules fire and resolve', async () => {
     const quiet = await makeSource(srv);
     const dst = await makeDestination(srv, { config: { url: dest.url } });
     await makeConnection(srv, src.id, dst.id);
-    const ch = await channel(srv, { name: 'hook', channel_type: 'webhook', config: { url: hook.url } });
-    const slow = await rule(srv, { name: 'slow', rule_type: 'latency', destination_id: dst.id,
+    const ch = await makeChannel(srv, { name: 'hook', channel_type: 'webhook', config: { url: hook.url } });
+    const slow = await makeAlertRule(srv, { name: 'slow', rule_type: 'latency', destination_id: dst.id,
       rule_config: { threshold: 300, window_minutes: 0.05, statistic: 'p95' }, channel_ids: [ch.id] });
     // no event at all from the quiet source: below its minimum at once
-    const silent = await rule(srv, { name: 'silent', rule_type: 'volume_drop', source_id: quiet.id,
+    const silent = await makeAlertRule(srv, { name: 'silent', rule_type: 'volume_drop', source_id: quiet.id,
       rule_config: { threshold: 1, window_minutes: 0.05 }, channel_ids: [ch.id] });
     await fetch(`${srv.url}/v1/ingest/${src.id}`, { method: 'POST', body: '{}' });
     const fired = (id) => ofType(hook, 'alert.firing').find((b) => b.data.rule.id === id);
@@ -304,8 +294,8 @@ test('a failing channel is tried again with backoff while deliveries keep flowin
   // the channel hangs 3 s then fails the first time, then takes it
   const hook = await startReceiver((q, n) => (n === 1 ? { delayMs: 3000, status: 500 } : { status: 200 }));
   try {
-    const ch = await channel(srv, { name: 'slow', channel_type: 'discord', config: { url: hook.url } });
-    await rule(srv, { name: 'opened', rule_type: 'issue_opened', channel_ids: [ch.id] });
+    const ch = await makeChannel(srv, { name: 'slow', channel_type: 'discord', config: { url: hook.url } });
+    await makeAlertRule(srv, { name: 'opened', rule_type: 'issue_opened', channel_ids: [ch.id] });
     const src = await makeSource(srv);
     const bad = await makeDestination(srv, { config: { url: dead.url }, retry_policy: { max_retries: 0 } });
     await makeConnection(srv, src.id, bad.id);
@@ -337,9 +327,9 @@ test('a server stopped with notifications out and waiting for a retry exits clea
   const hang = await startReceiver(() => ({ hang: true }));
   const fail = await startReceiver(() => ({ status: 500 }));
   try {
-    const slow = await channel(srv, { name: 'hangs', channel_type: 'webhook', config: { url: hang.url } });
-    const bad = await channel(srv, { name: 'fails', channel_type: 'slack', config: { url: fail.url } });
-    await rule(srv, { name: 'opened', rule_type: 'issue_opened', channel_ids: [slow.id, bad.id] });
+    const slow = await makeChannel(srv, { name: 'hangs', channel_type: 'webhook', config: { url: hang.url } });
+    const bad = await makeChannel(srv, { name: 'fails', channel_type: 'slack', config: { url: fail.url } });
+    await makeAlertRule(srv, { name: 'opened', rule_type: 'issue_opened', channel_ids: [slow.id, bad.id] });
     const src = await makeSource(srv);
     const dst = await makeDestination(srv, { config: { url: fail.url }, retry_policy: { max_retries: 0 } });
     await makeConnection(srv, src.id, dst.id);
@@ -372,8 +362,8 @@ test('two nodes on one PostgreSQL: a rule fires once and resolves once, one issu
     const src = await makeSource(a);
     const dst = await makeDestination(a, { config: { url: dest.url }, retry_policy: { max_retries: 0 } });
     await makeConnection(a, src.id, dst.id);
-    const ch = await channel(a, { name: 'hook', channel_type: 'webhook', config: { url: hook.url } });
-    const r = await rule(b, { name: 'dead letters', rule_type: 'dlq', rule_config: { threshold: 1, window_minutes: 0.05 }, channel_ids: [ch.id] });
+    const ch = await makeChannel(a, { name: 'hook', channel_type: 'webhook', config: { url: hook.url } });
+    const r = await makeAlertRule(b, { name: 'dead letters', rule_type: 'dlq', rule_config: { threshold: 1, window_minutes: 0.05 }, channel_ids: [ch.id] });
     for (let i = 0; i < 3; i++) await fetch(`${b.url}/v1/ingest/${src.id}`, { method: 'POST', body: '{}' });
     await until(() => ofType(hook, 'alert.resolved').length, 20000, 'fired, then resolved');
     await sleep(2500);

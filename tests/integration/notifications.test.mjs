@@ -7,19 +7,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { startServer, stopClean, makeSource, makeDestination, makeConnection } from './lib/server.mjs';
+import { startServer, stopClean, makeSource, makeDestination, makeConnection, makeChannel, makeAlertRule } from './lib/server.mjs';
 import { startReceiver, until, sleep } from './lib/receiver.mjs';
 
-const channel = async (srv, body) => {
-  const r = await srv.req('POST', '/v1/notification-channels', body);
-  assert.equal(r.status, 201, r.text);
-  return r.body;
-};
-const rule = async (srv, body) => {
-  const r = await srv.req('POST', '/v1/alert-rules', body);
-  assert.equal(r.status, 201, r.text);
-  return r.body;
-};
 const list = async (srv, query = '') => {
   const r = await srv.req('GET', `/v1/notifications${query}`);
   assert.equal(r.status, 200, r.text);
@@ -29,7 +19,7 @@ const list = async (srv, query = '') => {
 // A dead letter on a new destination: its issue opens, and an
 // issue_opened rule on ch sends a notification.
 async function openIssue(srv, chId, deadUrl) {
-  await rule(srv, { name: 'opened', rule_type: 'issue_opened', channel_ids: [chId] });
+  await makeAlertRule(srv, { name: 'opened', rule_type: 'issue_opened', channel_ids: [chId] });
   const src = await makeSource(srv);
   const dst = await makeDestination(srv, { config: { url: deadUrl }, retry_policy: { max_retries: 0 } });
   await makeConnection(srv, src.id, dst.id);
@@ -45,7 +35,7 @@ test('kill -9 while a notification waits for its retry: after the restart it arr
   const hook = await startReceiver((q, n) => (n <= 2 ? { status: 503 } : { status: 200 }));
   let srv = await startServer();
   try {
-    const ch = await channel(srv, { name: 'hook', channel_type: 'webhook', config: { url: hook.url, secret } });
+    const ch = await makeChannel(srv, { name: 'hook', channel_type: 'webhook', config: { url: hook.url, secret } });
     const dst = await openIssue(srv, ch.id, dead.url);
     await hook.waitFor(2, 8000); // the first attempt, its retry after 1 s
     let pending;
@@ -90,7 +80,7 @@ test('a notification that exhausts its retries ends failed with its error; the l
   const hook = await startReceiver(() => ({ status: 502 }));
   const srv = await startServer({ args: ['--notification-retries', '1'] });
   try {
-    const ch = await channel(srv, { name: 'down', channel_type: 'slack', config: { url: hook.url } });
+    const ch = await makeChannel(srv, { name: 'down', channel_type: 'slack', config: { url: hook.url } });
     await openIssue(srv, ch.id, dead.url);
     await hook.waitFor(2, 8000);
     await until(async () => (await list(srv, '?status=failed')).length === 1, 5000, 'failed after its last retry');
@@ -134,7 +124,7 @@ test('two nodes on one PostgreSQL: a notification waiting for its retry is sent 
   const dead = await startReceiver(() => ({ status: 500 }));
   const hook = await startReceiver((q, n) => (n === 1 ? { status: 500 } : { status: 200 }));
   try {
-    const ch = await channel(a, { name: 'hook', channel_type: 'webhook', config: { url: hook.url } });
+    const ch = await makeChannel(a, { name: 'hook', channel_type: 'webhook', config: { url: hook.url } });
     await openIssue(a, ch.id, dead.url);
     await hook.waitFor(2, 15000);
     await until(async () => (await list(b, '?status=sent')).length === 1, 5000, 'recorded as sent');

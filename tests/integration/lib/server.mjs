@@ -124,6 +124,18 @@ export async function makeDestination(srv, extra = {}) {
   if (r.status !== 201) throw new Error('destination: ' + r.text);
   return r.body;
 }
+// A notification channel and an alert rule (docs/api.md "Alerts"): body as
+// the API takes it.
+export async function makeChannel(srv, body) {
+  const r = await srv.req('POST', '/v1/notification-channels', body);
+  if (r.status !== 201) throw new Error('notification channel: ' + r.text);
+  return r.body;
+}
+export async function makeAlertRule(srv, body) {
+  const r = await srv.req('POST', '/v1/alert-rules', body);
+  if (r.status !== 201) throw new Error('alert rule: ' + r.text);
+  return r.body;
+}
 export async function makeConnection(srv, sourceId, destinationId, extra = {}) {
   const r = await srv.req('POST', '/v1/connections', { source_id: sourceId, destination_id: destinationId, ...extra });
   if (r.status !== 201) throw new Error('connection: ' + r.text);
