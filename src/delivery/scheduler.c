@@ -294,6 +294,7 @@ void hs_scheduler_circuit(hs_scheduler *sc, const char *destination_id, hs_sched
 
 /* A gathering of every shard's states (hs_loops_each: shard k is loop k's). */
 typedef struct gather {
+    hs_msg msg;
     hs_scheduler *sc;
     hs__states *parts;
     hs_scheduler_states_cb cb;
@@ -331,13 +332,23 @@ static void gather_done(void *ud) {
     hs_free(g);
 }
 
+/* On the server's loop, behind the hooks posted there (as
+ * hs_scheduler_circuit): then to every shard, behind what those hooks
+ * posted to them. */
+static void run_gather(hs_msg *m) {
+    gather *g = (gather *)m;
+    hs_mailbox_answered(g->sc->home);
+    hs_loops_each(g->sc->loops, gather_remote, gather_done, g);
+}
+
 void hs_scheduler_states(hs_scheduler *sc, hs_scheduler_states_cb cb, void *ud) {
     gather *g = hs_calloc(1, sizeof *g);
     g->sc = sc;
     g->parts = hs_calloc(hs_loops_count(sc->loops), sizeof *g->parts);
     g->cb = cb;
     g->ud = ud;
-    hs_loops_each(sc->loops, gather_remote, gather_done, g);
+    hs_mailbox_expect(sc->home);
+    hs_mailbox_post(sc->home, &g->msg, run_gather);
 }
 
 typedef struct reset_msg {

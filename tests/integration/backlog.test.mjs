@@ -188,6 +188,9 @@ describe('large backlogs and slow retries, side by side', { concurrency: 2 }, ()
       const rx = await seqReceiver();
       const { src, dst } = await route(srv, rx, { ordering: 'strict', max_concurrency: 1, status: 'paused' });
       const ids = await ingest(srv, src, 0, N);
+      // read-your-writes: both reads count every delivery acknowledged before them
+      const all = await srv.req('GET', '/v1/circuits');
+      assert.equal(all.body.circuits.find((x) => x.destination_id === dst.id).queued, N, 'GET /v1/circuits');
       const c = await circuit(srv, dst);
       assert.equal(c.queued, N, 'every delivery queued while paused');
       assert.equal(c.in_flight, 0);
