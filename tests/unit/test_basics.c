@@ -7,10 +7,13 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/evp.h>
+#include <pthread.h>
 
 #include "base/alloc.h"
 #include "base/base64.h"
 #include "base/buf.h"
+#include "base/digest.h"
 #include "app/config.h"
 #include "base/error.h"
 #include "base/id.h"
@@ -18,6 +21,46 @@
 #include "base/json_text.h"
 #include "http/query.h"
 #include "base/timeutil.h"
+
+/* hs_hmac keeps keyed contexts per thread: every MAC, with keys that come
+ * back, keys that push others out (more than the cache holds), an empty
+ * key, a long one (not cached), parts, SHA-1 and SHA-256 interleaved,
+ * equals OpenSSL's one-shot MAC. */
+static void hmac_check(const char *digest, const unsigned char *key, size_t key_len, const char *msg) {
+    unsigned char ours[HS_DIGEST_MAX], ref[EVP_MAX_MD_SIZE];
+    size_t ours_len = 0, ref_len = 0;
+    size_t n = strlen(msg), half = n / 2;
+    hs_digest_part parts[2] = {{msg, half}, {msg + half, n - half}};
+    assert_int_equal(hs_hmac(digest, key, key_len, parts, 2, ours, &ours_len), HS_OK);
+    assert_non_null(EVP_Q_mac(NULL, "HMAC", NULL, digest, NULL, key_len ? key : (const unsigned char *)"", key_len,
+                              (const unsigned char *)msg, n, ref, sizeof ref, &ref_len));
+    assert_int_equal(ours_len, ref_len);
+    assert_memory_equal(ours, ref, ref_len);
+}
+
+static void *hmac_rounds(void *arg) {
+    (void)arg;
+    unsigned char key[200];
+    for (size_t i = 0; i < sizeof key; i++) key[i] = (unsigned char)(i * 7 + 1);
+    const size_t lens[] = {0, 1, 16, 32, 64, 65, 128, 129, 200};
+    for (int round = 0; round < 40; round++) {
+        for (size_t k = 0; k < 12; k++) { /* 12 keys: more than a thread keeps */
+            key[0] = (unsigned char)k;
+            size_t len = lens[(k + (size_t)round) % (sizeof lens / sizeof lens[0])];
+            hmac_check(k % 3 ? "SHA256" : "SHA1", key, len, round % 2 ? "the body of an event" : "1733580000.{}");
+            hmac_check("SHA256", key, len, "same key, another message");
+        }
+    }
+    return NULL;
+}
+
+static void test_hmac_cached_contexts(void **state) {
+    (void)state;
+    hmac_rounds(NULL);
+    pthread_t t[2]; /* and on threads of their own, each with its cache, freed as it ends */
+    for (int i = 0; i < 2; i++) assert_int_equal(pthread_create(&t[i], NULL, hmac_rounds, NULL), 0);
+    for (int i = 0; i < 2; i++) assert_int_equal(pthread_join(t[i], NULL), 0);
+}
 
 static void test_id_format_and_order(void **state) {
     (void)state;
@@ -442,6 +485,7 @@ static void test_config_window_retention(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_id_format_and_order),
+        cmocka_unit_test(test_hmac_cached_contexts),
         cmocka_unit_test(test_id_valid_rejects),
         cmocka_unit_test(test_id_copy),
         cmocka_unit_test(test_buf_cap),
