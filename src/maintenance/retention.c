@@ -40,6 +40,7 @@ static void on_swept(hs_sweep *sw, int status) {
         if (sw->events)
             hs_debug("retention: %zu events, %zu deliveries, %zu attempts deleted; %zu pages given back%s", sw->events,
                      sw->deliveries, sw->attempts, sw->pages_freed, more ? "; more to go" : "");
+        if (sw->replays) hs_debug("retention: %zu replay jobs deleted", sw->replays);
     } else {
         hs_warn("retention: a sweep failed: %s", sw->err.msg);
     }

@@ -8,6 +8,7 @@
 
 #define SWEEP_EVENTS 512 /* events looked at per status and step */
 #define SWEEP_KEYS 2048  /* dedup keys forgotten per step at most */
+#define SWEEP_REPLAYS 2  /* replay jobs per step: up to 10,000 chosen events each */
 
 /* Up to cap ids of settled events older than the cutoff, oldest first per
  * status; ids has room for cap + 1 (a status is asked for one more than
@@ -54,6 +55,7 @@ int hs__sweep_events(hs_sweep *sw, const hs__sweep_ops *ops, void *ctx, hs_error
         rows = sw->attempts + sw->deliveries + sw->events;
     }
     hs_free(ids);
-    sw->more = rc == HS_OK && (more || more_keys || i < n);
+    if (rc == HS_OK) rc = ops->forget_replays(ctx, sw->before_ms, SWEEP_REPLAYS, &sw->replays, err);
+    sw->more = rc == HS_OK && (more || more_keys || i < n || sw->replays >= SWEEP_REPLAYS);
     return rc;
 }

@@ -35,12 +35,17 @@ typedef struct hs__sweep_ops {
     int (*forget_keys)(void *ctx, size_t limit, size_t *changed, hs_error *err);
     /* Delete the rows `what` of event id; *changed grows by how many. */
     int (*delete_rows)(void *ctx, hs__sweep_rows what, const char *id, size_t *changed, hs_error *err);
+    /* Delete up to limit replay jobs that ended (any status but running)
+     * before before_ms, oldest end first, each with its chosen events
+     * (replay_items); *changed grows by the jobs deleted. */
+    int (*forget_replays)(void *ctx, uint64_t before_ms, size_t limit, size_t *changed, hs_error *err);
 } hs__sweep_ops;
 
 /* Forget closed dedup keys (sw->keys); then, unless sw->before_ms is 0,
  * delete the oldest settled events of sw's cutoff with their deliveries and
  * attempts, counting them in sw (events, deliveries, attempts), at least
- * one event and then until sw->max_rows rows; sw->more when some are left.
+ * one event and then until sw->max_rows rows, and a few replay jobs that
+ * ended before the cutoff (sw->replays); sw->more when some are left.
  * sw->pages_freed is the backend's. */
 int hs__sweep_events(hs_sweep *sw, const hs__sweep_ops *ops, void *ctx, hs_error *err);
 

@@ -483,7 +483,8 @@ struct hs_sweep {
     size_t max_rows;
     /* output */
     size_t events, deliveries, attempts; /* deleted */
-    size_t keys; /* dedup keys whose window had closed, forgotten (SQLite: rows of its log, a group's keys each) */
+    size_t keys;    /* dedup keys whose window had closed, forgotten (SQLite: rows of its log, a group's keys each) */
+    size_t replays; /* replay jobs that ended before before_ms, deleted with their chosen events */
     size_t pages_freed; /* given back to the file system */
     uint64_t exec_us;   /* the step's own time on the writer thread */
     bool more;

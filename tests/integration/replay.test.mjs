@@ -110,6 +110,29 @@ test('a replay whose steps overtake a slow receiver sends no event twice', async
   await stopClean(srv);
 });
 
+test('retention deletes a replay job that ended longer ago than it; a running one stays', async () => {
+  const srv = await startServer({ args: ['--retention', '2s'] });
+  const rx = await startReceiver();
+  const s = await stored(srv, rx, 5);
+  const done = await srv.req('POST', '/v1/replay', { destination_id: s.dst.id, from: s.from, to: s.to, rate: 100 });
+  assert.equal(done.status, 201, done.text);
+  await jobDone(srv, done.body.job.id);
+  // a second one held back by a paused destination: running all along
+  const held = await makeDestination(srv, { config: { url: rx.url }, status: 'paused' });
+  await makeConnection(srv, s.src.id, held.id);
+  const running = await srv.req('POST', '/v1/replay', { destination_id: held.id, from: s.from, to: s.to, rate: 1 });
+  assert.equal(running.status, 201, running.text);
+  // retention 2 s: a sweep every second or so
+  await until(async () => (await srv.req('GET', `/v1/replay/${done.body.job.id}`)).status === 404, 10000,
+    'the ended job deleted');
+  const r = await srv.req('GET', `/v1/replay/${running.body.job.id}`);
+  assert.equal(r.status, 200);
+  assert.equal(r.body.job.status, 'running');
+  assert.equal(r.body.job.total, 5);
+  await rx.close();
+  await stopClean(srv);
+});
+
 test('a replay survives kill -9: every event arrives, none twice but the one in flight', async () => {
   let srv = await startServer();
   const rx = await startReceiver(() => ({ delayMs: 2 }));

@@ -1298,7 +1298,7 @@ static void on_sweep(hs_sweep *sw, int status) {
 /* One sweep step, run to its callback. */
 static void sweep_once(fixture *fx, hs_sweep *sw, uint64_t before_ms, size_t max_rows) {
     int done = 0;
-    sw->events = sw->deliveries = sw->attempts = sw->pages_freed = sw->keys = 0;
+    sw->events = sw->deliveries = sw->attempts = sw->pages_freed = sw->keys = sw->replays = 0;
     sw->more = false;
     sw->before_ms = before_ms;
     sw->max_rows = max_rows;
@@ -1728,6 +1728,33 @@ static void test_replay_jobs(void **state) {
     reopen_store(fx);
     expect_job(fx, j.id, "completed", 3, 2, 1);
     expect_job(fx, k.id, "cancelled", 0, 0, 0);
+
+    /* retention: jobs that ended before the cutoff go (with their chosen
+     * events), a running one stays whole */
+    hs_replay_job m = {.rate = 1};
+    hs_id_new("rpl_", m.id);
+    hs_id_copy(m.destination_id, jstr(f.d2, "id"));
+    assert_int_equal(hs_store_replay_create(fx->s, &m, (const char(*)[HS_ID_MAX])ev, 3, &err), HS_OK);
+    hs_sweep *sw = hs_sweep_new();
+    sweep_once(fx, sw, hs_now_ms() - 600000, 1000); /* they ended after that */
+    assert_int_equal(sw->replays, 0);
+    expect_job(fx, j.id, "completed", 3, 2, 1);
+    usleep(2000);
+    sweep_once(fx, sw, hs_now_ms(), 1000);
+    assert_int_equal(sw->replays, 2);
+    assert_int_equal(hs_store_replay_get(fx->s, j.id, &gone, &err), HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_replay_get(fx->s, k.id, &gone, &err), HS_ERR_NOTFOUND);
+    sweep_once(fx, sw, hs_now_ms(), 1000);
+    assert_int_equal(sw->replays, 0);
+    expect_job(fx, m.id, "running", 0, 0, 0);
+    assert_int_equal(hs_store_replay_claim(fx->s, "n3", 60000, &held, &n, &err), HS_OK);
+    assert_int_equal(n, 1);
+    hs_replay_jobs_free(held, n);
+    hs_free(held);
+    assert_int_equal(replay_step(fx, m.id, "n3", 0, 3, &st), HS_OK);
+    assert_int_equal(st.n, 3); /* its chosen events are all there */
+    hs_free(st.queued);
+    hs_sweep_free(sw);
     fanout_free(&f);
 }
 

@@ -66,8 +66,26 @@ static int forget_keys(void *ctx, size_t limit, size_t *changed, hs_error *err) 
     return HS_OK;
 }
 
+/* One statement: the jobs it deletes are the ones whose items go (another
+ * node may sweep at the same time) */
+static const char SQL_FORGET_REPLAYS[] =
+    "WITH j AS (DELETE FROM replay_jobs WHERE id IN (SELECT id FROM replay_jobs WHERE status <> 'running' AND "
+    "completed_at > 0 AND completed_at < $1 ORDER BY completed_at, id LIMIT $2) RETURNING id), "
+    "i AS (DELETE FROM replay_items WHERE job IN (SELECT id FROM j)) SELECT count(*) FROM j";
+
+static int forget_replays(void *ctx, uint64_t before_ms, size_t limit, size_t *changed, hs_error *err) {
+    hs_pg_params p = {0};
+    hs_pg_int(&p, (int64_t)before_ms);
+    hs_pg_int(&p, (int64_t)limit);
+    PGresult *r = hs_pg_exec(ctx, SQL_FORGET_REPLAYS, &p, "deleting old replay jobs", err);
+    if (!r) return err->code;
+    *changed += (size_t)hs_pg_get_int(r, 0, 0);
+    PQclear(r);
+    return HS_OK;
+}
+
 static const hs__sweep_ops sweep_ops = {
-    .old_events = old_events, .delete_rows = delete_rows, .forget_keys = forget_keys};
+    .old_events = old_events, .delete_rows = delete_rows, .forget_keys = forget_keys, .forget_replays = forget_replays};
 
 int hs__pg_sweep(hs_store *s, hs_sweep *sw, hs_error *err) {
     /* no pages to give back: autovacuum reclaims the space (see above) */

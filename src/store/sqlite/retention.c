@@ -76,8 +76,32 @@ static int forget_keys(void *ctx, size_t limit, size_t *changed, hs_error *err) 
     return HS_OK;
 }
 
+/* the same jobs for both statements: the writer is the only one writing */
+#define ENDED_JOBS                                                                                                     \
+    "(SELECT id FROM replay_jobs WHERE status <> 'running' AND completed_at > 0 AND completed_at < ?1 ORDER BY "       \
+    "completed_at, id LIMIT ?2)"
+static const char *const SQL_FORGET_REPLAYS[2] = {
+    "DELETE FROM replay_items WHERE job IN " ENDED_JOBS,
+    "DELETE FROM replay_jobs WHERE id IN " ENDED_JOBS,
+};
+
+static int forget_replays(void *ctx, uint64_t before_ms, size_t limit, size_t *changed, hs_error *err) {
+    hs_sqlite_db *w = ctx;
+    for (int k = 0; k < 2; k++) {
+        sqlite3_stmt *st = hs_stmt(w, SQL_FORGET_REPLAYS[k], err);
+        if (!st) return err->code;
+        sqlite3_bind_int64(st, 1, (int64_t)before_ms);
+        sqlite3_bind_int64(st, 2, (int64_t)limit);
+        int rc = sqlite3_step(st);
+        hs_stmt_done(w, st);
+        if (rc != SQLITE_DONE) return hs_sqlite_fail(err, w->db, rc, "deleting old replay jobs");
+        if (k == 1) *changed += (size_t)sqlite3_changes(w->db);
+    }
+    return HS_OK;
+}
+
 static const hs__sweep_ops sweep_ops = {
-    .old_events = old_events, .delete_rows = delete_rows, .forget_keys = forget_keys};
+    .old_events = old_events, .delete_rows = delete_rows, .forget_keys = forget_keys, .forget_replays = forget_replays};
 
 /* Hand free pages back to the file system, at most max. */
 static int give_back(hs_sqlite_db *w, size_t max, size_t *freed, hs_error *err) {
