@@ -415,9 +415,20 @@ char *hs_pg_get_bytes(const PGresult *r, int row, int col, size_t *len) {
 /* ---- connections ---- */
 
 /* Session settings every connection needs, whatever the server's defaults
- * say: a commit is durable when it answers; bytea in hex (hs_pg_get_bytes). */
+ * say: a commit is durable when it answers; bytea in hex (hs_pg_get_bytes).
+ * And a session of ours that stops talking inside a transaction is ended
+ * by the server after HS_PG_IDLE_TX: hookstream never waits between two
+ * statements of a transaction, so such a session is a node cut off (or
+ * frozen) mid-group, and until it ends, the lease rows its group locked
+ * (deliveries.c, the fence) keep every other node from taking its
+ * destinations over. Its server side also gives up on a peer that stops
+ * answering, as the client side does (connect_url). */
+#define HS_PG_IDLE_TX "'5s'"
 static const char SQL_SESSION[] = "SET synchronous_commit TO on; SET bytea_output TO hex; "
-                                  "SET client_encoding TO 'UTF8'; SET standard_conforming_strings TO on";
+                                  "SET client_encoding TO 'UTF8'; SET standard_conforming_strings TO on; "
+                                  "SET idle_in_transaction_session_timeout TO " HS_PG_IDLE_TX "; "
+                                  "SET tcp_keepalives_idle TO 5; SET tcp_keepalives_interval TO 2; "
+                                  "SET tcp_keepalives_count TO 3; SET tcp_user_timeout TO 10000";
 
 static int session_setup(hs_pg_conn *c, hs_error *err) {
     PGresult *r = PQexec(c->pg, SQL_SESSION);
