@@ -15,10 +15,11 @@
  * without fraction or exponent as json_integer (one that does not fit a
  * json_int_t is refused), other numbers as json_real (an overflow refused);
  * nesting at most HS_JSON_DEPTH_MAX; a repeated key keeps its last value.
- * One difference, on purpose: jansson takes a NUL byte after the value for
+ * Differences, on purpose, all about NUL bytes outside strings, which are
+ * refused here where they stand: jansson takes a NUL after the value for
  * the end of its input and ignores the rest, so a body "{...}\0<anything>"
- * would be validated on its first part only; here it is refused ("end of
- * input expected").
+ * would be validated on its first part only ("end of input expected"
+ * here); and it skips a NUL that ends a number ("[6\0,1]" is [6,1] to it).
  * tests/unit/test_json_parse.c compares the two on many documents, and
  * tests/fuzz has a harness that does so on random ones.
  *
