@@ -105,7 +105,8 @@ static void cache_free(void *p) {
 static void make_cache_key(void) { cache_ok = pthread_key_create(&cache_key, cache_free) == 0; }
 
 /* This thread's context for (digest, key), keyed and ready for an update;
- * NULL when it is not cached (another digest, a long key). */
+ * NULL when it is not cached (another digest, a long key). key: never
+ * NULL (hs_hmac's empty key). */
 static EVP_MAC_CTX *keyed_ctx(const char *digest, const void *key, size_t key_len) {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, make_cache_key);
@@ -131,9 +132,8 @@ static EVP_MAC_CTX *keyed_ctx(const char *digest, const void *key, size_t key_le
         if (!k->c || (lru->c && k->used < lru->used)) lru = k;
     }
     if (lru->c) keyed_drop(lru);
-    static const unsigned char empty_key[1]; /* a NULL key would mean "the previous one" */
     EVP_MAC_CTX *c = hmac_ctx(digest);
-    if (!c || !EVP_MAC_init(c, key_len ? key : empty_key, key_len, NULL)) {
+    if (!c || !EVP_MAC_init(c, key, key_len, NULL)) {
         EVP_MAC_CTX_free(c);
         return NULL;
     }
@@ -147,9 +147,10 @@ int hs_hmac(const char *digest, const void *key, size_t key_len, const hs_digest
     /* a NULL key means "keep the previous one" to EVP_MAC_init: an empty
      * key still needs a pointer */
     static const unsigned char empty_key[1];
-    EVP_MAC_CTX *cached = keyed_ctx(digest, key_len ? key : empty_key, key_len);
+    if (!key_len) key = empty_key;
+    EVP_MAC_CTX *cached = keyed_ctx(digest, key, key_len);
     EVP_MAC_CTX *c = cached ? cached : hmac_ctx(digest);
-    int ok = c && (cached || EVP_MAC_init(c, key_len ? key : empty_key, key_len, NULL));
+    int ok = c && (cached || EVP_MAC_init(c, key, key_len, NULL));
     for (size_t i = 0; ok && i < nparts; i++)
         if (parts[i].len) ok = EVP_MAC_update(c, parts[i].data, parts[i].len);
     ok = ok && EVP_MAC_final(c, mac, mac_len, HS_DIGEST_MAX);
