@@ -122,10 +122,11 @@ static int run_sql(hs_sqlite_db *c, const char *sql) {
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
-static int conn_open(hs_sqlite_db *c, const char *path, int flags, hs_error *err) {
+/* vfs: NULL for the default */
+static int conn_open(hs_sqlite_db *c, const char *path, int flags, const char *vfs, hs_error *err) {
     memset(c, 0, sizeof *c);
     /* NOMUTEX: one thread uses a connection at a time, we guarantee that */
-    int rc = sqlite3_open_v2(path, &c->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = sqlite3_open_v2(path, &c->db, flags | SQLITE_OPEN_NOMUTEX, vfs);
     if (rc != SQLITE_OK) {
         hs_error_set(err, HS_ERR_IO, "db", "cannot open database %s: %s", path,
                      c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
@@ -191,7 +192,7 @@ static int writer_setup(hs__sqlite *q, hs_error *err) {
 static void *reader_open(void *ctx, hs_error *err) {
     const hs__sqlite *q = ctx;
     hs_sqlite_db *c = hs_malloc(sizeof *c);
-    if (conn_open(c, q->path, SQLITE_OPEN_READONLY, err) == HS_OK) return c;
+    if (conn_open(c, q->path, SQLITE_OPEN_READONLY, NULL, err) == HS_OK) return c;
     hs_free(c);
     return NULL;
 }
@@ -347,7 +348,8 @@ static int sqlite_open(hs_store *s, const char *path, hs_error *err) {
     hs__sqlite *q = hs_calloc(1, sizeof *q);
     q->path = hs_strdup(path);
     hs__pool_init(&q->pool, &reader_ops, q, HS_READERS_MAX);
-    rc = conn_open(&q->writer, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err);
+    /* the writer writes its WAL through walbuf.c: one write per commit */
+    rc = conn_open(&q->writer, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, hs_sqlite_walbuf_vfs(), err);
     if (rc == HS_OK) rc = vacuum_mode_new(q, err); /* before WAL writes the header */
     if (rc == HS_OK) rc = writer_setup(q, err);
     if (rc == HS_OK) rc = hs_schema_migrate(q->writer.db, path, err);
