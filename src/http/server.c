@@ -414,6 +414,32 @@ static void conn_flush(conn *c) {
     last->next = NULL;
     c->q_head = s;
     if (!s) c->q_tail = NULL;
+    /* Nothing in flight: write now what the socket takes. All of it (the
+     * usual case) needs no request, no callback, and none of the epoll_ctl
+     * calls libuv makes after each uv_write completes; the rest, if any,
+     * goes as a uv_write. Not for a connection about to close, whose
+     * finishing stays on_write's. */
+    if (!c->nwrites && !c->want_close) {
+        int w = uv_try_write((uv_stream_t *)&c->tcp, b->bufs, (unsigned int)n);
+        size_t done = w > 0 ? (size_t)w : 0, i = 0;
+        while (i < n && done >= b->bufs[i].len) done -= b->bufs[i++].len;
+        if (i == n) {
+            for (slot *x = b->slots, *next; x; x = next) {
+                next = x->next;
+                slot_free(x);
+            }
+            hs_free(b);
+            c->last_write = now_ms(c);
+            if (!c->q_head) c->idle_since = c->last_write;
+            return;
+        }
+        if (w > 0) { /* a part: the rest from where it stopped */
+            b->bufs[i].base += done;
+            b->bufs[i].len -= done;
+            memmove(b->bufs, b->bufs + i, (n - i) * sizeof b->bufs[0]);
+            n -= i;
+        }
+    }
     if (c->nwrites++ == 0) c->last_write = now_ms(c);
     if (uv_write(&b->req, (uv_stream_t *)&c->tcp, b->bufs, (unsigned int)n, on_write) != 0) {
         /* only on a handle that can no longer write: drop it all */
