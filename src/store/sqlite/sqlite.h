@@ -18,7 +18,8 @@
  *                counts per destination, the scheduler's paged reads
  *   replay.c     replay jobs (their windows, cursors and claims); the
  *                bulk retry is deliveries.c's, beside the manual ones
- *   walbuf.c     a VFS that writes the writer's WAL frames of a commit in
+ *   walbuf.c     a VFS that writes the writer's runs of consecutive
+ *                writes (a commit's WAL frames, a checkpoint's pages) in
  *                one system call
  *
  * What speaks no SQL is shared with the other backends (src/store/docs.h,
@@ -94,7 +95,8 @@ int hs_sqlite_collect(hs_sqlite_db *c, sqlite3_stmt *st, size_t elem, hs_sqlite_
  * connection of db's, uncached; a SQLite result code. */
 int hs_sqlite_read_int(sqlite3 *db, const char *sql, int64_t *out);
 /* src/store/sqlite/walbuf.c: the name of a VFS over the default one that
- * writes a commit's WAL frames in one write (registered on first call), or
+ * writes runs of consecutive writes (a commit's WAL frames, a checkpoint's
+ * pages) in one write (registered on first call), or
  * NULL when it could not be (then connections open on the default VFS).
  * For connections with synchronous=FULL only (walbuf.c says why). */
 #define HS_SQLITE_WALBUF_VFS "hs-walbuf"

@@ -1,36 +1,38 @@
 /* src/store/sqlite/walbuf.c — a SQLite VFS over the default one that hands
- * a commit's write-ahead log frames to the kernel in one write.
+ * the writer's runs of consecutive writes to the kernel as one write.
  *
  * SQLite writes a WAL frame as two pwrite calls (its 24-byte header, then
  * the page), so a group commit that touches 60 pages makes 120 system
- * calls before its fsync; on a machine where a system call is dear that
- * is a good part of the writer's time (docs/performance.md "One write per
- * commit"). This VFS keeps the WAL's consecutive writes in a buffer and
- * passes them on as one write at the latest when anything could look at
- * the file:
+ * calls before its fsync; a checkpoint then copies each page back with a
+ * pwrite of its own, though many are neighbours. On a machine where a
+ * system call is dear that is a good part of the writer's time
+ * (docs/performance.md "Fewer system calls"). This VFS keeps a file's
+ * consecutive writes (the WAL's frames; a checkpoint's pages in the
+ * database file) in a buffer of the file's own and passes them on as one
+ * write at the latest when anything could look at the file:
  *
- *   - the WAL's xSync (the commit's fsync, synchronous=FULL: where a
- *     failure to write is reported, and the commit fails with it),
- *   - any other use of the WAL file: a read, xFileSize, xTruncate,
- *     xFetch, a file control, a write that does not extend the buffer
- *     (unless it falls inside it: a frame rewritten in the same
+ *   - the file's xSync (a commit's fsync of the WAL, synchronous=FULL; a
+ *     checkpoint's of the database file before it says it is done): where
+ *     a failure to write is reported, and the commit or checkpoint fails,
+ *   - any other use of the file: a read, xFileSize, xTruncate, xFetch, a
+ *     file control, a lock or unlock, a write that does not extend the
+ *     buffer (unless it falls inside it: a frame rewritten in the same
  *     transaction is overlaid), a full buffer, xClose,
- *   - and, on the database file of the same connection, xShmLock and
- *     xShmBarrier: every change of the WAL's locks (its write lock is
- *     released only after them) and the publication of a new wal-index
- *     header (readers read frames only below what it says, and it is
- *     written across a barrier).
+ *   - and, for both files of a connection, the database file's xShmLock
+ *     and xShmBarrier: every change of the WAL's locks (its write lock and
+ *     the checkpointer's are released only through them) and the
+ *     publication of a new wal-index header (readers read frames only
+ *     below what it says, and it is written across a barrier).
  *
- * So any other connection, in this process or another, finds in the file
- * what it would without the buffer; frames still in the buffer are ones
- * no committed header points to, whose loss in a crash loses nothing
- * acknowledged. What the VFS relies on: synchronous=FULL (or EXTRA), so a
- * commit's frames are written, and their failure reported, by its xSync;
- * xShmBarrier cannot report one.
+ * So any other connection, in this process or another, finds in the files
+ * what it would without the buffers; what is still in a buffer is what no
+ * committed header or finished checkpoint points to, whose loss in a crash
+ * loses nothing acknowledged. What the VFS relies on: synchronous=FULL (or
+ * EXTRA), so that a commit's frames and a checkpoint's pages are written,
+ * and a failure reported, by an xSync; xShmBarrier cannot report one.
  *
- * Only files opened with SQLITE_OPEN_WAL are buffered; every other call
- * goes to the default VFS's file as it is. Threads: a file is used by its
- * connection's thread; the buffer is the file's own.
+ * Threads: a file is used by its connection's thread; the buffer is the
+ * file's own.
  */
 #include <pthread.h>
 #include <string.h>
@@ -75,12 +77,14 @@ static int flush(wb_file *p) {
     return rc;
 }
 
-/* ---- the WAL file ---- */
+/* ---- buffered calls (the database file and its WAL alike): each hands
+ * the buffer on before it passes on ---- */
 
-static int wal_close(sqlite3_file *f) {
+static int buf_close(sqlite3_file *f) {
     wb_file *p = wb(f);
     int rc = flush(p);
     if (p->db && p->db->wal == p) p->db->wal = NULL;
+    if (p->wal && p->wal->db == p) p->wal->db = NULL;
     hs_free(p->buf);
     p->buf = NULL;
     int rc2 = p->real->pMethods->xClose(p->real);
@@ -88,13 +92,13 @@ static int wal_close(sqlite3_file *f) {
     return rc != SQLITE_OK ? rc : rc2;
 }
 
-static int wal_read(sqlite3_file *f, void *out, int amt, sqlite3_int64 ofst) {
+static int buf_read(sqlite3_file *f, void *out, int amt, sqlite3_int64 ofst) {
     wb_file *p = wb(f);
     int rc = flush(p);
     return rc != SQLITE_OK ? rc : p->real->pMethods->xRead(p->real, out, amt, ofst);
 }
 
-static int wal_write(sqlite3_file *f, const void *data, int amt, sqlite3_int64 ofst) {
+static int buf_write(sqlite3_file *f, const void *data, int amt, sqlite3_int64 ofst) {
     wb_file *p = wb(f);
     size_t n = (size_t)amt;
     if (p->len && ofst >= p->off && ofst + amt <= p->off + (sqlite3_int64)p->len) {
@@ -116,64 +120,53 @@ static int wal_write(sqlite3_file *f, const void *data, int amt, sqlite3_int64 o
     return SQLITE_OK;
 }
 
-static int wal_truncate(sqlite3_file *f, sqlite3_int64 size) {
+static int buf_truncate(sqlite3_file *f, sqlite3_int64 size) {
     wb_file *p = wb(f);
     int rc = flush(p);
     return rc != SQLITE_OK ? rc : p->real->pMethods->xTruncate(p->real, size);
 }
 
-static int wal_sync(sqlite3_file *f, int flags) {
+static int buf_sync(sqlite3_file *f, int flags) {
     wb_file *p = wb(f);
     int rc = flush(p);
     return rc != SQLITE_OK ? rc : p->real->pMethods->xSync(p->real, flags);
 }
 
-static int wal_file_size(sqlite3_file *f, sqlite3_int64 *size) {
+static int buf_file_size(sqlite3_file *f, sqlite3_int64 *size) {
     wb_file *p = wb(f);
     int rc = flush(p);
     return rc != SQLITE_OK ? rc : p->real->pMethods->xFileSize(p->real, size);
 }
 
-static int wal_file_control(sqlite3_file *f, int op, void *arg) {
+static int buf_lock(sqlite3_file *f, int level) {
+    wb_file *p = wb(f);
+    int rc = flush(p);
+    return rc != SQLITE_OK ? rc : p->real->pMethods->xLock(p->real, level);
+}
+
+static int buf_unlock(sqlite3_file *f, int level) {
+    wb_file *p = wb(f);
+    (void)flush(p); /* an unlock goes ahead: see db_shm_lock */
+    return p->real->pMethods->xUnlock(p->real, level);
+}
+
+static int buf_file_control(sqlite3_file *f, int op, void *arg) {
     wb_file *p = wb(f);
     int rc = flush(p);
     return rc != SQLITE_OK ? rc : p->real->pMethods->xFileControl(p->real, op, arg);
 }
 
-static int wal_fetch(sqlite3_file *f, sqlite3_int64 ofst, int amt, void **pp) {
+static int buf_fetch(sqlite3_file *f, sqlite3_int64 ofst, int amt, void **pp) {
     wb_file *p = wb(f);
     *pp = NULL;
     int rc = flush(p);
     return rc != SQLITE_OK ? rc : p->real->pMethods->xFetch(p->real, ofst, amt, pp);
 }
 
-/* ---- calls passed on as they are (both kinds of file) ---- */
+/* ---- calls passed on as they are ---- */
 
-static int fwd_close(sqlite3_file *f) {
-    int rc = wb(f)->real->pMethods->xClose(wb(f)->real);
-    hs_free(wb(f)->real);
-    return rc;
-}
-static int fwd_read(sqlite3_file *f, void *out, int amt, sqlite3_int64 ofst) {
-    return wb(f)->real->pMethods->xRead(wb(f)->real, out, amt, ofst);
-}
-static int fwd_write(sqlite3_file *f, const void *data, int amt, sqlite3_int64 ofst) {
-    return wb(f)->real->pMethods->xWrite(wb(f)->real, data, amt, ofst);
-}
-static int fwd_truncate(sqlite3_file *f, sqlite3_int64 size) {
-    return wb(f)->real->pMethods->xTruncate(wb(f)->real, size);
-}
-static int fwd_sync(sqlite3_file *f, int flags) { return wb(f)->real->pMethods->xSync(wb(f)->real, flags); }
-static int fwd_file_size(sqlite3_file *f, sqlite3_int64 *size) {
-    return wb(f)->real->pMethods->xFileSize(wb(f)->real, size);
-}
-static int fwd_lock(sqlite3_file *f, int level) { return wb(f)->real->pMethods->xLock(wb(f)->real, level); }
-static int fwd_unlock(sqlite3_file *f, int level) { return wb(f)->real->pMethods->xUnlock(wb(f)->real, level); }
 static int fwd_check_reserved(sqlite3_file *f, int *out) {
     return wb(f)->real->pMethods->xCheckReservedLock(wb(f)->real, out);
-}
-static int fwd_file_control(sqlite3_file *f, int op, void *arg) {
-    return wb(f)->real->pMethods->xFileControl(wb(f)->real, op, arg);
 }
 static int fwd_sector_size(sqlite3_file *f) { return wb(f)->real->pMethods->xSectorSize(wb(f)->real); }
 static int fwd_device_characteristics(sqlite3_file *f) {
@@ -187,25 +180,22 @@ static int fwd_shm_lock(sqlite3_file *f, int ofst, int n, int flags) {
 }
 static void fwd_shm_barrier(sqlite3_file *f) { wb(f)->real->pMethods->xShmBarrier(wb(f)->real); }
 static int fwd_shm_unmap(sqlite3_file *f, int del) { return wb(f)->real->pMethods->xShmUnmap(wb(f)->real, del); }
-static int fwd_fetch(sqlite3_file *f, sqlite3_int64 ofst, int amt, void **pp) {
-    return wb(f)->real->pMethods->xFetch(wb(f)->real, ofst, amt, pp);
-}
 static int fwd_unfetch(sqlite3_file *f, sqlite3_int64 ofst, void *ptr) {
     return wb(f)->real->pMethods->xUnfetch(wb(f)->real, ofst, ptr);
 }
 
-/* ---- the database file: its WAL is written before any lock changes or
- * a wal-index header is published ---- */
+/* ---- the database file's shared memory: both buffers are handed on
+ * before any WAL lock changes or a wal-index header is published ---- */
 
-static int db_close(sqlite3_file *f) {
-    wb_file *p = wb(f);
-    if (p->wal) p->wal->db = NULL;
-    return fwd_close(f);
+static int flush_both(wb_file *p) {
+    int rc = flush(p);
+    int rc2 = p->wal ? flush(p->wal) : SQLITE_OK;
+    return rc != SQLITE_OK ? rc : rc2;
 }
 
 static int db_shm_lock(sqlite3_file *f, int ofst, int n, int flags) {
     wb_file *p = wb(f);
-    int rc = p->wal ? flush(p->wal) : SQLITE_OK;
+    int rc = flush_both(p);
     /* a lock is not taken after a failed write; an unlock goes ahead (what
      * was left then was no commit's: those went out with their xSync) */
     if (rc != SQLITE_OK && !(flags & SQLITE_SHM_UNLOCK)) return rc;
@@ -214,51 +204,51 @@ static int db_shm_lock(sqlite3_file *f, int ofst, int n, int flags) {
 
 static void db_shm_barrier(sqlite3_file *f) {
     wb_file *p = wb(f);
-    if (p->wal) (void)flush(p->wal); /* with synchronous=FULL, empty here: xSync wrote it */
+    (void)flush_both(p); /* with synchronous=FULL, empty here: xSync wrote them */
     p->real->pMethods->xShmBarrier(p->real);
 }
 
 static const sqlite3_io_methods db_methods = {
     3,
-    db_close,
-    fwd_read,
-    fwd_write,
-    fwd_truncate,
-    fwd_sync,
-    fwd_file_size,
-    fwd_lock,
-    fwd_unlock,
+    buf_close,
+    buf_read,
+    buf_write,
+    buf_truncate,
+    buf_sync,
+    buf_file_size,
+    buf_lock,
+    buf_unlock,
     fwd_check_reserved,
-    fwd_file_control,
+    buf_file_control,
     fwd_sector_size,
     fwd_device_characteristics,
     fwd_shm_map,
     db_shm_lock,
     db_shm_barrier,
     fwd_shm_unmap,
-    fwd_fetch,
+    buf_fetch,
     fwd_unfetch,
 };
 
 static const sqlite3_io_methods wal_methods = {
     3,
-    wal_close,
-    wal_read,
-    wal_write,
-    wal_truncate,
-    wal_sync,
-    wal_file_size,
-    fwd_lock,
-    fwd_unlock,
+    buf_close,
+    buf_read,
+    buf_write,
+    buf_truncate,
+    buf_sync,
+    buf_file_size,
+    buf_lock,
+    buf_unlock,
     fwd_check_reserved,
-    wal_file_control,
+    buf_file_control,
     fwd_sector_size,
     fwd_device_characteristics,
     fwd_shm_map,
     fwd_shm_lock,
     fwd_shm_barrier,
     fwd_shm_unmap,
-    wal_fetch,
+    buf_fetch,
     fwd_unfetch,
 };
 
