@@ -65,11 +65,18 @@ struct hs_sq_dedup {
     size_t nundo, undo_cap, logged;
 };
 
+/* SHA-256 of source_id, a NUL and key (at most sizeof text - 1 bytes of
+ * them, as the log's keys were always made), its first 16 bytes */
 static void slot_key(const char *source_id, const char *key, uint8_t out[16]) {
     char text[HS_ID_MAX + HS_DEDUP_KEY_MAX];
-    int len = snprintf(text, sizeof text, "%s%c%s", source_id, '\0', key);
+    size_t a = strnlen(source_id, sizeof text - 1), n = a;
+    memcpy(text, source_id, a);
+    if (n < sizeof text - 1) text[n++] = '\0';
+    size_t b = strnlen(key, sizeof text - 1 - n);
+    memcpy(text + n, key, b);
+    n += b;
     unsigned char md[32];
-    hs_sha256(text, len > 0 && (size_t)len < sizeof text ? (size_t)len : sizeof text - 1, md);
+    hs_sha256(text, n, md);
     memcpy(out, md, 16);
 }
 
@@ -99,18 +106,32 @@ static size_t home(const shard *d, const uint8_t key[16]) {
     return (size_t)h & (d->cap - 1);
 }
 
+static inline bool key_eq(const uint8_t a[16], const uint8_t b[16]) {
+    uint64_t a0, a1, b0, b1;
+    memcpy(&a0, a, 8);
+    memcpy(&a1, a + 8, 8);
+    memcpy(&b0, b, 8);
+    memcpy(&b1, b + 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
+/* The slot holding key, or the free one where it would go (a part with
+ * slots: cap > 0). */
+static size_t probe(const shard *d, const uint8_t key[16]) {
+    size_t i = home(d, key);
+    while (d->v[i].expires_at && !key_eq(d->v[i].key, key)) i = (i + 1) & (d->cap - 1);
+    return i;
+}
+
 static hs_sq_dedup_slot *find(shard *d, const uint8_t key[16]) {
     if (!d->cap) return NULL;
-    for (size_t i = home(d, key);; i = (i + 1) & (d->cap - 1)) {
-        if (!d->v[i].expires_at) return NULL;
-        if (memcmp(d->v[i].key, key, 16) == 0) return &d->v[i];
-    }
+    size_t i = probe(d, key);
+    return d->v[i].expires_at ? &d->v[i] : NULL;
 }
 
 /* Into a part with room. */
 static void place(shard *d, const hs_sq_dedup_slot *e) {
-    size_t i = home(d, e->key);
-    while (d->v[i].expires_at && memcmp(d->v[i].key, e->key, 16) != 0) i = (i + 1) & (d->cap - 1);
+    size_t i = probe(d, e->key);
     if (!d->v[i].expires_at) d->n++;
     d->v[i] = *e;
 }
@@ -173,7 +194,9 @@ int hs_dedup_claim(hs_store *s, hs_ingest *ing, hs_error *err) {
     hs_sq_dedup_slot e = {.expires_at = until};
     slot_key(ing->source_id, ing->dedup_key, e.key);
     shard *part = shard_of(d, e.key);
-    hs_sq_dedup_slot *held = find(part, e.key);
+    reserve(part, now); /* first: one probe finds the key or its place */
+    size_t at = probe(part, e.key);
+    hs_sq_dedup_slot *held = part->v[at].expires_at ? &part->v[at] : NULL;
     if (held && held->expires_at > now) {
         char original[HS_ID_MAX];
         event_unpack(held->event, original);
@@ -193,8 +216,8 @@ int hs_dedup_claim(hs_store *s, hs_ingest *ing, hs_error *err) {
         u->before = *held;
     else
         memset(&u->before, 0, sizeof u->before);
-    reserve(part, now);
-    place(part, &e);
+    if (!held) part->n++;
+    part->v[at] = e;
     return HS_OK;
 }
 
