@@ -488,7 +488,9 @@ static void fill_work(uv_work_t *w) {
                                    f->rows + f->page_limit, &f->n_due, &f->next_due, &f->err);
 }
 
-static bool in_flight_seq(const dest *d, uint64_t seq) {
+/* Taken already: its attempt is out, or ended while the fill that read
+ * this row was out (the row shows it as it was before the outcome). */
+static bool taken_seq(const dest *d, uint64_t seq) {
     for (const job *j = d->job_list; j; j = j->next)
         if (j->seq == seq) return true;
     for (size_t i = 0; i < d->nended; i++)
@@ -500,7 +502,7 @@ static bool in_flight_seq(const dest *d, uint64_t seq) {
  * taken over; dropped when the row is not taken or the budget is spent). */
 static void take_row(dest *d, const hs_delivery *r, payload *pl) {
     shard *sc = d->sc;
-    if (in_flight_seq(d, r->seq)) { /* read again while its attempt was out */
+    if (taken_seq(d, r->seq)) { /* read again while its attempt was out */
         payload_drop(pl);
         return;
     }

@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +97,13 @@ static long long syscw(void) {
     return v;
 }
 
+/* valgrind passes its scheduler's lock through a pipe at each system call
+ * the program makes: its own writes would be counted */
+static bool under_valgrind(void) {
+    const char *p = getenv("LD_PRELOAD");
+    return p && strstr(p, "vgpreload");
+}
+
 /* rows rows of ~1 KiB into t, in one transaction */
 static int insert_rows(sqlite3 *db, int first, int rows) {
     char sql[160];
@@ -115,9 +123,11 @@ static void test_frames_in_few_writes(void **state) {
     long long before = syscw();
     assert_int_equal(insert_rows(w, 1, 1000), SQLITE_OK);
     long long writes = syscw() - before;
-    print_message("  a commit of 1000 rows of 1 KiB: %lld write calls\n", writes);
+    bool count = !under_valgrind();
+    print_message("  a commit of 1000 rows of 1 KiB: %lld write calls%s\n", writes,
+                  count ? "" : " (valgrind's own too: not checked)");
     assert_true(writes > 0);
-    assert_true(writes <= 40);
+    assert_true(!count || writes <= 40);
     /* the checkpoint copies those ~260 pages, neighbours all but a few,
      * into the database file */
     before = syscw();
@@ -125,7 +135,7 @@ static void test_frames_in_few_writes(void **state) {
     writes = syscw() - before;
     print_message("  its checkpoint: %lld write calls\n", writes);
     assert_true(writes > 0);
-    assert_true(writes <= 40);
+    assert_true(!count || writes <= 40);
     sqlite3 *r = open_plain(f->path, SQLITE_OPEN_READONLY);
     assert_int_equal(one_int(r, "SELECT count(*) FROM t"), 1000);
     integrity_ok(r);
