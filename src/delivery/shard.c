@@ -116,6 +116,10 @@ typedef struct dest {
     /* pending as the store counted it up to this seq (its last_seq then):
      * a delivery heard of later with a seq at or below it is counted */
     uint64_t counted_to;
+    /* the highest seq heard of from an ingest (here or relayed): a count
+     * the store made before it (a mark with a lower last_seq) misses what
+     * was heard and counted since, so it is not taken */
+    uint64_t heard_last;
     hs_scheduler_released_cb released;
     void *released_ud;
 } dest;
@@ -1154,6 +1158,7 @@ void hs__shard_ingest(shard *sc, const char *event_id, payload *pl, const hs_del
         dest *d = find(sc, r->destination_id);
         if (!d || d->removed || !d->leased) continue; /* another node's: it hears of it from the store */
         if (r->seq > d->counted_to) d->pending++;
+        if (r->seq > d->heard_last) d->heard_last = r->seq;
         if (!window_takes(sc, d, r->seq) || r->prev_seq > d->cursor) {
             /* older deliveries wait in the store (or another node's lie
              * in between): a fill brings this one in its turn */
@@ -1298,6 +1303,7 @@ void hs__shard_lease(shard *sc, const hs_lease_msg *m, hs_scheduler_released_cb 
     case HS_LEASE_MORE:
         if (!d || !d->leased) break;
         if (m->last_seq > d->counted_to) d->pending += m->n; /* else the store's count had them */
+        if (m->last_seq > d->heard_last) d->heard_last = m->last_seq;
         if (m->last_seq > d->known_last) d->known_last = m->last_seq;
         if (m->last_seq > d->cursor) {
             d->more = true;
@@ -1325,7 +1331,9 @@ void hs__shard_lease(shard *sc, const hs_lease_msg *m, hs_scheduler_released_cb 
             d->more = true;
             if (d->loading) d->load_again = true;
         }
-        if (d->jobs == 0) { /* the store's count, while no outcome is on its way to it */
+        /* the store's count, while no outcome is on its way to it and
+         * nothing was heard of that it could not see */
+        if (d->jobs == 0 && d->heard_last <= m->last_seq) {
             d->pending = m->pending;
             d->counted_to = m->last_seq;
         }

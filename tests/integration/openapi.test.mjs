@@ -273,7 +273,14 @@ test('real answers of every route validate against the document', async () => {
     try {
       await call('GET', '/v1/cluster', { on: pg, expect: 200 });
       const d = (await call('POST', '/v1/destinations', { on: pg, body: { name: 'OAS pg', config: { url: rxUrl + '/ok' } }, expect: 201 })).body;
-      const c = await call('GET', '/v1/destinations/{id}/circuit', { on: pg, ...S({ id: d.id }), expect: 200 });
+      // the node that created it holds it: at once when its cluster was
+      // ready, else at its first claim round (bounded wait)
+      let c;
+      for (let i = 0; i < 100; i++) {
+        c = await call('GET', '/v1/destinations/{id}/circuit', { on: pg, ...S({ id: d.id }), expect: 200 });
+        if (c.body.node_id === 'oas') break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
       assert.equal(c.body.node_id, 'oas', 'the node that created it holds it');
     } finally {
       await pg.stop();
