@@ -348,7 +348,8 @@ static int sqlite_open(hs_store *s, const char *path, hs_error *err) {
     hs__sqlite *q = hs_calloc(1, sizeof *q);
     q->path = hs_strdup(path);
     hs__pool_init(&q->pool, &reader_ops, q, HS_READERS_MAX);
-    /* the writer writes its WAL through walbuf.c: one write per commit */
+    /* the writer writes through walbuf.c: a commit's WAL frames and a
+     * checkpoint's neighbouring pages in one write each */
     rc = conn_open(&q->writer, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, hs_sqlite_walbuf_vfs(), err);
     if (rc == HS_OK) rc = vacuum_mode_new(q, err); /* before WAL writes the header */
     if (rc == HS_OK) rc = writer_setup(q, err);

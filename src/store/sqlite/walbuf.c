@@ -47,11 +47,11 @@
 
 typedef struct wb_file wb_file;
 struct wb_file {
-    sqlite3_file base;  /* pMethods: &wal_methods or &db_methods */
+    sqlite3_file base;  /* pMethods: &methods */
     sqlite3_file *real; /* the default VFS's file (its own allocation) */
     wb_file *wal;       /* database file: its WAL while that is open */
     wb_file *db;        /* WAL file: its database file */
-    /* WAL file: bytes at [off, off + len) not yet handed on */
+    /* bytes at [off, off + len) not yet handed on */
     char *buf;
     size_t len;
     sqlite3_int64 off;
@@ -146,7 +146,7 @@ static int buf_lock(sqlite3_file *f, int level) {
 
 static int buf_unlock(sqlite3_file *f, int level) {
     wb_file *p = wb(f);
-    (void)flush(p); /* an unlock goes ahead: see db_shm_lock */
+    (void)flush(p); /* an unlock goes ahead: see shm_lock */
     return p->real->pMethods->xUnlock(p->real, level);
 }
 
@@ -175,17 +175,14 @@ static int fwd_device_characteristics(sqlite3_file *f) {
 static int fwd_shm_map(sqlite3_file *f, int region, int size, int extend, void volatile **pp) {
     return wb(f)->real->pMethods->xShmMap(wb(f)->real, region, size, extend, pp);
 }
-static int fwd_shm_lock(sqlite3_file *f, int ofst, int n, int flags) {
-    return wb(f)->real->pMethods->xShmLock(wb(f)->real, ofst, n, flags);
-}
-static void fwd_shm_barrier(sqlite3_file *f) { wb(f)->real->pMethods->xShmBarrier(wb(f)->real); }
 static int fwd_shm_unmap(sqlite3_file *f, int del) { return wb(f)->real->pMethods->xShmUnmap(wb(f)->real, del); }
 static int fwd_unfetch(sqlite3_file *f, sqlite3_int64 ofst, void *ptr) {
     return wb(f)->real->pMethods->xUnfetch(wb(f)->real, ofst, ptr);
 }
 
-/* ---- the database file's shared memory: both buffers are handed on
- * before any WAL lock changes or a wal-index header is published ---- */
+/* ---- shared memory (only the database file's is used): both buffers
+ * are handed on before any WAL lock changes or a wal-index header is
+ * published ---- */
 
 static int flush_both(wb_file *p) {
     int rc = flush(p);
@@ -193,7 +190,7 @@ static int flush_both(wb_file *p) {
     return rc != SQLITE_OK ? rc : rc2;
 }
 
-static int db_shm_lock(sqlite3_file *f, int ofst, int n, int flags) {
+static int shm_lock(sqlite3_file *f, int ofst, int n, int flags) {
     wb_file *p = wb(f);
     int rc = flush_both(p);
     /* a lock is not taken after a failed write; an unlock goes ahead (what
@@ -202,13 +199,15 @@ static int db_shm_lock(sqlite3_file *f, int ofst, int n, int flags) {
     return p->real->pMethods->xShmLock(p->real, ofst, n, flags);
 }
 
-static void db_shm_barrier(sqlite3_file *f) {
+static void shm_barrier(sqlite3_file *f) {
     wb_file *p = wb(f);
     (void)flush_both(p); /* with synchronous=FULL, empty here: xSync wrote them */
     p->real->pMethods->xShmBarrier(p->real);
 }
 
-static const sqlite3_io_methods db_methods = {
+/* One table for every file: a WAL file's shared-memory calls are never
+ * made (SQLite makes them on the database file), and its wal is NULL. */
+static const sqlite3_io_methods methods = {
     3,
     buf_close,
     buf_read,
@@ -223,30 +222,8 @@ static const sqlite3_io_methods db_methods = {
     fwd_sector_size,
     fwd_device_characteristics,
     fwd_shm_map,
-    db_shm_lock,
-    db_shm_barrier,
-    fwd_shm_unmap,
-    buf_fetch,
-    fwd_unfetch,
-};
-
-static const sqlite3_io_methods wal_methods = {
-    3,
-    buf_close,
-    buf_read,
-    buf_write,
-    buf_truncate,
-    buf_sync,
-    buf_file_size,
-    buf_lock,
-    buf_unlock,
-    fwd_check_reserved,
-    buf_file_control,
-    fwd_sector_size,
-    fwd_device_characteristics,
-    fwd_shm_map,
-    fwd_shm_lock,
-    fwd_shm_barrier,
+    shm_lock,
+    shm_barrier,
     fwd_shm_unmap,
     buf_fetch,
     fwd_unfetch,
@@ -274,58 +251,66 @@ static int wb_open(sqlite3_vfs *v, sqlite3_filename name, sqlite3_file *f, int f
         p->base.pMethods = NULL; /* nothing to close */
         return rc;
     }
+    p->base.pMethods = &methods;
     if (flags & SQLITE_OPEN_WAL) {
-        p->base.pMethods = &wal_methods;
         sqlite3_file *dbf = sqlite3_database_file_object(name);
-        if (dbf && dbf->pMethods == &db_methods) {
+        if (dbf && dbf->pMethods == &methods) {
             p->db = wb(dbf);
             p->db->wal = p;
         }
-    } else {
-        p->base.pMethods = &db_methods;
     }
     return SQLITE_OK;
 }
 
 static int wb_delete(sqlite3_vfs *v, const char *name, int sync_dir) {
     (void)v;
-    return base_vfs()->xDelete(base_vfs(), name, sync_dir);
+    sqlite3_vfs *below = base_vfs();
+    return below->xDelete(below, name, sync_dir);
 }
 static int wb_access(sqlite3_vfs *v, const char *name, int flags, int *out) {
     (void)v;
-    return base_vfs()->xAccess(base_vfs(), name, flags, out);
+    sqlite3_vfs *below = base_vfs();
+    return below->xAccess(below, name, flags, out);
 }
 static int wb_full_pathname(sqlite3_vfs *v, const char *name, int n, char *out) {
     (void)v;
-    return base_vfs()->xFullPathname(base_vfs(), name, n, out);
+    sqlite3_vfs *below = base_vfs();
+    return below->xFullPathname(below, name, n, out);
 }
 static void *wb_dlopen(sqlite3_vfs *v, const char *name) {
     (void)v;
-    return base_vfs()->xDlOpen(base_vfs(), name);
+    sqlite3_vfs *below = base_vfs();
+    return below->xDlOpen(below, name);
 }
 static void wb_dlerror(sqlite3_vfs *v, int n, char *out) {
     (void)v;
-    base_vfs()->xDlError(base_vfs(), n, out);
+    sqlite3_vfs *below = base_vfs();
+    below->xDlError(below, n, out);
 }
 static void (*wb_dlsym(sqlite3_vfs *v, void *h, const char *sym))(void) {
     (void)v;
-    return base_vfs()->xDlSym(base_vfs(), h, sym);
+    sqlite3_vfs *below = base_vfs();
+    return below->xDlSym(below, h, sym);
 }
 static void wb_dlclose(sqlite3_vfs *v, void *h) {
     (void)v;
-    base_vfs()->xDlClose(base_vfs(), h);
+    sqlite3_vfs *below = base_vfs();
+    below->xDlClose(below, h);
 }
 static int wb_randomness(sqlite3_vfs *v, int n, char *out) {
     (void)v;
-    return base_vfs()->xRandomness(base_vfs(), n, out);
+    sqlite3_vfs *below = base_vfs();
+    return below->xRandomness(below, n, out);
 }
 static int wb_sleep(sqlite3_vfs *v, int us) {
     (void)v;
-    return base_vfs()->xSleep(base_vfs(), us);
+    sqlite3_vfs *below = base_vfs();
+    return below->xSleep(below, us);
 }
 static int wb_current_time(sqlite3_vfs *v, double *out) {
     (void)v;
-    return base_vfs()->xCurrentTime(base_vfs(), out);
+    sqlite3_vfs *below = base_vfs();
+    return below->xCurrentTime(below, out);
 }
 static int wb_get_last_error(sqlite3_vfs *v, int n, char *out) {
     (void)v;
@@ -334,7 +319,8 @@ static int wb_get_last_error(sqlite3_vfs *v, int n, char *out) {
 }
 static int wb_current_time_int64(sqlite3_vfs *v, sqlite3_int64 *out) {
     (void)v;
-    return base_vfs()->xCurrentTimeInt64(base_vfs(), out);
+    sqlite3_vfs *below = base_vfs();
+    return below->xCurrentTimeInt64(below, out);
 }
 
 static int registered = SQLITE_ERROR;
