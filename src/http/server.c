@@ -372,14 +372,19 @@ static void conn_maybe_finish(conn *c) {
 
 /* ---- output --------------------------------------------------------- */
 
-static void on_write(uv_write_t *req, int status) {
-    write_batch *b = container_of(req, write_batch, req);
-    conn *c = b->c;
+/* A batch written: its slots and itself go. */
+static void batch_free(write_batch *b) {
     for (slot *s = b->slots, *next; s; s = next) {
         next = s->next;
         slot_free(s);
     }
     hs_free(b);
+}
+
+static void on_write(uv_write_t *req, int status) {
+    write_batch *b = container_of(req, write_batch, req);
+    conn *c = b->c;
+    batch_free(b);
     c->nwrites--;
     if (c->closing) return; /* cancelled by uv_close */
     if (status < 0) {
@@ -424,11 +429,7 @@ static void conn_flush(conn *c) {
         size_t done = w > 0 ? (size_t)w : 0, i = 0;
         while (i < n && done >= b->bufs[i].len) done -= b->bufs[i++].len;
         if (i == n) {
-            for (slot *x = b->slots, *next; x; x = next) {
-                next = x->next;
-                slot_free(x);
-            }
-            hs_free(b);
+            batch_free(b);
             c->last_write = now_ms(c);
             if (!c->q_head) c->idle_since = c->last_write;
             return;
