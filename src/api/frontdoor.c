@@ -101,7 +101,9 @@ void hs_frontdoor_schema_release(hs_frontdoor_schema *s) {
     hs_free(s);
 }
 
-/* The gate of a source doc, or NULL when it has nothing to check. */
+/* The gate of a source doc (every source but a disabled one has one, if
+ * only to say that this node has heard of it: src/store/store.h
+ * "unchecked"), or NULL. */
 static gate *gate_of(const char *id, const json_t *doc) {
     const char *status = hs_jv_str(doc, "status");
     if (status && strcmp(status, "disabled") == 0) return NULL;
@@ -119,10 +121,6 @@ static gate *gate_of(const char *id, const json_t *doc) {
     g->verifier = hs_verifier_new(doc);
     g->schema = schema_of(doc);
     hs_dedup_of(doc, &g->dedup);
-    if (!g->nallow && !g->ndeny && g->rate <= 0 && !g->verifier && !g->schema && g->dedup.strategy == HS_DEDUP_OFF) {
-        gate_free(g);
-        return NULL;
-    }
     snprintf(g->id, sizeof g->id, "%s", id);
     const char *slug = hs_jv_str(doc, "slug");
     if (slug) g->slug = hs_strdup(slug);

@@ -329,6 +329,7 @@ void hs_ingest_handle(hs_api *api, hs_http_req *req, const char *rest) {
     }
     hs_ingest *ing = hs_ingest_new();
     ing->verification_status = invalid ? "schema_invalid" : verified ? "verified" : "unverified";
+    ing->unchecked = !v.source_id[0]; /* no settings here: the store refuses it if the source exists */
     json_decref(invalid);
     /* then its dedup key: the store decides whether it is a duplicate */
     if (hs_dedup_key(&v.dedup, req, body, ing->dedup_key)) ing->dedup_window_ms = v.dedup.window_ms;

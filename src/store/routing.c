@@ -184,6 +184,10 @@ static int ingest_exec(hs_store *s, hs_wop *op) {
     if (rc != HS_OK) return rc;
     if (strcmp(set->source.status, "disabled") == 0)
         return hs_error_set(err, HS_ERR_NOTFOUND, NULL, "source %s not found", ing->source_ref);
+    if (ing->unchecked)
+        return hs_error_set(err, HS_ERR_BUSY, NULL,
+                            "source %s is new to this node, which has not loaded its settings yet; retry shortly",
+                            ing->source_ref);
     snprintf(ing->source_id, sizeof ing->source_id, "%s", set->source.id);
     /* a paused source keeps its events but routes none of them */
     if (strcmp(set->source.status, "paused") != 0 && set->n > 0) fan_out(set, ing);

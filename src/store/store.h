@@ -301,6 +301,12 @@ struct hs_ingest {
     const char *verification_status;
     char dedup_key[HS_DEDUP_KEY_MAX]; /* "": no deduplication */
     uint64_t dedup_window_ms;
+    /* the front door had no settings for the ref (it holds every source
+     * this node has heard of): a source that exists is then one created on
+     * another node and not yet heard of here, whose checks (signature, IP
+     * lists, dedup, schema) were not made, so the ingest is refused,
+     * HS_ERR_BUSY (503, retry), not stored; an unknown ref stays a 404 */
+    bool unchecked;
     /* output, valid in the callback */
     bool duplicate;
     char duplicate_of[HS_ID_MAX];

@@ -244,6 +244,34 @@ test('two nodes on one PostgreSQL share the window: a repeat at the other node i
   }
 });
 
+// A source created at one node reaches the others through the change feed;
+// until a node has its settings it must not store events for it unchecked.
+test('a node that has not heard of a new source yet answers 503 (retry), never stores it unchecked', { skip: !PG && 'no PostgreSQL (tests/run.sh starts one)' }, async () => {
+  const db = `${PG}/hs_${randomBytes(6).toString('hex')}`;
+  const a = await startServer({ db, args: ['--node-id', 'new-a'] });
+  const b = await startServer({ db, args: ['--node-id', 'new-b'] });
+  try {
+    const secret = 'whsec_' + randomBytes(12).toString('hex');
+    const src = await makeSource(a, { slug: 'signed', verification_enabled: true, verification_type: 'hmac_sha256', verification_secret: secret });
+    const seen = new Set();
+    const deadline = Date.now() + 10000;
+    let last;
+    do {
+      const r = await fetch(`${b.url}/v1/ingest/signed`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+      last = { status: r.status, retry: r.headers.get('retry-after'), body: await r.json() };
+      seen.add(last.status);
+      assert.ok(last.status === 503 || last.status === 401, `unsigned at b: ${last.status} ${JSON.stringify(last.body)}`);
+      if (last.status === 503) assert.equal(last.retry, '1');
+    } while (last.status !== 401 && Date.now() < deadline);
+    assert.equal(last.status, 401, 'b checks the signature once it has the source');
+    const events = (await b.req('GET', `/v1/events?source_id=${src.id}`)).body;
+    assert.equal(events.events.length, 0, 'nothing stored unchecked');
+  } finally {
+    await stopClean(b);
+    await stopClean(a);
+  }
+});
+
 test('--public-url makes the sources\' ingest_url; a bad one stops the start with a message', async () => {
   const s = await startServer({ args: ['--public-url', 'https://hooks.example.com/in/'] });
   try {
