@@ -80,7 +80,7 @@ typedef struct hs_frontdoor_verdict {
     int status;                /* 0: pass; 403 or 429 */
     const char *error;         /* the JSON error's message (static) */
     const char *reason;        /* the metrics' label: "ip_denied", "ip_not_allowed", "rate_limited" */
-    char source_id[HS_ID_MAX]; /* the source's id when it has a front door, else "" */
+    char source_id[HS_ID_MAX]; /* the source's id when this node has heard of it (not disabled), else "" */
     /* pass only: the source's verifier with a reference for the caller
      * (hs_verifier_unref), NULL when it verifies nothing */
     hs_verifier *verifier;
