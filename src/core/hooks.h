@@ -49,6 +49,9 @@ typedef struct hs_dest_status {
     int consecutive_failures;
     size_t queued;
     int in_flight;
+    /* deliveries its scheduler took from the store rather than from their
+     * ingest (a backlog past the window, retries, a restart): a counter */
+    uint64_t read_back;
 } hs_dest_status;
 
 typedef enum hs_change { HS_CHANGE_CREATED = 0, HS_CHANGE_UPDATED, HS_CHANGE_DELETED } hs_change;

@@ -120,6 +120,7 @@ typedef struct dest {
      * the store made before it (a mark with a lower last_seq) misses what
      * was heard and counted since, so it is not taken */
     uint64_t heard_last;
+    uint64_t read_back; /* deliveries taken into the window by a fill (hs_dest_status) */
     hs_scheduler_released_cb released;
     void *released_ud;
 } dest;
@@ -515,6 +516,7 @@ static void take_row(dest *d, const hs_delivery *r, payload *pl) {
         pl = NULL;
     }
     item *it = item_new(r->id, r->event_id, r->connection_id, r->attempts, r->next_attempt_at, r->seq);
+    d->read_back++;
     it->once = r->replay_job_id[0] != '\0';
     if (pl) {
         pl->refs = 1;
@@ -889,6 +891,7 @@ static hs_dest_status dest_status(const dest *d) {
                          .circuit = hs_circuit_state_name(d->circuit.state),
                          .consecutive_failures = d->circuit.consecutive_failures,
                          .queued = queued(d),
+                         .read_back = d->read_back,
                          .in_flight = d->in_flight};
     return st;
 }
@@ -1139,6 +1142,12 @@ static bool window_takes(const shard *sc, const dest *d, uint64_t seq) {
            (sc->items < sc->items_budget || d->n < ITEMS_FLOOR);
 }
 
+/* The store holds deliveries past the window: a fill reads them. */
+static void more_in_store(dest *d) {
+    d->more = true;
+    if (d->loading) d->load_again = true;
+}
+
 void hs__shard_ingest(shard *sc, const char *event_id, payload *pl, const hs_delivery_ref *refs, size_t n) {
     /* due when the store says (next_attempt_at: the event's arrival), as a
      * fill would read it: not this loop's time of hearing of it, which a
@@ -1159,11 +1168,13 @@ void hs__shard_ingest(shard *sc, const char *event_id, payload *pl, const hs_del
         if (!d || d->removed || !d->leased) continue; /* another node's: it hears of it from the store */
         if (r->seq > d->counted_to) d->pending++;
         if (r->seq > d->heard_last) d->heard_last = r->seq;
+        /* a fill read it already: committed, it was in the store before
+         * this news of it got here through the mailboxes */
+        if (r->seq <= d->cursor) continue;
         if (!window_takes(sc, d, r->seq) || r->prev_seq > d->cursor) {
             /* older deliveries wait in the store (or another node's lie
              * in between): a fill brings this one in its turn */
-            d->more = true;
-            if (d->loading) d->load_again = true;
+            more_in_store(d);
         } else {
             item *it = item_new(r->id, event_id, r->connection_id, 0, ready, r->seq);
             d->cursor = r->seq;
@@ -1305,10 +1316,7 @@ void hs__shard_lease(shard *sc, const hs_lease_msg *m, hs_scheduler_released_cb 
         if (m->last_seq > d->counted_to) d->pending += m->n; /* else the store's count had them */
         if (m->last_seq > d->heard_last) d->heard_last = m->last_seq;
         if (m->last_seq > d->known_last) d->known_last = m->last_seq;
-        if (m->last_seq > d->cursor) {
-            d->more = true;
-            if (d->loading) d->load_again = true;
-        }
+        if (m->last_seq > d->cursor) more_in_store(d);
         pump(d);
         break;
     case HS_LEASE_REREAD:
@@ -1328,8 +1336,7 @@ void hs__shard_lease(shard *sc, const hs_lease_msg *m, hs_scheduler_released_cb 
             d->requeues = m->requeues;
             dest_reset(d);
         } else if (m->last_seq > d->cursor && !d->more) {
-            d->more = true;
-            if (d->loading) d->load_again = true;
+            more_in_store(d);
         }
         /* the store's count, while no outcome is on its way to it and
          * nothing was heard of that it could not see */

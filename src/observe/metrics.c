@@ -221,15 +221,6 @@ static void emit_dest(void *value, void *ud) {
 
 static const char *const circuit_states[] = {"closed", "open", "half_open"};
 
-static void emit_queue(const hs_dest_status *st, hs_buf *out) {
-    hs_buf_appendf(out, "hookstream_destination_queue_depth{destination_id=\"%s\",type=\"%s\"} %zu\n", st->id, st->type,
-                   st->queued);
-    hs_buf_appendf(out, "hookstream_destination_in_flight{destination_id=\"%s\"} %d\n", st->id, st->in_flight);
-    for (size_t i = 0; i < sizeof circuit_states / sizeof circuit_states[0]; i++)
-        hs_buf_appendf(out, "hookstream_circuit_state{destination_id=\"%s\",state=\"%s\"} %d\n", st->id,
-                       circuit_states[i], strcmp(st->circuit, circuit_states[i]) == 0);
-}
-
 static void header(hs_buf *out, const char *name, const char *type, const char *help) {
     hs_buf_appendf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
@@ -304,11 +295,27 @@ int hs_metrics_render(const hs_metrics *m, const hs_dest_status *dests, size_t n
            "From an event's arrival to the answer of its successful delivery.");
     histogram(out, "hookstream_delivery_latency_seconds", m->latency, HS_METRICS_LATENCY_BUCKETS, le,
               (double)m->latency_sum_ms / 1000);
+    /* each family's samples together (the text format's rule) */
     if (dests) {
         header(out, "hookstream_destination_queue_depth", "gauge", "Deliveries waiting, by destination.");
+        for (size_t i = 0; i < ndests; i++)
+            hs_buf_appendf(out, "hookstream_destination_queue_depth{destination_id=\"%s\",type=\"%s\"} %zu\n",
+                           dests[i].id, dests[i].type, dests[i].queued);
         header(out, "hookstream_destination_in_flight", "gauge", "Deliveries being sent, by destination.");
+        for (size_t i = 0; i < ndests; i++)
+            hs_buf_appendf(out, "hookstream_destination_in_flight{destination_id=\"%s\"} %d\n", dests[i].id,
+                           dests[i].in_flight);
+        header(out, "hookstream_destination_read_back_total", "counter",
+               "Deliveries read back from the store into the scheduler's window rather than taken from their ingest "
+               "(a backlog past the window, retries, a restart), by destination. Flat under steady load.");
+        for (size_t i = 0; i < ndests; i++)
+            hs_buf_appendf(out, "hookstream_destination_read_back_total{destination_id=\"%s\"} %llu\n", dests[i].id,
+                           (unsigned long long)dests[i].read_back);
         header(out, "hookstream_circuit_state", "gauge", "1 for the destination's current circuit state.");
-        for (size_t i = 0; i < ndests; i++) emit_queue(&dests[i], out);
+        for (size_t i = 0; i < ndests; i++)
+            for (size_t k = 0; k < sizeof circuit_states / sizeof circuit_states[0]; k++)
+                hs_buf_appendf(out, "hookstream_circuit_state{destination_id=\"%s\",state=\"%s\"} %d\n", dests[i].id,
+                               circuit_states[k], strcmp(dests[i].circuit, circuit_states[k]) == 0);
     }
     if (st) render_store(st, out);
     return out->len < out->max ? HS_OK : HS_ERR_TOOBIG;

@@ -16,11 +16,21 @@ function parseExposition(text) {
   const families = new Map();
   const nameRe = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
   assert.ok(text.endsWith('\n'), 'ends with a newline');
+  // a family's lines come together: HELP, TYPE, then all its samples
+  let current = null;
+  const done = new Set();
+  const enter = (name) => {
+    if (name === current) return;
+    assert.ok(!done.has(name), `the lines of ${name} are not together`);
+    if (current) done.add(current);
+    current = name;
+  };
   for (const line of text.split('\n')) {
     if (line === '') continue;
     let m;
     if ((m = line.match(/^# (HELP|TYPE) (\S+) (.*)$/))) {
       assert.match(m[2], nameRe);
+      enter(m[2]);
       const f = families.get(m[2]) || { samples: [] };
       if (m[1] === 'TYPE') {
         assert.ok(['counter', 'gauge', 'histogram', 'summary', 'untyped'].includes(m[3]), line);
@@ -44,6 +54,7 @@ function parseExposition(text) {
     const base = m[1].replace(/_(bucket|sum|count)$/, '');
     const fam = families.get(m[1]) || families.get(base);
     assert.ok(fam && fam.type, `a sample of a declared family: ${line}`);
+    enter(families.has(m[1]) ? m[1] : base);
     fam.samples.push({ name: m[1], labels, value });
   }
   // histograms: buckets cumulative, +Inf == _count
