@@ -393,3 +393,42 @@ test('deliveries go straight from their ingest while the destination keeps up, a
     assertExactlyOnce(rx.ok, Array.from({ length: 440 }, (_, i) => i), 'every delivery');
     await finish(srv, rx);
   });
+
+// A fan-out whose deliveries wait in the store: each destination's fills
+// read them back with their events; every destination gets each event
+// once, with that event's own body and id.
+test('fan-out to paused destinations: each gets every event once, with its own body (window 16)',
+  { timeout: 30000 }, async () => {
+    const N = 300;
+    const srv = await serve(16);
+    const got = [[], [], []];
+    const servers = await Promise.all(got.map((list) => new Promise((resolve) => {
+      const s = http.createServer((req, res) => {
+        const chunks = [];
+        req.on('data', (c) => chunks.push(c));
+        req.on('end', () => {
+          list.push({ seq: JSON.parse(Buffer.concat(chunks).toString()).seq, id: req.headers['x-hookstream-event-id'] });
+          res.end('ok');
+        });
+      });
+      s.listen(0, '127.0.0.1', () => resolve(s));
+    })));
+    const src = await makeSource(srv);
+    const dsts = [];
+    for (const s of servers) {
+      const dst = await makeDestination(srv, {
+        config: { url: `http://127.0.0.1:${s.address().port}/hook` }, status: 'paused',
+      });
+      await makeConnection(srv, src.id, dst.id);
+      dsts.push(dst);
+    }
+    const ids = await ingest(srv, src, 0, N, 8);
+    for (const dst of dsts) await resume(srv, dst);
+    await waitFor(() => got.every((l) => l.length >= N), 20000, () => `${got.map((l) => l.length)} of ${N}`);
+    for (const [k, list] of got.entries()) {
+      assertExactlyOnce(list.map((x) => x.seq), ids.map((_, seq) => seq), `destination ${k}`);
+      for (const { seq, id } of list) assert.equal(id, ids[seq], `destination ${k}: the body of event ${seq} came with ${id}`);
+    }
+    for (const s of servers) { s.closeAllConnections(); await new Promise((r) => s.close(r)); }
+    await finish(srv);
+  });
