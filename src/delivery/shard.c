@@ -1137,8 +1137,8 @@ static void start(dest *d, item *it) {
 /* A new delivery goes straight into the window when the window has room
  * and nothing older waits in the store (nor is being read from it);
  * otherwise it is left to a fill, in its turn. */
-static bool window_takes(const shard *sc, const dest *d, uint64_t seq) {
-    return !d->paused && !d->more && !d->loading && d->n < sc->window && seq > d->cursor &&
+static bool window_takes(const shard *sc, const dest *d) {
+    return !d->paused && !d->more && !d->loading && d->n < sc->window &&
            (sc->items < sc->items_budget || d->n < ITEMS_FLOOR);
 }
 
@@ -1171,7 +1171,7 @@ void hs__shard_ingest(shard *sc, const char *event_id, payload *pl, const hs_del
         /* a fill read it already: committed, it was in the store before
          * this news of it got here through the mailboxes */
         if (r->seq <= d->cursor) continue;
-        if (!window_takes(sc, d, r->seq) || r->prev_seq > d->cursor) {
+        if (!window_takes(sc, d) || r->prev_seq > d->cursor) {
             /* older deliveries wait in the store (or another node's lie
              * in between): a fill brings this one in its turn */
             more_in_store(d);

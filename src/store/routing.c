@@ -157,12 +157,12 @@ static void fan_out(const hs_route_set *set, hs_ingest *ing) {
     json_t *headers = set->uses_headers && ing->headers_json ? json_loads(ing->headers_json, 0, NULL) : NULL;
     in.payload = payload;
     in.headers = headers;
-    ing->deliveries = hs_malloc(set->n * sizeof *ing->deliveries);
+    /* zeroed: what the backend fills as it stores them (id, seq, and
+     * prev_seq where it knows it) starts empty */
+    ing->deliveries = hs_calloc(set->n, sizeof *ing->deliveries);
     for (size_t i = 0; i < set->n; i++) {
         if (!hs_filter_match(set->r[i].filter, &in)) continue;
         hs_delivery_ref *d = &ing->deliveries[ing->ndeliveries++];
-        d->id[0] = '\0';          /* the backend names it as it stores it */
-        d->seq = d->prev_seq = 0; /* the backend sets them as it stores it (prev_seq: if it knows) */
         memcpy(d->connection_id, set->r[i].connection_id, HS_ID_MAX);
         memcpy(d->destination_id, set->r[i].destination_id, HS_ID_MAX);
         d->connection_key = set->r[i].connection_key;

@@ -16,6 +16,7 @@ import http from 'node:http';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { startServer } from './lib/server.mjs';
+import { until } from './lib/receiver.mjs';
 import { PEERS_DIR } from './lib/aws_peers.mjs';
 
 const peerRequire = createRequire(PEERS_DIR + '/');
@@ -276,11 +277,8 @@ test('real answers of every route validate against the document', async () => {
       // the node that created it holds it: at once when its cluster was
       // ready, else at its first claim round (bounded wait)
       let c;
-      for (let i = 0; i < 100; i++) {
-        c = await call('GET', '/v1/destinations/{id}/circuit', { on: pg, ...S({ id: d.id }), expect: 200 });
-        if (c.body.node_id === 'oas') break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await until(async () => (c = await call('GET', '/v1/destinations/{id}/circuit', { on: pg, ...S({ id: d.id }), expect: 200 })).body.node_id === 'oas',
+        10000, 'the node that created the destination (oas) to hold its lease');
       assert.equal(c.body.node_id, 'oas', 'the node that created it holds it');
     } finally {
       await pg.stop();
