@@ -368,9 +368,12 @@ async function readBack(srv, dst) {
 // is read back from the store, and once it has drained the deliveries go
 // straight again. (A delivery sent the other way costs a read of the queue
 // and of its event; SQLite's fan-out once sent most of them that way under
-// steady load: an unset field of the ingest's deliveries.)
+// steady load: an unset field of the ingest's deliveries.) SQLite only: on
+// PostgreSQL the store's periodic queue marks (src/cluster/) also bring in,
+// by design, the few deliveries committed before their news arrived.
 test('deliveries go straight from their ingest while the destination keeps up, and again after a backlog (window 16)',
-  { timeout: 30000 }, async () => {
+  { timeout: 30000, skip: process.env.HOOKSTREAM_TEST_SERVER_PG && 'SQLite only: PostgreSQL\'s queue marks read ahead by design' },
+  async () => {
     const srv = await serve(16);
     const rx = await seqReceiver();
     const { src, dst } = await route(srv, rx, { ordering: 'best_effort', max_concurrency: 1 });
