@@ -82,6 +82,11 @@ test('retention deletes only settled events past it, under ingest load, and lose
   // nothing half-deleted: no delivery without its event, no attempt without its delivery
   assert.equal(sql(srv.db, 'SELECT count(*) FROM deliveries d WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = d.event_id)'), '0');
   assert.equal(sql(srv.db, 'SELECT count(*) FROM delivery_attempts a WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = a.delivery_id)'), '0');
+  // nor an entry of the late indexes (src/store/sqlite/late.c) without its row, while the kept ones have theirs
+  assert.equal(sql(srv.db, 'SELECT count(*) FROM source_events x WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = x.id)'), '0');
+  assert.equal(sql(srv.db, 'SELECT count(*) FROM destination_attempts x WHERE NOT EXISTS (SELECT 1 FROM delivery_attempts a WHERE a.id = x.id)'), '0');
+  assert.equal(sql(srv.db, 'SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM source_events x WHERE x.source_id = e.source_id AND x.id = e.id) ' +
+    'AND NOT EXISTS (SELECT 1 FROM events_unindexed u WHERE u.id = e.id)'), '0');
   // and the space went back: incremental auto-vacuum, a short free list
   assert.equal(sql(srv.db, 'PRAGMA auto_vacuum'), '2');
   assert.ok(Number(sql(srv.db, 'PRAGMA freelist_count')) < 64, sql(srv.db, 'PRAGMA freelist_count'));

@@ -107,20 +107,31 @@ static void test_migrations_and_reopen(void **state) {
     fixture *fx = *state;
     assert_int_equal(query_int(fx->path, "PRAGMA user_version"), hs_schema_version());
     assert_int_equal(query_int(fx->path, "PRAGMA application_id"), 0x686b7374);
-    const char *tables[] = {"api_keys", "sources",    "destinations", "connections",
-                            "events",   "deliveries", "refs",         "queues"};
+    const char *tables[] = {"api_keys",
+                            "sources",
+                            "destinations",
+                            "connections",
+                            "events",
+                            "deliveries",
+                            "refs",
+                            "queues",
+                            "source_events",
+                            "events_unindexed",
+                            "destination_attempts",
+                            "attempts_unindexed"};
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
         char sql[128];
         snprintf(sql, sizeof sql, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '%s'", tables[i]);
         assert_int_equal(query_int(fx->path, sql), 1);
     }
     assert_int_equal(query_int(fx->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
-                                         "('events_source','events_status','deliveries_event',"
+                                         "('events_status','deliveries_event',"
                                          "'deliveries_pending','deliveries_retry')"),
-                     5);
-    /* steps 3 and 4 dropped them */
+                     4);
+    /* steps 3, 4 and 11 dropped them */
     assert_int_equal(query_int(fx->path, "SELECT count(*) FROM sqlite_master WHERE name IN "
-                                         "('deliveries_destination', 'attempts_event')"),
+                                         "('deliveries_destination', 'attempts_event', 'events_source', "
+                                         "'attempts_destination')"),
                      0);
     reopen_store(fx);
     reopen_store(fx);
@@ -339,6 +350,26 @@ static void test_migration_v5(void **state) {
     assert_string_equal(got, p[1].id);
     hs_free(got);
     hs_free(p);
+    /* step 11: the late indexes hold every event and attempt, none queued */
+    assert_int_equal(query_int(fx->path, "SELECT count(*) FROM source_events WHERE source_id = "
+                                         "'src_00000000000100000000000000000001'"),
+                     3);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM destination_attempts WHERE destination_id = '%s'", d1);
+    assert_int_equal(query_int(fx->path, sql), 1);
+    assert_int_equal(query_int(fx->path, "SELECT count(*) FROM destination_attempts"), 2);
+    assert_int_equal(query_int(fx->path, "SELECT (SELECT count(*) FROM events_unindexed) + (SELECT count(*) FROM "
+                                         "attempts_unindexed)"),
+                     0);
+    hs_event_query eq = {.source_id = "src_00000000000100000000000000000001", .page = {.limit = 2}};
+    hs_event **ev = NULL;
+    bool more = false;
+    assert_int_equal(hs_store_event_list(fx->s, &eq, &ev, &n, &more, &err), HS_OK);
+    assert_int_equal(n, 2);
+    assert_true(more);
+    assert_string_equal(ev[0]->id, "evt_3");
+    assert_string_equal(ev[1]->id, "evt_2");
+    for (size_t i = 0; i < n; i++) hs_event_free(ev[i]);
+    hs_free(ev);
     assert_int_equal(query_int(fx->path, "SELECT count(*) FROM delivery_attempts a WHERE NOT EXISTS "
                                          "(SELECT 1 FROM deliveries d WHERE d.id = a.delivery_id)"),
                      0);

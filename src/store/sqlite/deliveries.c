@@ -225,6 +225,7 @@ static int record_attempt(hs_store *s, const hs_attempt_rec *a, hs_error *err) {
     int rc = step_done(w, st, "recording the attempt", err);
     hs_free(rq);
     hs_free(rs);
+    if (rc == HS_OK) rc = hs_late_queue(s, HS_LATE_ATTEMPTS, a->destination_id, a->id, err);
     if (rc != HS_OK) return rc;
 
     const char *status = hs__attempt_delivery_status(a);
@@ -466,10 +467,11 @@ int hs__sqlite_bulk_retry(hs_store *s, const hs_bulk_retry *q, hs_event_retry *r
 
 /* ---- reads for the API ---- */
 
+/* of delivery_attempts a */
 #define ATTEMPT_COLS                                                                                                   \
-    "id, delivery_id, event_id, destination_id, connection_id, attempt_number, status, request_url, "                  \
-    "request_method, request_headers, response_status, response_headers, response_body, duration_ms, error, "          \
-    "next_retry_at, is_dlq, dlq_at, created_at"
+    "a.id, a.delivery_id, a.event_id, a.destination_id, a.connection_id, a.attempt_number, a.status, "                 \
+    "a.request_url, a.request_method, a.request_headers, a.response_status, a.response_headers, a.response_body, "     \
+    "a.duration_ms, a.error, a.next_retry_at, a.is_dlq, a.dlq_at, a.created_at"
 
 static json_t *time_or_null(sqlite3_stmt *st, int col) {
     if (sqlite3_column_type(st, col) == SQLITE_NULL) return json_null();
@@ -545,24 +547,30 @@ static int collect_attempts(hs_sqlite_db *c, sqlite3_stmt *st, size_t limit, jso
 }
 
 int hs__sqlite_attempt_list(hs_store *s, const hs_attempt_query *q, json_t **items, bool *has_more, hs_error *err) {
-    hs_buf sql;
-    hs_buf_init(&sql, 2048);
-    hs_buf_appends(&sql, "SELECT " ATTEMPT_COLS " FROM delivery_attempts a WHERE 1");
+    hs_buf conds, sql;
+    hs_buf_init(&conds, 2048);
+    hs_buf_init(&sql, 8192);
     /* through the event's deliveries: attempts have no index by event */
     if (q->event_id)
-        hs_buf_appends(&sql, " AND delivery_id IN (SELECT id FROM deliveries WHERE event_id = :event_id)"
-                             " AND event_id = :event_id");
-    if (q->destination_id) hs_buf_appends(&sql, " AND destination_id = :destination_id");
-    if (q->connection_id) hs_buf_appends(&sql, " AND connection_id = :connection_id");
-    if (q->dlq_only) hs_buf_appends(&sql, " AND is_dlq = 1");
+        hs_buf_appends(&conds, " AND a.delivery_id IN (SELECT id FROM deliveries WHERE event_id = :event_id)"
+                               " AND a.event_id = :event_id");
+    if (q->connection_id) hs_buf_appends(&conds, " AND a.connection_id = :connection_id");
+    if (q->dlq_only) hs_buf_appends(&conds, " AND a.is_dlq = 1");
     if (q->status && strcmp(q->status, "pending") == 0) /* the latest attempt of a delivery that waits for its retry */
-        hs_buf_appends(&sql, " AND status = 'failed' AND next_retry_at IS NOT NULL AND is_dlq = 0"
-                             " AND id = (SELECT max(id) FROM delivery_attempts b WHERE b.delivery_id = a.delivery_id)"
-                             " AND delivery_id IN (SELECT id FROM deliveries WHERE status = 'pending')");
+        hs_buf_appends(&conds,
+                       " AND a.status = 'failed' AND a.next_retry_at IS NOT NULL AND a.is_dlq = 0"
+                       " AND a.id = (SELECT max(id) FROM delivery_attempts b WHERE b.delivery_id = a.delivery_id)"
+                       " AND a.delivery_id IN (SELECT id FROM deliveries WHERE status = 'pending')");
     else if (q->status)
-        hs_buf_appends(&sql, " AND status = :status");
-    if (q->page.cursor) hs_buf_appends(&sql, " AND id < :cursor");
-    hs_buf_appends(&sql, " ORDER BY id DESC LIMIT :limit");
+        hs_buf_appends(&conds, " AND a.status = :status");
+    if (q->page.cursor) hs_buf_appends(&conds, " AND a.id < :cursor");
+    const char *c_sql = conds.data ? conds.data : "";
+    if (q->destination_id) /* through the late index (late.c) */
+        hs_late_select(&sql, HS_LATE_ATTEMPTS, ATTEMPT_COLS, ":destination_id", c_sql);
+    else
+        hs_buf_appendf(&sql, "SELECT " ATTEMPT_COLS " FROM delivery_attempts a WHERE 1%s", c_sql);
+    hs_buf_appends(&sql, " ORDER BY 1 DESC LIMIT :limit");
+    hs_buf_free(&conds);
     hs_sqlite_db *c = hs_reader_get(s, err);
     sqlite3_stmt *st = c ? hs_stmt(c, sql.data, err) : NULL;
     hs_buf_free(&sql);
@@ -585,7 +593,7 @@ int hs__sqlite_attempt_list(hs_store *s, const hs_attempt_query *q, json_t **ite
 int hs__sqlite_attempt_get(hs_store *s, const char *id, json_t **out, hs_error *err) {
     hs_sqlite_db *c = hs_reader_get(s, err);
     if (!c) return err->code;
-    sqlite3_stmt *st = hs_stmt(c, "SELECT " ATTEMPT_COLS " FROM delivery_attempts WHERE id = ?1", err);
+    sqlite3_stmt *st = hs_stmt(c, "SELECT " ATTEMPT_COLS " FROM delivery_attempts a WHERE a.id = ?1", err);
     json_t *arr = NULL;
     int rc = st ? HS_OK : err->code;
     if (st) {
@@ -608,8 +616,8 @@ int hs__sqlite_event_attempts(hs_store *s, const char *event_id, json_t **items,
     hs_sqlite_db *c = hs_reader_get(s, err);
     if (!c) return err->code;
     sqlite3_stmt *st = hs_stmt(c,
-                               "SELECT " ATTEMPT_COLS " FROM delivery_attempts WHERE delivery_id IN "
-                               "(SELECT id FROM deliveries WHERE event_id = ?1) ORDER BY id",
+                               "SELECT " ATTEMPT_COLS " FROM delivery_attempts a WHERE a.delivery_id IN "
+                               "(SELECT id FROM deliveries WHERE event_id = ?1) ORDER BY a.id",
                                err);
     int rc = st ? HS_OK : err->code;
     if (st) {

@@ -104,7 +104,8 @@ int hs__sqlite_ingest_insert(hs_store *s, hs_ingest *ing, bool *wrote, hs_error 
     rc = insert_event(w, ing, err);
     if (rc != HS_OK && claimed) *wrote = true;
     if (rc == HS_OK) {
-        rc = insert_deliveries(s, ing, err);
+        rc = hs_late_queue(s, HS_LATE_EVENTS, ing->source_id, ing->event_id, err);
+        if (rc == HS_OK) rc = insert_deliveries(s, ing, err);
         if (rc != HS_OK) *wrote = true;
     }
     return rc;
@@ -160,30 +161,39 @@ int hs__sqlite_event_get(hs_store *s, const char *id, hs_event **out, hs_error *
     return ret;
 }
 
+/* columns of a listed event (length(body) reads the blob's size, not its
+ * pages), read by event_from_row */
+#define EVENT_LIST_COLS                                                                                                \
+    "e.id, e.source_id, e.method, e.path, e.query, e.source_ip, e.content_type, e.received_at, e.status, "             \
+    "e.verification_status, e.dedup_status, length(e.body)"
+
 static void event_list_sql(const hs_event_query *q, hs_buf *sql) {
-    /* length(body) reads the blob's size, not its pages */
-    hs_buf_appends(sql, "SELECT id, source_id, method, path, query, source_ip, content_type, received_at, status, "
-                        "verification_status, dedup_status, length(body) FROM events WHERE 1");
-    if (q->source_id) hs_buf_appends(sql, " AND source_id = :source_id");
-    if (q->status) hs_buf_appends(sql, " AND status = :status");
-    if (q->verification_status) hs_buf_appends(sql, " AND verification_status = :verification_status");
-    if (q->dedup_status) hs_buf_appends(sql, " AND dedup_status = :dedup_status");
-    if (q->method) hs_buf_appends(sql, " AND method = :method");
+    hs_buf conds;
+    hs_buf_init(&conds, 512);
+    if (q->status) hs_buf_appends(&conds, " AND e.status = :status");
+    if (q->verification_status) hs_buf_appends(&conds, " AND e.verification_status = :verification_status");
+    if (q->dedup_status) hs_buf_appends(&conds, " AND e.dedup_status = :dedup_status");
+    if (q->method) hs_buf_appends(&conds, " AND e.method = :method");
     /* an id prefix, or bytes of the body (both blobs: instr compares bytes) */
     if (q->search && strncmp(q->search, "evt_", 4) == 0)
-        hs_buf_appends(sql, " AND substr(id, 1, length(:search)) = :search");
+        hs_buf_appends(&conds, " AND substr(e.id, 1, length(:search)) = :search");
     else if (q->search)
-        hs_buf_appends(sql, " AND instr(body, :search) > 0");
-    if (q->after) hs_buf_appends(sql, " AND received_at > :after");
-    if (q->before) hs_buf_appends(sql, " AND received_at < :before");
-    if (q->page.cursor) hs_buf_appends(sql, " AND id < :cursor");
-    hs_buf_appends(sql, " ORDER BY id DESC LIMIT :limit");
+        hs_buf_appends(&conds, " AND instr(e.body, :search) > 0");
+    if (q->after) hs_buf_appends(&conds, " AND e.received_at > :after");
+    if (q->before) hs_buf_appends(&conds, " AND e.received_at < :before");
+    if (q->page.cursor) hs_buf_appends(&conds, " AND e.id < :cursor");
+    if (q->source_id) /* through the late index (late.c) */
+        hs_late_select(sql, HS_LATE_EVENTS, EVENT_LIST_COLS, ":source_id", conds.data ? conds.data : "");
+    else
+        hs_buf_appendf(sql, "SELECT " EVENT_LIST_COLS " FROM events e WHERE 1%s", conds.data ? conds.data : "");
+    hs_buf_appends(sql, " ORDER BY 1 DESC LIMIT :limit");
+    hs_buf_free(&conds);
 }
 
 int hs__sqlite_event_list(hs_store *s, const hs_event_query *q, hs_event ***items, size_t *n, bool *has_more,
                           hs_error *err) {
     hs_buf sql;
-    hs_buf_init(&sql, 1024);
+    hs_buf_init(&sql, 8192);
     event_list_sql(q, &sql);
     hs_sqlite_db *c = hs_reader_get(s, err);
     sqlite3_stmt *st = c ? hs_stmt(c, sql.data, err) : NULL;

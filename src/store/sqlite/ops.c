@@ -275,7 +275,8 @@ static int doc_list(hs_store *s, hs_opsdoc_kind kind, const hs_page *page, hs_op
 
 #define ATTEMPTS_IN                                                                                                    \
     " FROM delivery_attempts a WHERE a.id >= ?6 AND a.created_at >= ?1 AND a.created_at < ?2 AND (?3 IS NULL OR "      \
-    "a.destination_id = ?3) AND (?4 IS NULL OR a.event_id IN (SELECT e.id FROM events e WHERE e.source_id = ?4))"
+    "a.destination_id = ?3) AND (?4 IS NULL OR EXISTS (SELECT 1 FROM events e WHERE e.id = a.event_id AND "            \
+    "e.source_id = ?4))"
 
 /* ?6: the least id of the window's rows (hs__window_least_id) */
 static void bind_window(sqlite3_stmt *st, const hs_window_query *q, const char *least_id) {

@@ -39,10 +39,13 @@ static void job_from_row(sqlite3_stmt *st, void *elem) {
 
 /* ---- reads ---- */
 
+/* the sources' events through their late index and its queue (late.c: a
+ * row can be in both for a moment) */
 static const char SQL_SCAN[] =
-    "SELECT id, received_at FROM events WHERE source_id IN (SELECT value FROM json_each(?1)) "
-    "AND received_at >= ?2 AND received_at <= ?3 AND (received_at > ?4 OR (received_at = ?4 AND id > ?5)) "
-    "ORDER BY received_at, id LIMIT ?6";
+    "SELECT e.id, e.received_at FROM (SELECT id FROM source_events WHERE source_id IN (SELECT value FROM "
+    "json_each(?1)) UNION SELECT id FROM events_unindexed WHERE source_id IN (SELECT value FROM json_each(?1))) x "
+    "CROSS JOIN events e ON e.id = x.id WHERE e.received_at >= ?2 AND e.received_at <= ?3 AND (e.received_at > ?4 OR "
+    "(e.received_at = ?4 AND e.id > ?5)) ORDER BY e.received_at, e.id LIMIT ?6";
 
 static void event_row(sqlite3_stmt *st, void *elem) {
     hs_replay_event *e = elem;

@@ -326,6 +326,36 @@ static const char *const steps[] = {
     "  updated_at INTEGER NOT NULL);"
     "CREATE INDEX notifications_due ON notifications(next_attempt_at) WHERE status = 'pending';"
     "CREATE INDEX notifications_status ON notifications(status, created_at);",
+
+    /* 11: the index of events by source and that of attempts by
+     * destination are written late, in batches (late.c). As indexes, each
+     * commit wrote into the end of every source's and destination's range:
+     * about one page per event for each, far more than the rows themselves
+     * (docs/performance.md "Late indexes"). Now each is a table of its own
+     * (source_events, destination_attempts), filled about once a second
+     * from a queue of the rows not yet in it (events_unindexed,
+     * attempts_unindexed: appended to with each row, emptied by the
+     * batch), and a read by source or destination looks in both. A row
+     * deleted takes its entry along (the triggers); one still queued is
+     * skipped by the batch. */
+    "CREATE TABLE source_events ("
+    "  source_id TEXT NOT NULL,"
+    "  id TEXT NOT NULL,"
+    "  PRIMARY KEY (source_id, id)) WITHOUT ROWID;"
+    "CREATE TABLE destination_attempts ("
+    "  destination_id TEXT NOT NULL,"
+    "  id TEXT NOT NULL,"
+    "  PRIMARY KEY (destination_id, id)) WITHOUT ROWID;"
+    "CREATE TABLE events_unindexed (n INTEGER PRIMARY KEY, source_id TEXT NOT NULL, id TEXT NOT NULL);"
+    "CREATE TABLE attempts_unindexed (n INTEGER PRIMARY KEY, destination_id TEXT NOT NULL, id TEXT NOT NULL);"
+    "INSERT INTO source_events SELECT source_id, id FROM events ORDER BY 1, 2;"
+    "INSERT INTO destination_attempts SELECT destination_id, id FROM delivery_attempts ORDER BY 1, 2;"
+    "DROP INDEX events_source;"
+    "DROP INDEX attempts_destination;"
+    "CREATE TRIGGER events_forget AFTER DELETE ON events BEGIN "
+    "  DELETE FROM source_events WHERE source_id = old.source_id AND id = old.id; END;"
+    "CREATE TRIGGER attempts_forget AFTER DELETE ON delivery_attempts BEGIN "
+    "  DELETE FROM destination_attempts WHERE destination_id = old.destination_id AND id = old.id; END;",
 };
 
 #define NSTEPS ((int)(sizeof steps / sizeof steps[0]))

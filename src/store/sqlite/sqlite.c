@@ -236,8 +236,12 @@ static int tx_begin(hs_store *s, hs_error *err) {
     return tx_sql(s, "BEGIN IMMEDIATE", "cannot start a transaction", err);
 }
 static int tx_commit(hs_store *s, hs_error *err) {
-    int rc = tx_sql(s, "COMMIT", "commit failed", err);
-    if (rc == HS_OK) hs_dedup_committed(s); /* else the group is discarded */
+    int rc = hs_late_step(s, err);
+    if (rc == HS_OK) rc = tx_sql(s, "COMMIT", "commit failed", err);
+    if (rc == HS_OK) { /* else the group is discarded */
+        hs_dedup_committed(s);
+        hs_late_committed(s);
+    }
     return rc;
 }
 static int tx_rollback(hs_store *s, hs_error *err) { return tx_sql(s, "ROLLBACK", "rollback failed", err); }
@@ -248,6 +252,7 @@ static bool tx_open(hs_store *s) { return !sqlite3_get_autocommit(hs__sq_writer(
 static void tx_discard(hs_store *s) {
     hs_settles_clear(s);
     hs_dedup_discard(s);
+    hs_late_discard(s);
     hs__counts_clear(&hs__sq(s)->pending);
 }
 /* What the group's writes deferred: event settles, queue counts, the
@@ -358,7 +363,9 @@ static int sqlite_open(hs_store *s, const char *path, hs_error *err) {
     if (rc == HS_OK) rc = seq_start(q, err);
     s->be_state = q;
     if (rc == HS_OK) rc = hs_dedup_load(s, err);
+    if (rc == HS_OK) rc = hs_late_load(s, err);
     if (rc != HS_OK) {
+        hs_late_free(s);
         hs_dedup_free(s);
         s->be_state = NULL;
         conn_close(&q->writer);
@@ -377,6 +384,7 @@ static void sqlite_close(hs_store *s) {
     hs_settles_clear(s);
     hs__counts_free(&q->pending);
     hs_dedup_free(s);
+    hs_late_free(s);
     state_free(q);
     s->be_state = NULL;
 }

@@ -18,6 +18,8 @@
  *                counts per destination, the scheduler's paged reads
  *   replay.c     replay jobs (their windows, cursors and claims); the
  *                bulk retry is deliveries.c's, beside the manual ones
+ *   late.c       the late indexes (events by source, attempts by
+ *                destination): queued with each row, moved in batches
  *   walbuf.c     a VFS that writes the writer's runs of consecutive
  *                writes (a commit's WAL frames, a checkpoint's pages) in
  *                one system call
@@ -32,6 +34,7 @@
 
 #include <sqlite3.h>
 
+#include "base/buf.h"
 #include "store/backend.h"
 #include "store/counts.h"
 #include "store/pool.h"
@@ -69,6 +72,8 @@ typedef struct hs__sqlite {
     hs__pool pool;
     /* writer thread: the dedup keys whose window is open (dedup.c) */
     struct hs_sq_dedup *dedup;
+    /* writer thread: the late indexes' lists and batches (late.c) */
+    struct hs_sq_late *late;
 } hs__sqlite;
 
 static inline hs__sqlite *hs__sq(const hs_store *s) { return s->be_state; }
@@ -107,6 +112,30 @@ int hs_sqlite_fail(hs_error *err, sqlite3 *db, int rc, const char *what);
  * the thread's snapshot's when it has one). */
 static inline hs_sqlite_db *hs_reader_get(hs_store *s, hs_error *err) { return hs__pool_get(&hs__sq(s)->pool, err); }
 static inline void hs_reader_put(hs_store *s, hs_sqlite_db *c) { hs__pool_put(&hs__sq(s)->pool, c); }
+
+/* src/store/sqlite/late.c: the late indexes. A kind is a table of rows
+ * with an index by one column written in sorted slices. All but
+ * hs_late_select on the writer thread. */
+typedef enum hs_late_kind { HS_LATE_EVENTS, HS_LATE_ATTEMPTS, HS_LATE_KINDS } hs_late_kind;
+/* At open, after the migrations: the lists from the queues; at close. */
+int hs_late_load(hs_store *s, hs_error *err);
+void hs_late_free(hs_store *s);
+/* In the group: queue the new row id of kind under key (its source or
+ * destination id). */
+int hs_late_queue(hs_store *s, hs_late_kind kind, const char *key, const char *id, hs_error *err);
+/* In the group, just before its COMMIT: begin a batch when one is due,
+ * write the next slice of the one being written. A failure fails the
+ * group. */
+int hs_late_step(hs_store *s, hs_error *err);
+/* After the group's COMMIT succeeded, or once it failed. */
+void hs_late_committed(hs_store *s);
+void hs_late_discard(hs_store *s);
+/* Append to sql a FROM-able SELECT of cols (columns of kind's table under
+ * its alias: e for events, a for attempts) of the rows whose key is param
+ * (a named parameter) and that match conds (" AND ..." on the alias, or
+ * ""): those still queued only, and the index's newest :limit. The caller
+ * orders the whole by id and cuts it at :limit. */
+void hs_late_select(hs_buf *sql, hs_late_kind kind, const char *cols, const char *param, const char *conds);
 
 /* src/store/sqlite/schema.c: bring db (the writer connection, WAL already set) to the
  * current schema, one transaction per step. */
