@@ -8,15 +8,17 @@
  * themselves, and each page written again by the checkpoint
  * (docs/performance.md "Late indexes"). So a new row is only appended to
  * its kind's queue (events_unindexed, attempts_unindexed: one page per
- * commit) and to a list in memory. About once a second (LATE_EVERY_MS, or
- * sooner once LATE_ROWS rows wait) the committed part of that list becomes
- * a batch, grouped by key (sorted by a hash of it, then queue order), and
- * each following commit writes its next slice into the index (LATE_SLICE
- * rows or a LATE_SLICES-th of the batch, whichever is more): a slice
- * covers a few keys, so each key's range is written about once per batch,
- * and no commit carries much of it (the whole batch at once stalled the
- * writer for tens of ms every second). Then, slice by slice again, the
- * batch's rows leave the queue (DELETEs of ranges of n).
+ * commit) and to a list in memory. Once the previous batch is done and a
+ * second has passed since it began (LATE_EVERY_MS; at once when LATE_ROWS
+ * rows wait) the committed part of that list becomes a batch, grouped by
+ * key (sorted by a hash of it, then queue order), and each following
+ * commit writes its next slice into the index (LATE_SLICE rows or a
+ * LATE_SLICES-th of the batch, whichever is more): a slice covers a few
+ * keys, so each key's range is written about once per batch, and no
+ * commit carries much of it (the whole batch at once stalled the writer
+ * for tens of ms every second). Then, slice by slice again, the batch's
+ * rows leave the queue (DELETEs of ranges of n). Under load a batch spans
+ * a few seconds, and the queue holds that much.
  *
  * Until then a row may be in both the queue and the index; a read by key
  * (hs_late_select) takes the index's newest :limit and the queue's rows of
@@ -39,8 +41,8 @@
 
 #define LATE_EVERY_MS 1000
 #define LATE_ROWS 16384 /* a list this long becomes a batch at the next commit */
-#define LATE_SLICE 64   /* rows of a batch written (or taken off the queue) per commit at least */
-#define LATE_SLICES 64  /* ... or this part of it: a batch ends within twice as many commits */
+#define LATE_SLICE 32   /* rows of a batch written (or taken off the queue) per commit at least */
+#define LATE_SLICES 128 /* ... or this part of it: a batch ends within twice as many commits */
 
 typedef struct late_row {
     int64_t n;     /* in the queue */

@@ -332,8 +332,8 @@ static const char *const steps[] = {
      * commit wrote into the end of every source's and destination's range:
      * about one page per event for each, far more than the rows themselves
      * (docs/performance.md "Late indexes"). Now each is a table of its own
-     * (source_events, destination_attempts), filled about once a second
-     * from a queue of the rows not yet in it (events_unindexed,
+     * (source_events, destination_attempts), filled in batches, every
+     * second or few, from a queue of the rows not yet in it (events_unindexed,
      * attempts_unindexed: appended to with each row, emptied by the
      * batch), and a read by source or destination looks in both. A row
      * deleted takes its entry along (the triggers); one still queued is
