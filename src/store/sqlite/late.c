@@ -249,9 +249,13 @@ int hs_late_load(hs_store *s, hs_error *err) {
     hs_sqlite_db *w = hs__sq_writer(s);
     for (int k = 0; k < HS_LATE_KINDS; k++) {
         late_q *q = &sq->late->q[k];
-        sqlite3_stmt *st = hs_stmt(w, kinds[k].sql_load, err);
-        if (!st) return err->code;
-        int rc;
+        /* once: not in the statement cache, whose places the hot statements need */
+        sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(w->db, kinds[k].sql_load, -1, &st, NULL);
+        if (rc != SQLITE_OK) {
+            sqlite3_finalize(st);
+            return hs_sqlite_fail(err, w->db, rc, "reading an index queue");
+        }
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
             late_row *r = list_push(&q->queued);
             r->n = sqlite3_column_int64(st, 0);
@@ -259,8 +263,9 @@ int hs_late_load(hs_store *s, hs_error *err) {
             r->hash = key_hash(r->key);
             hs_col_copy(r->id, sizeof r->id, st, 2);
         }
-        hs_stmt_done(w, st);
-        if (rc != SQLITE_DONE) return hs_sqlite_fail(err, w->db, rc, "reading an index queue");
+        int ret = rc == SQLITE_DONE ? HS_OK : hs_sqlite_fail(err, w->db, rc, "reading an index queue");
+        sqlite3_finalize(st);
+        if (ret != HS_OK) return ret;
         q->committed = q->queued.n;
     }
     return HS_OK;
