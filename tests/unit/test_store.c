@@ -495,6 +495,30 @@ static int teardown_full_disk(void **state) {
     return rc;
 }
 
+/* The events of source_id, listed limit at a time following the cursor:
+ * newest first, each once; how many. */
+static size_t list_by_source(fixture *fx, const char *source_id, int limit) {
+    hs_error err;
+    char last[HS_ID_MAX] = "";
+    size_t total = 0;
+    hs_event_query eq = {.source_id = source_id, .page = {.limit = limit}};
+    for (bool more = true; more;) {
+        hs_event **ev = NULL;
+        size_t n = 0;
+        more = false;
+        assert_int_equal(hs_store_event_list(fx->s, &eq, &ev, &n, &more, &err), HS_OK);
+        for (size_t k = 0; k < n; k++) {
+            if (last[0]) assert_true(strcmp(ev[k]->id, last) < 0);
+            hs_id_copy(last, ev[k]->id);
+            hs_event_free(ev[k]);
+        }
+        total += n;
+        hs_free(ev);
+        eq.page.cursor = last;
+    }
+    return total;
+}
+
 static void test_disk_full(void **state) {
     fixture *fx = *state;
     hs_error err;
@@ -542,14 +566,7 @@ static void test_disk_full(void **state) {
     assert_int_equal(query_int(fx->path, "SELECT count(*) FROM events"), 25);
     assert_int_equal(query_int(fx->path, "SELECT count(*) FROM deliveries"), 25);
     for (int i = 0; i < 2; i++) { /* listed by source: every event once */
-        hs_event_query eq = {.source_id = jstr(src, "id"), .page = {.limit = 100}};
-        hs_event **ev = NULL;
-        size_t n = 0;
-        bool more = false;
-        assert_int_equal(hs_store_event_list(fx->s, &eq, &ev, &n, &more, &err), HS_OK);
-        assert_int_equal(n, 25);
-        for (size_t k = 0; k < n; k++) hs_event_free(ev[k]);
-        hs_free(ev);
+        assert_int_equal(list_by_source(fx, jstr(src, "id"), 100), 25);
         assert_int_equal(query_int(fx->path, "SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM "
                                              "source_events x WHERE x.id = e.id) AND NOT EXISTS (SELECT 1 FROM "
                                              "events_unindexed u WHERE u.id = e.id)"),
@@ -571,7 +588,6 @@ static void test_disk_full(void **state) {
  * open and the reads: the state stays as it was made. */
 static void test_late_rows_in_both(void **state) {
     fixture *fx = *state;
-    hs_error err;
     json_t *src = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"s\"}");
     json_t *dst = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"d\"}");
     json_t *conn = create_conn(fx->s, src, dst, true);
@@ -586,24 +602,7 @@ static void test_late_rows_in_both(void **state) {
     assert_true(both >= 2);
     assert_true(queued_only >= 2);
     open_store(fx);
-    char last[HS_ID_MAX] = "";
-    size_t total = 0;
-    hs_event_query eq = {.source_id = jstr(src, "id"), .page = {.limit = 5}};
-    for (bool more = true; more;) {
-        hs_event **ev = NULL;
-        size_t n = 0;
-        more = false;
-        assert_int_equal(hs_store_event_list(fx->s, &eq, &ev, &n, &more, &err), HS_OK);
-        for (size_t k = 0; k < n; k++) {
-            if (last[0]) assert_true(strcmp(ev[k]->id, last) < 0); /* newest first, each once */
-            hs_id_copy(last, ev[k]->id);
-            hs_event_free(ev[k]);
-        }
-        total += n;
-        hs_free(ev);
-        eq.page.cursor = last;
-    }
-    assert_int_equal(total, 12);
+    assert_int_equal(list_by_source(fx, jstr(src, "id"), 5), 12);
     json_decref(src);
     json_decref(dst);
     json_decref(conn);
