@@ -582,6 +582,53 @@ static void test_disk_full(void **state) {
     json_decref(conn);
 }
 
+/* The late indexes (late.c) after a failed group: its rows were queued in
+ * memory and in the queue table, and the rollback took them out of the
+ * table only, whose next rows take their numbers (n) again. Were they
+ * left in the list, the next batch would end with them and its last
+ * DELETE (n <= the batch's greatest) would take rows queued after it off
+ * the queue before they are indexed: events no list by source shows.
+ * hs_late_discard drops them; this makes exactly that order of things. */
+static void test_late_failed_group(void **state) {
+    fixture *fx = *state;
+    json_t *src = create_res(fx->s, HS_KIND_SOURCE, "{\"name\":\"s\"}");
+    json_t *dst = create_res(fx->s, HS_KIND_DESTINATION, "{\"name\":\"d\"}");
+    json_t *conn = create_conn(fx->s, src, dst, true);
+    const char *sid = jstr(src, "id");
+    ingest_result r;
+    for (int i = 0; i < 3; i++) assert_int_equal(ingest_one(fx, sid, "r", 1, &r), HS_OK);
+
+    atomic_store(&disk_full, 1); /* a group of five fails */
+    counter c = {0};
+    for (int i = 0; i < 5; i++) assert_int_equal(hs_store_ingest(fx->s, counted_ingest(sid, &c)), HS_OK);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_int_equal(c.ok, 0);
+    atomic_store(&disk_full, 0);
+
+    /* commits without rows: any batch under way ends; then one is due */
+    char name[32];
+    for (int i = 0; i < 4; i++) {
+        snprintf(name, sizeof name, "{\"name\":\"q%d\"}", i);
+        json_decref(create_res(fx->s, HS_KIND_SOURCE, name));
+    }
+    usleep(1100 * 1000);
+    /* the next group begins a batch; its own rows come after */
+    for (int i = 0; i < 5; i++) assert_int_equal(ingest_one(fx, sid, "x", 1, &r), HS_OK);
+    for (int i = 0; i < 4; i++) { /* commits for that batch to be written and taken off the queue */
+        snprintf(name, sizeof name, "{\"name\":\"t%d\"}", i);
+        json_decref(create_res(fx->s, HS_KIND_SOURCE, name));
+    }
+    assert_int_equal(query_int(fx->path, "SELECT count(*) FROM events"), 8);
+    assert_int_equal(query_int(fx->path, "SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM "
+                                         "source_events x WHERE x.id = e.id) AND NOT EXISTS (SELECT 1 FROM "
+                                         "events_unindexed u WHERE u.id = e.id)"),
+                     0);
+    assert_int_equal(list_by_source(fx, sid, 100), 8);
+    json_decref(src);
+    json_decref(dst);
+    json_decref(conn);
+}
+
 /* The late indexes (late.c): rows a stop left both queued and in the
  * index (the middle of a batch) are listed once, and so are queued rows
  * and indexed ones together, page after page. Nothing commits between the
@@ -618,6 +665,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_migration_v5, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disk_full, setup_full_disk, teardown_full_disk),
         cmocka_unit_test_setup_teardown(test_late_rows_in_both, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_late_failed_group, setup_full_disk, teardown_full_disk),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }
