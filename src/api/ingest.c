@@ -345,6 +345,7 @@ void hs_ingest_handle(hs_api *api, hs_http_req *req, const char *rest) {
     const char *ct = hs_http_req_header(req, "content-type");
     ing->content_type = hs_strdup(ct ? ct : "");
     ing->received_at = hs_now_ms();
+    ing->arrived_ns = req->received_ns;
     ing->cb = ingest_done;
     ing->ud = req;
     ing->ud2 = api;

@@ -45,6 +45,9 @@ struct hs_metrics {
     hs_idmap sources, dests;
     uint64_t latency[HS_METRICS_LATENCY_BUCKETS + 1]; /* successful deliveries, since start */
     uint64_t latency_sum_ms;
+    /* accepted ingests: their request's arrival to their commit */
+    uint64_t ingest_commit[HS_STORE_HIST_BUCKETS + 1];
+    uint64_t ingest_commit_ns;
     minute ring[RING_MINUTES];
 };
 
@@ -142,6 +145,13 @@ void hs_metrics_forget_destination(hs_metrics *m, const char *destination_id) {
 void hs_metrics_on_ingest(hs_ingest *ing, void *ud) {
     hs_metrics *m = ud;
     hs_metrics_ingested(m, ing->source_id, hs_now_ms());
+    if (ing->arrived_ns && ing->committed_ns >= ing->arrived_ns) {
+        uint64_t ns = ing->committed_ns - ing->arrived_ns;
+        size_t i = 0;
+        while (i < HS_STORE_HIST_BUCKETS && ns / 1000 > hs_store_commit_le_us[i]) i++;
+        m->ingest_commit[i]++;
+        m->ingest_commit_ns += ns;
+    }
     bool invalid = ing->verification_status && strcmp(ing->verification_status, "schema_invalid") == 0;
     if (!ing->duplicate && !invalid) return;
     per_source *s = source_of(m, ing->source_id);
@@ -236,18 +246,33 @@ static void histogram(hs_buf *out, const char *name, const uint64_t *counts, siz
     hs_buf_appendf(out, "%s_sum %.6f\n%s_count %llu\n", name, sum, name, (unsigned long long)cum);
 }
 
+/* The store's time buckets (hs_store_commit_le_us), in seconds. */
+typedef struct store_les {
+    char text[HS_STORE_HIST_BUCKETS][24];
+    const char *le[HS_STORE_HIST_BUCKETS];
+} store_les;
+
+static void store_seconds(store_les *l) {
+    for (size_t i = 0; i < HS_STORE_HIST_BUCKETS; i++) {
+        snprintf(l->text[i], sizeof l->text[i], "%g", (double)hs_store_commit_le_us[i] / 1e6);
+        l->le[i] = l->text[i];
+    }
+}
+
 static void render_store(hs_store *st, hs_buf *out) {
     hs_store_stats s;
     hs_store_get_stats(st, &s);
+    store_les secs;
+    store_seconds(&secs);
+    header(out, "hookstream_store_commit_seconds", "histogram", "Time spent in COMMIT (the fsync) per group.");
+    histogram(out, "hookstream_store_commit_seconds", s.commit_us_hist, HS_STORE_HIST_BUCKETS, secs.le,
+              (double)s.commit_ns_total / 1e9);
+    header(out, "hookstream_store_queue_wait_seconds", "histogram",
+           "Time each write waited for the writer thread, from its submission to the start of its group.");
+    histogram(out, "hookstream_store_queue_wait_seconds", s.wait_us_hist, HS_STORE_HIST_BUCKETS, secs.le,
+              (double)s.wait_ns_total / 1e9);
     char les[HS_STORE_HIST_BUCKETS][24];
     const char *le[HS_STORE_HIST_BUCKETS];
-    header(out, "hookstream_store_commit_seconds", "histogram", "Time spent in COMMIT (the fsync) per group.");
-    for (size_t i = 0; i < HS_STORE_HIST_BUCKETS; i++) {
-        snprintf(les[i], sizeof les[i], "%g", (double)hs_store_commit_le_us[i] / 1e6);
-        le[i] = les[i];
-    }
-    histogram(out, "hookstream_store_commit_seconds", s.commit_us_hist, HS_STORE_HIST_BUCKETS, le,
-              (double)s.commit_ns_total / 1e9);
     header(out, "hookstream_store_batch_size", "histogram", "Requests committed per transaction.");
     for (size_t i = 0; i < HS_STORE_HIST_BUCKETS; i++) {
         snprintf(les[i], sizeof les[i], "%llu", (unsigned long long)hs_store_batch_le[i]);
@@ -295,6 +320,13 @@ int hs_metrics_render(const hs_metrics *m, const hs_dest_status *dests, size_t n
            "From an event's arrival to the answer of its successful delivery.");
     histogram(out, "hookstream_delivery_latency_seconds", m->latency, HS_METRICS_LATENCY_BUCKETS, le,
               (double)m->latency_sum_ms / 1000);
+    store_les secs;
+    store_seconds(&secs);
+    header(out, "hookstream_ingest_commit_seconds", "histogram",
+           "From an accepted ingest's request to its commit (durable): the wait for the writer, its group, the "
+           "fsync.");
+    histogram(out, "hookstream_ingest_commit_seconds", m->ingest_commit, HS_STORE_HIST_BUCKETS, secs.le,
+              (double)m->ingest_commit_ns / 1e9);
     /* each family's samples together (the text format's rule) */
     if (dests) {
         header(out, "hookstream_destination_queue_depth", "gauge", "Deliveries waiting, by destination.");

@@ -70,6 +70,9 @@ typedef struct hs_store_stats {
     uint64_t commit_us_hist[HS_STORE_HIST_BUCKETS + 1]; /* per bucket, the last +Inf */
     uint64_t batch_hist[HS_STORE_HIST_BUCKETS + 1];
     uint64_t batch_total; /* requests over all commits, for the histogram's _sum */
+    /* each op's wait in the queue until its group began */
+    uint64_t wait_us_hist[HS_STORE_HIST_BUCKETS + 1];
+    uint64_t wait_ns_total;
     /* retention (hs_store_sweep): rows deleted and pages given back */
     uint64_t swept_events, swept_deliveries, swept_attempts, swept_pages;
 } hs_store_stats;
@@ -296,6 +299,7 @@ struct hs_ingest {
     char *source_ip;
     char *content_type;
     uint64_t received_at; /* ms */
+    uint64_t arrived_ns;  /* monotonic, when its request was complete; 0: unknown */
     /* how the front door checked the sender: "verified", "unverified" or
      * "schema_invalid" (static; NULL: "unverified") */
     const char *verification_status;
@@ -317,6 +321,7 @@ struct hs_ingest {
      * (1, 2, ...): whoever hears of ingests on several threads can put
      * them back in that order */
     uint64_t commit_no;
+    uint64_t committed_ns; /* monotonic, when its group committed */
     hs_delivery_ref *deliveries;
     size_t ndeliveries;
     hs_error err;

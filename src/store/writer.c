@@ -151,9 +151,13 @@ static void run_group(hs_store *s, hs_wop *group, size_t n) {
         commit_ns = hs_monotonic_ns() - t0;
     }
     uint64_t ok_ops = 0;
+    uint64_t committed_ns = hs_monotonic_ns();
     for (hs_wop *op = group; ok && op; op = op->next) {
         ok_ops += op->status == HS_OK;
-        if (op->ing && op->status == HS_OK) op->ing->commit_no = ++s->ingests_committed;
+        if (op->ing && op->status == HS_OK) {
+            op->ing->commit_no = ++s->ingests_committed;
+            op->ing->committed_ns = committed_ns;
+        }
     }
     pthread_mutex_lock(&s->lock);
     if (ok) {
@@ -172,6 +176,13 @@ static void run_group(hs_store *s, hs_wop *group, size_t n) {
     complete_ops(s, group);
 }
 
+/* Under s->lock: how long op waited for its group (it begins at now). */
+static void count_wait(hs_store *s, const hs_wop *op, uint64_t now) {
+    uint64_t waited = now > op->queued_ns ? now - op->queued_ns : 0;
+    s->stats.wait_us_hist[bucket_of(hs_store_commit_le_us, waited / 1000)]++;
+    s->stats.wait_ns_total += waited;
+}
+
 static void *writer_main(void *arg) {
     hs_store *s = arg;
     pthread_mutex_lock(&s->lock);
@@ -180,8 +191,11 @@ static void *writer_main(void *arg) {
         if (!s->q_head) break; /* closing, and everything queued is done */
         hs_wop *group = s->q_head, *last = group;
         size_t n = 1;
+        uint64_t now = hs_monotonic_ns();
+        count_wait(s, group, now);
         while (n < HS_STORE_MAX_GROUP && last->next) {
             last = last->next;
+            count_wait(s, last, now);
             n++;
         }
         s->q_head = last->next;
@@ -204,6 +218,7 @@ static int enqueue_locked(hs_store *s, hs_wop *op, hs_error *err) {
                             HS_STORE_MAX_QUEUE);
     op->next = NULL;
     op->status = HS_ERR_IO; /* what an op that never runs reports */
+    op->queued_ns = hs_monotonic_ns();
     if (s->q_tail)
         s->q_tail->next = op;
     else

@@ -37,9 +37,10 @@ struct hs_wop {
     const char *id;
     const char *arg2;
     const char *arg3;
-    bool no_savepoint; /* runs bare; a failure after a write must set wrote */
-    bool keeps_routes; /* changes no source, destination or connection: the route cache stays */
-    bool wrote;        /* the op changed the database before it failed */
+    bool no_savepoint;  /* runs bare; a failure after a write must set wrote */
+    bool keeps_routes;  /* changes no source, destination or connection: the route cache stays */
+    bool wrote;         /* the op changed the database before it failed */
+    uint64_t queued_ns; /* monotonic, when it was queued (the wait's histogram) */
     hs_update_fn fn;
     void *ud;
     json_t *out;

@@ -115,6 +115,34 @@ test('/metrics: events per source, attempts by outcome, latency, queue and circu
   await bad.close();
 });
 
+test('/metrics: each accepted ingest\'s time to its commit, and every write\'s wait for the writer', async () => {
+  const src = await makeSource(srv);
+  const before = await scrape();
+  const count = (f, name) => sample(f, name) ?? 0;
+  let clientMs = 0;
+  for (let i = 0; i < 7; i++) {
+    const t0 = performance.now();
+    const r = await fetch(`${srv.url}/v1/ingest/${src.id}`, { method: 'POST', body: `{"n":${i}}` });
+    assert.equal(r.status, 200);
+    await r.text();
+    clientMs += performance.now() - t0;
+  }
+  // refused: not counted
+  const no = await fetch(`${srv.url}/v1/ingest/src_00000000000000000000000000000000`, { method: 'POST', body: '{}' });
+  assert.equal(no.status, 404);
+  const after = await scrape();
+  assert.equal(after.get('hookstream_ingest_commit_seconds').type, 'histogram');
+  assert.equal(count(after, 'hookstream_ingest_commit_seconds_count') - count(before, 'hookstream_ingest_commit_seconds_count'), 7);
+  // each ingest's arrival-to-commit lies within what its client waited
+  const sum = count(after, 'hookstream_ingest_commit_seconds_sum') - count(before, 'hookstream_ingest_commit_seconds_sum');
+  assert.ok(sum > 0, `sum ${sum}`);
+  assert.ok(sum * 1000 <= clientMs, `server ${sum * 1000} ms within the clients' ${clientMs} ms`);
+  assert.equal(after.get('hookstream_store_queue_wait_seconds').type, 'histogram');
+  const waits = count(after, 'hookstream_store_queue_wait_seconds_count') - count(before, 'hookstream_store_queue_wait_seconds_count');
+  assert.ok(waits >= 7, `${waits} writes counted`);
+  assert.ok(count(after, 'hookstream_store_queue_wait_seconds_sum') >= count(before, 'hookstream_store_queue_wait_seconds_sum'));
+});
+
 test('/v1/metrics/overview: volume, success rate and latency percentiles over the last minutes', async () => {
   const rx = await startReceiver();
   const src = await makeSource(srv);

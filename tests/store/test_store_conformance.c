@@ -823,6 +823,8 @@ static void test_queue_bound_and_group_cap(void **state) {
     pthread_mutex_unlock(&g.lock);
 
     counter c = {0};
+    hs_store_stats before;
+    hs_store_get_stats(fx->s, &before);
     for (int i = 0; i < HS_STORE_MAX_QUEUE; i++)
         assert_int_equal(hs_store_ingest(fx->s, counted_ingest(jstr(src, "id"), &c)), HS_OK);
     hs_store_stats st;
@@ -836,6 +838,7 @@ static void test_queue_bound_and_group_cap(void **state) {
     json_t *doc = json_pack("{s:s,s:s}", "id", "src_00000000000000000000000000000001", "name", "x");
     assert_int_equal(hs_store_resource_create(fx->s, HS_KIND_SOURCE, doc, NULL, &err), HS_ERR_BUSY);
     json_decref(doc);
+    usleep(30 * 1000); /* each queued ingest waits this long at least */
 
     pthread_mutex_lock(&g.lock);
     g.open = true;
@@ -849,6 +852,13 @@ static void test_queue_bound_and_group_cap(void **state) {
     /* the queued requests went in full groups of HS_STORE_MAX_GROUP */
     assert_int_equal(st.last_batch_size, HS_STORE_MAX_GROUP);
     assert_int_equal(count_events(fx), HS_STORE_MAX_QUEUE);
+    /* the wait of each in the queue is counted: over 25 ms for every one */
+    uint64_t long_waits = 0;
+    for (size_t i = 0; i <= HS_STORE_HIST_BUCKETS; i++)
+        if (i == HS_STORE_HIST_BUCKETS || hs_store_commit_le_us[i] > 25000)
+            long_waits += st.wait_us_hist[i] - before.wait_us_hist[i];
+    assert_true(long_waits >= HS_STORE_MAX_QUEUE);
+    assert_true(st.wait_ns_total - before.wait_ns_total >= (uint64_t)HS_STORE_MAX_QUEUE * 30 * 1000000);
     json_decref(src);
 }
 
