@@ -31,7 +31,7 @@ fi
 # PG_CORE: the integration files run again on PostgreSQL (none by default
 # when TEST_FILES picks files).
 if [ -n "${TEST_FILES:-}" ]; then PG_CORE=${PG_CORE:-}; else
-  PG_CORE=${PG_CORE-"ingest delivery retry circuit delivery_crash backlog filters api_sources api_destinations api_connections api_keys dedup replay issues alerts notifications"}
+  PG_CORE=${PG_CORE-"ingest delivery retry circuit delivery_crash backlog filters api_sources api_destinations api_connections api_keys dedup replay issues alerts notifications metrics"}
 fi
 pg_dir=
 if [ -z "$unit_only" ] && [ -z "${HOOKSTREAM_NO_PG:-}" ]; then

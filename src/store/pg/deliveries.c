@@ -199,8 +199,46 @@ static bool lease_held(const PGresult *r, const char *destination_id, uint64_t e
     return false;
 }
 
+/* Which of the destinations $1 still exist. */
+static const char SQL_LIVE[] = "SELECT id FROM destinations WHERE id = ANY($1::text[])";
+
+/* Is id among the rows of r (NULL: none)? */
+static bool named(const PGresult *r, const char *id) {
+    for (int i = 0; i < PQntuples(r); i++)
+        if (strcmp(hs_pg_get_text(r, i, 0), id) == 0) return true;
+    return false;
+}
+
+/* The destinations of the ops whose lease is not held that still exist
+ * (into *live; NULL when every lease is held). */
+static int live_destinations(hs_store *s, hs_attempt_op **ops, const bool *held, size_t n, PGresult **live,
+                             hs_error *err) {
+    *live = NULL;
+    const char **ids = hs_malloc((n ? n : 1) * sizeof *ids);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!held[i]) ids[k++] = op_destination(ops[i]);
+    int rc = HS_OK;
+    if (k) {
+        hs_buf b;
+        hs_buf_init(&b, 1 << 24);
+        hs_pg_array_texts(&b, ids, k);
+        hs_pg_params p = {0};
+        hs_pg_text(&p, b.data);
+        *live = hs_pg_exec(hs__pg_writer(s), SQL_LIVE, &p, "checking the destinations", err);
+        hs_buf_free(&b);
+        if (!*live) rc = err->code;
+    }
+    hs_free(ids);
+    return rc;
+}
+
 /* The leases of the group's fenced ops, locked until the commit; those
- * that moved are marked stale and leave the list. */
+ * that moved are marked stale and leave the list. An attempt whose
+ * destination was deleted meanwhile (its lease went with it) is still
+ * recorded, as on SQLite: it was made, its delivery stays cancelled (the
+ * settle only moves pending ones) and no other node will make it; its
+ * circuit, of a destination that is no more, is not saved. */
 static int fence(hs_store *s, hs_error *err) {
     hs__pg *q = hs__pgs(s);
     size_t n = 0;
@@ -229,18 +267,28 @@ static int fence(hs_store *s, hs_error *err) {
     hs_free(ids);
     hs_free(epochs);
     if (!r) return err->code;
-    size_t kept = 0;
+    bool *held = hs_malloc(q->nattempts * sizeof *held);
     for (size_t i = 0; i < q->nattempts; i++) {
         hs_attempt_op *op = q->attempts[i];
-        if (op->epoch && !lease_held(r, op_destination(op), op->epoch)) {
+        held[i] = !op->epoch || lease_held(r, op_destination(op), op->epoch);
+    }
+    PQclear(r);
+    PGresult *live = NULL;
+    int rc = live_destinations(s, q->attempts, held, q->nattempts, &live, err);
+    size_t kept = 0;
+    for (size_t i = 0; rc == HS_OK && i < q->nattempts; i++) {
+        hs_attempt_op *op = q->attempts[i];
+        if (!held[i] && (!op->has_attempt || named(live, op_destination(op)))) {
             op->stale = true; /* src/store/store.c completes it with HS_ERR_STALE */
             continue;
         }
+        if (!held[i]) op->has_circuit = false; /* deleted: recorded, without its circuit */
         q->attempts[kept++] = op;
     }
-    q->nattempts = kept;
-    PQclear(r);
-    return HS_OK;
+    if (rc == HS_OK) q->nattempts = kept;
+    PQclear(live);
+    hs_free(held);
+    return rc;
 }
 
 int hs_pg_attempts_fence(hs_store *s, hs_error *err) {
