@@ -147,9 +147,7 @@ void hs_metrics_on_ingest(hs_ingest *ing, void *ud) {
     hs_metrics_ingested(m, ing->source_id, hs_now_ms());
     if (ing->arrived_ns && ing->committed_ns >= ing->arrived_ns) {
         uint64_t ns = ing->committed_ns - ing->arrived_ns;
-        size_t i = 0;
-        while (i < HS_STORE_HIST_BUCKETS && ns / 1000 > hs_store_commit_le_us[i]) i++;
-        m->ingest_commit[i]++;
+        m->ingest_commit[hs_store_hist_bucket(hs_store_commit_le_us, ns / 1000)]++;
         m->ingest_commit_ns += ns;
     }
     bool invalid = ing->verification_status && strcmp(ing->verification_status, "schema_invalid") == 0;

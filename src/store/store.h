@@ -59,6 +59,9 @@ typedef enum hs_kind { HS_KIND_SOURCE = 0, HS_KIND_DESTINATION, HS_KIND_CONNECTI
 #define HS_STORE_HIST_BUCKETS 12
 extern const uint64_t hs_store_commit_le_us[HS_STORE_HIST_BUCKETS];
 extern const uint64_t hs_store_batch_le[HS_STORE_HIST_BUCKETS];
+/* The index of the first bucket of le whose bound is >= v
+ * (HS_STORE_HIST_BUCKETS: +Inf). */
+size_t hs_store_hist_bucket(const uint64_t *le, uint64_t v);
 
 typedef struct hs_store_stats {
     uint64_t commits;

@@ -98,8 +98,7 @@ const uint64_t hs_store_commit_le_us[HS_STORE_HIST_BUCKETS] = {100,   250,   500
                                                                10000, 25000, 50000, 100000, 250000, 1000000};
 const uint64_t hs_store_batch_le[HS_STORE_HIST_BUCKETS] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048};
 
-/* The index of the first bucket whose bound is >= v (HS_STORE_HIST_BUCKETS: +Inf). */
-static size_t bucket_of(const uint64_t *le, uint64_t v) {
+size_t hs_store_hist_bucket(const uint64_t *le, uint64_t v) {
     size_t i = 0;
     while (i < HS_STORE_HIST_BUCKETS && v > le[i]) i++;
     return i;
@@ -126,7 +125,7 @@ static void run_group(hs_store *s, hs_wop *group, size_t n) {
     const hs_store_backend *be = s->be;
     hs_error why;
     hs_error_clear(&why);
-    uint64_t commit_ns = 0;
+    uint64_t commit_ns = 0, committed_ns = 0;
     bool ok = be->begin(s, &why) == HS_OK;
     for (hs_wop *op = group; ok && op; op = op->next) {
         /* an op with a savepoint may read or change what the deferred
@@ -148,10 +147,10 @@ static void run_group(hs_store *s, hs_wop *group, size_t n) {
     if (ok) {
         uint64_t t0 = hs_monotonic_ns();
         ok = be->commit(s, &why) == HS_OK;
-        commit_ns = hs_monotonic_ns() - t0;
+        committed_ns = hs_monotonic_ns();
+        commit_ns = committed_ns - t0;
     }
     uint64_t ok_ops = 0;
-    uint64_t committed_ns = hs_monotonic_ns();
     for (hs_wop *op = group; ok && op; op = op->next) {
         ok_ops += op->status == HS_OK;
         if (op->ing && op->status == HS_OK) {
@@ -165,8 +164,8 @@ static void run_group(hs_store *s, hs_wop *group, size_t n) {
         s->stats.ops_committed += ok_ops;
         s->stats.commit_ns_total += commit_ns;
         s->stats.batch_total += n;
-        s->stats.commit_us_hist[bucket_of(hs_store_commit_le_us, commit_ns / 1000)]++;
-        s->stats.batch_hist[bucket_of(hs_store_batch_le, n)]++;
+        s->stats.commit_us_hist[hs_store_hist_bucket(hs_store_commit_le_us, commit_ns / 1000)]++;
+        s->stats.batch_hist[hs_store_hist_bucket(hs_store_batch_le, n)]++;
     } else {
         s->stats.commit_failures++;
     }
@@ -179,7 +178,7 @@ static void run_group(hs_store *s, hs_wop *group, size_t n) {
 /* Under s->lock: how long op waited for its group (it begins at now). */
 static void count_wait(hs_store *s, const hs_wop *op, uint64_t now) {
     uint64_t waited = now > op->queued_ns ? now - op->queued_ns : 0;
-    s->stats.wait_us_hist[bucket_of(hs_store_commit_le_us, waited / 1000)]++;
+    s->stats.wait_us_hist[hs_store_hist_bucket(hs_store_commit_le_us, waited / 1000)]++;
     s->stats.wait_ns_total += waited;
 }
 
